@@ -1,0 +1,82 @@
+"""Shared fixtures: a tiny invented corpus and a model trained on it once per session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+import triage
+
+# Invented messages, written for these tests; never taken from real data.
+PROPERTY_DOCS = (
+    "小区物业乱收停车费，垃圾也没人清理",
+    "物业费一年涨了两次，服务一点没变好",
+    "楼道灯坏了半个月物业不来修",
+    "物业公司不公开公共收益，业主要求查账",
+    "地下车库漏水，找物业好几次没人管",
+    "业委会换届物业一直阻挠",
+    "物业保安态度差还乱收快递费",
+    "小区绿化被物业改成停车位收费",
+    "电梯维修费物业让业主平摊不合理",
+    "物业把垃圾堆在单元门口好几天",
+)
+POLICE_DOCS = (
+    "派出所补办身份证要排好几天队",
+    "孩子户口迁移去派出所跑了三趟",
+    "楼下烧烤店半夜喝酒吵闹打架，报警后没人来",
+    "电动车在小区门口被偷，派出所不立案",
+    "接到冒充公安的诈骗电话骗走五千元",
+    "居住证办理要求的材料太多",
+    "有人在出租屋里聚众赌博",
+    "交警乱罚款，车停在自家门口也贴条",
+    "邻居天天深夜唱歌扰民报警也没用",
+    "身份证丢了异地补办去哪个派出所",
+)
+EDUCATION_DOCS = (
+    "孩子上小学划片不合理，离家太远",
+    "学校四点半课堂收费太高还不管作业",
+    "幼儿园老师体罚孩子，家长很担心",
+    "培训机构预收学费后老板跑了，教育局管不管",
+    "初中老师周末有偿补课",
+    "学校食堂饭菜太差，孩子吃不饱",
+    "随迁子女入学要的证明太多",
+    "校车超载，孩子挤在过道上",
+    "公办幼儿园学位不够，只能上贵的民办",
+    "学校强制订购教辅资料",
+)
+TEXTS = PROPERTY_DOCS + POLICE_DOCS + EDUCATION_DOCS
+LABELS = (
+    ("property_management",) * len(PROPERTY_DOCS)
+    + ("public_security",) * len(POLICE_DOCS)
+    + ("education",) * len(EDUCATION_DOCS)
+)
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data" / "teddy2020c"
+
+
+@pytest.fixture(scope="session")
+def small_model() -> triage.TriageModel:
+    """A TriageModel trained on the invented corpus (min_df=1: the corpus is tiny)."""
+    return triage.train(
+        TEXTS * 2, LABELS * 2, test_size=0.25, min_df=1, calibration_folds=3,
+        training_data={"name": "test-corpus", "description": "Invented test messages."},
+    )
+
+
+@pytest.fixture(scope="session")
+def saved_model_dir(small_model, tmp_path_factory) -> Path:
+    return small_model.save(tmp_path_factory.mktemp("models") / "small")
+
+
+@pytest.fixture
+def hide_module(monkeypatch):
+    """Make ``import NAME`` fail as if the optional package were not installed."""
+
+    def hide(name: str) -> None:
+        for module in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
+            monkeypatch.delitem(sys.modules, module)
+        monkeypatch.setitem(sys.modules, name, None)
+
+    return hide

@@ -1,0 +1,97 @@
+"""TriageClassifier behaves like any scikit-learn classifier."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+
+from tests.conftest import LABELS, TEXTS
+from triage import TriageClassifier
+
+SMALL = {"min_df": 1, "calibration_folds": 3}
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return TriageClassifier(**SMALL).fit(TEXTS, LABELS)
+
+
+def test_fit_returns_self_and_sets_classes():
+    clf = TriageClassifier(**SMALL)
+    assert clf.fit(TEXTS, LABELS) is clf
+    assert list(clf.classes_) == sorted(set(LABELS))
+
+
+def test_init_is_keyword_only():
+    with pytest.raises(TypeError):
+        TriageClassifier((1, 2))  # type: ignore[misc]
+
+
+def test_predict_proba_is_a_distribution(fitted):
+    proba = fitted.predict_proba(["物业乱收费", "孩子入学难"])
+    assert proba.shape == (2, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert fitted.temperature_ > 0
+
+
+def test_predicts_its_training_domains(fitted):
+    assert list(fitted.predict(["物业不修电梯还涨物业费", "派出所办户口", "学校乱收费补课"])) == [
+        "property_management", "public_security", "education"]
+
+
+def test_decision_function_ranks_like_predict_proba(fitted):
+    texts = ["物业费太贵", "身份证补办", "幼儿园学位"]
+    assert np.array_equal(fitted.decision_function(texts).argmax(1), fitted.predict_proba(texts).argmax(1))
+
+
+def test_rejects_a_bare_string(fitted):
+    with pytest.raises(ValueError, match="Iterable over raw text documents expected"):
+        fitted.predict("物业费")
+
+
+def test_rejects_non_str_documents_naming_the_index():
+    with pytest.raises(TypeError, match="document 1 is NoneType"):
+        TriageClassifier(**SMALL).fit(["物业", None, "学校"], ["a", "b", "a"])
+
+
+def test_single_example_class_is_a_clear_error():
+    with pytest.raises(ValueError, match="single example cannot be calibrated: lonely"):
+        TriageClassifier(**SMALL).fit(list(TEXTS) + ["孤零零"], list(LABELS) + ["lonely"])
+
+
+def test_binary_problem():
+    texts = TEXTS[:20]
+    clf = TriageClassifier(**SMALL).fit(texts, LABELS[:20])
+    proba = clf.predict_proba(["物业乱收停车费"])
+    assert proba.shape == (1, 2)
+    assert clf.predict(["物业乱收停车费"])[0] == "property_management"
+    assert clf.decision_function(["物业乱收停车费"]).shape == (1,)
+
+
+def test_clone_keeps_params():
+    clf = TriageClassifier(C=2.0, char_ngram_range=(1, 3))
+    assert clone(clf).get_params() == clf.get_params()
+
+
+def test_works_in_pipeline_and_grid_search():
+    pipeline = Pipeline([("clf", TriageClassifier(**SMALL))])
+    search = GridSearchCV(pipeline, {"clf__C": [0.1, 1.0]}, cv=2).fit(TEXTS, LABELS)
+    assert search.best_params_["clf__C"] in (0.1, 1.0)
+    assert search.predict(["物业费"]).shape == (1,)
+
+
+def test_cross_val_score():
+    scores = cross_val_score(TriageClassifier(**SMALL), list(TEXTS), list(LABELS), cv=2)
+    assert scores.shape == (2,)
+
+
+def test_term_weights_point_to_the_predicted_class(fitted):
+    features = fitted.transform(["派出所补办身份证"])
+    class_index = list(fitted.classes_).index("public_security")
+    weights = fitted.term_weights(features[0], class_index)
+    names = fitted.feature_names()
+    assert weights and all(w > 0 for _, w in weights)
+    assert "words__派出所" in {names[i] for i, _ in weights}

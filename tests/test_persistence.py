@@ -1,0 +1,185 @@
+"""Saving and loading model directories; every tamper case is refused before construction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import shutil
+import zipfile
+
+import pytest
+import skops.io
+
+import triage
+from triage.exceptions import (
+    InconsistentVersionWarning,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    UntrustedModelError,
+)
+from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, TRUSTED_TYPES
+
+PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
+
+
+@pytest.fixture
+def model_copy(saved_model_dir, tmp_path):
+    return shutil.copytree(saved_model_dir, tmp_path / "copy")
+
+
+def _rewrite_manifest(directory, **changes):
+    manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest.update(changes)
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+def _rehash(directory, name=MODEL_FILE):
+    manifest = json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["files"][name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+    (directory / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+@pytest.fixture
+def no_construction(monkeypatch):
+    """Fail the test if skops is ever asked to build objects."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("skops.io.load was called for a file that should have been refused")
+
+    monkeypatch.setattr(skops.io, "load", refuse)
+
+
+def test_round_trip_keeps_params_and_predictions(small_model, saved_model_dir):
+    loaded = triage.load(saved_model_dir)
+    assert loaded.estimator.get_params() == small_model.estimator.get_params()
+    assert loaded.classify(PROBES) == small_model.classify(PROBES)
+    assert loaded.review_threshold == small_model.review_threshold
+
+
+def test_directory_layout_and_manifest(saved_model_dir):
+    assert {p.name for p in saved_model_dir.iterdir()} == {MODEL_FILE, MANIFEST_FILE, CARD_FILE}
+    manifest = json.loads((saved_model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["format"] == "triage-model" and manifest["format_version"] == 1
+    assert set(manifest["versions"]) >= {"triage", "scikit-learn", "jieba"}
+    assert len(manifest["user_dictionary_sha256"]) == 64
+    assert {label["code"] for label in manifest["labels"]} == {"property_management", "public_security", "education"}
+    assert set(manifest["files"]) == {MODEL_FILE, CARD_FILE}
+    assert "held_out" in manifest["metrics"]
+
+
+def test_only_triage_types_need_trust(saved_model_dir):
+    assert set(skops.io.get_untrusted_types(file=saved_model_dir / MODEL_FILE)) <= set(TRUSTED_TYPES)
+
+
+def test_card_names_departments_and_threshold(saved_model_dir):
+    card = (saved_model_dir / CARD_FILE).read_text(encoding="utf-8")
+    assert "| property_management | 物业 |" in card
+    assert "## Review threshold" in card and "Invented test messages." in card
+
+
+def test_refuses_to_overwrite(small_model, saved_model_dir):
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        small_model.save(saved_model_dir)
+
+
+def test_tampered_model_file_is_refused(model_copy, no_construction):
+    with (model_copy / MODEL_FILE).open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match="was modified after the model was saved"):
+        triage.load(model_copy)
+
+
+def test_tampered_card_is_refused(model_copy, no_construction):
+    (model_copy / CARD_FILE).write_text("# a different card", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="README.md was modified"):
+        triage.load(model_copy)
+
+
+def test_pickle_is_refused_even_with_matching_hash(model_copy, no_construction):
+    (model_copy / MODEL_FILE).write_bytes(pickle.dumps({"not": "a model"}))
+    _rehash(model_copy)
+    with pytest.raises(UntrustedModelError, match="not a skops archive .* never loads pickles"):
+        triage.load(model_copy)
+
+
+def test_unknown_type_in_schema_is_refused_before_construction(model_copy, no_construction):
+    archive = model_copy / MODEL_FILE
+    with zipfile.ZipFile(archive) as source:
+        members = {name: source.read(name) for name in source.namelist()}
+    schema = members["schema.json"].decode("utf-8")
+    assert '"triage.segmentation"' in schema
+    members["schema.json"] = schema.replace('"triage.segmentation"', '"os"').replace('"segment"', '"system"').encode()
+    with zipfile.ZipFile(archive, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    _rehash(model_copy)
+    with pytest.raises(UntrustedModelError, match="types triage does not trust: os.system"):
+        triage.load(model_copy)
+
+
+def test_missing_manifest(model_copy):
+    (model_copy / MANIFEST_FILE).unlink()
+    with pytest.raises(ModelNotFoundError, match="has no manifest.json"):
+        triage.load(model_copy)
+
+
+def test_damaged_manifest(model_copy):
+    (model_copy / MANIFEST_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="not valid JSON"):
+        triage.load(model_copy)
+
+
+def test_manifest_without_model_hash(model_copy):
+    _rewrite_manifest(model_copy, files={})
+    with pytest.raises(ModelIntegrityError, match="lists no hash for model.skops"):
+        triage.load(model_copy)
+
+
+def test_newer_format_asks_for_upgrade(model_copy):
+    _rewrite_manifest(model_copy, format_version=99)
+    with pytest.raises(ModelIntegrityError, match="newer than this triage reads.*pip install -U triage"):
+        triage.load(model_copy)
+
+
+def test_missing_model_file(model_copy):
+    (model_copy / MODEL_FILE).unlink()
+    with pytest.raises(ModelIntegrityError, match="'model.skops' listed in manifest.json is missing"):
+        triage.load(model_copy)
+
+
+def test_path_escape_in_manifest_is_refused(model_copy):
+    manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["files"]["../outside"] = "0" * 64
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="'../outside'"):
+        triage.load(model_copy)
+
+
+def test_no_such_directory(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no model directory at .*triage train"):
+        triage.load(tmp_path / "nowhere")
+
+
+def test_version_drift_warns(model_copy):
+    manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["versions"]["scikit-learn"] = "0.24.0"
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.warns(InconsistentVersionWarning, match=r"scikit-learn 0\.24\.0 \(now "):
+        model = triage.load(model_copy)
+    assert model.classify("派出所补办身份证").department == "public_security"
+
+
+def test_model_file_path_is_accepted(saved_model_dir):
+    assert triage.load(saved_model_dir / MODEL_FILE).classes == triage.load(saved_model_dir).classes
+
+
+def test_failed_save_leaves_nothing_behind(small_model, tmp_path, monkeypatch):
+    def broken_dump(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(skops.io, "dump", broken_dump)
+    with pytest.raises(OSError, match="disk full"):
+        small_model.save(tmp_path / "model")
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,94 @@
+"""Segmentation: dictionary, stop words, placeholders, safe caching, thread-safe first use."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import stat
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import triage.segmentation as segmentation
+from triage.segmentation import segment, stop_words
+
+
+def test_keeps_one_character_content_words():
+    assert segment("路灯坏了，晚上路很黑") == ["路灯", "坏", "晚上", "路", "黑"]
+
+
+@pytest.mark.parametrize("term", ["物业费", "城中村", "派出所", "户口迁移", "居住证", "低保", "老年食堂",
+                                  "四点半课堂", "违建", "占道经营", "噪音扰民", "拖欠工资", "社保", "医保"])
+def test_user_dictionary_terms_stay_whole(term):
+    assert term in segment(f"关于{term}的问题")
+
+
+def test_placeholders_stay_whole():
+    assert segment("物业电话[PHONE]打不通，车牌[PLATE]") == ["物业", "电话", "[PHONE]", "打", "不通", "车牌", "[PLATE]"]
+
+
+def test_drops_stop_words_and_punctuation():
+    tokens = segment("我们的小区，已经停水了！！！")
+    assert not set(tokens) & stop_words()
+    assert all(any(ch.isalnum() for ch in t) for t in tokens)
+
+
+def test_rejects_non_str():
+    with pytest.raises(TypeError, match="expects str, got float"):
+        segment(float("nan"))
+
+
+def test_segment_pickles_by_reference():
+    assert pickle.loads(pickle.dumps(segment)) is segment
+
+
+def test_first_use_is_thread_safe(monkeypatch):
+    monkeypatch.setattr(segmentation, "_tokenizer", None)
+    builds = []
+    real_build = segmentation._build_tokenizer
+
+    def counting_build():
+        builds.append(1)
+        return real_build()
+
+    monkeypatch.setattr(segmentation, "_build_tokenizer", counting_build)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def work():
+        barrier.wait()
+        results.append(segment("小区物业乱收停车费"))
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    assert len(results) == 8 and all(r == results[0] for r in results)
+
+
+def test_cache_goes_to_private_directory(monkeypatch, tmp_path):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(cache))
+    segmentation._build_tokenizer()
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    assert list(cache.glob("jieba*.cache"))
+
+
+def test_shared_writable_cache_directory_is_not_used(monkeypatch, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(shared))
+    assert segmentation._cache_dir() is None
+    segmentation._build_tokenizer()  # still works, without caching there
+    assert not list(shared.iterdir())
+
+
+@given(st.text())
+def test_segment_never_crashes_and_yields_content(text):
+    tokens = segment(text)
+    assert all(t.strip() for t in tokens)

@@ -1,0 +1,49 @@
+"""triage: route Chinese petitions and complaints to the government department that owns them.
+
+>>> import triage
+>>> model = triage.load()
+>>> result = model.classify("派出所补办身份证要排好几天队")
+>>> result.department, result.department_name
+('public_security', '公安')
+
+Importing triage is cheap: scikit-learn, skops and jieba are loaded when a model is.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Classification",
+    "ReviewReason",
+    "TriageClassifier",
+    "TriageModel",
+    "__version__",
+    "load",
+    "mask_pii",
+    "normalize",
+    "segment",
+    "train",
+]
+
+from triage.model import TriageModel, load
+from triage.results import Classification, ReviewReason
+from triage.segmentation import segment
+from triage.text import mask_pii, normalize
+
+if TYPE_CHECKING:
+    from triage.estimator import TriageClassifier
+    from triage.training import train
+
+_LAZY = {"TriageClassifier": "triage.estimator", "train": "triage.training"}
+
+
+def __getattr__(name: str) -> Any:
+    # scikit-learn takes most of a second to import; pay for it only when a model is needed.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'triage' has no attribute {name!r}")

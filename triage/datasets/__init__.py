@@ -1,0 +1,66 @@
+"""Datasets shipped with triage.
+
+:func:`load_petitions` returns the authored petition corpus: messages written by the triage
+developers in the styles residents use (hotline work orders, mailbox letters, liaison-station
+messages, online posts), each with a primary department, a sub-category and any co-handlers.
+No message is taken or paraphrased from real data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from triage._optional import import_optional
+
+__all__ = ["Petitions", "load_petitions"]
+
+
+@dataclass(frozen=True)
+class Petitions:
+    """The authored corpus as parallel tuples, one entry per message."""
+
+    ids: tuple[str, ...]
+    texts: tuple[str, ...]
+    departments: tuple[str, ...]
+    subcategories: tuple[str, ...]
+    co_handlers: tuple[tuple[str, ...], ...]
+    channels: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+def _records() -> list[dict[str, Any]]:
+    folder = resources.files("triage") / "datasets" / "data" / "petitions"
+    records = []
+    for file in sorted(folder.iterdir(), key=lambda f: f.name):
+        if file.name.endswith(".jsonl"):
+            with file.open(encoding="utf-8") as handle:
+                records.extend(json.loads(line) for line in handle if line.strip())
+    return records
+
+
+def load_petitions(*, as_frame: bool = False) -> Any:
+    """Load the authored corpus as :class:`Petitions`, or a pandas DataFrame with ``as_frame=True``.
+
+    Examples
+    --------
+    >>> data = load_petitions()
+    >>> len(data.texts) == len(data.departments) > 0
+    True
+    """
+    records = _records()
+    if as_frame:
+        pandas = import_optional("pandas", extra="io", purpose="load_petitions(as_frame=True)")
+        return pandas.DataFrame.from_records(records)
+    return Petitions(
+        ids=tuple(r["id"] for r in records),
+        texts=tuple(r["text"] for r in records),
+        departments=tuple(r["department"] for r in records),
+        subcategories=tuple(r["subcategory"] for r in records),
+        co_handlers=tuple(tuple(r["co_handlers"]) for r in records),
+        channels=tuple(r["channel"] for r in records),
+    )

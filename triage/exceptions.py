@@ -1,0 +1,49 @@
+"""Errors and warnings raised by triage.
+
+Each subclasses the builtin a caller would already catch (``except ValueError`` keeps
+working) and says what is wrong and what to do next.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "InconsistentVersionWarning",
+    "MissingDependencyError",
+    "ModelIntegrityError",
+    "ModelNotFoundError",
+    "TriageError",
+    "UntrustedModelError",
+]
+
+
+class TriageError(Exception):
+    """Base class of every error triage raises on purpose."""
+
+
+class ModelNotFoundError(TriageError, FileNotFoundError):
+    """No model directory (or no model file inside it) where one was expected."""
+
+
+class ModelIntegrityError(TriageError, ValueError):
+    """A model directory is damaged or was altered: hashes, manifest or format do not match."""
+
+
+class UntrustedModelError(TriageError, ValueError):
+    """A model file names types outside triage's trusted list, or is not a skops file at all."""
+
+
+class ConfigError(TriageError, ValueError):
+    """A department directory or routing configuration is invalid."""
+
+
+class MissingDependencyError(TriageError, ImportError):
+    """An optional dependency is needed for this feature; the message names the extra to install."""
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A model was saved by other versions of triage, scikit-learn or jieba, or another user dictionary.
+
+    Predictions may differ from those measured when the model was trained; retrain or
+    pin the versions recorded in the model's ``manifest.json``.
+    """
