@@ -6,6 +6,7 @@ Library errors become one-line messages and exit status 1, never a traceback.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,9 +65,12 @@ def _read_texts(texts: tuple[str, ...]) -> list[str]:
     for text in texts:
         if text == "-":
             try:
-                collected.extend(click.get_text_stream("stdin").read().splitlines())
+                collected.extend(sys.stdin.buffer.read().decode("utf-8-sig").splitlines())
             except UnicodeDecodeError as error:
-                raise click.ClickException(f"stdin is not UTF-8 text ({error.reason} at byte {error.start})") from None
+                raise click.ClickException(
+                    f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
+                    "convert it first, e.g. iconv -f gb18030 -t utf-8"
+                ) from None
         else:
             collected.append(text)
     return collected

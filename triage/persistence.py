@@ -87,6 +87,7 @@ def save_model(estimator: Any, path: str | Path, *, manifest: dict[str, Any], ov
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
     try:
         skops.io.dump(estimator, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
         full = {

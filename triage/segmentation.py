@@ -120,9 +120,9 @@ def segment(text: str) -> list[str]:
     Examples
     --------
     >>> segment("路灯坏了，晚上路很黑")
-    ['路灯', '坏', '晚上', '路', '很黑']
+    ['路灯', '坏', '晚上', '路', '黑']
     >>> segment("物业电话[PHONE]打不通")
-    ['物业', '电话', '[PHONE]', '打不通']
+    ['物业', '电话', '[PHONE]', '打', '不通']
     """
     if not isinstance(text, str):
         raise TypeError(f"segment() expects str, got {type(text).__name__}")

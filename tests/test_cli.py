@@ -1,0 +1,91 @@
+"""The command line: output formats, stdin, and one-line errors with exit status 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from triage.cli import cli
+
+
+@pytest.fixture
+def run(saved_model_dir):
+    runner = CliRunner()
+
+    def invoke(*args, input=None, model=True):
+        extra = ["--model", str(saved_model_dir)] if model else []
+        return runner.invoke(cli, [*args, *extra], input=input)
+
+    return invoke
+
+
+def test_classify_human_output_shows_chinese_name_and_confidence(run):
+    result = run("classify", "小区物业乱收停车费，垃圾也没人清理")
+    assert result.exit_code == 0, result.output
+    assert "物业 (property_management)" in result.output
+    assert "置信度 confidence 0." in result.output or "置信度 confidence 1." in result.output
+
+
+def test_classify_json_lines(run):
+    result = run("classify", "--json", "--top-k", "2", "派出所补办身份证", "孩子入学难")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["index"] for r in rows] == [0, 1]
+    assert rows[0]["department"] == "public_security" and len(rows[0]["candidates"]) == 2
+    assert set(rows[0]) >= {"department", "department_name", "confidence", "candidates", "needs_review", "reason",
+                            "explanation"}
+
+
+def test_classify_reads_stdin(run):
+    result = run("classify", "--json", "-", input="物业费太贵\n\n学校补课\n")
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["department"] for r in rows] == ["property_management", None, "education"]
+    assert rows[1]["reason"] == "empty_text"
+
+
+def test_stdin_that_is_not_utf8_names_the_fix(run):
+    result = run("classify", "-", input="物业费太贵".encode("gbk"))
+    assert result.exit_code == 1
+    assert "stdin is not UTF-8 text" in result.output and "iconv -f gb18030" in result.output
+
+
+def test_classify_without_text_is_a_usage_error(run):
+    result = run("classify")
+    assert result.exit_code != 0
+    assert "give at least one TEXT" in result.output
+
+
+def test_missing_model_is_one_line_exit_1(run, tmp_path):
+    result = CliRunner().invoke(cli, ["classify", "物业", "--model", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no model directory at")
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_info_prints_manifest_and_department_table(run):
+    result = run("info")
+    assert result.exit_code == 0, result.output
+    assert "format:     triage-model v1" in result.output
+    assert "property_management" in result.output and "物业" in result.output
+    assert "review threshold:" in result.output
+
+
+def test_info_json(run):
+    manifest = json.loads(run("info", "--json").stdout)
+    assert manifest["format"] == "triage-model"
+
+
+@pytest.mark.parametrize("command", ["classify", "info"])
+def test_every_command_has_help(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_python_dash_m_entry_point():
+    result = subprocess.run([sys.executable, "-m", "triage", "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "classify" in result.stdout

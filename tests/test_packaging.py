@@ -1,0 +1,74 @@
+"""Import cost, optional dependencies, and docs that match the code."""
+
+from __future__ import annotations
+
+import doctest
+import re
+import subprocess
+import sys
+
+import pytest
+
+import triage
+from tests.conftest import REPO
+from triage.exceptions import MissingDependencyError
+
+
+def test_import_does_not_pull_heavy_modules():
+    code = (
+        "import sys, triage\n"
+        "heavy = [m for m in ('pandas', 'dask', 'matplotlib', 'sklearn', 'jieba') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_public_names_are_exported():
+    for name in triage.__all__:
+        assert getattr(triage, name) is not None
+
+
+def test_missing_optional_dependency_names_the_extra(hide_module):
+    from triage.datasets import load_petitions
+
+    hide_module("pandas")
+    with pytest.raises(MissingDependencyError, match=r"pip install 'triage\[io\]'"):
+        load_petitions(as_frame=True)
+
+
+def test_missing_optional_dependency_is_an_import_error(hide_module):
+    from triage._optional import import_optional
+
+    hide_module("pandas")
+    with pytest.raises(ImportError):
+        import_optional("pandas", extra="io", purpose="this test")
+
+
+def test_readme_documents_every_cli_command():
+    from triage.cli import cli
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in cli.commands:
+        assert re.search(rf"triage {name}\b", readme), f"README does not show `triage {name}`"
+
+
+@pytest.mark.parametrize("module", ["triage.text", "triage.segmentation", "triage.estimator", "triage.model",
+                                    "triage.datasets", "triage"])
+def test_docstring_examples(module):
+    imported = __import__(module, fromlist=["_"])
+    failures, tried = doctest.testmod(imported, optionflags=doctest.ELLIPSIS)
+    assert tried > 0 and failures == 0
+
+
+def test_wheel_ships_the_default_model(tmp_path):
+    """`pip install .` (the README's install command) must carry models/default inside the package."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO)],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("triage-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for file in ("model.skops", "manifest.json", "README.md"):
+        assert f"triage/_models/default/{file}" in names
+    assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
