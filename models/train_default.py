@@ -36,8 +36,10 @@ def main() -> None:
     )
     model.save(args.output, overwrite=True)
     held_out = model.manifest["metrics"]["held_out"]
-    print(f"saved {args.output}: held-out accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
-          f"review threshold {model.review_threshold:.3f}, automatic share {held_out['automatic_share']:.3f}")
+    print(
+        f"saved {args.output}: held-out accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
+        f"review threshold {model.review_threshold:.3f}, automatic share {held_out['automatic_share']:.3f}"
+    )
 
 
 if __name__ == "__main__":

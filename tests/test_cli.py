@@ -36,8 +36,15 @@ def test_classify_json_lines(run):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["index"] for r in rows] == [0, 1]
     assert rows[0]["department"] == "public_security" and len(rows[0]["candidates"]) == 2
-    assert set(rows[0]) >= {"department", "department_name", "confidence", "candidates", "needs_review", "reason",
-                            "explanation"}
+    assert set(rows[0]) >= {
+        "department",
+        "department_name",
+        "confidence",
+        "candidates",
+        "needs_review",
+        "reason",
+        "explanation",
+    }
 
 
 def test_classify_reads_stdin(run):

@@ -39,7 +39,10 @@ def test_predict_proba_is_a_distribution(fitted):
 
 def test_predicts_its_training_domains(fitted):
     assert list(fitted.predict(["物业不修电梯还涨物业费", "派出所办户口", "学校乱收费补课"])) == [
-        "property_management", "public_security", "education"]
+        "property_management",
+        "public_security",
+        "education",
+    ]
 
 
 def test_decision_function_ranks_like_predict_proba(fitted):
@@ -59,7 +62,7 @@ def test_rejects_non_str_documents_naming_the_index():
 
 def test_single_example_class_is_a_clear_error():
     with pytest.raises(ValueError, match="single example cannot be calibrated: lonely"):
-        TriageClassifier(**SMALL).fit(list(TEXTS) + ["孤零零"], list(LABELS) + ["lonely"])
+        TriageClassifier(**SMALL).fit([*TEXTS, "孤零零"], [*LABELS, "lonely"])
 
 
 def test_binary_problem():

@@ -41,8 +41,13 @@ def test_classify_list_matches_single_calls(small_model):
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("", ReviewReason.EMPTY_TEXT), ("   \u3000\n", ReviewReason.EMPTY_TEXT), ("！？。…", ReviewReason.EMPTY_TEXT),
-     ("please fix the road", ReviewReason.NO_CHINESE_TEXT), ("13988999988", ReviewReason.NO_CHINESE_TEXT)],
+    [
+        ("", ReviewReason.EMPTY_TEXT),
+        ("   \u3000\n", ReviewReason.EMPTY_TEXT),
+        ("！？。…", ReviewReason.EMPTY_TEXT),
+        ("please fix the road", ReviewReason.NO_CHINESE_TEXT),
+        ("13988999988", ReviewReason.NO_CHINESE_TEXT),
+    ],
 )
 def test_unclassifiable_text_needs_review_without_spoiling_others(small_model, text, reason):
     good, bad = small_model.classify(["派出所补办身份证", text])
@@ -52,8 +57,9 @@ def test_unclassifiable_text_needs_review_without_spoiling_others(small_model, t
     assert bad.candidates == () and bad.confidence == 0.0
 
 
-@pytest.mark.parametrize(("item", "kind"), [(None, "NoneType"), (math.nan, "float"), (b"\xe7\x89\xa9", "bytes"),
-                                            (42, "int")])
+@pytest.mark.parametrize(
+    ("item", "kind"), [(None, "NoneType"), (math.nan, "float"), (b"\xe7\x89\xa9", "bytes"), (42, "int")]
+)
 def test_non_str_items_raise_type_error_naming_the_index(small_model, item, kind):
     with pytest.raises(TypeError, match=f"text at index 1 is {kind}, not str"):
         small_model.classify(["物业费", item])

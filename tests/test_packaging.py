@@ -53,8 +53,9 @@ def test_readme_documents_every_cli_command():
         assert re.search(rf"triage {name}\b", readme), f"README does not show `triage {name}`"
 
 
-@pytest.mark.parametrize("module", ["triage.text", "triage.segmentation", "triage.estimator", "triage.model",
-                                    "triage.datasets", "triage"])
+@pytest.mark.parametrize(
+    "module", ["triage.text", "triage.segmentation", "triage.estimator", "triage.model", "triage.datasets", "triage"]
+)
 def test_docstring_examples(module):
     imported = __import__(module, fromlist=["_"])
     failures, tried = doctest.testmod(imported, optionflags=doctest.ELLIPSIS)
@@ -65,10 +66,18 @@ def test_wheel_ships_the_default_model(tmp_path):
     """`pip install .` (the README's install command) must carry models/default inside the package."""
     import zipfile
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     (wheel,) = tmp_path.glob("triage-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for file in ("model.skops", "manifest.json", "README.md"):
         assert f"triage/_models/default/{file}" in names
     assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
+
+
+def test_code_is_lint_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", str(REPO)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -80,27 +80,27 @@ def test_card_names_departments_and_threshold(saved_model_dir):
 
 
 def test_refuses_to_overwrite(small_model, saved_model_dir):
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"overwrite=True"):
         small_model.save(saved_model_dir)
 
 
 def test_tampered_model_file_is_refused(model_copy, no_construction):
     with (model_copy / MODEL_FILE).open("ab") as handle:
         handle.write(b"\0")
-    with pytest.raises(ModelIntegrityError, match="was modified after the model was saved"):
+    with pytest.raises(ModelIntegrityError, match=r"was modified after the model was saved"):
         triage.load(model_copy)
 
 
 def test_tampered_card_is_refused(model_copy, no_construction):
     (model_copy / CARD_FILE).write_text("# a different card", encoding="utf-8")
-    with pytest.raises(ModelIntegrityError, match="README.md was modified"):
+    with pytest.raises(ModelIntegrityError, match=r"README.md was modified"):
         triage.load(model_copy)
 
 
 def test_pickle_is_refused_even_with_matching_hash(model_copy, no_construction):
     (model_copy / MODEL_FILE).write_bytes(pickle.dumps({"not": "a model"}))
     _rehash(model_copy)
-    with pytest.raises(UntrustedModelError, match="not a skops archive .* never loads pickles"):
+    with pytest.raises(UntrustedModelError, match=r"not a skops archive .* never loads pickles"):
         triage.load(model_copy)
 
 
@@ -115,37 +115,37 @@ def test_unknown_type_in_schema_is_refused_before_construction(model_copy, no_co
         for name, data in members.items():
             target.writestr(name, data)
     _rehash(model_copy)
-    with pytest.raises(UntrustedModelError, match="types triage does not trust: os.system"):
+    with pytest.raises(UntrustedModelError, match=r"types triage does not trust: os.system"):
         triage.load(model_copy)
 
 
 def test_missing_manifest(model_copy):
     (model_copy / MANIFEST_FILE).unlink()
-    with pytest.raises(ModelNotFoundError, match="has no manifest.json"):
+    with pytest.raises(ModelNotFoundError, match=r"has no manifest.json"):
         triage.load(model_copy)
 
 
 def test_damaged_manifest(model_copy):
     (model_copy / MANIFEST_FILE).write_text("{not json", encoding="utf-8")
-    with pytest.raises(ModelIntegrityError, match="not valid JSON"):
+    with pytest.raises(ModelIntegrityError, match=r"not valid JSON"):
         triage.load(model_copy)
 
 
 def test_manifest_without_model_hash(model_copy):
     _rewrite_manifest(model_copy, files={})
-    with pytest.raises(ModelIntegrityError, match="lists no hash for model.skops"):
+    with pytest.raises(ModelIntegrityError, match=r"lists no hash for model.skops"):
         triage.load(model_copy)
 
 
 def test_newer_format_asks_for_upgrade(model_copy):
     _rewrite_manifest(model_copy, format_version=99)
-    with pytest.raises(ModelIntegrityError, match="newer than this triage reads.*pip install -U triage"):
+    with pytest.raises(ModelIntegrityError, match=r"newer than this triage reads.*pip install -U triage"):
         triage.load(model_copy)
 
 
 def test_missing_model_file(model_copy):
     (model_copy / MODEL_FILE).unlink()
-    with pytest.raises(ModelIntegrityError, match="'model.skops' listed in manifest.json is missing"):
+    with pytest.raises(ModelIntegrityError, match=r"'model.skops' listed in manifest.json is missing"):
         triage.load(model_copy)
 
 
@@ -153,12 +153,12 @@ def test_path_escape_in_manifest_is_refused(model_copy):
     manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     manifest["files"]["../outside"] = "0" * 64
     (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    with pytest.raises(ModelIntegrityError, match="'../outside'"):
+    with pytest.raises(ModelIntegrityError, match=r"'../outside'"):
         triage.load(model_copy)
 
 
 def test_no_such_directory(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="no model directory at .*triage train"):
+    with pytest.raises(ModelNotFoundError, match=r"no model directory at .*triage train"):
         triage.load(tmp_path / "nowhere")
 
 
@@ -180,6 +180,6 @@ def test_failed_save_leaves_nothing_behind(small_model, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(skops.io, "dump", broken_dump)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OSError, match=r"disk full"):
         small_model.save(tmp_path / "model")
     assert os.listdir(tmp_path) == []

@@ -19,8 +19,25 @@ def test_keeps_one_character_content_words():
     assert segment("路灯坏了，晚上路很黑") == ["路灯", "坏", "晚上", "路", "黑"]
 
 
-@pytest.mark.parametrize("term", ["物业费", "城中村", "派出所", "户口迁移", "居住证", "低保", "老年食堂",
-                                  "四点半课堂", "违建", "占道经营", "噪音扰民", "拖欠工资", "社保", "医保"])
+@pytest.mark.parametrize(
+    "term",
+    [
+        "物业费",
+        "城中村",
+        "派出所",
+        "户口迁移",
+        "居住证",
+        "低保",
+        "老年食堂",
+        "四点半课堂",
+        "违建",
+        "占道经营",
+        "噪音扰民",
+        "拖欠工资",
+        "社保",
+        "医保",
+    ],
+)
 def test_user_dictionary_terms_stay_whole(term):
     assert term in segment(f"关于{term}的问题")
 

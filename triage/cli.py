@@ -102,8 +102,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("texts", nargs=-1)
-@click.option("--top-k", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Number of candidate departments to show. 候选部门数")
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Number of candidate departments to show. 候选部门数",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
 @_model_option
 @_handles_user_errors
@@ -146,8 +151,10 @@ def info(as_json: bool, model_path: Path | None) -> None:
     click.echo("versions:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     click.echo(f"trained on: {manifest.get('training_data', {}).get('description', 'not described')}")
     if held_out:
-        click.echo(f"held-out:   accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
-                   f"n={held_out['n_test']}")
+        click.echo(
+            f"held-out:   accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
+            f"n={held_out['n_test']}"
+        )
     click.echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
     click.echo("")
     directory = default_directory()
@@ -161,4 +168,3 @@ def info(as_json: bool, model_path: Path | None) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="triage")
-

@@ -151,13 +151,22 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     def _make_vectorizer(self, n_documents: int) -> FeatureUnion:
         # A min_df larger than the corpus would leave no terms at all (tiny training sets).
         min_df = min(self.min_df, max(1, n_documents // 2))
-        shared = {"min_df": min_df, "max_features": self.max_features, "sublinear_tf": self.sublinear_tf,
-                  "lowercase": False, "dtype": np.float32}
-        return FeatureUnion([
-            ("words", TfidfVectorizer(tokenizer=segment, token_pattern=None,
-                                      ngram_range=self.word_ngram_range, **shared)),
-            ("chars", TfidfVectorizer(analyzer="char", ngram_range=self.char_ngram_range, **shared)),
-        ])
+        shared = {
+            "min_df": min_df,
+            "max_features": self.max_features,
+            "sublinear_tf": self.sublinear_tf,
+            "lowercase": False,
+            "dtype": np.float32,
+        }
+        return FeatureUnion(
+            [
+                (
+                    "words",
+                    TfidfVectorizer(tokenizer=segment, token_pattern=None, ngram_range=self.word_ngram_range, **shared),
+                ),
+                ("chars", TfidfVectorizer(analyzer="char", ngram_range=self.char_ngram_range, **shared)),
+            ]
+        )
 
     def fit(self, X: Iterable[str], y: Sequence[str]) -> TriageClassifier:
         """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
@@ -172,8 +181,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         if n_folds < 2:
             rare = ", ".join(str(c) for c, n in zip(classes, counts, strict=True) if n < 2)
             raise ValueError(
-                f"classes with a single example cannot be calibrated: {rare}; "
-                "add examples or merge these labels"
+                f"classes with a single example cannot be calibrated: {rare}; add examples or merge these labels"
             )
         self.vectorizer_ = self._make_vectorizer(len(texts))
         features = self.vectorizer_.fit_transform(texts)

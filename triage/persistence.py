@@ -100,9 +100,7 @@ def save_model(estimator: Any, path: str | Path, *, manifest: dict[str, Any], ov
         }
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
         full["files"] = {name: _sha256(staging / name) for name in (MODEL_FILE, CARD_FILE)}
-        (staging / MANIFEST_FILE).write_text(
-            json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if path.exists():
             shutil.rmtree(path)
         os.replace(staging, path)
@@ -128,7 +126,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelIntegrityError(f"{manifest_path} is not valid JSON ({error}); re-save or retrain the model") from None
+        raise ModelIntegrityError(
+            f"{manifest_path} is not valid JSON ({error}); re-save or retrain the model"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise ModelIntegrityError(f"{manifest_path} is not a triage model manifest")
     version = manifest.get("format_version")

@@ -113,9 +113,7 @@ def mask_pii(text: str) -> str:
     """
     text = _URL.sub(PLACEHOLDERS["url"], text)
     text = _EMAIL.sub(PLACEHOLDERS["email"], text)
-    text = _ID_CANDIDATE.sub(
-        lambda m: PLACEHOLDERS["id_number"] if _valid_resident_id(m.group()) else m.group(), text
-    )
+    text = _ID_CANDIDATE.sub(lambda m: PLACEHOLDERS["id_number"] if _valid_resident_id(m.group()) else m.group(), text)
     for pattern in _PHONE_PATTERNS:
         text = pattern.sub(PLACEHOLDERS["phone"], text)
     return _PLATE.sub(PLACEHOLDERS["plate"], text)

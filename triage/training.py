@@ -39,9 +39,7 @@ def evaluate_predictions(
     top3 = classes[np.argsort(-proba, axis=1)[:, :3]]
     confidence = proba.max(axis=1)
     automatic = confidence >= review_threshold
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predicted, labels=classes, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
     return {
         "n_test": len(labels),
         "accuracy": float(accuracy_score(labels, predicted)),
@@ -99,8 +97,7 @@ def train(
     directory = default_directory()
     manifest = {
         "labels": [
-            {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))}
-            for c in estimator.classes_
+            {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
         ],
         "review_threshold": threshold,
         "training_data": {"n_documents": len(labels_array), **(training_data or {})},
