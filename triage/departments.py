@@ -6,16 +6,37 @@ to :func:`load_directory` to extend or replace it.
 
 from __future__ import annotations
 
+import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
 from triage.exceptions import ConfigError
 
-__all__ = ["Department", "DepartmentDirectory", "SubCategory", "default_directory", "load_directory"]
+__all__ = [
+    "Department",
+    "DepartmentDirectory",
+    "SubCategory",
+    "UnitMention",
+    "default_directory",
+    "find_units",
+    "load_directory",
+    "match_unit",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitMention:
+    """A handling unit named in free text, and the department it belongs to."""
+
+    department: str
+    text: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +84,45 @@ class DepartmentDirectory(Mapping[str, Department]):
 
     def __len__(self) -> int:
         return len(self._by_code)
+
+    @cached_property
+    def _unit_matchers(self) -> list[tuple[re.Pattern[str], str]]:
+        """One regex per department: its aliases (longest first) and its patterns."""
+        matchers = []
+        for department in self._by_code.values():
+            alternatives = [re.escape(a) for a in sorted(department.unit_aliases, key=len, reverse=True)]
+            alternatives += [f"(?:{pattern})" for pattern in department.unit_patterns]
+            if alternatives:
+                matchers.append((re.compile("|".join(alternatives)), department.code))
+        return matchers
+
+    def find_units(self, text: str) -> list[UnitMention]:
+        """Every unit named in ``text``, left to right; overlapping mentions keep the longest."""
+        text = unicodedata.normalize("NFKC", text)
+        found = [
+            UnitMention(code, match.group(), match.start(), match.end())
+            for pattern, code in self._unit_matchers
+            for match in pattern.finditer(text)
+            if match.group()
+        ]
+        found.sort(key=lambda m: (m.start, -(m.end - m.start)))
+        kept: list[UnitMention] = []
+        for mention in found:
+            if kept and mention.start < kept[-1].end:
+                if mention.end - mention.start > kept[-1].end - kept[-1].start:
+                    kept[-1] = mention
+                continue
+            kept.append(mention)
+        return kept
+
+    def match_unit(self, unit_name: str) -> str | None:
+        """The department of a handling unit's name, e.g. ``"A3区住房和城乡建设局"`` → ``"housing_construction"``.
+
+        Place prefixes are ignored. In a compound name the last unit named decides
+        (``"市公安局交警支队"``: the 交警支队), as the head of a Chinese unit name comes last.
+        """
+        mentions = self.find_units(unit_name)
+        return mentions[-1].department if mentions else None
 
     def display_name(self, code: str) -> str:
         """Chinese short name of a department, or the code itself for labels outside the directory.
@@ -131,3 +191,25 @@ def default_directory() -> DepartmentDirectory:
     """The directory shipped with triage (parsed once)."""
     text = (resources.files("triage") / "data" / "departments.toml").read_text(encoding="utf-8")
     return _directory_from_toml(tomllib.loads(text), source="triage/data/departments.toml")
+
+
+def find_units(text: str) -> list[UnitMention]:
+    """Units named in ``text`` according to the shipped directory (see :meth:`DepartmentDirectory.find_units`)."""
+    return default_directory().find_units(text)
+
+
+def match_unit(unit_name: str) -> str | None:
+    """The department code of a unit name, by the shipped directory.
+
+    Examples
+    --------
+    >>> match_unit("A3区住房和城乡建设局")
+    'housing_construction'
+    >>> match_unit("市公安局交警支队")
+    'public_security'
+    >>> match_unit("我镇")
+    'street_community'
+    >>> match_unit("天气不错") is None
+    True
+    """
+    return default_directory().match_unit(unit_name)

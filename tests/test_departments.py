@@ -1,0 +1,121 @@
+"""The department directory, unit-name matching, and handlers read from replies (invented text)."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.departments import default_directory, load_directory, match_unit
+from triage.exceptions import ConfigError
+from triage.replies import handler_from_reply
+
+REQUIRED = {
+    "housing_construction", "property_management", "public_security", "urban_management", "water_affairs",
+    "transport", "education", "civil_affairs", "human_resources_social_security", "healthcare_security", "health",
+    "ecology_environment", "market_regulation", "natural_resources", "agriculture_rural", "culture_tourism",
+    "emergency_management", "street_community", "other",
+}  # fmt: skip
+
+
+def test_directory_has_every_required_department_with_remit_and_subcategories():
+    directory = default_directory()
+    assert set(directory) == REQUIRED
+    for department in directory.values():
+        assert department.name and department.short_name and department.english_name
+        assert department.remit and department.not_remit
+        assert len(department.subcategories) >= 4
+        assert department.unit_aliases
+
+
+@pytest.mark.parametrize(
+    ("unit", "code"),
+    [
+        ("A3区住房和城乡建设局", "housing_construction"),
+        ("住建局", "housing_construction"),
+        ("房管局", "housing_construction"),
+        ("市公安局交警支队", "public_security"),
+        ("龙泉派出所", "public_security"),
+        ("大营街道办", "street_community"),
+        ("我镇", "street_community"),
+        ("北山镇人民政府", "street_community"),
+        ("县人社局劳动监察大队", "human_resources_social_security"),
+        ("区卫健委", "health"),
+        ("县环保局", "ecology_environment"),
+        ("国土局", "natural_resources"),
+        ("不动产登记中心", "natural_resources"),
+        ("医保中心", "healthcare_security"),
+        ("市场监管局", "market_regulation"),
+        ("城管执法大队", "urban_management"),
+        ("自来水公司", "water_affairs"),
+        ("物业公司", "property_management"),
+        ("省教育厅", "education"),
+        ("县交通运输局", "transport"),
+    ],
+)
+def test_match_unit(unit, code):
+    assert match_unit(unit) == code
+
+
+@pytest.mark.parametrize("text", ["", "今天天气不错", "请尽快处理"])
+def test_match_unit_without_a_unit(text):
+    assert match_unit(text) is None
+
+
+def test_find_units_in_a_passing_mention():
+    mentions = default_directory().find_units("我去了青石派出所，又去了区住建局，都说不归他们管")
+    assert [m.department for m in mentions] == ["public_security", "housing_construction"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "cue"),
+    [
+        ("您好！您反映的问题已转交青石区住建局办理。", "housing_construction", "transfer"),
+        (
+            "您好，来信收悉。该路段路灯已于上周修复。感谢您的关注。\n柳湾县城市管理局 2025年3月2日",
+            "urban_management",
+            "signature",
+        ),
+        ("您好！经县人社局核实，该公司已补发工资。", "human_resources_social_security", "verified"),
+        ("您好！接到留言后，南城派出所立即进行了调查。", "public_security", "verified"),
+        ("经我镇调查，该路段已修复。", "street_community", "verified"),
+        ("该路段已修复，我街道将加强巡查。", "street_community", "self_reference"),
+        ("孩子已安排入学。感谢您对教育工作的关心和支持！", "education", "line_of_work"),
+    ],
+)
+def test_handler_from_reply(reply, code, cue):
+    evidence = handler_from_reply(reply)
+    assert (evidence.department, evidence.cue) == (code, cue)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["网友：您好！留言已收悉", "根据规定，违建由城管部门查处。感谢您对家乡建设的关心。", "已转相关部门处理。"],
+)
+def test_handler_from_reply_abstains_when_unclear(reply):
+    assert handler_from_reply(reply) is None
+
+
+def test_deployment_directory_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text(
+        '[[department]]\ncode = "roads"\nname = "道路"\nshort_name = "道路"\nenglish_name = "Roads"\n'
+        'unit_aliases = ["道路科"]\n',
+        encoding="utf-8",
+    )
+    directory = load_directory(path)
+    assert list(directory) == ["roads"] and directory.match_unit("青石县道路科") == "roads"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        ("title = 1", "no \\[\\[department\\]\\] entries"),
+        ('[[department]]\ncode = "x"\n', "lacks name, short_name, english_name"),
+        ('[[department]]\ncode="a"\nname="a"\nshort_name="a"\nenglish_name="a"\n' * 2, "duplicate department codes: a"),
+    ],
+)
+def test_bad_directory_files(tmp_path, content, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_directory(path)
