@@ -44,10 +44,9 @@ def main() -> None:
     corpus = load_petitions()
     counts = Counter(corpus.departments)
     lengths = np.array([len(t) for t in corpus.texts])
-    print(
-        f"messages: {len(corpus)}; departments: {len(counts)}; per department {min(counts.values())}–{max(counts.values())}"
-    )
-    print(f"sub-categories: {len(set(zip(corpus.departments, corpus.subcategories)))}")
+    sizes = f"{min(counts.values())}–{max(counts.values())}"
+    print(f"messages: {len(corpus)}; departments: {len(counts)}; per department {sizes}")
+    print(f"sub-categories: {len(set(zip(corpus.departments, corpus.subcategories, strict=True)))}")
     print("channels:", dict(Counter(corpus.channels).most_common()))
     print(f"with co-handlers: {sum(bool(c) for c in corpus.co_handlers) / len(corpus):.1%}")
     print(
