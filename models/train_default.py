@@ -1,45 +1,143 @@
 """Train the default model shipped in models/default: `python models/train_default.py`.
 
-Trains on the authored petition corpus bundled with triage (triage.datasets.load_petitions),
-with fixed seeds, and writes models/default (model.skops, manifest.json, README.md card).
+Training data, with fixed seeds:
+
+1. the authored petition corpus bundled with triage (`triage.datasets.load_petitions`);
+2. when ../shared/data/teddy2020c is present (see `triage.datasets.teddy2020c`):
+   - the real replied messages of the *train* split whose official reply shows the handling
+     unit (`triage.replies.handler_from_reply`), except those a street or township office
+     handled — there local practice, not the text, decides;
+   - the 5,877 labelled bodies of bodies.csv, each given the department that a first model
+     (trained on 1 + the replies) finds most probable *within its labelled topic*
+     (`triage.training.refine_labels`); street offices again excluded.
+
+The model is then scored on real messages it never saw (the replies' test split, messages.csv
+by topic) and the figures go into the manifest and the card. Needs the `plots` extra.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections import Counter
+import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
+
 import triage
-from triage.datasets import load_petitions
+from triage.datasets import load_petitions, teddy2020c
+from triage.plots import confusion_matrix_png, reliability_png
+from triage.training import choose_review_threshold, evaluate_predictions, refine_labels
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
+LOCAL_OFFICE = "street_community"
+TARGET_PRECISION = 0.95
+
+
+def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: list[str]):
+    """Weak-labelled replies (train split) and topic-refined bodies, their descriptions, and a
+    function telling for out-of-fold predictions of these rows whether each is right: by
+    department for the replies, by the human-labelled topic for the bodies."""
+    replies = teddy2020c.load_replies(folder)
+    weak = replies[
+        (replies["split"] == "train") & replies["department"].notna() & (replies["department"] != LOCAL_OFFICE)
+    ]
+    first = triage.TriageClassifier(n_jobs=2).fit(
+        corpus_texts + list(weak["text"]), corpus_labels + list(weak["department"])
+    )
+    allowed: dict[str, set[str]] = defaultdict(set)
+    for department, topic in teddy2020c.TOPIC_OF_DEPARTMENT.items():
+        if topic and department != LOCAL_OFFICE:
+            allowed[topic].add(department)
+    bodies = teddy2020c.load_bodies(folder)
+    refined = refine_labels(first, list(bodies["text"]), list(bodies["label"]), allowed)
+    texts = list(weak["text"]) + list(bodies["text"])
+    labels = list(weak["department"]) + list(refined)
+    sources = [
+        f"{len(weak)} real messages (subject + body) from teddy2020c replies.csv, train split by id hash, labelled "
+        "with the department their official reply shows handled them (street/township offices excluded).",
+        f"{len(bodies)} real message bodies from teddy2020c bodies.csv, labelled with the most probable department "
+        "within their contest topic (street/township offices excluded).",
+    ]
+
+    def correct(predicted: np.ndarray) -> np.ndarray:
+        departments = weak["department"].to_numpy()
+        topics = np.array([teddy2020c.TOPIC_OF_DEPARTMENT.get(d) for d in predicted[len(weak) :]], dtype=object)
+        return np.r_[predicted[: len(weak)] == departments, topics == bodies["label"].to_numpy()]
+
+    return texts, labels, sources, correct
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--data", type=Path, default=teddy2020c.default_path(), help="teddy2020c folder")
     args = parser.parse_args()
+    started = time.perf_counter()
 
     corpus = load_petitions()
-    counts = Counter(corpus.departments)
+    texts, labels = list(corpus.texts), list(corpus.departments)
+    sources = [
+        f"{len(corpus)} messages of the triage authored petition corpus, written by the triage developers in the "
+        "styles of hotline work orders, mailbox letters, liaison-station messages and online posts "
+        f"({min(Counter(labels).values())}–{max(Counter(labels).values())} per department)."
+    ]
+    correct_on_real = None
+    if args.data is not None:
+        real_texts, real_labels, real_sources, correct_on_real = real_training_data(args.data, texts, labels)
+        texts += real_texts
+        labels += real_labels
+        sources += real_sources
     description = (
-        f"The triage authored petition corpus ({len(corpus)} messages written by the triage developers in "
-        f"the styles of hotline work orders, mailbox letters, liaison-station messages and online posts; "
-        f"{len(counts)} departments, {min(counts.values())}–{max(counts.values())} messages each). "
-        "No real citizen message is included."
+        "Authored petitions plus, where named below, real citizen messages from a city's government message "
+        "board (2020 Teddy Cup problem C, place names anonymised by the organisers). No message text appears "
+        "in this card or in the repository."
     )
     model = triage.train(
-        corpus.texts,
-        corpus.departments,
-        training_data={"name": "default", "description": description, "per_department": dict(sorted(counts.items()))},
+        texts,
+        labels,
+        n_jobs=2,
+        target_precision=TARGET_PRECISION,
+        training_data={
+            "name": "default",
+            "description": description,
+            "sources": sources,
+            "per_department": dict(sorted(Counter(labels).items())),
+        },
     )
+    oof = model.estimator.oof_proba_
+    predicted = model.estimator.classes_[oof.argmax(axis=1)]
+    if correct_on_real is not None:
+        # Authored messages are easier than real ones: a threshold reaching the target on them
+        # falls short on real text, so it is chosen on the real rows' out-of-fold predictions.
+        real = slice(len(corpus), None)
+        threshold = choose_review_threshold(oof[real].max(axis=1), correct_on_real(predicted[real]), TARGET_PRECISION)
+        model.manifest["review_threshold"] = threshold
+        model.manifest["review_threshold_basis"] = (
+            "chosen on the out-of-fold predictions of the real training messages (replies by department, "
+            "bodies by topic)"
+        )
+        model.manifest["metrics"]["cross_validated"] = evaluate_predictions(
+            np.asarray(labels, dtype=object), oof, model.estimator.classes_, threshold
+        )
+    cross_validated = model.manifest["metrics"]["cross_validated"]
+    cross_validated["description"] = "Out-of-fold predictions (5 folds) over all training messages."
+    model.figures["confusion_matrix.png"] = confusion_matrix_png(
+        labels, predicted, model.classes, title="cross-validated, all training messages"
+    )
+    model.figures["reliability.png"] = reliability_png(
+        oof.max(axis=1), predicted == np.asarray(labels, dtype=object), title="cross-validated calibration"
+    )
+    if args.data is not None:
+        for name, result in teddy2020c.evaluate(model, args.data).items():
+            model.manifest["metrics"][f"teddy2020c_{name}"] = result
     model.save(args.output, overwrite=True)
-    held_out = model.manifest["metrics"]["held_out"]
     print(
-        f"saved {args.output}: held-out accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
-        f"review threshold {model.review_threshold:.3f}, automatic share {held_out['automatic_share']:.3f}"
+        f"saved {args.output} in {time.perf_counter() - started:.0f} s; review threshold {model.review_threshold:.3f}"
     )
+    for name, result in model.manifest["metrics"].items():
+        shown = {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}
+        print(f"  {name} (n={result['n']}): {shown}")
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def test_directory_layout_and_manifest(saved_model_dir):
     assert len(manifest["user_dictionary_sha256"]) == 64
     assert {label["code"] for label in manifest["labels"]} == {"property_management", "public_security", "education"}
     assert set(manifest["files"]) == {MODEL_FILE, CARD_FILE}
-    assert "held_out" in manifest["metrics"]
+    assert manifest["metrics"]["cross_validated"]["n"] == 30
 
 
 def test_only_triage_types_need_trust(saved_model_dir):

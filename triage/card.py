@@ -19,41 +19,51 @@ _LIMITS = """\
 - Only the first 5,000 characters of a message are read; personal data is masked first.
 - Simplified and traditional Chinese are both seen in training, other languages are not."""
 
+_SUMMARY_ROWS = (
+    ("accuracy", "accuracy (top-1)"),
+    ("topic_accuracy", "accuracy of the predicted department's topic"),
+    ("top3_accuracy", "top-3 accuracy"),
+    ("macro_f1", "macro F1"),
+    ("weighted_f1", "weighted F1"),
+    ("expected_calibration_error", "expected calibration error"),
+    ("automatic_share", "routed automatically (confidence ≥ threshold)"),
+    ("automatic_precision", "precision of automatically routed"),
+    ("automatic_topic_precision", "topic precision of automatically routed"),
+)
+
 
 def _percent(value: Any) -> str:
-    return f"{value:.1%}" if isinstance(value, int | float) else "—"
+    return f"{value:.1%}" if isinstance(value, int | float) and not isinstance(value, bool) else "—"
 
 
-def _metrics_section(metrics: dict[str, Any]) -> list[str]:
-    held_out = metrics.get("held_out")
-    if not held_out:
-        return ["No held-out metrics were recorded."]
-    lines = [
-        f"Held-out set: {held_out['n_test']} messages.",
-        "",
-        "| metric | value |",
-        "|---|---|",
-        f"| accuracy | {_percent(held_out['accuracy'])} |",
-        f"| macro F1 | {_percent(held_out['macro_f1'])} |",
-        f"| top-3 accuracy | {_percent(held_out['top3_accuracy'])} |",
-        f"| routed automatically (confidence ≥ threshold) | {_percent(held_out['automatic_share'])} |",
-        f"| precision of automatically routed | {_percent(held_out['automatic_precision'])} |",
-        "",
-        "| department | precision | recall | F1 | support |",
-        "|---|---|---|---|---|",
-    ]
-    for code, row in held_out.get("per_class", {}).items():
-        lines.append(
-            f"| {code} | {_percent(row['precision'])} | {_percent(row['recall'])} | "
+def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str, str]) -> list[str]:
+    lines = [f"### {name}", "", result.get("description", ""), "", f"Messages: {result.get('n', '?')}.", ""]
+    lines += ["| metric | value |", "|---|---|"]
+    lines += [f"| {title} | {_percent(result[key])} |" for key, title in _SUMMARY_ROWS if key in result]
+    per_class = result.get("per_class")
+    if per_class:
+        lines += ["", "| department | 名称 | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {code} | {label_names.get(code, code)} | {_percent(row['precision'])} | {_percent(row['recall'])} | "
             f"{_percent(row['f1'])} | {row['support']} |"
-        )
-    return lines
+            for code, row in per_class.items()
+        ]
+    return [*lines, ""]
 
 
 def render_card(manifest: dict[str, Any]) -> str:
-    """Markdown model card for ``manifest`` (labels, data, metrics, threshold, versions)."""
+    """Markdown model card for ``manifest`` (labels, data, evaluations, threshold, figures, versions)."""
     data = manifest.get("training_data", {})
+    labels = manifest.get("labels", [])
+    label_names = {label["code"]: label["name"] for label in labels}
     versions = ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())
+    evaluations = [
+        line
+        for name, result in manifest.get("metrics", {}).items()
+        for line in _evaluation_section(name, result, label_names)
+    ]
+    figures = [f"![{name}]({name})" for name in manifest.get("figures", [])]
+    sources = [f"- {source}" for source in data.get("sources", [])]
     lines = [
         f"# triage model: {data.get('name', 'unnamed')}",
         "",
@@ -65,23 +75,27 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         "| code | 名称 |",
         "|---|---|",
-        *(f"| {label['code']} | {label['name']} |" for label in manifest.get("labels", [])),
+        *(f"| {label['code']} | {label['name']} |" for label in labels),
         "",
         "## Training data",
         "",
         data.get("description", "Not described."),
         "",
+        *sources,
+        "",
         f"Documents: {data.get('n_documents', 'unknown')}.",
         "",
         "## Evaluation",
         "",
-        *_metrics_section(manifest.get("metrics", {})),
+        *(evaluations or ["No evaluation was recorded.", ""]),
+        *figures,
         "",
         "## Review threshold",
         "",
-        f"Messages whose calibrated confidence is below **{manifest.get('review_threshold', 0):.3f}** "
-        f"are flagged `needs_review` (chosen on held-out data for a target precision of "
-        f"{_percent(manifest.get('metrics', {}).get('held_out', {}).get('target_precision'))}).",
+        f"Messages whose calibrated confidence is below **{manifest.get('review_threshold', 0):.3f}** are flagged "
+        f"`needs_review`: the lowest threshold at which automatically routed messages reached a precision of "
+        f"{_percent(manifest.get('target_precision'))}, "
+        f"{manifest.get('review_threshold_basis', 'chosen on out-of-fold predictions of the training messages')}.",
         "",
         "## Limits",
         "",

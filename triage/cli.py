@@ -144,17 +144,19 @@ def info(as_json: bool, model_path: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
         return
-    held_out = manifest.get("metrics", {}).get("held_out", {})
+    metrics = manifest.get("metrics", {})
     versions = manifest.get("versions", {})
     click.echo(f"model:      {path}")
     click.echo(f"format:     {manifest['format']} v{manifest['format_version']}, saved {manifest.get('created', '?')}")
     click.echo("versions:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     click.echo(f"trained on: {manifest.get('training_data', {}).get('description', 'not described')}")
-    if held_out:
-        click.echo(
-            f"held-out:   accuracy {held_out['accuracy']:.3f}, macro-F1 {held_out['macro_f1']:.3f}, "
-            f"n={held_out['n_test']}"
+    for name, result in metrics.items():
+        scores = ", ".join(
+            f"{key} {result[key]:.3f}"
+            for key in ("accuracy", "top3_accuracy", "macro_f1", "topic_accuracy")
+            if key in result
         )
+        click.echo(f"{name} (n={result['n']}): {scores}")
     click.echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
     click.echo("")
     directory = default_directory()

@@ -90,7 +90,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     ----------
     word_ngram_range : tuple of int, default=(1, 2)
         Range of word n-grams over jieba segments.
-    char_ngram_range : tuple of int, default=(2, 4)
+    char_ngram_range : tuple of int, default=(1, 3)
         Range of character n-grams.
     min_df : int, default=2
         Ignore terms seen in fewer documents (both vectorizers).
@@ -105,6 +105,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     calibration_folds : int, default=5
         Cross-validation folds whose out-of-fold scores fit the temperature; lowered to the
         smallest class size when needed.
+    n_jobs : int or None, default=None
+        Processes for the cross-validation fits (None: one).
 
     Attributes
     ----------
@@ -116,6 +118,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         The linear SVM fitted on all training data (its weights explain predictions).
     temperature_ : float
         Divides SVM scores before the softmax that turns them into probabilities.
+    oof_proba_ : ndarray of shape (n_documents, n_classes)
+        Calibrated out-of-fold probabilities of the training documents, each from a model
+        that did not see it (like a forest's ``oob_decision_function_``): honest held-out
+        predictions for metrics and the review threshold. Not saved with the model.
 
     Examples
     --------
@@ -131,13 +137,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         word_ngram_range: tuple[int, int] = (1, 2),
-        char_ngram_range: tuple[int, int] = (2, 4),
+        char_ngram_range: tuple[int, int] = (1, 3),
         min_df: int = 2,
         max_features: int | None = 200_000,
         sublinear_tf: bool = True,
         C: float = 0.5,
         class_weight: str | None = "balanced",
         calibration_folds: int = 5,
+        n_jobs: int | None = None,
     ) -> None:
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -147,6 +154,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.calibration_folds = calibration_folds
+        self.n_jobs = n_jobs
 
     def _make_vectorizer(self, n_documents: int) -> FeatureUnion:
         # A min_df larger than the corpus would leave no terms at all (tiny training sets).
@@ -187,13 +195,16 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         features = self.vectorizer_.fit_transform(texts)
         svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
         folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
-        out_of_fold = cross_val_predict(svm, features, labels, cv=folds, method="decision_function")
+        out_of_fold = _as_columns(
+            cross_val_predict(svm, features, labels, cv=folds, method="decision_function", n_jobs=self.n_jobs)
+        )
         self.svm_ = svm.fit(features, labels)
         # float32 weights halve the model file; scores change by less than 1e-6.
         self.svm_.coef_ = self.svm_.coef_.astype(np.float32)
         self.classes_ = self.svm_.classes_
         codes = np.searchsorted(self.classes_, labels)
-        self.temperature_ = _fit_temperature(_as_columns(out_of_fold), codes)
+        self.temperature_ = _fit_temperature(out_of_fold, codes)
+        self.oof_proba_ = softmax(out_of_fold / self.temperature_, axis=1).astype(np.float32)
         return self
 
     def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
@@ -246,7 +257,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 
     def __getstate__(self) -> dict[str, Any]:
         """State for pickle and skops, with vocabularies packed into byte arrays (see ``_pack_terms``)."""
-        state = super().__getstate__()
+        state = {k: v for k, v in super().__getstate__().items() if k != "oof_proba_"}
         union = state.get("vectorizer_")
         if union is None:
             return state

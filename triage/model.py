@@ -85,6 +85,8 @@ class TriageModel:
         self.manifest = manifest
         self.path = path
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
+        #: PNG figures (file name → bytes) saved with the model and shown in its card.
+        self.figures: dict[str, bytes] = {}
         self._feature_names: np.ndarray | None = None
         self._feature_names_lock = threading.Lock()
 
@@ -105,7 +107,7 @@ class TriageModel:
         """Save this model as a directory (skops file, manifest, card); see :mod:`triage.persistence`."""
         from triage.persistence import save_model
 
-        return save_model(self.estimator, path, manifest=self.manifest, overwrite=overwrite)
+        return save_model(self.estimator, path, manifest=self.manifest, figures=self.figures, overwrite=overwrite)
 
     def department_name(self, code: str) -> str:
         """Chinese name of a department code as recorded in the model."""

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -50,7 +51,9 @@ CARD_FILE = "README.md"
 TRUSTED_TYPES = ("triage.estimator.TriageClassifier", "triage.segmentation.segment")
 
 # Written by save_model itself, never taken from the caller's manifest.
-_DERIVED_KEYS = frozenset({"format", "format_version", "created", "versions", "user_dictionary_sha256", "files"})
+_DERIVED_KEYS = frozenset(
+    {"format", "format_version", "created", "versions", "user_dictionary_sha256", "files", "figures"}
+)
 _TRACKED_LIBRARIES = ("triage", "scikit-learn", "jieba", "skops", "numpy", "scipy")
 
 
@@ -70,12 +73,20 @@ def library_versions() -> dict[str, str]:
     return {"triage": __version__, **versions, "python": platform.python_version()}
 
 
-def save_model(estimator: Any, path: str | Path, *, manifest: dict[str, Any], overwrite: bool = False) -> Path:
+def save_model(
+    estimator: Any,
+    path: str | Path,
+    *,
+    manifest: dict[str, Any],
+    figures: Mapping[str, bytes] | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write ``estimator``, its manifest and its card to the directory ``path``, atomically.
 
     ``manifest`` holds what the training run knows (labels, review threshold, training data,
     metrics, parameters); the format, library versions and file hashes are added here and
-    the card is rendered from the result.
+    the card is rendered from the result. ``figures`` (file name → PNG bytes) are written
+    beside the card, shown in it and hashed like every other file.
 
     The directory is assembled beside its destination and renamed into place, so a crash
     never leaves half a model. An existing directory is replaced only with ``overwrite=True``.
@@ -83,6 +94,9 @@ def save_model(estimator: Any, path: str | Path, *, manifest: dict[str, Any], ov
     import skops.io
 
     path = Path(path)
+    figures = dict(figures or {})
+    if any(Path(name).name != name or name in (MODEL_FILE, MANIFEST_FILE, CARD_FILE) for name in figures):
+        raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,9 +111,12 @@ def save_model(estimator: Any, path: str | Path, *, manifest: dict[str, Any], ov
             "versions": library_versions(),
             "user_dictionary_sha256": user_dictionary_sha256(),
             **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
+            "figures": sorted(figures),
         }
+        for name, content in figures.items():
+            (staging / name).write_bytes(content)
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
-        full["files"] = {name: _sha256(staging / name) for name in (MODEL_FILE, CARD_FILE)}
+        full["files"] = {name: _sha256(staging / name) for name in (MODEL_FILE, CARD_FILE, *sorted(figures))}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         if path.exists():
             shutil.rmtree(path)

@@ -1,0 +1,88 @@
+"""Training helpers: review threshold, metrics, calibration error, coarse-to-fine labels, figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import LABELS, TEXTS
+from triage import TriageClassifier
+from triage.plots import confusion_matrix_png, reliability_png
+from triage.training import (
+    choose_review_threshold,
+    evaluate_predictions,
+    expected_calibration_error,
+    refine_labels,
+)
+
+
+def test_review_threshold_reaches_target_precision():
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6])
+    correct = np.array([True, True, True, False, True, False])
+    assert choose_review_threshold(confidence, correct, 1.0) == 0.9
+    assert choose_review_threshold(confidence, correct, 0.8) == 0.7
+    assert choose_review_threshold(confidence, correct, 0.5) == 0.6
+
+
+def test_review_threshold_never_splits_ties():
+    confidence = np.array([0.9, 0.9, 0.5])
+    correct = np.array([True, False, False])
+    assert choose_review_threshold(confidence, correct, 0.9) == 1.0
+
+
+def test_expected_calibration_error():
+    confidence = np.array([0.95, 0.95, 0.55, 0.55])
+    assert expected_calibration_error(confidence, np.array([True, True, True, False])) == pytest.approx(
+        0.5 * 0.05 + 0.5 * 0.05
+    )
+
+
+def test_evaluate_predictions():
+    classes = np.array(["a", "b", "c"], dtype=object)
+    proba = np.array([[0.9, 0.05, 0.05], [0.2, 0.7, 0.1], [0.5, 0.3, 0.2]])
+    metrics = evaluate_predictions(np.array(["a", "b", "c"], dtype=object), proba, classes, review_threshold=0.6)
+    assert metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["top3_accuracy"] == 1.0
+    assert metrics["automatic_share"] == pytest.approx(2 / 3) and metrics["automatic_precision"] == 1.0
+    assert metrics["per_class"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+
+
+def test_refine_labels_stays_within_the_coarse_label():
+    estimator = TriageClassifier(min_df=1, calibration_folds=3).fit(TEXTS, LABELS)
+    allowed = {"城乡建设": {"property_management"}, "治安": {"public_security", "education"}}
+    refined = refine_labels(estimator, ["孩子入学难", "学校乱收费"], ["城乡建设", "治安"], allowed)
+    assert list(refined) == ["property_management", "education"]
+
+
+def test_refine_labels_rejects_an_unmappable_coarse_label():
+    estimator = TriageClassifier(min_df=1, calibration_folds=3).fit(TEXTS, LABELS)
+    with pytest.raises(ValueError, match="no known fine label is allowed for: 环境保护"):
+        refine_labels(estimator, ["工厂排污"], ["环境保护"], {"环境保护": {"ecology_environment"}})
+
+
+def test_figures_are_png():
+    png = confusion_matrix_png(["a", "b", "b"], ["a", "a", "b"], ["a", "b"], title="t")
+    assert png.startswith(b"\x89PNG")
+    assert reliability_png(np.array([0.9, 0.6, 0.3]), np.array([True, False, False]), title="t").startswith(b"\x89PNG")
+
+
+def test_figures_are_saved_hashed_and_shown_in_the_card(small_model, tmp_path):
+    import json
+
+    small_model.figures["confusion_matrix.png"] = b"\x89PNG fake"
+    try:
+        path = small_model.save(tmp_path / "with-figure")
+    finally:
+        small_model.figures.clear()
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    assert "confusion_matrix.png" in manifest["files"]
+    assert "![confusion_matrix.png](confusion_matrix.png)" in (path / "README.md").read_text(encoding="utf-8")
+
+
+def test_figure_names_cannot_escape_or_replace_model_files(small_model, tmp_path):
+    small_model.figures["../x.png"] = b""
+    try:
+        with pytest.raises(ValueError, match="plain file names"):
+            small_model.save(tmp_path / "bad")
+    finally:
+        small_model.figures.clear()
