@@ -35,9 +35,8 @@ TARGET_PRECISION = 0.95
 
 
 def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: list[str]):
-    """Weak-labelled replies (train split) and topic-refined bodies, their descriptions, and a
-    function telling for out-of-fold predictions of these rows whether each is right: by
-    department for the replies, by the human-labelled topic for the bodies."""
+    """Weak-labelled replies (train split, first) and topic-refined bodies, their descriptions, and
+    the number of reply rows."""
     replies = teddy2020c.load_replies(folder)
     weak = replies[
         (replies["split"] == "train") & replies["department"].notna() & (replies["department"] != LOCAL_OFFICE)
@@ -60,12 +59,7 @@ def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: lis
         "within their contest topic (street/township offices excluded).",
     ]
 
-    def correct(predicted: np.ndarray) -> np.ndarray:
-        departments = weak["department"].to_numpy()
-        topics = np.array([teddy2020c.TOPIC_OF_DEPARTMENT.get(d) for d in predicted[len(weak) :]], dtype=object)
-        return np.r_[predicted[: len(weak)] == departments, topics == bodies["label"].to_numpy()]
-
-    return texts, labels, sources, correct
+    return texts, labels, sources, len(weak)
 
 
 def main() -> None:
@@ -82,9 +76,9 @@ def main() -> None:
         "styles of hotline work orders, mailbox letters, liaison-station messages and online posts "
         f"({min(Counter(labels).values())}–{max(Counter(labels).values())} per department)."
     ]
-    correct_on_real = None
+    n_replies = 0
     if args.data is not None:
-        real_texts, real_labels, real_sources, correct_on_real = real_training_data(args.data, texts, labels)
+        real_texts, real_labels, real_sources, n_replies = real_training_data(args.data, texts, labels)
         texts += real_texts
         labels += real_labels
         sources += real_sources
@@ -107,15 +101,16 @@ def main() -> None:
     )
     oof = model.estimator.oof_proba_
     predicted = model.estimator.classes_[oof.argmax(axis=1)]
-    if correct_on_real is not None:
+    if n_replies:
         # Authored messages are easier than real ones: a threshold reaching the target on them
-        # falls short on real text, so it is chosen on the real rows' out-of-fold predictions.
-        real = slice(len(corpus), None)
-        threshold = choose_review_threshold(oof[real].max(axis=1), correct_on_real(predicted[real]), TARGET_PRECISION)
+        # falls short on real text, so it is chosen on real messages with a known handler.
+        replies = slice(len(corpus), len(corpus) + n_replies)
+        correct = predicted[replies] == np.asarray(labels[replies], dtype=object)
+        threshold = choose_review_threshold(oof[replies].max(axis=1), correct, TARGET_PRECISION)
         model.manifest["review_threshold"] = threshold
         model.manifest["review_threshold_basis"] = (
-            "chosen on the out-of-fold predictions of the real training messages (replies by department, "
-            "bodies by topic)"
+            "chosen on the out-of-fold predictions of the real training messages whose reply shows the handling "
+            "department"
         )
         model.manifest["metrics"]["cross_validated"] = evaluate_predictions(
             np.asarray(labels, dtype=object), oof, model.estimator.classes_, threshold
