@@ -167,6 +167,265 @@ def info(as_json: bool, model_path: Path | None) -> None:
         click.echo(f"{label['code']:<34}{label['name']:<10}{english}")
 
 
+def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by commands that read an export: columns, format, encoding, sheet."""
+    options = [
+        click.option(
+            "--text-column",
+            "text_columns",
+            multiple=True,
+            help="Column holding the text; repeat to join subject and body (default: detected). 文本列",
+        ),
+        click.option(
+            "--format",
+            "file_format",
+            type=click.Choice(["auto", "csv", "tsv", "xlsx", "jsonl", "parquet"]),
+            default="auto",
+            show_default=True,
+            help="Input format (auto: by suffix).",
+        ),
+        click.option(
+            "--encoding",
+            default="utf-8-sig",
+            show_default=True,
+            help="Text encoding of CSV/TSV/JSONL: auto, utf-8-sig, gb18030, utf-16, ... 编码",
+        ),
+        click.option("--sheet", default=None, help="XLSX sheet name (default: the first)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _read_labelled(
+    data: Path, text_columns: tuple[str, ...], label_column: str, file_format: str, encoding: str, sheet: str | None
+) -> tuple[Any, list[str], list[str]]:
+    from triage.io import DataError, detect_text_columns, join_text_columns, read_table
+
+    frame = read_table(data, format=file_format, encoding=encoding, sheet=sheet)
+    columns = list(text_columns) or detect_text_columns(frame.columns)
+    if not text_columns:
+        click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
+    if label_column not in frame.columns:
+        raise DataError(f"no label column {label_column!r}; the file has: {', '.join(map(str, frame.columns))}")
+    return frame, join_text_columns(frame, columns), list(frame[label_column])
+
+
+@cli.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
+@click.option("--label-column", required=True, help="Column holding the department (or unit) label. 标签列")
+@_table_options
+@click.option(
+    "--departments",
+    "departments_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Department directory TOML (default: the one shipped with triage).",
+)
+@click.option(
+    "--labels-are-units",
+    is_flag=True,
+    help="Labels are handling-unit names (A3区住建局, 龙泉派出所...): map them to departments.",
+)
+@click.option("--split-column", default=None, help="Column whose value 'test' marks rows held out for evaluation.")
+@click.option(
+    "--test-size",
+    type=click.FloatRange(0, 1, min_open=True, max_open=True),
+    default=None,
+    help="Hold out this share of rows (stratified, seed 0) for evaluation.",
+)
+@click.option("--search", is_flag=True, help="Pick hyperparameters by cross-validation first (a few minutes).")
+@click.option(
+    "--target-precision",
+    type=click.FloatRange(0, 1),
+    default=0.95,
+    show_default=True,
+    help="Precision the review threshold must reach on held-out predictions.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write an evaluation report of the held-out rows here.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
+@_handles_user_errors
+def train(
+    data: Path,
+    output: Path,
+    label_column: str,
+    text_columns: tuple[str, ...],
+    file_format: str,
+    encoding: str,
+    sheet: str | None,
+    departments_file: Path | None,
+    labels_are_units: bool,
+    split_column: str | None,
+    test_size: float | None,
+    search: bool,
+    target_precision: float,
+    report_dir: Path | None,
+    overwrite: bool,
+) -> None:
+    """Train a model on a labelled export and save it with its card. 用标注数据训练模型."""
+    import numpy as np
+
+    import triage
+    from triage.departments import load_directory
+    from triage.evaluation import evaluate
+
+    if split_column and test_size:
+        raise click.UsageError("use --split-column or --test-size, not both")
+    if output.exists() and not overwrite:
+        raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
+    frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
+    directory = load_directory(departments_file)
+    if labels_are_units:
+        labels = [directory.match_unit(label) or "" for label in labels]
+        unmatched = sum(1 for label in labels if not label)
+        click.echo(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out", err=True)
+    keep = np.array([bool(label) for label in labels])
+    if split_column:
+        if split_column not in frame.columns:
+            raise click.ClickException(f"no split column {split_column!r}")
+        test = frame[split_column].str.strip().str.lower().to_numpy() == "test"
+    elif test_size:
+        from sklearn.model_selection import train_test_split
+
+        _, held = train_test_split(
+            np.flatnonzero(keep), test_size=test_size, random_state=0, stratify=np.asarray(labels, dtype=object)[keep]
+        )
+        test = np.isin(np.arange(len(labels)), held)
+    else:
+        test = np.zeros(len(labels), dtype=bool)
+    rows = np.flatnonzero(keep & ~test)
+    model = triage.train(
+        [texts[i] for i in rows],
+        [labels[i] for i in rows],
+        target_precision=target_precision,
+        search=search,
+        label_names={code: directory.display_name(code) for code in set(labels)},
+        training_data={
+            "name": output.name,
+            "description": f"Trained with `triage train` on {data.name}.",
+            "sources": [f"{data.name}: {len(rows)} rows"],
+        },
+    )
+    held_out = np.flatnonzero(keep & test)
+    if held_out.size:
+        result = evaluate(model, [texts[i] for i in held_out], [labels[i] for i in held_out], report_dir=report_dir)
+        result["description"] = f"Held-out rows of {data.name}."
+        model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}
+    model.save(output, overwrite=overwrite)
+    for name, result in model.manifest["metrics"].items():
+        click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+    click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
+
+
+@cli.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--label-column", required=True, help="Column holding the true department. 标签列")
+@_table_options
+@click.option("--json", "as_json", is_flag=True, help="Print all metrics as JSON.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write figures (confusion matrix, reliability, precision-coverage) and tables here.",
+)
+@_handles_user_errors
+def evaluate(
+    model_path: Path,
+    data: Path,
+    label_column: str,
+    text_columns: tuple[str, ...],
+    file_format: str,
+    encoding: str,
+    sheet: str | None,
+    as_json: bool,
+    report_dir: Path | None,
+) -> None:
+    """Measure a model on a labelled export. 评估模型."""
+    import triage
+    from triage.evaluation import evaluate as evaluate_model
+
+    _, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
+    result = evaluate_model(triage.load(model_path), texts, labels, report_dir=report_dir)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"messages: {result['n']}")
+    for key in (
+        "accuracy",
+        "macro_f1",
+        "micro_f1",
+        "weighted_f1",
+        "top3_accuracy",
+        "top5_accuracy",
+        "expected_calibration_error",
+        "automatic_share",
+        "automatic_precision",
+    ):
+        if result.get(key) is not None:
+            click.echo(f"{key:<28}{result[key]:.3f}")
+    click.echo(f"\n{'department':<34}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}")
+    for code, row in result["per_class"].items():
+        click.echo(f"{code:<34}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}")
+    if result["most_confused"]:
+        click.echo("\nmost confused (true -> predicted):")
+        for pair in result["most_confused"]:
+            click.echo(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
+    if result["unknown_labels"]:
+        click.echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
+    if report_dir:
+        click.echo(f"report written to {report_dir}")
+
+
+@cli.command("audit-labels")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--label-column", required=True, help="Column holding the label to audit. 标签列")
+@_table_options
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per suspect row.")
+@_handles_user_errors
+def audit_labels(
+    data: Path,
+    label_column: str,
+    text_columns: tuple[str, ...],
+    file_format: str,
+    encoding: str,
+    sheet: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """List rows whose label looks wrong, from cross-validated predictions. 找出疑似标错的行."""
+    from triage.audit import audit_labels as find_suspects
+
+    _, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
+    suspects = find_suspects(texts, labels)
+    click.echo(f"{len(suspects)} of {len(labels)} rows look mislabelled", err=True)
+    for suspect in suspects[:limit]:
+        row = {
+            "row": suspect.index,
+            "given": suspect.given,
+            "suggested": suspect.suggested,
+            "given_probability": round(suspect.given_probability, 3),
+            "suggested_probability": round(suspect.suggested_probability, 3),
+            "text": texts[suspect.index][:80],
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(
+                f"row {row['row']}: {row['given']} -> {row['suggested']} "
+                f"({row['given_probability']:.2f} vs {row['suggested_probability']:.2f})  {row['text']}"
+            )
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="triage")

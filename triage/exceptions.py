@@ -12,6 +12,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "TrainingDataWarning",
     "TriageError",
     "UntrustedModelError",
 ]
@@ -47,3 +48,7 @@ class InconsistentVersionWarning(UserWarning):
     Predictions may differ from those measured when the model was trained; retrain or
     pin the versions recorded in the model's ``manifest.json``.
     """
+
+
+class TrainingDataWarning(UserWarning):
+    """Training data had rows or classes that were left out or are too small to learn well."""

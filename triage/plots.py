@@ -9,7 +9,7 @@ import numpy as np
 
 from triage._optional import import_optional
 
-__all__ = ["confusion_matrix_png", "reliability_png"]
+__all__ = ["confusion_matrix_png", "precision_coverage_png", "reliability_png"]
 
 
 def _pyplot():
@@ -79,4 +79,23 @@ def reliability_png(confidence: np.ndarray, correct: np.ndarray, *, title: str, 
     axes.set_ylim(0, 1)
     axes.set_title(title)
     axes.legend(loc="upper left")
+    return _png(figure)
+
+
+def precision_coverage_png(curve: list[dict[str, float]], *, title: str) -> bytes:
+    """Precision of automatically routed messages against the share routed, one point per threshold."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(5, 4))
+    axes.plot([row["coverage"] for row in curve], [row["precision"] for row in curve], marker=".")
+    for row in curve[::4]:
+        axes.annotate(
+            f"{row['threshold']:.2f}",
+            (row["coverage"], row["precision"]),
+            fontsize=7,
+            textcoords="offset points",
+            xytext=(3, 3),
+        )
+    axes.set_xlabel("share routed automatically (coverage)")
+    axes.set_ylabel("precision")
+    axes.set_title(title)
     return _png(figure)

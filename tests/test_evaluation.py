@@ -1,0 +1,145 @@
+"""evaluate(), the report directory, label audit, and the train/evaluate/audit-labels commands."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import LABELS, POLICE_DOCS, TEXTS
+from triage.audit import audit_labels, suspects_from_proba
+from triage.cli import cli
+from triage.evaluation import evaluate, precision_coverage
+
+
+def test_evaluate_metrics_and_report(small_model, tmp_path):
+    texts = ["物业乱收停车费", "派出所补办身份证", "学校补课收费", "物业不修电梯"]
+    labels = ["property_management", "public_security", "education", "transport"]
+    result = evaluate(small_model, texts, labels, report_dir=tmp_path / "report")
+    assert result["n"] == 4 and result["unknown_labels"] == ["transport"]
+    assert result["accuracy"] == pytest.approx(0.75)
+    assert result["top5_accuracy"] >= result["top3_accuracy"] >= result["top1_accuracy"] == result["accuracy"]
+    assert result["most_confused"] == [{"true": "transport", "predicted": "property_management", "count": 1}]
+    files = {p.name for p in (tmp_path / "report").iterdir()}
+    assert files == {
+        "confusion_matrix.csv",
+        "confusion_matrix.png",
+        "reliability.png",
+        "precision_coverage.png",
+        "precision_coverage.csv",
+        "most_confused_examples.csv",
+        "metrics.json",
+    }
+    examples = pd.read_csv(tmp_path / "report" / "most_confused_examples.csv", encoding="utf-8-sig")
+    assert list(examples["text"]) == ["物业不修电梯"]
+
+
+def test_precision_coverage_is_monotone_in_coverage():
+    import numpy as np
+
+    curve = precision_coverage(np.array([0.9, 0.6, 0.3]), np.array([True, True, False]), steps=10)
+    coverage = [row["coverage"] for row in curve]
+    assert coverage == sorted(coverage, reverse=True) and coverage[0] == 1.0
+
+
+def test_suspects_from_proba():
+    import numpy as np
+
+    proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.95, 0.05]])
+    suspects = suspects_from_proba(proba, ["a", "a", "b", "b"], ["a", "b"])
+    assert [(s.index, s.given, s.suggested) for s in suspects] == [(3, "b", "a")]
+
+
+def test_audit_finds_a_planted_label_error():
+    texts = [*TEXTS, "派出所补办身份证排长队，户口迁移也办不了"]
+    labels = [*LABELS, "education"]
+    suspects = audit_labels(texts, labels, min_df=1, calibration_folds=3)
+    assert len(texts) - 1 in {s.index for s in suspects}
+    planted = next(s for s in suspects if s.index == len(texts) - 1)
+    assert planted.suggested == "public_security"
+
+
+@pytest.fixture
+def export(tmp_path):
+    path = tmp_path / "export.csv"
+    rows = [
+        {"内容": t, "部门": label, "split": "test" if i % 5 == 0 else "train"}
+        for i, (t, label) in enumerate(zip(TEXTS * 2, LABELS * 2, strict=True))
+    ]
+    pd.DataFrame(rows).to_csv(path, index=False, encoding="gb18030")
+    return path
+
+
+def test_train_evaluate_audit_commands(export, tmp_path):
+    runner = CliRunner()
+    model = tmp_path / "model"
+    result = runner.invoke(
+        cli,
+        [
+            "train",
+            str(export),
+            "-o",
+            str(model),
+            "--label-column",
+            "部门",
+            "--encoding",
+            "auto",
+            "--split-column",
+            "split",
+            "--report",
+            str(tmp_path / "report"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "text columns: 内容 (detected)" in result.output and "held_out (n=12)" in result.output
+    manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["metrics"]["held_out"]["n"] == 12 and (tmp_path / "report" / "confusion_matrix.png").is_file()
+
+    result = runner.invoke(
+        cli, ["evaluate", str(model), str(export), "--label-column", "部门", "--encoding", "auto", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 60
+
+    result = runner.invoke(cli, ["audit-labels", str(export), "--label-column", "部门", "--encoding", "auto"])
+    assert result.exit_code == 0, result.output
+    assert "look mislabelled" in result.output
+
+
+def test_train_refuses_to_overwrite_and_checks_columns(export, tmp_path):
+    runner = CliRunner()
+    existing = tmp_path / "m"
+    existing.mkdir()
+    result = runner.invoke(cli, ["train", str(export), "-o", str(existing), "--label-column", "部门"])
+    assert result.exit_code == 1 and "--overwrite" in result.output
+    result = runner.invoke(
+        cli, ["train", str(export), "-o", str(tmp_path / "n"), "--label-column", "nope", "--encoding", "auto"]
+    )
+    assert result.exit_code == 1 and "no label column 'nope'" in result.output
+
+
+def test_labels_are_units(tmp_path):
+    path = tmp_path / "units.csv"
+    units = {"property_management": "青石物业公司", "public_security": "龙泉派出所", "education": "柳湾县教育局"}
+    pd.DataFrame({"text": TEXTS * 2, "承办单位": [units[label] for label in LABELS * 2]}).to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli, ["train", str(path), "-o", str(tmp_path / "m"), "--label-column", "承办单位", "--labels-are-units"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert {label["code"] for label in manifest["labels"]} == set(units)
+
+
+def test_rare_and_single_classes_are_reported_not_fatal():
+    import triage
+    from triage.exceptions import TrainingDataWarning
+
+    texts = [*TEXTS, *POLICE_DOCS[:3], "孤零零的一条", "", "hello"]
+    labels = [*LABELS, *["rare"] * 3, "single", "education", "education"]
+    with pytest.warns(TrainingDataWarning, match=r"2 rows without Chinese text.*\['single'\].*'rare': 3"):
+        model = triage.train(texts, labels, min_df=1, calibration_folds=2)
+    data = model.manifest["training_data"]
+    assert data["classes_left_out"] == ["single"] and data["rare_classes"] == {"rare": 3}
+    assert "single" not in model.classes

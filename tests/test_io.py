@@ -1,0 +1,79 @@
+"""Reading exports: formats, encodings, text columns, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from triage.io import DataError, detect_encoding, detect_format, detect_text_columns, join_text_columns, read_table
+
+ROWS = [
+    {"留言主题": "物业乱收费", "留言详情": "小区物业乱收停车费", "标签": "property_management"},
+    {"留言主题": "户口迁移", "留言详情": "派出所办户口太慢", "标签": "public_security"},
+    {"留言主题": "", "留言详情": "孩子入学难", "标签": "education"},
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
+def test_detects_encodings(tmp_path, encoding):
+    path = tmp_path / "export.csv"
+    pd.DataFrame(ROWS).to_csv(path, index=False, encoding=encoding)
+    frame = read_table(path, encoding="auto")
+    assert list(frame["留言详情"]) == [row["留言详情"] for row in ROWS]
+    assert detect_encoding(path) in {"utf-8-sig", "gb18030", "utf-16"}
+
+
+def test_wrong_encoding_names_the_fix(tmp_path):
+    path = tmp_path / "export.csv"
+    pd.DataFrame(ROWS).to_csv(path, index=False, encoding="gb18030")
+    with pytest.raises(DataError, match=r"not valid utf-8-sig \(byte offset .*try --encoding gb18030"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".xlsx"])
+def test_reads_every_format_with_missing_cells_as_empty(tmp_path, suffix):
+    path = tmp_path / f"export{suffix}"
+    frame = pd.DataFrame(ROWS)
+    frame.loc[1, "留言主题"] = None
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".tsv":
+        frame.to_csv(path, index=False, sep="\t")
+    elif suffix == ".jsonl":
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in frame.to_dict("records")), "utf-8")
+    elif suffix == ".parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_excel(path, index=False)
+    read = read_table(path)
+    assert list(read["留言详情"]) == [row["留言详情"] for row in ROWS]
+    assert read.loc[1, "留言主题"] == ""
+
+
+def test_detect_text_columns_prefers_subject_and_body():
+    assert detect_text_columns(["编号", "留言主题", "留言详情"]) == ["留言主题", "留言详情"]
+    assert detect_text_columns(["id", "Content"]) == ["Content"]
+    with pytest.raises(DataError, match="no text column recognised among: id, x; name it with --text-column"):
+        detect_text_columns(["id", "x"])
+
+
+def test_join_text_columns_skips_empty_parts():
+    frame = pd.DataFrame(ROWS)
+    assert join_text_columns(frame, ["留言主题", "留言详情"])[2] == "孩子入学难"
+    with pytest.raises(DataError, match="no column 'x'; the file has"):
+        join_text_columns(frame, ["x"])
+
+
+@pytest.mark.parametrize(("name", "message"), [("data.bin", "cannot tell the format"), ("none.csv", "no such file")])
+def test_bad_paths(tmp_path, name, message):
+    path = tmp_path / name
+    if name.endswith(".bin"):
+        path.write_bytes(b"\0\1")
+    with pytest.raises(DataError, match=message):
+        read_table(path)
+
+
+def test_detect_format():
+    assert detect_format("a.XLSX") == "xlsx" and detect_format("a.ndjson") == "jsonl"

@@ -1,0 +1,72 @@
+"""Find likely mislabelled rows in labelled data (the confident-learning idea, scikit-learn only).
+
+Each row is predicted by a model that never saw it (out-of-fold probabilities). For every class
+the *self-confidence threshold* is the mean probability of that class over the rows labelled
+with it. A row is suspect when its own label's probability is below that label's threshold and
+another class's probability reaches that class's threshold: the model is confident, in the way
+the data itself calibrates, that the row belongs elsewhere (Northcutt et al., "Confident
+Learning", 2021).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from triage.estimator import TriageClassifier
+from triage.training import usable_rows
+
+__all__ = ["SuspectLabel", "audit_labels", "suspects_from_proba"]
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectLabel:
+    """A row whose label looks wrong, with the label the model believes instead."""
+
+    index: int
+    given: str
+    suggested: str
+    given_probability: float
+    suggested_probability: float
+
+    @property
+    def margin(self) -> float:
+        """How much more probable the suggestion is than the given label."""
+        return self.suggested_probability - self.given_probability
+
+
+def suspects_from_proba(proba: np.ndarray, labels: Sequence[str], classes: Sequence[str]) -> list[SuspectLabel]:
+    """Suspect rows from out-of-fold ``proba`` (columns in ``classes`` order), largest margin first."""
+    classes = np.asarray(classes, dtype=object)
+    labels = np.asarray(labels, dtype=object)
+    given_index = np.searchsorted(classes, labels)
+    thresholds = np.array([proba[labels == c, k].mean() if np.any(labels == c) else 1.0 for k, c in enumerate(classes)])
+    rows = np.arange(len(labels))
+    given_probability = proba[rows, given_index]
+    above = proba >= thresholds
+    above[rows, given_index] = False
+    suspects = []
+    for i in np.flatnonzero((given_probability < thresholds[given_index]) & above.any(axis=1)):
+        candidates = np.flatnonzero(above[i])
+        best = candidates[np.argmax(proba[i, candidates])]
+        suspects.append(
+            SuspectLabel(int(i), str(labels[i]), str(classes[best]), float(given_probability[i]), float(proba[i, best]))
+        )
+    return sorted(suspects, key=lambda s: -s.margin)
+
+
+def audit_labels(texts: Sequence[str], labels: Sequence[str], **params: Any) -> list[SuspectLabel]:
+    """Fit a :class:`TriageClassifier` (``params``) and return the rows whose labels look wrong.
+
+    Rows that cannot be cross-validated (no Chinese text, a class seen once) are not audited;
+    ``index`` always counts rows of the input.
+    """
+    labels_array = np.asarray(labels, dtype=object)
+    keep, _ = usable_rows(texts, labels_array)
+    rows = np.flatnonzero(keep)
+    estimator = TriageClassifier(**params).fit([texts[i] for i in rows], labels_array[rows])
+    suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
+    return [replace(s, index=int(rows[s.index])) for s in suspects]

@@ -1,0 +1,134 @@
+"""Evaluate a model on labelled texts: the numbers, and a report directory with figures and tables.
+
+The report shows where the model goes wrong: confusion matrix (PNG and CSV), reliability
+diagram, precision against coverage over confidence thresholds, and the most-confused pairs
+with example rows. Example rows are written only into the report directory the user names.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.model import TriageModel
+from triage.training import evaluate_predictions
+
+__all__ = ["evaluate", "precision_coverage"]
+
+_EXAMPLES_PER_PAIR = 5
+
+
+def precision_coverage(confidence: np.ndarray, correct: np.ndarray, steps: int = 20) -> list[dict[str, float]]:
+    """For thresholds 0, 1/steps, …, 1: the share routed automatically and its precision."""
+    rows = []
+    for threshold in np.linspace(0.0, 1.0, steps + 1):
+        automatic = confidence >= threshold
+        rows.append(
+            {
+                "threshold": float(threshold),
+                "coverage": float(automatic.mean()),
+                "precision": float(correct[automatic].mean()) if automatic.any() else float("nan"),
+            }
+        )
+    return rows
+
+
+def _top_k_accuracy(proba: np.ndarray, classes: np.ndarray, labels: np.ndarray, k: int) -> float:
+    top = classes[np.argsort(-proba, axis=1)[:, :k]]
+    return float(np.mean([label in row for label, row in zip(labels, top, strict=True)]))
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _write_report(
+    directory: Path,
+    result: dict[str, Any],
+    texts: Sequence[str],
+    labels: np.ndarray,
+    predicted: np.ndarray,
+    confidence: np.ndarray,
+    classes: np.ndarray,
+) -> None:
+    from sklearn.metrics import confusion_matrix
+
+    from triage.plots import confusion_matrix_png, precision_coverage_png, reliability_png
+
+    directory.mkdir(parents=True, exist_ok=True)
+    correct = predicted == labels
+    present = [c for c in classes if c in set(labels) | set(predicted)]
+    matrix = confusion_matrix(labels, predicted, labels=present)
+    _write_csv(
+        directory / "confusion_matrix.csv",
+        ["true \\ predicted", *present],
+        [[c, *map(int, row)] for c, row in zip(present, matrix, strict=True)],
+    )
+    (directory / "confusion_matrix.png").write_bytes(
+        confusion_matrix_png(labels, predicted, present, title="confusion")
+    )
+    (directory / "reliability.png").write_bytes(reliability_png(confidence, correct, title="calibration"))
+    curve = result["precision_coverage"]
+    (directory / "precision_coverage.png").write_bytes(precision_coverage_png(curve, title="precision vs coverage"))
+    _write_csv(
+        directory / "precision_coverage.csv",
+        ["threshold", "coverage", "precision"],
+        [[row["threshold"], row["coverage"], row["precision"]] for row in curve],
+    )
+    examples = []
+    for pair in result["most_confused"]:
+        rows = np.flatnonzero((labels == pair["true"]) & (predicted == pair["predicted"]))
+        examples += [
+            [pair["true"], pair["predicted"], f"{confidence[i]:.3f}", texts[i]] for i in rows[:_EXAMPLES_PER_PAIR]
+        ]
+    _write_csv(directory / "most_confused_examples.csv", ["true", "predicted", "confidence", "text"], examples)
+    (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def evaluate(
+    model: TriageModel,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    report_dir: str | Path | None = None,
+    most_confused: int = 10,
+) -> dict[str, Any]:
+    """Score ``model`` on labelled ``texts``; with ``report_dir``, also write figures and tables there.
+
+    Returns accuracy, macro/micro/weighted F1, per-class precision/recall/F1, top-1/3/5
+    accuracy, expected calibration error, the share routed automatically at the model's
+    review threshold and its precision, precision against coverage over thresholds, and the
+    most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+    """
+    from sklearn.metrics import f1_score
+
+    texts = list(texts)
+    labels_array = np.asarray(labels, dtype=object)
+    if len(texts) != len(labels_array):
+        raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    proba = model.estimator.predict_proba(texts)
+    classes = model.estimator.classes_
+    predicted = classes[proba.argmax(axis=1)]
+    confidence = proba.max(axis=1)
+    result = evaluate_predictions(labels_array, proba, classes, model.review_threshold)
+    result["micro_f1"] = float(f1_score(labels_array, predicted, average="micro"))
+    for k in (1, 3, 5):
+        result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
+    result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
+    result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
+    pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
+    result["most_confused"] = [
+        {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
+    ]
+    if report_dir is not None:
+        _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
+    return result
