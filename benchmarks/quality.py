@@ -1,0 +1,125 @@
+"""triage against the classic pipeline on the real teddy2020c data, measured side by side in one run.
+
+Protocol (fixed by the data's README): train on bodies.csv (5,877 labelled bodies), test on
+messages.csv (495, subject + body); and 5-fold cross-validation on bodies.csv by its `fold`
+column. triage is run through its own commands (`triage train`, `triage evaluate`) with default
+settings; the classic pipeline is jieba.lcut + TfidfVectorizer + LinearSVC, alone and with
+character n-grams added. Run: `python benchmarks/quality.py [--data FOLDER] [--skip-cv]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jieba
+import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.svm import LinearSVC
+
+from triage import TriageClassifier
+from triage.datasets import teddy2020c
+
+
+def jieba_tokens(text: str) -> list[str]:
+    return jieba.lcut(text)
+
+
+def classic(with_chars: bool):
+    words = TfidfVectorizer(tokenizer=jieba_tokens, token_pattern=None)
+    features = (
+        FeatureUnion([("words", words), ("chars", TfidfVectorizer(analyzer="char", ngram_range=(2, 4)))])
+        if with_chars
+        else words
+    )
+    return make_pipeline(features, LinearSVC())
+
+
+CANDIDATES = {
+    "classic (jieba + TF-IDF + LinearSVC)": lambda: classic(False),
+    "classic + character n-grams": lambda: classic(True),
+    "triage TriageClassifier (defaults)": TriageClassifier,
+}
+
+
+def run_cli(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "triage", *args], check=True, capture_output=True, text=True).stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=teddy2020c.default_path())
+    parser.add_argument("--skip-cv", action="store_true", help="skip the 5-fold cross-validation")
+    args = parser.parse_args()
+    if args.data is None:
+        raise SystemExit("teddy2020c data not found; pass --data FOLDER")
+    bodies = teddy2020c.load_bodies(args.data)
+    messages = teddy2020c.load_messages(args.data)
+
+    print("train bodies.csv -> test messages.csv (495)")
+    for name, make in CANDIDATES.items():
+        start = time.perf_counter()
+        model = make().fit(list(bodies["text"]), bodies["label"])
+        seconds = time.perf_counter() - start
+        predicted = model.predict(list(messages["text"]))
+        print(
+            f"  {name:<40} macro-F1 {f1_score(messages['label'], predicted, average='macro'):.3f}  "
+            f"accuracy {accuracy_score(messages['label'], predicted):.3f}  fit {seconds:.1f} s"
+        )
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_cli(
+            "train",
+            str(args.data / "bodies.csv"),
+            "-o",
+            f"{tmp}/model",
+            "--text-column",
+            "body",
+            "--label-column",
+            "label",
+        )
+        seconds = time.perf_counter() - start
+        result = json.loads(
+            run_cli(
+                "evaluate",
+                f"{tmp}/model",
+                str(args.data / "messages.csv"),
+                "--text-column",
+                "subject",
+                "--text-column",
+                "body",
+                "--label-column",
+                "label",
+                "--json",
+            )
+        )
+        print(
+            f"  {'`triage train` + `triage evaluate`':<40} macro-F1 {result['macro_f1']:.3f}  accuracy "
+            f"{result['accuracy']:.3f}  train command {seconds:.1f} s (whole process: load, fit, calibrate, save)"
+        )
+
+    if args.skip_cv:
+        return
+    print("5-fold cross-validation on bodies.csv by its fold column (macro-F1 per fold, mean)")
+    folds = bodies["fold"].astype(int).to_numpy()
+    texts = np.asarray(bodies["text"], dtype=object)
+    labels = bodies["label"].to_numpy()
+    for name, make in CANDIDATES.items():
+        scores = []
+        for fold in range(5):
+            test = folds == fold
+            model = make().fit(list(texts[~test]), labels[~test])
+            scores.append(f1_score(labels[test], model.predict(list(texts[test])), average="macro"))
+        print(f"  {name:<40} {' '.join(f'{s:.3f}' for s in scores)}  mean {np.mean(scores):.3f}")
+
+
+if __name__ == "__main__":
+    main()
