@@ -426,6 +426,106 @@ def audit_labels(
             )
 
 
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Output file (format by suffix: .csv .tsv .jsonl .parquet .xlsx). 输出文件",
+)
+@_table_options
+@click.option("--id-column", default=None, help="Column identifying rows (kept as is; checked to exist).")
+@click.option(
+    "--output-format",
+    type=click.Choice(["auto", "csv", "tsv", "xlsx", "jsonl", "parquet"]),
+    default="auto",
+    show_default=True,
+    help="Output format (auto: by suffix).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Rows classified together; memory grows with it, not with the file.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the model once). 并行进程数",
+)
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint. 断点续跑")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--stop-after", type=click.IntRange(min=1), default=None, help="Tag only the first N rows (a trial).")
+@click.option("--silent", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write the run summary as JSON here.",
+)
+@_model_option
+@_handles_user_errors
+def tag(
+    input_path: Path,
+    output: Path,
+    text_columns: tuple[str, ...],
+    file_format: str,
+    encoding: str,
+    sheet: str | None,
+    id_column: str | None,
+    output_format: str,
+    chunk_size: int,
+    jobs: int,
+    resume: bool,
+    overwrite: bool,
+    stop_after: int | None,
+    silent: bool,
+    summary_path: Path | None,
+    model_path: Path | None,
+) -> None:
+    """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
+
+    Every input row comes out, in order, with department, department_name, confidence,
+    candidates, needs_review, review_reason and error columns added.
+    """
+    from triage.batch import tag_file
+
+    summary = tag_file(
+        input_path,
+        output,
+        model_path=model_path,
+        text_columns=text_columns,
+        id_column=id_column,
+        input_format=file_format,
+        output_format=output_format,
+        encoding=encoding,
+        sheet=sheet,
+        chunk_size=chunk_size,
+        jobs=jobs,
+        resume=resume,
+        overwrite=overwrite,
+        stop_after=stop_after,
+        progress=not silent,
+        summary_path=summary_path,
+    )
+    if silent:
+        return
+    click.echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
+    resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
+    click.echo(
+        f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "
+        f"errors {summary.errors}; {summary.elapsed_seconds:.1f} s, {summary.rows_per_second:.0f} rows/s",
+        err=True,
+    )
+    click.echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="triage")

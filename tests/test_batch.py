@@ -1,0 +1,245 @@
+"""The batch tagger: every row out once, in order, tagged or with an error; resumable; parallel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import TEXTS
+from triage.batch import OUTPUT_COLUMNS, tag_dataframe, tag_file
+from triage.cli import cli
+from triage.io import DataError
+
+
+def write_export(path, n=60, encoding="gb18030"):
+    rows = [{"编号": f"r{i:05d}", "标题": "", "内容": TEXTS[i % len(TEXTS)], "备注": "x"} for i in range(n)]
+    pd.DataFrame(rows).to_csv(path, index=False, encoding=encoding)
+    return rows
+
+
+def test_every_row_comes_out_in_order_with_tags(small_model, tmp_path):
+    rows = write_export(tmp_path / "in.csv")
+    summary = tag_file(
+        tmp_path / "in.csv",
+        tmp_path / "out.csv",
+        model=small_model,
+        encoding="auto",
+        chunk_size=7,
+        progress=False,
+        summary_path=tmp_path / "summary.json",
+    )
+    out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(out["编号"]) == [r["编号"] for r in rows]
+    assert list(out.columns) == ["编号", "标题", "内容", "备注", *OUTPUT_COLUMNS]
+    expected = [r.department for r in small_model.classify([r["内容"] for r in rows])]
+    assert list(out["department"]) == expected
+    assert summary.rows_in == summary.rows_out == 60 and summary.errors == 0
+    assert summary.text_columns == ["标题", "内容"]
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))["rows_out"] == 60
+
+
+def test_malformed_rows_become_row_errors(small_model, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(
+        "编号,内容\n1,物业乱收费\n2,派出所,多余的字段\n3\n4,学校补课\n".encode()
+        + b"5,\xff\xfe\xfa\n"
+        + '6,"带引号的,内容"\n'.encode()
+    )
+    tag_file(path, tmp_path / "out.csv", model=small_model, text_columns=["内容"], progress=False)
+    out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(out["编号"]) == ["1", "2", "3", "4", "5", "6"]
+    errors = list(out["error"])
+    assert errors[0] == errors[3] == errors[5] == ""
+    assert "3 fields, the header has 2" in errors[1] and "1 fields, the header has 2" in errors[2]
+    assert "bytes not valid in utf-8-sig; try --encoding gb18030" in errors[4]
+    assert out["department"][1] == "" and out["department"][0] == "property_management"
+
+
+def test_existing_output_needs_overwrite(small_model, tmp_path):
+    write_export(tmp_path / "in.csv", n=3)
+    (tmp_path / "out.csv").write_text("keep me")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", progress=False)
+    assert (tmp_path / "out.csv").read_text() == "keep me"
+    tag_file(
+        tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", overwrite=True, progress=False
+    )
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").startswith("编号")
+
+
+def test_missing_text_column_lists_the_columns(small_model, tmp_path):
+    write_export(tmp_path / "in.csv", n=3)
+    with pytest.raises(DataError, match=r"no column .body. .* it has: 编号, 标题, 内容, 备注"):
+        tag_file(
+            tmp_path / "in.csv",
+            tmp_path / "o.csv",
+            model=small_model,
+            encoding="auto",
+            text_columns=["body"],
+            progress=False,
+        )
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".xlsx", ".tsv"])
+def test_output_formats(small_model, tmp_path, suffix):
+    write_export(tmp_path / "in.csv", n=10)
+    tag_file(tmp_path / "in.csv", tmp_path / f"out{suffix}", model=small_model, encoding="auto", progress=False)
+    path = tmp_path / f"out{suffix}"
+    out = {
+        ".jsonl": lambda: pd.read_json(path, lines=True, dtype=False),
+        ".parquet": lambda: pd.read_parquet(path),
+        ".xlsx": lambda: pd.read_excel(path, dtype=str, engine="calamine"),
+        ".tsv": lambda: pd.read_csv(path, sep="\t", encoding="utf-8-sig"),
+    }[suffix]()
+    assert len(out) == 10 and out["department"].iloc[0] == "property_management"
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".xlsx"])
+def test_input_formats(small_model, tmp_path, suffix):
+    frame = pd.DataFrame({"id": ["a", "b"], "content": ["派出所补办身份证", None]})
+    path = tmp_path / f"in{suffix}"
+    {
+        ".jsonl": lambda: frame.to_json(path, orient="records", lines=True, force_ascii=False),
+        ".parquet": lambda: frame.to_parquet(path),
+        ".xlsx": lambda: frame.to_excel(path, index=False),
+    }[suffix]()
+    tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(out["department"]) == ["public_security", ""]
+    assert list(out["review_reason"]) == ["", "empty_text"]
+
+
+def test_tag_dataframe(small_model):
+    frame = pd.DataFrame({"subject": ["物业", None], "body": ["乱收停车费", "派出所补办身份证"]})
+    out = tag_dataframe(frame, ["subject", "body"], model=small_model)
+    assert list(out["department"]) == ["property_management", "public_security"]
+    assert list(frame.columns) == ["subject", "body"]
+
+
+def test_parallel_jobs_match_serial(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=200)
+    common = {"model_path": saved_model_dir, "encoding": "auto", "chunk_size": 16, "progress": False}
+    tag_file(tmp_path / "in.csv", tmp_path / "serial.csv", **common)
+    tag_file(tmp_path / "in.csv", tmp_path / "parallel.csv", jobs=2, **common)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=3000)
+    args = [
+        sys.executable,
+        "-m",
+        "triage",
+        "tag",
+        str(tmp_path / "in.csv"),
+        "--encoding",
+        "auto",
+        "--model",
+        str(saved_model_dir),
+        "--chunk-size",
+        "50",
+        "--silent",
+    ]
+    subprocess.run([*args, "-o", str(tmp_path / "whole.csv")], check=True)
+    checkpoint = tmp_path / "cut.csv.partial.json"
+    process = subprocess.Popen([*args, "-o", str(tmp_path / "cut.csv")])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if checkpoint.is_file() and json.loads(checkpoint.read_text() or "{}").get("rows_done", 0) >= 1000:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "cut.csv").exists()
+    done = json.loads(checkpoint.read_text())["rows_done"]
+    assert 1000 <= done < 3000
+    with (tmp_path / "cut.csv.partial").open("ab") as partial:
+        partial.write(b"half a chunk written when the process died")
+    result = subprocess.run([*args, "-o", str(tmp_path / "cut.csv"), "--resume"], capture_output=True, check=True)
+    assert (tmp_path / "cut.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert not checkpoint.exists() and result.returncode == 0
+
+
+def test_resume_refuses_another_input(small_model, tmp_path):
+    write_export(tmp_path / "in.csv", n=5)
+    (tmp_path / "out.csv.partial").write_bytes(b"")
+    (tmp_path / "out.csv.partial.json").write_text(json.dumps({"input": {}, "rows_done": 2, "bytes_done": 0}))
+    with pytest.raises(DataError, match="belongs to another input"):
+        tag_file(
+            tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", resume=True, progress=False
+        )
+
+
+def test_tag_command(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=20)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "tag",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(tmp_path / "out.parquet"),
+            "--encoding",
+            "auto",
+            "--model",
+            str(saved_model_dir),
+            "--stop-after",
+            "5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows in 5, rows out 5" in result.output
+    assert len(pd.read_parquet(tmp_path / "out.parquet")) == 5
+
+
+def test_tag_command_decode_error_is_one_line(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=3)
+    result = CliRunner().invoke(
+        cli, ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--model", str(saved_model_dir)]
+    )
+    assert result.exit_code == 1
+    assert "header row is not valid utf-8-sig; try --encoding gb18030" in result.output
+
+
+cell_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.tuples(cell_text, cell_text), max_size=25), junk=st.sets(st.integers(0, 24)))
+def test_fuzzed_csv_every_row_out_exactly_once(small_model, tmp_path, cells, junk):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["id", "subject", "body"])
+    for i, (subject, body) in enumerate(cells):
+        writer.writerow([str(i), subject, "JUNK" + body if i in junk else body])
+    data = buffer.getvalue().encode("utf-8").replace(b"JUNK", b"\xff\xfe")
+    (tmp_path / "fuzz.csv").write_bytes(data)
+    tag_file(
+        tmp_path / "fuzz.csv",
+        tmp_path / "fuzz_out.csv",
+        model=small_model,
+        overwrite=True,
+        text_columns=["subject", "body"],
+        chunk_size=4,
+        progress=False,
+    )
+    with open(tmp_path / "fuzz_out.csv", encoding="utf-8-sig", newline="") as handle:
+        out = list(csv.DictReader(handle))
+    assert [row["id"] for row in out] == [str(i) for i in range(len(cells))]
+    for i, row in enumerate(out):
+        if i in junk:
+            assert "not valid" in row["error"]
+        else:
+            assert row["error"] == "" and (row["department"] != "" or row["review_reason"] != "")

@@ -1,0 +1,582 @@
+"""The batch tagger: every row of an export comes back tagged, or with a per-row error, in input order.
+
+Rows stream from reader to writer in chunks, so memory stays flat however long the file is.
+Output is written to ``OUTPUT.partial`` and renamed into place at the end; a checkpoint beside
+it (``OUTPUT.partial.json``) records how many rows and bytes are safely written, so
+``resume=True`` continues after a crash or Ctrl-C without losing or duplicating a row. With
+``jobs > 1`` chunks are classified by worker processes that each load the model once.
+
+Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from triage._optional import import_optional
+from triage.io import DataError, detect_encoding, detect_format, detect_text_columns
+from triage.model import TriageModel
+
+__all__ = ["OUTPUT_COLUMNS", "Summary", "tag_dataframe", "tag_file"]
+
+#: Columns the tagger adds to every row, in this order.
+OUTPUT_COLUMNS = (
+    "department",
+    "department_name",
+    "confidence",
+    "candidates",
+    "needs_review",
+    "review_reason",
+    "error",
+)
+DEFAULT_CHUNK_SIZE = 2000
+_RESUMABLE = ("csv", "tsv", "jsonl")
+
+
+@dataclass
+class Summary:
+    """What a tagging run did; also written as JSON with ``summary_path``."""
+
+    input: str
+    output: str
+    rows_in: int = 0
+    rows_out: int = 0
+    departments: dict[str, int] = field(default_factory=dict)
+    needs_review: int = 0
+    errors: int = 0
+    resumed_after_rows: int = 0
+    elapsed_seconds: float = 0.0
+    rows_per_second: float = 0.0
+    text_columns: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Row:
+    """One input row: its cells (header order) and, if it could not be read, why."""
+
+    number: int  # 1-based data row number (the header is row 0)
+    cells: list[str]
+    error: str = ""
+
+
+# ---------------------------------------------------------------- readers
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that counts the bytes read through it (for progress by bytes)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _check_decoded(cells: list[str], encoding: str) -> str:
+    if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+        suggestion = "gb18030" if encoding.startswith("utf") else "utf-8-sig"
+        return f"bytes not valid in {encoding}; try --encoding {suggestion} (or auto)"
+    return ""
+
+
+def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Iterator[_Row]]:
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise DataError("the file is empty: no header row") from None
+    if _check_decoded(header, encoding):
+        raise DataError(f"the header row is not valid {encoding}; try --encoding gb18030 or --encoding auto")
+
+    def rows() -> Iterator[_Row]:
+        number = 0
+        while True:
+            number += 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as problem:  # e.g. a field past the size limit: keep the row, say why
+                yield _Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
+                continue
+            error = _check_decoded(cells, encoding)
+            if not error and len(cells) != len(header):
+                error = f"row has {len(cells)} fields, the header has {len(header)} (stray quote or delimiter?)"
+            cells = [cell.encode(encoding, "surrogateescape").decode(encoding, "replace") for cell in cells]
+            yield _Row(number, (cells + [""] * len(header))[: len(header)], error)
+
+    return header, rows()
+
+
+def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[_Row]]:
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace")
+    lines = (line for line in text if line.strip())
+    first_line = next(lines, None)
+    if first_line is None:
+        raise DataError("the file is empty")
+    try:
+        header = list(json.loads(first_line))
+    except (json.JSONDecodeError, TypeError):
+        raise DataError("the first line is not a JSON object; cannot tell the columns") from None
+
+    def rows() -> Iterator[_Row]:
+        for number, line in enumerate(_chain(first_line, lines), 1):
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise TypeError("not a JSON object")
+            except (json.JSONDecodeError, TypeError) as error:
+                yield _Row(number, [""] * len(header), f"line is not a JSON object: {error}")
+                continue
+            yield _Row(number, [_cell(record.get(column)) for column in header])
+
+    return header, rows()
+
+
+def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _read_parquet(path: Path, chunk_size: int) -> tuple[list[str], Iterator[_Row]]:
+    parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
+    file = parquet.ParquetFile(path)
+    header = list(file.schema_arrow.names)
+
+    def rows() -> Iterator[_Row]:
+        number = 0
+        for batch in file.iter_batches(batch_size=chunk_size):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for values in zip(*columns, strict=True):
+                number += 1
+                yield _Row(number, [_cell(v) for v in values])
+
+    return header, rows()
+
+
+def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[_Row]]:
+    calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
+    workbook = calamine.CalamineWorkbook.from_path(str(path))
+    name = sheet or workbook.sheet_names[0]
+    if name not in workbook.sheet_names:
+        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
+    cells = workbook.get_sheet_by_name(name).iter_rows()
+    header = [_cell(v) for v in next(cells, [])]
+    if not header:
+        raise DataError(f"sheet {name!r} is empty")
+
+    def rows() -> Iterator[_Row]:
+        for number, values in enumerate(cells, 1):
+            values = [_cell(v) for v in values]
+            yield _Row(number, (values + [""] * len(header))[: len(header)])
+
+    return header, rows()
+
+
+# ---------------------------------------------------------------- writers
+
+
+class _DelimitedWriter:
+    def __init__(self, handle: Any, delimiter: str) -> None:
+        self._text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
+        self._writer = csv.writer(self._text, delimiter=delimiter)
+
+    def header(self, columns: Sequence[str]) -> None:
+        self._text.write("\ufeff")  # utf-8-sig: Excel opens the file as UTF-8
+        self._writer.writerow(columns)
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        self._writer.writerows(rows)
+
+    def flush(self) -> None:
+        self._text.flush()
+
+    def close(self) -> None:
+        self._text.flush()
+        self._text.detach()
+
+
+class _JsonlWriter:
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+        self._columns: Sequence[str] = ()
+
+    def header(self, columns: Sequence[str]) -> None:
+        self._columns = columns
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        lines = (json.dumps(dict(zip(self._columns, row, strict=True)), ensure_ascii=False) + "\n" for row in rows)
+        self._handle.write("".join(lines).encode("utf-8"))
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.flush()
+
+
+class _TableWriter:
+    """Parquet or XLSX output (not resumable: these formats cannot be appended after a crash)."""
+
+    def __init__(self, path: Path, kind: str) -> None:
+        self._path, self._kind = path, kind
+        self._columns: Sequence[str] = ()
+        self._parquet_writer: Any = None
+        self._sheet: Any = None
+
+    def header(self, columns: Sequence[str]) -> None:
+        self._columns = columns
+        if self._kind == "xlsx":
+            openpyxl = import_optional("openpyxl", extra="io", purpose="writing XLSX files")
+            self._workbook = openpyxl.Workbook(write_only=True)
+            self._sheet = self._workbook.create_sheet("triage")
+            self._sheet.append(list(columns))
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        if self._kind == "xlsx":
+            for row in rows:
+                self._sheet.append(row)
+            return
+        pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+        parquet = import_optional("pyarrow.parquet", extra="io", purpose="writing Parquet files")
+        data = {c: [row[i] for row in rows] for i, c in enumerate(self._columns)}
+        types = {"confidence": pyarrow.float64(), "needs_review": pyarrow.bool_()}
+        schema = pyarrow.schema([(c, types.get(c, pyarrow.string())) for c in self._columns])
+        table = pyarrow.table(data, schema=schema)
+        if self._parquet_writer is None:
+            self._parquet_writer = parquet.ParquetWriter(self._path, schema)
+        self._parquet_writer.write_table(table)
+
+    def close(self) -> None:
+        if self._kind == "xlsx":
+            self._workbook.save(self._path)
+        elif self._parquet_writer is not None:
+            self._parquet_writer.close()
+        else:  # no rows: still a valid, empty Parquet file with the schema
+            self.rows([])
+            self._parquet_writer.close()
+
+
+# ---------------------------------------------------------------- tagging
+
+
+def _tag_chunk(model: TriageModel, texts: list[str], errors: list[str]) -> list[list[Any]]:
+    """The added columns for one chunk; rows with a reading error are not classified."""
+    usable = [i for i, error in enumerate(errors) if not error]
+    results = dict(zip(usable, model.classify([texts[i] for i in usable], explain=0), strict=True))
+    added = []
+    for i, error in enumerate(errors):
+        result = results.get(i)
+        if result is None:
+            added.append(["", "", "", "", "", "", error])
+            continue
+        candidates = json.dumps([[code, round(p, 4)] for code, p in result.candidates], ensure_ascii=False)
+        added.append(
+            [
+                result.department or "",
+                result.department_name or "",
+                round(result.confidence, 4),
+                candidates,
+                result.needs_review,
+                result.reason.value if result.reason else "",
+                "",
+            ]
+        )
+    return added
+
+
+_worker_model: TriageModel | None = None
+
+
+def _init_worker(model_path: str | None) -> None:
+    """Load the model once per worker process."""
+    global _worker_model
+    import triage
+
+    _worker_model = triage.load(model_path)
+
+
+def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
+    assert _worker_model is not None, "worker started without a model"
+    return _tag_chunk(_worker_model, texts, errors)
+
+
+def _fingerprint(path: Path) -> dict[str, Any]:
+    stat = path.stat()
+    with path.open("rb") as handle:
+        head = hashlib.sha256(handle.read(1 << 20)).hexdigest()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "head_sha256": head}
+
+
+def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
+    chunk: list[_Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _tag_rows(
+    rows: Iterator[_Row],
+    text_indices: Sequence[int],
+    *,
+    model: TriageModel | None,
+    model_path: str | None,
+    chunk_size: int,
+    jobs: int,
+) -> Iterator[tuple[list[_Row], list[list[Any]]]]:
+    """Tag ``rows`` chunk by chunk, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
+
+    def texts_and_errors(chunk: list[_Row]) -> tuple[list[str], list[str]]:
+        texts = ["\n".join(row.cells[i] for i in text_indices if row.cells[i]) for row in chunk]
+        return texts, [row.error for row in chunk]
+
+    if jobs <= 1:
+        import triage
+
+        model = model or triage.load(model_path)
+        for chunk in _chunks(rows, chunk_size):
+            yield chunk, _tag_chunk(model, *texts_and_errors(chunk))
+        return
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(model_path,)) as pool:
+        pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
+        for chunk in _chunks(rows, chunk_size):
+            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
+            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
+                done, future = pending.popleft()
+                yield done, future.result()
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
+
+
+def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_size: int):
+    """``(byte counter or None, (header, rows))``; the caller closes the counter."""
+    if kind == "parquet":
+        return None, _read_parquet(path, chunk_size)
+    if kind == "xlsx":
+        return None, _read_xlsx(path, sheet)
+    if encoding == "auto":
+        encoding = detect_encoding(path)
+    counting = _CountingReader(path.open("rb"))
+    buffered = io.BufferedReader(counting, buffer_size=1 << 16)
+    try:
+        if kind == "jsonl":
+            return counting, _read_jsonl(buffered, encoding)
+        return counting, _read_delimited(buffered, "," if kind == "csv" else "\t", encoding)
+    except BaseException:
+        counting.close()
+        raise
+
+
+def _resume_point(state: dict[str, Any], checkpoint: Path, partial: Path, resume: bool) -> tuple[int, int]:
+    """Rows and bytes already safely written by an interrupted run of the same job (0, 0 otherwise)."""
+    if not (resume and checkpoint.is_file() and partial.is_file()):
+        return 0, 0
+    saved = json.loads(checkpoint.read_text(encoding="utf-8"))
+    if {k: saved.get(k) for k in state} != state:
+        raise DataError(f"{checkpoint} belongs to another input or other options; delete it to start over")
+    return saved["rows_done"], saved["bytes_done"]
+
+
+def _open_writer(out_kind: str, partial: Path, done_bytes: int, resumed: bool) -> tuple[Any, Any]:
+    """``(file handle or None, writer)``; a resumed file is cut back to its last checkpoint."""
+    if out_kind not in _RESUMABLE:
+        return None, _TableWriter(partial, out_kind)
+    handle = partial.open("r+b" if resumed else "wb")
+    handle.truncate(done_bytes)  # drop a chunk half-written before the crash
+    handle.seek(done_bytes)
+    delimiter = {"csv": ",", "tsv": "\t"}.get(out_kind)
+    return handle, _DelimitedWriter(handle, delimiter) if delimiter else _JsonlWriter(handle)
+
+
+def tag_file(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    model: TriageModel | None = None,
+    model_path: str | Path | None = None,
+    text_columns: Sequence[str] = (),
+    id_column: str | None = None,
+    input_format: str = "auto",
+    output_format: str = "auto",
+    encoding: str = "utf-8-sig",
+    sheet: str | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    jobs: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
+    stop_after: int | None = None,
+    progress: bool = True,
+    summary_path: str | Path | None = None,
+) -> Summary:
+    """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
+
+    Raises :class:`~triage.io.DataError` for problems with the whole file (format, header,
+    columns) and ``FileExistsError`` when ``dst`` exists without ``overwrite``. Problems with
+    single rows never raise: the row is written with its ``error`` cell filled in.
+    """
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise DataError(f"no such file: {src}")
+    kind = detect_format(src) if input_format == "auto" else input_format
+    out_kind = detect_format(dst) if output_format == "auto" else output_format
+    if dst.exists() and not overwrite:
+        raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
+    if resume and out_kind not in _RESUMABLE:
+        raise DataError(f"--resume needs a CSV, TSV or JSONL output, not {out_kind}")
+    started = time.perf_counter()
+    counting, (header, rows) = _open_input(src, kind, encoding, sheet, chunk_size)
+    try:
+        columns = list(text_columns) or detect_text_columns(header)
+        missing = [c for c in [*columns, *([id_column] if id_column else [])] if c not in header]
+        if missing:
+            raise DataError(f"no column {', '.join(map(repr, missing))} in {src}; it has: {', '.join(header)}")
+        if stop_after is not None:
+            rows = (row for row in rows if row.number <= stop_after)
+        summary = Summary(input=str(src), output=str(dst), text_columns=columns)
+        job = {"input": _fingerprint(src), "columns": header, "text_columns": columns, "output_format": out_kind}
+        _tag_stream(
+            rows,
+            header,
+            job,
+            dst,
+            summary,
+            counting,
+            model=model,
+            model_path=model_path,
+            chunk_size=chunk_size,
+            jobs=jobs,
+            resume=resume,
+            progress=progress,
+        )
+    finally:
+        if counting is not None:
+            counting.close()
+    summary.elapsed_seconds = round(time.perf_counter() - started, 3)
+    summary.rows_per_second = round(summary.rows_out / max(summary.elapsed_seconds, 1e-9), 1)
+    if summary_path:
+        Path(summary_path).write_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    return summary
+
+
+def _tag_stream(
+    rows: Iterator[_Row],
+    header: list[str],
+    job: dict[str, Any],
+    dst: Path,
+    summary: Summary,
+    counting: _CountingReader | None,
+    *,
+    model: TriageModel | None,
+    model_path: str | Path | None,
+    chunk_size: int,
+    jobs: int,
+    resume: bool,
+    progress: bool,
+) -> None:
+    """Write tagged rows to ``dst.partial`` with checkpoints, then rename it to ``dst``."""
+    partial, checkpoint = Path(f"{dst}.partial"), Path(f"{dst}.partial.json")
+    done_rows, done_bytes = _resume_point(job, checkpoint, partial, resume)
+    summary.resumed_after_rows = done_rows
+    added = [f"triage_{c}" for c in OUTPUT_COLUMNS] if set(OUTPUT_COLUMNS) & set(header) else list(OUTPUT_COLUMNS)
+    handle, writer = _open_writer(job["output_format"], partial, done_bytes, resumed=bool(done_rows))
+    if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
+        writer.header([*header, *added])
+    departments: Counter[str] = Counter()
+    text_indices = [header.index(c) for c in summary.text_columns]
+    bar = _progress_bar(Path(summary.input), counting, progress)
+    try:
+        for chunk, tags in _tag_rows(
+            (row for row in rows if row.number > done_rows),
+            text_indices,
+            model=model,
+            model_path=str(model_path) if model_path else None,
+            chunk_size=chunk_size,
+            jobs=jobs,
+        ):
+            writer.rows([row.cells + tag for row, tag in zip(chunk, tags, strict=True)])
+            for tag in tags:
+                departments[tag[0] or "(none)"] += 1
+                summary.needs_review += tag[4] is True
+                summary.errors += bool(tag[6])
+            summary.rows_out += len(chunk)
+            if handle is not None:
+                writer.flush()
+                handle.flush()
+                os.fsync(handle.fileno())
+                progress_state = {**job, "rows_done": chunk[-1].number, "bytes_done": handle.tell()}
+                checkpoint.write_text(json.dumps(progress_state), encoding="utf-8")
+            if bar is not None:
+                bar.update((counting.count - bar.n) if counting else len(chunk))
+        writer.close()
+        if handle is not None:
+            handle.close()
+        os.replace(partial, dst)
+        checkpoint.unlink(missing_ok=True)
+    finally:
+        if bar is not None:
+            bar.close()
+        if handle is not None and not handle.closed:
+            handle.close()
+    summary.rows_in = summary.rows_out = done_rows + summary.rows_out
+    summary.departments = dict(departments.most_common())
+
+
+def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):
+    if not enabled:
+        return None
+    tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
+    if counting is not None:
+        return tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc=src.name, file=sys.stderr)
+    return tqdm(unit=" rows", desc=src.name, file=sys.stderr)
+
+
+def tag_dataframe(frame: Any, text_columns: Sequence[str] = (), *, model: TriageModel | None = None) -> Any:
+    """Return a copy of a pandas DataFrame with the :data:`OUTPUT_COLUMNS` added (in memory)."""
+    import triage
+
+    model = model or triage.load()
+    columns = list(text_columns) or detect_text_columns(frame.columns)
+    cells = frame[columns].astype(object).where(frame[columns].notna(), "")
+    texts = ["\n".join(str(v) for v in values if str(v)) for values in cells.itertuples(index=False)]
+    tags = _tag_chunk(model, texts, [""] * len(texts))
+    out = frame.copy()
+    for i, name in enumerate(OUTPUT_COLUMNS):
+        out[name if name not in frame.columns else f"triage_{name}"] = [tag[i] for tag in tags]
+    return out
