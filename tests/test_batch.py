@@ -243,3 +243,52 @@ def test_fuzzed_csv_every_row_out_exactly_once(small_model, tmp_path, cells, jun
             assert "not valid" in row["error"]
         else:
             assert row["error"] == "" and (row["department"] != "" or row["review_reason"] != "")
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_dask_gives_the_same_tags_as_the_local_tagger(dask_client, saved_model_dir, small_model, tmp_path):
+    import dask.dataframe as dd
+
+    import triage.dask
+
+    write_export(tmp_path / "in.csv", n=90, encoding="utf-8")
+    frame = pd.read_csv(tmp_path / "in.csv", dtype=str, keep_default_na=False)
+    ddf = dd.from_pandas(frame, npartitions=3)
+    tagged = triage.dask.tag(ddf, ["标题", "内容"], model_path=saved_model_dir)
+    assert list(tagged.columns) == [*frame.columns, *OUTPUT_COLUMNS]
+    remote = tagged.compute()
+    local = tag_dataframe(frame, ["标题", "内容"], model=small_model)
+    pd.testing.assert_frame_equal(remote.reset_index(drop=True), local.reset_index(drop=True), check_dtype=False)
+
+
+def test_tag_command_with_dask_engine(dask_client, saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=30, encoding="utf-8")
+    pd.read_csv(tmp_path / "in.csv", dtype=str).to_parquet(tmp_path / "in.parquet")
+    address = dask_client.scheduler.address
+    result = CliRunner().invoke(
+        cli,
+        [
+            "tag",
+            "--engine",
+            "dask",
+            "--scheduler",
+            address,
+            str(tmp_path / "in.parquet"),
+            "-o",
+            str(tmp_path / "out"),
+            "--model",
+            str(saved_model_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_parquet(tmp_path / "out")
+    assert len(out) == 30 and out["department"].iloc[0] == "property_management"

@@ -25,6 +25,8 @@ __all__ = [
     "mask_pii",
     "normalize",
     "segment",
+    "tag_dataframe",
+    "tag_file",
     "train",
 ]
 
@@ -34,10 +36,16 @@ from triage.segmentation import segment
 from triage.text import mask_pii, normalize
 
 if TYPE_CHECKING:
+    from triage.batch import tag_dataframe, tag_file
     from triage.estimator import TriageClassifier
     from triage.training import train
 
-_LAZY = {"TriageClassifier": "triage.estimator", "train": "triage.training"}
+_LAZY = {
+    "TriageClassifier": "triage.estimator",
+    "train": "triage.training",
+    "tag_file": "triage.batch",
+    "tag_dataframe": "triage.batch",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -469,6 +469,14 @@ def audit_labels(
     default=None,
     help="Also write the run summary as JSON here.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: INPUT is a Parquet directory or a CSV glob, OUTPUT a Parquet directory.",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster of --jobs).")
 @_model_option
 @_handles_user_errors
 def tag(
@@ -487,6 +495,8 @@ def tag(
     stop_after: int | None,
     silent: bool,
     summary_path: Path | None,
+    engine: str,
+    scheduler: str | None,
     model_path: Path | None,
 ) -> None:
     """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
@@ -494,6 +504,9 @@ def tag(
     Every input row comes out, in order, with department, department_name, confidence,
     candidates, needs_review, review_reason and error columns added.
     """
+    if engine == "dask":
+        _tag_with_dask(str(input_path), output, text_columns, encoding, scheduler, jobs, overwrite, model_path)
+        return
     from triage.batch import tag_file
 
     summary = tag_file(
@@ -524,6 +537,32 @@ def tag(
         err=True,
     )
     click.echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
+
+
+def _tag_with_dask(
+    source: str,
+    output: Path,
+    text_columns: tuple[str, ...],
+    encoding: str,
+    scheduler: str | None,
+    jobs: int,
+    overwrite: bool,
+    model_path: Path | None,
+) -> None:
+    from triage._optional import import_optional
+    from triage.dask import read_export, tag
+
+    distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
+    if output.exists() and not overwrite:
+        raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
+    model = str(model_path.resolve()) if model_path else None
+    cluster = None if scheduler else distributed.LocalCluster(n_workers=jobs, threads_per_worker=1)
+    with distributed.Client(scheduler or cluster) as client:
+        tagged = tag(read_export(source, encoding=encoding), text_columns, model_path=model)
+        tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+        click.echo(f"tagged into {output} on {client.scheduler.address}", err=True)
+    if cluster is not None:
+        cluster.close()
 
 
 def main() -> None:
