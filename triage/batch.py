@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -328,6 +329,22 @@ def _init_worker(model_path: str | None) -> None:
     _worker_model = triage.load(model_path)
 
 
+def _worker_pool(jobs: int, model: TriageModel | None, model_path: str | None) -> ProcessPoolExecutor:
+    """Worker processes holding the model once each.
+
+    Where processes can fork (Linux), workers inherit the model the parent loaded, and its
+    pages stay shared copy-on-write instead of being loaded again by every worker; elsewhere
+    each worker loads it from ``model_path``.
+    """
+    global _worker_model
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(model_path,))
+    import triage
+
+    _worker_model = model or triage.load(model_path)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
     assert _worker_model is not None, "worker started without a model"
     return _tag_chunk(_worker_model, texts, errors)
@@ -373,16 +390,20 @@ def _tag_rows(
         for chunk in _chunks(rows, chunk_size):
             yield chunk, _tag_chunk(model, *texts_and_errors(chunk))
         return
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(model_path,)) as pool:
-        pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
-        for chunk in _chunks(rows, chunk_size):
-            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
-            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
+    global _worker_model
+    try:
+        with _worker_pool(jobs, model, model_path) as pool:
+            pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
+            for chunk in _chunks(rows, chunk_size):
+                pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
+                if len(pending) >= 2 * jobs:  # bounded: memory stays flat
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+    finally:
+        _worker_model = None  # the parent's reference, kept only for forking
 
 
 def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_size: int):
@@ -562,9 +583,12 @@ def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):
     if not enabled:
         return None
     tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
+    # No monitor thread: worker processes are forked while the bar runs, and forking a
+    # process with other threads running can deadlock.
+    bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
     if counting is not None:
-        return tqdm(total=src.stat().st_size, unit="B", unit_scale=True, desc=src.name, file=sys.stderr)
-    return tqdm(unit=" rows", desc=src.name, file=sys.stderr)
+        return bar(total=src.stat().st_size, unit="B", unit_scale=True, desc=src.name, file=sys.stderr)
+    return bar(unit=" rows", desc=src.name, file=sys.stderr)
 
 
 def tag_dataframe(frame: Any, text_columns: Sequence[str] = (), *, model: TriageModel | None = None) -> Any:

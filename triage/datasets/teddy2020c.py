@@ -34,6 +34,7 @@ __all__ = [
     "load_bodies",
     "load_messages",
     "load_replies",
+    "load_votes",
     "reply_split",
 ]
 
@@ -89,6 +90,13 @@ def load_bodies(path: str | Path | None = None) -> Any:
     bodies = _read(path, "bodies.csv")
     bodies["text"] = bodies["body"].fillna("")
     return bodies
+
+
+def load_votes(path: str | Path | None = None) -> Any:
+    """The 4,326 unlabelled messages with likes and dislikes; ``text`` = subject + body."""
+    votes = _read(path, "votes.csv")
+    votes["text"] = votes["subject"].fillna("") + "\n" + votes["body"].fillna("")
+    return votes
 
 
 def reply_split(message_id: str) -> str:
