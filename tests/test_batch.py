@@ -175,11 +175,58 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(saved_model_dir, tmp_pat
 def test_resume_refuses_another_input(small_model, tmp_path):
     write_export(tmp_path / "in.csv", n=5)
     (tmp_path / "out.csv.partial").write_bytes(b"")
-    (tmp_path / "out.csv.partial.json").write_text(json.dumps({"input": {}, "rows_done": 2, "bytes_done": 0}))
+    (tmp_path / "out.csv.partial.json").write_text(
+        json.dumps({"input": {}, "rows_done": 2, "bytes_done": 0, "counts": {}})
+    )
     with pytest.raises(DataError, match="belongs to another input"):
         tag_file(
             tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", resume=True, progress=False
         )
+
+
+def test_a_stale_partial_needs_resume_or_overwrite(small_model, tmp_path):
+    write_export(tmp_path / "in.csv", n=5)
+    (tmp_path / "out.csv.partial").write_bytes(b"x")
+    (tmp_path / "out.csv.partial.json").write_text("{")
+    with pytest.raises(DataError, match="pass --resume to continue it or --overwrite to start over"):
+        tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", progress=False)
+    with pytest.raises(DataError, match="is damaged; delete it"):
+        tag_file(
+            tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", resume=True, progress=False
+        )
+    summary = tag_file(
+        tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", overwrite=True, progress=False
+    )
+    assert summary.rows_out == 5 and not (tmp_path / "out.csv.partial.json").exists()
+
+
+def test_unreadable_rows_in_typed_and_spreadsheet_outputs(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_bytes("id,内容\n1,物业乱收费\n2,a,b\n3,控制\x07字符\n".encode())
+    for suffix in (".parquet", ".xlsx"):
+        tag_file(path, tmp_path / f"out{suffix}", model=small_model, progress=False)
+    parquet = pd.read_parquet(tmp_path / "out.parquet")
+    assert parquet["confidence"].isna().tolist() == [False, True, False]
+    assert parquet["error"].iloc[1].startswith("row has 3 fields")
+    assert len(pd.read_excel(tmp_path / "out.xlsx", engine="calamine")) == 3
+
+
+def test_jsonl_rows_that_do_not_decode_or_parse_are_errors(small_model, tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes('{"id": 1, "text": "派出所补办身份证"}\n[1, 2]\n'.encode() + b'{"id": 3, "text": "\xff"}\n')
+    tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(out["department"]) == ["public_security", "", ""]
+    assert "not a JSON object" in out["error"][1] and "not valid in utf-8" in out["error"][2]
+
+
+def test_a_cell_that_swallowed_rows_is_reported(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(
+        'id,标题,内容\n1,物业,"小区停车乱收费\n2,派出所,补办身份证\n3,学校,补课"\n4,交通,公交\n', encoding="utf-8"
+    )
+    summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    assert summary.rows_out == 2 and summary.suspect_rows == [1]
 
 
 def test_tag_command(saved_model_dir, tmp_path):

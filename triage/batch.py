@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
-from triage.io import DataError, detect_encoding, detect_format, detect_text_columns
+from triage.io import FORMATS, DataError, detect_encoding, detect_format, detect_text_columns
 from triage.model import TriageModel
 
 __all__ = ["OUTPUT_COLUMNS", "Summary", "tag_dataframe", "tag_file"]
@@ -58,6 +59,8 @@ class Summary:
     needs_review: int = 0
     errors: int = 0
     resumed_after_rows: int = 0
+    #: Rows (first 100) with a cell that looks like it swallowed further rows (a stray quote?).
+    suspect_rows: list[int] = field(default_factory=list)
     elapsed_seconds: float = 0.0
     rows_per_second: float = 0.0
     text_columns: list[str] = field(default_factory=list)
@@ -73,6 +76,7 @@ class _Row:
     number: int  # 1-based data row number (the header is row 0)
     cells: list[str]
     error: str = ""
+    suspect: bool = False  # read fine, but a cell looks like it swallowed further rows
 
 
 # ---------------------------------------------------------------- readers
@@ -98,11 +102,28 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
+def _encoding_hint(encoding: str) -> str:
+    return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
+
+
 def _check_decoded(cells: list[str], encoding: str) -> str:
+    """A per-row error when a cell holds bytes the encoding could not decode (kept as surrogates)."""
     if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
-        suggestion = "gb18030" if encoding.startswith("utf") else "utf-8-sig"
-        return f"bytes not valid in {encoding}; try --encoding {suggestion} (or auto)"
+        return f"bytes not valid in {encoding}; try --encoding {_encoding_hint(encoding)} (or auto)"
     return ""
+
+
+def _undecodable_to_replacement(cells: list[str], encoding: str) -> list[str]:
+    return [cell.encode(encoding, "surrogateescape").decode(encoding, "replace") for cell in cells]
+
+
+def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
+    """Whether a cell may have swallowed following rows: a stray quote makes the CSV reader read on
+    to the next quote, so lines holding a whole row's delimiters end up inside one cell. Legitimate
+    multi-line cells can look the same, so such rows are tagged and reported, not failed."""
+    return width > 2 and any(
+        line.count(delimiter) == width - 1 for cell in cells if "\n" in cell for line in cell.split("\n")[1:]
+    )
 
 
 def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Iterator[_Row]]:
@@ -113,7 +134,7 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
     except StopIteration:
         raise DataError("the file is empty: no header row") from None
     if _check_decoded(header, encoding):
-        raise DataError(f"the header row is not valid {encoding}; try --encoding gb18030 or --encoding auto")
+        raise DataError(f"the header row is not valid {encoding}; try --encoding {_encoding_hint(encoding)} or auto")
 
     def rows() -> Iterator[_Row]:
         number = 0
@@ -127,33 +148,42 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
                 yield _Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
                 continue
             error = _check_decoded(cells, encoding)
-            if not error and len(cells) != len(header):
+            if error:
+                cells = _undecodable_to_replacement(cells, encoding)
+            elif len(cells) != len(header):
                 error = f"row has {len(cells)} fields, the header has {len(header)} (stray quote or delimiter?)"
-            cells = [cell.encode(encoding, "surrogateescape").decode(encoding, "replace") for cell in cells]
-            yield _Row(number, (cells + [""] * len(header))[: len(header)], error)
+            suspect = not error and _merged_rows(cells, delimiter, len(header))
+            yield _Row(number, (cells + [""] * len(header))[: len(header)], error, suspect)
 
     return header, rows()
 
 
 def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[_Row]]:
-    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace")
+    """Columns are the keys of the first object; keys that appear only later are not kept."""
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape")
     lines = (line for line in text if line.strip())
     first_line = next(lines, None)
     if first_line is None:
         raise DataError("the file is empty")
     try:
-        header = list(json.loads(first_line))
-    except (json.JSONDecodeError, TypeError):
-        raise DataError("the first line is not a JSON object; cannot tell the columns") from None
+        first = json.loads(first_line)
+    except json.JSONDecodeError:
+        first = None
+    if not isinstance(first, dict):
+        raise DataError("the first line is not a JSON object; cannot tell the columns")
+    header = list(first)
 
     def rows() -> Iterator[_Row]:
         for number, line in enumerate(_chain(first_line, lines), 1):
+            if error := _check_decoded([line], encoding):
+                yield _Row(number, [""] * len(header), error)
+                continue
             try:
                 record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise TypeError("not a JSON object")
-            except (json.JSONDecodeError, TypeError) as error:
-                yield _Row(number, [""] * len(header), f"line is not a JSON object: {error}")
+            except json.JSONDecodeError as problem:
+                record = problem
+            if not isinstance(record, dict):
+                yield _Row(number, [""] * len(header), f"line is not a JSON object ({record})")
                 continue
             yield _Row(number, [_cell(record.get(column)) for column in header])
 
@@ -166,9 +196,16 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
 
 
 def _cell(value: Any) -> str:
+    """A cell as text: missing as "", whole floats without ".0" (IDs, phone numbers), nested as JSON."""
     if value is None or (isinstance(value, float) and value != value):
         return ""
-    return value if isinstance(value, str) else str(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
 
 
 def _read_parquet(path: Path, chunk_size: int) -> tuple[list[str], Iterator[_Row]]:
@@ -201,7 +238,9 @@ def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[_Row]
     def rows() -> Iterator[_Row]:
         for number, values in enumerate(cells, 1):
             values = [_cell(v) for v in values]
-            yield _Row(number, (values + [""] * len(header))[: len(header)])
+            extra = any(values[len(header) :])
+            error = f"row has cells beyond the {len(header)} header columns" if extra else ""
+            yield _Row(number, (values + [""] * len(header))[: len(header)], error)
 
     return header, rows()
 
@@ -267,14 +306,23 @@ class _TableWriter:
 
     def rows(self, rows: list[list[Any]]) -> None:
         if self._kind == "xlsx":
+            from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # control characters XLSX cannot hold
+
             for row in rows:
-                self._sheet.append(row)
+                self._sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
             return
         pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
         parquet = import_optional("pyarrow.parquet", extra="io", purpose="writing Parquet files")
-        data = {c: [row[i] for row in rows] for i, c in enumerate(self._columns)}
-        types = {"confidence": pyarrow.float64(), "needs_review": pyarrow.bool_()}
-        schema = pyarrow.schema([(c, types.get(c, pyarrow.string())) for c in self._columns])
+        first_added = len(self._columns) - len(OUTPUT_COLUMNS)
+        typed = {
+            first_added + OUTPUT_COLUMNS.index("confidence"): pyarrow.float64(),
+            first_added + OUTPUT_COLUMNS.index("needs_review"): pyarrow.bool_(),
+        }
+        data = {
+            c: [None if i in typed and row[i] == "" else row[i] for row in rows]  # unread rows have no tags
+            for i, c in enumerate(self._columns)
+        }
+        schema = pyarrow.schema([(c, typed.get(i, pyarrow.string())) for i, c in enumerate(self._columns)])
         table = pyarrow.table(data, schema=schema)
         if self._parquet_writer is None:
             self._parquet_writer = parquet.ParquetWriter(self._path, schema)
@@ -318,35 +366,38 @@ def _tag_chunk(model: TriageModel, texts: list[str], errors: list[str]) -> list[
     return added
 
 
-_worker_model: TriageModel | None = None
+_worker_model: TriageModel | None = None  # set in worker processes only
 
 
-def _init_worker(model_path: str | None) -> None:
-    """Load the model once per worker process."""
+def _set_worker_model(model: TriageModel) -> None:
     global _worker_model
+    _worker_model = model
+
+
+def _load_worker_model(model_path: str) -> None:
     import triage
 
-    _worker_model = triage.load(model_path)
+    _set_worker_model(triage.load(model_path))
 
 
-def _worker_pool(jobs: int, model: TriageModel | None, model_path: str | None) -> ProcessPoolExecutor:
+def _worker_pool(jobs: int, model: TriageModel) -> ProcessPoolExecutor:
     """Worker processes holding the model once each.
 
-    Where processes can fork (Linux), workers inherit the model the parent loaded, and its
-    pages stay shared copy-on-write instead of being loaded again by every worker; elsewhere
-    each worker loads it from ``model_path``.
+    On Linux workers are forked and inherit the model the parent loaded: its pages stay
+    shared copy-on-write instead of being loaded again by every worker. Elsewhere (fork is
+    unsafe on macOS, absent on Windows) each worker loads the model from its directory.
     """
-    global _worker_model
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(model_path,))
-    import triage
-
-    _worker_model = model or triage.load(model_path)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+    if sys.platform == "linux":
+        context = multiprocessing.get_context("fork")
+        return ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_model, initargs=(model,))
+    if model.path is None:
+        raise DataError("tagging with several processes here needs a saved model: save it and pass its directory")
+    return ProcessPoolExecutor(jobs, initializer=_load_worker_model, initargs=(str(model.path),))
 
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
-    assert _worker_model is not None, "worker started without a model"
+    if _worker_model is None:
+        raise RuntimeError("a triage worker process started without its model")
     return _tag_chunk(_worker_model, texts, errors)
 
 
@@ -369,13 +420,7 @@ def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
 
 
 def _tag_rows(
-    rows: Iterator[_Row],
-    text_indices: Sequence[int],
-    *,
-    model: TriageModel | None,
-    model_path: str | None,
-    chunk_size: int,
-    jobs: int,
+    rows: Iterator[_Row], text_indices: Sequence[int], *, model: TriageModel, chunk_size: int, jobs: int
 ) -> Iterator[tuple[list[_Row], list[list[Any]]]]:
     """Tag ``rows`` chunk by chunk, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
 
@@ -384,26 +429,19 @@ def _tag_rows(
         return texts, [row.error for row in chunk]
 
     if jobs <= 1:
-        import triage
-
-        model = model or triage.load(model_path)
         for chunk in _chunks(rows, chunk_size):
             yield chunk, _tag_chunk(model, *texts_and_errors(chunk))
         return
-    global _worker_model
-    try:
-        with _worker_pool(jobs, model, model_path) as pool:
-            pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
-            for chunk in _chunks(rows, chunk_size):
-                pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
-                if len(pending) >= 2 * jobs:  # bounded: memory stays flat
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            while pending:
+    with _worker_pool(jobs, model) as pool:
+        pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
+        for chunk in _chunks(rows, chunk_size):
+            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
+            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
                 done, future = pending.popleft()
                 yield done, future.result()
-    finally:
-        _worker_model = None  # the parent's reference, kept only for forking
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_size: int):
@@ -425,14 +463,29 @@ def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_s
         raise
 
 
-def _resume_point(state: dict[str, Any], checkpoint: Path, partial: Path, resume: bool) -> tuple[int, int]:
-    """Rows and bytes already safely written by an interrupted run of the same job (0, 0 otherwise)."""
-    if not (resume and checkpoint.is_file() and partial.is_file()):
-        return 0, 0
-    saved = json.loads(checkpoint.read_text(encoding="utf-8"))
-    if {k: saved.get(k) for k in state} != state:
-        raise DataError(f"{checkpoint} belongs to another input or other options; delete it to start over")
-    return saved["rows_done"], saved["bytes_done"]
+def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: bool, overwrite: bool) -> dict:
+    """What an interrupted run of the same job safely wrote (rows, bytes, counts); empty to start afresh."""
+    if not checkpoint.is_file() or not partial.is_file():
+        return {}
+    if not resume:
+        if overwrite:
+            return {}
+        raise DataError(f"an interrupted run left {partial}; pass --resume to continue it or --overwrite to start over")
+    try:
+        saved = json.loads(checkpoint.read_text(encoding="utf-8"))
+        done = {key: saved[key] for key in ("rows_done", "bytes_done", "counts")}
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
+    if {k: saved.get(k) for k in job} != job:
+        raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
+    return done
+
+
+def _write_checkpoint(checkpoint: Path, state: dict[str, Any]) -> None:
+    """Replace the checkpoint atomically: a crash leaves the old one or the new one, never half."""
+    temporary = checkpoint.with_name(checkpoint.name + ".tmp")
+    temporary.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    os.replace(temporary, checkpoint)
 
 
 def _open_writer(out_kind: str, partial: Path, done_bytes: int, resumed: bool) -> tuple[Any, Any]:
@@ -444,6 +497,14 @@ def _open_writer(out_kind: str, partial: Path, done_bytes: int, resumed: bool) -
     handle.seek(done_bytes)
     delimiter = {"csv": ",", "tsv": "\t"}.get(out_kind)
     return handle, _DelimitedWriter(handle, delimiter) if delimiter else _JsonlWriter(handle)
+
+
+def _format(path: Path, requested: str) -> str:
+    if requested == "auto":
+        return detect_format(path)
+    if requested not in FORMATS:
+        raise DataError(f"unknown format {requested!r}; use one of auto, {', '.join(FORMATS)}")
+    return requested
 
 
 def tag_file(
@@ -469,14 +530,16 @@ def tag_file(
     """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
 
     Raises :class:`~triage.io.DataError` for problems with the whole file (format, header,
-    columns) and ``FileExistsError`` when ``dst`` exists without ``overwrite``. Problems with
-    single rows never raise: the row is written with its ``error`` cell filled in.
+    columns, a stale or foreign checkpoint) and ``FileExistsError`` when ``dst`` exists without
+    ``overwrite``. Problems with single rows never raise: the row is written with its
+    ``error`` cell filled in.
     """
+    import triage
+
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise DataError(f"no such file: {src}")
-    kind = detect_format(src) if input_format == "auto" else input_format
-    out_kind = detect_format(dst) if output_format == "auto" else output_format
+    kind, out_kind = _format(src, input_format), _format(dst, output_format)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if resume and out_kind not in _RESUMABLE:
@@ -488,10 +551,18 @@ def tag_file(
         missing = [c for c in [*columns, *([id_column] if id_column else [])] if c not in header]
         if missing:
             raise DataError(f"no column {', '.join(map(repr, missing))} in {src}; it has: {', '.join(header)}")
+        model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
         if stop_after is not None:
-            rows = (row for row in rows if row.number <= stop_after)
+            rows = itertools.takewhile(lambda row: row.number <= stop_after, rows)
         summary = Summary(input=str(src), output=str(dst), text_columns=columns)
-        job = {"input": _fingerprint(src), "columns": header, "text_columns": columns, "output_format": out_kind}
+        job = {
+            "input": _fingerprint(src),
+            "encoding": encoding,
+            "model": model.manifest.get("files", {}).get("model.skops", "unsaved"),
+            "columns": header,
+            "text_columns": columns,
+            "output_format": out_kind,
+        }
         _tag_stream(
             rows,
             header,
@@ -500,10 +571,10 @@ def tag_file(
             summary,
             counting,
             model=model,
-            model_path=model_path,
             chunk_size=chunk_size,
             jobs=jobs,
             resume=resume,
+            overwrite=overwrite,
             progress=progress,
         )
     finally:
@@ -524,45 +595,43 @@ def _tag_stream(
     summary: Summary,
     counting: _CountingReader | None,
     *,
-    model: TriageModel | None,
-    model_path: str | Path | None,
+    model: TriageModel,
     chunk_size: int,
     jobs: int,
     resume: bool,
+    overwrite: bool,
     progress: bool,
 ) -> None:
-    """Write tagged rows to ``dst.partial`` with checkpoints, then rename it to ``dst``."""
+    """Write tagged rows to ``dst.partial`` with a checkpoint after every chunk, then rename it to ``dst``."""
     partial, checkpoint = Path(f"{dst}.partial"), Path(f"{dst}.partial.json")
-    done_rows, done_bytes = _resume_point(job, checkpoint, partial, resume)
+    done = _resume_point(job, checkpoint, partial, resume, overwrite)
+    done_rows = done.get("rows_done", 0)
+    counts = done.get("counts") or {"departments": {}, "needs_review": 0, "errors": 0, "suspect_rows": []}
+    departments = Counter(counts["departments"])
     summary.resumed_after_rows = done_rows
     added = [f"triage_{c}" for c in OUTPUT_COLUMNS] if set(OUTPUT_COLUMNS) & set(header) else list(OUTPUT_COLUMNS)
-    handle, writer = _open_writer(job["output_format"], partial, done_bytes, resumed=bool(done_rows))
+    handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), resumed=bool(done_rows))
     if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
         writer.header([*header, *added])
-    departments: Counter[str] = Counter()
     text_indices = [header.index(c) for c in summary.text_columns]
     bar = _progress_bar(Path(summary.input), counting, progress)
     try:
-        for chunk, tags in _tag_rows(
-            (row for row in rows if row.number > done_rows),
-            text_indices,
-            model=model,
-            model_path=str(model_path) if model_path else None,
-            chunk_size=chunk_size,
-            jobs=jobs,
-        ):
+        remaining = (row for row in rows if row.number > done_rows)
+        for chunk, tags in _tag_rows(remaining, text_indices, model=model, chunk_size=chunk_size, jobs=jobs):
             writer.rows([row.cells + tag for row, tag in zip(chunk, tags, strict=True)])
-            for tag in tags:
-                departments[tag[0] or "(none)"] += 1
-                summary.needs_review += tag[4] is True
-                summary.errors += bool(tag[6])
-            summary.rows_out += len(chunk)
+            counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
+            departments.update(tag[0] or "(none)" for tag in tags)
+            counts["needs_review"] += sum(tag[4] is True for tag in tags)
+            counts["errors"] += sum(bool(tag[6]) for tag in tags)
+            done_rows = chunk[-1].number
             if handle is not None:
                 writer.flush()
                 handle.flush()
                 os.fsync(handle.fileno())
-                progress_state = {**job, "rows_done": chunk[-1].number, "bytes_done": handle.tell()}
-                checkpoint.write_text(json.dumps(progress_state), encoding="utf-8")
+                counts["departments"] = dict(departments)
+                _write_checkpoint(
+                    checkpoint, {**job, "rows_done": done_rows, "bytes_done": handle.tell(), "counts": counts}
+                )
             if bar is not None:
                 bar.update((counting.count - bar.n) if counting else len(chunk))
         writer.close()
@@ -575,8 +644,10 @@ def _tag_stream(
             bar.close()
         if handle is not None and not handle.closed:
             handle.close()
-    summary.rows_in = summary.rows_out = done_rows + summary.rows_out
+    summary.rows_in = summary.rows_out = done_rows
     summary.departments = dict(departments.most_common())
+    summary.needs_review, summary.errors = counts["needs_review"], counts["errors"]
+    summary.suspect_rows = counts["suspect_rows"]
 
 
 def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):

@@ -537,6 +537,9 @@ def tag(
         err=True,
     )
     click.echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
+    if summary.suspect_rows:
+        rows = ", ".join(map(str, summary.suspect_rows[:10]))
+        click.echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
 
 
 def _tag_with_dask(
