@@ -79,6 +79,23 @@ def test_card_names_departments_and_threshold(saved_model_dir):
     assert "## Review threshold" in card and "Invented test messages." in card
 
 
+def test_overwrite_never_replaces_a_directory_that_is_not_a_model(small_model, tmp_path):
+    precious = tmp_path / "Documents"
+    precious.mkdir()
+    (precious / "thesis.docx").write_text("years of work")
+    with pytest.raises(FileExistsError, match="not a triage model directory"):
+        small_model.save(precious, overwrite=True)
+    assert (precious / "thesis.docx").read_text() == "years of work"
+
+
+def test_overwrite_replaces_a_model(small_model, tmp_path):
+    first = small_model.save(tmp_path / "model")
+    (first / "stale-file").write_text("x")
+    second = small_model.save(tmp_path / "model", overwrite=True)
+    assert not (second / "stale-file").exists() and triage.load(second).classes == small_model.classes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def test_refuses_to_overwrite(small_model, saved_model_dir):
     with pytest.raises(FileExistsError, match=r"overwrite=True"):
         small_model.save(saved_model_dir)

@@ -5,11 +5,11 @@ Library errors become one-line messages and exit status 1, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ _model_option = click.option(
 )
 
 
-@contextmanager
+@contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn library errors into one-line click errors and warnings into one-line notices."""
     with warnings.catch_warnings(record=True) as caught:
@@ -65,7 +65,9 @@ def _read_texts(texts: tuple[str, ...]) -> list[str]:
     for text in texts:
         if text == "-":
             try:
-                collected.extend(sys.stdin.buffer.read().decode("utf-8-sig").splitlines())
+                # split on newlines only: str.splitlines would also break at U+2028 and other separators
+                lines = sys.stdin.buffer.read().decode("utf-8-sig").split("\n")
+                collected.extend(line.rstrip("\r") for line in (lines[:-1] if lines[-1] == "" else lines))
             except UnicodeDecodeError as error:
                 raise click.ClickException(
                     f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
@@ -275,11 +277,16 @@ def train(
     import triage
     from triage.departments import load_directory
     from triage.evaluation import evaluate
+    from triage.persistence import is_model_directory
 
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
+    if report_dir and not (split_column or test_size):
+        raise click.UsageError("--report describes held-out rows: add --split-column or --test-size")
     if output.exists() and not overwrite:
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
+    if output.exists() and not is_model_directory(output):
+        raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     directory = load_directory(departments_file)
     if labels_are_units:
@@ -505,6 +512,19 @@ def tag(
     candidates, needs_review, review_reason and error columns added.
     """
     if engine == "dask":
+        ignored = {
+            "--sheet": sheet,
+            "--id-column": id_column,
+            "--resume": resume,
+            "--stop-after": stop_after,
+            "--summary": summary_path,
+            "--format": file_format != "auto",
+            "--output-format": output_format != "auto",
+            "--chunk-size": chunk_size != 2000,
+        }
+        if any(ignored.values()):
+            names = ", ".join(name for name, value in ignored.items() if value)
+            raise click.UsageError(f"{names} cannot be used with --engine dask")
         _tag_with_dask(str(input_path), output, text_columns, encoding, scheduler, jobs, overwrite, model_path)
         return
     from triage.batch import tag_file
@@ -559,13 +579,13 @@ def _tag_with_dask(
     if output.exists() and not overwrite:
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     model = str(model_path.resolve()) if model_path else None
-    cluster = None if scheduler else distributed.LocalCluster(n_workers=jobs, threads_per_worker=1)
-    with distributed.Client(scheduler or cluster) as client:
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            scheduler = stack.enter_context(distributed.LocalCluster(n_workers=jobs, threads_per_worker=1))
+        client = stack.enter_context(distributed.Client(scheduler))
         tagged = tag(read_export(source, encoding=encoding), text_columns, model_path=model)
         tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
         click.echo(f"tagged into {output} on {client.scheduler.address}", err=True)
-    if cluster is not None:
-        cluster.close()
 
 
 def main() -> None:

@@ -119,9 +119,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     temperature_ : float
         Divides SVM scores before the softmax that turns them into probabilities.
     oof_proba_ : ndarray of shape (n_documents, n_classes)
-        Calibrated out-of-fold probabilities of the training documents, each from a model
-        that did not see it (like a forest's ``oob_decision_function_``): honest held-out
-        predictions for metrics and the review threshold. Not saved with the model.
+        Calibrated out-of-fold probabilities of the training documents, each from an SVM
+        that was not fitted on it (like a forest's ``oob_decision_function_``), for metrics and
+        the review threshold. The vocabulary and IDF weights are fitted once on all documents,
+        which makes these slightly optimistic. Not saved with the model.
 
     Examples
     --------
@@ -185,6 +186,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         classes, counts = np.unique(labels, return_counts=True)
         if len(classes) < 2:
             raise ValueError(f"need at least 2 classes to train, got {len(classes)}")
+        if self.calibration_folds < 2:
+            raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
         n_folds = min(self.calibration_folds, int(counts.min()))
         if n_folds < 2:
             rare = ", ".join(str(c) for c, n in zip(classes, counts, strict=True) if n < 2)

@@ -99,6 +99,8 @@ def save_model(
         raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if path.exists() and not is_model_directory(path):
+        raise FileExistsError(f"{path} exists and is not a triage model directory; refusing to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
@@ -118,13 +120,36 @@ def save_model(
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
         full["files"] = {name: _sha256(staging / name) for name in (MODEL_FILE, CARD_FILE, *sorted(figures))}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging, path)
+        _swap_into_place(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def is_model_directory(path: Path) -> bool:
+    try:
+        return json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8")).get("format") == FORMAT_NAME
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _swap_into_place(staging: Path, path: Path) -> None:
+    """Move the new model directory to ``path``; an old one is moved aside first and removed last,
+    so at every moment one complete model sits at ``path`` or beside it."""
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+    os.replace(path, aside / path.name)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(aside / path.name, path)
+        raise
+    finally:
+        if path.exists():
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

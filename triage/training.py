@@ -110,14 +110,23 @@ def refine_labels(
     return classes[np.where(mask, proba, -1.0).argmax(axis=1)]
 
 
-def search_params(texts: Sequence[str], labels: Sequence[str], *, n_jobs: int | None = 2) -> dict[str, Any]:
-    """Pick :data:`SEARCH_GRID` parameters by 3-fold cross-validated macro-F1."""
+def search_params(
+    texts: Sequence[str], labels: Sequence[str], *, n_jobs: int | None = 2, **params: Any
+) -> dict[str, Any]:
+    """Pick :data:`SEARCH_GRID` parameters by cross-validated macro-F1 (3 folds, fewer for tiny classes).
+
+    ``params`` fix the other :class:`TriageClassifier` parameters during the search.
+    """
     from sklearn.model_selection import GridSearchCV
 
-    search = GridSearchCV(
-        TriageClassifier(calibration_folds=2), SEARCH_GRID, cv=3, scoring="f1_macro", n_jobs=n_jobs, refit=False
-    )
-    search.fit(list(texts), np.asarray(labels, dtype=object))
+    labels_array = np.asarray(labels, dtype=object)
+    folds = min(3, min(Counter(labels_array).values()))
+    if folds < 2:
+        raise ValueError("a hyperparameter search needs at least 2 examples of every class")
+    base = TriageClassifier(**{**params, "calibration_folds": 2})
+    grid = {key: values for key, values in SEARCH_GRID.items() if key not in params}
+    search = GridSearchCV(base, grid, cv=folds, scoring="f1_macro", n_jobs=n_jobs, refit=False, error_score="raise")
+    search.fit(list(texts), labels_array)
     return dict(search.best_params_)
 
 
@@ -125,8 +134,9 @@ def usable_rows(texts: Sequence[str], labels: np.ndarray) -> tuple[np.ndarray, d
     """Rows worth training on, and what was left out: texts with no Chinese, classes seen once."""
     has_text = np.array([has_chinese(prepare(text).text) for text in texts], dtype=bool)
     counts = Counter(labels[has_text])
-    single = sorted(str(label) for label, n in counts.items() if n < 2)
-    keep = has_text & ~np.isin(labels, single)
+    single_labels = [label for label, n in counts.items() if n < 2]
+    single = sorted(map(str, single_labels))
+    keep = has_text & ~np.isin(labels, single_labels)
     rare = {str(label): n for label, n in sorted(Counter(labels[keep]).items()) if n < RARE_CLASS_SIZE}
     report = {"rows_without_chinese_text": int((~has_text).sum()), "classes_left_out": single, "rare_classes": rare}
     if report["rows_without_chinese_text"] or single or rare:
@@ -153,7 +163,7 @@ def train(
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
 
     The model is fitted once on all data. Its out-of-fold probabilities (each document
-    predicted by a model that never saw it) give the cross-validated metrics recorded in the
+    predicted by an SVM not fitted on it) give the cross-validated metrics recorded in the
     manifest and the review threshold: the lowest confidence at which automatically routed
     messages reach ``target_precision``. ``params`` go to :class:`TriageClassifier`;
     ``search=True`` first picks some of them with :func:`search_params`.
@@ -177,7 +187,7 @@ def train(
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
     if search:
-        params = {**params, **search_params(texts, labels_array)}
+        params = {**params, **search_params(texts, labels_array, **params)}
     estimator = TriageClassifier(**params).fit(texts, labels_array)
     proba = estimator.oof_proba_
     correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
