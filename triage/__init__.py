@@ -18,8 +18,10 @@ __version__ = "0.1.0"
 __all__ = [
     "Classification",
     "ReviewReason",
+    "RoutingSuggestion",
     "TriageClassifier",
     "TriageModel",
+    "Urgency",
     "__version__",
     "load",
     "mask_pii",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 from triage.model import TriageModel, load
-from triage.results import Classification, ReviewReason
+from triage.results import Classification, ReviewReason, RoutingSuggestion, Urgency
 from triage.segmentation import segment
 from triage.text import mask_pii, normalize
 

@@ -132,6 +132,52 @@ def classify(texts: tuple[str, ...], top_k: int, as_json: bool, model_path: Path
 
 
 @cli.command()
+@click.argument("texts", nargs=-1)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Routing config TOML: rules, gazetteer, thresholds. 分拨规则配置",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
+@_model_option
+@_handles_user_errors
+def route(texts: tuple[str, ...], config_path: Path | None, as_json: bool, model_path: Path | None) -> None:
+    """Suggest where to send messages: department, local office, co-handlers, urgency. 分拨建议.
+
+    TEXT is a message; '-' reads one message per line from standard input.
+    """
+    from triage.routing import load_config
+
+    messages = _read_texts(texts)
+    config = load_config(config_path) if config_path else None  # validated before any text is read
+    suggestions = _load_model(model_path).route(messages, config=config)
+    for index, suggestion in enumerate(suggestions):
+        if as_json:
+            click.echo(json.dumps({"index": index, **suggestion.to_dict()}, ensure_ascii=False))
+            continue
+        if len(suggestions) > 1:
+            click.echo(f"[{index}] {messages[index][:40]}")
+        if suggestion.department is None:
+            click.echo(f"— 无法分拨 not routed [needs review: {', '.join(suggestion.review_reasons)}]")
+            continue
+        office = f" → {suggestion.local_office}" if suggestion.local_office else ""
+        click.echo(
+            f"{suggestion.department_name} ({suggestion.department}){office}  "
+            f"置信度 confidence {suggestion.confidence:.2f}  紧急程度 urgency {suggestion.urgency.value}"
+        )
+        if suggestion.co_handlers:
+            click.echo(f"  协办 co-handlers: {', '.join(suggestion.co_handlers)}")
+        if suggestion.needs_review:
+            click.echo(f"  需复核 needs review: {', '.join(suggestion.review_reasons)}")
+        why = [term for term, _ in suggestion.terms] + [f"rule:{name}" for name in suggestion.rules_fired]
+        why += [f"place:{place}" for place in suggestion.places]
+        if why:
+            click.echo(f"  依据 because: {', '.join(why)}")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @_model_option
 @_handles_user_errors

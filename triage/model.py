@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 import numpy as np
 
 from triage.exceptions import ModelNotFoundError
-from triage.results import Classification, ReviewReason
+from triage.results import Classification, ReviewReason, RoutingSuggestion
 from triage.text import PreparedText, has_chinese, prepare
 
 if TYPE_CHECKING:
@@ -209,6 +209,29 @@ class TriageModel:
         if isinstance(texts, str):
             return self._classify_many([texts], top_k, explain)[0]
         return self._classify_many(_ensure_texts(texts), top_k, explain)
+
+    @overload
+    def route(self, texts: str, *, config: Any = ..., metadata: Any = ...) -> RoutingSuggestion: ...
+    @overload
+    def route(self, texts: Iterable[str], *, config: Any = ..., metadata: Any = ...) -> list[RoutingSuggestion]: ...
+
+    def route(
+        self, texts: str | Iterable[str], *, config: Any = None, metadata: Any = None
+    ) -> RoutingSuggestion | list[RoutingSuggestion]:
+        """Routing suggestions: department, local office, co-handlers, urgency, review reasons, explanation.
+
+        ``config`` is a :class:`triage.routing.RoutingConfig` or the path of a routing TOML file
+        (default: no rules, no places). ``metadata`` is a mapping for one text (a list of them
+        for many), e.g. ``{"place": "金桂小区"}`` when the location is known from elsewhere.
+        A list of texts is routed in one vectorised pass.
+        """
+        from triage.routing import RoutingConfig, load_config, route
+
+        if config is not None and not isinstance(config, RoutingConfig):
+            config = load_config(config)
+        if isinstance(texts, str):
+            return route(self, [texts], config, metadata=[metadata])[0]
+        return route(self, _ensure_texts(texts), config, metadata=metadata)
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
         """Department codes of many messages (``None`` where a text cannot be classified)."""

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Classification", "ReviewReason"]
+__all__ = ["Classification", "ReviewReason", "RoutingSuggestion", "Urgency"]
 
 
 class ReviewReason(StrEnum):
@@ -15,6 +15,14 @@ class ReviewReason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     EMPTY_TEXT = "empty_text"
     NO_CHINESE_TEXT = "no_chinese_text"
+
+
+class Urgency(StrEnum):
+    """How fast a message needs handling."""
+
+    NORMAL = "normal"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,4 +64,61 @@ class Classification:
         data["candidates"] = [list(pair) for pair in self.candidates]
         data["explanation"] = [list(pair) for pair in self.explanation]
         data["reason"] = self.reason.value if self.reason else None
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingSuggestion:
+    """Where to send a message: department and local office, co-handlers, urgency, review, and why.
+
+    Attributes
+    ----------
+    department, department_name : str or None
+        The department suggested after the deployment's rules (code and Chinese name).
+    local_office : str or None
+        The office of that department serving the place the message names (from the gazetteer).
+    co_handlers : tuple of str
+        Departments to copy: model candidates within the co-handling margin, and rule additions.
+    subcategory : str or None
+        The department's sub-category whose keywords the message names most.
+    confidence : float
+        The model's calibrated probability of ``department``.
+    urgency : Urgency
+        normal, urgent or emergency; ``urgency_reason`` names the rule that set it.
+    needs_review : bool
+        Whether a person should look first; ``review_reasons`` says why (stable identifiers such
+        as ``low_confidence``, ``departments_too_close``, ``conflicting_rules``,
+        ``text_too_short``, ``empty_text``, ``no_chinese_text``, or a rule asking for review).
+    terms, rules_fired, places : tuple
+        The explanation: model terms with weights, the rules that fired, the places matched.
+    model_department : str or None
+        What the model alone said, before rules.
+    """
+
+    department: str | None
+    department_name: str | None
+    local_office: str | None
+    co_handlers: tuple[str, ...]
+    subcategory: str | None
+    confidence: float
+    urgency: Urgency
+    urgency_reason: str | None
+    needs_review: bool
+    review_reasons: tuple[str, ...]
+    terms: tuple[tuple[str, float], ...]
+    rules_fired: tuple[str, ...]
+    places: tuple[str, ...]
+    model_department: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict, with the explanation grouped."""
+        data = asdict(self)
+        data["urgency"] = self.urgency.value
+        data["co_handlers"] = list(self.co_handlers)
+        data["review_reasons"] = list(self.review_reasons)
+        data["explanation"] = {
+            "terms": [list(pair) for pair in data.pop("terms")],
+            "rules": list(data.pop("rules_fired")),
+            "places": list(data.pop("places")),
+        }
         return data
