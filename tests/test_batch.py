@@ -339,3 +339,30 @@ def test_tag_command_with_dask_engine(dask_client, saved_model_dir, tmp_path):
     assert result.exit_code == 0, result.output
     out = pd.read_parquet(tmp_path / "out")
     assert len(out) == 30 and out["department"].iloc[0] == "property_management"
+
+
+def test_tag_with_a_routing_config_adds_urgency_and_office(saved_model_dir, tmp_path):
+    from triage.routing import example_config_path
+
+    path = tmp_path / "in.csv"
+    pd.DataFrame({"内容": ["桂园小区物业乱收停车费", "建设路饭店有很大的煤气味"]}).to_csv(path, index=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "tag",
+            str(path),
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--config",
+            str(example_config_path()),
+            "--model",
+            str(saved_model_dir),
+            "--jobs",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(out.columns)[-4:] == ["urgency", "local_office", "co_handlers", "error"]
+    assert list(out["urgency"]) == ["normal", "emergency"]
+    assert out["local_office"][0] == "桂园小区物业服务中心" and out["department"][1] == "emergency_management"

@@ -30,8 +30,9 @@ from typing import Any
 from triage._optional import import_optional
 from triage.io import FORMATS, DataError, detect_encoding, detect_format, detect_text_columns
 from triage.model import TriageModel
+from triage.routing import RoutingConfig, load_config
 
-__all__ = ["OUTPUT_COLUMNS", "Summary", "tag_dataframe", "tag_file"]
+__all__ = ["OUTPUT_COLUMNS", "ROUTING_COLUMNS", "Summary", "output_columns", "tag_dataframe", "tag_file"]
 
 #: Columns the tagger adds to every row, in this order.
 OUTPUT_COLUMNS = (
@@ -43,8 +44,15 @@ OUTPUT_COLUMNS = (
     "review_reason",
     "error",
 )
+#: Columns added before ``error`` when a routing config is given.
+ROUTING_COLUMNS = ("urgency", "local_office", "co_handlers")
 DEFAULT_CHUNK_SIZE = 2000
 _RESUMABLE = ("csv", "tsv", "jsonl")
+
+
+def output_columns(routing: bool) -> tuple[str, ...]:
+    """The columns added to each row: :data:`OUTPUT_COLUMNS`, with :data:`ROUTING_COLUMNS` before ``error``."""
+    return OUTPUT_COLUMNS[:-1] + (ROUTING_COLUMNS if routing else ()) + OUTPUT_COLUMNS[-1:]
 
 
 @dataclass
@@ -290,8 +298,8 @@ class _JsonlWriter:
 class _TableWriter:
     """Parquet or XLSX output (not resumable: these formats cannot be appended after a crash)."""
 
-    def __init__(self, path: Path, kind: str) -> None:
-        self._path, self._kind = path, kind
+    def __init__(self, path: Path, kind: str, typed: dict[int, str]) -> None:
+        self._path, self._kind, self._typed = path, kind, typed  # column index -> "float64" / "bool_"
         self._columns: Sequence[str] = ()
         self._parquet_writer: Any = None
         self._sheet: Any = None
@@ -313,11 +321,7 @@ class _TableWriter:
             return
         pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
         parquet = import_optional("pyarrow.parquet", extra="io", purpose="writing Parquet files")
-        first_added = len(self._columns) - len(OUTPUT_COLUMNS)
-        typed = {
-            first_added + OUTPUT_COLUMNS.index("confidence"): pyarrow.float64(),
-            first_added + OUTPUT_COLUMNS.index("needs_review"): pyarrow.bool_(),
-        }
+        typed = {index: getattr(pyarrow, kind)() for index, kind in self._typed.items()}
         data = {
             c: [None if i in typed and row[i] == "" else row[i] for row in rows]  # unread rows have no tags
             for i, c in enumerate(self._columns)
@@ -341,46 +345,60 @@ class _TableWriter:
 # ---------------------------------------------------------------- tagging
 
 
-def _tag_chunk(model: TriageModel, texts: list[str], errors: list[str]) -> list[list[Any]]:
-    """The added columns for one chunk; rows with a reading error are not classified."""
+def _tag_chunk(
+    model: TriageModel, config: RoutingConfig | None, texts: list[str], errors: list[str]
+) -> list[list[Any]]:
+    """The added columns (:func:`output_columns`) for one chunk; rows with a reading error are not classified."""
     usable = [i for i, error in enumerate(errors) if not error]
-    results = dict(zip(usable, model.classify([texts[i] for i in usable], explain=0), strict=True))
+    batch = [texts[i] for i in usable]
+    if config is None:
+        results: dict[int, Any] = dict(zip(usable, model.classify(batch, explain=0), strict=True))
+    else:
+        results = dict(zip(usable, model.route(batch, config=config), strict=True))
+    empty = ["" for _ in output_columns(config is not None)]
     added = []
     for i, error in enumerate(errors):
         result = results.get(i)
         if result is None:
-            added.append(["", "", "", "", "", "", error])
+            added.append([*empty[:-1], error])
             continue
-        candidates = json.dumps([[code, round(p, 4)] for code, p in result.candidates], ensure_ascii=False)
+        if config is None:
+            candidates, reasons, routing = result.candidates, [result.reason.value] if result.reason else [], []
+        else:
+            candidates = tuple((code, result.confidence) for code in (result.department,) if code)
+            reasons = list(result.review_reasons)
+            routing = [result.urgency.value, result.local_office or "", ";".join(result.co_handlers)]
         added.append(
             [
                 result.department or "",
                 result.department_name or "",
                 round(result.confidence, 4),
-                candidates,
+                json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
                 result.needs_review,
-                result.reason.value if result.reason else "",
+                ";".join(reasons),
+                *routing,
                 "",
             ]
         )
     return added
 
 
-_worker_model: TriageModel | None = None  # set in worker processes only
+# Set in worker processes only: the model and routing config every chunk is tagged with.
+_worker_state: tuple[TriageModel, RoutingConfig | None] | None = None
 
 
-def _set_worker_model(model: TriageModel) -> None:
-    global _worker_model
-    _worker_model = model
+def _set_worker_state(model: TriageModel, config: RoutingConfig | None) -> None:
+    global _worker_state
+    _worker_state = (model, config)
 
 
-def _load_worker_model(model_path: str) -> None:
+def _load_worker_state(model_path: str, config: RoutingConfig | None) -> None:
     import triage
 
-    _set_worker_model(triage.load(model_path))
+    _set_worker_state(triage.load(model_path), config)
 
 
-def _worker_pool(jobs: int, model: TriageModel) -> ProcessPoolExecutor:
+def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) -> ProcessPoolExecutor:
     """Worker processes holding the model once each.
 
     On Linux workers are forked and inherit the model the parent loaded: its pages stay
@@ -389,16 +407,16 @@ def _worker_pool(jobs: int, model: TriageModel) -> ProcessPoolExecutor:
     """
     if sys.platform == "linux":
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_model, initargs=(model,))
+        return ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config))
     if model.path is None:
         raise DataError("tagging with several processes here needs a saved model: save it and pass its directory")
-    return ProcessPoolExecutor(jobs, initializer=_load_worker_model, initargs=(str(model.path),))
+    return ProcessPoolExecutor(jobs, initializer=_load_worker_state, initargs=(str(model.path), config))
 
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
-    if _worker_model is None:
+    if _worker_state is None:
         raise RuntimeError("a triage worker process started without its model")
-    return _tag_chunk(_worker_model, texts, errors)
+    return _tag_chunk(*_worker_state, texts, errors)
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -420,7 +438,13 @@ def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
 
 
 def _tag_rows(
-    rows: Iterator[_Row], text_indices: Sequence[int], *, model: TriageModel, chunk_size: int, jobs: int
+    rows: Iterator[_Row],
+    text_indices: Sequence[int],
+    *,
+    model: TriageModel,
+    config: RoutingConfig | None,
+    chunk_size: int,
+    jobs: int,
 ) -> Iterator[tuple[list[_Row], list[list[Any]]]]:
     """Tag ``rows`` chunk by chunk, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
 
@@ -430,9 +454,9 @@ def _tag_rows(
 
     if jobs <= 1:
         for chunk in _chunks(rows, chunk_size):
-            yield chunk, _tag_chunk(model, *texts_and_errors(chunk))
+            yield chunk, _tag_chunk(model, config, *texts_and_errors(chunk))
         return
-    with _worker_pool(jobs, model) as pool:
+    with _worker_pool(jobs, model, config) as pool:
         pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
         for chunk in _chunks(rows, chunk_size):
             pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
@@ -488,10 +512,12 @@ def _write_checkpoint(checkpoint: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, checkpoint)
 
 
-def _open_writer(out_kind: str, partial: Path, done_bytes: int, resumed: bool) -> tuple[Any, Any]:
+def _open_writer(
+    out_kind: str, partial: Path, done_bytes: int, resumed: bool, typed: dict[int, str]
+) -> tuple[Any, Any]:
     """``(file handle or None, writer)``; a resumed file is cut back to its last checkpoint."""
     if out_kind not in _RESUMABLE:
-        return None, _TableWriter(partial, out_kind)
+        return None, _TableWriter(partial, out_kind, typed)
     handle = partial.open("r+b" if resumed else "wb")
     handle.truncate(done_bytes)  # drop a chunk half-written before the crash
     handle.seek(done_bytes)
@@ -513,6 +539,7 @@ def tag_file(
     *,
     model: TriageModel | None = None,
     model_path: str | Path | None = None,
+    config: RoutingConfig | str | Path | None = None,
     text_columns: Sequence[str] = (),
     id_column: str | None = None,
     input_format: str = "auto",
@@ -532,7 +559,9 @@ def tag_file(
     Raises :class:`~triage.io.DataError` for problems with the whole file (format, header,
     columns, a stale or foreign checkpoint) and ``FileExistsError`` when ``dst`` exists without
     ``overwrite``. Problems with single rows never raise: the row is written with its
-    ``error`` cell filled in.
+    ``error`` cell filled in. With a routing ``config`` (a :class:`~triage.routing.RoutingConfig`
+    or its TOML path, validated before any row is read) rows are routed and also get the
+    :data:`ROUTING_COLUMNS`.
     """
     import triage
 
@@ -552,6 +581,8 @@ def tag_file(
         if missing:
             raise DataError(f"no column {', '.join(map(repr, missing))} in {src}; it has: {', '.join(header)}")
         model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
+        if config is not None and not isinstance(config, RoutingConfig):
+            config = load_config(config)
         if stop_after is not None:
             rows = itertools.takewhile(lambda row: row.number <= stop_after, rows)
         summary = Summary(input=str(src), output=str(dst), text_columns=columns)
@@ -562,6 +593,7 @@ def tag_file(
             "columns": header,
             "text_columns": columns,
             "output_format": out_kind,
+            "routing": config.source if config is not None else None,
         }
         _tag_stream(
             rows,
@@ -571,6 +603,7 @@ def tag_file(
             summary,
             counting,
             model=model,
+            config=config,
             chunk_size=chunk_size,
             jobs=jobs,
             resume=resume,
@@ -596,6 +629,7 @@ def _tag_stream(
     counting: _CountingReader | None,
     *,
     model: TriageModel,
+    config: RoutingConfig | None,
     chunk_size: int,
     jobs: int,
     resume: bool,
@@ -609,20 +643,24 @@ def _tag_stream(
     counts = done.get("counts") or {"departments": {}, "needs_review": 0, "errors": 0, "suspect_rows": []}
     departments = Counter(counts["departments"])
     summary.resumed_after_rows = done_rows
-    added = [f"triage_{c}" for c in OUTPUT_COLUMNS] if set(OUTPUT_COLUMNS) & set(header) else list(OUTPUT_COLUMNS)
-    handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), resumed=bool(done_rows))
+    names = output_columns(config is not None)
+    added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
+    typed = {len(header) + names.index("confidence"): "float64", len(header) + names.index("needs_review"): "bool_"}
+    handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), bool(done_rows), typed)
     if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
         writer.header([*header, *added])
     text_indices = [header.index(c) for c in summary.text_columns]
     bar = _progress_bar(Path(summary.input), counting, progress)
     try:
         remaining = (row for row in rows if row.number > done_rows)
-        for chunk, tags in _tag_rows(remaining, text_indices, model=model, chunk_size=chunk_size, jobs=jobs):
+        for chunk, tags in _tag_rows(
+            remaining, text_indices, model=model, config=config, chunk_size=chunk_size, jobs=jobs
+        ):
             writer.rows([row.cells + tag for row, tag in zip(chunk, tags, strict=True)])
             counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
             departments.update(tag[0] or "(none)" for tag in tags)
             counts["needs_review"] += sum(tag[4] is True for tag in tags)
-            counts["errors"] += sum(bool(tag[6]) for tag in tags)
+            counts["errors"] += sum(bool(tag[-1]) for tag in tags)
             done_rows = chunk[-1].number
             if handle is not None:
                 writer.flush()
@@ -662,16 +700,22 @@ def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):
     return bar(unit=" rows", desc=src.name, file=sys.stderr)
 
 
-def tag_dataframe(frame: Any, text_columns: Sequence[str] = (), *, model: TriageModel | None = None) -> Any:
-    """Return a copy of a pandas DataFrame with the :data:`OUTPUT_COLUMNS` added (in memory)."""
+def tag_dataframe(
+    frame: Any,
+    text_columns: Sequence[str] = (),
+    *,
+    model: TriageModel | None = None,
+    config: RoutingConfig | None = None,
+) -> Any:
+    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory)."""
     import triage
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
     cells = frame[columns].astype(object).where(frame[columns].notna(), "")
     texts = ["\n".join(str(v) for v in values if str(v)) for values in cells.itertuples(index=False)]
-    tags = _tag_chunk(model, texts, [""] * len(texts))
+    tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()
-    for i, name in enumerate(OUTPUT_COLUMNS):
+    for i, name in enumerate(output_columns(config is not None)):
         out[name if name not in frame.columns else f"triage_{name}"] = [tag[i] for tag in tags]
     return out

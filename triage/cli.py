@@ -523,6 +523,13 @@ def audit_labels(
     help="Also write the run summary as JSON here.",
 )
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Routing config TOML: adds urgency, local_office and co_handlers columns. 分拨规则配置",
+)
+@click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
     default="local",
@@ -548,6 +555,7 @@ def tag(
     stop_after: int | None,
     silent: bool,
     summary_path: Path | None,
+    config_path: Path | None,
     engine: str,
     scheduler: str | None,
     model_path: Path | None,
@@ -564,6 +572,7 @@ def tag(
             "--resume": resume,
             "--stop-after": stop_after,
             "--summary": summary_path,
+            "--config": config_path,
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
             "--chunk-size": chunk_size != 2000,
@@ -579,6 +588,7 @@ def tag(
         input_path,
         output,
         model_path=model_path,
+        config=config_path,
         text_columns=text_columns,
         id_column=id_column,
         input_format=file_format,
