@@ -29,6 +29,16 @@ _model_option = click.option(
 )
 
 
+_config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Routing config TOML (rules, gazetteer, thresholds); tag adds urgency, local_office and "
+    "co_handlers columns. 分拨规则配置",
+)
+
+
 @contextlib.contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn library errors into one-line click errors and warnings into one-line notices."""
@@ -133,13 +143,7 @@ def classify(texts: tuple[str, ...], top_k: int, as_json: bool, model_path: Path
 
 @cli.command()
 @click.argument("texts", nargs=-1)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Routing config TOML: rules, gazetteer, thresholds. 分拨规则配置",
-)
+@_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
 @_model_option
 @_handles_user_errors
@@ -522,13 +526,7 @@ def audit_labels(
     default=None,
     help="Also write the run summary as JSON here.",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Routing config TOML: adds urgency, local_office and co_handlers columns. 分拨规则配置",
-)
+@_config_option
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
