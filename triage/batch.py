@@ -12,6 +12,7 @@ Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import itertools
@@ -406,6 +407,9 @@ def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) ->
     unsafe on macOS, absent on Windows) each worker loads the model from its directory.
     """
     if sys.platform == "linux":
+        model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
+        gc.collect()
+        gc.freeze()  # keep the collector from touching, and so copying, the inherited objects
         context = multiprocessing.get_context("fork")
         return ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config))
     if model.path is None:
@@ -456,16 +460,19 @@ def _tag_rows(
         for chunk in _chunks(rows, chunk_size):
             yield chunk, _tag_chunk(model, config, *texts_and_errors(chunk))
         return
-    with _worker_pool(jobs, model, config) as pool:
-        pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
-        for chunk in _chunks(rows, chunk_size):
-            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
-            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
+    try:
+        with _worker_pool(jobs, model, config) as pool:
+            pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
+            for chunk in _chunks(rows, chunk_size):
+                pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
+                if len(pending) >= 2 * jobs:  # bounded: memory stays flat
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+    finally:
+        gc.unfreeze()  # the parent's objects are collectable again once the workers are gone
 
 
 def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_size: int):
