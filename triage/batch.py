@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
-from triage.io import FORMATS, DataError, detect_encoding, detect_format, detect_text_columns
+from triage.io import (
+    DataError,
+    detect_encoding,
+    detect_text_columns,
+    encoding_hint,
+    join_text,
+    join_text_columns,
+    resolve_format,
+)
 from triage.model import TriageModel
 from triage.routing import RoutingConfig, load_config
 
@@ -111,14 +119,10 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-def _encoding_hint(encoding: str) -> str:
-    return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
-
-
 def _check_decoded(cells: list[str], encoding: str) -> str:
     """A per-row error when a cell holds bytes the encoding could not decode (kept as surrogates)."""
     if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
-        return f"bytes not valid in {encoding}; try --encoding {_encoding_hint(encoding)} (or auto)"
+        return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
     return ""
 
 
@@ -143,7 +147,7 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
     except StopIteration:
         raise DataError("the file is empty: no header row") from None
     if _check_decoded(header, encoding):
-        raise DataError(f"the header row is not valid {encoding}; try --encoding {_encoding_hint(encoding)} or auto")
+        raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
 
     def rows() -> Iterator[_Row]:
         number = 0
@@ -453,7 +457,7 @@ def _tag_rows(
     """Tag ``rows`` chunk by chunk, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
 
     def texts_and_errors(chunk: list[_Row]) -> tuple[list[str], list[str]]:
-        texts = ["\n".join(row.cells[i] for i in text_indices if row.cells[i]) for row in chunk]
+        texts = [join_text(row.cells[i] for i in text_indices) for row in chunk]
         return texts, [row.error for row in chunk]
 
     if jobs <= 1:
@@ -532,14 +536,6 @@ def _open_writer(
     return handle, _DelimitedWriter(handle, delimiter) if delimiter else _JsonlWriter(handle)
 
 
-def _format(path: Path, requested: str) -> str:
-    if requested == "auto":
-        return detect_format(path)
-    if requested not in FORMATS:
-        raise DataError(f"unknown format {requested!r}; use one of auto, {', '.join(FORMATS)}")
-    return requested
-
-
 def tag_file(
     src: str | Path,
     dst: str | Path,
@@ -575,7 +571,7 @@ def tag_file(
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise DataError(f"no such file: {src}")
-    kind, out_kind = _format(src, input_format), _format(dst, output_format)
+    kind, out_kind = resolve_format(src, input_format), resolve_format(dst, output_format)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if resume and out_kind not in _RESUMABLE:
@@ -719,8 +715,13 @@ def tag_dataframe(
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
-    cells = frame[columns].astype(object).where(frame[columns].notna(), "")
-    texts = ["\n".join(str(v) for v in values if str(v)) for values in cells.itertuples(index=False)]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"no column {', '.join(map(repr, missing))}; the frame has: {', '.join(map(str, frame.columns))}"
+        )
+    cells = frame[columns].astype(object).where(frame[columns].notna(), "").astype(str)
+    texts = join_text_columns(cells, columns)
     tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()
     for i, name in enumerate(output_columns(config is not None)):

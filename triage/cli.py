@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from triage.exceptions import TriageError
+from triage.io import FORMATS
 
 __all__ = ["cli", "main"]
 
@@ -231,7 +232,7 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--format",
             "file_format",
-            type=click.Choice(["auto", "csv", "tsv", "xlsx", "jsonl", "parquet"]),
+            type=click.Choice(["auto", *FORMATS]),
             default="auto",
             show_default=True,
             help="Input format (auto: by suffix).",
@@ -496,7 +497,7 @@ def audit_labels(
 @click.option("--id-column", default=None, help="Column identifying rows (kept as is; checked to exist).")
 @click.option(
     "--output-format",
-    type=click.Choice(["auto", "csv", "tsv", "xlsx", "jsonl", "parquet"]),
+    type=click.Choice(["auto", *FORMATS]),
     default="auto",
     show_default=True,
     help="Output format (auto: by suffix).",

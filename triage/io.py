@@ -7,7 +7,7 @@ missing cells become ``""``, so no NaN ever reaches segmentation.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,11 @@ __all__ = [
     "detect_encoding",
     "detect_format",
     "detect_text_columns",
+    "encoding_hint",
+    "join_text",
     "join_text_columns",
     "read_table",
+    "resolve_format",
 ]
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet")
@@ -90,11 +93,29 @@ def detect_encoding(path: str | Path) -> str:
     return "utf-8-sig"
 
 
+def encoding_hint(encoding: str) -> str:
+    """The encoding to suggest when text does not decode as ``encoding``."""
+    return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
+
+
+def resolve_format(path: str | Path, requested: str) -> str:
+    """``requested`` checked against :data:`FORMATS`, or the format named by the suffix for ``"auto"``."""
+    if requested == "auto":
+        return detect_format(path)
+    if requested not in FORMATS:
+        raise DataError(f"unknown format {requested!r}; use one of auto, {', '.join(FORMATS)}")
+    return requested
+
+
+def join_text(parts: Iterable[str]) -> str:
+    """One message from its parts (subject, then body), empty parts skipped."""
+    return "\n".join(part for part in parts if part)
+
+
 def _decode_error(path: Path, encoding: str, error: UnicodeDecodeError) -> DataError:
-    suggestion = "gb18030" if encoding.lower().replace("-", "").startswith("utf") else "utf-8-sig"
     return DataError(
         f"{path} is not valid {encoding} (byte offset {error.start} in the block being decoded: {error.reason}); "
-        f"try --encoding {suggestion} or --encoding auto"
+        f"try --encoding {encoding_hint(encoding)} or --encoding auto"
     )
 
 
@@ -110,9 +131,7 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
-    kind = detect_format(path) if format == "auto" else format
-    if kind not in FORMATS:
-        raise DataError(f"unknown format {format!r}; use one of auto, {', '.join(FORMATS)}")
+    kind = resolve_format(path, format)
     if encoding == "auto":
         encoding = detect_encoding(path) if kind in ("csv", "tsv", "jsonl") else "utf-8"
     try:
@@ -157,4 +176,4 @@ def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
         )
     if len(columns) == 1:
         return list(frame[columns[0]])
-    return ["\n".join(part for part in parts if part) for parts in zip(*(frame[c] for c in columns), strict=True)]
+    return [join_text(parts) for parts in zip(*(frame[c] for c in columns), strict=True)]

@@ -237,10 +237,7 @@ class TriageModel:
         """Department codes of many messages (``None`` where a text cannot be classified)."""
         if isinstance(texts, str):
             raise ValueError("predict() takes an iterable of texts; use classify() for one message")
-        items = _ensure_texts(texts)
-        prepared = [prepare(text).text for text in items]
-        codes = np.full(len(items), None, dtype=object)
-        usable = [i for i, text in enumerate(prepared) if has_chinese(text)]
-        if usable:
-            codes[usable] = self.estimator.predict([prepared[i] for i in usable])
+        results = self._classify_many(_ensure_texts(texts), top_k=1, explain=0)
+        codes = np.empty(len(results), dtype=object)
+        codes[:] = [result.department for result in results]
         return codes
