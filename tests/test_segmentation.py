@@ -15,7 +15,31 @@ import triage.segmentation as segmentation
 from triage.segmentation import segment, stop_words
 
 
-def test_keeps_one_character_content_words():
+@pytest.fixture(params=segmentation.SEGMENTERS)
+def each_segmenter(request, monkeypatch):
+    """Run a test on each implementation, then restore the default one."""
+    monkeypatch.setenv("TRIAGE_SEGMENTER", request.param)
+    segmentation.segmenter.cache_clear()
+    monkeypatch.setattr(segmentation, "_cut", None)
+    yield request.param
+    segmentation.segmenter.cache_clear()
+
+
+def test_segmenter_is_chosen_by_environment(each_segmenter):
+    assert segmentation.segmenter() == each_segmenter
+
+
+def test_unknown_segmenter_is_refused(monkeypatch):
+    monkeypatch.setenv("TRIAGE_SEGMENTER", "thulac")
+    segmentation.segmenter.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="not one of rjieba, jieba"):
+            segmentation.segmenter()
+    finally:
+        segmentation.segmenter.cache_clear()
+
+
+def test_keeps_one_character_content_words(each_segmenter):
     assert segment("路灯坏了，晚上路很黑") == ["路灯", "坏", "晚上", "路", "黑"]
 
 
@@ -38,11 +62,11 @@ def test_keeps_one_character_content_words():
         "医保",
     ],
 )
-def test_user_dictionary_terms_stay_whole(term):
+def test_user_dictionary_terms_stay_whole(term, each_segmenter):
     assert term in segment(f"关于{term}的问题")
 
 
-def test_placeholders_stay_whole():
+def test_placeholders_stay_whole(each_segmenter):
     assert segment("物业电话[PHONE]打不通，车牌[PLATE]") == ["物业", "电话", "[PHONE]", "打", "不通", "车牌", "[PLATE]"]
 
 
@@ -62,15 +86,15 @@ def test_segment_pickles_by_reference():
 
 
 def test_first_use_is_thread_safe(monkeypatch):
-    monkeypatch.setattr(segmentation, "_tokenizer", None)
+    monkeypatch.setattr(segmentation, "_cut", None)
     builds = []
-    real_build = segmentation._build_tokenizer
+    real_build = segmentation._build_cut
 
     def counting_build():
         builds.append(1)
         return real_build()
 
-    monkeypatch.setattr(segmentation, "_build_tokenizer", counting_build)
+    monkeypatch.setattr(segmentation, "_build_cut", counting_build)
     barrier = threading.Barrier(8)
     results = []
 
@@ -90,7 +114,7 @@ def test_first_use_is_thread_safe(monkeypatch):
 def test_cache_goes_to_private_directory(monkeypatch, tmp_path):
     cache = tmp_path / "cache"
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(cache))
-    segmentation._build_tokenizer()
+    segmentation._build_jieba()
     assert stat.S_IMODE(cache.stat().st_mode) == 0o700
     assert list(cache.glob("jieba*.cache"))
 
@@ -101,7 +125,7 @@ def test_shared_writable_cache_directory_is_not_used(monkeypatch, tmp_path):
     os.chmod(shared, 0o777)
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(shared))
     assert segmentation._cache_dir() is None
-    segmentation._build_tokenizer()  # still works, without caching there
+    segmentation._build_jieba()  # still works, without caching there
     assert not list(shared.iterdir())
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import triage.text as text_module
 from triage.text import MAX_TEXT_CHARS, has_chinese, mask_pii, normalize, prepare
 
 
@@ -89,3 +93,31 @@ def test_prepared_text_is_clean(text):
     assert prepared == prepared.strip()
     assert "  " not in prepared
     prepared.encode("utf-8")  # never a lone surrogate
+
+
+def _reference_normalize(text: str) -> str:
+    """normalize() by its definition, one character at a time (the fast path must agree)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co"})
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@given(
+    st.text(alphabet=st.characters(codec=None))
+    | st.text(alphabet="ＡＢ１２，！？（）　\u200b\t\n\r物业费 a\u0301Ａ\u0301")
+)
+def test_normalize_agrees_with_its_definition(text):
+    assert normalize(text) == _reference_normalize(text)
+
+
+@given(st.text(alphabet="0123456789 -()+@.wXx湘A物业电话:/"))
+def test_mask_pii_shortcuts_change_nothing(text):
+    """Skipping patterns whose hint is absent gives what applying every pattern gives."""
+    expected = text_module._URL.sub("[URL]", text)
+    expected = text_module._EMAIL.sub("[EMAIL]", expected)
+    expected = text_module._ID_CANDIDATE.sub(
+        lambda m: "[ID]" if text_module._valid_resident_id(m.group()) else m.group(), expected
+    )
+    for pattern in text_module._PHONE_PATTERNS:
+        expected = pattern.sub("[PHONE]", expected)
+    assert mask_pii(text) == text_module._PLATE.sub("[PLATE]", expected)
