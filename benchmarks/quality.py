@@ -17,30 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import jieba
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
+from classic import classic
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.svm import LinearSVC
 
 from triage import TriageClassifier
 from triage.datasets import teddy2020c
-
-
-def jieba_tokens(text: str) -> list[str]:
-    return jieba.lcut(text)
-
-
-def classic(with_chars: bool):
-    words = TfidfVectorizer(tokenizer=jieba_tokens, token_pattern=None)
-    features = (
-        FeatureUnion([("words", words), ("chars", TfidfVectorizer(analyzer="char", ngram_range=(2, 4)))])
-        if with_chars
-        else words
-    )
-    return make_pipeline(features, LinearSVC())
-
 
 CANDIDATES = {
     "classic (jieba + TF-IDF + LinearSVC)": lambda: classic(False),

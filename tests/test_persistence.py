@@ -17,9 +17,11 @@ from triage.exceptions import (
     InconsistentVersionWarning,
     ModelIntegrityError,
     ModelNotFoundError,
+    SegmenterMismatchWarning,
     UntrustedModelError,
 )
-from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, TRUSTED_TYPES
+from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, SCORER_FILE, TRUSTED_TYPES
+from triage.segmentation import segmenter
 
 PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
 
@@ -59,13 +61,14 @@ def test_round_trip_keeps_params_and_predictions(small_model, saved_model_dir):
 
 
 def test_directory_layout_and_manifest(saved_model_dir):
-    assert {p.name for p in saved_model_dir.iterdir()} == {MODEL_FILE, MANIFEST_FILE, CARD_FILE}
+    assert {p.name for p in saved_model_dir.iterdir()} == {MODEL_FILE, SCORER_FILE, MANIFEST_FILE, CARD_FILE}
     manifest = json.loads((saved_model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["format"] == "triage-model" and manifest["format_version"] == 1
     assert set(manifest["versions"]) >= {"triage", "scikit-learn", "jieba"}
+    assert manifest["segmenter"] == segmenter()
     assert len(manifest["user_dictionary_sha256"]) == 64
     assert {label["code"] for label in manifest["labels"]} == {"property_management", "public_security", "education"}
-    assert set(manifest["files"]) == {MODEL_FILE, CARD_FILE}
+    assert set(manifest["files"]) == {MODEL_FILE, SCORER_FILE, CARD_FILE}
     assert manifest["metrics"]["cross_validated"]["n"] == 30
 
 
@@ -132,8 +135,9 @@ def test_unknown_type_in_schema_is_refused_before_construction(model_copy, no_co
         for name, data in members.items():
             target.writestr(name, data)
     _rehash(model_copy)
+    model = triage.load(model_copy)  # serving reads scorer.npz only; the estimator is audited when asked for
     with pytest.raises(UntrustedModelError, match=r"types triage does not trust: os.system"):
-        triage.load(model_copy)
+        _ = model.estimator
 
 
 def test_missing_manifest(model_copy):
@@ -183,9 +187,42 @@ def test_version_drift_warns(model_copy):
     manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     manifest["versions"]["scikit-learn"] = "0.24.0"
     (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    model = triage.load(model_copy)  # serving does not use scikit-learn
     with pytest.warns(InconsistentVersionWarning, match=r"scikit-learn 0\.24\.0 \(now "):
-        model = triage.load(model_copy)
+        _ = model.estimator
     assert model.classify("派出所补办身份证").department == "public_security"
+
+
+def test_other_segmenter_warns(model_copy):
+    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    _rewrite_manifest(model_copy, segmenter=other)
+    with pytest.warns(SegmenterMismatchWarning, match=rf"segmented by {other}.*TRIAGE_SEGMENTER={other}"):
+        triage.load(model_copy)
+
+
+def test_tampered_scorer_is_refused(model_copy):
+    with (model_copy / SCORER_FILE).open("ab") as handle:
+        handle.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match=r"scorer.npz was modified after the model was saved"):
+        triage.load(model_copy)
+
+
+def test_scorer_without_its_arrays_is_refused(model_copy):
+    import numpy as np
+
+    np.savez(model_copy / SCORER_FILE, classes=np.array(["a", "b"]))
+    _rehash(model_copy, SCORER_FILE)
+    with pytest.raises(ModelIntegrityError, match=r"lacks the arrays terms, term_offsets.*retrain"):
+        triage.load(model_copy)
+
+
+def test_model_without_scorer_file_is_served_from_its_estimator(model_copy, small_model):
+    """Directories saved before scorer.npz existed still load (converted on the fly)."""
+    (model_copy / SCORER_FILE).unlink()
+    manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
+    del manifest["files"][SCORER_FILE]
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    assert triage.load(model_copy).classify(PROBES) == small_model.classify(PROBES)
 
 
 def test_model_file_path_is_accepted(saved_model_dir):

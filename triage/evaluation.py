@@ -115,8 +115,8 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
-    proba = model.estimator.predict_proba(texts)
-    classes = model.estimator.classes_
+    proba = model.predict_proba(texts)
+    classes = np.asarray(model.classes)
     predicted = classes[proba.argmax(axis=1)]
     confidence = proba.max(axis=1)
     result = evaluate_predictions(labels_array, proba, classes, model.review_threshold)

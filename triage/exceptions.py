@@ -12,6 +12,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "SegmenterMismatchWarning",
     "TrainingDataWarning",
     "TriageError",
     "UntrustedModelError",
@@ -47,6 +48,14 @@ class InconsistentVersionWarning(UserWarning):
 
     Predictions may differ from those measured when the model was trained; retrain or
     pin the versions recorded in the model's ``manifest.json``.
+    """
+
+
+class SegmenterMismatchWarning(InconsistentVersionWarning):
+    """A model is served by another segmenter (jieba or rjieba) than the one it was trained with.
+
+    The two agree on almost every message; set ``TRIAGE_SEGMENTER`` to the recorded one
+    (``manifest.json``: ``segmenter``) or retrain to remove the difference.
     """
 
 

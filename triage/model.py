@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable
 from importlib import resources
@@ -16,6 +17,7 @@ from triage.text import PreparedText, has_chinese, prepare
 
 if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
+    from triage.scoring import FeatureRows, LinearScorer
 
 __all__ = ["TriageModel", "default_model_path", "load"]
 
@@ -56,11 +58,11 @@ def load(path: str | Path | None = None) -> TriageModel:
     >>> model.classify("小区物业乱收停车费，垃圾也没人清理").department
     'property_management'
     """
-    from triage.persistence import load_model
+    from triage.persistence import load_scorer
 
     directory = Path(path) if path is not None else default_model_path()
-    estimator, manifest = load_model(directory)
-    return TriageModel(estimator, manifest, path=directory)
+    scorer, manifest = load_scorer(directory)
+    return TriageModel(scorer, manifest, path=directory)
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
@@ -80,23 +82,51 @@ class TriageModel:
     Instances are read-only after loading, so one instance can serve many threads.
     """
 
-    def __init__(self, estimator: TriageClassifier, manifest: dict[str, Any], *, path: Path | None = None):
-        self.estimator = estimator
+    def __init__(
+        self,
+        scorer: LinearScorer,
+        manifest: dict[str, Any],
+        *,
+        path: Path | None = None,
+        estimator: TriageClassifier | None = None,
+    ):
+        self.scorer = scorer
         self.manifest = manifest
         self.path = path
+        self._estimator = estimator
+        self._estimator_lock = threading.Lock()
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
-        self._feature_names: np.ndarray | None = None
-        self._feature_names_lock = threading.Lock()
+
+    @classmethod
+    def from_estimator(cls, estimator: TriageClassifier, manifest: dict[str, Any]) -> TriageModel:
+        """Wrap a freshly fitted estimator (what :func:`triage.train` returns)."""
+        from triage.scoring import LinearScorer
+
+        return cls(LinearScorer.from_estimator(estimator), manifest, estimator=estimator)
 
     def __repr__(self) -> str:
         return f"<TriageModel {len(self.classes)} departments from {self.path}>"
 
     @property
+    def estimator(self) -> TriageClassifier:
+        """The scikit-learn estimator, loaded from ``model.skops`` on first use (for analysis;
+        answering needs only :attr:`scorer`)."""
+        if self._estimator is None:
+            with self._estimator_lock:
+                if self._estimator is None:
+                    if self.path is None:
+                        raise ModelNotFoundError("this model has no estimator and no directory to load one from")
+                    from triage.persistence import load_model
+
+                    self._estimator = load_model(self.path)[0]
+        return self._estimator
+
+    @property
     def classes(self) -> list[str]:
         """Department codes the model can return."""
-        return [str(c) for c in self.estimator.classes_]
+        return [str(c) for c in self.scorer.classes]
 
     @property
     def review_threshold(self) -> float:
@@ -104,7 +134,7 @@ class TriageModel:
         return float(self.manifest.get("review_threshold", 0.0))
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Save this model as a directory (skops file, manifest, card); see :mod:`triage.persistence`."""
+        """Save this model as a directory (skops file, scorer, manifest, card); see :mod:`triage.persistence`."""
         from triage.persistence import save_model
 
         return save_model(self.estimator, path, manifest=self.manifest, figures=self.figures, overwrite=overwrite)
@@ -113,25 +143,14 @@ class TriageModel:
         """Chinese name of a department code as recorded in the model."""
         return self._names.get(code, code)
 
-    def _term_names(self) -> np.ndarray:
-        if self._feature_names is None:
-            with self._feature_names_lock:
-                if self._feature_names is None:
-                    self._feature_names = self.estimator.feature_names()
-        return self._feature_names
-
-    def _explain(self, features: Any, class_index: int, limit: int) -> tuple[tuple[str, float], ...]:
+    def _explain(self, rows: FeatureRows, row: int, class_index: int, limit: int) -> tuple[tuple[str, float], ...]:
         """The ``limit`` strongest terms towards ``class_index``: words first, then character
         n-grams that add something no chosen word already shows."""
         if limit <= 0:
             return ()
-        names = self._term_names()
-        weighted = [
-            (str(names[index]).split("__", 1), weight)
-            for index, weight in self.estimator.term_weights(features, class_index)
-        ]
-        chosen = [(term, weight) for (kind, term), weight in weighted if kind == "words"][:limit]
-        for (kind, term), weight in weighted:
+        weighted = self.scorer.contributions(rows, row, class_index)
+        chosen = [(term, weight) for kind, term, weight in weighted if kind == "words"][:limit]
+        for kind, term, weight in weighted:
             if len(chosen) == limit:
                 break
             if kind == "chars" and not any(term in seen.replace(" ", "") for seen, _ in chosen):
@@ -152,30 +171,49 @@ class TriageModel:
             truncated=prepared.truncated,
         )
 
-    def _classify_many(self, texts: list[str], top_k: int, explain: int) -> list[Classification]:
-        prepared = [prepare(text) for text in texts]
-        usable = [i for i, p in enumerate(prepared) if has_chinese(p.text)]
-        results: list[Classification | None] = [None] * len(texts)
-        if usable:
-            proba, features = self.estimator.proba_and_features([prepared[i].text for i in usable])
-            classes = self.classes
-            threshold = self.review_threshold
-            for row, index in enumerate(usable):
+    def _classify_distinct(self, texts: list[str], top_k: int, explain: int) -> dict[str, Classification]:
+        """Results of distinct prepared texts."""
+        classes = self.classes
+        threshold = self.review_threshold
+        results: dict[str, Classification] = {}
+        for start, rows, proba in self.scorer.score_chunks(texts):
+            for row in range(len(proba)):
+                text = texts[start + row]
                 ranked = np.argsort(-proba[row], kind="stable")
                 best = int(ranked[0])
                 confidence = float(proba[row, best])
                 low = confidence < threshold
-                results[index] = Classification(
+                results[text] = Classification(
                     department=classes[best],
                     department_name=self.department_name(classes[best]),
                     confidence=confidence,
                     candidates=tuple((classes[k], float(proba[row, k])) for k in ranked[:top_k]),
                     needs_review=low,
                     reason=ReviewReason.LOW_CONFIDENCE if low else None,
-                    explanation=self._explain(features[row], best, explain),
-                    truncated=prepared[index].truncated,
+                    explanation=self._explain(rows, row, best, explain),
+                    truncated=False,
                 )
-        return [r if r is not None else self._unclassified(prepared[i]) for i, r in enumerate(results)]
+        return results
+
+    def _classify_many(self, texts: list[str], top_k: int, explain: int) -> list[Classification]:
+        prepared = [prepare(text) for text in texts]
+        # Each distinct text is scored once: exports repeat template messages and blank forms.
+        distinct = list(dict.fromkeys(p.text for p in prepared if has_chinese(p.text)))
+        by_text = self._classify_distinct(distinct, top_k, explain)
+        results = []
+        for item in prepared:
+            found = by_text.get(item.text)
+            if found is None:
+                results.append(self._unclassified(item))
+            else:
+                results.append(dataclasses.replace(found, truncated=True) if item.truncated else found)
+        return results
+
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """Calibrated probabilities of raw messages, columns in the order of :attr:`classes`."""
+        if isinstance(texts, str):
+            raise ValueError("predict_proba() takes an iterable of texts")
+        return self.scorer.predict_proba([prepare(text).text for text in _ensure_texts(texts)])
 
     @overload
     def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...

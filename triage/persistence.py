@@ -2,15 +2,17 @@
 
 A model is a directory::
 
-    model.skops     the fitted TriageClassifier (skops.io; never pickle)
-    manifest.json   format version, library versions, labels, file hashes, training data, metrics
+    model.skops     the fitted TriageClassifier (skops.io; never pickle), for analysis and retraining
+    scorer.npz      the same model as numpy arrays (triage.scoring.LinearScorer), for answering
+    manifest.json   format version, library versions, segmenter, labels, file hashes, data, metrics
     README.md       the model card
 
-:func:`load_model` checks, in this order and before any object is constructed: the manifest
-parses and has a known format; every file's SHA-256 matches the manifest; the model file is
-a skops archive; the archive names no type outside :data:`TRUSTED_TYPES` (plus the
-scikit-learn, NumPy and SciPy types skops trusts by default). Only then does skops build
-the estimator.
+Every load first checks that the manifest parses and has a known format and that every
+file's SHA-256 matches it. :func:`load_scorer` (what :func:`triage.load` uses) then reads
+``scorer.npz`` with ``allow_pickle=False``; it needs neither scikit-learn nor skops.
+:func:`load_model` also checks that the model file is a skops archive naming no type outside
+:data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types skops trusts by
+default); only then does skops build the estimator.
 """
 
 from __future__ import annotations
@@ -34,16 +36,19 @@ from triage.exceptions import (
     InconsistentVersionWarning,
     ModelIntegrityError,
     ModelNotFoundError,
+    SegmenterMismatchWarning,
     UntrustedModelError,
 )
-from triage.segmentation import user_dictionary_sha256
+from triage.scoring import LinearScorer
+from triage.segmentation import segmenter, user_dictionary_sha256
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "save_model"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorer", "save_model"]
 
 FORMAT_NAME = "triage-model"
 #: Bumped when the directory layout or manifest schema changes; older formats keep a loader.
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
+SCORER_FILE = "scorer.npz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "README.md"
 
@@ -52,9 +57,11 @@ TRUSTED_TYPES = ("triage.estimator.TriageClassifier", "triage.segmentation.segme
 
 # Written by save_model itself, never taken from the caller's manifest.
 _DERIVED_KEYS = frozenset(
-    {"format", "format_version", "created", "versions", "user_dictionary_sha256", "files", "figures"}
+    {"format", "format_version", "created", "versions", "segmenter", "user_dictionary_sha256", "files", "figures"}
 )
-_TRACKED_LIBRARIES = ("triage", "scikit-learn", "jieba", "skops", "numpy", "scipy")
+_TRACKED_LIBRARIES = ("triage", "scikit-learn", "jieba", "rjieba", "skops", "numpy", "scipy")
+# Models saved before the segmenter was recorded were all segmented by jieba.
+_SEGMENTER_BEFORE_RECORDING = "jieba"
 
 
 def _sha256(path: Path) -> str:
@@ -66,11 +73,9 @@ def _sha256(path: Path) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose behaviour a saved model depends on."""
-    from triage import __version__
-
-    versions = {name: metadata.version(name) for name in _TRACKED_LIBRARIES if name != "triage"}
-    return {"triage": __version__, **versions, "python": platform.python_version()}
+    """Versions of the installed libraries whose behaviour a saved model depends on."""
+    versions = {name: _installed_version(name) for name in _TRACKED_LIBRARIES}
+    return {**{name: v for name, v in versions.items() if v}, "python": platform.python_version()}
 
 
 def save_model(
@@ -95,7 +100,7 @@ def save_model(
 
     path = Path(path)
     figures = dict(figures or {})
-    if any(Path(name).name != name or name in (MODEL_FILE, MANIFEST_FILE, CARD_FILE) for name in figures):
+    if any(Path(name).name != name or name in (MODEL_FILE, SCORER_FILE, MANIFEST_FILE, CARD_FILE) for name in figures):
         raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
@@ -106,11 +111,13 @@ def save_model(
     staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
     try:
         skops.io.dump(estimator, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
+        LinearScorer.from_estimator(estimator).save(staging / SCORER_FILE)
         full = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": library_versions(),
+            "segmenter": segmenter(),
             "user_dictionary_sha256": user_dictionary_sha256(),
             **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
             "figures": sorted(figures),
@@ -118,7 +125,8 @@ def save_model(
         for name, content in figures.items():
             (staging / name).write_bytes(content)
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
-        full["files"] = {name: _sha256(staging / name) for name in (MODEL_FILE, CARD_FILE, *sorted(figures))}
+        saved = (MODEL_FILE, SCORER_FILE, CARD_FILE, *sorted(figures))
+        full["files"] = {name: _sha256(staging / name) for name in saved}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
     except BaseException:
@@ -206,10 +214,7 @@ def _audit(model_file: Path) -> list[str]:
     import skops.io
 
     if not zipfile.is_zipfile(model_file):
-        raise UntrustedModelError(
-            f"{model_file} is not a skops archive (a pickle or joblib file?); triage never "
-            "loads pickles: re-save the model with triage.save or `triage train`"
-        )
+        raise UntrustedModelError(f"{model_file} is not a skops archive; triage never loads pickles")
     try:
         untrusted = skops.io.get_untrusted_types(file=model_file)
     except Exception as error:  # skops raises many types on a malformed schema
@@ -224,14 +229,24 @@ def _audit(model_file: Path) -> list[str]:
     return untrusted
 
 
-def _warn_on_version_drift(manifest: dict[str, Any], path: Path) -> None:
+def _warn_on_drift(manifest: dict[str, Any], path: Path, libraries: tuple[str, ...]) -> None:
+    """Warn when ``libraries`` (or the user dictionary, or the segmenter) differ from those the
+    model was saved with."""
+    saved_segmenter = manifest.get("segmenter", _SEGMENTER_BEFORE_RECORDING)
+    if saved_segmenter != segmenter():
+        warnings.warn(
+            f"model {path} was trained on words segmented by {saved_segmenter}, and triage now segments "
+            f"with {segmenter()}; a few messages may get other words and scores. Set "
+            f"TRIAGE_SEGMENTER={saved_segmenter} (and install it) or retrain the model",
+            SegmenterMismatchWarning,
+            stacklevel=4,
+        )
     saved = manifest.get("versions", {})
-    current = library_versions()
-    drift = [
-        f"{name} {saved[name]} (now {current[name]})"
-        for name in ("triage", "scikit-learn", "jieba")
-        if saved.get(name) and saved[name] != current[name]
-    ]
+    drift = []
+    for name in (*libraries, segmenter()):
+        current = _installed_version(name)
+        if saved.get(name) and saved[name] != current:
+            drift.append(f"{name} {saved[name]} (now {current})")
     if manifest.get("user_dictionary_sha256") not in (None, user_dictionary_sha256()):
         drift.append("the segmentation user dictionary")
     if drift:
@@ -239,25 +254,66 @@ def _warn_on_version_drift(manifest: dict[str, Any], path: Path) -> None:
             f"model {path} was saved with {', '.join(drift)}; predictions may differ from its "
             "recorded metrics — retrain it or install the recorded versions",
             InconsistentVersionWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
-def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load a model directory after checking its integrity; return ``(estimator, manifest)``."""
-    import skops.io
+def _installed_version(name: str) -> str | None:
+    if name == "triage":
+        from triage import __version__
 
-    from triage.estimator import TriageClassifier
+        return __version__
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
+
+def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The model directory and its manifest, once every file listed matches its hash."""
     manifest = read_manifest(path)
     path = Path(path)
     if path.name == MODEL_FILE:
         path = path.parent
     _verify_files(path, manifest["files"])
+    if not zipfile.is_zipfile(path / MODEL_FILE):
+        raise UntrustedModelError(
+            f"{path / MODEL_FILE} is not a skops archive (a pickle or joblib file?); triage never "
+            "loads pickles: re-save the model with triage.save or `triage train`"
+        )
+    return path, manifest
+
+
+def _load_estimator(path: Path, manifest: dict[str, Any]) -> Any:
+    import skops.io
+
+    from triage.estimator import TriageClassifier
+
     model_file = path / MODEL_FILE
     untrusted = _audit(model_file)
-    _warn_on_version_drift(manifest, path)
+    _warn_on_drift(manifest, path, ("triage", "scikit-learn"))
     estimator = skops.io.load(model_file, trusted=untrusted)
     if not isinstance(estimator, TriageClassifier):
         raise UntrustedModelError(f"{model_file} holds a {type(estimator).__name__}, not a TriageClassifier")
-    return estimator, manifest
+    return estimator
+
+
+def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load a model directory's estimator after checking its integrity; return ``(estimator, manifest)``."""
+    directory, manifest = _checked_directory(path)
+    return _load_estimator(directory, manifest), manifest
+
+
+def load_scorer(path: str | Path) -> tuple[LinearScorer, dict[str, Any]]:
+    """Load what serving needs after checking the directory's integrity; return ``(scorer, manifest)``.
+
+    Models saved before ``scorer.npz`` existed are converted from their estimator (slower).
+    """
+    directory, manifest = _checked_directory(path)
+    if SCORER_FILE not in manifest["files"]:
+        return LinearScorer.from_estimator(_load_estimator(directory, manifest)), manifest
+    _warn_on_drift(manifest, directory, ("triage",))
+    try:
+        return LinearScorer.load(directory / SCORER_FILE), manifest
+    except ValueError as error:
+        raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None

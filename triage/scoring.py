@@ -2,59 +2,194 @@
 
 Training needs scikit-learn; answering needs only the vocabularies, IDF weights, SVM weights
 and the temperature. :class:`LinearScorer` holds exactly those as numpy arrays and reproduces
-``TfidfVectorizer`` (word n-grams over :func:`triage.segmentation.segment`, character
-n-grams, sublinear TF, L2 norm per block) followed by the calibrated SVM. Importing it pulls in
-neither scikit-learn nor SciPy, which is most of triage's cold start and of each batch
-worker's memory; its file is plain ``.npy`` arrays read with ``allow_pickle=False``, so loading
-it runs no code from the file. ``tests/test_scoring.py`` checks it against ``predict_proba``.
+``TfidfVectorizer`` (word n-grams over :func:`triage.segmentation.segment`, character n-grams,
+sublinear TF, L2 norm per block) followed by the calibrated SVM (``tests/test_scoring.py``
+checks it against ``predict_proba``).
+
+Why not call the estimator:
+
+- importing scikit-learn and SciPy is most of a cold start (about 1.2 s of 2.4 s measured) and
+  about 180 MB in every batch worker;
+- a vocabulary held as a Python ``dict`` costs a cache miss or three per n-gram looked up and
+  about 100 bytes per term in every process. Here every n-gram becomes a 64-bit key computed
+  with vectorised integer arithmetic over a whole batch (code points for characters,
+  per-token keys for words), looked up in an open-addressing table of two numpy arrays, which
+  forked workers share page for page;
+- the file is plain ``.npy`` arrays read with ``allow_pickle=False``: loading it runs no code.
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from collections import Counter
-from collections.abc import Sequence
-from itertools import repeat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from triage.segmentation import segment
 
 if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
 
-__all__ = ["LinearScorer", "SparseRow"]
+__all__ = ["FeatureRows", "LinearScorer"]
 
 _WHITE_SPACES = re.compile(r"\s\s+")  # what TfidfVectorizer's char analyzer collapses
-_ARRAYS = ("classes", "word_terms", "char_terms", "idf", "weights", "intercept", "settings")
-
-#: One message's features: column indices and TF-IDF values (the row of a CSR matrix).
-SparseRow = tuple[np.ndarray, np.ndarray]
-
-
-def _word_ngrams(tokens: list[str], low: int, high: int) -> list[str]:
-    """Word n-grams exactly as scikit-learn forms them (space-joined)."""
-    grams = list(tokens) if low == 1 else []
-    for n in range(max(low, 2), min(high, len(tokens)) + 1):
-        grams.extend(" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-    return grams
-
-
-def _char_ngrams(text: str, low: int, high: int) -> list[str]:
-    """Character n-grams exactly as scikit-learn's ``analyzer="char"`` forms them."""
-    text = _WHITE_SPACES.sub(" ", text)
-    grams: list[str] = []
-    for n in range(low, min(high, len(text)) + 1):
-        grams.extend(text[i : i + n] for i in range(len(text) - n + 1))
-    return grams
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplication permutes 64-bit integers
+_TOKEN_SEED = np.uint64(0x5BD1E9955BD1E995)
+_EMPTY = np.uint64(0)  # marks a free slot; no term's key may be 0 (checked when building)
+_ARRAYS = (
+    "classes",
+    "terms",
+    "term_offsets",
+    "word_slots",
+    "word_columns",
+    "char_slots",
+    "char_columns",
+    "idf",
+    "weights",
+    "intercept",
+    "settings",
+)
+_CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
 
 
-def _split_terms(packed: np.ndarray) -> list[str]:
-    text = packed.tobytes().decode("utf-8")
-    return text.split("\n") if text else []
+def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
+    """One 64-bit key per row of ``units`` (shape ``(m, n)``).
+
+    A polynomial rolling hash, finished with splitmix64's mixer: without it, word n-gram keys
+    built from token keys would again be a polynomial in the code points, and ``04 28`` and
+    ``06 08`` would share a key.
+    """
+    keys = np.full(units.shape[0], seed, dtype=np.uint64)
+    for column in range(units.shape[1]):
+        keys = keys * _MULTIPLIER + units[:, column]
+    keys ^= keys >> np.uint64(30)
+    keys *= np.uint64(0xBF58476D1CE4E5B9)
+    keys ^= keys >> np.uint64(27)
+    keys *= np.uint64(0x94D049BB133111EB)
+    return keys ^ (keys >> np.uint64(31))
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+
+
+def _token_keys(tokens: Sequence[str]) -> np.ndarray:
+    """A key per token, from its code points (tokens grouped by length to vectorise)."""
+    lengths = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens))
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
+    points = _code_points("".join(tokens))
+    keys = np.empty(len(tokens), dtype=np.uint64)
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        keys[rows] = _fold(points[starts[rows, None] + np.arange(length)], _TOKEN_SEED)
+    return keys
+
+
+def _ngram_keys(units: np.ndarray, owner: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of all n-grams (``low <= n <= high``) of ``units`` that stay within one document.
+
+    ``owner`` gives each unit's document and never decreases, so an n-gram lies in one
+    document exactly when its first and last units have the same owner.
+    """
+    keys, documents = [], []
+    for n in range(low, high + 1):
+        if len(units) < n:
+            break
+        inside = owner[: len(units) - n + 1] == owner[n - 1 :]
+        keys.append(_fold(sliding_window_view(units, n)[inside], np.uint64(n)))
+        documents.append(owner[: len(units) - n + 1][inside])
+    if not keys:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp)
+    return np.concatenate(keys), np.concatenate(documents)
+
+
+def _word_term_keys(terms: Sequence[str]) -> np.ndarray:
+    """Keys of vocabulary word n-grams (tokens joined by spaces), as :func:`_ngram_keys` makes them."""
+    split = [term.split(" ") for term in terms]
+    token_keys = _token_keys(list(chain.from_iterable(split)))
+    sizes = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+    keys = np.empty(len(terms), dtype=np.uint64)
+    for n in np.unique(sizes):
+        rows = np.flatnonzero(sizes == n)
+        keys[rows] = _fold(token_keys[starts[rows, None] + np.arange(n)], np.uint64(n))
+    return keys
+
+
+def _char_term_keys(terms: Sequence[str]) -> np.ndarray:
+    """Keys of vocabulary character n-grams, as :func:`_ngram_keys` makes them."""
+    keys = np.empty(len(terms), dtype=np.uint64)
+    lengths = np.fromiter(map(len, terms), dtype=np.intp, count=len(terms))
+    for n in np.unique(lengths):
+        rows = np.flatnonzero(lengths == n)
+        points = _code_points("".join(terms[i] for i in rows)).reshape(len(rows), n)
+        keys[rows] = _fold(points, np.uint64(n))
+    return keys
+
+
+def _home_slots(keys: np.ndarray, size: int) -> np.ndarray:
+    return ((keys * _MULTIPLIER) >> np.uint64(64 - size.bit_length() + 1)).astype(np.intp)
+
+
+def _build_table(keys: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An open-addressing (linear probing) table holding ``columns`` under ``keys``.
+
+    Filled in rounds: every key still unplaced tries its current slot, one key per free slot
+    wins, the others move one slot on. A key therefore sits after an unbroken run of filled
+    slots starting at its home slot, which is all :func:`_look_up` relies on.
+    """
+    if len(np.unique(keys)) != len(keys) or (keys == _EMPTY).any():
+        raise ValueError("two vocabulary terms share a 64-bit key; this model cannot be served by LinearScorer")
+    size = 1 << max(4, int(2 * len(keys)).bit_length())  # load factor at most 1/2
+    slots_keys = np.zeros(size, dtype=np.uint64)
+    slots_columns = np.full(size, -1, dtype=np.int32)
+    pending = np.arange(len(keys))
+    position = _home_slots(keys, size)
+    while len(pending):
+        free = slots_keys[position] == _EMPTY
+        _, first = np.unique(position[free], return_index=True)
+        winners = np.flatnonzero(free)[first]
+        slots_keys[position[winners]] = keys[pending[winners]]
+        slots_columns[position[winners]] = columns[pending[winners]]
+        placed = np.zeros(len(pending), dtype=bool)
+        placed[winners] = True
+        pending, position = pending[~placed], (position[~placed] + 1) & (size - 1)
+    return slots_keys, slots_columns
+
+
+def _look_up(slots_keys: np.ndarray, slots_columns: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Column of each key in the table (-1 where absent), probing all keys at once."""
+    size = len(slots_keys)
+    found = np.full(len(keys), -1, dtype=np.intp)
+    pending = np.arange(len(keys))
+    position = _home_slots(keys, size)
+    while len(pending):
+        stored = slots_keys[position]
+        hit = stored == keys[pending]
+        found[pending[hit]] = slots_columns[position[hit]]
+        going_on = ~hit & (stored != _EMPTY)
+        pending, position = pending[going_on], (position[going_on] + 1) & (size - 1)
+    return found
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """TF-IDF features of several documents in CSR layout: row ``i`` is
+    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside."""
+
+    offsets: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+
+    def row(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        start, end = self.offsets[index], self.offsets[index + 1]
+        return self.columns[start:end], self.values[start:end]
 
 
 class LinearScorer:
@@ -68,8 +203,10 @@ class LinearScorer:
         self,
         *,
         classes: np.ndarray,
-        word_terms: list[str],
-        char_terms: list[str],
+        terms: np.ndarray,
+        term_offsets: np.ndarray,
+        word_table: tuple[np.ndarray, np.ndarray],
+        char_table: tuple[np.ndarray, np.ndarray],
         idf: np.ndarray,
         weights: np.ndarray,
         intercept: np.ndarray,
@@ -78,15 +215,14 @@ class LinearScorer:
         sublinear_tf: bool,
         temperature: float,
     ) -> None:
-        if weights.shape != (len(word_terms) + len(char_terms), len(classes)):
-            raise ValueError(f"weights of shape {weights.shape} do not match the vocabularies and classes")
+        if weights.shape != (len(classes), len(term_offsets) - 1) or idf.shape != (weights.shape[1],):
+            raise ValueError(f"weights of shape {weights.shape} do not match the vocabulary and classes")
         self.classes = classes
-        #: Feature names, words then characters, in column order (for explanations).
-        self.terms = word_terms + char_terms
-        self._word_index = {term: i for i, term in enumerate(word_terms)}
-        offset = len(word_terms)
-        self._char_index = {term: offset + i for i, term in enumerate(char_terms)}
-        self.n_word_features = offset
+        self._terms = terms
+        self._term_offsets = term_offsets
+        self._word_table = word_table
+        self._char_table = char_table
+        self.n_word_features = int(word_table[1].max(initial=-1)) + 1
         self.idf = idf
         self.weights = weights
         self.intercept = intercept
@@ -100,17 +236,25 @@ class LinearScorer:
         """The numpy form of a fitted :class:`~triage.estimator.TriageClassifier`."""
         vectorizers = dict(estimator.vectorizer_.transformer_list)
         words, chars = vectorizers["words"], vectorizers["chars"]
+        word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
+        char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
+        n_words = len(word_terms)
         coef = np.asarray(estimator.svm_.coef_, dtype=np.float32)
         intercept = np.asarray(estimator.svm_.intercept_, dtype=np.float32)
         if coef.shape[0] == 1:  # binary SVM: one signed score, split as in TriageClassifier
             coef = np.vstack([-coef / 2, coef / 2])
             intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
+        encoded = [term.encode("utf-8") for term in word_terms + char_terms]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(term) for term in encoded], out=offsets[1:])
         return cls(
             classes=np.asarray(estimator.classes_),
-            word_terms=sorted(words.vocabulary_, key=words.vocabulary_.__getitem__),
-            char_terms=sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__),
+            terms=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            term_offsets=offsets,
+            word_table=_build_table(_word_term_keys(word_terms), np.arange(n_words)),
+            char_table=_build_table(_char_term_keys(char_terms), n_words + np.arange(len(char_terms))),
             idf=np.concatenate([words.idf_, chars.idf_]).astype(np.float32),
-            weights=np.ascontiguousarray(coef.T),
+            weights=np.ascontiguousarray(coef),
             intercept=intercept,
             word_ngram_range=tuple(words.ngram_range),
             char_ngram_range=tuple(chars.ngram_range),
@@ -120,39 +264,45 @@ class LinearScorer:
 
     def save(self, path: str | Path) -> None:
         """Write the arrays as an uncompressed ``.npz`` (no pickled objects)."""
-        n_words = self.n_word_features
         settings = np.array(
             [*self.word_ngram_range, *self.char_ngram_range, int(self.sublinear_tf), self.temperature],
             dtype=np.float64,
         )
-        arrays = {
-            "classes": np.array([str(c) for c in self.classes], dtype=np.str_),
-            "word_terms": np.frombuffer("\n".join(self.terms[:n_words]).encode("utf-8"), dtype=np.uint8),
-            "char_terms": np.frombuffer("\n".join(self.terms[n_words:]).encode("utf-8"), dtype=np.uint8),
-            "idf": self.idf,
-            "weights": self.weights,
-            "intercept": self.intercept,
-            "settings": settings,
-        }
         with open(path, "wb") as handle:
-            np.savez(handle, **arrays)
+            np.savez(
+                handle,
+                classes=np.array([str(c) for c in self.classes], dtype=np.str_),
+                terms=self._terms,
+                term_offsets=self._term_offsets,
+                word_slots=self._word_table[0],
+                word_columns=self._word_table[1],
+                char_slots=self._char_table[0],
+                char_columns=self._char_table[1],
+                idf=self.idf,
+                weights=self.weights,
+                intercept=self.intercept,
+                settings=settings,
+            )
 
     @classmethod
     def load(cls, path: str | Path) -> LinearScorer:
         """Read a file written by :meth:`save`; raises ``ValueError`` if it is not one."""
         try:
             with np.load(path, allow_pickle=False) as archive:
-                missing = [name for name in _ARRAYS if name not in archive.files]
-                if missing:
-                    raise ValueError(f"{path} lacks the arrays {', '.join(missing)}")
-                arrays = {name: archive[name] for name in _ARRAYS}
-        except (OSError, zipfile.BadZipFile, EOFError) as error:
+                arrays = {name: archive[name] for name in _ARRAYS if name in archive.files}
+        except (OSError, ValueError, TypeError, AttributeError, EOFError, zipfile.BadZipFile) as error:
+            # np.load takes any non-zip bytes for a pickle and refuses it: a ValueError too
             raise ValueError(f"{path} is not a readable scorer file: {error}") from error
+        missing = [name for name in _ARRAYS if name not in arrays]
+        if missing:
+            raise ValueError(f"{path} lacks the arrays {', '.join(missing)}")
         word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
         return cls(
             classes=arrays["classes"].astype(object),
-            word_terms=_split_terms(arrays["word_terms"]),
-            char_terms=_split_terms(arrays["char_terms"]),
+            terms=arrays["terms"],
+            term_offsets=arrays["term_offsets"],
+            word_table=(arrays["word_slots"], arrays["word_columns"]),
+            char_table=(arrays["char_slots"], arrays["char_columns"]),
             idf=arrays["idf"],
             weights=arrays["weights"],
             intercept=arrays["intercept"],
@@ -162,51 +312,72 @@ class LinearScorer:
             temperature=float(temperature),
         )
 
-    def _block(self, grams: list[str], index: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-        """Column indices and L2-normalised TF-IDF values of one vectorizer's n-grams."""
-        counts = Counter(grams)
-        columns = np.fromiter(map(index.get, counts, repeat(-1)), dtype=np.intp, count=len(counts))
+    def term(self, column: int) -> str:
+        """The n-gram behind a feature column (words are space-joined tokens)."""
+        return self._terms[self._term_offsets[column] : self._term_offsets[column + 1]].tobytes().decode("utf-8")
+
+    def _tfidf(self, columns: np.ndarray, documents: np.ndarray, n_documents: int) -> FeatureRows:
+        """Count each document's n-gram columns and weight them as TfidfVectorizer does, one L2
+        norm per vectorizer block."""
         known = columns >= 0
-        columns = columns[known]
-        if not len(columns):
-            return columns, np.zeros(0, dtype=np.float32)
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))[known]
-        if self.sublinear_tf:
-            tf = 1.0 + np.log(tf)
-        values = tf * self.idf[columns]
-        return columns, (values / np.sqrt(values @ values)).astype(np.float32)
+        pairs, counts = np.unique(documents[known] * len(self.idf) + columns[known], return_counts=True)
+        owner, column = np.divmod(pairs, len(self.idf))
+        tf = 1.0 + np.log(counts) if self.sublinear_tf else counts.astype(np.float64)
+        values = tf * self.idf[column]
+        block = owner * 2 + (column >= self.n_word_features)
+        norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * n_documents))
+        values = (values / norms[block]).astype(np.float32)
+        offsets = np.searchsorted(owner, np.arange(n_documents + 1))
+        return FeatureRows(offsets=offsets, columns=column, values=values)
 
-    def features(self, text: str) -> SparseRow:
-        """The TF-IDF row of one prepared text: word columns, then character columns."""
-        word_columns, word_values = self._block(_word_ngrams(segment(text), *self.word_ngram_range), self._word_index)
-        char_columns, char_values = self._block(_char_ngrams(text, *self.char_ngram_range), self._char_index)
-        return np.concatenate([word_columns, char_columns]), np.concatenate([word_values, char_values])
+    def transform(self, texts: Sequence[str]) -> FeatureRows:
+        """TF-IDF features of prepared texts."""
+        n = len(texts)
+        token_lists = [segment(text) for text in texts]
+        tokens = list(chain.from_iterable(token_lists))
+        token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
+        word_keys, word_owner = _ngram_keys(_token_keys(tokens), token_owner, *self.word_ngram_range)
+        char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
+        char_owner = np.repeat(np.arange(n), [len(t) for t in char_texts])
+        char_keys, char_doc = _ngram_keys(_code_points("".join(char_texts)), char_owner, *self.char_ngram_range)
+        columns = np.concatenate([_look_up(*self._word_table, word_keys), _look_up(*self._char_table, char_keys)])
+        return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
 
-    def proba(self, row: SparseRow) -> np.ndarray:
-        """Calibrated probabilities of one feature row, in the order of ``classes``."""
-        columns, values = row
-        scores = values @ self.weights[columns] + self.intercept
-        scaled = scores.astype(np.float64) / self.temperature
-        scaled -= scaled.max()
+    def proba(self, rows: FeatureRows) -> np.ndarray:
+        """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
+        n = len(rows.offsets) - 1
+        scores = np.tile(self.intercept.astype(np.float64), (n, 1))
+        present = np.flatnonzero(np.diff(rows.offsets) > 0)
+        if len(present):
+            starts = rows.offsets[present]
+            # class by class: each gathers from one contiguous weight row (twice as fast as all at once)
+            for k, class_weights in enumerate(self.weights):
+                scores[present, k] += np.add.reduceat(class_weights[rows.columns] * rows.values, starts)
+        scaled = scores / self.temperature
+        scaled -= scaled.max(axis=1, keepdims=True)
         exp = np.exp(scaled)
-        return exp / exp.sum()
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+        """``(start, features, probabilities)`` of consecutive chunks of prepared texts, so
+        temporary arrays stay bounded however many texts come in."""
+        for start in range(0, len(texts), _CHUNK_DOCUMENTS):
+            rows = self.transform(texts[start : start + _CHUNK_DOCUMENTS])
+            yield start, rows, self.proba(rows)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities of many prepared texts, one row each; identical texts are scored once."""
-        rows: dict[str, np.ndarray] = {}
-        for text in texts:
-            if text not in rows:
-                rows[text] = self.proba(self.features(text))
-        return np.array([rows[text] for text in texts]).reshape(len(texts), len(self.classes))
+        """Probabilities of prepared texts, one row each."""
+        parts = [proba for _, _, proba in self.score_chunks(texts)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)))
 
-    def contributions(self, row: SparseRow, class_index: int) -> list[tuple[str, str, float]]:
-        """``(kind, term, contribution)`` of one row's terms that push it towards ``class_index``,
-        largest first; ``kind`` is ``"words"`` or ``"chars"``."""
-        columns, values = row
-        contribution = values * self.weights[columns, class_index]
+    def contributions(self, rows: FeatureRows, index: int, class_index: int) -> list[tuple[str, str, float]]:
+        """``(kind, term, contribution)`` of row ``index``'s terms that push it towards
+        ``class_index``, largest first; ``kind`` is ``"words"`` or ``"chars"``."""
+        columns, values = rows.row(index)
+        contribution = values * self.weights[class_index, columns]
         order = np.argsort(-contribution, kind="stable")
         return [
-            ("words" if columns[i] < self.n_word_features else "chars", self.terms[columns[i]], float(contribution[i]))
+            ("words" if columns[i] < self.n_word_features else "chars", self.term(columns[i]), float(contribution[i]))
             for i in order
             if contribution[i] > 0
         ]

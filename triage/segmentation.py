@@ -155,8 +155,8 @@ def user_dictionary_sha256() -> str:
     return hashlib.sha256((_DATA / "userdict.txt").read_bytes()).hexdigest()
 
 
-def _is_content(token: str, dropped: frozenset[str]) -> bool:
-    return token not in dropped and (token.isalnum() or any(ch.isalnum() for ch in token))
+def _has_alnum(token: str) -> bool:
+    return any(ch.isalnum() for ch in token)
 
 
 def segment(text: str) -> list[str]:
@@ -183,5 +183,6 @@ def segment(text: str) -> list[str]:
         if piece in _PLACEHOLDER_SET:
             tokens.append(piece)
         elif piece:
-            tokens.extend(t for t in cut(piece) if _is_content(t, dropped))
+            # isalnum() first: it settles almost every token without a Python-level loop
+            tokens.extend([t for t in cut(piece) if (t.isalnum() or _has_alnum(t)) and t not in dropped])
     return tokens

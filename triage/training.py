@@ -205,4 +205,4 @@ def train(
         "metrics": {"cross_validated": cross_validated},
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
     }
-    return TriageModel(estimator, manifest)
+    return TriageModel.from_estimator(estimator, manifest)

@@ -131,8 +131,8 @@ _DESCRIPTIONS = {
 
 
 def _topic_scores(model: TriageModel, texts: list[str], topics: np.ndarray) -> dict[str, Any]:
-    proba = model.estimator.predict_proba(texts)
-    classes = model.estimator.classes_
+    proba = model.predict_proba(texts)
+    classes = np.asarray(model.classes)
     predicted = np.array([TOPIC_OF_DEPARTMENT.get(str(d)) for d in classes[proba.argmax(axis=1)]], dtype=object)
     correct = predicted == topics
     automatic = proba.max(axis=1) >= model.review_threshold
@@ -163,9 +163,9 @@ def evaluate(model: TriageModel, path: str | Path | None = None, *, include_bodi
         ("replies_test", test),
         ("replies_test_without_street", test[test["department"] != "street_community"]),
     ):
-        proba = model.estimator.predict_proba(list(rows["text"]))
+        proba = model.predict_proba(list(rows["text"]))
         results[name] = evaluate_predictions(
-            rows["department"].to_numpy(), proba, model.estimator.classes_, model.review_threshold
+            rows["department"].to_numpy(), proba, np.asarray(model.classes), model.review_threshold
         )
     messages = load_messages(path)
     results["messages_topics"] = _topic_scores(model, list(messages["text"]), messages["label"].to_numpy())
