@@ -90,9 +90,9 @@ def test_first_use_is_thread_safe(monkeypatch):
     builds = []
     real_build = segmentation._build_cut
 
-    def counting_build():
+    def counting_build(name):
         builds.append(1)
-        return real_build()
+        return real_build(name)
 
     monkeypatch.setattr(segmentation, "_build_cut", counting_build)
     barrier = threading.Barrier(8)

@@ -148,13 +148,16 @@ class TriageModel:
         n-grams that add something no chosen word already shows."""
         if limit <= 0:
             return ()
-        weighted = self.scorer.contributions(rows, row, class_index)
-        chosen = [(term, weight) for kind, term, weight in weighted if kind == "words"][:limit]
-        for kind, term, weight in weighted:
+        columns, weights = self.scorer.contributions(rows, row, class_index)
+        is_word = columns < self.scorer.n_word_features
+        name_of = self.scorer.term
+        chosen = [(name_of(columns[i]), float(weights[i])) for i in np.flatnonzero(is_word)[:limit]]
+        for i in np.flatnonzero(~is_word):  # only names what it looks at: most rows stop early
             if len(chosen) == limit:
                 break
-            if kind == "chars" and not any(term in seen.replace(" ", "") for seen, _ in chosen):
-                chosen.append((term, weight))
+            chars = name_of(columns[i])
+            if not any(chars in seen.replace(" ", "") for seen, _ in chosen):
+                chosen.append((chars, float(weights[i])))
         chosen.sort(key=lambda pair: -pair[1])
         return tuple((term, round(weight, 4)) for term, weight in chosen)
 

@@ -370,14 +370,11 @@ class LinearScorer:
         parts = [proba for _, _, proba in self.score_chunks(texts)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)))
 
-    def contributions(self, rows: FeatureRows, index: int, class_index: int) -> list[tuple[str, str, float]]:
-        """``(kind, term, contribution)`` of row ``index``'s terms that push it towards
-        ``class_index``, largest first; ``kind`` is ``"words"`` or ``"chars"``."""
+    def contributions(self, rows: FeatureRows, index: int, class_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Columns of row ``index``'s terms that push it towards ``class_index``, with their
+        contributions (value times weight), largest first. Name them with :meth:`term`."""
         columns, values = rows.row(index)
         contribution = values * self.weights[class_index, columns]
-        order = np.argsort(-contribution, kind="stable")
-        return [
-            ("words" if columns[i] < self.n_word_features else "chars", self.term(columns[i]), float(contribution[i]))
-            for i in order
-            if contribution[i] > 0
-        ]
+        positive = contribution > 0
+        order = np.argsort(-contribution[positive], kind="stable")
+        return columns[positive][order], contribution[positive][order]

@@ -8,9 +8,9 @@ dictionary shipped in ``triage/data/userdict.txt``, on one of two implementation
 - ``jieba``: the reference Python implementation, on a private :class:`jieba.Tokenizer`
   (never the global ``jieba.dt``).
 
-``TRIAGE_SEGMENTER=jieba`` or ``=rjieba`` forces one. Both give identical token lists on 99.4% of
-real messages (``benchmarks/segmenters.py``); every model records which one built it and
-warns when served by the other (:func:`segmenter`). Being a plain module-level function,
+``TRIAGE_SEGMENTER=jieba`` or ``=rjieba`` forces one. Both give identical token lists on 99.3% of
+real messages (``benchmarks/speed.py``) and models of equal accuracy; every model records which
+one built it and warns when served by the other (:func:`segmenter`). Being a plain module-level function,
 :func:`segment` pickles and is loaded by skops *by reference*; no tokenizer is ever saved.
 
 jieba keeps a marshal cache of its prefix dictionary. By default it writes that cache to the
@@ -42,7 +42,7 @@ from triage.text import PLACEHOLDERS
 if TYPE_CHECKING:
     import jieba
 
-__all__ = ["SEGMENTERS", "segment", "segmenter", "stop_words", "user_dictionary_sha256"]
+__all__ = ["SEGMENTERS", "segment", "segment_with", "segmenter", "stop_words", "user_dictionary_sha256"]
 
 #: Implementations of jieba segmentation triage can run on, fastest first.
 SEGMENTERS = ("rjieba", "jieba")
@@ -126,8 +126,9 @@ def segmenter() -> str:
     return "rjieba"
 
 
-def _build_cut() -> Callable[[str], list[str]]:
-    if segmenter() == "rjieba":
+def _build_cut(name: str) -> Callable[[str], list[str]]:
+    """Dictionary-only cutting (no HMM) on the implementation called ``name``."""
+    if name == "rjieba":
         return partial(_build_rjieba().cut, hmm=False)
     return partial(_build_jieba().lcut, HMM=False)
 
@@ -138,7 +139,7 @@ def _get_cut() -> Callable[[str], list[str]]:
     if _cut is None:
         with _cut_lock:
             if _cut is None:
-                _cut = _build_cut()
+                _cut = _build_cut(segmenter())
     return _cut
 
 
@@ -176,13 +177,19 @@ def segment(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"segment() expects str, got {type(text).__name__}")
-    cut = _get_cut()
+    return segment_with(_get_cut(), text)
+
+
+def segment_with(cut: Callable[[str], list[str]], text: str) -> list[str]:
+    """:func:`segment` on a given cutting function (to compare implementations)."""
     dropped = stop_words()
     tokens: list[str] = []
     for piece in _PLACEHOLDER_SPLIT.split(text):
         if piece in _PLACEHOLDER_SET:
             tokens.append(piece)
         elif piece:
-            # isalnum() first: it settles almost every token without a Python-level loop
-            tokens.extend([t for t in cut(piece) if (t.isalnum() or _has_alnum(t)) and t not in dropped])
+            # isalnum() settles almost every token; a one-character token that fails it is punctuation
+            tokens.extend(
+                [t for t in cut(piece) if (t.isalnum() or (len(t) > 1 and _has_alnum(t))) and t not in dropped]
+            )
     return tokens
