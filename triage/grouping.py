@@ -137,7 +137,7 @@ def _densify(signatures: np.ndarray) -> np.ndarray:
     empty = signatures == _EMPTY
     if not empty.any():
         return signatures
-    n, size = signatures.shape
+    size = signatures.shape[1]
     position = np.where(~np.concatenate([empty, empty], axis=1), np.arange(2 * size), 2 * size)
     nearest = np.minimum.accumulate(position[:, ::-1], axis=1)[:, ::-1][:, :size]
     has_any = nearest[:, 0] < 2 * size
@@ -145,8 +145,7 @@ def _densify(signatures: np.ndarray) -> np.ndarray:
     distance = (np.where(has_any[:, None], nearest, 0) - np.arange(size)).astype(np.uint64)
     borrowed = np.take_along_axis(signatures, source, axis=1).astype(np.uint64)
     salted = (_mix64(borrowed ^ (distance << np.uint64(32))) & np.uint64(0x7FFFFFFF)).astype(np.uint32)
-    filled = np.where(empty & has_any[:, None], salted, signatures)
-    return filled
+    return np.where(empty & has_any[:, None], salted, signatures)
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:

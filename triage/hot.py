@@ -62,10 +62,14 @@ CSV_COLUMNS = (
 # Anonymised or coded divisions ("A市", "A5区", "B3县") and named places ending in a place word.
 # Prefixes exclude function words and verbs that often stand right before a place name.
 _ADMIN = r"[A-Z]\d{0,2}[市区县]"
-_STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊住位处反映投诉咨询关希望建议举报旁边近市区县省"
+_STOP_CHARS = (
+    "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
+    "住位处反映投诉咨询关希望建议举报旁边近市区县省至经括围督办年"
+)
 _SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
 _PLACE = re.compile(rf"{_ADMIN}|[^\W{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
 _CODED_PLACE = re.compile(rf"^{_ADMIN}$")
+_WORD = re.compile(r"^[^\W\d_A-Za-z][^\W_]*$")  # starts with a CJK character: no codes, numbers, placeholders
 _MEMBERS_READ = 200  # members read per topic for key terms and the representative
 _MEMBERS_CLASSIFIED = 25  # members whose department votes
 _CORPUS_SAMPLE = 5000  # batch messages segmented for term rarity
@@ -149,16 +153,20 @@ def _count(value: Any) -> int:
 
 
 def _key_terms(member_texts: list[str], document_frequency: Counter, documents: int, limit: int = 8) -> tuple:
-    """Segments frequent in the group and rare in the batch (class-based TF-IDF)."""
+    """Segments the members share, by occurrences in the group times rarity in the batch (TF-IDF)."""
     from triage.segmentation import segment
 
-    counts: Counter = Counter()
+    present: Counter = Counter()
+    occurrences: Counter = Counter()
     for text in member_texts:
-        counts.update(set(segment(text)))
+        tokens = segment(text)
+        occurrences.update(tokens)
+        present.update(set(tokens))
+    shared = min(2, len(member_texts))  # a topic's terms are ones its members share
     scores = {
-        term: (count / len(member_texts)) * math.log((1 + documents) / (1 + document_frequency[term]))
-        for term, count in counts.items()
-        if len(term) >= 2 and not term.isdigit() and not term.startswith("[") and not _CODED_PLACE.match(term)
+        term: occurrences[term] * math.log((1 + documents) / (1 + document_frequency[term]))
+        for term, count in present.items()
+        if count >= shared and len(term) >= 2 and _WORD.match(term)
     }
     return tuple(sorted(scores, key=lambda term: (-scores[term], term))[:limit])
 
@@ -239,7 +247,7 @@ def hot_topics(
                 first_time=str(member_times.min()) if member_times is not None and len(member_times) else None,
                 last_time=str(member_times.max()) if member_times is not None and len(member_times) else None,
                 likes=sum(likes_counts[i] for i in members),
-                places=tuple(place for place, _ in places.most_common(5)),
+                places=tuple(sorted(places, key=lambda p: (bool(_CODED_PLACE.match(p)), -places[p], p))[:5]),
                 department=department,
                 department_name=model.department_name(department) if department else None,
                 department_share=share / max(sum(votes.values()), 1),
