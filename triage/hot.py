@@ -62,10 +62,9 @@ CSV_COLUMNS = (
 # Anonymised or coded divisions ("A市", "A5区", "B3县") and named places ending in a place word.
 # Prefixes exclude function words and verbs that often stand right before a place name.
 _ADMIN = r"[A-Z]\d{0,2}[市区县]"
-_STOP_CHARS = (
-    "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
-    "住位处反映投诉咨询关希望建议举报旁边近市区县省至经括围督办年"
-)
+_STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
+_STOP_CHARS += "住处旁边近市区县省至经年"
+_LEADING_WORDS = re.compile(r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办)+")
 _SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
 _PLACE = re.compile(rf"{_ADMIN}|[^\W{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
 _CODED_PLACE = re.compile(rf"^{_ADMIN}$")
@@ -123,7 +122,8 @@ def extract_places(text: str) -> list[str]:
     >>> extract_places("A市A1区马王堆街道新桥新村同鑫家园排水堵塞")
     ['A市', 'A1区', '马王堆街道', '新桥新村', '同鑫家园']
     """
-    return list(dict.fromkeys(match.group() for match in _PLACE.finditer(text)))
+    names = (_LEADING_WORDS.sub("", match.group()) for match in _PLACE.finditer(text))
+    return list(dict.fromkeys(name for name in names if _PLACE.fullmatch(name)))
 
 
 def _hotness_weights(n: int, times: Sequence[Any] | None, likes: Sequence[Any] | None, half_life_days: float):
@@ -133,7 +133,11 @@ def _hotness_weights(n: int, times: Sequence[Any] | None, likes: Sequence[Any] |
     if times is not None:
         import pandas
 
-        parsed = pandas.to_datetime(pandas.Series(list(times), dtype=object), errors="coerce")
+        raw = pandas.Series(list(times), dtype=object)
+        parsed = pandas.to_datetime(raw, errors="coerce")  # one format, inferred from the first value: fast
+        retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if retry.any():  # values in another format: parse them one by one
+            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed")
         if parsed.notna().any() and half_life_days > 0:
             age = (parsed.max() - parsed).dt.total_seconds().to_numpy() / 86400
             age = np.where(np.isnan(age), np.nanmax(age), age)
