@@ -210,7 +210,7 @@ def group(
     threshold: float = DEFAULT_THRESHOLD,
     shingle_size: int = 3,
     signature_size: int = 64,
-    chunk_size: int = 20_000,
+    chunk_size: int = 5_000,
 ) -> np.ndarray:
     """A group id for every text: texts raising the same concern in mostly the same words share one.
 
