@@ -306,8 +306,11 @@ def write_html(
             f'<span class="rank">{topic.rank}</span><span><b>{topic.size}</b> messages · hotness '
             f"{topic.hotness:.2f} · {topic.likes} likes · {esc(when)}</span></div>",
             f'<p class="meta">部门 department: {esc(department if topic.department else "—")}</p>',
-            "<p>" + "".join(f'<span class="tag place">{esc(p)}</span>' for p in topic.places) + " "
-            + "".join(f'<span class="tag">{esc(t)}</span>' for t in topic.key_terms) + "</p>",
+            "<p>"
+            + "".join(f'<span class="tag place">{esc(p)}</span>' for p in topic.places)
+            + " "
+            + "".join(f'<span class="tag">{esc(t)}</span>' for t in topic.key_terms)
+            + "</p>",
             f'<div class="rep">{esc(topic.representative)}</div>',
             f"<details><summary>members ({topic.size})</summary><ol>",
         ]
