@@ -86,6 +86,7 @@ def test_reports_escape_text_and_mask_personal_data(small_model, tmp_path):
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert tuple(rows[0]) == CSV_COLUMNS and rows[1][CSV_COLUMNS.index("members")] == "a;b;c"
+    assert rows[1][CSV_COLUMNS.index("group_id")] == "a"
     assert "13988999988" not in rows[1][CSV_COLUMNS.index("representative")]
 
 

@@ -94,11 +94,11 @@ class HotTopic:
     members: tuple[int, ...]  # indices of all members, in input order
 
     def as_row(self, ids: Sequence[Any] | None = None) -> list[Any]:
-        """The topic as a :data:`CSV_COLUMNS` row; ``ids`` names members by an id column instead of index."""
-        members = [str(ids[i]) for i in self.members] if ids is not None else [str(i) for i in self.members]
+        """The topic as a :data:`CSV_COLUMNS` row; ``ids`` names the group and members instead of indices."""
+        name = (lambda i: str(ids[i])) if ids is not None else str
         return [
             self.rank,
-            self.group_id,
+            name(self.group_id),
             self.size,
             round(self.hotness, 3),
             self.first_time or "",
@@ -110,7 +110,7 @@ class HotTopic:
             round(self.department_share, 2),
             ";".join(self.key_terms),
             self.representative,
-            ";".join(members),
+            ";".join(map(name, self.members)),
         ]
 
 
