@@ -54,7 +54,17 @@ def test_readme_documents_every_cli_command():
 
 
 @pytest.mark.parametrize(
-    "module", ["triage.text", "triage.segmentation", "triage.estimator", "triage.model", "triage.datasets", "triage"]
+    "module",
+    [
+        "triage.text",
+        "triage.segmentation",
+        "triage.estimator",
+        "triage.model",
+        "triage.datasets",
+        "triage.grouping",
+        "triage.hot",
+        "triage",
+    ],
 )
 def test_docstring_examples(module):
     imported = __import__(module, fromlist=["_"])

@@ -23,6 +23,7 @@ __all__ = [
     "TriageModel",
     "Urgency",
     "__version__",
+    "group",
     "load",
     "mask_pii",
     "normalize",
@@ -40,6 +41,7 @@ from triage.text import mask_pii, normalize
 if TYPE_CHECKING:
     from triage.batch import tag_dataframe, tag_file
     from triage.estimator import TriageClassifier
+    from triage.grouping import group
     from triage.training import train
 
 _LAZY = {
@@ -47,6 +49,7 @@ _LAZY = {
     "train": "triage.training",
     "tag_file": "triage.batch",
     "tag_dataframe": "triage.batch",
+    "group": "triage.grouping",
 }
 
 

@@ -5,6 +5,8 @@ Output is written to ``OUTPUT.partial`` and renamed into place at the end; a che
 it (``OUTPUT.partial.json``) records how many rows and bytes are safely written, so
 ``resume=True`` continues after a crash or Ctrl-C without losing or duplicating a row. With
 ``jobs > 1`` chunks are classified by worker processes that each load the model once.
+With ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`;
+memory: 256 bytes a row) so that each row also gets its near-duplicate group.
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
+from triage.grouping import DEFAULT_THRESHOLD
 from triage.io import (
     DataError,
     detect_encoding,
@@ -41,7 +44,15 @@ from triage.io import (
 from triage.model import TriageModel
 from triage.routing import RoutingConfig, load_config
 
-__all__ = ["OUTPUT_COLUMNS", "ROUTING_COLUMNS", "Summary", "output_columns", "tag_dataframe", "tag_file"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "ROUTING_COLUMNS",
+    "Summary",
+    "output_columns",
+    "tag_dataframe",
+    "tag_file",
+]
 
 #: Columns the tagger adds to every row, in this order.
 OUTPUT_COLUMNS = (
@@ -55,6 +66,9 @@ OUTPUT_COLUMNS = (
 )
 #: Columns added before ``error`` when a routing config is given.
 ROUTING_COLUMNS = ("urgency", "local_office", "co_handlers")
+#: Columns added after ``error`` with ``group=True``: the data row number (1 = the first row after the
+#: header) of the first row of the row's near-duplicate group, and the group's size.
+GROUP_COLUMNS = ("group_id", "group_size")
 DEFAULT_CHUNK_SIZE = 2000
 _RESUMABLE = ("csv", "tsv", "jsonl")
 
@@ -556,6 +570,8 @@ def tag_file(
     stop_after: int | None = None,
     progress: bool = True,
     summary_path: str | Path | None = None,
+    group: bool = False,
+    group_threshold: float | None = None,
 ) -> Summary:
     """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
 
@@ -564,7 +580,8 @@ def tag_file(
     ``overwrite``. Problems with single rows never raise: the row is written with its
     ``error`` cell filled in. With a routing ``config`` (a :class:`~triage.routing.RoutingConfig`
     or its TOML path, validated before any row is read) rows are routed and also get the
-    :data:`ROUTING_COLUMNS`.
+    :data:`ROUTING_COLUMNS`. With ``group`` rows also get the :data:`GROUP_COLUMNS` (a first pass
+    reads the texts; unreadable rows stand alone).
     """
     import triage
 
@@ -597,7 +614,12 @@ def tag_file(
             "text_columns": columns,
             "output_format": out_kind,
             "routing": config.source if config is not None else None,
+            "group": (group_threshold or DEFAULT_THRESHOLD) if group else None,
         }
+        groups = None
+        if group:
+            text_indices = [header.index(c) for c in columns]
+            groups = _group_rows(src, kind, encoding, sheet, chunk_size, text_indices, stop_after, job["group"])
         _tag_stream(
             rows,
             header,
@@ -612,6 +634,7 @@ def tag_file(
             resume=resume,
             overwrite=overwrite,
             progress=progress,
+            groups=groups,
         )
     finally:
         if counting is not None:
@@ -638,6 +661,7 @@ def _tag_stream(
     resume: bool,
     overwrite: bool,
     progress: bool,
+    groups: tuple[Any, Any] | None = None,
 ) -> None:
     """Write tagged rows to ``dst.partial`` with a checkpoint after every chunk, then rename it to ``dst``."""
     partial, checkpoint = Path(f"{dst}.partial"), Path(f"{dst}.partial.json")
@@ -646,9 +670,11 @@ def _tag_stream(
     counts = done.get("counts") or {"departments": {}, "needs_review": 0, "errors": 0, "suspect_rows": []}
     departments = Counter(counts["departments"])
     summary.resumed_after_rows = done_rows
-    names = output_columns(config is not None)
+    names = output_columns(config is not None) + (GROUP_COLUMNS if groups is not None else ())
     added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
     typed = {len(header) + names.index("confidence"): "float64", len(header) + names.index("needs_review"): "bool_"}
+    if groups is not None:
+        typed |= {len(header) + names.index(c): "int64" for c in GROUP_COLUMNS}
     handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), bool(done_rows), typed)
     if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
         writer.header([*header, *added])
@@ -659,7 +685,8 @@ def _tag_stream(
         for chunk, tags in _tag_rows(
             remaining, text_indices, model=model, config=config, chunk_size=chunk_size, jobs=jobs
         ):
-            writer.rows([row.cells + tag for row, tag in zip(chunk, tags, strict=True)])
+            extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
+            writer.rows([row.cells + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
             counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
             departments.update(tag[0] or "(none)" for tag in tags)
             counts["needs_review"] += sum(tag[4] is True for tag in tags)
@@ -689,6 +716,41 @@ def _tag_stream(
     summary.departments = dict(departments.most_common())
     summary.needs_review, summary.errors = counts["needs_review"], counts["errors"]
     summary.suspect_rows = counts["suspect_rows"]
+
+
+def _group_rows(
+    src: Path,
+    kind: str,
+    encoding: str,
+    sheet: str | None,
+    chunk_size: int,
+    text_indices: Sequence[int],
+    stop_after: int | None,
+    threshold: float,
+) -> tuple[Any, Any]:
+    """First pass for ``group=True``: ``(group_id, group_size)`` arrays indexed by data row number - 1."""
+    import numpy as np
+
+    from triage.grouping import Sketcher, group_signatures
+
+    sketcher = Sketcher()
+    parts = []
+    counting, (_, rows) = _open_input(src, kind, encoding, sheet, chunk_size)
+    try:
+        if stop_after is not None:
+            rows = itertools.takewhile(lambda row: row.number <= stop_after, rows)
+        for chunk in _chunks(rows, chunk_size):
+            texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
+            parts.append(sketcher.sketch(texts))
+    finally:
+        if counting is not None:
+            counting.close()
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    labels = group_signatures(
+        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), threshold=threshold
+    )
+    return labels + 1, np.bincount(labels)[labels]
 
 
 def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):

@@ -220,6 +220,15 @@ def info(as_json: bool, model_path: Path | None) -> None:
         click.echo(f"{label['code']:<34}{label['name']:<10}{english}")
 
 
+_threshold_option = click.option(
+    "--threshold",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.3,
+    show_default=True,
+    help="Estimated Jaccard similarity (character trigrams) from which two messages are one concern.",
+)
+
+
 def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by commands that read an export: columns, format, encoding, sheet."""
     options = [
@@ -536,6 +545,13 @@ def audit_labels(
     help="dask: INPUT is a Parquet directory or a CSV glob, OUTPUT a Parquet directory.",
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster of --jobs).")
+@click.option(
+    "--group",
+    is_flag=True,
+    help="Add group_id (row number of the group's first row) and group_size for near-duplicates; "
+    "reads the texts in a first pass. 相似诉求归并",
+)
+@_threshold_option
 @_model_option
 @_handles_user_errors
 def tag(
@@ -557,6 +573,8 @@ def tag(
     config_path: Path | None,
     engine: str,
     scheduler: str | None,
+    group: bool,
+    threshold: float,
     model_path: Path | None,
 ) -> None:
     """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
@@ -575,6 +593,7 @@ def tag(
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
             "--chunk-size": chunk_size != 2000,
+            "--group": group,
         }
         if any(ignored.values()):
             names = ", ".join(name for name, value in ignored.items() if value)
@@ -601,6 +620,8 @@ def tag(
         stop_after=stop_after,
         progress=not silent,
         summary_path=summary_path,
+        group=group,
+        group_threshold=threshold,
     )
     if silent:
         return
@@ -615,6 +636,94 @@ def tag(
     if summary.suspect_rows:
         rows = ", ".join(map(str, summary.suspect_rows[:10]))
         click.echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
+
+
+@cli.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Report file: .csv (one row per topic) or .html (a page to read). 报告文件",
+)
+@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
+@_table_options
+@click.option("--time-column", default=None, help="Column with the message time (recency). 时间列")
+@click.option("--likes-column", default=None, help="Column with likes / supporters (adds to hotness). 点赞列")
+@click.option("--id-column", default=None, help="Column naming members in the report (default: row number).")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Topics to report.")
+@click.option("--min-size", type=click.IntRange(min=1), default=2, show_default=True, help="Smallest topic.")
+@click.option(
+    "--half-life",
+    "half_life",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Days after which a message counts half in hotness (0: no recency decay).",
+)
+@_threshold_option
+@click.option("--overwrite", is_flag=True, help="Replace existing report files.")
+@_model_option
+@_handles_user_errors
+def hot(
+    input_path: Path,
+    output: Path,
+    html_path: Path | None,
+    text_columns: tuple[str, ...],
+    file_format: str,
+    encoding: str,
+    sheet: str | None,
+    time_column: str | None,
+    likes_column: str | None,
+    id_column: str | None,
+    top: int,
+    min_size: int,
+    half_life: float,
+    threshold: float,
+    overwrite: bool,
+    model_path: Path | None,
+) -> None:
+    """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
+
+    Reads the whole file into memory; see triage.hot for the hotness score.
+    """
+    from triage.hot import hot_topics, write_csv, write_html
+    from triage.io import DataError, detect_text_columns, join_text_columns, read_table
+
+    outputs = [output, *([html_path] if html_path else [])]
+    for path in outputs:
+        if path.exists() and not overwrite:
+            raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
+    frame = read_table(input_path, format=file_format, encoding=encoding, sheet=sheet)
+    columns = list(text_columns) or detect_text_columns(frame.columns)
+    missing = [c for c in (time_column, likes_column, id_column) if c and c not in frame.columns]
+    if missing:
+        raise DataError(f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(frame.columns)}")
+    texts = join_text_columns(frame, columns)
+    model = _load_model(model_path)
+    topics = hot_topics(
+        texts,
+        times=list(frame[time_column]) if time_column else None,
+        likes=list(frame[likes_column]) if likes_column else None,
+        threshold=threshold,
+        top=top,
+        min_size=min_size,
+        half_life_days=half_life,
+        model=model,
+    )
+    ids = list(frame[id_column]) if id_column else [str(i + 1) for i in range(len(frame))]
+    for path in outputs:
+        if path.suffix.lower() in (".html", ".htm"):
+            write_html(topics, path, texts, ids=ids, title=f"热点问题 Hot topics: {input_path.name}")
+        else:
+            write_csv(topics, path, ids=ids)
+    click.echo(f"{len(topics)} topics from {len(texts)} messages; written to {', '.join(map(str, outputs))}", err=True)
+    for topic in topics:
+        click.echo(
+            f"{topic.rank:>3}. {topic.size} msgs, hotness {topic.hotness:.2f}, {topic.last_time or '-'}, "
+            f"{topic.department_name or '—'}; {' '.join(topic.places[:3])}; {' '.join(topic.key_terms[:5])}"
+        )
 
 
 def _tag_with_dask(

@@ -1,0 +1,151 @@
+"""Near-duplicate grouping: properties of group ids, the sketch, LSH parameters, and tag --group."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import triage
+from tests.conftest import SHARED_DATA
+from triage.cli import cli
+from triage.grouping import Sketcher, estimated_jaccard, group, group_signatures, lsh_bands
+
+# Invented messages: two concerns reworded, one unrelated, written for these tests.
+DRAIN = (
+    "柳湾村三组的下水道堵了一个多月，污水漫到路上，村委会一直没人来处理",
+    "柳湾村三组下水道堵了一个多月了，污水都漫到路上，村委会一直没有人来处理！",
+    "柳湾村三组的下水道堵了快两个月，污水漫到路上，村委会到现在没人处理",
+)
+NOISE = (
+    "青石区建设路一家烧烤店每天营业到凌晨两点，油烟和噪音让整栋楼的居民睡不着觉",
+    "青石区建设路那家烧烤店天天营业到凌晨两点，油烟噪音让整栋楼居民都睡不着觉",
+)
+OTHER = "孩子上小学划片不合理，离家太远，每天接送要一个小时"
+
+chinese = st.text(alphabet=st.sampled_from("物业费停车小区垃圾下水道堵了学校孩子路灯坏噪音，。！ A1"), max_size=40)
+
+
+def test_reworded_messages_share_a_group_and_others_stand_alone():
+    ids = group([*DRAIN, OTHER, *NOISE]).tolist()
+    assert ids == [0, 0, 0, 3, 4, 4]
+
+
+def test_group_is_exported_lazily_from_triage():
+    assert triage.group is group
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(chinese, st.text(max_size=20)), max_size=30))
+def test_every_text_gets_one_deterministic_id_pointing_at_its_first_member(texts):
+    ids = group(texts)
+    assert ids.shape == (len(texts),)
+    assert np.array_equal(ids, group(texts))
+    for index, first in enumerate(ids.tolist()):
+        assert first <= index and ids[first] == first  # the id is the index of the group's first member
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(chinese.filter(lambda t: any("\u4e00" <= ch <= "\u9fff" for ch in t)), min_size=1, max_size=10))
+def test_identical_texts_share_a_group(texts):
+    ids = group([*texts, *texts])
+    assert np.array_equal(ids[: len(texts)], ids[len(texts) :])
+
+
+def test_texts_without_chinese_stand_alone():
+    texts = ["", "", "!!!", "hello world", "hello world", "   "]
+    assert group(texts).tolist() == list(range(len(texts)))
+
+
+def test_punctuation_spacing_and_personal_data_do_not_separate_duplicates():
+    a = "物业乱收停车费，电话13988999988，垃圾也没人清理"
+    b = "物业 乱收停车费!!电话13900001111 垃圾也没人清理。"
+    assert group([a, b]).tolist() == [0, 0]
+
+
+def test_non_str_item_raises_naming_its_index():
+    with pytest.raises(TypeError, match="text 2 is NoneType"):
+        group(["物业费太贵", "学校补课", None])
+
+
+def test_empty_input():
+    assert group([]).tolist() == []
+
+
+def test_chunks_do_not_change_the_result():
+    texts = [*DRAIN, OTHER, *NOISE] * 3
+    assert np.array_equal(group(texts, chunk_size=2), group(texts))
+
+
+def test_signature_agreement_estimates_jaccard():
+    base = "".join(chr(0x4E00 + i) for i in range(400))
+    edited = base[:300] + "".join(chr(0x5E00 + i) for i in range(100))  # trigram Jaccard about 0.6
+    signatures, usable = Sketcher(signature_size=256).sketch([base, edited, base])
+    assert usable.all()
+    assert estimated_jaccard(signatures[0], signatures[2]) == 1.0
+    assert abs(estimated_jaccard(signatures[0], signatures[1]) - 298 / 498) < 0.1
+
+
+def test_short_texts_are_sketched_whole():
+    signatures, usable = Sketcher().sketch(["堵", "堵", "漏"])
+    assert usable.all()
+    assert np.array_equal(signatures[0], signatures[1]) and not np.array_equal(signatures[0], signatures[2])
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.3, 0.5, 0.8])
+def test_lsh_bands_catch_pairs_at_the_threshold(threshold):
+    bands, rows = lsh_bands(threshold, 64)
+    assert bands * rows <= 64
+    assert 1 - (1 - threshold**rows) ** bands >= 0.95
+
+
+def test_bad_parameters_are_refused():
+    with pytest.raises(ValueError, match="threshold"):
+        lsh_bands(0, 64)
+    with pytest.raises(ValueError, match="power of two"):
+        Sketcher(signature_size=48)
+
+
+def test_higher_threshold_never_merges_more():
+    texts = [*DRAIN, OTHER, *NOISE]
+    signatures, usable = Sketcher().sketch(texts)
+    loose = group_signatures(signatures, usable, threshold=0.2)
+    strict = group_signatures(signatures, usable, threshold=0.9)
+    assert len(set(strict.tolist())) >= len(set(loose.tolist()))
+
+
+def test_tag_group_adds_group_columns(saved_model_dir, tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    with src.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["编号", "内容"])
+        writer.writerows([[str(i), text] for i, text in enumerate([OTHER, *DRAIN, "", *NOISE])])
+    args = ["tag", str(src), "-o", str(dst), "--text-column", "内容", "--group", "--silent", "--chunk-size", "2"]
+    result = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
+    assert result.exit_code == 0, result.output
+    with dst.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["group_id"] for r in rows] == ["1", "2", "2", "2", "5", "6", "6"]
+    assert [r["group_size"] for r in rows] == ["1", "3", "3", "3", "1", "2", "2"]
+    assert rows[1]["department"]  # the usual tags are still there
+
+
+def test_group_is_refused_with_dask(saved_model_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["tag", "x/*.csv", "-o", str(tmp_path / "o"), "--engine", "dask", "--group"])
+    assert result.exit_code == 2 and "--group" in result.output
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data/teddy2020c is absent (real data stays outside)")
+def test_real_messages_group_into_small_groups():
+    from triage.datasets.teddy2020c import load_votes
+
+    texts = load_votes(SHARED_DATA)["text"].tolist()
+    ids = group(texts)
+    sizes = np.bincount(ids)
+    assert 50 < (sizes >= 2).sum() < 1000  # duplicates exist, but most messages are their own concern
+    assert sizes.max() < 50

@@ -1,0 +1,127 @@
+"""Hot topics: ranking, place names, key terms, reports and the hot command."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from click.testing import CliRunner
+
+from tests.conftest import SHARED_DATA
+from triage.cli import cli
+from triage.hot import CSV_COLUMNS, extract_places, hot_topics, write_csv, write_html
+from triage.text import prepare
+
+# Invented messages, written for these tests.
+PARKING = (
+    "青石区柳湾小区物业乱收停车费，每月三百元，业主要求公开收费依据",
+    "青石区柳湾小区物业乱收停车费，每个月三百块，业主要求公开收费依据！",
+    "青石区柳湾小区物业乱收停车费每月三百元，业主们要求公开收费依据",
+)
+LAMP = (
+    "大营街道建设路的路灯坏了半个月，晚上走路很危险",
+    "大营街道建设路路灯坏了半个月了，晚上走路太危险",
+)
+SINGLE = "孩子上小学划片不合理，离家太远"
+TEXTS = [*PARKING, SINGLE, *LAMP]
+
+
+def test_bigger_group_ranks_first_without_times(small_model):
+    topics = hot_topics(TEXTS, model=small_model)
+    assert [t.size for t in topics] == [3, 2]  # the single message is not a topic
+    first = topics[0]
+    assert first.rank == 1 and first.group_id == 0 and first.members == (0, 1, 2)
+    assert "柳湾小区" in first.places
+    assert "停车费" in first.key_terms
+    assert first.department == "property_management" and first.department_name
+    assert first.representative in [prepare(t).text for t in PARKING]  # normalised, PII-masked
+
+
+def test_recency_outweighs_size_with_a_short_half_life(small_model):
+    times = ["2024-01-01"] * 3 + ["2024-06-01", "2024-06-30", "2024-06-30 10:00"]
+    topics = hot_topics(TEXTS, times=times, half_life_days=7, model=small_model)
+    assert [t.size for t in topics] == [2, 3]
+    assert topics[0].last_time == "2024-06-30 10:00:00" and topics[0].first_time == "2024-06-30 00:00:00"
+    no_decay = hot_topics(TEXTS, times=times, half_life_days=0, model=small_model)
+    assert [t.size for t in no_decay] == [3, 2]
+
+
+def test_likes_add_to_hotness_and_bad_values_count_as_none(small_model):
+    likes = [0, "", None, 0, "1000", "nan"]
+    topics = hot_topics(TEXTS, likes=likes, model=small_model)
+    assert topics[0].size == 2 and topics[0].likes == 1000
+
+
+def test_mismatched_lengths_are_refused(small_model):
+    with pytest.raises(ValueError, match="times has 1 values for 6 texts"):
+        hot_topics(TEXTS, times=["2024-01-01"], model=small_model)
+
+
+def test_no_topics_when_nothing_repeats(small_model):
+    assert hot_topics([SINGLE, "物业费太贵"], model=small_model) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "places"),
+    [
+        ("A市A5区柳湾村三组的水渠塌了", ["A市", "A5区", "柳湾村"]),
+        ("我们小区门口的建设路积水", ["建设路"]),
+        ("反映大营街道幸福花园停车难", ["大营街道", "幸福花园"]),
+        ("希望尽快修好", []),
+        ("没有地名的留言", []),
+    ],
+)
+def test_extract_places(text, places):
+    assert extract_places(text) == places
+
+
+def test_reports_escape_text_and_mask_personal_data(small_model, tmp_path):
+    texts = [f"{t}<script>alert(1)</script>电话13988999988" for t in PARKING]
+    topics = hot_topics(texts, model=small_model)
+    write_html(topics, tmp_path / "r.html", texts, ids=["a", "b", "c"])
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "13988999988" not in page and "[PHONE]" in page
+    write_csv(topics, tmp_path / "r.csv", ids=["a", "b", "c"])
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS and rows[1][CSV_COLUMNS.index("members")] == "a;b;c"
+    assert rows[1][CSV_COLUMNS.index("group_id")] == "a"
+    assert "13988999988" not in rows[1][CSV_COLUMNS.index("representative")]
+
+
+def test_hot_command_writes_csv_and_html(saved_model_dir, tmp_path):
+    src = tmp_path / "export.csv"
+    with src.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["编号", "主题", "时间", "点赞"])
+        writer.writerows([[f"m{i}", text, f"2024-05-0{i + 1} 09:00", i] for i, text in enumerate(TEXTS)])
+    args = ["hot", str(src), "-o", str(tmp_path / "r.csv"), "--html", str(tmp_path / "r.html")]
+    args += ["--text-column", "主题", "--time-column", "时间", "--likes-column", "点赞", "--id-column", "编号"]
+    result = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "2 topics from 6 messages" in result.output
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").count('class="topic"') == 2
+    again = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
+    assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_hot_command_names_a_missing_column(saved_model_dir, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n物业费太贵\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["hot", str(src), "-o", str(tmp_path / "r.csv"), "--time-column", "时间", "--model", str(saved_model_dir)]
+    )
+    assert result.exit_code == 1 and "no column '时间'" in result.output
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data/teddy2020c is absent (real data stays outside)")
+def test_hot_topics_on_real_messages(small_model):
+    from triage.datasets.teddy2020c import load_votes
+
+    votes = load_votes(SHARED_DATA)
+    topics = hot_topics(votes["text"].tolist(), times=votes["time"].tolist(), top=5, model=small_model)
+    assert len(topics) == 5
+    assert all(t.size >= 2 and t.places and t.key_terms for t in topics)
+    assert [t.hotness for t in topics] == sorted((t.hotness for t in topics), reverse=True)

@@ -1,0 +1,238 @@
+"""Near-duplicate grouping: messages that raise the same concern in (mostly) the same words.
+
+A liaison station hears one blocked drain from dozens of residents; grouping lets it open one
+case. :func:`group` gives every text a group id, the index of the group's first member.
+
+How, and why this way:
+
+* Each text is prepared like everywhere else (:func:`triage.text.prepare`: normalised, personal
+  data masked), stripped to letters, digits and CJK characters (punctuation and spacing do not
+  make two messages different), and cut into overlapping character n-grams ("shingles").
+* Sketch: one-permutation MinHash with rotation densification (Shrivastava & Li, 2014). Every
+  shingle is hashed once with a fixed 64-bit mixer; its top bits pick one of ``signature_size``
+  bins and each bin keeps its smallest value. That costs one hash per shingle instead of one
+  per shingle *and* permutation, and two signatures agree in a bin with probability equal to
+  the Jaccard similarity of the shingle sets. Hashes are seeded constants, so signatures and
+  group ids are the same on every machine and run.
+* Candidates: LSH banding. The signature is cut into bands; texts whose band is identical share
+  a bucket. Every member of a bucket is verified against the bucket's first member (estimated
+  Jaccard >= ``threshold``), so work stays linear in the number of texts however large a bucket
+  gets; a whole-signature band first joins texts with identical signatures (identical texts).
+* Groups: connected components (scipy) of the verified pairs, after every band.
+
+Memory is the signature matrix, ``n x signature_size`` uint32 (1M texts x 64 = 256 MB), plus one
+band at a time; there is never an n x n matrix. Texts are sketched in chunks, so
+:class:`Sketcher` also serves a streaming first pass over a file.
+
+Rule for texts without Chinese characters (empty, punctuation only, other languages): they are
+not a concern one can group, so each is its own group. A non-``str`` item raises ``TypeError``
+naming its index, as :meth:`triage.TriageModel.classify` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from triage.text import has_chinese, prepare
+
+__all__ = ["DEFAULT_THRESHOLD", "Sketcher", "estimated_jaccard", "group", "group_signatures", "lsh_bands"]
+
+#: Estimated Jaccard similarity of character-trigram sets from which two texts are one concern: on real
+#: messages, pairs at 0.3-0.5 are mostly the same concern reworded; below 0.3 related concerns chain up.
+DEFAULT_THRESHOLD = 0.3
+
+_EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell into; real values are < 2**31
+_NOT_TEXT = re.compile(r"[\W_]+")
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+
+
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: a fast, stable, well-spread 64-bit hash of uint64 values."""
+    with np.errstate(over="ignore"):
+        z = values ^ (values >> np.uint64(30))
+        z = z * np.uint64(0xBF58476D1CE4E5B9)
+        z = z ^ (z >> np.uint64(27))
+        z = z * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def lsh_bands(threshold: float, signature_size: int) -> tuple[int, int]:
+    """``(bands, rows)``: the fewest candidates that still catch a pair at ``threshold`` 95% of the time.
+
+    A pair with Jaccard ``s`` shares at least one band with probability ``1 - (1 - s**r)**b``;
+    more rows per band means fewer chance candidates, so the largest ``r`` reaching 0.95 at the
+    threshold is taken (``r = 1`` if none does).
+    """
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    best = (signature_size, 1)
+    for rows in range(1, signature_size + 1):
+        bands = signature_size // rows
+        if 1 - (1 - threshold**rows) ** bands >= 0.95:
+            best = (bands, rows)
+    return best
+
+
+@dataclass(frozen=True)
+class Sketcher:
+    """Turns texts into MinHash signatures, chunk by chunk (the same ones in every process)."""
+
+    shingle_size: int = 3
+    signature_size: int = 64
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.shingle_size < 1:
+            raise ValueError(f"shingle_size must be at least 1, got {self.shingle_size}")
+        if self.signature_size < 2 or self.signature_size & (self.signature_size - 1):
+            raise ValueError(f"signature_size must be a power of two >= 2, got {self.signature_size}")
+
+    def sketch(self, texts: Sequence[str], offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, usable)`` for ``texts``: ``len(texts) x signature_size`` uint32, and a bool
+        per text (False: no Chinese characters, never grouped). ``offset`` only numbers errors."""
+        cleaned = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text {offset + index} is {type(text).__name__}, not str")
+            prepared = prepare(text).text
+            cleaned.append(_NOT_TEXT.sub("", prepared) if has_chinese(prepared) else "")
+        usable = np.array([bool(text) for text in cleaned], dtype=bool)
+        return self._signatures(cleaned), usable
+
+    def _signatures(self, cleaned: list[str]) -> np.ndarray:
+        k, size = self.shingle_size, self.signature_size
+        # texts shorter than one shingle become one shingle, padded with NULs
+        padded = [text if len(text) >= k or not text else text.ljust(k, "\0") for text in cleaned]
+        lengths = np.fromiter(map(len, padded), dtype=np.int64, count=len(padded))
+        signatures = np.full((len(padded), size), _EMPTY, dtype=np.uint32)
+        if not lengths.any():
+            return signatures
+        codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        starts = np.cumsum(lengths) - lengths
+        shingles = np.maximum(lengths - k + 1, 0)
+        owner = np.repeat(np.arange(len(padded)), shingles)
+        # position of every shingle in the joined code points
+        first = np.repeat(starts - np.cumsum(shingles) + shingles, shingles) + np.arange(shingles.sum())
+        # code points are < 2**21, so three of them pack exactly into one uint64 before mixing
+        hashes = np.full(first.shape, np.uint64(self.seed & _MASK64) ^ np.uint64(0x9E3779B97F4A7C15))
+        for group_start in range(0, k, 3):
+            packed = np.zeros_like(hashes)
+            for step in range(group_start, min(group_start + 3, k)):
+                packed = (packed << np.uint64(21)) | codes[first + step]
+            hashes = _mix64(hashes ^ packed)
+        bits = size.bit_length() - 1
+        bins = (hashes >> np.uint64(64 - bits)).astype(np.int64)
+        values = (hashes & np.uint64(0x7FFFFFFF)).astype(np.uint32)
+        flat = signatures.reshape(-1)
+        np.minimum.at(flat, owner * size + bins, values)
+        return _densify(signatures)
+
+
+def _densify(signatures: np.ndarray) -> np.ndarray:
+    """Fill empty bins from the next non-empty bin to the right (circularly), salted by the distance."""
+    empty = signatures == _EMPTY
+    if not empty.any():
+        return signatures
+    size = signatures.shape[1]
+    position = np.where(~np.concatenate([empty, empty], axis=1), np.arange(2 * size), 2 * size)
+    nearest = np.minimum.accumulate(position[:, ::-1], axis=1)[:, ::-1][:, :size]
+    has_any = nearest[:, 0] < 2 * size
+    source = np.where(has_any[:, None], nearest, 0) % size
+    distance = (np.where(has_any[:, None], nearest, 0) - np.arange(size)).astype(np.uint64)
+    borrowed = np.take_along_axis(signatures, source, axis=1).astype(np.uint64)
+    salted = (_mix64(borrowed ^ (distance << np.uint64(32))) & np.uint64(0x7FFFFFFF)).astype(np.uint32)
+    return np.where(empty & has_any[:, None], salted, signatures)
+
+
+def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Share of equal bins between rows of two signature arrays (the Jaccard estimate)."""
+    return (a == b).mean(axis=-1)
+
+
+def _band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """One uint64 bucket key per member from its signature columns ``start:stop``."""
+    keys = np.full(len(members), np.uint64(start), dtype=np.uint64)
+    for column in range(start, stop):
+        keys = _mix64(keys ^ signatures[members, column].astype(np.uint64))
+    return keys
+
+
+def group_signatures(
+    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 200_000
+) -> np.ndarray:
+    """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n, size = signatures.shape
+    labels = np.arange(n)
+    if n == 0:
+        return labels
+    bands, rows = lsh_bands(threshold, size)
+    spans = [(0, size), *((b * rows, (b + 1) * rows) for b in range(bands))]  # whole signature first
+    candidates = np.flatnonzero(usable)
+    for start, stop in spans:
+        keys = _band_keys(signatures, candidates, start, stop)
+        order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
+        sorted_keys = keys[order]
+        run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+        anchor = np.empty(len(order), dtype=np.int64)
+        anchor[order] = candidates[order][np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))]
+        pending = np.flatnonzero((anchor != candidates) & (labels[anchor] != labels[candidates]))
+        edges = []
+        for chunk in range(0, len(pending), block):  # bounded: compare a block of pairs at a time
+            part = pending[chunk : chunk + block]
+            left, right = candidates[part], anchor[part]
+            same = estimated_jaccard(signatures[left], signatures[right]) >= threshold
+            edges.append((left[same], right[same]))
+        left = np.concatenate([e[0] for e in edges]) if edges else np.empty(0, dtype=np.int64)
+        if not len(left):
+            continue
+        right = np.concatenate([e[1] for e in edges])
+        # components of "i belongs with labels[i]" plus the new edges
+        heads = np.concatenate([np.arange(n), left])
+        tails = np.concatenate([labels, right])
+        graph = coo_matrix((np.ones(len(heads), dtype=np.int8), (heads, tails)), shape=(n, n))
+        _, components = connected_components(graph, directed=False)
+        first = np.full(components.max() + 1, n, dtype=np.int64)
+        np.minimum.at(first, components, np.arange(n))
+        labels = first[components]
+    return labels
+
+
+def group(
+    texts: Iterable[str],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    shingle_size: int = 3,
+    signature_size: int = 64,
+    chunk_size: int = 5_000,
+) -> np.ndarray:
+    """A group id for every text: texts raising the same concern in mostly the same words share one.
+
+    The id is the index of the group's first member, so ids are deterministic and a text whose id
+    equals its own index starts a group (or stands alone). ``threshold`` is the estimated Jaccard
+    similarity of the texts' character ``shingle_size``-gram sets above which two texts are joined;
+    groups are its transitive closure. Texts without Chinese characters each stand alone.
+
+    >>> group(["小区下水道堵了一个月没人管", "小区下水道堵了一个多月没人管！", "学校食堂饭菜太差", ""]).tolist()
+    [0, 0, 2, 3]
+    """
+    sketcher = Sketcher(shingle_size=shingle_size, signature_size=signature_size)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    chunk: list[str] = []
+    done = 0
+    for text in texts:
+        chunk.append(text)
+        if len(chunk) == chunk_size:
+            parts.append(sketcher.sketch(chunk, offset=done))
+            done += len(chunk)
+            chunk = []
+    parts.append(sketcher.sketch(chunk, offset=done))
+    signatures = np.concatenate([p[0] for p in parts])
+    usable = np.concatenate([p[1] for p in parts])
+    return group_signatures(signatures, usable, threshold=threshold)

@@ -1,0 +1,324 @@
+"""Hot topics: the concerns many people raised lately, each with where, who owns it and what it is about.
+
+Messages are grouped by :func:`triage.grouping.group`; each group is one topic. Topics are ranked
+by a hotness score:
+
+    hotness = sum over members of  0.5 ** (age_days / half_life_days) * (1 + ln(1 + likes))
+
+``age_days`` counts back from the latest message in the batch (not from today, so an old export
+reads the way it did then); a member without a readable time counts as the oldest one. Size is
+what matters most, recency discounts old messages (a message ``half_life_days`` old counts half),
+and a like is another resident agreeing, damped by the logarithm so one viral post cannot outweigh
+many writers. Without times every member weighs 1 (plus likes); ties go to the larger, then the
+more recent group.
+
+Each topic carries its place names (:func:`extract_places`), the department the shipped model
+gives most of its members, key terms (segments frequent in the group and rare in the batch) and a
+representative message (the member most similar to the others), PII-masked like everything else.
+:func:`write_csv` and :func:`write_html` write the report; the HTML file is self-contained and
+escapes every piece of message text.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from triage.grouping import DEFAULT_THRESHOLD, Sketcher, group_signatures
+from triage.text import prepare
+
+if TYPE_CHECKING:
+    from triage.model import TriageModel
+
+__all__ = ["CSV_COLUMNS", "HotTopic", "extract_places", "hot_topics", "write_csv", "write_html"]
+
+#: Columns of the CSV report, in order.
+CSV_COLUMNS = (
+    "rank",
+    "group_id",
+    "size",
+    "hotness",
+    "first_time",
+    "last_time",
+    "likes",
+    "places",
+    "department",
+    "department_name",
+    "department_share",
+    "key_terms",
+    "representative",
+    "members",
+)
+
+# Anonymised or coded divisions ("A市", "A5区", "B3县") and named places ending in a place word.
+# Prefixes exclude function words and verbs that often stand right before a place name.
+_ADMIN = r"[A-Z]\d{0,2}[市区县]"
+_STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
+_STOP_CHARS += "住处旁边近市区县省至经年"
+_LEADING_WORDS = re.compile(r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办)+")
+_SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
+_PLACE = re.compile(rf"{_ADMIN}|[^\W{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
+_CODED_PLACE = re.compile(rf"^{_ADMIN}$")
+_WORD = re.compile(r"^[^\W\d_A-Za-z][^\W_]*$")  # starts with a CJK character: no codes, numbers, placeholders
+_MEMBERS_READ = 200  # members read per topic for key terms and the representative
+_MEMBERS_CLASSIFIED = 25  # members whose department votes
+_CORPUS_SAMPLE = 5000  # batch messages segmented for term rarity
+
+
+@dataclass(frozen=True)
+class HotTopic:
+    """One hot topic: a group of messages and what it is about."""
+
+    rank: int
+    group_id: int  # index of the group's first message
+    size: int
+    hotness: float
+    first_time: str | None
+    last_time: str | None
+    likes: int
+    places: tuple[str, ...]
+    department: str | None
+    department_name: str | None
+    department_share: float  # share of the classified members that went to ``department``
+    key_terms: tuple[str, ...]
+    representative: str  # PII-masked text of the most typical member
+    members: tuple[int, ...]  # indices of all members, in input order
+
+    def as_row(self, ids: Sequence[Any] | None = None) -> list[Any]:
+        """The topic as a :data:`CSV_COLUMNS` row; ``ids`` names the group and members instead of indices."""
+        name = (lambda i: str(ids[i])) if ids is not None else str
+        return [
+            self.rank,
+            name(self.group_id),
+            self.size,
+            round(self.hotness, 3),
+            self.first_time or "",
+            self.last_time or "",
+            self.likes,
+            ";".join(self.places),
+            self.department or "",
+            self.department_name or "",
+            round(self.department_share, 2),
+            ";".join(self.key_terms),
+            self.representative,
+            ";".join(map(name, self.members)),
+        ]
+
+
+def extract_places(text: str) -> list[str]:
+    """Place names in ``text``, in order of first appearance: coded divisions (A市, A5区) and names
+    ending in a place word (…小区, …村, …路, …街道, …镇, …花园). A heuristic: counted over a group,
+    the true places rise to the top.
+
+    >>> extract_places("A市A1区马王堆街道新桥新村同鑫家园排水堵塞")
+    ['A市', 'A1区', '马王堆街道', '新桥新村', '同鑫家园']
+    """
+    names = (_LEADING_WORDS.sub("", match.group()) for match in _PLACE.finditer(text))
+    return list(dict.fromkeys(name for name in names if _PLACE.fullmatch(name)))
+
+
+def _hotness_weights(n: int, times: Sequence[Any] | None, likes: Sequence[Any] | None, half_life_days: float):
+    """Per-message weights for the hotness score, and the parsed times (or None)."""
+    weights = np.ones(n)
+    parsed = None
+    if times is not None:
+        import pandas
+
+        raw = pandas.Series(list(times), dtype=object)
+        parsed = pandas.to_datetime(raw, errors="coerce")  # one format, inferred from the first value: fast
+        retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if retry.any():  # values in another format: parse them one by one
+            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed")
+        if parsed.notna().any() and half_life_days > 0:
+            age = (parsed.max() - parsed).dt.total_seconds().to_numpy() / 86400
+            age = np.where(np.isnan(age), np.nanmax(age), age)
+            weights = 0.5 ** (age / half_life_days)
+    if likes is not None:
+        counts = np.array([_count(value) for value in likes], dtype=float)
+        weights = weights * (1 + np.log1p(counts))
+    return weights, parsed
+
+
+def _count(value: Any) -> int:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0
+    return int(number) if math.isfinite(number) and number > 0 else 0
+
+
+def _key_terms(member_texts: list[str], document_frequency: Counter, documents: int, limit: int = 8) -> tuple:
+    """Segments the members share, by occurrences in the group times rarity in the batch (TF-IDF)."""
+    from triage.segmentation import segment
+
+    present: Counter = Counter()
+    occurrences: Counter = Counter()
+    for text in member_texts:
+        tokens = segment(text)
+        occurrences.update(tokens)
+        present.update(set(tokens))
+    shared = min(2, len(member_texts))  # a topic's terms are ones its members share
+    scores = {
+        term: occurrences[term] * math.log((1 + documents) / (1 + document_frequency[term]))
+        for term, count in present.items()
+        if count >= shared and len(term) >= 2 and _WORD.match(term)
+    }
+    return tuple(sorted(scores, key=lambda term: (-scores[term], term))[:limit])
+
+
+def _representative(member_texts: list[str]) -> int:
+    """Position of the member with the highest total estimated Jaccard similarity to the others."""
+    signatures, _ = Sketcher().sketch(member_texts)
+    similarity = np.array([(signatures == row).mean(axis=1).sum() for row in signatures])
+    return int(np.argmax(similarity))
+
+
+def hot_topics(
+    texts: Sequence[str],
+    *,
+    times: Sequence[Any] | None = None,
+    likes: Sequence[Any] | None = None,
+    groups: Sequence[int] | np.ndarray | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = 20,
+    min_size: int = 2,
+    half_life_days: float = 30.0,
+    model: TriageModel | None = None,
+) -> list[HotTopic]:
+    """The ``top`` hottest topics of a batch (see the module docstring for the score).
+
+    ``groups`` are group ids from :func:`triage.grouping.group` (computed with ``threshold`` when
+    omitted); groups smaller than ``min_size`` are not topics. ``times`` are parsed with pandas
+    (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
+    the shipped model).
+    """
+    import triage
+
+    texts = list(texts)
+    n = len(texts)
+    for name, values in (("times", times), ("likes", likes), ("groups", groups)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"{name} has {len(values)} values for {n} texts")
+    if groups is None:
+        signatures, usable = Sketcher().sketch(texts)
+        groups = group_signatures(signatures, usable, threshold=threshold)
+    groups = np.asarray(groups, dtype=np.int64)
+    weights, parsed = _hotness_weights(n, times, likes, half_life_days)
+    ids, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    hotness = np.bincount(inverse, weights=weights)
+    latest = np.zeros(len(ids))
+    if parsed is not None and parsed.notna().any():
+        stamps = parsed.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(float)
+        stamps[parsed.isna().to_numpy()] = -np.inf
+        np.maximum.at(latest, inverse, stamps)
+    eligible = np.flatnonzero(sizes >= min_size)
+    order = sorted(eligible, key=lambda g: (-hotness[g], -sizes[g], -latest[g], ids[g]))[:top]
+    if not order:
+        return []
+    model = model or triage.load()
+    members_of = {g: np.flatnonzero(inverse == g) for g in order}
+    prepared = {i: prepare(texts[i]).text for g in order for i in members_of[g][:_MEMBERS_READ]}
+    sample = np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False)
+    from triage.segmentation import segment
+
+    document_frequency: Counter = Counter()
+    for i in sample:
+        document_frequency.update(set(segment(prepare(texts[i]).text)))
+    likes_counts = [_count(value) for value in likes] if likes is not None else [0] * n
+    topics = []
+    for rank, g in enumerate(order, 1):
+        members = members_of[g]
+        read = [prepared[i] for i in members[:_MEMBERS_READ]]
+        votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
+        department, share = votes.most_common(1)[0] if votes else (None, 0)
+        places = Counter(place for text in read for place in extract_places(text))
+        member_times = parsed.iloc[members].dropna() if parsed is not None else None
+        topics.append(
+            HotTopic(
+                rank=rank,
+                group_id=int(ids[g]),
+                size=int(sizes[g]),
+                hotness=float(hotness[g]),
+                first_time=str(member_times.min()) if member_times is not None and len(member_times) else None,
+                last_time=str(member_times.max()) if member_times is not None and len(member_times) else None,
+                likes=sum(likes_counts[i] for i in members),
+                places=tuple(sorted(places, key=lambda p: (bool(_CODED_PLACE.match(p)), -places[p], p))[:5]),
+                department=department,
+                department_name=model.department_name(department) if department else None,
+                department_share=share / max(sum(votes.values()), 1),
+                key_terms=_key_terms(read, document_frequency, len(sample)),
+                representative=read[_representative(read)],
+                members=tuple(int(i) for i in members),
+            )
+        )
+    return topics
+
+
+def write_csv(topics: Sequence[HotTopic], path: str | Path, ids: Sequence[Any] | None = None) -> None:
+    """The report as UTF-8 CSV with a BOM (Excel opens it as UTF-8), one row per topic."""
+    with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(topic.as_row(ids) for topic in topics)
+
+
+_STYLE = """
+body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:60em;color:#222}
+h1{font-size:1.4em}.topic{border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
+.head{display:flex;gap:1em;align-items:baseline}.rank{font-size:1.6em;font-weight:bold;color:#b33}
+.meta{color:#555;font-size:.9em}.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .4em;margin:.1em}
+.place{background:#efe}.rep{background:#fafafa;border-left:3px solid #b33;padding:.4em .8em;white-space:pre-wrap}
+details li{margin:.3em 0;white-space:pre-wrap}
+"""
+
+
+def write_html(
+    topics: Sequence[HotTopic],
+    path: str | Path,
+    texts: Sequence[str],
+    *,
+    title: str = "热点问题 Hot topics",
+    ids: Sequence[Any] | None = None,
+    members_shown: int = 20,
+) -> None:
+    """A self-contained HTML report: one card per topic, its first members folded away."""
+    esc = html.escape
+    parts = [
+        f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{esc(title)}</title>',
+        f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
+        f'<p class="meta">{len(topics)} topics. Hotness = members weighted by recency and likes; '
+        "personal data is masked.</p>",
+    ]
+    for topic in topics:
+        when = f"{topic.first_time} – {topic.last_time}" if topic.last_time else "no times"
+        department = f"{topic.department_name} ({topic.department}, {topic.department_share:.0%} of members)"
+        parts += [
+            '<div class="topic"><div class="head">',
+            f'<span class="rank">{topic.rank}</span><span><b>{topic.size}</b> messages · hotness '
+            f"{topic.hotness:.2f} · {topic.likes} likes · {esc(when)}</span></div>",
+            f'<p class="meta">部门 department: {esc(department if topic.department else "—")}</p>',
+            "<p>"
+            + "".join(f'<span class="tag place">{esc(p)}</span>' for p in topic.places)
+            + " "
+            + "".join(f'<span class="tag">{esc(t)}</span>' for t in topic.key_terms)
+            + "</p>",
+            f'<div class="rep">{esc(topic.representative)}</div>',
+            f"<details><summary>members ({topic.size})</summary><ol>",
+        ]
+        for i in topic.members[:members_shown]:
+            label = esc(str(ids[i])) if ids is not None else str(i)
+            parts.append(f"<li><b>{label}</b> {esc(prepare(texts[i]).text[:300])}</li>")
+        if topic.size > members_shown:
+            parts.append(f"<li>… {topic.size - members_shown} more</li>")
+        parts.append("</ol></details></div>")
+    parts.append("</body></html>")
+    Path(path).write_text("\n".join(parts), encoding="utf-8")
