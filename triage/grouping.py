@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triage.hashing import mix64
 from triage.text import has_chinese, prepare
 
 __all__ = ["DEFAULT_THRESHOLD", "Sketcher", "estimated_jaccard", "group", "group_signatures", "lsh_bands"]
@@ -48,16 +49,6 @@ DEFAULT_THRESHOLD = 0.3
 _EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell into; real values are < 2**31
 _NOT_TEXT = re.compile(r"[\W_]+")
 _MASK64 = 0xFFFFFFFFFFFFFFFF
-
-
-def _mix64(values: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser: a fast, stable, well-spread 64-bit hash of uint64 values."""
-    with np.errstate(over="ignore"):
-        z = values ^ (values >> np.uint64(30))
-        z = z * np.uint64(0xBF58476D1CE4E5B9)
-        z = z ^ (z >> np.uint64(27))
-        z = z * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
 
 
 def lsh_bands(threshold: float, signature_size: int) -> tuple[int, int]:
@@ -123,7 +114,7 @@ class Sketcher:
             packed = np.zeros_like(hashes)
             for step in range(group_start, min(group_start + 3, k)):
                 packed = (packed << np.uint64(21)) | codes[first + step]
-            hashes = _mix64(hashes ^ packed)
+            hashes = mix64(hashes ^ packed)
         bits = size.bit_length() - 1
         bins = (hashes >> np.uint64(64 - bits)).astype(np.int64)
         values = (hashes & np.uint64(0x7FFFFFFF)).astype(np.uint32)
@@ -144,7 +135,7 @@ def _densify(signatures: np.ndarray) -> np.ndarray:
     source = np.where(has_any[:, None], nearest, 0) % size
     distance = (np.where(has_any[:, None], nearest, 0) - np.arange(size)).astype(np.uint64)
     borrowed = np.take_along_axis(signatures, source, axis=1).astype(np.uint64)
-    salted = (_mix64(borrowed ^ (distance << np.uint64(32))) & np.uint64(0x7FFFFFFF)).astype(np.uint32)
+    salted = (mix64(borrowed ^ (distance << np.uint64(32))) & np.uint64(0x7FFFFFFF)).astype(np.uint32)
     return np.where(empty & has_any[:, None], salted, signatures)
 
 
@@ -157,7 +148,7 @@ def _band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: in
     """One uint64 bucket key per member from its signature columns ``start:stop``."""
     keys = np.full(len(members), np.uint64(start), dtype=np.uint64)
     for column in range(start, stop):
-        keys = _mix64(keys ^ signatures[members, column].astype(np.uint64))
+        keys = mix64(keys ^ signatures[members, column].astype(np.uint64))
     return keys
 
 

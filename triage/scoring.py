@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from triage.hashing import mix64
 from triage.segmentation import segment
 
 if TYPE_CHECKING:
@@ -68,11 +69,7 @@ def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
     keys = np.full(units.shape[0], seed, dtype=np.uint64)
     for column in range(units.shape[1]):
         keys = keys * _MULTIPLIER + units[:, column]
-    keys ^= keys >> np.uint64(30)
-    keys *= np.uint64(0xBF58476D1CE4E5B9)
-    keys ^= keys >> np.uint64(27)
-    keys *= np.uint64(0x94D049BB133111EB)
-    return keys ^ (keys >> np.uint64(31))
+    return mix64(keys)
 
 
 def _code_points(text: str) -> np.ndarray:
