@@ -133,3 +133,10 @@ def test_shared_writable_cache_directory_is_not_used(monkeypatch, tmp_path):
 def test_segment_never_crashes_and_yields_content(text):
     tokens = segment(text)
     assert all(t.strip() for t in tokens)
+
+
+def test_user_dictionary_stays_out_of_rjiebas_global_instance(each_segmenter):
+    """triage's words go to its own tokenizer: other code using rjieba in the process is unaffected."""
+    assert "四点半课堂" in segment("四点半课堂收费太高")
+    rjieba = pytest.importorskip("rjieba")
+    assert rjieba.cut("四点半课堂收费太高", False)[0] != "四点半课堂"

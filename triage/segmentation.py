@@ -24,11 +24,14 @@ had.
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
+import importlib.util
 import logging
 import os
 import re
 import shutil
 import stat
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
@@ -99,10 +102,31 @@ def _build_jieba() -> jieba.Tokenizer:
     return tokenizer
 
 
-def _build_rjieba():
+def _rjieba_class() -> type:
+    """rjieba's ``Jieba`` class, loaded without running ``rjieba/__init__.py``.
+
+    That file builds a default dictionary at import (about 30 MB in every process, triage never
+    uses it). The compiled module is loaded directly and registered as ``rjieba.rjieba``, so a
+    later ``import rjieba`` elsewhere still works; any surprise falls back to a plain import.
+    """
+    if "rjieba" not in sys.modules:
+        spec = importlib.util.find_spec("rjieba")
+        folders = list(spec.submodule_search_locations or []) if spec else []
+        for folder, suffix in ((f, s) for f in folders for s in importlib.machinery.EXTENSION_SUFFIXES):
+            binary = Path(folder) / f"rjieba{suffix}"
+            if binary.is_file():
+                loader = importlib.machinery.ExtensionFileLoader("rjieba.rjieba", str(binary))
+                module = importlib.util.module_from_spec(importlib.util.spec_from_loader("rjieba.rjieba", loader))
+                loader.exec_module(module)
+                sys.modules["rjieba.rjieba"] = module
+                return module.Jieba
     import rjieba
 
-    tokenizer = rjieba.Jieba()
+    return rjieba.Jieba
+
+
+def _build_rjieba():
+    tokenizer = _rjieba_class()()
     for word in _user_words():
         tokenizer.add_word(word, None, None)  # frequency suggested so the word stays whole, as in jieba
     return tokenizer
@@ -119,11 +143,7 @@ def segmenter() -> str:
         if chosen not in SEGMENTERS:
             raise ValueError(f"TRIAGE_SEGMENTER={chosen!r} is not one of {', '.join(SEGMENTERS)}")
         return chosen
-    try:
-        import rjieba  # noqa: F401
-    except ImportError:
-        return "jieba"
-    return "rjieba"
+    return "rjieba" if importlib.util.find_spec("rjieba") is not None else "jieba"
 
 
 def _build_cut(name: str) -> Callable[[str], list[str]]:
