@@ -88,7 +88,8 @@ class RoutingSuggestion:
     co_handlers : tuple of str
         Departments to copy: model candidates within the co-handling margin, and rule additions.
     subcategory : str or None
-        The department's sub-category whose keywords the message names most.
+        The model's sub-category when it was trained with sub-labels and the rules kept its
+        department, else the department's sub-category whose keywords the message names most.
     confidence : float
         The model's calibrated probability of ``department``.
     urgency : Urgency
