@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Columns the tagger adds to every row, in this order. ``sub_category`` stays empty unless the model
-#: was trained with sub-labels (or, when routing, the department's keywords name one).
+#: was trained with sub-labels or, when routing, the department's keywords name one.
 OUTPUT_COLUMNS = (
     "department",
     "department_name",

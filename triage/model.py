@@ -147,6 +147,7 @@ class TriageModel:
         return f"<TriageModel {len(self.classes)} departments from {self.path}>"
 
     def _lazy_estimator(self, attribute: str, *, sub: bool) -> TriageClassifier:
+        """The estimator held in ``attribute``, loaded from the directory once, by whichever thread asks first."""
         if getattr(self, attribute) is None:
             with self._estimator_lock:
                 if getattr(self, attribute) is None:

@@ -11,11 +11,11 @@ A model is a directory::
     README.md       the model card
 
 Every load first checks that the manifest parses and has a known format and that every
-file's SHA-256 matches it. :func:`load_scorer` (what :func:`triage.load` uses) then reads
+file's SHA-256 matches it. :func:`load_scorers` (what :func:`triage.load` uses) then reads
 ``scorer.npz`` (and ``sub_scorer.npz``) with ``allow_pickle=False``; it needs neither
-scikit-learn nor skops. :func:`load_model` also checks that a model file is a skops archive naming no type outside
-:data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types skops trusts by
-default); only then does skops build the estimator.
+scikit-learn nor skops. :func:`load_model` also checks that a model file is a skops archive
+naming no type outside :data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types
+skops trusts by default); only then does skops build the estimator.
 """
 
 from __future__ import annotations
