@@ -52,6 +52,24 @@ LABELS = (
     + ("public_security",) * len(POLICE_DOCS)
     + ("education",) * len(EDUCATION_DOCS)
 )
+# Second-level labels of TEXTS, in order ("" = unknown). "fees" and "其他" each occur under two
+# departments: equal names under different departments must stay apart.
+SUB_LABELS_OF_TEXTS = (
+    *("fees", "fees", "其他", "fees", "其他", "其他", "fees", "其他", "fees", "其他"),
+    *("documents", "documents", "其他", "其他", "其他", "documents", "其他", "其他", "其他", "documents"),
+    *("enrolment", "fees", "", "fees", "fees", "", "enrolment", "", "enrolment", "fees"),
+)
+# Further invented messages, so that every (department, sub-label) pair has at least 5 examples.
+EXTRA_SUB_DOCS = (
+    ("护照过期了去哪里办理加急", "public_security", "documents"),
+    ("新生儿上户口需要什么材料", "public_security", "documents"),
+    ("小升初摇号结果不公开", "education", "enrolment"),
+    ("户籍在本区孩子却不能就近入学", "education", "enrolment"),
+    ("学校乱收校服费和资料费", "education", "fees"),
+)
+SUB_TEXTS = TEXTS + tuple(text for text, _, _ in EXTRA_SUB_DOCS)
+SUB_DEPARTMENTS = LABELS + tuple(label for _, label, _ in EXTRA_SUB_DOCS)
+SUB_LABELS = SUB_LABELS_OF_TEXTS + tuple(sub for _, _, sub in EXTRA_SUB_DOCS)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "teddy2020c"
 
@@ -66,6 +84,24 @@ def small_model() -> triage.TriageModel:
         calibration_folds=3,
         training_data={"name": "test-corpus", "description": "Invented test messages."},
     )
+
+
+@pytest.fixture(scope="session")
+def sub_model() -> triage.TriageModel:
+    """A TriageModel with sub-labels, trained on the invented corpus and its extra messages."""
+    return triage.train(
+        SUB_TEXTS,
+        SUB_DEPARTMENTS,
+        sub_labels=SUB_LABELS,
+        min_df=1,
+        calibration_folds=3,
+        training_data={"name": "test-sub-corpus", "description": "Invented test messages with sub-labels."},
+    )
+
+
+@pytest.fixture(scope="session")
+def saved_sub_model_dir(sub_model, tmp_path_factory) -> Path:
+    return sub_model.save(tmp_path_factory.mktemp("models") / "sub")
 
 
 @pytest.fixture(scope="session")

@@ -54,10 +54,12 @@ __all__ = [
     "tag_file",
 ]
 
-#: Columns the tagger adds to every row, in this order.
+#: Columns the tagger adds to every row, in this order. ``sub_category`` stays empty unless the model
+#: was trained with sub-labels or, when routing, the department's keywords name one.
 OUTPUT_COLUMNS = (
     "department",
     "department_name",
+    "sub_category",
     "confidence",
     "candidates",
     "needs_review",
@@ -387,10 +389,12 @@ def _tag_chunk(
             candidates = tuple((code, result.confidence) for code in (result.department,) if code)
             reasons = list(result.review_reasons)
             routing = [result.urgency.value, result.local_office or "", ";".join(result.co_handlers)]
+        sub_category = result.sub_category if config is None else result.subcategory
         added.append(
             [
                 result.department or "",
                 result.department_name or "",
+                sub_category or "",
                 round(result.confidence, 4),
                 json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
                 result.needs_review,
@@ -672,7 +676,8 @@ def _tag_stream(
     summary.resumed_after_rows = done_rows
     names = output_columns(config is not None) + (GROUP_COLUMNS if groups is not None else ())
     added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
-    typed = {len(header) + names.index("confidence"): "float64", len(header) + names.index("needs_review"): "bool_"}
+    review_index = names.index("needs_review")
+    typed = {len(header) + names.index("confidence"): "float64", len(header) + review_index: "bool_"}
     if groups is not None:
         typed |= {len(header) + names.index(c): "int64" for c in GROUP_COLUMNS}
     handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), bool(done_rows), typed)
@@ -689,7 +694,7 @@ def _tag_stream(
             writer.rows([row.cells + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
             counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
             departments.update(tag[0] or "(none)" for tag in tags)
-            counts["needs_review"] += sum(tag[4] is True for tag in tags)
+            counts["needs_review"] += sum(tag[review_index] is True for tag in tags)
             counts["errors"] += sum(bool(tag[-1]) for tag in tags)
             done_rows = chunk[-1].number
             if handle is not None:

@@ -51,6 +51,39 @@ def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str
     return [*lines, ""]
 
 
+def _sub_label_section(manifest: dict[str, Any], label_names: dict[str, str]) -> list[str]:
+    """Each department's sub-categories with the cross-validated accuracy of the sub-category
+    given the department (empty for a model without sub-labels)."""
+    pairs = manifest.get("sub_labels")
+    if not pairs:
+        return []
+    metrics = manifest.get("metrics", {}).get("cross_validated", {}).get("sub_labels", {})
+    per_label = metrics.get("per_label", {})
+    by_department: dict[str, list[str]] = {}
+    for pair in pairs:
+        by_department.setdefault(pair["label"], []).append(pair["sub_label"])
+    lines = [
+        "## Sub-categories",
+        "",
+        "A second classifier names the sub-category within the predicted department. Accuracy is that of the "
+        "sub-category given the true department, on out-of-fold predictions of the training messages "
+        f"(overall {_percent(metrics.get('accuracy'))}; always guessing the department's most frequent "
+        f"sub-category: {_percent(metrics.get('majority_baseline'))}).",
+        "",
+        "| department | 名称 | sub-categories (training messages) | accuracy | majority baseline |",
+        "|---|---|---|---|---|",
+    ]
+    for code, subs in by_department.items():
+        row = per_label.get(code, {})
+        counts = row.get("sub_labels", {})
+        listed = ", ".join(f"{sub} ({counts[sub]})" if sub in counts else sub for sub in subs)
+        lines.append(
+            f"| {code} | {label_names.get(code, code)} | {listed} | {_percent(row.get('accuracy'))} | "
+            f"{_percent(row.get('majority_baseline'))} |"
+        )
+    return [*lines, ""]
+
+
 def render_card(manifest: dict[str, Any]) -> str:
     """Markdown model card for ``manifest`` (labels, data, evaluations, threshold, figures, versions)."""
     data = manifest.get("training_data", {})
@@ -77,6 +110,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         "|---|---|",
         *(f"| {label['code']} | {label['name']} |" for label in labels),
         "",
+        *_sub_label_section(manifest, label_names),
         "## Training data",
         "",
         data.get("description", "Not described."),

@@ -96,7 +96,10 @@ def _format_classification(result: Any) -> str:
     if result.needs_review:
         head += f"  [needs review: {result.reason}]"
     candidates = ", ".join(f"{code} {p:.2f}" for code, p in result.candidates)
-    lines = [head, f"  候选 candidates: {candidates}"]
+    lines = [head]
+    if result.sub_category is not None:
+        lines.append(f"  子类 sub-category: {result.sub_category} ({result.sub_confidence:.2f})")
+    lines.append(f"  候选 candidates: {candidates}")
     if result.explanation:
         lines.append("  依据 terms: " + ", ".join(term for term, _ in result.explanation))
     if result.truncated:
@@ -210,6 +213,7 @@ def info(as_json: bool, model_path: Path | None) -> None:
             if key in result
         )
         click.echo(f"{name} (n={result['n']}): {scores}")
+        _echo_sub_labels(name, result)
     click.echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
     click.echo("")
     directory = default_directory()
@@ -262,21 +266,43 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
 def _read_labelled(
     data: Path, text_columns: tuple[str, ...], label_column: str, file_format: str, encoding: str, sheet: str | None
 ) -> tuple[Any, list[str], list[str]]:
-    from triage.io import DataError, detect_text_columns, join_text_columns, read_table
+    from triage.io import detect_text_columns, join_text_columns, read_table
 
     frame = read_table(data, format=file_format, encoding=encoding, sheet=sheet)
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
-    if label_column not in frame.columns:
-        raise DataError(f"no label column {label_column!r}; the file has: {', '.join(map(str, frame.columns))}")
+    _require_column(frame, label_column, "label")
     return frame, join_text_columns(frame, columns), list(frame[label_column])
+
+
+def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
+    """One line on the sub-label metrics of an evaluation, when it has them."""
+    sub = result.get("sub_labels")
+    if sub:
+        click.echo(
+            f"{name} sub-labels given the department (n={sub['n']}): accuracy {sub['accuracy']:.3f}, "
+            f"majority baseline {sub['majority_baseline']:.3f}"
+        )
+
+
+def _require_column(frame: Any, column: str, role: str) -> None:
+    from triage.io import DataError
+
+    if column not in frame.columns:
+        raise DataError(f"no {role} column {column!r}; the file has: {', '.join(map(str, frame.columns))}")
 
 
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
 @click.option("--label-column", required=True, help="Column holding the department (or unit) label. 标签列")
+@click.option(
+    "--sub-label-column",
+    default=None,
+    help="Column holding a second-level label under the department (empty: unknown); trains a "
+    "sub-category model too. 子类标签列",
+)
 @_table_options
 @click.option(
     "--departments",
@@ -318,6 +344,7 @@ def train(
     data: Path,
     output: Path,
     label_column: str,
+    sub_label_column: str | None,
     text_columns: tuple[str, ...],
     file_format: str,
     encoding: str,
@@ -348,6 +375,9 @@ def train(
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
+    if sub_label_column:
+        _require_column(frame, sub_label_column, "sub-label")
+        sub_labels = list(frame[sub_label_column])
     directory = load_directory(departments_file)
     if labels_are_units:
         labels = [directory.match_unit(label) or "" for label in labels]
@@ -371,6 +401,7 @@ def train(
     model = triage.train(
         [texts[i] for i in rows],
         [labels[i] for i in rows],
+        sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
         label_names={code: directory.display_name(code) for code in set(labels)},
@@ -388,6 +419,7 @@ def train(
     model.save(output, overwrite=overwrite)
     for name, result in model.manifest["metrics"].items():
         click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+        _echo_sub_labels(name, result)
     click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
-from triage.exceptions import ModelNotFoundError
+from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.results import Classification, ReviewReason, RoutingSuggestion
 from triage.text import PreparedText, has_chinese, prepare
 
@@ -58,11 +58,11 @@ def load(path: str | Path | None = None) -> TriageModel:
     >>> model.classify("小区物业乱收停车费，垃圾也没人清理").department
     'property_management'
     """
-    from triage.persistence import load_scorer
+    from triage.persistence import load_scorers
 
     directory = Path(path) if path is not None else default_model_path()
-    scorer, manifest = load_scorer(directory)
-    return TriageModel(scorer, manifest, path=directory)
+    scorer, sub_scorer, manifest = load_scorers(directory)
+    return TriageModel(scorer, manifest, path=directory, sub_scorer=sub_scorer)
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
@@ -76,10 +76,33 @@ def _ensure_texts(texts: Iterable[Any]) -> list[str]:
     return items
 
 
+def _sub_columns(scorer: LinearScorer, manifest: dict[str, Any]) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """Per department, the sub-label scorer's columns of its (department, sub-label) classes and
+    those sub-labels: the manifest's ``sub_labels`` decode the classes, so equal sub-label names
+    under different departments stay apart."""
+    try:
+        pairs = {entry["class"]: (entry["label"], entry["sub_label"]) for entry in manifest["sub_labels"]}
+    except (KeyError, TypeError):
+        raise ModelIntegrityError("the manifest's sub_labels are missing or malformed") from None
+    classes = [str(c) for c in scorer.classes]
+    if sorted(pairs) != sorted(classes):
+        raise ModelIntegrityError("the sub-label scorer's classes do not match the manifest's sub_labels")
+    by_department: dict[str, list[tuple[int, str]]] = {}
+    for column, name in enumerate(classes):
+        label, sub_label = pairs[name]
+        by_department.setdefault(label, []).append((column, sub_label))
+    return {
+        label: (np.array([column for column, _ in items]), tuple(sub for _, sub in items))
+        for label, items in by_department.items()
+    }
+
+
 class TriageModel:
     """A loaded model with its manifest: what applications call.
 
-    Instances are read-only after loading, so one instance can serve many threads.
+    A model trained with sub-labels also holds a second scorer over (department, sub-label)
+    classes, which names the sub-category within the department predicted. Instances are
+    read-only after loading, so one instance can serve many threads.
     """
 
     def __init__(
@@ -89,39 +112,67 @@ class TriageModel:
         *,
         path: Path | None = None,
         estimator: TriageClassifier | None = None,
+        sub_scorer: LinearScorer | None = None,
+        sub_estimator: TriageClassifier | None = None,
     ):
         self.scorer = scorer
+        self.sub_scorer = sub_scorer
         self.manifest = manifest
         self.path = path
         self._estimator = estimator
+        self._sub_estimator = sub_estimator
         self._estimator_lock = threading.Lock()
+        self._sub_columns = _sub_columns(sub_scorer, manifest) if sub_scorer is not None else {}
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
 
     @classmethod
-    def from_estimator(cls, estimator: TriageClassifier, manifest: dict[str, Any]) -> TriageModel:
-        """Wrap a freshly fitted estimator (what :func:`triage.train` returns)."""
+    def from_estimator(
+        cls, estimator: TriageClassifier, manifest: dict[str, Any], *, sub_estimator: TriageClassifier | None = None
+    ) -> TriageModel:
+        """Wrap freshly fitted estimators (what :func:`triage.train` returns)."""
         from triage.scoring import LinearScorer
 
-        return cls(LinearScorer.from_estimator(estimator), manifest, estimator=estimator)
+        sub_scorer = LinearScorer.from_estimator(sub_estimator) if sub_estimator is not None else None
+        return cls(
+            LinearScorer.from_estimator(estimator),
+            manifest,
+            estimator=estimator,
+            sub_scorer=sub_scorer,
+            sub_estimator=sub_estimator,
+        )
 
     def __repr__(self) -> str:
         return f"<TriageModel {len(self.classes)} departments from {self.path}>"
+
+    def _lazy_estimator(self, attribute: str, *, sub: bool) -> TriageClassifier:
+        """The estimator held in ``attribute``, loaded from the directory once, by whichever thread asks first."""
+        if getattr(self, attribute) is None:
+            with self._estimator_lock:
+                if getattr(self, attribute) is None:
+                    if self.path is None:
+                        raise ModelNotFoundError("this model has no estimator and no directory to load one from")
+                    from triage.persistence import load_model
+
+                    setattr(self, attribute, load_model(self.path, sub=sub)[0])
+        return getattr(self, attribute)
 
     @property
     def estimator(self) -> TriageClassifier:
         """The scikit-learn estimator, loaded from ``model.skops`` on first use (for analysis;
         answering needs only :attr:`scorer`)."""
-        if self._estimator is None:
-            with self._estimator_lock:
-                if self._estimator is None:
-                    if self.path is None:
-                        raise ModelNotFoundError("this model has no estimator and no directory to load one from")
-                    from triage.persistence import load_model
+        return self._lazy_estimator("_estimator", sub=False)
 
-                    self._estimator = load_model(self.path)[0]
-        return self._estimator
+    @property
+    def sub_estimator(self) -> TriageClassifier | None:
+        """The sub-label estimator (classes are (department, sub-label) pairs), loaded from
+        ``sub_model.skops`` on first use; ``None`` for a model trained without sub-labels."""
+        return None if self.sub_scorer is None else self._lazy_estimator("_sub_estimator", sub=True)
+
+    def sub_categories(self, department: str) -> tuple[str, ...]:
+        """The sub-categories the model can name under ``department`` (empty without any)."""
+        return self._sub_columns.get(department, ((), ()))[1]
 
     @property
     def classes(self) -> list[str]:
@@ -137,7 +188,14 @@ class TriageModel:
         """Save this model as a directory (skops file, scorer, manifest, card); see :mod:`triage.persistence`."""
         from triage.persistence import save_model
 
-        return save_model(self.estimator, path, manifest=self.manifest, figures=self.figures, overwrite=overwrite)
+        return save_model(
+            self.estimator,
+            path,
+            manifest=self.manifest,
+            figures=self.figures,
+            overwrite=overwrite,
+            sub_estimator=self.sub_estimator,
+        )
 
     def department_name(self, code: str) -> str:
         """Chinese name of a department code as recorded in the model."""
@@ -174,12 +232,32 @@ class TriageModel:
             truncated=prepared.truncated,
         )
 
+    def _sub_categories(self, texts: list[str], departments: np.ndarray) -> list[tuple[str | None, float]]:
+        """Each prepared text's most probable sub-category within its department, with its
+        probability among that department's sub-categories (``(None, 0.0)`` where there are none)."""
+        found: list[tuple[str | None, float]] = [(None, 0.0)] * len(texts)
+        if self.sub_scorer is None:
+            return found
+        from triage.scoring import softmax
+
+        logits = self.sub_scorer.logits(self.sub_scorer.transform(texts))
+        for department, (columns, names) in self._sub_columns.items():
+            rows = np.flatnonzero(departments == department)
+            if rows.size:
+                proba = softmax(logits[np.ix_(rows, columns)])
+                best = proba.argmax(axis=1)
+                for row, k, p in zip(rows, best, proba[np.arange(len(rows)), best], strict=True):
+                    found[row] = (names[k], float(p))
+        return found
+
     def _classify_distinct(self, texts: list[str], top_k: int, explain: int) -> dict[str, Classification]:
         """Results of distinct prepared texts."""
         classes = self.classes
         threshold = self.review_threshold
         results: dict[str, Classification] = {}
         for start, rows, proba in self.scorer.score_chunks(texts):
+            departments = self.scorer.classes[proba.argmax(axis=1)]
+            subs = self._sub_categories(texts[start : start + len(proba)], departments)
             for row in range(len(proba)):
                 text = texts[start + row]
                 ranked = np.argsort(-proba[row], kind="stable")
@@ -195,6 +273,8 @@ class TriageModel:
                     reason=ReviewReason.LOW_CONFIDENCE if low else None,
                     explanation=self._explain(rows, row, best, explain),
                     truncated=False,
+                    sub_category=subs[row][0],
+                    sub_confidence=subs[row][1],
                 )
         return results
 

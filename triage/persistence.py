@@ -4,15 +4,18 @@ A model is a directory::
 
     model.skops     the fitted TriageClassifier (skops.io; never pickle), for analysis and retraining
     scorer.npz      the same model as numpy arrays (triage.scoring.LinearScorer), for answering
+    sub_model.skops, sub_scorer.npz
+                    optional: the same pair for the second-level (department, sub-label) classes,
+                    listed in the manifest's ``sub_labels``
     manifest.json   format version, library versions, segmenter, labels, file hashes, data, metrics
     README.md       the model card
 
 Every load first checks that the manifest parses and has a known format and that every
-file's SHA-256 matches it. :func:`load_scorer` (what :func:`triage.load` uses) then reads
-``scorer.npz`` with ``allow_pickle=False``; it needs neither scikit-learn nor skops.
-:func:`load_model` also checks that the model file is a skops archive naming no type outside
-:data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types skops trusts by
-default); only then does skops build the estimator.
+file's SHA-256 matches it. :func:`load_scorers` (what :func:`triage.load` uses) then reads
+``scorer.npz`` (and ``sub_scorer.npz``) with ``allow_pickle=False``; it needs neither
+scikit-learn nor skops. :func:`load_model` also checks that a model file is a skops archive
+naming no type outside :data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types
+skops trusts by default); only then does skops build the estimator.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -42,15 +46,29 @@ from triage.exceptions import (
 from triage.scoring import LinearScorer
 from triage.segmentation import segmenter, user_dictionary_sha256
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorer", "save_model"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorer", "load_scorers", "save_model"]
 
 FORMAT_NAME = "triage-model"
 #: Bumped when the directory layout or manifest schema changes; older formats keep a loader.
 FORMAT_VERSION = 1
 MODEL_FILE = "model.skops"
 SCORER_FILE = "scorer.npz"
+SUB_MODEL_FILE = "sub_model.skops"
+SUB_SCORER_FILE = "sub_scorer.npz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "README.md"
+
+
+@dataclass(frozen=True)
+class _Part:
+    """The two files of one classifier: its skops estimator and its numpy scorer."""
+
+    model_file: str
+    scorer_file: str
+
+
+_MAIN = _Part(MODEL_FILE, SCORER_FILE)
+_SUB = _Part(SUB_MODEL_FILE, SUB_SCORER_FILE)
 
 #: The only non-default types a triage model file may name. Everything else is refused.
 TRUSTED_TYPES = ("triage.estimator.TriageClassifier", "triage.segmentation.segment")
@@ -85,13 +103,16 @@ def save_model(
     manifest: dict[str, Any],
     figures: Mapping[str, bytes] | None = None,
     overwrite: bool = False,
+    sub_estimator: Any = None,
 ) -> Path:
     """Write ``estimator``, its manifest and its card to the directory ``path``, atomically.
 
     ``manifest`` holds what the training run knows (labels, review threshold, training data,
     metrics, parameters); the format, library versions and file hashes are added here and
     the card is rendered from the result. ``figures`` (file name → PNG bytes) are written
-    beside the card, shown in it and hashed like every other file.
+    beside the card, shown in it and hashed like every other file. ``sub_estimator`` (the
+    second-level classifier, whose classes the manifest's ``sub_labels`` decode) is saved beside
+    the first in the same two formats.
 
     The directory is assembled beside its destination and renamed into place, so a crash
     never leaves half a model. An existing directory is replaced only with ``overwrite=True``.
@@ -100,8 +121,11 @@ def save_model(
 
     path = Path(path)
     figures = dict(figures or {})
-    if any(Path(name).name != name or name in (MODEL_FILE, SCORER_FILE, MANIFEST_FILE, CARD_FILE) for name in figures):
+    own = (MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, MANIFEST_FILE, CARD_FILE)
+    if any(Path(name).name != name or name in own for name in figures):
         raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
+    if (sub_estimator is None) == ("sub_labels" in manifest):
+        raise ValueError("a sub_estimator is saved exactly when the manifest lists its sub_labels")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     if path.exists() and not is_model_directory(path):
@@ -109,9 +133,11 @@ def save_model(
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
+    parts = [(_MAIN, estimator), *([(_SUB, sub_estimator)] if sub_estimator is not None else [])]
     try:
-        skops.io.dump(estimator, staging / MODEL_FILE, compression=zipfile.ZIP_DEFLATED)
-        LinearScorer.from_estimator(estimator).save(staging / SCORER_FILE)
+        for part, fitted in parts:
+            skops.io.dump(fitted, staging / part.model_file, compression=zipfile.ZIP_DEFLATED)
+            LinearScorer.from_estimator(fitted).save(staging / part.scorer_file)
         full = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -125,8 +151,8 @@ def save_model(
         for name, content in figures.items():
             (staging / name).write_bytes(content)
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
-        saved = (MODEL_FILE, SCORER_FILE, CARD_FILE, *sorted(figures))
-        full["files"] = {name: _sha256(staging / name) for name in saved}
+        classifier_files = [name for part, _ in parts for name in (part.model_file, part.scorer_file)]
+        full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, CARD_FILE, *sorted(figures))}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
     except BaseException:
@@ -269,6 +295,11 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
+def _parts(manifest: dict[str, Any]) -> tuple[_Part, ...]:
+    """The classifiers a checked manifest lists: the department model, then any sub-label model."""
+    return (_MAIN, _SUB) if SUB_MODEL_FILE in manifest["files"] else (_MAIN,)
+
+
 def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
     """The model directory and its manifest, once every file listed matches its hash."""
     manifest = read_manifest(path)
@@ -276,20 +307,27 @@ def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
     if path.name == MODEL_FILE:
         path = path.parent
     _verify_files(path, manifest["files"])
-    if not zipfile.is_zipfile(path / MODEL_FILE):
-        raise UntrustedModelError(
-            f"{path / MODEL_FILE} is not a skops archive (a pickle or joblib file?); triage never "
-            "loads pickles: re-save the model with triage.save or `triage train`"
+    sub_files = {SUB_MODEL_FILE, SUB_SCORER_FILE} & manifest["files"].keys()
+    if len(sub_files) == 1 or bool(sub_files) != isinstance(manifest.get("sub_labels"), list):
+        raise ModelIntegrityError(
+            f"{path / MANIFEST_FILE}: the sub-label model needs both {SUB_MODEL_FILE} and {SUB_SCORER_FILE} "
+            "hashed and its sub_labels listed; some are missing"
         )
+    for part in _parts(manifest):
+        if not zipfile.is_zipfile(path / part.model_file):
+            raise UntrustedModelError(
+                f"{path / part.model_file} is not a skops archive (a pickle or joblib file?); triage never "
+                "loads pickles: re-save the model with triage.save or `triage train`"
+            )
     return path, manifest
 
 
-def _load_estimator(path: Path, manifest: dict[str, Any]) -> Any:
+def _load_estimator(path: Path, manifest: dict[str, Any], part: _Part) -> Any:
     import skops.io
 
     from triage.estimator import TriageClassifier
 
-    model_file = path / MODEL_FILE
+    model_file = path / part.model_file
     untrusted = _audit(model_file)
     _warn_on_drift(manifest, path, ("triage", "scikit-learn"))
     estimator = skops.io.load(model_file, trusted=untrusted)
@@ -298,22 +336,40 @@ def _load_estimator(path: Path, manifest: dict[str, Any]) -> Any:
     return estimator
 
 
-def load_model(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load a model directory's estimator after checking its integrity; return ``(estimator, manifest)``."""
+def load_model(path: str | Path, *, sub: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Load a model directory's estimator after checking its integrity; return ``(estimator, manifest)``.
+
+    ``sub=True`` loads the sub-label estimator instead (``ModelNotFoundError`` when there is none).
+    """
     directory, manifest = _checked_directory(path)
-    return _load_estimator(directory, manifest), manifest
+    if sub and _SUB not in _parts(manifest):
+        raise ModelNotFoundError(f"{directory} has no sub-label model (train it with sub_labels)")
+    return _load_estimator(directory, manifest, _SUB if sub else _MAIN), manifest
 
 
-def load_scorer(path: str | Path) -> tuple[LinearScorer, dict[str, Any]]:
-    """Load what serving needs after checking the directory's integrity; return ``(scorer, manifest)``.
+def _read_scorer(file: Path) -> LinearScorer:
+    try:
+        return LinearScorer.load(file)
+    except ValueError as error:
+        raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None
 
-    Models saved before ``scorer.npz`` existed are converted from their estimator (slower).
+
+def load_scorers(path: str | Path) -> tuple[LinearScorer, LinearScorer | None, dict[str, Any]]:
+    """Load what serving needs after checking the directory's integrity: ``(scorer, sub_scorer, manifest)``,
+    ``sub_scorer`` being ``None`` for a model without sub-labels.
+
+    Models saved before ``scorer.npz`` existed (and so before sub-labels) are converted from
+    their estimator (slower).
     """
     directory, manifest = _checked_directory(path)
     if SCORER_FILE not in manifest["files"]:
-        return LinearScorer.from_estimator(_load_estimator(directory, manifest)), manifest
+        return LinearScorer.from_estimator(_load_estimator(directory, manifest, _MAIN)), None, manifest
     _warn_on_drift(manifest, directory, ("triage",))
-    try:
-        return LinearScorer.load(directory / SCORER_FILE), manifest
-    except ValueError as error:
-        raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None
+    scorers = [_read_scorer(directory / part.scorer_file) for part in _parts(manifest)]
+    return scorers[0], (scorers[1] if len(scorers) > 1 else None), manifest
+
+
+def load_scorer(path: str | Path) -> tuple[LinearScorer, dict[str, Any]]:
+    """``(scorer, manifest)``: :func:`load_scorers` without the sub-label scorer."""
+    scorer, _, manifest = load_scorers(path)
+    return scorer, manifest

@@ -47,6 +47,12 @@ class Classification:
         Terms of the message that pushed it towards ``department``, with their weights.
     truncated : bool
         The text was longer than :data:`triage.text.MAX_TEXT_CHARS` and only its start was read.
+    sub_category : str or None
+        The most probable sub-category within ``department`` (e.g. ``"parking"``), from the model's
+        second-level classifier; ``None`` when the model has none, the department has no
+        sub-categories, or the text is not classified.
+    sub_confidence : float
+        Probability of ``sub_category`` among the sub-categories of ``department`` (0 without one).
     """
 
     department: str | None
@@ -57,6 +63,8 @@ class Classification:
     reason: ReviewReason | None
     explanation: tuple[tuple[str, float], ...]
     truncated: bool = False
+    sub_category: str | None = None
+    sub_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (tuples become lists, the reason its string value)."""
@@ -80,7 +88,8 @@ class RoutingSuggestion:
     co_handlers : tuple of str
         Departments to copy: model candidates within the co-handling margin, and rule additions.
     subcategory : str or None
-        The department's sub-category whose keywords the message names most.
+        The model's sub-category when it was trained with sub-labels and the rules kept its
+        department, else the department's sub-category whose keywords the message names most.
     confidence : float
         The model's calibrated probability of ``department``.
     urgency : Urgency

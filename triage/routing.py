@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.departments import DepartmentDirectory, default_directory
 from triage.exceptions import ConfigError
-from triage.results import RoutingSuggestion, Urgency
+from triage.results import Classification, RoutingSuggestion, Urgency
 from triage.text import prepare
 
 if TYPE_CHECKING:
@@ -222,8 +222,11 @@ def load_config(path: str | Path, directory: DepartmentDirectory | None = None) 
     )
 
 
-def _subcategory(directory: DepartmentDirectory, department: str, text: str) -> str | None:
-    """The sub-category whose keywords the text names most often (None when none is named)."""
+def _subcategory(directory: DepartmentDirectory, department: str, text: str, result: Classification) -> str | None:
+    """The model's sub-category when it has one for this department, else the sub-category whose
+    keywords the text names most often (None when none is named)."""
+    if result.department == department and result.sub_category is not None:
+        return result.sub_category
     entry = directory.get(department)
     if entry is None:
         return None
@@ -296,7 +299,7 @@ def _suggest(model, config, directory, text, meta, result, threshold) -> Routing
         department_name=model.department_name(department) if department else None,
         local_office=offices.get(department) if department else None,
         co_handlers=tuple(co_handlers),
-        subcategory=_subcategory(directory, department, prepared) if department else None,
+        subcategory=_subcategory(directory, department, prepared, result) if department else None,
         confidence=confidence,
         urgency=urgency,
         urgency_reason=urgency_reason,

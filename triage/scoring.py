@@ -175,6 +175,12 @@ def _look_up(slots_keys: np.ndarray, slots_columns: np.ndarray, keys: np.ndarray
     return found
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax (numpy only: serving imports no SciPy)."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
 @dataclass(frozen=True)
 class FeatureRows:
     """TF-IDF features of several documents in CSR layout: row ``i`` is
@@ -340,8 +346,9 @@ class LinearScorer:
         columns = np.concatenate([_look_up(*self._word_table, word_keys), _look_up(*self._char_table, char_keys)])
         return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
 
-    def proba(self, rows: FeatureRows) -> np.ndarray:
-        """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
+    def logits(self, rows: FeatureRows) -> np.ndarray:
+        """SVM scores divided by the temperature: a softmax over any subset of the columns gives the
+        calibrated probabilities renormalised to that subset, without underflow."""
         n = len(rows.offsets) - 1
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
         present = np.flatnonzero(np.diff(rows.offsets) > 0)
@@ -350,10 +357,11 @@ class LinearScorer:
             # class by class: each gathers from one contiguous weight row (twice as fast as all at once)
             for k, class_weights in enumerate(self.weights):
                 scores[present, k] += np.add.reduceat(class_weights[rows.columns] * rows.values, starts)
-        scaled = scores / self.temperature
-        scaled -= scaled.max(axis=1, keepdims=True)
-        exp = np.exp(scaled)
-        return exp / exp.sum(axis=1, keepdims=True)
+        return scores / self.temperature
+
+    def proba(self, rows: FeatureRows) -> np.ndarray:
+        """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
+        return softmax(self.logits(rows))
 
     def score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         """``(start, features, probabilities)`` of consecutive chunks of prepared texts, so

@@ -18,6 +18,7 @@ from triage.text import has_chinese, prepare
 __all__ = [
     "choose_review_threshold",
     "evaluate_predictions",
+    "evaluate_sub_labels",
     "expected_calibration_error",
     "refine_labels",
     "search_params",
@@ -130,8 +131,13 @@ def search_params(
     return dict(search.best_params_)
 
 
-def usable_rows(texts: Sequence[str], labels: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
-    """Rows worth training on, and what was left out: texts with no Chinese, classes seen once."""
+def usable_rows(
+    texts: Sequence[str], labels: np.ndarray, *, kind: str = "classes"
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Rows worth training on, and what was left out: texts with no Chinese, classes seen once.
+
+    ``kind`` names the classes in the warning (e.g. "(department/sub-label) classes").
+    """
     has_text = np.array([has_chinese(prepare(text).text) for text in texts], dtype=bool)
     counts = Counter(labels[has_text])
     single_labels = [label for label, n in counts.items() if n < 2]
@@ -142,7 +148,7 @@ def usable_rows(texts: Sequence[str], labels: np.ndarray) -> tuple[np.ndarray, d
     if report["rows_without_chinese_text"] or single or rare:
         warnings.warn(
             f"{report['rows_without_chinese_text']} rows without Chinese text left out; "
-            f"classes seen once left out: {single or 'none'}; classes with fewer than {RARE_CLASS_SIZE} "
+            f"{kind} seen once left out: {single or 'none'}; {kind} with fewer than {RARE_CLASS_SIZE} "
             f"examples (kept, weakly learned): {rare or 'none'}",
             TrainingDataWarning,
             stacklevel=3,
@@ -150,10 +156,76 @@ def usable_rows(texts: Sequence[str], labels: np.ndarray) -> tuple[np.ndarray, d
     return keep, report
 
 
+def _sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
+    """Sub-labels as stripped strings, ``""`` where unknown (None, NaN, empty)."""
+    subs = np.array(["" if s is None or s != s else str(s).strip() for s in sub_labels], dtype=object)
+    if len(subs) != n:
+        raise ValueError(f"{n} texts but {len(subs)} sub-labels")
+    return subs
+
+
+def evaluate_sub_labels(
+    labels: np.ndarray, sub_labels: np.ndarray, proba: np.ndarray, pairs: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """Accuracy of the sub-label given the true label: each row's most probable pair among its own
+    label's pairs (``pairs`` name the columns of ``proba``), overall and per label, beside the
+    majority baseline (always the label's most frequent sub-label)."""
+    pair_labels = np.array([label for label, _ in pairs], dtype=object)
+    pair_subs = np.array([sub for _, sub in pairs], dtype=object)
+    allowed = pair_labels[None, :] == labels[:, None]
+    correct = pair_subs[np.where(allowed, proba, -1.0).argmax(axis=1)] == sub_labels
+    per_label = {}
+    for label in np.unique(labels):
+        rows = labels == label
+        counts = Counter(sub_labels[rows])
+        per_label[str(label)] = {
+            "n": int(rows.sum()),
+            "accuracy": float(correct[rows].mean()),
+            "majority_baseline": counts.most_common(1)[0][1] / int(rows.sum()),
+            "sub_labels": {str(sub): n for sub, n in sorted(counts.items())},
+        }
+    return {
+        "description": "Sub-label given the true label, from out-of-fold predictions of the training messages.",
+        "n": len(labels),
+        "accuracy": float(correct.mean()),
+        "majority_baseline": sum(max(row["sub_labels"].values()) for row in per_label.values()) / len(labels),
+        "per_label": per_label,
+    }
+
+
+def _train_sub_labels(
+    texts: list[str], labels: np.ndarray, sub_labels: np.ndarray, params: Mapping[str, Any]
+) -> tuple[TriageClassifier, dict[str, Any]]:
+    """Fit the second-level classifier over (label, sub-label) pairs; return it and its manifest entries."""
+    known = np.flatnonzero(sub_labels != "")
+    classes = np.array(
+        [f"{label}/{sub}" for label, sub in zip(labels[known], sub_labels[known], strict=True)], dtype=object
+    )
+    pair_of: dict[str, tuple[str, str]] = {}
+    for name, label, sub in set(zip(classes, labels[known], sub_labels[known], strict=True)):
+        if pair_of.setdefault(str(name), (str(label), str(sub))) != (str(label), str(sub)):
+            raise ValueError(f"two (label, sub-label) pairs are both written {name!r}; rename one")
+    keep, left_out = usable_rows([texts[i] for i in known], classes, kind="(label/sub-label) classes")
+    rows = known[keep]
+    if len(set(classes[keep])) < 2:
+        raise ValueError("sub-labels need at least 2 (label, sub-label) pairs with 2 or more examples each")
+    estimator = TriageClassifier(**params).fit([texts[i] for i in rows], classes[keep])
+    pairs = [pair_of[str(name)] for name in estimator.classes_]
+    return estimator, {
+        "sub_labels": [
+            {"class": str(name), "label": label, "sub_label": sub}
+            for name, (label, sub) in zip(estimator.classes_, pairs, strict=True)
+        ],
+        "training_data": {"n_documents": len(rows), "rows_without_sub_label": len(labels) - len(known), **left_out},
+        "metrics": evaluate_sub_labels(labels[rows], sub_labels[rows], estimator.oof_proba_, pairs),
+    }
+
+
 def train(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
+    sub_labels: Sequence[str | None] | None = None,
     target_precision: float = 0.95,
     label_names: Mapping[str, str] | None = None,
     training_data: Mapping[str, Any] | None = None,
@@ -167,6 +239,14 @@ def train(
     manifest and the review threshold: the lowest confidence at which automatically routed
     messages reach ``target_precision``. ``params`` go to :class:`TriageClassifier`;
     ``search=True`` first picks some of them with :func:`search_params`.
+
+    ``sub_labels`` (one per text; ``""`` or ``None`` where unknown) give each message a
+    second-level label under its label, e.g. ``"parking"`` under ``property_management``. A
+    second classifier, with the same ``params``, is then fitted on the rows that have one, its
+    classes the (label, sub-label) pairs (``"label/sub"``; the manifest's ``sub_labels`` list
+    them), and the cross-validated accuracy of the sub-label given the true label is recorded
+    under ``metrics.cross_validated.sub_labels``. Pairs seen once are left out and rare pairs
+    reported as for labels.
 
     Rows whose text holds no Chinese and classes seen only once are left out, and classes
     with fewer than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the
@@ -183,6 +263,7 @@ def train(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    subs = _sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None
     keep, left_out = usable_rows(texts, labels_array)
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
@@ -205,4 +286,10 @@ def train(
         "metrics": {"cross_validated": cross_validated},
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
     }
-    return TriageModel.from_estimator(estimator, manifest)
+    if subs is None:
+        return TriageModel.from_estimator(estimator, manifest)
+    sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
+    manifest["sub_labels"] = sub["sub_labels"]
+    manifest["training_data"]["sub_labels"] = sub["training_data"]
+    cross_validated["sub_labels"] = sub["metrics"]
+    return TriageModel.from_estimator(estimator, manifest, sub_estimator=sub_estimator)
