@@ -237,3 +237,14 @@ def test_failed_save_leaves_nothing_behind(small_model, tmp_path, monkeypatch):
     with pytest.raises(OSError, match=r"disk full"):
         small_model.save(tmp_path / "model")
     assert os.listdir(tmp_path) == []
+
+
+def test_figures_survive_load_and_save_again(small_model, tmp_path):
+    figures = {"confusion_matrix.png": b"\x89PNG\r\n\x1a\n invented bytes"}
+    model = triage.TriageModel(small_model.scorer, small_model.manifest, estimator=small_model.estimator)
+    model.figures = dict(figures)
+    loaded = triage.load(model.save(tmp_path / "first"))
+    assert loaded.figures == figures
+    again = loaded.save(tmp_path / "second")
+    assert (again / "confusion_matrix.png").read_bytes() == figures["confusion_matrix.png"]
+    assert "confusion_matrix.png" in (again / CARD_FILE).read_text(encoding="utf-8")

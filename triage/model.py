@@ -58,11 +58,13 @@ def load(path: str | Path | None = None) -> TriageModel:
     >>> model.classify("小区物业乱收停车费，垃圾也没人清理").department
     'property_management'
     """
-    from triage.persistence import load_scorers
+    from triage.persistence import load_scorers, read_figures
 
     directory = Path(path) if path is not None else default_model_path()
     scorer, sub_scorer, manifest = load_scorers(directory)
-    return TriageModel(scorer, manifest, path=directory, sub_scorer=sub_scorer)
+    model = TriageModel(scorer, manifest, path=directory, sub_scorer=sub_scorer)
+    model.figures = read_figures(directory, manifest)
+    return model
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:

@@ -46,7 +46,7 @@ from triage.exceptions import (
 from triage.scoring import LinearScorer
 from triage.segmentation import segmenter, user_dictionary_sha256
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorer", "load_scorers", "save_model"]
+__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorers", "read_figures", "save_model"]
 
 FORMAT_NAME = "triage-model"
 #: Bumped when the directory layout or manifest schema changes; older formats keep a loader.
@@ -369,7 +369,9 @@ def load_scorers(path: str | Path) -> tuple[LinearScorer, LinearScorer | None, d
     return scorers[0], (scorers[1] if len(scorers) > 1 else None), manifest
 
 
-def load_scorer(path: str | Path) -> tuple[LinearScorer, dict[str, Any]]:
-    """``(scorer, manifest)``: :func:`load_scorers` without the sub-label scorer."""
-    scorer, _, manifest = load_scorers(path)
-    return scorer, manifest
+def read_figures(path: str | Path, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The PNG figures a loaded model's card shows, so that saving it again keeps them."""
+    directory = Path(path)
+    if directory.name == MODEL_FILE:
+        directory = directory.parent
+    return {name: (directory / name).read_bytes() for name in manifest.get("figures", [])}
