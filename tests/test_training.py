@@ -86,3 +86,21 @@ def test_figure_names_cannot_escape_or_replace_model_files(small_model, tmp_path
             small_model.save(tmp_path / "bad")
     finally:
         small_model.figures.clear()
+
+
+def test_held_out_rows_follow_the_split_column():
+    from triage.training import held_out_rows
+
+    mask = held_out_rows(["a", "b", "a"], np.ones(3, bool), split=[" Test", "train", "TEST "])
+    assert mask.tolist() == [True, False, True]
+
+
+def test_held_out_rows_by_share_are_stratified_and_only_usable():
+    from triage.training import held_out_rows
+
+    labels = ["a"] * 10 + ["b"] * 10 + [""] * 5
+    usable = np.array([bool(label) for label in labels])
+    mask = held_out_rows(labels, usable, test_size=0.2)
+    assert mask.sum() == 4 and not mask[~usable].any()
+    assert sum(mask[:10]) == 2 and sum(mask[10:20]) == 2
+    assert not held_out_rows(labels, usable).any()

@@ -365,6 +365,7 @@ def train(
     from triage.departments import load_directory
     from triage.evaluation import evaluate
     from triage.persistence import is_model_directory
+    from triage.training import held_out_rows
 
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
@@ -385,18 +386,10 @@ def train(
         click.echo(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out", err=True)
     keep = np.array([bool(label) for label in labels])
     if split_column:
-        if split_column not in frame.columns:
-            raise click.ClickException(f"no split column {split_column!r}")
-        test = frame[split_column].str.strip().str.lower().to_numpy() == "test"
-    elif test_size:
-        from sklearn.model_selection import train_test_split
-
-        _, held = train_test_split(
-            np.flatnonzero(keep), test_size=test_size, random_state=0, stratify=np.asarray(labels, dtype=object)[keep]
-        )
-        test = np.isin(np.arange(len(labels)), held)
-    else:
-        test = np.zeros(len(labels), dtype=bool)
+        _require_column(frame, split_column, "split")
+    test = held_out_rows(
+        labels, keep, split=list(frame[split_column].astype(str)) if split_column else None, test_size=test_size
+    )
     rows = np.flatnonzero(keep & ~test)
     model = triage.train(
         [texts[i] for i in rows],

@@ -20,6 +20,7 @@ __all__ = [
     "evaluate_predictions",
     "evaluate_sub_labels",
     "expected_calibration_error",
+    "held_out_rows",
     "refine_labels",
     "search_params",
     "train",
@@ -109,6 +110,36 @@ def refine_labels(
     mask = np.array([known[c] for c in coarse_labels])
     proba = estimator.predict_proba(texts)
     return classes[np.where(mask, proba, -1.0).argmax(axis=1)]
+
+
+def held_out_rows(
+    labels: Sequence[str],
+    usable: np.ndarray,
+    *,
+    split: Sequence[str] | None = None,
+    test_size: float | None = None,
+    random_state: int = 0,
+) -> np.ndarray:
+    """A boolean mask of the rows to hold out for testing.
+
+    ``split`` names each row's part (``"test"``, any case and spacing, is held out: an export's
+    own split column); else ``test_size`` holds out that share of the ``usable`` rows, stratified
+    by label; else nothing is held out.
+    """
+    if split is not None:
+        return np.array([str(part).strip().lower() == "test" for part in split], dtype=bool)
+    if not test_size:
+        return np.zeros(len(labels), dtype=bool)
+    from sklearn.model_selection import train_test_split
+
+    candidates = np.flatnonzero(usable)
+    _, held = train_test_split(
+        candidates,
+        test_size=test_size,
+        random_state=random_state,
+        stratify=np.asarray(labels, dtype=object)[candidates],
+    )
+    return np.isin(np.arange(len(labels)), held)
 
 
 def search_params(
