@@ -137,7 +137,8 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         "## Versions",
         "",
-        f"Saved {manifest.get('created', '')} with {versions}.",
+        f"Saved {manifest.get('created', '')} with {versions}. Words segmented by "
+        f"{manifest.get('segmenter', 'jieba')} (jieba's dictionary plus triage's petition user dictionary).",
         "",
     ]
     return "\n".join(lines)
