@@ -366,3 +366,32 @@ def test_tag_with_a_routing_config_adds_urgency_and_office(saved_model_dir, tmp_
     assert list(out.columns)[-4:] == ["urgency", "local_office", "co_handlers", "error"]
     assert list(out["urgency"]) == ["normal", "emergency"]
     assert out["local_office"][0] == "桂园小区物业服务中心" and out["department"][1] == "emergency_management"
+
+
+def test_resume_refuses_a_partial_written_with_other_columns(small_model, tmp_path, monkeypatch):
+    """A partial output from a version that added other columns is not continued (rows would not line up)."""
+    import triage.batch as batch
+
+    write_export(tmp_path / "in.csv", n=6)
+    real_chunk, calls = batch._tag_chunk, []
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "_tag_chunk", crash_on_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        tag_file(
+            tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", chunk_size=2, progress=False
+        )
+    monkeypatch.setattr(batch, "_tag_chunk", real_chunk)
+    checkpoint = tmp_path / "out.csv.partial.json"
+    state = json.loads(checkpoint.read_text())
+    del state["added_columns"]  # as a checkpoint written before the sub_category column existed
+    checkpoint.write_text(json.dumps(state))
+    with pytest.raises(DataError, match="belongs to another input, model or options"):
+        tag_file(
+            tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", resume=True, progress=False
+        )

@@ -149,3 +149,8 @@ def test_real_messages_group_into_small_groups():
     sizes = np.bincount(ids)
     assert 50 < (sizes >= 2).sum() < 1000  # duplicates exist, but most messages are their own concern
     assert sizes.max() < 50
+
+
+def test_a_bare_string_is_refused():
+    with pytest.raises(ValueError, match="iterable of texts"):
+        group("小区下水道堵了")

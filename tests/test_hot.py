@@ -125,3 +125,10 @@ def test_hot_topics_on_real_messages(small_model):
     assert len(topics) == 5
     assert all(t.size >= 2 and t.places and t.key_terms for t in topics)
     assert [t.hotness for t in topics] == sorted((t.hotness for t in topics), reverse=True)
+
+
+def test_times_with_and_without_offsets_mix(small_model):
+    texts = ["小区物业乱收停车费垃圾没人清理"] * 2 + ["派出所补办身份证要排队好几天"] * 2
+    times = ["2020-01-02 10:00", "2020-01-03 00:00:00+08:00", "2019-12-01", "not a time"]
+    topics = hot_topics(texts, times=times, model=small_model, min_size=2)
+    assert len(topics) == 2

@@ -117,3 +117,9 @@ def test_classify_never_crashes_on_any_text(small_model, texts):
             assert result.needs_review and not result.candidates
         else:
             assert result.candidates[0] == (result.department, result.confidence)
+
+
+def test_text_with_no_known_terms_goes_to_review(small_model):
+    result = small_model.classify("龘靐齉")  # Chinese, but not a character the invented corpus has
+    assert result.department is not None and result.needs_review
+    assert result.reason is ReviewReason.NO_KNOWN_TERMS and result.explanation == ()

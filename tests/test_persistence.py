@@ -13,6 +13,7 @@ import pytest
 import skops.io
 
 import triage
+from tests.conftest import LABELS, TEXTS
 from triage.exceptions import (
     InconsistentVersionWarning,
     ModelIntegrityError,
@@ -248,3 +249,31 @@ def test_figures_survive_load_and_save_again(small_model, tmp_path):
     again = loaded.save(tmp_path / "second")
     assert (again / "confusion_matrix.png").read_bytes() == figures["confusion_matrix.png"]
     assert "confusion_matrix.png" in (again / CARD_FILE).read_text(encoding="utf-8")
+
+
+def test_estimator_of_a_replaced_directory_is_refused(small_model, tmp_path):
+    served = triage.load(small_model.save(tmp_path / "model"))
+    replacement = triage.train(TEXTS[:20], LABELS[:20], min_df=1, calibration_folds=3)
+    replacement.save(tmp_path / "model", overwrite=True)
+    with pytest.raises(ModelIntegrityError, match=r"replaced by another model since this one was loaded"):
+        _ = served.estimator
+
+
+def test_figures_outside_the_checked_files_are_refused(model_copy):
+    (model_copy.parent / "secret.txt").write_text("not for you")
+    _rewrite_manifest(model_copy, figures=["../secret.txt"])
+    with pytest.raises(ModelIntegrityError, match=r"figures without a checked file"):
+        triage.load(model_copy)
+
+
+def test_saving_again_keeps_the_recorded_segmenter(model_copy, tmp_path):
+    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    _rewrite_manifest(model_copy, segmenter=other)
+    with pytest.warns(SegmenterMismatchWarning):  # at load, and again when save loads the estimator
+        saved = triage.load(model_copy).save(tmp_path / "again")
+    assert json.loads((saved / MANIFEST_FILE).read_text(encoding="utf-8"))["segmenter"] == other
+
+
+def test_model_takes_a_scorer_not_an_estimator(small_model):
+    with pytest.raises(TypeError, match=r"TriageModel.from_estimator"):
+        triage.TriageModel(small_model.estimator, small_model.manifest)

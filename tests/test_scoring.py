@@ -112,3 +112,12 @@ def test_table_finds_every_key_and_nothing_else(stored, probes):
     np.testing.assert_array_equal(found, np.arange(len(keys)))
     absent = np.array([p for p in probes if p not in stored], dtype=np.uint64)
     assert (_look_up(*table, absent) == -1).all()
+
+
+def test_a_table_without_a_free_slot_is_refused(scorer, tmp_path):
+    scorer.save(tmp_path / "scorer.npz")
+    arrays = dict(np.load(tmp_path / "scorer.npz"))
+    arrays["char_slots"] = np.arange(1, len(arrays["char_slots"]) + 1, dtype=np.uint64)  # full: lookups never stop
+    np.savez(tmp_path / "scorer.npz", **arrays)
+    with pytest.raises(ValueError, match="n-gram table is malformed"):
+        LinearScorer.load(tmp_path / "scorer.npz")

@@ -135,8 +135,14 @@ def test_segment_never_crashes_and_yields_content(text):
     assert all(t.strip() for t in tokens)
 
 
-def test_user_dictionary_stays_out_of_rjiebas_global_instance(each_segmenter):
+def test_user_dictionary_stays_out_of_rjiebas_global_instance(monkeypatch):
     """triage's words go to its own tokenizer: other code using rjieba in the process is unaffected."""
-    assert "四点半课堂" in segment("四点半课堂收费太高")
+    monkeypatch.setenv("TRIAGE_SEGMENTER", "rjieba")
+    segmentation.segmenter.cache_clear()
+    monkeypatch.setattr(segmentation, "_cut", None)
+    try:
+        assert "四点半课堂" in segment("四点半课堂收费太高")
+    finally:
+        segmentation.segmenter.cache_clear()
     rjieba = pytest.importorskip("rjieba")
     assert rjieba.cut("四点半课堂收费太高", False)[0] != "四点半课堂"

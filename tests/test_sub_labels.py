@@ -151,6 +151,8 @@ def test_sub_model_pickle_is_refused_before_construction(sub_copy, monkeypatch):
     (sub_copy / SUB_MODEL_FILE).write_bytes(pickle.dumps({"not": "a model"}))
     _rehash(sub_copy, SUB_MODEL_FILE)
     monkeypatch.setattr(skops.io, "load", lambda *a, **k: pytest.fail("skops.io.load called"))
+    monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("pickle.loads called"))
+    monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("pickle.load called"))
     with pytest.raises(UntrustedModelError, match=r"sub_model.skops is not a skops archive"):
         triage.load(sub_copy)
 
@@ -256,3 +258,10 @@ def test_authored_corpus_sub_categories_beat_the_majority_baseline():
     majority = {d: Counter(subs[train_rows][departments[train_rows] == d]).most_common(1)[0][0] for d in departments}
     baseline = np.mean([majority[d] == s for d, s in zip(departments[test_rows], subs[test_rows], strict=True)])
     assert accuracy > baseline + 0.3, (accuracy, baseline)
+
+
+def test_missing_sub_labels_in_any_form_mean_unknown():
+    from triage.training import _sub_label_array
+
+    values = [*pd.array(["fees", pd.NA, None, " parking ", ""], dtype="string").tolist(), float("nan")]
+    assert _sub_label_array(values, 6).tolist() == ["fees", "", "", "parking", "", ""]

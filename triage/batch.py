@@ -619,6 +619,8 @@ def tag_file(
             "output_format": out_kind,
             "routing": config.source if config is not None else None,
             "group": (group_threshold or DEFAULT_THRESHOLD) if group else None,
+            # a partial output written by a version adding other columns must not be continued
+            "added_columns": [*output_columns(config is not None), *(GROUP_COLUMNS if group else ())],
         }
         groups = None
         if group:

@@ -232,11 +232,6 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         """The most probable label of each text."""
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
-    def proba_and_features(self, X: Iterable[str]) -> tuple[np.ndarray, sparse.csr_matrix]:
-        """Probabilities and the features they came from, computed in one pass (for explanations)."""
-        features = self.transform(X)
-        return self._proba_from_features(features), features
-
     def term_weights(self, features: sparse.csr_matrix, class_index: int) -> list[tuple[int, float]]:
         """Feature indices of one row with their contribution to ``class_index``'s score, largest first.
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triage.hashing import mix64
+from triage.hashing import code_points, mix64
 from triage.text import has_chinese, prepare
 
 __all__ = ["DEFAULT_THRESHOLD", "Sketcher", "estimated_jaccard", "group", "group_signatures", "lsh_bands"]
@@ -102,7 +102,7 @@ class Sketcher:
         signatures = np.full((len(padded), size), _EMPTY, dtype=np.uint32)
         if not lengths.any():
             return signatures
-        codes = np.frombuffer("".join(padded).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        codes = code_points("".join(padded))
         starts = np.cumsum(lengths) - lengths
         shingles = np.maximum(lengths - k + 1, 0)
         owner = np.repeat(np.arange(len(padded)), shingles)
@@ -213,6 +213,8 @@ def group(
     >>> group(["小区下水道堵了一个月没人管", "小区下水道堵了一个多月没人管！", "学校食堂饭菜太差", ""]).tolist()
     [0, 0, 2, 3]
     """
+    if isinstance(texts, str):
+        raise ValueError("group() takes an iterable of texts, not one str")
     sketcher = Sketcher(shingle_size=shingle_size, signature_size=signature_size)
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     chunk: list[str] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mix64"]
+__all__ = ["code_points", "mix64"]
 
 
 def mix64(values: np.ndarray) -> np.ndarray:
@@ -18,3 +18,8 @@ def mix64(values: np.ndarray) -> np.ndarray:
     values = values ^ (values >> np.uint64(27))
     values = values * np.uint64(0x94D049BB133111EB)
     return values ^ (values >> np.uint64(31))
+
+
+def code_points(text: str) -> np.ndarray:
+    """The code points of ``text`` as uint64 (lone surrogates kept, not an error)."""
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)

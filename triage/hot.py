@@ -134,10 +134,12 @@ def _hotness_weights(n: int, times: Sequence[Any] | None, likes: Sequence[Any] |
         import pandas
 
         raw = pandas.Series(list(times), dtype=object)
-        parsed = pandas.to_datetime(raw, errors="coerce")  # one format, inferred from the first value: fast
+        # utc=True: offsets ("+08:00") and naive times mix without error; naive ones are taken as UTC
+        parsed = pandas.to_datetime(raw, errors="coerce", utc=True)  # one format, inferred from the first value
         retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
         if retry.any():  # values in another format: parse them one by one
-            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed")
+            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed", utc=True)
+        parsed = parsed.dt.tz_localize(None)
         if parsed.notna().any() and half_life_days > 0:
             age = (parsed.max() - parsed).dt.total_seconds().to_numpy() / 86400
             age = np.where(np.isnan(age), np.nanmax(age), age)

@@ -117,6 +117,8 @@ class TriageModel:
         sub_scorer: LinearScorer | None = None,
         sub_estimator: TriageClassifier | None = None,
     ):
+        if hasattr(scorer, "vectorizer_"):  # TriageModel(estimator, manifest), as before scorers existed
+            raise TypeError("TriageModel() takes a LinearScorer; wrap a fitted estimator: TriageModel.from_estimator")
         self.scorer = scorer
         self.sub_scorer = sub_scorer
         self.manifest = manifest
@@ -157,7 +159,8 @@ class TriageModel:
                         raise ModelNotFoundError("this model has no estimator and no directory to load one from")
                     from triage.persistence import load_model
 
-                    setattr(self, attribute, load_model(self.path, sub=sub)[0])
+                    estimator, _ = load_model(self.path, sub=sub, expected_files=self.manifest.get("files"))
+                    setattr(self, attribute, estimator)
         return getattr(self, attribute)
 
     @property
@@ -260,19 +263,27 @@ class TriageModel:
         for start, rows, proba in self.scorer.score_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
             subs = self._sub_categories(texts[start : start + len(proba)], departments)
+            # A text with no term the model knows gets the bias's answer: never route it unseen.
+            unknown = np.diff(rows.offsets) == 0
             for row in range(len(proba)):
                 text = texts[start + row]
                 ranked = np.argsort(-proba[row], kind="stable")
                 best = int(ranked[0])
                 confidence = float(proba[row, best])
-                low = confidence < threshold
+                reason = (
+                    ReviewReason.NO_KNOWN_TERMS
+                    if unknown[row]
+                    else ReviewReason.LOW_CONFIDENCE
+                    if confidence < threshold
+                    else None
+                )
                 results[text] = Classification(
                     department=classes[best],
                     department_name=self.department_name(classes[best]),
                     confidence=confidence,
                     candidates=tuple((classes[k], float(proba[row, k])) for k in ranked[:top_k]),
-                    needs_review=low,
-                    reason=ReviewReason.LOW_CONFIDENCE if low else None,
+                    needs_review=reason is not None,
+                    reason=reason,
                     explanation=self._explain(rows, row, best, explain),
                     truncated=False,
                     sub_category=subs[row][0],

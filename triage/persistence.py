@@ -143,8 +143,7 @@ def save_model(
             "format_version": FORMAT_VERSION,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "versions": library_versions(),
-            "segmenter": segmenter(),
-            "user_dictionary_sha256": user_dictionary_sha256(),
+            **_vocabulary_origin(manifest),
             **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
             "figures": sorted(figures),
         }
@@ -159,6 +158,21 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def _vocabulary_origin(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The segmenter and user dictionary the model's vocabulary was built with.
+
+    A loaded model keeps its record (models saved before the segmenter was recorded were built
+    with jieba), so saving it again never hides a mismatch; a freshly trained one was built
+    with what this process runs.
+    """
+    if "format" in manifest:
+        return {
+            "segmenter": manifest.get("segmenter", _SEGMENTER_BEFORE_RECORDING),
+            "user_dictionary_sha256": manifest.get("user_dictionary_sha256"),
+        }
+    return {"segmenter": segmenter(), "user_dictionary_sha256": user_dictionary_sha256()}
 
 
 def is_model_directory(path: Path) -> bool:
@@ -186,11 +200,14 @@ def _swap_into_place(staging: Path, path: Path) -> None:
             shutil.rmtree(aside, ignore_errors=True)
 
 
+def _directory_of(path: Path) -> Path:
+    """A model directory, also when given the path of its model file."""
+    return path.parent if path.name == MODEL_FILE and path.is_file() else path
+
+
 def read_manifest(path: str | Path) -> dict[str, Any]:
     """Read and check a model directory's manifest without loading the model."""
-    path = Path(path)
-    if path.name == MODEL_FILE and path.is_file():
-        path = path.parent
+    path = _directory_of(Path(path))
     if not path.is_dir():
         raise ModelNotFoundError(
             f"no model directory at {path}: a triage model is a directory holding "
@@ -239,8 +256,6 @@ def _audit(model_file: Path) -> list[str]:
     """Return the non-default types the skops file names, refusing any outside TRUSTED_TYPES."""
     import skops.io
 
-    if not zipfile.is_zipfile(model_file):
-        raise UntrustedModelError(f"{model_file} is not a skops archive; triage never loads pickles")
     try:
         untrusted = skops.io.get_untrusted_types(file=model_file)
     except Exception as error:  # skops raises many types on a malformed schema
@@ -303,9 +318,7 @@ def _parts(manifest: dict[str, Any]) -> tuple[_Part, ...]:
 def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
     """The model directory and its manifest, once every file listed matches its hash."""
     manifest = read_manifest(path)
-    path = Path(path)
-    if path.name == MODEL_FILE:
-        path = path.parent
+    path = _directory_of(Path(path))
     _verify_files(path, manifest["files"])
     sub_files = {SUB_MODEL_FILE, SUB_SCORER_FILE} & manifest["files"].keys()
     if len(sub_files) == 1 or bool(sub_files) != isinstance(manifest.get("sub_labels"), list):
@@ -313,7 +326,7 @@ def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
             f"{path / MANIFEST_FILE}: the sub-label model needs both {SUB_MODEL_FILE} and {SUB_SCORER_FILE} "
             "hashed and its sub_labels listed; some are missing"
         )
-    for part in _parts(manifest):
+    for part in _parts(manifest):  # checked at every load, so a pickle is refused before anything is served
         if not zipfile.is_zipfile(path / part.model_file):
             raise UntrustedModelError(
                 f"{path / part.model_file} is not a skops archive (a pickle or joblib file?); triage never "
@@ -336,12 +349,20 @@ def _load_estimator(path: Path, manifest: dict[str, Any], part: _Part) -> Any:
     return estimator
 
 
-def load_model(path: str | Path, *, sub: bool = False) -> tuple[Any, dict[str, Any]]:
+def load_model(
+    path: str | Path, *, sub: bool = False, expected_files: Mapping[str, str] | None = None
+) -> tuple[Any, dict[str, Any]]:
     """Load a model directory's estimator after checking its integrity; return ``(estimator, manifest)``.
 
     ``sub=True`` loads the sub-label estimator instead (``ModelNotFoundError`` when there is none).
+    ``expected_files`` (the file hashes of a manifest read earlier) makes sure the directory still
+    holds the model that was loaded from it then.
     """
     directory, manifest = _checked_directory(path)
+    if expected_files is not None and manifest["files"] != dict(expected_files):
+        raise ModelIntegrityError(
+            f"{directory} was replaced by another model since this one was loaded from it; load it again"
+        )
     if sub and _SUB not in _parts(manifest):
         raise ModelNotFoundError(f"{directory} has no sub-label model (train it with sub_labels)")
     return _load_estimator(directory, manifest, _SUB if sub else _MAIN), manifest
@@ -370,8 +391,13 @@ def load_scorers(path: str | Path) -> tuple[LinearScorer, LinearScorer | None, d
 
 
 def read_figures(path: str | Path, manifest: dict[str, Any]) -> dict[str, bytes]:
-    """The PNG figures a loaded model's card shows, so that saving it again keeps them."""
-    directory = Path(path)
-    if directory.name == MODEL_FILE:
-        directory = directory.parent
-    return {name: (directory / name).read_bytes() for name in manifest.get("figures", [])}
+    """The PNG figures a loaded model's card shows, so that saving it again keeps them.
+
+    Only plain file names whose hash the manifest lists (and the load checked) are read.
+    """
+    directory = _directory_of(Path(path))
+    names = manifest.get("figures", [])
+    stray = [name for name in names if Path(name).name != name or name not in manifest["files"]]
+    if stray:
+        raise ModelIntegrityError(f"{directory / MANIFEST_FILE} lists figures without a checked file: {stray}")
+    return {name: (directory / name).read_bytes() for name in names}

@@ -13,6 +13,7 @@ class ReviewReason(StrEnum):
     """Why a message should be looked at by a person. Values are stable identifiers."""
 
     LOW_CONFIDENCE = "low_confidence"
+    NO_KNOWN_TERMS = "no_known_terms"  # Chinese text, but no word or character n-gram the model learned
     EMPTY_TEXT = "empty_text"
     NO_CHINESE_TEXT = "no_chinese_text"
 

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from triage.departments import DepartmentDirectory, default_directory
 from triage.exceptions import ConfigError
-from triage.results import Classification, RoutingSuggestion, Urgency
+from triage.results import Classification, ReviewReason, RoutingSuggestion, Urgency
 from triage.text import prepare
 
 if TYPE_CHECKING:
@@ -262,7 +262,9 @@ def route(
 def _suggest(model, config, directory, text, meta, result, threshold) -> RoutingSuggestion:
     prepared = prepare(text).text
     fired = [rule for rule in config.rules if rule.pattern.search(prepared)]
-    reasons: list[str] = [result.reason.value] if result.reason and result.department is None else []
+    # Low confidence is re-judged below against the routing threshold; other reasons carry over.
+    carried = result.reason is not None and result.reason is not ReviewReason.LOW_CONFIDENCE
+    reasons: list[str] = [result.reason.value] if carried else []
     probabilities = dict(result.candidates)
     forced = [rule for rule in fired if rule.action == "force"]
     department = result.department

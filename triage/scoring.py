@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from triage.hashing import mix64
+from triage.hashing import code_points, mix64
 from triage.segmentation import segment
 
 if TYPE_CHECKING:
@@ -72,15 +72,11 @@ def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
     return mix64(keys)
 
 
-def _code_points(text: str) -> np.ndarray:
-    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-
-
 def _token_keys(tokens: Sequence[str]) -> np.ndarray:
     """A key per token, from its code points (tokens grouped by length to vectorise)."""
     lengths = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens))
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-    points = _code_points("".join(tokens))
+    points = code_points("".join(tokens))
     keys = np.empty(len(tokens), dtype=np.uint64)
     for length in np.unique(lengths):
         rows = np.flatnonzero(lengths == length)
@@ -125,7 +121,7 @@ def _char_term_keys(terms: Sequence[str]) -> np.ndarray:
     lengths = np.fromiter(map(len, terms), dtype=np.intp, count=len(terms))
     for n in np.unique(lengths):
         rows = np.flatnonzero(lengths == n)
-        points = _code_points("".join(terms[i] for i in rows)).reshape(len(rows), n)
+        points = code_points("".join(terms[i] for i in rows)).reshape(len(rows), n)
         keys[rows] = _fold(points, np.uint64(n))
     return keys
 
@@ -220,6 +216,14 @@ class LinearScorer:
     ) -> None:
         if weights.shape != (len(classes), len(term_offsets) - 1) or idf.shape != (weights.shape[1],):
             raise ValueError(f"weights of shape {weights.shape} do not match the vocabulary and classes")
+        if intercept.shape != (len(classes),):
+            raise ValueError(f"intercept of shape {intercept.shape} does not match {len(classes)} classes")
+        for keys, columns in (word_table, char_table):
+            size = len(keys)
+            if size != len(columns) or size & (size - 1) or not (keys == _EMPTY).any():
+                raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
+            if len(columns) and not -1 <= columns.min() <= columns.max() < len(idf):
+                raise ValueError("an n-gram table points outside the vocabulary")
         self.classes = classes
         self._terms = terms
         self._term_offsets = term_offsets
@@ -242,11 +246,12 @@ class LinearScorer:
         word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
         char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
         n_words = len(word_terms)
+        from triage.estimator import _as_columns  # a binary SVM's one signed score, split the same way
+
         coef = np.asarray(estimator.svm_.coef_, dtype=np.float32)
         intercept = np.asarray(estimator.svm_.intercept_, dtype=np.float32)
-        if coef.shape[0] == 1:  # binary SVM: one signed score, split as in TriageClassifier
-            coef = np.vstack([-coef / 2, coef / 2])
-            intercept = np.array([-intercept[0] / 2, intercept[0] / 2], dtype=np.float32)
+        if coef.shape[0] == 1:
+            coef, intercept = _as_columns(coef[0]).T, _as_columns(intercept)[0]
         encoded = [term.encode("utf-8") for term in word_terms + char_terms]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(term) for term in encoded], out=offsets[1:])
@@ -299,6 +304,8 @@ class LinearScorer:
         missing = [name for name in _ARRAYS if name not in arrays]
         if missing:
             raise ValueError(f"{path} lacks the arrays {', '.join(missing)}")
+        if arrays["settings"].shape != (6,):
+            raise ValueError(f"{path} has settings of shape {arrays['settings'].shape}, expected (6,)")
         word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
         return cls(
             classes=arrays["classes"].astype(object),
@@ -342,7 +349,7 @@ class LinearScorer:
         word_keys, word_owner = _ngram_keys(_token_keys(tokens), token_owner, *self.word_ngram_range)
         char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
         char_owner = np.repeat(np.arange(n), [len(t) for t in char_texts])
-        char_keys, char_doc = _ngram_keys(_code_points("".join(char_texts)), char_owner, *self.char_ngram_range)
+        char_keys, char_doc = _ngram_keys(code_points("".join(char_texts)), char_owner, *self.char_ngram_range)
         columns = np.concatenate([_look_up(*self._word_table, word_keys), _look_up(*self._char_table, char_keys)])
         return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
 

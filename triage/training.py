@@ -187,9 +187,16 @@ def usable_rows(
     return keep, report
 
 
+def _is_missing(value: Any) -> bool:
+    """None, NaN and pandas' NA (whose truth value raises) all mean "no sub-label"."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, float) and value != value
+
+
 def _sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
     """Sub-labels as stripped strings, ``""`` where unknown (None, NaN, empty)."""
-    subs = np.array(["" if s is None or s != s else str(s).strip() for s in sub_labels], dtype=object)
+    subs = np.array(["" if _is_missing(s) else str(s).strip() for s in sub_labels], dtype=object)
     if len(subs) != n:
         raise ValueError(f"{n} texts but {len(subs)} sub-labels")
     return subs
