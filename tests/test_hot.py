@@ -124,7 +124,8 @@ def test_hot_topics_on_real_messages(small_model):
     topics = hot_topics(votes["text"].tolist(), times=votes["time"].tolist(), top=5, model=small_model)
     assert len(topics) == 5
     assert all(t.size >= 2 and t.places and t.key_terms for t in topics)
-    assert [t.hotness for t in topics] == sorted((t.hotness for t in topics), reverse=True)
+    assert all(t.first_time and t.last_time and t.first_time <= t.last_time for t in topics)  # real times parse
+    assert all(t.representative and len(t.members) == t.size for t in topics)
 
 
 def test_times_with_and_without_offsets_mix(small_model):
@@ -132,3 +133,4 @@ def test_times_with_and_without_offsets_mix(small_model):
     times = ["2020-01-02 10:00", "2020-01-03 00:00:00+08:00", "2019-12-01", "not a time"]
     topics = hot_topics(texts, times=times, model=small_model, min_size=2)
     assert len(topics) == 2
+    assert topics[0].members == (0, 1)  # the recent pair first; the unreadable time counts as oldest

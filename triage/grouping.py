@@ -20,6 +20,10 @@ How, and why this way:
   gets; a whole-signature band first joins texts with identical signatures (identical texts).
 * Groups: connected components (scipy) of the verified pairs, after every band.
 
+Measured recall on random texts and edited copies at ``threshold=0.3`` (tests/test_grouping.py):
+pairs of trigram Jaccard >= 0.4 are grouped 98% of the time, 0.35-0.4 about 90%, 0.3-0.35 about
+70% (the bands catch 95% at the threshold; checking against a bucket's first member loses some).
+
 Memory is the signature matrix, ``n x signature_size`` uint32 (1M texts x 64 = 256 MB), plus one
 band at a time; there is never an n x n matrix. Texts are sketched in chunks, so
 :class:`Sketcher` also serves a streaming first pass over a file.
