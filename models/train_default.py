@@ -32,6 +32,11 @@ from triage.training import choose_review_threshold, evaluate_predictions, refin
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
 LOCAL_OFFICE = "street_community"
 TARGET_PRECISION = 0.95
+# One multi-class LinearSVC rather than NB-SVM (TriageClassifier's default): on this mix of authored
+# and weak-labelled messages NB-SVM measured no better (replies test without street offices top-1
+# 0.696 vs 0.705, messages topics 0.844 vs 0.848, cross-validated macro-F1 0.826 vs 0.834) and
+# trains 65% longer.
+PARAMS = {"nb_scaling": False}
 
 
 def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: list[str]):
@@ -41,7 +46,7 @@ def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: lis
     weak = replies[
         (replies["split"] == "train") & replies["department"].notna() & (replies["department"] != LOCAL_OFFICE)
     ]
-    first = triage.TriageClassifier(n_jobs=2).fit(
+    first = triage.TriageClassifier(n_jobs=2, **PARAMS).fit(
         corpus_texts + list(weak["text"]), corpus_labels + list(weak["department"])
     )
     allowed: dict[str, set[str]] = defaultdict(set)
@@ -91,6 +96,7 @@ def main() -> None:
         texts,
         labels,
         n_jobs=2,
+        **PARAMS,
         target_precision=TARGET_PRECISION,
         training_data={
             "name": "default",

@@ -98,3 +98,21 @@ def test_term_weights_point_to_the_predicted_class(fitted):
     names = fitted.feature_names()
     assert weights and all(w > 0 for _, w in weights)
     assert "words__派出所" in {names[i] for i, _ in weights}
+
+
+def test_nb_scaling_folds_its_ratios_into_a_plain_linear_svc():
+    from sklearn.svm import LinearSVC
+
+    scaled = TriageClassifier(**SMALL).fit(TEXTS, LABELS)
+    plain = TriageClassifier(**SMALL, nb_scaling=False).fit(TEXTS, LABELS)
+    assert type(scaled.svm_) is LinearSVC and scaled.svm_.coef_.shape == plain.svm_.coef_.shape
+    assert not np.allclose(scaled.svm_.coef_, plain.svm_.coef_)
+    assert (scaled.predict(TEXTS) == np.asarray(LABELS)).mean() >= 0.9
+
+
+def test_estimators_saved_before_nb_scaling_load_as_plain_svms():
+    state = TriageClassifier(**SMALL, nb_scaling=False).fit(TEXTS, LABELS).__getstate__()
+    del state["nb_scaling"]
+    restored = TriageClassifier.__new__(TriageClassifier)
+    restored.__setstate__(state)
+    assert restored.get_params()["nb_scaling"] is False

@@ -48,6 +48,7 @@ def test_any_text_scores_as_in_scikit_learn(fitted, scorer, texts):
         {"word_ngram_range": (1, 3), "char_ngram_range": (2, 4)},
         {"word_ngram_range": (2, 2), "char_ngram_range": (1, 1), "sublinear_tf": False},
         {"max_features": 40},
+        {"nb_scaling": False},
     ],
 )
 def test_other_settings_score_as_in_scikit_learn(params):
