@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+import json
 import re
 import subprocess
 import sys
@@ -83,7 +84,8 @@ def test_wheel_ships_the_default_model(tmp_path):
     )
     (wheel,) = tmp_path.glob("triage-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for file in ("model.skops", "manifest.json", "README.md"):
+    manifest = json.loads(zipfile.ZipFile(wheel).read("triage/_models/default/manifest.json"))
+    for file in ("manifest.json", *manifest["files"]):  # every file the model's manifest lists
         assert f"triage/_models/default/{file}" in names
     assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
 
