@@ -31,8 +31,41 @@ CANDIDATES = {
 }
 
 
-def run_cli(*args: str) -> str:
-    return subprocess.run([sys.executable, "-m", "triage", *args], check=True, capture_output=True, text=True).stdout
+def run_cli(*args: str, env: dict[str, str] | None = None) -> str:
+    command = [sys.executable, "-m", "triage", *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def train_and_evaluate(data: Path, model_dir: Path, env: dict[str, str] | None = None) -> tuple[dict, float]:
+    """The protocol through triage's own commands: `triage train` on bodies.csv, `triage evaluate`
+    on messages.csv (subject + body). Returns the evaluation and the train command's seconds."""
+    start = time.perf_counter()
+    run_cli(
+        "train",
+        str(data / "bodies.csv"),
+        "-o",
+        str(model_dir),
+        "--text-column",
+        "body",
+        "--label-column",
+        "label",
+        env=env,
+    )
+    seconds = time.perf_counter() - start
+    evaluation = run_cli(
+        "evaluate",
+        str(model_dir),
+        str(data / "messages.csv"),
+        "--text-column",
+        "subject",
+        "--text-column",
+        "body",
+        "--label-column",
+        "label",
+        "--json",
+        env=env,
+    )
+    return json.loads(evaluation), seconds
 
 
 def main() -> None:
@@ -57,32 +90,7 @@ def main() -> None:
         )
 
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        run_cli(
-            "train",
-            str(args.data / "bodies.csv"),
-            "-o",
-            f"{tmp}/model",
-            "--text-column",
-            "body",
-            "--label-column",
-            "label",
-        )
-        seconds = time.perf_counter() - start
-        result = json.loads(
-            run_cli(
-                "evaluate",
-                f"{tmp}/model",
-                str(args.data / "messages.csv"),
-                "--text-column",
-                "subject",
-                "--text-column",
-                "body",
-                "--label-column",
-                "label",
-                "--json",
-            )
-        )
+        result, seconds = train_and_evaluate(args.data, Path(tmp) / "model")
         print(
             f"  {'`triage train` + `triage evaluate`':<40} macro-F1 {result['macro_f1']:.3f}  accuracy "
             f"{result['accuracy']:.3f}  train command {seconds:.1f} s (whole process: load, fit, calibrate, save)"

@@ -35,6 +35,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from classic import classic
+from quality import train_and_evaluate
 from sklearn.metrics import f1_score
 
 import triage
@@ -125,45 +126,9 @@ def row(name: str, ours: float, theirs: float, unit: str, higher_is_better: bool
 
 
 def train_and_score(data: Path, segmenter_name: str, folder: Path) -> float:
+    """Macro-F1 of the fixed split, trained and evaluated by triage's commands on one segmenter."""
     env = {**os.environ, "TRIAGE_SEGMENTER": segmenter_name}
-    model_dir = folder / f"model-{segmenter_name}"
-    common = [sys.executable, "-m", "triage"]
-    subprocess.run(
-        [
-            *common,
-            "train",
-            str(data / "bodies.csv"),
-            "-o",
-            str(model_dir),
-            "--text-column",
-            "body",
-            "--label-column",
-            "label",
-        ],
-        check=True,
-        capture_output=True,
-        env=env,
-    )
-    out = subprocess.run(
-        [
-            *common,
-            "evaluate",
-            str(model_dir),
-            str(data / "messages.csv"),
-            "--text-column",
-            "subject",
-            "--text-column",
-            "body",
-            "--label-column",
-            "label",
-            "--json",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    return json.loads(out.stdout)["macro_f1"]
+    return train_and_evaluate(data, folder / f"model-{segmenter_name}", env)[0]["macro_f1"]
 
 
 def token_parity(texts: list[str]) -> float:
