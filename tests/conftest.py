@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -119,3 +121,11 @@ def hide_module(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
     return hide
+
+
+def rehash(directory: Path, name: str) -> None:
+    """Record a model file's current SHA-256 in its manifest: a tampered file that passes the hash check."""
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files"][name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")

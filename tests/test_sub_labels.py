@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pickle
 import shutil
@@ -15,7 +14,7 @@ import skops.io
 from click.testing import CliRunner
 
 import triage
-from tests.conftest import LABELS, SUB_DEPARTMENTS, SUB_LABELS, SUB_TEXTS, TEXTS
+from tests.conftest import LABELS, SUB_DEPARTMENTS, SUB_LABELS, SUB_TEXTS, TEXTS, rehash
 from triage.batch import tag_dataframe
 from triage.cli import cli
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError, TrainingDataWarning, UntrustedModelError
@@ -41,12 +40,6 @@ def sub_copy(saved_sub_model_dir, tmp_path):
 
 def _manifest(directory):
     return json.loads((directory / MANIFEST_FILE).read_text(encoding="utf-8"))
-
-
-def _rehash(directory, name):
-    manifest = _manifest(directory)
-    manifest["files"][name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()
-    (directory / MANIFEST_FILE).write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
 def test_training_records_pairs_data_and_cross_validated_metrics(sub_model):
@@ -149,7 +142,7 @@ def test_tampered_sub_files_are_refused(sub_copy, name):
 
 def test_sub_model_pickle_is_refused_before_construction(sub_copy, monkeypatch):
     (sub_copy / SUB_MODEL_FILE).write_bytes(pickle.dumps({"not": "a model"}))
-    _rehash(sub_copy, SUB_MODEL_FILE)
+    rehash(sub_copy, SUB_MODEL_FILE)
     monkeypatch.setattr(skops.io, "load", lambda *a, **k: pytest.fail("skops.io.load called"))
     monkeypatch.setattr(pickle, "loads", lambda *a, **k: pytest.fail("pickle.loads called"))
     monkeypatch.setattr(pickle, "load", lambda *a, **k: pytest.fail("pickle.load called"))
@@ -159,7 +152,7 @@ def test_sub_model_pickle_is_refused_before_construction(sub_copy, monkeypatch):
 
 def test_sub_scorer_of_other_classes_is_refused(sub_copy):
     shutil.copyfile(sub_copy / SCORER_FILE, sub_copy / SUB_SCORER_FILE)
-    _rehash(sub_copy, SUB_SCORER_FILE)
+    rehash(sub_copy, SUB_SCORER_FILE)
     with pytest.raises(ModelIntegrityError, match=r"do not match the manifest's sub_labels"):
         triage.load(sub_copy)
 
