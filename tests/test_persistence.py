@@ -256,7 +256,7 @@ def test_figures_outside_the_checked_files_are_refused(model_copy):
 def test_saving_again_keeps_the_recorded_segmenter(model_copy, tmp_path):
     other = "jieba" if segmenter() == "rjieba" else "rjieba"
     _rewrite_manifest(model_copy, segmenter=other)
-    with pytest.warns(SegmenterMismatchWarning):  # at load, and again when save loads the estimator
+    with pytest.warns(SegmenterMismatchWarning):  # at load; loading the estimator to save does not repeat it
         saved = triage.load(model_copy).save(tmp_path / "again")
     assert json.loads((saved / MANIFEST_FILE).read_text(encoding="utf-8"))["segmenter"] == other
 
@@ -264,3 +264,13 @@ def test_saving_again_keeps_the_recorded_segmenter(model_copy, tmp_path):
 def test_model_takes_a_scorer_not_an_estimator(small_model):
     with pytest.raises(TypeError, match=r"TriageModel.from_estimator"):
         triage.TriageModel(small_model.estimator, small_model.manifest)
+
+
+def test_drift_is_reported_once_per_load(model_copy):
+    """The segmenter mismatch is said at load; loading the estimator later does not say it again
+    (pytest turns any further warning into an error here)."""
+    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    _rewrite_manifest(model_copy, segmenter=other)
+    with pytest.warns(SegmenterMismatchWarning):
+        model = triage.load(model_copy)
+    assert model.estimator.classes_.tolist() == model.classes

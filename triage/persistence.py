@@ -270,11 +270,11 @@ def _audit(model_file: Path) -> list[str]:
     return untrusted
 
 
-def _warn_on_drift(manifest: dict[str, Any], path: Path, libraries: tuple[str, ...]) -> None:
-    """Warn when ``libraries`` (or the user dictionary, or the segmenter) differ from those the
-    model was saved with."""
+def _warn_on_drift(manifest: dict[str, Any], path: Path, *, serving: bool, estimator: bool) -> None:
+    """Warn about what differs from when the model was saved: with ``serving``, what answering
+    depends on (segmenter, its library, user dictionary, triage); with ``estimator``, scikit-learn."""
     saved_segmenter = manifest.get("segmenter", _SEGMENTER_BEFORE_RECORDING)
-    if saved_segmenter != segmenter():
+    if serving and saved_segmenter != segmenter():
         warnings.warn(
             f"model {path} was trained on words segmented by {saved_segmenter}, and triage now segments "
             f"with {segmenter()}; a few messages may get other words and scores. Set "
@@ -283,12 +283,13 @@ def _warn_on_drift(manifest: dict[str, Any], path: Path, libraries: tuple[str, .
             stacklevel=4,
         )
     saved = manifest.get("versions", {})
+    libraries = [*(("triage", segmenter()) if serving else ()), *(("scikit-learn",) if estimator else ())]
     drift = []
-    for name in (*libraries, segmenter()):
+    for name in libraries:
         current = _installed_version(name)
         if saved.get(name) and saved[name] != current:
             drift.append(f"{name} {saved[name]} (now {current})")
-    if manifest.get("user_dictionary_sha256") not in (None, user_dictionary_sha256()):
+    if serving and manifest.get("user_dictionary_sha256") not in (None, user_dictionary_sha256()):
         drift.append("the segmentation user dictionary")
     if drift:
         warnings.warn(
@@ -335,14 +336,14 @@ def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
     return path, manifest
 
 
-def _load_estimator(path: Path, manifest: dict[str, Any], part: _Part) -> Any:
+def _load_estimator(path: Path, manifest: dict[str, Any], part: _Part, *, serving_checked: bool = False) -> Any:
     import skops.io
 
     from triage.estimator import TriageClassifier
 
     model_file = path / part.model_file
     untrusted = _audit(model_file)
-    _warn_on_drift(manifest, path, ("triage", "scikit-learn"))
+    _warn_on_drift(manifest, path, serving=not serving_checked, estimator=True)
     estimator = skops.io.load(model_file, trusted=untrusted)
     if not isinstance(estimator, TriageClassifier):
         raise UntrustedModelError(f"{model_file} holds a {type(estimator).__name__}, not a TriageClassifier")
@@ -356,7 +357,8 @@ def load_model(
 
     ``sub=True`` loads the sub-label estimator instead (``ModelNotFoundError`` when there is none).
     ``expected_files`` (the file hashes of a manifest read earlier) makes sure the directory still
-    holds the model that was loaded from it then.
+    holds the model that was loaded from it then; what that load already warned about (segmenter,
+    user dictionary, triage version) is not repeated.
     """
     directory, manifest = _checked_directory(path)
     if expected_files is not None and manifest["files"] != dict(expected_files):
@@ -365,7 +367,8 @@ def load_model(
         )
     if sub and _SUB not in _parts(manifest):
         raise ModelNotFoundError(f"{directory} has no sub-label model (train it with sub_labels)")
-    return _load_estimator(directory, manifest, _SUB if sub else _MAIN), manifest
+    estimator = _load_estimator(directory, manifest, _SUB if sub else _MAIN, serving_checked=expected_files is not None)
+    return estimator, manifest
 
 
 def _read_scorer(file: Path) -> LinearScorer:
@@ -385,7 +388,7 @@ def load_scorers(path: str | Path) -> tuple[LinearScorer, LinearScorer | None, d
     directory, manifest = _checked_directory(path)
     if SCORER_FILE not in manifest["files"]:
         return LinearScorer.from_estimator(_load_estimator(directory, manifest, _MAIN)), None, manifest
-    _warn_on_drift(manifest, directory, ("triage",))
+    _warn_on_drift(manifest, directory, serving=True, estimator=False)
     scorers = [_read_scorer(directory / part.scorer_file) for part in _parts(manifest)]
     return scorers[0], (scorers[1] if len(scorers) > 1 else None), manifest
 
