@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -72,16 +72,24 @@ def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
     return mix64(keys)
 
 
-def _token_keys(tokens: Sequence[str]) -> np.ndarray:
-    """A key per token, from its code points (tokens grouped by length to vectorise)."""
-    lengths = np.fromiter(map(len, tokens), dtype=np.intp, count=len(tokens))
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.intp)
-    points = code_points("".join(tokens))
-    keys = np.empty(len(tokens), dtype=np.uint64)
+def _lengths(items: Sequence[Sequence[Any]]) -> np.ndarray:
+    return np.fromiter(map(len, items), dtype=np.intp, count=len(items))
+
+
+def _fold_runs(units: np.ndarray, lengths: np.ndarray, seed: np.uint64 | None = None) -> np.ndarray:
+    """One key per consecutive run of ``units`` (run ``i`` is ``lengths[i]`` long), vectorised by
+    grouping runs of equal length; ``seed=None`` seeds each run with its length, as n-gram keys are."""
+    starts = np.cumsum(lengths) - lengths
+    keys = np.empty(len(lengths), dtype=np.uint64)
     for length in np.unique(lengths):
         rows = np.flatnonzero(lengths == length)
-        keys[rows] = _fold(points[starts[rows, None] + np.arange(length)], _TOKEN_SEED)
+        keys[rows] = _fold(units[starts[rows, None] + np.arange(length)], np.uint64(length) if seed is None else seed)
     return keys
+
+
+def _token_keys(tokens: Sequence[str]) -> np.ndarray:
+    """A key per token, from its code points."""
+    return _fold_runs(code_points("".join(tokens)), _lengths(tokens), _TOKEN_SEED)
 
 
 def _ngram_keys(units: np.ndarray, owner: np.ndarray, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
@@ -105,25 +113,12 @@ def _ngram_keys(units: np.ndarray, owner: np.ndarray, low: int, high: int) -> tu
 def _word_term_keys(terms: Sequence[str]) -> np.ndarray:
     """Keys of vocabulary word n-grams (tokens joined by spaces), as :func:`_ngram_keys` makes them."""
     split = [term.split(" ") for term in terms]
-    token_keys = _token_keys(list(chain.from_iterable(split)))
-    sizes = np.fromiter(map(len, split), dtype=np.intp, count=len(split))
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
-    keys = np.empty(len(terms), dtype=np.uint64)
-    for n in np.unique(sizes):
-        rows = np.flatnonzero(sizes == n)
-        keys[rows] = _fold(token_keys[starts[rows, None] + np.arange(n)], np.uint64(n))
-    return keys
+    return _fold_runs(_token_keys(list(chain.from_iterable(split))), _lengths(split))
 
 
 def _char_term_keys(terms: Sequence[str]) -> np.ndarray:
     """Keys of vocabulary character n-grams, as :func:`_ngram_keys` makes them."""
-    keys = np.empty(len(terms), dtype=np.uint64)
-    lengths = np.fromiter(map(len, terms), dtype=np.intp, count=len(terms))
-    for n in np.unique(lengths):
-        rows = np.flatnonzero(lengths == n)
-        points = code_points("".join(terms[i] for i in rows)).reshape(len(rows), n)
-        keys[rows] = _fold(points, np.uint64(n))
-    return keys
+    return _fold_runs(code_points("".join(terms)), _lengths(terms))
 
 
 def _home_slots(keys: np.ndarray, size: int) -> np.ndarray:
