@@ -237,15 +237,18 @@ class TriageModel:
             truncated=prepared.truncated,
         )
 
-    def _sub_categories(self, texts: list[str], departments: np.ndarray) -> list[tuple[str | None, float]]:
+    def _sub_categories(
+        self, texts: list[str], tokens: list[list[str]], departments: np.ndarray
+    ) -> list[tuple[str | None, float]]:
         """Each prepared text's most probable sub-category within its department, with its
-        probability among that department's sub-categories (``(None, 0.0)`` where there are none)."""
+        probability among that department's sub-categories (``(None, 0.0)`` where there are none).
+        ``tokens`` are the texts' segments, computed once for both models."""
         found: list[tuple[str | None, float]] = [(None, 0.0)] * len(texts)
         if self.sub_scorer is None:
             return found
         from triage.scoring import softmax
 
-        logits = self.sub_scorer.logits(self.sub_scorer.transform(texts))
+        logits = self.sub_scorer.logits(self.sub_scorer.transform(texts, tokens))
         for department, (columns, names) in self._sub_columns.items():
             rows = np.flatnonzero(departments == department)
             if rows.size:
@@ -262,7 +265,7 @@ class TriageModel:
         results: dict[str, Classification] = {}
         for start, rows, proba in self.scorer.score_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
-            subs = self._sub_categories(texts[start : start + len(proba)], departments)
+            subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
             unknown = np.diff(rows.offsets) == 0
             for row in range(len(proba)):

@@ -175,11 +175,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FeatureRows:
     """TF-IDF features of several documents in CSR layout: row ``i`` is
-    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside."""
+    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside; ``tokens`` are the documents'
+    segments, which another scorer of the same texts can reuse (segmenting is the costly part)."""
 
     offsets: np.ndarray
     columns: np.ndarray
     values: np.ndarray
+    tokens: list[list[str]]
 
     def row(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.offsets[index], self.offsets[index + 1]
@@ -321,7 +323,9 @@ class LinearScorer:
         """The n-gram behind a feature column (words are space-joined tokens)."""
         return self._terms[self._term_offsets[column] : self._term_offsets[column + 1]].tobytes().decode("utf-8")
 
-    def _tfidf(self, columns: np.ndarray, documents: np.ndarray, n_documents: int) -> FeatureRows:
+    def _tfidf(
+        self, columns: np.ndarray, documents: np.ndarray, n_documents: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Count each document's n-gram columns and weight them as TfidfVectorizer does, one L2
         norm per vectorizer block."""
         known = columns >= 0
@@ -333,12 +337,12 @@ class LinearScorer:
         norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * n_documents))
         values = (values / norms[block]).astype(np.float32)
         offsets = np.searchsorted(owner, np.arange(n_documents + 1))
-        return FeatureRows(offsets=offsets, columns=column, values=values)
+        return offsets, column, values
 
-    def transform(self, texts: Sequence[str]) -> FeatureRows:
-        """TF-IDF features of prepared texts."""
+    def transform(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
+        """TF-IDF features of prepared texts; ``tokens``, their segments if already known."""
         n = len(texts)
-        token_lists = [segment(text) for text in texts]
+        token_lists = tokens if tokens is not None else [segment(text) for text in texts]
         tokens = list(chain.from_iterable(token_lists))
         token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
         word_keys, word_owner = _ngram_keys(_token_keys(tokens), token_owner, *self.word_ngram_range)
@@ -346,7 +350,8 @@ class LinearScorer:
         char_owner = np.repeat(np.arange(n), [len(t) for t in char_texts])
         char_keys, char_doc = _ngram_keys(code_points("".join(char_texts)), char_owner, *self.char_ngram_range)
         columns = np.concatenate([_look_up(*self._word_table, word_keys), _look_up(*self._char_table, char_keys)])
-        return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
+        offsets, columns, values = self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
+        return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
 
     def logits(self, rows: FeatureRows) -> np.ndarray:
         """SVM scores divided by the temperature: a softmax over any subset of the columns gives the
