@@ -80,6 +80,10 @@ def test_info_prints_manifest_and_department_table(run):
     assert "format:     triage-model v1" in result.output
     assert "property_management" in result.output and "物业" in result.output
     assert "review threshold:" in result.output
+    from triage.scoring import FEATURIZER
+    from triage.segmentation import segmenter
+
+    assert f"segmenter {segmenter()}, featuriser {FEATURIZER}" in result.output
 
 
 def test_info_json(run):

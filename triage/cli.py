@@ -194,6 +194,8 @@ def info(as_json: bool, model_path: Path | None) -> None:
     from triage.departments import default_directory
     from triage.model import default_model_path
     from triage.persistence import read_manifest
+    from triage.scoring import FEATURIZER
+    from triage.segmentation import segmenter
 
     path = model_path if model_path is not None else default_model_path()
     manifest = read_manifest(path)
@@ -205,6 +207,7 @@ def info(as_json: bool, model_path: Path | None) -> None:
     click.echo(f"model:      {path}")
     click.echo(f"format:     {manifest['format']} v{manifest['format_version']}, saved {manifest.get('created', '?')}")
     click.echo("versions:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    click.echo(f"serving:    segmenter {segmenter()}, featuriser {FEATURIZER} (this installation)")
     click.echo(f"trained on: {manifest.get('training_data', {}).get('description', 'not described')}")
     for name, result in metrics.items():
         scores = ", ".join(

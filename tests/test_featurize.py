@@ -1,0 +1,101 @@
+"""The compiled featuriser (``triage._featurize``) gives the numpy path's features and scores.
+
+``tests/test_scoring.py`` checks the scorer that runs (compiled where built) against scikit-learn;
+this module checks the two implementations against each other, so both stay exact.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import patch
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import LABELS, TEXTS
+from triage import TriageClassifier
+from triage.scoring import _WHITE_SPACES, LinearScorer
+from triage.segmentation import segment
+from triage.text import prepare
+
+_featurize = pytest.importorskip("triage._featurize", reason="the compiled featuriser was not built (no C compiler)")
+
+ALPHABET = "".join(sorted(set("".join(TEXTS)))) + "0123456789abcXYZ ，。！？[]()-_物業費\u3000\U00020000"
+texts_strategy = st.lists(st.text(alphabet=ALPHABET, max_size=120), min_size=1, max_size=12)
+
+
+@pytest.fixture(scope="module", params=[{}, {"word_ngram_range": (1, 3), "char_ngram_range": (2, 4)}])
+def scorer(request) -> LinearScorer:
+    fitted = TriageClassifier(min_df=1, calibration_folds=3, **request.param).fit(TEXTS, LABELS)
+    return LinearScorer.from_estimator(fitted)
+
+
+def _inputs(texts: list[str]) -> tuple[list[str], list[list[str]]]:
+    prepared = [prepare(text).text for text in texts]
+    return [_WHITE_SPACES.sub(" ", text) for text in prepared], [segment(text) for text in prepared]
+
+
+def _assert_same_features(scorer: LinearScorer, texts: list[str]) -> None:
+    chars, tokens = _inputs(texts)
+    compiled = scorer._features_compiled(chars, tokens)
+    expected = scorer._features_numpy(chars, tokens)
+    np.testing.assert_array_equal(compiled[0], expected[0])  # offsets
+    np.testing.assert_array_equal(compiled[1], expected[1])  # columns, ascending within each row
+    np.testing.assert_allclose(compiled[2], expected[2], rtol=1e-6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=texts_strategy)
+def test_any_text_gets_the_numpy_features(scorer, texts):
+    _assert_same_features(scorer, texts)
+
+
+def test_training_texts_and_edge_cases_get_the_numpy_features(scorer):
+    _assert_same_features(scorer, [*TEXTS, "", " ", "派出所 派出所 派出所", "物" * 5000])
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=texts_strategy)
+def test_compiled_scores_are_the_numpy_scores(scorer, texts):
+    rows = scorer.transform(_inputs(texts)[0])
+    compiled = scorer.logits(rows)
+    with patch("triage.scoring._featurize", None):
+        expected = scorer.logits(rows)
+    np.testing.assert_allclose(compiled, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_threads_share_one_scorer(scorer):
+    """The featuriser releases the GIL while it counts; concurrent calls must not see each other."""
+    texts = [prepare(text).text for text in TEXTS] * 20
+    expected = scorer.predict_proba(texts)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: scorer.predict_proba(texts), range(8)))
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def test_a_table_pointing_past_the_vocabulary_is_an_error_not_a_crash(scorer):
+    chars, tokens = _inputs(["物业乱收停车费"])
+    keys, columns = scorer._char_table
+    broken = np.where(columns >= 0, len(scorer.idf) + 7, columns).astype(np.int32)
+    arguments = [*scorer._word_table, keys, broken, scorer.idf, scorer.n_word_features]
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        _featurize.tfidf_rows(chars, tokens, *arguments, *scorer.word_ngram_range, *scorer.char_ngram_range, True)
+
+
+def test_rows_pointing_past_the_weights_are_an_error_not_a_crash(scorer):
+    offsets = np.array([0, 1], dtype=np.int64)
+    columns = np.array([len(scorer.idf)], dtype=np.int64)
+    values = np.ones(1, dtype=np.float32)
+    with pytest.raises(ValueError, match="outside the"):
+        _featurize.linear_scores(
+            offsets, columns, values, scorer._term_weights, scorer.intercept, len(scorer.classes), 1
+        )
+
+
+def test_non_string_tokens_are_a_type_error(scorer):
+    arguments = [*scorer._word_table, *scorer._char_table, scorer.idf, scorer.n_word_features]
+    with pytest.raises(TypeError, match="token of text 0"):
+        _featurize.tfidf_rows(["物业"], [[b"bytes"]], *arguments, 1, 2, 1, 3, True)

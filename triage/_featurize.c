@@ -1,0 +1,448 @@
+/*
+ * triage._featurize: the compiled form of LinearScorer's per-text loop (triage/scoring.py).
+ *
+ * The numpy path in scoring.py builds every n-gram key, looks it up and counts it with whole-batch
+ * array passes: about 1,700 n-grams per message cost ~150 us in temporaries and probing loops.
+ * Here one pass per document does the same work in a few microseconds, with the GIL released for
+ * everything after the code points have been read. The two paths give the same features
+ * (tests/test_featurize.py), so a build without a C compiler only loses speed.
+ *
+ * Keys, tables and weighting must match scoring.py exactly:
+ *   token key     = mix64(fold(TOKEN_SEED, code points of the token))
+ *   n-gram key    = mix64(fold(n, n units)), units = token keys (words) or code points (chars)
+ *   fold(seed, u) = seed * M + u[0], then * M + u[1], ... (mod 2^64)
+ *   home slot     = (key * M) >> (64 - log2(table size)), linear probing, key 0 marks a free slot
+ *   value         = (1 + ln count if sublinear else count) * idf, L2-normalised per block
+ *                   (word columns < n_word_features <= char columns), columns ascending.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MULTIPLIER 0x9E3779B97F4A7C15ULL
+#define TOKEN_SEED 0x5BD1E9955BD1E995ULL
+
+static inline uint64_t mix64(uint64_t v) {
+    v ^= v >> 30;
+    v *= 0xBF58476D1CE4E5B9ULL;
+    v ^= v >> 27;
+    v *= 0x94D049BB133111EBULL;
+    return v ^ (v >> 31);
+}
+
+typedef struct {
+    const uint64_t *keys;
+    const int32_t *columns;
+    uint64_t mask;
+    int shift;
+} Table;
+
+static int table_from_buffers(Table *table, const Py_buffer *keys, const Py_buffer *columns, const char *name) {
+    Py_ssize_t size = keys->len / (Py_ssize_t)sizeof(uint64_t);
+    if (size < 2 || (size & (size - 1)) || columns->len != size * (Py_ssize_t)sizeof(int32_t)) {
+        PyErr_Format(PyExc_ValueError, "the %s table is malformed (size not a power of two, or columns mismatched)",
+                     name);
+        return -1;
+    }
+    int bits = 0;
+    while (((Py_ssize_t)1 << bits) < size) bits++;
+    table->keys = (const uint64_t *)keys->buf;
+    table->columns = (const int32_t *)columns->buf;
+    table->mask = (uint64_t)size - 1;
+    table->shift = 64 - bits;
+    return 0;
+}
+
+#define RADIX_BITS 10
+
+/* Sort a document's columns ascending (as the numpy path's np.unique leaves them): LSD radix sort
+ * over 10-bit digits, two passes for vocabularies under a million terms; qsort took 44% of the time. */
+static void sort_columns(int64_t *columns, int64_t *scratch, Py_ssize_t n, int passes) {
+    Py_ssize_t buckets[1 << RADIX_BITS];
+    for (int pass = 0; pass < passes; pass++) {
+        int shift = pass * RADIX_BITS;
+        memset(buckets, 0, sizeof(buckets));
+        for (Py_ssize_t i = 0; i < n; i++) buckets[(columns[i] >> shift) & ((1 << RADIX_BITS) - 1)]++;
+        Py_ssize_t total = 0;
+        for (int b = 0; b < (1 << RADIX_BITS); b++) {
+            Py_ssize_t count = buckets[b];
+            buckets[b] = total;
+            total += count;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) scratch[buckets[(columns[i] >> shift) & ((1 << RADIX_BITS) - 1)]++] = columns[i];
+        memcpy(columns, scratch, (size_t)n * sizeof(int64_t));
+    }
+}
+
+static inline Py_ssize_t ngram_count(Py_ssize_t length, long low, long high) {
+    Py_ssize_t total = 0;
+    for (long n = low; n <= high; n++)
+        if (length >= n) total += length - n + 1;
+    return total;
+}
+
+/* Units (code points or token keys) of one batch, document by document. */
+typedef struct {
+    uint64_t *units;
+    Py_ssize_t *starts; /* document i is units[starts[i]:starts[i + 1]] */
+} Runs;
+
+static void runs_free(Runs *runs) {
+    PyMem_RawFree(runs->units);
+    PyMem_RawFree(runs->starts);
+}
+
+static int runs_alloc(Runs *runs, Py_ssize_t n_documents, Py_ssize_t n_units) {
+    runs->units = PyMem_RawMalloc((size_t)(n_units ? n_units : 1) * sizeof(uint64_t));
+    runs->starts = PyMem_RawMalloc((size_t)(n_documents + 1) * sizeof(Py_ssize_t));
+    if (!runs->units || !runs->starts) {
+        runs_free(runs);
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static int check_str(PyObject *item, const char *what, Py_ssize_t index) {
+    if (!PyUnicode_Check(item)) {
+        PyErr_Format(PyExc_TypeError, "%s %zd is %s, not str", what, index, Py_TYPE(item)->tp_name);
+        return -1;
+    }
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(item) < 0) return -1;
+#endif
+    return 0;
+}
+
+/* Code points of each text (characters). */
+static int read_texts(PyObject *texts, Runs *runs) {
+    Py_ssize_t n = PyList_GET_SIZE(texts), total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (check_str(text, "text", i) < 0) return -1;
+        total += PyUnicode_GET_LENGTH(text);
+    }
+    if (runs_alloc(runs, n, total) < 0) return -1;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        int kind = PyUnicode_KIND(text);
+        const void *data = PyUnicode_DATA(text);
+        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+        runs->starts[i] = at;
+        for (Py_ssize_t j = 0; j < length; j++) runs->units[at++] = PyUnicode_READ(kind, data, j);
+    }
+    runs->starts[n] = at;
+    return 0;
+}
+
+/* One key per token of each token list (words). */
+static int read_tokens(PyObject *token_lists, Runs *runs) {
+    Py_ssize_t n = PyList_GET_SIZE(token_lists), total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *tokens = PyList_GET_ITEM(token_lists, i);
+        if (!PyList_Check(tokens)) {
+            PyErr_Format(PyExc_TypeError, "token list %zd is %s, not list", i, Py_TYPE(tokens)->tp_name);
+            return -1;
+        }
+        total += PyList_GET_SIZE(tokens);
+    }
+    if (runs_alloc(runs, n, total) < 0) return -1;
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *tokens = PyList_GET_ITEM(token_lists, i);
+        runs->starts[i] = at;
+        /* the list cannot change size under us: the GIL is held and nothing here calls back into Python */
+        for (Py_ssize_t t = 0; t < PyList_GET_SIZE(tokens); t++) {
+            PyObject *token = PyList_GET_ITEM(tokens, t);
+            if (check_str(token, "token of text", i) < 0) return -1;
+            int kind = PyUnicode_KIND(token);
+            const void *data = PyUnicode_DATA(token);
+            uint64_t key = TOKEN_SEED;
+            for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(token); j++)
+                key = key * MULTIPLIER + (uint64_t)PyUnicode_READ(kind, data, j);
+            runs->units[at++] = mix64(key);
+        }
+    }
+    runs->starts[n] = at;
+    return 0;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(address) __builtin_prefetch(address)
+#else
+#define PREFETCH(address) ((void)0)
+#endif
+
+/* How many lookups ahead a slot is prefetched. The tables (megabytes) do not fit in cache, so each
+ * probe is a memory round trip; issuing them ahead lets them overlap (2.3x faster on teddy2020c). */
+#define AHEAD 16
+
+typedef struct {
+    int32_t *counts;    /* per column, zero between documents */
+    Py_ssize_t n_features;
+    int out_of_range;   /* a table named a column past the vocabulary */
+    int64_t *touched;   /* columns of the current document, in order of first sight */
+    int64_t *scratch;   /* room to sort them */
+    Py_ssize_t n_touched;
+    int64_t *found;     /* columns of the current document's n-grams, repeats included */
+    Py_ssize_t n_found;
+    uint64_t *keys;     /* n-gram keys of the current document */
+    uint64_t *homes;    /* and their home slots */
+} Counter;
+
+static inline void count_ngrams(Counter *counter, const Table *table, const uint64_t *units, Py_ssize_t length,
+                                long low, long high) {
+    Py_ssize_t m = 0;
+    for (long n = low; n <= high; n++) {
+        for (Py_ssize_t start = 0; start + n <= length; start++) {
+            uint64_t key = (uint64_t)n;
+            for (long j = 0; j < n; j++) key = key * MULTIPLIER + units[start + j];
+            key = mix64(key);
+            counter->keys[m] = key;
+            counter->homes[m++] = (key * MULTIPLIER) >> table->shift;
+        }
+    }
+    for (Py_ssize_t i = 0; i < m; i++) {
+        if (i + AHEAD < m) {
+            PREFETCH(table->keys + counter->homes[i + AHEAD]);
+            PREFETCH(table->columns + counter->homes[i + AHEAD]);
+        }
+        uint64_t key = counter->keys[i], position = counter->homes[i];
+        int64_t column = -1;
+        for (;;) {
+            uint64_t stored = table->keys[position];
+            if (stored == key) {
+                column = table->columns[position];
+                break;
+            }
+            if (stored == 0) break;
+            position = (position + 1) & table->mask;
+        }
+        if (column >= counter->n_features)
+            counter->out_of_range = 1; /* a corrupt table: reported, never written through */
+        else if (column >= 0)
+            counter->found[counter->n_found++] = column;
+    }
+}
+
+/* Count the columns found, prefetching their counters (a random walk over the vocabulary, too). */
+static inline void count_found(Counter *counter) {
+    for (Py_ssize_t i = 0; i < counter->n_found; i++) {
+        if (i + AHEAD < counter->n_found) PREFETCH(counter->counts + counter->found[i + AHEAD]);
+        int64_t column = counter->found[i];
+        if (counter->counts[column]++ == 0) counter->touched[counter->n_touched++] = column;
+    }
+}
+
+static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
+    PyObject *texts, *token_lists;
+    Py_buffer word_keys = {0}, word_columns = {0}, char_keys = {0}, char_columns = {0}, idf_buffer = {0};
+    Py_ssize_t n_word_features;
+    long word_low, word_high, char_low, char_high;
+    int sublinear;
+    if (!PyArg_ParseTuple(args, "O!O!y*y*y*y*y*nllllp:tfidf_rows", &PyList_Type, &texts, &PyList_Type, &token_lists,
+                          &word_keys, &word_columns, &char_keys, &char_columns, &idf_buffer, &n_word_features,
+                          &word_low, &word_high, &char_low, &char_high, &sublinear))
+        return NULL;
+
+    PyObject *result = NULL;
+    Runs chars = {0}, words = {0};
+    Counter counter = {0};
+    int64_t *out_columns = NULL, *offsets = NULL;
+    float *out_values = NULL;
+    double *doc_values = NULL;
+    Table word_table, char_table;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    Py_ssize_t n_features = idf_buffer.len / (Py_ssize_t)sizeof(float);
+    const float *idf = (const float *)idf_buffer.buf;
+
+    if (PyList_GET_SIZE(token_lists) != n) {
+        PyErr_Format(PyExc_ValueError, "%zd texts but %zd token lists", n, PyList_GET_SIZE(token_lists));
+        goto done;
+    }
+    if (word_low < 1 || word_high < word_low || char_low < 1 || char_high < char_low) {
+        PyErr_SetString(PyExc_ValueError, "n-gram ranges must satisfy 1 <= low <= high");
+        goto done;
+    }
+    if (table_from_buffers(&word_table, &word_keys, &word_columns, "word") < 0 ||
+        table_from_buffers(&char_table, &char_keys, &char_columns, "character") < 0)
+        goto done;
+    if (read_texts(texts, &chars) < 0 || read_tokens(token_lists, &words) < 0) goto done;
+
+    Py_ssize_t capacity = 0, widest = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t count = ngram_count(words.starts[i + 1] - words.starts[i], word_low, word_high) +
+                           ngram_count(chars.starts[i + 1] - chars.starts[i], char_low, char_high);
+        capacity += count;
+        if (count > widest) widest = count;
+    }
+    counter.counts = PyMem_RawCalloc((size_t)(n_features ? n_features : 1), sizeof(int32_t));
+    counter.touched = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
+    counter.found = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
+    counter.scratch = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
+    counter.keys = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint64_t));
+    counter.homes = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint64_t));
+    doc_values = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(double));
+    out_columns = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(int64_t));
+    out_values = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(float));
+    offsets = PyMem_RawMalloc((size_t)(n + 1) * sizeof(int64_t));
+    if (!counter.counts || !counter.touched || !counter.found || !counter.scratch || !counter.keys || !counter.homes || !doc_values || !out_columns || !out_values || !offsets) {
+        PyErr_NoMemory();
+        goto done;
+    }
+
+    int passes = 1;
+    while (passes * RADIX_BITS < 63 && ((int64_t)1 << (passes * RADIX_BITS)) < (int64_t)n_features) passes++;
+    counter.n_features = n_features;
+    Py_ssize_t written = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        offsets[i] = written;
+        counter.n_touched = counter.n_found = 0;
+        count_ngrams(&counter, &word_table, words.units + words.starts[i], words.starts[i + 1] - words.starts[i],
+                     word_low, word_high);
+        count_ngrams(&counter, &char_table, chars.units + chars.starts[i], chars.starts[i + 1] - chars.starts[i],
+                     char_low, char_high);
+        count_found(&counter);
+        sort_columns(counter.touched, counter.scratch, counter.n_touched, passes);
+        double squares[2] = {0.0, 0.0};
+        for (Py_ssize_t t = 0; t < counter.n_touched; t++) {
+            if (t + AHEAD < counter.n_touched) PREFETCH(idf + counter.touched[t + AHEAD]);
+            int64_t column = counter.touched[t];
+            int32_t count = counter.counts[column];
+            double tf = sublinear ? 1.0 + log((double)count) : (double)count;
+            double value = tf * (double)idf[column];
+            doc_values[t] = value;
+            squares[column >= n_word_features] += value * value;
+        }
+        double norms[2] = {sqrt(squares[0]), sqrt(squares[1])};
+        for (Py_ssize_t t = 0; t < counter.n_touched; t++) {
+            int64_t column = counter.touched[t];
+            counter.counts[column] = 0;
+            out_columns[written] = column;
+            out_values[written] = (float)(doc_values[t] / norms[column >= n_word_features]);
+            written++;
+        }
+    }
+    offsets[n] = written;
+    Py_END_ALLOW_THREADS
+    if (counter.out_of_range) {
+        PyErr_SetString(PyExc_ValueError, "an n-gram table points outside the vocabulary");
+        goto done;
+    }
+    result = Py_BuildValue("(y#y#y#)", (const char *)offsets, (Py_ssize_t)((n + 1) * sizeof(int64_t)),
+                           (const char *)out_columns, (Py_ssize_t)(written * sizeof(int64_t)), (const char *)out_values,
+                           (Py_ssize_t)(written * sizeof(float)));
+
+done:
+    runs_free(&chars);
+    runs_free(&words);
+    PyMem_RawFree(counter.counts);
+    PyMem_RawFree(counter.touched);
+    PyMem_RawFree(counter.scratch);
+    PyMem_RawFree(counter.found);
+    PyMem_RawFree(counter.keys);
+    PyMem_RawFree(counter.homes);
+    PyMem_RawFree(doc_values);
+    PyMem_RawFree(out_columns);
+    PyMem_RawFree(out_values);
+    PyMem_RawFree(offsets);
+    PyBuffer_Release(&word_keys);
+    PyBuffer_Release(&word_columns);
+    PyBuffer_Release(&char_keys);
+    PyBuffer_Release(&char_columns);
+    PyBuffer_Release(&idf_buffer);
+    return result;
+}
+
+/* Linear class scores of TF-IDF rows: intercept[k] + sum over a row's terms of value * weight(k, column).
+ * weight(k, c) is weights[c * term_stride + k * class_stride] (in floats), so the (classes, terms)
+ * array of the file and its transpose are read alike. */
+static PyObject *linear_scores(PyObject *self, PyObject *args) {
+    Py_buffer offsets_buffer = {0}, columns_buffer = {0}, values_buffer = {0}, weights_buffer = {0},
+              intercept_buffer = {0};
+    Py_ssize_t term_stride, class_stride;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nn:linear_scores", &offsets_buffer, &columns_buffer, &values_buffer,
+                          &weights_buffer, &intercept_buffer, &term_stride, &class_stride))
+        return NULL;
+    PyObject *result = NULL;
+    double *scores = NULL;
+    const int64_t *offsets = (const int64_t *)offsets_buffer.buf;
+    const int64_t *columns = (const int64_t *)columns_buffer.buf;
+    const float *values = (const float *)values_buffer.buf, *weights = (const float *)weights_buffer.buf;
+    const float *intercept = (const float *)intercept_buffer.buf;
+    Py_ssize_t n = offsets_buffer.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    Py_ssize_t n_classes = intercept_buffer.len / (Py_ssize_t)sizeof(float);
+    Py_ssize_t n_entries = columns_buffer.len / (Py_ssize_t)sizeof(int64_t);
+    Py_ssize_t n_weights = weights_buffer.len / (Py_ssize_t)sizeof(float);
+    if (n < 0 || values_buffer.len != n_entries * (Py_ssize_t)sizeof(float) || n_classes < 1 || term_stride < 1 ||
+        class_stride < 1 || n_weights % n_classes || offsets[0] != 0 || offsets[n] != n_entries) {
+        PyErr_SetString(PyExc_ValueError, "feature rows and weights do not fit together");
+        goto done;
+    }
+    Py_ssize_t n_terms = n_weights / n_classes;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (offsets[i + 1] < offsets[i]) {
+            PyErr_SetString(PyExc_ValueError, "feature row offsets decrease");
+            goto done;
+        }
+    }
+    for (Py_ssize_t j = 0; j < n_entries; j++) {
+        if (columns[j] < 0 || columns[j] >= n_terms) {
+            PyErr_Format(PyExc_ValueError, "feature column %lld is outside the %zd terms", (long long)columns[j],
+                         n_terms);
+            goto done;
+        }
+    }
+    scores = PyMem_RawMalloc((size_t)(n ? n * n_classes : 1) * sizeof(double));
+    if (!scores) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *row = scores + i * n_classes;
+        for (Py_ssize_t k = 0; k < n_classes; k++) row[k] = intercept[k];
+        for (Py_ssize_t j = offsets[i]; j < offsets[i + 1]; j++) {
+            if (j + AHEAD < offsets[i + 1]) PREFETCH(weights + columns[j + AHEAD] * term_stride);
+            const float *term = weights + columns[j] * term_stride;
+            double value = values[j];
+            for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * term[k * class_stride];
+        }
+    }
+    Py_END_ALLOW_THREADS
+    result = PyBytes_FromStringAndSize((const char *)scores, (Py_ssize_t)(n * n_classes * sizeof(double)));
+
+done:
+    PyMem_RawFree(scores);
+    PyBuffer_Release(&offsets_buffer);
+    PyBuffer_Release(&columns_buffer);
+    PyBuffer_Release(&values_buffer);
+    PyBuffer_Release(&weights_buffer);
+    PyBuffer_Release(&intercept_buffer);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"linear_scores", linear_scores, METH_VARARGS,
+     "linear_scores(offsets, columns, values, weights, intercept, term_stride, class_stride) -> scores\n\n"
+     "Raw float64 bytes of shape (rows, classes): intercept plus the rows' weighted terms."},
+    {"tfidf_rows", tfidf_rows, METH_VARARGS,
+     "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
+     "           word_low, word_high, char_low, char_high, sublinear) -> (offsets, columns, values)\n\n"
+     "TF-IDF rows of whitespace-collapsed texts and their tokens, as LinearScorer.transform computes them;\n"
+     "the three results are raw int64 / int64 / float32 bytes."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "triage._featurize", "Compiled n-gram lookup and TF-IDF weighting for LinearScorer.", -1,
+    methods,
+};
+
+PyMODINIT_FUNC PyInit__featurize(void) { return PyModule_Create(&module); }
