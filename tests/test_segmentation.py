@@ -146,3 +146,21 @@ def test_user_dictionary_stays_out_of_rjiebas_global_instance(monkeypatch):
         segmentation.segmenter.cache_clear()
     rjieba = pytest.importorskip("rjieba")
     assert rjieba.cut("四点半课堂收费太高", False)[0] != "四点半课堂"
+
+
+_TOKENS = st.lists(
+    st.one_of(
+        st.sampled_from(sorted(stop_words())),
+        st.text(alphabet="的了物业，。！ _-·①²٣ⅫA1\u3000\u200b", min_size=0, max_size=4),
+        st.text(max_size=3),
+    ),
+    max_size=30,
+)
+
+
+@given(_TOKENS)
+def test_compiled_token_filter_keeps_what_the_python_rule_keeps(tokens):
+    pytest.importorskip("triage._featurize", reason="the compiled featuriser was not built (no C compiler)")
+    assert segmentation._content_tokens(tokens, stop_words()) == segmentation._content_tokens_python(
+        tokens, stop_words()
+    )

@@ -428,7 +428,35 @@ done:
     return result;
 }
 
+/* segment()'s filter: the tokens with an alphanumeric character (str.isalnum's definition, character
+ * by character) that are not stop words, in order. Same rule as segmentation._content_tokens_python. */
+static PyObject *content_tokens(PyObject *self, PyObject *args) {
+    PyObject *tokens, *stop_words;
+    if (!PyArg_ParseTuple(args, "O!O!:content_tokens", &PyList_Type, &tokens, &PyFrozenSet_Type, &stop_words))
+        return NULL;
+    PyObject *kept = PyList_New(0);
+    if (!kept) return NULL;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(tokens); i++) {
+        PyObject *token = PyList_GET_ITEM(tokens, i);
+        if (check_str(token, "token", i) < 0) goto error;
+        int kind = PyUnicode_KIND(token);
+        const void *data = PyUnicode_DATA(token);
+        int has_alnum = 0;
+        for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(token) && !has_alnum; j++)
+            has_alnum = Py_UNICODE_ISALNUM(PyUnicode_READ(kind, data, j));
+        if (!has_alnum) continue;
+        int stop = PySet_Contains(stop_words, token);
+        if (stop < 0 || (!stop && PyList_Append(kept, token) < 0)) goto error;
+    }
+    return kept;
+error:
+    Py_DECREF(kept);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"content_tokens", content_tokens, METH_VARARGS,
+     "content_tokens(tokens, stop_words) -> the tokens with an alphanumeric character that are not stop words"},
     {"linear_scores", linear_scores, METH_VARARGS,
      "linear_scores(offsets, columns, values, weights, intercept, term_stride, class_stride) -> scores\n\n"
      "Raw float64 bytes of shape (rows, classes): intercept plus the rows' weighted terms."},
@@ -441,7 +469,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "triage._featurize", "Compiled n-gram lookup and TF-IDF weighting for LinearScorer.", -1,
+    PyModuleDef_HEAD_INIT, "triage._featurize", "Compiled hot loops of serving: segment()'s token filter, n-gram lookup and TF-IDF, linear scores.", -1,
     methods,
 };
 

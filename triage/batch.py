@@ -21,6 +21,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 from collections import Counter, deque
@@ -135,9 +136,13 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
+# What errors="surrogateescape" turns each undecodable byte into.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _check_decoded(cells: list[str], encoding: str) -> str:
     """A per-row error when a cell holds bytes the encoding could not decode (kept as surrogates)."""
-    if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+    if any(_ESCAPED_BYTE.search(cell) for cell in cells):
         return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
     return ""
 

@@ -176,8 +176,20 @@ def user_dictionary_sha256() -> str:
     return hashlib.sha256((_DATA / "userdict.txt").read_bytes()).hexdigest()
 
 
-def _has_alnum(token: str) -> bool:
-    return any(ch.isalnum() for ch in token)
+def _content_tokens_python(tokens: list[str], dropped: frozenset[str]) -> list[str]:
+    """The tokens with an alphanumeric character that are not stop words (drops punctuation and spaces)."""
+    # isalnum() settles almost every token; only a longer token that fails it needs a look at each character
+    return [
+        t
+        for t in tokens
+        if (t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))) and t not in dropped
+    ]
+
+
+try:  # the same rule in C, when the featuriser was built (tests/test_segmentation.py checks they agree)
+    from triage._featurize import content_tokens as _content_tokens
+except ImportError:
+    _content_tokens = _content_tokens_python
 
 
 def segment(text: str) -> list[str]:
@@ -208,8 +220,5 @@ def segment_with(cut: Callable[[str], list[str]], text: str) -> list[str]:
         if piece in _PLACEHOLDER_SET:
             tokens.append(piece)
         elif piece:
-            # isalnum() settles almost every token; a one-character token that fails it is punctuation
-            tokens.extend(
-                [t for t in cut(piece) if (t.isalnum() or (len(t) > 1 and _has_alnum(t))) and t not in dropped]
-            )
+            tokens.extend(_content_tokens(cut(piece), dropped))
     return tokens
