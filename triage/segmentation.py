@@ -179,11 +179,7 @@ def user_dictionary_sha256() -> str:
 def _content_tokens_python(tokens: list[str], dropped: frozenset[str]) -> list[str]:
     """The tokens with an alphanumeric character that are not stop words (drops punctuation and spaces)."""
     # isalnum() settles almost every token; only a longer token that fails it needs a look at each character
-    return [
-        t
-        for t in tokens
-        if (t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))) and t not in dropped
-    ]
+    return [t for t in tokens if (t.isalnum() or (len(t) > 1 and any(ch.isalnum() for ch in t))) and t not in dropped]
 
 
 try:  # the same rule in C, when the featuriser was built (tests/test_segmentation.py checks they agree)
