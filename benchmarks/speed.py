@@ -5,7 +5,8 @@ messages of ``votes.csv`` (4,326, subject + body). The classic pipeline is jieba
 TfidfVectorizer + LinearSVC (``benchmarks/classic.py``). Printed, each with the ratio
 triage / classic:
 
-- throughput in one process and with 2 worker processes (messages/s, MB/s of UTF-8 text);
+- throughput in one process and with 2 worker processes (messages/s, MB/s of UTF-8 text), and
+  triage's one-process figure without its compiled featuriser (an install without a C compiler);
 - single-message latency p50 / p99 over the messages of at most 500 characters;
 - cold start: a fresh process importing, loading the saved model and classifying one message;
 - peak RSS of a fresh process that loads the model and classifies every message;
@@ -59,6 +60,17 @@ import joblib
 model = joblib.load({path!r})
 model.predict(["小区物业乱收停车费，垃圾也没人清理"])
 print(json.dumps(time.perf_counter() - t0))
+"""
+NUMPY_ONLY = """
+import json, sys, time
+sys.modules["triage._featurize"] = None  # as if installed without a C compiler
+import triage
+texts = json.load(open({texts!r}, encoding="utf-8"))
+model = triage.load({path!r})
+model.predict(texts[:10])
+t0 = time.perf_counter()
+model.predict(texts)
+print(json.dumps(len(texts) / (time.perf_counter() - t0)))
 """
 RSS_TRIAGE = r"""
 import json, re, triage
@@ -172,6 +184,10 @@ def main() -> None:
         row("one process, MB/s", megabytes / ours_seconds, megabytes / theirs_seconds, "MB/s")
         classify_seconds = timed(ours.classify, texts)
         print(f"  {'(triage classify(): top 3 + explanation)':<34} {len(texts) / classify_seconds:10.2f} msg/s")
+        texts_file = folder / "texts.json"
+        texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        numpy_only = run_probe(NUMPY_ONLY.format(texts=str(texts_file), path=str(ours_dir)))
+        print(f"  {'(triage without triage._featurize)':<34} {numpy_only:10.2f} msg/s")
         ours_two, theirs_two = two_workers(ours.predict, texts), two_workers(theirs.predict, texts)
         row("2 workers, messages/s", len(texts) / ours_two, len(texts) / theirs_two, "msg/s")
         row("2 workers vs classic 1 process", len(texts) / ours_two, len(texts) / theirs_seconds, "msg/s")
@@ -193,8 +209,6 @@ def main() -> None:
         print(f"  {'(shipped default model)':<34} triage {default_cold:10.2f} s")
 
         print("peak RSS of a fresh process classifying all of votes.csv")
-        texts_file = folder / "texts.json"
-        texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
         ours_rss = run_probe(RSS_TRIAGE.format(texts=str(texts_file), path=str(ours_dir)))
         theirs_rss = run_probe(RSS_CLASSIC.format(texts=str(texts_file), path=str(theirs_file)))
         row("MiB", ours_rss, theirs_rss, "MiB", False)
