@@ -94,9 +94,7 @@ def test_rows_pointing_past_the_weights_are_an_error_not_a_crash(scorer):
     columns = np.array([len(scorer.idf)], dtype=np.int64)
     values = np.ones(1, dtype=np.float32)
     with pytest.raises(ValueError, match="outside the"):
-        _featurize.linear_scores(
-            offsets, columns, values, scorer._term_weights, scorer.intercept, len(scorer.classes), 1
-        )
+        _featurize.linear_scores(offsets, columns, values, scorer._term_weights, scorer.intercept)
 
 
 def test_non_string_tokens_are_a_type_error(scorer):

@@ -360,15 +360,13 @@ done:
     return result;
 }
 
-/* Linear class scores of TF-IDF rows: intercept[k] + sum over a row's terms of value * weight(k, column).
- * weight(k, c) is weights[c * term_stride + k * class_stride] (in floats), so the (classes, terms)
- * array of the file and its transpose are read alike. */
+/* Linear class scores of TF-IDF rows: intercept[k] + sum over a row's terms of value * weights[column, k].
+ * The weights are term-major (terms, classes): a term's weights for every class share a cache line. */
 static PyObject *linear_scores(PyObject *self, PyObject *args) {
     Py_buffer offsets_buffer = {0}, columns_buffer = {0}, values_buffer = {0}, weights_buffer = {0},
               intercept_buffer = {0};
-    Py_ssize_t term_stride, class_stride;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*y*nn:linear_scores", &offsets_buffer, &columns_buffer, &values_buffer,
-                          &weights_buffer, &intercept_buffer, &term_stride, &class_stride))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*:linear_scores", &offsets_buffer, &columns_buffer, &values_buffer,
+                          &weights_buffer, &intercept_buffer))
         return NULL;
     PyObject *result = NULL;
     double *scores = NULL;
@@ -380,8 +378,7 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
     Py_ssize_t n_classes = intercept_buffer.len / (Py_ssize_t)sizeof(float);
     Py_ssize_t n_entries = columns_buffer.len / (Py_ssize_t)sizeof(int64_t);
     Py_ssize_t n_weights = weights_buffer.len / (Py_ssize_t)sizeof(float);
-    if (n < 0 || values_buffer.len != n_entries * (Py_ssize_t)sizeof(float) || n_classes < 1 || term_stride < 1 ||
-        class_stride < 1 || n_weights % n_classes || offsets[0] != 0 || offsets[n] != n_entries) {
+    if (n < 0 || values_buffer.len != n_entries * (Py_ssize_t)sizeof(float) || n_classes < 1 || n_weights % n_classes || offsets[0] != 0 || offsets[n] != n_entries) {
         PyErr_SetString(PyExc_ValueError, "feature rows and weights do not fit together");
         goto done;
     }
@@ -409,10 +406,10 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
         double *row = scores + i * n_classes;
         for (Py_ssize_t k = 0; k < n_classes; k++) row[k] = intercept[k];
         for (Py_ssize_t j = offsets[i]; j < offsets[i + 1]; j++) {
-            if (j + AHEAD < offsets[i + 1]) PREFETCH(weights + columns[j + AHEAD] * term_stride);
-            const float *term = weights + columns[j] * term_stride;
+            if (j + AHEAD < offsets[i + 1]) PREFETCH(weights + columns[j + AHEAD] * n_classes);
+            const float *term = weights + columns[j] * n_classes;
             double value = values[j];
-            for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * term[k * class_stride];
+            for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * term[k];
         }
     }
     Py_END_ALLOW_THREADS
@@ -458,8 +455,9 @@ static PyMethodDef methods[] = {
     {"content_tokens", content_tokens, METH_VARARGS,
      "content_tokens(tokens, stop_words) -> the tokens with an alphanumeric character that are not stop words"},
     {"linear_scores", linear_scores, METH_VARARGS,
-     "linear_scores(offsets, columns, values, weights, intercept, term_stride, class_stride) -> scores\n\n"
-     "Raw float64 bytes of shape (rows, classes): intercept plus the rows' weighted terms."},
+     "linear_scores(offsets, columns, values, term_weights, intercept) -> scores\n\n"
+     "Raw float64 bytes of shape (rows, classes): intercept plus the rows' terms times their (terms, classes)\n"
+     "weights."},
     {"tfidf_rows", tfidf_rows, METH_VARARGS,
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
      "           word_low, word_high, char_low, char_high, sublinear) -> (offsets, columns, values)\n\n"

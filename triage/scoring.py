@@ -414,7 +414,7 @@ class LinearScorer:
         n = len(rows.offsets) - 1
         if _featurize is not None:
             scores = _featurize.linear_scores(
-                rows.offsets, rows.columns, rows.values, self._term_weights, self.intercept, len(self.classes), 1
+                rows.offsets, rows.columns, rows.values, self._term_weights, self.intercept
             )
             return np.frombuffer(scores, dtype=np.float64).reshape(n, len(self.classes)) / self.temperature
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
