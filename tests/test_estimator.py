@@ -116,3 +116,9 @@ def test_estimators_saved_before_nb_scaling_load_as_plain_svms():
     restored = TriageClassifier.__new__(TriageClassifier)
     restored.__setstate__(state)
     assert restored.get_params()["nb_scaling"] is False
+
+
+def test_parallel_fit_gives_the_serial_model_and_serves_serially(fitted):
+    parallel = TriageClassifier(**SMALL, n_jobs=2).fit(TEXTS, LABELS)
+    np.testing.assert_allclose(parallel.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-6)
+    assert parallel.vectorizer_.n_jobs is None  # a saved model never starts worker processes to answer

@@ -90,6 +90,8 @@ def test_train_evaluate_audit_commands(export, tmp_path):
             "split",
             "--report",
             str(tmp_path / "report"),
+            "--jobs",
+            "2",
         ],
     )
     assert result.exit_code == 0, result.output

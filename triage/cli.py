@@ -328,6 +328,13 @@ def _require_column(frame: Any, column: str, role: str) -> None:
 )
 @click.option("--search", is_flag=True, help="Pick hyperparameters by cross-validation first (a few minutes).")
 @click.option(
+    "--jobs",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Processes for the cross-validation folds and --search (each holds a copy of the features).",
+)
+@click.option(
     "--target-precision",
     type=click.FloatRange(0, 1),
     default=0.95,
@@ -357,6 +364,7 @@ def train(
     split_column: str | None,
     test_size: float | None,
     search: bool,
+    jobs: int,
     target_precision: float,
     report_dir: Path | None,
     overwrite: bool,
@@ -400,6 +408,7 @@ def train(
         sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
+        n_jobs=jobs,
         label_names={code: directory.display_name(code) for code in set(labels)},
         training_data={
             "name": output.name,

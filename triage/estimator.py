@@ -115,7 +115,7 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
         coef, intercept = [], []
         for code in targets:
             svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
-            svm.fit(X @ sparse.diags(ratios[code]), codes == code)
+            svm.fit(X @ sparse.diags(ratios[code].astype(X.dtype)), codes == code)
             coef.append(svm.coef_[0] * ratios[code])
             intercept.append(svm.intercept_[0])
         self.coef_ = np.vstack(coef).astype(np.float32)
@@ -257,7 +257,11 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
                 f"classes with a single example cannot be calibrated: {rare}; add examples or merge these labels"
             )
         self.vectorizer_ = self._make_vectorizer(len(texts))
-        features = self.vectorizer_.fit_transform(texts)
+        # the word and character vectorizers fit side by side when n_jobs allows, then serve serially
+        self.vectorizer_.set_params(n_jobs=self.n_jobs)
+        # float64 once here, not in each of the SVM fits below (liblinear works in float64)
+        features = self.vectorizer_.fit_transform(texts).astype(np.float64)
+        self.vectorizer_.set_params(n_jobs=None)
         svm = (
             _NaiveBayesScaledSVC(C=self.C, class_weight=self.class_weight)
             if self.nb_scaling
