@@ -229,6 +229,12 @@ def test_cli_train_with_sub_label_column_then_classify(tmp_path):
     assert row["sub_category"] == "documents" and 0 < row["sub_confidence"] <= 1
     info = runner.invoke(cli, ["info", "--model", str(model)])
     assert "sub-labels given the department (n=32)" in info.output
+    evaluated = runner.invoke(
+        cli, ["evaluate", str(model), str(export), "--label-column", "部门", "--sub-label-column", "子类"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "evaluated sub-labels given the department (n=32): accuracy" in evaluated.output
+    assert "evaluated department and sub-label both right:" in evaluated.output
 
 
 def test_authored_corpus_sub_categories_beat_the_majority_baseline():
@@ -254,7 +260,32 @@ def test_authored_corpus_sub_categories_beat_the_majority_baseline():
 
 
 def test_missing_sub_labels_in_any_form_mean_unknown():
-    from triage.training import _sub_label_array
+    from triage.training import sub_label_array
 
     values = [*pd.array(["fees", pd.NA, None, " parking ", ""], dtype="string").tolist(), float("nan")]
-    assert _sub_label_array(values, 6).tolist() == ["fees", "", "", "parking", "", ""]
+    assert sub_label_array(values, 6).tolist() == ["fees", "", "", "parking", "", ""]
+
+
+def test_evaluate_scores_sub_labels_given_the_department_and_end_to_end(sub_model):
+    from triage.evaluation import evaluate
+
+    texts, departments = list(SUB_TEXTS), np.array(SUB_DEPARTMENTS, dtype=object)
+    subs = [*SUB_LABELS[:-3], "", None, "a sub-category the model never saw"]
+    result = evaluate(sub_model, texts, departments, sub_labels=subs)["sub_labels"]
+    known = [i for i, s in enumerate(subs) if s]
+    assert result["n"] == len(known) < len(texts)  # rows without a sub-label are not scored
+    found = sub_model.classify(texts)
+    both = [r.department == d and r.sub_category == s for r, d, s in zip(found, departments, subs, strict=True) if s]
+    assert result["accuracy_with_predicted_department"] == pytest.approx(np.mean(both))
+    assert result["accuracy_with_predicted_department"] <= result["accuracy"] <= 1
+    assert set(result["per_label"]) == set(departments[known])
+
+
+def test_evaluate_refuses_sub_labels_for_a_model_without_them(sub_model):
+    from triage.evaluation import evaluate
+
+    plain = triage.train(TEXTS, LABELS, calibration_folds=3, min_df=1)
+    with pytest.raises(ValueError, match="no sub-category model"):
+        evaluate(plain, list(TEXTS), list(LABELS), sub_labels=["x"] * len(TEXTS))
+    with pytest.raises(ValueError, match="no row has a sub-label"):
+        evaluate(sub_model, list(TEXTS), list(LABELS), sub_labels=[""] * len(TEXTS))

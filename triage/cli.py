@@ -287,6 +287,8 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             f"{name} sub-labels given the department (n={sub['n']}): accuracy {sub['accuracy']:.3f}, "
             f"majority baseline {sub['majority_baseline']:.3f}"
         )
+        if "accuracy_with_predicted_department" in sub:
+            click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
 def _require_column(frame: Any, column: str, role: str) -> None:
@@ -418,7 +420,13 @@ def train(
     )
     held_out = np.flatnonzero(keep & test)
     if held_out.size:
-        result = evaluate(model, [texts[i] for i in held_out], [labels[i] for i in held_out], report_dir=report_dir)
+        result = evaluate(
+            model,
+            [texts[i] for i in held_out],
+            [labels[i] for i in held_out],
+            sub_labels=[sub_labels[i] for i in held_out] if sub_label_column else None,
+            report_dir=report_dir,
+        )
         result["description"] = f"Held-out rows of {data.name}."
         model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}
     model.save(output, overwrite=overwrite)
@@ -432,6 +440,11 @@ def train(
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--label-column", required=True, help="Column holding the true department. 标签列")
+@click.option(
+    "--sub-label-column",
+    default=None,
+    help="Column holding the true sub-category (empty: unknown); scores the model's sub-category model. 子类标签列",
+)
 @_table_options
 @click.option("--json", "as_json", is_flag=True, help="Print all metrics as JSON.")
 @click.option(
@@ -446,6 +459,7 @@ def evaluate(
     model_path: Path,
     data: Path,
     label_column: str,
+    sub_label_column: str | None,
     text_columns: tuple[str, ...],
     file_format: str,
     encoding: str,
@@ -457,8 +471,11 @@ def evaluate(
     import triage
     from triage.evaluation import evaluate as evaluate_model
 
-    _, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
-    result = evaluate_model(triage.load(model_path), texts, labels, report_dir=report_dir)
+    frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
+    if sub_label_column:
+        _require_column(frame, sub_label_column, "sub-label")
+    sub_labels = list(frame[sub_label_column]) if sub_label_column else None
+    result = evaluate_model(triage.load(model_path), texts, labels, sub_labels=sub_labels, report_dir=report_dir)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -485,6 +502,7 @@ def evaluate(
             click.echo(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
     if result["unknown_labels"]:
         click.echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
+    _echo_sub_labels("evaluated", result)
     if report_dir:
         click.echo(f"report written to {report_dir}")
 

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from triage.model import TriageModel
-from triage.training import evaluate_predictions
+from triage.text import prepare
+from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
 
 __all__ = ["evaluate", "precision_coverage"]
 
@@ -94,11 +95,37 @@ def _write_report(
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def _sub_label_scores(
+    model: TriageModel, texts: list[str], labels: np.ndarray, sub_labels: Sequence[str | None]
+) -> dict[str, Any]:
+    """The sub-category model on the rows with a known sub-label: given the true department (beside
+    the majority baseline, per department too), and end to end (department and sub-category right)."""
+    if model.sub_scorer is None:
+        raise ValueError("this model has no sub-category model; train it with sub-labels (--sub-label-column)")
+    subs = sub_label_array(sub_labels, len(texts))
+    known = np.flatnonzero(subs != "")
+    if not known.size:
+        raise ValueError("no row has a sub-label to evaluate")
+    pair_of = {entry["class"]: (entry["label"], entry["sub_label"]) for entry in model.manifest["sub_labels"]}
+    pairs = [pair_of[str(name)] for name in model.sub_scorer.classes]
+    known_texts = [texts[i] for i in known]
+    proba = model.sub_scorer.predict_proba([prepare(text).text for text in known_texts])
+    result = evaluate_sub_labels(
+        labels[known], subs[known], proba, pairs, description="Sub-label given the true label, on these messages."
+    )
+    found = model.classify(known_texts, top_k=1, explain=0)
+    result["accuracy_with_predicted_department"] = float(
+        np.mean([c.department == labels[i] and c.sub_category == subs[i] for c, i in zip(found, known, strict=True)])
+    )
+    return result
+
+
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
     labels: Sequence[str],
     *,
+    sub_labels: Sequence[str | None] | None = None,
     report_dir: str | Path | None = None,
     most_confused: int = 10,
 ) -> dict[str, Any]:
@@ -108,6 +135,11 @@ def evaluate(
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
     most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+
+    With ``sub_labels`` (one per text, ``""``/``None`` where unknown) and a model trained with
+    sub-labels, ``result["sub_labels"]`` scores the sub-category on the rows that have one: given
+    the true department (``accuracy``, against ``majority_baseline``, and ``per_label``) and end
+    to end (``accuracy_with_predicted_department``: department and sub-category both right).
     """
     from sklearn.metrics import f1_score
 
@@ -129,6 +161,8 @@ def evaluate(
     result["most_confused"] = [
         {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
     ]
+    if sub_labels is not None:
+        result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)
     if report_dir is not None:
         _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
     return result

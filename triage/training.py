@@ -194,7 +194,7 @@ def _is_missing(value: Any) -> bool:
     return isinstance(value, float) and value != value
 
 
-def _sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
+def sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
     """Sub-labels as stripped strings, ``""`` where unknown (None, NaN, empty)."""
     subs = np.array(["" if _is_missing(s) else str(s).strip() for s in sub_labels], dtype=object)
     if len(subs) != n:
@@ -203,15 +203,20 @@ def _sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
 
 
 def evaluate_sub_labels(
-    labels: np.ndarray, sub_labels: np.ndarray, proba: np.ndarray, pairs: Sequence[tuple[str, str]]
+    labels: np.ndarray,
+    sub_labels: np.ndarray,
+    proba: np.ndarray,
+    pairs: Sequence[tuple[str, str]],
+    description: str = "Sub-label given the true label, from out-of-fold predictions of the training messages.",
 ) -> dict[str, Any]:
     """Accuracy of the sub-label given the true label: each row's most probable pair among its own
     label's pairs (``pairs`` name the columns of ``proba``), overall and per label, beside the
-    majority baseline (always the label's most frequent sub-label)."""
+    majority baseline (always the label's most frequent sub-label). A row whose label has no pairs
+    counts as wrong."""
     pair_labels = np.array([label for label, _ in pairs], dtype=object)
     pair_subs = np.array([sub for _, sub in pairs], dtype=object)
     allowed = pair_labels[None, :] == labels[:, None]
-    correct = pair_subs[np.where(allowed, proba, -1.0).argmax(axis=1)] == sub_labels
+    correct = (pair_subs[np.where(allowed, proba, -1.0).argmax(axis=1)] == sub_labels) & allowed.any(axis=1)
     per_label = {}
     for label in np.unique(labels):
         rows = labels == label
@@ -223,7 +228,7 @@ def evaluate_sub_labels(
             "sub_labels": {str(sub): n for sub, n in sorted(counts.items())},
         }
     return {
-        "description": "Sub-label given the true label, from out-of-fold predictions of the training messages.",
+        "description": description,
         "n": len(labels),
         "accuracy": float(correct.mean()),
         "majority_baseline": sum(max(row["sub_labels"].values()) for row in per_label.values()) / len(labels),
@@ -301,7 +306,7 @@ def train(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
-    subs = _sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None
+    subs = sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None
     keep, left_out = usable_rows(texts, labels_array)
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
