@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from tests.conftest import SHARED_DATA
 from triage.cli import cli
-from triage.hot import CSV_COLUMNS, extract_places, hot_topics, write_csv, write_html
+from triage.hot import CSV_COLUMNS, extract_places, hot_topics, hot_topics_from_file, write_csv, write_html
 from triage.text import prepare
 
 # Invented messages, written for these tests.
@@ -104,6 +104,43 @@ def test_hot_command_writes_csv_and_html(saved_model_dir, tmp_path):
     assert (tmp_path / "r.html").read_text(encoding="utf-8").count('class="topic"') == 2
     again = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_a_file_streamed_twice_gives_the_in_memory_topics(small_model, tmp_path, encoding):
+    texts = [*TEXTS, *PARKING, "", *LAMP[:1]]  # more members, an empty message
+    times = [f"2024-05-{i % 28 + 1:02d} 09:00" for i in range(len(texts))]
+    likes = [str(i % 4) for i in range(len(texts))]
+    src = tmp_path / "export.csv"
+    with src.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["编号", "内容", "时间", "点赞"])
+        writer.writerows(
+            [[f"m{i}", text, t, n] for i, (text, t, n) in enumerate(zip(texts, times, likes, strict=True))]
+        )
+    streamed = hot_topics_from_file(
+        src,
+        text_columns=["内容"],
+        time_column="时间",
+        likes_column="点赞",
+        id_column="编号",
+        encoding=encoding,
+        model=small_model,
+        chunk_size=3,  # chunks end inside groups
+    )
+    in_memory = hot_topics(texts, times=times, likes=likes, model=small_model)
+    assert streamed.topics == in_memory and len(in_memory) == 2 and streamed.n_messages == len(texts)
+    members = {i for topic in in_memory for i in topic.members}
+    assert set(streamed.ids) == members and all(streamed.ids[i] == f"m{i}" for i in members)
+    assert all(streamed.texts[i] == texts[i] for i in members)  # every member is read for the report
+
+
+def test_unreadable_rows_stand_alone_in_a_streamed_file(small_model, tmp_path):
+    src = tmp_path / "export.csv"
+    body = "内容\n" + "\n".join([*PARKING, *LAMP]) + "\n"
+    src.write_bytes(body.encode("utf-8").replace(PARKING[0].encode("utf-8"), b"\xff\xfe" + b"x" * 10))
+    report = hot_topics_from_file(src, model=small_model)
+    assert [t.size for t in report.topics] == [2, 2] and 0 not in report.topics[0].members
 
 
 def test_hot_command_names_a_missing_column(saved_model_dir, tmp_path):

@@ -27,6 +27,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -730,6 +731,20 @@ def _tag_stream(
     summary.suspect_rows = counts["suspect_rows"]
 
 
+@contextmanager
+def read_rows(
+    src: Path, input_format: str, encoding: str, sheet: str | None, chunk_size: int
+) -> Iterator[tuple[list[str], Iterator[list[_Row]]]]:
+    """``(header, chunks of rows)`` of any supported export, streamed; the file closes on leaving.
+    A row the reader could not decode or parse carries its ``error``, and its cells are blank."""
+    counting, (header, rows) = _open_input(src, resolve_format(src, input_format), encoding, sheet, chunk_size)
+    try:
+        yield header, _chunks(rows, chunk_size)
+    finally:
+        if counting is not None:
+            counting.close()
+
+
 def _group_rows(
     src: Path,
     kind: str,
@@ -747,16 +762,14 @@ def _group_rows(
 
     sketcher = Sketcher()
     parts = []
-    counting, (_, rows) = _open_input(src, kind, encoding, sheet, chunk_size)
-    try:
-        if stop_after is not None:
-            rows = itertools.takewhile(lambda row: row.number <= stop_after, rows)
-        for chunk in _chunks(rows, chunk_size):
+    with read_rows(src, kind, encoding, sheet, chunk_size) as (_, chunks):
+        for chunk in chunks:
+            if stop_after is not None:
+                chunk = [row for row in chunk if row.number <= stop_after]
+                if not chunk:
+                    break
             texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
             parts.append(sketcher.sketch(texts))
-    finally:
-        if counting is not None:
-            counting.close()
     if not parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     labels = group_signatures(

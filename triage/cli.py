@@ -741,39 +741,39 @@ def hot(
 ) -> None:
     """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
 
-    Reads the whole file into memory; see triage.hot for the hotness score.
+    Reads the file twice, streaming: memory grows with the number of messages by about 300 bytes
+    each, not with their text. See triage.hot for the hotness score.
     """
-    from triage.hot import hot_topics, write_csv, write_html
-    from triage.io import DataError, detect_text_columns, join_text_columns, read_table
+    from triage.hot import hot_topics_from_file, write_csv, write_html
 
     outputs = [output, *([html_path] if html_path else [])]
     for path in outputs:
         if path.exists() and not overwrite:
             raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
-    frame = read_table(input_path, format=file_format, encoding=encoding, sheet=sheet)
-    columns = list(text_columns) or detect_text_columns(frame.columns)
-    missing = [c for c in (time_column, likes_column, id_column) if c and c not in frame.columns]
-    if missing:
-        raise DataError(f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(frame.columns)}")
-    texts = join_text_columns(frame, columns)
-    model = _load_model(model_path)
-    topics = hot_topics(
-        texts,
-        times=list(frame[time_column]) if time_column else None,
-        likes=list(frame[likes_column]) if likes_column else None,
+    report = hot_topics_from_file(
+        input_path,
+        text_columns=text_columns,
+        time_column=time_column,
+        likes_column=likes_column,
+        id_column=id_column,
+        input_format=file_format,
+        encoding=encoding,
+        sheet=sheet,
         threshold=threshold,
         top=top,
         min_size=min_size,
         half_life_days=half_life,
-        model=model,
+        model=_load_model(model_path),
     )
-    ids = list(frame[id_column]) if id_column else [str(i + 1) for i in range(len(frame))]
+    topics = report.topics
     for path in outputs:
         if path.suffix.lower() in (".html", ".htm"):
-            write_html(topics, path, texts, ids=ids, title=f"热点问题 Hot topics: {input_path.name}")
+            write_html(topics, path, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {input_path.name}")
         else:
-            write_csv(topics, path, ids=ids)
-    click.echo(f"{len(topics)} topics from {len(texts)} messages; written to {', '.join(map(str, outputs))}", err=True)
+            write_csv(topics, path, ids=report.ids)
+    click.echo(
+        f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
+    )
     for topic in topics:
         click.echo(
             f"{topic.rank:>3}. {topic.size} msgs, hotness {topic.hotness:.2f}, {topic.last_time or '-'}, "

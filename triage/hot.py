@@ -26,7 +26,7 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +39,17 @@ from triage.text import prepare
 if TYPE_CHECKING:
     from triage.model import TriageModel
 
-__all__ = ["CSV_COLUMNS", "HotTopic", "extract_places", "hot_topics", "write_csv", "write_html"]
+__all__ = [
+    "CSV_COLUMNS",
+    "HotReport",
+    "HotTopic",
+    "extract_places",
+    "hot_topics",
+    "hot_topics_from_file",
+    "parse_times",
+    "write_csv",
+    "write_html",
+]
 
 #: Columns of the CSV report, in order.
 CSV_COLUMNS = (
@@ -126,28 +136,37 @@ def extract_places(text: str) -> list[str]:
     return list(dict.fromkeys(name for name in names if _PLACE.fullmatch(name)))
 
 
-def _hotness_weights(n: int, times: Sequence[Any] | None, likes: Sequence[Any] | None, half_life_days: float):
-    """Per-message weights for the hotness score, and the parsed times (or None)."""
-    weights = np.ones(n)
-    parsed = None
-    if times is not None:
-        import pandas
+_NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT as int64 nanoseconds
 
-        raw = pandas.Series(list(times), dtype=object)
-        # utc=True: offsets ("+08:00") and naive times mix without error; naive ones are taken as UTC
-        parsed = pandas.to_datetime(raw, errors="coerce", utc=True)  # one format, inferred from the first value
-        retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-        if retry.any():  # values in another format: parse them one by one
-            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed", utc=True)
-        parsed = parsed.dt.tz_localize(None)
-        if parsed.notna().any() and half_life_days > 0:
-            age = (parsed.max() - parsed).dt.total_seconds().to_numpy() / 86400
-            age = np.where(np.isnan(age), np.nanmax(age), age)
-            weights = 0.5 ** (age / half_life_days)
+
+def parse_times(values: Sequence[Any]) -> np.ndarray:
+    """Times as int64 nanoseconds (naive; offsets converted to UTC), ``NaT`` where unreadable."""
+    import pandas
+
+    raw = pandas.Series(list(values), dtype=object)
+    # utc=True: offsets ("+08:00") and naive times mix without error; naive ones are taken as UTC
+    parsed = pandas.to_datetime(raw, errors="coerce", utc=True)  # one format, inferred from the first value
+    retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+    if retry.any():  # values in another format: parse them one by one
+        parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed", utc=True)
+    return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+
+
+def _hotness_weights(n: int, stamps: np.ndarray | None, likes: np.ndarray | None, half_life_days: float) -> np.ndarray:
+    """Per-message weights for the hotness score from :func:`parse_times` stamps and like counts."""
+    weights = np.ones(n)
+    known = stamps != _NOT_A_TIME if stamps is not None else np.zeros(n, dtype=bool)
+    if known.any() and half_life_days > 0:
+        age = (stamps[known].max() - stamps) / 86_400e9
+        age[~known] = age[known].max()  # a member without a readable time counts as the oldest one
+        weights = 0.5 ** (age / half_life_days)
     if likes is not None:
-        counts = np.array([_count(value) for value in likes], dtype=float)
-        weights = weights * (1 + np.log1p(counts))
-    return weights, parsed
+        weights = weights * (1 + np.log1p(likes))
+    return weights
+
+
+def _like_counts(values: Sequence[Any]) -> np.ndarray:
+    return np.array([_count(value) for value in values], dtype=np.int64)
 
 
 def _count(value: Any) -> int:
@@ -184,6 +203,94 @@ def _representative(member_texts: list[str]) -> int:
     return int(np.argmax(similarity))
 
 
+@dataclass(frozen=True)
+class _Batch:
+    """What ranking needs of every message: 16 bytes each, so it scales to exports of millions."""
+
+    groups: np.ndarray  # group id per message
+    stamps: np.ndarray | None  # parse_times() per message
+    likes: np.ndarray | None  # like count per message
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    order: list[int]  # the ranked groups, as positions in ``ids``
+    ids: np.ndarray  # group ids (np.unique of the messages' groups)
+    inverse: np.ndarray  # message -> position in ``ids``
+    sizes: np.ndarray
+    hotness: np.ndarray
+
+
+def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float) -> _Ranking:
+    """The ``top`` hottest groups of at least ``min_size`` messages."""
+    weights = _hotness_weights(len(batch.groups), batch.stamps, batch.likes, half_life_days)
+    ids, inverse, sizes = np.unique(batch.groups, return_inverse=True, return_counts=True)
+    hotness = np.bincount(inverse, weights=weights, minlength=len(ids))
+    latest = np.zeros(len(ids))
+    if batch.stamps is not None:
+        seconds = np.where(batch.stamps == _NOT_A_TIME, -np.inf, batch.stamps // 10**9).astype(float)
+        np.maximum.at(latest, inverse, seconds)
+    eligible = np.flatnonzero(sizes >= min_size)
+    order = sorted(eligible, key=lambda g: (-hotness[g], -sizes[g], -latest[g], ids[g]))[:top]
+    return _Ranking(order=order, ids=ids, inverse=inverse, sizes=sizes, hotness=hotness)
+
+
+def _members_needed(ranking: _Ranking) -> tuple[dict[int, np.ndarray], np.ndarray]:
+    """Members of each ranked group, and a fixed random sample of the batch whose texts give term
+    rarity (of these, the report reads the texts of the sample and of each topic's first
+    ``_MEMBERS_READ`` members)."""
+    members_of = {g: np.flatnonzero(ranking.inverse == g) for g in ranking.order}
+    n = len(ranking.inverse)
+    return members_of, np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False)
+
+
+def _describe(
+    ranking: _Ranking, batch: _Batch, texts: Mapping[int, str] | Sequence[str], model: TriageModel
+) -> list[HotTopic]:
+    """HotTopic of each ranked group, from the texts of its first members and of the sample."""
+    from triage.segmentation import segment
+
+    members_of, sample = _members_needed(ranking)
+    ids, sizes, hotness = ranking.ids, ranking.sizes, ranking.hotness
+    document_frequency: Counter = Counter()
+    for i in sample:
+        document_frequency.update(set(segment(prepare(texts[i]).text)))
+    topics = []
+    for rank, g in enumerate(ranking.order, 1):
+        members = members_of[g]
+        read = [prepare(texts[i]).text for i in members[:_MEMBERS_READ]]
+        votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
+        department, share = votes.most_common(1)[0] if votes else (None, 0)
+        places = Counter(place for text in read for place in extract_places(text))
+        stamps = batch.stamps[members] if batch.stamps is not None else np.zeros(0, dtype=np.int64)
+        stamps = stamps[stamps != _NOT_A_TIME]
+        topics.append(
+            HotTopic(
+                rank=rank,
+                group_id=int(ids[g]),
+                size=int(sizes[g]),
+                hotness=float(hotness[g]),
+                first_time=str(_timestamp(stamps.min())) if len(stamps) else None,
+                last_time=str(_timestamp(stamps.max())) if len(stamps) else None,
+                likes=int(batch.likes[members].sum()) if batch.likes is not None else 0,
+                places=tuple(sorted(places, key=lambda p: (bool(_CODED_PLACE.match(p)), -places[p], p))[:5]),
+                department=department,
+                department_name=model.department_name(department) if department else None,
+                department_share=share / max(sum(votes.values()), 1),
+                key_terms=_key_terms(read, document_frequency, len(sample)),
+                representative=read[_representative(read)],
+                members=tuple(int(i) for i in members),
+            )
+        )
+    return topics
+
+
+def _timestamp(nanoseconds: int) -> Any:
+    import pandas
+
+    return pandas.Timestamp(int(nanoseconds))
+
+
 def hot_topics(
     texts: Sequence[str],
     *,
@@ -201,7 +308,7 @@ def hot_topics(
     ``groups`` are group ids from :func:`triage.grouping.group` (computed with ``threshold`` when
     omitted); groups smaller than ``min_size`` are not topics. ``times`` are parsed with pandas
     (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
-    the shipped model).
+    the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
     """
     import triage
 
@@ -213,56 +320,104 @@ def hot_topics(
     if groups is None:
         signatures, usable = Sketcher().sketch(texts)
         groups = group_signatures(signatures, usable, threshold=threshold)
-    groups = np.asarray(groups, dtype=np.int64)
-    weights, parsed = _hotness_weights(n, times, likes, half_life_days)
-    ids, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
-    hotness = np.bincount(inverse, weights=weights)
-    latest = np.zeros(len(ids))
-    if parsed is not None and parsed.notna().any():
-        stamps = parsed.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(float)
-        stamps[parsed.isna().to_numpy()] = -np.inf
-        np.maximum.at(latest, inverse, stamps)
-    eligible = np.flatnonzero(sizes >= min_size)
-    order = sorted(eligible, key=lambda g: (-hotness[g], -sizes[g], -latest[g], ids[g]))[:top]
-    if not order:
-        return []
-    model = model or triage.load()
-    members_of = {g: np.flatnonzero(inverse == g) for g in order}
-    prepared = {i: prepare(texts[i]).text for g in order for i in members_of[g][:_MEMBERS_READ]}
-    sample = np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False)
-    from triage.segmentation import segment
+    batch = _Batch(
+        groups=np.asarray(groups, dtype=np.int64),
+        stamps=parse_times(times) if times is not None else None,
+        likes=_like_counts(likes) if likes is not None else None,
+    )
+    ranking = _ranked_groups(batch, top, min_size, half_life_days)
+    return _describe(ranking, batch, texts, model or triage.load()) if ranking.order else []
 
-    document_frequency: Counter = Counter()
-    for i in sample:
-        document_frequency.update(set(segment(prepare(texts[i]).text)))
-    likes_counts = [_count(value) for value in likes] if likes is not None else [0] * n
-    topics = []
-    for rank, g in enumerate(order, 1):
-        members = members_of[g]
-        read = [prepared[i] for i in members[:_MEMBERS_READ]]
-        votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
-        department, share = votes.most_common(1)[0] if votes else (None, 0)
-        places = Counter(place for text in read for place in extract_places(text))
-        member_times = parsed.iloc[members].dropna() if parsed is not None else None
-        topics.append(
-            HotTopic(
-                rank=rank,
-                group_id=int(ids[g]),
-                size=int(sizes[g]),
-                hotness=float(hotness[g]),
-                first_time=str(member_times.min()) if member_times is not None and len(member_times) else None,
-                last_time=str(member_times.max()) if member_times is not None and len(member_times) else None,
-                likes=sum(likes_counts[i] for i in members),
-                places=tuple(sorted(places, key=lambda p: (bool(_CODED_PLACE.match(p)), -places[p], p))[:5]),
-                department=department,
-                department_name=model.department_name(department) if department else None,
-                department_share=share / max(sum(votes.values()), 1),
-                key_terms=_key_terms(read, document_frequency, len(sample)),
-                representative=read[_representative(read)],
-                members=tuple(int(i) for i in members),
+
+@dataclass(frozen=True)
+class HotReport:
+    """Topics of a file, with the texts and ids of the messages they name (all others were not kept)."""
+
+    topics: list[HotTopic]
+    texts: dict[int, str]  # message index -> text, for the members a report shows
+    ids: dict[int, str]  # message index -> id (the id column, else the data row number)
+    n_messages: int
+
+
+def hot_topics_from_file(
+    path: str | Path,
+    *,
+    text_columns: Sequence[str] = (),
+    time_column: str | None = None,
+    likes_column: str | None = None,
+    id_column: str | None = None,
+    input_format: str = "auto",
+    encoding: str = "utf-8-sig",
+    sheet: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = 20,
+    min_size: int = 2,
+    half_life_days: float = 30.0,
+    model: TriageModel | None = None,
+    chunk_size: int = 10_000,
+) -> HotReport:
+    """:func:`hot_topics` of an export read in two streaming passes, in memory bounded by the
+    messages' signatures (about 300 bytes each) rather than their text.
+
+    Pass one sketches every message and keeps its group signature, time and likes; pass two
+    reads back only the texts the report needs (members of the top groups, the rarity sample).
+    Rows the reader could not decode or parse stand alone, as in ``triage tag``. Same topics as
+    :func:`hot_topics` on the same rows.
+    """
+    import triage
+    from triage.batch import read_rows
+    from triage.io import DataError, detect_text_columns, join_text
+
+    path = Path(path)
+    sketcher = Sketcher()
+    signatures, usable, raw_times, raw_likes = [], [], [], []
+    with read_rows(path, input_format, encoding, sheet, chunk_size) as (header, chunks):
+        columns = list(text_columns) or detect_text_columns(header)
+        named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
+        missing = [c for c in named if c not in header]
+        if missing:
+            raise DataError(f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(header)}")
+        text_at = [header.index(c) for c in columns]
+        time_at = header.index(time_column) if time_column else None
+        likes_at = header.index(likes_column) if likes_column else None
+        for chunk in chunks:
+            chunk_signatures, chunk_usable = sketcher.sketch(
+                ["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk]
             )
-        )
-    return topics
+            signatures.append(chunk_signatures)
+            usable.append(chunk_usable)
+            if time_at is not None:
+                raw_times.append(parse_times([row.cells[time_at] for row in chunk]))
+            if likes_at is not None:
+                raw_likes.append(_like_counts([row.cells[likes_at] for row in chunk]))
+    n = sum(len(part) for part in usable)
+    if not n:
+        return HotReport(topics=[], texts={}, ids={}, n_messages=0)
+    batch = _Batch(
+        groups=group_signatures(np.concatenate(signatures), np.concatenate(usable), threshold=threshold),
+        stamps=np.concatenate(raw_times) if time_at is not None else None,
+        likes=np.concatenate(raw_likes) if likes_at is not None else None,
+    )
+    del signatures, usable
+    ranking = _ranked_groups(batch, top, min_size, half_life_days)
+    if not ranking.order:
+        return HotReport(topics=[], texts={}, ids={}, n_messages=n)
+    members_of, sample = _members_needed(ranking)
+    wanted_text = set(sample.tolist()).union(*(m[:_MEMBERS_READ].tolist() for m in members_of.values()))
+    wanted_id = set().union(*(m.tolist() for m in members_of.values()))
+    texts: dict[int, str] = {}
+    row_ids: dict[int, str] = {}
+    id_at = header.index(id_column) if id_column else None
+    with read_rows(path, input_format, encoding, sheet, chunk_size) as (_, chunks):
+        for chunk in chunks:
+            for row in chunk:
+                index = row.number - 1
+                if index in wanted_text:
+                    texts[index] = "" if row.error else join_text(row.cells[i] for i in text_at)
+                if index in wanted_id:
+                    row_ids[index] = row.cells[id_at] if id_at is not None else str(row.number)
+    topics = _describe(ranking, batch, texts, model or triage.load())
+    return HotReport(topics=topics, texts=texts, ids=row_ids, n_messages=n)
 
 
 def write_csv(topics: Sequence[HotTopic], path: str | Path, ids: Sequence[Any] | None = None) -> None:
