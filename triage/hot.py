@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.grouping import DEFAULT_THRESHOLD, Sketcher, group_signatures
+from triage.grouping import DEFAULT_THRESHOLD, Sketcher, group, group_signatures
 from triage.text import prepare
 
 if TYPE_CHECKING:
@@ -318,8 +318,7 @@ def hot_topics(
         if values is not None and len(values) != n:
             raise ValueError(f"{name} has {len(values)} values for {n} texts")
     if groups is None:
-        signatures, usable = Sketcher().sketch(texts)
-        groups = group_signatures(signatures, usable, threshold=threshold)
+        groups = group(texts, threshold=threshold)  # sketched chunk by chunk: bounded temporaries
     batch = _Batch(
         groups=np.asarray(groups, dtype=np.int64),
         stamps=parse_times(times) if times is not None else None,
@@ -354,10 +353,11 @@ def hot_topics_from_file(
     min_size: int = 2,
     half_life_days: float = 30.0,
     model: TriageModel | None = None,
-    chunk_size: int = 10_000,
+    chunk_size: int = 5_000,
 ) -> HotReport:
-    """:func:`hot_topics` of an export read in two streaming passes, in memory bounded by the
-    messages' signatures (about 300 bytes each) rather than their text.
+    """:func:`hot_topics` of an export read in two streaming passes: memory grows with the number
+    of messages (a 256-byte signature and 24 bytes of group, time and likes each), not with their
+    text.
 
     Pass one sketches every message and keeps its group signature, time and likes; pass two
     reads back only the texts the report needs (members of the top groups, the rarity sample).
