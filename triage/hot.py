@@ -205,7 +205,7 @@ def _representative(member_texts: list[str]) -> int:
 
 @dataclass(frozen=True)
 class _Batch:
-    """What ranking needs of every message: 16 bytes each, so it scales to exports of millions."""
+    """What ranking needs of every message: 24 bytes each, so it scales to exports of millions."""
 
     groups: np.ndarray  # group id per message
     stamps: np.ndarray | None  # parse_times() per message
@@ -214,6 +214,8 @@ class _Batch:
 
 @dataclass(frozen=True)
 class _Ranking:
+    """The hottest groups and the per-group figures the topics report."""
+
     order: list[int]  # the ranked groups, as positions in ``ids``
     ids: np.ndarray  # group ids (np.unique of the messages' groups)
     inverse: np.ndarray  # message -> position in ``ids``
