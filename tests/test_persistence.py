@@ -204,13 +204,16 @@ def test_scorer_without_its_arrays_is_refused(model_copy):
         triage.load(model_copy)
 
 
-def test_model_without_scorer_file_is_served_from_its_estimator(model_copy, small_model):
+def test_model_without_scorer_file_is_served_from_its_estimator(model_copy, small_model, monkeypatch):
     """Directories saved before scorer.npz existed still load (converted on the fly)."""
     (model_copy / SCORER_FILE).unlink()
     manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     del manifest["files"][SCORER_FILE]
     (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
-    assert triage.load(model_copy).classify(PROBES) == small_model.classify(PROBES)
+    loaded = triage.load(model_copy)
+    assert loaded.classify(PROBES) == small_model.classify(PROBES)
+    monkeypatch.setattr("triage.persistence.load_model", None)  # the converted estimator is kept, not read again
+    assert loaded.estimator.classes_.tolist() == small_model.classes
 
 
 def test_model_file_path_is_accepted(saved_model_dir):

@@ -61,9 +61,11 @@ def load(path: str | Path | None = None) -> TriageModel:
     from triage.persistence import load_scorers, read_figures
 
     directory = Path(path) if path is not None else default_model_path()
-    scorer, sub_scorer, manifest = load_scorers(directory)
-    model = TriageModel(scorer, manifest, path=directory, sub_scorer=sub_scorer)
-    model.figures = read_figures(directory, manifest)
+    parts = load_scorers(directory)
+    model = TriageModel(
+        parts.scorer, parts.manifest, path=directory, sub_scorer=parts.sub_scorer, estimator=parts.estimator
+    )
+    model.figures = read_figures(directory, parts.manifest)
     return model
 
 

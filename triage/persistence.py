@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from triage.card import render_card
 from triage.exceptions import (
@@ -46,7 +46,18 @@ from triage.exceptions import (
 from triage.scoring import LinearScorer
 from triage.segmentation import segmenter, user_dictionary_sha256
 
-__all__ = ["FORMAT_VERSION", "TRUSTED_TYPES", "load_model", "load_scorers", "read_figures", "save_model"]
+if TYPE_CHECKING:
+    from triage.estimator import TriageClassifier
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TRUSTED_TYPES",
+    "ServingParts",
+    "load_model",
+    "load_scorers",
+    "read_figures",
+    "save_model",
+]
 
 FORMAT_NAME = "triage-model"
 #: Bumped when the directory layout or manifest schema changes; older formats keep a loader.
@@ -378,19 +389,29 @@ def _read_scorer(file: Path) -> LinearScorer:
         raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None
 
 
-def load_scorers(path: str | Path) -> tuple[LinearScorer, LinearScorer | None, dict[str, Any]]:
-    """Load what serving needs after checking the directory's integrity: ``(scorer, sub_scorer, manifest)``,
-    ``sub_scorer`` being ``None`` for a model without sub-labels.
+class ServingParts(NamedTuple):
+    """What :func:`load_scorers` read: the scorers, the manifest and, for a model saved before
+    ``scorer.npz`` existed, the estimator it was converted from (else ``None``: loaded lazily)."""
+
+    scorer: LinearScorer
+    sub_scorer: LinearScorer | None  # None for a model without sub-labels
+    manifest: dict[str, Any]
+    estimator: TriageClassifier | None = None
+
+
+def load_scorers(path: str | Path) -> ServingParts:
+    """Load what serving needs after checking the directory's integrity.
 
     Models saved before ``scorer.npz`` existed (and so before sub-labels) are converted from
-    their estimator (slower).
+    their estimator (slower), which is kept rather than read twice.
     """
     directory, manifest = _checked_directory(path)
     if SCORER_FILE not in manifest["files"]:
-        return LinearScorer.from_estimator(_load_estimator(directory, manifest, _MAIN)), None, manifest
+        estimator = _load_estimator(directory, manifest, _MAIN)
+        return ServingParts(LinearScorer.from_estimator(estimator), None, manifest, estimator)
     _warn_on_drift(manifest, directory, serving=True, estimator=False)
     scorers = [_read_scorer(directory / part.scorer_file) for part in _parts(manifest)]
-    return scorers[0], (scorers[1] if len(scorers) > 1 else None), manifest
+    return ServingParts(scorers[0], scorers[1] if len(scorers) > 1 else None, manifest)
 
 
 def read_figures(path: str | Path, manifest: dict[str, Any]) -> dict[str, bytes]:
