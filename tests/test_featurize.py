@@ -1,7 +1,9 @@
 """The compiled featuriser (``triage._featurize``) gives the numpy path's features and scores.
 
 ``tests/test_scoring.py`` checks the scorer that runs (compiled where built) against scikit-learn;
-this module checks the two implementations against each other, so both stay exact.
+this module checks the two implementations against each other: the same rows and columns, values
+equal up to float32 rounding (the two use different ``log`` routines), and refusals of bad input
+rather than crashes or hangs.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ ALPHABET = "".join(sorted(set("".join(TEXTS)))) + "0123456789abcXYZ ，。！？
 texts_strategy = st.lists(st.text(alphabet=ALPHABET, max_size=120), min_size=1, max_size=12)
 
 
-@pytest.fixture(scope="module", params=[{}, {"word_ngram_range": (1, 3), "char_ngram_range": (2, 4)}])
+@pytest.fixture(
+    scope="module",
+    params=[{}, {"word_ngram_range": (1, 3), "char_ngram_range": (2, 4)}, {"sublinear_tf": False}],
+)
 def scorer(request) -> LinearScorer:
     fitted = TriageClassifier(min_df=1, calibration_folds=3, **request.param).fit(TEXTS, LABELS)
     return LinearScorer.from_estimator(fitted)
@@ -119,3 +124,63 @@ def test_an_install_without_the_extension_classifies_the_same():
     )
     expected = triage.load().predict_proba(probes)
     np.testing.assert_allclose(np.array(json.loads(result.stdout)), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_ngram_ranges_longer_than_any_text_cost_nothing(scorer):
+    """Only n-grams a text can hold are counted: a huge range returns at once, as in numpy."""
+    chars, tokens = _inputs(["物业乱收停车费"])
+    arguments = [*scorer._word_table, *scorer._char_table, scorer.idf, scorer.n_word_features]
+    offsets, _, _ = _featurize.tfidf_rows(chars, tokens, *arguments, 1, 2**40, 1, 2**40, True)
+    assert np.frombuffer(offsets, dtype=np.int64)[-1] > 0
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"char_ngram_range": (1, 2**40)}, "character n-gram range"),
+        ({"word_ngram_range": (2, 1)}, "word n-gram range"),
+        ({"temperature": float("nan")}, "temperature"),
+        ({"temperature": 0.0}, "temperature"),
+    ],
+)
+def test_a_scorer_refuses_settings_it_cannot_serve(scorer, change, message, tmp_path):
+    scorer.save(tmp_path / "scorer.npz")
+    with np.load(tmp_path / "scorer.npz") as archive:
+        arrays = dict(archive)
+    word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
+    settings = {
+        "word_ngram_range": (word_low, word_high),
+        "char_ngram_range": (char_low, char_high),
+        "temperature": temperature,
+        **change,
+    }
+    arrays["settings"] = np.array(
+        [*settings["word_ngram_range"], *settings["char_ngram_range"], sublinear, settings["temperature"]]
+    )
+    np.savez(tmp_path / "edited.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        LinearScorer.load(tmp_path / "edited.npz")
+
+
+def test_a_table_without_a_free_slot_ends_its_probes(scorer):
+    """Refused by LinearScorer; called directly, the lookup still stops after one lap of the table."""
+    chars, tokens = _inputs(["物业乱收停车费"])
+    full_keys = np.arange(1, 17, dtype=np.uint64)
+    full_columns = np.full(16, -1, dtype=np.int32)
+    arguments = [full_keys, full_columns, full_keys, full_columns, scorer.idf, scorer.n_word_features]
+    offsets, columns, _ = _featurize.tfidf_rows(chars, tokens, *arguments, 1, 2, 1, 3, True)
+    assert np.frombuffer(offsets, dtype=np.int64).tolist() == [0, 0] and columns == b""
+
+
+def test_a_token_filter_survives_tokens_whose_comparison_changes_the_list():
+    tokens: list[str] = []
+
+    class Meddling(str):
+        def __hash__(self) -> int:
+            tokens.clear()  # drops the list's references while the filter is looking at this token
+            return str.__hash__(self)
+
+        __eq__ = str.__eq__
+
+    tokens.extend([Meddling("物业" * 50), "停车费"])
+    assert _featurize.content_tokens(tokens, frozenset({"的"})) == ["物业" * 50]

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import warnings
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import SHARED_DATA
 from triage.cli import cli
 from triage.hot import CSV_COLUMNS, extract_places, hot_topics, hot_topics_from_file, write_csv, write_html
+from triage.io import DataError
 from triage.text import prepare
 
 # Invented messages, written for these tests.
@@ -133,6 +137,65 @@ def test_a_file_streamed_twice_gives_the_in_memory_topics(small_model, tmp_path,
     members = {i for topic in in_memory for i in topic.members}
     assert set(streamed.ids) == members and all(streamed.ids[i] == f"m{i}" for i in members)
     assert all(streamed.texts[i] == texts[i] for i in members)  # every member is read for the report
+
+
+def test_streamed_times_are_read_with_one_format_and_absurd_likes_are_kept(small_model, tmp_path):
+    texts = [*PARKING, *LAMP, SINGLE]
+    # the first value fixes the format (ISO); a day-first value in another chunk is parsed on its own
+    times = ["2024-05-01 09:00", "2024-05-02 10:00", "13/06/2024", "05/06/2024", "", "not a time"]
+    likes = ["1e20", "3", "-2", "", "x", "7"]
+    src = tmp_path / "export.csv"
+    with src.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["内容", "时间", "点赞"])
+        writer.writerows(zip(texts, times, likes, strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no pandas format warning per chunk
+        streamed = hot_topics_from_file(
+            src, text_columns=["内容"], time_column="时间", likes_column="点赞", model=small_model, chunk_size=2
+        )
+    assert streamed.topics == hot_topics(texts, times=times, likes=likes, model=small_model)
+    assert streamed.topics[0].likes >= 10**20  # kept (as a float sum), not an overflow
+
+
+def test_a_file_changed_between_the_passes_is_refused(small_model, tmp_path, monkeypatch):
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    states = iter([(1, 1), (2, 2)])
+    monkeypatch.setattr("triage.hot._file_state", lambda path: next(states))
+    with pytest.raises(DataError, match="changed while it was read"):
+        hot_topics_from_file(src, model=small_model)
+
+
+@pytest.mark.parametrize("arguments", [{"texts": "物业费太贵物业费太贵"}, {"top": 0}, {"min_size": 0}])
+def test_bad_arguments_are_refused(small_model, arguments):
+    with pytest.raises(ValueError):
+        hot_topics(**{"texts": TEXTS, **arguments}, model=small_model)
+
+
+_PHRASES = [*PARKING, *LAMP, SINGLE, "", "!!!", "物业"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(_PHRASES) | st.text(max_size=20),
+            st.sampled_from(["2024-05-01", "2024-05-01 09:00:00+08:00", "", "nope", "31/12/2023"]),
+            st.sampled_from(["0", "5", "-1", "1e30", "", "x"]),
+        ),
+        max_size=25,
+    ),
+    st.integers(1, 5),
+)
+def test_any_batch_gives_well_formed_topics(small_model, rows, top):
+    texts, times, likes = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
+    topics = hot_topics(texts, times=times, likes=likes, top=top, model=small_model)
+    assert len(topics) <= top and [t.rank for t in topics] == list(range(1, len(topics) + 1))
+    seen = [i for t in topics for i in t.members]
+    assert len(seen) == len(set(seen)) and all(0 <= i < len(texts) for i in seen)
+    assert all(t.size == len(t.members) >= 2 and list(t.members) == sorted(t.members) for t in topics)
+    assert [t.hotness for t in topics] == sorted((t.hotness for t in topics), reverse=True)
 
 
 def test_unreadable_rows_stand_alone_in_a_streamed_file(small_model, tmp_path):

@@ -73,15 +73,17 @@ static void sort_columns(int64_t *columns, int64_t *scratch, Py_ssize_t n, int p
             buckets[b] = total;
             total += count;
         }
-        for (Py_ssize_t i = 0; i < n; i++) scratch[buckets[(columns[i] >> shift) & ((1 << RADIX_BITS) - 1)]++] = columns[i];
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_ssize_t *slot = &buckets[(columns[i] >> shift) & ((1 << RADIX_BITS) - 1)];
+            scratch[(*slot)++] = columns[i];
+        }
         memcpy(columns, scratch, (size_t)n * sizeof(int64_t));
     }
 }
 
 static inline Py_ssize_t ngram_count(Py_ssize_t length, long low, long high) {
     Py_ssize_t total = 0;
-    for (long n = low; n <= high; n++)
-        if (length >= n) total += length - n + 1;
+    for (long n = low; n <= high && n <= length; n++) total += length - n + 1;
     return total;
 }
 
@@ -94,6 +96,8 @@ typedef struct {
 static void runs_free(Runs *runs) {
     PyMem_RawFree(runs->units);
     PyMem_RawFree(runs->starts);
+    runs->units = NULL; /* freed once: error paths call this again on the way out */
+    runs->starts = NULL;
 }
 
 static int runs_alloc(Runs *runs, Py_ssize_t n_documents, Py_ssize_t n_units) {
@@ -198,7 +202,7 @@ typedef struct {
 static inline void count_ngrams(Counter *counter, const Table *table, const uint64_t *units, Py_ssize_t length,
                                 long low, long high) {
     Py_ssize_t m = 0;
-    for (long n = low; n <= high; n++) {
+    for (long n = low; n <= high && n <= length; n++) {
         for (Py_ssize_t start = 0; start + n <= length; start++) {
             uint64_t key = (uint64_t)n;
             for (long j = 0; j < n; j++) key = key * MULTIPLIER + units[start + j];
@@ -214,7 +218,8 @@ static inline void count_ngrams(Counter *counter, const Table *table, const uint
         }
         uint64_t key = counter->keys[i], position = counter->homes[i];
         int64_t column = -1;
-        for (;;) {
+        /* a free slot ends every probe; at most a table's length of probes even without one */
+        for (uint64_t probes = 0; probes <= table->mask; probes++) {
             uint64_t stored = table->keys[position];
             if (stored == key) {
                 column = table->columns[position];
@@ -291,7 +296,8 @@ static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
     out_columns = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(int64_t));
     out_values = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(float));
     offsets = PyMem_RawMalloc((size_t)(n + 1) * sizeof(int64_t));
-    if (!counter.counts || !counter.touched || !counter.found || !counter.scratch || !counter.keys || !counter.homes || !doc_values || !out_columns || !out_values || !offsets) {
+    if (!counter.counts || !counter.touched || !counter.found || !counter.scratch || !counter.keys ||
+        !counter.homes || !doc_values || !out_columns || !out_values || !offsets) {
         PyErr_NoMemory();
         goto done;
     }
@@ -378,41 +384,60 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
     Py_ssize_t n_classes = intercept_buffer.len / (Py_ssize_t)sizeof(float);
     Py_ssize_t n_entries = columns_buffer.len / (Py_ssize_t)sizeof(int64_t);
     Py_ssize_t n_weights = weights_buffer.len / (Py_ssize_t)sizeof(float);
-    if (n < 0 || values_buffer.len != n_entries * (Py_ssize_t)sizeof(float) || n_classes < 1 || n_weights % n_classes || offsets[0] != 0 || offsets[n] != n_entries) {
-        PyErr_SetString(PyExc_ValueError, "feature rows and weights do not fit together");
+    if (n < 0) {
+        PyErr_SetString(PyExc_ValueError, "feature rows need at least one offset");
+        goto done;
+    }
+    if (values_buffer.len != n_entries * (Py_ssize_t)sizeof(float)) {
+        PyErr_SetString(PyExc_ValueError, "feature rows have a different number of columns and values");
+        goto done;
+    }
+    if (n_classes < 1 || n_weights % n_classes) {
+        PyErr_Format(PyExc_ValueError, "%zd weights do not divide among %zd classes", n_weights, n_classes);
         goto done;
     }
     Py_ssize_t n_terms = n_weights / n_classes;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (offsets[i + 1] < offsets[i]) {
-            PyErr_SetString(PyExc_ValueError, "feature row offsets decrease");
-            goto done;
-        }
-    }
-    for (Py_ssize_t j = 0; j < n_entries; j++) {
-        if (columns[j] < 0 || columns[j] >= n_terms) {
-            PyErr_Format(PyExc_ValueError, "feature column %lld is outside the %zd terms", (long long)columns[j],
-                         n_terms);
-            goto done;
-        }
-    }
     scores = PyMem_RawMalloc((size_t)(n ? n * n_classes : 1) * sizeof(double));
     if (!scores) {
         PyErr_NoMemory();
         goto done;
     }
+    /* Bounds are checked as the arrays are read, inside the loop: with the GIL released another
+     * thread could change a writable array between a separate check and its use. */
+    int bad_offset = 0, bad_column = 0;
     Py_BEGIN_ALLOW_THREADS
-    for (Py_ssize_t i = 0; i < n; i++) {
+    for (Py_ssize_t i = 0; i < n && !bad_offset && !bad_column; i++) {
+        int64_t start = offsets[i], end = offsets[i + 1];
+        if (start < 0 || end < start || end > n_entries) {
+            bad_offset = 1;
+            break;
+        }
         double *row = scores + i * n_classes;
         for (Py_ssize_t k = 0; k < n_classes; k++) row[k] = intercept[k];
-        for (Py_ssize_t j = offsets[i]; j < offsets[i + 1]; j++) {
-            if (j + AHEAD < offsets[i + 1]) PREFETCH(weights + columns[j + AHEAD] * n_classes);
-            const float *term = weights + columns[j] * n_classes;
+        for (int64_t j = start; j < end; j++) {
+            int64_t column = columns[j];
+            if (column < 0 || column >= n_terms) {
+                bad_column = 1;
+                break;
+            }
+            if (j + AHEAD < end) {
+                int64_t ahead = columns[j + AHEAD];
+                if (ahead >= 0 && ahead < n_terms) PREFETCH(weights + ahead * n_classes);
+            }
+            const float *term = weights + column * n_classes;
             double value = values[j];
             for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * term[k];
         }
     }
     Py_END_ALLOW_THREADS
+    if (bad_offset) {
+        PyErr_SetString(PyExc_ValueError, "feature row offsets must rise from 0 to the number of columns");
+        goto done;
+    }
+    if (bad_column) {
+        PyErr_Format(PyExc_ValueError, "a feature column is outside the %zd terms", n_terms);
+        goto done;
+    }
     result = PyBytes_FromStringAndSize((const char *)scores, (Py_ssize_t)(n * n_classes * sizeof(double)));
 
 done:
@@ -442,8 +467,11 @@ static PyObject *content_tokens(PyObject *self, PyObject *args) {
         for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(token) && !has_alnum; j++)
             has_alnum = Py_UNICODE_ISALNUM(PyUnicode_READ(kind, data, j));
         if (!has_alnum) continue;
+        Py_INCREF(token); /* a str subclass's __hash__/__eq__ runs Python code that could drop it */
         int stop = PySet_Contains(stop_words, token);
-        if (stop < 0 || (!stop && PyList_Append(kept, token) < 0)) goto error;
+        int failed = stop < 0 || (!stop && PyList_Append(kept, token) < 0);
+        Py_DECREF(token);
+        if (failed) goto error;
     }
     return kept;
 error:
@@ -462,12 +490,16 @@ static PyMethodDef methods[] = {
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
      "           word_low, word_high, char_low, char_high, sublinear) -> (offsets, columns, values)\n\n"
      "TF-IDF rows of whitespace-collapsed texts and their tokens, as LinearScorer.transform computes them;\n"
-     "the three results are raw int64 / int64 / float32 bytes."},
+     "the three results are raw int64 / int64 / float32 bytes. Called only by\n"
+     "LinearScorer._features_compiled, which passes arrays of the dtypes and layout this reads."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "triage._featurize", "Compiled hot loops of serving: segment()'s token filter, n-gram lookup and TF-IDF, linear scores.", -1,
+    PyModuleDef_HEAD_INIT,
+    "triage._featurize",
+    "Compiled hot loops of serving: segment()'s token filter, n-gram lookup and TF-IDF, linear scores.",
+    -1,
     methods,
 };
 

@@ -733,16 +733,19 @@ def _tag_stream(
 
 @contextmanager
 def read_rows(
-    src: Path, input_format: str, encoding: str, sheet: str | None, chunk_size: int
+    src: Path, input_format: str, encoding: str, sheet: str | None, chunk_size: int, stop_after: int | None = None
 ) -> Iterator[tuple[list[str], Iterator[list[_Row]]]]:
-    """``(header, chunks of rows)`` of any supported export, streamed; the file closes on leaving.
-    A row the reader could not decode or parse carries its ``error``, and its cells are blank."""
+    """``(header, chunks of rows)`` of any supported export, streamed, up to data row ``stop_after``;
+    the file closes on leaving. Each row has its 1-based data row ``number``, its ``cells`` (one
+    per header column) and an ``error`` (non-empty when it could not be decoded or parsed)."""
     counting, (header, rows) = _open_input(src, resolve_format(src, input_format), encoding, sheet, chunk_size)
     try:
-        yield header, _chunks(rows, chunk_size)
+        kept = rows if stop_after is None else itertools.takewhile(lambda row: row.number <= stop_after, rows)
+        yield header, _chunks(kept, chunk_size)
     finally:
         if counting is not None:
             counting.close()
+        rows.close()  # Parquet and XLSX readers are generators holding their file open
 
 
 def _group_rows(
@@ -762,12 +765,8 @@ def _group_rows(
 
     sketcher = Sketcher()
     parts = []
-    with read_rows(src, kind, encoding, sheet, chunk_size) as (_, chunks):
+    with read_rows(src, kind, encoding, sheet, chunk_size, stop_after) as (_, chunks):
         for chunk in chunks:
-            if stop_after is not None:
-                chunk = [row for row in chunk if row.number <= stop_after]
-                if not chunk:
-                    break
             texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
             parts.append(sketcher.sketch(texts))
     if not parts:

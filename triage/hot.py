@@ -25,6 +25,7 @@ import csv
 import html
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -139,16 +140,33 @@ def extract_places(text: str) -> list[str]:
 _NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT as int64 nanoseconds
 
 
-def parse_times(values: Sequence[Any]) -> np.ndarray:
-    """Times as int64 nanoseconds (naive; offsets converted to UTC), ``NaT`` where unreadable."""
+def time_format(values: Sequence[Any]) -> str:
+    """The format pandas infers from the first readable value (``"mixed"`` if none is recognised):
+    a file read in chunks parses every chunk with its first chunk's format, as one batch would be."""
+    from pandas.tseries.api import guess_datetime_format
+
+    first = next((str(v).strip() for v in values if v is not None and str(v).strip()), "")
+    with warnings.catch_warnings():  # pandas notes a day-first guess; the guess is what we want
+        warnings.filterwarnings("ignore", "Parsing dates in", UserWarning)
+        return (guess_datetime_format(first) or "mixed") if first else "mixed"
+
+
+def parse_times(values: Sequence[Any], format: str | None = None) -> np.ndarray:
+    """Times as int64 nanoseconds (naive; offsets converted to UTC), ``NaT`` where unreadable.
+
+    ``format`` defaults to :func:`time_format` of ``values``; values in another format are parsed
+    one by one.
+    """
     import pandas
 
     raw = pandas.Series(list(values), dtype=object)
     # utc=True: offsets ("+08:00") and naive times mix without error; naive ones are taken as UTC
-    parsed = pandas.to_datetime(raw, errors="coerce", utc=True)  # one format, inferred from the first value
+    parsed = pandas.to_datetime(raw, errors="coerce", utc=True, format=format or time_format(values))
     retry = parsed.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
-    if retry.any():  # values in another format: parse them one by one
-        parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed", utc=True)
+    if retry.any():
+        with warnings.catch_warnings():  # each value on its own, day-first ones included
+            warnings.filterwarnings("ignore", "Parsing dates in", UserWarning)
+            parsed[retry] = pandas.to_datetime(raw[retry], errors="coerce", format="mixed", utc=True)
     return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
@@ -166,7 +184,8 @@ def _hotness_weights(n: int, stamps: np.ndarray | None, likes: np.ndarray | None
 
 
 def _like_counts(values: Sequence[Any]) -> np.ndarray:
-    return np.array([_count(value) for value in values], dtype=np.int64)
+    # float64: a absurd count ("1e20") is kept, not an overflow that stops the report
+    return np.array([_count(value) for value in values], dtype=np.float64)
 
 
 def _count(value: Any) -> int:
@@ -203,6 +222,11 @@ def _representative(member_texts: list[str]) -> int:
     return int(np.argmax(similarity))
 
 
+def _check_sizes(top: int, min_size: int) -> None:
+    if top < 1 or min_size < 1:
+        raise ValueError(f"top and min_size must be at least 1, got top={top}, min_size={min_size}")
+
+
 @dataclass(frozen=True)
 class _Batch:
     """What ranking needs of every message: 24 bytes each, so it scales to exports of millions."""
@@ -233,7 +257,9 @@ def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float
         seconds = np.where(batch.stamps == _NOT_A_TIME, -np.inf, batch.stamps // 10**9).astype(float)
         np.maximum.at(latest, inverse, seconds)
     eligible = np.flatnonzero(sizes >= min_size)
-    order = sorted(eligible, key=lambda g: (-hotness[g], -sizes[g], -latest[g], ids[g]))[:top]
+    # hottest first; ties: larger, then more recent, then earlier group
+    ranked = np.lexsort((ids[eligible], -latest[eligible], -sizes[eligible], -hotness[eligible]))
+    order = eligible[ranked[:top]].tolist()
     return _Ranking(order=order, ids=ids, inverse=inverse, sizes=sizes, hotness=hotness)
 
 
@@ -287,6 +313,12 @@ def _describe(
     return topics
 
 
+def _file_state(path: Path) -> tuple[int, int]:
+    """Size and modification time: a file that changes between the two passes is refused."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
 def _timestamp(nanoseconds: int) -> Any:
     import pandas
 
@@ -314,6 +346,9 @@ def hot_topics(
     """
     import triage
 
+    if isinstance(texts, str):
+        raise ValueError("hot_topics() takes an iterable of texts, not one str")
+    _check_sizes(top, min_size)
     texts = list(texts)
     n = len(texts)
     for name, values in (("times", times), ("likes", likes), ("groups", groups)):
@@ -370,9 +405,12 @@ def hot_topics_from_file(
     from triage.batch import read_rows
     from triage.io import DataError, detect_text_columns, join_text
 
+    _check_sizes(top, min_size)
     path = Path(path)
     sketcher = Sketcher()
     signatures, usable, raw_times, raw_likes = [], [], [], []
+    times_format = None
+    before = _file_state(path)
     with read_rows(path, input_format, encoding, sheet, chunk_size) as (header, chunks):
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
@@ -389,7 +427,9 @@ def hot_topics_from_file(
             signatures.append(chunk_signatures)
             usable.append(chunk_usable)
             if time_at is not None:
-                raw_times.append(parse_times([row.cells[time_at] for row in chunk]))
+                values = [row.cells[time_at] for row in chunk]
+                times_format = times_format or (time_format(values) if any(v.strip() for v in values) else None)
+                raw_times.append(parse_times(values, times_format or "mixed"))
             if likes_at is not None:
                 raw_likes.append(_like_counts([row.cells[likes_at] for row in chunk]))
     n = sum(len(part) for part in usable)
@@ -410,7 +450,10 @@ def hot_topics_from_file(
     texts: dict[int, str] = {}
     row_ids: dict[int, str] = {}
     id_at = header.index(id_column) if id_column else None
-    with read_rows(path, input_format, encoding, sheet, chunk_size) as (_, chunks):
+    if _file_state(path) != before:
+        raise DataError(f"{path} changed while it was read; run again on a file nothing is writing to")
+    last = max(max(wanted_text), max(wanted_id))
+    with read_rows(path, input_format, encoding, sheet, chunk_size, stop_after=last + 1) as (_, chunks):
         for chunk in chunks:
             for row in chunk:
                 index = row.number - 1

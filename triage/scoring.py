@@ -24,6 +24,7 @@ the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which o
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -69,6 +70,7 @@ _ARRAYS = (
     "settings",
 )
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
+_MAX_NGRAM = 32  # longest n-gram a scorer accepts (TfidfVectorizer's are a few units long)
 
 
 def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
@@ -227,20 +229,25 @@ class LinearScorer:
             raise ValueError(f"weights of shape {weights.shape} do not match the vocabulary and classes")
         if intercept.shape != (len(classes),):
             raise ValueError(f"intercept of shape {intercept.shape} does not match {len(classes)} classes")
+        for name, array in (("idf", idf), ("weights", weights), ("intercept", intercept)):
+            if array.dtype != np.float32:
+                raise ValueError(f"{name} has dtype {array.dtype}, expected float32")
         for keys, columns in (word_table, char_table):
             if keys.dtype != np.uint64 or columns.dtype != np.int32:
                 raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
             size = len(keys)
-            if size != len(columns) or size & (size - 1) or not (keys == _EMPTY).any():
+            if size != len(columns) or size < 2 or size & (size - 1) or not (keys == _EMPTY).any():
                 raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
             if len(columns) and not -1 <= columns.min() <= columns.max() < len(idf):
                 raise ValueError("an n-gram table points outside the vocabulary")
+        for name, (low, high) in (("word", word_ngram_range), ("character", char_ngram_range)):
+            if not 1 <= low <= high <= _MAX_NGRAM:
+                raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {_MAX_NGRAM}")
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature {temperature} is not a positive number")
         self.classes = classes
         self._terms = terms
         self._term_offsets = term_offsets
-        for name, array in (("idf", idf), ("weights", weights), ("intercept", intercept)):
-            if array.dtype != np.float32:
-                raise ValueError(f"{name} has dtype {array.dtype}, expected float32")
         # contiguous: the compiled featuriser reads these arrays as raw buffers
         self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
@@ -366,7 +373,7 @@ class LinearScorer:
 
     def transform(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
         """TF-IDF features of prepared texts; ``tokens``, their segments if already known."""
-        token_lists = list(tokens) if tokens is not None else [segment(text) for text in texts]
+        token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
         char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
         if _featurize is None:
             offsets, columns, values = self._features_numpy(char_texts, token_lists)
@@ -420,7 +427,8 @@ class LinearScorer:
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
         present = np.flatnonzero(np.diff(rows.offsets) > 0)
         if len(present):
-            weighted = self._term_weights[rows.columns] * rows.values[:, None]
+            # float64 products, as the compiled path sums them
+            weighted = self._term_weights[rows.columns].astype(np.float64) * rows.values[:, None]
             scores[present] += np.add.reduceat(weighted, rows.offsets[present], axis=0)
         return scores / self.temperature
 
