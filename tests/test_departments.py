@@ -112,6 +112,11 @@ def test_deployment_directory_file(tmp_path):
         ("title = 1", "no \\[\\[department\\]\\] entries"),
         ('[[department]]\ncode = "x"\n', "lacks name, short_name, english_name"),
         ('[[department]]\ncode="a"\nname="a"\nshort_name="a"\nenglish_name="a"\n' * 2, "duplicate department codes: a"),
+        ('[[department]]\ncode="a"\nname="a"\nshort_name="a"\nenglish_name="a"\nsubcategory="fees"\n', "subcategory"),
+        (
+            '[[department]]\ncode="a"\nname="a"\nshort_name="a"\nenglish_name="a"\n[[department.subcategory]]\ncode="x"\n',
+            "with code and name",
+        ),
     ],
 )
 def test_bad_directory_files(tmp_path, content, message):

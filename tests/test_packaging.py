@@ -91,7 +91,15 @@ def test_wheel_ships_the_default_model(tmp_path):
     assert "triage/datasets/data/petitions/other.jsonl" in names
     # built here (a C compiler is present): the wheel carries the compiled featuriser, not its source
     assert any(re.fullmatch(r"triage/_featurize\..+\.(so|pyd)", name) for name in names)
-    assert "triage/_featurize.c" not in names
+    assert "triage/_featurize.c" not in names and "triage/_featurize.pyi" in names
+
+
+def test_code_type_checks():
+    """The package is typed (py.typed): apps type-checking against it must see consistent types."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"], capture_output=True, text=True, cwd=REPO
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_code_is_lint_clean():

@@ -38,7 +38,9 @@ class SuspectLabel:
         return self.suggested_probability - self.given_probability
 
 
-def suspects_from_proba(proba: np.ndarray, labels: Sequence[str], classes: Sequence[str]) -> list[SuspectLabel]:
+def suspects_from_proba(
+    proba: np.ndarray, labels: Sequence[str] | np.ndarray, classes: Sequence[str] | np.ndarray
+) -> list[SuspectLabel]:
     """Suspect rows from out-of-fold ``proba`` (columns in ``classes`` order), largest margin first."""
     classes = np.asarray(classes, dtype=object)
     labels = np.asarray(labels, dtype=object)
@@ -67,6 +69,6 @@ def audit_labels(texts: Sequence[str], labels: Sequence[str], **params: Any) -> 
     labels_array = np.asarray(labels, dtype=object)
     keep, _ = usable_rows(texts, labels_array)
     rows = np.flatnonzero(keep)
-    estimator = TriageClassifier(**params).fit([texts[i] for i in rows], labels_array[rows])
+    estimator = TriageClassifier(**params).fit([texts[i] for i in rows.tolist()], labels_array[rows])
     suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
     return [replace(s, index=int(rows[s.index])) for s in suspects]

@@ -362,10 +362,9 @@ class _TableWriter:
     def close(self) -> None:
         if self._kind == "xlsx":
             self._workbook.save(self._path)
-        elif self._parquet_writer is not None:
-            self._parquet_writer.close()
-        else:  # no rows: still a valid, empty Parquet file with the schema
-            self.rows([])
+        else:
+            if self._parquet_writer is None:  # no rows: still a valid, empty Parquet file with the schema
+                self.rows([])
             self._parquet_writer.close()
 
 

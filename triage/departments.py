@@ -138,6 +138,13 @@ def _parse_department(entry: Mapping[str, object], where: str) -> Department:
     missing = [key for key in required if not entry.get(key)]
     if missing:
         raise ConfigError(f"{where}: department entry lacks {', '.join(missing)}")
+    entries = entry.get("subcategory", [])
+    if not (
+        isinstance(entries, list) and all(isinstance(s, dict) and s.get("code") and s.get("name") for s in entries)
+    ):
+        raise ConfigError(
+            f"{where}: subcategory must be a list of tables ([[department.subcategory]]) with code and name"
+        )
     subcategories = tuple(
         SubCategory(
             code=str(sub["code"]),
@@ -145,7 +152,7 @@ def _parse_department(entry: Mapping[str, object], where: str) -> Department:
             english_name=str(sub.get("english_name", "")),
             keywords=tuple(sub.get("keywords", ())),
         )
-        for sub in entry.get("subcategory", ())  # type: ignore[union-attr]
+        for sub in entries
     )
     return Department(
         code=str(entry["code"]),

@@ -239,7 +239,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             ]
         )
 
-    def fit(self, X: Iterable[str], y: Sequence[str]) -> TriageClassifier:
+    def fit(self, X: Iterable[str], y: Sequence[str] | np.ndarray) -> TriageClassifier:
         """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
         texts = _prepared_texts(X)
         labels = np.asarray(y, dtype=object)

@@ -104,7 +104,7 @@ class HotTopic:
     representative: str  # PII-masked text of the most typical member
     members: tuple[int, ...]  # indices of all members, in input order
 
-    def as_row(self, ids: Sequence[Any] | None = None) -> list[Any]:
+    def as_row(self, ids: Sequence[Any] | Mapping[int, Any] | None = None) -> list[Any]:
         """The topic as a :data:`CSV_COLUMNS` row; ``ids`` names the group and members instead of indices."""
         name = (lambda i: str(ids[i])) if ids is not None else str
         return [
@@ -174,7 +174,7 @@ def _hotness_weights(n: int, stamps: np.ndarray | None, likes: np.ndarray | None
     """Per-message weights for the hotness score from :func:`parse_times` stamps and like counts."""
     weights = np.ones(n)
     known = stamps != _NOT_A_TIME if stamps is not None else np.zeros(n, dtype=bool)
-    if known.any() and half_life_days > 0:
+    if stamps is not None and known.any() and half_life_days > 0:
         age = (stamps[known].max() - stamps) / 86_400e9
         age[~known] = age[known].max()  # a member without a readable time counts as the oldest one
         weights = 0.5 ** (age / half_life_days)
@@ -465,7 +465,9 @@ def hot_topics_from_file(
     return HotReport(topics=topics, texts=texts, ids=row_ids, n_messages=n)
 
 
-def write_csv(topics: Sequence[HotTopic], path: str | Path, ids: Sequence[Any] | None = None) -> None:
+def write_csv(
+    topics: Sequence[HotTopic], path: str | Path, ids: Sequence[Any] | Mapping[int, Any] | None = None
+) -> None:
     """The report as UTF-8 CSV with a BOM (Excel opens it as UTF-8), one row per topic."""
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
@@ -486,10 +488,10 @@ details li{margin:.3em 0;white-space:pre-wrap}
 def write_html(
     topics: Sequence[HotTopic],
     path: str | Path,
-    texts: Sequence[str],
+    texts: Sequence[str] | Mapping[int, str],
     *,
     title: str = "热点问题 Hot topics",
-    ids: Sequence[Any] | None = None,
+    ids: Sequence[Any] | Mapping[int, Any] | None = None,
     members_shown: int = 20,
 ) -> None:
     """A self-contained HTML report: one card per topic, its first members folded away."""

@@ -316,8 +316,8 @@ class TriageModel:
             raise ValueError("predict_proba() takes an iterable of texts")
         return self.scorer.predict_proba([prepare(text).text for text in _ensure_texts(texts)])
 
-    @overload
-    def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...
+    @overload  # a str is also an Iterable[str]; this first overload wins for it, as intended
+    def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...  # type: ignore[overload-overlap]
     @overload
     def classify(self, texts: Iterable[str], *, top_k: int = ..., explain: int = ...) -> list[Classification]: ...
 
@@ -349,8 +349,8 @@ class TriageModel:
             return self._classify_many([texts], top_k, explain)[0]
         return self._classify_many(_ensure_texts(texts), top_k, explain)
 
-    @overload
-    def route(self, texts: str, *, config: Any = ..., metadata: Any = ...) -> RoutingSuggestion: ...
+    @overload  # as for classify()
+    def route(self, texts: str, *, config: Any = ..., metadata: Any = ...) -> RoutingSuggestion: ...  # type: ignore[overload-overlap]
     @overload
     def route(self, texts: Iterable[str], *, config: Any = ..., metadata: Any = ...) -> list[RoutingSuggestion]: ...
 

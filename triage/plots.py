@@ -26,7 +26,7 @@ def _png(figure) -> bytes:
 
 
 def confusion_matrix_png(
-    labels: Sequence[str], predicted: Sequence[str], classes: Sequence[str], *, title: str
+    labels: Sequence[str] | np.ndarray, predicted: Sequence[str] | np.ndarray, classes: Sequence[str], *, title: str
 ) -> bytes:
     """A row-normalised confusion matrix (true department down, predicted across) as PNG bytes."""
     from sklearn.metrics import confusion_matrix

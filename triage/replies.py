@@ -87,8 +87,8 @@ def handler_from_reply(reply: str, directory: DepartmentDirectory | None = None)
     for match in _VERIFIED.finditer(reply):
         if found := last_unit(match.group("unit") or match.group("actor")):
             return HandlerEvidence(found[0], found[1], "verified")
-    if match := _SELF_STREET.search(reply):
-        return HandlerEvidence("street_community", match.group(), "self_reference")
+    if street := _SELF_STREET.search(reply):
+        return HandlerEvidence("street_community", street.group(), "self_reference")
     for match in _LINE_OF_WORK.finditer(reply):
         work = match.group("work")
         # A line of work "X" is run by the bureau "X局": 教育 → 教育局, 公安交管 → 交管局.

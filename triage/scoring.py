@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 try:
     from triage import _featurize
 except ImportError:  # installed without a C compiler: the numpy path gives the same features, slower
-    _featurize = None
+    _featurize = None  # type: ignore[assignment]  # every use checks for None first
 
 __all__ = ["FEATURIZER", "FeatureRows", "LinearScorer"]
 

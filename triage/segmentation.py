@@ -116,7 +116,10 @@ def _rjieba_class() -> type:
             binary = Path(folder) / f"rjieba{suffix}"
             if binary.is_file():
                 loader = importlib.machinery.ExtensionFileLoader("rjieba.rjieba", str(binary))
-                module = importlib.util.module_from_spec(importlib.util.spec_from_loader("rjieba.rjieba", loader))
+                spec = importlib.util.spec_from_loader("rjieba.rjieba", loader)
+                if spec is None:
+                    break
+                module = importlib.util.module_from_spec(spec)
                 loader.exec_module(module)
                 sys.modules["rjieba.rjieba"] = module
                 return module.Jieba

@@ -217,7 +217,7 @@ def evaluate_sub_labels(
     pair_subs = np.array([sub for _, sub in pairs], dtype=object)
     allowed = pair_labels[None, :] == labels[:, None]
     correct = (pair_subs[np.where(allowed, proba, -1.0).argmax(axis=1)] == sub_labels) & allowed.any(axis=1)
-    per_label = {}
+    per_label: dict[str, dict[str, Any]] = {}
     for label in np.unique(labels):
         rows = labels == label
         counts = Counter(sub_labels[rows])
@@ -319,7 +319,7 @@ def train(
     cross_validated = evaluate_predictions(labels_array, proba, estimator.classes_, threshold)
     names = dict(label_names or {})
     directory = default_directory()
-    manifest = {
+    manifest: dict[str, Any] = {
         "labels": [
             {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
         ],

@@ -35,7 +35,7 @@ class Petitions:
 
 def _records() -> list[dict[str, Any]]:
     folder = resources.files("triage") / "datasets" / "data" / "petitions"
-    records = []
+    records: list[dict[str, Any]] = []
     for file in sorted(folder.iterdir(), key=lambda f: f.name):
         if file.name.endswith(".jsonl"):
             with file.open(encoding="utf-8") as handle:

@@ -1,0 +1,26 @@
+# Types of the compiled featuriser (triage/_featurize.c); LinearScorer is its only caller.
+from typing import Any, TypeAlias
+
+# C-contiguous numpy arrays or bytes: anything exposing the buffer protocol (numpy's stubs do not say so)
+Buffer: TypeAlias = Any
+
+def tfidf_rows(
+    texts: list[str],
+    token_lists: list[list[str]],
+    word_keys: Buffer,
+    word_columns: Buffer,
+    char_keys: Buffer,
+    char_columns: Buffer,
+    idf: Buffer,
+    n_word_features: int,
+    word_low: int,
+    word_high: int,
+    char_low: int,
+    char_high: int,
+    sublinear: bool,
+    /,
+) -> tuple[bytes, bytes, bytes]: ...
+def linear_scores(
+    offsets: Buffer, columns: Buffer, values: Buffer, term_weights: Buffer, intercept: Buffer, /
+) -> bytes: ...
+def content_tokens(tokens: list[str], stop_words: frozenset[str], /) -> list[str]: ...
