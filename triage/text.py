@@ -36,7 +36,6 @@ PLACEHOLDERS = {
     "plate": "[PLATE]",
 }
 
-_WHITESPACE = re.compile(r"\s+")
 # Cc (controls), Cf (format: zero-width spaces, BOM, bidi marks), Cs (lone surrogates from
 # bad decoding, which would crash any later UTF-8 encode) and Co (private use).
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
@@ -63,9 +62,8 @@ _PHONE_PATTERNS = (
 # search for it is cheaper than the five patterns.
 _NUMBER_HINT = re.compile(r"\d[\d \-()]{4,}\d")
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-_URL_HINT = re.compile(r"://|www\.", re.IGNORECASE)
-# A plate needs an upper-case letter after the province; most messages have none at all.
-_PLATE_HINT = re.compile("[A-HJ-NP-Z]")
+# A plate starts with a province and a letter; anonymised codes (A市, B3区) make a bare letter common.
+_PLATE_HINT = re.compile(f"[{_PROVINCES}][A-HJ-NP-Z]")
 _PLATE = re.compile(
     rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][ ·.]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警]"
     r"(?![A-Za-z0-9])"
@@ -100,11 +98,12 @@ def normalize(text: str) -> str:
         text = text.replace(char, _FULLWIDTH_ASCII[char])
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = _WHITESPACE.sub(" ", text)
+    # str.split() splits on exactly what the regex \s matches (both use Py_UNICODE_ISSPACE), 4x faster
+    text = " ".join(text.split())
     if not text.isprintable():  # rare: only then look at each character's category
         text = "".join(ch for ch in text if ch == " " or unicodedata.category(ch) not in _DROPPED_CATEGORIES)
-        text = _WHITESPACE.sub(" ", text)
-    return text.strip()
+        text = " ".join(text.split())
+    return text
 
 
 def _valid_resident_id(candidate: str) -> bool:
@@ -128,7 +127,7 @@ def mask_pii(text: str) -> str:
     >>> mask_pii("车牌湘A12345堵了消防通道")
     '车牌[PLATE]堵了消防通道'
     """
-    if _URL_HINT.search(text):
+    if "://" in text or "www." in text.lower():
         text = _URL.sub(PLACEHOLDERS["url"], text)
     if "@" in text:
         text = _EMAIL.sub(PLACEHOLDERS["email"], text)
