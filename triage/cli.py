@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -332,9 +333,10 @@ def _require_column(frame: Any, column: str, role: str) -> None:
 @click.option(
     "--jobs",
     type=click.IntRange(1),
-    default=1,
+    default=2,
     show_default=True,
-    help="Processes for the cross-validation folds and --search (each holds a copy of the features).",
+    help="Processes for the cross-validation folds, the vectorizers and --search, at most one per CPU "
+    "(each holds a copy of the features; 1 for the least memory).",
 )
 @click.option(
     "--target-precision",
@@ -410,7 +412,7 @@ def train(
         sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
-        n_jobs=jobs,
+        n_jobs=min(jobs, os.cpu_count() or 1),
         label_names={code: directory.display_name(code) for code in set(labels)},
         training_data={
             "name": output.name,
