@@ -106,12 +106,14 @@ def _sub_label_scores(
     known = np.flatnonzero(subs != "")
     if not known.size:
         raise ValueError("no row has a sub-label to evaluate")
-    pair_of = {entry["class"]: (entry["label"], entry["sub_label"]) for entry in model.manifest["sub_labels"]}
-    pairs = [pair_of[str(name)] for name in model.sub_scorer.classes]
     known_texts = [texts[i] for i in known]
     proba = model.sub_scorer.predict_proba([prepare(text).text for text in known_texts])
     result = evaluate_sub_labels(
-        labels[known], subs[known], proba, pairs, description="Sub-label given the true label, on these messages."
+        labels[known],
+        subs[known],
+        proba,
+        model.sub_label_pairs,
+        description="Sub-label given the true label, on these messages.",
     )
     found = model.classify(known_texts, top_k=1, explain=0)
     result["accuracy_with_predicted_department"] = float(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -80,10 +80,9 @@ def _ensure_texts(texts: Iterable[Any]) -> list[str]:
     return items
 
 
-def _sub_columns(scorer: LinearScorer, manifest: dict[str, Any]) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
-    """Per department, the sub-label scorer's columns of its (department, sub-label) classes and
-    those sub-labels: the manifest's ``sub_labels`` decode the classes, so equal sub-label names
-    under different departments stay apart."""
+def _sub_label_pairs(scorer: LinearScorer, manifest: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The (department, sub-label) pair of each of the sub-label scorer's columns: the manifest's
+    ``sub_labels`` decode the classes, so equal sub-label names under different departments stay apart."""
     try:
         pairs = {entry["class"]: (entry["label"], entry["sub_label"]) for entry in manifest["sub_labels"]}
     except (KeyError, TypeError):
@@ -91,9 +90,13 @@ def _sub_columns(scorer: LinearScorer, manifest: dict[str, Any]) -> dict[str, tu
     classes = [str(c) for c in scorer.classes]
     if sorted(pairs) != sorted(classes):
         raise ModelIntegrityError("the sub-label scorer's classes do not match the manifest's sub_labels")
+    return tuple(pairs[name] for name in classes)
+
+
+def _sub_columns(pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[np.ndarray, tuple[str, ...]]]:
+    """Per department, the sub-label scorer's columns of its pairs and their sub-labels."""
     by_department: dict[str, list[tuple[int, str]]] = {}
-    for column, name in enumerate(classes):
-        label, sub_label = pairs[name]
+    for column, (label, sub_label) in enumerate(pairs):
         by_department.setdefault(label, []).append((column, sub_label))
     return {
         label: (np.array([column for column, _ in items]), tuple(sub for _, sub in items))
@@ -128,7 +131,9 @@ class TriageModel:
         self._estimator = estimator
         self._sub_estimator = sub_estimator
         self._estimator_lock = threading.Lock()
-        self._sub_columns = _sub_columns(sub_scorer, manifest) if sub_scorer is not None else {}
+        #: (department, sub-label) of each column of :attr:`sub_scorer` (empty without sub-labels).
+        self.sub_label_pairs = _sub_label_pairs(sub_scorer, manifest) if sub_scorer is not None else ()
+        self._sub_columns = _sub_columns(self.sub_label_pairs)
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
