@@ -242,9 +242,12 @@ class _Ranking:
 
     order: list[int]  # the ranked groups, as positions in ``ids``
     ids: np.ndarray  # group ids (np.unique of the messages' groups)
-    inverse: np.ndarray  # message -> position in ``ids``
     sizes: np.ndarray
     hotness: np.ndarray
+    members_of: dict[int, np.ndarray]  # ranked group -> its messages
+    # a fixed random sample of the batch whose texts give term rarity: the report reads these texts
+    # and those of each topic's first _MEMBERS_READ members, no others
+    sample: np.ndarray
 
 
 def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float) -> _Ranking:
@@ -260,16 +263,15 @@ def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float
     # hottest first; ties: larger, then more recent, then earlier group
     ranked = np.lexsort((ids[eligible], -latest[eligible], -sizes[eligible], -hotness[eligible]))
     order = eligible[ranked[:top]].tolist()
-    return _Ranking(order=order, ids=ids, inverse=inverse, sizes=sizes, hotness=hotness)
-
-
-def _members_needed(ranking: _Ranking) -> tuple[dict[int, np.ndarray], np.ndarray]:
-    """Members of each ranked group, and a fixed random sample of the batch whose texts give term
-    rarity (of these, the report reads the texts of the sample and of each topic's first
-    ``_MEMBERS_READ`` members)."""
-    members_of = {g: np.flatnonzero(ranking.inverse == g) for g in ranking.order}
-    n = len(ranking.inverse)
-    return members_of, np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False)
+    n = len(inverse)
+    return _Ranking(
+        order=order,
+        ids=ids,
+        sizes=sizes,
+        hotness=hotness,
+        members_of={g: np.flatnonzero(inverse == g) for g in order},
+        sample=np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False),
+    )
 
 
 def _describe(
@@ -278,7 +280,7 @@ def _describe(
     """HotTopic of each ranked group, from the texts of its first members and of the sample."""
     from triage.segmentation import segment
 
-    members_of, sample = _members_needed(ranking)
+    members_of, sample = ranking.members_of, ranking.sample
     ids, sizes, hotness = ranking.ids, ranking.sizes, ranking.hotness
     document_frequency: Counter = Counter()
     for i in sample:
@@ -444,9 +446,9 @@ def hot_topics_from_file(
     ranking = _ranked_groups(batch, top, min_size, half_life_days)
     if not ranking.order:
         return HotReport(topics=[], texts={}, ids={}, n_messages=n)
-    members_of, sample = _members_needed(ranking)
-    wanted_text = set(sample.tolist()).union(*(m[:_MEMBERS_READ].tolist() for m in members_of.values()))
-    wanted_id = set().union(*(m.tolist() for m in members_of.values()))
+    members_of = ranking.members_of.values()
+    wanted_text = set(ranking.sample.tolist()).union(*(m[:_MEMBERS_READ].tolist() for m in members_of))
+    wanted_id = set().union(*(m.tolist() for m in members_of))
     texts: dict[int, str] = {}
     row_ids: dict[int, str] = {}
     id_at = header.index(id_column) if id_column else None
