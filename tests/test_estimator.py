@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict, cross_val_score
 from sklearn.pipeline import Pipeline
 
 from tests.conftest import LABELS, TEXTS
@@ -89,6 +89,21 @@ def test_works_in_pipeline_and_grid_search():
 def test_cross_val_score():
     scores = cross_val_score(TriageClassifier(**SMALL), list(TEXTS), list(LABELS), cv=2)
     assert scores.shape == (2,)
+
+
+def test_cross_val_predict_proba():
+    # scikit-learn hands the estimator integer-encoded labels for method="predict_proba"
+    folds = StratifiedKFold(n_splits=2, shuffle=True, random_state=0)
+    proba = cross_val_predict(TriageClassifier(**SMALL), list(TEXTS), list(LABELS), cv=folds, method="predict_proba")
+    assert proba.shape == (len(TEXTS), len(set(LABELS)))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_integer_labels():
+    codes = {label: code for code, label in enumerate(sorted(set(LABELS)))}
+    clf = TriageClassifier(**SMALL).fit(TEXTS, [codes[label] for label in LABELS])
+    assert list(clf.classes_) == sorted(codes.values())
+    assert clf.predict(["物业费太贵了"])[0] == codes["property_management"]
 
 
 def test_term_weights_point_to_the_predicted_class(fitted):

@@ -242,7 +242,11 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: Sequence[str] | np.ndarray) -> TriageClassifier:
         """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
         texts = _prepared_texts(X)
-        labels = np.asarray(y, dtype=object)
+        labels = np.asarray(y)
+        if labels.dtype.kind in "US":
+            # str labels as Python objects (any length); integer labels stay integers, as
+            # scikit-learn passes them when it encodes the labels itself (cross_val_predict)
+            labels = labels.astype(object)
         if len(texts) != len(labels):
             raise ValueError(f"X has {len(texts)} documents but y has {len(labels)} labels")
         classes, counts = np.unique(labels, return_counts=True)
