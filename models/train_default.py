@@ -7,6 +7,9 @@ Training data, with fixed seeds:
    - the real replied messages of the *train* split whose official reply shows the handling
      unit (`triage.replies.handler_from_reply`), except those a street or township office
      handled — there local practice, not the text, decides;
+   - the other replied messages of the train split, labelled by a classifier of reply texts
+     trained on the first (`triage.replies.handlers_by_reply_text`) where it is confident,
+     street offices again excluded;
    - the 5,877 labelled bodies of bodies.csv, each given the department that a first model
      (trained on 1 + the replies) finds most probable *within its labelled topic*
      (`triage.training.refine_labels`); street offices again excluded.
@@ -27,6 +30,7 @@ import numpy as np
 import triage
 from triage.datasets import load_petitions, teddy2020c
 from triage.plots import confusion_matrix_png, reliability_png
+from triage.replies import handlers_by_reply_text
 from triage.training import choose_review_threshold, evaluate_predictions, refine_labels
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
@@ -37,17 +41,29 @@ TARGET_PRECISION = 0.95
 # 0.696 vs 0.705, messages topics 0.844 vs 0.848, cross-validated macro-F1 0.826 vs 0.834) and
 # trains 65% longer.
 PARAMS = {"nb_scaling": False}
+# Replies that name no handler are labelled from their wording at this confidence or above: 92.4%
+# cross-validated precision on the train split's labelled replies (benchmarks/default_model_quality.py).
+# Development CV over those replies (top-1 without street offices): 0.711 without the wording labels;
+# 0.742 / 0.738 / 0.733 with them at 0.7 / 0.8 / 0.9.
+REPLY_TEXT_CONFIDENCE = 0.8
 
 
 def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: list[str]):
-    """Weak-labelled replies (train split, first) and topic-refined bodies, their descriptions, and
-    the number of reply rows."""
+    """Weak-labelled replies (train split; those whose reply names the handler first), topic-refined
+    bodies, their descriptions, and the number of replies whose reply names the handler."""
     replies = teddy2020c.load_replies(folder)
-    weak = replies[
-        (replies["split"] == "train") & replies["department"].notna() & (replies["department"] != LOCAL_OFFICE)
-    ]
+    train = replies[replies["split"] == "train"]
+    handlers = handlers_by_reply_text(
+        [str(reply) for reply in train["reply"].fillna("")],
+        list(train["department"]),
+        min_confidence=REPLY_TEXT_CONFIDENCE,
+    )
+    train = train.assign(handler=handlers, named=train["department"].notna())
+    train = train[train["handler"].notna() & (train["handler"] != LOCAL_OFFICE)]
+    weak = train.sort_values("named", ascending=False, kind="stable")
+    n_named = int(weak["named"].sum())
     first = triage.TriageClassifier(n_jobs=2, **PARAMS).fit(
-        corpus_texts + list(weak["text"]), corpus_labels + list(weak["department"])
+        corpus_texts + list(weak["text"]), corpus_labels + list(weak["handler"])
     )
     allowed: dict[str, set[str]] = defaultdict(set)
     for department, topic in teddy2020c.TOPIC_OF_DEPARTMENT.items():
@@ -56,15 +72,18 @@ def real_training_data(folder: Path, corpus_texts: list[str], corpus_labels: lis
     bodies = teddy2020c.load_bodies(folder)
     refined = refine_labels(first, list(bodies["text"]), list(bodies["label"]), allowed)
     texts = list(weak["text"]) + list(bodies["text"])
-    labels = list(weak["department"]) + list(refined)
+    labels = list(weak["handler"]) + list(refined)
     sources = [
-        f"{len(weak)} real messages (subject + body) from teddy2020c replies.csv, train split by id hash, labelled "
+        f"{n_named} real messages (subject + body) from teddy2020c replies.csv, train split by id hash, labelled "
         "with the department their official reply shows handled them (street/township offices excluded).",
+        f"{len(weak) - n_named} more real messages of that split whose reply names no handler, labelled by a "
+        f"classifier of reply texts trained on the replies that do, where its confidence is at least "
+        f"{REPLY_TEXT_CONFIDENCE} (street/township offices excluded).",
         f"{len(bodies)} real message bodies from teddy2020c bodies.csv, labelled with the most probable department "
         "within their contest topic (street/township offices excluded).",
     ]
 
-    return texts, labels, sources, len(weak)
+    return texts, labels, sources, n_named
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from triage.departments import default_directory, load_directory, match_unit
 from triage.exceptions import ConfigError
-from triage.replies import handler_from_reply
+from triage.replies import handler_from_reply, handlers_by_reply_text
 
 REQUIRED = {
     "housing_construction", "property_management", "public_security", "urban_management", "water_affairs",
@@ -124,3 +124,47 @@ def test_bad_directory_files(tmp_path, content, message):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         load_directory(path)
+
+
+# Replies in two offices' idioms that never name the office.
+_SCHOOL_REPLIES = [
+    "您反映的孩子入学学位问题，已按招生划片政策安排，请家长按时报名。",
+    "关于学校课后服务收费，已要求该校规范收费并向家长公示。",
+    "经核实，该校教师有偿补课问题属实，已责令整改并通报。",
+    "今年秋季学位紧张，新建小学将于九月投入使用，招生计划已公布。",
+]
+_TRAFFIC_REPLIES = [
+    "该路口违章停车问题，已安排警力加强巡逻并依法处罚违停车辆。",
+    "关于渣土车闯红灯，已组织路面执勤民警开展专项整治，查处违法车辆。",
+    "经查，该路段限速标志设置符合道路交通安全法规定，将加强测速执法。",
+    "针对早高峰拥堵，已在路口增派交警疏导交通，并调整信号灯配时。",
+]
+
+
+def test_handlers_by_reply_text_fills_confident_gaps_and_keeps_known_handlers():
+    unknown = ["新学期招生学位已安排，学校将公示收费。", "已依法处罚违停车辆，民警将加强巡逻。"]
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, *unknown]
+    handlers = ["education"] * 4 + ["public_security"] * 4 + [None, float("nan")]  # NaN: a pandas column's gap
+    filled = handlers_by_reply_text(replies, handlers, min_confidence=0.5)
+    assert filled[:8] == handlers[:8]
+    assert "nan" not in filled
+    assert filled[8:] == ["education", "public_security"]
+
+
+def test_handlers_by_reply_text_leaves_unsure_replies_unlabelled():
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, "留言已收悉，谢谢。"]
+    handlers = ["education"] * 4 + ["public_security"] * 4 + [None]
+    assert handlers_by_reply_text(replies, handlers, min_confidence=1.0)[-1] is None
+
+
+def test_handlers_by_reply_text_skips_rare_handlers_and_checks_its_input():
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, "城管已拆除违章搭建。", "学校招生已公示。"]
+    handlers = ["education"] * 4 + ["public_security"] * 4 + ["urban_management", None]
+    filled = handlers_by_reply_text(replies, handlers, min_confidence=0.5, min_examples=2)
+    assert filled[8] == "urban_management" and filled[9] in {"education", "public_security"}
+    # nothing to learn from: one known department
+    assert handlers_by_reply_text([*_SCHOOL_REPLIES, "学校"], ["education"] * 4 + [None]) == ["education"] * 4 + [None]
+    with pytest.raises(ValueError, match="2 replies but 1 handlers"):
+        handlers_by_reply_text(["a", "b"], ["education"])
+    with pytest.raises(ValueError, match="min_confidence"):
+        handlers_by_reply_text(replies, handlers, min_confidence=0.0)
