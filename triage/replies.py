@@ -136,13 +136,13 @@ def handlers_by_reply_text(
     # a pandas column marks missing handlers NaN, a spreadsheet ""; all of them are unknown
     result: list[str | None] = [h if isinstance(h, str) and h else None for h in handlers]
     counts = Counter(h for h in result if h is not None)
-    trained = [i for i, h in enumerate(result) if h is not None and counts[h] >= min_examples]
+    trained = {i: h for i, h in enumerate(result) if h is not None and counts[h] >= min_examples}
     unknown = [i for i, h in enumerate(result) if h is None]
-    if not unknown or len({result[i] for i in trained}) < 2:
+    if not unknown or len(set(trained.values())) < 2:
         return result
     classifier = TriageClassifier(
-        nb_scaling=False, min_df=1, calibration_folds=min(3, min(counts[result[i]] for i in trained))
-    ).fit([replies[i] for i in trained], [result[i] for i in trained])
+        nb_scaling=False, min_df=1, calibration_folds=min(3, min(counts[h] for h in trained.values()))
+    ).fit([replies[i] for i in trained], list(trained.values()))
     proba = classifier.predict_proba([replies[i] for i in unknown])
     best = proba.argmax(axis=1)
     for index, column, confidence in zip(unknown, best, proba[np.arange(len(unknown)), best], strict=True):
