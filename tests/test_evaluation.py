@@ -12,6 +12,7 @@ from tests.conftest import LABELS, POLICE_DOCS, TEXTS
 from triage.audit import audit_labels, suspects_from_proba
 from triage.cli import cli
 from triage.evaluation import evaluate, precision_coverage
+from triage.replies import handlers_from_replies
 
 
 def test_evaluate_metrics_and_report(small_model, tmp_path):
@@ -145,3 +146,42 @@ def test_rare_and_single_classes_are_reported_not_fatal():
     data = model.manifest["training_data"]
     assert data["classes_left_out"] == ["single"] and data["rare_classes"] == {"rare": 3}
     assert "single" not in model.classes
+
+
+# Invented official replies: even rows name their handler (a transfer, 经…核实, a signature), odd rows
+# only speak in its idiom.
+_NAMED_REPLIES = {
+    "property_management": "物业服务问题已收悉，已转交青石物业公司处理，督促整改收费和保洁。",
+    "public_security": "经龙泉派出所核实，民警已到场调查，依法处理违法行为。",
+    "education": "学校招生和收费已规范，教育部门将加强监管。感谢您的关注。柳湾县教育局",
+}
+_WORDING_REPLIES = {
+    "property_management": "已督促物业服务企业整改，清理垃圾并公示收费明细。",
+    "public_security": "已安排民警调查，依法查处违法行为。",
+    "education": "已责令学校规范招生和收费，教育部门将加强监管。",
+}
+
+
+def test_labels_are_replies(tmp_path):
+    path = tmp_path / "history.csv"
+    replies = [(_NAMED_REPLIES if i % 2 == 0 else _WORDING_REPLIES)[label] for i, label in enumerate(LABELS * 2)]
+    evidence = handlers_from_replies(replies, min_confidence=0.5)
+    assert [e.department for e in evidence] == list(LABELS * 2)
+    assert {e.cue for e in evidence[1::2]} == {"wording"} and "wording" not in {e.cue for e in evidence[::2]}
+    assert handlers_from_replies(replies, min_confidence=None)[1::2] == [None] * 30
+    pd.DataFrame({"text": TEXTS * 2, "答复意见": replies}).to_csv(path, index=False)
+    command = ["train", str(path), "--label-column", "答复意见", "--labels-are-replies"]
+    result = CliRunner().invoke(cli, [*command, "-o", str(tmp_path / "m"), "--reply-confidence", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "handlers read from replies: 60 of 60 rows" in result.output and "wording 30" in result.output
+    manifest = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))
+    assert {label["code"] for label in manifest["labels"]} == set(LABELS)
+    assert manifest["training_data"]["n_documents"] == 60
+
+    result = CliRunner().invoke(cli, [*command, "-o", str(tmp_path / "n"), "--reply-confidence", "1"])
+    assert result.exit_code == 0, result.output
+    assert "handlers read from replies: 30 of 60 rows" in result.output and "wording" not in result.output
+    assert "30 rows whose reply does not show its handler left out" in result.output
+
+    result = CliRunner().invoke(cli, [*command, "-o", str(tmp_path / "o"), "--labels-are-units"])
+    assert result.exit_code == 2 and "not both" in result.output

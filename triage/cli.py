@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
@@ -292,6 +293,23 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
+def _handlers_from_replies(replies: list[str], directory: Any, confidence: float) -> list[str]:
+    """The departments replies show handled their messages ("" where unclear), and a line on how."""
+    from triage.replies import handlers_from_replies
+
+    evidence = handlers_from_replies(
+        replies, directory=directory, min_confidence=None if confidence >= 1 else confidence
+    )
+    cues = Counter(e.cue for e in evidence if e)
+    click.echo(
+        f"handlers read from replies: {sum(cues.values())} of {len(replies)} rows "
+        f"({', '.join(f'{cue} {n}' for cue, n in cues.most_common())}); "
+        f"{len(replies) - sum(cues.values())} rows whose reply does not show its handler left out",
+        err=True,
+    )
+    return [e.department if e else "" for e in evidence]
+
+
 def _require_column(frame: Any, column: str, role: str) -> None:
     from triage.io import DataError
 
@@ -302,7 +320,11 @@ def _require_column(frame: Any, column: str, role: str) -> None:
 @cli.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
-@click.option("--label-column", required=True, help="Column holding the department (or unit) label. 标签列")
+@click.option(
+    "--label-column",
+    required=True,
+    help="Column holding the department label (or unit name, or official reply: see below). 标签列",
+)
 @click.option(
     "--sub-label-column",
     default=None,
@@ -321,6 +343,20 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     "--labels-are-units",
     is_flag=True,
     help="Labels are handling-unit names (A3区住建局, 龙泉派出所...): map them to departments.",
+)
+@click.option(
+    "--labels-are-replies",
+    is_flag=True,
+    help="The label column holds each message's official reply (答复意见): the department that handled it "
+    "is read from the reply (a transfer, the signature, 经…核实) or, where the reply names none, from its wording.",
+)
+@click.option(
+    "--reply-confidence",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.8,
+    show_default=True,
+    help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps only "
+    "the replies that name their handler.",
 )
 @click.option("--split-column", default=None, help="Column whose value 'test' marks rows held out for evaluation.")
 @click.option(
@@ -365,6 +401,8 @@ def train(
     sheet: str | None,
     departments_file: Path | None,
     labels_are_units: bool,
+    labels_are_replies: bool,
+    reply_confidence: float,
     split_column: str | None,
     test_size: float | None,
     search: bool,
@@ -384,6 +422,8 @@ def train(
 
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
+    if labels_are_units and labels_are_replies:
+        raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
     if report_dir and not (split_column or test_size):
         raise click.UsageError("--report describes held-out rows: add --split-column or --test-size")
     if output.exists() and not overwrite:
@@ -399,6 +439,8 @@ def train(
         labels = [directory.match_unit(label) or "" for label in labels]
         unmatched = sum(1 for label in labels if not label)
         click.echo(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out", err=True)
+    if labels_are_replies:
+        labels = _handlers_from_replies(labels, directory, reply_confidence)
     keep = np.array([bool(label) for label in labels])
     if split_column:
         _require_column(frame, split_column, "split")

@@ -12,7 +12,8 @@ actually handled the matter. :func:`handler_from_reply` looks for those, stronge
 
 A reply with none of these gives ``None``: better no label than a wrong one. Most replies name
 no handler ("我局", "经核实"), yet still speak in their office's idiom; :func:`handlers_by_reply_text`
-labels those by a classifier of reply texts trained on the replies whose handler is known.
+labels those by a classifier of reply texts trained on the replies whose handler is known;
+:func:`handlers_from_replies` does both, for a deployment training on its own history.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from triage.departments import DepartmentDirectory, default_directory
 from triage.estimator import TriageClassifier
 
-__all__ = ["HandlerEvidence", "handler_from_reply", "handlers_by_reply_text"]
+__all__ = ["HandlerEvidence", "handler_from_reply", "handlers_by_reply_text", "handlers_from_replies"]
 
 _TRANSFER = re.compile(
     r"(?:转交|转至|转给|转送|转办|交由|责成|移交|交办|转)(?:给|至|到)?(?P<unit>[^，。；！？]{2,40}?)"
@@ -149,3 +150,26 @@ def handlers_by_reply_text(
         if confidence >= min_confidence:
             result[index] = str(classifier.classes_[column])
     return result
+
+
+def handlers_from_replies(
+    replies: Sequence[str],
+    *,
+    directory: DepartmentDirectory | None = None,
+    min_confidence: float | None = 0.8,
+) -> list[HandlerEvidence | None]:
+    """Each reply's handler: from a cue (:func:`handler_from_reply`) where the reply shows one, else
+    from its wording (:func:`handlers_by_reply_text`, cue ``"wording"``, no unit) where the
+    classifier's confidence reaches ``min_confidence``; ``None`` for the rest.
+    ``min_confidence=None`` keeps only the handlers a cue shows.
+    """
+    named = [handler_from_reply(reply, directory) for reply in replies]
+    if min_confidence is None:
+        return named
+    departments = handlers_by_reply_text(
+        replies, [e.department if e else None for e in named], min_confidence=min_confidence
+    )
+    return [
+        evidence or (HandlerEvidence(department, "", "wording") if department else None)
+        for evidence, department in zip(named, departments, strict=True)
+    ]
