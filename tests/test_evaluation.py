@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -38,16 +39,12 @@ def test_evaluate_metrics_and_report(small_model, tmp_path):
 
 
 def test_precision_coverage_is_monotone_in_coverage():
-    import numpy as np
-
     curve = precision_coverage(np.array([0.9, 0.6, 0.3]), np.array([True, True, False]), steps=10)
     coverage = [row["coverage"] for row in curve]
     assert coverage == sorted(coverage, reverse=True) and coverage[0] == 1.0
 
 
 def test_suspects_from_proba():
-    import numpy as np
-
     proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.95, 0.05]])
     suspects = suspects_from_proba(proba, ["a", "a", "b", "b"], ["a", "b"])
     assert [(s.index, s.given, s.suggested) for s in suspects] == [(3, "b", "a")]
@@ -146,6 +143,15 @@ def test_rare_and_single_classes_are_reported_not_fatal():
     data = model.manifest["training_data"]
     assert data["classes_left_out"] == ["single"] and data["rare_classes"] == {"rare": 3}
     assert "single" not in model.classes
+
+
+def test_training_warning_names_only_what_it_found():
+    from triage.exceptions import TrainingDataWarning
+    from triage.training import usable_rows
+
+    with pytest.warns(TrainingDataWarning) as caught:
+        usable_rows([*TEXTS, *POLICE_DOCS[:3]], np.array([*LABELS, *["rare"] * 3], dtype=object))
+    assert str(caught[0].message) == "classes with fewer than 5 examples (kept, weakly learned): {'rare': 3}"
 
 
 # Invented official replies: even rows name their handler (a transfer, 经…核实, a signature), odd rows

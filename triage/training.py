@@ -176,11 +176,16 @@ def usable_rows(
     keep = has_text & ~np.isin(labels, single_labels)
     rare = {str(label): n for label, n in sorted(Counter(labels[keep]).items()) if n < RARE_CLASS_SIZE}
     report = {"rows_without_chinese_text": int((~has_text).sum()), "classes_left_out": single, "rare_classes": rare}
-    if report["rows_without_chinese_text"] or single or rare:
+    findings = [
+        f"{report['rows_without_chinese_text']} rows without Chinese text left out"
+        if report["rows_without_chinese_text"]
+        else "",
+        f"{kind} seen once left out: {single}" if single else "",
+        f"{kind} with fewer than {RARE_CLASS_SIZE} examples (kept, weakly learned): {rare}" if rare else "",
+    ]
+    if any(findings):
         warnings.warn(
-            f"{report['rows_without_chinese_text']} rows without Chinese text left out; "
-            f"{kind} seen once left out: {single or 'none'}; {kind} with fewer than {RARE_CLASS_SIZE} "
-            f"examples (kept, weakly learned): {rare or 'none'}",
+            "; ".join(finding for finding in findings if finding),
             TrainingDataWarning,
             stacklevel=3,
         )
