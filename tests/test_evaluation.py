@@ -191,3 +191,24 @@ def test_labels_are_replies(tmp_path):
 
     result = CliRunner().invoke(cli, [*command, "-o", str(tmp_path / "o"), "--labels-are-units"])
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_evaluate_reads_departments_from_replies_or_units(small_model, tmp_path):
+    path = tmp_path / "history.csv"
+    replies = [(_NAMED_REPLIES if i % 2 == 0 else _WORDING_REPLIES)[label] for i, label in enumerate(LABELS)]
+    units = {"property_management": "青石物业公司", "public_security": "龙泉派出所", "education": "柳湾县教育局"}
+    pd.DataFrame({"text": TEXTS, "答复意见": replies, "承办单位": [units[label] for label in LABELS]}).to_csv(
+        path, index=False
+    )
+    small_model.save(tmp_path / "model")
+    command = ["evaluate", str(tmp_path / "model"), str(path), "--text-column", "text", "--json"]
+    result = CliRunner().invoke(
+        cli, [*command, "--label-column", "答复意见", "--labels-are-replies", "--reply-confidence", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 15  # only the replies that name their handler
+    assert "15 rows whose reply does not show its handler left out" in result.stderr
+    result = CliRunner().invoke(cli, [*command, "--label-column", "承办单位", "--labels-are-units"])
+    assert result.exit_code == 0, result.output
+    scored = json.loads(result.stdout)
+    assert scored["n"] == 30 and scored["unknown_labels"] == []

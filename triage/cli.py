@@ -293,21 +293,65 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
-def _handlers_from_replies(replies: list[str], directory: Any, confidence: float) -> list[str]:
-    """The departments replies show handled their messages ("" where unclear), and a line on how."""
-    from triage.replies import handlers_from_replies
+def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options saying what the label column holds: department codes, unit names or official replies."""
+    options = [
+        click.option(
+            "--departments",
+            "departments_file",
+            type=click.Path(path_type=Path),
+            default=None,
+            help="Department directory TOML (default: the one shipped with triage).",
+        ),
+        click.option(
+            "--labels-are-units",
+            is_flag=True,
+            help="Labels are handling-unit names (A3区住建局, 龙泉派出所...): map them to departments.",
+        ),
+        click.option(
+            "--labels-are-replies",
+            is_flag=True,
+            help="The label column holds each message's official reply (答复意见): the department that handled "
+            "it is read from the reply (a transfer, the signature, 经…核实) or, where the reply names none, from "
+            "its wording.",
+        ),
+        click.option(
+            "--reply-confidence",
+            type=click.FloatRange(0, 1, min_open=True),
+            default=0.8,
+            show_default=True,
+            help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps "
+            "only the replies that name their handler.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    evidence = handlers_from_replies(
-        replies, directory=directory, min_confidence=None if confidence >= 1 else confidence
-    )
-    cues = Counter(e.cue for e in evidence if e)
-    click.echo(
-        f"handlers read from replies: {sum(cues.values())} of {len(replies)} rows "
-        f"({', '.join(f'{cue} {n}' for cue, n in cues.most_common())}); "
-        f"{len(replies) - sum(cues.values())} rows whose reply does not show its handler left out",
-        err=True,
-    )
-    return [e.department if e else "" for e in evidence]
+
+def _department_labels(
+    labels: list[str], directory: Any, labels_are_units: bool, labels_are_replies: bool, reply_confidence: float
+) -> list[str]:
+    """The label column as departments ("" where a unit name or reply shows none), and a line on how."""
+    if labels_are_units:
+        labels = [directory.match_unit(label) or "" for label in labels]
+        unmatched = sum(1 for label in labels if not label)
+        click.echo(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out", err=True)
+    if labels_are_replies:
+        from triage.replies import handlers_from_replies
+
+        evidence = handlers_from_replies(
+            labels, directory=directory, min_confidence=None if reply_confidence >= 1 else reply_confidence
+        )
+        cues = Counter(e.cue for e in evidence if e)
+        click.echo(
+            f"handlers read from replies: {sum(cues.values())} of {len(labels)} rows "
+            f"({', '.join(f'{cue} {n}' for cue, n in cues.most_common())}); "
+            f"{len(labels) - sum(cues.values())} rows whose reply does not show its handler left out",
+            err=True,
+        )
+        labels = [e.department if e else "" for e in evidence]
+    return labels
 
 
 def _require_column(frame: Any, column: str, role: str) -> None:
@@ -332,32 +376,7 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     "sub-category model too. 子类标签列",
 )
 @_table_options
-@click.option(
-    "--departments",
-    "departments_file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Department directory TOML (default: the one shipped with triage).",
-)
-@click.option(
-    "--labels-are-units",
-    is_flag=True,
-    help="Labels are handling-unit names (A3区住建局, 龙泉派出所...): map them to departments.",
-)
-@click.option(
-    "--labels-are-replies",
-    is_flag=True,
-    help="The label column holds each message's official reply (答复意见): the department that handled it "
-    "is read from the reply (a transfer, the signature, 经…核实) or, where the reply names none, from its wording.",
-)
-@click.option(
-    "--reply-confidence",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.8,
-    show_default=True,
-    help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps only "
-    "the replies that name their handler.",
-)
+@_label_source_options
 @click.option("--split-column", default=None, help="Column whose value 'test' marks rows held out for evaluation.")
 @click.option(
     "--test-size",
@@ -435,12 +454,7 @@ def train(
         _require_column(frame, sub_label_column, "sub-label")
         sub_labels = list(frame[sub_label_column])
     directory = load_directory(departments_file)
-    if labels_are_units:
-        labels = [directory.match_unit(label) or "" for label in labels]
-        unmatched = sum(1 for label in labels if not label)
-        click.echo(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out", err=True)
-    if labels_are_replies:
-        labels = _handlers_from_replies(labels, directory, reply_confidence)
+    labels = _department_labels(labels, directory, labels_are_units, labels_are_replies, reply_confidence)
     keep = np.array([bool(label) for label in labels])
     if split_column:
         _require_column(frame, split_column, "split")
@@ -490,6 +504,7 @@ def train(
     help="Column holding the true sub-category (empty: unknown); scores the model's sub-category model. 子类标签列",
 )
 @_table_options
+@_label_source_options
 @click.option("--json", "as_json", is_flag=True, help="Print all metrics as JSON.")
 @click.option(
     "--report",
@@ -508,17 +523,29 @@ def evaluate(
     file_format: str,
     encoding: str,
     sheet: str | None,
+    departments_file: Path | None,
+    labels_are_units: bool,
+    labels_are_replies: bool,
+    reply_confidence: float,
     as_json: bool,
     report_dir: Path | None,
 ) -> None:
     """Measure a model on a labelled export. 评估模型."""
     import triage
+    from triage.departments import load_directory
     from triage.evaluation import evaluate as evaluate_model
 
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
     sub_labels = list(frame[sub_label_column]) if sub_label_column else None
+    if labels_are_units or labels_are_replies:
+        labels = _department_labels(
+            labels, load_directory(departments_file), labels_are_units, labels_are_replies, reply_confidence
+        )
+        rows = [i for i, label in enumerate(labels) if label]
+        texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
+        sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
     result = evaluate_model(triage.load(model_path), texts, labels, sub_labels=sub_labels, report_dir=report_dir)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
