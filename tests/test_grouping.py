@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import triage
 from tests.conftest import SHARED_DATA
 from triage.cli import cli
-from triage.grouping import Sketcher, estimated_jaccard, group, group_signatures, lsh_bands
+from triage.grouping import SignatureSpill, Sketcher, estimated_jaccard, group, group_signatures, lsh_bands
 
 # Invented messages: two concerns reworded, one unrelated, written for these tests.
 DRAIN = (
@@ -173,3 +173,19 @@ def test_real_messages_group_into_small_groups():
 def test_a_bare_string_is_refused():
     with pytest.raises(ValueError, match="iterable of texts"):
         group("小区下水道堵了")
+
+
+def test_signature_spill_gives_back_what_was_appended():
+    sketcher = Sketcher()
+    first = sketcher.sketch(["小区下水道堵了一个月没人管", "", "学校食堂饭菜太差"])
+    second = sketcher.sketch(["小区下水道堵了一个多月没人管！"])
+    with SignatureSpill(sketcher.signature_size) as spill:
+        assert spill.arrays()[0].shape == (0, sketcher.signature_size)
+        spill.append(*first)
+        spill.append(*second)
+        signatures, usable = spill.arrays()
+        np.testing.assert_array_equal(signatures, np.concatenate([first[0], second[0]]))
+        assert usable.tolist() == [True, False, True, True]
+        assert group_signatures(signatures, usable).tolist() == [0, 1, 2, 0]
+        with pytest.raises(ValueError, match="expected 1 x 64 signatures"):
+            spill.append(first[0], first[1][:1])

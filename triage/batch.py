@@ -760,19 +760,17 @@ def _group_rows(
     """First pass for ``group=True``: ``(group_id, group_size)`` arrays indexed by data row number - 1."""
     import numpy as np
 
-    from triage.grouping import Sketcher, group_signatures
+    from triage.grouping import SignatureSpill, Sketcher, group_signatures
 
     sketcher = Sketcher()
-    parts = []
-    with read_rows(src, kind, encoding, sheet, chunk_size, stop_after) as (_, chunks):
-        for chunk in chunks:
-            texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
-            parts.append(sketcher.sketch(texts))
-    if not parts:
+    with SignatureSpill(sketcher.signature_size) as spill:
+        with read_rows(src, kind, encoding, sheet, chunk_size, stop_after) as (_, chunks):
+            for chunk in chunks:
+                texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
+                spill.append(*sketcher.sketch(texts))
+        labels = group_signatures(*spill.arrays(), threshold=threshold)
+    if not len(labels):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    labels = group_signatures(
-        np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]), threshold=threshold
-    )
     return labels + 1, np.bincount(labels)[labels]
 
 

@@ -24,9 +24,12 @@ Measured recall on random texts and edited copies at ``threshold=0.3`` (tests/te
 pairs of trigram Jaccard >= 0.4 are grouped 98% of the time, 0.35-0.4 about 90%, 0.3-0.35 about
 70% (the bands catch 95% at the threshold; checking against a bucket's first member loses some).
 
-Memory is the signature matrix, ``n x signature_size`` uint32 (1M texts x 64 = 256 MB), plus one
-band at a time; there is never an n x n matrix. Texts are sketched in chunks, so
-:class:`Sketcher` also serves a streaming first pass over a file.
+Memory: texts are sketched in chunks and the signatures (``signature_size`` uint32 per text, 256
+bytes) go to an unnamed temporary file (:class:`SignatureSpill`), read back memory-mapped: the page
+cache holds them while there is room, and the kernel drops and re-reads pages when there is not,
+so an export of tens of millions of texts does not need their signatures in the process's own
+memory. Grouping itself takes about 100 bytes per text, one band at a time; there is never an
+n x n matrix.
 
 Rule for texts without Chinese characters (empty, punctuation only, other languages): they are
 not a concern one can group, so each is its own group. A non-``str`` item raises ``TypeError``
@@ -36,15 +39,25 @@ naming its index, as :meth:`triage.TriageModel.classify` does.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 
 import numpy as np
 
 from triage.hashing import code_points, mix64
 from triage.text import has_chinese, prepare
 
-__all__ = ["DEFAULT_THRESHOLD", "Sketcher", "estimated_jaccard", "group", "group_signatures", "lsh_bands"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "SignatureSpill",
+    "Sketcher",
+    "estimated_jaccard",
+    "group",
+    "group_signatures",
+    "lsh_bands",
+]
 
 #: Estimated Jaccard similarity of character-trigram sets from which two texts are one concern: on real
 #: messages, pairs at 0.3-0.5 are mostly the same concern reworded; below 0.3 related concerns chain up.
@@ -148,11 +161,58 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a == b).mean(axis=-1)
 
 
-def _band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """One uint64 bucket key per member from its signature columns ``start:stop``."""
-    keys = np.full(len(members), np.uint64(start), dtype=np.uint64)
-    for column in range(start, stop):
-        keys = mix64(keys ^ signatures[members, column].astype(np.uint64))
+class SignatureSpill:
+    """Signatures appended chunk by chunk to an unnamed temporary file (in ``TMPDIR``), then read
+    back as one read-only memory map with :meth:`arrays`. A context manager: the file goes away
+    on exit, and with it the map's storage."""
+
+    def __init__(self, signature_size: int = 64) -> None:
+        self.signature_size = signature_size
+        self._file = tempfile.TemporaryFile(prefix="triage-signatures-")  # noqa: SIM115 - closed by close()
+        self._usable: list[np.ndarray] = []
+        self._rows = 0
+
+    def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
+        """Add :meth:`Sketcher.sketch` output for the next texts."""
+        if signatures.shape != (len(usable), self.signature_size):
+            raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
+        self._file.write(np.ascontiguousarray(signatures, dtype=np.uint32).tobytes())
+        self._usable.append(np.asarray(usable, dtype=bool))
+        self._rows += len(usable)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, usable)`` of every text appended so far, the signatures memory-mapped."""
+        usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
+        if not self._rows:  # an empty file cannot be mapped
+            return np.zeros((0, self.signature_size), dtype=np.uint32), usable
+        self._file.flush()
+        signatures = np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.signature_size))
+        return signatures, usable
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SignatureSpill:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int, block: int = 65_536) -> np.ndarray:
+    """One uint64 bucket key per member from its signature columns ``start:stop``.
+
+    Rows are gathered a block at a time, so a memory-mapped matrix is read once per band, in
+    order, instead of once per column."""
+    keys = np.empty(len(members), dtype=np.uint64)
+    for at in range(0, len(members), block):
+        rows = np.asarray(signatures[members[at : at + block], start:stop])
+        part = np.full(len(rows), np.uint64(start), dtype=np.uint64)
+        for column in range(stop - start):
+            part = mix64(part ^ rows[:, column].astype(np.uint64))
+        keys[at : at + block] = part
     return keys
 
 
@@ -220,16 +280,14 @@ def group(
     if isinstance(texts, str):
         raise ValueError("group() takes an iterable of texts, not one str")
     sketcher = Sketcher(shingle_size=shingle_size, signature_size=signature_size)
-    parts: list[tuple[np.ndarray, np.ndarray]] = []
-    chunk: list[str] = []
-    done = 0
-    for text in texts:
-        chunk.append(text)
-        if len(chunk) == chunk_size:
-            parts.append(sketcher.sketch(chunk, offset=done))
-            done += len(chunk)
-            chunk = []
-    parts.append(sketcher.sketch(chunk, offset=done))
-    signatures = np.concatenate([p[0] for p in parts])
-    usable = np.concatenate([p[1] for p in parts])
-    return group_signatures(signatures, usable, threshold=threshold)
+    with SignatureSpill(signature_size) as spill:
+        chunk: list[str] = []
+        done = 0
+        for text in texts:
+            chunk.append(text)
+            if len(chunk) == chunk_size:
+                spill.append(*sketcher.sketch(chunk, offset=done))
+                done += len(chunk)
+                chunk = []
+        spill.append(*sketcher.sketch(chunk, offset=done))
+        return group_signatures(*spill.arrays(), threshold=threshold)

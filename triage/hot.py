@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.grouping import DEFAULT_THRESHOLD, Sketcher, group, group_signatures
+from triage.grouping import DEFAULT_THRESHOLD, SignatureSpill, Sketcher, group, group_signatures
 from triage.text import prepare
 
 if TYPE_CHECKING:
@@ -395,8 +395,8 @@ def hot_topics_from_file(
     chunk_size: int = 5_000,
 ) -> HotReport:
     """:func:`hot_topics` of an export read in two streaming passes: memory grows with the number
-    of messages (a 256-byte signature and 24 bytes of group, time and likes each), not with their
-    text.
+    of messages (about 130 bytes each while grouping; their 256-byte signatures wait in a temporary
+    file, :class:`~triage.grouping.SignatureSpill`), not with their text.
 
     Pass one sketches every message and keeps its group signature, time and likes; pass two
     reads back only the texts the report needs (members of the top groups, the rarity sample).
@@ -410,10 +410,14 @@ def hot_topics_from_file(
     _check_sizes(top, min_size)
     path = Path(path)
     sketcher = Sketcher()
-    signatures, usable, raw_times, raw_likes = [], [], [], []
+    raw_times: list[np.ndarray] = []
+    raw_likes: list[np.ndarray] = []
     times_format = None
     before = _file_state(path)
-    with read_rows(path, input_format, encoding, sheet, chunk_size) as (header, chunks):
+    with (
+        SignatureSpill(sketcher.signature_size) as spill,
+        read_rows(path, input_format, encoding, sheet, chunk_size) as (header, chunks),
+    ):
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
         missing = [c for c in named if c not in header]
@@ -423,26 +427,24 @@ def hot_topics_from_file(
         time_at = header.index(time_column) if time_column else None
         likes_at = header.index(likes_column) if likes_column else None
         for chunk in chunks:
-            chunk_signatures, chunk_usable = sketcher.sketch(
-                ["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk]
+            spill.append(
+                *sketcher.sketch(["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk])
             )
-            signatures.append(chunk_signatures)
-            usable.append(chunk_usable)
             if time_at is not None:
                 values = [row.cells[time_at] for row in chunk]
                 times_format = times_format or (time_format(values) if any(v.strip() for v in values) else None)
                 raw_times.append(parse_times(values, times_format or "mixed"))
             if likes_at is not None:
                 raw_likes.append(_like_counts([row.cells[likes_at] for row in chunk]))
-    n = sum(len(part) for part in usable)
+        groups = group_signatures(*spill.arrays(), threshold=threshold)
+    n = len(groups)
     if not n:
         return HotReport(topics=[], texts={}, ids={}, n_messages=0)
     batch = _Batch(
-        groups=group_signatures(np.concatenate(signatures), np.concatenate(usable), threshold=threshold),
+        groups=groups,
         stamps=np.concatenate(raw_times) if time_at is not None else None,
         likes=np.concatenate(raw_likes) if likes_at is not None else None,
     )
-    del signatures, usable
     ranking = _ranked_groups(batch, top, min_size, half_life_days)
     if not ranking.order:
         return HotReport(topics=[], texts={}, ids={}, n_messages=n)
