@@ -151,10 +151,23 @@ def test_handlers_by_reply_text_fills_confident_gaps_and_keeps_known_handlers():
     assert filled[8:] == ["education", "public_security"]
 
 
-def test_handlers_by_reply_text_leaves_unsure_replies_unlabelled():
-    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, "留言已收悉，谢谢。"]
+def test_handlers_by_reply_text_leaves_unsure_and_empty_replies_unlabelled():
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, "留言已收悉，谢谢。", "", "-", float("nan")]
+    handlers = ["education"] * 4 + ["public_security"] * 4 + [None] * 4
+    assert handlers_by_reply_text(replies, handlers) == handlers  # at the default confidence, 0.8
+    # an unanswered message gets no handler however low the bar
+    assert handlers_by_reply_text(replies, handlers, min_confidence=0.01)[-3:] == [None] * 3
+
+
+def test_handlers_by_reply_text_takes_items_by_position():
+    import pandas as pd
+
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, "新学期招生学位已安排，学校将公示收费。"]
     handlers = ["education"] * 4 + ["public_security"] * 4 + [None]
-    assert handlers_by_reply_text(replies, handlers, min_confidence=1.0)[-1] is None
+    order = list(reversed(range(len(replies))))  # a sorted export: index labels out of order
+    frame = pd.DataFrame({"reply": replies, "handler": handlers}).iloc[order]
+    filled = handlers_by_reply_text(frame["reply"], frame["handler"], min_confidence=0.5)
+    assert filled[0] == "education" and filled[1:] == [handlers[i] for i in order[1:]]
 
 
 def test_handlers_by_reply_text_skips_rare_handlers_and_checks_its_input():
@@ -168,3 +181,7 @@ def test_handlers_by_reply_text_skips_rare_handlers_and_checks_its_input():
         handlers_by_reply_text(["a", "b"], ["education"])
     with pytest.raises(ValueError, match="min_confidence"):
         handlers_by_reply_text(replies, handlers, min_confidence=0.0)
+    with pytest.raises(ValueError, match="min_examples must be at least 2"):
+        handlers_by_reply_text(replies, handlers, min_examples=1)
+    with pytest.raises(ValueError, match="one str"):
+        handlers_by_reply_text("学校招生", ["education"])

@@ -208,7 +208,39 @@ def test_evaluate_reads_departments_from_replies_or_units(small_model, tmp_path)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["n"] == 15  # only the replies that name their handler
     assert "15 rows whose reply does not show its handler left out" in result.stderr
+    result = CliRunner().invoke(cli, [*command, "--label-column", "答复意见", "--labels-are-replies"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n"] == 30  # the others' handlers from their wording
     result = CliRunner().invoke(cli, [*command, "--label-column", "承办单位", "--labels-are-units"])
     assert result.exit_code == 0, result.output
     scored = json.loads(result.stdout)
     assert scored["n"] == 30 and scored["unknown_labels"] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--labels-are-units", "--labels-are-replies"], "not both"),
+        (["--reply-confidence", "0.5"], "--reply-confidence applies to --labels-are-replies"),
+        (["--departments", "my.toml"], "--departments maps unit names or replies"),
+    ],
+)
+def test_evaluate_refuses_label_options_that_contradict_or_do_nothing(options, message, tmp_path):
+    result = CliRunner().invoke(cli, ["evaluate", str(tmp_path), "x.csv", "--label-column", "部门", *options])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_label_column_that_shows_no_department_is_a_clear_error(small_model, tmp_path):
+    path = tmp_path / "history.csv"
+    pd.DataFrame({"text": TEXTS, "答复意见": ["留言已收悉。"] * len(TEXTS)}).to_csv(path, index=False)
+    small_model.save(tmp_path / "model")
+    for command in (
+        ["train", str(path), "-o", str(tmp_path / "m")],
+        ["evaluate", str(tmp_path / "model"), str(path)],
+    ):
+        result = CliRunner().invoke(
+            cli, [*command, "--text-column", "text", "--label-column", "答复意见", "--labels-are-replies"]
+        )
+        assert result.exit_code == 1, result.output
+        assert "handlers read from replies: 0 of 30 rows; 30 rows" in result.output
+        assert "too few rows of column '答复意见' show a department" in result.output

@@ -175,17 +175,39 @@ def test_a_bare_string_is_refused():
         group("小区下水道堵了")
 
 
-def test_signature_spill_gives_back_what_was_appended():
+@pytest.mark.parametrize("in_memory_rows", [100, 2])  # in memory; spilled to a temporary file
+def test_signature_spill_gives_back_what_was_appended(in_memory_rows):
     sketcher = Sketcher()
     first = sketcher.sketch(["小区下水道堵了一个月没人管", "", "学校食堂饭菜太差"])
     second = sketcher.sketch(["小区下水道堵了一个多月没人管！"])
-    with SignatureSpill(sketcher.signature_size) as spill:
+    with SignatureSpill(sketcher.signature_size, in_memory_rows=in_memory_rows) as spill:
         assert spill.arrays()[0].shape == (0, sketcher.signature_size)
         spill.append(*first)
         spill.append(*second)
         signatures, usable = spill.arrays()
+        assert isinstance(signatures, np.memmap) == (in_memory_rows == 2)
         np.testing.assert_array_equal(signatures, np.concatenate([first[0], second[0]]))
         assert usable.tolist() == [True, False, True, True]
         assert group_signatures(signatures, usable).tolist() == [0, 1, 2, 0]
         with pytest.raises(ValueError, match="expected 1 x 64 signatures"):
             spill.append(first[0], first[1][:1])
+    np.testing.assert_array_equal(signatures[3], second[0][0])  # still readable after close
+
+
+def test_signature_spill_says_what_to_do_without_a_temporary_directory(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    signatures, usable = Sketcher().sketch(["小区下水道堵了一个月没人管"] * 3)
+    with SignatureSpill(in_memory_rows=2) as spill, pytest.raises(OSError, match="set TMPDIR to a writable"):
+        spill.append(signatures, usable)
+
+
+def test_band_keys_do_not_depend_on_the_block_size():
+    from triage.grouping import _band_keys
+
+    signatures, _ = Sketcher().sketch([f"第{i}号楼下水道堵了{i % 7}天没人管" for i in range(50)])
+    members = np.arange(0, 50, 3)
+    whole = _band_keys(signatures, members, 8, 16)
+    for block in (1, 4, 7):
+        np.testing.assert_array_equal(_band_keys(signatures, members, 8, 16, block=block), whole)

@@ -293,6 +293,9 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
+_REPLY_CONFIDENCE = 0.8
+
+
 def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options saying what the label column holds: department codes, unit names or official replies."""
     options = [
@@ -318,7 +321,7 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--reply-confidence",
             type=click.FloatRange(0, 1, min_open=True),
-            default=0.8,
+            default=_REPLY_CONFIDENCE,
             show_default=True,
             help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps "
             "only the replies that name their handler.",
@@ -329,10 +332,17 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _check_label_source(labels_are_units: bool, labels_are_replies: bool, reply_confidence: float) -> None:
+    if labels_are_units and labels_are_replies:
+        raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
+    if reply_confidence != _REPLY_CONFIDENCE and not labels_are_replies:
+        raise click.UsageError("--reply-confidence applies to --labels-are-replies: add it or drop the option")
+
+
 def _department_labels(
     labels: list[str], directory: Any, labels_are_units: bool, labels_are_replies: bool, reply_confidence: float
 ) -> list[str]:
-    """The label column as departments ("" where a unit name or reply shows none), and a line on how."""
+    """The label column as departments ("" where a unit name or reply shows none); prints how many."""
     if labels_are_units:
         labels = [directory.match_unit(label) or "" for label in labels]
         unmatched = sum(1 for label in labels if not label)
@@ -344,14 +354,22 @@ def _department_labels(
             labels, directory=directory, min_confidence=None if reply_confidence >= 1 else reply_confidence
         )
         cues = Counter(e.cue for e in evidence if e)
+        how = f" ({', '.join(f'{cue} {n}' for cue, n in cues.most_common())})" if cues else ""
         click.echo(
-            f"handlers read from replies: {sum(cues.values())} of {len(labels)} rows "
-            f"({', '.join(f'{cue} {n}' for cue, n in cues.most_common())}); "
+            f"handlers read from replies: {sum(cues.values())} of {len(labels)} rows{how}; "
             f"{len(labels) - sum(cues.values())} rows whose reply does not show its handler left out",
             err=True,
         )
         labels = [e.department if e else "" for e in evidence]
     return labels
+
+
+def _too_few_departments(column: str, labels_are_replies: bool) -> click.ClickException:
+    hint = "lower --reply-confidence, " if labels_are_replies else ""
+    return click.ClickException(
+        f"too few rows of column {column!r} show a department; check --label-column, {hint}"
+        "or pass --departments with your units' names"
+    )
 
 
 def _require_column(frame: Any, column: str, role: str) -> None:
@@ -441,8 +459,7 @@ def train(
 
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
-    if labels_are_units and labels_are_replies:
-        raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
+    _check_label_source(labels_are_units, labels_are_replies, reply_confidence)
     if report_dir and not (split_column or test_size):
         raise click.UsageError("--report describes held-out rows: add --split-column or --test-size")
     if output.exists() and not overwrite:
@@ -455,6 +472,8 @@ def train(
         sub_labels = list(frame[sub_label_column])
     directory = load_directory(departments_file)
     labels = _department_labels(labels, directory, labels_are_units, labels_are_replies, reply_confidence)
+    if (labels_are_units or labels_are_replies) and len({label for label in labels if label}) < 2:
+        raise _too_few_departments(label_column, labels_are_replies)
     keep = np.array([bool(label) for label in labels])
     if split_column:
         _require_column(frame, split_column, "split")
@@ -497,7 +516,11 @@ def train(
 @cli.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option("--label-column", required=True, help="Column holding the true department. 标签列")
+@click.option(
+    "--label-column",
+    required=True,
+    help="Column holding the true department (or unit name, or official reply: see below). 标签列",
+)
 @click.option(
     "--sub-label-column",
     default=None,
@@ -535,6 +558,11 @@ def evaluate(
     from triage.departments import load_directory
     from triage.evaluation import evaluate as evaluate_model
 
+    _check_label_source(labels_are_units, labels_are_replies, reply_confidence)
+    if departments_file and not (labels_are_units or labels_are_replies):
+        raise click.UsageError(
+            "--departments maps unit names or replies: add --labels-are-units or --labels-are-replies"
+        )
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -544,6 +572,8 @@ def evaluate(
             labels, load_directory(departments_file), labels_are_units, labels_are_replies, reply_confidence
         )
         rows = [i for i, label in enumerate(labels) if label]
+        if not rows:
+            raise _too_few_departments(label_column, labels_are_replies)
         texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
         sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
     result = evaluate_model(triage.load(model_path), texts, labels, sub_labels=sub_labels, report_dir=report_dir)

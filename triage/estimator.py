@@ -170,8 +170,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 
     Attributes
     ----------
-    classes_ : ndarray of str
-        Labels seen in ``fit``.
+    classes_ : ndarray
+        Labels seen in ``fit`` (str labels as Python str objects, integer labels as integers).
     vectorizer_ : FeatureUnion
         The fitted word and character vectorizers.
     svm_ : LinearSVC
@@ -239,7 +239,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             ]
         )
 
-    def fit(self, X: Iterable[str], y: Sequence[str] | np.ndarray) -> TriageClassifier:
+    def fit(self, X: Iterable[str], y: Sequence[str] | Sequence[int] | np.ndarray) -> TriageClassifier:
         """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
         texts = _prepared_texts(X)
         labels = np.asarray(y)

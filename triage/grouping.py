@@ -24,12 +24,13 @@ Measured recall on random texts and edited copies at ``threshold=0.3`` (tests/te
 pairs of trigram Jaccard >= 0.4 are grouped 98% of the time, 0.35-0.4 about 90%, 0.3-0.35 about
 70% (the bands catch 95% at the threshold; checking against a bucket's first member loses some).
 
-Memory: texts are sketched in chunks and the signatures (``signature_size`` uint32 per text, 256
-bytes) go to an unnamed temporary file (:class:`SignatureSpill`), read back memory-mapped: the page
-cache holds them while there is room, and the kernel drops and re-reads pages when there is not,
-so an export of tens of millions of texts does not need their signatures in the process's own
-memory. Grouping itself takes about 100 bytes per text, one band at a time; there is never an
-n x n matrix.
+Memory: texts are sketched in chunks. Past 100,000 texts their signatures (``signature_size``
+uint32 per text, 256 bytes) go to an unnamed temporary file (:class:`SignatureSpill`), read back
+memory-mapped: the page cache holds them while there is room, and the kernel drops and re-reads
+pages when there is not, so an export of tens of millions of texts does not need them in the
+process's own memory (where the temporary directory is a tmpfs, i.e. RAM, point ``TMPDIR`` at a
+disk). Grouping itself takes about 150 bytes per text, up to about 400 when many texts are
+near-duplicates, one band at a time; there is never an n x n matrix.
 
 Rule for texts without Chinese characters (empty, punctuation only, other languages): they are
 not a concern one can group, so each is its own group. A non-``str`` item raises ``TypeError``
@@ -43,6 +44,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -162,35 +164,61 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class SignatureSpill:
-    """Signatures appended chunk by chunk to an unnamed temporary file (in ``TMPDIR``), then read
-    back as one read-only memory map with :meth:`arrays`. A context manager: the file goes away
-    on exit, and with it the map's storage."""
+    """Signatures of many texts, appended chunk by chunk: in memory up to ``in_memory_rows`` texts,
+    beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that :meth:`arrays`
+    maps read-only. A context manager; arrays already returned stay readable after it closes."""
 
-    def __init__(self, signature_size: int = 64) -> None:
+    def __init__(self, signature_size: int = 64, in_memory_rows: int = 100_000) -> None:
         self.signature_size = signature_size
-        self._file = tempfile.TemporaryFile(prefix="triage-signatures-")  # noqa: SIM115 - closed by close()
+        self.in_memory_rows = in_memory_rows
+        self._chunks: list[np.ndarray] = []
         self._usable: list[np.ndarray] = []
+        self._file: Any = None
         self._rows = 0
 
     def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
         """Add :meth:`Sketcher.sketch` output for the next texts."""
         if signatures.shape != (len(usable), self.signature_size):
             raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
-        self._file.write(np.ascontiguousarray(signatures, dtype=np.uint32).tobytes())
+        signatures = np.ascontiguousarray(signatures, dtype=np.uint32)
+        if self._file is None and self._rows + len(usable) > self.in_memory_rows:
+            self._file = self._spill(tempfile.TemporaryFile, prefix="triage-signatures-")
+            for chunk in self._chunks:
+                self._spill(self._file.write, chunk.tobytes())
+            self._chunks = []
+        if self._file is None:
+            self._chunks.append(signatures)
+        else:
+            self._spill(self._file.write, signatures.tobytes())
         self._usable.append(np.asarray(usable, dtype=bool))
         self._rows += len(usable)
 
+    def _spill(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
+        """``operation`` on the temporary file, its failure (no temporary directory, disk full)
+        explained."""
+        try:
+            return operation(*args, **kwargs)
+        except OSError as error:
+            needed = self._rows * self.signature_size * 4 // 2**20 + 1
+            raise OSError(
+                error.errno,
+                f"cannot keep near-duplicate signatures in a temporary file in {tempfile.gettempdir()} "
+                f"({error.strerror}); set TMPDIR to a writable directory with more than {needed} MB free",
+            ) from error
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(signatures, usable)`` of every text appended so far, the signatures memory-mapped."""
+        """``(signatures, usable)`` of every text appended so far."""
         usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
-        if not self._rows:  # an empty file cannot be mapped
-            return np.zeros((0, self.signature_size), dtype=np.uint32), usable
-        self._file.flush()
+        if self._file is None:
+            signatures = np.concatenate(self._chunks) if self._chunks else None
+            return (np.zeros((0, self.signature_size), dtype=np.uint32) if signatures is None else signatures), usable
+        self._spill(self._file.flush)
         signatures = np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.signature_size))
         return signatures, usable
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def __enter__(self) -> SignatureSpill:
         return self

@@ -395,8 +395,9 @@ def hot_topics_from_file(
     chunk_size: int = 5_000,
 ) -> HotReport:
     """:func:`hot_topics` of an export read in two streaming passes: memory grows with the number
-    of messages (about 130 bytes each while grouping; their 256-byte signatures wait in a temporary
-    file, :class:`~triage.grouping.SignatureSpill`), not with their text.
+    of messages (about 150 bytes each while grouping, up to 400 where many are near-duplicates; past
+    100,000 messages their 256-byte signatures wait in a temporary file,
+    :class:`~triage.grouping.SignatureSpill`), not with their text.
 
     Pass one sketches every message and keeps its group signature, time and likes; pass two
     reads back only the texts the report needs (members of the top groups, the rarity sample).
