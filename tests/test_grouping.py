@@ -151,6 +151,9 @@ def test_tag_group_adds_group_columns(saved_model_dir, tmp_path):
     assert [r["group_id"] for r in rows] == ["1", "2", "2", "2", "5", "6", "6"]
     assert [r["group_size"] for r in rows] == ["1", "3", "3", "3", "1", "2", "2"]
     assert rows[1]["department"]  # the usual tags are still there
+    loud = [arg for arg in args if arg != "--silent"]
+    shown = CliRunner().invoke(cli, [*loud, "--overwrite", "--model", str(saved_model_dir)])
+    assert shown.exit_code == 0 and "in.csv (grouping pass)" in shown.stderr
 
 
 def test_group_is_refused_with_dask(saved_model_dir, tmp_path):

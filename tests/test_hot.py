@@ -105,9 +105,12 @@ def test_hot_command_writes_csv_and_html(saved_model_dir, tmp_path):
     result = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
     assert result.exit_code == 0, result.output
     assert "2 topics from 6 messages" in result.output
+    assert "export.csv pass 1/2" in result.stderr and "export.csv pass 2/2" in result.stderr  # progress
     assert (tmp_path / "r.html").read_text(encoding="utf-8").count('class="topic"') == 2
     again = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir)])
     assert again.exit_code == 1 and "already exists" in again.output
+    quiet = CliRunner().invoke(cli, [*args, "--model", str(saved_model_dir), "--overwrite", "--silent"])
+    assert quiet.exit_code == 0 and "pass 1/2" not in quiet.stderr
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])

@@ -630,7 +630,9 @@ def tag_file(
         groups = None
         if group:
             text_indices = [header.index(c) for c in columns]
-            groups = _group_rows(src, kind, encoding, sheet, chunk_size, text_indices, stop_after, job["group"])
+            groups = _group_rows(
+                src, kind, encoding, sheet, chunk_size, text_indices, stop_after, job["group"], progress
+            )
         _tag_stream(
             rows,
             header,
@@ -732,19 +734,36 @@ def _tag_stream(
 
 @contextmanager
 def read_rows(
-    src: Path, input_format: str, encoding: str, sheet: str | None, chunk_size: int, stop_after: int | None = None
+    src: Path,
+    input_format: str,
+    encoding: str,
+    sheet: str | None,
+    chunk_size: int,
+    stop_after: int | None = None,
+    progress: str | None = None,
 ) -> Iterator[tuple[list[str], Iterator[list[_Row]]]]:
     """``(header, chunks of rows)`` of any supported export, streamed, up to data row ``stop_after``;
     the file closes on leaving. Each row has its 1-based data row ``number``, its ``cells`` (one
-    per header column) and an ``error`` (non-empty when it could not be decoded or parsed)."""
+    per header column) and an ``error`` (non-empty when it could not be decoded or parsed).
+    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX)."""
     counting, (header, rows) = _open_input(src, resolve_format(src, input_format), encoding, sheet, chunk_size)
+    bar = None
     try:
+        bar = _progress_bar(src, counting, progress is not None, description=progress)
         kept = rows if stop_after is None else itertools.takewhile(lambda row: row.number <= stop_after, rows)
-        yield header, _chunks(kept, chunk_size)
+        yield header, _chunks(kept, chunk_size) if bar is None else _counted(_chunks(kept, chunk_size), bar, counting)
     finally:
+        if bar is not None:
+            bar.close()
         if counting is not None:
             counting.close()
         rows.close()  # Parquet and XLSX readers are generators holding their file open
+
+
+def _counted(chunks: Iterator[list[_Row]], bar: Any, counting: _CountingReader | None) -> Iterator[list[_Row]]:
+    for chunk in chunks:
+        yield chunk
+        bar.update((counting.count - bar.n) if counting else len(chunk))
 
 
 def _group_rows(
@@ -756,6 +775,7 @@ def _group_rows(
     text_indices: Sequence[int],
     stop_after: int | None,
     threshold: float,
+    progress: bool,
 ) -> tuple[Any, Any]:
     """First pass for ``group=True``: ``(group_id, group_size)`` arrays indexed by data row number - 1."""
     import numpy as np
@@ -764,7 +784,8 @@ def _group_rows(
 
     sketcher = Sketcher()
     with SignatureSpill(sketcher.signature_size) as spill:
-        with read_rows(src, kind, encoding, sheet, chunk_size, stop_after) as (_, chunks):
+        description = f"{src.name} (grouping pass)" if progress else None
+        with read_rows(src, kind, encoding, sheet, chunk_size, stop_after, progress=description) as (_, chunks):
             for chunk in chunks:
                 texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
                 spill.append(*sketcher.sketch(texts))
@@ -774,16 +795,17 @@ def _group_rows(
     return labels + 1, np.bincount(labels)[labels]
 
 
-def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool):
+def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool, description: str | None = None):
     if not enabled:
         return None
     tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
     # No monitor thread: worker processes are forked while the bar runs, and forking a
     # process with other threads running can deadlock.
     bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
+    description = description or src.name
     if counting is not None:
-        return bar(total=src.stat().st_size, unit="B", unit_scale=True, desc=src.name, file=sys.stderr)
-    return bar(unit=" rows", desc=src.name, file=sys.stderr)
+        return bar(total=src.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
+    return bar(unit=" rows", desc=description, file=sys.stderr)
 
 
 def tag_dataframe(

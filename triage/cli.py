@@ -820,6 +820,7 @@ def tag(
 )
 @_threshold_option
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
+@click.option("--silent", is_flag=True, help="No progress bars on stderr.")
 @_model_option
 @_handles_user_errors
 def hot(
@@ -838,12 +839,14 @@ def hot(
     half_life: float,
     threshold: float,
     overwrite: bool,
+    silent: bool,
     model_path: Path | None,
 ) -> None:
     """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
 
-    Reads the file twice, streaming: memory grows with the number of messages by about 300 bytes
-    each, not with their text. See triage.hot for the hotness score.
+    Reads the file twice, streaming: memory grows with the number of messages (about 150 bytes
+    each, up to 400 where many are near-duplicates; their signatures wait in a temporary file in
+    TMPDIR), not with their text. See triage.hot for the hotness score.
     """
     from triage.hot import hot_topics_from_file, write_csv, write_html
 
@@ -865,6 +868,7 @@ def hot(
         min_size=min_size,
         half_life_days=half_life,
         model=_load_model(model_path),
+        progress=not silent,
     )
     topics = report.topics
     for path in outputs:

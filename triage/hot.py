@@ -377,6 +377,11 @@ class HotReport:
     n_messages: int
 
 
+def _pass(path: Path, number: int, progress: bool) -> str | None:
+    """The progress bar's name for pass ``number`` over ``path``, if there is a bar."""
+    return f"{path.name} pass {number}/2" if progress else None
+
+
 def hot_topics_from_file(
     path: str | Path,
     *,
@@ -393,6 +398,7 @@ def hot_topics_from_file(
     half_life_days: float = 30.0,
     model: TriageModel | None = None,
     chunk_size: int = 5_000,
+    progress: bool = False,
 ) -> HotReport:
     """:func:`hot_topics` of an export read in two streaming passes: memory grows with the number
     of messages (about 150 bytes each while grouping, up to 400 where many are near-duplicates; past
@@ -402,7 +408,7 @@ def hot_topics_from_file(
     Pass one sketches every message and keeps its group signature, time and likes; pass two
     reads back only the texts the report needs (members of the top groups, the rarity sample).
     Rows the reader could not decode or parse stand alone, as in ``triage tag``. Same topics as
-    :func:`hot_topics` on the same rows.
+    :func:`hot_topics` on the same rows. ``progress`` shows a progress bar for each pass on stderr.
     """
     import triage
     from triage.batch import read_rows
@@ -415,10 +421,8 @@ def hot_topics_from_file(
     raw_likes: list[np.ndarray] = []
     times_format = None
     before = _file_state(path)
-    with (
-        SignatureSpill(sketcher.signature_size) as spill,
-        read_rows(path, input_format, encoding, sheet, chunk_size) as (header, chunks),
-    ):
+    reading = read_rows(path, input_format, encoding, sheet, chunk_size, progress=_pass(path, 1, progress))
+    with SignatureSpill(sketcher.signature_size) as spill, reading as (header, chunks):
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
         missing = [c for c in named if c not in header]
@@ -458,7 +462,9 @@ def hot_topics_from_file(
     if _file_state(path) != before:
         raise DataError(f"{path} changed while it was read; run again on a file nothing is writing to")
     last = max(max(wanted_text), max(wanted_id))
-    with read_rows(path, input_format, encoding, sheet, chunk_size, stop_after=last + 1) as (_, chunks):
+    with read_rows(
+        path, input_format, encoding, sheet, chunk_size, stop_after=last + 1, progress=_pass(path, 2, progress)
+    ) as (_, chunks):
         for chunk in chunks:
             for row in chunk:
                 index = row.number - 1
