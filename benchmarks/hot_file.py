@@ -102,6 +102,7 @@ def main() -> None:
                 "likes",
                 "--id-column",
                 "id",
+                "--silent",
             ]
         )
         print(
