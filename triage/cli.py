@@ -333,6 +333,7 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_label_source(labels_are_units: bool, labels_are_replies: bool, reply_confidence: float) -> None:
+    """Refuse label-source options that contradict each other or would do nothing."""
     if labels_are_units and labels_are_replies:
         raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
     if reply_confidence != _REPLY_CONFIDENCE and not labels_are_replies:
@@ -365,6 +366,7 @@ def _department_labels(
 
 
 def _too_few_departments(column: str, labels_are_replies: bool) -> click.ClickException:
+    """The error for a label column in which (almost) no row shows a department, with what to try."""
     hint = "lower --reply-confidence, " if labels_are_replies else ""
     return click.ClickException(
         f"too few rows of column {column!r} show a department; check --label-column, {hint}"
