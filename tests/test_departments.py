@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triage.departments import default_directory, load_directory, match_unit
 from triage.exceptions import ConfigError
@@ -185,3 +187,27 @@ def test_handlers_by_reply_text_skips_rare_handlers_and_checks_its_input():
         handlers_by_reply_text(replies, handlers, min_examples=1)
     with pytest.raises(ValueError, match="one str"):
         handlers_by_reply_text("学校招生", ["education"])
+
+
+_reply_text = st.one_of(
+    st.none(),
+    st.just(float("nan")),
+    st.text(alphabet=st.sampled_from("学校招生学位民警违停依法处理物业收费已核实，。 -a1"), max_size=30),
+)
+_handler = st.one_of(st.none(), st.just(""), st.sampled_from(["education", "public_security", "property_management"]))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(_reply_text, _handler), max_size=12))
+def test_handlers_by_reply_text_only_fills_gaps_with_known_departments(rows):
+    replies = [*_SCHOOL_REPLIES, *_TRAFFIC_REPLIES, *(reply for reply, _ in rows)]
+    handlers = ["education"] * 4 + ["public_security"] * 4 + [handler for _, handler in rows]
+    filled = handlers_by_reply_text(replies, handlers, min_confidence=0.5)
+    assert len(filled) == len(handlers)
+    for reply, given_handler, result in zip(replies, handlers, filled, strict=True):
+        if given_handler:
+            assert result == given_handler
+        elif not isinstance(reply, str) or not any("\u4e00" <= c <= "\u9fff" for c in reply):
+            assert result is None  # nothing to read
+        else:
+            assert result is None or result in set(filter(None, handlers))
