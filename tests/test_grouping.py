@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 
 import numpy as np
 import pytest
@@ -178,6 +179,10 @@ def test_a_bare_string_is_refused():
         group("小区下水道堵了")
 
 
+_TMPFS_NOTE = pytest.mark.filterwarnings("ignore:the temporary directory .* is in memory:RuntimeWarning")
+
+
+@_TMPFS_NOTE  # where /tmp is a tmpfs
 @pytest.mark.parametrize("in_memory_rows", [100, 2])  # in memory; spilled to a temporary file
 def test_signature_spill_gives_back_what_was_appended(in_memory_rows):
     sketcher = Sketcher()
@@ -197,6 +202,7 @@ def test_signature_spill_gives_back_what_was_appended(in_memory_rows):
     np.testing.assert_array_equal(signatures[3], second[0][0])  # still readable after close
 
 
+@_TMPFS_NOTE
 def test_signature_spill_says_what_to_do_without_a_temporary_directory(monkeypatch, tmp_path):
     import tempfile
 
@@ -214,3 +220,24 @@ def test_band_keys_do_not_depend_on_the_block_size():
     whole = _band_keys(signatures, members, 8, 16)
     for block in (1, 4, 7):
         np.testing.assert_array_equal(_band_keys(signatures, members, 8, 16, block=block), whole)
+
+
+def test_signature_spill_warns_when_the_temporary_directory_is_in_memory(monkeypatch, tmp_path):
+    import tempfile
+
+    import triage.grouping
+
+    mounts = tmp_path / "mounts"
+    mounts.write_text(f"/dev/sda1 / ext4 rw 0 0\ntmpfs {tmp_path} tmpfs rw 0 0\n")
+    monkeypatch.setattr(triage.grouping, "_MOUNTS", mounts)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    signatures, usable = Sketcher().sketch(["小区下水道堵了一个月没人管"] * 3)
+    with (
+        SignatureSpill(in_memory_rows=2) as spill,
+        pytest.warns(RuntimeWarning, match="set TMPDIR to a directory on disk"),
+    ):
+        spill.append(signatures, usable)
+    mounts.write_text("tmpfs /run tmpfs rw 0 0\n/dev/sda1 / ext4 rw 0 0\n")
+    with SignatureSpill(in_memory_rows=2) as spill, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        spill.append(signatures, usable)  # on disk: no warning

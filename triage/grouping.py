@@ -28,8 +28,8 @@ Memory: texts are sketched in chunks. Past 100,000 texts their signatures (``sig
 uint32 per text, 256 bytes) go to an unnamed temporary file (:class:`SignatureSpill`), read back
 memory-mapped: the page cache holds them while there is room, and the kernel drops and re-reads
 pages when there is not, so an export of tens of millions of texts does not need them in the
-process's own memory (where the temporary directory is a tmpfs, i.e. RAM, point ``TMPDIR`` at a
-disk). Grouping itself takes about 150 bytes per text, up to about 400 when many texts are
+process's own memory (where the temporary directory is a tmpfs, i.e. RAM, a warning says to
+point ``TMPDIR`` at a disk). Grouping itself takes about 150 bytes per text, up to about 400 when many texts are
 near-duplicates, one band at a time; there is never an n x n matrix.
 
 Rule for texts without Chinese characters (empty, punctuation only, other languages): they are
@@ -39,10 +39,13 @@ naming its index, as :meth:`triage.TriageModel.classify` does.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -163,6 +166,27 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a == b).mean(axis=-1)
 
 
+_MOUNTS = Path("/proc/mounts")
+
+
+def _warn_if_in_memory(directory: str) -> None:
+    """Warn when ``directory`` is on a RAM-backed file system (Linux), where spilled signatures
+    take memory after all: /tmp is a tmpfs on Fedora, Arch and Debian 13."""
+    try:
+        mounts = [line.split() for line in _MOUNTS.read_text().splitlines()]
+    except OSError:  # not Linux, or no /proc: nothing to tell
+        return
+    path = os.path.realpath(directory)
+    under = [m for m in mounts if len(m) >= 3 and (path == m[1] or path.startswith(m[1].rstrip("/") + "/"))]
+    if under and max(under, key=lambda m: len(m[1]))[2] in ("tmpfs", "ramfs"):
+        warnings.warn(
+            f"the temporary directory {directory} is in memory: the near-duplicate signatures of a large "
+            "export (256 bytes per message) will take RAM there; set TMPDIR to a directory on disk",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
 class SignatureSpill:
     """Signatures of many texts, appended chunk by chunk: in memory up to ``in_memory_rows`` texts,
     beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that :meth:`arrays`
@@ -182,6 +206,7 @@ class SignatureSpill:
             raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
         signatures = np.ascontiguousarray(signatures, dtype=np.uint32)
         if self._file is None and self._rows + len(usable) > self.in_memory_rows:
+            _warn_if_in_memory(tempfile.gettempdir())
             self._file = self._spill(tempfile.TemporaryFile, prefix="triage-signatures-")
             for chunk in self._chunks:
                 self._spill(self._file.write, chunk.tobytes())
