@@ -129,3 +129,14 @@ def rehash(directory: Path, name: str) -> None:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     manifest["files"][name] = hashlib.sha256((directory / name).read_bytes()).hexdigest()
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A local Dask cluster of two worker processes, shared by the tests that need one."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

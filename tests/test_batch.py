@@ -292,16 +292,6 @@ def test_fuzzed_csv_every_row_out_exactly_once(small_model, tmp_path, cells, jun
             assert row["error"] == "" and (row["department"] != "" or row["review_reason"] != "")
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    distributed = pytest.importorskip("distributed")
-    with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def test_dask_gives_the_same_tags_as_the_local_tagger(dask_client, saved_model_dir, small_model, tmp_path):
     import dask.dataframe as dd
 

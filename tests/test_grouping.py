@@ -14,7 +14,15 @@ from hypothesis import strategies as st
 import triage
 from tests.conftest import SHARED_DATA
 from triage.cli import cli
-from triage.grouping import SignatureSpill, Sketcher, estimated_jaccard, group, group_signatures, lsh_bands
+from triage.grouping import (
+    SignatureSpill,
+    Sketcher,
+    band_keys,
+    estimated_jaccard,
+    group,
+    group_signatures,
+    lsh_bands,
+)
 
 # Invented messages: two concerns reworded, one unrelated, written for these tests.
 DRAIN = (
@@ -157,6 +165,30 @@ def test_tag_group_adds_group_columns(saved_model_dir, tmp_path):
     assert shown.exit_code == 0 and "in.csv (grouping pass)" in shown.stderr
 
 
+def test_dask_groups_equal_the_local_groups(dask_client):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import triage.dask
+
+    rng = np.random.default_rng(0)
+    texts = [*DRAIN, *NOISE, OTHER, "", "hello", *(_reworded(text, rng) for text in (*DRAIN, *NOISE) * 4)]
+    texts = [texts[i] for i in rng.permutation(len(texts))]
+    frame = pd.DataFrame({"编号": [str(i) for i in range(len(texts))], "内容": texts})
+    expected = group(texts)
+    assert len(set(expected.tolist())) < len(texts)  # there is something to group
+    for partitions in (1, 3, 7):
+        ddf = dd.from_pandas(frame, npartitions=partitions)
+        np.testing.assert_array_equal(triage.dask.group(ddf, ["内容"]), expected)
+    assert triage.dask.group(dd.from_pandas(frame.iloc[:0], npartitions=1), ["内容"]).tolist() == []
+
+
+def _reworded(text: str, rng: np.random.Generator) -> str:
+    """The text with one character dropped and one punctuation mark added (a near-copy)."""
+    at = int(rng.integers(1, len(text) - 1))
+    return text[:at] + text[at + 1 :] + "！"
+
+
 def test_group_is_refused_with_dask(saved_model_dir, tmp_path):
     result = CliRunner().invoke(cli, ["tag", "x/*.csv", "-o", str(tmp_path / "o"), "--engine", "dask", "--group"])
     assert result.exit_code == 2 and "--group" in result.output
@@ -213,13 +245,11 @@ def test_signature_spill_says_what_to_do_without_a_temporary_directory(monkeypat
 
 
 def test_band_keys_do_not_depend_on_the_block_size():
-    from triage.grouping import _band_keys
-
     signatures, _ = Sketcher().sketch([f"第{i}号楼下水道堵了{i % 7}天没人管" for i in range(50)])
     members = np.arange(0, 50, 3)
-    whole = _band_keys(signatures, members, 8, 16)
+    whole = band_keys(signatures, members, 8, 16)
     for block in (1, 4, 7):
-        np.testing.assert_array_equal(_band_keys(signatures, members, 8, 16, block=block), whole)
+        np.testing.assert_array_equal(band_keys(signatures, members, 8, 16, block=block), whole)
 
 
 def test_signature_spill_warns_when_the_temporary_directory_is_in_memory(monkeypatch, tmp_path):

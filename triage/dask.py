@@ -1,7 +1,14 @@
-"""Tagging beyond one machine on Dask (the ``dask`` extra): a dask DataFrame in, the same with tags out.
+"""Tagging and grouping beyond one machine on Dask (the ``dask`` extra).
 
-Each worker process loads the model once, from a path every worker can read, and tags its
-partitions with :func:`triage.batch.tag_dataframe`, so results equal the local tagger's.
+:func:`tag`: a dask DataFrame in, the same with tags out. Each worker process loads the model
+once, from a path every worker can read, and tags its partitions with
+:func:`triage.batch.tag_dataframe`, so results equal the local tagger's.
+
+:func:`group`: near-duplicate group ids equal to :func:`triage.grouping.group` on the same texts.
+The local algorithm's groups are the connected components of every verified (member, bucket
+anchor) pair over the bands, the anchor being the bucket's lowest row position; here workers
+sketch their partitions, a shuffle by band key finds each bucket's anchor, workers verify the
+pairs, and the client joins the verified pairs (two int64 each) into components.
 """
 
 from __future__ import annotations
@@ -11,11 +18,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from triage._optional import import_optional
 from triage.batch import OUTPUT_COLUMNS, tag_dataframe
-from triage.io import detect_text_columns
+from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
+from triage.io import detect_text_columns, join_text_columns
 
-__all__ = ["read_export", "tag"]
+__all__ = ["group", "read_export", "tag"]
 
 _DTYPES = {"confidence": "float64", "needs_review": "bool"}
 
@@ -54,3 +64,77 @@ def read_export(source: str | Path, *, encoding: str = "utf-8-sig", blocksize: s
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
         return dd.read_parquet(source).astype(str)
     return dd.read_csv(source, dtype=str, encoding=encoding, keep_default_na=False, blocksize=blocksize)
+
+
+def _sketch_partition(
+    frame: Any, text_columns: list[str], offsets: np.ndarray, spans: list[tuple[int, int]], partition_info: Any = None
+) -> tuple[Any, Any]:
+    """Of each row of one partition that has Chinese text: its signature, and one bucket key per band."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns))
+    members = np.flatnonzero(usable)
+    positions = offsets[partition_info["number"]] + members
+    keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
+    buckets = pandas.DataFrame(
+        {
+            "position": np.tile(positions, len(spans)),
+            "band": np.repeat(np.arange(len(spans)), len(members)),
+            "key": np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64),
+        }
+    )
+    index = pandas.Index(positions, name="position")
+    return buckets, pandas.DataFrame(signatures[members], columns=_signature_columns(signatures.shape[1]), index=index)
+
+
+def _signature_columns(size: int, prefix: str = "s") -> list[str]:
+    """str column names: the distributed shuffle stores frames as Arrow tables."""
+    return [f"{prefix}{column}" for column in range(size)]
+
+
+def _verified(pairs: Any, size: int, threshold: float) -> Any:
+    """The (position, anchor) pairs whose signatures agree in at least ``threshold`` of their bins."""
+    values = pairs.to_numpy()
+    agree = (values[:, 2 : 2 + size] == values[:, 2 + size :]).mean(axis=1)
+    return pairs.loc[agree >= threshold, ["position", "anchor"]]
+
+
+def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+    """Group ids of the rows of the dask DataFrame ``ddf``, in partition order: the same ids as
+    :func:`triage.grouping.group` on the same texts (the position of the group's first row).
+
+    One shuffle finds every bucket's anchor (its lowest position) in all bands at once; the ids
+    come back to the client as one int64 array (8 bytes per row).
+    """
+    dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
+    delayed = import_optional("dask", extra="dask", purpose="triage.dask.group").delayed
+    columns = list(text_columns) or detect_text_columns(list(ddf.columns))
+    lengths = np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    size = Sketcher().signature_size
+    spans = band_spans(threshold, size)
+    parts = ddf.to_delayed()
+    sketched = [
+        delayed(_sketch_partition, nout=2)(part, columns, offsets, spans, {"number": number})
+        for number, part in enumerate(parts)
+    ]
+    bucket_meta = {"position": "int64", "band": "int64", "key": "uint64"}
+    buckets = dd.from_delayed([b for b, _ in sketched], meta=bucket_meta)
+    signatures = dd.from_delayed([sig for _, sig in sketched], meta=_signature_meta(size))
+    anchors = buckets.groupby(["band", "key"])["position"].min().rename("anchor").reset_index()
+    pairs = buckets.merge(anchors, on=["band", "key"])
+    pairs = pairs[pairs["position"] != pairs["anchor"]][["position", "anchor"]].drop_duplicates()
+    pairs = pairs.merge(signatures, left_on="position", right_index=True)
+    renamed = dict(zip(_signature_columns(size), _signature_columns(size, "a"), strict=True))
+    pairs = pairs.merge(signatures.rename(columns=renamed), left_on="anchor", right_index=True)
+    verified = pairs.map_partitions(_verified, size, threshold, meta={"position": "int64", "anchor": "int64"})
+    edges = verified.compute()
+    return connected_groups(int(lengths.sum()), edges["position"].to_numpy(), edges["anchor"].to_numpy())
+
+
+def _signature_meta(size: int) -> Any:
+    """An empty frame shaped like :func:`_sketch_partition`'s signatures."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    return pandas.DataFrame(
+        {column: pandas.Series(dtype="uint32") for column in _signature_columns(size)},
+        index=pandas.Index([], dtype="int64", name="position"),
+    )

@@ -58,6 +58,9 @@ __all__ = [
     "DEFAULT_THRESHOLD",
     "SignatureSpill",
     "Sketcher",
+    "band_keys",
+    "band_spans",
+    "connected_groups",
     "estimated_jaccard",
     "group",
     "group_signatures",
@@ -254,7 +257,7 @@ class SignatureSpill:
         self.close()
 
 
-def _band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int, block: int = 65_536) -> np.ndarray:
+def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int, block: int = 65_536) -> np.ndarray:
     """One uint64 bucket key per member from its signature columns ``start:stop``.
 
     Rows are gathered a block at a time, so a memory-mapped matrix is read once per band, in
@@ -273,18 +276,13 @@ def group_signatures(
     signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 200_000
 ) -> np.ndarray:
     """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n, size = signatures.shape
     labels = np.arange(n)
     if n == 0:
         return labels
-    bands, rows = lsh_bands(threshold, size)
-    spans = [(0, size), *((b * rows, (b + 1) * rows) for b in range(bands))]  # whole signature first
     candidates = np.flatnonzero(usable)
-    for start, stop in spans:
-        keys = _band_keys(signatures, candidates, start, stop)
+    for start, stop in band_spans(threshold, size):
+        keys = band_keys(signatures, candidates, start, stop)
         order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
         sorted_keys = keys[order]
         run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
@@ -302,14 +300,26 @@ def group_signatures(
             continue
         right = np.concatenate([e[1] for e in edges])
         # components of "i belongs with labels[i]" plus the new edges
-        heads = np.concatenate([np.arange(n), left])
-        tails = np.concatenate([labels, right])
-        graph = coo_matrix((np.ones(len(heads), dtype=np.int8), (heads, tails)), shape=(n, n))
-        _, components = connected_components(graph, directed=False)
-        first = np.full(components.max() + 1, n, dtype=np.int64)
-        np.minimum.at(first, components, np.arange(n))
-        labels = first[components]
+        labels = connected_groups(n, np.concatenate([np.arange(n), left]), np.concatenate([labels, right]))
     return labels
+
+
+def band_spans(threshold: float, signature_size: int) -> list[tuple[int, int]]:
+    """The signature columns of each LSH band, the whole signature first (it joins identical texts)."""
+    bands, rows = lsh_bands(threshold, signature_size)
+    return [(0, signature_size), *((b * rows, (b + 1) * rows) for b in range(bands))]
+
+
+def connected_groups(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """For each of ``n`` items, the lowest item joined to it through the pairs ``(left[i], right[i])``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, components = connected_components(graph, directed=False)
+    first = np.full(components.max() + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(first, components, np.arange(n))
+    return first[components]
 
 
 def group(
