@@ -189,9 +189,24 @@ def _reworded(text: str, rng: np.random.Generator) -> str:
     return text[:at] + text[at + 1 :] + "！"
 
 
-def test_group_is_refused_with_dask(saved_model_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["tag", "x/*.csv", "-o", str(tmp_path / "o"), "--engine", "dask", "--group"])
-    assert result.exit_code == 2 and "--group" in result.output
+def test_tag_group_on_dask_writes_the_local_group_columns(dask_client, saved_model_dir, tmp_path):
+    import pandas as pd
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"编号": [str(i) for i in range(7)], "内容": [OTHER, *DRAIN, "", *NOISE]}).to_csv(src, index=False)
+    common = [str(src), "--text-column", "内容", "--group", "--model", str(saved_model_dir)]
+    local = CliRunner().invoke(cli, ["tag", *common, "-o", str(tmp_path / "local.csv"), "--silent"])
+    assert local.exit_code == 0, local.output
+    address = dask_client.scheduler.address
+    remote = CliRunner().invoke(
+        cli, ["tag", *common, "-o", str(tmp_path / "out"), "--engine", "dask", "--scheduler", address]
+    )
+    assert remote.exit_code == 0, remote.output
+    expected = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
+    got = pd.read_parquet(tmp_path / "out")
+    assert got["group_id"].tolist() == [1, 2, 2, 2, 5, 6, 6] == expected["group_id"].astype(int).tolist()
+    assert got["group_size"].tolist() == expected["group_size"].astype(int).tolist()
+    assert got["department"].tolist() == expected["department"].tolist()
 
 
 @pytest.mark.realdata

@@ -751,12 +751,21 @@ def tag(
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
             "--chunk-size": chunk_size != 2000,
-            "--group": group,
         }
         if any(ignored.values()):
             names = ", ".join(name for name, value in ignored.items() if value)
             raise click.UsageError(f"{names} cannot be used with --engine dask")
-        _tag_with_dask(str(input_path), output, text_columns, encoding, scheduler, jobs, overwrite, model_path)
+        _tag_with_dask(
+            str(input_path),
+            output,
+            text_columns,
+            encoding,
+            scheduler,
+            jobs,
+            overwrite,
+            model_path,
+            threshold if group else None,
+        )
         return
     from triage.batch import tag_file
 
@@ -897,9 +906,11 @@ def _tag_with_dask(
     jobs: int,
     overwrite: bool,
     model_path: Path | None,
+    group_threshold: float | None,
 ) -> None:
+    """``triage tag --engine dask``: tags (and with ``group_threshold``, group columns) into a Parquet dataset."""
     from triage._optional import import_optional
-    from triage.dask import read_export, tag
+    from triage.dask import read_export, tag, with_groups
 
     distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
     if output.exists() and not overwrite:
@@ -909,7 +920,10 @@ def _tag_with_dask(
         if scheduler is None:
             scheduler = stack.enter_context(distributed.LocalCluster(n_workers=jobs, threads_per_worker=1))
         client = stack.enter_context(distributed.Client(scheduler))
-        tagged = tag(read_export(source, encoding=encoding), text_columns, model_path=model)
+        frame = read_export(source, encoding=encoding)
+        tagged = tag(frame, text_columns, model_path=model)
+        if group_threshold is not None:
+            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
         tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
         click.echo(f"tagged into {output} on {client.scheduler.address}", err=True)
 

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 from triage._optional import import_optional
-from triage.batch import OUTPUT_COLUMNS, tag_dataframe
+from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import detect_text_columns, join_text_columns
 
-__all__ = ["group", "read_export", "tag"]
+__all__ = ["group", "read_export", "tag", "with_groups"]
 
 _DTYPES = {"confidence": "float64", "needs_review": "bool"}
 
@@ -105,10 +105,49 @@ def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFA
     One shuffle finds every bucket's anchor (its lowest position) in all bands at once; the ids
     come back to the client as one int64 array (8 bytes per row).
     """
+    columns = list(text_columns) or detect_text_columns(list(ddf.columns))
+    return _group_ids(ddf, columns, threshold, _partition_lengths(ddf))
+
+
+def with_groups(
+    tagged: Any, source: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD
+) -> Any:
+    """``tagged`` (:func:`tag` of ``source``) with the :data:`~triage.batch.GROUP_COLUMNS` that
+    ``triage tag --group`` writes: ``group_id``, the 1-based row number of the group's first row,
+    and ``group_size``. Each partition receives only its own rows' ids."""
+    dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.with_groups")
+    delayed = import_optional("dask", extra="dask", purpose="triage.dask.with_groups").delayed
+    columns = list(text_columns) or detect_text_columns(list(source.columns))
+    lengths = _partition_lengths(source)
+    ids = _group_ids(source, columns, threshold, lengths)
+    table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
+    ends = np.cumsum(lengths)
+    names = [name if name not in source.columns else f"triage_{name}" for name in GROUP_COLUMNS]
+    meta = _attach_groups(tagged._meta, np.zeros((0, 2), dtype=np.int64), names)
+    pieces = [
+        delayed(_attach_groups)(part, table[end - length : end], names)
+        for part, end, length in zip(tagged.to_delayed(), ends, lengths, strict=True)
+    ]
+    return dd.from_delayed(pieces, meta=meta)
+
+
+def _attach_groups(frame: Any, table: np.ndarray, names: list[str]) -> Any:
+    """One partition with its rows' group columns (``table``: id and size per row) added."""
+    frame = frame.copy()
+    for column, name in enumerate(names):
+        frame[name] = table[:, column].astype(np.int64)
+    return frame
+
+
+def _partition_lengths(ddf: Any) -> np.ndarray:
+    """Rows per partition (one pass over the data)."""
+    return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
+
+
+def _group_ids(ddf: Any, columns: list[str], threshold: float, lengths: np.ndarray) -> np.ndarray:
+    """:func:`group` for partitions of known ``lengths``."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
     delayed = import_optional("dask", extra="dask", purpose="triage.dask.group").delayed
-    columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    lengths = np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
     offsets = np.r_[0, np.cumsum(lengths)[:-1]]
     size = Sketcher().signature_size
     spans = band_spans(threshold, size)
