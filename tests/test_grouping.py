@@ -173,14 +173,18 @@ def test_dask_groups_equal_the_local_groups(dask_client):
 
     rng = np.random.default_rng(0)
     texts = [*DRAIN, *NOISE, OTHER, "", "hello", *(_reworded(text, rng) for text in (*DRAIN, *NOISE) * 4)]
-    texts = [texts[i] for i in rng.permutation(len(texts))]
+    texts = [texts[i] for i in rng.permutation(len(texts))] + [None]  # a missing cell counts as empty
     frame = pd.DataFrame({"编号": [str(i) for i in range(len(texts))], "内容": texts})
-    expected = group(texts)
+    expected = group([text or "" for text in texts])
     assert len(set(expected.tolist())) < len(texts)  # there is something to group
     for partitions in (1, 3, 7):
         ddf = dd.from_pandas(frame, npartitions=partitions)
         np.testing.assert_array_equal(triage.dask.group(ddf, ["内容"]), expected)
     assert triage.dask.group(dd.from_pandas(frame.iloc[:0], npartitions=1), ["内容"]).tolist() == []
+    with pytest.raises(TypeError, match=r"for a pandas DataFrame use triage\.grouping\.group"):
+        triage.dask.group(frame, ["内容"])
+    with pytest.raises(ValueError, match="threshold"):
+        triage.dask.group(dd.from_pandas(frame, npartitions=2), ["内容"], threshold=0)
 
 
 def _reworded(text: str, rng: np.random.Generator) -> str:

@@ -67,13 +67,15 @@ def read_export(source: str | Path, *, encoding: str = "utf-8-sig", blocksize: s
 
 
 def _sketch_partition(
-    frame: Any, text_columns: list[str], offsets: np.ndarray, spans: list[tuple[int, int]], partition_info: Any = None
+    frame: Any, text_columns: list[str], offset: int, spans: list[tuple[int, int]]
 ) -> tuple[Any, Any]:
-    """Of each row of one partition that has Chinese text: its signature, and one bucket key per band."""
+    """Of each row of one partition that has Chinese text: its signature, and one bucket key per band.
+    Missing cells count as empty, as in :func:`tag`."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns))
+    cells = frame[text_columns].astype(object).where(frame[text_columns].notna(), "").astype(str)
+    signatures, usable = Sketcher().sketch(join_text_columns(cells, text_columns), offset=offset)
     members = np.flatnonzero(usable)
-    positions = offsets[partition_info["number"]] + members
+    positions = offset + members
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
     buckets = pandas.DataFrame(
         {
@@ -105,8 +107,9 @@ def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFA
     One shuffle finds every bucket's anchor (its lowest position) in all bands at once; the ids
     come back to the client as one int64 array (8 bytes per row).
     """
+    spans = _checked_spans(ddf, threshold)
     columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    return _group_ids(ddf, columns, threshold, _partition_lengths(ddf))
+    return _group_ids(ddf, columns, threshold, spans, _partition_lengths(ddf))
 
 
 def with_groups(
@@ -117,9 +120,10 @@ def with_groups(
     and ``group_size``. Each partition receives only its own rows' ids."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.with_groups")
     delayed = import_optional("dask", extra="dask", purpose="triage.dask.with_groups").delayed
+    spans = _checked_spans(source, threshold)
     columns = list(text_columns) or detect_text_columns(list(source.columns))
     lengths = _partition_lengths(source)
-    ids = _group_ids(source, columns, threshold, lengths)
+    ids = _group_ids(source, columns, threshold, spans, lengths)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
     names = [name if name not in source.columns else f"triage_{name}" for name in GROUP_COLUMNS]
@@ -139,27 +143,38 @@ def _attach_groups(frame: Any, table: np.ndarray, names: list[str]) -> Any:
     return frame
 
 
+def _checked_spans(ddf: Any, threshold: float) -> list[tuple[int, int]]:
+    """The LSH bands for ``threshold``, refusing bad input before any data is read."""
+    if not hasattr(ddf, "to_delayed"):
+        raise TypeError(
+            f"expected a dask DataFrame, got {type(ddf).__name__}; for a pandas DataFrame use triage.grouping.group"
+        )
+    return band_spans(threshold, Sketcher().signature_size)
+
+
 def _partition_lengths(ddf: Any) -> np.ndarray:
     """Rows per partition (one pass over the data)."""
     return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
 
 
-def _group_ids(ddf: Any, columns: list[str], threshold: float, lengths: np.ndarray) -> np.ndarray:
+def _group_ids(
+    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]], lengths: np.ndarray
+) -> np.ndarray:
     """:func:`group` for partitions of known ``lengths``."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
     delayed = import_optional("dask", extra="dask", purpose="triage.dask.group").delayed
     offsets = np.r_[0, np.cumsum(lengths)[:-1]]
     size = Sketcher().signature_size
-    spans = band_spans(threshold, size)
-    parts = ddf.to_delayed()
     sketched = [
-        delayed(_sketch_partition, nout=2)(part, columns, offsets, spans, {"number": number})
-        for number, part in enumerate(parts)
+        delayed(_sketch_partition, nout=2)(part, columns, int(offset), spans)
+        for part, offset in zip(ddf.to_delayed(), offsets, strict=True)
     ]
     bucket_meta = {"position": "int64", "band": "int64", "key": "uint64"}
     buckets = dd.from_delayed([b for b, _ in sketched], meta=bucket_meta)
     signatures = dd.from_delayed([sig for _, sig in sketched], meta=_signature_meta(size))
-    anchors = buckets.groupby(["band", "key"])["position"].min().rename("anchor").reset_index()
+    # as many anchor partitions as bucket partitions: by default dask would pile them into a tenth
+    anchors = buckets.groupby(["band", "key"])["position"].min(split_out=buckets.npartitions)
+    anchors = anchors.rename("anchor").reset_index()
     pairs = buckets.merge(anchors, on=["band", "key"])
     pairs = pairs[pairs["position"] != pairs["anchor"]][["position", "anchor"]].drop_duplicates()
     pairs = pairs.merge(signatures, left_on="position", right_index=True)
