@@ -825,8 +825,7 @@ def tag_dataframe(
         raise DataError(
             f"no column {', '.join(map(repr, missing))}; the frame has: {', '.join(map(str, frame.columns))}"
         )
-    cells = frame[columns].astype(object).where(frame[columns].notna(), "").astype(str)
-    texts = join_text_columns(cells, columns)
+    texts = join_text_columns(frame, columns)
     tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()
     for i, name in enumerate(output_columns(config is not None)):

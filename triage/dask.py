@@ -72,8 +72,7 @@ def _sketch_partition(
     """Of each row of one partition that has Chinese text: its signature, and one bucket key per band.
     Missing cells count as empty, as in :func:`tag`."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    cells = frame[text_columns].astype(object).where(frame[text_columns].notna(), "").astype(str)
-    signatures, usable = Sketcher().sketch(join_text_columns(cells, text_columns), offset=offset)
+    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns), offset=offset)
     members = np.flatnonzero(usable)
     positions = offset + members
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]

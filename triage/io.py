@@ -168,12 +168,14 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
 
 
 def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
-    """Each row's text: the given columns joined by a newline (subject, then body)."""
+    """Each row's text: the given columns joined by a newline (subject, then body); a missing cell
+    (None, NaN) counts as empty and any other value as its ``str``."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(
             f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(map(str, frame.columns))}"
         )
+    cells = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").astype(str)
     if len(columns) == 1:
-        return list(frame[columns[0]])
-    return [join_text(parts) for parts in zip(*(frame[c] for c in columns), strict=True)]
+        return list(cells[columns[0]])
+    return [join_text(parts) for parts in zip(*(cells[c] for c in columns), strict=True)]
