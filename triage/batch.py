@@ -780,16 +780,14 @@ def _group_rows(
     """First pass for ``group=True``: ``(group_id, group_size)`` arrays indexed by data row number - 1."""
     import numpy as np
 
-    from triage.grouping import SignatureSpill, Sketcher, group_signatures
+    from triage.grouping import group_chunks
 
-    sketcher = Sketcher()
-    with SignatureSpill(sketcher.signature_size) as spill:
-        description = f"{src.name} (grouping pass)" if progress else None
-        with read_rows(src, kind, encoding, sheet, chunk_size, stop_after, progress=description) as (_, chunks):
-            for chunk in chunks:
-                texts = ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
-                spill.append(*sketcher.sketch(texts))
-        labels = group_signatures(*spill.arrays(), threshold=threshold)
+    description = f"{src.name} (grouping pass)" if progress else None
+    with read_rows(src, kind, encoding, sheet, chunk_size, stop_after, progress=description) as (_, chunks):
+        texts = (
+            ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk] for chunk in chunks
+        )
+        labels = group_chunks(texts, threshold=threshold)
     if not len(labels):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return labels + 1, np.bincount(labels)[labels]

@@ -63,6 +63,7 @@ __all__ = [
     "connected_groups",
     "estimated_jaccard",
     "group",
+    "group_chunks",
     "group_signatures",
     "lsh_bands",
 ]
@@ -343,14 +344,29 @@ def group(
     if isinstance(texts, str):
         raise ValueError("group() takes an iterable of texts, not one str")
     sketcher = Sketcher(shingle_size=shingle_size, signature_size=signature_size)
-    with SignatureSpill(signature_size) as spill:
-        chunk: list[str] = []
+    return group_chunks(_batches(texts, chunk_size), threshold=threshold, sketcher=sketcher)
+
+
+def group_chunks(
+    chunks: Iterable[Sequence[str]], *, threshold: float = DEFAULT_THRESHOLD, sketcher: Sketcher | None = None
+) -> np.ndarray:
+    """:func:`group` of texts arriving in chunks (a file read in a pass): each chunk is sketched as it
+    comes and its signatures go to a :class:`SignatureSpill`."""
+    sketcher = sketcher or Sketcher()
+    with SignatureSpill(sketcher.signature_size) as spill:
         done = 0
-        for text in texts:
-            chunk.append(text)
-            if len(chunk) == chunk_size:
-                spill.append(*sketcher.sketch(chunk, offset=done))
-                done += len(chunk)
-                chunk = []
-        spill.append(*sketcher.sketch(chunk, offset=done))
+        for chunk in chunks:
+            spill.append(*sketcher.sketch(chunk, offset=done))
+            done += len(chunk)
         return group_signatures(*spill.arrays(), threshold=threshold)
+
+
+def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
