@@ -21,11 +21,14 @@ __all__ = [
     "Department",
     "DepartmentDirectory",
     "SubCategory",
+    "UnassignedUnit",
     "UnitMention",
+    "UnitScope",
     "default_directory",
     "find_units",
     "load_directory",
     "match_unit",
+    "unit_departments",
 ]
 
 
@@ -37,6 +40,28 @@ class UnitMention:
     text: str
     start: int
     end: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnitScope:
+    """Units (matched by ``pattern`` on the whole unit name) that may also own messages of ``also``.
+
+    Real exports come from several eras of the organisation chart: before the 2018 reform medical
+    insurance sat in 人社局, property titles in the housing bureau. A message such a unit handled may
+    rightly go to any of these departments today.
+    """
+
+    pattern: re.Pattern[str]
+    also: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnassignedUnit:
+    """Units knowingly mapped to no department (service hubs, letters offices), and why."""
+
+    pattern: re.Pattern[str]
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +97,18 @@ class Department:
 class DepartmentDirectory(Mapping[str, Department]):
     """Departments by code, in file order."""
 
-    def __init__(self, departments: list[Department], *, source: str) -> None:
+    def __init__(
+        self,
+        departments: list[Department],
+        *,
+        source: str,
+        unit_scopes: tuple[UnitScope, ...] = (),
+        unassigned_units: tuple[UnassignedUnit, ...] = (),
+    ) -> None:
         self._by_code = {d.code: d for d in departments}
         self.source = source
+        self.unit_scopes = unit_scopes
+        self.unassigned_units = unassigned_units
 
     def __getitem__(self, code: str) -> Department:
         return self._by_code[code]
@@ -121,8 +155,29 @@ class DepartmentDirectory(Mapping[str, Department]):
         Place prefixes are ignored. In a compound name the last unit named decides
         (``"市公安局交警支队"``: the 交警支队), as the head of a Chinese unit name comes last.
         """
+        if self.unassigned_reason(unit_name) is not None:
+            return None
         mentions = self.find_units(unit_name)
         return mentions[-1].department if mentions else None
+
+    def unassigned_reason(self, unit_name: str) -> str | None:
+        """Why a unit is knowingly mapped to no department (a service hub, a letters office), else None."""
+        name = unicodedata.normalize("NFKC", unit_name).strip()
+        return next((u.reason for u in self.unassigned_units if u.pattern.search(name)), None)
+
+    def unit_departments(self, unit_name: str) -> tuple[str, ...]:
+        """Every department that may own a message this unit handled: its own first, then its scopes' (era
+        differences, merged bureaus); empty for unknown and unassigned units.
+        """
+        own = self.match_unit(unit_name)
+        if own is None:
+            return ()
+        name = unicodedata.normalize("NFKC", unit_name).strip()
+        departments = [own]
+        for scope in self.unit_scopes:
+            if scope.pattern.search(name):
+                departments += [code for code in scope.also if code not in departments]
+        return tuple(departments)
 
     def display_name(self, code: str) -> str:
         """Chinese short name of a department, or the code itself for labels outside the directory.
@@ -190,7 +245,43 @@ def _directory_from_toml(data: Mapping[str, object], *, source: str) -> Departme
     duplicated = sorted({c for c in codes if codes.count(c) > 1})
     if duplicated:
         raise ConfigError(f"{source}: duplicate department codes: {', '.join(duplicated)}")
-    return DepartmentDirectory(departments, source=source)
+    scopes = tuple(
+        UnitScope(
+            _unit_pattern(entry, f"{source} unit_scope {i + 1}"), tuple(entry.get("also", ())), str(entry["reason"])
+        )
+        for i, entry in enumerate(_tables(data, "unit_scope", source, ("pattern", "also", "reason")))
+    )
+    unknown = sorted({code for scope in scopes for code in scope.also} - set(codes))
+    if unknown:
+        raise ConfigError(f"{source}: unit_scope names unknown departments: {', '.join(unknown)}")
+    unassigned = tuple(
+        UnassignedUnit(_unit_pattern(entry, f"{source} unassigned_unit {i + 1}"), str(entry["reason"]))
+        for i, entry in enumerate(_tables(data, "unassigned_unit", source, ("pattern", "reason")))
+    )
+    return DepartmentDirectory(departments, source=source, unit_scopes=scopes, unassigned_units=unassigned)
+
+
+def _tables(data: Mapping[str, object], key: str, source: str, required: tuple[str, ...]) -> list[dict]:
+    """The ``[[key]]`` tables of a directory file, each checked to hold ``required``."""
+    entries = data.get(key, [])
+    if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
+        raise ConfigError(f"{source}: {key} must be a list of tables ([[{key}]])")
+    for i, entry in enumerate(entries):
+        missing = [name for name in required if not entry.get(name)]
+        if missing:
+            raise ConfigError(f"{source} {key} {i + 1}: lacks {', '.join(missing)}")
+        if "also" in entry and not (
+            isinstance(entry["also"], list) and all(isinstance(code, str) for code in entry["also"])
+        ):
+            raise ConfigError(f"{source} {key} {i + 1}: also must be a list of department codes")
+    return entries
+
+
+def _unit_pattern(entry: Mapping[str, object], where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(str(entry["pattern"]))
+    except re.error as error:
+        raise ConfigError(f"{where}: pattern is not a valid regular expression: {error}") from None
 
 
 @cache
@@ -220,3 +311,16 @@ def match_unit(unit_name: str) -> str | None:
     True
     """
     return default_directory().match_unit(unit_name)
+
+
+def unit_departments(unit_name: str) -> tuple[str, ...]:
+    """Every department that may own a message the unit handled, by the shipped directory.
+
+    Examples
+    --------
+    >>> unit_departments("佳木斯市人力资源和社会保障局")
+    ('human_resources_social_security', 'healthcare_security')
+    >>> unit_departments("大连市公共行政服务中心")
+    ()
+    """
+    return default_directory().unit_departments(unit_name)

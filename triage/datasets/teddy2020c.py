@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage._optional import import_optional
+from triage.departments import unit_departments
 from triage.replies import handler_from_reply
 
 if TYPE_CHECKING:
@@ -107,14 +108,21 @@ def reply_split(message_id: str) -> str:
 def load_replies(path: str | Path | None = None) -> Any:
     """The 2,816 replied messages with weak labels read from the replies.
 
-    Adds ``text`` (subject + body), ``department`` and ``cue`` from
+    Adds ``text`` (subject + body), ``department``, ``unit`` and ``cue`` from
     :func:`triage.replies.handler_from_reply` (missing where the reply does not show the
-    handler), and ``split`` from :func:`reply_split`.
+    handler), ``departments`` (every department that may own the message by that unit,
+    :func:`triage.departments.unit_departments`; empty where none is shown) and ``split`` from
+    :func:`reply_split`.
     """
     replies = _read(path, "replies.csv")
     evidence = [handler_from_reply(reply) for reply in replies["reply"].fillna("")]
     replies["department"] = [e.department if e else None for e in evidence]
+    replies["unit"] = [e.unit if e else None for e in evidence]
     replies["cue"] = [e.cue if e else None for e in evidence]
+    replies["departments"] = [
+        ((e.department,) + tuple(d for d in unit_departments(e.unit) if d != e.department)) if e else ()
+        for e in evidence
+    ]
     replies["split"] = [reply_split(i) for i in replies["id"]]
     replies["text"] = replies["subject"].fillna("") + "\n" + replies["body"].fillna("")
     return replies
