@@ -120,7 +120,7 @@ def load_replies(path: str | Path | None = None) -> Any:
     replies["unit"] = [e.unit if e else None for e in evidence]
     replies["cue"] = [e.cue if e else None for e in evidence]
     replies["departments"] = [
-        ((e.department,) + tuple(d for d in unit_departments(e.unit) if d != e.department)) if e else ()
+        (e.department, *(d for d in unit_departments(e.unit) if d != e.department)) if e else ()
         for e in evidence
     ]
     replies["split"] = [reply_split(i) for i in replies["id"]]
