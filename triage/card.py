@@ -21,6 +21,9 @@ _LIMITS = """\
 
 _SUMMARY_ROWS = (
     ("accuracy", "accuracy (top-1)"),
+    ("functional_top1", "top-1, messages a functional department handled"),
+    ("functional_top3", "top-3, messages a functional department handled"),
+    ("local_top1", "top-1, messages a local government handled"),
     ("topic_accuracy", "accuracy of the predicted department's topic"),
     ("top3_accuracy", "top-3 accuracy"),
     ("macro_f1", "macro F1"),
@@ -29,6 +32,7 @@ _SUMMARY_ROWS = (
     ("automatic_share", "routed automatically (confidence ≥ threshold)"),
     ("automatic_precision", "precision of automatically routed"),
     ("automatic_topic_precision", "topic precision of automatically routed"),
+    ("best_share_at_target", "largest share this set allows at the target precision"),
 )
 
 
