@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import triage
-from triage.datasets import load_petitions, teddy2020c
+from triage.datasets import AUTHORED_CORPUS_SOURCE, load_petitions, teddy2020c
 from triage.plots import confusion_matrix_png, reliability_png
 from triage.replies import handlers_by_reply_text
 from triage.training import choose_review_threshold, evaluate_predictions, refine_labels
@@ -97,7 +97,7 @@ def main() -> None:
     corpus = load_petitions()
     texts, labels = list(corpus.texts), list(corpus.departments)
     sources = [
-        f"{len(corpus)} messages of the triage authored petition corpus, written by the triage developers in the "
+        f"{len(corpus)} messages of the {AUTHORED_CORPUS_SOURCE}, written by the triage developers in the "
         "styles of hotline work orders, mailbox letters, liaison-station messages and online posts "
         f"({min(Counter(labels).values())}–{max(Counter(labels).values())} per department)."
     ]

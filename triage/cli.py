@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from triage._optional import DISTRIBUTION
 from triage.exceptions import TriageError
 from triage.io import FORMATS
 
@@ -110,7 +111,7 @@ def _format_classification(result: Any) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="triage")
+@click.version_option(package_name=DISTRIBUTION)
 def cli() -> None:
     """triage: route Chinese petitions and complaints to the department that owns them.
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.exceptions import TrainingDataOverlapError
 from triage.model import TriageModel
 from triage.text import prepare
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
@@ -122,6 +123,22 @@ def _sub_label_scores(
     return result
 
 
+def _refuse_training_texts(model: TriageModel, texts: Sequence[str]) -> None:
+    """Raise when ``texts`` include authored-corpus messages and the model was trained on that corpus:
+    a score there measures memory, not how the model does on new messages."""
+    from triage.datasets import authored_texts, trained_on_authored_corpus
+
+    if not trained_on_authored_corpus(model.manifest):
+        return
+    seen = sum(1 for text in texts if text in authored_texts())
+    if seen:
+        raise TrainingDataOverlapError(
+            f"{seen} of {len(texts)} texts are messages of the authored petition corpus, which this model "
+            "was trained on, so a score on them says nothing about new messages; evaluate on held-out data "
+            "(e.g. the teddy2020c test split, triage.datasets.teddy2020c) or on a model trained without them"
+        )
+
+
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
@@ -137,6 +154,8 @@ def evaluate(
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
     most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+    Refuses (:class:`~triage.exceptions.TrainingDataOverlapError`) to score a model on
+    authored-corpus messages when it was trained on that corpus, as the shipped model was.
 
     With ``sub_labels`` (one per text, ``""``/``None`` where unknown) and a model trained with
     sub-labels, ``result["sub_labels"]`` scores the sub-category on the rows that have one: given
@@ -149,6 +168,7 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    _refuse_training_texts(model, texts)
     proba = model.predict_proba(texts)
     classes = np.asarray(model.classes)
     predicted = classes[proba.argmax(axis=1)]
