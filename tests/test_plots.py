@@ -43,9 +43,7 @@ def test_chinese_labels_are_drawn_not_tofu():
         warnings.simplefilter("error")
         png = _confusion_png()
         plots.reliability_png(np.array([0.9, 0.6]), np.array([True, False]), title="校准 calibration")
-        plots.precision_coverage_png(
-            [{"threshold": 0.5, "coverage": 0.8, "precision": 0.9}], title="精确率 precision"
-        )
+        plots.precision_coverage_png([{"threshold": 0.5, "coverage": 0.8, "precision": 0.9}], title="精确率 precision")
     assert png.startswith(b"\x89PNG")
 
 

@@ -22,6 +22,5 @@ def import_optional(module: str, *, extra: str, purpose: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError:
         raise MissingDependencyError(
-            f"{purpose} needs the optional package {module.split('.')[0]!r}; "
-            f"install it with: {install_hint(extra)}"
+            f"{purpose} needs the optional package {module.split('.')[0]!r}; install it with: {install_hint(extra)}"
         ) from None
