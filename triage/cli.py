@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
 from triage._optional import DISTRIBUTION
 from triage.exceptions import TriageError
@@ -55,13 +56,26 @@ _model_option = click.option(
 )
 
 
+def _routing_config(value: str | None) -> Any:
+    """The routing config read and validated before any text is, or ``None``."""
+    from triage.routing import load_config
+
+    if value is None:
+        return None
+    try:
+        return load_config(value)
+    except TriageError as error:
+        raise click.ClickException(str(error)) from None
+
+
 def _config_option(effect: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """``--config``: a routing config TOML, its ``effect`` on this command said in the help."""
     return click.option(
         "--config",
-        "config_path",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        "config",
+        type=click.Path(dir_okay=False),
         default=None,
+        callback=lambda _ctx, _param, value: _routing_config(value),
         help=f"Routing config TOML (rules, gazetteer, thresholds); {effect} 分拨规则配置",
     )
 
@@ -262,7 +276,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(short_help="Which department owns each message. 判断诉求所属部门")
 @click.argument("texts", nargs=-1)
 @click.option(
     "--top-k",
@@ -295,25 +309,20 @@ def classify(
             click.echo(_format_classification(result))
 
 
-@cli.command()
+@cli.command(short_help="Suggest where to send each message. 分拨建议")
 @click.argument("texts", nargs=-1)
 @_config_option("it adds local office, co-handlers and urgency to each suggestion.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
 @_stdin_split_options
 @_model_option
 @_handles_user_errors
-def route(
-    texts: tuple[str, ...], config_path: Path | None, as_json: bool, jsonl: bool, null: bool, model_path: Path | None
-) -> None:
+def route(texts: tuple[str, ...], config: Any, as_json: bool, jsonl: bool, null: bool, model_path: Path | None) -> None:
     """Suggest where to send messages: department, local office, co-handlers, urgency. 分拨建议.
 
     TEXT is a message; '-' reads messages from standard input, one per line (--jsonl or --null
     for messages that span lines).
     """
-    from triage.routing import load_config
-
     messages = _read_texts(texts, jsonl=jsonl, null=null)
-    config = load_config(config_path) if config_path else None  # validated before any text is read
     suggestions = _load_model(model_path).route(messages, config=config)
     for index, suggestion in enumerate(suggestions):
         if as_json:
@@ -626,13 +635,7 @@ def train(
     DATA is a CSV/TSV/XLSX/JSONL/Parquet export; '-' reads it from standard input (CSV unless
     --format says otherwise).
     """
-    import numpy as np
-
-    import triage
-    from triage.departments import load_directory
-    from triage.evaluation import evaluate
     from triage.persistence import is_model_directory
-    from triage.training import held_out_rows
 
     _not_stdio(**{"-o": output, "--report": report_dir})
     if split_column and test_size:
@@ -644,6 +647,13 @@ def train(
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
+    import numpy as np  # the checks above answer at once; scikit-learn takes seconds to import
+
+    import triage
+    from triage.departments import load_directory
+    from triage.evaluation import evaluate
+    from triage.training import held_out_rows
+
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -697,10 +707,15 @@ def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tu
     """evaluate's ``[MODEL] DATA``: the model (``None``: the shipped one) and the checked data file."""
     if len(arguments) not in (1, 2):
         raise click.UsageError(f"give DATA, or MODEL and DATA (got {len(arguments)} arguments)")
-    if len(arguments) == 2 and model_option is not None:
+    named = click.get_current_context().get_parameter_source("model_path") is ParameterSource.COMMANDLINE
+    if len(arguments) == 2 and named:
         raise click.UsageError("name the model once: as MODEL or with --model")
     model = _model_location(arguments[0]) if len(arguments) == 2 else model_option
-    return model, _INPUT_FILE.convert(arguments[-1], None, None)
+    try:
+        return model, _INPUT_FILE.convert(arguments[-1], None, None)
+    except click.BadParameter as error:
+        error.param_hint = "'DATA'"
+        raise
 
 
 @cli.command(short_help="Measure a model on a labelled export. 评估模型")
@@ -751,10 +766,6 @@ def evaluate(
     --model names it too). DATA is a labelled export; '-' reads it from standard input (CSV unless
     --format says otherwise).
     """
-    import triage
-    from triage.departments import load_directory
-    from triage.evaluation import evaluate as evaluate_model
-
     _not_stdio(**{"--report": report_dir})
     if departments_file and not (labels_are_units or labels_are_replies):
         raise click.UsageError(
@@ -762,6 +773,10 @@ def evaluate(
         )
     _check_label_source(labels_are_units, labels_are_replies, reply_confidence, departments_file)
     model_path, data = _model_and_data(arguments, model_path)
+    import triage
+    from triage.departments import load_directory
+    from triage.evaluation import evaluate as evaluate_model
+
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -939,7 +954,7 @@ def tag(
     stop_after: int | None,
     silent: bool,
     summary_path: Path | None,
-    config_path: Path | None,
+    config: Any,
     engine: str,
     scheduler: str | None,
     group: bool,
@@ -962,7 +977,7 @@ def tag(
             "--resume": resume,
             "--stop-after": stop_after,
             "--summary": summary_path,
-            "--config": config_path,
+            "--config": config,
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
             "--chunk-size": chunk_size != 2000,
@@ -997,7 +1012,7 @@ def tag(
                 source,
                 target,
                 model_path=model_path,
-                config=config_path,
+                config=config,
                 text_columns=text_columns,
                 id_column=id_column,
                 input_format=input_kind,
