@@ -112,6 +112,24 @@ def test_a_missing_file_is_reported_before_anything_heavy_is_loaded(args, tmp_pa
     assert elapsed < 30  # a generous ceiling; the import check above is the real one
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tag", "{data}", "-o", "{missing}/out.csv"],
+        ["tag", "{data}", "-o", "out.csv", "--summary", "{missing}/run.json"],
+        ["hot", "{data}", "-o", "{missing}/hot.csv"],
+        ["train", "{data}", "--label-column", "部门", "-o", "{missing}/model"],
+        ["evaluate", "{data}", "--label-column", "部门", "--report", "{missing}/report"],
+    ],
+)
+def test_an_output_folder_that_does_not_exist_is_refused_first(invoke, tmp_path, monkeypatch, args):
+    (tmp_path / "data.csv").write_text(LABELLED_CSV, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    names = {"data": tmp_path / "data.csv", "missing": tmp_path / "nowhere"}
+    result = invoke(*[arg.format(**names) for arg in args])
+    assert result.exit_code == 2 and "nowhere does not exist; create it first" in result.output
+
+
 def test_a_model_that_is_not_one_is_refused_before_the_data_is_read(invoke, tmp_path):
     (tmp_path / "data.csv").write_text(LABELLED_CSV, encoding="utf-8")
     result = invoke("evaluate", tmp_path, tmp_path / "data.csv", "--label-column", "部门")

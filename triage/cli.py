@@ -173,6 +173,15 @@ def _not_stdio(**paths: Path | None) -> None:
             raise click.UsageError(f"{option} names a directory or a file kept on disk; '-' (stdin/stdout) cannot")
 
 
+def _check_folders(**paths: Path | None) -> None:
+    """Refuse outputs whose folder does not exist, before any data is read (``-`` is standard output)."""
+    for option, path in paths.items():
+        if path is not None and str(path) != STDIO and not path.absolute().parent.is_dir():
+            raise click.BadParameter(
+                f"folder {path.absolute().parent} does not exist; create it first", param_hint=option
+            )
+
+
 def _load_model(model_path: Path | None):
     import triage
 
@@ -638,6 +647,7 @@ def train(
     from triage.persistence import is_model_directory
 
     _not_stdio(**{"-o": output, "--report": report_dir})
+    _check_folders(**{"-o": output, "--report": report_dir})
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
     _check_label_source(labels_are_units, labels_are_replies, reply_confidence, departments_file)
@@ -767,6 +777,7 @@ def evaluate(
     --format says otherwise).
     """
     _not_stdio(**{"--report": report_dir})
+    _check_folders(**{"--report": report_dir})
     if departments_file and not (labels_are_units or labels_are_replies):
         raise click.UsageError(
             "--departments maps unit names or replies: add --labels-are-units or --labels-are-replies"
@@ -1001,6 +1012,7 @@ def tag(
         raise click.BadParameter(f"no such file: {input_path}", param_hint="INPUT")
     if resume and STDIO in (str(input_path), str(output)):
         raise click.UsageError("--resume continues a run from file to file; '-' (stdin/stdout) cannot be resumed")
+    _check_folders(**{"-o": output, "--summary": summary_path})
     from triage.batch import tag_file
 
     try:
@@ -1126,6 +1138,7 @@ def hot(
     for path in outputs:
         if str(path) != STDIO and path.exists() and not overwrite:
             raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
+    _check_folders(**{"-o": output, "--html": html_path})
     model = _load_model(model_path)
     with _stdin_spooled(input_path, file_format) as (source, input_kind):
         report = hot_topics_from_file(
