@@ -38,7 +38,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, softmax
 
 import triage
-from triage.datasets import cities, load_petitions, teddy2020c
+from triage.datasets import AUTHORED_CORPUS_SOURCE, cities, load_petitions, teddy2020c
 from triage.estimator import TriageClassifier
 from triage.plots import confusion_matrix_png, reliability_png
 from triage.replies import handlers_by_reply_text
@@ -280,7 +280,7 @@ def main() -> None:
     texts, labels = labelled_training_set(corpus, real)
     counts = Counter(corpus.departments)
     sources = [
-        f"{len(corpus)} messages of the triage authored petition corpus, written by the triage developers in the "
+        f"{len(corpus)} messages of the {AUTHORED_CORPUS_SOURCE}, written by the triage developers in the "
         "styles of hotline work orders, mailbox letters, liaison-station messages and online posts "
         f"({min(counts.values())}–{max(counts.values())} per department).",
         *real.sources,

@@ -132,7 +132,7 @@ def test_parallel_jobs_match_serial(saved_model_dir, tmp_path):
     write_export(tmp_path / "in.csv", n=200)
     common = {"model_path": saved_model_dir, "encoding": "auto", "chunk_size": 16, "progress": False}
     tag_file(tmp_path / "in.csv", tmp_path / "serial.csv", **common)
-    tag_file(tmp_path / "in.csv", tmp_path / "parallel.csv", jobs=2, **common)
+    tag_file(tmp_path / "in.csv", tmp_path / "parallel.csv", n_jobs=2, **common)
     assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
 
 

@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import triage
+from tests.conftest import LABELS
 from triage import Classification, ReviewReason
 from triage.text import MAX_TEXT_CHARS
 
@@ -77,9 +79,25 @@ def test_low_confidence_is_sent_to_review(small_model):
         assert result.reason is ReviewReason.LOW_CONFIDENCE
 
 
-def test_predict_returns_codes_and_none(small_model):
-    codes = small_model.predict(["物业费太贵", "", "学校补课"])
-    assert list(codes) == ["property_management", None, "education"]
+def test_predict_returns_codes_and_unclassified(small_model):
+    codes = small_model.predict(["物业费太贵", "", "学校补课", "please fix the road"])
+    assert list(codes) == ["property_management", triage.UNCLASSIFIED, "education", "unclassified"]
+    assert triage.UNCLASSIFIED not in small_model.classes_
+
+
+def test_predictions_go_straight_into_scikit_learn_metrics(small_model):
+    """predict() gave None for blank text, and f1_score raised on the mix of str and None."""
+    from sklearn.metrics import classification_report, f1_score
+
+    truth = ["property_management", "education", "education"]
+    predicted = small_model.predict(["物业费太贵", "", "学校补课"])
+    assert f1_score(truth, predicted, average="micro") == pytest.approx(2 / 3)
+    assert "unclassified" in classification_report(truth, predicted, zero_division=0)
+
+
+def test_classes_underscore_as_in_scikit_learn(small_model):
+    assert small_model.classes_ == small_model.classes == sorted(set(LABELS))
+    assert small_model.predict_proba(["物业费太贵"]).shape == (1, len(small_model.classes_))
 
 
 def test_predict_rejects_bare_string(small_model):

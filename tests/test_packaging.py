@@ -34,7 +34,7 @@ def test_missing_optional_dependency_names_the_extra(hide_module):
     from triage.datasets import load_petitions
 
     hide_module("pandas")
-    with pytest.raises(MissingDependencyError, match=r"pip install 'triage\[io\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'petition-triage\[io\]'"):
         load_petitions(as_frame=True)
 
 
@@ -82,7 +82,7 @@ def test_wheel_ships_the_default_model(tmp_path):
         check=True,
         capture_output=True,
     )
-    (wheel,) = tmp_path.glob("triage-*.whl")
+    (wheel,) = tmp_path.glob("petition_triage-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     manifest = json.loads(zipfile.ZipFile(wheel).read("triage/_models/default/manifest.json"))
     for file in ("manifest.json", *manifest["files"]):  # every file the model's manifest lists
@@ -105,3 +105,22 @@ def test_code_type_checks():
 def test_code_is_lint_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", str(REPO)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_distribution_name_is_our_own_and_every_install_hint_uses_it():
+    """`triage` on PyPI is another project: pip must be told `petition-triage`, in code and docs alike."""
+    import tomllib
+
+    from triage._optional import DISTRIBUTION, install_hint
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION == "petition-triage"
+    assert project["scripts"] == {"triage": "triage.cli:main"}
+    for extra, requirements in project["optional-dependencies"].items():
+        for requirement in requirements:
+            assert not requirement.startswith("triage["), f"extra {extra!r} requires {requirement!r}"
+    assert install_hint("io") == "pip install 'petition-triage[io]'"
+    stale = re.compile(r"pip install[^\n]*?(?<![\w-])triage\[|pip install (-U )?triage\b")
+    files = [*REPO.glob("*.md"), *REPO.glob("triage/**/*.py"), *REPO.glob("notebooks/*.ipynb"), REPO / ".ci/run"]
+    offenders = [str(path.relative_to(REPO)) for path in files if stale.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -155,7 +155,7 @@ def test_manifest_without_model_hash(model_copy):
 
 def test_newer_format_asks_for_upgrade(model_copy):
     _rewrite_manifest(model_copy, format_version=99)
-    with pytest.raises(ModelIntegrityError, match=r"newer than this triage reads.*pip install -U triage"):
+    with pytest.raises(ModelIntegrityError, match=r"newer than this triage reads.*pip install -U petition-triage"):
         triage.load(model_copy)
 
 

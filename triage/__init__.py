@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 __all__ = [
+    "UNCLASSIFIED",
     "Classification",
     "ReviewReason",
     "RoutingSuggestion",
@@ -33,7 +34,7 @@ __all__ = [
     "train",
 ]
 
-from triage.model import TriageModel, load
+from triage.model import UNCLASSIFIED, TriageModel, load
 from triage.results import Classification, ReviewReason, RoutingSuggestion, Urgency
 from triage.segmentation import segment
 from triage.text import mask_pii, normalize

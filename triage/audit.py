@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from triage.estimator import TriageClassifier
+from triage.progress import steps
 from triage.training import usable_rows
 
 __all__ = ["SuspectLabel", "audit_labels", "suspects_from_proba"]
@@ -60,15 +61,20 @@ def suspects_from_proba(
     return sorted(suspects, key=lambda s: -s.margin)
 
 
-def audit_labels(texts: Sequence[str], labels: Sequence[str], **params: Any) -> list[SuspectLabel]:
+def audit_labels(
+    texts: Sequence[str], labels: Sequence[str], *, progress: bool | None = None, **params: Any
+) -> list[SuspectLabel]:
     """Fit a :class:`TriageClassifier` (``params``) and return the rows whose labels look wrong.
 
     Rows that cannot be cross-validated (no Chinese text, a class seen once) are not audited;
-    ``index`` always counts rows of the input.
+    ``index`` always counts rows of the input. ``progress`` shows the step under way on stderr
+    (``None``: when stderr is a terminal).
     """
     labels_array = np.asarray(labels, dtype=object)
     keep, _ = usable_rows(texts, labels_array)
     rows = np.flatnonzero(keep)
-    estimator = TriageClassifier(**params).fit([texts[i] for i in rows.tolist()], labels_array[rows])
+    with steps("auditing labels", ["fitting cross-validated predictions"], progress=progress) as bar:
+        bar.start("fitting cross-validated predictions")
+        estimator = TriageClassifier(**params).fit([texts[i] for i in rows.tolist()], labels_array[rows])
     suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
     return [replace(s, index=int(rows[s.index])) for s in suspects]

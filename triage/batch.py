@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import time
+import warnings
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -573,7 +574,7 @@ def tag_file(
     encoding: str = "utf-8-sig",
     sheet: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    jobs: int = 1,
+    n_jobs: int = 1,
     resume: bool = False,
     overwrite: bool = False,
     stop_after: int | None = None,
@@ -581,8 +582,11 @@ def tag_file(
     summary_path: str | Path | None = None,
     group: bool = False,
     group_threshold: float | None = None,
+    jobs: int | None = None,
 ) -> Summary:
     """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
+
+    ``n_jobs`` worker processes classify chunks (``jobs`` is its old, deprecated name).
 
     Raises :class:`~triage.io.DataError` for problems with the whole file (format, header,
     columns, a stale or foreign checkpoint) and ``FileExistsError`` when ``dst`` exists without
@@ -594,6 +598,9 @@ def tag_file(
     """
     import triage
 
+    if jobs is not None:
+        warnings.warn("tag_file(jobs=...) is now n_jobs=..., as in scikit-learn", DeprecationWarning, stacklevel=2)
+        n_jobs = jobs
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise DataError(f"no such file: {src}")
@@ -643,7 +650,7 @@ def tag_file(
             model=model,
             config=config,
             chunk_size=chunk_size,
-            jobs=jobs,
+            jobs=n_jobs,
             resume=resume,
             overwrite=overwrite,
             progress=progress,

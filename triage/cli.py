@@ -8,38 +8,97 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 
+from triage._optional import DISTRIBUTION
 from triage.exceptions import TriageError
 from triage.io import FORMATS
 
 __all__ = ["cli", "main"]
 
+#: What ``--model`` (and evaluate's MODEL) accepts for the model shipped with triage.
+DEFAULT_MODEL = "default"
+
+
+def _model_location(value: str | None) -> Path | None:
+    """``None`` for the shipped model (no value, or ``default``), else a model directory checked before
+    any data is read."""
+    from triage.persistence import is_model_directory
+
+    if value is None or value == DEFAULT_MODEL:
+        return None
+    path = Path(value)
+    if not is_model_directory(path):
+        what = f"no model directory at {path}" if not path.exists() else f"{path} is not a triage model directory"
+        raise click.ClickException(
+            f"{what}; name a directory written by triage train, or {DEFAULT_MODEL!r} for the shipped model"
+        )
+    return path
+
+
 _model_option = click.option(
     "--model",
     "model_path",
-    type=click.Path(path_type=Path),
     default=None,
-    help="Model directory (default: the model shipped with triage). 模型目录",
+    callback=lambda _ctx, _param, value: _model_location(value),
+    help=f"Model directory, or {DEFAULT_MODEL!r} for the model shipped with triage (the default). 模型目录",
 )
 
 
-_config_option = click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Routing config TOML (rules, gazetteer, thresholds); tag adds urgency, local_office and "
-    "co_handlers columns. 分拨规则配置",
+def _routing_config(value: str | None) -> Any:
+    """The routing config read and validated before any text is, or ``None``."""
+    from triage.routing import load_config
+
+    if value is None:
+        return None
+    try:
+        return load_config(value)
+    except TriageError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _config_option(effect: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--config``: a routing config TOML, its ``effect`` on this command said in the help."""
+    return click.option(
+        "--config",
+        "config",
+        type=click.Path(dir_okay=False),
+        default=None,
+        callback=lambda _ctx, _param, value: _routing_config(value),
+        help=f"Routing config TOML (rules, gazetteer, thresholds); {effect} 分拨规则配置",
+    )
+
+
+_FITTING_JOBS = click.option(
+    "--jobs",
+    "--n-jobs",
+    "n_jobs",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Worker processes for the cross-validation folds, the vectorizers and --search (n_jobs), at most one "
+    "per CPU (each holds a copy of the features; 1 for the least memory). 并行进程数",
 )
+
+
+_SILENT = click.option(
+    "--silent", is_flag=True, help="No progress bar on stderr (there is none when stderr is not a terminal)."
+)
+
+
+#: An input file, checked to exist before anything is loaded; ``-`` is standard input.
+_INPUT_FILE = click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
 
 
 @contextlib.contextmanager
@@ -51,6 +110,8 @@ def _user_errors() -> Iterator[None]:
             yield
         except (TriageError, OSError, ValueError, TypeError) as error:
             raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            _interrupted("nothing was saved")
         finally:
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)
@@ -65,30 +126,136 @@ def _handles_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _interrupted(what_now: str) -> NoReturn:
+    """Ctrl-C: say what became of the work, then exit 130 as shells expect (128 + SIGINT)."""
+    click.echo(f"Interrupted: {what_now}.", err=True)
+    raise click.exceptions.Exit(130)
+
+
+STDIO = "-"
+
+
+@contextlib.contextmanager
+def _stdin_spooled(path: Path, file_format: str) -> Iterator[tuple[Path, str]]:
+    """``(path, format)``; for ``-``, standard input in a temporary file, read as CSV unless --format says."""
+    if str(path) != STDIO:
+        yield path, file_format
+        return
+    kind = "csv" if file_format == "auto" else file_format
+    with tempfile.TemporaryDirectory(prefix="triage-stdin-") as folder:
+        spooled = Path(folder) / f"stdin.{kind}"
+        with spooled.open("wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield spooled, kind
+
+
+@contextlib.contextmanager
+def _stdout_spooled(path: Path, output_format: str) -> Iterator[tuple[Path, str]]:
+    """``(path, format)``; for ``-``, a temporary file (CSV unless a format is given) copied to standard
+    output once complete, so a failed run prints no half file."""
+    if str(path) != STDIO:
+        yield path, output_format
+        return
+    kind = "csv" if output_format == "auto" else output_format
+    with tempfile.TemporaryDirectory(prefix="triage-stdout-") as folder:
+        spooled = Path(folder) / f"stdout.{kind}"
+        yield spooled, kind
+        sys.stdout.flush()  # what click.echo wrote comes first
+        with spooled.open("rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def _not_stdio(**paths: Path | None) -> None:
+    """Refuse ``-`` for options that name a directory or a file that must stay on disk."""
+    for option, path in paths.items():
+        if path is not None and str(path) == STDIO:
+            raise click.UsageError(f"{option} names a directory or a file kept on disk; '-' (stdin/stdout) cannot")
+
+
+def _check_folders(**paths: Path | None) -> None:
+    """Refuse outputs whose folder does not exist, before any data is read (``-`` is standard output)."""
+    for option, path in paths.items():
+        if path is not None and str(path) != STDIO and not path.absolute().parent.is_dir():
+            raise click.BadParameter(
+                f"folder {path.absolute().parent} does not exist; create it first", param_hint=option
+            )
+
+
 def _load_model(model_path: Path | None):
     import triage
 
     return triage.load(model_path)
 
 
-def _read_texts(texts: tuple[str, ...]) -> list[str]:
+def _stdin_texts(jsonl: bool, null: bool) -> list[str]:
+    """Messages on standard input: one per line, or with ``jsonl`` one JSON string (or object with a
+    ``text``) per line, or with ``null`` separated by NUL bytes (both keep line breaks inside a message)."""
+    try:
+        data = sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(
+            f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "convert it first, e.g. iconv -f gb18030 -t utf-8"
+        ) from None
+    if null:
+        items = data.split("\0")
+        return items[:-1] if items[-1] in ("", "\n") else items
+    # split on newlines only: str.splitlines would also break at U+2028 and other separators
+    lines = [line.rstrip("\r") for line in data.split("\n")]
+    lines = lines[:-1] if lines[-1] == "" else lines
+    if not jsonl:
+        return lines
+    texts = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise click.ClickException(
+                f"stdin line {number} is not JSON ({error.msg}); --jsonl reads one per line"
+            ) from None
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            raise click.ClickException(
+                f'stdin line {number} is neither a JSON string nor an object with a "text" string'
+            )
+        texts.append(text)
+    return texts
+
+
+def _read_texts(texts: tuple[str, ...], *, jsonl: bool = False, null: bool = False) -> list[str]:
     if not texts:
         raise click.UsageError("give at least one TEXT, or - to read one message per line from stdin")
+    if jsonl and null:
+        raise click.UsageError("use --jsonl or --null, not both")
+    if (jsonl or null) and STDIO not in texts:
+        raise click.UsageError("--jsonl and --null say how standard input is split: add - to read it")
     collected: list[str] = []
     for text in texts:
-        if text == "-":
-            try:
-                # split on newlines only: str.splitlines would also break at U+2028 and other separators
-                lines = sys.stdin.buffer.read().decode("utf-8-sig").split("\n")
-                collected.extend(line.rstrip("\r") for line in (lines[:-1] if lines[-1] == "" else lines))
-            except UnicodeDecodeError as error:
-                raise click.ClickException(
-                    f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
-                    "convert it first, e.g. iconv -f gb18030 -t utf-8"
-                ) from None
-        else:
-            collected.append(text)
+        collected.extend(_stdin_texts(jsonl, null) if text == STDIO else [text])
     return collected
+
+
+def _stdin_split_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--jsonl`` and ``--null``: how ``-`` splits standard input into messages that may span lines."""
+    command = click.option(
+        "--null",
+        "-0",
+        is_flag=True,
+        help="With -: messages are separated by NUL bytes (find -print0, xargs -0), so they may span lines.",
+    )(command)
+    return click.option(
+        "--jsonl",
+        is_flag=True,
+        help='With -: one JSON string, or object with a "text" string, per line, so messages may span lines.',
+    )(command)
+
+
+def _preview(text: str) -> str:
+    """The first 40 characters of a message on one line, for headings of human output."""
+    return " ".join(text[:40].split())
 
 
 def _format_classification(result: Any) -> str:
@@ -110,7 +277,7 @@ def _format_classification(result: Any) -> str:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="triage")
+@click.version_option(package_name=DISTRIBUTION)
 def cli() -> None:
     """triage: route Chinese petitions and complaints to the department that owns them.
 
@@ -118,7 +285,7 @@ def cli() -> None:
     """
 
 
-@cli.command()
+@cli.command(short_help="Which department owns each message. 判断诉求所属部门")
 @click.argument("texts", nargs=-1)
 @click.option(
     "--top-k",
@@ -128,14 +295,18 @@ def cli() -> None:
     help="Number of candidate departments to show. 候选部门数",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
+@_stdin_split_options
 @_model_option
 @_handles_user_errors
-def classify(texts: tuple[str, ...], top_k: int, as_json: bool, model_path: Path | None) -> None:
+def classify(
+    texts: tuple[str, ...], top_k: int, as_json: bool, jsonl: bool, null: bool, model_path: Path | None
+) -> None:
     """Classify messages: which department owns each one. 判断诉求所属部门.
 
-    TEXT is a message; '-' reads one message per line from standard input.
+    TEXT is a message; '-' reads messages from standard input, one per line (--jsonl or --null
+    for messages that span lines).
     """
-    messages = _read_texts(texts)
+    messages = _read_texts(texts, jsonl=jsonl, null=null)
     model = _load_model(model_path)
     results = model.classify(messages, top_k=top_k)
     for index, result in enumerate(results):
@@ -143,32 +314,31 @@ def classify(texts: tuple[str, ...], top_k: int, as_json: bool, model_path: Path
             click.echo(json.dumps({"index": index, **result.to_dict()}, ensure_ascii=False))
         else:
             if len(results) > 1:
-                click.echo(f"[{index}] {messages[index][:40]}")
+                click.echo(f"[{index}] {_preview(messages[index])}")
             click.echo(_format_classification(result))
 
 
-@cli.command()
+@cli.command(short_help="Suggest where to send each message. 分拨建议")
 @click.argument("texts", nargs=-1)
-@_config_option
+@_config_option("it adds local office, co-handlers and urgency to each suggestion.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per message (JSON lines).")
+@_stdin_split_options
 @_model_option
 @_handles_user_errors
-def route(texts: tuple[str, ...], config_path: Path | None, as_json: bool, model_path: Path | None) -> None:
+def route(texts: tuple[str, ...], config: Any, as_json: bool, jsonl: bool, null: bool, model_path: Path | None) -> None:
     """Suggest where to send messages: department, local office, co-handlers, urgency. 分拨建议.
 
-    TEXT is a message; '-' reads one message per line from standard input.
+    TEXT is a message; '-' reads messages from standard input, one per line (--jsonl or --null
+    for messages that span lines).
     """
-    from triage.routing import load_config
-
-    messages = _read_texts(texts)
-    config = load_config(config_path) if config_path else None  # validated before any text is read
+    messages = _read_texts(texts, jsonl=jsonl, null=null)
     suggestions = _load_model(model_path).route(messages, config=config)
     for index, suggestion in enumerate(suggestions):
         if as_json:
             click.echo(json.dumps({"index": index, **suggestion.to_dict()}, ensure_ascii=False))
             continue
         if len(suggestions) > 1:
-            click.echo(f"[{index}] {messages[index][:40]}")
+            click.echo(f"[{index}] {_preview(messages[index])}")
         if suggestion.department is None:
             click.echo(f"— 无法分拨 not routed [needs review: {', '.join(suggestion.review_reasons)}]")
             continue
@@ -229,13 +399,30 @@ def info(as_json: bool, model_path: Path | None) -> None:
         click.echo(f"{label['code']:<34}{label['name']:<10}{english}")
 
 
-_threshold_option = click.option(
-    "--threshold",
-    type=click.FloatRange(0, 1, min_open=True),
-    default=0.3,
-    show_default=True,
-    help="Estimated Jaccard similarity (character trigrams) from which two messages are one concern.",
-)
+_SIMILARITY = click.FloatRange(0, 1, min_open=True)
+
+
+def _group_threshold_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--group-threshold`` (near-duplicate grouping; not the review threshold) and its old name ``--threshold``."""
+    command = click.option(
+        "--threshold", "old_threshold", type=_SIMILARITY, default=None, hidden=True, help="Old --group-threshold."
+    )(command)
+    return click.option(
+        "--group-threshold",
+        type=_SIMILARITY,
+        default=0.3,
+        show_default=True,
+        help="Grouping of near-duplicates: estimated Jaccard similarity (character trigrams) from which two "
+        "messages are one concern. 归并相似度",
+    )(command)
+
+
+def _group_threshold(value: float, old_value: float | None) -> float:
+    """``--group-threshold``, or the value given under its old name ``--threshold`` (with a notice)."""
+    if old_value is None:
+        return value
+    click.echo("Warning: --threshold is now called --group-threshold (the review threshold is another)", err=True)
+    return old_value
 
 
 def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -273,7 +460,8 @@ def _read_labelled(
 ) -> tuple[Any, list[str], list[str]]:
     from triage.io import detect_text_columns, join_text_columns, read_table
 
-    frame = read_table(data, format=file_format, encoding=encoding, sheet=sheet)
+    with _stdin_spooled(data, file_format) as (source, kind):
+        frame = read_table(source, format=kind, encoding=encoding, sheet=sheet)
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
@@ -332,12 +520,16 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _check_label_source(labels_are_units: bool, labels_are_replies: bool, reply_confidence: float) -> None:
-    """Refuse label-source options that contradict each other or would do nothing."""
+def _check_label_source(
+    labels_are_units: bool, labels_are_replies: bool, reply_confidence: float, departments_file: Path | None
+) -> None:
+    """Refuse label-source options that contradict each other or would do nothing, and a missing --departments."""
     if labels_are_units and labels_are_replies:
         raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
     if reply_confidence != _REPLY_CONFIDENCE and not labels_are_replies:
         raise click.UsageError("--reply-confidence applies to --labels-are-replies: add it or drop the option")
+    if departments_file is not None and not departments_file.is_file():
+        raise click.BadParameter(f"no such file: {departments_file}", param_hint="--departments")
 
 
 def _department_labels(
@@ -381,9 +573,11 @@ def _require_column(frame: Any, column: str, role: str) -> None:
         raise DataError(f"no {role} column {column!r}; the file has: {', '.join(map(str, frame.columns))}")
 
 
-@cli.command()
-@click.argument("data", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write.")
+@cli.command(short_help="Train a model on a labelled export. 训练模型")
+@click.argument("data", type=_INPUT_FILE)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), required=True, help="Model directory to write. 模型目录"
+)
 @click.option(
     "--label-column",
     required=True,
@@ -405,14 +599,7 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     help="Hold out this share of rows (stratified, seed 0) for evaluation.",
 )
 @click.option("--search", is_flag=True, help="Pick hyperparameters by cross-validation first (a few minutes).")
-@click.option(
-    "--jobs",
-    type=click.IntRange(1),
-    default=2,
-    show_default=True,
-    help="Processes for the cross-validation folds, the vectorizers and --search, at most one per CPU "
-    "(each holds a copy of the features; 1 for the least memory).",
-)
+@_FITTING_JOBS
 @click.option(
     "--target-precision",
     type=click.FloatRange(0, 1),
@@ -428,6 +615,7 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     help="Write an evaluation report of the held-out rows here.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
+@_SILENT
 @_handles_user_errors
 def train(
     data: Path,
@@ -445,29 +633,37 @@ def train(
     split_column: str | None,
     test_size: float | None,
     search: bool,
-    jobs: int,
+    n_jobs: int,
     target_precision: float,
     report_dir: Path | None,
     overwrite: bool,
+    silent: bool,
 ) -> None:
-    """Train a model on a labelled export and save it with its card. 用标注数据训练模型."""
-    import numpy as np
+    """Train a model on a labelled export and save it with its card. 用标注数据训练模型.
 
-    import triage
-    from triage.departments import load_directory
-    from triage.evaluation import evaluate
+    DATA is a CSV/TSV/XLSX/JSONL/Parquet export; '-' reads it from standard input (CSV unless
+    --format says otherwise).
+    """
     from triage.persistence import is_model_directory
-    from triage.training import held_out_rows
 
+    _not_stdio(**{"-o": output, "--report": report_dir})
+    _check_folders(**{"-o": output, "--report": report_dir})
     if split_column and test_size:
         raise click.UsageError("use --split-column or --test-size, not both")
-    _check_label_source(labels_are_units, labels_are_replies, reply_confidence)
+    _check_label_source(labels_are_units, labels_are_replies, reply_confidence, departments_file)
     if report_dir and not (split_column or test_size):
         raise click.UsageError("--report describes held-out rows: add --split-column or --test-size")
     if output.exists() and not overwrite:
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
+    import numpy as np  # the checks above answer at once; scikit-learn takes seconds to import
+
+    import triage
+    from triage.departments import load_directory
+    from triage.evaluation import evaluate
+    from triage.training import held_out_rows
+
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -489,7 +685,8 @@ def train(
         sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
-        n_jobs=min(jobs, os.cpu_count() or 1),
+        progress=False if silent else None,
+        n_jobs=min(n_jobs, os.cpu_count() or 1),
         label_names={code: directory.display_name(code) for code in set(labels)},
         training_data={
             "name": output.name,
@@ -505,6 +702,7 @@ def train(
             [labels[i] for i in held_out],
             sub_labels=[sub_labels[i] for i in held_out] if sub_label_column else None,
             report_dir=report_dir,
+            progress=False if silent else None,
         )
         result["description"] = f"Held-out rows of {data.name}."
         model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}
@@ -515,9 +713,23 @@ def train(
     click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 
-@cli.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(path_type=Path))
-@click.argument("data", type=click.Path(path_type=Path))
+def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tuple[Path | None, Path]:
+    """evaluate's ``[MODEL] DATA``: the model (``None``: the shipped one) and the checked data file."""
+    if len(arguments) not in (1, 2):
+        raise click.UsageError(f"give DATA, or MODEL and DATA (got {len(arguments)} arguments)")
+    named = click.get_current_context().get_parameter_source("model_path") is ParameterSource.COMMANDLINE
+    if len(arguments) == 2 and named:
+        raise click.UsageError("name the model once: as MODEL or with --model")
+    model = _model_location(arguments[0]) if len(arguments) == 2 else model_option
+    try:
+        return model, _INPUT_FILE.convert(arguments[-1], None, None)
+    except click.BadParameter as error:
+        error.param_hint = "'DATA'"
+        raise
+
+
+@cli.command(short_help="Measure a model on a labelled export. 评估模型")
+@click.argument("arguments", nargs=-1, required=True, metavar="[MODEL] DATA")
 @click.option(
     "--label-column",
     required=True,
@@ -538,10 +750,11 @@ def train(
     default=None,
     help="Write figures (confusion matrix, reliability, precision-coverage) and tables here.",
 )
+@_model_option
+@_SILENT
 @_handles_user_errors
 def evaluate(
-    model_path: Path,
-    data: Path,
+    arguments: tuple[str, ...],
     label_column: str,
     sub_label_column: str | None,
     text_columns: tuple[str, ...],
@@ -554,17 +767,27 @@ def evaluate(
     reply_confidence: float,
     as_json: bool,
     report_dir: Path | None,
+    model_path: Path | None,
+    silent: bool,
 ) -> None:
-    """Measure a model on a labelled export. 评估模型."""
-    import triage
-    from triage.departments import load_directory
-    from triage.evaluation import evaluate as evaluate_model
+    """Measure a model on a labelled export. 评估模型.
 
-    _check_label_source(labels_are_units, labels_are_replies, reply_confidence)
+    MODEL is a model directory or 'default' (the shipped model, also used when MODEL is left out;
+    --model names it too). DATA is a labelled export; '-' reads it from standard input (CSV unless
+    --format says otherwise).
+    """
+    _not_stdio(**{"--report": report_dir})
+    _check_folders(**{"--report": report_dir})
     if departments_file and not (labels_are_units or labels_are_replies):
         raise click.UsageError(
             "--departments maps unit names or replies: add --labels-are-units or --labels-are-replies"
         )
+    _check_label_source(labels_are_units, labels_are_replies, reply_confidence, departments_file)
+    model_path, data = _model_and_data(arguments, model_path)
+    import triage
+    from triage.departments import load_directory
+    from triage.evaluation import evaluate as evaluate_model
+
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -578,7 +801,9 @@ def evaluate(
             raise _too_few_departments(label_column, labels_are_replies)
         texts, labels = [texts[i] for i in rows], [labels[i] for i in rows]
         sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
-    result = evaluate_model(triage.load(model_path), texts, labels, sub_labels=sub_labels, report_dir=report_dir)
+    model = triage.load(model_path)
+    progress = False if silent else None
+    result = evaluate_model(model, texts, labels, sub_labels=sub_labels, report_dir=report_dir, progress=progress)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -610,12 +835,16 @@ def evaluate(
         click.echo(f"report written to {report_dir}")
 
 
-@cli.command("audit-labels")
-@click.argument("data", type=click.Path(path_type=Path))
+@cli.command("audit-labels", short_help="List rows whose label looks wrong. 找出疑似标错的行")
+@click.argument("data", type=_INPUT_FILE)
 @click.option("--label-column", required=True, help="Column holding the label to audit. 标签列")
 @_table_options
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per suspect row.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many suspect rows."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per suspect row (JSON lines).")
+@_FITTING_JOBS
+@_SILENT
 @_handles_user_errors
 def audit_labels(
     data: Path,
@@ -626,12 +855,17 @@ def audit_labels(
     sheet: str | None,
     limit: int,
     as_json: bool,
+    n_jobs: int,
+    silent: bool,
 ) -> None:
-    """List rows whose label looks wrong, from cross-validated predictions. 找出疑似标错的行."""
+    """List rows whose label looks wrong, from cross-validated predictions. 找出疑似标错的行.
+
+    DATA is a labelled export; '-' reads it from standard input (CSV unless --format says otherwise).
+    """
     from triage.audit import audit_labels as find_suspects
 
     _, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
-    suspects = find_suspects(texts, labels)
+    suspects = find_suspects(texts, labels, progress=False if silent else None, n_jobs=min(n_jobs, os.cpu_count() or 1))
     click.echo(f"{len(suspects)} of {len(labels)} rows look mislabelled", err=True)
     for suspect in suspects[:limit]:
         row = {
@@ -651,14 +885,15 @@ def audit_labels(
             )
 
 
-@cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@cli.command(short_help="Tag every row of an export file. 批量分拨")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, allow_dash=True))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, allow_dash=True),
     required=True,
-    help="Output file (format by suffix: .csv .tsv .jsonl .parquet .xlsx). 输出文件",
+    help="Output file (format by suffix: .csv .tsv .jsonl .parquet .xlsx; - for standard output, CSV unless "
+    "--output-format says otherwise). 输出文件",
 )
 @_table_options
 @click.option("--id-column", default=None, help="Column identifying rows (kept as is; checked to exist).")
@@ -678,15 +913,17 @@ def audit_labels(
 )
 @click.option(
     "--jobs",
+    "--n-jobs",
+    "n_jobs",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Worker processes (each loads the model once). 并行进程数",
+    help="Worker processes that classify chunks (n_jobs; each loads the model once). 并行进程数",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint. 断点续跑")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--stop-after", type=click.IntRange(min=1), default=None, help="Tag only the first N rows (a trial).")
-@click.option("--silent", is_flag=True, help="No progress bar and no summary on stderr.")
+@click.option("--silent", is_flag=True, help="No progress bar and no run summary on stderr.")
 @click.option(
     "--summary",
     "summary_path",
@@ -694,7 +931,7 @@ def audit_labels(
     default=None,
     help="Also write the run summary as JSON here.",
 )
-@_config_option
+@_config_option("adds urgency, local_office and co_handlers columns.")
 @click.option(
     "--engine",
     type=click.Choice(["local", "dask"]),
@@ -702,14 +939,14 @@ def audit_labels(
     show_default=True,
     help="dask: INPUT is a Parquet directory or a CSV glob, OUTPUT a Parquet directory.",
 )
-@click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster of --jobs).")
+@click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster of --jobs workers).")
 @click.option(
     "--group",
     is_flag=True,
     help="Add group_id (row number of the group's first row) and group_size for near-duplicates; "
     "reads the texts in a first pass. 相似诉求归并",
 )
-@_threshold_option
+@_group_threshold_options
 @_model_option
 @_handles_user_errors
 def tag(
@@ -722,32 +959,36 @@ def tag(
     id_column: str | None,
     output_format: str,
     chunk_size: int,
-    jobs: int,
+    n_jobs: int,
     resume: bool,
     overwrite: bool,
     stop_after: int | None,
     silent: bool,
     summary_path: Path | None,
-    config_path: Path | None,
+    config: Any,
     engine: str,
     scheduler: str | None,
     group: bool,
-    threshold: float,
+    group_threshold: float,
+    old_threshold: float | None,
     model_path: Path | None,
 ) -> None:
     """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
 
     Every input row comes out, in order, with department, department_name, confidence,
-    candidates, needs_review, review_reason and error columns added.
+    candidates, needs_review, review_reason and error columns added. INPUT '-' reads standard
+    input (CSV unless --format says otherwise).
     """
+    group_threshold = _group_threshold(group_threshold, old_threshold)
     if engine == "dask":
+        _not_stdio(**{"INPUT (with --engine dask)": input_path, "-o (with --engine dask)": output})
         ignored = {
             "--sheet": sheet,
             "--id-column": id_column,
             "--resume": resume,
             "--stop-after": stop_after,
             "--summary": summary_path,
-            "--config": config_path,
+            "--config": config,
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
             "--chunk-size": chunk_size != 2000,
@@ -761,35 +1002,47 @@ def tag(
             text_columns,
             encoding,
             scheduler,
-            jobs,
+            n_jobs,
             overwrite,
             model_path,
-            threshold if group else None,
+            group_threshold if group else None,
         )
         return
+    if str(input_path) != STDIO and not input_path.is_file():
+        raise click.BadParameter(f"no such file: {input_path}", param_hint="INPUT")
+    if resume and STDIO in (str(input_path), str(output)):
+        raise click.UsageError("--resume continues a run from file to file; '-' (stdin/stdout) cannot be resumed")
+    _check_folders(**{"-o": output, "--summary": summary_path})
     from triage.batch import tag_file
 
-    summary = tag_file(
-        input_path,
-        output,
-        model_path=model_path,
-        config=config_path,
-        text_columns=text_columns,
-        id_column=id_column,
-        input_format=file_format,
-        output_format=output_format,
-        encoding=encoding,
-        sheet=sheet,
-        chunk_size=chunk_size,
-        jobs=jobs,
-        resume=resume,
-        overwrite=overwrite,
-        stop_after=stop_after,
-        progress=not silent,
-        summary_path=summary_path,
-        group=group,
-        group_threshold=threshold,
-    )
+    try:
+        with (
+            _stdin_spooled(input_path, file_format) as (source, input_kind),
+            _stdout_spooled(output, output_format) as (target, output_kind),
+        ):
+            summary = tag_file(
+                source,
+                target,
+                model_path=model_path,
+                config=config,
+                text_columns=text_columns,
+                id_column=id_column,
+                input_format=input_kind,
+                output_format=output_kind,
+                encoding=encoding,
+                sheet=sheet,
+                chunk_size=chunk_size,
+                n_jobs=n_jobs,
+                resume=resume,
+                overwrite=overwrite,
+                stop_after=stop_after,
+                progress=not silent,
+                summary_path=summary_path,
+                group=group,
+                group_threshold=group_threshold,
+            )
+    except KeyboardInterrupt:
+        _interrupted(_resume_advice(output, output_format))
     if silent:
         return
     click.echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
@@ -805,22 +1058,36 @@ def tag(
         click.echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
 
 
-@cli.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@cli.command(short_help="Hot topics: near-duplicate groups ranked. 热点问题")
+@click.argument("input_path", metavar="INPUT", type=_INPUT_FILE)
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, allow_dash=True),
     required=True,
-    help="Report file: .csv (one row per topic) or .html (a page to read). 报告文件",
+    help="Report file: .csv (one row per topic) or .html (a page to read); - for CSV on standard output. 报告文件",
 )
-@click.option("--html", "html_path", type=click.Path(path_type=Path), default=None, help="Also write an HTML report.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, allow_dash=True),
+    default=None,
+    help="Also write an HTML report here (- for standard output).",
+)
 @_table_options
 @click.option("--time-column", default=None, help="Column with the message time (recency). 时间列")
 @click.option("--likes-column", default=None, help="Column with likes / supporters (adds to hotness). 点赞列")
 @click.option("--id-column", default=None, help="Column naming members in the report (default: row number).")
-@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Topics to report.")
-@click.option("--min-size", type=click.IntRange(min=1), default=2, show_default=True, help="Smallest topic.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Number of topics to report, hottest first.",
+)
+@click.option(
+    "--min-size", type=click.IntRange(min=1), default=2, show_default=True, help="Fewest messages a topic can have."
+)
 @click.option(
     "--half-life",
     "half_life",
@@ -829,9 +1096,9 @@ def tag(
     show_default=True,
     help="Days after which a message counts half in hotness (0: no recency decay).",
 )
-@_threshold_option
+@_group_threshold_options
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
-@click.option("--silent", is_flag=True, help="No progress bars on stderr.")
+@click.option("--silent", is_flag=True, help="No progress bar on stderr.")
 @_model_option
 @_handles_user_errors
 def hot(
@@ -848,7 +1115,8 @@ def hot(
     top: int,
     min_size: int,
     half_life: float,
-    threshold: float,
+    group_threshold: float,
+    old_threshold: float | None,
     overwrite: bool,
     silent: bool,
     model_path: Path | None,
@@ -857,44 +1125,68 @@ def hot(
 
     Reads the file twice, streaming: memory grows with the number of messages (about 150 bytes
     each, up to 400 where many are near-duplicates; their signatures wait in a temporary file in
-    TMPDIR), not with their text. See triage.hot for the hotness score.
+    TMPDIR), not with their text. See triage.hot for the hotness score. INPUT '-' reads standard
+    input (CSV unless --format says otherwise).
     """
+    group_threshold = _group_threshold(group_threshold, old_threshold)
     from triage.hot import hot_topics_from_file, write_csv, write_html
 
     outputs = [output, *([html_path] if html_path else [])]
+    to_stdout = [str(path) for path in outputs].count(STDIO)
+    if to_stdout > 1:
+        raise click.UsageError("-o and --html cannot both be '-' (standard output)")
     for path in outputs:
-        if path.exists() and not overwrite:
+        if str(path) != STDIO and path.exists() and not overwrite:
             raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
-    report = hot_topics_from_file(
-        input_path,
-        text_columns=text_columns,
-        time_column=time_column,
-        likes_column=likes_column,
-        id_column=id_column,
-        input_format=file_format,
-        encoding=encoding,
-        sheet=sheet,
-        threshold=threshold,
-        top=top,
-        min_size=min_size,
-        half_life_days=half_life,
-        model=_load_model(model_path),
-        progress=not silent,
-    )
+    _check_folders(**{"-o": output, "--html": html_path})
+    model = _load_model(model_path)
+    with _stdin_spooled(input_path, file_format) as (source, input_kind):
+        report = hot_topics_from_file(
+            source,
+            text_columns=text_columns,
+            time_column=time_column,
+            likes_column=likes_column,
+            id_column=id_column,
+            input_format=input_kind,
+            encoding=encoding,
+            sheet=sheet,
+            threshold=group_threshold,
+            top=top,
+            min_size=min_size,
+            half_life_days=half_life,
+            model=model,
+            progress=not silent,
+        )
     topics = report.topics
+    name = "stdin" if str(input_path) == STDIO else input_path.name
     for path in outputs:
-        if path.suffix.lower() in (".html", ".htm"):
-            write_html(topics, path, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {input_path.name}")
-        else:
-            write_csv(topics, path, ids=report.ids)
+        as_html = path.suffix.lower() in (".html", ".htm") or (str(path) == STDIO and path is html_path)
+        with _stdout_spooled(path, "html" if as_html else "csv") as (target, _):
+            if as_html:
+                write_html(topics, target, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {name}")
+            else:
+                write_csv(topics, target, ids=report.ids)
     click.echo(
         f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
     )
-    for topic in topics:
+    for topic in topics:  # on stderr when the report itself goes to standard output
         click.echo(
             f"{topic.rank:>3}. {topic.size} msgs, hotness {topic.hotness:.2f}, {topic.last_time or '-'}, "
-            f"{topic.department_name or '—'}; {' '.join(topic.places[:3])}; {' '.join(topic.key_terms[:5])}"
+            f"{topic.department_name or '—'}; {' '.join(topic.places[:3])}; {' '.join(topic.key_terms[:5])}",
+            err=bool(to_stdout),
         )
+
+
+def _resume_advice(output: Path, output_format: str) -> str:
+    """What an interrupted ``triage tag`` leaves behind, and how to continue it."""
+    from triage.batch import _RESUMABLE
+    from triage.io import resolve_format
+
+    if str(output) == STDIO:
+        return "nothing was written to standard output; to be able to continue, tag into a CSV, TSV or JSONL file"
+    if resolve_format(output, output_format) in _RESUMABLE:
+        return f"the rows tagged so far are kept in {output}.partial; run the same command with --resume to continue"
+    return f"{output} was not written; --resume can continue CSV, TSV and JSONL outputs only"
 
 
 def _tag_with_dask(
@@ -903,7 +1195,7 @@ def _tag_with_dask(
     text_columns: tuple[str, ...],
     encoding: str,
     scheduler: str | None,
-    jobs: int,
+    n_jobs: int,
     overwrite: bool,
     model_path: Path | None,
     group_threshold: float | None,
@@ -918,7 +1210,7 @@ def _tag_with_dask(
     model = str(model_path.resolve()) if model_path else None
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            scheduler = stack.enter_context(distributed.LocalCluster(n_workers=jobs, threads_per_worker=1))
+            scheduler = stack.enter_context(distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1))
         client = stack.enter_context(distributed.Client(scheduler))
         frame = read_export(source, encoding=encoding)
         tagged = tag(frame, text_columns, model_path=model)

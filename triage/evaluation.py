@@ -16,7 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from triage.exceptions import TrainingDataOverlapError
 from triage.model import TriageModel
+from triage.progress import steps
 from triage.text import prepare
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
 
@@ -122,6 +124,22 @@ def _sub_label_scores(
     return result
 
 
+def _refuse_training_texts(model: TriageModel, texts: Sequence[str]) -> None:
+    """Raise when ``texts`` include authored-corpus messages and the model was trained on that corpus:
+    a score there measures memory, not how the model does on new messages."""
+    from triage.datasets import authored_texts, trained_on_authored_corpus
+
+    if not trained_on_authored_corpus(model.manifest):
+        return
+    seen = sum(1 for text in texts if text in authored_texts())
+    if seen:
+        raise TrainingDataOverlapError(
+            f"{seen} of {len(texts)} texts are messages of the authored petition corpus, which this model "
+            "was trained on, so a score on them says nothing about new messages; evaluate on held-out data "
+            "(e.g. the teddy2020c test split, triage.datasets.teddy2020c) or on a model trained without them"
+        )
+
+
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
@@ -130,6 +148,7 @@ def evaluate(
     sub_labels: Sequence[str | None] | None = None,
     report_dir: str | Path | None = None,
     most_confused: int = 10,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Score ``model`` on labelled ``texts``; with ``report_dir``, also write figures and tables there.
 
@@ -137,11 +156,14 @@ def evaluate(
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
     most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+    Refuses (:class:`~triage.exceptions.TrainingDataOverlapError`) to score a model on
+    authored-corpus messages when it was trained on that corpus, as the shipped model was.
 
     With ``sub_labels`` (one per text, ``""``/``None`` where unknown) and a model trained with
     sub-labels, ``result["sub_labels"]`` scores the sub-category on the rows that have one: given
     the true department (``accuracy``, against ``majority_baseline``, and ``per_label``) and end
     to end (``accuracy_with_predicted_department``: department and sub-category both right).
+    ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
     """
     from sklearn.metrics import f1_score
 
@@ -149,22 +171,29 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
-    proba = model.predict_proba(texts)
-    classes = np.asarray(model.classes)
-    predicted = classes[proba.argmax(axis=1)]
-    confidence = proba.max(axis=1)
-    result = evaluate_predictions(labels_array, proba, classes, model.review_threshold)
-    result["micro_f1"] = float(f1_score(labels_array, predicted, average="micro"))
-    for k in (1, 3, 5):
-        result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
-    result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
-    result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
-    pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
-    result["most_confused"] = [
-        {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
-    ]
-    if sub_labels is not None:
-        result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)
-    if report_dir is not None:
-        _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
+    _refuse_training_texts(model, texts)
+    step_names = ["scoring", *["scoring sub-labels"] * (sub_labels is not None)]
+    step_names += ["writing the report"] * (report_dir is not None)
+    with steps(f"evaluating {len(texts)} messages", step_names, progress=progress) as bar:
+        bar.start("scoring")
+        proba = model.predict_proba(texts)
+        classes = np.asarray(model.classes_)
+        predicted = classes[proba.argmax(axis=1)]
+        confidence = proba.max(axis=1)
+        result = evaluate_predictions(labels_array, proba, classes, model.review_threshold)
+        result["micro_f1"] = float(f1_score(labels_array, predicted, average="micro"))
+        for k in (1, 3, 5):
+            result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
+        result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
+        result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
+        pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
+        result["most_confused"] = [
+            {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
+        ]
+        if sub_labels is not None:
+            bar.start("scoring sub-labels")
+            result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)
+        if report_dir is not None:
+            bar.start("writing the report")
+            _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
     return result

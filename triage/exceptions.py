@@ -10,9 +10,11 @@ __all__ = [
     "ConfigError",
     "InconsistentVersionWarning",
     "MissingDependencyError",
+    "MissingFontWarning",
     "ModelIntegrityError",
     "ModelNotFoundError",
     "SegmenterMismatchWarning",
+    "TrainingDataOverlapError",
     "TrainingDataWarning",
     "TriageError",
     "UntrustedModelError",
@@ -43,6 +45,10 @@ class MissingDependencyError(TriageError, ImportError):
     """An optional dependency is needed for this feature; the message names the extra to install."""
 
 
+class TrainingDataOverlapError(TriageError, ValueError):
+    """Texts to evaluate on were part of the model's training data, so their score would mislead."""
+
+
 class InconsistentVersionWarning(UserWarning):
     """A model was saved by other versions of triage, scikit-learn or jieba, or another user dictionary.
 
@@ -56,6 +62,13 @@ class SegmenterMismatchWarning(InconsistentVersionWarning):
 
     The two agree on almost every message; set ``TRIAGE_SEGMENTER`` to the recorded one
     (``manifest.json``: ``segmenter``) or retrain to remove the difference.
+    """
+
+
+class MissingFontWarning(UserWarning):
+    """No installed font draws Chinese, so figures show Chinese labels as codes.
+
+    Install the ``plots`` extra (it brings Noto Sans CJK) or a CJK font from the system's packages.
     """
 
 

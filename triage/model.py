@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
     from triage.scoring import FeatureRows, LinearScorer
 
-__all__ = ["TriageModel", "default_model_path", "load"]
+__all__ = ["UNCLASSIFIED", "TriageModel", "default_model_path", "load"]
+
+#: What :meth:`TriageModel.predict` returns for a text it cannot classify (empty, punctuation
+#: only, no Chinese): a plain string, so scikit-learn's metrics accept it beside department codes
+#: (it is never a department code, so it always counts as wrong against a true department).
+UNCLASSIFIED = "unclassified"
 
 DEFAULT_TOP_K = 3
 DEFAULT_EXPLAIN_TERMS = 5
@@ -155,7 +160,7 @@ class TriageModel:
         )
 
     def __repr__(self) -> str:
-        return f"<TriageModel {len(self.classes)} departments from {self.path}>"
+        return f"<TriageModel {len(self.classes_)} departments from {self.path}>"
 
     def _lazy_estimator(self, attribute: str, *, sub: bool) -> TriageClassifier:
         """The estimator held in ``attribute``, loaded from the directory once, by whichever thread asks first."""
@@ -187,9 +192,15 @@ class TriageModel:
         return self._sub_columns.get(department, ((), ()))[1]
 
     @property
-    def classes(self) -> list[str]:
-        """Department codes the model can return."""
+    def classes_(self) -> list[str]:
+        """Department codes the model can return, in the column order of :meth:`predict_proba`
+        (named as in scikit-learn)."""
         return [str(c) for c in self.scorer.classes]
+
+    @property
+    def classes(self) -> list[str]:
+        """The same as :attr:`classes_` (the name triage used first)."""
+        return self.classes_
 
     @property
     def review_threshold(self) -> float:
@@ -267,7 +278,7 @@ class TriageModel:
 
     def _classify_distinct(self, texts: list[str], top_k: int, explain: int) -> dict[str, Classification]:
         """Results of distinct prepared texts."""
-        classes = self.classes
+        classes = self.classes_
         threshold = self.review_threshold
         results: dict[str, Classification] = {}
         for start, rows, proba in self.scorer.score_chunks(texts):
@@ -316,7 +327,7 @@ class TriageModel:
         return results
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
-        """Calibrated probabilities of raw messages, columns in the order of :attr:`classes`."""
+        """Calibrated probabilities of raw messages, columns in the order of :attr:`classes_`."""
         if isinstance(texts, str):
             raise ValueError("predict_proba() takes an iterable of texts")
         return self.scorer.predict_proba([prepare(text).text for text in _ensure_texts(texts)])
@@ -378,10 +389,21 @@ class TriageModel:
         return route(self, _ensure_texts(texts), config, metadata=metadata)
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
-        """Department codes of many messages (``None`` where a text cannot be classified)."""
+        """Department codes of many messages; :data:`UNCLASSIFIED` where a text cannot be classified.
+
+        Examples
+        --------
+        >>> import triage
+        >>> from sklearn.metrics import accuracy_score
+        >>> predicted = triage.load().predict(["小区物业乱收停车费，垃圾也没人清理", ""])
+        >>> list(predicted)
+        ['property_management', 'unclassified']
+        >>> accuracy_score(["property_management", "property_management"], predicted)
+        0.5
+        """
         if isinstance(texts, str):
             raise ValueError("predict() takes an iterable of texts; use classify() for one message")
         results = self._classify_many(_ensure_texts(texts), top_k=1, explain=0)
         codes = np.empty(len(results), dtype=object)
-        codes[:] = [result.department for result in results]
+        codes[:] = [UNCLASSIFIED if result.department is None else result.department for result in results]
         return codes

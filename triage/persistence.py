@@ -35,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from triage._optional import install_hint
 from triage.card import render_card
 from triage.exceptions import (
     InconsistentVersionWarning,
@@ -241,7 +242,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if version > FORMAT_VERSION:
         raise ModelIntegrityError(
             f"{path} uses model format {version}, newer than this triage reads ({FORMAT_VERSION}); "
-            "upgrade triage: pip install -U triage"
+            f"upgrade triage: {install_hint()}"
         )
     files = manifest.get("files")
     if not isinstance(files, dict) or MODEL_FILE not in files:

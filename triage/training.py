@@ -13,6 +13,7 @@ from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataWarning
 from triage.model import TriageModel
+from triage.progress import steps
 from triage.text import has_chinese, prepare
 
 __all__ = [
@@ -278,6 +279,7 @@ def train(
     label_names: Mapping[str, str] | None = None,
     training_data: Mapping[str, Any] | None = None,
     search: bool = False,
+    progress: bool | None = None,
     **params: Any,
 ) -> TriageModel:
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
@@ -295,6 +297,8 @@ def train(
     them), and the cross-validated accuracy of the sub-label given the true label is recorded
     under ``metrics.cross_validated.sub_labels``. Pairs seen once are left out and rare pairs
     reported as for labels.
+
+    ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
 
     Rows whose text holds no Chinese and classes seen only once are left out, and classes
     with fewer than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the
@@ -315,28 +319,34 @@ def train(
     keep, left_out = usable_rows(texts, labels_array)
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
-    if search:
-        params = {**params, **search_params(texts, labels_array, **params)}
-    estimator = TriageClassifier(**params).fit(texts, labels_array)
-    proba = estimator.oof_proba_
-    correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
-    threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
-    cross_validated = evaluate_predictions(labels_array, proba, estimator.classes_, threshold)
-    names = dict(label_names or {})
-    directory = default_directory()
-    manifest: dict[str, Any] = {
-        "labels": [
-            {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
-        ],
-        "review_threshold": threshold,
-        "target_precision": target_precision,
-        "training_data": {"n_documents": len(labels_array), **left_out, **(training_data or {})},
-        "metrics": {"cross_validated": cross_validated},
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
-    }
-    if subs is None:
-        return TriageModel.from_estimator(estimator, manifest)
-    sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
+    step_names = [*["searching hyperparameters"] * search, "fitting the department model (cross-validated)"]
+    step_names += ["fitting the sub-label model"] * (subs is not None)
+    with steps("training", step_names, progress=progress) as bar:
+        if search:
+            bar.start("searching hyperparameters")
+            params = {**params, **search_params(texts, labels_array, **params)}
+        bar.start("fitting the department model (cross-validated)")
+        estimator = TriageClassifier(**params).fit(texts, labels_array)
+        proba = estimator.oof_proba_
+        correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
+        threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
+        cross_validated = evaluate_predictions(labels_array, proba, estimator.classes_, threshold)
+        names = dict(label_names or {})
+        directory = default_directory()
+        manifest: dict[str, Any] = {
+            "labels": [
+                {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
+            ],
+            "review_threshold": threshold,
+            "target_precision": target_precision,
+            "training_data": {"n_documents": len(labels_array), **left_out, **(training_data or {})},
+            "metrics": {"cross_validated": cross_validated},
+            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
+        }
+        if subs is None:
+            return TriageModel.from_estimator(estimator, manifest)
+        bar.start("fitting the sub-label model")
+        sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
     manifest["sub_labels"] = sub["sub_labels"]
     manifest["training_data"]["sub_labels"] = sub["training_data"]
     cross_validated["sub_labels"] = sub["metrics"]

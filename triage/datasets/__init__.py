@@ -9,13 +9,19 @@ No message is taken or paraphrased from real data.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from triage._optional import import_optional
 
-__all__ = ["Petitions", "load_petitions"]
+__all__ = ["AUTHORED_CORPUS_SOURCE", "Petitions", "authored_texts", "load_petitions", "trained_on_authored_corpus"]
+
+#: The phrase a model's ``training_data.sources`` holds when the authored corpus was among its
+#: training data (``models/train_default.py`` writes it; the shipped default model has it).
+AUTHORED_CORPUS_SOURCE = "triage authored petition corpus"
 
 
 @dataclass(frozen=True)
@@ -64,3 +70,15 @@ def load_petitions(*, as_frame: bool = False) -> Any:
         co_handlers=tuple(tuple(r["co_handlers"]) for r in records),
         channels=tuple(r["channel"] for r in records),
     )
+
+
+@cache
+def authored_texts() -> frozenset[str]:
+    """Every message of the authored corpus, for telling whether texts are among them."""
+    return frozenset(record["text"] for record in _records())
+
+
+def trained_on_authored_corpus(manifest: Mapping[str, Any]) -> bool:
+    """Whether a model's manifest says the authored corpus was part of its training data."""
+    sources = manifest.get("training_data", {}).get("sources", [])
+    return any(AUTHORED_CORPUS_SOURCE in str(source) for source in sources)

@@ -16,6 +16,7 @@ Two fixed rules live here so every script reports comparable figures:
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,8 +30,10 @@ if TYPE_CHECKING:
     from triage.model import TriageModel
 
 __all__ = [
+    "DATA_ENV",
     "TOPIC_OF_DEPARTMENT",
     "default_path",
+    "describe_source",
     "evaluate",
     "load_bodies",
     "load_messages",
@@ -63,10 +66,47 @@ TOPIC_OF_DEPARTMENT: dict[str, str | None] = {
 }
 
 
+#: Environment variable naming the teddy2020c folder (the one holding ``messages.csv``), which wins over the search.
+DATA_ENV = "TRIAGE_TEDDY2020C"
+
+
+def _shared_data_above(start: Path) -> Path | None:
+    """``shared/data/teddy2020c`` beside ``start`` or beside any folder above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / "shared" / "data" / "teddy2020c"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def default_path() -> Path | None:
-    """``../shared/data/teddy2020c`` beside the checkout, when present."""
-    candidate = Path(__file__).resolve().parents[3] / "shared" / "data" / "teddy2020c"
-    return candidate if candidate.is_dir() else None
+    """The local teddy2020c folder, or ``None`` where there is none.
+
+    Looked for in this order: the folder named by ``$TRIAGE_TEDDY2020C`` (an error if it does
+    not exist: a name given on purpose is never silently replaced); ``shared/data/teddy2020c``
+    beside the working directory or any folder above it (``../shared/data`` from a checkout or
+    from its ``notebooks/``); the same above the installed package (an editable install).
+    """
+    named = os.environ.get(DATA_ENV)
+    if named:
+        folder = Path(named).expanduser()
+        if not (folder / "messages.csv").is_file():
+            raise FileNotFoundError(
+                f"${DATA_ENV} names {folder}, which holds no messages.csv; "
+                "point it at the teddy2020c folder or unset it"
+            )
+        return folder
+    return _shared_data_above(Path.cwd().resolve()) or _shared_data_above(Path(__file__).resolve().parent)
+
+
+def describe_source(path: Path | None) -> str:
+    """One loud line saying which data a notebook or script is about to use."""
+    if path is not None:
+        return f"DATA: real teddy2020c messages from {path}"
+    return (
+        "DATA: no teddy2020c folder found (set $TRIAGE_TEDDY2020C or DATA_PATH), so the authored corpus shipped "
+        "with triage is used; the default model was trained on it, so no test score of the default model is shown"
+    )
 
 
 def _read(path: str | Path | None, name: str) -> Any:

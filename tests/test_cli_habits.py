@@ -1,0 +1,306 @@
+"""What a newcomer expects of a command line: '-' for stdin/stdout, early errors, Ctrl-C, --model default,
+progress only on a terminal, complete help text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import time
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import triage
+from tests.conftest import LABELS, TEXTS
+from triage.cli import cli
+
+COMMANDS = sorted(cli.commands)
+
+
+def _csv(rows: list[list[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue()
+
+
+LABELLED_CSV = _csv([["内容", "部门"], *zip(TEXTS, LABELS, strict=True)])
+
+
+@pytest.fixture
+def invoke():
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(cli, [str(a) for a in args], input=input)
+
+    return run
+
+
+# ---------------------------------------------------------------- help text
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_option_has_complete_help(name):
+    command = cli.commands[name]
+    assert command.get_short_help_str(limit=80).endswith(("。", "模型", "分拨", "行", "门", "议", "题", "."))
+    assert not command.get_short_help_str(limit=80).endswith("...")
+    for parameter in command.params:
+        if isinstance(parameter, click.Option) and not parameter.hidden and parameter.name != "help":
+            text = parameter.help or ""
+            assert len(text) > 10, f"{name} {parameter.opts} has no help"
+            assert text.rstrip(")").endswith((".", "。")) or not text[-1].isascii(), f"{name} {parameter.opts}: {text}"
+
+
+def test_route_config_help_speaks_of_route_and_tag_grouping_is_not_the_review_threshold(invoke):
+    route_help = invoke("route", "--help").output
+    assert "tag " not in route_help and "each suggestion" in route_help
+    tag_help = invoke("tag", "--help").output
+    assert "--group-threshold" in tag_help and "--threshold" not in tag_help.replace("--group-threshold", "")
+    assert "--jobs, --n-jobs" in tag_help
+
+
+def test_old_threshold_spelling_still_works_with_a_notice(invoke, saved_model_dir, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(_csv([["内容"], *[[text] for text in TEXTS[:4]]]), encoding="utf-8")
+    result = invoke("hot", source, "-o", tmp_path / "r.csv", "--threshold", "0.5", "--model", saved_model_dir)
+    assert result.exit_code == 0, result.output
+    assert "--threshold is now called --group-threshold" in result.stderr
+
+
+# ---------------------------------------------------------------- early checks, --model default
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit-labels", "missing.csv", "--label-column", "x"],
+        ["train", "missing.csv", "--label-column", "x", "-o", "m"],
+        ["evaluate", "missing.csv", "--label-column", "x"],
+        ["evaluate", "default", "missing.csv", "--label-column", "x"],
+        ["hot", "missing.csv", "-o", "r.csv"],
+        ["tag", "missing.csv", "-o", "o.csv"],
+    ],
+)
+def test_a_missing_file_is_reported_before_anything_heavy_is_loaded(args, tmp_path):
+    """audit-labels missing.csv took 7 s (scikit-learn imported first) to say there is no such file."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from triage.cli import main; sys.argv[0] = 'triage'; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    elapsed = time.perf_counter() - started
+    assert (
+        result.returncode == 2
+        and "missing.csv" in result.stderr
+        and "not exist" in result.stderr.replace("no such file", "not exist")
+    )
+    probe = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "from triage.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert "sklearn" not in probe.stderr, "scikit-learn was imported before the path was checked"
+    assert elapsed < 30  # a generous ceiling; the import check above is the real one
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tag", "{data}", "-o", "{missing}/out.csv"],
+        ["tag", "{data}", "-o", "out.csv", "--summary", "{missing}/run.json"],
+        ["hot", "{data}", "-o", "{missing}/hot.csv"],
+        ["train", "{data}", "--label-column", "部门", "-o", "{missing}/model"],
+        ["evaluate", "{data}", "--label-column", "部门", "--report", "{missing}/report"],
+    ],
+)
+def test_an_output_folder_that_does_not_exist_is_refused_first(invoke, tmp_path, monkeypatch, args):
+    (tmp_path / "data.csv").write_text(LABELLED_CSV, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    names = {"data": tmp_path / "data.csv", "missing": tmp_path / "nowhere"}
+    result = invoke(*[arg.format(**names) for arg in args])
+    assert result.exit_code == 2 and "nowhere does not exist; create it first" in result.output
+
+
+def test_a_model_that_is_not_one_is_refused_before_the_data_is_read(invoke, tmp_path):
+    (tmp_path / "data.csv").write_text(LABELLED_CSV, encoding="utf-8")
+    result = invoke("evaluate", tmp_path, tmp_path / "data.csv", "--label-column", "部门")
+    assert result.exit_code == 1 and "is not a triage model directory" in result.output
+    assert "'default' for the shipped model" in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["classify", "物业费太贵", "--model", "default"],
+        ["route", "物业费太贵", "--model", "default"],
+        ["info", "--model", "default"],
+    ],
+)
+def test_model_default_is_accepted_everywhere(invoke, args):
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+
+
+def test_evaluate_names_the_shipped_model_three_ways(invoke, tmp_path):
+    """Invented messages, never in the shipped model's training data."""
+    data = tmp_path / "data.csv"
+    data.write_text(_csv([["内容", "部门"], ["小区物业乱收停车费还不开发票", "property_management"]]), "utf-8")
+    outputs = [
+        invoke("evaluate", *args, data, "--label-column", "部门", "--json").stdout
+        for args in ([], ["default"], ["--model", "default"])
+    ]
+    assert outputs[0] == outputs[1] == outputs[2] and json.loads(outputs[0])["n"] == 1
+    both = invoke("evaluate", "default", data, "--label-column", "部门", "--model", "default")
+    assert both.exit_code == 2 and "name the model once" in both.output
+
+
+# ---------------------------------------------------------------- '-' for stdin and stdout
+
+
+def test_tag_reads_stdin_and_writes_stdout(invoke, saved_model_dir):
+    result = invoke("tag", "-", "-o", "-", "--model", saved_model_dir, "--silent", input=LABELLED_CSV)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert len(rows) == len(TEXTS) and [row["内容"] for row in rows] == list(TEXTS)
+    assert sum(row["department"] == row["部门"] for row in rows) >= 0.9 * len(rows)
+
+
+def test_tag_writes_jsonl_to_stdout_when_asked(invoke, saved_model_dir, tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_text(LABELLED_CSV, encoding="utf-8")
+    result = invoke("tag", source, "-o", "-", "--output-format", "jsonl", "--model", saved_model_dir, "--silent")
+    assert result.exit_code == 0, result.output
+    assert len([json.loads(line) for line in result.stdout.splitlines()]) == len(TEXTS)
+    assert not (tmp_path / "-").exists()
+
+
+def test_stdin_and_stdout_cannot_be_resumed(invoke, saved_model_dir, tmp_path):
+    result = invoke("tag", "-", "-o", tmp_path / "o.csv", "--resume", "--model", saved_model_dir, input="内容\n物业\n")
+    assert result.exit_code == 2 and "cannot be resumed" in result.output
+
+
+def test_train_evaluate_audit_read_stdin(invoke, tmp_path):
+    model = tmp_path / "model"
+    trained = invoke("train", "-", "-o", model, "--label-column", "部门", "--jobs", "1", input=LABELLED_CSV)
+    assert trained.exit_code == 0, trained.output
+    scored = invoke("evaluate", model, "-", "--label-column", "部门", "--json", input=LABELLED_CSV)
+    assert scored.exit_code == 0 and json.loads(scored.stdout)["n"] == len(TEXTS)
+    audited = invoke("audit-labels", "-", "--label-column", "部门", "--jobs", "1", "--json", input=LABELLED_CSV)
+    assert audited.exit_code == 0, audited.output
+    refused = invoke("train", "-", "-o", "-", "--label-column", "部门", input=LABELLED_CSV)
+    assert refused.exit_code == 2 and "'-' (stdin/stdout) cannot" in refused.output
+
+
+def test_hot_report_to_stdout(invoke, saved_model_dir):
+    texts = ["小区门口的路灯坏了好几天没人修", "小区门口路灯坏了好几天都没人修", "学校补课乱收费"]
+    result = invoke(
+        "hot", "-", "-o", "-", "--model", saved_model_dir, "--silent", input=_csv([["内容"]] + [[t] for t in texts])
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert len(rows) == 2  # a header and the one topic; the listing went to stderr
+    assert "1 topics from 3 messages" in result.stderr
+
+
+def test_classify_stdin_line_by_line_jsonl_and_null(invoke):
+    two_lines = "楼道灯坏了半个月\n物业一直不来修"
+    by_line = invoke("classify", "-", "--json", input=two_lines + "\n")
+    assert len(by_line.stdout.splitlines()) == 2
+    jsonl = invoke("classify", "-", "--jsonl", "--json", input=json.dumps(two_lines) + "\n" + '{"text": "学校补课"}\n')
+    assert jsonl.exit_code == 0, jsonl.output
+    assert len(jsonl.stdout.splitlines()) == 2
+    null = invoke("classify", "-", "--null", "--json", input=f"{two_lines}\0学校补课\0")
+    assert [json.loads(line)["index"] for line in null.stdout.splitlines()] == [0, 1]
+    bad = invoke("classify", "-", "--jsonl", input='"fine"\n{not json}\n')
+    assert bad.exit_code == 1 and "stdin line 2 is not JSON" in bad.output
+    no_dash = invoke("classify", "物业", "--null")
+    assert no_dash.exit_code == 2 and "add - to read it" in no_dash.output
+
+
+# ---------------------------------------------------------------- Ctrl-C
+
+
+def test_ctrl_c_during_tag_exits_130_and_names_resume(invoke, saved_model_dir, tmp_path, monkeypatch):
+    import triage.batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(triage.batch, "tag_file", interrupted)
+    source = tmp_path / "in.csv"
+    source.write_text(LABELLED_CSV, encoding="utf-8")
+    result = invoke("tag", source, "-o", tmp_path / "out.csv", "--model", saved_model_dir)
+    assert result.exit_code == 130
+    assert "run the same command with --resume" in result.output and "Aborted" not in result.output
+    parquet = invoke("tag", source, "-o", tmp_path / "out.parquet", "--model", saved_model_dir)
+    assert parquet.exit_code == 130 and "CSV, TSV and JSONL outputs only" in parquet.output
+
+
+def test_ctrl_c_anywhere_exits_130(invoke, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(triage.TriageModel, "classify", interrupted)
+    result = invoke("classify", "物业费太贵")
+    assert result.exit_code == 130 and "Interrupted" in result.output
+
+
+def test_a_real_sigint_exits_130(tmp_path):
+    """The shell's view: SIGINT while the command waits on stdin."""
+    import signal
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from triage.cli import main; main()", "classify", "-"],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.5)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Interrupted" in stderr
+
+
+# ---------------------------------------------------------------- progress
+
+
+def test_training_shows_its_steps_when_asked(capsys):
+    triage.train(TEXTS, LABELS, min_df=1, calibration_folds=3, progress=True)
+    assert "training: fitting the department model" in capsys.readouterr().err
+
+
+def test_no_progress_where_stderr_is_not_a_terminal(capsys, small_model):
+    from triage.audit import audit_labels
+    from triage.evaluation import evaluate
+
+    triage.train(TEXTS, LABELS, min_df=1, calibration_folds=3)
+    evaluate(small_model, list(TEXTS), list(LABELS))
+    audit_labels(list(TEXTS), list(LABELS), min_df=1, calibration_folds=3)
+    assert capsys.readouterr().err == ""
+    audit_labels(list(TEXTS), list(LABELS), min_df=1, calibration_folds=3, progress=True)
+    assert "auditing labels" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- n_jobs
+
+
+def test_tag_file_takes_n_jobs_and_its_old_name_with_a_deprecation(saved_model_dir, tmp_path):
+    from triage.batch import tag_file
+
+    source = tmp_path / "in.csv"
+    source.write_text(LABELLED_CSV, encoding="utf-8")
+    tag_file(source, tmp_path / "new.csv", model_path=saved_model_dir, n_jobs=1, progress=False)
+    with pytest.warns(DeprecationWarning, match=r"n_jobs"):
+        tag_file(source, tmp_path / "old.csv", model_path=saved_model_dir, jobs=1, progress=False)
+    assert (tmp_path / "new.csv").read_bytes() == (tmp_path / "old.csv").read_bytes()
