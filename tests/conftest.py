@@ -103,12 +103,13 @@ def sub_model() -> triage.TriageModel:
 
 @pytest.fixture(scope="session")
 def saved_sub_model_dir(sub_model, tmp_path_factory) -> Path:
-    return sub_model.save(tmp_path_factory.mktemp("models") / "sub")
+    return sub_model.save(tmp_path_factory.mktemp("models") / "sub", include_estimator=True)
 
 
 @pytest.fixture(scope="session")
 def saved_model_dir(small_model, tmp_path_factory) -> Path:
-    return small_model.save(tmp_path_factory.mktemp("models") / "small")
+    """Saved with its estimator, so the tests of model.skops (trust, tampering) have one to check."""
+    return small_model.save(tmp_path_factory.mktemp("models") / "small", include_estimator=True)
 
 
 @pytest.fixture

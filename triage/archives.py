@@ -2,8 +2,9 @@
 
 A model directory can come from anywhere, so nothing in it is trusted before it is checked:
 
-- :func:`read_regular_file` opens a file without following a symbolic link (``O_NOFOLLOW``),
-  refuses anything but a regular file, and refuses a file larger than a limit before reading it;
+- :func:`open_regular_file` (and :func:`read_regular_file`) open a file without following a
+  symbolic link (``O_NOFOLLOW``), refuse anything but a regular file, and refuse a file larger
+  than a limit before reading it;
 - :func:`read_npz` reads the arrays of an ``.npz`` archive after checking, for every member, the
   size its zip entry declares and the shape and dtype its ``.npy`` header declares, so a deflated
   member that would expand to gigabytes is refused before a byte of it is expanded, and an object
@@ -21,29 +22,40 @@ import stat
 import zipfile
 from collections.abc import Collection
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["read_npz", "read_regular_file", "zip_expanded_size"]
+__all__ = ["open_regular_file", "read_npz", "read_regular_file", "zip_expanded_size"]
 
 _NPY_HEADER_LIMIT = 10_000  # bytes of a .npy header; numpy's own default limit
 
 
-def read_regular_file(path: str | Path, *, max_bytes: int) -> bytes:
-    """The bytes of ``path``, refusing a symbolic link, a non-regular file or one over ``max_bytes``."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+def open_regular_file(path: str | Path, *, max_bytes: int) -> BinaryIO:
+    """``path`` opened for reading, refusing a symbolic link, a non-regular file or one over ``max_bytes``."""
     if Path(path).is_symlink():  # also where O_NOFOLLOW does not exist
         raise ValueError(f"{path} is a symbolic link; model files are read only as regular files")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         descriptor = os.open(path, flags)
     except OSError as error:
         raise ValueError(f"{path} cannot be opened as a regular file: {error.strerror}") from None
-    with os.fdopen(descriptor, "rb") as handle:
-        status = os.fstat(handle.fileno())
-        if not stat.S_ISREG(status.st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        if status.st_size > max_bytes:
-            raise ValueError(f"{path} is {status.st_size:,} bytes, more than the {max_bytes:,} allowed")
+    handle = os.fdopen(descriptor, "rb")
+    status = os.fstat(descriptor)
+    problem = None
+    if not stat.S_ISREG(status.st_mode):
+        problem = f"{path} is not a regular file"
+    elif status.st_size > max_bytes:
+        problem = f"{path} is {status.st_size:,} bytes, more than the {max_bytes:,} allowed"
+    if problem:
+        handle.close()
+        raise ValueError(problem)
+    return handle
+
+
+def read_regular_file(path: str | Path, *, max_bytes: int) -> bytes:
+    """The bytes of ``path``, read as :func:`open_regular_file` opens it."""
+    with open_regular_file(path, max_bytes=max_bytes) as handle:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:  # grew while being read
         raise ValueError(f"{path} is more than the {max_bytes:,} bytes allowed")

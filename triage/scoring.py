@@ -466,13 +466,20 @@ class LinearScorer:
     def load(cls, path: str | Path) -> LinearScorer:
         """Read a file written by :meth:`save` (or by triage before file layout 2); raises
         ``ValueError`` if it is not one."""
-        return cls.from_bytes(read_regular_file(path, max_bytes=MAX_SCORER_BYTES), source=str(path))
+        try:
+            data = read_regular_file(path, max_bytes=MAX_SCORER_BYTES)
+        except ValueError as error:
+            raise ValueError(f"not a readable scorer file: {error}") from None
+        return cls.from_bytes(data, source=str(path))
 
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str) -> LinearScorer:
         """Read the content of a scorer file; ``source`` names it in errors. Every array's size is
         checked before it is expanded (:func:`triage.archives.read_npz`)."""
-        arrays = read_npz(data, _ALL_ARRAYS, max_bytes=MAX_SCORER_BYTES, source=source)
+        try:
+            arrays = read_npz(data, _ALL_ARRAYS, max_bytes=MAX_SCORER_BYTES, source=source)
+        except ValueError as error:
+            raise ValueError(f"not a readable scorer file: {error}") from None
         layout = 2 if "layout" in arrays else 1
         if layout == 2 and (arrays["layout"].shape != () or arrays["layout"].dtype.kind not in "iu" or arrays["layout"] != 2):
             raise ValueError(f"{source} has an unknown scorer layout {arrays['layout']!r}; upgrade triage")
@@ -484,8 +491,8 @@ class LinearScorer:
             raise ValueError(f"{source} mixes arrays of two layouts: {', '.join(extra)}")
         if arrays["settings"].shape != (6,) or arrays["settings"].dtype != np.float64:
             raise ValueError(f"{source} has settings of shape {arrays['settings'].shape}, expected (6,) float64")
-        if not np.isfinite(arrays["settings"]).all():
-            raise ValueError(f"{source} has NaN or infinite settings")
+        if not np.isfinite(arrays["settings"][:5]).all():  # the temperature is checked with the weights
+            raise ValueError(f"{source} has NaN or infinite n-gram ranges or sublinear flag in its settings")
         word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
         common = {
             "classes": arrays["classes"].astype(object),
