@@ -8,11 +8,12 @@ import pickle
 import shutil
 import zipfile
 
+import numpy as np
 import pytest
 import skops.io
 
 import triage
-from tests.conftest import LABELS, TEXTS, rehash
+from tests.conftest import LABELS, TEXTS, rehash, write_format_1
 from triage.exceptions import (
     InconsistentVersionWarning,
     ModelIntegrityError,
@@ -21,6 +22,7 @@ from triage.exceptions import (
     UntrustedModelError,
 )
 from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, SCORER_FILE, TRUSTED_TYPES
+from triage.text import prepare
 from triage.segmentation import segmenter
 
 PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
@@ -278,3 +280,30 @@ def test_drift_is_reported_once_per_load(model_copy):
     with pytest.warns(SegmenterMismatchWarning):
         model = triage.load(model_copy)
     assert model.estimator.classes_.tolist() == model.classes
+
+
+def test_format_1_still_loads_and_answers_as_its_estimator(model_copy, small_model):
+    """A directory as triage wrote it before format 2 (exact float32 scorer, uncompressed)."""
+    write_format_1(model_copy)
+    loaded = triage.load(model_copy)
+    texts = [prepare(text).text for text in PROBES]
+    np.testing.assert_allclose(
+        loaded.scorer.predict_proba(texts), small_model.estimator.predict_proba(texts), atol=1e-5
+    )
+    assert loaded.scorer.weight_scales is None  # served as it was saved
+    assert loaded.estimator.get_params() == small_model.estimator.get_params()
+
+
+def test_saving_a_format_1_model_converts_it(model_copy, small_model, tmp_path):
+    write_format_1(model_copy)
+    converted = triage.load(model_copy).save(tmp_path / "converted")
+    manifest = json.loads((converted / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 2 and MODEL_FILE not in manifest["files"]
+    assert (converted / SCORER_FILE).stat().st_size < (model_copy / SCORER_FILE).stat().st_size
+    assert triage.load(converted).classify(PROBES) == small_model.classify(PROBES)
+
+
+def test_a_model_saved_without_its_estimator_holds_only_what_serving_needs(small_model, tmp_path):
+    saved = small_model.save(tmp_path / "model")
+    assert {p.name for p in saved.iterdir()} == {SCORER_FILE, MANIFEST_FILE, CARD_FILE}
+    assert triage.load(saved).classify(PROBES) == small_model.classify(PROBES)

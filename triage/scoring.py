@@ -249,6 +249,8 @@ def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, An
     if levels.dtype != np.int8 or levels.ndim != 2 or scales.dtype != np.float32 or scales.shape != levels.shape[:1]:
         raise ValueError(f"{source} has weights of dtype {levels.dtype} and scales of shape {scales.shape}, "
                          "expected int8 levels with one float32 scale per class")
+    if not (np.isfinite(scales) & (scales > 0)).all():
+        raise ValueError(f"{source} has weight scales that are NaN or infinite or not positive")
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     n_words = len(arrays["word_keys"])
@@ -328,7 +330,7 @@ class LinearScorer:
         if weight_scales is not None and (
             weight_scales.shape != intercept.shape or not (np.isfinite(weight_scales) & (weight_scales > 0)).all()
         ):
-            raise ValueError(f"weight scales must be {len(classes)} positive numbers, one per class")
+            raise ValueError(f"weight scales must be {len(classes)} positive numbers (no NaN or infinite), one per class")
         for keys, columns in (word_table, char_table):
             if keys.dtype != np.uint64 or columns.dtype != np.int32:
                 raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
