@@ -147,7 +147,9 @@ def test_a_table_without_a_free_slot_is_refused(scorer, tmp_path):
     scorer.save(tmp_path / "scorer.npz")
     arrays = dict(np.load(tmp_path / "scorer.npz"))
     arrays["char_filled"] = np.full_like(arrays["char_filled"], 0xFF)  # full: lookups never stop
-    arrays["char_keys"] = np.arange(1, 8 * len(arrays["char_filled"]) + 1, dtype=np.uint64)
+    n_slots = 8 * len(arrays["char_filled"])
+    arrays["char_displacements"] = np.zeros(n_slots, dtype=np.uint8)
+    arrays["char_key_bytes"] = np.ones((8, n_slots), dtype=np.uint8)
     np.savez(tmp_path / "scorer.npz", **arrays)
     with pytest.raises(ValueError, match="n-gram table is malformed"):
         LinearScorer.load(tmp_path / "scorer.npz")

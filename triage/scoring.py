@@ -21,7 +21,8 @@ What is saved is the scorer's compact form (:meth:`LinearScorer.compacted`, file
 quantised to int8 with one scale per class, features whose quantised weights are all zero left
 out, features numbered in the order of their hash-table slots (so the file holds each table as a
 bitmap of filled slots and the keys in slot order, not as two arrays with a free half), all of it
-deflated. Scorers written before (layout 1: float32 weights and both tables, uncompressed) still
+deflated. A key's top bits name its home slot, so for each key the file keeps only its distance
+from home and its other bits, byte by byte (:func:`_table_parts`). Scorers written before (layout 1: float32 weights and both tables, uncompressed) still
 load as they were.
 
 The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
@@ -63,6 +64,7 @@ _WHITE_SPACES = re.compile(r"\s\s+")  # what TfidfVectorizer's char analyzer col
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplication permutes 64-bit integers
 _TOKEN_SEED = np.uint64(0x5BD1E9955BD1E995)
 _EMPTY = np.uint64(0)  # marks a free slot; no term's key may be 0 (checked when building)
+_INVERSE = np.uint64(pow(int(_MULTIPLIER), -1, 1 << 64))  # undoes multiplying by _MULTIPLIER
 # The arrays of each file layout: 1, float32 weights and both tables as they are (read only);
 # 2, what save writes (see the module docstring).
 _LAYOUTS = {
@@ -85,9 +87,11 @@ _LAYOUTS = {
         "terms",
         "term_lengths",
         "word_filled",
-        "word_keys",
+        "word_displacements",
+        "word_key_bytes",
         "char_filled",
-        "char_keys",
+        "char_displacements",
+        "char_key_bytes",
         "idf",
         "weights",
         "weight_scales",
@@ -226,18 +230,44 @@ def _compact_table(
     return old_columns[positions[filled]], (slots_keys, slots_columns)
 
 
-def _table_from_bitmap(filled_bits: np.ndarray, keys: np.ndarray, first_column: int, source: str) -> tuple[np.ndarray, np.ndarray]:
-    """The table layout 2 stores as a bitmap of filled slots and their keys in slot order (columns
-    numbered from ``first_column`` on in that order)."""
-    if filled_bits.dtype != np.uint8 or filled_bits.ndim != 1 or keys.dtype != np.uint64 or keys.ndim != 1:
-        raise ValueError(f"{source} has an n-gram table of dtypes {filled_bits.dtype}/{keys.dtype}, expected uint8/uint64")
+def _table_parts(table: tuple[np.ndarray, np.ndarray]) -> dict[str, np.ndarray]:
+    """What layout 2 stores of a table whose columns run in slot order: a bitmap of filled slots and,
+    per filled slot, how far its key sits from its home slot and the key's bits below those naming
+    the home (``_home_slots``: the top bits of key times _MULTIPLIER), as little-endian byte planes.
+    Home bits and the zero bytes above the rest then cost nothing once deflated."""
+    keys = table[0]
+    size, home_bits = len(keys), len(keys).bit_length() - 1
+    slots = np.flatnonzero(keys != _EMPTY)
+    mixed = keys[slots] * _MULTIPLIER
+    displacements = (slots - _home_slots(keys[slots], size)) & (size - 1)
+    rest = mixed & np.uint64((1 << (64 - home_bits)) - 1)
+    return {
+        "filled": np.packbits(keys != _EMPTY),
+        "displacements": displacements.astype(np.min_scalar_type(size - 1)),
+        "key_bytes": rest.astype("<u8").view(np.uint8).reshape(-1, 8).T.copy(),
+    }
+
+
+def _table_from_parts(
+    filled_bits: np.ndarray, displacements: np.ndarray, key_bytes: np.ndarray, first_column: int, source: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The table :func:`_table_parts` stored (columns numbered from ``first_column`` on in slot order)."""
+    if filled_bits.dtype != np.uint8 or filled_bits.ndim != 1 or displacements.dtype.kind != "u":
+        raise ValueError(f"{source} has an n-gram table of dtypes {filled_bits.dtype}/{displacements.dtype}")
     filled = np.unpackbits(filled_bits).astype(bool)
-    if int(filled.sum()) != len(keys) or (keys == _EMPTY).any():
+    slots = np.flatnonzero(filled)
+    if key_bytes.dtype != np.uint8 or key_bytes.shape != (8, len(slots)) or displacements.shape != slots.shape:
         raise ValueError(f"{source} has an n-gram table whose bitmap and keys disagree")
-    slots_keys = np.zeros(len(filled), dtype=np.uint64)
-    slots_keys[filled] = keys
-    slots_columns = np.full(len(filled), -1, dtype=np.int32)
-    slots_columns[filled] = first_column + np.arange(len(keys), dtype=np.int32)
+    size, home_bits = len(filled), len(filled).bit_length() - 1
+    home = ((slots - displacements.astype(np.intp)) & (size - 1)).astype(np.uint64)
+    rest = np.ascontiguousarray(key_bytes.T).view("<u8").ravel().astype(np.uint64)
+    keys = ((home << np.uint64(64 - home_bits)) | rest) * _INVERSE
+    if (keys == _EMPTY).any():
+        raise ValueError(f"{source} has an n-gram table holding the empty key")
+    slots_keys = np.zeros(size, dtype=np.uint64)
+    slots_keys[slots] = keys
+    slots_columns = np.full(size, -1, dtype=np.int32)
+    slots_columns[slots] = first_column + np.arange(len(slots), dtype=np.int32)
     return slots_keys, slots_columns
 
 
@@ -253,11 +283,16 @@ def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, An
         raise ValueError(f"{source} has weight scales that are NaN or infinite or not positive")
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    n_words = len(arrays["word_keys"])
+    word_table = _table_from_parts(
+        arrays["word_filled"], arrays["word_displacements"], arrays["word_key_bytes"], 0, source
+    )
+    n_words = int((word_table[1] >= 0).sum())
     return {
         "term_offsets": offsets,
-        "word_table": _table_from_bitmap(arrays["word_filled"], arrays["word_keys"], 0, source),
-        "char_table": _table_from_bitmap(arrays["char_filled"], arrays["char_keys"], n_words, source),
+        "word_table": word_table,
+        "char_table": _table_from_parts(
+            arrays["char_filled"], arrays["char_displacements"], arrays["char_key_bytes"], n_words, source
+        ),
         "weights": levels * scales[:, None],
         "weight_scales": scales,
     }
@@ -453,10 +488,8 @@ class LinearScorer:
                 classes=np.array([str(c) for c in compact.classes], dtype=np.str_),
                 terms=compact._terms,
                 term_lengths=lengths.astype(np.uint8 if lengths.max(initial=0) < 256 else np.uint32),
-                word_filled=np.packbits(compact._word_table[0] != _EMPTY),
-                word_keys=compact._word_table[0][compact._word_table[0] != _EMPTY],
-                char_filled=np.packbits(compact._char_table[0] != _EMPTY),
-                char_keys=compact._char_table[0][compact._char_table[0] != _EMPTY],
+                **{f"word_{name}": part for name, part in _table_parts(compact._word_table).items()},
+                **{f"char_{name}": part for name, part in _table_parts(compact._char_table).items()},
                 idf=compact.idf,
                 weights=np.rint(compact.weights / scales[:, None]).astype(np.int8),
                 weight_scales=scales,
