@@ -132,7 +132,9 @@ def write_format_1(directory: Path) -> None:
 
     from triage.scoring import LinearScorer
 
-    estimator = skops.io.load(directory / "model.skops", trusted=skops.io.get_untrusted_types(file=directory / "model.skops"))
+    estimator = skops.io.load(
+        directory / "model.skops", trusted=skops.io.get_untrusted_types(file=directory / "model.skops")
+    )
     scorer = LinearScorer.from_estimator(estimator)
     np.savez(
         directory / "scorer.npz",

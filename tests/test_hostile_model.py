@@ -54,7 +54,9 @@ def _edit_scorer(directory, **changes):
 def test_review_threshold_outside_0_1_is_refused(model_copy, threshold):
     """NaN or 0 sent nothing to review; now the threshold must be a number in (0, 1]."""
     _edit_manifest(model_copy, review_threshold=threshold)
-    with pytest.raises(ModelIntegrityError, match=r"manifest.json: key 'review_threshold' .* greater than 0 and at most 1"):
+    with pytest.raises(
+        ModelIntegrityError, match=r"manifest.json: key 'review_threshold' .* greater than 0 and at most 1"
+    ):
         triage.load(model_copy)
 
 
@@ -209,7 +211,24 @@ def _zip_of_one_member(name: str, deflated: bytes, size: int, crc: int = 0) -> b
     encoded = name.encode()
     local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(deflated), size, len(encoded), 0)
     central = struct.pack(
-        "<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(deflated), size, len(encoded), 0, 0, 0, 0, 0, 0
+        "<IHHHHHHIIIHHHHHII",
+        0x02014B50,
+        20,
+        20,
+        0,
+        8,
+        0,
+        0x21,
+        crc,
+        len(deflated),
+        size,
+        len(encoded),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
     )
     body = local + encoded + deflated
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(central) + len(encoded), len(body), 0)
@@ -262,7 +281,9 @@ def test_an_array_header_larger_than_its_zip_entry_is_refused(model_copy):
         _zip_of_one_member("weights.npy", deflater.compress(member) + deflater.flush(), len(member), zlib.crc32(member))
     )
     rehash(model_copy, SCORER_FILE)
-    with pytest.raises(ModelIntegrityError, match=r"declares an array of 3,040,000,\d+ bytes in a zip entry of \d+ bytes"):
+    with pytest.raises(
+        ModelIntegrityError, match=r"declares an array of 3,040,000,\d+ bytes in a zip entry of \d+ bytes"
+    ):
         triage.load(model_copy)
 
 

@@ -22,8 +22,8 @@ from triage.exceptions import (
     UntrustedModelError,
 )
 from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, SCORER_FILE, TRUSTED_TYPES
-from triage.text import prepare
 from triage.segmentation import segmenter
+from triage.text import prepare
 
 PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
 

@@ -121,9 +121,7 @@ def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) 
         raise ValueError(f"{where} holds Python objects (a pickle); only plain arrays are read")
     declared = header_size + math.prod(shape) * dtype.itemsize
     if declared != info.file_size:
-        raise ValueError(
-            f"{where} declares an array of {declared:,} bytes in a zip entry of {info.file_size:,} bytes"
-        )
+        raise ValueError(f"{where} declares an array of {declared:,} bytes in a zip entry of {info.file_size:,} bytes")
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:

@@ -619,7 +619,9 @@ def tag_file(
             "input": _fingerprint(src),
             "encoding": encoding,
             # format 1 models are known by their estimator's hash; later ones may have only a scorer
-            "model": next(filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"),
+            "model": next(
+                filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"
+            ),
             "columns": header,
             "text_columns": columns,
             "output_format": out_kind,

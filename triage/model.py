@@ -206,11 +206,12 @@ class TriageModel:
         """
         from triage.persistence import save_model
 
-        if include_estimator:
-            main, sub = self.estimator, self.sub_estimator
-        else:
-            main, sub = self.scorer, self.sub_scorer
-        return save_model(main, path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=sub)
+        parts: tuple[Any, Any] = (
+            (self.estimator, self.sub_estimator) if include_estimator else (self.scorer, self.sub_scorer)
+        )
+        return save_model(
+            parts[0], path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=parts[1]
+        )
 
     def department_name(self, code: str) -> str:
         """Chinese name of a department code as recorded in the model."""

@@ -486,7 +486,9 @@ def load_scorers(path: str | Path) -> ServingParts:
         _check_classes(scorer, manifest, directory)
         return ServingParts(scorer, None, manifest, estimator)
     _warn_on_drift(manifest, directory, serving=True, estimator=False)
-    scorers = [_read_scorer(directory / part.scorer_file, checked.contents[part.scorer_file]) for part in _parts(manifest)]
+    scorers = [
+        _read_scorer(directory / part.scorer_file, checked.contents[part.scorer_file]) for part in _parts(manifest)
+    ]
     _check_classes(scorers[0], manifest, directory)
     return ServingParts(scorers[0], scorers[1] if len(scorers) > 1 else None, manifest)
 

@@ -22,8 +22,8 @@ quantised to int8 with one scale per class, features whose quantised weights are
 out, features numbered in the order of their hash-table slots (so the file holds each table as a
 bitmap of filled slots and the keys in slot order, not as two arrays with a free half), all of it
 deflated. A key's top bits name its home slot, so for each key the file keeps only its distance
-from home and its other bits, byte by byte (:func:`_table_parts`). Scorers written before (layout 1: float32 weights and both tables, uncompressed) still
-load as they were.
+from home and its other bits, byte by byte (:func:`_table_parts`). Scorers written before
+(layout 1: float32 weights and both tables, uncompressed) still load as they were.
 
 The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
 ``triage._featurize`` when it was built at install, else in the numpy functions below; both give
@@ -277,8 +277,10 @@ def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, An
     if lengths.dtype.kind != "u" or lengths.ndim != 1:
         raise ValueError(f"{source} has term lengths of dtype {lengths.dtype}, expected unsigned integers")
     if levels.dtype != np.int8 or levels.ndim != 2 or scales.dtype != np.float32 or scales.shape != levels.shape[:1]:
-        raise ValueError(f"{source} has weights of dtype {levels.dtype} and scales of shape {scales.shape}, "
-                         "expected int8 levels with one float32 scale per class")
+        raise ValueError(
+            f"{source} has weights of dtype {levels.dtype} and scales of shape {scales.shape}, "
+            "expected int8 levels with one float32 scale per class"
+        )
     if not (np.isfinite(scales) & (scales > 0)).all():
         raise ValueError(f"{source} has weight scales that are NaN or infinite or not positive")
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
@@ -365,7 +367,9 @@ class LinearScorer:
         if weight_scales is not None and (
             weight_scales.shape != intercept.shape or not (np.isfinite(weight_scales) & (weight_scales > 0)).all()
         ):
-            raise ValueError(f"weight scales must be {len(classes)} positive numbers (no NaN or infinite), one per class")
+            raise ValueError(
+                f"weight scales must be {len(classes)} positive numbers (no NaN or infinite), one per class"
+            )
         for keys, columns in (word_table, char_table):
             if keys.dtype != np.uint64 or columns.dtype != np.int32:
                 raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
@@ -448,7 +452,7 @@ class LinearScorer:
         magnitude = np.abs(self.weights).max(axis=1)
         scales = np.where(magnitude > 0, magnitude / _QUANTISED_LEVELS, 1.0).astype(np.float32)
         levels = np.rint(self.weights / scales[:, None]).astype(np.int8)
-        carrying = levels.any(axis=0)
+        carrying = np.asarray(levels.any(axis=0))
         word_columns, word_table = _compact_table(self._word_table, carrying, 0)
         char_columns, char_table = _compact_table(self._char_table, carrying, len(word_columns))
         columns = np.concatenate([word_columns, char_columns])
@@ -478,24 +482,23 @@ class LinearScorer:
             [*compact.word_ngram_range, *compact.char_ngram_range, int(compact.sublinear_tf), compact.temperature],
             dtype=np.float64,
         )
-        scales = compact.weight_scales
-        assert scales is not None  # compacted() always sets them
+        scales = np.asarray(compact.weight_scales)  # compacted() always sets them
         lengths = np.diff(compact._term_offsets)
+        arrays: dict[str, Any] = {
+            "layout": np.array(2, dtype=np.int64),
+            "classes": np.array([str(c) for c in compact.classes], dtype=np.str_),
+            "terms": compact._terms,
+            "term_lengths": lengths.astype(np.uint8 if lengths.max(initial=0) < 256 else np.uint32),
+            **{f"word_{name}": part for name, part in _table_parts(compact._word_table).items()},
+            **{f"char_{name}": part for name, part in _table_parts(compact._char_table).items()},
+            "idf": compact.idf,
+            "weights": np.rint(compact.weights / scales[:, None]).astype(np.int8),
+            "weight_scales": scales,
+            "intercept": compact.intercept,
+            "settings": settings,
+        }
         with open(path, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                layout=np.array(2, dtype=np.int64),
-                classes=np.array([str(c) for c in compact.classes], dtype=np.str_),
-                terms=compact._terms,
-                term_lengths=lengths.astype(np.uint8 if lengths.max(initial=0) < 256 else np.uint32),
-                **{f"word_{name}": part for name, part in _table_parts(compact._word_table).items()},
-                **{f"char_{name}": part for name, part in _table_parts(compact._char_table).items()},
-                idf=compact.idf,
-                weights=np.rint(compact.weights / scales[:, None]).astype(np.int8),
-                weight_scales=scales,
-                intercept=compact.intercept,
-                settings=settings,
-            )
+            np.savez_compressed(handle, **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> LinearScorer:
@@ -516,7 +519,9 @@ class LinearScorer:
         except ValueError as error:
             raise ValueError(f"not a readable scorer file: {error}") from None
         layout = 2 if "layout" in arrays else 1
-        if layout == 2 and (arrays["layout"].shape != () or arrays["layout"].dtype.kind not in "iu" or arrays["layout"] != 2):
+        if layout == 2 and (
+            arrays["layout"].shape != () or arrays["layout"].dtype.kind not in "iu" or arrays["layout"] != 2
+        ):
             raise ValueError(f"{source} has an unknown scorer layout {arrays['layout']!r}; upgrade triage")
         missing = [name for name in _LAYOUTS[layout] if name not in arrays]
         if missing:
@@ -529,7 +534,7 @@ class LinearScorer:
         if not np.isfinite(arrays["settings"][:5]).all():  # the temperature is checked with the weights
             raise ValueError(f"{source} has NaN or infinite n-gram ranges or sublinear flag in its settings")
         word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
-        common = {
+        common: dict[str, Any] = {
             "classes": arrays["classes"].astype(object),
             "terms": arrays["terms"],
             "idf": arrays["idf"],
