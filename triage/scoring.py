@@ -102,7 +102,10 @@ _LAYOUTS = {
 _ALL_ARRAYS = frozenset(name for names in _LAYOUTS.values() for name in names)
 #: Most bytes a scorer file may hold, and expand to (the default model's expands to about 20 MB).
 MAX_SCORER_BYTES = 512 << 20
-_QUANTISED_LEVELS = 127  # int8 weights run from -127 to 127 times their class's scale
+# int8 weights run from -127 to 127 times their class's scale. Measured on the default model: 2 of
+# 149 real test messages (near ties, below the review threshold) change department, none of 495
+# others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
+_QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
 _MAX_NGRAM = 32  # longest n-gram a scorer accepts (TfidfVectorizer's are a few units long)
 
