@@ -103,12 +103,13 @@ def sub_model() -> triage.TriageModel:
 
 @pytest.fixture(scope="session")
 def saved_sub_model_dir(sub_model, tmp_path_factory) -> Path:
-    return sub_model.save(tmp_path_factory.mktemp("models") / "sub")
+    return sub_model.save(tmp_path_factory.mktemp("models") / "sub", include_estimator=True)
 
 
 @pytest.fixture(scope="session")
 def saved_model_dir(small_model, tmp_path_factory) -> Path:
-    return small_model.save(tmp_path_factory.mktemp("models") / "small")
+    """Saved with its estimator, so the tests of model.skops (trust, tampering) have one to check."""
+    return small_model.save(tmp_path_factory.mktemp("models") / "small", include_estimator=True)
 
 
 @pytest.fixture
@@ -121,6 +122,41 @@ def hide_module(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
     return hide
+
+
+def write_format_1(directory: Path) -> None:
+    """Turn a model directory saved with its estimator into format 1, as triage wrote it before the
+    compact scorer: an uncompressed layout-1 ``scorer.npz`` of the estimator's exact float32 arrays."""
+    import numpy as np
+    import skops.io
+
+    from triage.scoring import LinearScorer
+
+    estimator = skops.io.load(
+        directory / "model.skops", trusted=skops.io.get_untrusted_types(file=directory / "model.skops")
+    )
+    scorer = LinearScorer.from_estimator(estimator)
+    np.savez(
+        directory / "scorer.npz",
+        classes=np.array([str(c) for c in scorer.classes]),
+        terms=scorer._terms,
+        term_offsets=scorer._term_offsets,
+        word_slots=scorer._word_table[0],
+        word_columns=scorer._word_table[1],
+        char_slots=scorer._char_table[0],
+        char_columns=scorer._char_table[1],
+        idf=scorer.idf,
+        weights=np.ascontiguousarray(scorer.weights),
+        intercept=scorer.intercept,
+        settings=np.array(
+            [*scorer.word_ngram_range, *scorer.char_ngram_range, int(scorer.sublinear_tf), scorer.temperature]
+        ),
+    )
+    manifest_path = directory / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 1
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    rehash(directory, "scorer.npz")
 
 
 def rehash(directory: Path, name: str) -> None:

@@ -77,7 +77,7 @@ def test_missing_model_is_one_line_exit_1(run, tmp_path):
 def test_info_prints_manifest_and_department_table(run):
     result = run("info")
     assert result.exit_code == 0, result.output
-    assert "format:     triage-model v1" in result.output
+    assert "format:     triage-model v2" in result.output
     assert "property_management" in result.output and "物业" in result.output
     assert "review threshold:" in result.output
     from triage.scoring import FEATURIZER

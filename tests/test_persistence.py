@@ -8,11 +8,12 @@ import pickle
 import shutil
 import zipfile
 
+import numpy as np
 import pytest
 import skops.io
 
 import triage
-from tests.conftest import LABELS, TEXTS, rehash
+from tests.conftest import LABELS, TEXTS, rehash, write_format_1
 from triage.exceptions import (
     InconsistentVersionWarning,
     ModelIntegrityError,
@@ -22,6 +23,7 @@ from triage.exceptions import (
 )
 from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, SCORER_FILE, TRUSTED_TYPES
 from triage.segmentation import segmenter
+from triage.text import prepare
 
 PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
 
@@ -57,7 +59,7 @@ def test_round_trip_keeps_params_and_predictions(small_model, saved_model_dir):
 def test_directory_layout_and_manifest(saved_model_dir):
     assert {p.name for p in saved_model_dir.iterdir()} == {MODEL_FILE, SCORER_FILE, MANIFEST_FILE, CARD_FILE}
     manifest = json.loads((saved_model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
-    assert manifest["format"] == "triage-model" and manifest["format_version"] == 1
+    assert manifest["format"] == "triage-model" and manifest["format_version"] == 2
     assert set(manifest["versions"]) >= {"triage", "scikit-learn", "jieba"}
     assert manifest["segmenter"] == segmenter()
     assert len(manifest["user_dictionary_sha256"]) == 64
@@ -149,7 +151,7 @@ def test_damaged_manifest(model_copy):
 
 def test_manifest_without_model_hash(model_copy):
     _rewrite_manifest(model_copy, files={})
-    with pytest.raises(ModelIntegrityError, match=r"lists no hash for model.skops"):
+    with pytest.raises(ModelIntegrityError, match=r"lists no hash for scorer.npz"):
         triage.load(model_copy)
 
 
@@ -209,6 +211,7 @@ def test_model_without_scorer_file_is_served_from_its_estimator(model_copy, smal
     (model_copy / SCORER_FILE).unlink()
     manifest = json.loads((model_copy / MANIFEST_FILE).read_text(encoding="utf-8"))
     del manifest["files"][SCORER_FILE]
+    manifest["format_version"] = 1  # the format of those directories
     (model_copy / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     loaded = triage.load(model_copy)
     assert loaded.classify(PROBES) == small_model.classify(PROBES)
@@ -226,7 +229,7 @@ def test_failed_save_leaves_nothing_behind(small_model, tmp_path, monkeypatch):
 
     monkeypatch.setattr(skops.io, "dump", broken_dump)
     with pytest.raises(OSError, match=r"disk full"):
-        small_model.save(tmp_path / "model")
+        small_model.save(tmp_path / "model", include_estimator=True)
     assert os.listdir(tmp_path) == []
 
 
@@ -252,7 +255,7 @@ def test_estimator_of_a_replaced_directory_is_refused(small_model, tmp_path):
 def test_figures_outside_the_checked_files_are_refused(model_copy):
     (model_copy.parent / "secret.txt").write_text("not for you")
     _rewrite_manifest(model_copy, figures=["../secret.txt"])
-    with pytest.raises(ModelIntegrityError, match=r"figures without a checked file"):
+    with pytest.raises(ModelIntegrityError, match=r"key 'figures' .* expected a list of plain file names"):
         triage.load(model_copy)
 
 
@@ -277,3 +280,30 @@ def test_drift_is_reported_once_per_load(model_copy):
     with pytest.warns(SegmenterMismatchWarning):
         model = triage.load(model_copy)
     assert model.estimator.classes_.tolist() == model.classes
+
+
+def test_format_1_still_loads_and_answers_as_its_estimator(model_copy, small_model):
+    """A directory as triage wrote it before format 2 (exact float32 scorer, uncompressed)."""
+    write_format_1(model_copy)
+    loaded = triage.load(model_copy)
+    texts = [prepare(text).text for text in PROBES]
+    np.testing.assert_allclose(
+        loaded.scorer.predict_proba(texts), small_model.estimator.predict_proba(texts), atol=1e-5
+    )
+    assert loaded.scorer.weight_scales is None  # served as it was saved
+    assert loaded.estimator.get_params() == small_model.estimator.get_params()
+
+
+def test_saving_a_format_1_model_converts_it(model_copy, small_model, tmp_path):
+    write_format_1(model_copy)
+    converted = triage.load(model_copy).save(tmp_path / "converted")
+    manifest = json.loads((converted / MANIFEST_FILE).read_text(encoding="utf-8"))
+    assert manifest["format_version"] == 2 and MODEL_FILE not in manifest["files"]
+    assert (converted / SCORER_FILE).stat().st_size < (model_copy / SCORER_FILE).stat().st_size
+    assert triage.load(converted).classify(PROBES) == small_model.classify(PROBES)
+
+
+def test_a_model_saved_without_its_estimator_holds_only_what_serving_needs(small_model, tmp_path):
+    saved = small_model.save(tmp_path / "model")
+    assert {p.name for p in saved.iterdir()} == {SCORER_FILE, MANIFEST_FILE, CARD_FILE}
+    assert triage.load(saved).classify(PROBES) == small_model.classify(PROBES)

@@ -68,11 +68,41 @@ def test_two_classes_score_as_in_scikit_learn():
 
 
 def test_save_and_load_round_trip(scorer, tmp_path):
+    """What is saved is the compact form; it comes back exactly."""
     scorer.save(tmp_path / "scorer.npz")
     loaded = LinearScorer.load(tmp_path / "scorer.npz")
+    compact = scorer.compacted()
     probes = [prepare(t).text for t in TEXTS]
-    np.testing.assert_array_equal(loaded.predict_proba(probes), scorer.predict_proba(probes))
-    assert [loaded.term(i) for i in range(len(loaded.idf))] == [scorer.term(i) for i in range(len(scorer.idf))]
+    np.testing.assert_array_equal(loaded.predict_proba(probes), compact.predict_proba(probes))
+    assert [loaded.term(i) for i in range(len(loaded.idf))] == [compact.term(i) for i in range(len(compact.idf))]
+    np.testing.assert_array_equal(loaded.weight_scales, compact.weight_scales)
+    assert loaded.compacted() is loaded
+
+
+def test_compact_form_keeps_the_terms_that_carry_weight(fitted, scorer):
+    compact = scorer.compacted()
+    carrying = np.rint(scorer.weights / compact.weight_scales[:, None]).any(axis=0)
+
+    def feature(model: LinearScorer, column: int) -> tuple[bool, str]:  # a word and a character n-gram may be equal
+        return column < model.n_word_features, model.term(column)
+
+    assert sorted(feature(compact, i) for i in range(len(compact.idf))) == sorted(
+        feature(scorer, i) for i in np.flatnonzero(carrying)
+    )
+    assert 0 < len(compact.idf) < len(scorer.idf)
+    # int8 levels: each weight within half a step of its class's scale
+    column_of = {feature(scorer, i): i for i in np.flatnonzero(carrying)}
+    original = scorer.weights[:, [column_of[feature(compact, i)] for i in range(len(compact.idf))]]
+    assert (np.abs(compact.weights - original) <= compact.weight_scales[:, None] / 2 + 1e-7).all()
+
+
+@given(texts_strategy)
+@settings(max_examples=40, deadline=None)
+def test_compact_form_scores_close_to_the_estimator(fitted, scorer, texts):
+    """int8 weights of this tiny model move probabilities by up to 0.06 (worst of 1,500 random
+    batches); 0.05 on the default model's 2,000 real messages, top department unchanged."""
+    compact = scorer.compacted()
+    np.testing.assert_allclose(_scorer_proba(compact, texts), fitted.predict_proba(texts), atol=0.1)
 
 
 def test_unreadable_file_is_a_value_error(tmp_path):
@@ -118,7 +148,10 @@ def test_table_finds_every_key_and_nothing_else(stored, probes):
 def test_a_table_without_a_free_slot_is_refused(scorer, tmp_path):
     scorer.save(tmp_path / "scorer.npz")
     arrays = dict(np.load(tmp_path / "scorer.npz"))
-    arrays["char_slots"] = np.arange(1, len(arrays["char_slots"]) + 1, dtype=np.uint64)  # full: lookups never stop
+    arrays["char_filled"] = np.full_like(arrays["char_filled"], 0xFF)  # full: lookups never stop
+    n_slots = 8 * len(arrays["char_filled"])
+    arrays["char_displacements"] = np.zeros(n_slots, dtype=np.uint8)
+    arrays["char_key_bytes"] = np.ones((8, n_slots), dtype=np.uint8)
     np.savez(tmp_path / "scorer.npz", **arrays)
     with pytest.raises(ValueError, match="n-gram table is malformed"):
         LinearScorer.load(tmp_path / "scorer.npz")

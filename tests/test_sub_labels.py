@@ -28,6 +28,7 @@ from triage.persistence import (
     load_model,
 )
 from triage.results import Classification, ReviewReason
+from triage.text import prepare
 from triage.training import evaluate_sub_labels
 
 PROBES = ["物业费又涨了，收费不公开", "护照丢了去哪里补办", "孩子入学划片太远", "楼道灯坏了没人修", "!!!"]
@@ -80,13 +81,15 @@ def test_sub_category_is_one_of_the_predicted_departments(sub_model):
 
 
 def test_sub_confidence_is_the_estimators_probability_renormalised_within_the_department(sub_model):
-    estimator = sub_model.sub_estimator
-    proba = estimator.predict_proba(PROBES[:4])
+    """The estimator's probabilities as served: by its compact scorer (close to it: tests/test_scoring.py)."""
+    scorer = sub_model.sub_scorer
+    classes = [str(name) for name in scorer.classes]
+    proba = scorer.predict_proba([prepare(text).text for text in PROBES[:4]])
     for row, result in zip(proba, sub_model.classify(PROBES[:4]), strict=True):
-        under = [i for i, name in enumerate(estimator.classes_) if name.startswith(f"{result.department}/")]
+        under = [i for i, name in enumerate(classes) if name.startswith(f"{result.department}/")]
         within = row[under] / row[under].sum()
         best = int(np.argmax(within))
-        assert estimator.classes_[under[best]] == f"{result.department}/{result.sub_category}"
+        assert classes[under[best]] == f"{result.department}/{result.sub_category}"
         assert result.sub_confidence == pytest.approx(within[best], abs=1e-5)
 
 
@@ -216,7 +219,7 @@ def test_cli_train_with_sub_label_column_then_classify(tmp_path):
     base = ["train", str(export), "-o", str(model), "--label-column", "部门", "--text-column", "内容"]
     missing = runner.invoke(cli, [*base, "--sub-label-column", "nope"])
     assert missing.exit_code == 1 and "no sub-label column 'nope'" in missing.output
-    result = runner.invoke(cli, [*base, "--sub-label-column", "子类"])
+    result = runner.invoke(cli, [*base, "--sub-label-column", "子类", "--with-estimator"])
     assert result.exit_code == 0, result.output
     assert "cross_validated sub-labels given the department (n=32): accuracy" in result.output
     assert {SUB_MODEL_FILE, SUB_SCORER_FILE} <= {p.name for p in model.iterdir()}

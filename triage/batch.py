@@ -625,7 +625,10 @@ def tag_file(
         job = {
             "input": _fingerprint(src),
             "encoding": encoding,
-            "model": model.manifest.get("files", {}).get("model.skops", "unsaved"),
+            # format 1 models are known by their estimator's hash; later ones may have only a scorer
+            "model": next(
+                filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"
+            ),
             "columns": header,
             "text_columns": columns,
             "output_format": out_kind,

@@ -616,6 +616,12 @@ def _require_column(frame: Any, column: str, role: str) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
 @_SILENT
+@click.option(
+    "--with-estimator",
+    is_flag=True,
+    help="Also save the scikit-learn estimator (model.skops), for analysis with scikit-learn; "
+    "classifying and routing do not need it, and it is most of a model's size.",
+)
 @_handles_user_errors
 def train(
     data: Path,
@@ -638,6 +644,7 @@ def train(
     report_dir: Path | None,
     overwrite: bool,
     silent: bool,
+    with_estimator: bool,
 ) -> None:
     """Train a model on a labelled export and save it with its card. 用标注数据训练模型.
 
@@ -706,7 +713,7 @@ def train(
         )
         result["description"] = f"Held-out rows of {data.name}."
         model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}
-    model.save(output, overwrite=overwrite)
+    model.save(output, overwrite=overwrite, include_estimator=with_estimator)
     for name, result in model.manifest["metrics"].items():
         click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
         _echo_sub_labels(name, result)

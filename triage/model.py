@@ -147,12 +147,14 @@ class TriageModel:
     def from_estimator(
         cls, estimator: TriageClassifier, manifest: dict[str, Any], *, sub_estimator: TriageClassifier | None = None
     ) -> TriageModel:
-        """Wrap freshly fitted estimators (what :func:`triage.train` returns)."""
+        """Wrap freshly fitted estimators (what :func:`triage.train` returns). The scorers are the
+        compact ones saving writes (:meth:`LinearScorer.compacted`), so the model answers the same
+        before and after it is saved."""
         from triage.scoring import LinearScorer
 
-        sub_scorer = LinearScorer.from_estimator(sub_estimator) if sub_estimator is not None else None
+        sub_scorer = LinearScorer.from_estimator(sub_estimator).compacted() if sub_estimator is not None else None
         return cls(
-            LinearScorer.from_estimator(estimator),
+            LinearScorer.from_estimator(estimator).compacted(),
             manifest,
             estimator=estimator,
             sub_scorer=sub_scorer,
@@ -178,7 +180,7 @@ class TriageModel:
     @property
     def estimator(self) -> TriageClassifier:
         """The scikit-learn estimator, loaded from ``model.skops`` on first use (for analysis;
-        answering needs only :attr:`scorer`)."""
+        answering needs only :attr:`scorer`). ``ModelNotFoundError`` for a model saved without it."""
         return self._lazy_estimator("_estimator", sub=False)
 
     @property
@@ -207,17 +209,19 @@ class TriageModel:
         """Below this confidence a result is flagged ``needs_review`` (chosen at training time)."""
         return float(self.manifest.get("review_threshold", 0.0))
 
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Save this model as a directory (skops file, scorer, manifest, card); see :mod:`triage.persistence`."""
+    def save(self, path: str | Path, *, overwrite: bool = False, include_estimator: bool = False) -> Path:
+        """Save this model as a directory (scorer, manifest, card); see :mod:`triage.persistence`.
+
+        ``include_estimator=True`` also saves the scikit-learn estimator (``model.skops``), which
+        only analysis needs (:attr:`estimator`); it is most of a model's size.
+        """
         from triage.persistence import save_model
 
+        parts: tuple[Any, Any] = (
+            (self.estimator, self.sub_estimator) if include_estimator else (self.scorer, self.sub_scorer)
+        )
         return save_model(
-            self.estimator,
-            path,
-            manifest=self.manifest,
-            figures=self.figures,
-            overwrite=overwrite,
-            sub_estimator=self.sub_estimator,
+            parts[0], path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=parts[1]
         )
 
     def department_name(self, code: str) -> str:

@@ -2,25 +2,35 @@
 
 A model is a directory::
 
-    model.skops     the fitted TriageClassifier (skops.io; never pickle), for analysis and retraining
-    scorer.npz      the same model as numpy arrays (triage.scoring.LinearScorer), for answering
-    sub_model.skops, sub_scorer.npz
-                    optional: the same pair for the second-level (department, sub-label) classes,
+    scorer.npz      the model as compact numpy arrays (triage.scoring.LinearScorer), for answering
+    model.skops     optional: the fitted TriageClassifier (skops.io; never pickle), for analysis
+    sub_scorer.npz, sub_model.skops
+                    optional: the same for the second-level (department, sub-label) classes,
                     listed in the manifest's ``sub_labels``
     manifest.json   format version, library versions, segmenter, labels, file hashes, data, metrics
     README.md       the model card
 
-Every load first checks that the manifest parses and has a known format and that every
-file's SHA-256 matches it. :func:`load_scorers` (what :func:`triage.load` uses) then reads
-``scorer.npz`` (and ``sub_scorer.npz``) with ``allow_pickle=False``; it needs neither
-scikit-learn nor skops. :func:`load_model` also checks that a model file is a skops archive
-naming no type outside :data:`TRUSTED_TYPES` (plus the scikit-learn, NumPy and SciPy types
-skops trusts by default); only then does skops build the estimator.
+Serving, sub-labels and explanations need only the scorers, so the estimators are saved only on
+request (``TriageModel.save(..., include_estimator=True)``, ``triage train --with-estimator``):
+they are what scikit-learn analysis (``model.estimator``) needs, and they are most of a model's
+size. Format 1 (before this choice) always held ``model.skops`` and an uncompressed float32
+``scorer.npz``; it still loads, and saving such a model writes format 2.
+
+Every load first checks the manifest (size before parsing, then its schema:
+:mod:`triage.manifest`) and that every file's SHA-256 matches it. No file in the directory is
+read through a symbolic link, and none beyond a size limit. :func:`load_scorers` (what
+:func:`triage.load` uses) then reads ``scorer.npz`` (and ``sub_scorer.npz``) from the bytes it
+hashed, each array's size checked before it is expanded (:mod:`triage.archives`); it needs
+neither scikit-learn nor skops. :func:`load_model` also checks that a model file is a skops
+archive of bounded expanded size naming no type outside :data:`TRUSTED_TYPES` (plus the
+scikit-learn, NumPy and SciPy types skops trusts by default); only then does skops build the
+estimator.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -36,6 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from triage._optional import install_hint
+from triage.archives import open_regular_file, read_regular_file, zip_expanded_size
 from triage.card import render_card
 from triage.exceptions import (
     InconsistentVersionWarning,
@@ -44,6 +55,7 @@ from triage.exceptions import (
     SegmenterMismatchWarning,
     UntrustedModelError,
 )
+from triage.manifest import MAX_MANIFEST_BYTES, label_codes, parse_manifest, validate_manifest
 from triage.scoring import LinearScorer
 from triage.segmentation import segmenter, user_dictionary_sha256
 
@@ -62,13 +74,15 @@ __all__ = [
 
 FORMAT_NAME = "triage-model"
 #: Bumped when the directory layout or manifest schema changes; older formats keep a loader.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MODEL_FILE = "model.skops"
 SCORER_FILE = "scorer.npz"
 SUB_MODEL_FILE = "sub_model.skops"
 SUB_SCORER_FILE = "sub_scorer.npz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "README.md"
+#: Most bytes any file of a model directory may hold, and a skops file may expand to.
+MAX_FILE_BYTES = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,7 @@ _SEGMENTER_BEFORE_RECORDING = "jieba"
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular_file(path, max_bytes=MAX_FILE_BYTES) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -119,18 +133,19 @@ def save_model(
 ) -> Path:
     """Write ``estimator``, its manifest and its card to the directory ``path``, atomically.
 
-    ``manifest`` holds what the training run knows (labels, review threshold, training data,
-    metrics, parameters); the format, library versions and file hashes are added here and
+    ``estimator`` is a fitted :class:`~triage.estimator.TriageClassifier`, saved as ``model.skops``
+    beside the compact form of its scorer, or a :class:`~triage.scoring.LinearScorer`, saved alone
+    (all serving needs; see the module docstring). ``manifest`` holds what the training run knows
+    (labels, review threshold, training data, metrics, parameters; checked against
+    :mod:`triage.manifest`); the format, library versions and file hashes are added here and
     the card is rendered from the result. ``figures`` (file name → PNG bytes) are written
     beside the card, shown in it and hashed like every other file. ``sub_estimator`` (the
-    second-level classifier, whose classes the manifest's ``sub_labels`` decode) is saved beside
-    the first in the same two formats.
+    second-level classifier, whose classes the manifest's ``sub_labels`` decode; of the same kind
+    as ``estimator``) is saved beside the first.
 
     The directory is assembled beside its destination and renamed into place, so a crash
     never leaves half a model. An existing directory is replaced only with ``overwrite=True``.
     """
-    import skops.io
-
     path = Path(path)
     figures = dict(figures or {})
     own = (MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, MANIFEST_FILE, CARD_FILE)
@@ -138,6 +153,11 @@ def save_model(
         raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
     if (sub_estimator is None) == ("sub_labels" in manifest):
         raise ValueError("a sub_estimator is saved exactly when the manifest lists its sub_labels")
+    if sub_estimator is not None and isinstance(sub_estimator, LinearScorer) != isinstance(estimator, LinearScorer):
+        raise ValueError("estimator and sub_estimator must be both estimators or both scorers")
+    validate_manifest(
+        {k: v for k, v in manifest.items() if k not in _DERIVED_KEYS}, "the manifest to save", saved=False
+    )
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     if path.exists() and not is_model_directory(path):
@@ -148,8 +168,11 @@ def save_model(
     parts = [(_MAIN, estimator), *([(_SUB, sub_estimator)] if sub_estimator is not None else [])]
     try:
         for part, fitted in parts:
-            skops.io.dump(fitted, staging / part.model_file, compression=zipfile.ZIP_DEFLATED)
-            LinearScorer.from_estimator(fitted).save(staging / part.scorer_file)
+            if isinstance(fitted, LinearScorer):
+                fitted.save(staging / part.scorer_file)
+            else:
+                _dump_estimator(fitted, staging / part.model_file)
+                LinearScorer.from_estimator(fitted).save(staging / part.scorer_file)
         full = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
@@ -162,14 +185,23 @@ def save_model(
         for name, content in figures.items():
             (staging / name).write_bytes(content)
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
-        classifier_files = [name for part, _ in parts for name in (part.model_file, part.scorer_file)]
+        classifier_files = [
+            name for part, _ in parts for name in (part.scorer_file, part.model_file) if (staging / name).exists()
+        ]
         full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, CARD_FILE, *sorted(figures))}
+        validate_manifest(full, f"the manifest of {path}")
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def _dump_estimator(estimator: Any, file: Path) -> None:
+    import skops.io
+
+    skops.io.dump(estimator, file, compression=zipfile.ZIP_DEFLATED)
 
 
 def _vocabulary_origin(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,8 +221,9 @@ def _vocabulary_origin(manifest: Mapping[str, Any]) -> dict[str, Any]:
 
 def is_model_directory(path: Path) -> bool:
     try:
-        return json.loads((path / MANIFEST_FILE).read_text(encoding="utf-8")).get("format") == FORMAT_NAME
-    except (OSError, ValueError, AttributeError):
+        data = read_regular_file(path / MANIFEST_FILE, max_bytes=MAX_MANIFEST_BYTES)
+        return json.loads(data.decode("utf-8")).get("format") == FORMAT_NAME
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -213,8 +246,8 @@ def _swap_into_place(staging: Path, path: Path) -> None:
 
 
 def _directory_of(path: Path) -> Path:
-    """A model directory, also when given the path of its model file."""
-    return path.parent if path.name == MODEL_FILE and path.is_file() else path
+    """A model directory, also when given the path of its model or scorer file."""
+    return path.parent if path.name in (MODEL_FILE, SCORER_FILE) and path.is_file() else path
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:
@@ -223,53 +256,64 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     if not path.is_dir():
         raise ModelNotFoundError(
             f"no model directory at {path}: a triage model is a directory holding "
-            f"{MODEL_FILE} and {MANIFEST_FILE} (train one with `triage train`)"
+            f"{SCORER_FILE} and {MANIFEST_FILE} (train one with `triage train`)"
         )
     manifest_path = path / MANIFEST_FILE
-    if not manifest_path.is_file():
+    if not (manifest_path.exists() or manifest_path.is_symlink()):
         raise ModelNotFoundError(f"{path} has no {MANIFEST_FILE}: it is not a triage model directory")
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelIntegrityError(
-            f"{manifest_path} is not valid JSON ({error}); re-save or retrain the model"
-        ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        data = read_regular_file(manifest_path, max_bytes=MAX_MANIFEST_BYTES)
+    except ValueError as error:
+        raise ModelIntegrityError(f"{error}; restore the model directory or retrain") from None
+    manifest = parse_manifest(data, str(manifest_path))
+    if manifest["format"] != FORMAT_NAME:
         raise ModelIntegrityError(f"{manifest_path} is not a triage model manifest")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ModelIntegrityError(f"{manifest_path}: invalid format_version {version!r}")
+    version = manifest["format_version"]
     if version > FORMAT_VERSION:
         raise ModelIntegrityError(
             f"{path} uses model format {version}, newer than this triage reads ({FORMAT_VERSION}); "
             f"upgrade triage: {install_hint()}"
         )
-    files = manifest.get("files")
-    if not isinstance(files, dict) or MODEL_FILE not in files:
-        raise ModelIntegrityError(f"{manifest_path} lists no hash for {MODEL_FILE}")
+    required = MODEL_FILE if version == 1 else SCORER_FILE
+    if required not in manifest["files"]:
+        raise ModelIntegrityError(f"{manifest_path} lists no hash for {required}")
     return manifest
 
 
-def _verify_files(path: Path, files: dict[str, str]) -> None:
+def _read_files(path: Path, files: dict[str, str]) -> dict[str, bytes]:
+    """The content of every file the manifest lists, once each matches its SHA-256."""
+    contents = {}
     for name, expected in files.items():
         file = path / name
-        if Path(name).name != name or not file.is_file():
+        if not (file.exists() or file.is_symlink()):
             raise ModelIntegrityError(f"{path}: file {name!r} listed in {MANIFEST_FILE} is missing")
-        actual = _sha256(file)
+        try:
+            contents[name] = read_regular_file(file, max_bytes=MAX_FILE_BYTES)
+        except ValueError as error:
+            raise ModelIntegrityError(
+                f"{error}; a model directory must hold its own files (copy them in rather than linking them)"
+            ) from None
+        actual = hashlib.sha256(contents[name]).hexdigest()
         if actual != expected:
             raise ModelIntegrityError(
                 f"{file} was modified after the model was saved (SHA-256 {actual[:12]}…, "
                 f"manifest says {str(expected)[:12]}…); do not use it — restore the original "
                 "directory or retrain"
             )
+    return contents
 
 
-def _audit(model_file: Path) -> list[str]:
+def _audit(model_file: Path, data: bytes) -> list[str]:
     """Return the non-default types the skops file names, refusing any outside TRUSTED_TYPES."""
     import skops.io
 
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        try:
+            zip_expanded_size(archive, str(model_file), max_bytes=MAX_FILE_BYTES)
+        except ValueError as error:
+            raise ModelIntegrityError(f"{error}; refusing to load it") from None
     try:
-        untrusted = skops.io.get_untrusted_types(file=model_file)
+        untrusted = skops.io.get_untrusted_types(data=data)
     except Exception as error:  # skops raises many types on a malformed schema
         raise ModelIntegrityError(f"{model_file} has an unreadable skops schema: {error}") from None
     unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
@@ -325,38 +369,59 @@ def _installed_version(name: str) -> str | None:
 
 def _parts(manifest: dict[str, Any]) -> tuple[_Part, ...]:
     """The classifiers a checked manifest lists: the department model, then any sub-label model."""
-    return (_MAIN, _SUB) if SUB_MODEL_FILE in manifest["files"] else (_MAIN,)
+    return (_MAIN, _SUB) if {SUB_SCORER_FILE, SUB_MODEL_FILE} & manifest["files"].keys() else (_MAIN,)
 
 
-def _checked_directory(path: str | Path) -> tuple[Path, dict[str, Any]]:
-    """The model directory and its manifest, once every file listed matches its hash."""
+class _CheckedDirectory(NamedTuple):
+    path: Path
+    manifest: dict[str, Any]
+    contents: dict[str, bytes]  # of every file the manifest lists, hashes checked
+
+
+def _checked_directory(path: str | Path) -> _CheckedDirectory:
+    """The model directory, its manifest and its files' content, once every file matches its hash."""
     manifest = read_manifest(path)
     path = _directory_of(Path(path))
-    _verify_files(path, manifest["files"])
-    sub_files = {SUB_MODEL_FILE, SUB_SCORER_FILE} & manifest["files"].keys()
-    if len(sub_files) == 1 or bool(sub_files) != isinstance(manifest.get("sub_labels"), list):
+    files = manifest["files"]
+    own = {MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, CARD_FILE, *manifest.get("figures", [])}
+    stray = sorted(files.keys() - own)
+    if stray:
+        raise ModelIntegrityError(f"{path / MANIFEST_FILE} lists files that are no part of a model: {stray}")
+    contents = _read_files(path, files)
+    expected_sub = set()
+    if isinstance(manifest.get("sub_labels"), list):
+        expected_sub = {SUB_SCORER_FILE, *([SUB_MODEL_FILE] if MODEL_FILE in files else [])}
+    if {SUB_MODEL_FILE, SUB_SCORER_FILE} & files.keys() != expected_sub:
         raise ModelIntegrityError(
-            f"{path / MANIFEST_FILE}: the sub-label model needs both {SUB_MODEL_FILE} and {SUB_SCORER_FILE} "
-            "hashed and its sub_labels listed; some are missing"
+            f"{path / MANIFEST_FILE}: the sub-label model needs both its files hashed ({SUB_SCORER_FILE}, and "
+            f"{SUB_MODEL_FILE} when {MODEL_FILE} is saved) and its sub_labels listed; some are missing"
         )
     for part in _parts(manifest):  # checked at every load, so a pickle is refused before anything is served
-        if not zipfile.is_zipfile(path / part.model_file):
+        if part.model_file in files and not zipfile.is_zipfile(io.BytesIO(contents[part.model_file])):
             raise UntrustedModelError(
                 f"{path / part.model_file} is not a skops archive (a pickle or joblib file?); triage never "
                 "loads pickles: re-save the model with triage.save or `triage train`"
             )
-    return path, manifest
+    return _CheckedDirectory(path, manifest, contents)
 
 
-def _load_estimator(path: Path, manifest: dict[str, Any], part: _Part, *, serving_checked: bool = False) -> Any:
+def _load_estimator(checked: _CheckedDirectory, part: _Part, *, serving_checked: bool = False) -> Any:
     import skops.io
 
     from triage.estimator import TriageClassifier
 
+    path, manifest = checked.path, checked.manifest
     model_file = path / part.model_file
-    untrusted = _audit(model_file)
+    if part.model_file not in manifest["files"]:
+        raise ModelNotFoundError(
+            f"{path} was saved without its scikit-learn estimator ({part.model_file}): serving needs only "
+            f"{part.scorer_file}. For scikit-learn analysis, save the model with include_estimator=True "
+            "(CLI: triage train --with-estimator)"
+        )
+    data = checked.contents[part.model_file]
+    untrusted = _audit(model_file, data)
     _warn_on_drift(manifest, path, serving=not serving_checked, estimator=True)
-    estimator = skops.io.load(model_file, trusted=untrusted)
+    estimator = skops.io.loads(data, trusted=untrusted)
     if not isinstance(estimator, TriageClassifier):
         raise UntrustedModelError(f"{model_file} holds a {type(estimator).__name__}, not a TriageClassifier")
     return estimator
@@ -367,27 +432,35 @@ def load_model(
 ) -> tuple[Any, dict[str, Any]]:
     """Load a model directory's estimator after checking its integrity; return ``(estimator, manifest)``.
 
-    ``sub=True`` loads the sub-label estimator instead (``ModelNotFoundError`` when there is none).
-    ``expected_files`` (the file hashes of a manifest read earlier) makes sure the directory still
-    holds the model that was loaded from it then; what that load already warned about (segmenter,
-    user dictionary, triage version) is not repeated.
+    ``sub=True`` loads the sub-label estimator instead. ``ModelNotFoundError`` when the directory
+    holds no such estimator (models are saved without one unless asked). ``expected_files`` (the
+    file hashes of a manifest read earlier) makes sure the directory still holds the model that was
+    loaded from it then; what that load already warned about (segmenter, user dictionary, triage
+    version) is not repeated.
     """
-    directory, manifest = _checked_directory(path)
-    if expected_files is not None and manifest["files"] != dict(expected_files):
+    checked = _checked_directory(path)
+    if expected_files is not None and checked.manifest["files"] != dict(expected_files):
         raise ModelIntegrityError(
-            f"{directory} was replaced by another model since this one was loaded from it; load it again"
+            f"{checked.path} was replaced by another model since this one was loaded from it; load it again"
         )
-    if sub and _SUB not in _parts(manifest):
-        raise ModelNotFoundError(f"{directory} has no sub-label model (train it with sub_labels)")
-    estimator = _load_estimator(directory, manifest, _SUB if sub else _MAIN, serving_checked=expected_files is not None)
-    return estimator, manifest
+    if sub and _SUB not in _parts(checked.manifest):
+        raise ModelNotFoundError(f"{checked.path} has no sub-label model (train it with sub_labels)")
+    estimator = _load_estimator(checked, _SUB if sub else _MAIN, serving_checked=expected_files is not None)
+    return estimator, checked.manifest
 
 
-def _read_scorer(file: Path) -> LinearScorer:
+def _read_scorer(file: Path, data: bytes) -> LinearScorer:
     try:
-        return LinearScorer.load(file)
+        return LinearScorer.from_bytes(data, source=str(file))
     except ValueError as error:
         raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None
+
+
+def _check_classes(scorer: LinearScorer, manifest: dict[str, Any], path: Path) -> None:
+    if sorted(map(str, scorer.classes)) != sorted(label_codes(manifest)):
+        raise ModelIntegrityError(
+            f"{path / MANIFEST_FILE}: its labels are not the classes of {SCORER_FILE}; re-save or retrain the model"
+        )
 
 
 class ServingParts(NamedTuple):
@@ -406,12 +479,18 @@ def load_scorers(path: str | Path) -> ServingParts:
     Models saved before ``scorer.npz`` existed (and so before sub-labels) are converted from
     their estimator (slower), which is kept rather than read twice.
     """
-    directory, manifest = _checked_directory(path)
+    checked = _checked_directory(path)
+    directory, manifest = checked.path, checked.manifest
     if SCORER_FILE not in manifest["files"]:
-        estimator = _load_estimator(directory, manifest, _MAIN)
-        return ServingParts(LinearScorer.from_estimator(estimator), None, manifest, estimator)
+        estimator = _load_estimator(checked, _MAIN)
+        scorer = LinearScorer.from_estimator(estimator).compacted()  # as saving it again would store it
+        _check_classes(scorer, manifest, directory)
+        return ServingParts(scorer, None, manifest, estimator)
     _warn_on_drift(manifest, directory, serving=True, estimator=False)
-    scorers = [_read_scorer(directory / part.scorer_file) for part in _parts(manifest)]
+    scorers = [
+        _read_scorer(directory / part.scorer_file, checked.contents[part.scorer_file]) for part in _parts(manifest)
+    ]
+    _check_classes(scorers[0], manifest, directory)
     return ServingParts(scorers[0], scorers[1] if len(scorers) > 1 else None, manifest)
 
 
@@ -425,4 +504,7 @@ def read_figures(path: str | Path, manifest: dict[str, Any]) -> dict[str, bytes]
     stray = [name for name in names if Path(name).name != name or name not in manifest["files"]]
     if stray:
         raise ModelIntegrityError(f"{directory / MANIFEST_FILE} lists figures without a checked file: {stray}")
-    return {name: (directory / name).read_bytes() for name in names}
+    try:
+        return {name: read_regular_file(directory / name, max_bytes=MAX_FILE_BYTES) for name in names}
+    except ValueError as error:
+        raise ModelIntegrityError(f"{error}; restore the model directory or retrain") from None
