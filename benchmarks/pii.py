@@ -71,6 +71,8 @@ def score_synthetic(path: Path) -> dict[str, dict[str, float]]:
                     gone[span["category"]] += 1
                 elif len(misses.setdefault(span["category"], [])) < 5:
                     misses[span["category"]].append(f"{text} -> {masked}")
+            for category in set(added) - set(expected) if len(misses.setdefault("false", [])) < 30 else ():
+                misses["false"].append(f"{category}: {text} -> {masked}")
             for category in set(expected) | set(added):
                 expected_total[category] += expected[category]
                 found_total[category] += added[category]

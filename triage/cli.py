@@ -20,6 +20,7 @@ import click
 
 from triage.exceptions import TriageError
 from triage.io import FORMATS
+from triage.text import display_text
 
 __all__ = ["cli", "main"]
 
@@ -143,7 +144,7 @@ def classify(texts: tuple[str, ...], top_k: int, as_json: bool, model_path: Path
             click.echo(json.dumps({"index": index, **result.to_dict()}, ensure_ascii=False))
         else:
             if len(results) > 1:
-                click.echo(f"[{index}] {messages[index][:40]}")
+                click.echo(f"[{index}] {display_text(messages[index], 40)}")
             click.echo(_format_classification(result))
 
 
@@ -168,7 +169,7 @@ def route(texts: tuple[str, ...], config_path: Path | None, as_json: bool, model
             click.echo(json.dumps({"index": index, **suggestion.to_dict()}, ensure_ascii=False))
             continue
         if len(suggestions) > 1:
-            click.echo(f"[{index}] {messages[index][:40]}")
+            click.echo(f"[{index}] {display_text(messages[index], 40)}")
         if suggestion.department is None:
             click.echo(f"— 无法分拨 not routed [needs review: {', '.join(suggestion.review_reasons)}]")
             continue
@@ -640,7 +641,7 @@ def audit_labels(
             "suggested": suspect.suggested,
             "given_probability": round(suspect.given_probability, 3),
             "suggested_probability": round(suspect.suggested_probability, 3),
-            "text": texts[suspect.index][:80],
+            "text": display_text(texts[suspect.index], 80),
         }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))

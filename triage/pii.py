@@ -41,18 +41,30 @@ PLACEHOLDERS = {
 _FULLWIDTH_NUMBERS = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0b\uff0d\uff0e\uff20\uff08\uff09]")
 _TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
 
-_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
+
+def _starting_with(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+    """``pattern`` behind a lookahead for the characters a match can start with: the regex engine
+    then skips every other position in C, 3 to 13 times faster on text without a match."""
+    return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+
+
+_URL = _starting_with("hHwW", r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
 # The local part starts only where a run of its characters starts, so a 20,000-character run
 # before an '@' is scanned once, not once per position (which took a second per message).
-_EMAIL = re.compile(
+_EMAIL = _starting_with(
+    r"A-Za-z0-9._%+\-",
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
 
 # --- long numbers: resident IDs (18 with checksum, 15 with a valid birth date) and bank cards (Luhn)
 # A run of 15 to 19 digits, single spaces or dashes allowed between them ("6222 0212 3456 7890 123",
 # "110105 19491231 002X"); never the middle of a longer run.
-_LONG_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])(?<![0-9][ \-])\d(?:[ \-]?\d){13,17}(?:[ \-]?[\dXx])(?![ \-]?[0-9A-Za-z])"
+_LONG_NUMBER = _starting_with(
+    "0-9",
+    r"(?<![0-9A-Za-z])(?<![0-9][ \-])\d(?:[ \-]?\d){13,17}(?:[ \-]?[\dXx])"
+    # not followed by more of the number: a dash, or a space and a short last group ("... 7890 123");
+    # a space and a year is the next sentence ("... 002X 2019年")
+    r"(?!-?[0-9A-Za-z])(?! \d{1,4}(?![\d年月日号]))"
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
@@ -92,14 +104,26 @@ def _luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _mask_long_number(match: re.Match[str]) -> str:
-    digits = match.group().replace(" ", "").replace("-", "")
+def _long_number_placeholder(candidate: str) -> str | None:
+    digits = candidate.replace(" ", "").replace("-", "")
     if _valid_resident_id(digits):
         return PLACEHOLDERS["id_number"]
     # bank cards: UnionPay 62, Visa 4, Mastercard 5, Amex/JCB 3, old domestic 9; order numbers start with a year
     if len(digits) >= 16 and digits.isdigit() and digits[0] in "34569" and _luhn_valid(digits):
         return PLACEHOLDERS["bank_card"]
-    return match.group()
+    return None
+
+
+def _mask_long_number(match: re.Match[str]) -> str:
+    """The run as an ID or a card; else its start before a space (an ID, then " 2019年…")."""
+    run = match.group()
+    cut = len(run)
+    while cut > 0:
+        placeholder = _long_number_placeholder(run[:cut])
+        if placeholder:
+            return placeholder + run[cut:]
+        cut = run.rfind(" ", 0, cut)
+    return run
 
 
 # --- phones
@@ -122,15 +146,16 @@ def _mobile_body() -> str:
 _COUNTRY = r"(?:\(?(?:\+ ?|(?<!\d)00)86\)?[ \-]?)"
 _PHONE_PATTERNS = (
     # mainland mobiles in any common grouping, with or without +86 / 0086
-    re.compile(rf"(?<![\d.])(?:{_COUNTRY})?1[3-9]{_mobile_body()}(?![\d])"),
+    _starting_with("0-9(+", rf"(?<![\d.])(?:{_COUNTRY})?1[3-9]{_mobile_body()}(?![\d])"),
     # +86 / 0086 followed by any digit groups: "+86-123-4567", "+86 10 8888 6666"
-    re.compile(r"(?:\+|(?<!\d)00)86[ \-]?\(?\d[\d \-()]{4,16}\d(?!\d)"),
+    _starting_with("0+", r"(?:\+|(?<!\d)00)86[ \-]?\(?\d[\d \-()]{4,16}\d(?!\d)"),
     # 400/800 service numbers: "400-123-4567", "8008201234"
-    re.compile(rf"(?<!\d)[48]00{_S}\d{{3}}{_S}\d{{4}}(?!\d)"),
+    _starting_with("48", rf"(?<!\d)[48]00{_S}\d{{3}}{_S}\d{{4}}(?!\d)"),
     # landlines with an area code (0 + 2-3 digits) and a 7-8 digit local number that never starts
     # with 0 or 1: "0731-88886666", "(010)12345678", "0731-8888-6666", "021 6666 8888-123"; not a
     # stock code (000651) or a dotted decimal
-    re.compile(
+    _starting_with(
+        "0(",
         rf"(?<![\d.])\(?0[1-9]\d{{1,2}}\)?{_S}[2-9]\d{{2,3}}{_S}\d{{4}}(?:(?:-|转|ext\.?)\d{{1,5}})?(?![\d.]?\d)"
     ),
 )
@@ -140,15 +165,16 @@ _NUMBER_HINT = re.compile(r"\d[\d \-().\u2010-\u2015]{3,}\d")
 # --- numbers that only a cue word makes personal
 _PHONE_CUE = r"(?:电话|座机|固话|联系方式|手机|热线|办公室|tel|Tel|TEL|☎)"
 # a local number without area code: 7-8 digits starting 2-9, after the cue and at most 8 other characters
-_LOCAL_LANDLINE = re.compile(
-    rf"(?P<cue>{_PHONE_CUE}[^\d\[\]。!?！？]{{0,8}}?)(?<!\d)(?P<number>[2-9]\d{{2,3}}{_S}\d{{4}})(?![\d.]?\d)"
+_LOCAL_LANDLINE = _starting_with(
+    "电座固联手热办tT☎",
+    rf"(?P<cue>{_PHONE_CUE}[^\dA-Za-z\[\]。!?！？]{{0,8}}?)(?<!\d)(?P<number>[2-9]\d{{2,3}}{_S}\d{{4}})(?![\d.]?\d)"
 )
-_QQ = re.compile(
-    r"(?P<cue>(?<![A-Za-z])(?:QQ|qq|Qq|扣扣|企鹅号)[^\dA-Za-z\[\]。!?！？]{0,6}?)(?<!\d)(?P<number>[1-9]\d{4,11})(?!\d)"
-)
-_WECHAT = re.compile(
-    r"(?P<cue>(?:微信|威信|薇信|V信|v信|(?<![A-Za-z])(?:VX|vx|Vx|wx|WX|weixin)(?![A-Za-z]))"
-    r"[^\dA-Za-z\[\]。!?！？]{0,6}?)"
+# between a QQ / WeChat cue and the id: 号, 号码, 账号, 群, 是, 为, a colon and spaces, nothing else
+_ACCOUNT_GAP = r"(?:号码|账号|号|群号?|ID|id)?(?:是|为)?[:：]? ?"
+_QQ = _starting_with("Qq扣企", rf"(?P<cue>(?<![A-Za-z])(?:QQ|qq|Qq|扣扣|企鹅号){_ACCOUNT_GAP})(?P<number>[1-9]\d{{4,11}})(?!\d)")
+_WECHAT = _starting_with(
+    "微威薇VvwW",
+    rf"(?P<cue>(?:微信|威信|薇信|V信|v信|(?<![A-Za-z])(?:VX|vx|Vx|wx|WX|weixin)(?![A-Za-z])){_ACCOUNT_GAP})"
     r"(?P<number>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,11})(?![A-Za-z0-9_\-])"
 )
 _CUE_HINT = re.compile(r"电话|座机|固话|联系方式|手机|热线|办公室|tel|☎|qq|扣扣|企鹅|微信|威信|薇信|v信|vx|wx|weixin", re.IGNORECASE)
@@ -208,7 +234,8 @@ _HONORIFIC = (
 _SURNAME = "(?:" + "|".join(_COMPOUND_SURNAMES) + f"|[{_SURNAMES}])"
 _FULL_NAME = rf"{_SURNAME}{_HONORIFIC}{_GIVEN}"
 _NAME_CUE = r"(?:我叫|名叫|姓名|联系人|户主|署名|落款|申请人|反映人|投诉人|举报人)"
-_NAME = re.compile(
+_NAME = _starting_with(
+    "我名姓联户署落申反投举本",
     rf"(?P<cue>{_NAME_CUE}[:：]? ?)(?P<name>{_FULL_NAME}){_AFTER_NAME}"
     # 本人 and 我是 start many sentences that are not introductions: a stricter end
     rf"|(?P<cue3>(?:本人|我是)[:：]? ?)(?P<name3>{_FULL_NAME}){_AFTER_NAME_STRICT}"
@@ -229,8 +256,9 @@ _UNIT = rf"{_NUM}单元"
 _FLOOR = rf"{_NUM}(?:楼|层)"
 _ROOM = r"\d{3,4}(?:室|房间|号|房(?![补产价租贷屋改源型]))?"
 # what follows a number that is not a room: an area, an amount, a count (3号楼1100平方米)
-_NOT_AFTER_ROOM = r"(?![\d.]|平|㎡|m|米|元|万|个|人|辆|套|间|层|年|余|多|户|栋|次|名|家)"
-_ADDRESS = re.compile(
+_NOT_AFTER_ROOM = r"(?![\d.]|平|㎡|m|米|元|万|个|人|辆|套|间|层|年|余|多|户|栋|次|名)"
+_ADDRESS = _starting_with(
+    "0-9A-Za-z一二三四五六七八九十",
     rf"(?<![\dA-Za-z])(?:"
     rf"{_BUILDING} ?(?:{_UNIT} ?)?(?:{_FLOOR} ?)?{_ROOM}"  # 5栋2单元301室, 3号楼502, B座1502
     rf"|{_UNIT} ?(?:{_FLOOR} ?)?{_ROOM}"  # 2单元301
@@ -244,7 +272,8 @@ _ADDRESS_HINT = re.compile(r"[栋幢座单室房户巷弄组#]|号楼|\d-\d")
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # A plate starts with a province and a letter; anonymised codes (A市, B3区) make a bare letter common.
 _PLATE_HINT = re.compile(f"[{_PROVINCES}][A-HJ-NP-Z]")
-_PLATE = re.compile(
+_PLATE = _starting_with(
+    _PROVINCES,
     rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][ ·.]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警]"
     r"(?![A-Za-z0-9])"
 )
@@ -267,9 +296,10 @@ _STEPS = (
     _Step(_URL, PLACEHOLDERS["url"], lambda text: "://" in text or "www." in text.lower()),
     _Step(_EMAIL, PLACEHOLDERS["email"], _substring_hint("@")),
     _Step(_LONG_NUMBER, _mask_long_number, _NUMBER_HINT.search),
+    # before phones: a QQ number can look like a mobile or a 400 number
+    _Step(_QQ, _keep_cue(PLACEHOLDERS["qq"]), _CUE_HINT.search),
     *(_Step(pattern, PLACEHOLDERS["phone"], _NUMBER_HINT.search) for pattern in _PHONE_PATTERNS),
     _Step(_LOCAL_LANDLINE, _keep_cue(PLACEHOLDERS["phone"], unless=_is_date), _CUE_HINT.search),
-    _Step(_QQ, _keep_cue(PLACEHOLDERS["qq"]), _CUE_HINT.search),
     _Step(_WECHAT, _keep_cue(PLACEHOLDERS["wechat"]), _CUE_HINT.search),
     _Step(_NAME, _mask_name, _NAME_HINT.search),
     _Step(_ADDRESS, PLACEHOLDERS["address"], _ADDRESS_HINT.search),

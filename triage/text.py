@@ -16,6 +16,7 @@ __all__ = [
     "MAX_TEXT_CHARS",
     "PLACEHOLDERS",
     "PreparedText",
+    "display_text",
     "has_chinese",
     "mask_pii",
     "normalize",
@@ -87,3 +88,24 @@ def prepare(text: str) -> PreparedText:
     if len(cleaned) > MAX_TEXT_CHARS:
         return PreparedText(cleaned[:MAX_TEXT_CHARS], truncated=True)
     return PreparedText(cleaned, truncated=raw_truncated)
+
+
+def display_text(text: str, limit: int | None = None) -> str:
+    """``text`` as every report, example file and terminal line shows it: prepared (normalised,
+    personal data masked, see :func:`prepare`) and cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> display_text("我叫王建国，电话13988999988，小区路灯坏了", limit=18)
+    '我叫[NAME],电话[PHONE]'
+    >>> display_text("我叫王建国，电话13988999988，小区路灯坏了", limit=12)
+    '我叫[NAME],电话'
+    """
+    shown = prepare(text).text
+    if limit is None or len(shown) <= limit:
+        return shown
+    cut = shown[:limit]
+    start = cut.rfind("[")  # never half a placeholder ("电话[PH")
+    if start != -1 and "]" not in cut[start:] and any(shown.startswith(p, start) for p in PLACEHOLDERS.values()):
+        cut = cut[:start]
+    return cut
