@@ -38,8 +38,11 @@ PLACEHOLDERS = {
 
 # Full-width digits, letters and the punctuation numbers are written with, as ASCII: a message
 # typed on a Chinese keyboard writes 电话：１３９８８９９９９８８ (normalize() does this too).
-_FULLWIDTH_NUMBERS = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\uff0b\uff0d\uff0e\uff20\uff08\uff09]")
-_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)}
+_FULLWIDTH_CHARS = "０-９Ａ-Ｚａ-ｚ＋－．＠（）"
+_FULLWIDTH_NUMBERS = re.compile(f"[{_FULLWIDTH_CHARS}]")
+_TO_ASCII = {
+    code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if _FULLWIDTH_NUMBERS.fullmatch(chr(code))
+}
 
 
 def _starting_with(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -151,12 +154,13 @@ _PHONE_PATTERNS = (
     _starting_with("0+", r"(?:\+|(?<!\d)00)86[ \-]?\(?\d[\d \-()]{4,16}\d(?!\d)"),
     # 400/800 service numbers: "400-123-4567", "8008201234"
     _starting_with("48", rf"(?<!\d)[48]00{_S}\d{{3}}{_S}\d{{4}}(?!\d)"),
-    # landlines with an area code (0 + 2-3 digits) and a 7-8 digit local number that never starts
-    # with 0 or 1: "0731-88886666", "(010)12345678", "0731-8888-6666", "021 6666 8888-123"; not a
-    # stock code (000651) or a dotted decimal
+    # landlines with an area code (0 + 2-3 digits) and a 7-8 digit local number, which starts with
+    # 2-9 unless the area code is in brackets: "0731-88886666", "(010)12345678", "0731-8888-6666",
+    # "021 6666 8888-123"; not a stock code (000651) or a dotted decimal
     _starting_with(
         "0(",
-        rf"(?<![\d.])\(?0[1-9]\d{{1,2}}\)?{_S}[2-9]\d{{2,3}}{_S}\d{{4}}(?:(?:-|转|ext\.?)\d{{1,5}})?(?![\d.]?\d)"
+        rf"(?<![\d.])(?:\(0[1-9]\d{{1,2}}\) ?[1-9]|\(?0[1-9]\d{{1,2}}{_S}[2-9])\d{{2,3}}{_S}\d{{4}}"
+        r"(?:(?:-|转|ext\.?)\d{1,5})?(?![\d.]?\d)",
     ),
 )
 # Every ID, card and phone pattern needs five digits in a row, possibly with separators.
