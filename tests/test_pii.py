@@ -165,15 +165,18 @@ def _seconds(step: pii._Step, text: str) -> float:
     return time.perf_counter() - start
 
 
-def test_the_email_pattern_is_not_quadratic():
-    """A 20,000-character run and an '@' took about a second per message; now well under 10 ms."""
+def test_the_issue_reproducer_no_longer_stalls():
+    """A 20,000-character run and an '@' took about a second per message (quadratic e-mail pattern)."""
     text = "a" * 20_000 + "@"
-    start = time.perf_counter()
-    mask_pii(text)
-    assert time.perf_counter() - start < 0.01
+    took = []
+    for _ in range(3):
+        start = time.perf_counter()
+        mask_pii(text)
+        took.append(time.perf_counter() - start)
+    assert min(took) < 0.05
 
 
-@given(st.text(alphabet="0123456789 -.()+@:：—wxXQq湘A我叫王姓名本人微信电话栋单元室号楼巷-_abc[]"))
+@given(st.text(alphabet="0123456789 -.()+@:：—wxXQq湘A我叫王姓名本人微信电话栋幢座院层房单元室号楼巷组#-_abc[]"))
 def test_hints_only_skip_patterns_that_would_find_nothing(text):
     assert mask_pii(text) == pii._apply(text, use_hints=False)
 

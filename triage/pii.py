@@ -168,11 +168,11 @@ _NUMBER_HINT = re.compile(r"\d[\d \-().\u2010-\u2015]{3,}\d")
 
 # --- numbers that only a cue word makes personal
 _PHONE_CUE = r"(?:电话|座机|固话|联系方式|手机|热线|办公室|tel|Tel|TEL|☎)"
-# a local number without area code: 7-8 digits starting 2-9, after the cue and at most 8 other characters
-_LOCAL_LANDLINE = _starting_with(
-    "电座固联手热办tT☎",
-    rf"(?P<cue>{_PHONE_CUE}[^\dA-Za-z\[\]。!?！？]{{0,8}}?)(?<!\d)(?P<number>[2-9]\d{{2,3}}{_S}\d{{4}})(?![\d.]?\d)"
-)
+# a local number without area code: 7-8 digits starting 2-9, masked only after a cue and at most 8
+# other characters (电话:向阳区教育局8607210); numbers are rarer than cue words, so they are found first
+_LOCAL_NUMBER = _starting_with("2-9", rf"(?<![\d.])[2-9]\d{{2,3}}{_S}\d{{4}}(?![\d.]?\d)")
+_CUE_BEFORE = re.compile(rf"{_PHONE_CUE}[^\dA-Za-z\[\]。!?！？]{{0,8}}$")
+_CUE_WINDOW = len("联系方式") + 8
 # between a QQ / WeChat cue and the id: 号, 号码, 账号, 群, 是, 为, a colon and spaces, nothing else
 _ACCOUNT_GAP = r"(?:号码|账号|号|群号?|ID|id)?(?:是|为)?[:：]? ?"
 _QQ = _starting_with("Qq扣企", rf"(?P<cue>(?<![A-Za-z])(?:QQ|qq|Qq|扣扣|企鹅号){_ACCOUNT_GAP})(?P<number>[1-9]\d{{4,11}})(?!\d)")
@@ -181,7 +181,10 @@ _WECHAT = _starting_with(
     rf"(?P<cue>(?:微信|威信|薇信|V信|v信|(?<![A-Za-z])(?:VX|vx|Vx|wx|WX|weixin)(?![A-Za-z])){_ACCOUNT_GAP})"
     r"(?P<number>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,11})(?![A-Za-z0-9_\-])"
 )
-_CUE_HINT = re.compile(r"电话|座机|固话|联系方式|手机|热线|办公室|tel|☎|qq|扣扣|企鹅|微信|威信|薇信|v信|vx|wx|weixin", re.IGNORECASE)
+_CUE_HINT = _starting_with(
+    "电座固联手热办tT☎qQ扣企微威薇vVwW",
+    r"电话|座机|固话|联系方式|手机|热线|办公室|[tT][eE][lL]|☎|[qQ]{2}|扣扣|企鹅|微信|威信|薇信|[vV]信|[vVwW][xX]|[wW]eixin",
+)
 
 
 def _is_date(digits: str) -> bool:
@@ -189,16 +192,17 @@ def _is_date(digits: str) -> bool:
     return len(digits) == 8 and _valid_date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
 
 
-def _keep_cue(placeholder: str, *, unless: Callable[[str], bool] | None = None) -> Callable[[re.Match[str]], str]:
-    """Replacement keeping the cue and masking the number (left alone where ``unless`` says so)."""
+def _mask_local_landline(match: re.Match[str]) -> str:
+    """A local number right after a phone cue, unless it is a date."""
+    before = match.string[max(0, match.start() - _CUE_WINDOW) : match.start()]
+    if _CUE_BEFORE.search(before) is None or _is_date(re.sub(r"\D", "", match.group())):
+        return match.group()
+    return PLACEHOLDERS["phone"]
 
-    def replace(match: re.Match[str]) -> str:
-        number = match.group("number")
-        if unless is not None and unless(re.sub(r"\D", "", number)):
-            return match.group()
-        return match.group("cue") + placeholder
 
-    return replace
+def _keep_cue(placeholder: str) -> Callable[[re.Match[str]], str]:
+    """Replacement keeping the cue and masking the account number or id."""
+    return lambda match: match.group("cue") + placeholder
 
 
 # --- names after a self-introduction or a contact field
@@ -271,7 +275,9 @@ _ADDRESS = _starting_with(
     r"|(?<=[巷弄组])\d{1,4}号(?![楼院])"  # 胜利巷12号, 三组15号: one household
     rf"){_NOT_AFTER_ROOM}"
 )
-_ADDRESS_HINT = re.compile(r"[栋幢座单室房户巷弄组#]|号楼|\d-\d")
+# Every address above holds a 3-4 digit room after a building, unit or floor word, a space or a
+# dash, or before 室/房; or a house number after 巷/弄/组.
+_ADDRESS_HINT = _starting_with("栋幢座#元院楼层\\- 0-9巷弄组", r"[栋幢座#元院楼层\- ]\d{3}|\d{3}[室房]|[巷弄组]\d")
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # A plate starts with a province and a letter; anonymised codes (A市, B3区) make a bare letter common.
@@ -303,7 +309,7 @@ _STEPS = (
     # before phones: a QQ number can look like a mobile or a 400 number
     _Step(_QQ, _keep_cue(PLACEHOLDERS["qq"]), _CUE_HINT.search),
     *(_Step(pattern, PLACEHOLDERS["phone"], _NUMBER_HINT.search) for pattern in _PHONE_PATTERNS),
-    _Step(_LOCAL_LANDLINE, _keep_cue(PLACEHOLDERS["phone"], unless=_is_date), _CUE_HINT.search),
+    _Step(_LOCAL_NUMBER, _mask_local_landline, _CUE_HINT.search),
     _Step(_WECHAT, _keep_cue(PLACEHOLDERS["wechat"]), _CUE_HINT.search),
     _Step(_NAME, _mask_name, _NAME_HINT.search),
     _Step(_ADDRESS, PLACEHOLDERS["address"], _ADDRESS_HINT.search),
@@ -314,9 +320,17 @@ _STEPS = (
 def _apply(text: str, *, use_hints: bool) -> str:
     if _FULLWIDTH_NUMBERS.search(text):
         text = text.translate(_TO_ASCII)
+    # Each hint is asked once, on the first step that has it: a placeholder never holds a digit, a
+    # cue word or anything else a hint looks for (but [QQ], put in only where the cue hint held), so
+    # masking never makes a failed hint hold.
+    hinted: dict[Callable[[str], object], bool] = {}
     for step in _STEPS:
-        if not use_hints or step.hint is None or step.hint(text):
-            text = step.pattern.sub(step.replacement, text)
+        if use_hints and step.hint is not None:
+            if step.hint not in hinted:
+                hinted[step.hint] = bool(step.hint(text))
+            if not hinted[step.hint]:
+                continue
+        text = step.pattern.sub(step.replacement, text)
     return text
 
 
