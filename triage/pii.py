@@ -277,7 +277,9 @@ _ADDRESS = _starting_with(
 )
 # Every address above holds a 3-4 digit room after a building, unit or floor word, a space or a
 # dash, or before 室/房; or a house number after 巷/弄/组.
-_ADDRESS_HINT = _starting_with("栋幢座#元院楼层\\- 0-9巷弄组", r"[栋幢座#元院楼层\- ]\d{3}|\d{3}[室房]|[巷弄组]\d")
+_ADDRESS_HINT = _starting_with(
+    "栋幢座#元院楼层\\-室房巷弄组", r"[栋幢座#元院楼层\-] ?\d{3}|(?<=\d\d\d)[室房]|[巷弄组]\d"
+)
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # A plate starts with a province and a letter; anonymised codes (A市, B3区) make a bare letter common.
