@@ -22,29 +22,196 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent / "pii_set.jsonl"
 PER_CATEGORY = 1000
 
-MOBILE_PREFIXES = (
-    "130 131 132 133 134 135 136 137 138 139 145 147 150 151 152 153 155 156 157 158 159 166 170 "
-    "173 175 176 177 178 180 181 182 183 184 185 186 187 188 189 191 198 199"
-).split()
-AREA_CODES = "010 020 021 022 023 024 025 027 028 029 0311 0351 0411 0431 0451 0454 0571 0591 0731 0746 0755 0871".split()
-ID_AREAS = "110105 110108 120101 130102 210202 220102 230801 310104 320102 330106 350102 370102 410105 430102 430602 440305 450103 500103 510104 610113 620102 650102".split()
-CARD_PREFIXES = "622202 621700 622848 621661 622588 621226 622700 623668 436742 518710 356833 955880 622609".split()
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴"
-COMPOUND_SURNAMES = "欧阳 司马 上官 诸葛".split()
-GIVEN_CHARS = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉力斌宇浩凯鹏飞鑫晨欣怡佳雪梅琳婷慧颖晓燕春海林波宁峰亮成龙瑞凤洁琴云莲真环荣爱福生德祥利清"
-ESTATES = (
-    "阳光花园 锦绣华庭 幸福里小区 翠湖苑 金色家园 东方明珠小区 和平新村 书香名苑 滨江一号 世纪英伦小区 "
-    "碧水龙庭 山水嘉园 绿城桂花园 恒大名都 万科城 星河湾 紫薇花园 怡景苑 丽景华庭 南湖社区"
-).split()
-STREETS = "胜利巷 民主巷 建设巷 光明弄 长乐弄 三组 五组 十二组 红星村四组 新华巷".split()
-EMAIL_DOMAINS = "qq.com 163.com 126.com sina.com sohu.com gmail.com outlook.com foxmail.com xx.gov.cn yeah.net".split()
-PINYIN = "zhang wang li liu chen yang huang zhao wu zhou xu sun ma zhu hu guo he gao lin luo xiaoming jianguo lili".split()
+MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "145",
+    "147",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "170",
+    "173",
+    "175",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "184",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+]
+AREA_CODES = [
+    "010",
+    "020",
+    "021",
+    "022",
+    "023",
+    "024",
+    "025",
+    "027",
+    "028",
+    "029",
+    "0311",
+    "0351",
+    "0411",
+    "0431",
+    "0451",
+    "0454",
+    "0571",
+    "0591",
+    "0731",
+    "0746",
+    "0755",
+    "0871",
+]
+ID_AREAS = [
+    "110105",
+    "110108",
+    "120101",
+    "130102",
+    "210202",
+    "220102",
+    "230801",
+    "310104",
+    "320102",
+    "330106",
+    "350102",
+    "370102",
+    "410105",
+    "430102",
+    "430602",
+    "440305",
+    "450103",
+    "500103",
+    "510104",
+    "610113",
+    "620102",
+    "650102",
+]
+CARD_PREFIXES = [
+    "622202",
+    "621700",
+    "622848",
+    "621661",
+    "622588",
+    "621226",
+    "622700",
+    "623668",
+    "436742",
+    "518710",
+    "356833",
+    "955880",
+    "622609",
+]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜"
+    "崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔汤常温康施文牛"
+    "樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲"
+    "翁冉骆蓝路游辛靳管柴"
+)
+COMPOUND_SURNAMES = ["欧阳", "司马", "上官", "诸葛"]
+GIVEN_CHARS = (
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志文辉力斌宇浩凯鹏飞鑫晨欣怡佳雪梅琳婷慧颖晓燕"
+    "春海林波宁峰亮成龙瑞凤洁琴云莲真环荣爱福生德祥利清"
+)
+ESTATES = [
+    "阳光花园",
+    "锦绣华庭",
+    "幸福里小区",
+    "翠湖苑",
+    "金色家园",
+    "东方明珠小区",
+    "和平新村",
+    "书香名苑",
+    "滨江一号",
+    "世纪英伦小区",
+    "碧水龙庭",
+    "山水嘉园",
+    "绿城桂花园",
+    "恒大名都",
+    "万科城",
+    "星河湾",
+    "紫薇花园",
+    "怡景苑",
+    "丽景华庭",
+    "南湖社区",
+]
+STREETS = ["胜利巷", "民主巷", "建设巷", "光明弄", "长乐弄", "三组", "五组", "十二组", "红星村四组", "新华巷"]
+EMAIL_DOMAINS = [
+    "qq.com",
+    "163.com",
+    "126.com",
+    "sina.com",
+    "sohu.com",
+    "gmail.com",
+    "outlook.com",
+    "foxmail.com",
+    "xx.gov.cn",
+    "yeah.net",
+]
+PINYIN = [
+    "zhang",
+    "wang",
+    "li",
+    "liu",
+    "chen",
+    "yang",
+    "huang",
+    "zhao",
+    "wu",
+    "zhou",
+    "xu",
+    "sun",
+    "ma",
+    "zhu",
+    "hu",
+    "guo",
+    "he",
+    "gao",
+    "lin",
+    "luo",
+    "xiaoming",
+    "jianguo",
+    "lili",
+]
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤川"
 PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 # Filler clauses (invented) that surround the personal data, some with harmless numbers.
 OPENINGS = (
-    "尊敬的领导：", "您好，", "", "市长您好！", "各位领导：", "我要投诉，", "反映一个问题：", "",
+    "尊敬的领导：",
+    "您好，",
+    "",
+    "市长您好！",
+    "各位领导：",
+    "我要投诉，",
+    "反映一个问题：",
+    "",
 )
 COMPLAINTS = (
     "小区门口的路灯坏了三个月没人修",
@@ -128,12 +295,23 @@ def phone_value(rng: random.Random) -> tuple[str, str]:
     """A phone number and a cue-bearing template for it."""
     kind = rng.random()
     if kind < 0.55:
-        return mobile(rng), rng.choice(["我的手机{}", "联系电话：{}", "电话{}", "有事请打{}", "打{}找我", "手机号码是{}", "{}"])
+        return mobile(rng), rng.choice(
+            ["我的手机{}", "联系电话：{}", "电话{}", "有事请打{}", "打{}找我", "手机号码是{}", "{}"]
+        )
     if kind < 0.8:
         return landline(rng), rng.choice(["座机{}", "办公电话：{}", "拨打{}无人接听", "物业电话{}", "联系方式{}"])
     if kind < 0.93:
         return local_landline(rng), rng.choice(
-            ["联系电话：{}", "座机{}", "固话 {}", "联系方式：{}", "值班电话{}", "电话是{}", "物业办公室电话{}", "热线{}"]
+            [
+                "联系电话：{}",
+                "座机{}",
+                "固话 {}",
+                "联系方式：{}",
+                "值班电话{}",
+                "电话是{}",
+                "物业办公室电话{}",
+                "热线{}",
+            ]
         )
     return service_number(rng), rng.choice(["客服电话{}", "拨打{}投诉", "热线{}一直占线"])
 
@@ -163,8 +341,12 @@ def card_value(rng: random.Random) -> tuple[str, str]:
 
 
 def qq_value(rng: random.Random) -> tuple[str, str]:
-    number = str(rng.randint(1, 9)) + "".join(rng.choice("0123456789") for _ in range(rng.choice([5, 6, 7, 8, 8, 9, 9])))
-    template = rng.choice(["QQ：{}", "QQ号{}", "qq {}", "扣扣{}", "QQ号码是{}", "加我QQ{}", "Q Q号:{}".replace(" ", "")])
+    number = str(rng.randint(1, 9)) + "".join(
+        rng.choice("0123456789") for _ in range(rng.choice([5, 6, 7, 8, 8, 9, 9]))
+    )
+    template = rng.choice(
+        ["QQ：{}", "QQ号{}", "qq {}", "扣扣{}", "QQ号码是{}", "加我QQ{}", "Q Q号:{}".replace(" ", "")]
+    )
     return number, template
 
 
@@ -241,7 +423,9 @@ def email_value(rng: random.Random) -> tuple[str, str]:
 def url_value(rng: random.Random) -> tuple[str, str]:
     host = rng.choice(["www.", ""]) + rng.choice(PINYIN) + rng.choice([".com", ".cn", ".gov.cn", ".net"])
     path = rng.choice(["", "/", "/news/show.asp?id=" + str(rng.randint(1, 9999)), "/a/b.html"])
-    url = (rng.choice(["http://", "https://"]) if not host.startswith("www.") or rng.random() < 0.5 else "") + host + path
+    url = (
+        (rng.choice(["http://", "https://"]) if not host.startswith("www.") or rng.random() < 0.5 else "") + host + path
+    )
     return url, rng.choice(["详见{}，", "网址{}", "链接：{} ", "在{}上看到"])
 
 
@@ -402,11 +586,13 @@ def negative_numbers(rng: random.Random) -> dict:
     if kind == 0:
         text = f"股票代码{rng.choice(['000', '002', '300', '600', '601'])}{rng.randint(0, 999):03d}今天跌停"
     elif kind == 1:
-        text = f"工单号{rng.randint(2015, 2024)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(0, 999999):06d}还没处理"
+        day = f"{rng.randint(2015, 2024)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+        text = f"工单号{day}{rng.randint(0, 999999):06d}还没处理"
     elif kind == 2:
         text = f"一共交了{rng.randint(100, 999999)}元，退回{rng.randint(10, 9999)}.{rng.randint(0, 99)}元"
     elif kind == 3:
-        text = f"{rng.randint(1990, 2024)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日{rng.randint(0, 23)}:{rng.randint(0, 59):02d}发生的事"
+        day = f"{rng.randint(1990, 2024)}年{rng.randint(1, 12)}月{rng.randint(1, 28)}日"
+        text = f"{day}{rng.randint(0, 23)}:{rng.randint(0, 59):02d}发生的事"
     elif kind == 4:
         text = f"依据第{rng.randint(1, 300)}条第{rng.randint(1, 9)}款"
     elif kind == 5:
@@ -414,7 +600,8 @@ def negative_numbers(rng: random.Random) -> dict:
     elif kind == 6:
         text = f"邮编{rng.choice(['410000', '116000', '154000', '100085', '200120'])}"
     elif kind == 7:
-        text = f"{rng.choice(SURNAMES)}{rng.choice(['先生', '女士', '师傅', '经理', '阿姨', '老师'])}说{rng.randint(2, 9)}号楼{rng.randint(1, 6)}单元的灯坏了"
+        person = rng.choice(SURNAMES) + rng.choice(["先生", "女士", "师傅", "经理", "阿姨", "老师"])
+        text = f"{person}说{rng.randint(2, 9)}号楼{rng.randint(1, 6)}单元的灯坏了"
     else:
         text = f"面积{rng.randint(50, 200)}.{rng.randint(0, 99)}平方米，单价{rng.randint(5000, 30000)}元"
     return {"text": text, "spans": []}

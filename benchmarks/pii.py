@@ -166,9 +166,7 @@ def main() -> None:
         table = score_synthetic(SET_PATH)
         print(f"{'category':<12}{'spans':>7}{'masked':>8}{'recall':>8}{'precision':>11}")
         for category, row in table.items():
-            print(
-                f"{category:<12}{row['spans']:>7}{row['masked']:>8}{row['recall']:>8.3f}{row['precision']:>11.3f}"
-            )
+            print(f"{category:<12}{row['spans']:>7}{row['masked']:>8}{row['recall']:>8.3f}{row['precision']:>11.3f}")
 
 
 if __name__ == "__main__":

@@ -229,7 +229,9 @@ def test_evaluate_report_examples_hold_no_raw_phones_or_ids(small_model, tmp_pat
 
 
 def test_cli_lines_that_echo_messages_mask_them(saved_model_dir):
-    result = CliRunner().invoke(cli, ["classify", "--model", str(saved_model_dir), "电话13988999988物业乱收费", "路灯坏了"])
+    result = CliRunner().invoke(
+        cli, ["classify", "--model", str(saved_model_dir), "电话13988999988物业乱收费", "路灯坏了"]
+    )
     assert result.exit_code == 0, result.output
     assert "13988999988" not in result.output and "[PHONE]" in result.output
 
@@ -267,6 +269,4 @@ def test_a_trained_vocabulary_holds_no_personal_numbers():
 
 
 def test_prepare_masks_what_training_and_serving_see():
-    assert prepare(PERSONAL).text == (
-        "我叫[NAME],住柳湾小区[ADDRESS],卡号[CARD],微信[WECHAT],电话[PHONE],身份证[ID]"
-    )
+    assert prepare(PERSONAL).text == ("我叫[NAME],住柳湾小区[ADDRESS],卡号[CARD],微信[WECHAT],电话[PHONE],身份证[ID]")

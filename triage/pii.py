@@ -40,9 +40,7 @@ PLACEHOLDERS = {
 # typed on a Chinese keyboard writes 电话：１３９８８９９９９８８ (normalize() does this too).
 _FULLWIDTH_CHARS = "０-９Ａ-Ｚａ-ｚ＋－．＠（）"
 _FULLWIDTH_NUMBERS = re.compile(f"[{_FULLWIDTH_CHARS}]")
-_TO_ASCII = {
-    code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if _FULLWIDTH_NUMBERS.fullmatch(chr(code))
-}
+_TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if _FULLWIDTH_NUMBERS.fullmatch(chr(code))}
 
 
 def _starting_with(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
@@ -55,8 +53,7 @@ _URL = _starting_with("hHwW", r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'(
 # The local part starts only where a run of its characters starts, so a 20,000-character run
 # before an '@' is scanned once, not once per position (which took a second per message).
 _EMAIL = _starting_with(
-    r"A-Za-z0-9._%+\-",
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+    r"A-Za-z0-9._%+\-", r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
 
 # --- long numbers: resident IDs (18 with checksum, 15 with a valid birth date) and bank cards (Luhn)
@@ -67,13 +64,48 @@ _LONG_NUMBER = _starting_with(
     r"(?<![0-9A-Za-z])(?<![0-9][ \-])\d(?:[ \-]?\d){13,17}(?:[ \-]?[\dXx])"
     # not followed by more of the number: a dash, or a space and a short last group ("... 7890 123");
     # a space and a year is the next sentence ("... 002X 2019年")
-    r"(?!-?[0-9A-Za-z])(?! \d{1,4}(?![\d年月日号]))"
+    r"(?!-?[0-9A-Za-z])(?! \d{1,4}(?![\d年月日号]))",
 )
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
 # GB/T 2260 province codes: the first two digits of every resident ID.
 _PROVINCE_CODES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -175,11 +207,13 @@ _CUE_BEFORE = re.compile(rf"{_PHONE_CUE}[^\dA-Za-z\[\]。!?！？]{{0,8}}$")
 _CUE_WINDOW = len("联系方式") + 8
 # between a QQ / WeChat cue and the id: 号, 号码, 账号, 群, 是, 为, a colon and spaces, nothing else
 _ACCOUNT_GAP = r"(?:号码|账号|号|群号?|ID|id)?(?:是|为)?[:：]? ?"
-_QQ = _starting_with("Qq扣企", rf"(?P<cue>(?<![A-Za-z])(?:QQ|qq|Qq|扣扣|企鹅号){_ACCOUNT_GAP})(?P<number>[1-9]\d{{4,11}})(?!\d)")
+_QQ = _starting_with(
+    "Qq扣企", rf"(?P<cue>(?<![A-Za-z])(?:QQ|qq|Qq|扣扣|企鹅号){_ACCOUNT_GAP})(?P<number>[1-9]\d{{4,11}})(?!\d)"
+)
 _WECHAT = _starting_with(
     "微威薇VvwW",
     rf"(?P<cue>(?:微信|威信|薇信|V信|v信|(?<![A-Za-z])(?:VX|vx|Vx|wx|WX|weixin)(?![A-Za-z])){_ACCOUNT_GAP})"
-    r"(?P<number>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,11})(?![A-Za-z0-9_\-])"
+    r"(?P<number>[A-Za-z][A-Za-z0-9_\-]{5,19}|[1-9]\d{4,11})(?![A-Za-z0-9_\-])",
 )
 _CUE_HINT = _starting_with(
     "电座固联手热办tT☎qQ扣企微威薇vVwW",
@@ -207,7 +241,23 @@ def _keep_cue(placeholder: str) -> Callable[[re.Match[str]], str]:
 
 # --- names after a self-introduction or a contact field
 # The 200 commonest surnames (about 90% of people), compound ones first.
-_COMPOUND_SURNAMES = "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 端木".split()
+_COMPOUND_SURNAMES = [
+    "欧阳",
+    "司马",
+    "上官",
+    "诸葛",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "长孙",
+    "宇文",
+    "司徒",
+    "夏侯",
+    "令狐",
+    "端木",
+]
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
@@ -230,11 +280,11 @@ _GIVEN = (
     rf"(?:(?![{_NOT_NAME_CHARS}])[\u4e00-\u9fff])?"
 )
 # After a name comes punctuation, a number, a placeholder, or one of these words.
-_AFTER_NAME = r"(?=[，,。.、；;：:！!？?（(\s\d\[]|$|男|女|系|是|在|于|因|现|家住|住|来自|今年|身份|电话|手机|联系|年龄|同志)"
+_NAME_END_PUNCTUATION = r"[，,。.、；;：:！!？?（(\s\[]"
+_NAME_END_WORDS = "男|女|系|是|在|于|因|现|家住|住|来自|今年|身份|电话|手机|联系|年龄|同志"
+_AFTER_NAME = rf"(?={_NAME_END_PUNCTUATION}|\d|$|{_NAME_END_WORDS})"
 # After 本人 / 我是 (本人连续24个月, 我是向阳9号楼) a number ends a name only when it is a year.
-_AFTER_NAME_STRICT = (
-    r"(?=[，,。.、；;：:！!？?（(\s\[]|$|男|女|系|是|在|于|因|现|家住|住|来自|今年|身份|电话|手机|联系|年龄|(?:19|20)\d\d)"
-)
+_AFTER_NAME_STRICT = rf"(?={_NAME_END_PUNCTUATION}|(?:19|20)\d\d|$|{_NAME_END_WORDS})"
 _HONORIFIC = (
     r"(?!先生|女士|小姐|师傅|阿姨|老师|经理|大爷|大妈|大姐|大哥|同志|主任|书记|某|总|家|哥|姐|叔|伯|"
     r"局长|科长|处长|所长|队长|院长|工|医生|律师|警官|记者|老板|姓|氏)"
@@ -248,7 +298,7 @@ _NAME = _starting_with(
     # 本人 and 我是 start many sentences that are not introductions: a stricter end
     rf"|(?P<cue3>(?:本人|我是)[:：]? ?)(?P<name3>{_FULL_NAME}){_AFTER_NAME_STRICT}"
     # 姓王名小明, 姓王，名叫小明: the surname and the given name together
-    rf"|(?P<cue2>姓)(?P<name2>{_SURNAME}[，, ]?(?:名叫|名字叫|叫|名)[:：]?{_GIVEN}){_AFTER_NAME}"
+    rf"|(?P<cue2>姓)(?P<name2>{_SURNAME}[，, ]?(?:名叫|名字叫|叫|名)[:：]?{_GIVEN}){_AFTER_NAME}",
 )
 _NAME_HINT = re.compile(r"我叫|我是|名叫|本人|姓|联系人|户主|署名|落款|申请人|反映人|投诉人|举报人")
 
@@ -273,7 +323,7 @@ _ADDRESS = _starting_with(
     r"|\d{1,3}-\d{1,2}-\d{3,4}(?:室|号)?"  # 5-2-301
     r"|\d{3,4}(?:室|房间|房(?![补产价租贷屋改源型]))"  # 1502室
     r"|(?<=[巷弄组])\d{1,4}号(?![楼院])"  # 胜利巷12号, 三组15号: one household
-    rf"){_NOT_AFTER_ROOM}"
+    rf"){_NOT_AFTER_ROOM}",
 )
 # Every address above holds a 3-4 digit room after a building, unit or floor word, a space or a
 # dash, or before 室/房; or a house number after 巷/弄/组.
@@ -287,7 +337,7 @@ _PLATE_HINT = re.compile(f"[{_PROVINCES}][A-HJ-NP-Z]")
 _PLATE = _starting_with(
     _PROVINCES,
     rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][ ·.]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警]"
-    r"(?![A-Za-z0-9])"
+    r"(?![A-Za-z0-9])",
 )
 
 
