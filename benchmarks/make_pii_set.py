@@ -382,6 +382,14 @@ def name_value(rng: random.Random) -> tuple[str, str]:
             "我是{}，",
             "本人{}（",
             "申请人：{}。",
+            "我叫{}，家住",
+            "本人{}身份证号已提供，",
+            "联系人：{} 电话稍后提供，",
+            "姓名 {}，",
+            "投诉人{}，",
+            "反映人：{}；",
+            "落款：{}。",
+            "我叫{}。",
         ]
     )
     return surname + given, template
@@ -395,8 +403,12 @@ def address_value(rng: random.Random) -> tuple[str, str, str]:
     room = f"{rng.randint(1, 33)}{rng.randint(1, 4):02d}"
     room += rng.choice(["室", "室", "", "号", "房"])
     style = rng.random()
-    if style < 0.65:
+    if style < 0.55:
         part = f"{building}{suffix}{unit}{room}"
+    elif style < 0.65:  # down to the floor: 3单元5楼502, 2单元3楼1号
+        floor = rng.randint(1, 9)
+        door = rng.choice([f"{floor}0{rng.randint(1, 4)}", str(rng.randint(1, 4))]) + rng.choice(["室", "号"])
+        part = f"{building}{suffix}{rng.randint(1, 6)}单元{floor}{rng.choice(['楼', '层'])}{door}"
     elif style < 0.8:
         part = f"{rng.randint(1, 40)}-{rng.randint(1, 6)}-{room.rstrip('室号房')}"
     elif style < 0.9:

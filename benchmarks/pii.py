@@ -123,13 +123,13 @@ def masks_made(text: str) -> list[tuple[str, str, str]]:
     return made
 
 
-def realdata(data: Path, sample: int) -> None:
+def realdata(data: Path, sample: int, seed: int) -> None:
     texts = real_texts(data)
     if not texts:
         sys.exit(f"no real data under {data}: pass --data")
     every = [mask for text in texts for mask in masks_made(text)]
     print(f"{len(texts)} texts, {len(every)} masks: {dict(Counter(c for c, _, _ in every))}")
-    for number, (category, value, context) in enumerate(random.Random(0).sample(every, min(sample, len(every))), 1):
+    for number, (category, value, context) in enumerate(random.Random(seed).sample(every, min(sample, len(every))), 1):
         print(f"{number:4} {category:10} {value!r:30} …{context}…")
 
 
@@ -157,9 +157,10 @@ def main() -> None:
     parser.add_argument("part", nargs="?", default="synthetic", choices=["synthetic", "realdata", "timing"])
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (realdata)")
     parser.add_argument("--sample", type=int, default=200, help="real masks to print (realdata)")
+    parser.add_argument("--seed", type=int, default=0, help="which sample of real masks (realdata)")
     args = parser.parse_args()
     if args.part == "realdata":
-        realdata(args.data, args.sample)
+        realdata(args.data, args.sample, args.seed)
     elif args.part == "timing":
         timing()
     else:

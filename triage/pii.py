@@ -272,6 +272,7 @@ _SURNAMES = (
 _NOT_NAME_CHARS = (
     "年月日去今昨前后上下里的了在是有和与及对从到把被让给为因所这那个们我你他她它不没也都就还又很已要会能可说"
     "住家区市县省镇村路街号楼部局门位司业反映投诉咨询关于此本该近每多两名姓叫称男女老系同等人员工作学校院请"
+    "用费款税证件卡城苑府湾厦场店馆处所站厂队原"
 )
 # ... and second characters of words that start with a surname (周围, 车辆, 房子, 农民, 金地, 连续)
 _NOT_FIRST_GIVEN = "围末边辆牌主子屋产民地续您阳"
@@ -309,26 +310,29 @@ def _mask_name(match: re.Match[str]) -> str:
 
 # --- room-level addresses: the building/unit/room part goes, the estate name before it stays
 _NUM = r"(?:\d{1,4}|[一二三四五六七八九十]{1,3})"
-_BUILDING = rf"(?:{_NUM}|[A-Za-z]\d?)(?:栋|幢|号楼|#楼|#|座|号院|楼)"
+_BUILDING = rf"(?:{_NUM}|[A-Za-z]\d?)(?:[栋幢座楼]|#楼?|号[楼院])"
 _UNIT = rf"{_NUM}单元"
-_FLOOR = rf"{_NUM}(?:楼|层)"
+_FLOOR = rf"{_NUM}[楼层]"
 _ROOM = r"\d{3,4}(?:室|房间|号|房(?![补产价租贷屋改源型]))?"
 # what follows a number that is not a room: an area, an amount, a count (3号楼1100平方米)
 _NOT_AFTER_ROOM = r"(?![\d.]|平|㎡|m|米|元|万|个|人|辆|套|间|层|年|余|多|户|栋|次|名)"
 _ADDRESS = _starting_with(
     "0-9A-Za-z一二三四五六七八九十",
     rf"(?<![\dA-Za-z])(?:"
-    rf"{_BUILDING} ?(?:{_UNIT} ?)?(?:{_FLOOR} ?)?{_ROOM}"  # 5栋2单元301室, 3号楼502, B座1502
-    rf"|{_UNIT} ?(?:{_FLOOR} ?)?{_ROOM}"  # 2单元301
+    # a building and/or a unit, then a room, or a floor and a room or door number: 5栋2单元301室,
+    # 3号楼502, B座1502, 2单元301, 一栋2单元9楼3号
+    # (atomic: a room never starts inside the building or unit just read, so never look there again)
+    rf"(?>{_BUILDING} ?(?:{_UNIT} ?)?|{_UNIT} ?)(?:{_FLOOR} ?(?:{_ROOM}|\d{{1,2}}[室号])|{_ROOM})"
     r"|\d{1,3}-\d{1,2}-\d{3,4}(?:室|号)?"  # 5-2-301
     r"|\d{3,4}(?:室|房间|房(?![补产价租贷屋改源型]))"  # 1502室
     r"|(?<=[巷弄组])\d{1,4}号(?![楼院])"  # 胜利巷12号, 三组15号: one household
     rf"){_NOT_AFTER_ROOM}",
 )
 # Every address above holds a 3-4 digit room after a building, unit or floor word, a space or a
-# dash, or before 室/房; or a house number after 巷/弄/组.
+# dash, or before 室/房; a door number after a floor; or a house number after 巷/弄/组.
 _ADDRESS_HINT = _starting_with(
-    "栋幢座#元院楼层\\-室房巷弄组", r"[栋幢座#元院楼层\-] ?\d{3}|(?<=\d\d\d)[室房]|[巷弄组]\d"
+    "栋幢座#元院楼层\\-室房巷弄组",
+    r"[栋幢座#元院楼层\-] ?\d{3}|(?<=\d\d\d)[室房]|[楼层] ?\d\d?[室号]|[巷弄组]\d",
 )
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
