@@ -12,11 +12,12 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
+import triage
 from triage import TriageClassifier, pii
 from triage.cli import cli
 from triage.evaluation import evaluate
 from triage.hot import hot_topics, write_csv, write_html
-from triage.segmentation import segment
+from triage.segmentation import _ALNUM_RUN, _identifier, segment
 from triage.text import display_text, mask_pii, prepare
 
 # Invented values: IDs with a valid checksum, cards passing the Luhn check.
@@ -272,3 +273,14 @@ def test_a_trained_vocabulary_holds_no_personal_numbers():
 
 def test_prepare_masks_what_training_and_serving_see():
     assert prepare(PERSONAL).text == ("我叫[NAME],住柳湾小区[ADDRESS],卡号[CARD],微信[WECHAT],电话[PHONE],身份证[ID]")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="models/default was trained before segment() dropped identifier-like runs: "
+    "it holds 37 such word terms; remove this mark once the lead retrains the shipped model",
+)
+def test_the_shipped_vocabulary_holds_no_identifier_like_terms():
+    scorer = triage.load().scorer
+    terms = (scorer.term(index) for index in range(scorer.n_word_features))
+    assert not [term for term in terms if any(_identifier(run) == " " for run in _ALNUM_RUN.finditer(term))]
