@@ -70,42 +70,18 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"
 # GB/T 2260 province codes: the first two digits of every resident ID.
 _PROVINCE_CODES = frozenset(
-    [
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "21",
-        "22",
-        "23",
-        "31",
-        "32",
-        "33",
-        "34",
-        "35",
-        "36",
-        "37",
-        "41",
-        "42",
-        "43",
-        "44",
-        "45",
-        "46",
-        "50",
-        "51",
-        "52",
-        "53",
-        "54",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "71",
-        "81",
-        "82",
-    ]
+    str(code)
+    for code in (
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+    )
 )
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -240,8 +216,8 @@ def _keep_cue(placeholder: str) -> Callable[[re.Match[str]], str]:
 
 
 # --- names after a self-introduction or a contact field
-# The 200 commonest surnames (about 90% of people), compound ones first.
-_COMPOUND_SURNAMES = [
+# About 300 common surnames, compound ones first.
+_COMPOUND_SURNAMES = (
     "欧阳",
     "司马",
     "上官",
@@ -255,9 +231,7 @@ _COMPOUND_SURNAMES = [
     "宇文",
     "司徒",
     "夏侯",
-    "令狐",
-    "端木",
-]
+)
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付傅方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武"
@@ -297,15 +271,15 @@ _NAME = _starting_with(
     "我名姓联户署落申反投举本",
     rf"(?P<cue>{_NAME_CUE}[:：]? ?)(?P<name>{_FULL_NAME}){_AFTER_NAME}"
     # 本人 and 我是 start many sentences that are not introductions: a stricter end
-    rf"|(?P<cue3>(?:本人|我是)[:：]? ?)(?P<name3>{_FULL_NAME}){_AFTER_NAME_STRICT}"
+    rf"|(?P<self_cue>(?:本人|我是)[:：]? ?)(?P<self_name>{_FULL_NAME}){_AFTER_NAME_STRICT}"
     # 姓王名小明, 姓王，名叫小明: the surname and the given name together
-    rf"|(?P<cue2>姓)(?P<name2>{_SURNAME}[，, ]?(?:名叫|名字叫|叫|名)[:：]?{_GIVEN}){_AFTER_NAME}",
+    rf"|(?P<surname_cue>姓)(?P<surname_name>{_SURNAME}[，, ]?(?:名叫|名字叫|叫|名)[:：]?{_GIVEN}){_AFTER_NAME}",
 )
 _NAME_HINT = re.compile(r"我叫|我是|名叫|本人|姓|联系人|户主|署名|落款|申请人|反映人|投诉人|举报人")
 
 
 def _mask_name(match: re.Match[str]) -> str:
-    return (match.group("cue") or match.group("cue3") or match.group("cue2")) + PLACEHOLDERS["name"]
+    return (match.group("cue") or match.group("self_cue") or match.group("surname_cue")) + PLACEHOLDERS["name"]
 
 
 # --- room-level addresses: the building/unit/room part goes, the estate name before it stays
