@@ -157,7 +157,7 @@ ADVERSARIAL = {
 def test_every_pattern_is_linear_on_100_kb_adversarial_strings(step):
     slowest = ("", 0.0)
     for name, text in ADVERSARIAL.items():
-        took = min(_seconds(step, text) for _ in range(3))  # the best of three: other processes share the cores
+        took = min(_seconds(step, text) for _ in range(5))  # the best of five: other processes share the cores
         slowest = max(slowest, (name, took), key=lambda pair: pair[1])
     assert slowest[1] < 0.05, f"{slowest[0]!r}: {slowest[1] * 1000:.0f} ms"
 
