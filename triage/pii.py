@@ -292,7 +292,8 @@ _ROOM = r"\d{3,4}(?:室|房间|号|房(?![补产价租贷屋改源型]))?"
 _NOT_AFTER_ROOM = r"(?![\d.]|平|㎡|m|米|元|万|个|人|辆|套|间|层|年|余|多|户|栋|次|名)"
 _ADDRESS = _starting_with(
     "0-9A-Za-z一二三四五六七八九十",
-    rf"(?<![\dA-Za-z])(?:"
+    # every address has one of these words right after its first number or letter(s)
+    rf"(?<![\dA-Za-z])(?=[0-9A-Za-z一二三四五六七八九十]{{1,4}}[栋幢座楼#号单室房\-])(?:"
     # a building and/or a unit, then a room, or a floor and a room or door number: 5栋2单元301室,
     # 3号楼502, B座1502, 2单元301, 一栋2单元9楼3号
     # (atomic: a room never starts inside the building or unit just read, so never look there again)
