@@ -24,6 +24,7 @@ from click.core import ParameterSource
 from triage._optional import DISTRIBUTION
 from triage.exceptions import TriageError
 from triage.io import FORMATS
+from triage.text import display_text
 
 __all__ = ["cli", "main"]
 
@@ -254,8 +255,8 @@ def _stdin_split_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _preview(text: str) -> str:
-    """The first 40 characters of a message on one line, for headings of human output."""
-    return " ".join(text[:40].split())
+    """The first 40 characters of a message on one line, personal data masked, for headings of human output."""
+    return " ".join(display_text(text, 40).split())
 
 
 def _format_classification(result: Any) -> str:
@@ -881,7 +882,7 @@ def audit_labels(
             "suggested": suspect.suggested,
             "given_probability": round(suspect.given_probability, 3),
             "suggested_probability": round(suspect.suggested_probability, 3),
-            "text": texts[suspect.index][:80],
+            "text": display_text(texts[suspect.index], 80),
         }
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))

@@ -19,7 +19,7 @@ import numpy as np
 from triage.exceptions import TrainingDataOverlapError
 from triage.model import TriageModel
 from triage.progress import steps
-from triage.text import prepare
+from triage.text import display_text, prepare
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
 
 __all__ = ["evaluate", "precision_coverage"]
@@ -91,7 +91,8 @@ def _write_report(
     for pair in result["most_confused"]:
         rows = np.flatnonzero((labels == pair["true"]) & (predicted == pair["predicted"]))
         examples += [
-            [pair["true"], pair["predicted"], f"{confidence[i]:.3f}", texts[i]] for i in rows[:_EXAMPLES_PER_PAIR]
+            [pair["true"], pair["predicted"], f"{confidence[i]:.3f}", display_text(texts[i])]
+            for i in rows[:_EXAMPLES_PER_PAIR]
         ]
     _write_csv(directory / "most_confused_examples.csv", ["true", "predicted", "confidence", "text"], examples)
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

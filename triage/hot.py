@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.grouping import DEFAULT_THRESHOLD, SignatureSpill, Sketcher, group, group_signatures
-from triage.text import prepare
+from triage.text import display_text, prepare
 
 if TYPE_CHECKING:
     from triage.model import TriageModel
@@ -531,7 +531,7 @@ def write_html(
         ]
         for i in topic.members[:members_shown]:
             label = esc(str(ids[i])) if ids is not None else str(i)
-            parts.append(f"<li><b>{label}</b> {esc(prepare(texts[i]).text[:300])}</li>")
+            parts.append(f"<li><b>{label}</b> {esc(display_text(texts[i], 300))}</li>")
         if topic.size > members_shown:
             parts.append(f"<li>… {topic.size - members_shown} more</li>")
         parts.append("</ol></details></div>")

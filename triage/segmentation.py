@@ -53,6 +53,8 @@ SEGMENTERS = ("rjieba", "jieba")
 _DATA = resources.files("triage") / "data"
 _PLACEHOLDER_SPLIT = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + ")")
 _PLACEHOLDER_SET = frozenset(PLACEHOLDERS.values())
+# Runs of letters and digits long enough to be an account or a vehicle number (judged by _identifier)
+_ALNUM_RUN = re.compile(r"[0-9A-Za-z_]{6,}")
 _cut: Callable[[str], list[str]] | None = None
 _cut_lock = threading.Lock()
 
@@ -197,7 +199,8 @@ def segment(text: str) -> list[str]:
     Uses dictionary-only segmentation (no HMM guessing of unknown words): results do not
     drift with context, and character n-grams elsewhere in the model cover unknown words.
     Stop words, punctuation and whitespace are dropped; one-character content words such as
-    路, 坏, 黑 are kept; placeholders such as ``[PHONE]`` stay whole.
+    路, 坏, 黑 are kept; placeholders such as ``[PHONE]`` stay whole; runs of digits and letters
+    that look like personal data (a QQ number, a VIN) are dropped.
 
     Examples
     --------
@@ -211,6 +214,20 @@ def segment(text: str) -> list[str]:
     return segment_with(_get_cut(), text)
 
 
+def _identifier(run: re.Match[str]) -> str:
+    """A space for a run that looks like personal data, else the run itself.
+
+    Seven digits or more (a phone, QQ, ID or card number :func:`triage.text.mask_pii` did not
+    recognise, or an order number, which is no better a feature), or letters with four digits or
+    more (a VIN, a WeChat id, a plate's tail). jieba cuts such runs into arbitrary pieces (a QQ
+    number into ``12345`` and ``6789``), so they are dropped before cutting and never reach a
+    vocabulary or an explanation.
+    """
+    value = run.group()
+    digits = sum(char.isdigit() for char in value)
+    return " " if digits >= 7 or (digits >= 4 and digits < len(value)) else value
+
+
 def segment_with(cut: Callable[[str], list[str]], text: str) -> list[str]:
     """:func:`segment` on a given cutting function (to compare implementations)."""
     dropped = stop_words()
@@ -219,5 +236,5 @@ def segment_with(cut: Callable[[str], list[str]], text: str) -> list[str]:
         if piece in _PLACEHOLDER_SET:
             tokens.append(piece)
         elif piece:
-            tokens.extend(_content_tokens(cut(piece), dropped))
+            tokens.extend(_content_tokens(cut(_ALNUM_RUN.sub(_identifier, piece)), dropped))
     return tokens

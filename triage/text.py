@@ -10,10 +10,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from triage.pii import PLACEHOLDERS, mask_pii
+
 __all__ = [
     "MAX_TEXT_CHARS",
     "PLACEHOLDERS",
     "PreparedText",
+    "display_text",
     "has_chinese",
     "mask_pii",
     "normalize",
@@ -27,15 +30,6 @@ MAX_TEXT_CHARS = 5000
 # Raw input beyond this is never looked at, so a 100 MB "message" costs no more than a long one.
 _RAW_SCAN_LIMIT = 4 * MAX_TEXT_CHARS
 
-#: Placeholder tokens that replace personal data; :func:`triage.segmentation.segment` keeps them whole.
-PLACEHOLDERS = {
-    "url": "[URL]",
-    "email": "[EMAIL]",
-    "id_number": "[ID]",
-    "phone": "[PHONE]",
-    "plate": "[PLATE]",
-}
-
 # Cc (controls), Cf (format: zero-width spaces, BOM, bidi marks), Cs (lone surrogates from
 # bad decoding, which would crash any later UTF-8 encode) and Co (private use).
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
@@ -43,33 +37,6 @@ _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 _FULLWIDTH = re.compile("[\uff01-\uff5e]")
 _FULLWIDTH_ASCII = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-
-_SEP = r"[ \-]?"
-_URL = re.compile(r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_ID_CANDIDATE = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-_PHONE_PATTERNS = (
-    # +86 / 0086 followed by any digit groups: "+86-123-4567", "+86 139 8899 9988"
-    re.compile(r"(?:\+|(?<!\d)00)86[ \-]?\(?\d[\d \-()]{4,16}\d(?!\d)"),
-    # mainland mobiles: "13988999988", "139 8899 9988", "139-8899-9988"
-    re.compile(rf"(?<!\d)1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}}(?!\d)"),
-    # 400/800 service numbers: "400-123-4567", "8008201234"
-    re.compile(rf"(?<!\d)[48]00{_SEP}\d{{3}}{_SEP}\d{{4}}(?!\d)"),
-    # landlines with area code: "0731-88886666", "(010)12345678", "0731-0000-00000000", ext.
-    re.compile(r"(?<!\d)\(?0\d{2,3}\)?[ \-]?\d{3,8}(?:[ \-]\d{3,8})?(?:-\d{1,4})?(?!\d)"),
-)
-# Every ID and phone pattern above needs a run like this; most messages have none, and one
-# search for it is cheaper than the five patterns.
-_NUMBER_HINT = re.compile(r"\d[\d \-()]{4,}\d")
-_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
-# A plate starts with a province and a letter; anonymised codes (A市, B3区) make a bare letter common.
-_PLATE_HINT = re.compile(f"[{_PROVINCES}][A-HJ-NP-Z]")
-_PLATE = re.compile(
-    rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-HJ-NP-Z][ ·.]?[A-HJ-NP-Z0-9]{{4,5}}[A-HJ-NP-Z0-9挂学警]"
-    r"(?![A-Za-z0-9])"
-)
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK_CHARS = "10X98765432"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,40 +73,6 @@ def normalize(text: str) -> str:
     return text
 
 
-def _valid_resident_id(candidate: str) -> bool:
-    """Check the GB 11643 checksum of an 18-character resident ID number."""
-    total = sum(int(digit) * weight for digit, weight in zip(candidate[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK_CHARS[total % 11] == candidate[17].upper()
-
-
-def mask_pii(text: str) -> str:
-    """Replace personal data in ``text`` with placeholder tokens.
-
-    Masks URLs, e-mail addresses, checksum-valid 18-digit resident ID numbers, mainland
-    mobile numbers (also with ``+86``, spaces or dashes), 400/800 numbers, landlines with an
-    area code and licence plates. Apply it to normalised text: full-width digits are not
-    recognised.
-
-    Examples
-    --------
-    >>> mask_pii("手 机:13988999988，邮箱 xx@xx.com，热线400-123-4567")
-    '手 机:[PHONE]，邮箱 [EMAIL]，热线[PHONE]'
-    >>> mask_pii("车牌湘A12345堵了消防通道")
-    '车牌[PLATE]堵了消防通道'
-    """
-    if "://" in text or "www." in text.lower():
-        text = _URL.sub(PLACEHOLDERS["url"], text)
-    if "@" in text:
-        text = _EMAIL.sub(PLACEHOLDERS["email"], text)
-    if _NUMBER_HINT.search(text):
-        text = _ID_CANDIDATE.sub(
-            lambda m: PLACEHOLDERS["id_number"] if _valid_resident_id(m.group()) else m.group(), text
-        )
-        for pattern in _PHONE_PATTERNS:
-            text = pattern.sub(PLACEHOLDERS["phone"], text)
-    return _PLATE.sub(PLACEHOLDERS["plate"], text) if _PLATE_HINT.search(text) else text
-
-
 def has_chinese(text: str) -> bool:
     """Whether ``text`` holds at least one CJK ideograph (simplified or traditional)."""
     return _CJK.search(text) is not None
@@ -155,3 +88,24 @@ def prepare(text: str) -> PreparedText:
     if len(cleaned) > MAX_TEXT_CHARS:
         return PreparedText(cleaned[:MAX_TEXT_CHARS], truncated=True)
     return PreparedText(cleaned, truncated=raw_truncated)
+
+
+def display_text(text: str, limit: int | None = None) -> str:
+    """``text`` as every report, example file and terminal line shows it: prepared (normalised,
+    personal data masked, see :func:`prepare`) and cut to ``limit`` characters.
+
+    Examples
+    --------
+    >>> display_text("我叫王建国，电话13988999988，小区路灯坏了", limit=18)
+    '我叫[NAME],电话[PHONE]'
+    >>> display_text("我叫王建国，电话13988999988，小区路灯坏了", limit=12)
+    '我叫[NAME],电话'
+    """
+    shown = prepare(text).text
+    if limit is None or len(shown) <= limit:
+        return shown
+    cut = shown[:limit]
+    start = cut.rfind("[")  # never half a placeholder ("电话[PH")
+    if start != -1 and "]" not in cut[start:] and any(shown.startswith(p, start) for p in PLACEHOLDERS.values()):
+        cut = cut[:start]
+    return cut
