@@ -78,8 +78,9 @@ class RealRows:
         return len(self.texts)
 
 
-def training_rows(board: str, folder: Path) -> RealRows:
-    """The real messages of ``board`` a model may train on (teddy2020c: its train split only)."""
+def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
+    """The real messages of ``board`` a model may train on (teddy2020c: its train split only, and with
+    ``bodies`` its topic-labelled bodies)."""
     rows = RealRows()
     if board != "teddy2020c":
         frame = cities.load_board(board, folder.parent / board)
@@ -113,6 +114,8 @@ def training_rows(board: str, folder: Path) -> RealRows:
         "more real messages of that split whose reply names no handler, labelled by a classifier of reply texts "
         f"trained on the replies that do, where its confidence is at least {REPLY_TEXT_CONFIDENCE}.",
     )
+    if not bodies:
+        return rows
     bodies = teddy2020c.load_bodies(folder)
     topic_departments = {
         topic: tuple(sorted(d for d, t in teddy2020c.TOPIC_OF_DEPARTMENT.items() if t == topic and d != LOCAL_OFFICE))
@@ -157,11 +160,13 @@ def labelled_training_set(corpus, real: RealRows, n_jobs: int = 2) -> tuple[list
     return texts + real.texts, labels + [chosen.get(i, real.departments[i][0]) for i in range(len(real))]
 
 
-def leave_one_board_out(corpus, folder: Path, boards=BOARDS, n_jobs: int = 2, params=None) -> dict[str, dict]:
+def leave_one_board_out(
+    corpus, folder: Path, boards=BOARDS, n_jobs: int = 2, params=None, *, bodies: bool = True
+) -> dict[str, dict]:
     """For each board: SVM scores (before temperature) of its test rows from a model trained on the
     authored corpus and every other board, with the classes and the rows' acceptable departments."""
     params = {**PARAMS, **(params or {})}
-    training = {board: training_rows(board, folder) for board in boards}
+    training = {board: training_rows(board, folder, bodies=bodies) for board in boards}
     results = {}
     for left_out in boards:
         real = RealRows()
