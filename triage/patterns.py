@@ -4,11 +4,13 @@ Python's ``re`` backtracks: a routing rule such as ``(a+)+$`` took 12 s on a 26-
 message and would stall a whole batch. RE2 (``google-re2``) never backtracks, at the price of
 no backreferences (``\\1``) and no lookaround (``(?=``, ``(?!``, ``(?<=``, ``(?<!``); ``\\d``
 and ``\\w`` are ASCII-only there, so write Chinese character classes out (``[一二三]``) or
-use ``.``. Leftmost-first alternation and ``.`` (not newline) behave as in Python.
+use ``.``. Python's ``\\uXXXX`` and ``\\UXXXXXXXX`` escapes are accepted (RE2 spells them
+``\\x{XXXX}``). Leftmost-first alternation and ``.`` (not newline) behave as in Python.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import re2
@@ -20,17 +22,20 @@ __all__ = ["UserPattern", "compile_user_pattern"]
 #: A compiled RE2 pattern: ``search``, ``finditer`` and ``pattern`` as with ``re.Pattern``.
 UserPattern = Any
 
+# A \u or \U escape not itself escaped (preceded by an even number of backslashes).
+_PYTHON_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8}))")
+
 
 def compile_user_pattern(pattern: str, where: str) -> UserPattern:
     """Compile a deployment's regex with RE2, or raise :class:`ConfigError` naming ``where`` and the fix."""
     options = re2.Options()
     options.log_errors = False  # the reason goes into our message, not to stderr
     try:
-        return re2.compile(pattern, options)
+        return re2.compile(_PYTHON_ESCAPE.sub(r"\1\\x{\2\3}", pattern), options)
     except re2.error as error:
         reason = error.args[0].decode("utf-8", "replace") if error.args and isinstance(error.args[0], bytes) else error
         raise ConfigError(
             f"{where}: bad regex {pattern!r}: RE2, the linear-time engine triage runs configured patterns "
             f"on, refuses it ({reason}); rewrite it without backreferences (\\1) or lookaround ((?=, (?!, "
-            "(?<=, (?<!): list the alternatives instead, or put an exclusion in the rule's `unless` pattern"
+            "(?<=, (?<!): list the alternatives instead (a routing rule can put an exclusion in `unless`)"
         ) from None
