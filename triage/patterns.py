@@ -17,7 +17,7 @@ import re2
 
 from triage.exceptions import ConfigError
 
-__all__ = ["UserPattern", "compile_user_pattern"]
+__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern"]
 
 #: A compiled RE2 pattern: ``search``, ``finditer`` and ``pattern`` as with ``re.Pattern``.
 UserPattern = Any
@@ -39,3 +39,16 @@ def compile_user_pattern(pattern: str, where: str) -> UserPattern:
             f"on, refuses it ({reason}); rewrite it without backreferences (\\1) or lookaround ((?=, (?!, "
             "(?<=, (?<!): list the alternatives instead (a routing rule can put an exclusion in `unless`)"
         ) from None
+
+
+def compile_builtin(pattern: str) -> UserPattern:
+    """A pattern of triage's own, on RE2 when RE2 can run it, else on ``re`` (it uses lookaround).
+
+    RE2 scans in one pass where ``re`` retries bounded repeats at every position (a reply
+    pattern with ``{2,30}?`` took 270 ms on 100 kB with ``re``, under 1 ms with RE2). Every
+    built-in pattern is checked for linear time by ``tests/test_regex_budget.py``.
+    """
+    try:
+        return compile_user_pattern(pattern, "a built-in pattern")
+    except ConfigError:
+        return re.compile(pattern)
