@@ -231,9 +231,10 @@ def read_config_text(path: Path, what: str, limit: int) -> str:
         raise ConfigError(f"{what} not found: {path}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the {what}: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise ConfigError(f"{path}: the {what} is not a regular file")
     with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise ConfigError(f"{path}: the {what} is not a regular file")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise ConfigError(f"{path}: the {what} is larger than {limit >> 10} KiB; is this the right file?")
@@ -425,9 +426,9 @@ def load_config(path: str | Path, directory: DepartmentDirectory | None = None) 
         problems.append(f"{path}: duplicate rule name {name!r}{hint}")
     for key in ("review_threshold", "co_handling_margin"):
         if key in settings and not 0 <= settings[key] <= 1:
-            problems.append(f"{path}: [routing] {key} must be a number from 0 to 1, got {settings[key]}")
+            problems.append(f"{path}: [routing]: {key} must be a number from 0 to 1, got {settings[key]}")
     if settings.get("min_chars", 0) < 0:
-        problems.append(f"{path}: [routing] min_chars must be a whole number, 0 or more, got {settings['min_chars']}")
+        problems.append(f"{path}: [routing]: min_chars must be a whole number, 0 or more, got {settings['min_chars']}")
     places: list[Place] = []
     if settings.get("gazetteer"):
         places = _read_gazetteer(path.parent / settings["gazetteer"], directory, problems)
