@@ -41,7 +41,10 @@ def _module_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
         for name, value in vars(module).items():
             items = value if isinstance(value, tuple | list) else (value,)
             for index, item in enumerate(items):
-                if isinstance(item, re.Pattern | re2._Regexp) and getattr(module, "__name__", "") == f"triage.{info.name}":
+                if (
+                    isinstance(item, re.Pattern | re2._Regexp)
+                    and getattr(module, "__name__", "") == f"triage.{info.name}"
+                ):
                     suffix = f"[{index}]" if items is value else ""
                     yield f"triage.{info.name}.{name}{suffix}", item
 
@@ -157,7 +160,9 @@ def test_the_issue_reproducer_rule_runs_on_re2_in_linear_time(tmp_path, small_mo
 def test_a_pattern_re2_cannot_run_is_refused_with_what_to_do(tmp_path, pattern, reason):
     path = tmp_path / "routing.toml"
     path.write_text(f'[[rule]]\nname = "r"\npattern = "{pattern}"\naction = "urgency"\nurgency = "urgent"\n')
-    with pytest.raises(ConfigError, match=rf"routing.toml:1: rule 'r': bad regex .*RE2.*{reason}.*without backreferences"):
+    with pytest.raises(
+        ConfigError, match=rf"routing.toml:1: rule 'r': bad regex .*RE2.*{reason}.*without backreferences"
+    ):
         load_config(path)
 
 

@@ -115,19 +115,26 @@ def test_force_decides_the_department_and_skips_the_confidence_checks():
 
 
 def test_the_highest_priority_force_wins():
-    rules = (make_rule("low", "物业", "force", "education", priority=1), make_rule("high", "物业", "force", "public_security", priority=9))
+    rules = (
+        make_rule("low", "物业", "force", "education", priority=1),
+        make_rule("high", "物业", "force", "public_security", priority=9),
+    )
     assert suggest(CLEAR, TEXT, config(*rules), review_threshold=0.5).department == "public_security"
 
 
 def test_boost_reranks_only_where_it_fires():
     rule = make_rule("school", "停车费", "boost", "education", boost=0.9)
     assert suggest(CLEAR, TEXT, config(rule), review_threshold=0.5).department == "education"
-    assert suggest(CLEAR, "派出所补办身份证要排队", config(rule), review_threshold=0.5).department == "property_management"
+    assert (
+        suggest(CLEAR, "派出所补办身份证要排队", config(rule), review_threshold=0.5).department == "property_management"
+    )
 
 
 def test_co_handlers_from_the_margin():
     near = classified(("property_management", 0.50), ("public_security", 0.40), ("education", 0.10))
-    assert suggest(near, TEXT, config(co_handling_margin=0.15), review_threshold=0.3).co_handlers == ("public_security",)
+    assert suggest(near, TEXT, config(co_handling_margin=0.15), review_threshold=0.3).co_handlers == (
+        "public_security",
+    )
     assert suggest(near, TEXT, config(co_handling_margin=0.05), review_threshold=0.3).co_handlers == ()
 
 
@@ -172,7 +179,9 @@ def test_places_select_the_local_office_from_the_text_or_the_given_place():
 
 
 def test_department_names_and_sub_categories():
-    result = suggest(classified(*CLEAR.candidates, sub="parking"), TEXT, config(), review_threshold=0.5, name_of=str.upper)
+    result = suggest(
+        classified(*CLEAR.candidates, sub="parking"), TEXT, config(), review_threshold=0.5, name_of=str.upper
+    )
     assert result.department_name == "PROPERTY_MANAGEMENT" and result.subcategory == "parking"
     assert suggest(CLEAR, TEXT, config(), review_threshold=0.5).department_name == "物业"
 

@@ -21,13 +21,6 @@ from pathlib import Path
 from triage.exceptions import ConfigError
 from triage.patterns import UserPattern, compile_user_pattern
 
-#: Compiles one pattern (``where`` names it in errors): RE2 for deployments, ``re`` for the shipped file.
-PatternCompiler = Callable[[str, str], UserPattern]
-
-
-def _compile_shipped(pattern: str, where: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
 __all__ = [
     "Department",
     "DepartmentDirectory",
@@ -38,6 +31,13 @@ __all__ = [
     "load_directory",
     "match_unit",
 ]
+
+#: Compiles one pattern (``where`` names it in errors): RE2 for deployments, ``re`` for the shipped file.
+PatternCompiler = Callable[[str, str], UserPattern]
+
+
+def _compile_shipped(pattern: str, where: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,15 +343,17 @@ def _parse_rule(
             problems.append(f"{where}: rule {name!r}: empty pattern")
         elif entry.get(key):
             try:
-                patterns[key] = compile_user_pattern(entry[key], f"{where}: rule {name!r}" + (": unless" if key == "unless" else ""))
+                patterns[key] = compile_user_pattern(
+                    entry[key], f"{where}: rule {name!r}" + (": unless" if key == "unless" else "")
+                )
             except ConfigError as error:
                 problems.append(str(error))
     if len(problems) > count:
         return None
     return Rule(
-        name=name,
+        name=str(name),
         pattern=patterns["pattern"],
-        action=action,
+        action=str(action),
         department=department,
         urgency=Urgency(urgency) if urgency else None,
         priority=entry.get("priority", 0),
@@ -509,7 +511,9 @@ def suggest(
     probabilities = dict(result.candidates)
     confidence = probabilities.get(department, 0.0) if department else 0.0
     ranked = sorted(probabilities.items(), key=lambda pair: -pair[1])
-    co_handlers = [code for code, p in ranked[:3] if code != department and confidence - p <= config.co_handling_margin]
+    co_handlers: list[str | None] = [
+        code for code, p in ranked[:3] if code != department and confidence - p <= config.co_handling_margin
+    ]
     co_handlers += [rule.department for rule in fired if rule.action == "co_handler" and rule.department != department]
     urgency, urgency_reason = Urgency.NORMAL, None
     for rule in fired:
