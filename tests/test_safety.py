@@ -109,9 +109,13 @@ def test_self_harm_wording_is_an_emergency_sent_to_review(small_model):
         ("上周着过火，现在又冒烟了", Urgency.EMERGENCY),  # past, but going on again
         ("燃气泄漏说是修好了，可是现在还在漏", Urgency.EMERGENCY),  # "resolved", but still going on
         ("担心的事发生了。楼下的电动车着火了", Urgency.EMERGENCY),  # the worry is another sentence
+        ("家里没有煤气味，是隔壁在装修", Urgency.NORMAL),  # negated
+        ("燃气公司来查过了，没有发现泄漏", Urgency.NORMAL),  # denied
+        ("不是着火，是有人在放烟花", Urgency.NORMAL),  # negated
+        ("老人没关燃气阀门，现在满屋子煤气味", Urgency.EMERGENCY),  # a negation of something else
     ],
 )
-def test_past_resolved_and_hypothetical_events_are_not_in_progress(small_model, text, urgency):
+def test_past_resolved_hypothetical_and_negated_events_are_not_in_progress(small_model, text, urgency):
     assert small_model.route(text).urgency is urgency
 
 

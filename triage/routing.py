@@ -160,13 +160,14 @@ def builtin_rules() -> tuple[Rule, ...]:
     data = tomllib.loads((resources.files("triage") / "data" / "safety-rules.toml").read_text(encoding="utf-8"))
     markers = data["markers"]
     still = re.compile(markers["still_in_progress"])
+    not_negated = "".join(f"(?<!{re.escape(word)})" for word in markers["negators"])
     rules = []
     for entry in data["rule"]:
         unless = entry.get("unless", "").replace("{not_in_progress}", markers["not_in_progress"])
         rules.append(
             Rule(
                 name=entry["name"],
-                pattern=re.compile(entry["pattern"]),
+                pattern=re.compile(f"{not_negated}(?:{entry['pattern']})"),
                 action="urgency",
                 urgency=Urgency.EMERGENCY,
                 review=entry.get("review", False),
