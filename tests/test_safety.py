@@ -1,7 +1,7 @@
 """Built-in safety rules: always on, measured on a written test set, switched off only by name.
 
 The messages under tests/data/safety were written for these tests: emergencies.tsv and
-ordinary.txt first, then five held-out rounds, each written after the rules last changed and
+ordinary.txt first, then six held-out rounds, each written after the rules last changed and
 measured before they changed again (the figures are in the commit messages).
 """
 
