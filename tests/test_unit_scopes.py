@@ -93,7 +93,7 @@ def test_unknown_board_is_refused():
         ('[[unit_scope]]\npattern = "x"\nalso = ["nowhere"]\nreason = "r"\n', "unknown departments: nowhere"),
         ('[[unit_scope]]\npattern = "x"\nreason = "r"\n', "lacks also"),
         ('[[unit_scope]]\npattern = "x"\nalso = "other"\nreason = "r"\n', "also must be a list"),
-        ('[[unassigned_unit]]\npattern = "("\nreason = "r"\n', "not a valid regular expression"),
+        ('[[unassigned_unit]]\npattern = "("\nreason = "r"\n', "bad regex"),
         ('unassigned_unit = "hub"\n', "must be a list of tables"),
     ],
 )

@@ -1,7 +1,10 @@
 """The department directory: stable codes, Chinese and English names, remits, sub-categories.
 
 The directory ships as ``triage/data/departments.toml``; a deployment passes its own file
-to :func:`load_directory` to extend or replace it.
+to :func:`load_directory` to extend or replace it. Its ``unit_patterns`` run on RE2
+(:mod:`triage.patterns`): linear time, so a deployment's pattern cannot stall a batch. The
+shipped file's patterns are ours, on Python's ``re`` (one needs a lookahead; ``re`` also walks
+dense matches ten times faster), checked for linear time by ``tests/test_regex_budget.py``.
 """
 
 from __future__ import annotations
@@ -9,13 +12,14 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
 from triage.exceptions import ConfigError
+from triage.patterns import UserPattern, compile_user_pattern
 
 __all__ = [
     "Department",
@@ -30,6 +34,13 @@ __all__ = [
     "match_unit",
     "unit_departments",
 ]
+
+#: Compiles one pattern (``where`` names it in errors): RE2 for deployments, ``re`` for the shipped file.
+PatternCompiler = Callable[[str, str], UserPattern]
+
+
+def _compile_shipped(pattern: str, where: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +62,7 @@ class UnitScope:
     rightly go to any of these departments today.
     """
 
-    pattern: re.Pattern[str]
+    pattern: UserPattern
     also: tuple[str, ...]
     reason: str
 
@@ -60,7 +71,7 @@ class UnitScope:
 class UnassignedUnit:
     """Units knowingly mapped to no department (service hubs, letters offices), and why."""
 
-    pattern: re.Pattern[str]
+    pattern: UserPattern
     reason: str
 
 
@@ -102,11 +113,13 @@ class DepartmentDirectory(Mapping[str, Department]):
         departments: list[Department],
         *,
         source: str,
+        compile: PatternCompiler = compile_user_pattern,
         unit_scopes: tuple[UnitScope, ...] = (),
         unassigned_units: tuple[UnassignedUnit, ...] = (),
     ) -> None:
         self._by_code = {d.code: d for d in departments}
         self.source = source
+        self._compile = compile
         self.unit_scopes = unit_scopes
         self.unassigned_units = unassigned_units
 
@@ -120,14 +133,15 @@ class DepartmentDirectory(Mapping[str, Department]):
         return len(self._by_code)
 
     @cached_property
-    def _unit_matchers(self) -> list[tuple[re.Pattern[str], str]]:
+    def _unit_matchers(self) -> list[tuple[UserPattern, str]]:
         """One regex per department: its aliases (longest first) and its patterns."""
         matchers = []
         for department in self._by_code.values():
             alternatives = [re.escape(a) for a in sorted(department.unit_aliases, key=len, reverse=True)]
             alternatives += [f"(?:{pattern})" for pattern in department.unit_patterns]
             if alternatives:
-                matchers.append((re.compile("|".join(alternatives)), department.code))
+                where = f"{self.source}: department {department.code!r}: unit_aliases and unit_patterns"
+                matchers.append((self._compile("|".join(alternatives), where), department.code))
         return matchers
 
     def find_units(self, text: str) -> list[UnitMention]:
@@ -188,11 +202,16 @@ class DepartmentDirectory(Mapping[str, Department]):
         return department.short_name if department else code
 
 
-def _parse_department(entry: Mapping[str, object], where: str) -> Department:
+def _parse_department(entry: Mapping[str, object], where: str, compile: PatternCompiler) -> Department:
     required = ("code", "name", "short_name", "english_name")
     missing = [key for key in required if not entry.get(key)]
     if missing:
         raise ConfigError(f"{where}: department entry lacks {', '.join(missing)}")
+    patterns = entry.get("unit_patterns", ())
+    if not (isinstance(patterns, list | tuple) and all(isinstance(pattern, str) for pattern in patterns)):
+        raise ConfigError(f"{where}: unit_patterns must be a list of regex strings")
+    for pattern in patterns:
+        compile(pattern, f"{where}: unit_patterns")
     entries = entry.get("subcategory", [])
     if not (
         isinstance(entries, list) and all(isinstance(s, dict) and s.get("code") and s.get("name") for s in entries)
@@ -236,18 +255,22 @@ def load_directory(path: str | Path | None = None) -> DepartmentDirectory:
     return _directory_from_toml(data, source=str(path))
 
 
-def _directory_from_toml(data: Mapping[str, object], *, source: str) -> DepartmentDirectory:
+def _directory_from_toml(
+    data: Mapping[str, object], *, source: str, compile: PatternCompiler = compile_user_pattern
+) -> DepartmentDirectory:
     entries = data.get("department", [])
     if not isinstance(entries, list) or not entries:
         raise ConfigError(f"{source}: no [[department]] entries")
-    departments = [_parse_department(entry, f"{source} entry {i + 1}") for i, entry in enumerate(entries)]
+    departments = [_parse_department(entry, f"{source} entry {i + 1}", compile) for i, entry in enumerate(entries)]
     codes = [d.code for d in departments]
     duplicated = sorted({c for c in codes if codes.count(c) > 1})
     if duplicated:
         raise ConfigError(f"{source}: duplicate department codes: {', '.join(duplicated)}")
     scopes = tuple(
         UnitScope(
-            _unit_pattern(entry, f"{source} unit_scope {i + 1}"), tuple(entry.get("also", ())), str(entry["reason"])
+            _unit_pattern(entry, f"{source} unit_scope {i + 1}", compile),
+            tuple(entry.get("also", ())),
+            str(entry["reason"]),
         )
         for i, entry in enumerate(_tables(data, "unit_scope", source, ("pattern", "also", "reason")))
     )
@@ -255,10 +278,12 @@ def _directory_from_toml(data: Mapping[str, object], *, source: str) -> Departme
     if unknown:
         raise ConfigError(f"{source}: unit_scope names unknown departments: {', '.join(unknown)}")
     unassigned = tuple(
-        UnassignedUnit(_unit_pattern(entry, f"{source} unassigned_unit {i + 1}"), str(entry["reason"]))
+        UnassignedUnit(_unit_pattern(entry, f"{source} unassigned_unit {i + 1}", compile), str(entry["reason"]))
         for i, entry in enumerate(_tables(data, "unassigned_unit", source, ("pattern", "reason")))
     )
-    return DepartmentDirectory(departments, source=source, unit_scopes=scopes, unassigned_units=unassigned)
+    return DepartmentDirectory(
+        departments, source=source, compile=compile, unit_scopes=scopes, unassigned_units=unassigned
+    )
 
 
 def _tables(data: Mapping[str, object], key: str, source: str, required: tuple[str, ...]) -> list[dict]:
@@ -277,18 +302,15 @@ def _tables(data: Mapping[str, object], key: str, source: str, required: tuple[s
     return entries
 
 
-def _unit_pattern(entry: Mapping[str, object], where: str) -> re.Pattern[str]:
-    try:
-        return re.compile(str(entry["pattern"]))
-    except re.error as error:
-        raise ConfigError(f"{where}: pattern is not a valid regular expression: {error}") from None
+def _unit_pattern(entry: Mapping[str, object], where: str, compile: PatternCompiler) -> UserPattern:
+    return compile(str(entry["pattern"]), f"{where}: pattern")
 
 
 @cache
 def default_directory() -> DepartmentDirectory:
     """The directory shipped with triage (parsed once)."""
     text = (resources.files("triage") / "data" / "departments.toml").read_text(encoding="utf-8")
-    return _directory_from_toml(tomllib.loads(text), source="triage/data/departments.toml")
+    return _directory_from_toml(tomllib.loads(text), source="triage/data/departments.toml", compile=_compile_shipped)
 
 
 def find_units(text: str) -> list[UnitMention]:

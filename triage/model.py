@@ -317,7 +317,12 @@ class TriageModel:
         return results
 
     def _classify_many(self, texts: list[str], top_k: int, explain: int) -> list[Classification]:
-        prepared = [prepare(text) for text in texts]
+        return self._classify_prepared([prepare(text) for text in texts], top_k, explain)
+
+    def _classify_prepared(
+        self, prepared: list[PreparedText], top_k: int, explain: int = DEFAULT_EXPLAIN_TERMS
+    ) -> list[Classification]:
+        """Results of texts already through :func:`~triage.text.prepare` (routing prepares once)."""
         # Each distinct text is scored once: exports repeat template messages and blank forms.
         distinct = list(dict.fromkeys(p.text for p in prepared if has_chinese(p.text)))
         by_text = self._classify_distinct(distinct, top_k, explain)
@@ -380,7 +385,7 @@ class TriageModel:
         """Routing suggestions: department, local office, co-handlers, urgency, review reasons, explanation.
 
         ``config`` is a :class:`triage.routing.RoutingConfig` or the path of a routing TOML file
-        (default: no rules, no places). ``metadata`` is a mapping for one text (a list of them
+        (default: the built-in safety rules only). ``metadata`` is a mapping for one text (a list of them
         for many), e.g. ``{"place": "金桂小区"}`` when the location is known from elsewhere.
         A list of texts is routed in one vectorised pass.
         """

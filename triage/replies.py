@@ -27,20 +27,21 @@ import numpy as np
 
 from triage.departments import DepartmentDirectory, default_directory
 from triage.estimator import TriageClassifier
+from triage.patterns import compile_builtin
 from triage.text import has_chinese, prepare
 
 __all__ = ["HandlerEvidence", "handler_from_reply", "handlers_by_reply_text", "handlers_from_replies"]
 
-_TRANSFER = re.compile(
+_TRANSFER = compile_builtin(
     r"(?:转交|转至|转给|转送|转办|交由|责成|移交|交办|转)(?:给|至|到)?(?P<unit>[^，。；！？]{2,40}?)"
     r"(?:办理|处理|调查|核实|核查|答复|回复|负责|调处|落实)"
 )
-_VERIFIED = re.compile(
+_VERIFIED = compile_builtin(
     r"(?:经|由)(?P<unit>[^，。；！？]{2,30}?)(?:调查|核实|核查|查实|了解|实地|现场|研究|查明)"
     r"|(?P<actor>[^，。；！？]{2,30}?)(?:迅速|立即|及时|第一时间|随即|已经|已)?(?:组织|安排)?(?:人员)?"
     r"(?:进行了?|展开了?|开展了?)(?:调查|核实|核查|查处|现场查看|实地查看)"
 )
-_LINE_OF_WORK = re.compile(
+_LINE_OF_WORK = compile_builtin(
     r"(?:感谢|谢谢)(?:您|你|网友)?(?:对|关心|关注|支持)+(?:我[市县区省])?(?:[A-Z]\d*[市县区])?(?P<work>[\u4e00-\u9fff]{2,8}?)"
     r"(?:工作|事业|的关心|的支持|的关注)"
 )

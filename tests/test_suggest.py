@@ -1,0 +1,200 @@
+"""routing.suggest, the pure routing step: one test per rule kind and per review reason, on
+classifications written by hand (no model), so deleting a behaviour fails a test."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage import model as model_module
+from triage import routing
+from triage.patterns import compile_user_pattern
+from triage.results import Classification, ReviewReason, Urgency
+from triage.routing import Place, RoutingConfig, Rule, suggest
+
+TEXT = "小区物业乱收停车费，垃圾也没人清理"
+
+
+def classified(*candidates: tuple[str, float], reason: ReviewReason | None = None, sub: str | None = None):
+    department = candidates[0][0] if candidates else None
+    return Classification(
+        department=department,
+        department_name=department,
+        confidence=candidates[0][1] if candidates else 0.0,
+        candidates=candidates,
+        needs_review=reason is not None,
+        reason=reason,
+        explanation=(("物业", 0.5),),
+        sub_category=sub,
+    )
+
+
+def make_rule(name: str, pattern: str, action: str, department: str | None = None, **extra) -> Rule:
+    return Rule(name=name, pattern=compile_user_pattern(pattern, name), action=action, department=department, **extra)
+
+
+def config(*rules: Rule, **settings) -> RoutingConfig:
+    return RoutingConfig(rules=tuple(sorted(rules, key=lambda r: -r.priority)), safety_rules=(), **settings)
+
+
+CLEAR = classified(("property_management", 0.80), ("public_security", 0.15), ("education", 0.05))
+
+
+def test_a_clear_message_keeps_the_model_department_and_needs_no_review():
+    result = suggest(CLEAR, TEXT, config(), review_threshold=0.5)
+    assert result.department == "property_management" and result.confidence == 0.80
+    assert not result.needs_review and result.review_reasons == () and result.co_handlers == ()
+    assert result.terms == (("物业", 0.5),) and result.model_department == "property_management"
+
+
+# ---------------------------------------------------------------- review reasons
+
+
+def test_low_confidence_is_judged_against_the_routing_threshold():
+    shaky = classified(("property_management", 0.55), ("public_security", 0.30), ("education", 0.15))
+    assert "low_confidence" in suggest(shaky, TEXT, config(), review_threshold=0.6).review_reasons
+    assert not suggest(shaky, TEXT, config(), review_threshold=0.5).needs_review
+
+
+def test_the_models_low_confidence_is_rejudged_not_carried():
+    """The model said low_confidence at its own threshold; the deployment's lower one clears it."""
+    flagged = classified(("property_management", 0.55), ("public_security", 0.30), reason=ReviewReason.LOW_CONFIDENCE)
+    assert suggest(flagged, TEXT, config(), review_threshold=0.5).review_reasons == ()
+
+
+def test_departments_too_close():
+    close = classified(("property_management", 0.46), ("public_security", 0.44), ("education", 0.10))
+    result = suggest(close, TEXT, config(co_handling_margin=0.15), review_threshold=0.3)
+    assert result.review_reasons == ("departments_too_close",)
+    apart = classified(("property_management", 0.52), ("public_security", 0.44), ("education", 0.04))
+    assert suggest(apart, TEXT, config(co_handling_margin=0.15), review_threshold=0.3).review_reasons == ()
+
+
+def test_conflicting_force_rules_at_one_priority():
+    rules = (
+        make_rule("a", "物业", "force", "education", priority=5),
+        make_rule("b", "垃圾", "force", "public_security", priority=5),
+    )
+    result = suggest(CLEAR, TEXT, config(*rules), review_threshold=0.5)
+    assert result.review_reasons == ("conflicting_rules",)
+    assert result.department == "public_security"  # the more probable of the two
+
+
+def test_text_too_short():
+    assert suggest(CLEAR, "物业", config(min_chars=6), review_threshold=0.5).review_reasons == ("text_too_short",)
+    assert suggest(CLEAR, "物业", config(min_chars=2), review_threshold=0.5).review_reasons == ()
+
+
+@pytest.mark.parametrize("reason", [ReviewReason.EMPTY_TEXT, ReviewReason.NO_CHINESE_TEXT])
+def test_unclassified_text_carries_its_reason_and_gets_no_department(reason):
+    text = "" if reason is ReviewReason.EMPTY_TEXT else "hello world"
+    result = suggest(classified(reason=reason), text, config(), review_threshold=0.5)
+    assert result.department is None and result.department_name is None and result.confidence == 0.0
+    assert result.review_reasons == (reason.value,) and result.co_handlers == ()
+
+
+def test_no_known_terms_is_carried():
+    unknown = classified(("property_management", 0.80), ("education", 0.20), reason=ReviewReason.NO_KNOWN_TERMS)
+    assert suggest(unknown, TEXT, config(), review_threshold=0.5).review_reasons == ("no_known_terms",)
+
+
+def test_a_rule_asking_for_review():
+    rule = make_rule("check", "停车费", "urgency", urgency=Urgency.URGENT, review=True)
+    result = suggest(CLEAR, TEXT, config(rule), review_threshold=0.5)
+    assert result.review_reasons == ("rule check asks for review",) and result.needs_review
+
+
+# ---------------------------------------------------------------- rule kinds
+
+
+def test_force_decides_the_department_and_skips_the_confidence_checks():
+    rule = make_rule("to-school", "垃圾", "force", "education")
+    result = suggest(CLEAR, TEXT, config(rule), review_threshold=0.5)
+    assert result.department == "education" and result.confidence == 0.05
+    assert result.review_reasons == () and result.rules_fired == ("to-school",)
+    assert result.co_handlers == ("property_management", "public_security")  # every more probable candidate
+
+
+def test_the_highest_priority_force_wins():
+    rules = (
+        make_rule("low", "物业", "force", "education", priority=1),
+        make_rule("high", "物业", "force", "public_security", priority=9),
+    )
+    assert suggest(CLEAR, TEXT, config(*rules), review_threshold=0.5).department == "public_security"
+
+
+def test_boost_reranks_only_where_it_fires():
+    rule = make_rule("school", "停车费", "boost", "education", boost=0.9)
+    assert suggest(CLEAR, TEXT, config(rule), review_threshold=0.5).department == "education"
+    assert (
+        suggest(CLEAR, "派出所补办身份证要排队", config(rule), review_threshold=0.5).department == "property_management"
+    )
+
+
+def test_co_handlers_from_the_margin():
+    near = classified(("property_management", 0.50), ("public_security", 0.40), ("education", 0.10))
+    assert suggest(near, TEXT, config(co_handling_margin=0.15), review_threshold=0.3).co_handlers == (
+        "public_security",
+    )
+    assert suggest(near, TEXT, config(co_handling_margin=0.05), review_threshold=0.3).co_handlers == ()
+
+
+def test_co_handler_rule():
+    rule = make_rule("copy", "垃圾", "co_handler", "education")
+    assert suggest(CLEAR, TEXT, config(rule), review_threshold=0.5).co_handlers == ("education",)
+
+
+def test_urgency_rules_take_the_most_severe():
+    rules = (
+        make_rule("soon", "停车费", "urgency", urgency=Urgency.URGENT, priority=9),
+        make_rule("now", "垃圾", "urgency", urgency=Urgency.EMERGENCY, priority=1),
+    )
+    result = suggest(CLEAR, TEXT, config(*rules), review_threshold=0.5)
+    assert result.urgency is Urgency.EMERGENCY and result.urgency_reason == "rule now"
+
+
+def test_unless_keeps_a_rule_from_firing_in_that_sentence():
+    rule = make_rule(
+        "fees", "停车费", "urgency", urgency=Urgency.URGENT, unless=compile_user_pattern("已经退", "unless")
+    )
+    assert suggest(CLEAR, "物业乱收停车费。已经退了一半", config(rule), review_threshold=0.5).urgency is Urgency.URGENT
+    assert suggest(CLEAR, "物业乱收停车费已经退了一半", config(rule), review_threshold=0.5).urgency is Urgency.NORMAL
+
+
+def test_builtin_safety_rules_apply_in_the_default_config():
+    result = suggest(CLEAR, "楼道里都是煤气味", RoutingConfig(), review_threshold=0.5)
+    assert result.urgency is Urgency.EMERGENCY and result.rules_fired == ("gas-leak",)
+
+
+# ---------------------------------------------------------------- places, names, sub-categories
+
+
+def test_places_select_the_local_office_from_the_text_or_the_given_place():
+    place = Place("青石小区", "南城街道", "property_management", "青石物业中心")
+    with_places = RoutingConfig(
+        places=(place,), safety_rules=(), _place_pattern=compile_user_pattern("青石小区", "places")
+    )
+    assert suggest(CLEAR, "青石小区" + TEXT, with_places, review_threshold=0.5).local_office == "青石物业中心"
+    assert suggest(CLEAR, TEXT, with_places, review_threshold=0.5).local_office is None
+    assert suggest(CLEAR, TEXT, with_places, review_threshold=0.5, place="青石小区").places == ("青石小区",)
+
+
+def test_department_names_and_sub_categories():
+    result = suggest(
+        classified(*CLEAR.candidates, sub="parking"), TEXT, config(), review_threshold=0.5, name_of=str.upper
+    )
+    assert result.department_name == "PROPERTY_MANAGEMENT" and result.subcategory == "parking"
+    assert suggest(CLEAR, TEXT, config(), review_threshold=0.5).department_name == "物业"
+
+
+def test_route_prepares_each_text_once(small_model, monkeypatch):
+    calls = []
+    original = routing.prepare
+
+    def counting(text):
+        calls.append(text)
+        return original(text)
+
+    monkeypatch.setattr(routing, "prepare", counting)
+    monkeypatch.setattr(model_module, "prepare", counting)
+    small_model.route(["物业乱收停车费", "派出所补办身份证"])
+    assert calls == ["物业乱收停车费", "派出所补办身份证"]
