@@ -207,3 +207,17 @@ def test_a_scorer_with_other_classes_is_refused_at_save(fitted, tmp_path):
     other.classes_ = np.array(["a", "b", "c"], dtype=object)
     with pytest.raises(ScorerMismatchError, match=r"scorer's classes .* are not the estimator's"):
         LinearScorer.from_estimator(fitted).save(tmp_path / "scorer.npz", estimator=other)
+
+
+def test_every_serving_path_prepares_raw_text(fitted):
+    """classify, predict_proba and predict answer a raw message as the scorer's raw entry does, which
+    a caller skipping prepare would not: the full-width phone number must become the placeholder."""
+    model = TriageModel.from_estimator(fitted, {"labels": [{"code": str(c)} for c in fitted.classes_]})
+    raw = "电话１３８１２３４５６７８"
+    expected = model.scorer.predict_proba([raw])
+    skipped = model.scorer.proba(model.scorer.transform_prepared([raw]))
+    assert np.abs(skipped - expected).max() > 0.05
+    np.testing.assert_array_equal(model.predict_proba([raw]), expected)
+    candidates = dict(model.classify(raw, top_k=len(model.classes_)).candidates)
+    np.testing.assert_allclose([candidates[c] for c in model.classes_], expected[0], rtol=1e-12)
+    assert model.predict([raw])[0] == model.classes_[int(expected.argmax())]
