@@ -13,6 +13,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
+import triage
 from tests.conftest import LABELS, TEXTS
 from triage import TriageClassifier, TriageModel
 from triage.exceptions import ScorerMismatchError, UnservableEstimatorError
@@ -267,3 +268,12 @@ def test_every_serving_path_prepares_raw_text(fitted):
     candidates = dict(model.classify(raw, top_k=len(model.classes_)).candidates)
     np.testing.assert_allclose([candidates[c] for c in model.classes_], expected[0], rtol=1e-12)
     assert model.predict([raw])[0] == model.classes_[int(expected.argmax())]
+
+
+def test_a_loaded_model_whose_scorer_changed_is_not_saved_with_its_estimator(saved_model_dir, tmp_path):
+    """The estimator is read from model.skops for the save, and the scorer answering now is checked against it."""
+    model = triage.load(saved_model_dir)
+    model.scorer.intercept[0] += 5.0
+    with pytest.raises(ScorerMismatchError, match="disagrees with its estimator"):
+        model.save(tmp_path / "model", include_estimator=True)
+    assert not (tmp_path / "model").exists()

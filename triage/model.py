@@ -218,12 +218,12 @@ class TriageModel:
         from triage.persistence import save_model
         from triage.scorer_contract import check_agreement
 
-        for scorer, estimator in ((self.scorer, self._estimator), (self.sub_scorer, self._sub_estimator)):
-            if scorer is not None and estimator is not None:  # a scorer changed since conversion is not saved
-                check_agreement(scorer, estimator)
         parts: tuple[Any, Any] = (
             (self.estimator, self.sub_estimator) if include_estimator else (self.scorer, self.sub_scorer)
         )
+        for scorer, estimator in ((self.scorer, self._estimator), (self.sub_scorer, self._sub_estimator)):
+            if scorer is not None and estimator is not None:  # a scorer changed since conversion is not saved
+                check_agreement(scorer, estimator)
         return save_model(
             parts[0], path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=parts[1]
         )
