@@ -64,6 +64,7 @@ def _vectorizer(estimator: TriageClassifier, name: str):
         ("chars", "dtype", np.float64, "dtype=float64.*dtype=float32"),
         ("words", "input", "filename", "input='filename'.*input='content'"),
         ("chars", "sublinear_tf", False, "sublinear_tf=True \\(words\\) and False \\(chars\\)"),
+        ("words", "ngram_range", (1, 40), "'words' has ngram_range=\\(1, 40\\).*n-grams of 1 to 32 units"),
     ],
 )
 def test_a_vectorizer_setting_the_scorer_does_not_implement_is_refused(fitted, name, setting, value, message):

@@ -121,6 +121,7 @@ def check_servable(estimator: TriageClassifier) -> ServedParts:
     from sklearn.svm import LinearSVC
 
     from triage.estimator import TriageClassifier, _as_columns
+    from triage.scoring import MAX_NGRAM
 
     if not isinstance(estimator, TriageClassifier):
         raise UnservableEstimatorError(f"LinearScorer converts a TriageClassifier, not {type(estimator).__name__}")
@@ -144,6 +145,12 @@ def check_servable(estimator: TriageClassifier) -> ServedParts:
             value = getattr(vectorizer, setting)
             if not _same(value, served):
                 raise _refuse(f"vectorizer {name!r}", setting, value, served)
+        low, high = vectorizer.ngram_range
+        if not 1 <= low <= high <= MAX_NGRAM:
+            raise UnservableEstimatorError(
+                f"LinearScorer cannot serve this estimator: vectorizer {name!r} has ngram_range=({low}, {high}), "
+                f"but the scorer implements n-grams of 1 to {MAX_NGRAM} units"
+            )
         if len(vectorizer.idf_) != len(vectorizer.vocabulary_):
             raise UnservableEstimatorError(
                 f"vectorizer {name!r} has {len(vectorizer.idf_)} IDF weights for {len(vectorizer.vocabulary_)} terms"

@@ -111,7 +111,8 @@ MAX_SCORER_BYTES = 512 << 20
 # others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
 _QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
-_MAX_NGRAM = 32  # longest n-gram a scorer accepts (TfidfVectorizer's are a few units long)
+#: Longest n-gram a scorer accepts (TfidfVectorizer's are a few units long).
+MAX_NGRAM = 32
 
 
 def int8_scales(weights: np.ndarray) -> np.ndarray:
@@ -397,8 +398,8 @@ class LinearScorer:
             if len(columns) and not -1 <= columns.min() <= columns.max() < len(idf):
                 raise ValueError("an n-gram table points outside the vocabulary")
         for name, (low, high) in (("word", word_ngram_range), ("character", char_ngram_range)):
-            if not 1 <= low <= high <= _MAX_NGRAM:
-                raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {_MAX_NGRAM}")
+            if not 1 <= low <= high <= MAX_NGRAM:
+                raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {MAX_NGRAM}")
         if not (math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"temperature {temperature} is not a positive number")
         self.classes = classes
