@@ -68,7 +68,7 @@ def test_training_texts_and_edge_cases_get_the_numpy_features(scorer):
 @settings(max_examples=40, deadline=None)
 @given(texts=texts_strategy)
 def test_compiled_scores_are_the_numpy_scores(scorer, texts):
-    rows = scorer.transform(_inputs(texts)[0])
+    rows = scorer.transform_prepared([prepare(text).text for text in texts])
     compiled = scorer.logits(rows)
     with patch("triage.scoring._featurize", None):
         expected = scorer.logits(rows)

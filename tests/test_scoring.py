@@ -28,18 +28,14 @@ def scorer(fitted) -> LinearScorer:
     return LinearScorer.from_estimator(fitted)
 
 
-def _scorer_proba(scorer: LinearScorer, texts: list[str]) -> np.ndarray:
-    return scorer.predict_proba([prepare(t).text for t in texts])
-
-
 def test_training_texts_score_as_in_scikit_learn(fitted, scorer):
-    np.testing.assert_allclose(_scorer_proba(scorer, list(TEXTS)), fitted.predict_proba(TEXTS), atol=1e-5)
+    np.testing.assert_allclose(scorer.predict_proba(list(TEXTS)), fitted.predict_proba(TEXTS), atol=1e-5)
 
 
 @settings(max_examples=60, deadline=None)
 @given(texts_strategy)
 def test_any_text_scores_as_in_scikit_learn(fitted, scorer, texts):
-    np.testing.assert_allclose(_scorer_proba(scorer, texts), fitted.predict_proba(texts), atol=1e-5)
+    np.testing.assert_allclose(scorer.predict_proba(texts), fitted.predict_proba(texts), atol=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -55,7 +51,7 @@ def test_other_settings_score_as_in_scikit_learn(params):
     fitted = TriageClassifier(min_df=1, calibration_folds=3, **params).fit(TEXTS, LABELS)
     probes = [*TEXTS[::3], "物业乱收费", "", "abc", "派出所 派出所 派出所"]
     np.testing.assert_allclose(
-        _scorer_proba(LinearScorer.from_estimator(fitted), probes), fitted.predict_proba(probes), atol=1e-5
+        LinearScorer.from_estimator(fitted).predict_proba(probes), fitted.predict_proba(probes), atol=1e-5
     )
 
 
@@ -63,7 +59,7 @@ def test_two_classes_score_as_in_scikit_learn():
     texts, labels = TEXTS[:20], LABELS[:20]
     fitted = TriageClassifier(min_df=1, calibration_folds=3).fit(texts, labels)
     np.testing.assert_allclose(
-        _scorer_proba(LinearScorer.from_estimator(fitted), list(TEXTS)), fitted.predict_proba(TEXTS), atol=1e-5
+        LinearScorer.from_estimator(fitted).predict_proba(list(TEXTS)), fitted.predict_proba(TEXTS), atol=1e-5
     )
 
 
@@ -72,7 +68,7 @@ def test_save_and_load_round_trip(scorer, tmp_path):
     scorer.save(tmp_path / "scorer.npz")
     loaded = LinearScorer.load(tmp_path / "scorer.npz")
     compact = scorer.compacted()
-    probes = [prepare(t).text for t in TEXTS]
+    probes = list(TEXTS)
     np.testing.assert_array_equal(loaded.predict_proba(probes), compact.predict_proba(probes))
     assert [loaded.term(i) for i in range(len(loaded.idf))] == [compact.term(i) for i in range(len(compact.idf))]
     np.testing.assert_array_equal(loaded.weight_scales, compact.weight_scales)
@@ -102,7 +98,7 @@ def test_compact_form_scores_close_to_the_estimator(fitted, scorer, texts):
     """int8 weights of this tiny model move probabilities by up to 0.06 (worst of 1,500 random
     batches); 0.05 on the default model's 2,000 real messages, top department unchanged."""
     compact = scorer.compacted()
-    np.testing.assert_allclose(_scorer_proba(compact, texts), fitted.predict_proba(texts), atol=0.1)
+    np.testing.assert_allclose(compact.predict_proba(texts), fitted.predict_proba(texts), atol=0.1)
 
 
 def test_unreadable_file_is_a_value_error(tmp_path):
@@ -124,7 +120,7 @@ def test_contributions_are_the_estimator_term_weights(fitted, scorer):
         (names[i].split("__", 1)[0], names[i].split("__", 1)[1], w)
         for i, w in fitted.term_weights(fitted.transform([text])[0], class_index)
     ]
-    columns, weights = scorer.contributions(scorer.transform([text]), 0, class_index)
+    columns, weights = scorer.contributions(scorer.transform_prepared([text]), 0, class_index)
     got = [("words" if c < scorer.n_word_features else "chars", scorer.term(c)) for c in columns]
     assert got == [(kind, term) for kind, term, _ in expected]
     np.testing.assert_allclose(weights, [w for *_, w in expected], rtol=1e-4)

@@ -28,7 +28,6 @@ from triage.persistence import (
     load_model,
 )
 from triage.results import Classification, ReviewReason
-from triage.text import prepare
 from triage.training import evaluate_sub_labels
 
 PROBES = ["物业费又涨了，收费不公开", "护照丢了去哪里补办", "孩子入学划片太远", "楼道灯坏了没人修", "!!!"]
@@ -84,7 +83,7 @@ def test_sub_confidence_is_the_estimators_probability_renormalised_within_the_de
     """The estimator's probabilities as served: by its compact scorer (close to it: tests/test_scoring.py)."""
     scorer = sub_model.sub_scorer
     classes = [str(name) for name in scorer.classes]
-    proba = scorer.predict_proba([prepare(text).text for text in PROBES[:4]])
+    proba = scorer.predict_proba(PROBES[:4])
     for row, result in zip(proba, sub_model.classify(PROBES[:4]), strict=True):
         under = [i for i, name in enumerate(classes) if name.startswith(f"{result.department}/")]
         within = row[under] / row[under].sum()

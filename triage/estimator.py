@@ -31,24 +31,9 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 from triage.segmentation import segment
-from triage.text import prepare
+from triage.text import prepared_texts
 
 __all__ = ["TriageClassifier"]
-
-
-def _prepared_texts(raw_documents: Iterable[str]) -> list[str]:
-    """Validate the documents the way scikit-learn's vectorizers do, then prepare each one."""
-    if isinstance(raw_documents, str | bytes):
-        raise ValueError("Iterable over raw text documents expected, string object received.")
-    texts = []
-    for index, document in enumerate(raw_documents):
-        if not isinstance(document, str):
-            raise TypeError(
-                f"document {index} is {type(document).__name__}, not str; "
-                "replace missing values with '' before calling triage"
-            )
-        texts.append(prepare(document).text)
-    return texts
 
 
 def _pack_terms(vocabulary: Mapping[str, int]) -> np.ndarray:
@@ -241,7 +226,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Iterable[str], y: Sequence[str] | Sequence[int] | np.ndarray) -> TriageClassifier:
         """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
-        texts = _prepared_texts(X)
+        texts = prepared_texts(X)
         labels = np.asarray(y)
         if labels.dtype.kind in "US":
             # str labels as Python objects (any length); integer labels stay integers, as
@@ -288,7 +273,7 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
     def transform(self, X: Iterable[str]) -> sparse.csr_matrix:
         """TF-IDF features (words then characters) of raw texts ``X``."""
         check_is_fitted(self)
-        return self.vectorizer_.transform(_prepared_texts(X))
+        return self.vectorizer_.transform(prepared_texts(X))
 
     def decision_function(self, X: Iterable[str]) -> np.ndarray:
         """Uncalibrated SVM scores, one column per class (one column for two classes)."""

@@ -19,7 +19,7 @@ import numpy as np
 from triage.exceptions import TrainingDataOverlapError
 from triage.model import TriageModel
 from triage.progress import steps
-from triage.text import display_text, prepare
+from triage.text import display_text
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
 
 __all__ = ["evaluate", "precision_coverage"]
@@ -110,7 +110,7 @@ def _sub_label_scores(
     if not known.size:
         raise ValueError("no row has a sub-label to evaluate")
     known_texts = [texts[i] for i in known]
-    proba = model.sub_scorer.predict_proba([prepare(text).text for text in known_texts])
+    proba = model.sub_scorer.predict_proba(known_texts)
     result = evaluate_sub_labels(
         labels[known],
         subs[known],

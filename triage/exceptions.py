@@ -13,10 +13,12 @@ __all__ = [
     "MissingFontWarning",
     "ModelIntegrityError",
     "ModelNotFoundError",
+    "ScorerMismatchError",
     "SegmenterMismatchWarning",
     "TrainingDataOverlapError",
     "TrainingDataWarning",
     "TriageError",
+    "UnservableEstimatorError",
     "UntrustedModelError",
 ]
 
@@ -35,6 +37,15 @@ class ModelIntegrityError(TriageError, ValueError):
 
 class UntrustedModelError(TriageError, ValueError):
     """A model file names types outside triage's trusted list, or is not a skops file at all."""
+
+
+class UnservableEstimatorError(TriageError, ValueError):
+    """A fitted estimator uses a setting :class:`~triage.scoring.LinearScorer` does not implement,
+    so its numpy form would answer differently; the message names the setting and the value served."""
+
+
+class ScorerMismatchError(TriageError, ValueError):
+    """A scorer disagrees with the estimator it is saved for on the probe texts, so it is not saved."""
 
 
 class ConfigError(TriageError, ValueError):

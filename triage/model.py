@@ -216,10 +216,14 @@ class TriageModel:
         only analysis needs (:attr:`estimator`); it is most of a model's size.
         """
         from triage.persistence import save_model
+        from triage.scorer_contract import check_agreement
 
         parts: tuple[Any, Any] = (
             (self.estimator, self.sub_estimator) if include_estimator else (self.scorer, self.sub_scorer)
         )
+        for scorer, estimator in ((self.scorer, self._estimator), (self.sub_scorer, self._sub_estimator)):
+            if scorer is not None and estimator is not None:  # a scorer changed since conversion is not saved
+                check_agreement(scorer, estimator)
         return save_model(
             parts[0], path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=parts[1]
         )
@@ -270,7 +274,7 @@ class TriageModel:
             return found
         from triage.scoring import softmax
 
-        logits = self.sub_scorer.logits(self.sub_scorer.transform(texts, tokens))
+        logits = self.sub_scorer.logits(self.sub_scorer.transform_prepared(texts, tokens))
         for department, (columns, names) in self._sub_columns.items():
             rows = np.flatnonzero(departments == department)
             if rows.size:
@@ -285,7 +289,7 @@ class TriageModel:
         classes = self.classes_
         threshold = self.review_threshold
         results: dict[str, Classification] = {}
-        for start, rows, proba in self.scorer.score_chunks(texts):
+        for start, rows, proba in self.scorer.score_prepared_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
             subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
@@ -339,7 +343,7 @@ class TriageModel:
         """Calibrated probabilities of raw messages, columns in the order of :attr:`classes_`."""
         if isinstance(texts, str):
             raise ValueError("predict_proba() takes an iterable of texts")
-        return self.scorer.predict_proba([prepare(text).text for text in _ensure_texts(texts)])
+        return self.scorer.predict_proba(_ensure_texts(texts))
 
     @overload  # a str is also an Iterable[str]; this first overload wins for it, as intended
     def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...  # type: ignore[overload-overlap]

@@ -172,7 +172,7 @@ def save_model(
                 fitted.save(staging / part.scorer_file)
             else:
                 _dump_estimator(fitted, staging / part.model_file)
-                LinearScorer.from_estimator(fitted).save(staging / part.scorer_file)
+                LinearScorer.from_estimator(fitted).save(staging / part.scorer_file, estimator=fitted)
         full = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,

@@ -4,7 +4,10 @@ Training needs scikit-learn; answering needs only the vocabularies, IDF weights,
 and the temperature. :class:`LinearScorer` holds exactly those as numpy arrays and reproduces
 ``TfidfVectorizer`` (word n-grams over :func:`triage.segmentation.segment`, character n-grams,
 sublinear TF, L2 norm per block) followed by the calibrated SVM (``tests/test_scoring.py``
-checks it against ``predict_proba``).
+checks it against ``predict_proba``). It serves no other settings: :mod:`triage.scorer_contract`
+refuses an estimator fitted with any at conversion, and a scorer saved beside its estimator must
+first answer probe texts as the estimator does. :meth:`LinearScorer.predict_proba` takes raw
+messages, as the estimator does; the methods named ``..._prepared`` take prepared ones.
 
 Why not call the estimator:
 
@@ -34,7 +37,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -46,6 +49,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from triage.archives import read_npz, read_regular_file
 from triage.hashing import code_points, mix64
 from triage.segmentation import segment
+from triage.text import prepared_texts
 
 if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
@@ -107,7 +111,19 @@ MAX_SCORER_BYTES = 512 << 20
 # others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
 _QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
-_MAX_NGRAM = 32  # longest n-gram a scorer accepts (TfidfVectorizer's are a few units long)
+#: Longest n-gram a scorer accepts (TfidfVectorizer's are a few units long).
+MAX_NGRAM = 32
+
+
+def int8_scales(weights: np.ndarray) -> np.ndarray:
+    """One float32 scale per class (row of ``weights``): its largest weight magnitude is 127 steps."""
+    magnitude = np.abs(weights).max(axis=1)
+    return np.where(magnitude > 0, magnitude / _QUANTISED_LEVELS, 1.0).astype(np.float32)
+
+
+def int8_levels(weights: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """``weights`` (classes by terms, or a subset of their columns) as int8 multiples of ``scales``."""
+    return np.rint(weights / scales[:, None]).astype(np.int8)
 
 
 def _fold(units: np.ndarray, seed: np.uint64) -> np.ndarray:
@@ -382,8 +398,8 @@ class LinearScorer:
             if len(columns) and not -1 <= columns.min() <= columns.max() < len(idf):
                 raise ValueError("an n-gram table points outside the vocabulary")
         for name, (low, high) in (("word", word_ngram_range), ("character", char_ngram_range)):
-            if not 1 <= low <= high <= _MAX_NGRAM:
-                raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {_MAX_NGRAM}")
+            if not 1 <= low <= high <= MAX_NGRAM:
+                raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {MAX_NGRAM}")
         if not (math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"temperature {temperature} is not a positive number")
         self.classes = classes
@@ -412,18 +428,16 @@ class LinearScorer:
 
     @classmethod
     def from_estimator(cls, estimator: TriageClassifier) -> LinearScorer:
-        """The numpy form of a fitted :class:`~triage.estimator.TriageClassifier`."""
-        vectorizers = dict(estimator.vectorizer_.transformer_list)
-        words, chars = vectorizers["words"], vectorizers["chars"]
+        """The numpy form of a fitted :class:`~triage.estimator.TriageClassifier`; raises
+        :class:`~triage.exceptions.UnservableEstimatorError` naming any setting the scorer does not
+        implement (:func:`triage.scorer_contract.check_servable`)."""
+        from triage.scorer_contract import check_servable
+
+        parts = check_servable(estimator)
+        words, chars = parts.words, parts.chars
         word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
         char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
         n_words = len(word_terms)
-        from triage.estimator import _as_columns  # a binary SVM's one signed score, split the same way
-
-        coef = np.asarray(estimator.svm_.coef_, dtype=np.float32)
-        intercept = np.asarray(estimator.svm_.intercept_, dtype=np.float32)
-        if coef.shape[0] == 1:
-            coef, intercept = _as_columns(coef[0]).T, _as_columns(intercept)[0]
         encoded = [term.encode("utf-8") for term in word_terms + char_terms]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(term) for term in encoded], out=offsets[1:])
@@ -434,8 +448,8 @@ class LinearScorer:
             word_table=_build_table(_word_term_keys(word_terms), np.arange(n_words)),
             char_table=_build_table(_char_term_keys(char_terms), n_words + np.arange(len(char_terms))),
             idf=np.concatenate([words.idf_, chars.idf_]).astype(np.float32),
-            weights=np.ascontiguousarray(coef),
-            intercept=intercept,
+            weights=np.ascontiguousarray(parts.weights),
+            intercept=parts.intercept,
             word_ngram_range=tuple(words.ngram_range),
             char_ngram_range=tuple(chars.ngram_range),
             sublinear_tf=bool(words.sublinear_tf),
@@ -452,9 +466,8 @@ class LinearScorer:
         """
         if self.weight_scales is not None:
             return self
-        magnitude = np.abs(self.weights).max(axis=1)
-        scales = np.where(magnitude > 0, magnitude / _QUANTISED_LEVELS, 1.0).astype(np.float32)
-        levels = np.rint(self.weights / scales[:, None]).astype(np.int8)
+        scales = int8_scales(self.weights)
+        levels = int8_levels(self.weights, scales)
         carrying = np.asarray(levels.any(axis=0))
         word_columns, word_table = _compact_table(self._word_table, carrying, 0)
         char_columns, char_table = _compact_table(self._char_table, carrying, len(word_columns))
@@ -478,9 +491,18 @@ class LinearScorer:
             weight_scales=scales,
         )
 
-    def save(self, path: str | Path) -> None:
-        """Write :meth:`compacted` as a deflated ``.npz`` (layout 2; no pickled objects)."""
+    def save(self, path: str | Path, *, estimator: TriageClassifier | None = None) -> None:
+        """Write :meth:`compacted` as a deflated ``.npz`` (layout 2; no pickled objects).
+
+        With ``estimator`` (the one this scorer was converted from), raises
+        :class:`~triage.exceptions.ScorerMismatchError` and writes nothing unless the compact form
+        answers the probe texts as the estimator does (:func:`triage.scorer_contract.check_agreement`).
+        """
         compact = self.compacted()
+        if estimator is not None:
+            from triage.scorer_contract import check_agreement
+
+            check_agreement(compact, estimator)
         settings = np.array(
             [*compact.word_ngram_range, *compact.char_ngram_range, int(compact.sublinear_tf), compact.temperature],
             dtype=np.float64,
@@ -577,8 +599,9 @@ class LinearScorer:
         offsets = np.searchsorted(owner, np.arange(n_documents + 1))
         return offsets, column, values
 
-    def transform(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
-        """TF-IDF features of prepared texts; ``tokens``, their segments if already known."""
+    def transform_prepared(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
+        """TF-IDF features of texts already through :func:`triage.text.prepare` (raw text here would
+        skip the masking of personal data); ``tokens``, their segments if already known."""
         token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
         char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
         if _featurize is None:
@@ -642,16 +665,19 @@ class LinearScorer:
         """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
         return softmax(self.logits(rows))
 
-    def score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
-        """``(start, features, probabilities)`` of consecutive chunks of prepared texts, so
-        temporary arrays stay bounded however many texts come in."""
+    def score_prepared_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+        """``(start, features, probabilities)`` of consecutive chunks of texts already through
+        :func:`triage.text.prepare`, so temporary arrays stay bounded however many texts come in
+        (for callers that prepare texts themselves, e.g. to score each distinct one once)."""
         for start in range(0, len(texts), _CHUNK_DOCUMENTS):
-            rows = self.transform(texts[start : start + _CHUNK_DOCUMENTS])
+            rows = self.transform_prepared(texts[start : start + _CHUNK_DOCUMENTS])
             yield start, rows, self.proba(rows)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities of prepared texts, one row each."""
-        parts = [proba for _, _, proba in self.score_chunks(texts)]
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
+        """Calibrated probabilities of raw messages, one row each, columns in the order of
+        :attr:`classes`: each is prepared first (normalised, personal data masked, cut), as
+        :meth:`TriageClassifier.predict_proba <triage.estimator.TriageClassifier.predict_proba>` does."""
+        parts = [proba for _, _, proba in self.score_prepared_chunks(prepared_texts(texts))]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)))
 
     def contributions(self, rows: FeatureRows, index: int, class_index: int) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from triage.pii import PLACEHOLDERS, mask_pii
@@ -21,6 +22,7 @@ __all__ = [
     "mask_pii",
     "normalize",
     "prepare",
+    "prepared_texts",
 ]
 
 #: Messages longer than this many characters (after normalisation) are cut here and flagged.
@@ -88,6 +90,22 @@ def prepare(text: str) -> PreparedText:
     if len(cleaned) > MAX_TEXT_CHARS:
         return PreparedText(cleaned[:MAX_TEXT_CHARS], truncated=True)
     return PreparedText(cleaned, truncated=raw_truncated)
+
+
+def prepared_texts(raw_documents: Iterable[str]) -> list[str]:
+    """The prepared text of each raw document, refusing input the way scikit-learn's vectorizers do:
+    a bare ``str`` (not an iterable of documents) and items that are not ``str``."""
+    if isinstance(raw_documents, str | bytes):
+        raise ValueError("Iterable over raw text documents expected, string object received.")
+    texts = []
+    for index, document in enumerate(raw_documents):
+        if not isinstance(document, str):
+            raise TypeError(
+                f"document {index} is {type(document).__name__}, not str; "
+                "replace missing values with '' before calling triage"
+            )
+        texts.append(prepare(document).text)
+    return texts
 
 
 def display_text(text: str, limit: int | None = None) -> str:
