@@ -33,6 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import joblib
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, softmax
@@ -42,6 +43,7 @@ from triage.datasets import AUTHORED_CORPUS_SOURCE, cities, load_petitions, tedd
 from triage.estimator import TriageClassifier
 from triage.plots import confusion_matrix_png, reliability_png
 from triage.replies import handlers_by_reply_text
+from triage.text import has_chinese, prepare
 from triage.training import choose_review_threshold, expected_calibration_error, refine_labels
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
@@ -157,7 +159,11 @@ def labelled_training_set(corpus, real: RealRows, n_jobs: int = 2) -> tuple[list
     keys = ["|".join(real.departments[i]) for i in several]
     refined = refine_labels(first, [real.texts[i] for i in several], keys, {k: k.split("|") for k in set(keys)})
     chosen = dict(zip(several, refined, strict=True))
-    return texts + real.texts, labels + [chosen.get(i, real.departments[i][0]) for i in range(len(real))]
+    texts += real.texts
+    labels += [chosen.get(i, real.departments[i][0]) for i in range(len(real))]
+    # rows without Chinese text (a title and body of digits or Latin only) teach nothing
+    keep = [has_chinese(prepare(text).text) for text in texts]
+    return [t for t, k in zip(texts, keep, strict=True) if k], [lab for lab, k in zip(labels, keep, strict=True) if k]
 
 
 def leave_one_board_out(
@@ -266,14 +272,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--data", type=Path, default=teddy2020c.default_path(), help="teddy2020c folder")
+    parser.add_argument(
+        "--scores",
+        type=Path,
+        default=None,
+        help="keep the leave-one-board-out scores in this file and reuse them when it exists (a rerun after "
+        "a failure; delete it whenever the corpus, the boards or the recipe change)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if args.data is None:
         parser.error("the real boards are needed (../shared/data/teddy2020c not found): pass --data")
 
     corpus = load_petitions()
-    print("leave-one-board-out scores for calibration ...", flush=True)
-    results = leave_one_board_out(corpus, args.data)
+    if args.scores is not None and args.scores.is_file():
+        print(f"leave-one-board-out scores from {args.scores}", flush=True)
+        results = joblib.load(args.scores)
+    else:
+        print("leave-one-board-out scores for calibration ...", flush=True)
+        results = leave_one_board_out(corpus, args.data)
+        if args.scores is not None:
+            joblib.dump(results, args.scores)
     temperature = fit_temperature(list(results.values()))
     threshold = review_threshold(list(results.values()), temperature)
 

@@ -57,3 +57,16 @@ def test_card_figures_match_a_fresh_measurement(default_model):
         for key in ("accuracy", "top3_accuracy", "topic_accuracy", "automatic_share"):
             if key in measured:
                 assert measured[key] == pytest.approx(recorded[key], abs=1e-6), (name, key)
+
+
+@pytest.mark.parametrize("board", ["teddy2020c", "jiamusi", "dalian"])
+def test_card_reports_each_left_out_board(board):
+    manifest = json.loads((DEFAULT / "manifest.json").read_text(encoding="utf-8"))
+    card = (DEFAULT / "README.md").read_text(encoding="utf-8")
+    figures = manifest["metrics"][f"cross_city_{board}"]
+    for key in ("functional_top1", "functional_top3", "local_top1", "macro_f1", "expected_calibration_error"):
+        assert 0.0 <= figures[key] <= 1.0, key
+    assert figures["functional_top1"] <= figures["functional_top3"]
+    assert figures["n"] == figures["functional_n"] + figures["local_n"] > 0
+    assert f"### cross_city_{board}" in card
+    assert "top-1, messages a local government handled" in card
