@@ -26,8 +26,6 @@ from triage.routing import RoutingConfig, builtin_rules, load_config
 SIZE = 100_000  # bytes of UTF-8
 PROBE_SIZE = 2_000
 BUDGET_SECONDS = 0.050
-# mask_pii's e-mail pattern is being made linear in another branch; until then it may be slow.
-KNOWN_SLOW = {"triage.text._EMAIL": "mask_pii's e-mail pattern is quadratic (issue 18), fixed in another branch"}
 # Characters that end or break most patterns, appended so a long run cannot end in a match.
 BREAKERS = ("!", "@", "\n")
 
@@ -57,6 +55,10 @@ def _shipped_data_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     yield "safety.still_in_progress", builtin_rules()[0].still
     for pattern, code in default_directory()._unit_matchers:
         yield f"departments.{code}", pattern
+    for index, scope in enumerate(default_directory().unit_scopes):
+        yield f"departments.unit_scope[{index}]", scope.pattern
+    for index, unit in enumerate(default_directory().unassigned_units):
+        yield f"departments.unassigned_unit[{index}]", unit.pattern
 
 
 PATTERNS = dict([*_module_patterns(), *_shipped_data_patterns()])
@@ -87,18 +89,9 @@ def _seconds(call: Callable[[], object]) -> float:
     return best
 
 
-def _params() -> list[object]:
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_SLOW[name], strict=False))
-        if name in KNOWN_SLOW
-        else name
-        for name in PATTERNS
-    ]
-
-
 def test_the_builtin_patterns_are_found():
     names = set(PATTERNS)
-    assert {"triage.text._EMAIL", "triage.hot._PLACE", "triage.replies._TRANSFER", "safety.gas-leak.pattern"} <= names
+    assert {"triage.pii._EMAIL", "triage.hot._PLACE", "triage.replies._TRANSFER", "safety.gas-leak.pattern"} <= names
     assert sum(name.startswith("departments.") for name in names) >= 10
 
 
@@ -109,7 +102,7 @@ def _scan(pattern: re.Pattern[str], text: str) -> float:
     return time.thread_time() - start
 
 
-@pytest.mark.parametrize("name", _params())
+@pytest.mark.parametrize("name", list(PATTERNS))
 def test_builtin_pattern_is_linear_on_adversarial_text(name):
     pattern = PATTERNS[name]
     probes = adversarial(pattern.pattern, PROBE_SIZE)
