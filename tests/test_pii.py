@@ -275,11 +275,6 @@ def test_prepare_masks_what_training_and_serving_see():
     assert prepare(PERSONAL).text == ("我叫[NAME],住柳湾小区[ADDRESS],卡号[CARD],微信[WECHAT],电话[PHONE],身份证[ID]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="models/default was trained before segment() dropped identifier-like runs: "
-    "it holds 37 such word terms; remove this mark once the lead retrains the shipped model",
-)
 def test_the_shipped_vocabulary_holds_no_identifier_like_terms():
     scorer = triage.load().scorer
     terms = (scorer.term(index) for index in range(scorer.n_word_features))
