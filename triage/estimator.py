@@ -99,17 +99,24 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
     """NB-SVM: one binary LinearSVC per class on features scaled by that class's log-count ratios.
 
     The ratios are folded into the weights afterwards (``w * r``), so the fitted model is an
-    ordinary linear model over the unscaled features. Internal to :class:`TriageClassifier`.
+    ordinary linear model over the unscaled features. Internal to :class:`TriageClassifier` and
+    :mod:`triage.adaptation`, whose last ``dense_columns`` columns (a base model's scores, not term
+    counts) are left unscaled.
     """
 
-    def __init__(self, C: float = 0.5, class_weight: str | None = "balanced", alpha: float = 1.0) -> None:
+    def __init__(
+        self, C: float = 0.5, class_weight: str | None = "balanced", alpha: float = 1.0, dense_columns: int = 0
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.alpha = alpha
+        self.dense_columns = dense_columns
 
     def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> _NaiveBayesScaledSVC:
         self.classes_, codes = np.unique(y, return_inverse=True)
         ratios = _log_count_ratios(X, codes, len(self.classes_), self.alpha)
+        if self.dense_columns:
+            ratios[:, -self.dense_columns :] = 1.0
         # two classes: one signed score towards classes_[1], as every scikit-learn linear model gives
         targets = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         coef, intercept = [], []

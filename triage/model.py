@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -16,6 +16,7 @@ from triage.results import Classification, ReviewReason, RoutingSuggestion
 from triage.text import PreparedText, has_chinese, prepare
 
 if TYPE_CHECKING:
+    from triage.adaptation import BaseScores
     from triage.estimator import TriageClassifier
     from triage.scoring import FeatureRows, LinearScorer
 
@@ -23,6 +24,7 @@ __all__ = ["TriageModel", "default_model_path", "load"]
 
 DEFAULT_TOP_K = 3
 DEFAULT_EXPLAIN_TERMS = 5
+_CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 
 
 def default_model_path() -> Path:
@@ -63,10 +65,33 @@ def load(path: str | Path | None = None) -> TriageModel:
     directory = Path(path) if path is not None else default_model_path()
     parts = load_scorers(directory)
     model = TriageModel(
-        parts.scorer, parts.manifest, path=directory, sub_scorer=parts.sub_scorer, estimator=parts.estimator
+        parts.scorer,
+        parts.manifest,
+        path=directory,
+        sub_scorer=parts.sub_scorer,
+        estimator=parts.estimator,
+        base_scores=_read_base_scores(directory, parts.manifest, len(parts.scorer.classes)),
+        units=_read_units(directory, parts.scorer.classes),
     )
     model.figures = read_figures(directory, parts.manifest)
     return model
+
+
+def _read_base_scores(directory: Path, manifest: dict[str, Any], n_classes: int) -> BaseScores | None:
+    """The base model's part of an adapted model (its files were hash-checked with the rest)."""
+    from triage.adaptation import BASE_SCORER_FILE, BaseScores
+
+    if BASE_SCORER_FILE not in manifest.get("files", {}):
+        return None
+    return BaseScores.load(directory, n_classes)
+
+
+def _read_units(directory: Path, classes: np.ndarray) -> dict[str, tuple[str | None, str]] | None:
+    """The editable unit → department map of a unit-level model (None for a department model)."""
+    from triage.adaptation import UNIT_MAP_FILE, read_unit_map
+
+    path = directory / UNIT_MAP_FILE
+    return read_unit_map(path, [str(c) for c in classes]) if path.is_file() else None
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
@@ -108,8 +133,11 @@ class TriageModel:
     """A loaded model with its manifest: what applications call.
 
     A model trained with sub-labels also holds a second scorer over (department, sub-label)
-    classes, which names the sub-category within the department predicted. Instances are
-    read-only after loading, so one instance can serve many threads.
+    classes, which names the sub-category within the department predicted. A model adapted from
+    a base model (``triage.train(..., base=...)``) adds the base model's weighted scores
+    (``base_scores``) to its own. A unit-level model (``units``: each class's department and where
+    that came from) answers with the unit and its department. Instances are read-only after
+    loading, so one instance can serve many threads.
     """
 
     def __init__(
@@ -121,6 +149,8 @@ class TriageModel:
         estimator: TriageClassifier | None = None,
         sub_scorer: LinearScorer | None = None,
         sub_estimator: TriageClassifier | None = None,
+        base_scores: BaseScores | None = None,
+        units: dict[str, tuple[str | None, str]] | None = None,
     ):
         if hasattr(scorer, "vectorizer_"):  # TriageModel(estimator, manifest), as before scorers existed
             raise TypeError("TriageModel() takes a LinearScorer; wrap a fitted estimator: TriageModel.from_estimator")
@@ -135,12 +165,32 @@ class TriageModel:
         self.sub_label_pairs = _sub_label_pairs(sub_scorer, manifest) if sub_scorer is not None else ()
         self._sub_columns = _sub_columns(self.sub_label_pairs)
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
+        self.base_scores = base_scores
+        if units is not None and sorted(units) != sorted(self.classes):
+            raise ValueError("the unit → department map must list exactly the model's classes")
+        #: Unit → (department or None, where that came from) of a unit-level model, else None.
+        self.units = units
+        departments = sorted({d for d, _ in (units or {}).values() if d is not None})
+        #: Column ``j`` of a unit-level model's probabilities adds to department ``unit_matrix[j]``.
+        self._unit_columns = np.array(
+            [departments.index(d) if (d := (units or {})[c][0]) is not None else -1 for c in self.classes]
+            if units
+            else [],
+            dtype=np.intp,
+        )
+        self._unit_department_codes = departments
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
 
     @classmethod
     def from_estimator(
-        cls, estimator: TriageClassifier, manifest: dict[str, Any], *, sub_estimator: TriageClassifier | None = None
+        cls,
+        estimator: TriageClassifier,
+        manifest: dict[str, Any],
+        *,
+        sub_estimator: TriageClassifier | None = None,
+        base_scores: BaseScores | None = None,
+        units: dict[str, tuple[str | None, str]] | None = None,
     ) -> TriageModel:
         """Wrap freshly fitted estimators (what :func:`triage.train` returns)."""
         from triage.scoring import LinearScorer
@@ -152,6 +202,8 @@ class TriageModel:
             estimator=estimator,
             sub_scorer=sub_scorer,
             sub_estimator=sub_estimator,
+            base_scores=base_scores,
+            units=units,
         )
 
     def __repr__(self) -> str:
@@ -198,20 +250,70 @@ class TriageModel:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save this model as a directory (skops file, scorer, manifest, card); see :mod:`triage.persistence`."""
+        from triage.adaptation import UNIT_MAP_FILE, write_unit_map
         from triage.persistence import save_model
 
-        return save_model(
+        saved = save_model(
             self.estimator,
             path,
             manifest=self.manifest,
             figures=self.figures,
             overwrite=overwrite,
             sub_estimator=self.sub_estimator,
+            write_extra=self.base_scores.save if self.base_scores is not None else None,
         )
+        if self.units is not None:  # not hashed: a deployment edits it (read_unit_map checks it at load)
+            write_unit_map(saved / UNIT_MAP_FILE, self.units)
+        return saved
 
     def department_name(self, code: str) -> str:
-        """Chinese name of a department code as recorded in the model."""
-        return self._names.get(code, code)
+        """Chinese name of a department code as recorded in the model (a unit-level model's
+        departments by the department directory)."""
+        if code in self._names:
+            return self._names[code]
+        from triage.departments import default_directory
+
+        return default_directory().display_name(code)
+
+    @property
+    def unit_departments(self) -> dict[str, str | None]:
+        """Each unit's department (None: none known) of a unit-level model; empty otherwise."""
+        return {unit: department for unit, (department, _) in (self.units or {}).items()}
+
+    def department_proba(self, proba: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """A unit-level model's probabilities summed per department: the departments and one column
+        each (units without a department add to none)."""
+        if self.units is None:
+            raise ValueError("this model is not unit-level; its classes are its departments")
+        summed = np.zeros((len(proba), len(self._unit_department_codes)))
+        mapped = self._unit_columns >= 0
+        np.add.at(summed.T, self._unit_columns[mapped], proba[:, mapped].T)
+        return list(self._unit_department_codes), summed
+
+    def _unit_and_department(self, proba_row: np.ndarray, best: int) -> tuple[str | None, str | None]:
+        """The unit answered and its department; a unit without one gets the department its
+        sibling units hold most probability for (None when no unit has a department)."""
+        if self.units is None:
+            return None, self.classes[best]
+        unit = self.classes[best]
+        department = self.units[unit][0]
+        if department is None and self._unit_department_codes:
+            _, summed = self.department_proba(proba_row[None, :])
+            department = self._unit_department_codes[int(summed[0].argmax())]
+        return unit, department
+
+    def _score_chunks(self, texts: list[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+        """The scorer's chunks of features and probabilities, the base model's scores added."""
+        if self.base_scores is None:
+            yield from self.scorer.score_chunks(texts)
+            return
+        from triage.scoring import softmax
+
+        for start in range(0, len(texts), _CHUNK_DOCUMENTS):
+            chunk = texts[start : start + _CHUNK_DOCUMENTS]
+            rows = self.scorer.transform(chunk)
+            logits = self.scorer.logits(rows) + self.base_scores.scores(chunk, rows.tokens) / self.scorer.temperature
+            yield start, rows, softmax(logits)
 
     def _explain(self, rows: FeatureRows, row: int, class_index: int, limit: int) -> tuple[tuple[str, float], ...]:
         """The ``limit`` strongest terms towards ``class_index``: words first, then character
@@ -270,7 +372,7 @@ class TriageModel:
         classes = self.classes
         threshold = self.review_threshold
         results: dict[str, Classification] = {}
-        for start, rows, proba in self.scorer.score_chunks(texts):
+        for start, rows, proba in self._score_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
             subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
@@ -287,9 +389,10 @@ class TriageModel:
                     if confidence < threshold
                     else None
                 )
+                unit, department = self._unit_and_department(proba[row], best)
                 results[text] = Classification(
-                    department=classes[best],
-                    department_name=self.department_name(classes[best]),
+                    department=department,
+                    department_name=self.department_name(department) if department is not None else None,
                     confidence=confidence,
                     candidates=tuple((classes[k], float(proba[row, k])) for k in ranked[:top_k]),
                     needs_review=reason is not None,
@@ -298,6 +401,7 @@ class TriageModel:
                     truncated=False,
                     sub_category=subs[row][0],
                     sub_confidence=subs[row][1],
+                    unit=unit,
                 )
         return results
 
@@ -319,7 +423,9 @@ class TriageModel:
         """Calibrated probabilities of raw messages, columns in the order of :attr:`classes`."""
         if isinstance(texts, str):
             raise ValueError("predict_proba() takes an iterable of texts")
-        return self.scorer.predict_proba([prepare(text).text for text in _ensure_texts(texts)])
+        prepared = [prepare(text).text for text in _ensure_texts(texts)]
+        parts = [proba for _, _, proba in self._score_chunks(prepared)]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.classes)))
 
     @overload  # a str is also an Iterable[str]; this first overload wins for it, as intended
     def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...  # type: ignore[overload-overlap]

@@ -28,7 +28,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -115,6 +115,7 @@ def save_model(
     figures: Mapping[str, bytes] | None = None,
     overwrite: bool = False,
     sub_estimator: Any = None,
+    write_extra: Callable[[Path], Sequence[str]] | None = None,
 ) -> Path:
     """Write ``estimator``, its manifest and its card to the directory ``path``, atomically.
 
@@ -123,7 +124,9 @@ def save_model(
     the card is rendered from the result. ``figures`` (file name → PNG bytes) are written
     beside the card, shown in it and hashed like every other file. ``sub_estimator`` (the
     second-level classifier, whose classes the manifest's ``sub_labels`` decode) is saved beside
-    the first in the same two formats.
+    the first in the same two formats. ``write_extra`` writes further files a model needs into the
+    directory it is given and returns their names, hashed like the rest (an adapted model's base
+    scorer, :mod:`triage.adaptation`).
 
     The directory is assembled beside its destination and renamed into place, so a crash
     never leaves half a model. An existing directory is replaced only with ``overwrite=True``.
@@ -160,9 +163,10 @@ def save_model(
         }
         for name, content in figures.items():
             (staging / name).write_bytes(content)
+        extra = list(write_extra(staging)) if write_extra is not None else []
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
         classifier_files = [name for part, _ in parts for name in (part.model_file, part.scorer_file)]
-        full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, CARD_FILE, *sorted(figures))}
+        full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, *extra, CARD_FILE, *sorted(figures))}
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
     except BaseException:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from triage.adaptation import BASE_SCALE, fit_with_base, infer_unit_departments
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataWarning
@@ -269,6 +270,32 @@ def _train_sub_labels(
     }
 
 
+def _unit_map(
+    classes: np.ndarray,
+    texts: list[str],
+    labels: np.ndarray,
+    unit_departments: Mapping[str, str | None] | Literal["auto"] | None,
+    base: TriageModel | None,
+) -> dict[str, tuple[str | None, str]] | None:
+    """The unit → (department, source) map of a unit-level model, or None for a department model."""
+    units = [str(c) for c in classes]
+    if unit_departments is None and base is None:
+        return None
+    if unit_departments is None or unit_departments == "auto":
+        # the base model's view of each unit's own training messages fills in names it cannot read
+        if base is None:
+            return infer_unit_departments(units)
+        return infer_unit_departments(
+            units, base_proba=base.predict_proba(texts), base_classes=base.classes, message_units=list(labels)
+        )
+    if isinstance(unit_departments, str):
+        raise ValueError(f"unit_departments must be a mapping, 'auto' or None, got {unit_departments!r}")
+    missing = sorted(set(units) - set(unit_departments))
+    if missing:
+        raise ValueError(f"unit_departments lacks the units {', '.join(missing[:5])}; map each to a department or None")
+    return {unit: (unit_departments[unit] or None, "given") for unit in units}
+
+
 def train(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -278,6 +305,9 @@ def train(
     label_names: Mapping[str, str] | None = None,
     training_data: Mapping[str, Any] | None = None,
     search: bool = False,
+    base: TriageModel | None = None,
+    base_scale: float = BASE_SCALE,
+    unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
     **params: Any,
 ) -> TriageModel:
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
@@ -295,6 +325,18 @@ def train(
     them), and the cross-validated accuracy of the sub-label given the true label is recorded
     under ``metrics.cross_validated.sub_labels``. Pairs seen once are left out and rare pairs
     reported as for labels.
+
+    ``base`` (e.g. ``triage.load()``) adapts what a trained model knows to the deployment's own
+    ``labels``, whatever they are (its units: 住房保障局, 供热办, 向阳区 ...): the base model's
+    calibrated scores, times ``base_scale``, are stacked beside the TF-IDF features
+    (:func:`triage.adaptation.fit_with_base`), and the saved model computes them again when it
+    answers. Its labels are then taken as units with departments: ``unit_departments`` maps each to
+    its department (``None``: none, e.g. a general hub); ``"auto"`` (the default with ``base``) reads
+    the department from the unit's name (:meth:`~triage.departments.DepartmentDirectory.match_unit`)
+    or, failing that, takes the one the base model gives the unit's messages. The model then answers
+    ``result.unit`` and ``result.department`` (the unit's department) and writes the map as an
+    editable ``units.csv`` beside itself. Without ``base``, ``unit_departments`` makes the same
+    unit-level model from the text alone.
 
     Rows whose text holds no Chinese and classes seen only once are left out, and classes
     with fewer than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the
@@ -317,7 +359,14 @@ def train(
     labels_array = labels_array[keep]
     if search:
         params = {**params, **search_params(texts, labels_array, **params)}
-    estimator = TriageClassifier(**params).fit(texts, labels_array)
+    if base is not None and subs is not None:
+        raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
+    base_scores = None
+    if base is None:
+        estimator = TriageClassifier(**params).fit(texts, labels_array)
+    else:
+        prepared = [prepare(text).text for text in texts]
+        estimator, base_scores, _ = fit_with_base(prepared, labels_array, base.scorer, base_scale=base_scale, **params)
     proba = estimator.oof_proba_
     correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
     threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
@@ -334,10 +383,17 @@ def train(
         "metrics": {"cross_validated": cross_validated},
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
     }
+    if base is not None:
+        manifest["params"]["base"] = {
+            "model": str(base.path) if base.path is not None else "in memory",
+            "scale": base_scale,
+            "classes": base.classes,
+        }
+    units = _unit_map(estimator.classes_, texts, labels_array, unit_departments, base)
     if subs is None:
-        return TriageModel.from_estimator(estimator, manifest)
+        return TriageModel.from_estimator(estimator, manifest, base_scores=base_scores, units=units)
     sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
     manifest["sub_labels"] = sub["sub_labels"]
     manifest["training_data"]["sub_labels"] = sub["training_data"]
     cross_validated["sub_labels"] = sub["metrics"]
-    return TriageModel.from_estimator(estimator, manifest, sub_estimator=sub_estimator)
+    return TriageModel.from_estimator(estimator, manifest, sub_estimator=sub_estimator, units=units)

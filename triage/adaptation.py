@@ -1,0 +1,247 @@
+"""Learn a deployment's own labels (its units) from its history, starting from a base model.
+
+A city routes to its own units (住房保障局, 供热办, a district government ...), not to triage's
+departments, and a liaison station has a few hundred past cases at most. :func:`fit_with_base`
+fits those labels on the deployment's own TF-IDF features with the base model's department scores
+stacked beside them (scaled by ``base_scale``), so the few labels only have to say which
+department scores lead to which unit and which local words matter.
+
+At serving time the base scores are computed again: :class:`BaseScores` holds the base model's
+scorer and the learned weights of its scores, and adds them to the own scorer's logits. Both
+scorers read the same segmented text (segmenting is the costly part of featurising). The base
+scores are not folded into the own weights: they are linear in the base model's TF-IDF features,
+not in the deployment's (different vocabulary and IDF, and L2 norms over another vocabulary).
+
+The unit → department map (:func:`infer_unit_departments`, a ``units.csv`` beside the model) lets
+a unit-level model answer at department level too.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from triage.exceptions import ModelIntegrityError
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+    from triage.departments import DepartmentDirectory
+    from triage.estimator import TriageClassifier
+    from triage.scoring import LinearScorer
+
+__all__ = [
+    "BASE_SCALE",
+    "BaseScores",
+    "UNIT_MAP_FILE",
+    "fit_with_base",
+    "infer_unit_departments",
+    "read_unit_map",
+    "write_unit_map",
+]
+
+#: Multiplies the base model's logits (calibrated scores, about -10 … 5) before they join the
+#: TF-IDF features (two L2-normalised blocks). Chosen on jiamusi's first 100/300 messages
+#: (benchmarks/adaptation_curve.py): 0.03 and 0.1 were within 0.015 top-1 of each other, 0.3 and
+#: 0 (no base) clearly worse.
+BASE_SCALE = 0.05
+#: The editable unit → department map written beside a unit-level model.
+UNIT_MAP_FILE = "units.csv"
+BASE_SCORER_FILE = "base_scorer.npz"
+BASE_WEIGHTS_FILE = "base_weights.npy"
+#: A unit whose name names no department gets the base model's department when, averaged over the
+#: unit's training messages, the base model gives it at least this probability.
+UNIT_MAP_MIN_PROBABILITY = 0.5
+
+
+@dataclass(frozen=True)
+class BaseScores:
+    """The base model's part of an adapted model: its scorer and the weights of its logits.
+
+    ``weights`` has one row per class of the adapted model and one column per base class, already
+    multiplied by the base scale; its product with the base logits is added to the adapted
+    model's SVM scores before its temperature.
+    """
+
+    scorer: LinearScorer
+    weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.weights.ndim != 2 or self.weights.shape[1] != len(self.scorer.classes):
+            raise ModelIntegrityError(
+                f"base weights of shape {self.weights.shape} do not match a base model of "
+                f"{len(self.scorer.classes)} classes; retrain the model"
+            )
+        if not np.isfinite(self.weights).all():
+            raise ModelIntegrityError("the base weights hold NaN or infinite values; retrain the model")
+
+    def scores(self, texts: Sequence[str], tokens: list[list[str]]) -> np.ndarray:
+        """What the base adds to each prepared text's SVM scores (before the temperature)."""
+        return self.scorer.logits(self.scorer.transform(texts, tokens)) @ self.weights.T.astype(np.float64)
+
+    def save(self, directory: Path) -> list[str]:
+        """Write the two files into ``directory``; return their names."""
+        self.scorer.save(directory / BASE_SCORER_FILE)
+        with open(directory / BASE_WEIGHTS_FILE, "wb") as handle:
+            np.save(handle, self.weights.astype(np.float32), allow_pickle=False)
+        return [BASE_SCORER_FILE, BASE_WEIGHTS_FILE]
+
+    @classmethod
+    def load(cls, directory: Path, n_classes: int) -> BaseScores:
+        from triage.scoring import LinearScorer
+
+        try:
+            scorer = LinearScorer.load(directory / BASE_SCORER_FILE)
+            weights = np.load(directory / BASE_WEIGHTS_FILE, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ModelIntegrityError(f"{directory}: the base model's files are unreadable ({error})") from None
+        if weights.dtype != np.float32 or weights.shape[:1] != (n_classes,):
+            raise ModelIntegrityError(
+                f"{directory / BASE_WEIGHTS_FILE} holds {weights.dtype} {weights.shape}, expected float32 with "
+                f"{n_classes} rows; retrain the model"
+            )
+        return cls(scorer, weights)
+
+
+def _base_logits(scorer: LinearScorer, texts: Sequence[str]) -> np.ndarray:
+    chunks = [scorer.logits(scorer.transform(texts[i : i + 256])) for i in range(0, len(texts), 256)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, len(scorer.classes)))
+
+
+def fit_with_base(
+    texts: Sequence[str],
+    labels: np.ndarray,
+    base: LinearScorer,
+    *,
+    base_scale: float = BASE_SCALE,
+    **params: Any,
+) -> tuple[TriageClassifier, BaseScores, np.ndarray]:
+    """Fit a :class:`~triage.estimator.TriageClassifier` on prepared ``texts`` with ``base``'s logits
+    stacked beside its TF-IDF features.
+
+    Returns the classifier (its SVM holds the TF-IDF weights only, so it serves and saves like any
+    other), the :class:`BaseScores` to add to its scores, and the calibrated out-of-fold
+    probabilities of the training texts (base part included).
+    """
+    from scipy import sparse
+    from scipy.special import softmax
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from triage.estimator import TriageClassifier, _as_columns, _fit_temperature, _NaiveBayesScaledSVC
+
+    if not base_scale > 0:
+        raise ValueError(f"base_scale must be positive, got {base_scale}")
+    estimator = TriageClassifier(**params)
+    if not estimator.nb_scaling:
+        raise ValueError("a base model is stacked on the NB-SVM only; drop nb_scaling=False")
+    texts = list(texts)
+    classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if len(classes) < 2 or counts.min() < 2:
+        raise ValueError("training on a base model needs at least 2 classes of at least 2 examples each")
+    estimator.vectorizer_ = estimator._make_vectorizer(len(texts))
+    features = estimator.vectorizer_.fit_transform(texts).astype(np.float64)
+    logits = _base_logits(base, texts)
+    stacked: sparse.csr_matrix = sparse.hstack([features, sparse.csr_matrix(base_scale * logits)]).tocsr()
+    svm = _NaiveBayesScaledSVC(C=estimator.C, class_weight=estimator.class_weight, dense_columns=logits.shape[1])
+    folds = StratifiedKFold(n_splits=min(estimator.calibration_folds, int(counts.min())), shuffle=True, random_state=0)
+    out_of_fold = _as_columns(
+        cross_val_predict(svm, stacked, labels, cv=folds, method="decision_function", n_jobs=estimator.n_jobs)
+    )
+    svm.fit(stacked, labels)
+    n_terms = features.shape[1]
+    coef, intercept = svm.coef_, svm.intercept_
+    if coef.shape[0] == 1:  # two classes: one signed score, split into two columns as scorers do
+        coef, intercept = _as_columns(coef[0]).T, _as_columns(intercept)[0]
+    svm.coef_, svm.intercept_ = coef[:, :n_terms].astype(np.float32), intercept
+    estimator.svm_ = svm.as_linear_svc()
+    estimator.classes_ = estimator.svm_.classes_
+    estimator.temperature_ = _fit_temperature(out_of_fold, codes)
+    estimator.oof_proba_ = softmax(out_of_fold / estimator.temperature_, axis=1).astype(np.float32)
+    return estimator, BaseScores(base, (base_scale * coef[:, n_terms:]).astype(np.float32)), estimator.oof_proba_
+
+
+def infer_unit_departments(
+    units: Sequence[str],
+    *,
+    directory: DepartmentDirectory | None = None,
+    base_proba: np.ndarray | None = None,
+    base_classes: Sequence[str] = (),
+    message_units: Sequence[str] = (),
+) -> dict[str, tuple[str | None, str]]:
+    """Each unit's department and where it came from: ``"name"`` (the unit's name, by the department
+    directory), ``"base_model"`` (the department the base model gives the unit's training messages,
+    ``base_proba`` rows of ``message_units``, on average at least :data:`UNIT_MAP_MIN_PROBABILITY`),
+    ``"unassigned"`` (a general hub or letters office: no department) or ``"unknown"``."""
+    from triage.departments import default_directory
+
+    directory = directory or default_directory()
+    owners = np.asarray(message_units, dtype=object)
+    found: dict[str, tuple[str | None, str]] = {}
+    for unit in units:
+        own = directory.match_unit(unit)
+        if own is not None:
+            found[unit] = (own, "name")
+        elif directory.unassigned_reason(unit) is not None:
+            found[unit] = (None, "unassigned")
+        elif base_proba is not None and (owners == unit).any():
+            mean = base_proba[owners == unit].mean(axis=0)
+            best = int(mean.argmax())
+            found[unit] = (
+                (str(base_classes[best]), "base_model") if mean[best] >= UNIT_MAP_MIN_PROBABILITY else (None, "unknown")
+            )
+        else:
+            found[unit] = (None, "unknown")
+    return found
+
+
+def write_unit_map(path: Path, mapping: Mapping[str, tuple[str | None, str]]) -> None:
+    """Write ``unit,department,source`` rows (UTF-8 with BOM, so spreadsheet programs read it)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["unit", "department", "source"])
+        for unit, (department, source) in mapping.items():
+            writer.writerow([unit, department or "", source])
+
+
+def read_unit_map(path: Path, units: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """Read a ``units.csv`` (``unit,department[,source]``) for a model whose classes are ``units``;
+    an empty department means none, a missing source is ``"file"``. Every unit appears exactly once."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelIntegrityError(f"{path} is unreadable ({error}); restore it or save the model again") from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows or [cell.strip() for cell in rows[0][:2]] != ["unit", "department"]:
+        raise ModelIntegrityError(f"{path}: the first row must be the header unit,department")
+    mapping: dict[str, tuple[str | None, str]] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) < 2:
+            raise ModelIntegrityError(f"{path} row {number}: expected unit,department, got {row!r}")
+        unit, department = row[0].strip(), row[1].strip()
+        if unit in mapping:
+            raise ModelIntegrityError(f"{path} row {number}: unit {unit!r} is listed twice; keep one row")
+        mapping[unit] = (department or None, row[2].strip() if len(row) > 2 and row[2].strip() else "file")
+    unknown = sorted(set(mapping) - set(units))
+    missing = sorted(set(units) - set(mapping))
+    if unknown or missing:
+        raise ModelIntegrityError(
+            f"{path} does not match the model's units: "
+            + "; ".join(
+                part
+                for part in (
+                    f"not a unit of the model: {', '.join(unknown[:5])}" if unknown else "",
+                    f"missing: {', '.join(missing[:5])}" if missing else "",
+                )
+                if part
+            )
+            + " (edit the departments only, one row per unit)"
+        )
+    return mapping
