@@ -42,6 +42,7 @@ __all__ = [
     "UNIT_MAP_FILE",
     "fit_with_base",
     "infer_unit_departments",
+    "read_unit_csv",
     "read_unit_map",
     "write_unit_map",
 ]
@@ -209,13 +210,13 @@ def write_unit_map(path: Path, mapping: Mapping[str, tuple[str | None, str]]) ->
             writer.writerow([unit, department or "", source])
 
 
-def read_unit_map(path: Path, units: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-    """Read a ``units.csv`` (``unit,department[,source]``) for a model whose classes are ``units``;
-    an empty department means none, a missing source is ``"file"``. Every unit appears exactly once."""
+def read_unit_csv(path: Path) -> dict[str, tuple[str | None, str]]:
+    """Read a ``unit,department[,source]`` CSV: unit → (department or None where empty, source;
+    ``"file"`` where the column is missing or empty). Each unit appears once."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise ModelIntegrityError(f"{path} is unreadable ({error}); restore it or save the model again") from None
+        raise ModelIntegrityError(f"{path} is unreadable ({error}); restore it or write it again") from None
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or [cell.strip() for cell in rows[0][:2]] != ["unit", "department"]:
         raise ModelIntegrityError(f"{path}: the first row must be the header unit,department")
@@ -229,19 +230,22 @@ def read_unit_map(path: Path, units: Sequence[str]) -> dict[str, tuple[str | Non
         if unit in mapping:
             raise ModelIntegrityError(f"{path} row {number}: unit {unit!r} is listed twice; keep one row")
         mapping[unit] = (department or None, row[2].strip() if len(row) > 2 and row[2].strip() else "file")
+    return mapping
+
+
+def read_unit_map(path: Path, units: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """Read the ``units.csv`` of a model whose classes are ``units`` (:func:`read_unit_csv`); it must
+    list every unit and no other."""
+    mapping = read_unit_csv(path)
     unknown = sorted(set(mapping) - set(units))
     missing = sorted(set(units) - set(mapping))
     if unknown or missing:
+        problems = [
+            f"not a unit of the model: {', '.join(unknown[:5])}" if unknown else "",
+            f"missing: {', '.join(missing[:5])}" if missing else "",
+        ]
         raise ModelIntegrityError(
-            f"{path} does not match the model's units: "
-            + "; ".join(
-                part
-                for part in (
-                    f"not a unit of the model: {', '.join(unknown[:5])}" if unknown else "",
-                    f"missing: {', '.join(missing[:5])}" if missing else "",
-                )
-                if part
-            )
-            + " (edit the departments only, one row per unit)"
+            f"{path} does not match the model's units: {'; '.join(p for p in problems if p)} "
+            "(edit the departments only, one row per unit)"
         )
     return mapping

@@ -427,6 +427,23 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     default=None,
     help="Write an evaluation report of the held-out rows here.",
 )
+@click.option(
+    "--base",
+    "base_model",
+    default="none",
+    show_default=True,
+    help="Start from a trained model: 'default' (the shipped one), a model directory, or 'none'. The labels "
+    "are then the deployment's own units, whatever they are called; the model answers the unit and its "
+    "department (units.csv beside it, editable). 从已有模型出发",
+)
+@click.option(
+    "--unit-departments",
+    "unit_map",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="CSV unit,department giving each label's department (default with --base: read from the unit "
+    "names, else from the base model); makes a unit-level model also with --base none.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
 @_handles_user_errors
 def train(
@@ -448,12 +465,15 @@ def train(
     jobs: int,
     target_precision: float,
     report_dir: Path | None,
+    base_model: str,
+    unit_map: Path | None,
     overwrite: bool,
 ) -> None:
     """Train a model on a labelled export and save it with its card. 用标注数据训练模型."""
     import numpy as np
 
     import triage
+    from triage.adaptation import read_unit_csv
     from triage.departments import load_directory
     from triage.evaluation import evaluate
     from triage.persistence import is_model_directory
@@ -468,6 +488,9 @@ def train(
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
+    if (base_model != "none" or unit_map) and (labels_are_units or labels_are_replies):
+        raise click.UsageError("--base and --unit-departments train on the labels as they are: drop --labels-are-*")
+    base = None if base_model == "none" else triage.load(None if base_model == "default" else Path(base_model))
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -489,6 +512,8 @@ def train(
         sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
+        base=base,
+        unit_departments={unit: d for unit, (d, _) in read_unit_csv(unit_map).items()} if unit_map else None,
         n_jobs=min(jobs, os.cpu_count() or 1),
         label_names={code: directory.display_name(code) for code in set(labels)},
         training_data={
@@ -512,6 +537,9 @@ def train(
     for name, result in model.manifest["metrics"].items():
         click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
         _echo_sub_labels(name, result)
+        if "department_level" in result:
+            level = result["department_level"]
+            click.echo(f"{name} at department level (n={level['n']}): accuracy {level['accuracy']:.3f}")
     click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 
