@@ -78,7 +78,7 @@ def classic_scores(train_texts: list[str], train_labels: np.ndarray, test_texts:
 
 def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int | None], test_share: float) -> None:
     frame = load_board(board, data / board)
-    cut = int(round(len(frame) * (1 - test_share)))
+    cut = round(len(frame) * (1 - test_share))
     texts = list(frame["text"])
     units = np.asarray(frame["handler"], dtype=object)
     test = np.arange(cut, len(frame))

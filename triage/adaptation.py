@@ -38,8 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASE_SCALE",
-    "BaseScores",
     "UNIT_MAP_FILE",
+    "BaseScores",
     "fit_with_base",
     "infer_unit_departments",
     "read_unit_csv",

@@ -166,7 +166,9 @@ def save_model(
         extra = list(write_extra(staging)) if write_extra is not None else []
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
         classifier_files = [name for part, _ in parts for name in (part.model_file, part.scorer_file)]
-        full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, *extra, CARD_FILE, *sorted(figures))}
+        full["files"] = {
+            name: _sha256(staging / name) for name in (*classifier_files, *extra, CARD_FILE, *sorted(figures))
+        }
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
     except BaseException:
