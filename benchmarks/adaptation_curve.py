@@ -26,6 +26,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 import triage
 from triage.datasets import load_petitions, teddy2020c
@@ -107,6 +108,7 @@ def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int |
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", TrainingDataWarning)
+                    warnings.simplefilter("ignore", ConvergenceWarning)
                     model = triage.train(
                         train_texts,
                         train_units,

@@ -4,7 +4,9 @@ A city routes to its own units (住房保障局, 供热办, a district governmen
 departments, and a liaison station has a few hundred past cases at most. :func:`fit_with_base`
 fits those labels on the deployment's own TF-IDF features with the base model's department scores
 stacked beside them (scaled by ``base_scale``), so the few labels only have to say which
-department scores lead to which unit and which local words matter.
+department scores lead to which unit and which local words matter. Where a unit's department is
+known (its name, :func:`infer_unit_departments`), that department's score is made cheaper to use
+for the unit's SVM (``prior_boost``): a prior the data can overrule.
 
 At serving time the base scores are computed again: :class:`BaseScores` holds the base model's
 scorer and the learned weights of its scores, and adds them to the own scorer's logits. Both
@@ -48,12 +50,16 @@ __all__ = [
 ]
 
 #: Multiplies the base model's logits (calibrated scores, about -10 … 5) before they join the
-#: TF-IDF features (two L2-normalised blocks). Chosen on jiamusi's first 100/300 messages
-#: (benchmarks/adaptation_curve.py): 0.03 and 0.1 were within 0.015 top-1 of each other, 0.3 and
-#: 0 (no base) clearly worse.
+#: TF-IDF features (two L2-normalised blocks). In a first trial on jiamusi's first 100 / 300
+#: messages (time-ordered test), 0.03 and 0.1 were within 0.015 top-1 of each other, 0.3 about 0.05
+#: worse; with the prior below, 0.1 gave 0.533 / 0.623 against 0.522 / 0.625 for 0.05.
 BASE_SCALE = 0.05
 #: The editable unit → department map written beside a unit-level model.
 UNIT_MAP_FILE = "units.csv"
+#: How much cheaper a unit's own department's base score is for its SVM (see ``fit_with_base``).
+#: jiamusi, base without the board, top-1 / top-3 at 100 training messages: boost 1 0.441 / 0.658,
+#: 3 0.522 / 0.706, 10 0.525 / 0.715; at 300: 0.604 / 0.721, 0.625 / 0.766, 0.619 / 0.781.
+PRIOR_BOOST = 3.0
 BASE_SCORER_FILE = "base_scorer.npz"
 BASE_WEIGHTS_FILE = "base_weights.npy"
 #: A unit whose name names no department gets the base model's department when, averaged over the
@@ -121,6 +127,8 @@ def fit_with_base(
     base: LinearScorer,
     *,
     base_scale: float = BASE_SCALE,
+    prior: Mapping[str, str | None] | None = None,
+    prior_boost: float = PRIOR_BOOST,
     **params: Any,
 ) -> tuple[TriageClassifier, BaseScores, np.ndarray]:
     """Fit a :class:`~triage.estimator.TriageClassifier` on prepared ``texts`` with ``base``'s logits
@@ -128,7 +136,8 @@ def fit_with_base(
 
     Returns the classifier (its SVM holds the TF-IDF weights only, so it serves and saves like any
     other), the :class:`BaseScores` to add to its scores, and the calibrated out-of-fold
-    probabilities of the training texts (base part included).
+    probabilities of the training texts (base part included). ``prior`` (label → base class, e.g. a
+    unit's department) scales that class's base score by ``prior_boost`` for the label's SVM.
     """
     from scipy import sparse
     from scipy.special import softmax
@@ -149,7 +158,17 @@ def fit_with_base(
     features = estimator.vectorizer_.fit_transform(texts).astype(np.float64)
     logits = _base_logits(base, texts)
     stacked: sparse.csr_matrix = sparse.hstack([features, sparse.csr_matrix(base_scale * logits)]).tocsr()
-    svm = _NaiveBayesScaledSVC(C=estimator.C, class_weight=estimator.class_weight, dense_columns=logits.shape[1])
+    base_columns = {str(c): i for i, c in enumerate(base.classes)}
+    prior_columns = {
+        label: base_columns[d] for label, d in (prior or {}).items() if d is not None and d in base_columns
+    }
+    svm = _NaiveBayesScaledSVC(
+        C=estimator.C,
+        class_weight=estimator.class_weight,
+        dense_columns=logits.shape[1],
+        prior_columns=prior_columns,
+        prior_boost=prior_boost,
+    )
     folds = StratifiedKFold(n_splits=min(estimator.calibration_folds, int(counts.min())), shuffle=True, random_state=0)
     out_of_fold = _as_columns(
         cross_val_predict(svm, stacked, labels, cv=folds, method="decision_function", n_jobs=estimator.n_jobs)

@@ -101,22 +101,36 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
     The ratios are folded into the weights afterwards (``w * r``), so the fitted model is an
     ordinary linear model over the unscaled features. Internal to :class:`TriageClassifier` and
     :mod:`triage.adaptation`, whose last ``dense_columns`` columns (a base model's scores, not term
-    counts) are left unscaled.
+    counts) are left unscaled, except that a class's column in ``prior_columns`` (class → index
+    among the dense columns: the department a unit belongs to) is scaled by ``prior_boost``, so its
+    SVM pays less regularisation for using it: a prior it can still overrule.
     """
 
     def __init__(
-        self, C: float = 0.5, class_weight: str | None = "balanced", alpha: float = 1.0, dense_columns: int = 0
+        self,
+        C: float = 0.5,
+        class_weight: str | None = "balanced",
+        alpha: float = 1.0,
+        dense_columns: int = 0,
+        prior_columns: Mapping[Any, int] | None = None,
+        prior_boost: float = 1.0,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.alpha = alpha
         self.dense_columns = dense_columns
+        self.prior_columns = prior_columns
+        self.prior_boost = prior_boost
 
     def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> _NaiveBayesScaledSVC:
         self.classes_, codes = np.unique(y, return_inverse=True)
         ratios = _log_count_ratios(X, codes, len(self.classes_), self.alpha)
         if self.dense_columns:
             ratios[:, -self.dense_columns :] = 1.0
+            first = ratios.shape[1] - self.dense_columns
+            for code, label in enumerate(self.classes_):
+                if label in (self.prior_columns or {}):
+                    ratios[code, first + self.prior_columns[label]] = self.prior_boost
         # two classes: one signed score towards classes_[1], as every scikit-learn linear model gives
         targets = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         coef, intercept = [], []

@@ -328,8 +328,9 @@ def train(
 
     ``base`` (e.g. ``triage.load()``) adapts what a trained model knows to the deployment's own
     ``labels``, whatever they are (its units: 住房保障局, 供热办, 向阳区 ...): the base model's
-    calibrated scores, times ``base_scale``, are stacked beside the TF-IDF features
-    (:func:`triage.adaptation.fit_with_base`), and the saved model computes them again when it
+    calibrated scores, times ``base_scale``, are stacked beside the TF-IDF features, each unit's own
+    department's score made cheaper to use for that unit (a prior from the unit map below;
+    :func:`triage.adaptation.fit_with_base`), and the saved model computes them again when it
     answers. Its labels are then taken as units with departments: ``unit_departments`` maps each to
     its department (``None``: none, e.g. a general hub); ``"auto"`` (the default with ``base``) reads
     the department from the unit's name (:meth:`~triage.departments.DepartmentDirectory.match_unit`)
@@ -362,11 +363,15 @@ def train(
     if base is not None and subs is not None:
         raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
     base_scores = None
+    units = _unit_map(np.unique(labels_array), texts, labels_array, unit_departments, base)
     if base is None:
         estimator = TriageClassifier(**params).fit(texts, labels_array)
     else:
         prepared = [prepare(text).text for text in texts]
-        estimator, base_scores, _ = fit_with_base(prepared, labels_array, base.scorer, base_scale=base_scale, **params)
+        prior = {unit: department for unit, (department, _) in (units or {}).items()}
+        estimator, base_scores, _ = fit_with_base(
+            prepared, labels_array, base.scorer, base_scale=base_scale, prior=prior, **params
+        )
     proba = estimator.oof_proba_
     correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
     threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
@@ -389,7 +394,6 @@ def train(
             "scale": base_scale,
             "classes": base.classes,
         }
-    units = _unit_map(estimator.classes_, texts, labels_array, unit_departments, base)
     if subs is None:
         return TriageModel.from_estimator(estimator, manifest, base_scores=base_scores, units=units)
     sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
