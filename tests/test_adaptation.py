@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import json
 from pathlib import Path
 
@@ -183,3 +184,11 @@ def test_cli_train_with_base_default(tmp_path: Path) -> None:
         ],
     )
     assert refused.exit_code == 2 and "drop --labels-are-*" in refused.output
+
+
+def test_card_and_manifest_report_both_levels(adapted: triage.TriageModel, tmp_path: Path) -> None:
+    level = adapted.manifest["metrics"]["cross_validated"]["department_level"]
+    assert level["n"] == len(TEXTS) and 0 <= level["accuracy"] <= 1
+    adapted.save(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"\| department of the unit predicted \(n=24\) \| \d+\.\d% \|", card)

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
 
     from triage.departments import DepartmentDirectory
     from triage.estimator import TriageClassifier
+    from triage.model import TriageModel
     from triage.scoring import LinearScorer
 
 __all__ = [
     "BASE_SCALE",
     "UNIT_MAP_FILE",
     "BaseScores",
+    "department_level",
     "fit_with_base",
     "infer_unit_departments",
     "read_unit_csv",
@@ -268,3 +270,28 @@ def read_unit_map(path: Path, units: Sequence[str]) -> dict[str, tuple[str | Non
             "(edit the departments only, one row per unit)"
         )
     return mapping
+
+
+def department_level(model: TriageModel, proba: np.ndarray, units: np.ndarray) -> dict[str, Any]:
+    """A unit-level model scored at department level: each true unit's department (by the model's
+    unit map, else by its name) against the department of the unit predicted, and top-3 over the
+    unit probabilities summed per department. Rows whose true unit has no department are left out."""
+    from triage.departments import match_unit
+
+    known = model.unit_departments
+    truth = np.array([known[u] if u in known else match_unit(str(u)) for u in units], dtype=object)
+    rows = np.flatnonzero(truth != None)  # noqa: E711 (element-wise)
+    predicted = np.array([model._unit_and_department(proba[i], int(proba[i].argmax()))[1] for i in rows], dtype=object)
+    departments, summed = model.department_proba(proba[rows])
+    return {
+        "description": "The unit predicted read at department level (units mapped by the model's units.csv).",
+        "n": len(rows),
+        "rows_without_department": len(units) - len(rows),
+        "accuracy": float(np.mean(predicted == truth[rows])) if len(rows) else float("nan"),
+        "top3_accuracy": _top3(summed, departments, truth[rows]) if len(rows) else float("nan"),
+    }
+
+
+def _top3(proba: np.ndarray, classes: Sequence[str], labels: np.ndarray) -> float:
+    top = np.asarray(classes, dtype=object)[np.argsort(-proba, axis=1)[:, :3]]
+    return float(np.mean([label in row for label, row in zip(labels, top, strict=True)]))

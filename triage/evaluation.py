@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.adaptation import department_level
 from triage.model import TriageModel
 from triage.text import prepare
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
@@ -122,28 +123,6 @@ def _sub_label_scores(
     return result
 
 
-def _department_level(model: TriageModel, proba: np.ndarray, units: np.ndarray) -> dict[str, Any]:
-    """A unit-level model scored at department level: each true unit's department (by the model's
-    unit map, else by its name) against the department of the unit predicted, and top-3 over the
-    unit probabilities summed per department. Rows whose true unit has no department are left out."""
-    from triage.departments import match_unit
-
-    known = model.unit_departments
-    truth = np.array([known[u] if u in known else match_unit(str(u)) for u in units], dtype=object)
-    rows = np.flatnonzero(truth != None)  # noqa: E711 (element-wise)
-    predicted = np.array([model._unit_and_department(proba[i], int(proba[i].argmax()))[1] for i in rows], dtype=object)
-    departments, summed = model.department_proba(proba[rows])
-    return {
-        "description": "Unit-level predictions read at department level (units mapped by the model's units.csv).",
-        "n": len(rows),
-        "rows_without_department": len(units) - len(rows),
-        "accuracy": float(np.mean(predicted == truth[rows])) if len(rows) else float("nan"),
-        "top3_accuracy": _top_k_accuracy(summed, np.asarray(departments, dtype=object), truth[rows], 3)
-        if len(rows)
-        else float("nan"),
-    }
-
-
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
@@ -189,7 +168,7 @@ def evaluate(
         {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
     ]
     if model.units is not None:
-        result["department_level"] = _department_level(model, proba, labels_array)
+        result["department_level"] = department_level(model, proba, labels_array)
     if sub_labels is not None:
         result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)
     if report_dir is not None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from triage.adaptation import BASE_SCALE, fit_with_base, infer_unit_departments
+from triage.adaptation import BASE_SCALE, department_level, fit_with_base, infer_unit_departments
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataWarning
@@ -395,7 +395,10 @@ def train(
             "classes": base.classes,
         }
     if subs is None:
-        return TriageModel.from_estimator(estimator, manifest, base_scores=base_scores, units=units)
+        model = TriageModel.from_estimator(estimator, manifest, base_scores=base_scores, units=units)
+        if units is not None:
+            cross_validated["department_level"] = department_level(model, proba, labels_array)
+        return model
     sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
     manifest["sub_labels"] = sub["sub_labels"]
     manifest["training_data"]["sub_labels"] = sub["training_data"]
