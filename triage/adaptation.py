@@ -131,6 +131,7 @@ def fit_with_base(
     base_scale: float = BASE_SCALE,
     prior: Mapping[str, str | None] | None = None,
     prior_boost: float = PRIOR_BOOST,
+    sample_weight: np.ndarray | None = None,
     **params: Any,
 ) -> tuple[TriageClassifier, BaseScores, np.ndarray]:
     """Fit a :class:`~triage.estimator.TriageClassifier` on prepared ``texts`` with ``base``'s logits
@@ -173,9 +174,17 @@ def fit_with_base(
     )
     folds = StratifiedKFold(n_splits=min(estimator.calibration_folds, int(counts.min())), shuffle=True, random_state=0)
     out_of_fold = _as_columns(
-        cross_val_predict(svm, stacked, labels, cv=folds, method="decision_function", n_jobs=estimator.n_jobs)
+        cross_val_predict(
+            svm,
+            stacked,
+            labels,
+            cv=folds,
+            method="decision_function",
+            n_jobs=estimator.n_jobs,
+            params={"sample_weight": sample_weight} if sample_weight is not None else None,
+        )
     )
-    svm.fit(stacked, labels)
+    svm.fit(stacked, labels, sample_weight=sample_weight)
     n_terms = features.shape[1]
     coef, intercept = svm.coef_, svm.intercept_
     if coef.shape[0] == 1:  # two classes: one signed score, split into two columns as scorers do

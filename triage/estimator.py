@@ -122,7 +122,7 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
         self.prior_columns = prior_columns
         self.prior_boost = prior_boost
 
-    def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> _NaiveBayesScaledSVC:
+    def fit(self, X: sparse.csr_matrix, y: np.ndarray, sample_weight: np.ndarray | None = None) -> _NaiveBayesScaledSVC:
         self.classes_, codes = np.unique(y, return_inverse=True)
         ratios = _log_count_ratios(X, codes, len(self.classes_), self.alpha)
         if self.dense_columns:
@@ -136,7 +136,7 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
         coef, intercept = [], []
         for code in targets:
             svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
-            svm.fit(X @ sparse.diags(ratios[code].astype(X.dtype)), codes == code)
+            svm.fit(X @ sparse.diags(ratios[code].astype(X.dtype)), codes == code, sample_weight=sample_weight)
             coef.append(svm.coef_[0] * ratios[code])
             intercept.append(svm.intercept_[0])
         self.coef_ = np.vstack(coef).astype(np.float32)
