@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import re
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-from triage.adaptation import UNIT_MAP_FILE, infer_unit_departments, read_unit_map, write_unit_map
+from triage.adaptation import UNIT_MAP_FILE, infer_unit_departments, read_unit_map, recency_weights, write_unit_map
 from triage.cli import cli
 from triage.evaluation import evaluate
 from triage.exceptions import ModelIntegrityError
@@ -192,3 +192,33 @@ def test_card_and_manifest_report_both_levels(adapted: triage.TriageModel, tmp_p
     adapted.save(tmp_path / "m")
     card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
     assert re.search(r"\| department of the unit predicted \(n=24\) \| \d+\.\d% \|", card)
+
+
+def test_recency_weights_halve_every_half_life() -> None:
+    weights = recency_weights(["2018-01-01", "2018-1-11 9", "2017/12/22"], 10)
+    np.testing.assert_allclose(weights, [0.5, 1.0, 0.25])
+    with pytest.raises(ValueError, match="row 1: '昨天' is not a date"):
+        recency_weights(["2018-01-01", "昨天"], 10)
+    with pytest.raises(ValueError, match="positive number of days"):
+        recency_weights(["2018-01-01"], 0)
+
+
+def test_sample_weight_changes_the_fit() -> None:
+    plain = triage.train(TEXTS, LABELS, min_df=1, calibration_folds=2)
+    weighted = triage.train(TEXTS, LABELS, min_df=1, calibration_folds=2, sample_weight=[1.0] * 12 + [0.01] * 12)
+    assert np.abs(plain.predict_proba(QUERIES) - weighted.predict_proba(QUERIES)).max() > 1e-3
+    with pytest.raises(ValueError, match="one positive number per text"):
+        triage.train(TEXTS, LABELS, sample_weight=[1.0])
+
+
+def test_cli_half_life_needs_a_date_column(tmp_path: Path) -> None:
+    data = tmp_path / "history.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "handler", "date"])
+        writer.writerows((t, u, f"2018-1-{i % 28 + 1}") for i, (t, u) in enumerate(zip(TEXTS, LABELS, strict=True)))
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--label-column", "handler", "--text-column", "text"]
+    refused = CliRunner().invoke(cli, [*args, "--half-life", "30"])
+    assert refused.exit_code == 2 and "--half-life and --date-column go together" in refused.output
+    result = CliRunner().invoke(cli, [*args, "--half-life", "30", "--date-column", "date", "--jobs", "1"])
+    assert result.exit_code == 0, result.output

@@ -260,8 +260,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             ]
         )
 
-    def fit(self, X: Iterable[str], y: Sequence[str] | Sequence[int] | np.ndarray) -> TriageClassifier:
-        """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
+    def fit(
+        self,
+        X: Iterable[str],
+        y: Sequence[str] | Sequence[int] | np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> TriageClassifier:
+        """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``;
+        ``sample_weight`` weighs each text in the SVM's loss (e.g. recent messages more)."""
         texts = _prepared_texts(X)
         labels = np.asarray(y)
         if labels.dtype.kind in "US":
@@ -294,9 +300,17 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         )
         folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
         out_of_fold = _as_columns(
-            cross_val_predict(svm, features, labels, cv=folds, method="decision_function", n_jobs=self.n_jobs)
+            cross_val_predict(
+                svm,
+                features,
+                labels,
+                cv=folds,
+                method="decision_function",
+                n_jobs=self.n_jobs,
+                params={"sample_weight": sample_weight} if sample_weight is not None else None,
+            )
         )
-        svm.fit(features, labels)
+        svm.fit(features, labels, sample_weight=sample_weight)
         self.svm_ = svm.as_linear_svc() if self.nb_scaling else svm
         # float32 weights halve the model file; scores change by less than 1e-6.
         self.svm_.coef_ = self.svm_.coef_.astype(np.float32)

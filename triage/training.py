@@ -308,6 +308,7 @@ def train(
     base: TriageModel | None = None,
     base_scale: float = BASE_SCALE,
     unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
+    sample_weight: Sequence[float] | None = None,
     **params: Any,
 ) -> TriageModel:
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
@@ -339,6 +340,9 @@ def train(
     editable ``units.csv`` beside itself. Without ``base``, ``unit_departments`` makes the same
     unit-level model from the text alone.
 
+    ``sample_weight`` (one per text) weighs each message in the SVM's loss, e.g.
+    :func:`triage.adaptation.recency_weights` of the messages' dates.
+
     Rows whose text holds no Chinese and classes seen only once are left out, and classes
     with fewer than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the
     manifest and by a :class:`~triage.exceptions.TrainingDataWarning`.
@@ -358,6 +362,12 @@ def train(
     keep, left_out = usable_rows(texts, labels_array)
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != keep.shape or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise ValueError(f"sample_weight must hold one positive number per text ({len(keep)})")
+        weights = weights[keep]
     if search:
         params = {**params, **search_params(texts, labels_array, **params)}
     if base is not None and subs is not None:
@@ -365,12 +375,12 @@ def train(
     base_scores = None
     units = _unit_map(np.unique(labels_array), texts, labels_array, unit_departments, base)
     if base is None:
-        estimator = TriageClassifier(**params).fit(texts, labels_array)
+        estimator = TriageClassifier(**params).fit(texts, labels_array, sample_weight=weights)
     else:
         prepared = [prepare(text).text for text in texts]
         prior = {unit: department for unit, (department, _) in (units or {}).items()}
         estimator, base_scores, _ = fit_with_base(
-            prepared, labels_array, base.scorer, base_scale=base_scale, prior=prior, **params
+            prepared, labels_array, base.scorer, base_scale=base_scale, prior=prior, sample_weight=weights, **params
         )
     proba = estimator.oof_proba_
     correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
