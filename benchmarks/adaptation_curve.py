@@ -13,9 +13,11 @@ BASE must not have seen the test city, and the shipped default model is retraine
 boards, so BASE is trained here on the authored corpus plus teddy2020c's replies whose handler the
 reply shows (train split): no message of either board (cached in --base-cache). Also reported:
 top-1 without dalian's general hub (大连市公共行政服务中心) as true unit, department-level top-1
-of the unit models (units mapped by name, else by the base model), and the base method trained
-on the *latest* 1,000 messages before the test period instead of the first 1,000 (does recency
-matter?). Run: `python benchmarks/adaptation_curve.py` (about 15 minutes on one core).
+of the unit models (units mapped by name, else by the base model), the triage methods trained on
+the *latest* 100 / 300 / 1,000 messages before the test period (a deployment's few labels are its
+recent ones; units are renamed over the years), and on all history weighted by recency (half-life
+180 days, ``--half-life``). Run: `python benchmarks/adaptation_curve.py` (about 20 minutes on a
+shared machine).
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 import triage
+from triage.adaptation import recency_weights
 from triage.datasets import load_petitions, teddy2020c
 from triage.datasets.cities import load_board
 from triage.evaluation import evaluate
 from triage.exceptions import TrainingDataWarning
 
 HUB = "大连市公共行政服务中心"
+METHODS = ("base", "none", "classic")
+HALF_LIFE_DAYS = 180.0
 
 
 def build_base(cache: Path, data: Path) -> triage.TriageModel:
@@ -91,14 +96,14 @@ def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int |
         f"{frame['date'][cut - 1]:%Y-%m-%d}), test = last {len(test)} ({frame['date'][cut]:%Y-%m-%d} … "
         f"{frame['date'].iloc[-1]:%Y-%m-%d}), {len(set(test_units))} units in test"
     )
-    header = f"{'train':>14} {'method':>8} {'top-1':>6} {'top-3':>6} {'no hub':>7} {'dept':>6} {'units':>6} {'s':>5}"
+    header = f"{'train':>28} {'method':>8} {'top-1':>6} {'top-3':>6} {'no hub':>7} {'dept':>6} {'units':>6} {'s':>5}"
     print(header)
-    plans = [(size, np.arange(min(size or cut, cut))) for size in sizes]
-    plans.append(("latest 1000", np.arange(max(0, cut - 1000), cut)))
-    for size, rows in plans:
+    plans = [(f"first {size}" if size else f"all {cut}", np.arange(min(size or cut, cut)), METHODS) for size in sizes]
+    plans += [(f"latest {size}", np.arange(cut - size, cut), ("base", "none")) for size in sizes if size and size < cut]
+    plans.append((f"all {cut}, half-life {HALF_LIFE_DAYS:g} d", np.arange(cut), ("base", "none")))
+    for label, rows, methods in plans:
         train_texts, train_units = [texts[i] for i in rows], units[rows]
-        label = f"{'all ' + str(cut) if size is None else size}"
-        methods = ("base",) if size == "latest 1000" else ("base", "none", "classic")
+        weights = recency_weights(list(frame["date"][rows]), HALF_LIFE_DAYS) if "half-life" in label else None
         for method in methods:
             started = time.perf_counter()
             department = float("nan")
@@ -114,13 +119,14 @@ def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int |
                         train_units,
                         base=base if method == "base" else None,
                         unit_departments="auto",
+                        sample_weight=weights,
                         n_jobs=1,
                     )
                 proba, classes = model.predict_proba(test_texts), np.asarray(model.classes, dtype=object)
                 department = evaluate(model, test_texts, test_units)["department_level"]["accuracy"]
                 n_units = len(classes)
             print(
-                f"{label:>14} {method:>8} {top_k(proba, classes, test_units, 1, everyone):6.3f} "
+                f"{label:>28} {method:>8} {top_k(proba, classes, test_units, 1, everyone):6.3f} "
                 f"{top_k(proba, classes, test_units, 3, everyone):6.3f} "
                 f"{top_k(proba, classes, test_units, 1, without_hub):7.3f} {department:6.3f} {n_units:6d} "
                 f"{time.perf_counter() - started:5.0f}",
