@@ -169,6 +169,11 @@ def test_cli_train_with_base_default(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (tmp_path / "m" / UNIT_MAP_FILE).is_file()
     assert triage.load(tmp_path / "m").classify(QUERIES[0]).unit == "供热办"
+    evaluated = CliRunner().invoke(
+        cli, ["evaluate", str(tmp_path / "m"), str(data), "--label-column", "handler", "--text-column", "text"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert re.search(r"at department level \(n=48\): accuracy \d\.\d{3}, top-3", evaluated.output)
     refused = CliRunner().invoke(
         cli,
         [

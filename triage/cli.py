@@ -651,6 +651,10 @@ def evaluate(
     if result["unknown_labels"]:
         click.echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
     _echo_sub_labels("evaluated", result)
+    if "department_level" in result:
+        level = result["department_level"]
+        click.echo(f"at department level (n={level['n']}): accuracy {level['accuracy']:.3f}, ", nl=False)
+        click.echo(f"top-3 {level['top3_accuracy']:.3f}")
     if report_dir:
         click.echo(f"report written to {report_dir}")
 
