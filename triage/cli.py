@@ -498,6 +498,8 @@ def train(
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
+    if bool(half_life) != bool(date_column):
+        raise click.UsageError("--half-life and --date-column go together")
     if (base_model != "none" or unit_map) and (labels_are_units or labels_are_replies):
         raise click.UsageError("--base and --unit-departments train on the labels as they are: drop --labels-are-*")
     base = None if base_model == "none" else triage.load(None if base_model == "default" else Path(base_model))
@@ -516,12 +518,10 @@ def train(
         labels, keep, split=list(frame[split_column].astype(str)) if split_column else None, test_size=test_size
     )
     rows = np.flatnonzero(keep & ~test)
-    if bool(half_life) != bool(date_column):
-        raise click.UsageError("--half-life and --date-column go together")
-    if half_life:
+    weights = None
+    if half_life and date_column:
         _require_column(frame, date_column, "date")
-        dates = [str(frame[date_column].iloc[i]).split()[0] for i in rows]
-        weights = recency_weights(dates, half_life)
+        weights = recency_weights([str(frame[date_column].iloc[i]) for i in rows], half_life)
     model = triage.train(
         [texts[i] for i in rows],
         [labels[i] for i in rows],
@@ -529,7 +529,7 @@ def train(
         target_precision=target_precision,
         search=search,
         base=base,
-        sample_weight=weights if half_life else None,
+        sample_weight=weights,
         unit_departments={unit: d for unit, (d, _) in read_unit_csv(unit_map).items()} if unit_map else None,
         n_jobs=min(jobs, os.cpu_count() or 1),
         label_names={code: directory.display_name(code) for code in set(labels)},

@@ -128,9 +128,10 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
         if self.dense_columns:
             ratios[:, -self.dense_columns :] = 1.0
             first = ratios.shape[1] - self.dense_columns
+            prior = self.prior_columns or {}
             for code, label in enumerate(self.classes_):
-                if label in (self.prior_columns or {}):
-                    ratios[code, first + self.prior_columns[label]] = self.prior_boost
+                if label in prior:
+                    ratios[code, first + prior[label]] = self.prior_boost
         # two classes: one signed score towards classes_[1], as every scikit-learn linear model gives
         targets = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         coef, intercept = [], []

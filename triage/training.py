@@ -308,7 +308,7 @@ def train(
     base: TriageModel | None = None,
     base_scale: float = BASE_SCALE,
     unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
-    sample_weight: Sequence[float] | None = None,
+    sample_weight: Sequence[float] | np.ndarray | None = None,
     **params: Any,
 ) -> TriageModel:
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
