@@ -8,7 +8,7 @@ A model directory can come from anywhere, so nothing in it is trusted before it 
 - :func:`read_npz` reads the arrays of an ``.npz`` archive after checking, for every member, the
   size its zip entry declares and the shape and dtype its ``.npy`` header declares, so a deflated
   member that would expand to gigabytes is refused before a byte of it is expanded, and an object
-  (pickled) array is refused before it is read.
+  (pickled) array is refused before it is read; :func:`read_npy` does the same for one ``.npy``.
 
 Errors are ``ValueError`` naming the file and what is wrong; callers add what to do next.
 """
@@ -22,11 +22,11 @@ import stat
 import zipfile
 from collections.abc import Collection
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import numpy as np
 
-__all__ = ["open_regular_file", "read_npz", "read_regular_file", "zip_expanded_size"]
+__all__ = ["open_regular_file", "read_npy", "read_npz", "read_regular_file", "zip_expanded_size"]
 
 _NPY_HEADER_LIMIT = 10_000  # bytes of a .npy header; numpy's own default limit
 
@@ -102,26 +102,50 @@ def read_npz(data: bytes, names: Collection[str], *, max_bytes: int, source: str
             raise ValueError(f"{source} has a damaged member: {error}") from None
 
 
-def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> None:
-    """Refuse a member whose ``.npy`` header declares objects, or another size than its zip entry."""
-    where = f"{source} member {info.filename!r}"
+def read_npy(data: bytes, *, max_bytes: int, source: str) -> np.ndarray:
+    """The array of the ``.npy`` content ``data``, once its header declares no objects and exactly
+    the size ``data`` holds, at most ``max_bytes``."""
+    if len(data) > max_bytes:
+        raise ValueError(f"{source} is {len(data):,} bytes, more than the {max_bytes:,} allowed")
+    handle = io.BytesIO(data)
+    _check_header(handle, len(data), source, holder="content")
+    handle.seek(0)
     try:
-        with archive.open(info) as handle:
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(handle, max_header_size=_NPY_HEADER_LIMIT)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(handle, max_header_size=_NPY_HEADER_LIMIT)
-            else:
-                raise ValueError(f"unsupported .npy version {version}")
-            header_size = handle.tell()
+        return np.lib.format.read_array(handle, allow_pickle=False, max_header_size=_NPY_HEADER_LIMIT)
+    except (OSError, ValueError, EOFError) as error:
+        raise ValueError(f"{source} is not a readable .npy array: {error}") from None
+
+
+def _check_header(handle: IO[bytes], size: int, where: str, *, holder: str) -> None:
+    """Refuse ``.npy`` content whose header declares objects, or another size than the ``size``
+    bytes of its ``holder`` (named in the error)."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle, max_header_size=_NPY_HEADER_LIMIT)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle, max_header_size=_NPY_HEADER_LIMIT)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+        header_size = handle.tell()
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise ValueError(f"{where} is not a readable .npy array: {error}") from None
     if dtype.hasobject:
         raise ValueError(f"{where} holds Python objects (a pickle); only plain arrays are read")
     declared = header_size + math.prod(shape) * dtype.itemsize
-    if declared != info.file_size:
-        raise ValueError(f"{where} declares an array of {declared:,} bytes in a zip entry of {info.file_size:,} bytes")
+    if declared != size:
+        raise ValueError(f"{where} declares an array of {declared:,} bytes in {holder} of {size:,} bytes")
+
+
+def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) -> None:
+    """Refuse a member whose ``.npy`` header declares objects, or another size than its zip entry."""
+    where = f"{source} member {info.filename!r}"
+    try:
+        handle = archive.open(info)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{where} is not a readable .npy array: {error}") from None
+    with handle:
+        _check_header(handle, info.file_size, where, holder="a zip entry")
 
 
 def _read_member(archive: zipfile.ZipFile, name: str) -> np.ndarray:

@@ -44,6 +44,12 @@ def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str
     lines = [f"### {name}", "", result.get("description", ""), "", f"Messages: {result.get('n', '?')}.", ""]
     lines += ["| metric | value |", "|---|---|"]
     lines += [f"| {title} | {_percent(result[key])} |" for key, title in _SUMMARY_ROWS if key in result]
+    level = result.get("department_level")
+    if level:  # a unit-level model: its units read as their departments
+        lines += [
+            f"| department of the unit predicted (n={level['n']}) | {_percent(level['accuracy'])} |",
+            f"| department top-3 (unit probabilities summed) | {_percent(level['top3_accuracy'])} |",
+        ]
     per_class = result.get("per_class")
     if per_class:
         lines += ["", "| department | 名称 | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]

@@ -30,6 +30,8 @@ __all__ = ["cli", "main"]
 
 #: What ``--model`` (and evaluate's MODEL) accepts for the model shipped with triage.
 DEFAULT_MODEL = "default"
+#: What ``train --base`` accepts for training without a base model.
+NO_BASE = "none"
 
 
 def _model_location(value: str | None) -> Path | None:
@@ -615,6 +617,31 @@ def _require_column(frame: Any, column: str, role: str) -> None:
     default=None,
     help="Write an evaluation report of the held-out rows here.",
 )
+@click.option(
+    "--base",
+    "base_model",
+    default=NO_BASE,
+    show_default=True,
+    help=f"Start from a trained model: {DEFAULT_MODEL!r} (the shipped one), a model directory, or {NO_BASE!r}. "
+    "The labels are then the deployment's own units, whatever they are called; the model answers the unit and "
+    "its department (units.csv beside it, editable). 从已有模型出发",
+)
+@click.option(
+    "--unit-departments",
+    "unit_map",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV unit,department giving each label's department (default with --base: read from the unit "
+    "names, else from the base model); makes a unit-level model also with --base none.",
+)
+@click.option("--date-column", default=None, help="Column with each message's date (YYYY-MM-DD), for --half-life.")
+@click.option(
+    "--half-life",
+    type=click.FloatRange(0, min_open=True),
+    default=None,
+    help="Weigh messages by age: one this many days older than the newest counts half (units are renamed "
+    "and merged; 180 helped a city board's history). 时效权重",
+)
 @click.option("--overwrite", is_flag=True, help="Replace an existing model directory.")
 @_SILENT
 @click.option(
@@ -643,6 +670,10 @@ def train(
     n_jobs: int,
     target_precision: float,
     report_dir: Path | None,
+    base_model: str,
+    unit_map: Path | None,
+    date_column: str | None,
+    half_life: float | None,
     overwrite: bool,
     silent: bool,
     with_estimator: bool,
@@ -650,8 +681,9 @@ def train(
     """Train a model on a labelled export and save it with its card. 用标注数据训练模型.
 
     DATA is a CSV/TSV/XLSX/JSONL/Parquet export; '-' reads it from standard input (CSV unless
-    --format says otherwise).
+    --format says otherwise). With --base, the labels are the deployment's own units.
     """
+    from triage.adaptation import read_unit_csv, recency_weights
     from triage.persistence import is_model_directory
 
     _not_stdio(**{"-o": output, "--report": report_dir})
@@ -665,6 +697,12 @@ def train(
         raise click.ClickException(f"{output} already exists; pass --overwrite to replace it")
     if output.exists() and not is_model_directory(output):
         raise click.ClickException(f"{output} exists and is not a triage model directory; choose another -o")
+    if bool(half_life) != bool(date_column):
+        raise click.UsageError("--half-life and --date-column go together")
+    if (base_model != NO_BASE or unit_map) and (labels_are_units or labels_are_replies):
+        raise click.UsageError("--base and --unit-departments train on the labels as they are: drop --labels-are-*")
+    base_location = _model_location(base_model) if base_model != NO_BASE else None
+    unit_departments = {unit: d for unit, (d, _) in read_unit_csv(unit_map).items()} if unit_map else None
     import numpy as np  # the checks above answer at once; scikit-learn takes seconds to import
 
     import triage
@@ -672,6 +710,7 @@ def train(
     from triage.evaluation import evaluate
     from triage.training import held_out_rows
 
+    base = triage.load(base_location) if base_model != NO_BASE else None
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
         _require_column(frame, sub_label_column, "sub-label")
@@ -687,12 +726,19 @@ def train(
         labels, keep, split=list(frame[split_column].astype(str)) if split_column else None, test_size=test_size
     )
     rows = np.flatnonzero(keep & ~test)
+    weights = None
+    if half_life and date_column:
+        _require_column(frame, date_column, "date")
+        weights = recency_weights([str(frame[date_column].iloc[i]) for i in rows], half_life)
     model = triage.train(
         [texts[i] for i in rows],
         [labels[i] for i in rows],
         sub_labels=[sub_labels[i] for i in rows] if sub_label_column else None,
         target_precision=target_precision,
         search=search,
+        base=base,
+        sample_weight=weights,
+        unit_departments=unit_departments,
         progress=False if silent else None,
         n_jobs=min(n_jobs, os.cpu_count() or 1),
         label_names={code: directory.display_name(code) for code in set(labels)},
@@ -718,6 +764,9 @@ def train(
     for name, result in model.manifest["metrics"].items():
         click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
         _echo_sub_labels(name, result)
+        if "department_level" in result:
+            level = result["department_level"]
+            click.echo(f"{name} at department level (n={level['n']}): accuracy {level['accuracy']:.3f}")
     click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 
@@ -839,6 +888,10 @@ def evaluate(
     if result["unknown_labels"]:
         click.echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
     _echo_sub_labels("evaluated", result)
+    if "department_level" in result:
+        level = result["department_level"]
+        click.echo(f"at department level (n={level['n']}): accuracy {level['accuracy']:.3f}, ", nl=False)
+        click.echo(f"top-3 {level['top3_accuracy']:.3f}")
     if report_dir:
         click.echo(f"report written to {report_dir}")
 

@@ -84,23 +84,45 @@ class _NaiveBayesScaledSVC(ClassifierMixin, BaseEstimator):
     """NB-SVM: one binary LinearSVC per class on features scaled by that class's log-count ratios.
 
     The ratios are folded into the weights afterwards (``w * r``), so the fitted model is an
-    ordinary linear model over the unscaled features. Internal to :class:`TriageClassifier`.
+    ordinary linear model over the unscaled features. Internal to :class:`TriageClassifier` and
+    :mod:`triage.adaptation`, whose last ``dense_columns`` columns (a base model's scores, not term
+    counts) are left unscaled, except that a class's column in ``prior_columns`` (class → index
+    among the dense columns: the department a unit belongs to) is scaled by ``prior_boost``, so its
+    SVM pays less regularisation for using it: a prior it can still overrule.
     """
 
-    def __init__(self, C: float = 0.5, class_weight: str | None = "balanced", alpha: float = 1.0) -> None:
+    def __init__(
+        self,
+        C: float = 0.5,
+        class_weight: str | None = "balanced",
+        alpha: float = 1.0,
+        dense_columns: int = 0,
+        prior_columns: Mapping[Any, int] | None = None,
+        prior_boost: float = 1.0,
+    ) -> None:
         self.C = C
         self.class_weight = class_weight
         self.alpha = alpha
+        self.dense_columns = dense_columns
+        self.prior_columns = prior_columns
+        self.prior_boost = prior_boost
 
-    def fit(self, X: sparse.csr_matrix, y: np.ndarray) -> _NaiveBayesScaledSVC:
+    def fit(self, X: sparse.csr_matrix, y: np.ndarray, sample_weight: np.ndarray | None = None) -> _NaiveBayesScaledSVC:
         self.classes_, codes = np.unique(y, return_inverse=True)
         ratios = _log_count_ratios(X, codes, len(self.classes_), self.alpha)
+        if self.dense_columns:
+            ratios[:, -self.dense_columns :] = 1.0
+            first = ratios.shape[1] - self.dense_columns
+            prior = self.prior_columns or {}
+            for code, label in enumerate(self.classes_):
+                if label in prior:
+                    ratios[code, first + prior[label]] = self.prior_boost
         # two classes: one signed score towards classes_[1], as every scikit-learn linear model gives
         targets = [1] if len(self.classes_) == 2 else range(len(self.classes_))
         coef, intercept = [], []
         for code in targets:
             svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
-            svm.fit(X @ sparse.diags(ratios[code].astype(X.dtype)), codes == code)
+            svm.fit(X @ sparse.diags(ratios[code].astype(X.dtype)), codes == code, sample_weight=sample_weight)
             coef.append(svm.coef_[0] * ratios[code])
             intercept.append(svm.intercept_[0])
         self.coef_ = np.vstack(coef).astype(np.float32)
@@ -224,8 +246,14 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             ]
         )
 
-    def fit(self, X: Iterable[str], y: Sequence[str] | Sequence[int] | np.ndarray) -> TriageClassifier:
-        """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``."""
+    def fit(
+        self,
+        X: Iterable[str],
+        y: Sequence[str] | Sequence[int] | np.ndarray,
+        sample_weight: np.ndarray | None = None,
+    ) -> TriageClassifier:
+        """Fit vectorizers and the calibrated linear model on raw texts ``X`` and labels ``y``;
+        ``sample_weight`` weighs each text in the SVM's loss (e.g. recent messages more)."""
         texts = prepared_texts(X)
         labels = np.asarray(y)
         if labels.dtype.kind in "US":
@@ -258,9 +286,17 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         )
         folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
         out_of_fold = _as_columns(
-            cross_val_predict(svm, features, labels, cv=folds, method="decision_function", n_jobs=self.n_jobs)
+            cross_val_predict(
+                svm,
+                features,
+                labels,
+                cv=folds,
+                method="decision_function",
+                n_jobs=self.n_jobs,
+                params={"sample_weight": sample_weight} if sample_weight is not None else None,
+            )
         )
-        svm.fit(features, labels)
+        svm.fit(features, labels, sample_weight=sample_weight)
         self.svm_ = svm.as_linear_svc() if self.nb_scaling else svm
         # float32 weights halve the model file; scores change by less than 1e-6.
         self.svm_.coef_ = self.svm_.coef_.astype(np.float32)

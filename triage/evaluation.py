@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.adaptation import department_level
 from triage.exceptions import TrainingDataOverlapError
 from triage.model import TriageModel
 from triage.progress import steps
@@ -164,6 +165,8 @@ def evaluate(
     sub-labels, ``result["sub_labels"]`` scores the sub-category on the rows that have one: given
     the true department (``accuracy``, against ``majority_baseline``, and ``per_label``) and end
     to end (``accuracy_with_predicted_department``: department and sub-category both right).
+    A unit-level model (trained on a deployment's units) is scored on units, and
+    ``result["department_level"]`` on the units' departments.
     ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
     """
     from sklearn.metrics import f1_score
@@ -191,6 +194,8 @@ def evaluate(
         result["most_confused"] = [
             {"true": t, "predicted": p, "count": n} for (t, p), n in pairs.most_common(most_confused)
         ]
+        if model.units is not None:
+            result["department_level"] = department_level(model, proba, labels_array)
         if sub_labels is not None:
             bar.start("scoring sub-labels")
             result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -13,9 +13,10 @@ import numpy as np
 
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.results import Classification, ReviewReason, RoutingSuggestion
-from triage.text import PreparedText, has_chinese, prepare
+from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 
 if TYPE_CHECKING:
+    from triage.adaptation import BaseScores
     from triage.estimator import TriageClassifier
     from triage.scoring import FeatureRows, LinearScorer
 
@@ -28,6 +29,7 @@ UNCLASSIFIED = "unclassified"
 
 DEFAULT_TOP_K = 3
 DEFAULT_EXPLAIN_TERMS = 5
+_CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 
 
 def default_model_path() -> Path:
@@ -68,10 +70,25 @@ def load(path: str | Path | None = None) -> TriageModel:
     directory = Path(path) if path is not None else default_model_path()
     parts = load_scorers(directory)
     model = TriageModel(
-        parts.scorer, parts.manifest, path=directory, sub_scorer=parts.sub_scorer, estimator=parts.estimator
+        parts.scorer,
+        parts.manifest,
+        path=directory,
+        sub_scorer=parts.sub_scorer,
+        estimator=parts.estimator,
+        base_scores=parts.base_scores,
+        units=_read_units(directory, parts.scorer.classes),
     )
     model.figures = read_figures(directory, parts.manifest)
     return model
+
+
+def _read_units(directory: Path, classes: np.ndarray) -> dict[str, tuple[str | None, str]] | None:
+    """The editable unit → department map of a unit-level model (None for a department model)."""
+    from triage.adaptation import UNIT_MAP_FILE, read_unit_map
+
+    path = directory / UNIT_MAP_FILE
+    present = path.exists() or path.is_symlink()  # a link is refused by read_unit_map, not taken as absent
+    return read_unit_map(path, [str(c) for c in classes]) if present else None
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
@@ -113,8 +130,11 @@ class TriageModel:
     """A loaded model with its manifest: what applications call.
 
     A model trained with sub-labels also holds a second scorer over (department, sub-label)
-    classes, which names the sub-category within the department predicted. Instances are
-    read-only after loading, so one instance can serve many threads.
+    classes, which names the sub-category within the department predicted. A model adapted from
+    a base model (``triage.train(..., base=...)``) adds the base model's weighted scores
+    (``base_scores``) to its own. A unit-level model (``units``: each class's department and where
+    that came from) answers with the unit and its department. Instances are read-only after
+    loading, so one instance can serve many threads.
     """
 
     def __init__(
@@ -126,6 +146,8 @@ class TriageModel:
         estimator: TriageClassifier | None = None,
         sub_scorer: LinearScorer | None = None,
         sub_estimator: TriageClassifier | None = None,
+        base_scores: BaseScores | None = None,
+        units: dict[str, tuple[str | None, str]] | None = None,
     ):
         if hasattr(scorer, "vectorizer_"):  # TriageModel(estimator, manifest), as before scorers existed
             raise TypeError("TriageModel() takes a LinearScorer; wrap a fitted estimator: TriageModel.from_estimator")
@@ -140,12 +162,33 @@ class TriageModel:
         self.sub_label_pairs = _sub_label_pairs(sub_scorer, manifest) if sub_scorer is not None else ()
         self._sub_columns = _sub_columns(self.sub_label_pairs)
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
+        self.base_scores = base_scores
+        if units is not None and sorted(units) != sorted(self.classes_):
+            raise ValueError("the unit → department map must list exactly the model's classes")
+        #: Unit → (department or None, where that came from) of a unit-level model, else None.
+        self.units = units
+        departments = sorted({d for d, _ in (units or {}).values() if d is not None})
+        #: Column ``j`` of a unit-level model's probabilities adds to department ``_unit_department_codes[j]``
+        #: (-1: to none).
+        self._unit_columns = np.array(
+            [departments.index(d) if (d := (units or {})[c][0]) is not None else -1 for c in self.classes_]
+            if units
+            else [],
+            dtype=np.intp,
+        )
+        self._unit_department_codes = departments
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
 
     @classmethod
     def from_estimator(
-        cls, estimator: TriageClassifier, manifest: dict[str, Any], *, sub_estimator: TriageClassifier | None = None
+        cls,
+        estimator: TriageClassifier,
+        manifest: dict[str, Any],
+        *,
+        sub_estimator: TriageClassifier | None = None,
+        base_scores: BaseScores | None = None,
+        units: dict[str, tuple[str | None, str]] | None = None,
     ) -> TriageModel:
         """Wrap freshly fitted estimators (what :func:`triage.train` returns). The scorers are the
         compact ones saving writes (:meth:`LinearScorer.compacted`), so the model answers the same
@@ -159,6 +202,8 @@ class TriageModel:
             estimator=estimator,
             sub_scorer=sub_scorer,
             sub_estimator=sub_estimator,
+            base_scores=base_scores,
+            units=units,
         )
 
     def __repr__(self) -> str:
@@ -213,8 +258,11 @@ class TriageModel:
         """Save this model as a directory (scorer, manifest, card); see :mod:`triage.persistence`.
 
         ``include_estimator=True`` also saves the scikit-learn estimator (``model.skops``), which
-        only analysis needs (:attr:`estimator`); it is most of a model's size.
+        only analysis needs (:attr:`estimator`); it is most of a model's size. An adapted model
+        also saves its base model's part (hashed like the rest), a unit-level model its
+        ``units.csv`` (not hashed: a deployment edits it; it is checked at load).
         """
+        from triage.adaptation import UNIT_MAP_FILE, unit_map_bytes
         from triage.persistence import save_model
         from triage.scorer_contract import check_agreement
 
@@ -225,12 +273,65 @@ class TriageModel:
             if scorer is not None and estimator is not None:  # a scorer changed since conversion is not saved
                 check_agreement(scorer, estimator)
         return save_model(
-            parts[0], path, manifest=self.manifest, figures=self.figures, overwrite=overwrite, sub_estimator=parts[1]
+            parts[0],
+            path,
+            manifest=self.manifest,
+            figures=self.figures,
+            overwrite=overwrite,
+            sub_estimator=parts[1],
+            extra_files=self.base_scores.files() if self.base_scores is not None else None,
+            editable_files={UNIT_MAP_FILE: unit_map_bytes(self.units)} if self.units is not None else None,
         )
 
     def department_name(self, code: str) -> str:
-        """Chinese name of a department code as recorded in the model."""
-        return self._names.get(code, code)
+        """Chinese name of a department code as recorded in the model (a unit-level model's
+        departments by the department directory)."""
+        if code in self._names:
+            return self._names[code]
+        from triage.departments import default_directory
+
+        return default_directory().display_name(code)
+
+    @property
+    def unit_departments(self) -> dict[str, str | None]:
+        """Each unit's department (None: none known) of a unit-level model; empty otherwise."""
+        return {unit: department for unit, (department, _) in (self.units or {}).items()}
+
+    def department_proba(self, proba: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """A unit-level model's probabilities summed per department: the departments and one column
+        each (units without a department add to none)."""
+        if self.units is None:
+            raise ValueError("this model is not unit-level; its classes are its departments")
+        summed = np.zeros((len(proba), len(self._unit_department_codes)))
+        mapped = self._unit_columns >= 0
+        np.add.at(summed.T, self._unit_columns[mapped], proba[:, mapped].T)
+        return list(self._unit_department_codes), summed
+
+    def _unit_and_department(self, proba_row: np.ndarray, best: int) -> tuple[str | None, str | None]:
+        """The unit answered and its department; a unit without one gets the department its
+        sibling units hold most probability for (None when no unit has a department)."""
+        if self.units is None:
+            return None, self.classes_[best]
+        unit = self.classes_[best]
+        department = self.units[unit][0]
+        if department is None and self._unit_department_codes:
+            _, summed = self.department_proba(proba_row[None, :])
+            department = self._unit_department_codes[int(summed[0].argmax())]
+        return unit, department
+
+    def _score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+        """The scorer's chunks of features and probabilities of prepared texts, the base model's
+        scores added (:meth:`LinearScorer.score_prepared_chunks` for a model without a base)."""
+        if self.base_scores is None:
+            yield from self.scorer.score_prepared_chunks(texts)
+            return
+        from triage.scoring import softmax
+
+        for start in range(0, len(texts), _CHUNK_DOCUMENTS):
+            chunk = texts[start : start + _CHUNK_DOCUMENTS]
+            rows = self.scorer.transform_prepared(chunk)
+            logits = self.scorer.logits(rows) + self.base_scores.scores(chunk, rows.tokens) / self.scorer.temperature
+            yield start, rows, softmax(logits)
 
     def _explain(self, rows: FeatureRows, row: int, class_index: int, limit: int) -> tuple[tuple[str, float], ...]:
         """The ``limit`` strongest terms towards ``class_index``: words first, then character
@@ -289,7 +390,7 @@ class TriageModel:
         classes = self.classes_
         threshold = self.review_threshold
         results: dict[str, Classification] = {}
-        for start, rows, proba in self.scorer.score_prepared_chunks(texts):
+        for start, rows, proba in self._score_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
             subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
@@ -306,9 +407,10 @@ class TriageModel:
                     if confidence < threshold
                     else None
                 )
+                unit, department = self._unit_and_department(proba[row], best)
                 results[text] = Classification(
-                    department=classes[best],
-                    department_name=self.department_name(classes[best]),
+                    department=department,
+                    department_name=self.department_name(department) if department is not None else None,
                     confidence=confidence,
                     candidates=tuple((classes[k], float(proba[row, k])) for k in ranked[:top_k]),
                     needs_review=reason is not None,
@@ -317,6 +419,7 @@ class TriageModel:
                     truncated=False,
                     sub_category=subs[row][0],
                     sub_confidence=subs[row][1],
+                    unit=unit,
                 )
         return results
 
@@ -343,7 +446,8 @@ class TriageModel:
         """Calibrated probabilities of raw messages, columns in the order of :attr:`classes_`."""
         if isinstance(texts, str):
             raise ValueError("predict_proba() takes an iterable of texts")
-        return self.scorer.predict_proba(_ensure_texts(texts))
+        parts = [proba for _, _, proba in self._score_chunks(prepared_texts(_ensure_texts(texts)))]
+        return np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
 
     @overload  # a str is also an Iterable[str]; this first overload wins for it, as intended
     def classify(self, texts: str, *, top_k: int = ..., explain: int = ...) -> Classification: ...  # type: ignore[overload-overlap]
@@ -402,7 +506,9 @@ class TriageModel:
         return route(self, _ensure_texts(texts), config, metadata=metadata)
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
-        """Department codes of many messages; :data:`UNCLASSIFIED` where a text cannot be classified.
+        """The class of each message, one of :attr:`classes_` (department codes; a unit-level model's
+        units, as its labels were, whose departments :meth:`classify` gives); :data:`UNCLASSIFIED`
+        where a text cannot be classified.
 
         Examples
         --------
@@ -418,5 +524,8 @@ class TriageModel:
             raise ValueError("predict() takes an iterable of texts; use classify() for one message")
         results = self._classify_many(_ensure_texts(texts), top_k=1, explain=0)
         codes = np.empty(len(results), dtype=object)
-        codes[:] = [UNCLASSIFIED if result.department is None else result.department for result in results]
+        codes[:] = [
+            result.unit if result.unit is not None else UNCLASSIFIED if result.department is None else result.department
+            for result in results
+        ]
         return codes

@@ -9,6 +9,11 @@ A model is a directory::
                     listed in the manifest's ``sub_labels``
     manifest.json   format version, library versions, segmenter, labels, file hashes, data, metrics
     README.md       the model card
+    base_scorer.npz, base_weights.npy
+                    an adapted model's only (triage.adaptation): the base model's scorer (compact
+                    layout) and the weights of its scores
+    units.csv       a unit-level model's only: unit -> department, not hashed (a deployment edits
+                    it; checked against the model's classes at load)
 
 Serving, sub-labels and explanations need only the scorers, so the estimators are saved only on
 request (``TriageModel.save(..., include_estimator=True)``, ``triage train --with-estimator``):
@@ -46,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from triage._optional import install_hint
+from triage.adaptation import BASE_SCORER_FILE, BASE_WEIGHTS_FILE, BaseScores
 from triage.archives import open_regular_file, read_regular_file, zip_expanded_size
 from triage.card import render_card
 from triage.exceptions import (
@@ -81,6 +87,8 @@ SUB_MODEL_FILE = "sub_model.skops"
 SUB_SCORER_FILE = "sub_scorer.npz"
 MANIFEST_FILE = "manifest.json"
 CARD_FILE = "README.md"
+#: The hashed files an adapted model adds (both or neither).
+BASE_FILES = (BASE_SCORER_FILE, BASE_WEIGHTS_FILE)
 #: Most bytes any file of a model directory may hold, and a skops file may expand to.
 MAX_FILE_BYTES = 1 << 30
 
@@ -130,6 +138,8 @@ def save_model(
     figures: Mapping[str, bytes] | None = None,
     overwrite: bool = False,
     sub_estimator: Any = None,
+    extra_files: Mapping[str, bytes] | None = None,
+    editable_files: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write ``estimator``, its manifest and its card to the directory ``path``, atomically.
 
@@ -141,16 +151,25 @@ def save_model(
     the card is rendered from the result. ``figures`` (file name → PNG bytes) are written
     beside the card, shown in it and hashed like every other file. ``sub_estimator`` (the
     second-level classifier, whose classes the manifest's ``sub_labels`` decode; of the same kind
-    as ``estimator``) is saved beside the first.
+    as ``estimator``) is saved beside the first. ``extra_files`` (file name → bytes) are an adapted
+    model's base files (:data:`BASE_FILES`, both), hashed like the rest; ``editable_files`` are
+    written but not hashed (a unit-level model's ``units.csv``, which a deployment edits).
 
     The directory is assembled beside its destination and renamed into place, so a crash
     never leaves half a model. An existing directory is replaced only with ``overwrite=True``.
     """
     path = Path(path)
     figures = dict(figures or {})
-    own = (MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, MANIFEST_FILE, CARD_FILE)
-    if any(Path(name).name != name or name in own for name in figures):
-        raise ValueError(f"figure names must be plain file names other than the model's own: {sorted(figures)}")
+    extra_files = dict(extra_files or {})
+    editable_files = dict(editable_files or {})
+    own = (MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, MANIFEST_FILE, CARD_FILE, *BASE_FILES)
+    if any(Path(name).name != name or name in own for name in (*figures, *editable_files)):
+        raise ValueError(
+            "figure and editable file names must be plain file names other than the model's own: "
+            f"{sorted([*figures, *editable_files])}"
+        )
+    if extra_files and sorted(extra_files) != sorted(BASE_FILES):
+        raise ValueError(f"extra_files are an adapted model's {', '.join(BASE_FILES)}, got {sorted(extra_files)}")
     if (sub_estimator is None) == ("sub_labels" in manifest):
         raise ValueError("a sub_estimator is saved exactly when the manifest lists its sub_labels")
     if sub_estimator is not None and isinstance(sub_estimator, LinearScorer) != isinstance(estimator, LinearScorer):
@@ -182,13 +201,14 @@ def save_model(
             **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
             "figures": sorted(figures),
         }
-        for name, content in figures.items():
+        for name, content in {**figures, **extra_files, **editable_files}.items():
             (staging / name).write_bytes(content)
         (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
         classifier_files = [
             name for part, _ in parts for name in (part.scorer_file, part.model_file) if (staging / name).exists()
         ]
-        full["files"] = {name: _sha256(staging / name) for name in (*classifier_files, CARD_FILE, *sorted(figures))}
+        hashed = (*classifier_files, *sorted(extra_files), CARD_FILE, *sorted(figures))
+        full["files"] = {name: _sha256(staging / name) for name in hashed}
         validate_manifest(full, f"the manifest of {path}")
         (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         _swap_into_place(staging, path)
@@ -383,7 +403,8 @@ def _checked_directory(path: str | Path) -> _CheckedDirectory:
     manifest = read_manifest(path)
     path = _directory_of(Path(path))
     files = manifest["files"]
-    own = {MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, CARD_FILE, *manifest.get("figures", [])}
+    own = {MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, CARD_FILE, *BASE_FILES}
+    own |= set(manifest.get("figures", []))
     stray = sorted(files.keys() - own)
     if stray:
         raise ModelIntegrityError(f"{path / MANIFEST_FILE} lists files that are no part of a model: {stray}")
@@ -395,6 +416,11 @@ def _checked_directory(path: str | Path) -> _CheckedDirectory:
         raise ModelIntegrityError(
             f"{path / MANIFEST_FILE}: the sub-label model needs both its files hashed ({SUB_SCORER_FILE}, and "
             f"{SUB_MODEL_FILE} when {MODEL_FILE} is saved) and its sub_labels listed; some are missing"
+        )
+    if len(set(BASE_FILES) & files.keys()) == 1:
+        raise ModelIntegrityError(
+            f"{path / MANIFEST_FILE}: an adapted model needs both its base files hashed ({', '.join(BASE_FILES)}); "
+            "one is missing. Restore the model directory or retrain"
         )
     for part in _parts(manifest):  # checked at every load, so a pickle is refused before anything is served
         if part.model_file in files and not zipfile.is_zipfile(io.BytesIO(contents[part.model_file])):
@@ -471,6 +497,7 @@ class ServingParts(NamedTuple):
     sub_scorer: LinearScorer | None  # None for a model without sub-labels
     manifest: dict[str, Any]
     estimator: TriageClassifier | None = None
+    base_scores: BaseScores | None = None  # an adapted model's base part (triage.adaptation)
 
 
 def load_scorers(path: str | Path) -> ServingParts:
@@ -485,13 +512,21 @@ def load_scorers(path: str | Path) -> ServingParts:
         estimator = _load_estimator(checked, _MAIN)
         scorer = LinearScorer.from_estimator(estimator).compacted()  # as saving it again would store it
         _check_classes(scorer, manifest, directory)
-        return ServingParts(scorer, None, manifest, estimator)
+        return ServingParts(scorer, None, manifest, estimator, _read_base_scores(checked, len(scorer.classes)))
     _warn_on_drift(manifest, directory, serving=True, estimator=False)
     scorers = [
         _read_scorer(directory / part.scorer_file, checked.contents[part.scorer_file]) for part in _parts(manifest)
     ]
     _check_classes(scorers[0], manifest, directory)
-    return ServingParts(scorers[0], scorers[1] if len(scorers) > 1 else None, manifest)
+    base_scores = _read_base_scores(checked, len(scorers[0].classes))
+    return ServingParts(scorers[0], scorers[1] if len(scorers) > 1 else None, manifest, None, base_scores)
+
+
+def _read_base_scores(checked: _CheckedDirectory, n_classes: int) -> BaseScores | None:
+    """An adapted model's base part, read from the bytes whose hashes were checked (None without one)."""
+    if BASE_SCORER_FILE not in checked.manifest["files"]:
+        return None
+    return BaseScores.from_files(checked.contents, n_classes, checked.path)
 
 
 def read_figures(path: str | Path, manifest: dict[str, Any]) -> dict[str, bytes]:

@@ -54,6 +54,10 @@ class Classification:
         sub-categories, or the text is not classified.
     sub_confidence : float
         Probability of ``sub_category`` among the sub-categories of ``department`` (0 without one).
+    unit : str or None
+        The deployment's own unit (e.g. ``"供热办"``) from a unit-level model (trained on its own
+        history, ``triage train --base default``), whose ``department`` is then the unit's department
+        and whose ``confidence`` and ``candidates`` are over units; ``None`` for a department model.
     """
 
     department: str | None
@@ -66,6 +70,7 @@ class Classification:
     truncated: bool = False
     sub_category: str | None = None
     sub_confidence: float = 0.0
+    unit: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (tuples become lists, the reason its string value)."""

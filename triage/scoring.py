@@ -35,6 +35,7 @@ the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which o
 
 from __future__ import annotations
 
+import io
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -498,6 +499,12 @@ class LinearScorer:
         :class:`~triage.exceptions.ScorerMismatchError` and writes nothing unless the compact form
         answers the probe texts as the estimator does (:func:`triage.scorer_contract.check_agreement`).
         """
+        data = self.to_bytes(estimator=estimator)
+        with open(path, "wb") as handle:
+            handle.write(data)
+
+    def to_bytes(self, *, estimator: TriageClassifier | None = None) -> bytes:
+        """The content :meth:`save` writes (what :meth:`from_bytes` reads back)."""
         compact = self.compacted()
         if estimator is not None:
             from triage.scorer_contract import check_agreement
@@ -522,8 +529,9 @@ class LinearScorer:
             "intercept": compact.intercept,
             "settings": settings,
         }
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        return buffer.getvalue()
 
     @classmethod
     def load(cls, path: str | Path) -> LinearScorer:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from triage.adaptation import BASE_SCALE, department_level, fit_with_base, infer_unit_departments
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataWarning
@@ -270,6 +271,32 @@ def _train_sub_labels(
     }
 
 
+def _unit_map(
+    classes: np.ndarray,
+    texts: list[str],
+    labels: np.ndarray,
+    unit_departments: Mapping[str, str | None] | Literal["auto"] | None,
+    base: TriageModel | None,
+) -> dict[str, tuple[str | None, str]] | None:
+    """The unit → (department, source) map of a unit-level model, or None for a department model."""
+    units = [str(c) for c in classes]
+    if unit_departments is None and base is None:
+        return None
+    if unit_departments is None or unit_departments == "auto":
+        # the base model's view of each unit's own training messages fills in names it cannot read
+        if base is None:
+            return infer_unit_departments(units)
+        return infer_unit_departments(
+            units, base_proba=base.predict_proba(texts), base_classes=base.classes_, message_units=list(labels)
+        )
+    if isinstance(unit_departments, str):
+        raise ValueError(f"unit_departments must be a mapping, 'auto' or None, got {unit_departments!r}")
+    missing = sorted(set(units) - set(unit_departments))
+    if missing:
+        raise ValueError(f"unit_departments lacks the units {', '.join(missing[:5])}; map each to a department or None")
+    return {unit: (unit_departments[unit] or None, "given") for unit in units}
+
+
 def train(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -279,6 +306,10 @@ def train(
     label_names: Mapping[str, str] | None = None,
     training_data: Mapping[str, Any] | None = None,
     search: bool = False,
+    base: TriageModel | None = None,
+    base_scale: float = BASE_SCALE,
+    unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
+    sample_weight: Sequence[float] | np.ndarray | None = None,
     progress: bool | None = None,
     **params: Any,
 ) -> TriageModel:
@@ -297,6 +328,22 @@ def train(
     them), and the cross-validated accuracy of the sub-label given the true label is recorded
     under ``metrics.cross_validated.sub_labels``. Pairs seen once are left out and rare pairs
     reported as for labels.
+
+    ``base`` (e.g. ``triage.load()``) adapts what a trained model knows to the deployment's own
+    ``labels``, whatever they are (its units: 住房保障局, 供热办, 向阳区 ...): the base model's
+    calibrated scores, times ``base_scale``, are stacked beside the TF-IDF features, each unit's own
+    department's score made cheaper to use for that unit (a prior from the unit map below;
+    :func:`triage.adaptation.fit_with_base`), and the saved model computes them again when it
+    answers. Its labels are then taken as units with departments: ``unit_departments`` maps each to
+    its department (``None``: none, e.g. a general hub); ``"auto"`` (the default with ``base``) reads
+    the department from the unit's name (:meth:`~triage.departments.DepartmentDirectory.match_unit`)
+    or, failing that, takes the one the base model gives the unit's messages. The model then answers
+    ``result.unit`` and ``result.department`` (the unit's department) and writes the map as an
+    editable ``units.csv`` beside itself. Without ``base``, ``unit_departments`` makes the same
+    unit-level model from the text alone.
+
+    ``sample_weight`` (one per text) weighs each message in the SVM's loss, e.g.
+    :func:`triage.adaptation.recency_weights` of the messages' dates.
 
     ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
 
@@ -319,14 +366,39 @@ def train(
     keep, left_out = usable_rows(texts, labels_array)
     texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
     labels_array = labels_array[keep]
-    step_names = [*["searching hyperparameters"] * search, "fitting the department model (cross-validated)"]
-    step_names += ["fitting the sub-label model"] * (subs is not None)
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != keep.shape or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise ValueError(f"sample_weight must hold one positive number per text ({len(keep)})")
+        weights = weights[keep]
+    if base is not None and subs is not None:
+        raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
+    fitting = (
+        "fitting the department model (cross-validated)"
+        if base is None
+        else "fitting the unit model on the base model's scores (cross-validated)"
+    )
+    step_names = [*["searching hyperparameters"] * search]
+    step_names += ["mapping units to departments"] * (base is not None or unit_departments is not None)
+    step_names += [fitting, *["fitting the sub-label model"] * (subs is not None)]
     with steps("training", step_names, progress=progress) as bar:
         if search:
             bar.start("searching hyperparameters")
             params = {**params, **search_params(texts, labels_array, **params)}
-        bar.start("fitting the department model (cross-validated)")
-        estimator = TriageClassifier(**params).fit(texts, labels_array)
+        if base is not None or unit_departments is not None:
+            bar.start("mapping units to departments")
+        units = _unit_map(np.unique(labels_array), texts, labels_array, unit_departments, base)
+        bar.start(fitting)
+        base_scores = None
+        if base is None:
+            estimator = TriageClassifier(**params).fit(texts, labels_array, sample_weight=weights)
+        else:
+            prepared = [prepare(text).text for text in texts]
+            prior = {unit: department for unit, (department, _) in (units or {}).items()}
+            estimator, base_scores, _ = fit_with_base(
+                prepared, labels_array, base.scorer, base_scale=base_scale, prior=prior, sample_weight=weights, **params
+            )
         proba = estimator.oof_proba_
         correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
         threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
@@ -343,11 +415,22 @@ def train(
             "metrics": {"cross_validated": cross_validated},
             "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
         }
-        if subs is None:
-            return TriageModel.from_estimator(estimator, manifest)
-        bar.start("fitting the sub-label model")
-        sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
-    manifest["sub_labels"] = sub["sub_labels"]
-    manifest["training_data"]["sub_labels"] = sub["training_data"]
-    cross_validated["sub_labels"] = sub["metrics"]
-    return TriageModel.from_estimator(estimator, manifest, sub_estimator=sub_estimator)
+        if base is not None:
+            manifest["params"]["base"] = {
+                "model": str(base.path) if base.path is not None else "in memory",
+                "scale": base_scale,
+                "classes": base.classes_,
+            }
+        sub_estimator = None
+        if subs is not None:
+            bar.start("fitting the sub-label model")
+            sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
+            manifest["sub_labels"] = sub["sub_labels"]
+            manifest["training_data"]["sub_labels"] = sub["training_data"]
+            cross_validated["sub_labels"] = sub["metrics"]
+        model = TriageModel.from_estimator(
+            estimator, manifest, sub_estimator=sub_estimator, base_scores=base_scores, units=units
+        )
+        if units is not None:
+            cross_validated["department_level"] = department_level(model, proba, labels_array)
+    return model

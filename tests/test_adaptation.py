@@ -1,0 +1,313 @@
+"""Adapting a base model to a deployment's own units: training, hierarchy, save/load, units.csv, CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import triage
+from tests.conftest import rehash
+from triage.adaptation import UNIT_MAP_FILE, infer_unit_departments, read_unit_map, recency_weights, write_unit_map
+from triage.cli import cli
+from triage.evaluation import evaluate
+from triage.exceptions import ModelIntegrityError
+from triage.model import UNCLASSIFIED
+
+# Invented messages handled by invented units of an invented city.
+HEATING = ("暖气不热家里只有十度", "供暖温度一直不达标", "暖气片冰凉没人来修", "供热公司不按时供暖")
+SCHOOLS = ("孩子入学报名太难", "学校乱收补课费", "幼儿园学位不够", "学校食堂饭菜太差")
+DISTRICT = ("我们村的路坏了没人修", "街道办不管小区门口的垃圾", "社区活动室一直锁着", "村里路灯坏了很久")
+TEXTS = (HEATING + SCHOOLS + DISTRICT) * 2
+UNITS = ("供热办",) * 4 + ("教育局",) * 4 + ("红星区",) * 4
+LABELS = UNITS * 2
+QUERIES = ["暖气片不热", "补课收费太贵", "村口的路没人修", "路灯"]
+
+
+@pytest.fixture(scope="module")
+def base() -> triage.TriageModel:
+    return triage.load()
+
+
+@pytest.fixture(scope="module")
+def adapted(base: triage.TriageModel) -> triage.TriageModel:
+    return triage.train(TEXTS, LABELS, base=base, min_df=1, calibration_folds=2)
+
+
+def test_adapted_model_answers_units_and_their_departments(adapted: triage.TriageModel) -> None:
+    assert sorted(adapted.classes) == ["供热办", "教育局", "红星区"]
+    heating, school, _, _ = adapted.classify(QUERIES)
+    assert (heating.unit, heating.department) == ("供热办", adapted.unit_departments["供热办"])
+    assert school.unit == "教育局" and school.department == "education"
+    assert heating.candidates[0][0] == "供热办"  # candidates are over the model's classes: units
+    assert adapted.manifest["params"]["base"]["scale"] > 0
+    np.testing.assert_allclose(adapted.predict_proba(QUERIES).sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_base_scores_change_the_answer(adapted: triage.TriageModel) -> None:
+    """The stacked base scores are part of every answer, not only of training."""
+    prepared = [triage.text.prepare(q).text for q in QUERIES]
+    own_only = adapted.scorer.predict_proba(prepared)
+    assert np.abs(adapted.predict_proba(QUERIES) - own_only).max() > 1e-3
+
+
+def test_department_model_has_no_unit(base: triage.TriageModel) -> None:
+    result = base.classify("楼上漏水没人管")
+    assert result.unit is None
+    assert result.department == result.candidates[0][0]
+
+
+def test_saved_and_loaded_model_answers_the_same(adapted: triage.TriageModel, tmp_path: Path) -> None:
+    adapted.save(tmp_path / "m")
+    loaded = triage.load(tmp_path / "m")
+    np.testing.assert_array_equal(loaded.predict_proba(QUERIES), adapted.predict_proba(QUERIES))
+    assert [r.to_dict() for r in loaded.classify(QUERIES)] == [r.to_dict() for r in adapted.classify(QUERIES)]
+    files = json.loads((tmp_path / "m" / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert {"base_scorer.npz", "base_weights.npy"} <= files.keys()
+    assert UNIT_MAP_FILE not in files  # editable, so not hashed
+
+
+def test_units_csv_is_editable_and_checked(adapted: triage.TriageModel, tmp_path: Path) -> None:
+    adapted.save(tmp_path / "m")
+    path = tmp_path / "m" / UNIT_MAP_FILE
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    assert rows[0] == ["unit", "department", "source"]
+    edited = [
+        rows[0],
+        *[[unit, "health" if unit == "供热办" else department, source] for unit, department, source in rows[1:]],
+    ]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(edited)
+    assert triage.load(tmp_path / "m").classify(QUERIES[0]).department == "health"
+    with path.open("a", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerow(["消防队", "emergency_management"])
+    with pytest.raises(ModelIntegrityError, match="not a unit of the model: 消防队"):
+        triage.load(tmp_path / "m")
+
+
+def test_tampered_base_weights_are_refused(adapted: triage.TriageModel, tmp_path: Path) -> None:
+    adapted.save(tmp_path / "m")
+    weights = tmp_path / "m" / "base_weights.npy"
+    weights.write_bytes(weights.read_bytes()[:-4] + b"\0\0\0\0")
+    with pytest.raises(ModelIntegrityError, match="modified after the model was saved"):
+        triage.load(tmp_path / "m")
+
+
+def test_unit_model_without_base_and_a_given_map() -> None:
+    mapping = {"供热办": "housing_construction", "教育局": "education", "红星区": "street_community"}
+    model = triage.train(TEXTS, LABELS, unit_departments=mapping, min_df=1, calibration_folds=2)
+    assert model.base_scores is None
+    assert model.unit_departments == mapping
+    result = evaluate(model, TEXTS, LABELS)
+    assert result["department_level"]["n"] == len(TEXTS)
+    assert result["department_level"]["accuracy"] >= result["accuracy"]
+    with pytest.raises(ValueError, match="lacks the units 红星区"):
+        triage.train(TEXTS, LABELS, unit_departments={"供热办": None, "教育局": None}, min_df=1, calibration_folds=2)
+
+
+def test_unit_without_department_answers_the_likeliest_department() -> None:
+    mapping = {"供热办": "housing_construction", "教育局": "education", "红星区": None}
+    model = triage.train(TEXTS, LABELS, unit_departments=mapping, min_df=1, calibration_folds=2)
+    result = model.classify(QUERIES[2])
+    assert result.unit == "红星区"
+    assert result.department in {"housing_construction", "education"}
+
+
+def test_inferred_unit_map_sources() -> None:
+    found = infer_unit_departments(["佳木斯市教育局", "大连市公共行政服务中心", "某某办"])
+    assert found["佳木斯市教育局"] == ("education", "name")
+    assert found["大连市公共行政服务中心"] == (None, "unassigned")
+    assert found["某某办"] == (None, "unknown")
+    proba = np.array([[0.9, 0.1], [0.7, 0.3]])
+    guessed = infer_unit_departments(
+        ["某某办"], base_proba=proba, base_classes=["water_affairs", "health"], message_units=["某某办", "某某办"]
+    )
+    assert guessed["某某办"] == ("water_affairs", "base_model")
+
+
+def test_unit_map_round_trip_and_errors(tmp_path: Path) -> None:
+    path = tmp_path / UNIT_MAP_FILE
+    mapping = {"甲局": ("education", "name"), "乙中心": (None, "unassigned")}
+    write_unit_map(path, mapping)
+    assert read_unit_map(path, ["甲局", "乙中心"]) == mapping
+    with pytest.raises(ModelIntegrityError, match="missing: 丙办"):
+        read_unit_map(path, ["甲局", "乙中心", "丙办"])
+    path.write_text("unit,department\n甲局,education\n甲局,health\n", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="row 3: unit '甲局' is listed twice"):
+        read_unit_map(path, ["甲局"])
+    path.write_text("name,dept\n", encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="header unit,department"):
+        read_unit_map(path, ["甲局"])
+
+
+def test_cli_train_with_base_default(tmp_path: Path) -> None:
+    data = tmp_path / "history.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "handler"])
+        writer.writerows(zip(TEXTS * 2, LABELS * 2, strict=True))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(data),
+            "-o",
+            str(tmp_path / "m"),
+            "--label-column",
+            "handler",
+            "--base",
+            "default",
+            "--text-column",
+            "text",
+            "--jobs",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "m" / UNIT_MAP_FILE).is_file()
+    assert triage.load(tmp_path / "m").classify(QUERIES[0]).unit == "供热办"
+    evaluated = CliRunner().invoke(
+        cli, ["evaluate", str(tmp_path / "m"), str(data), "--label-column", "handler", "--text-column", "text"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert re.search(r"at department level \(n=48\): accuracy \d\.\d{3}, top-3", evaluated.output)
+    refused = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(data),
+            "-o",
+            str(tmp_path / "n"),
+            "--label-column",
+            "handler",
+            "--base",
+            "default",
+            "--labels-are-units",
+        ],
+    )
+    assert refused.exit_code == 2 and "drop --labels-are-*" in refused.output
+
+
+def test_card_and_manifest_report_both_levels(adapted: triage.TriageModel, tmp_path: Path) -> None:
+    level = adapted.manifest["metrics"]["cross_validated"]["department_level"]
+    assert level["n"] == len(TEXTS) and 0 <= level["accuracy"] <= 1
+    adapted.save(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"\| department of the unit predicted \(n=24\) \| \d+\.\d% \|", card)
+
+
+def test_recency_weights_halve_every_half_life() -> None:
+    weights = recency_weights(["2018-01-01", "2018-1-11 9", "2017/12/22"], 10)
+    np.testing.assert_allclose(weights, [0.5, 1.0, 0.25])
+    with pytest.raises(ValueError, match="row 1: '昨天' is not a date"):
+        recency_weights(["2018-01-01", "昨天"], 10)
+    with pytest.raises(ValueError, match="positive number of days"):
+        recency_weights(["2018-01-01"], 0)
+
+
+def test_sample_weight_changes_the_fit() -> None:
+    plain = triage.train(TEXTS, LABELS, min_df=1, calibration_folds=2)
+    weighted = triage.train(TEXTS, LABELS, min_df=1, calibration_folds=2, sample_weight=[1.0] * 12 + [0.01] * 12)
+    assert np.abs(plain.predict_proba(QUERIES) - weighted.predict_proba(QUERIES)).max() > 1e-3
+    with pytest.raises(ValueError, match="one positive number per text"):
+        triage.train(TEXTS, LABELS, sample_weight=[1.0])
+
+
+def test_cli_half_life_needs_a_date_column(tmp_path: Path) -> None:
+    data = tmp_path / "history.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "handler", "date"])
+        writer.writerows((t, u, f"2018-1-{i % 28 + 1}") for i, (t, u) in enumerate(zip(TEXTS, LABELS, strict=True)))
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--label-column", "handler", "--text-column", "text"]
+    refused = CliRunner().invoke(cli, [*args, "--half-life", "30"])
+    assert refused.exit_code == 2 and "--half-life and --date-column go together" in refused.output
+    result = CliRunner().invoke(cli, [*args, "--half-life", "30", "--date-column", "date", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+
+
+# --- the merge with model format 2: base files read like every model file --------------------------
+
+
+def _npy(dtype: str, shape: tuple[int, ...], payload: bytes) -> bytes:
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape})
+    return header.getvalue() + payload
+
+
+@pytest.fixture
+def saved_adapted(adapted: triage.TriageModel, tmp_path: Path) -> Path:
+    return adapted.save(tmp_path / "m")
+
+
+def test_base_scorer_is_saved_in_the_compact_layout(adapted: triage.TriageModel, saved_adapted: Path) -> None:
+    with np.load(saved_adapted / "base_scorer.npz") as arrays:
+        assert int(arrays["layout"]) == 2 and arrays["weights"].dtype == np.int8
+    assert sorted(p.name for p in saved_adapted.iterdir()) == [
+        "README.md",
+        "base_scorer.npz",
+        "base_weights.npy",
+        "manifest.json",
+        "scorer.npz",
+        UNIT_MAP_FILE,
+    ]
+    assert triage.load(saved_adapted).base_scores.scorer.weight_scales is not None
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (_npy("<f4", (3, 40_000_000), bytes(64)), r"declares an array of 480,000,\d+ bytes in content of \d+ bytes"),
+        (_npy("|O", (3, 1), bytes(24)), "holds Python objects"),
+        (_npy("<f8", (3, 1), bytes(24)), r"holds float64 \(3, 1\), expected float32 with 3 rows"),
+        (b"not an array", "is not a readable .npy array"),
+    ],
+)
+def test_hostile_base_weights_are_refused_when_rehashed(saved_adapted: Path, content: bytes, expected: str) -> None:
+    (saved_adapted / "base_weights.npy").write_bytes(content)
+    rehash(saved_adapted, "base_weights.npy")
+    with pytest.raises(ModelIntegrityError, match=expected):
+        triage.load(saved_adapted)
+
+
+def test_a_base_file_missing_from_the_manifest_is_refused(saved_adapted: Path) -> None:
+    path = saved_adapted / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    del manifest["files"]["base_weights.npy"]
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(ModelIntegrityError, match="needs both its base files hashed"):
+        triage.load(saved_adapted)
+
+
+@pytest.mark.parametrize("name", ["base_scorer.npz", "base_weights.npy", UNIT_MAP_FILE])
+def test_no_adaptation_file_is_read_through_a_symlink(saved_adapted: Path, tmp_path: Path, name: str) -> None:
+    elsewhere = tmp_path / f"elsewhere-{name}"
+    shutil.move(saved_adapted / name, elsewhere)
+    (saved_adapted / name).symlink_to(elsewhere)
+    with pytest.raises(ModelIntegrityError, match=rf"{re.escape(name)} is a symbolic link"):
+        triage.load(saved_adapted)
+
+
+def test_predict_answers_the_classes_of_a_unit_level_model(adapted: triage.TriageModel) -> None:
+    """predict gives classes_ (units, as the labels were), so scikit-learn metrics compare like with like."""
+    predicted = adapted.predict([*QUERIES, ""])
+    assert set(predicted[:-1]) <= set(adapted.classes_) and predicted[-1] == UNCLASSIFIED
+    assert list(predicted[:-1]) == [r.unit for r in adapted.classify(QUERIES)]
+
+
+def test_cli_base_is_checked_before_the_data_is_read(tmp_path: Path) -> None:
+    data = tmp_path / "history.csv"
+    data.write_text("text,handler\n", encoding="utf-8")  # no rows: training would fail if it were read
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--label-column", "handler"]
+    (tmp_path / "not-a-model").mkdir()
+    refused = CliRunner().invoke(cli, [*args, "--base", str(tmp_path / "not-a-model")])
+    assert refused.exit_code == 1 and "is not a triage model directory" in refused.output
+    missing = CliRunner().invoke(cli, [*args, "--unit-departments", str(tmp_path / "absent.csv")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
