@@ -238,6 +238,14 @@ _threshold_option = click.option(
 )
 
 
+_raw_cells_option = click.option(
+    "--raw-cells",
+    is_flag=True,
+    help="Write CSV/XLSX text exactly as read, for programs (default: text starting with = + - @ gets a "
+    "leading ' so Excel/WPS never runs it as a formula).",
+)
+
+
 def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by commands that read an export: columns, format, encoding, sheet."""
     options = [
@@ -257,9 +265,10 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--encoding",
-            default="utf-8-sig",
+            default="auto",
             show_default=True,
-            help="Text encoding of CSV/TSV/JSONL: auto, utf-8-sig, gb18030, utf-16, ... 编码",
+            help="Text encoding of CSV/TSV/JSONL: auto (a BOM, else the majority of the first 8 MiB's lines), "
+            "or force one: utf-8-sig, gb18030, utf-16, ... 编码",
         ),
         click.option("--sheet", default=None, help="XLSX sheet name (default: the first)."),
     ]
@@ -710,6 +719,7 @@ def audit_labels(
     "reads the texts in a first pass. 相似诉求归并",
 )
 @_threshold_option
+@_raw_cells_option
 @_model_option
 @_handles_user_errors
 def tag(
@@ -733,6 +743,7 @@ def tag(
     scheduler: str | None,
     group: bool,
     threshold: float,
+    raw_cells: bool,
     model_path: Path | None,
 ) -> None:
     """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
@@ -789,10 +800,18 @@ def tag(
         summary_path=summary_path,
         group=group,
         group_threshold=threshold,
+        spreadsheet_safe=not raw_cells,
     )
-    if silent:
-        return
+    if not silent:
+        _report_tagging(summary)
+    if summary.failure():
+        raise click.ClickException(f"{summary.failure()}; output written to {output}")
+
+
+def _report_tagging(summary: Any) -> None:
     click.echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
+    if summary.encoding:
+        click.echo(f"encoding: {summary.encoding}", err=True)
     resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
     click.echo(
         f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "
@@ -832,6 +851,7 @@ def tag(
 @_threshold_option
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
 @click.option("--silent", is_flag=True, help="No progress bars on stderr.")
+@_raw_cells_option
 @_model_option
 @_handles_user_errors
 def hot(
@@ -851,6 +871,7 @@ def hot(
     threshold: float,
     overwrite: bool,
     silent: bool,
+    raw_cells: bool,
     model_path: Path | None,
 ) -> None:
     """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
@@ -886,7 +907,7 @@ def hot(
         if path.suffix.lower() in (".html", ".htm"):
             write_html(topics, path, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {input_path.name}")
         else:
-            write_csv(topics, path, ids=report.ids)
+            write_csv(topics, path, ids=report.ids, spreadsheet_safe=not raw_cells)
     click.echo(
         f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
     )
