@@ -479,7 +479,7 @@ def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[Row]]:
     first_line = next(lines, None)
     if first_line is None:
         raise DataError("the file is empty")
-    first = _json_record(first_line)
+    first, _ = _json_record(first_line)
     if not isinstance(first, dict):
         raise DataError("the first line is not a JSON object; cannot tell the columns")
     header = unique_columns(list(first))
@@ -488,9 +488,9 @@ def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[Row]]:
 
     def rows() -> Iterator[Row]:
         for number, line in enumerate(itertools.chain([first_line], lines), 1):
-            record = _json_record(line)
+            record, reason = _json_record(line)
             if not isinstance(record, dict):
-                reason = record if isinstance(record, str) else f"line is not a JSON object ({type(record).__name__})"
+                reason = reason or f"line is not a JSON object (a {type(record).__name__})"
                 if _SURROGATE.search(line):
                     reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
                 yield Row(number, [""] * len(header), reason)
@@ -503,16 +503,16 @@ def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[Row]]:
     return header, rows()
 
 
-def _json_record(line: str) -> Any:
-    """The parsed line, or the reason it cannot be parsed (a ``str``; a parsed string is never a record)."""
+def _json_record(line: str) -> tuple[Any, str]:
+    """``(parsed line, "")``, or ``(None, why it cannot be parsed)``."""
     try:
-        return json.loads(line)
+        return json.loads(line), ""
     except json.JSONDecodeError as problem:
-        return f"line is not a JSON object ({problem})"
+        return None, f"line is not JSON ({problem})"
     except RecursionError:
-        return "line is nested too deep to read"
+        return None, "line is nested too deep to read"
     except ValueError as problem:  # e.g. an integer over sys.get_int_max_str_digits()
-        return f"line cannot be read: {str(problem)[:200]}"
+        return None, f"line cannot be read: {str(problem)[:200]}"
 
 
 class _Unreadable:
