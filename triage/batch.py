@@ -294,19 +294,18 @@ def _tag_chunk(
             reasons = list(result.review_reasons)
             routing = [result.urgency.value, result.local_office or "", ";".join(result.co_handlers)]
         sub_category = result.sub_category if config is None else result.subcategory
-        added.append(
-            [
-                result.department or "",
-                result.department_name or "",
-                sub_category or "",
-                round(result.confidence, 4),
-                [[code, round(p, 4)] for code, p in candidates],
-                result.needs_review,
-                ";".join(reasons),
-                *routing,
-                "",
-            ]
-        )
+        row: list[Any] = [
+            result.department or "",
+            result.department_name or "",
+            sub_category or "",
+            round(result.confidence, 4),
+            [[code, round(p, 4)] for code, p in candidates],
+            result.needs_review,
+            ";".join(reasons),
+            *routing,
+            "",
+        ]
+        added.append(row)
     return added
 
 

@@ -420,7 +420,7 @@ def hot_topics_from_file(
     raw_likes: list[np.ndarray] = []
     times_format = None
     before = _file_state(path)
-    options = {"format": input_format, "encoding": encoding, "sheet": sheet, "chunk_size": chunk_size}
+    options: dict[str, Any] = {"format": input_format, "encoding": encoding, "sheet": sheet, "chunk_size": chunk_size}
     reading = read_rows(path, **options, progress=_pass(path, 1, progress))
     with SignatureSpill(sketcher.signature_size) as spill, reading as export:
         header, unreadable, first_error = export.header, 0, ""

@@ -22,7 +22,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -434,7 +434,7 @@ def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
     )
 
 
-def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Iterator[Row]]:
+def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Generator[Row]]:
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
     text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape", newline="")
@@ -448,7 +448,7 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
     header = unique_columns(first)
     check_utf8 = _is_gb(encoding)
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row]:
         number = 0
         while True:
             try:
@@ -472,7 +472,7 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
     return header, rows()
 
 
-def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[Row]]:
+def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Generator[Row]]:
     """Columns are the keys of the first object; keys that appear only later are not kept."""
     text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape")
     lines = (line for line in text if line.strip())
@@ -486,7 +486,7 @@ def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[Row]]:
     keys = list(first)
     check_utf8 = _is_gb(encoding)
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row]:
         for number, line in enumerate(itertools.chain([first_line], lines), 1):
             record, reason = _json_record(line)
             if not isinstance(record, dict):
@@ -535,12 +535,12 @@ def _column_values(column: Any) -> list[Any]:
         return values
 
 
-def _read_parquet(path: Path, chunk_size: int, row_groups: Sequence[int] | None) -> tuple[list[str], Iterator[Row]]:
+def _read_parquet(path: Path, chunk_size: int, row_groups: Sequence[int] | None) -> tuple[list[str], Generator[Row]]:
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
     file = parquet.ParquetFile(path)
     header = unique_columns(file.schema_arrow.names)
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row]:
         number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
         try:
             for batch in file.iter_batches(batch_size=chunk_size, row_groups=row_groups):
@@ -554,19 +554,19 @@ def _read_parquet(path: Path, chunk_size: int, row_groups: Sequence[int] | None)
     return header, rows()
 
 
-def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Iterator[Row]]:
+def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
     workbook = calamine.CalamineWorkbook.from_path(str(path))
     name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
     if name not in workbook.sheet_names:
         raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
     values = workbook.get_sheet_by_name(name).iter_rows()
-    first = next(values, [])
+    first: list[Any] = next(values, [])
     if not first:
         raise DataError(f"sheet {name!r} is empty")
     header = unique_columns(first)
 
-    def rows() -> Iterator[Row]:
+    def rows() -> Generator[Row]:
         for number, row in enumerate(values, 1):
             cells, error = row_cells(row, header)
             if not error and any(to_cell(v) for v in row[len(header) :]):
