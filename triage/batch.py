@@ -37,6 +37,7 @@ from triage.io import (
     DataError,
     Export,
     Row,
+    Unreadable,
     chunked,
     detect_text_columns,
     join_text,
@@ -44,6 +45,7 @@ from triage.io import (
     read_rows,
     resolve_format,
     spreadsheet_text,
+    to_cell,
     unique_columns,
 )
 from triage.model import TriageModel
@@ -177,7 +179,10 @@ class _JsonlWriter:
 
     def rows(self, rows: list[list[Any]]) -> None:
         lines = (
-            json.dumps(dict(zip(self._columns, self._cells.typed_row(row), strict=True)), ensure_ascii=False) + "\n"
+            json.dumps(
+                dict(zip(self._columns, self._cells.typed_row(row), strict=True)), ensure_ascii=False, default=to_cell
+            )
+            + "\n"
             for row in rows
         )
         self._handle.write("".join(lines).encode("utf-8"))
@@ -200,6 +205,8 @@ class _TableWriter:
         self._path, self._kind, self._typed = path, kind, typed  # column index -> "float64" / "bool_"
         self._cells = cells
         self._columns: Sequence[str] = ()
+        #: Arrow types of the input columns (Parquet to Parquet); None: they are written as text.
+        self.input_types: list[Any] | None = None
         self._parquet_writer: Any = None
         self._sheet: Any = None
 
@@ -227,7 +234,8 @@ class _TableWriter:
             c: [None if i in typed and row[i] == "" else row[i] for row in rows]  # unread rows have no tags
             for i, c in enumerate(self._columns)
         }
-        schema = pyarrow.schema([(c, typed.get(i, pyarrow.string())) for i, c in enumerate(self._columns)])
+        kept = dict(enumerate(self.input_types or ()))
+        schema = pyarrow.schema([(c, typed.get(i, kept.get(i, pyarrow.string()))) for i, c in enumerate(self._columns)])
         table = pyarrow.table(data, schema=schema)
         if self._parquet_writer is None:
             self._parquet_writer = parquet.ParquetWriter(self._path, schema)
@@ -560,9 +568,12 @@ def _tag_stream(
         error_index=len(header) + names.index("error"),
         candidates_index=len(header) + names.index("candidates"),
     )
-    handle, writer = _open_writer(
-        job["output_format"], partial, done.get("bytes_done", 0), bool(done_rows), typed, cells
-    )
+    out_kind = job["output_format"]
+    input_types = list(export.schema.types) if export.schema is not None and out_kind == "parquet" else None
+    handle, writer = _open_writer(out_kind, partial, done.get("bytes_done", 0), bool(done_rows), typed, cells)
+    if input_types is not None:
+        writer.input_types = input_types
+    original = _original_values(export.format, out_kind)
     if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
         writer.header(unique_columns([*header, *added], where="the output"))
     text_indices = [header.index(c) for c in summary.text_columns]
@@ -570,7 +581,7 @@ def _tag_stream(
         remaining = chunked((row for chunk in export.chunks for row in chunk if row.number > done_rows), chunk_size)
         for chunk, tags in _tag_rows(remaining, text_indices, model=model, config=config, jobs=jobs):
             extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
-            writer.rows([row.cells + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
+            writer.rows([original(row) + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
             counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
             departments.update(tag[0] or "(none)" for tag in tags)
             counts["needs_review"] += sum(tag[review_index] is True for tag in tags)
@@ -599,6 +610,21 @@ def _tag_stream(
     summary.needs_review, summary.errors = counts["needs_review"], counts["errors"]
     summary.suspect_rows = counts["suspect_rows"]
     summary.first_error = counts.get("first_error", "")
+
+
+def _original_values(in_kind: str, out_kind: str) -> Any:
+    """How a row's input columns reach the output: typed outputs (JSONL, Parquet) of typed inputs keep
+    the values as read (ints stay ints, lists stay lists; Parquet to Parquet keeps every Arrow type),
+    text outputs get the cells (:func:`~triage.io.to_cell`)."""
+    if in_kind == "parquet" and out_kind == "parquet":
+        return lambda row: [None if isinstance(v, Unreadable) else v for v in row.values]
+    if in_kind in ("jsonl", "parquet") and out_kind == "jsonl":
+        return lambda row: row.cells if row.error else [None if _is_nan(v) else v for v in row.values]
+    return lambda row: row.cells
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def _group_rows(

@@ -39,6 +39,7 @@ __all__ = [
     "EncodingChoice",
     "Export",
     "Row",
+    "Unreadable",
     "choose_encoding",
     "chunked",
     "detect_encoding",
@@ -246,7 +247,7 @@ def to_cell(value: Any) -> str:
         return value
     if value is None or type(value).__name__ in _NULL_TYPES:
         return ""
-    if isinstance(value, _Unreadable):
+    if isinstance(value, Unreadable):
         raise CellError(f"unreadable value: {_describe(value.problem)}")
     if isinstance(value, bool):
         return str(value)
@@ -387,6 +388,8 @@ class Row:
     cells: list[str]
     error: str = ""
     suspect: bool = False  # read fine, but a cell looks like it swallowed further rows
+    #: JSONL and Parquet: the values as parsed (ints, lists, ...), for outputs that keep types.
+    values: Sequence[Any] | None = None
 
 
 @dataclass
@@ -402,6 +405,8 @@ class Export:
     encoding: EncodingChoice | None = None
     #: For XLSX: the sheet asked for (None: the first).
     sheet: str | int | None = None
+    #: For Parquet: the file's Arrow schema (the types outputs keep).
+    schema: Any = None
     _counter: Any = field(default=None, repr=False)
 
 
@@ -495,10 +500,11 @@ def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Generator[Row]]:
                     reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
                 yield Row(number, [""] * len(header), reason)
                 continue
-            cells, error = row_cells([record.get(key) for key in keys], header, encoding)
+            values = [record.get(key) for key in keys]
+            cells, error = row_cells(values, header, encoding)
             if not error and check_utf8:
                 error = _utf8_read_as_gb(cells, encoding)
-            yield Row(number, cells, error)
+            yield Row(number, cells, error, values=values)
 
     return header, rows()
 
@@ -515,7 +521,7 @@ def _json_record(line: str) -> tuple[Any, str]:
         return None, f"line cannot be read: {str(problem)[:200]}"
 
 
-class _Unreadable:
+class Unreadable:
     """A Parquet value pyarrow cannot turn into a Python object (e.g. a date past year 9999)."""
 
     def __init__(self, problem: Exception) -> None:
@@ -531,11 +537,13 @@ def _column_values(column: Any) -> list[Any]:
             try:
                 values.append(column[k].as_py())
             except Exception as problem:
-                values.append(_Unreadable(problem))
+                values.append(Unreadable(problem))
         return values
 
 
-def _read_parquet(path: Path, chunk_size: int, row_groups: Sequence[int] | None) -> tuple[list[str], Generator[Row]]:
+def _read_parquet(
+    path: Path, chunk_size: int, row_groups: Sequence[int] | None
+) -> tuple[list[str], Generator[Row], Any]:
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
     file = parquet.ParquetFile(path)
     header = unique_columns(file.schema_arrow.names)
@@ -547,11 +555,12 @@ def _read_parquet(path: Path, chunk_size: int, row_groups: Sequence[int] | None)
                 columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
                 for values in zip(*columns, strict=True):
                     number += 1
-                    yield Row(number, *row_cells(values, header))
+                    cells, error = row_cells(values, header)
+                    yield Row(number, cells, error, values=values)
         finally:
             file.close()
 
-    return header, rows()
+    return header, rows(), file.schema_arrow
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
@@ -610,9 +619,10 @@ def read_rows(
         raise DataError(f"no such file: {path}")
     kind = resolve_format(path, format)
     counter = choice = None
+    schema = None
     try:
         if kind == "parquet":
-            header, rows = _read_parquet(path, chunk_size, row_groups)
+            header, rows, schema = _read_parquet(path, chunk_size, row_groups)
         elif kind == "xlsx":
             header, rows = _read_xlsx(path, sheet)
         else:
@@ -636,7 +646,7 @@ def read_rows(
         if progress is not None:
             bar = _progress_bar(path, counter, progress)
             chunks = _counted(chunks, bar, counter)
-        yield Export(path, kind, header, chunks, choice, sheet, counter)
+        yield Export(path, kind, header, chunks, choice, sheet, schema, counter)
     finally:
         if bar is not None:
             bar.close()
