@@ -408,3 +408,13 @@ def test_typed_inputs_keep_their_types_in_typed_outputs(small_model, tmp_path):
     tag_file(tmp_path / "out.jsonl", tmp_path / "again.jsonl", model=small_model, progress=False)
     again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text("utf-8").splitlines()]
     assert again[1]["编号"] == 8 and again[1]["标签"] == [] and again[1]["空"] is None
+
+
+def test_hot_on_a_file_of_unreadable_rows_is_an_error_not_zero_topics(small_model, tmp_path):
+    from triage.hot import hot_topics_from_file
+    from triage.io import DataError
+
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,text\n" + b"".join(b"%d,\xff\xfe\n" % i for i in range(10)) + "10,物业\n".encode())
+    with pytest.raises(DataError, match=r"10 of 11 rows of .*in.csv cannot be read; the first: row 1: bytes not valid"):
+        hot_topics_from_file(path, model=small_model)

@@ -44,7 +44,7 @@ from triage.io import (
     join_text_columns,
     read_rows,
     resolve_format,
-    spreadsheet_text,
+    spreadsheet_row,
     to_cell,
     unique_columns,
 )
@@ -137,9 +137,7 @@ class _CellRule:
         if isinstance(candidates, list):
             text = json.dumps(candidates, ensure_ascii=False)
             row = [*row[: self.candidates_index], text, *row[self.candidates_index + 1 :]]
-        if self.spreadsheet_safe:
-            return [spreadsheet_text(value) if isinstance(value, str) else value for value in row]
-        return row
+        return spreadsheet_row(row) if self.spreadsheet_safe else row
 
     def typed_row(self, row: list[Any]) -> list[Any]:
         candidates = row[self.candidates_index]
@@ -155,7 +153,7 @@ class _DelimitedWriter:
 
     def header(self, columns: Sequence[str]) -> None:
         self._text.write("\ufeff")  # utf-8-sig: Excel opens the file as UTF-8
-        self._writer.writerow([spreadsheet_text(c) for c in columns] if self._cells.spreadsheet_safe else columns)
+        self._writer.writerow(spreadsheet_row(columns) if self._cells.spreadsheet_safe else columns)
 
     def rows(self, rows: list[list[Any]]) -> None:
         self._writer.writerows(map(self._cells.text_row, rows))
@@ -578,7 +576,9 @@ def _tag_stream(
         writer.header(unique_columns([*header, *added], where="the output"))
     text_indices = [header.index(c) for c in summary.text_columns]
     try:
-        remaining = chunked((row for chunk in export.chunks for row in chunk if row.number > done_rows), chunk_size)
+        remaining = export.chunks
+        if done_rows:  # resumed: skip the rows already written
+            remaining = chunked((row for chunk in remaining for row in chunk if row.number > done_rows), chunk_size)
         for chunk, tags in _tag_rows(remaining, text_indices, model=model, config=config, jobs=jobs):
             extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
             writer.rows([original(row) + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])

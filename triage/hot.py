@@ -489,14 +489,14 @@ def write_csv(
 ) -> None:
     """The report as UTF-8 CSV with a BOM (Excel opens it as UTF-8), one row per topic; text that a
     spreadsheet would run as a formula is prefixed with ``'`` unless ``spreadsheet_safe=False``."""
-    from triage.io import spreadsheet_text
+    from triage.io import spreadsheet_row
 
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for topic in topics:
             row = topic.as_row(ids)
-            writer.writerow([spreadsheet_text(v) if spreadsheet_safe and isinstance(v, str) else v for v in row])
+            writer.writerow(spreadsheet_row(row) if spreadsheet_safe else row)
 
 
 _STYLE = """

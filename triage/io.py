@@ -24,7 +24,7 @@ import sys
 import warnings
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from triage.exceptions import DuplicateColumnWarning, TriageError
 __all__ = [
     "MAX_CELL_CHARS",
     "MAX_ERROR_SHARE",
+    "CellError",
     "DataError",
     "EncodingChoice",
     "Export",
@@ -52,6 +53,7 @@ __all__ = [
     "read_rows",
     "read_table",
     "resolve_format",
+    "spreadsheet_row",
     "spreadsheet_text",
     "to_cell",
     "unique_columns",
@@ -376,6 +378,11 @@ def spreadsheet_text(value: str) -> str:
     return value
 
 
+def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
+    """A row for CSV/XLSX output: its text cells through :func:`spreadsheet_text`, other values as they are."""
+    return [spreadsheet_text(value) if isinstance(value, str) else value for value in values]
+
+
 # ---------------------------------------------------------------- readers
 
 
@@ -407,7 +414,6 @@ class Export:
     sheet: str | int | None = None
     #: For Parquet: the file's Arrow schema (the types outputs keep).
     schema: Any = None
-    _counter: Any = field(default=None, repr=False)
 
 
 class _CountingReader(io.RawIOBase):
@@ -646,7 +652,7 @@ def read_rows(
         if progress is not None:
             bar = _progress_bar(path, counter, progress)
             chunks = _counted(chunks, bar, counter)
-        yield Export(path, kind, header, chunks, choice, sheet, schema, counter)
+        yield Export(path, kind, header, chunks, choice, sheet, schema)
     finally:
         if bar is not None:
             bar.close()
