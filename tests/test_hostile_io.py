@@ -418,3 +418,11 @@ def test_hot_on_a_file_of_unreadable_rows_is_an_error_not_zero_topics(small_mode
     path.write_bytes(b"id,text\n" + b"".join(b"%d,\xff\xfe\n" % i for i in range(10)) + "10,物业\n".encode())
     with pytest.raises(DataError, match=r"10 of 11 rows of .*in.csv cannot be read; the first: row 1: bytes not valid"):
         hot_topics_from_file(path, model=small_model)
+
+
+def test_read_table_says_which_encoding_it_chose(tmp_path):
+    path = tmp_path / "labelled.csv"
+    path.write_bytes("内容,标签\n小区物业乱收费,property_management\n".encode("gbk"))
+    frame = read_table(path)
+    assert frame.attrs["encoding"] == "gb18030 (2 lines GBK/GB18030, 0 UTF-8 of 2 sampled lines)"
+    assert frame["内容"].tolist() == ["小区物业乱收费"]

@@ -283,6 +283,8 @@ def _read_labelled(
     from triage.io import detect_text_columns, join_text_columns, read_table
 
     frame = read_table(data, format=file_format, encoding=encoding, sheet=sheet)
+    if "encoding" in frame.attrs:
+        click.echo(f"encoding: {frame.attrs['encoding']}", err=True)
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
