@@ -426,3 +426,14 @@ def test_read_table_says_which_encoding_it_chose(tmp_path):
     frame = read_table(path)
     assert frame.attrs["encoding"] == "gb18030 (2 lines GBK/GB18030, 0 UTF-8 of 2 sampled lines)"
     assert frame["内容"].tolist() == ["小区物业乱收费"]
+
+
+def test_an_unknown_encoding_is_a_data_error(tmp_path):
+    from triage.io import DataError
+
+    (tmp_path / "in.csv").write_text("id,text\n1,物业\n", encoding="utf-8")
+    with (
+        pytest.raises(DataError, match="unknown encoding 'utf-9'; use auto"),
+        read_rows(tmp_path / "in.csv", encoding="utf-9"),
+    ):
+        pass

@@ -153,7 +153,10 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
     minority's rows then become row errors naming the other encoding.
     """
     if requested != "auto":
-        codecs.lookup(requested)  # an unknown name fails here, before anything is read
+        try:
+            codecs.lookup(requested)
+        except LookupError:
+            raise DataError(f"unknown encoding {requested!r}; use auto, utf-8-sig, gb18030, utf-16, ...") from None
         return EncodingChoice(requested, "given")
     with open(path, "rb") as handle:
         sample = handle.read(_ENCODING_SAMPLE_BYTES)
