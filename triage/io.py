@@ -159,31 +159,36 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
             raise DataError(f"unknown encoding {requested!r}; use auto, utf-8-sig, gb18030, utf-16, ...") from None
         return EncodingChoice(requested, "given")
     with open(path, "rb") as handle:
-        sample = handle.read(_ENCODING_SAMPLE_BYTES)
-        truncated = bool(handle.read(1))
-    if sample.startswith(codecs.BOM_UTF8):
-        return EncodingChoice("utf-8-sig", "UTF-8 byte-order mark")
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return EncodingChoice("utf-16", "UTF-16 byte-order mark")
-    lines = sample.split(b"\n")
-    if truncated or not lines[-1]:
-        lines.pop()  # the last line may be cut inside a character, or be the empty end after a newline
-    utf8 = gb = neither = 0
-    for line in lines:
-        if line.isascii():
-            continue
-        if _decodes(line, "utf-8"):
-            utf8 += 1
-        elif _decodes(line, "gb18030"):
-            gb += 1
-        else:
-            neither += 1
-    scope = f"{len(lines):,} sampled lines" + (" (the first 8 MiB)" if truncated else "")
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return EncodingChoice("utf-8-sig", "UTF-8 byte-order mark")
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return EncodingChoice("utf-16", "UTF-16 byte-order mark")
+        handle.seek(0)
+        votes, lines, truncated = _encoding_votes(handle)
+    utf8, gb, neither = votes["utf-8"], votes["gb18030"], votes[""]
+    scope = f"{lines:,} sampled lines" + (" (the first 8 MiB)" if truncated else "")
     if not utf8 and not gb:
         return EncodingChoice("utf-8-sig", f"no line decodes as UTF-8 or GB18030 of {scope}" if neither else "ASCII")
     if gb > utf8:
         return EncodingChoice("gb18030", f"{gb:,} lines GBK/GB18030, {utf8:,} UTF-8 of {scope}")
     return EncodingChoice("utf-8-sig", f"{utf8:,} lines UTF-8, {gb:,} GBK/GB18030 of {scope}")
+
+
+def _encoding_votes(handle: Any) -> tuple[dict[str, int], int, bool]:
+    """``(votes, lines read, whether the sample ended before the file)``: each line of the first
+    8 MiB holding non-ASCII bytes votes ``"utf-8"``, ``"gb18030"`` or ``""`` (neither); read a line
+    at a time, so the sample never sits in memory whole."""
+    votes = {"utf-8": 0, "gb18030": 0, "": 0}
+    budget, lines = _ENCODING_SAMPLE_BYTES, 0
+    while budget > 0 and (line := handle.readline(budget)):
+        budget -= len(line)
+        if budget <= 0 and not line.endswith(b"\n"):
+            break  # cut by the sample's end, perhaps inside a character
+        lines += 1
+        if not line.isascii():
+            votes[next((e for e in ("utf-8", "gb18030") if _decodes(line, e)), "")] += 1
+    return votes, lines, budget <= 0
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -212,19 +217,20 @@ def _is_gb(encoding: str) -> bool:
 # as UTF-8 almost never are, so a row like this was UTF-8 in a file read as GBK/GB18030.
 _TWO_BYTE_UTF8 = re.compile("[\u0080-\u00af\u00b1-\u00b6\u00b8-\u00d6\u00d8-\u07ff]")
 _HAN = re.compile("[\u4e00-\u9fff]")
+_UTF8_CHECK_CHARS = 60  # characters checked (GB18030 reads a 3-byte UTF-8 character as 1.5 characters)
 
 
 def _utf8_read_as_gb(cells: list[str], encoding: str) -> str:
-    """A row error when a file read as GBK/GB18030 holds a row whose bytes are UTF-8 Chinese
-    (which GB18030 decodes without complaint, into mojibake)."""
-    text = "".join(cells)
-    if text.isascii():
+    """A row error when a file read as GBK/GB18030 holds a row whose bytes are UTF-8 Chinese (which
+    GB18030 decodes without complaint, into mojibake); the first non-ASCII cell's start tells."""
+    for cell in cells:
+        if not cell.isascii():
+            # a prefix may end inside a UTF-8 character: one U+FFFD at the very end is no evidence
+            original = cell[:_UTF8_CHECK_CHARS].encode(encoding).decode("utf-8", "replace").rstrip("\ufffd")
+            break
+    else:
         return ""
-    try:
-        original = text.encode(encoding).decode("utf-8")
-    except UnicodeError:
-        return ""
-    if _TWO_BYTE_UTF8.search(original) or len(_HAN.findall(original, 0, 200)) < 2:
+    if "\ufffd" in original or _TWO_BYTE_UTF8.search(original) or len(_HAN.findall(original)) < 2:
         return ""
     return f"the row's bytes are UTF-8 but the file is read as {encoding}; try --encoding utf-8-sig"
 
@@ -480,7 +486,10 @@ def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[st
             if not values:
                 continue  # a blank line is no row (as in pandas)
             number += 1
-            cells, error = row_cells(values, header, encoding)
+            if any(len(value) > MAX_CELL_CHARS or _SURROGATE.search(value) for value in values):
+                cells, error = row_cells(values, header, encoding)
+            else:  # text cells pass the cell rule unchanged: only the width to fix
+                cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""
             if not error and len(values) != len(header):
                 error = f"row has {len(values)} fields, the header has {len(header)} (stray quote or delimiter?)"
             if not error and check_utf8:
