@@ -14,6 +14,7 @@ import json
 import warnings
 from decimal import Decimal
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pyarrow as pa
@@ -100,6 +101,10 @@ def test_the_cell_rule():
     assert to_cell(13988999988.0) == "13988999988" and to_cell(float("nan")) == "" and to_cell(None) == ""
     assert to_cell(Decimal("1.50")) == "1.50" and to_cell(True) == "True" and to_cell(b"\xe4\xb8\xad") == "中"
     assert to_cell({"t": datetime.date(2024, 5, 1), "d": Decimal("2.5")}) == '{"t": "2024-05-01", "d": "2.5"}'
+    when = "2024-05-01 08:30:00"
+    assert to_cell(np.datetime64("2024-05-01T08:30:00.000000000")) == to_cell(pd.Timestamp(when)) == when
+    assert to_cell(np.datetime64("NaT")) == to_cell(pd.NaT) == to_cell(pd.NA) == ""
+    assert to_cell(np.int64(5)) == "5" and to_cell(np.array([1, 2])) == "[1, 2]" and to_cell(np.float32(2.0)) == "2"
 
 
 # ---------------------------------------------------------------- one row never aborts the batch

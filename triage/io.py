@@ -274,6 +274,8 @@ def to_cell(value: Any) -> str:
         return "" if value.is_nan() else str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         return _decoded_bytes(bytes(value))
+    if type(value).__name__ in ("datetime64", "timedelta64"):  # numpy's: as Python's (tolist() gives ns)
+        return to_cell(value.astype(f"{type(value).__name__}[us]").item())
     if isinstance(value, dict | list | tuple) or hasattr(value, "tolist"):
         if hasattr(value, "tolist") and not isinstance(value, dict | list | tuple):
             value = value.tolist()  # numpy scalars and arrays (pandas and Dask frames)
