@@ -133,15 +133,12 @@ class _CellRule:
     candidates_index: int
 
     def text_row(self, row: list[Any]) -> list[Any]:
-        candidates = row[self.candidates_index]
-        if isinstance(candidates, list):
-            text = json.dumps(candidates, ensure_ascii=False)
-            row = [*row[: self.candidates_index], text, *row[self.candidates_index + 1 :]]
         return spreadsheet_row(row) if self.spreadsheet_safe else row
 
     def typed_row(self, row: list[Any]) -> list[Any]:
+        # candidates travel from the workers as JSON text: smaller in flight than lists (CSV needs only that)
         candidates = row[self.candidates_index]
-        listed = [{"department": code, "confidence": p} for code, p in candidates] if candidates else None
+        listed = [{"department": code, "confidence": p} for code, p in json.loads(candidates)] if candidates else None
         return [*row[: self.candidates_index], listed, *row[self.candidates_index + 1 :]]
 
 
@@ -305,7 +302,7 @@ def _tag_chunk(
             result.department_name or "",
             sub_category or "",
             round(result.confidence, 4),
-            [[code, round(p, 4)] for code, p in candidates],
+            json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
             result.needs_review,
             ";".join(reasons),
             *routing,
@@ -677,8 +674,5 @@ def tag_dataframe(
     tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()
     for i, name in enumerate(output_columns(config is not None)):
-        values = [tag[i] for tag in tags]
-        if name == "candidates":  # a frame's cells are text, as in CSV output
-            values = [json.dumps(v, ensure_ascii=False) if isinstance(v, list) else v for v in values]
-        out[name if name not in frame.columns else f"triage_{name}"] = values
+        out[name if name not in frame.columns else f"triage_{name}"] = [tag[i] for tag in tags]
     return out
