@@ -254,7 +254,17 @@ def test_tag_command(saved_model_dir, tmp_path):
 def test_tag_command_decode_error_is_one_line(saved_model_dir, tmp_path):
     write_export(tmp_path / "in.csv", n=3)
     result = CliRunner().invoke(
-        cli, ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--model", str(saved_model_dir)]
+        cli,
+        [
+            "tag",
+            str(tmp_path / "in.csv"),
+            "-o",
+            str(tmp_path / "out.csv"),
+            "--encoding",
+            "utf-8-sig",
+            "--model",
+            str(saved_model_dir),
+        ],
     )
     assert result.exit_code == 1
     assert "header row is not valid utf-8-sig; try --encoding gb18030" in result.output

@@ -17,18 +17,15 @@ import csv
 import gc
 import hashlib
 import io
-import itertools
 import json
 import multiprocessing
 import os
-import re
 import sys
 import time
 import warnings
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,13 +33,21 @@ from typing import Any
 from triage._optional import import_optional
 from triage.grouping import DEFAULT_THRESHOLD
 from triage.io import (
+    DEFAULT_CHUNK_SIZE,
+    MAX_ERROR_SHARE,
     DataError,
-    detect_encoding,
+    Export,
+    Row,
+    Unreadable,
+    chunked,
     detect_text_columns,
-    encoding_hint,
     join_text,
     join_text_columns,
+    read_rows,
     resolve_format,
+    spreadsheet_row,
+    to_cell,
+    unique_columns,
 )
 from triage.model import TriageModel
 from triage.routing import RoutingConfig, load_config
@@ -74,7 +79,6 @@ ROUTING_COLUMNS = ("urgency", "local_office", "co_handlers")
 #: Columns added after ``error`` with ``group=True``: the data row number (1 = the first row after the
 #: header) of the first row of the row's near-duplicate group, and the group's size.
 GROUP_COLUMNS = ("group_id", "group_size")
-DEFAULT_CHUNK_SIZE = 2000
 _RESUMABLE = ("csv", "tsv", "jsonl")
 
 
@@ -100,201 +104,57 @@ class Summary:
     elapsed_seconds: float = 0.0
     rows_per_second: float = 0.0
     text_columns: list[str] = field(default_factory=list)
+    #: CSV/TSV/JSONL input: the encoding read with and why (e.g. ``gb18030 (4,326 lines GBK/GB18030, ...)``).
+    encoding: str = ""
+    #: The first unreadable or failed row and why ("" when none).
+    first_error: str = ""
+
+    def failure(self, max_error_share: float = MAX_ERROR_SHARE) -> str:
+        """Why the run counts as failed (more than ``max_error_share`` of its rows are errors), or ""."""
+        if not self.rows_out or self.errors <= max_error_share * self.rows_out:
+            return ""
+        return f"{self.errors:,} of {self.rows_out:,} rows failed; the first: {self.first_error}"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-@dataclass
-class _Row:
-    """One input row: its cells (header order) and, if it could not be read, why."""
-
-    number: int  # 1-based data row number (the header is row 0)
-    cells: list[str]
-    error: str = ""
-    suspect: bool = False  # read fine, but a cell looks like it swallowed further rows
-
-
-# ---------------------------------------------------------------- readers
-
-
-class _CountingReader(io.RawIOBase):
-    """A binary file that counts the bytes read through it (for progress by bytes)."""
-
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        n = self._raw.readinto(buffer)
-        self.count += n or 0
-        return n
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
-# What errors="surrogateescape" turns each undecodable byte into.
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-
-
-def _check_decoded(cells: list[str], encoding: str) -> str:
-    """A per-row error when a cell holds bytes the encoding could not decode (kept as surrogates)."""
-    if any(_ESCAPED_BYTE.search(cell) for cell in cells):
-        return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
-    return ""
-
-
-def _undecodable_to_replacement(cells: list[str], encoding: str) -> list[str]:
-    return [cell.encode(encoding, "surrogateescape").decode(encoding, "replace") for cell in cells]
-
-
-def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
-    """Whether a cell may have swallowed following rows: a stray quote makes the CSV reader read on
-    to the next quote, so lines holding a whole row's delimiters end up inside one cell. Legitimate
-    multi-line cells can look the same, so such rows are tagged and reported, not failed."""
-    return width > 2 and any(
-        line.count(delimiter) == width - 1 for cell in cells if "\n" in cell for line in cell.split("\n")[1:]
-    )
-
-
-def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Iterator[_Row]]:
-    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise DataError("the file is empty: no header row") from None
-    if _check_decoded(header, encoding):
-        raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
-
-    def rows() -> Iterator[_Row]:
-        number = 0
-        while True:
-            number += 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as problem:  # e.g. a field past the size limit: keep the row, say why
-                yield _Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
-                continue
-            error = _check_decoded(cells, encoding)
-            if error:
-                cells = _undecodable_to_replacement(cells, encoding)
-            elif len(cells) != len(header):
-                error = f"row has {len(cells)} fields, the header has {len(header)} (stray quote or delimiter?)"
-            suspect = not error and _merged_rows(cells, delimiter, len(header))
-            yield _Row(number, (cells + [""] * len(header))[: len(header)], error, suspect)
-
-    return header, rows()
-
-
-def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Iterator[_Row]]:
-    """Columns are the keys of the first object; keys that appear only later are not kept."""
-    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape")
-    lines = (line for line in text if line.strip())
-    first_line = next(lines, None)
-    if first_line is None:
-        raise DataError("the file is empty")
-    try:
-        first = json.loads(first_line)
-    except json.JSONDecodeError:
-        first = None
-    if not isinstance(first, dict):
-        raise DataError("the first line is not a JSON object; cannot tell the columns")
-    header = list(first)
-
-    def rows() -> Iterator[_Row]:
-        for number, line in enumerate(_chain(first_line, lines), 1):
-            if error := _check_decoded([line], encoding):
-                yield _Row(number, [""] * len(header), error)
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as problem:
-                record = problem
-            if not isinstance(record, dict):
-                yield _Row(number, [""] * len(header), f"line is not a JSON object ({record})")
-                continue
-            yield _Row(number, [_cell(record.get(column)) for column in header])
-
-    return header, rows()
-
-
-def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
-    yield first
-    yield from rest
-
-
-def _cell(value: Any) -> str:
-    """A cell as text: missing as "", whole floats without ".0" (IDs, phone numbers), nested as JSON."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _read_parquet(path: Path, chunk_size: int) -> tuple[list[str], Iterator[_Row]]:
-    parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
-    file = parquet.ParquetFile(path)
-    header = list(file.schema_arrow.names)
-
-    def rows() -> Iterator[_Row]:
-        number = 0
-        for batch in file.iter_batches(batch_size=chunk_size):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for values in zip(*columns, strict=True):
-                number += 1
-                yield _Row(number, [_cell(v) for v in values])
-
-    return header, rows()
-
-
-def _read_xlsx(path: Path, sheet: str | None) -> tuple[list[str], Iterator[_Row]]:
-    calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
-    workbook = calamine.CalamineWorkbook.from_path(str(path))
-    name = sheet or workbook.sheet_names[0]
-    if name not in workbook.sheet_names:
-        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
-    cells = workbook.get_sheet_by_name(name).iter_rows()
-    header = [_cell(v) for v in next(cells, [])]
-    if not header:
-        raise DataError(f"sheet {name!r} is empty")
-
-    def rows() -> Iterator[_Row]:
-        for number, values in enumerate(cells, 1):
-            values = [_cell(v) for v in values]
-            extra = any(values[len(header) :])
-            error = f"row has cells beyond the {len(header)} header columns" if extra else ""
-            yield _Row(number, (values + [""] * len(header))[: len(header)], error)
-
-    return header, rows()
-
-
 # ---------------------------------------------------------------- writers
 
 
+@dataclass(frozen=True)
+class _CellRule:
+    """The one place the tagger's values become output cells. Text formats (CSV, TSV, XLSX) get
+    ``candidates`` as JSON text and, with ``spreadsheet_safe``, text that cannot turn into a formula
+    (:func:`~triage.io.spreadsheet_text`); typed formats (JSONL, Parquet) keep candidates as a list of
+    ``{department, confidence}``."""
+
+    spreadsheet_safe: bool
+    error_index: int
+    candidates_index: int
+
+    def text_row(self, row: list[Any]) -> list[Any]:
+        return spreadsheet_row(row) if self.spreadsheet_safe else row
+
+    def typed_row(self, row: list[Any]) -> list[Any]:
+        # candidates travel from the workers as JSON text: smaller in flight than lists (CSV needs only that)
+        candidates = row[self.candidates_index]
+        listed = [{"department": code, "confidence": p} for code, p in json.loads(candidates)] if candidates else None
+        return [*row[: self.candidates_index], listed, *row[self.candidates_index + 1 :]]
+
+
 class _DelimitedWriter:
-    def __init__(self, handle: Any, delimiter: str) -> None:
+    def __init__(self, handle: Any, delimiter: str, cells: _CellRule) -> None:
         self._text = io.TextIOWrapper(handle, encoding="utf-8", newline="", write_through=True)
         self._writer = csv.writer(self._text, delimiter=delimiter)
+        self._cells = cells
 
     def header(self, columns: Sequence[str]) -> None:
         self._text.write("\ufeff")  # utf-8-sig: Excel opens the file as UTF-8
-        self._writer.writerow(columns)
+        self._writer.writerow(spreadsheet_row(columns) if self._cells.spreadsheet_safe else columns)
 
     def rows(self, rows: list[list[Any]]) -> None:
-        self._writer.writerows(rows)
+        self._writer.writerows(map(self._cells.text_row, rows))
 
     def flush(self) -> None:
         self._text.flush()
@@ -305,15 +165,22 @@ class _DelimitedWriter:
 
 
 class _JsonlWriter:
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, cells: _CellRule) -> None:
         self._handle = handle
         self._columns: Sequence[str] = ()
+        self._cells = cells
 
     def header(self, columns: Sequence[str]) -> None:
         self._columns = columns
 
     def rows(self, rows: list[list[Any]]) -> None:
-        lines = (json.dumps(dict(zip(self._columns, row, strict=True)), ensure_ascii=False) + "\n" for row in rows)
+        lines = (
+            json.dumps(
+                dict(zip(self._columns, self._cells.typed_row(row), strict=True)), ensure_ascii=False, default=to_cell
+            )
+            + "\n"
+            for row in rows
+        )
         self._handle.write("".join(lines).encode("utf-8"))
 
     def flush(self) -> None:
@@ -323,12 +190,19 @@ class _JsonlWriter:
         self._handle.flush()
 
 
+#: The longest text an XLSX cell holds (Excel's limit); longer cells are cut and the row's error says so.
+XLSX_CELL_CHARS = 32_767
+
+
 class _TableWriter:
     """Parquet or XLSX output (not resumable: these formats cannot be appended after a crash)."""
 
-    def __init__(self, path: Path, kind: str, typed: dict[int, str]) -> None:
+    def __init__(self, path: Path, kind: str, typed: dict[int, str], cells: _CellRule) -> None:
         self._path, self._kind, self._typed = path, kind, typed  # column index -> "float64" / "bool_"
+        self._cells = cells
         self._columns: Sequence[str] = ()
+        #: Arrow types of the input columns (Parquet to Parquet); None: they are written as text.
+        self.input_types: list[Any] | None = None
         self._parquet_writer: Any = None
         self._sheet: Any = None
 
@@ -338,27 +212,55 @@ class _TableWriter:
             openpyxl = import_optional("openpyxl", extra="io", purpose="writing XLSX files")
             self._workbook = openpyxl.Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("triage")
-            self._sheet.append(list(columns))
+            self._sheet.append(self._xlsx_row(self._cells.text_row(list(columns))))
 
     def rows(self, rows: list[list[Any]]) -> None:
         if self._kind == "xlsx":
-            from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # control characters XLSX cannot hold
-
             for row in rows:
-                self._sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+                self._sheet.append(self._xlsx_row(self._cells.text_row(row)))
             return
         pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
         parquet = import_optional("pyarrow.parquet", extra="io", purpose="writing Parquet files")
         typed = {index: getattr(pyarrow, kind)() for index, kind in self._typed.items()}
+        typed[self._cells.candidates_index] = pyarrow.list_(
+            pyarrow.struct([("department", pyarrow.string()), ("confidence", pyarrow.float64())])
+        )
+        rows = [self._cells.typed_row(row) for row in rows]
         data = {
             c: [None if i in typed and row[i] == "" else row[i] for row in rows]  # unread rows have no tags
             for i, c in enumerate(self._columns)
         }
-        schema = pyarrow.schema([(c, typed.get(i, pyarrow.string())) for i, c in enumerate(self._columns)])
+        kept = dict(enumerate(self.input_types or ()))
+        schema = pyarrow.schema([(c, typed.get(i, kept.get(i, pyarrow.string()))) for i, c in enumerate(self._columns)])
         table = pyarrow.table(data, schema=schema)
         if self._parquet_writer is None:
             self._parquet_writer = parquet.ParquetWriter(self._path, schema)
         self._parquet_writer.write_table(table)
+
+    def _xlsx_row(self, row: list[Any]) -> list[Any]:
+        """Text as string cells (never formulas), control characters XLSX cannot hold removed, cells
+        over :data:`XLSX_CELL_CHARS` cut with a note in the row's error."""
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        cut = []
+        out: list[Any] = []
+        for index, value in enumerate(row):
+            if isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                if len(value) > XLSX_CELL_CHARS:
+                    cut.append(self._columns[index] if index < len(self._columns) else str(index))
+                    value = value[:XLSX_CELL_CHARS]
+                if value.startswith("="):  # openpyxl would store it as a formula
+                    cell = WriteOnlyCell(self._sheet, value=value)
+                    cell.data_type = "s"
+                    value = cell
+            out.append(value)
+        if cut and self._columns and self._cells.error_index < len(out):
+            note = f"{', '.join(map(repr, cut))} cut to {XLSX_CELL_CHARS:,} characters (the XLSX cell limit)"
+            error = out[self._cells.error_index]
+            out[self._cells.error_index] = f"{error}; {note}" if error else note
+        return out
 
     def close(self) -> None:
         if self._kind == "xlsx":
@@ -396,19 +298,18 @@ def _tag_chunk(
             reasons = list(result.review_reasons)
             routing = [result.urgency.value, result.local_office or "", ";".join(result.co_handlers)]
         sub_category = result.sub_category if config is None else result.subcategory
-        added.append(
-            [
-                result.department or "",
-                result.department_name or "",
-                sub_category or "",
-                round(result.confidence, 4),
-                json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
-                result.needs_review,
-                ";".join(reasons),
-                *routing,
-                "",
-            ]
-        )
+        row: list[Any] = [
+            result.department or "",
+            result.department_name or "",
+            sub_category or "",
+            round(result.confidence, 4),
+            json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
+            result.needs_review,
+            ";".join(reasons),
+            *routing,
+            "",
+        ]
+        added.append(row)
     return added
 
 
@@ -458,40 +359,28 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "head_sha256": head}
 
 
-def _chunks(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
-    chunk: list[_Row] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _tag_rows(
-    rows: Iterator[_Row],
+    chunks: Iterator[list[Row]],
     text_indices: Sequence[int],
     *,
     model: TriageModel,
     config: RoutingConfig | None,
-    chunk_size: int,
     jobs: int,
-) -> Iterator[tuple[list[_Row], list[list[Any]]]]:
-    """Tag ``rows`` chunk by chunk, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
+) -> Iterator[tuple[list[Row], list[list[Any]]]]:
+    """Tag ``chunks`` of rows, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
 
-    def texts_and_errors(chunk: list[_Row]) -> tuple[list[str], list[str]]:
+    def texts_and_errors(chunk: list[Row]) -> tuple[list[str], list[str]]:
         texts = [join_text(row.cells[i] for i in text_indices) for row in chunk]
         return texts, [row.error for row in chunk]
 
     if jobs <= 1:
-        for chunk in _chunks(rows, chunk_size):
+        for chunk in chunks:
             yield chunk, _tag_chunk(model, config, *texts_and_errors(chunk))
         return
     try:
         with _worker_pool(jobs, model, config) as pool:
-            pending: deque[tuple[list[_Row], Future[list[list[Any]]]]] = deque()
-            for chunk in _chunks(rows, chunk_size):
+            pending: deque[tuple[list[Row], Future[list[list[Any]]]]] = deque()
+            for chunk in chunks:
                 pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
                 if len(pending) >= 2 * jobs:  # bounded: memory stays flat
                     done, future = pending.popleft()
@@ -501,25 +390,6 @@ def _tag_rows(
                 yield done, future.result()
     finally:
         gc.unfreeze()  # the parent's objects are collectable again once the workers are gone
-
-
-def _open_input(path: Path, kind: str, encoding: str, sheet: str | None, chunk_size: int):
-    """``(byte counter or None, (header, rows))``; the caller closes the counter."""
-    if kind == "parquet":
-        return None, _read_parquet(path, chunk_size)
-    if kind == "xlsx":
-        return None, _read_xlsx(path, sheet)
-    if encoding == "auto":
-        encoding = detect_encoding(path)
-    counting = _CountingReader(path.open("rb"))
-    buffered = io.BufferedReader(counting, buffer_size=1 << 16)
-    try:
-        if kind == "jsonl":
-            return counting, _read_jsonl(buffered, encoding)
-        return counting, _read_delimited(buffered, "," if kind == "csv" else "\t", encoding)
-    except BaseException:
-        counting.close()
-        raise
 
 
 def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: bool, overwrite: bool) -> dict:
@@ -548,16 +418,16 @@ def _write_checkpoint(checkpoint: Path, state: dict[str, Any]) -> None:
 
 
 def _open_writer(
-    out_kind: str, partial: Path, done_bytes: int, resumed: bool, typed: dict[int, str]
+    out_kind: str, partial: Path, done_bytes: int, resumed: bool, typed: dict[int, str], cells: _CellRule
 ) -> tuple[Any, Any]:
     """``(file handle or None, writer)``; a resumed file is cut back to its last checkpoint."""
     if out_kind not in _RESUMABLE:
-        return None, _TableWriter(partial, out_kind, typed)
+        return None, _TableWriter(partial, out_kind, typed, cells)
     handle = partial.open("r+b" if resumed else "wb")
     handle.truncate(done_bytes)  # drop a chunk half-written before the crash
     handle.seek(done_bytes)
     delimiter = {"csv": ",", "tsv": "\t"}.get(out_kind)
-    return handle, _DelimitedWriter(handle, delimiter) if delimiter else _JsonlWriter(handle)
+    return handle, _DelimitedWriter(handle, delimiter, cells) if delimiter else _JsonlWriter(handle, cells)
 
 
 def tag_file(
@@ -571,7 +441,7 @@ def tag_file(
     id_column: str | None = None,
     input_format: str = "auto",
     output_format: str = "auto",
-    encoding: str = "utf-8-sig",
+    encoding: str = "auto",
     sheet: str | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     n_jobs: int = 1,
@@ -583,6 +453,7 @@ def tag_file(
     group: bool = False,
     group_threshold: float | None = None,
     jobs: int | None = None,
+    spreadsheet_safe: bool = True,
 ) -> Summary:
     """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
 
@@ -594,7 +465,10 @@ def tag_file(
     ``error`` cell filled in. With a routing ``config`` (a :class:`~triage.routing.RoutingConfig`
     or its TOML path, validated before any row is read) rows are routed and also get the
     :data:`ROUTING_COLUMNS`. With ``group`` rows also get the :data:`GROUP_COLUMNS` (a first pass
-    reads the texts; unreadable rows stand alone).
+    reads the texts; unreadable rows stand alone). ``encoding`` ``"auto"`` decides from a large
+    sample (:func:`triage.io.choose_encoding`; the choice is in the summary). CSV, TSV and XLSX
+    text cells are made safe to open in a spreadsheet (:func:`triage.io.spreadsheet_text`) unless
+    ``spreadsheet_safe=False`` (for programs that read the file back).
     """
     import triage
 
@@ -602,16 +476,23 @@ def tag_file(
         warnings.warn("tag_file(jobs=...) is now n_jobs=..., as in scikit-learn", DeprecationWarning, stacklevel=2)
         n_jobs = jobs
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise DataError(f"no such file: {src}")
-    kind, out_kind = resolve_format(src, input_format), resolve_format(dst, output_format)
+    out_kind = resolve_format(dst, output_format)
     if dst.exists() and not overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if resume and out_kind not in _RESUMABLE:
         raise DataError(f"--resume needs a CSV, TSV or JSONL output, not {out_kind}")
     started = time.perf_counter()
-    counting, (header, rows) = _open_input(src, kind, encoding, sheet, chunk_size)
-    try:
+    reading = read_rows(
+        src,
+        format=input_format,
+        encoding=encoding,
+        sheet=sheet,
+        chunk_size=chunk_size,
+        stop_after=stop_after,
+        progress=src.name if progress else None,
+    )
+    with reading as export:
+        header = export.header
         columns = list(text_columns) or detect_text_columns(header)
         missing = [c for c in [*columns, *([id_column] if id_column else [])] if c not in header]
         if missing:
@@ -619,12 +500,10 @@ def tag_file(
         model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
         if config is not None and not isinstance(config, RoutingConfig):
             config = load_config(config)
-        if stop_after is not None:
-            rows = itertools.takewhile(lambda row: row.number <= stop_after, rows)
-        summary = Summary(input=str(src), output=str(dst), text_columns=columns)
+        summary = Summary(input=str(src), output=str(dst), text_columns=columns, encoding=str(export.encoding or ""))
         job = {
             "input": _fingerprint(src),
-            "encoding": encoding,
+            "encoding": export.encoding.encoding if export.encoding else None,
             # format 1 models are known by their estimator's hash; later ones may have only a scorer
             "model": next(
                 filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"
@@ -632,6 +511,7 @@ def tag_file(
             "columns": header,
             "text_columns": columns,
             "output_format": out_kind,
+            "spreadsheet_safe": spreadsheet_safe,
             "routing": config.source if config is not None else None,
             "group": (group_threshold or DEFAULT_THRESHOLD) if group else None,
             # a partial output written by a version adding other columns must not be continued
@@ -639,29 +519,20 @@ def tag_file(
         }
         groups = None
         if group:
-            text_indices = [header.index(c) for c in columns]
-            groups = _group_rows(
-                src, kind, encoding, sheet, chunk_size, text_indices, stop_after, job["group"], progress
-            )
+            groups = _group_rows(export, [header.index(c) for c in columns], stop_after, job["group"], progress)
         _tag_stream(
-            rows,
-            header,
+            export,
             job,
             dst,
             summary,
-            counting,
             model=model,
             config=config,
             chunk_size=chunk_size,
             jobs=n_jobs,
             resume=resume,
             overwrite=overwrite,
-            progress=progress,
             groups=groups,
         )
-    finally:
-        if counting is not None:
-            counting.close()
     summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     summary.rows_per_second = round(summary.rows_out / max(summary.elapsed_seconds, 1e-9), 1)
     if summary_path:
@@ -670,12 +541,10 @@ def tag_file(
 
 
 def _tag_stream(
-    rows: Iterator[_Row],
-    header: list[str],
+    export: Export,
     job: dict[str, Any],
     dst: Path,
     summary: Summary,
-    counting: _CountingReader | None,
     *,
     model: TriageModel,
     config: RoutingConfig | None,
@@ -683,10 +552,10 @@ def _tag_stream(
     jobs: int,
     resume: bool,
     overwrite: bool,
-    progress: bool,
     groups: tuple[Any, Any] | None = None,
 ) -> None:
     """Write tagged rows to ``dst.partial`` with a checkpoint after every chunk, then rename it to ``dst``."""
+    header = export.header
     partial, checkpoint = Path(f"{dst}.partial"), Path(f"{dst}.partial.json")
     done = _resume_point(job, checkpoint, partial, resume, overwrite)
     done_rows = done.get("rows_done", 0)
@@ -699,22 +568,33 @@ def _tag_stream(
     typed = {len(header) + names.index("confidence"): "float64", len(header) + review_index: "bool_"}
     if groups is not None:
         typed |= {len(header) + names.index(c): "int64" for c in GROUP_COLUMNS}
-    handle, writer = _open_writer(job["output_format"], partial, done.get("bytes_done", 0), bool(done_rows), typed)
+    cells = _CellRule(
+        spreadsheet_safe=job["spreadsheet_safe"],
+        error_index=len(header) + names.index("error"),
+        candidates_index=len(header) + names.index("candidates"),
+    )
+    out_kind = job["output_format"]
+    input_types = list(export.schema.types) if export.schema is not None and out_kind == "parquet" else None
+    handle, writer = _open_writer(out_kind, partial, done.get("bytes_done", 0), bool(done_rows), typed, cells)
+    if input_types is not None:
+        writer.input_types = input_types
+    original = _original_values(export.format, out_kind)
     if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
-        writer.header([*header, *added])
+        writer.header(unique_columns([*header, *added], where="the output"))
     text_indices = [header.index(c) for c in summary.text_columns]
-    bar = _progress_bar(Path(summary.input), counting, progress)
     try:
-        remaining = (row for row in rows if row.number > done_rows)
-        for chunk, tags in _tag_rows(
-            remaining, text_indices, model=model, config=config, chunk_size=chunk_size, jobs=jobs
-        ):
+        remaining = export.chunks
+        if done_rows:  # resumed: skip the rows already written
+            remaining = chunked((row for chunk in remaining for row in chunk if row.number > done_rows), chunk_size)
+        for chunk, tags in _tag_rows(remaining, text_indices, model=model, config=config, jobs=jobs):
             extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
-            writer.rows([row.cells + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
+            writer.rows([original(row) + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
             counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
             departments.update(tag[0] or "(none)" for tag in tags)
             counts["needs_review"] += sum(tag[review_index] is True for tag in tags)
             counts["errors"] += sum(bool(tag[-1]) for tag in tags)
+            if not counts.get("first_error"):
+                counts["first_error"] = next((f"row {r.number}: {r.error}" for r in chunk if r.error), "")
             done_rows = chunk[-1].number
             if handle is not None:
                 writer.flush()
@@ -724,96 +604,63 @@ def _tag_stream(
                 _write_checkpoint(
                     checkpoint, {**job, "rows_done": done_rows, "bytes_done": handle.tell(), "counts": counts}
                 )
-            if bar is not None:
-                bar.update((counting.count - bar.n) if counting else len(chunk))
         writer.close()
         if handle is not None:
             handle.close()
         os.replace(partial, dst)
         checkpoint.unlink(missing_ok=True)
     finally:
-        if bar is not None:
-            bar.close()
         if handle is not None and not handle.closed:
             handle.close()
     summary.rows_in = summary.rows_out = done_rows
     summary.departments = dict(departments.most_common())
     summary.needs_review, summary.errors = counts["needs_review"], counts["errors"]
     summary.suspect_rows = counts["suspect_rows"]
+    summary.first_error = counts.get("first_error", "")
 
 
-@contextmanager
-def read_rows(
-    src: Path,
-    input_format: str,
-    encoding: str,
-    sheet: str | None,
-    chunk_size: int,
-    stop_after: int | None = None,
-    progress: str | None = None,
-) -> Iterator[tuple[list[str], Iterator[list[_Row]]]]:
-    """``(header, chunks of rows)`` of any supported export, streamed, up to data row ``stop_after``;
-    the file closes on leaving. Each row has its 1-based data row ``number``, its ``cells`` (one
-    per header column) and an ``error`` (non-empty when it could not be decoded or parsed).
-    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX)."""
-    counting, (header, rows) = _open_input(src, resolve_format(src, input_format), encoding, sheet, chunk_size)
-    bar = None
-    try:
-        bar = _progress_bar(src, counting, progress is not None, description=progress)
-        kept = rows if stop_after is None else itertools.takewhile(lambda row: row.number <= stop_after, rows)
-        yield header, _chunks(kept, chunk_size) if bar is None else _counted(_chunks(kept, chunk_size), bar, counting)
-    finally:
-        if bar is not None:
-            bar.close()
-        if counting is not None:
-            counting.close()
-        rows.close()  # Parquet and XLSX readers are generators holding their file open
+def _original_values(in_kind: str, out_kind: str) -> Any:
+    """How a row's input columns reach the output: typed outputs (JSONL, Parquet) of typed inputs keep
+    the values as read (ints stay ints, lists stay lists; Parquet to Parquet keeps every Arrow type),
+    text outputs get the cells (:func:`~triage.io.to_cell`)."""
+    if in_kind == "parquet" and out_kind == "parquet":
+        return lambda row: [None if isinstance(v, Unreadable) else v for v in row.values]
+    if in_kind in ("jsonl", "parquet") and out_kind == "jsonl":
+        return lambda row: row.cells if row.error else [None if _is_nan(v) else v for v in row.values]
+    return lambda row: row.cells
 
 
-def _counted(chunks: Iterator[list[_Row]], bar: Any, counting: _CountingReader | None) -> Iterator[list[_Row]]:
-    for chunk in chunks:
-        yield chunk
-        bar.update((counting.count - bar.n) if counting else len(chunk))
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def _group_rows(
-    src: Path,
-    kind: str,
-    encoding: str,
-    sheet: str | None,
-    chunk_size: int,
-    text_indices: Sequence[int],
-    stop_after: int | None,
-    threshold: float,
-    progress: bool,
+    export: Export, text_indices: Sequence[int], stop_after: int | None, threshold: float, progress: bool
 ) -> tuple[Any, Any]:
     """First pass for ``group=True``: ``(group_id, group_size)`` arrays indexed by data row number - 1."""
     import numpy as np
 
     from triage.grouping import group_chunks
 
-    description = f"{src.name} (grouping pass)" if progress else None
-    with read_rows(src, kind, encoding, sheet, chunk_size, stop_after, progress=description) as (_, chunks):
+    description = f"{export.path.name} (grouping pass)" if progress else None
+    reading = read_rows(
+        export.path,
+        format=export.format,
+        encoding=export.encoding.encoding if export.encoding else "auto",
+        sheet=export.sheet,
+        chunk_size=DEFAULT_CHUNK_SIZE,
+        stop_after=stop_after,
+        progress=description,
+    )
+    with reading as first_pass:
         texts = (
-            ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk] for chunk in chunks
+            ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
+            for chunk in first_pass.chunks
         )
         labels = group_chunks(texts, threshold=threshold)
     if not len(labels):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     return labels + 1, np.bincount(labels)[labels]
-
-
-def _progress_bar(src: Path, counting: _CountingReader | None, enabled: bool, description: str | None = None):
-    if not enabled:
-        return None
-    tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
-    # No monitor thread: worker processes are forked while the bar runs, and forking a
-    # process with other threads running can deadlock.
-    bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
-    description = description or src.name
-    if counting is not None:
-        return bar(total=src.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
-    return bar(unit=" rows", desc=description, file=sys.stderr)
 
 
 def tag_dataframe(

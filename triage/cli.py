@@ -428,6 +428,14 @@ def _group_threshold(value: float, old_value: float | None) -> float:
     return old_value
 
 
+_raw_cells_option = click.option(
+    "--raw-cells",
+    is_flag=True,
+    help="Write CSV/XLSX text exactly as read, for programs (default: text starting with = + - @ gets a "
+    "leading ' so Excel/WPS never runs it as a formula).",
+)
+
+
 def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by commands that read an export: columns, format, encoding, sheet."""
     options = [
@@ -447,9 +455,10 @@ def _table_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--encoding",
-            default="utf-8-sig",
+            default="auto",
             show_default=True,
-            help="Text encoding of CSV/TSV/JSONL: auto, utf-8-sig, gb18030, utf-16, ... 编码",
+            help="Text encoding of CSV/TSV/JSONL: auto (a BOM, else the majority of the first 8 MiB's lines), "
+            "or force one: utf-8-sig, gb18030, utf-16, ... 编码",
         ),
         click.option("--sheet", default=None, help="XLSX sheet name (default: the first)."),
     ]
@@ -465,6 +474,8 @@ def _read_labelled(
 
     with _stdin_spooled(data, file_format) as (source, kind):
         frame = read_table(source, format=kind, encoding=encoding, sheet=sheet)
+    if "encoding" in frame.attrs:
+        click.echo(f"encoding: {frame.attrs['encoding']}", err=True)
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
@@ -1008,6 +1019,7 @@ def audit_labels(
     "reads the texts in a first pass. 相似诉求归并",
 )
 @_group_threshold_options
+@_raw_cells_option
 @_model_option
 @_handles_user_errors
 def tag(
@@ -1032,6 +1044,7 @@ def tag(
     group: bool,
     group_threshold: float,
     old_threshold: float | None,
+    raw_cells: bool,
     model_path: Path | None,
 ) -> None:
     """Tag every row of an export (CSV/TSV incl. GBK, XLSX, JSONL, Parquet). 批量分拨.
@@ -1101,12 +1114,20 @@ def tag(
                 summary_path=summary_path,
                 group=group,
                 group_threshold=group_threshold,
+                spreadsheet_safe=not raw_cells,
             )
     except KeyboardInterrupt:
         _interrupted(_resume_advice(output, output_format))
-    if silent:
-        return
+    if not silent:
+        _report_tagging(summary)
+    if summary.failure():
+        raise click.ClickException(f"{summary.failure()}; output written to {output}")
+
+
+def _report_tagging(summary: Any) -> None:
     click.echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
+    if summary.encoding:
+        click.echo(f"encoding: {summary.encoding}", err=True)
     resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
     click.echo(
         f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "
@@ -1159,7 +1180,8 @@ def tag(
 )
 @_group_threshold_options
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
-@click.option("--silent", is_flag=True, help="No progress bar on stderr.")
+@click.option("--silent", is_flag=True, help="No progress bars on stderr.")
+@_raw_cells_option
 @_model_option
 @_handles_user_errors
 def hot(
@@ -1180,6 +1202,7 @@ def hot(
     old_threshold: float | None,
     overwrite: bool,
     silent: bool,
+    raw_cells: bool,
     model_path: Path | None,
 ) -> None:
     """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
@@ -1226,7 +1249,7 @@ def hot(
             if as_html:
                 write_html(topics, target, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {name}")
             else:
-                write_csv(topics, target, ids=report.ids)
+                write_csv(topics, target, ids=report.ids, spreadsheet_safe=not raw_cells)
     click.echo(
         f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
     )

@@ -13,6 +13,7 @@ pairs, and the client joins the verified pairs (two int64 each) into components.
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from triage._optional import import_optional
 from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
-from triage.io import detect_text_columns, join_text_columns
+from triage.io import choose_encoding, detect_text_columns, frame_cells, join_text_columns
 
 __all__ = ["group", "read_export", "tag", "with_groups"]
 
@@ -57,13 +58,26 @@ def tag(ddf: Any, text_columns: Sequence[str] = (), *, model_path: str | Path | 
     return ddf.map_partitions(_tag_partition, columns, path, meta=meta)
 
 
-def read_export(source: str | Path, *, encoding: str = "utf-8-sig", blocksize: str = "64MB") -> Any:
-    """A dask DataFrame of strings from a Parquet dataset (a directory or glob) or CSV glob."""
+def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB") -> Any:
+    """A dask DataFrame of text cells from a Parquet dataset (a directory or glob) or CSV glob: the
+    cells :func:`triage.io.read_rows` gives for the same files (:func:`triage.io.frame_cells` on each
+    partition). ``encoding="auto"`` decides from a large sample of the first CSV file."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
-        return dd.read_parquet(source).astype(str)
-    return dd.read_csv(source, dtype=str, encoding=encoding, keep_default_na=False, blocksize=blocksize)
+        frame = dd.read_parquet(source)
+    else:
+        files = sorted(glob.glob(source))
+        if encoding == "auto" and files:
+            encoding = choose_encoding(files[0]).encoding
+        frame = dd.read_csv(source, dtype=str, encoding=encoding, keep_default_na=False, blocksize=blocksize)
+    meta = frame._meta.astype("string")
+    return frame.map_partitions(_cells_partition, meta=meta)
+
+
+def _cells_partition(frame: Any) -> Any:
+    """One partition's values as text cells, with Dask's string dtype."""
+    return frame_cells(frame).astype("string")
 
 
 def _sketch_partition(

@@ -49,10 +49,13 @@ def _top_k_accuracy(proba: np.ndarray, classes: np.ndarray, labels: np.ndarray, 
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A report table; spreadsheet-safe (:func:`~triage.io.spreadsheet_row`): it is read in Excel/WPS."""
+    from triage.io import spreadsheet_row
+
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows(map(spreadsheet_row, rows))
 
 
 def _write_report(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DuplicateColumnWarning",
     "InconsistentVersionWarning",
     "MissingDependencyError",
     "MissingFontWarning",
@@ -85,3 +86,8 @@ class MissingFontWarning(UserWarning):
 
 class TrainingDataWarning(UserWarning):
     """Training data had rows or classes that were left out or are too small to learn well."""
+
+
+class DuplicateColumnWarning(UserWarning):
+    """An export repeats a column name; the later ones were renamed ``NAME.1``, ``NAME.2``, ... (as pandas does)
+    so that no output format silently drops or overwrites one of them."""

@@ -390,7 +390,7 @@ def hot_topics_from_file(
     likes_column: str | None = None,
     id_column: str | None = None,
     input_format: str = "auto",
-    encoding: str = "utf-8-sig",
+    encoding: str = "auto",
     sheet: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = 20,
@@ -411,8 +411,7 @@ def hot_topics_from_file(
     :func:`hot_topics` on the same rows. ``progress`` shows a progress bar for each pass on stderr.
     """
     import triage
-    from triage.batch import read_rows
-    from triage.io import DataError, detect_text_columns, join_text
+    from triage.io import MAX_ERROR_SHARE, DataError, detect_text_columns, join_text, read_rows
 
     _check_sizes(top, min_size)
     path = Path(path)
@@ -421,8 +420,10 @@ def hot_topics_from_file(
     raw_likes: list[np.ndarray] = []
     times_format = None
     before = _file_state(path)
-    reading = read_rows(path, input_format, encoding, sheet, chunk_size, progress=_pass(path, 1, progress))
-    with SignatureSpill(sketcher.signature_size) as spill, reading as (header, chunks):
+    options: dict[str, Any] = {"format": input_format, "encoding": encoding, "sheet": sheet, "chunk_size": chunk_size}
+    reading = read_rows(path, **options, progress=_pass(path, 1, progress))
+    with SignatureSpill(sketcher.signature_size) as spill, reading as export:
+        header, unreadable, first_error = export.header, 0, ""
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
         missing = [c for c in named if c not in header]
@@ -431,7 +432,10 @@ def hot_topics_from_file(
         text_at = [header.index(c) for c in columns]
         time_at = header.index(time_column) if time_column else None
         likes_at = header.index(likes_column) if likes_column else None
-        for chunk in chunks:
+        for chunk in export.chunks:
+            errors = [row for row in chunk if row.error]
+            unreadable += len(errors)
+            first_error = first_error or (f"row {errors[0].number}: {errors[0].error}" if errors else "")
             spill.append(
                 *sketcher.sketch(["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk])
             )
@@ -445,6 +449,8 @@ def hot_topics_from_file(
     n = len(groups)
     if not n:
         return HotReport(topics=[], texts={}, ids={}, n_messages=0)
+    if unreadable > MAX_ERROR_SHARE * n:
+        raise DataError(f"{unreadable:,} of {n:,} rows of {path} cannot be read; the first: {first_error}")
     batch = _Batch(
         groups=groups,
         stamps=np.concatenate(raw_times) if time_at is not None else None,
@@ -462,10 +468,8 @@ def hot_topics_from_file(
     if _file_state(path) != before:
         raise DataError(f"{path} changed while it was read; run again on a file nothing is writing to")
     last = max(max(wanted_text), max(wanted_id))
-    with read_rows(
-        path, input_format, encoding, sheet, chunk_size, stop_after=last + 1, progress=_pass(path, 2, progress)
-    ) as (_, chunks):
-        for chunk in chunks:
+    with read_rows(path, **options, stop_after=last + 1, progress=_pass(path, 2, progress)) as export:
+        for chunk in export.chunks:
             for row in chunk:
                 index = row.number - 1
                 if index in wanted_text:
@@ -477,13 +481,22 @@ def hot_topics_from_file(
 
 
 def write_csv(
-    topics: Sequence[HotTopic], path: str | Path, ids: Sequence[Any] | Mapping[int, Any] | None = None
+    topics: Sequence[HotTopic],
+    path: str | Path,
+    ids: Sequence[Any] | Mapping[int, Any] | None = None,
+    *,
+    spreadsheet_safe: bool = True,
 ) -> None:
-    """The report as UTF-8 CSV with a BOM (Excel opens it as UTF-8), one row per topic."""
+    """The report as UTF-8 CSV with a BOM (Excel opens it as UTF-8), one row per topic; text that a
+    spreadsheet would run as a formula is prefixed with ``'`` unless ``spreadsheet_safe=False``."""
+    from triage.io import spreadsheet_row
+
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(topic.as_row(ids) for topic in topics)
+        for topic in topics:
+            row = topic.as_row(ids)
+            writer.writerow(spreadsheet_row(row) if spreadsheet_safe else row)
 
 
 _STYLE = """

@@ -1,29 +1,61 @@
-"""Reading labelled or unlabelled exports: CSV/TSV (UTF-8, GBK/GB18030, UTF-16), XLSX, JSONL, Parquet.
+"""Reading exports: CSV/TSV (UTF-8, GBK/GB18030, UTF-16), XLSX, JSONL, Parquet — one streaming reader.
 
-Needs the ``io`` extra (pandas, pyarrow, python-calamine). Text cells are read as strings and
-missing cells become ``""``, so no NaN ever reaches segmentation.
+Every entry point reads through :func:`read_rows` (train and evaluate through :func:`read_table`,
+tag and hot directly, Dask through :func:`to_cell` per partition), so one file gives the same rows,
+the same cells and the same per-row errors everywhere. The cell rule (:func:`to_cell`): text stays
+as it is, a missing value is ``""``, whole floats lose their ``.0`` (IDs, phone numbers), nested
+values become JSON, binary values are decoded as UTF-8. A value that cannot become a cell, a cell
+over :data:`MAX_CELL_CHARS`, or bytes the encoding cannot decode are that row's ``error``; the row
+and its other cells are kept. The encoding is decided from a large sample (:func:`choose_encoding`).
+
+Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 """
 
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Sequence
+import csv
+import datetime
+import io
+import itertools
+import json
+import re
+import sys
+import warnings
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
-from triage.exceptions import TriageError
+from triage.exceptions import DuplicateColumnWarning, TriageError
 
 __all__ = [
+    "MAX_CELL_CHARS",
+    "MAX_ERROR_SHARE",
+    "CellError",
     "DataError",
+    "EncodingChoice",
+    "Export",
+    "Row",
+    "Unreadable",
+    "choose_encoding",
+    "chunked",
     "detect_encoding",
     "detect_format",
     "detect_text_columns",
     "encoding_hint",
+    "frame_cells",
     "join_text",
     "join_text_columns",
+    "read_rows",
     "read_table",
     "resolve_format",
+    "spreadsheet_row",
+    "spreadsheet_text",
+    "to_cell",
+    "unique_columns",
 ]
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl", "parquet")
@@ -40,7 +72,17 @@ _SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-_SNIFF_BYTES = 1 << 20
+#: Rows per chunk when the caller does not say.
+DEFAULT_CHUNK_SIZE = 2000
+#: A run in which more than this share of the rows cannot be read counts as failed (tag and hot exit 1).
+MAX_ERROR_SHARE = 0.5
+#: The longest cell read, in characters: a longer one is an error of its row (the row is kept).
+MAX_CELL_CHARS = 1_000_000
+# How much of a text file the encoding is decided on (a BOM decides at once).
+_ENCODING_SAMPLE_BYTES = 8 << 20
+# The csv module refuses fields over its (process-wide) limit, losing the row; it is raised to well
+# past MAX_CELL_CHARS so a long cell reaches the check that keeps its row.
+_CSV_FIELD_LIMIT = 16 * MAX_CELL_CHARS
 # Headers exports use for the message, best first; a subject/body pair is joined.
 _TEXT_HEADERS = (
     ("留言主题", "留言详情"),
@@ -74,30 +116,6 @@ def detect_format(path: str | Path) -> str:
     return _SUFFIXES[suffix]
 
 
-def detect_encoding(path: str | Path) -> str:
-    """Guess a text file's encoding: a BOM (UTF-8, UTF-16), else UTF-8 if the start decodes, else GB18030.
-
-    GB18030 is the superset of GBK and GB2312 that Chinese government systems export.
-    """
-    with open(path, "rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        # A multi-byte character cut at the sniff boundary is not an error.
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < _SNIFF_BYTES)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8-sig"
-
-
-def encoding_hint(encoding: str) -> str:
-    """The encoding to suggest when text does not decode as ``encoding``."""
-    return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
-
-
 def resolve_format(path: str | Path, requested: str) -> str:
     """``requested`` checked against :data:`FORMATS`, or the format named by the suffix for ``"auto"``."""
     if requested == "auto":
@@ -112,50 +130,606 @@ def join_text(parts: Iterable[str]) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def _decode_error(path: Path, encoding: str, error: UnicodeDecodeError) -> DataError:
-    return DataError(
-        f"{path} is not valid {encoding} (byte offset {error.start} in the block being decoded: {error.reason}); "
-        f"try --encoding {encoding_hint(encoding)} or --encoding auto"
+# ---------------------------------------------------------------- encodings
+
+
+@dataclass(frozen=True)
+class EncodingChoice:
+    """The encoding a text file is read with, and why (shown to the user)."""
+
+    encoding: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.encoding} ({self.reason})"
+
+
+def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice:
+    """The encoding of a CSV/TSV/JSONL file: ``requested`` unless it is ``"auto"``.
+
+    Auto: a BOM (UTF-8, UTF-16) wins; otherwise each line of the first 8 MiB holding non-ASCII
+    bytes votes UTF-8 or GB18030 (the superset of GBK and GB2312 that Chinese government systems
+    export), and the majority decides, so one odd row does not turn a file into mojibake; the
+    minority's rows then become row errors naming the other encoding.
+    """
+    if requested != "auto":
+        try:
+            codecs.lookup(requested)
+        except LookupError:
+            raise DataError(f"unknown encoding {requested!r}; use auto, utf-8-sig, gb18030, utf-16, ...") from None
+        return EncodingChoice(requested, "given")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return EncodingChoice("utf-8-sig", "UTF-8 byte-order mark")
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return EncodingChoice("utf-16", "UTF-16 byte-order mark")
+        handle.seek(0)
+        votes, lines, truncated = _encoding_votes(handle)
+    utf8, gb, neither = votes["utf-8"], votes["gb18030"], votes[""]
+    scope = f"{lines:,} sampled lines" + (" (the first 8 MiB)" if truncated else "")
+    if not utf8 and not gb:
+        return EncodingChoice("utf-8-sig", f"no line decodes as UTF-8 or GB18030 of {scope}" if neither else "ASCII")
+    if gb > utf8:
+        return EncodingChoice("gb18030", f"{gb:,} lines GBK/GB18030, {utf8:,} UTF-8 of {scope}")
+    return EncodingChoice("utf-8-sig", f"{utf8:,} lines UTF-8, {gb:,} GBK/GB18030 of {scope}")
+
+
+def _encoding_votes(handle: Any) -> tuple[dict[str, int], int, bool]:
+    """``(votes, lines read, whether the sample ended before the file)``: each line of the first
+    8 MiB holding non-ASCII bytes votes ``"utf-8"``, ``"gb18030"`` or ``""`` (neither); read a line
+    at a time, so the sample never sits in memory whole."""
+    votes = {"utf-8": 0, "gb18030": 0, "": 0}
+    budget, lines = _ENCODING_SAMPLE_BYTES, 0
+    while budget > 0 and (line := handle.readline(budget)):
+        budget -= len(line)
+        if budget <= 0 and not line.endswith(b"\n"):
+            break  # cut by the sample's end, perhaps inside a character
+        lines += 1
+        if not line.isascii():
+            votes[next((e for e in ("utf-8", "gb18030") if _decodes(line, e)), "")] += 1
+    return votes, lines, budget <= 0
+
+
+def detect_encoding(path: str | Path) -> str:
+    """The encoding :func:`choose_encoding` picks for ``path`` (``utf-8-sig``, ``utf-16`` or ``gb18030``)."""
+    return choose_encoding(path).encoding
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def encoding_hint(encoding: str) -> str:
+    """The encoding to suggest when text does not decode as ``encoding``."""
+    return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
+
+
+def _is_gb(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("gb18030", "gbk", "gb2312")
+
+
+# UTF-8 Chinese text is three-byte characters (plus ASCII and a few Latin-1 signs); GBK bytes read
+# as UTF-8 almost never are, so a row like this was UTF-8 in a file read as GBK/GB18030.
+_TWO_BYTE_UTF8 = re.compile("[\u0080-\u00af\u00b1-\u00b6\u00b8-\u00d6\u00d8-\u07ff]")
+_HAN = re.compile("[\u4e00-\u9fff]")
+_UTF8_CHECK_CHARS = 60  # characters checked (GB18030 reads a 3-byte UTF-8 character as 1.5 characters)
+
+
+def _utf8_read_as_gb(cells: list[str], encoding: str) -> str:
+    """A row error when a file read as GBK/GB18030 holds a row whose bytes are UTF-8 Chinese (which
+    GB18030 decodes without complaint, into mojibake); the first non-ASCII cell's start tells."""
+    for cell in cells:
+        if not cell.isascii():
+            # a prefix may end inside a UTF-8 character: one U+FFFD at the very end is no evidence
+            original = cell[:_UTF8_CHECK_CHARS].encode(encoding).decode("utf-8", "replace").rstrip("\ufffd")
+            break
+    else:
+        return ""
+    if "\ufffd" in original or _TWO_BYTE_UTF8.search(original) or len(_HAN.findall(original)) < 2:
+        return ""
+    return f"the row's bytes are UTF-8 but the file is read as {encoding}; try --encoding utf-8-sig"
+
+
+# ---------------------------------------------------------------- cells
+
+
+class CellError(TriageError, ValueError):
+    """A value that cannot become a cell; raised by :func:`to_cell`, reported as its row's error."""
+
+
+_NULL_TYPES = ("NAType", "NaTType")
+
+
+def to_cell(value: Any) -> str:
+    """The text of one cell, the same for every format and entry point.
+
+    ``None``, NaN and pandas' NA/NaT are ``""``; whole floats are written without ``.0``; bytes are
+    decoded as UTF-8; lists, dicts and structs become JSON (their dates, decimals and bytes as text);
+    anything else is its ``str``. Raises :class:`CellError` for values that cannot be text
+    (undecodable bytes, nesting too deep, integers too long for Python to print).
+    """
+    if isinstance(value, str):
+        return value
+    if value is None or type(value).__name__ in _NULL_TYPES:
+        return ""
+    if isinstance(value, Unreadable):
+        raise CellError(f"unreadable value: {_describe(value.problem)}")
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        try:
+            return str(value)
+        except ValueError:  # over sys.get_int_max_str_digits()
+            raise CellError(f"an integer of about {value.bit_length() * 0.30103:,.0f} digits is too long") from None
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        return str(int(value)) if value.is_integer() else str(value)
+    if _is_decimal(value):
+        return "" if value.is_nan() else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _decoded_bytes(bytes(value))
+    if type(value).__name__ in ("datetime64", "timedelta64"):  # numpy's: as Python's (tolist() gives ns)
+        return to_cell(value.astype(f"{type(value).__name__}[us]").item())
+    if isinstance(value, dict | list | tuple) or hasattr(value, "tolist"):
+        if hasattr(value, "tolist") and not isinstance(value, dict | list | tuple):
+            value = value.tolist()  # numpy scalars and arrays (pandas and Dask frames)
+            if not isinstance(value, dict | list | tuple):
+                return to_cell(value)
+        try:
+            return json.dumps(value, ensure_ascii=False, default=_json_value)
+        except RecursionError:
+            raise CellError("a value nested too deep to write as JSON") from None
+    return str(value)
+
+
+def _is_decimal(value: Any) -> bool:
+    """Whether ``value`` is a ``decimal.Decimal``, without importing :mod:`decimal` (0.45 MiB in every
+    worker): no Decimal exists unless a reader such as pyarrow imported it."""
+    module = sys.modules.get("decimal")
+    return module is not None and isinstance(value, module.Decimal)
+
+
+def _decoded_bytes(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError as problem:
+        raise CellError(f"binary value is not UTF-8 text (byte {problem.start}: {problem.reason})") from None
+
+
+def _json_value(value: Any) -> Any:
+    """What JSON cannot hold natively, inside a nested value: as its :func:`to_cell` text."""
+    if isinstance(value, datetime.date | datetime.time | datetime.timedelta | bytes | bytearray) or _is_decimal(value):
+        return to_cell(value)
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise CellError(f"a {type(value).__name__} inside a nested value cannot be written as JSON")
+
+
+# Undecodable bytes (kept by errors="surrogateescape") and lone surrogates from JSON escapes:
+# no UTF-8 writer can write them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def row_cells(values: Sequence[Any], header: Sequence[str], encoding: str | None = None) -> tuple[list[str], str]:
+    """``(cells, error)`` of one row: each value through :func:`to_cell`, one per header column.
+
+    A value that cannot be converted, a cell over :data:`MAX_CELL_CHARS` (blanked) or one holding
+    undecodable bytes (replaced by U+FFFD) makes ``error`` say which column and why; the row's other
+    cells are kept whatever happens, so its id still reaches the output.
+    """
+    cells: list[str] = []
+    problems: list[str] = []
+    for column, value in zip(header, values, strict=False):
+        try:
+            cell = to_cell(value)
+        except Exception as problem:  # one unconvertible value fails its row, never the batch
+            cells.append("")
+            problems.append(f"column {column!r}: {_describe(problem)}")
+            continue
+        if len(cell) > MAX_CELL_CHARS:
+            problems.append(f"column {column!r}: {len(cell):,} characters, over the limit of {MAX_CELL_CHARS:,}")
+            cell = ""
+        elif _SURROGATE.search(cell):
+            if encoding:
+                problems.append(f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)")
+            else:
+                problems.append(f"column {column!r}: lone UTF-16 surrogate escape, replaced by U+FFFD")
+            cell = _SURROGATE.sub("\ufffd", cell)
+        cells.append(cell)
+    cells += [""] * (len(header) - len(cells))
+    return cells, "; ".join(dict.fromkeys(problems))
+
+
+def _describe(problem: BaseException) -> str:
+    if isinstance(problem, CellError):
+        return str(problem)
+    if isinstance(problem, RecursionError):
+        return "nested too deep"
+    return f"{type(problem).__name__}: {str(problem)[:200]}"
+
+
+def unique_columns(names: Sequence[Any], where: str = "the file") -> list[str]:
+    """Column names as text, repeats renamed ``NAME.1``, ``NAME.2``, ... with a
+    :class:`~triage.exceptions.DuplicateColumnWarning` (a repeated name would make Parquet output
+    drop a column and JSONL output lose a value)."""
+    seen: set[str] = set()
+    unique: list[str] = []
+    renamed: list[str] = []
+    for name in (to_cell(n) for n in names):
+        candidate, n = name, 0
+        while candidate in seen:
+            n += 1
+            candidate = f"{name}.{n}"
+        if candidate != name:
+            renamed.append(f"{name!r} -> {candidate!r}")
+        seen.add(candidate)
+        unique.append(candidate)
+    if renamed:
+        warnings.warn(
+            f"{where} repeats column names; renamed {', '.join(renamed)}", DuplicateColumnWarning, stacklevel=3
+        )
+    return unique
+
+
+# ---------------------------------------------------------------- writing cells
+
+# Spreadsheets read a cell starting with these as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_text(value: str) -> str:
+    """``value`` made safe to open in Excel/WPS: text starting with ``= + - @``, a tab or a carriage
+    return gets a leading ``'`` so it reads as text, never as a formula (plain numbers such as
+    ``-5`` are left alone: they cannot run anything)."""
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
+    """A row for CSV/XLSX output: its text cells through :func:`spreadsheet_text`, other values as they are."""
+    return [spreadsheet_text(value) if isinstance(value, str) else value for value in values]
+
+
+# ---------------------------------------------------------------- readers
+
+
+@dataclass(slots=True)
+class Row:
+    """One input row: its 1-based data row ``number`` (the header is row 0), its ``cells`` (one per
+    header column, text by :func:`to_cell`) and, when it could not be read whole, why."""
+
+    number: int
+    cells: list[str]
+    error: str = ""
+    suspect: bool = False  # read fine, but a cell looks like it swallowed further rows
+    #: JSONL and Parquet: the values as parsed (ints, lists, ...), for outputs that keep types.
+    values: Sequence[Any] | None = None
+
+
+@dataclass
+class Export:
+    """An open export, as :func:`read_rows` yields it."""
+
+    path: Path
+    format: str
+    header: list[str]
+    #: Chunks of :class:`Row`, in file order.
+    chunks: Iterator[list[Row]]
+    #: For CSV/TSV/JSONL: the encoding read with, and why it was chosen.
+    encoding: EncodingChoice | None = None
+    #: For XLSX: the sheet asked for (None: the first).
+    sheet: str | int | None = None
+    #: For Parquet: the file's Arrow schema (the types outputs keep).
+    schema: Any = None
+
+
+class _CountingReader(io.RawIOBase):
+    """A binary file that counts the bytes read through it (for progress by bytes)."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)
+        self.count += n or 0
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
+    """Whether a cell may have swallowed following rows: a stray quote makes the CSV reader read on
+    to the next quote, so lines holding a whole row's delimiters end up inside one cell. Legitimate
+    multi-line cells can look the same, so such rows are tagged and reported, not failed."""
+    return width > 2 and any(
+        line.count(delimiter) == width - 1 for cell in cells if "\n" in cell for line in cell.split("\n")[1:]
     )
 
 
-def read_table(
-    path: str | Path, *, format: str = "auto", encoding: str = "utf-8-sig", sheet: str | int | None = None
-) -> Any:
-    """Read a whole export into a pandas DataFrame of strings (missing cells as ``""``).
+def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Generator[Row]]:
+    if csv.field_size_limit() < _CSV_FIELD_LIMIT:
+        csv.field_size_limit(_CSV_FIELD_LIMIT)
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape", newline="")
+    reader = csv.reader(text, delimiter=delimiter)
+    try:
+        first = next(reader)
+    except StopIteration:
+        raise DataError("the file is empty: no header row") from None
+    if any(_SURROGATE.search(cell) for cell in first):
+        raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
+    header = unique_columns(first)
+    check_utf8 = _is_gb(encoding)
 
-    ``encoding`` applies to CSV/TSV/JSONL; ``"auto"`` uses :func:`detect_encoding`. ``sheet``
-    picks an XLSX sheet by name or index (default: the first).
+    def rows() -> Generator[Row]:
+        number = 0
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
+                number += 1
+                yield Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
+                continue
+            if not values:
+                continue  # a blank line is no row (as in pandas)
+            number += 1
+            if any(len(value) > MAX_CELL_CHARS or _SURROGATE.search(value) for value in values):
+                cells, error = row_cells(values, header, encoding)
+            else:  # text cells pass the cell rule unchanged: only the width to fix
+                cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""
+            if not error and len(values) != len(header):
+                error = f"row has {len(values)} fields, the header has {len(header)} (stray quote or delimiter?)"
+            if not error and check_utf8:
+                error = _utf8_read_as_gb(cells, encoding)
+            yield Row(number, cells, error, not error and _merged_rows(cells, delimiter, len(header)))
+
+    return header, rows()
+
+
+def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Generator[Row]]:
+    """Columns are the keys of the first object; keys that appear only later are not kept."""
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape")
+    lines = (line for line in text if line.strip())
+    first_line = next(lines, None)
+    if first_line is None:
+        raise DataError("the file is empty")
+    first, _ = _json_record(first_line)
+    if not isinstance(first, dict):
+        raise DataError("the first line is not a JSON object; cannot tell the columns")
+    header = unique_columns(list(first))
+    keys = list(first)
+    check_utf8 = _is_gb(encoding)
+
+    def rows() -> Generator[Row]:
+        for number, line in enumerate(itertools.chain([first_line], lines), 1):
+            record, reason = _json_record(line)
+            if not isinstance(record, dict):
+                reason = reason or f"line is not a JSON object (a {type(record).__name__})"
+                if _SURROGATE.search(line):
+                    reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
+                yield Row(number, [""] * len(header), reason)
+                continue
+            values = [record.get(key) for key in keys]
+            cells, error = row_cells(values, header, encoding)
+            if not error and check_utf8:
+                error = _utf8_read_as_gb(cells, encoding)
+            yield Row(number, cells, error, values=values)
+
+    return header, rows()
+
+
+def _json_record(line: str) -> tuple[Any, str]:
+    """``(parsed line, "")``, or ``(None, why it cannot be parsed)``."""
+    try:
+        return json.loads(line), ""
+    except json.JSONDecodeError as problem:
+        return None, f"line is not JSON ({problem})"
+    except RecursionError:
+        return None, "line is nested too deep to read"
+    except ValueError as problem:  # e.g. an integer over sys.get_int_max_str_digits()
+        return None, f"line cannot be read: {str(problem)[:200]}"
+
+
+class Unreadable:
+    """A Parquet value pyarrow cannot turn into a Python object (e.g. a date past year 9999)."""
+
+    def __init__(self, problem: Exception) -> None:
+        self.problem = problem
+
+
+def _column_values(column: Any) -> list[Any]:
+    try:
+        return column.to_pylist()
+    except Exception:  # one bad value: convert value by value so only its row fails
+        values: list[Any] = []
+        for k in range(len(column)):
+            try:
+                values.append(column[k].as_py())
+            except Exception as problem:
+                values.append(Unreadable(problem))
+        return values
+
+
+def _read_parquet(
+    path: Path, chunk_size: int, row_groups: Sequence[int] | None
+) -> tuple[list[str], Generator[Row], Any]:
+    parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
+    file = parquet.ParquetFile(path)
+    header = unique_columns(file.schema_arrow.names)
+
+    def rows() -> Generator[Row]:
+        number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
+        try:
+            for batch in file.iter_batches(batch_size=chunk_size, row_groups=row_groups):
+                columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+                for values in zip(*columns, strict=True):
+                    number += 1
+                    cells, error = row_cells(values, header)
+                    yield Row(number, cells, error, values=values)
+        finally:
+            file.close()
+
+    return header, rows(), file.schema_arrow
+
+
+def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
+    calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
+    workbook = calamine.CalamineWorkbook.from_path(str(path))
+    name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
+    if name not in workbook.sheet_names:
+        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
+    values = workbook.get_sheet_by_name(name).iter_rows()
+    first: list[Any] = next(values, [])
+    if not first:
+        raise DataError(f"sheet {name!r} is empty")
+    header = unique_columns(first)
+
+    def rows() -> Generator[Row]:
+        for number, row in enumerate(values, 1):
+            cells, error = row_cells(row, header)
+            if not error and any(to_cell(v) for v in row[len(header) :]):
+                error = f"row has cells beyond the {len(header)} header columns"
+            yield Row(number, cells, error)
+
+    return header, rows()
+
+
+def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """``rows`` in lists of ``size`` (the last may be shorter)."""
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+@contextmanager
+def read_rows(
+    path: str | Path,
+    *,
+    format: str = "auto",
+    encoding: str = "auto",
+    sheet: str | int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    stop_after: int | None = None,
+    progress: str | None = None,
+    row_groups: Sequence[int] | None = None,
+) -> Iterator[Export]:
+    """Open an export and stream it as an :class:`Export`: its header and chunks of :class:`Row`,
+    up to data row ``stop_after``; the file closes on leaving the ``with`` block.
+
+    ``encoding`` applies to CSV/TSV/JSONL (``"auto"``: :func:`choose_encoding`); ``sheet`` picks an
+    XLSX sheet by name or index; ``row_groups`` reads only those Parquet row groups (row numbers stay
+    those of the whole file), so that workers can each read their own share. ``progress`` names a
+    progress bar on stderr (bytes read, or rows for Parquet and XLSX).
+    Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
+    problems of one row are that row's ``error``.
     """
-    pandas = import_optional("pandas", extra="io", purpose="reading data files")
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such file: {path}")
     kind = resolve_format(path, format)
-    if encoding == "auto":
-        encoding = detect_encoding(path) if kind in ("csv", "tsv", "jsonl") else "utf-8"
+    counter = choice = None
+    schema = None
     try:
-        if kind in ("csv", "tsv"):
-            frame = pandas.read_csv(
-                path,
-                sep="," if kind == "csv" else "\t",
-                dtype=str,
-                encoding=encoding,
-                keep_default_na=False,
-                on_bad_lines="error",
-            )
-        elif kind == "jsonl":
-            frame = pandas.read_json(path, lines=True, dtype=False, encoding=encoding)
-        elif kind == "parquet":
-            frame = pandas.read_parquet(path)
+        if kind == "parquet":
+            header, rows, schema = _read_parquet(path, chunk_size, row_groups)
+        elif kind == "xlsx":
+            header, rows = _read_xlsx(path, sheet)
         else:
-            import_optional("python_calamine", extra="io", purpose="reading XLSX files")
-            frame = pandas.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="calamine")
-    except UnicodeDecodeError as error:
-        raise _decode_error(path, encoding, error) from None
-    except (ValueError, pandas.errors.ParserError) as error:
-        raise DataError(f"cannot read {path} as {kind}: {error}") from None
-    return frame.fillna("").astype(str)
+            choice = choose_encoding(path, encoding)
+            counter = _CountingReader(path.open("rb"))
+            buffered = io.BufferedReader(counter, buffer_size=1 << 16)
+            if kind == "jsonl":
+                header, rows = _read_jsonl(buffered, choice.encoding)
+            else:
+                header, rows = _read_delimited(buffered, "," if kind == "csv" else "\t", choice.encoding)
+    except BaseException as problem:
+        if counter is not None:
+            counter.close()
+        if isinstance(problem, DataError):
+            raise DataError(f"{path}: {problem}") from None
+        raise
+    bar = None
+    try:
+        kept = rows if stop_after is None else itertools.takewhile(lambda row: row.number <= stop_after, rows)
+        chunks = chunked(kept, chunk_size)
+        if progress is not None:
+            bar = _progress_bar(path, counter, progress)
+            chunks = _counted(chunks, bar, counter)
+        yield Export(path, kind, header, chunks, choice, sheet, schema)
+    finally:
+        if bar is not None:
+            bar.close()
+        if counter is not None:
+            counter.close()
+        rows.close()  # the generators hold their file open
+
+
+def _progress_bar(path: Path, counter: _CountingReader | None, description: str) -> Any:
+    tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
+    # No monitor thread: worker processes are forked while the bar runs, and forking a
+    # process with other threads running can deadlock.
+    bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
+    if counter is not None:
+        return bar(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
+    return bar(unit=" rows", desc=description, file=sys.stderr)
+
+
+def _counted(chunks: Iterator[list[Row]], bar: Any, counter: _CountingReader | None) -> Iterator[list[Row]]:
+    for chunk in chunks:
+        yield chunk
+        bar.update((counter.count - bar.n) if counter else len(chunk))
+
+
+def read_table(
+    path: str | Path, *, format: str = "auto", encoding: str = "auto", sheet: str | int | None = None
+) -> Any:
+    """A whole export as a pandas DataFrame of strings (missing cells as ``""``), read by :func:`read_rows`.
+
+    Raises :class:`DataError` naming the first unreadable row (and how many there are): a model
+    should not be trained or measured on rows silently left out. For CSV/TSV/JSONL,
+    ``frame.attrs["encoding"]`` says which encoding was used and why.
+    """
+    pandas = import_optional("pandas", extra="io", purpose="reading data files")
+    records: list[list[str]] = []
+    bad: list[Row] = []
+    with read_rows(path, format=format, encoding=encoding, sheet=sheet, chunk_size=10_000) as export:
+        for chunk in export.chunks:
+            for row in chunk:
+                records.append(row.cells)
+                if row.error:
+                    bad.append(row)
+    if bad:
+        more = f" ({len(bad):,} rows in all)" if len(bad) > 1 else ""
+        raise DataError(f"{path}: row {bad[0].number} cannot be read: {bad[0].error}{more}")
+    frame = pandas.DataFrame(records, columns=export.header, dtype=object)
+    if export.encoding is not None:
+        frame.attrs["encoding"] = str(export.encoding)  # what was chosen and why, for the user
+    return frame
+
+
+def frame_cells(frame: Any) -> Any:
+    """A pandas DataFrame with every value replaced by its cell text (:func:`row_cells`), for readers
+    that bring their own parser (Dask's): the same cells as :func:`read_rows`. A value that cannot
+    be converted is left empty (a frame has no place for the row's error)."""
+    pandas = import_optional("pandas", extra="io", purpose="reading data files")
+    header = [to_cell(c) for c in frame.columns]
+    rows = [row_cells(values, header)[0] for values in frame.itertuples(index=False, name=None)]
+    return pandas.DataFrame(rows, columns=frame.columns, index=frame.index, dtype=object)
 
 
 def detect_text_columns(columns: Sequence[str]) -> list[str]:

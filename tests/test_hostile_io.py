@@ -1,0 +1,444 @@
+"""Hostile and careless export files: every reader gives the same cells, no row aborts or corrupts a batch.
+
+Each test keeps a reproducer that broke the readers or writers before triage.io.read_rows (issues 18,
+19, 20): one value or one row must become that row's error, never a traceback, a lost row or a file
+read in the wrong encoding.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import warnings
+from decimal import Decimal
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from triage.batch import tag_file
+from triage.cli import cli
+from triage.exceptions import DuplicateColumnWarning
+from triage.hot import HotTopic, write_csv
+from triage.io import MAX_CELL_CHARS, choose_encoding, read_rows, read_table, spreadsheet_text, to_cell
+
+COLUMNS = ["编号", "电话", "金额", "备注", "附加", "内容"]
+# Typed values as a JSONL/Parquet/XLSX export holds them: an integer id, a phone number stored as a
+# float (pandas does this to a column with a gap), a fraction, a missing cell, an empty string, text.
+TYPED = [
+    [1, 13988999988.0, 1.5, None, "", "小区物业乱收停车费"],
+    [2, None, 2.0, "备注", "", "派出所补办身份证太慢"],
+    [3, 13700000000.0, -0.25, "", "", "学校周末组织补课"],
+]
+# What every reader must give for them: text cells, no ".0", missing and empty both "".
+EXPECTED = [
+    ["1", "13988999988", "1.5", "", "", "小区物业乱收停车费"],
+    ["2", "", "2", "备注", "", "派出所补办身份证太慢"],
+    ["3", "13700000000", "-0.25", "", "", "学校周末组织补课"],
+]
+NESTED = {"a": 1, "b": ["甲", None]}
+NESTED_CELL = '{"a": 1, "b": ["甲", null]}'
+
+
+def write_export(path, fmt: str) -> None:
+    """The rows of TYPED (plus a nested column where the format has one) as ``fmt``."""
+    frame = pd.DataFrame(TYPED, columns=COLUMNS)
+    if fmt in ("csv-utf8", "csv-gbk"):
+        with path.open("w", encoding="utf-8" if fmt == "csv-utf8" else "gbk", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*COLUMNS, "嵌套"])
+            writer.writerows([*row, NESTED_CELL] for row in EXPECTED)
+    elif fmt == "jsonl":
+        lines = (json.dumps(dict(zip([*COLUMNS, "嵌套"], [*row, NESTED], strict=True))) for row in TYPED)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif fmt == "parquet":
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        nested = pa.array([NESTED] * len(TYPED), type=pa.struct([("a", pa.int64()), ("b", pa.list_(pa.string()))]))
+        pq.write_table(table.append_column("嵌套", nested), path)
+    else:
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.append([*COLUMNS, "嵌套"])
+        for row in TYPED:
+            sheet.append([*row, NESTED_CELL])
+        workbook.save(path)
+
+
+FORMATS = {"csv-utf8": ".csv", "csv-gbk": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "xlsx": ".xlsx"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_entry_point_reads_the_same_cells(small_model, tmp_path, fmt):
+    path = tmp_path / f"export{FORMATS[fmt]}"
+    write_export(path, fmt)
+    expected = [[*row, NESTED_CELL] for row in EXPECTED]
+    with read_rows(path) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert [row.cells for row in rows] == expected and not any(row.error for row in rows)
+    assert read_table(path).values.tolist() == expected  # train, evaluate, audit-labels
+    tag_file(path, tmp_path / "out.csv", model=small_model, text_columns=["内容"], progress=False)  # tag, hot
+    with read_rows(tmp_path / "out.csv") as export:
+        tagged = [row.cells[: len(expected[0])] for chunk in export.chunks for row in chunk]
+    assert tagged == expected
+    if fmt in ("csv-utf8", "csv-gbk", "parquet"):  # the formats triage tag --engine dask reads
+        from triage.dask import read_export
+
+        with warnings.catch_warnings():  # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
+            warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+            frame = read_export(str(path)).compute(scheduler="synchronous")
+        assert frame.astype(object).values.tolist() == expected
+
+
+def test_the_cell_rule():
+    assert to_cell(13988999988.0) == "13988999988" and to_cell(float("nan")) == "" and to_cell(None) == ""
+    assert to_cell(Decimal("1.50")) == "1.50" and to_cell(True) == "True" and to_cell(b"\xe4\xb8\xad") == "中"
+    assert to_cell({"t": datetime.date(2024, 5, 1), "d": Decimal("2.5")}) == '{"t": "2024-05-01", "d": "2.5"}'
+    when = "2024-05-01 08:30:00"
+    assert to_cell(np.datetime64("2024-05-01T08:30:00.000000000")) == to_cell(pd.Timestamp(when)) == when
+    assert to_cell(np.datetime64("NaT")) == to_cell(pd.NaT) == to_cell(pd.NA) == ""
+    assert to_cell(np.int64(5)) == "5" and to_cell(np.array([1, 2])) == "[1, 2]" and to_cell(np.float32(2.0)) == "2"
+
+
+# ---------------------------------------------------------------- one row never aborts the batch
+
+
+def tag_to_rows(model, src, tmp_path, suffix=".csv", **options):
+    """Tag ``src`` and read the output back through triage's reader."""
+    out = tmp_path / f"out{suffix}"
+    summary = tag_file(src, out, model=model, progress=False, overwrite=True, **options)
+    with read_rows(out) as export:
+        rows = [dict(zip(export.header, row.cells, strict=True)) for chunk in export.chunks for row in chunk]
+    return summary, rows
+
+
+def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
+    path = tmp_path / "deep.jsonl"
+    deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    path.write_text(
+        '{"id": 1, "text": "派出所补办身份证"}\n' + deep + '\n{"id": 3, "text": "小区物业乱收费"}\n', "utf-8"
+    )
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["id"] for row in rows] == ["1", "", "3"] and summary.rows_out == 3
+    assert "nested too deep" in rows[1]["error"] and rows[2]["department"] == "property_management"
+
+
+def test_an_integer_of_5000_digits_is_a_row_error(small_model, tmp_path):
+    path = tmp_path / "big.jsonl"
+    path.write_text('{"id": 1, "text": "派出所补办身份证"}\n{"id": ' + "9" * 5000 + ', "text": "物业"}\n', "utf-8")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert summary.rows_out == 2 and rows[0]["error"] == "" and "cannot be read" in rows[1]["error"]
+
+
+def test_parquet_structs_and_lists_of_dates_decimals_and_bytes(small_model, tmp_path):
+    when = datetime.datetime(2024, 5, 1, 8, 30)
+    table = pa.table(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["派出所补办身份证", "小区物业乱收费", "学校补课"],
+            "meta": pa.array(
+                [{"t": when, "n": Decimal("1.25"), "raw": b"ok"}] * 2
+                + [{"t": when, "n": Decimal("0"), "raw": b"\xff"}],
+                type=pa.struct([("t", pa.timestamp("s")), ("n", pa.decimal128(5, 2)), ("raw", pa.binary())]),
+            ),
+            "tags": pa.array([[when], [], None], type=pa.list_(pa.timestamp("s"))),
+            "amount": pa.array([Decimal("3.10"), None, Decimal("7")], type=pa.decimal128(5, 2)),
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    _, rows = tag_to_rows(small_model, tmp_path / "in.parquet", tmp_path)
+    assert [row["id"] for row in rows] == ["a", "b", "c"]
+    assert rows[0]["meta"] == '{"t": "2024-05-01 08:30:00", "n": "1.25", "raw": "ok"}'
+    assert rows[0]["tags"] == '["2024-05-01 08:30:00"]' and rows[0]["amount"] == "3.10" and rows[1]["amount"] == ""
+    assert rows[0]["department"] == "public_security" and rows[0]["error"] == ""
+    assert "column 'meta'" in rows[2]["error"] and "not UTF-8" in rows[2]["error"]
+
+
+def test_binary_parquet_text_is_decoded_or_reported(small_model, tmp_path):
+    pq.write_table(
+        pa.table({"id": ["1", "2"], "text": pa.array(["派出所补办身份证".encode(), b"\xe5\xff"], pa.binary())}),
+        tmp_path / "in.parquet",
+    )
+    _, rows = tag_to_rows(small_model, tmp_path / "in.parquet", tmp_path)
+    assert rows[0]["text"] == "派出所补办身份证" and rows[0]["department"] == "public_security"
+    assert rows[1]["id"] == "2" and "not UTF-8 text" in rows[1]["error"]
+
+
+def test_duplicate_column_names_are_renamed_with_a_warning(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("编号,内容,编号\n1,派出所补办身份证,A\n2,小区物业乱收费,B\n", encoding="utf-8")
+    with pytest.warns(DuplicateColumnWarning, match="'编号' -> '编号.1'"):
+        tag_file(path, tmp_path / "out.parquet", model=small_model, progress=False)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["编号"]) == ["1", "2"] and list(out["编号.1"]) == ["A", "B"]
+
+
+def test_a_long_cell_keeps_its_row(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    long, too_long = "长" * 200_000, "长" * (MAX_CELL_CHARS + 1)
+    path.write_text(f"编号,内容,附件\n1,派出所补办身份证,{long}\n2,小区物业乱收费,{too_long}\n3,学校补课,\n", "utf-8")
+    _, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["编号"] for row in rows] == ["1", "2", "3"]
+    assert rows[0]["附件"] == long and rows[0]["error"] == "" and rows[0]["department"] == "public_security"
+    assert rows[1]["附件"] == "" and rows[1]["内容"] == "小区物业乱收费"
+    assert f"column '附件': {MAX_CELL_CHARS + 1:,} characters, over the limit" in rows[1]["error"]
+
+
+def test_xlsx_cell_limit_is_reported_per_row(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"编号,内容,附件\n1,派出所补办身份证,{'长' * 40_000}\n2,小区物业乱收费,短\n", "utf-8")
+    _, rows = tag_to_rows(small_model, path, tmp_path, suffix=".xlsx")
+    assert len(rows[0]["附件"]) == 32_767 and "'附件' cut to 32,767 characters" in rows[0]["error"]
+    assert rows[1]["error"] == "" and rows[1]["附件"] == "短"
+
+
+# ---------------------------------------------------------------- encodings
+
+
+def test_one_gbk_row_does_not_make_utf8_rows_mojibake(small_model, tmp_path):
+    path = tmp_path / "mixed.csv"
+    lines = [f"{i},派出所补办身份证第{i}次".encode() for i in range(1, 300)]
+    lines.insert(150, "999,小区物业乱收费".encode("gbk"))
+    path.write_bytes(b"id,text\n" + b"\n".join(lines) + b"\n")
+    assert choose_encoding(path).encoding == "utf-8-sig"
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert summary.rows_out == 300 and summary.errors == 1 and "299 lines UTF-8, 1 GBK" in summary.encoding
+    assert "try --encoding gb18030" in rows[150]["error"]
+    assert all(row["department"] == "public_security" for i, row in enumerate(rows) if i != 150)
+
+
+def test_a_utf8_row_in_a_gbk_file_is_reported_not_garbled(small_model, tmp_path):
+    path = tmp_path / "mixed.csv"
+    lines = [f"{i},小区物业乱收停车费".encode("gbk") for i in range(1, 50)]
+    # the first decodes as GB18030 without complaint (into mojibake), the second does not decode
+    lines += ["50,学校周末组织补课".encode(), "51,派出所补办身份证".encode()]
+    path.write_bytes(b"id,text\n" + b"\n".join(lines) + b"\n")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert summary.encoding.startswith("gb18030") and summary.errors == 2
+    assert "bytes are UTF-8 but the file is read as gb18030" in rows[-2]["error"] and rows[-2]["department"] == ""
+    assert "not valid in gb18030; try --encoding utf-8-sig" in rows[-1]["error"]
+
+
+def test_gbk_export_just_works_on_the_command_line(saved_model_dir, tmp_path):
+    pd.DataFrame({"编号": ["1", "2"], "内容": ["派出所补办身份证", "小区物业乱收费"]}).to_csv(
+        tmp_path / "in.csv", index=False, encoding="gbk"
+    )
+    args = ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--model", str(saved_model_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "encoding: gb18030" in result.output and "errors 0" in result.output
+
+
+def test_a_run_where_most_rows_fail_exits_non_zero(saved_model_dir, tmp_path):
+    (tmp_path / "in.jsonl").write_text('{"id": 1, "text": "物业"}\n[1]\n[2]\n"x"\n', encoding="utf-8")
+    args = ["tag", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.csv"), "--model", str(saved_model_dir)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "3 of 4 rows failed; the first: row 2: line is not a JSON object" in result.output
+
+
+# ---------------------------------------------------------------- spreadsheet-safe output
+
+FORMULAS = ['=HYPERLINK("http://x","点击")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def formula_export(tmp_path):
+    path = tmp_path / "in.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "内容"])
+        writer.writerows([[str(i), f"{text}"] for i, text in enumerate([*FORMULAS, "-5", "物业"])])
+    return path
+
+
+def test_formulas_are_written_as_text(small_model, tmp_path):
+    path = formula_export(tmp_path)
+    _, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["内容"] for row in rows] == [f"'{text}" for text in FORMULAS] + ["-5", "物业"]
+    tag_file(path, tmp_path / "out.xlsx", model=small_model, progress=False)
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert all(cell.data_type == "s" for cell in cells[: len(FORMULAS)])
+    assert [cell.value for cell in cells[:5]] == [f"'{text}" for text in FORMULAS[:5]]  # XML turns \r into \n
+
+
+def test_raw_cells_keep_text_as_is_but_never_as_formulas(small_model, tmp_path):
+    path = formula_export(tmp_path)
+    _, rows = tag_to_rows(small_model, path, tmp_path, spreadsheet_safe=False)
+    assert [row["内容"] for row in rows][: len(FORMULAS)] == FORMULAS
+    tag_file(path, tmp_path / "out.xlsx", model=small_model, progress=False, spreadsheet_safe=False)
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    cells = [row[1] for row in sheet.iter_rows(min_row=2)]
+    assert cells[0].data_type == "s" and cells[0].value == FORMULAS[0]
+
+
+def test_hot_csv_is_spreadsheet_safe(tmp_path):
+    topic = HotTopic(1, 0, 2, 1.0, None, None, 0, ("=A1",), None, None, 0.0, ("@x",), "=cmd|' /C calc'!A0", (0, 1))
+    write_csv([topic], tmp_path / "hot.csv")
+    with (tmp_path / "hot.csv").open(encoding="utf-8-sig", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert row["representative"] == "'=cmd|' /C calc'!A0" and row["places"] == "'=A1" and row["key_terms"] == "'@x"
+
+
+def test_spreadsheet_text_leaves_plain_numbers_and_text():
+    assert (
+        spreadsheet_text("-5") == "-5" and spreadsheet_text("+3.2e5") == "+3.2e5" and spreadsheet_text("物业") == "物业"
+    )
+    assert spreadsheet_text("-5+cmd") == "'-5+cmd"
+
+
+# ---------------------------------------------------------------- output types
+
+
+def test_typed_outputs_keep_types_and_empty_strings_round_trip(small_model, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("编号,内容,备注\n1,派出所补办身份证,\n2,小区物业乱收费,有\n", encoding="utf-8")
+    tag_file(path, tmp_path / "out.jsonl", model=small_model, progress=False, group=True)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
+    assert isinstance(records[0]["candidates"], list) and set(records[0]["candidates"][0]) == {
+        "department",
+        "confidence",
+    }
+    assert isinstance(records[0]["group_id"], int) and isinstance(records[0]["needs_review"], bool)
+    tag_file(path, tmp_path / "out.parquet", model=small_model, progress=False)
+    table = pq.read_table(tmp_path / "out.parquet")
+    assert pa.types.is_list(table.schema.field("candidates").type)
+    assert table.column("candidates").to_pylist()[0][0]["department"] == records[0]["department"]
+    for suffix in (".csv", ".xlsx"):
+        _, rows = tag_to_rows(small_model, path, tmp_path, suffix=suffix)
+        assert rows[0]["备注"] == "" and json.loads(rows[0]["candidates"])[0][0] == records[0]["department"]
+    documented = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)  # the README's read-back
+    assert documented["备注"].tolist() == ["", "有"]
+
+
+def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
+    pq.write_table(
+        pa.table({"id": [str(i) for i in range(10)], "text": ["物业"] * 10}), tmp_path / "in.parquet", row_group_size=4
+    )
+    with read_rows(tmp_path / "in.parquet", row_groups=[1, 2]) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
+
+
+# ---------------------------------------------------------------- fuzz
+
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.binary(max_size=8),
+    st.decimals(allow_nan=False, places=2, min_value=-1000, max_value=1000),
+)
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _fuzz_file(path, fmt, rows):
+    if fmt == "jsonl":
+        lines = [
+            json.dumps({"id": i, "text": text, "extra": extra}, default=repr) for i, (text, extra) in enumerate(rows)
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8", errors="surrogatepass")
+    elif fmt == "parquet":
+        extras = [None if extra is None else repr(extra).encode("utf-8", "surrogatepass") for _, extra in rows]
+        table = pa.table(
+            {
+                "id": pa.array(range(len(rows)), pa.int64()),
+                "text": pa.array([text.encode("utf-8", "surrogatepass") for text, _ in rows], pa.binary()),
+                "extra": pa.array(extras, pa.binary()),
+            }
+        )
+        pq.write_table(table, path)
+    else:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["id", "text", "extra"])
+        writer.writerows([i, text, repr(extra)] for i, (text, extra) in enumerate(rows))
+        path.write_bytes(buffer.getvalue().encode("utf-8", "surrogatepass"))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fmt=st.sampled_from(["csv", "jsonl", "parquet"]),
+    rows=st.lists(st.tuples(st.text(max_size=30).filter(lambda t: "\r" not in t), _value), min_size=1, max_size=12),
+)
+def test_fuzzed_files_every_row_out_once_without_a_traceback(small_model, tmp_path, fmt, rows):
+    path = tmp_path / f"fuzz.{fmt}"
+    _fuzz_file(path, fmt, rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DuplicateColumnWarning)
+        summary = tag_file(
+            path, tmp_path / "fuzz_out.jsonl", model=small_model, overwrite=True, chunk_size=3, progress=False
+        )
+    lines = (tmp_path / "fuzz_out.jsonl").read_text("utf-8").split("\n")  # not splitlines: text may hold U+0085
+    out = [json.loads(line) for line in lines if line]
+    assert summary.rows_out == len(out) == len(rows)
+    assert [str(record["id"]) for record in out] == [str(i) for i in range(len(rows))]
+
+
+def test_typed_inputs_keep_their_types_in_typed_outputs(small_model, tmp_path):
+    when = datetime.datetime(2024, 5, 1, 8, 30)
+    table = pa.table(
+        {
+            "编号": pa.array([7, 8], pa.int64()),
+            "内容": ["派出所补办身份证", "小区物业乱收费"],
+            "标签": pa.array([["甲", "乙"], []], pa.list_(pa.string())),
+            "时间": pa.array([when, None], pa.timestamp("s")),
+            "空": ["", None],
+        }
+    )
+    pq.write_table(table, tmp_path / "in.parquet")
+    tag_file(tmp_path / "in.parquet", tmp_path / "out.parquet", model=small_model, progress=False)
+    out = pq.read_table(tmp_path / "out.parquet")
+    assert out.schema.field("编号").type == pa.int64()
+    assert out.schema.field("时间").type == pq.read_schema(tmp_path / "in.parquet").field("时间").type
+    assert out.column("标签").to_pylist() == [["甲", "乙"], []] and out.column("空").to_pylist() == ["", None]
+    tag_file(tmp_path / "in.parquet", tmp_path / "out.jsonl", model=small_model, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
+    assert (
+        records[0]["编号"] == 7 and records[0]["标签"] == ["甲", "乙"] and records[0]["时间"] == "2024-05-01 08:30:00"
+    )
+    tag_file(tmp_path / "out.jsonl", tmp_path / "again.jsonl", model=small_model, progress=False)
+    again = [json.loads(line) for line in (tmp_path / "again.jsonl").read_text("utf-8").splitlines()]
+    assert again[1]["编号"] == 8 and again[1]["标签"] == [] and again[1]["空"] is None
+
+
+def test_hot_on_a_file_of_unreadable_rows_is_an_error_not_zero_topics(small_model, tmp_path):
+    from triage.hot import hot_topics_from_file
+    from triage.io import DataError
+
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,text\n" + b"".join(b"%d,\xff\xfe\n" % i for i in range(10)) + "10,物业\n".encode())
+    with pytest.raises(DataError, match=r"10 of 11 rows of .*in.csv cannot be read; the first: row 1: bytes not valid"):
+        hot_topics_from_file(path, model=small_model)
+
+
+def test_read_table_says_which_encoding_it_chose(tmp_path):
+    path = tmp_path / "labelled.csv"
+    path.write_bytes("内容,标签\n小区物业乱收费,property_management\n".encode("gbk"))
+    frame = read_table(path)
+    assert frame.attrs["encoding"] == "gb18030 (2 lines GBK/GB18030, 0 UTF-8 of 2 sampled lines)"
+    assert frame["内容"].tolist() == ["小区物业乱收费"]
+
+
+def test_an_unknown_encoding_is_a_data_error(tmp_path):
+    from triage.io import DataError
+
+    (tmp_path / "in.csv").write_text("id,text\n1,物业\n", encoding="utf-8")
+    with (
+        pytest.raises(DataError, match="unknown encoding 'utf-9'; use auto"),
+        read_rows(tmp_path / "in.csv", encoding="utf-9"),
+    ):
+        pass
