@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import click
 import pytest
@@ -254,6 +255,22 @@ def test_ctrl_c_anywhere_exits_130(invoke, monkeypatch):
     assert result.exit_code == 130 and "Interrupted" in result.output
 
 
+def _wait_until_reading_stdin(pid: int, timeout: float = 60.0) -> None:
+    """Wait until the process blocks in read(2) on standard input, i.e. it has started and waits for
+    input (a fixed sleep raced a slow start on a loaded machine: the signal then came mid-import)."""
+    syscall = Path(f"/proc/{pid}/syscall")
+    if not syscall.exists():
+        time.sleep(5)
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fields = syscall.read_text().split()
+        if fields and fields[0] == "0" and len(fields) > 1 and int(fields[1], 16) == 0:  # read(fd 0, ...)
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} never waited on standard input")
+
+
 def test_a_real_sigint_exits_130(tmp_path):
     """The shell's view: SIGINT while the command waits on stdin."""
     import signal
@@ -265,7 +282,7 @@ def test_a_real_sigint_exits_130(tmp_path):
         stdout=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.5)
+    _wait_until_reading_stdin(process.pid)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr

@@ -501,6 +501,7 @@ def tag_file(
         if config is not None and not isinstance(config, RoutingConfig):
             config = load_config(config)
         summary = Summary(input=str(src), output=str(dst), text_columns=columns, encoding=str(export.encoding or ""))
+        threshold = group_threshold or DEFAULT_THRESHOLD
         job = {
             "input": _fingerprint(src),
             "encoding": export.encoding.encoding if export.encoding else None,
@@ -513,13 +514,13 @@ def tag_file(
             "output_format": out_kind,
             "spreadsheet_safe": spreadsheet_safe,
             "routing": config.source if config is not None else None,
-            "group": (group_threshold or DEFAULT_THRESHOLD) if group else None,
+            "group": threshold if group else None,
             # a partial output written by a version adding other columns must not be continued
             "added_columns": [*output_columns(config is not None), *(GROUP_COLUMNS if group else ())],
         }
         groups = None
         if group:
-            groups = _group_rows(export, [header.index(c) for c in columns], stop_after, job["group"], progress)
+            groups = _group_rows(export, [header.index(c) for c in columns], stop_after, threshold, progress)
         _tag_stream(
             export,
             job,
