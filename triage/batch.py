@@ -13,6 +13,7 @@ Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gc
 import hashlib
@@ -270,6 +271,14 @@ class _TableWriter:
                 self.rows([])
             self._parquet_writer.close()
 
+    def discard(self) -> None:
+        """Release what a failed run holds open (its file is deleted next); errors here would hide the first."""
+        with contextlib.suppress(Exception):
+            if self._sheet is not None:
+                self._sheet.close()
+            if self._parquet_writer is not None:
+                self._parquet_writer.close()
+
 
 # ---------------------------------------------------------------- tagging
 
@@ -317,15 +326,33 @@ def _tag_chunk(
 _worker_state: tuple[TriageModel, RoutingConfig | None] | None = None
 
 
-def _set_worker_state(model: TriageModel, config: RoutingConfig | None) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to end this worker when its parent dies, however it dies (kill -9 included).
+
+    Without it, workers of a killed ``tag`` lived on for minutes holding the model (~150 MB each).
+    Elsewhere the pool's own shutdown is all there is.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    if os.getppid() != parent:  # the parent died before the request was in place
+        os._exit(1)
+
+
+def _set_worker_state(model: TriageModel, config: RoutingConfig | None, parent: int) -> None:
     global _worker_state
+    _die_with_parent(parent)
     _worker_state = (model, config)
 
 
-def _load_worker_state(model_path: str, config: RoutingConfig | None) -> None:
+def _load_worker_state(model_path: str, config: RoutingConfig | None, parent: int) -> None:
     import triage
 
-    _set_worker_state(triage.load(model_path), config)
+    _set_worker_state(triage.load(model_path), config, parent)
 
 
 def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) -> ProcessPoolExecutor:
@@ -340,10 +367,14 @@ def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) ->
         gc.collect()
         gc.freeze()  # keep the collector from touching, and so copying, the inherited objects
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config))
+        return ProcessPoolExecutor(
+            jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config, os.getpid())
+        )
     if model.path is None:
         raise DataError("tagging with several processes here needs a saved model: save it and pass its directory")
-    return ProcessPoolExecutor(jobs, initializer=_load_worker_state, initargs=(str(model.path), config))
+    return ProcessPoolExecutor(
+        jobs, initializer=_load_worker_state, initargs=(str(model.path), config, os.getpid())
+    )
 
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
@@ -422,6 +453,7 @@ def _open_writer(
 ) -> tuple[Any, Any]:
     """``(file handle or None, writer)``; a resumed file is cut back to its last checkpoint."""
     if out_kind not in _RESUMABLE:
+        partial.open("wb").close()  # an unwritable destination fails here, before any row is tagged
         return None, _TableWriter(partial, out_kind, typed, cells)
     handle = partial.open("r+b" if resumed else "wb")
     handle.truncate(done_bytes)  # drop a chunk half-written before the crash
@@ -610,6 +642,11 @@ def _tag_stream(
             handle.close()
         os.replace(partial, dst)
         checkpoint.unlink(missing_ok=True)
+    except BaseException:
+        if handle is None:  # Parquet/XLSX cannot be resumed: a partial file is only litter
+            writer.discard()
+            partial.unlink(missing_ok=True)
+        raise
     finally:
         if handle is not None and not handle.closed:
             handle.close()
