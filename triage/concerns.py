@@ -26,6 +26,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from triage.text import prepare
 __all__ = ["DEFAULT_CONCERN_THRESHOLD", "IDF_SAMPLE", "TERMS", "ConcernTerms", "concern_groups", "concern_groups_of"]
 
 #: Cosine similarity of two messages' weighted key words from which they are one concern.
-DEFAULT_CONCERN_THRESHOLD = 0.3
+DEFAULT_CONCERN_THRESHOLD = 0.25
 #: Words kept per message.
 TERMS = 16
 #: Messages whose words give document frequencies.
@@ -47,17 +48,44 @@ _WORD = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9]+$")  # CJK first, 
 _PLACE_PREFIX = "@"  # place names are words of their own ("@丽发新城")
 
 
-def _words(text: str) -> Counter:
+# Estate words: "魅力之城小区", "魅力之城" and "万科魅力之城" name one estate, keyed by the stem
+_ESTATE_SUFFIX = re.compile(r"(?:小区|社区|新城|花园|家园|公寓|大厦|广场|苑)$")
+_BARE_LENGTHS = range(3, 9)  # lengths of place stems looked for where no place word follows them
+
+
+def _place_key(place: str) -> str:
+    stem = _ESTATE_SUFFIX.sub("", place)
+    return _PLACE_PREFIX + (stem if len(stem) >= 2 else place)
+
+
+def _words(text: str) -> tuple[str, Counter]:
+    """The prepared text and its words, place keys included."""
     from triage.segmentation import segment
 
     prepared = prepare(text).text
     words = Counter(word for word in segment(prepared) if _WORD.match(word))
-    words.update(_PLACE_PREFIX + place for place in extract_places(prepared) if not is_coded(place))
-    return words
+    words.update(_place_key(place) for place in extract_places(prepared) if not is_coded(place))
+    return prepared, words
+
+
+def _bare_places(prepared: str, words: Counter, known: frozenset[str]) -> None:
+    """Add to ``words`` the known place stems ``prepared`` mentions without a place word after them."""
+    found = {
+        _PLACE_PREFIX + prepared[i : i + k]
+        for k in _BARE_LENGTHS
+        for i in range(len(prepared) - k + 1)
+        if _PLACE_PREFIX + prepared[i : i + k] in known
+    }
+    for key in found - words.keys():
+        words[key] = 1
+
+
+_PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
 
 
 def _hash(word: str) -> int:
-    return zlib.crc32(word.encode("utf-8"))
+    code = zlib.crc32(word.encode("utf-8"))
+    return code | _PLACE_BIT if word.startswith(_PLACE_PREFIX) else code & ~_PLACE_BIT
 
 
 class ConcernTerms:
@@ -66,15 +94,17 @@ class ConcernTerms:
     def __init__(self, terms: int = TERMS, idf_sample: int = IDF_SAMPLE) -> None:
         self.terms = terms
         self.idf_sample = idf_sample
-        self._pending: list[Counter] = []
+        self._pending: list[tuple[str, Counter]] = []
+        self._known: frozenset[str] = frozenset()
         self._df: Counter | None = None
         self._sampled = 0
+        self._flushed = 0
         self._ids: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []
 
     def add(self, texts: Sequence[str]) -> None:
         """Words of the next ``texts`` (an empty text has none)."""
-        self._pending.extend(_words(text) if text else Counter() for text in texts)
+        self._pending.extend(_words(text) if text else ("", Counter()) for text in texts)
         if self._df is None and len(self._pending) >= self.idf_sample:
             self._fix_frequencies()
         if self._df is not None:
@@ -90,8 +120,15 @@ class ConcernTerms:
         return np.concatenate(self._ids), np.concatenate(self._weights)
 
     def _fix_frequencies(self) -> None:
+        """Document frequencies and the place stems worth looking for, from the sample."""
         sample = self._pending[: self.idf_sample]
-        self._df = Counter(word for words in sample for word in words)
+        places = Counter(word for _, words in sample for word in words if word.startswith(_PLACE_PREFIX))
+        self._known = frozenset(
+            key for key, count in places.items() if count >= 2 and len(key) - len(_PLACE_PREFIX) in _BARE_LENGTHS
+        )
+        for prepared, words in sample:
+            _bare_places(prepared, words, self._known)
+        self._df = Counter(word for _, words in sample for word in words)
         self._sampled = len(sample)
 
     def _flush(self) -> None:
@@ -100,17 +137,21 @@ class ConcernTerms:
         rare = n >= self.idf_sample  # a word missing from a full sample is rare, not noise
         ids = np.zeros((len(self._pending), self.terms), dtype=np.uint32)
         weights = np.zeros((len(self._pending), self.terms), dtype=np.float32)
-        for row, words in enumerate(self._pending):
+        for row, (prepared, words) in enumerate(self._pending):
+            if row + self._flushed >= self._sampled:  # sampled messages were completed already
+                _bare_places(prepared, words, self._known)
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
                 if (seen >= 2 or (rare and seen == 0)) and seen < n * _COMMON_SHARE:
-                    scored[word] = (1 + math.log(count)) * math.log(n / max(seen, 1))
+                    boost = _PLACE_WEIGHT if word.startswith(_PLACE_PREFIX) else 1.0
+                    scored[word] = boost * (1 + math.log(count)) * math.log(n / max(seen, 1))
             top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]
             ids[row, : len(top)] = [_hash(word) for word in top]
             weights[row, : len(top)] = [scored[word] for word in top]
         self._ids.append(ids)
         self._weights.append(weights)
+        self._flushed += len(self._pending)
         self._pending = []
 
 
@@ -123,33 +164,95 @@ def concern_groups(
     block: int = 1000,
 ) -> np.ndarray:
     """Concern ids (index of each concern's first member) from :class:`ConcernTerms` arrays and
-    near-duplicate group ids ``copies``: the components of the pairs whose cosine reaches
-    ``threshold``, joined with the near-duplicate groups."""
-    import scipy.sparse as sparse
-
+    near-duplicate group ids ``copies`` (see the module docstring)."""
     n = len(copies)
     if not 0 < threshold <= 1:
         raise ValueError(f"concern threshold must be in (0, 1], got {threshold}")
-    left, right = [np.arange(n)], [np.asarray(copies, dtype=np.int64)]
+    copies = np.asarray(copies, dtype=np.int64)
+    matrix, places = _vectors(ids, weights)
+    left, right = [np.arange(n)], [copies]
+    if matrix.nnz:
+        left_similar, right_similar = _similar_pairs(matrix, places, threshold, block)
+        left.append(left_similar)
+        right.append(right_similar)
+    linked = connected_groups(n, np.concatenate(left), np.concatenate(right))
+    split = _split_chains(matrix, linked, _AVERAGE * threshold)
+    return connected_groups(n, np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([split, copies]))
+
+
+# Tuned on the dev set (benchmarks/hot_concerns.py): factors of ``threshold`` for a pair sharing a
+# place and for one naming only different places, the average similarity (as a factor) below which
+# a chain is cut, and the weight of a place name against a word as rare
+_SAME_PLACE = 0.7
+_OTHER_PLACES = 1.5
+_AVERAGE = 0.6
+_PLACE_WEIGHT = 2.0
+
+
+def _vectors(ids: np.ndarray, weights: np.ndarray) -> tuple[Any, np.ndarray]:
+    """Unit-length sparse rows of the weighted words, and whether each column is a place name."""
+    import scipy.sparse as sparse
+
+    n = len(ids)
     present = weights.reshape(-1) > 0
-    if n and present.any():
-        rows = np.repeat(np.arange(n), ids.shape[1])[present]
-        vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
-        values = weights.reshape(-1)[present].astype(np.float64)
-        norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=n))
-        values = values / norms[rows]
-        postings = np.bincount(columns, minlength=len(vocabulary))
-        compared = postings[columns] <= _MAX_POSTINGS
-        matrix = sparse.csr_matrix(
-            (values[compared], (rows[compared], columns[compared])), shape=(n, len(vocabulary))
-        )
-        transposed = matrix.T.tocsr()
-        for start in range(0, n, block):
-            similar = (matrix[start : start + block] @ transposed).tocoo()
-            keep = (similar.data >= threshold) & (similar.col > similar.row + start)
-            left.append(similar.row[keep] + start)
-            right.append(similar.col[keep].astype(np.int64))
-    return connected_groups(n, np.concatenate(left), np.concatenate(right))
+    rows = np.repeat(np.arange(n), ids.shape[1])[present]
+    vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
+    values = weights.reshape(-1)[present].astype(np.float64)
+    norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=n))
+    values = values / norms[rows] if len(values) else values
+    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(n, len(vocabulary)))
+    return matrix, (vocabulary & _PLACE_BIT) != 0
+
+
+def _similar_pairs(matrix: Any, places: np.ndarray, threshold: float, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, similar enough: ``threshold`` scaled by whether they share a
+    place (lower), name different places and none in common (higher), or either names none."""
+    import scipy.sparse as sparse
+
+    postings = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    compared = sparse.diags((postings <= _MAX_POSTINGS).astype(np.float64))
+    scored = (matrix @ compared).tocsr()
+    transposed = scored.T.tocsr()
+    place_columns = sparse.diags(places.astype(np.float64))
+    place_part = (matrix @ place_columns).tocsr()
+    has_place = np.diff(place_part.indptr) > 0
+    place_transposed = (place_part > 0).astype(np.float64).T.tocsr()
+    lefts, rights = [], []
+    for start in range(0, matrix.shape[0], block):
+        similar = (scored[start : start + block] @ transposed).tocoo()
+        upper = similar.col > similar.row + start
+        row, col, value = similar.row[upper], similar.col[upper], similar.data[upper]
+        shared = np.asarray(((place_part[start : start + block] > 0) @ place_transposed)[row, col]).ravel() > 0
+        both = has_place[row + start] & has_place[col]
+        needed = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, 1.0)) * threshold
+        keep = value >= needed
+        lefts.append(row[keep] + start)
+        rights.append(col[keep].astype(np.int64))
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def _split_chains(matrix: Any, labels: np.ndarray, average: float) -> np.ndarray:
+    """``labels`` with every group of three or more cut where average-linkage similarity drops
+    below ``average``: a chain of pairs (A like B, B like C) is not one concern unless its
+    members are alike on average."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    split = labels.copy()
+    groups, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(sizes)]
+    for g in np.flatnonzero(sizes >= 3):
+        members = order[bounds[g] : bounds[g + 1]]
+        rows = matrix[members]
+        distance = 1 - (rows @ rows.T).toarray()
+        np.fill_diagonal(distance, 0)
+        tree = linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
+        parts = fcluster(tree, t=1 - average, criterion="distance")
+        for part in np.unique(parts):
+            inside = members[parts == part]
+            split[inside] = inside.min()
+    return split
 
 
 def concern_groups_of(

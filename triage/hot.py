@@ -315,7 +315,7 @@ def _describe(
                 size=int(sizes[g]),
                 hotness=float(hotness[g]),
                 voices=int(ranking.voices[g]),
-                place=ordered[0] if ordered else None,
+                place=_topic_place(places, len(read)),
                 issue="、".join([t for t in terms if not any(t in p or p in t for p in ordered)][:3]),
                 first_time=str(_timestamp(stamps.min())) if len(stamps) else None,
                 last_time=str(_timestamp(stamps.max())) if len(stamps) else None,
@@ -331,6 +331,17 @@ def _describe(
             )
         )
     return topics
+
+
+def _topic_place(places: Counter, read: int) -> str | None:
+    """The named place a third of the members name (a concern's place), else the commonest coded
+    division (a policy of the city or district), else none."""
+    named = [(count, place) for place, count in places.items() if not is_coded(place)]
+    count, place = max(named, key=lambda item: (item[0], -len(item[1]), item[1]), default=(0, None))
+    if place is not None and count >= max(2, read / 3):
+        return place
+    coded = [(count, place) for place, count in places.items() if is_coded(place)]
+    return max(coded, default=(0, None))[1]
 
 
 def _timeline(stamps: np.ndarray) -> tuple[tuple[str, int], ...]:
