@@ -2,21 +2,31 @@
 
 Near-duplicate grouping (:mod:`triage.grouping`) joins copies; a campaign of residents who each
 write in their own words about the same estate, developer or fraud case shares few character
-trigrams but the same rare words: the estate's name, 搅拌站, 捆绑 and 车位, 58车贷. So every message
-is reduced to its :data:`TERMS` heaviest words, weighted TF-IDF (``(1 + ln tf) * ln(n / df)``,
-words in more than 5% of messages left out as too common to tell concerns apart), with the places
-:func:`triage.places.extract_places` finds added as words of their own; two messages are one
-concern when the cosine of these vectors reaches ``threshold``, and concerns are the connected
-components of those pairs joined with the near-duplicate groups.
+trigrams but the same rare words: the estate's name, 搅拌站, 捆绑 and 车位, 车贷. So every message
+is reduced to its :data:`TERMS` heaviest words (jieba segments of two characters or more, weighted
+by smoothed TF-IDF, ``(1 + ln tf) * (ln((1 + n) / (1 + df)) + 1)``; words seen once in the sample
+are noise), with its places added as words of their own, weighted twice: the names
+:func:`triage.places.extract_places` finds, keyed by the estate's stem (``魅力之城小区`` →
+``魅力之城``), and the stems of the sample's recurring places wherever a message mentions them bare.
+
+Two messages are one concern when the cosine of these vectors reaches a threshold that depends on
+their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one of them names any,
+``3 *`` (only rewordings) when both name places but none in common, ``threshold`` when neither
+does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
+average linkage where a chain's members are not alike on average (``0.6 * threshold``), then
+joined with the near-duplicate groups (copies always share a concern).
 
 Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
-(``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): 16 words and a threshold of
-0.3 keep the biggest campaigns whole (recall 0.74-0.95) and pure (purity >= 0.8); more words or
-a lower threshold start to chain neighbouring concerns of one estate together.
+(``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
+four of its five concerns of 15 messages or more come out as one top-10 topic with recall >= 0.7
+and purity >= 0.8; a lower threshold or fewer words chain neighbouring concerns together, a higher
+one splits campaigns.
 
-Streaming: document frequencies come from the first :data:`IDF_SAMPLE` messages (words not seen
-there count as rare), so a file read chunk by chunk gives the same terms as the whole batch in
-memory; each message then keeps 16 word hashes and weights (128 bytes).
+Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
+messages (words not seen there count as rare), so a file read chunk by chunk gives the same terms
+as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes). Pairs
+are found by sparse products a block of rows at a time; a word in more than 2,000 messages only
+weighs in the norms (it would make every block dense).
 """
 
 from __future__ import annotations
@@ -42,7 +52,7 @@ DEFAULT_CONCERN_THRESHOLD = 0.25
 TERMS = 16
 #: Messages whose words give document frequencies.
 IDF_SAMPLE = 5000
-_COMMON_SHARE = 0.05  # a word in more messages than this share tells no concern apart
+_IDF_SHIFT = 1.0  # smoothed IDF, ln((1 + n) / (1 + df)) + 1 as scikit-learn's: a word most messages share still counts
 _MAX_POSTINGS = 2000  # messages per word compared pairwise (beyond that, the word only weighs in norms)
 _WORD = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9]+$")  # CJK first, two characters or more
 _PLACE_PREFIX = "@"  # place names are words of their own ("@丽发新城")
@@ -143,9 +153,9 @@ class ConcernTerms:
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
-                if (seen >= 2 or (rare and seen == 0)) and seen < n * _COMMON_SHARE:
+                if seen >= 2 or (rare and seen == 0):
                     boost = _PLACE_WEIGHT if word.startswith(_PLACE_PREFIX) else 1.0
-                    scored[word] = boost * (1 + math.log(count)) * math.log(n / max(seen, 1))
+                    scored[word] = boost * (1 + math.log(count)) * (math.log((1 + n) / (1 + seen)) + _IDF_SHIFT)
             top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]
             ids[row, : len(top)] = [_hash(word) for word in top]
             weights[row, : len(top)] = [scored[word] for word in top]
@@ -184,8 +194,9 @@ def concern_groups(
 # place and for one naming only different places, the average similarity (as a factor) below which
 # a chain is cut, and the weight of a place name against a word as rare
 _SAME_PLACE = 0.7
-_OTHER_PLACES = 1.5
+_OTHER_PLACES = 3.0
 _AVERAGE = 0.6
+_ONE_PLACE = 1.6
 _PLACE_WEIGHT = 2.0
 
 
@@ -224,7 +235,9 @@ def _similar_pairs(matrix: Any, places: np.ndarray, threshold: float, block: int
         row, col, value = similar.row[upper], similar.col[upper], similar.data[upper]
         shared = np.asarray(((place_part[start : start + block] > 0) @ place_transposed)[row, col]).ravel() > 0
         both = has_place[row + start] & has_place[col]
-        needed = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, 1.0)) * threshold
+        either = has_place[row + start] | has_place[col]
+        needed = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, np.where(either, _ONE_PLACE, 1.0)))
+        needed = needed * threshold
         keep = value >= needed
         lefts.append(row[keep] + start)
         rights.append(col[keep].astype(np.int64))

@@ -3,15 +3,18 @@
 A topic is one concern (:mod:`triage.concerns`): the messages that raise the same issue about the
 same place or policy, however worded, near-duplicates (:func:`triage.grouping.group`) included.
 Topics are ranked by a hotness score over their *voices* — the distinct near-duplicate groups
-among the members, so that a post copied ten times speaks once:
+among the members, so that a post copied ten times speaks about three times, not ten (copies may
+be one letter many residents signed, or one resident posting again):
 
-    hotness = sum over voices of  (1 + 0.5 ** (age_days / half_life_days)) / 2  +  ln(1 + likes)
+    hotness = sum over voices of  (1 + ln copies) * (1 + 0.5 ** (age_days / half_life_days)) / 2
+              + ln(1 + likes)
 
 ``age_days`` is the age of a voice's latest message, counted back from the latest message in the
 batch (not from today, so an old export reads the way it did then); a message without a readable
 time counts as the oldest one. Recency weighs a voice between one half (long ago) and one (now),
 so with any ``half_life_days`` a pair of copies (one voice) never outranks a campaign of fifty
-residents, while among campaigns of similar size the active one comes first. Likes are other
+residents (even fifty copies of one letter weigh 4.9 voices, at least 2.5 once old, against a
+recent pair's 1.7), while among campaigns of similar size the active one comes first. Likes are other
 residents agreeing, damped by the logarithm of the topic's total so one viral post cannot outweigh
 many writers. ``half_life_days=0`` turns recency off; ties go to the larger, then the more recent
 topic.
@@ -175,7 +178,8 @@ def _recency(n: int, stamps: np.ndarray | None, half_life_days: float) -> np.nda
         return np.ones(n)
     age = (stamps[known].max() - stamps) / 86_400e9
     age[~known] = age[known].max()  # a message without a readable time counts as the oldest one
-    return (1 + 0.5 ** (age / half_life_days)) / 2
+    with np.errstate(over="ignore"):  # a half-life of a few nanoseconds: every older message weighs 1/2
+        return (1 + np.exp2(-(age / half_life_days))) / 2
 
 
 def _hotness(batch: _Batch, inverse: np.ndarray, groups: int, half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
@@ -184,6 +188,7 @@ def _hotness(batch: _Batch, inverse: np.ndarray, groups: int, half_life_days: fl
     voice_ids, voice_of = np.unique(batch.copies, return_inverse=True)
     voice_weight = np.zeros(len(voice_ids))
     np.maximum.at(voice_weight, voice_of, recency)  # a voice is as recent as its latest message
+    voice_weight *= 1 + np.log(np.bincount(voice_of))  # copies add, damped: one letter, many senders?
     voice_group = np.zeros(len(voice_ids), dtype=np.int64)
     voice_group[voice_of] = inverse
     hotness = np.bincount(voice_group, weights=voice_weight, minlength=groups).astype(np.float64)
@@ -540,11 +545,27 @@ def write_csv(
 _STYLE = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:60em;color:#222}
 h1{font-size:1.4em}.topic{border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
-.head{display:flex;gap:1em;align-items:baseline}.rank{font-size:1.6em;font-weight:bold;color:#b33}
-.meta{color:#555;font-size:.9em}.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .4em;margin:.1em}
+.head{display:flex;gap:1em;align-items:baseline;flex-wrap:wrap}.rank{font-size:1.6em;font-weight:bold;color:#b33}
+.what{font-size:1.15em}.meta{color:#555;font-size:.9em}
+.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .4em;margin:.1em}
 .place{background:#efe}.rep{background:#fafafa;border-left:3px solid #b33;padding:.4em .8em;white-space:pre-wrap}
+.size{display:inline-block;height:.7em;background:#b33;border-radius:2px;vertical-align:middle}
+.timeline{display:flex;align-items:flex-end;gap:1px;height:2.2em;margin:.3em 0}
+.timeline span{flex:1;max-width:1.2em;background:#d88;min-height:1px}
 details li{margin:.3em 0;white-space:pre-wrap}
 """
+
+
+def _timeline_html(topic: HotTopic) -> str:
+    """Members per month as a row of bars, each titled with its month and count."""
+    if not topic.timeline:
+        return ""
+    most = max(count for _, count in topic.timeline) or 1
+    bars = "".join(
+        f'<span style="height:{100 * count / most:.0f}%" title="{month}: {count}"></span>'
+        for month, count in topic.timeline
+    )
+    return f'<div class="timeline" title="messages per month">{bars}</div>'
 
 
 def write_html(
@@ -556,21 +577,28 @@ def write_html(
     ids: Sequence[Any] | Mapping[int, Any] | None = None,
     members_shown: int = 20,
 ) -> None:
-    """A self-contained HTML report: one card per topic, its first members folded away."""
+    """A self-contained HTML report: one card per topic — place and issue, a bar for its size, a
+    timeline by month, the representative message — its first members folded away."""
     esc = html.escape
+    largest = max((topic.size for topic in topics), default=1)
     parts = [
         f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{esc(title)}</title>',
         f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
-        f'<p class="meta">{len(topics)} topics. Hotness = members weighted by recency and likes; '
-        "personal data is masked.</p>",
+        f'<p class="meta">{len(topics)} topics. A topic is one concern at one place or about one policy; '
+        "voices are its members less copies of one another; hotness = voices weighted by recency, plus "
+        "ln(1 + likes). Personal data is masked.</p>",
     ]
     for topic in topics:
         when = f"{topic.first_time} – {topic.last_time}" if topic.last_time else "no times"
         department = f"{topic.department_name} ({topic.department}, {topic.department_share:.0%} of members)"
         parts += [
             '<div class="topic"><div class="head">',
-            f'<span class="rank">{topic.rank}</span><span><b>{topic.size}</b> messages · hotness '
-            f"{topic.hotness:.2f} · {topic.likes} likes · {esc(when)}</span></div>",
+            f'<span class="rank">{topic.rank}</span><span class="what"><b>{esc(topic.place or "—")}</b>: '
+            f"{esc(topic.issue or '—')}</span></div>",
+            f'<p><span class="size" style="width:{12 * topic.size / largest:.1f}em"></span> <b>{topic.size}</b> '
+            f"messages from <b>{topic.voices}</b> voices · hotness {topic.hotness:.2f} · {topic.likes} likes · "
+            f"{esc(when)}</p>",
+            _timeline_html(topic),
             f'<p class="meta">部门 department: {esc(department if topic.department else "—")}</p>',
             "<p>"
             + "".join(f'<span class="tag place">{esc(p)}</span>' for p in topic.places)

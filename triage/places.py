@@ -84,7 +84,7 @@ def _everyday_stem(stem: str) -> bool:
     from triage.segmentation import segment
 
     tokens = segment(stem)
-    return "".join(tokens) == stem and all(token in _everyday_words() for token in tokens)
+    return "".join(tokens) == stem and all(len(token) >= 2 and token in _everyday_words() for token in tokens)
 
 
 @cache
