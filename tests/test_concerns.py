@@ -13,7 +13,14 @@ from triage.concerns import ConcernTerms, concern_groups, concern_groups_of
 from triage.grouping import group
 
 # Invented messages, written for these tests: residents of one estate, each in their own words
-OPENINGS = ("我是柳湾小区的业主，", "作为柳湾小区的一名居民，", "强烈投诉：", "向领导反映，", "本人住在柳湾小区，", "实在忍无可忍，")
+OPENINGS = (
+    "我是柳湾小区的业主，",
+    "作为柳湾小区的一名居民，",
+    "强烈投诉：",
+    "向领导反映，",
+    "本人住在柳湾小区，",
+    "实在忍无可忍，",
+)
 PLACES = ("柳湾小区", "青石区柳湾小区", "柳湾小区东门", "柳湾小区二期")
 ISSUES = (
     "旁边新建的搅拌站噪音太大，晚上根本睡不着",
@@ -22,7 +29,13 @@ ISSUES = (
     "边上违规建设的混凝土搅拌站彻夜施工",
     "搅拌站离居民楼不到一百米，窗户都不敢开",
 )
-ENDINGS = ("希望尽快把搅拌站搬走。", "请环保部门依法查处。", "请政府管一管吧！", "恳请领导重视。", "还居民一个安静的环境。")
+ENDINGS = (
+    "希望尽快把搅拌站搬走。",
+    "请环保部门依法查处。",
+    "请政府管一管吧！",
+    "恳请领导重视。",
+    "还居民一个安静的环境。",
+)
 OTHERS = (
     "城北菜市场的井盖丢了，已经有老人摔伤",
     "孩子上小学划片不合理，离家太远，希望教育局调整",

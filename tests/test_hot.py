@@ -15,7 +15,6 @@ from tests.test_concerns import OTHERS, campaign
 from triage.cli import cli
 from triage.hot import CSV_COLUMNS, extract_places, hot_topics, hot_topics_from_file, write_csv, write_html
 from triage.io import DataError
-from triage.text import prepare
 
 # Invented messages, written for these tests.
 PARKING = (
@@ -242,7 +241,9 @@ def test_times_with_and_without_offsets_mix(small_model):
 
 @settings(max_examples=15, deadline=None)
 @given(half_life=st.floats(0, 3650), copies_of_one_letter=st.booleans())
-def test_a_recent_pair_of_copies_never_outranks_an_old_fifty_message_campaign(small_model, half_life, copies_of_one_letter):
+def test_a_recent_pair_of_copies_never_outranks_an_old_fifty_message_campaign(
+    small_model, half_life, copies_of_one_letter
+):
     letters = [campaign(1)[0]] * 50 if copies_of_one_letter else campaign(50)
     texts = [*letters, LAMP[0], LAMP[0], *OTHERS]
     times = ["2023-01-01"] * 50 + ["2024-06-30", "2024-06-30"] + ["2023-06-01"] * len(OTHERS)

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from triage.places import extract_places, is_coded
 
+
 # Invented sentences, written for these tests
 @pytest.mark.parametrize(
     ("text", "places"),

@@ -252,7 +252,7 @@ def _split_chains(matrix: Any, labels: np.ndarray, average: float) -> np.ndarray
     from scipy.spatial.distance import squareform
 
     split = labels.copy()
-    groups, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     order = np.argsort(inverse, kind="stable")
     bounds = np.r_[0, np.cumsum(sizes)]
     for g in np.flatnonzero(sizes >= 3):

@@ -496,7 +496,9 @@ def hot_topics_from_file(
             if likes_at is not None:
                 raw_likes.append(_like_counts([row.cells[likes_at] for row in chunk]))
         copies = group_signatures(*spill.arrays(), threshold=threshold)
-    groups = copies if concern_threshold is None else concern_groups(*terms.arrays(), copies, threshold=concern_threshold)
+    groups = (
+        copies if concern_threshold is None else concern_groups(*terms.arrays(), copies, threshold=concern_threshold)
+    )
     n = len(groups)
     if not n:
         return HotReport(topics=[], texts={}, ids={}, n_messages=0)

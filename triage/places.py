@@ -18,6 +18,12 @@ from importlib import resources
 
 __all__ = ["CODED_PLACE", "extract_places", "is_coded"]
 
+
+def _word_set(words: str) -> frozenset[str]:
+    """The space-separated words of ``words``."""
+    return frozenset(words.split())
+
+
 # Anonymised or coded divisions ("A市", "A5区", "B3县").
 _ADMIN = r"[A-Z]\d{0,2}[市区县]"
 #: A coded division alone: too broad to be the place of a concern.
@@ -32,70 +38,63 @@ _LEADING_WORDS = re.compile(
     r"|开展|距离|距|商品房|房|一个|一条|这条|那条|多个|各个|每个|许多|很多|部分|全体|整条|修建|施工|拆除|维修|解决|要求)+"
 )
 _SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
-_PLACE = re.compile(rf"{_ADMIN}|[^\W\d\u2460-\u24ff{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")  # no ①
+# a name: two to six characters (no digits, no ①, no stop characters) and a place word
+_PLACE = re.compile(rf"{_ADMIN}|[^\W\d\u2460-\u24ff{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
 _SUFFIX_AT_END = re.compile(rf"(?:{_SUFFIXES})$")
 # Stems that make a common noun with the place word, not a name ("安置小区", "十字路", "公交线路")
-_GENERIC_STEMS = frozenset(
-    "安置 居民 老旧 商品房 周边 附近 小区 社区 街道 城市 农村 全体 各 本 该 新 老 大 小 十字 丁字 公交线 马 过马 快速 水泥"
-    " 断头 高速公 城际铁 铁 公 道 线 环 主干 支 次干 乡村 乡间 村级 农村公 机动车 非机动车 人行 步行 单行 双向 这个 那个"
-    " 整个 我们 你们 他们 本村 全村 各村 邻村 本小区 我小区 该小区 旧 拆迁 回迁 保障房 廉租房 公租房 安置房 高档 普通"
-    " 同一 开放式 老旧开放式 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三 四 五 六 七 八 九 十 上 下 中 东 西 南 北 前 后 里 外 内 道 城中 城镇".split()
+_GENERIC_STEMS = _word_set(
+    "安置 居民 老旧 商品房 周边 附近 小区 社区 街道 城市 农村 全体 各 本 该 新 老 大 小"
+    " 十字 丁字 公交线 马 过马 快速 水泥 断头 高速公 城际铁 铁 公 道 线 环 主干 支 次干"
+    " 乡村 乡间 村级 农村公 机动车 非机动车 人行 步行 单行 双向 这个 那个 整个 我们 你们"
+    " 他们 本村 全村 各村 邻村 本小区 我小区 该小区 旧 拆迁 回迁 保障房 廉租房 公租房 安置房"
+    " 高档 普通 同一 开放式 老旧开放式 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三"
+    " 四 五 六 七 八 九 十 上 下 中 东 西 南 北 前 后 里 外 内 道 城中 城镇"
 )
-# a stem ending so that the name is a kind of road, not a road ("铁路", "公路", "线路")
-_GENERIC_ENDINGS = re.compile(r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电)路$|(?:老|旧|孩|数|定)路$|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|城镇$|之路$|(?:当|过|上|满|逛|沿)街$"
+# A stem ending so that the name is a kind of road or a phrase, not a name (铁路, 公路, 绝路, 农村, 之路)
+_GENERIC_ENDINGS = re.compile(
+    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定)路$"
+    r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|城镇$|之路$|(?:当|过|上|满|逛|沿)街$"
 )
-
-
-# jieba dictionary tags of words that do not begin or sit inside a place name
-_NOT_NAME_TAGS = frozenset("v vd vg d p c u r q f y e o l i t ad s mq uj ul uz ug uv ud".split())
-_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述")
-# The end of another place or of an office inside a match: the name starts after the last one
-_INNER_END = re.compile(r"(?:.*)(?:街道|社区|小区|局|所|院|厅|站|处|上述|听闻|所述)")  # before a name: 沿东四路, 下东四路
-
-
-_LEADING_CHAR_TAGS = frozenset({"v", "q", "r"})  # one-character verbs, classifiers, pronouns
-
-
+# jieba dictionary tags of words that do not begin or sit inside a place name: verbs, adverbs,
+# prepositions, conjunctions, particles, pronouns, idioms, time and position words …
+_NOT_NAME_TAGS = _word_set("v vd vg d p c u r q f y e o l i t ad s mq uj ul uz ug uv ud")
+_LEADING_CHAR_TAGS = frozenset({"v", "q", "r"})  # … of one character: verbs, classifiers, pronouns
 _PRONOUNS = frozenset("本该此其这那我你他她它")
-
-
-_COMMON_FREQUENCY = 1500  # jieba dictionary frequency from which a word is everyday vocabulary
+# Prepositions before a name (沿东四路, 下东四路), cut where two characters of name are left
+_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述")
+# The end of another place or an office inside a match: the name starts after the last one (税务局望仙路)
+_INNER_END = re.compile(r"(?:.*)(?:街道|社区|小区|局|所|院|厅|站|处|上述|听闻|所述)")
+_COMMON_FREQUENCY = 1500  # jieba dictionary frequency from which a word is everyday vocabulary (时候, 报告)
 _NAME_TAGS = frozenset({"ns", "nz", "nr", "nrt", "nt", "nrfg"})
 # Everyday words that are also the classic names of roads and estates
-_CLASSIC_NAMES = frozenset(
-    "人民 解放 胜利 幸福 和平 建设 团结 友谊 光明 新华 中山 文化 工农 劳动 民主 建国 复兴 振兴 长安 青年 东风 跃进 前进"
-    " 向阳 朝阳 曙光 红星 育才 学院 体育 车站 公园 花园 东方 阳光 时代 世纪 和谐 新城 中心 国际 金色 未来".split()
+_CLASSIC_NAMES = _word_set(
+    "人民 解放 胜利 幸福 和平 建设 团结 友谊 光明 新华 中山 文化 工农 劳动 民主 建国 复兴"
+    " 振兴 长安 青年 东风 跃进 前进 向阳 朝阳 曙光 红星 育才 学院 体育 车站 公园 花园 东方"
+    " 阳光 时代 世纪 和谐 新城 中心 国际 金色 未来"
 )
 
 
 @cache
-def _everyday_words() -> frozenset[str]:
-    """Frequent dictionary words that are not names: a stem made only of them is no name (时候路)."""
+def _dictionary_words() -> tuple[frozenset[str], frozenset[str]]:
+    """From jieba's dictionary (read once): words that are not names — of two characters or more
+    with a :data:`_NOT_NAME_TAGS` tag, of one a :data:`_LEADING_CHAR_TAGS` one — and everyday words
+    (frequent, not tagged as names, not classic names): a stem made only of them is no name (时候路)."""
     lines = (resources.files("jieba") / "dict.txt").read_text(encoding="utf-8").splitlines()
-    entries = (parts for parts in map(str.split, lines) if len(parts) == 3)
-    return frozenset(
-        word
-        for word, frequency, tag in entries
-        if int(frequency) >= _COMMON_FREQUENCY and tag not in _NAME_TAGS and word not in _CLASSIC_NAMES
-    )
+    not_names, everyday = set(), set()
+    for word, frequency, tag in (parts for parts in map(str.split, lines) if len(parts) == 3):
+        if tag in (_NOT_NAME_TAGS if len(word) >= 2 else _LEADING_CHAR_TAGS):
+            not_names.add(word)
+        if int(frequency) >= _COMMON_FREQUENCY and tag not in _NAME_TAGS and word not in _CLASSIC_NAMES:
+            everyday.add(word)
+    return frozenset(not_names), frozenset(everyday)
 
 
 def _everyday_stem(stem: str) -> bool:
     from triage.segmentation import segment
 
     tokens = segment(stem)
-    return "".join(tokens) == stem and all(len(token) >= 2 and token in _everyday_words() for token in tokens)
-
-
-@cache
-def _not_name_words() -> frozenset[str]:
-    """Words jieba's dictionary tags as verbs, adverbs, pronouns and other non-names: those of two
-    characters or more, and one-character verbs and classifiers (loaded once)."""
-    lines = (resources.files("jieba") / "dict.txt").read_text(encoding="utf-8").splitlines()
-    entries = (parts for parts in map(str.split, lines) if len(parts) == 3)
-    return frozenset(
-        word for word, _, tag in entries if tag in (_NOT_NAME_TAGS if len(word) >= 2 else _LEADING_CHAR_TAGS)
-    )
+    everyday = _dictionary_words()[1]
+    return "".join(tokens) == stem and all(len(token) >= 2 and token in everyday for token in tokens)
 
 
 def _name_start(match: str, suffix_at: int) -> int:
@@ -105,7 +104,7 @@ def _name_start(match: str, suffix_at: int) -> int:
     after a leading preposition such as 沿 or 下 where two characters of name are left."""
     from triage.segmentation import segment
 
-    words, at, start = _not_name_words(), 0, 0
+    words, at, start = _dictionary_words()[0], 0, 0
     for token in segment(match):
         found = match.find(token, at)
         if found < 0:
