@@ -25,8 +25,8 @@ one splits campaigns.
 Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
 messages (words not seen there count as rare), so a file read chunk by chunk gives the same terms
 as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes). Pairs
-are found by sparse products a block of rows at a time; a word in more than 2,000 messages only
-weighs in the norms (it would make every block dense).
+are found by sparse products a block of rows at a time; a word in more than 1,000 messages only
+weighs in the norms (it would make every block dense). Copies are compared once, as one voice.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ TERMS = 16
 #: Messages whose words give document frequencies.
 IDF_SAMPLE = 5000
 _IDF_SHIFT = 1.0  # smoothed IDF, ln((1 + n) / (1 + df)) + 1 as scikit-learn's: a word most messages share still counts
-_MAX_POSTINGS = 2000  # messages per word compared pairwise (beyond that, the word only weighs in norms)
+_MAX_POSTINGS = 1000  # messages per word compared pairwise (beyond that, the word only weighs in norms)
 _WORD = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9]+$")  # CJK first, two characters or more
 _PLACE_PREFIX = "@"  # place names are words of their own ("@丽发新城")
 
@@ -171,86 +171,108 @@ def concern_groups(
     copies: np.ndarray,
     *,
     threshold: float = DEFAULT_CONCERN_THRESHOLD,
-    block: int = 1000,
+    block: int = 256,
 ) -> np.ndarray:
     """Concern ids (index of each concern's first member) from :class:`ConcernTerms` arrays and
-    near-duplicate group ids ``copies`` (see the module docstring)."""
-    n = len(copies)
+    near-duplicate group ids ``copies`` (see the module docstring).
+
+    Copies are one voice: each near-duplicate group is compared by the mean of its members'
+    vectors, so an export of many copies costs what its distinct messages cost."""
     if not 0 < threshold <= 1:
         raise ValueError(f"concern threshold must be in (0, 1], got {threshold}")
-    copies = np.asarray(copies, dtype=np.int64)
-    matrix, places = _vectors(ids, weights)
-    left, right = [np.arange(n)], [copies]
-    if matrix.nnz:
-        left_similar, right_similar = _similar_pairs(matrix, places, threshold, block)
-        left.append(left_similar)
-        right.append(right_similar)
-    linked = connected_groups(n, np.concatenate(left), np.concatenate(right))
-    split = _split_chains(matrix, linked, _AVERAGE * threshold)
-    return connected_groups(n, np.concatenate([np.arange(n), np.arange(n)]), np.concatenate([split, copies]))
+    firsts, voice_of = np.unique(np.asarray(copies, dtype=np.int64), return_inverse=True)
+    matrix, places = _voice_vectors(ids, weights, voice_of, len(firsts))
+    left, right, similarity = _similar_pairs(matrix, places, threshold, block)
+    split = _split_chains(matrix, len(firsts), left, right, similarity, threshold)
+    return firsts[split[voice_of]]  # the lowest voice of a concern holds its first message
 
 
 # Tuned on the dev set (benchmarks/hot_concerns.py): factors of ``threshold`` for a pair sharing a
-# place and for one naming only different places, the average similarity (as a factor) below which
-# a chain is cut, and the weight of a place name against a word as rare
+# place, for one naming only different places (practically never: only rewordings join them), for
+# one where only one message names a place, the average similarity (as a factor) below which a
+# chain is cut, and the weight of a place name against a word as rare
 _SAME_PLACE = 0.7
 _OTHER_PLACES = 3.0
-_AVERAGE = 0.6
 _ONE_PLACE = 1.6
+_AVERAGE = 0.6
 _PLACE_WEIGHT = 2.0
+_LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
-def _vectors(ids: np.ndarray, weights: np.ndarray) -> tuple[Any, np.ndarray]:
-    """Unit-length sparse rows of the weighted words, and whether each column is a place name."""
+def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, voices: int) -> tuple[Any, np.ndarray]:
+    """Unit-length sparse rows, one per voice (the sum of its messages' unit vectors), and whether
+    each column is a place name."""
     import scipy.sparse as sparse
 
     n = len(ids)
     present = weights.reshape(-1) > 0
-    rows = np.repeat(np.arange(n), ids.shape[1])[present]
+    rows = np.repeat(voice_of, ids.shape[1])[present]
+    messages = np.repeat(np.arange(n), ids.shape[1])[present]
     vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
     values = weights.reshape(-1)[present].astype(np.float64)
-    norms = np.sqrt(np.bincount(rows, weights=values**2, minlength=n))
-    values = values / norms[rows] if len(values) else values
-    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(n, len(vocabulary)))
-    return matrix, (vocabulary & _PLACE_BIT) != 0
+    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=n))[messages]
+    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(voices, len(vocabulary)))
+    matrix.sum_duplicates()
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    matrix = sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix
+    return matrix.tocsr(), (vocabulary & _PLACE_BIT) != 0
 
 
-def _similar_pairs(matrix: Any, places: np.ndarray, threshold: float, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``(i, j)``, ``i < j``, similar enough: ``threshold`` scaled by whether they share a
-    place (lower), name different places and none in common (higher), or either names none."""
+def _similar_pairs(
+    matrix: Any, places: np.ndarray, threshold: float, block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, similar enough — ``threshold`` scaled by their places (see the
+    module docstring) — with their cosine similarity."""
     import scipy.sparse as sparse
 
+    lefts, rights, values = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)], [np.empty(0)]
+    if not matrix.nnz:
+        return lefts[0], rights[0], values[0]
     postings = np.bincount(matrix.indices, minlength=matrix.shape[1])
-    compared = sparse.diags((postings <= _MAX_POSTINGS).astype(np.float64))
-    scored = (matrix @ compared).tocsr()
+    scored = (matrix @ sparse.diags((postings <= _MAX_POSTINGS).astype(np.float64))).tocsr()
     transposed = scored.T.tocsr()
-    place_columns = sparse.diags(places.astype(np.float64))
-    place_part = (matrix @ place_columns).tocsr()
+    place_part = (matrix @ sparse.diags(places.astype(np.float64))).tocsr()
     has_place = np.diff(place_part.indptr) > 0
     place_transposed = (place_part > 0).astype(np.float64).T.tocsr()
-    lefts, rights = [], []
     for start in range(0, matrix.shape[0], block):
         similar = (scored[start : start + block] @ transposed).tocoo()
-        upper = similar.col > similar.row + start
+        upper = (similar.col > similar.row + start) & (similar.data >= _SAME_PLACE * threshold)
         row, col, value = similar.row[upper], similar.col[upper], similar.data[upper]
+        if not len(row):
+            continue
         shared = np.asarray(((place_part[start : start + block] > 0) @ place_transposed)[row, col]).ravel() > 0
         both = has_place[row + start] & has_place[col]
         either = has_place[row + start] | has_place[col]
-        needed = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, np.where(either, _ONE_PLACE, 1.0)))
-        needed = needed * threshold
-        keep = value >= needed
+        factor = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, np.where(either, _ONE_PLACE, 1.0)))
+        keep = value >= factor * threshold
         lefts.append(row[keep] + start)
         rights.append(col[keep].astype(np.int64))
-    return np.concatenate(lefts), np.concatenate(rights)
+        values.append(value[keep])
+    return np.concatenate(lefts), np.concatenate(rights), np.concatenate(values)
 
 
-def _split_chains(matrix: Any, labels: np.ndarray, average: float) -> np.ndarray:
-    """``labels`` with every group of three or more cut where average-linkage similarity drops
-    below ``average``: a chain of pairs (A like B, B like C) is not one concern unless its
-    members are alike on average."""
+def _split_chains(
+    matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Components of the pairs, each cut where average-linkage similarity drops below
+    ``_AVERAGE * threshold``: a chain of pairs (A like B, B like C) is not one concern unless its
+    members are alike on average. A component of more than :data:`_LINKAGE_LIMIT` voices is first
+    cut into components of stronger pairs until each piece is small enough."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
+    labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
+    cut = threshold
+    while True:
+        groups, sizes = np.unique(labels, return_counts=True)
+        large = groups[sizes > _LINKAGE_LIMIT]
+        if not len(large):
+            break
+        cut *= 1.2  # only the large components' pairs are cut again, at a higher similarity
+        inside = np.isin(labels[left], large)
+        strong = ~inside | (similarity >= cut)
+        left, right, similarity = left[strong], right[strong], similarity[strong]
+        labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
     split = labels.copy()
     _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     order = np.argsort(inverse, kind="stable")
@@ -261,7 +283,7 @@ def _split_chains(matrix: Any, labels: np.ndarray, average: float) -> np.ndarray
         distance = 1 - (rows @ rows.T).toarray()
         np.fill_diagonal(distance, 0)
         tree = linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
-        parts = fcluster(tree, t=1 - average, criterion="distance")
+        parts = fcluster(tree, t=1 - _AVERAGE * threshold, criterion="distance")
         for part in np.unique(parts):
             inside = members[parts == part]
             split[inside] = inside.min()
