@@ -98,3 +98,15 @@ def test_chunks_give_the_terms_of_one_batch(chunk, idf_sample):
 def test_a_bad_threshold_is_refused():
     with pytest.raises(ValueError, match="concern threshold must be in"):
         concern_groups(*_terms(list(OTHERS)), np.arange(len(OTHERS)), threshold=0)
+
+
+def test_a_chain_too_large_for_average_linkage_is_cut_at_stronger_pairs_first(monkeypatch):
+    texts = [*campaign(30, seed=2), *OTHERS]
+    ids, weights = _terms(texts)
+    whole = concern_groups(ids, weights, np.arange(len(texts)))
+    monkeypatch.setattr("triage.concerns._LINKAGE_LIMIT", 4)
+    cut = concern_groups(ids, weights, np.arange(len(texts)))
+    sizes = np.unique(cut, return_counts=True)[1]
+    assert all(cut[i] == min(np.flatnonzero(cut == cut[i])) for i in range(len(texts)))  # ids: first members
+    assert sizes.max() <= np.unique(whole, return_counts=True)[1].max()
+    assert set(cut[30:].tolist()) == set(range(30, len(texts)))  # the other messages stay alone

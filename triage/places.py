@@ -47,12 +47,12 @@ _GENERIC_STEMS = _word_set(
     " 十字 丁字 公交线 马 过马 快速 水泥 断头 高速公 城际铁 铁 公 道 线 环 主干 支 次干"
     " 乡村 乡间 村级 农村公 机动车 非机动车 人行 步行 单行 双向 这个 那个 整个 我们 你们"
     " 他们 本村 全村 各村 邻村 本小区 我小区 该小区 旧 拆迁 回迁 保障房 廉租房 公租房 安置房"
-    " 高档 普通 同一 开放式 老旧开放式 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三"
+    " 高档 普通 文明 全国文明 通透式 整治 林荫 洋房 精品洋房 同一 开放式 老旧开放式 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三"
     " 四 五 六 七 八 九 十 上 下 中 东 西 南 北 前 后 里 外 内 道 城中 城镇"
 )
 # A stem ending so that the name is a kind of road or a phrase, not a name (铁路, 公路, 绝路, 农村, 之路)
 _GENERIC_ENDINGS = re.compile(
-    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定)路$"
+    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命)路$|性大道$"
     r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|城镇$|之路$|(?:当|过|上|满|逛|沿)街$"
 )
 # jieba dictionary tags of words that do not begin or sit inside a place name: verbs, adverbs,
@@ -61,9 +61,10 @@ _NOT_NAME_TAGS = _word_set("v vd vg d p c u r q f y e o l i t ad s mq uj ul uz u
 _LEADING_CHAR_TAGS = frozenset({"v", "q", "r"})  # … of one character: verbs, classifiers, pronouns
 _PRONOUNS = frozenset("本该此其这那我你他她它")
 # Prepositions before a name (沿东四路, 下东四路), cut where two characters of name are left
-_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述")
-# The end of another place or an office inside a match: the name starts after the last one (税务局望仙路)
-_INNER_END = re.compile(r"(?:.*)(?:街道|社区|小区|局|所|院|厅|站|处|上述|听闻|所述)")
+_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述现前原之村岭")
+# The end of another place or an office inside a match: the name starts after the last one
+# (税务局望仙路, 南路桐梓坡路)
+_INNER_END = re.compile(r"(?:.*)(?:街道|社区|小区|路|主干道|局|所|院|厅|站|处|上述|听闻|所述)")
 _COMMON_FREQUENCY = 1500  # jieba dictionary frequency from which a word is everyday vocabulary (时候, 报告)
 _NAME_TAGS = frozenset({"ns", "nz", "nr", "nrt", "nt", "nrfg"})
 # Everyday words that are also the classic names of roads and estates
