@@ -78,16 +78,18 @@ def _words(text: str) -> tuple[str, Counter]:
     return prepared, words
 
 
-def _bare_places(prepared: str, words: Counter, known: frozenset[str]) -> None:
-    """Add to ``words`` the known place stems ``prepared`` mentions without a place word after them."""
-    found = {
-        _PLACE_PREFIX + prepared[i : i + k]
-        for k in _BARE_LENGTHS
-        for i in range(len(prepared) - k + 1)
-        if _PLACE_PREFIX + prepared[i : i + k] in known
-    }
-    for key in found - words.keys():
-        words[key] = 1
+def _bare_places(prepared: str, words: Counter, known: dict[str, frozenset[str]]) -> None:
+    """Add to ``words`` the known place stems ``prepared`` mentions without a place word after them
+    (``known`` maps each stem's first two characters to the stems beginning with them)."""
+    found = set()
+    for i in range(len(prepared) - 2):
+        stems = known.get(prepared[i : i + 2])
+        if stems:
+            found.update(stem for stem in stems if prepared.startswith(stem, i))
+    for stem in found:
+        key = _PLACE_PREFIX + stem
+        if key not in words:
+            words[key] = 1
 
 
 _PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
@@ -99,57 +101,71 @@ def _hash(word: str) -> int:
 
 
 class ConcernTerms:
-    """The weighted key words of messages arriving in chunks (the same as of one batch)."""
+    """The weighted key words of messages arriving in chunks (the same as of one batch).
+
+    Until the sample is complete only its prepared texts, document frequencies and place counts
+    are kept; then every message is scored as it arrives, one at a time, into the arrays."""
 
     def __init__(self, terms: int = TERMS, idf_sample: int = IDF_SAMPLE) -> None:
         self.terms = terms
         self.idf_sample = idf_sample
-        self._pending: list[tuple[str, Counter]] = []
-        self._known: frozenset[str] = frozenset()
-        self._df: Counter | None = None
+        self._sample: list[tuple[str, frozenset[str]]] = []  # prepared texts and place keys of the sample
+        self._df: Counter = Counter()
+        self._places: Counter = Counter()
+        self._known: dict[str, frozenset[str]] = {}
         self._sampled = 0
-        self._flushed = 0
+        self._fixed = False
         self._ids: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []
 
     def add(self, texts: Sequence[str]) -> None:
         """Words of the next ``texts`` (an empty text has none)."""
-        self._pending.extend(_words(text) if text else ("", Counter()) for text in texts)
-        if self._df is None and len(self._pending) >= self.idf_sample:
+        texts = list(texts)
+        taken = 0 if self._fixed else min(len(texts), self.idf_sample - len(self._sample))
+        for text in texts[:taken]:
+            prepared, words = _words(text) if text else ("", Counter())
+            places = frozenset(word for word in words if word.startswith(_PLACE_PREFIX))
+            self._sample.append((prepared, places))
+            self._df.update(words.keys())
+            self._places.update(places)
+        if not self._fixed and len(self._sample) >= self.idf_sample:
             self._fix_frequencies()
-        if self._df is not None:
-            self._flush()
+        if taken < len(texts):
+            self._score(texts[taken:])
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids, weights)``: ``n x terms`` uint32 word hashes and float32 weights (0: no word)."""
-        if self._df is None:
+        if not self._fixed:
             self._fix_frequencies()
-        self._flush()
         if not self._ids:
             return np.zeros((0, self.terms), dtype=np.uint32), np.zeros((0, self.terms), dtype=np.float32)
         return np.concatenate(self._ids), np.concatenate(self._weights)
 
     def _fix_frequencies(self) -> None:
-        """Document frequencies and the place stems worth looking for, from the sample."""
-        sample = self._pending[: self.idf_sample]
-        places = Counter(word for _, words in sample for word in words if word.startswith(_PLACE_PREFIX))
-        self._known = frozenset(
-            key for key, count in places.items() if count >= 2 and len(key) - len(_PLACE_PREFIX) in _BARE_LENGTHS
-        )
-        for prepared, words in sample:
-            _bare_places(prepared, words, self._known)
-        self._df = Counter(word for _, words in sample for word in words)
-        self._sampled = len(sample)
+        """The place stems worth looking for and their document frequencies (the sample's texts that
+        mention them, named with a place word or bare); then the sample's own words."""
+        by_start: dict[str, set[str]] = {}
+        for key, count in self._places.items():
+            stem = key[len(_PLACE_PREFIX) :]
+            if count >= 2 and len(stem) in _BARE_LENGTHS:
+                by_start.setdefault(stem[:2], set()).add(stem)
+        self._known = {start: frozenset(group) for start, group in by_start.items()}
+        for prepared, places in self._sample:
+            bare: Counter = Counter()
+            _bare_places(prepared, bare, self._known)
+            self._df.update(bare.keys() - places)
+        self._sampled, self._fixed = len(self._sample), True
+        sample, self._sample, self._places = self._sample, [], Counter()
+        self._score([prepared for prepared, _ in sample])  # prepare() leaves prepared text as it is
 
-    def _flush(self) -> None:
-        assert self._df is not None
+    def _score(self, texts: Sequence[str]) -> None:
         n, df = max(self._sampled, 1), self._df
         rare = n >= self.idf_sample  # a word missing from a full sample is rare, not noise
-        ids = np.zeros((len(self._pending), self.terms), dtype=np.uint32)
-        weights = np.zeros((len(self._pending), self.terms), dtype=np.float32)
-        for row, (prepared, words) in enumerate(self._pending):
-            if row + self._flushed >= self._sampled:  # sampled messages were completed already
-                _bare_places(prepared, words, self._known)
+        ids = np.zeros((len(texts), self.terms), dtype=np.uint32)
+        weights = np.zeros((len(texts), self.terms), dtype=np.float32)
+        for row, text in enumerate(texts):
+            prepared, words = _words(text) if text else ("", Counter())
+            _bare_places(prepared, words, self._known)
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
@@ -161,8 +177,6 @@ class ConcernTerms:
             weights[row, : len(top)] = [scored[word] for word in top]
         self._ids.append(ids)
         self._weights.append(weights)
-        self._flushed += len(self._pending)
-        self._pending = []
 
 
 def concern_groups(
