@@ -13,8 +13,9 @@ Two messages are one concern when the cosine of these vectors reaches a threshol
 their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one of them names any,
 ``3 *`` (only rewordings) when both name places but none in common, ``threshold`` when neither
 does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
-average linkage where a chain's members are not alike on average (``0.6 * threshold``), then
-joined with the near-duplicate groups (copies always share a concern).
+average linkage where a chain's members' words, places left out, are not alike on average
+(``0.5 * threshold``: two issues at one estate are two concerns); copies (near-duplicate groups)
+are one voice and always share a concern.
 
 Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
 (``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
@@ -197,7 +198,8 @@ def concern_groups(
     firsts, voice_of = np.unique(np.asarray(copies, dtype=np.int64), return_inverse=True)
     matrix, places = _voice_vectors(ids, weights, voice_of, len(firsts))
     left, right, similarity = _similar_pairs(matrix, places, threshold, block)
-    split = _split_chains(matrix, len(firsts), left, right, similarity, threshold)
+    words = _unit_rows(matrix[:, ~places])  # the issue alone: chains at one place are cut by it
+    split = _split_chains(words, len(firsts), left, right, similarity, threshold)
     return firsts[split[voice_of]]  # the lowest voice of a concern holds its first message
 
 
@@ -208,7 +210,7 @@ def concern_groups(
 _SAME_PLACE = 0.7
 _OTHER_PLACES = 3.0
 _ONE_PLACE = 1.6
-_AVERAGE = 0.6
+_AVERAGE = 0.5
 _PLACE_WEIGHT = 2.0
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
@@ -227,9 +229,15 @@ def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, v
     values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=n))[messages]
     matrix = sparse.csr_matrix((values, (rows, columns)), shape=(voices, len(vocabulary)))
     matrix.sum_duplicates()
+    return _unit_rows(matrix), (vocabulary & _PLACE_BIT) != 0
+
+
+def _unit_rows(matrix: Any) -> Any:
+    """``matrix`` (sparse) with every non-empty row scaled to unit length."""
+    import scipy.sparse as sparse
+
     norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
-    matrix = sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix
-    return matrix.tocsr(), (vocabulary & _PLACE_BIT) != 0
+    return (sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix).tocsr()
 
 
 def _similar_pairs(
@@ -268,9 +276,11 @@ def _similar_pairs(
 def _split_chains(
     matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
 ) -> np.ndarray:
-    """Components of the pairs, each cut where average-linkage similarity drops below
-    ``_AVERAGE * threshold``: a chain of pairs (A like B, B like C) is not one concern unless its
-    members are alike on average. A component of more than :data:`_LINKAGE_LIMIT` voices is first
+    """Components of the pairs, each cut where the average-linkage similarity of their words
+    (``matrix``: places left out) drops below ``_AVERAGE * threshold``: a chain of pairs (A like B,
+    B like C) is not one concern unless its members are alike on average, and messages about one
+    estate are not one concern unless they raise the same issue. A component of more than
+    :data:`_LINKAGE_LIMIT` voices is first
     cut into components of stronger pairs until each piece is small enough."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
