@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SHARED_DATA
+from tests.test_concerns import OTHERS, campaign
 from triage.cli import cli
 from triage.hot import CSV_COLUMNS, extract_places, hot_topics, hot_topics_from_file, write_csv, write_html
 from triage.io import DataError
-from triage.text import prepare
 
 # Invented messages, written for these tests.
 PARKING = (
@@ -38,7 +38,7 @@ def test_bigger_group_ranks_first_without_times(small_model):
     assert "柳湾小区" in first.places
     assert "停车费" in first.key_terms
     assert first.department == "property_management" and first.department_name
-    assert first.representative in [prepare(t).text for t in PARKING]  # normalised, PII-masked
+    assert first.representative in PARKING  # the citizen's own words (full-width punctuation kept)
 
 
 def test_recency_outweighs_size_with_a_short_half_life(small_model):
@@ -237,3 +237,54 @@ def test_times_with_and_without_offsets_mix(small_model):
     topics = hot_topics(texts, times=times, model=small_model, min_size=2)
     assert len(topics) == 2
     assert topics[0].members == (0, 1)  # the recent pair first; the unreadable time counts as oldest
+
+
+@settings(max_examples=15, deadline=None)
+@given(half_life=st.floats(0, 3650), copies_of_one_letter=st.booleans())
+def test_a_recent_pair_of_copies_never_outranks_an_old_fifty_message_campaign(
+    small_model, half_life, copies_of_one_letter
+):
+    letters = [campaign(1)[0]] * 50 if copies_of_one_letter else campaign(50)
+    texts = [*letters, LAMP[0], LAMP[0], *OTHERS]
+    times = ["2023-01-01"] * 50 + ["2024-06-30", "2024-06-30"] + ["2023-06-01"] * len(OTHERS)
+    topics = hot_topics(texts, times=times, half_life_days=half_life, model=small_model)
+    assert topics[0].members == tuple(range(50)) and topics[1].members == (50, 51)
+    assert topics[0].voices == (1 if copies_of_one_letter else topics[0].voices) and topics[1].voices == 1
+
+
+def test_copies_speak_once_and_distinct_writers_each(small_model):
+    texts = [*campaign(10), *([LAMP[0]] * 10)]
+    topics = hot_topics(texts, model=small_model)
+    assert [t.members[0] for t in topics] == [0, 10] and topics[1].voices == 1 and topics[0].voices > 1
+
+
+def test_a_topic_reports_its_place_issue_span_and_the_citizens_words(small_model, tmp_path):
+    texts = [*campaign(12), "我叫王建国，电话13988999988，" + campaign(13)[12], SINGLE]
+    times = [f"2024-0{1 + i % 3}-15 09:00" for i in range(13)] + ["2024-05-01"]
+    topics = hot_topics(texts, times=times, likes=["2"] * 14, model=small_model)
+    first = topics[0]
+    assert first.size == 13 and first.place in ("柳湾小区", "青石区柳湾小区")
+    assert first.issue and all(term in first.key_terms and term not in first.place for term in first.issue.split("、"))
+    assert first.timeline == (("2024-01", 5), ("2024-02", 4), ("2024-03", 4))
+    assert first.first_time.startswith("2024-01-15") and first.last_time.startswith("2024-03-15")
+    assert first.likes == 26
+    row = dict(zip(CSV_COLUMNS, first.as_row(), strict=True))
+    assert row["place"] == first.place and row["issue"] == first.issue and row["voices"] == first.voices
+    write_html(topics, tmp_path / "r.html", texts)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert 'class="timeline"' in page and 'title="2024-02: 4"' in page and first.issue in page
+    assert "13988999988" not in page and "王建国" not in page
+
+
+def test_the_representative_keeps_the_citizens_punctuation_and_masks_personal_data(small_model):
+    texts = [t + "，联系电话13988999988" for t in PARKING]
+    topics = hot_topics(texts, model=small_model)
+    assert "，" in topics[0].representative and "[PHONE]" in topics[0].representative
+    assert "13988999988" not in topics[0].representative
+
+
+def test_copies_only_keeps_the_near_duplicate_groups(small_model):
+    texts = campaign(20)
+    concerns = hot_topics(texts, model=small_model, min_size=1, top=50)
+    copies = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=None)
+    assert len(concerns) == 1 and len(copies) >= len(concerns)

@@ -91,7 +91,7 @@ def _seconds(call: Callable[[], object]) -> float:
 
 def test_the_builtin_patterns_are_found():
     names = set(PATTERNS)
-    assert {"triage.pii._EMAIL", "triage.hot._PLACE", "triage.replies._TRANSFER", "safety.gas-leak.pattern"} <= names
+    assert {"triage.pii._EMAIL", "triage.places._PLACE", "triage.replies._TRANSFER", "safety.gas-leak.pattern"} <= names
     assert sum(name.startswith("departments.") for name in names) >= 10
 
 

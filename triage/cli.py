@@ -1179,6 +1179,14 @@ def _report_tagging(summary: Any) -> None:
     help="Days after which a message counts half in hotness (0: no recency decay).",
 )
 @_group_threshold_options
+@click.option(
+    "--concern-threshold",
+    type=_SIMILARITY,
+    default=None,
+    help="Similarity of two messages' key words (and places) from which they are one concern "
+    "[default: 0.25; see triage.concerns].",
+)
+@click.option("--copies-only", is_flag=True, help="Topics are near-duplicate groups only, not concerns.")
 @click.option("--overwrite", is_flag=True, help="Replace existing report files.")
 @click.option("--silent", is_flag=True, help="No progress bars on stderr.")
 @_raw_cells_option
@@ -1200,12 +1208,15 @@ def hot(
     half_life: float,
     group_threshold: float,
     old_threshold: float | None,
+    concern_threshold: float | None,
+    copies_only: bool,
     overwrite: bool,
     silent: bool,
     raw_cells: bool,
     model_path: Path | None,
 ) -> None:
-    """Hot topics of an export: near-duplicate groups ranked by size, recency and likes. 热点问题.
+    """Hot topics of an export: concerns (one issue at one place or policy, however worded)
+    ranked by distinct voices, recency and likes. 热点问题.
 
     Reads the file twice, streaming: memory grows with the number of messages (about 150 bytes
     each, up to 400 where many are near-duplicates; their signatures wait in a temporary file in
@@ -1213,7 +1224,12 @@ def hot(
     input (CSV unless --format says otherwise).
     """
     group_threshold = _group_threshold(group_threshold, old_threshold)
+    from triage.concerns import DEFAULT_CONCERN_THRESHOLD
     from triage.hot import hot_topics_from_file, write_csv, write_html
+
+    if copies_only and concern_threshold is not None:
+        raise click.UsageError("--copies-only and --concern-threshold exclude each other")
+    concern_threshold = None if copies_only else (concern_threshold or DEFAULT_CONCERN_THRESHOLD)
 
     outputs = [output, *([html_path] if html_path else [])]
     to_stdout = [str(path) for path in outputs].count(STDIO)
@@ -1235,6 +1251,7 @@ def hot(
             encoding=encoding,
             sheet=sheet,
             threshold=group_threshold,
+            concern_threshold=concern_threshold,
             top=top,
             min_size=min_size,
             half_life_days=half_life,
@@ -1255,8 +1272,8 @@ def hot(
     )
     for topic in topics:  # on stderr when the report itself goes to standard output
         click.echo(
-            f"{topic.rank:>3}. {topic.size} msgs, hotness {topic.hotness:.2f}, {topic.last_time or '-'}, "
-            f"{topic.department_name or '—'}; {' '.join(topic.places[:3])}; {' '.join(topic.key_terms[:5])}",
+            f"{topic.rank:>3}. {topic.size} msgs ({topic.voices} voices), hotness {topic.hotness:.2f}, "
+            f"{topic.last_time or '-'}, {topic.department_name or '—'}; {topic.place or '—'}: {topic.issue}",
             err=bool(to_stdout),
         )
 

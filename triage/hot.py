@@ -1,20 +1,29 @@
 """Hot topics: the concerns many people raised lately, each with where, who owns it and what it is about.
 
-Messages are grouped by :func:`triage.grouping.group`; each group is one topic. Topics are ranked
-by a hotness score:
+A topic is one concern (:mod:`triage.concerns`): the messages that raise the same issue about the
+same place or policy, however worded, near-duplicates (:func:`triage.grouping.group`) included.
+Topics are ranked by a hotness score over their *voices* — the distinct near-duplicate groups
+among the members, so that a post copied ten times speaks about three times, not ten (copies may
+be one letter many residents signed, or one resident posting again):
 
-    hotness = sum over members of  0.5 ** (age_days / half_life_days) * (1 + ln(1 + likes))
+    hotness = sum over voices of  (1 + ln copies) * (1 + 0.5 ** (age_days / half_life_days)) / 2
+              + ln(1 + likes)
 
-``age_days`` counts back from the latest message in the batch (not from today, so an old export
-reads the way it did then); a member without a readable time counts as the oldest one. Size is
-what matters most, recency discounts old messages (a message ``half_life_days`` old counts half),
-and a like is another resident agreeing, damped by the logarithm so one viral post cannot outweigh
-many writers. Without times every member weighs 1 (plus likes); ties go to the larger, then the
-more recent group.
+``age_days`` is the age of a voice's latest message, counted back from the latest message in the
+batch (not from today, so an old export reads the way it did then); a message without a readable
+time counts as the oldest one. Recency weighs a voice between one half (long ago) and one (now),
+so with any ``half_life_days`` a pair of copies (one voice) never outranks a campaign of fifty
+residents (even fifty copies of one letter weigh 4.9 voices, at least 2.5 once old, against a
+recent pair's 1.7), while among campaigns of similar size the active one comes first. Likes are other
+residents agreeing, damped by the logarithm of the topic's total so one viral post cannot outweigh
+many writers. ``half_life_days=0`` turns recency off; ties go to the larger, then the more recent
+topic.
 
-Each topic carries its place names (:func:`extract_places`), the department the shipped model
-gives most of its members, key terms (segments frequent in the group and rare in the batch) and a
-representative message (the member most similar to the others), PII-masked like everything else.
+Each topic carries its place (:func:`triage.places.extract_places`, the most frequent named place
+of its members), the issue in a few words (its key terms: words frequent in the topic and rare in
+the batch, place names left out), the department the model gives most of its members, the time
+span and a timeline by month, and a representative message (the member most similar to the
+others) in the citizen's own words with personal data masked (:func:`triage.pii.mask_pii`).
 :func:`write_csv` and :func:`write_html` write the report; the HTML file is self-contained and
 escapes every piece of message text.
 """
@@ -34,7 +43,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triage.concerns import DEFAULT_CONCERN_THRESHOLD, ConcernTerms, concern_groups, concern_groups_of
 from triage.grouping import DEFAULT_THRESHOLD, SignatureSpill, Sketcher, group, group_signatures
+from triage.pii import mask_pii
+from triage.places import extract_places, is_coded
 from triage.text import display_text, prepare
 
 if TYPE_CHECKING:
@@ -58,6 +70,9 @@ CSV_COLUMNS = (
     "group_id",
     "size",
     "hotness",
+    "voices",
+    "place",
+    "issue",
     "first_time",
     "last_time",
     "likes",
@@ -70,15 +85,6 @@ CSV_COLUMNS = (
     "members",
 )
 
-# Anonymised or coded divisions ("A市", "A5区", "B3县") and named places ending in a place word.
-# Prefixes exclude function words and verbs that often stand right before a place name.
-_ADMIN = r"[A-Z]\d{0,2}[市区县]"
-_STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
-_STOP_CHARS += "住处旁边近市区县省至经年"
-_LEADING_WORDS = re.compile(r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办)+")
-_SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
-_PLACE = re.compile(rf"{_ADMIN}|[^\W{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
-_CODED_PLACE = re.compile(rf"^{_ADMIN}$")
 _WORD = re.compile(r"^[^\W\d_A-Za-z][^\W_]*$")  # starts with a CJK character: no codes, numbers, placeholders
 _MEMBERS_READ = 200  # members read per topic for key terms and the representative
 _MEMBERS_CLASSIFIED = 25  # members whose department votes
@@ -93,6 +99,9 @@ class HotTopic:
     group_id: int  # index of the group's first message
     size: int
     hotness: float
+    voices: int  # distinct near-duplicate groups among the members: residents writing on their own
+    place: str | None  # the most frequent named place of the members
+    issue: str  # the issue in a few words: the first key terms that are not the place
     first_time: str | None
     last_time: str | None
     likes: int
@@ -101,8 +110,9 @@ class HotTopic:
     department_name: str | None
     department_share: float  # share of the classified members that went to ``department``
     key_terms: tuple[str, ...]
-    representative: str  # PII-masked text of the most typical member
+    representative: str  # the most typical member in the citizen's words, personal data masked
     members: tuple[int, ...]  # indices of all members, in input order
+    timeline: tuple[tuple[str, int], ...] = ()  # (month "YYYY-MM", members) from first to last month
 
     def as_row(self, ids: Sequence[Any] | Mapping[int, Any] | None = None) -> list[Any]:
         """The topic as a :data:`CSV_COLUMNS` row; ``ids`` names the group and members instead of indices."""
@@ -112,6 +122,9 @@ class HotTopic:
             name(self.group_id),
             self.size,
             round(self.hotness, 3),
+            self.voices,
+            self.place or "",
+            self.issue,
             self.first_time or "",
             self.last_time or "",
             self.likes,
@@ -123,18 +136,6 @@ class HotTopic:
             self.representative,
             ";".join(map(name, self.members)),
         ]
-
-
-def extract_places(text: str) -> list[str]:
-    """Place names in ``text``, in order of first appearance: coded divisions (A市, A5区) and names
-    ending in a place word (…小区, …村, …路, …街道, …镇, …花园). A heuristic: counted over a group,
-    the true places rise to the top.
-
-    >>> extract_places("A市A1区马王堆街道新桥新村同鑫家园排水堵塞")
-    ['A市', 'A1区', '马王堆街道', '新桥新村', '同鑫家园']
-    """
-    names = (_LEADING_WORDS.sub("", match.group()) for match in _PLACE.finditer(text))
-    return list(dict.fromkeys(name for name in names if _PLACE.fullmatch(name)))
 
 
 _NOT_A_TIME = np.iinfo(np.int64).min  # numpy's NaT as int64 nanoseconds
@@ -170,17 +171,31 @@ def parse_times(values: Sequence[Any], format: str | None = None) -> np.ndarray:
     return parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
-def _hotness_weights(n: int, stamps: np.ndarray | None, likes: np.ndarray | None, half_life_days: float) -> np.ndarray:
-    """Per-message weights for the hotness score from :func:`parse_times` stamps and like counts."""
-    weights = np.ones(n)
+def _recency(n: int, stamps: np.ndarray | None, half_life_days: float) -> np.ndarray:
+    """Per-message recency weight, between one half (long ago) and one (the newest message)."""
     known = stamps != _NOT_A_TIME if stamps is not None else np.zeros(n, dtype=bool)
-    if stamps is not None and known.any() and half_life_days > 0:
-        age = (stamps[known].max() - stamps) / 86_400e9
-        age[~known] = age[known].max()  # a member without a readable time counts as the oldest one
-        weights = 0.5 ** (age / half_life_days)
-    if likes is not None:
-        weights = weights * (1 + np.log1p(likes))
-    return weights
+    if stamps is None or not known.any() or half_life_days <= 0:
+        return np.ones(n)
+    age = (stamps[known].max() - stamps) / 86_400e9
+    age[~known] = age[known].max()  # a message without a readable time counts as the oldest one
+    with np.errstate(over="ignore"):  # a half-life of a few nanoseconds: every older message weighs 1/2
+        return (1 + np.exp2(-(age / half_life_days))) / 2
+
+
+def _hotness(batch: _Batch, inverse: np.ndarray, groups: int, half_life_days: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(hotness, voices)`` per group (see the module docstring); ``inverse`` maps messages to groups."""
+    recency = _recency(len(inverse), batch.stamps, half_life_days)
+    voice_ids, voice_of = np.unique(batch.copies, return_inverse=True)
+    voice_weight = np.zeros(len(voice_ids))
+    np.maximum.at(voice_weight, voice_of, recency)  # a voice is as recent as its latest message
+    voice_weight *= 1 + np.log(np.bincount(voice_of))  # copies add, damped: one letter, many senders?
+    voice_group = np.zeros(len(voice_ids), dtype=np.int64)
+    voice_group[voice_of] = inverse
+    hotness = np.bincount(voice_group, weights=voice_weight, minlength=groups).astype(np.float64)
+    voices = np.bincount(voice_group, minlength=groups)
+    if batch.likes is not None:
+        hotness += np.log1p(np.bincount(inverse, weights=batch.likes, minlength=groups))
+    return hotness, voices
 
 
 def _like_counts(values: Sequence[Any]) -> np.ndarray:
@@ -231,7 +246,8 @@ def _check_sizes(top: int, min_size: int) -> None:
 class _Batch:
     """What ranking needs of every message: 24 bytes each, so it scales to exports of millions."""
 
-    groups: np.ndarray  # group id per message
+    groups: np.ndarray  # concern (topic) id per message
+    copies: np.ndarray  # near-duplicate group id per message, within its concern
     stamps: np.ndarray | None  # parse_times() per message
     likes: np.ndarray | None  # like count per message
 
@@ -244,6 +260,7 @@ class _Ranking:
     ids: np.ndarray  # group ids (np.unique of the messages' groups)
     sizes: np.ndarray
     hotness: np.ndarray
+    voices: np.ndarray
     members_of: dict[int, np.ndarray]  # ranked group -> its messages
     # a fixed random sample of the batch whose texts give term rarity: the report reads these texts
     # and those of each topic's first _MEMBERS_READ members, no others
@@ -252,9 +269,8 @@ class _Ranking:
 
 def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float) -> _Ranking:
     """The ``top`` hottest groups of at least ``min_size`` messages."""
-    weights = _hotness_weights(len(batch.groups), batch.stamps, batch.likes, half_life_days)
     ids, inverse, sizes = np.unique(batch.groups, return_inverse=True, return_counts=True)
-    hotness = np.bincount(inverse, weights=weights, minlength=len(ids))
+    hotness, voices = _hotness(batch, inverse, len(ids), half_life_days)
     latest = np.zeros(len(ids))
     if batch.stamps is not None:
         seconds = np.where(batch.stamps == _NOT_A_TIME, -np.inf, batch.stamps // 10**9).astype(float)
@@ -269,6 +285,7 @@ def _ranked_groups(batch: _Batch, top: int, min_size: int, half_life_days: float
         ids=ids,
         sizes=sizes,
         hotness=hotness,
+        voices=voices,
         members_of={g: np.flatnonzero(inverse == g) for g in order},
         sample=np.random.default_rng(0).choice(n, size=min(n, _CORPUS_SAMPLE), replace=False),
     )
@@ -292,27 +309,54 @@ def _describe(
         votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
         department, share = votes.most_common(1)[0] if votes else (None, 0)
         places = Counter(place for text in read for place in extract_places(text))
+        ordered = tuple(sorted(places, key=lambda p: (is_coded(p), -places[p], p))[:5])
         stamps = batch.stamps[members] if batch.stamps is not None else np.zeros(0, dtype=np.int64)
         stamps = stamps[stamps != _NOT_A_TIME]
+        terms = _key_terms(read, document_frequency, len(sample))
         topics.append(
             HotTopic(
                 rank=rank,
                 group_id=int(ids[g]),
                 size=int(sizes[g]),
                 hotness=float(hotness[g]),
+                voices=int(ranking.voices[g]),
+                place=_topic_place(places, len(read)),
+                issue="、".join([t for t in terms if not any(t in p or p in t for p in ordered)][:3]),
                 first_time=str(_timestamp(stamps.min())) if len(stamps) else None,
                 last_time=str(_timestamp(stamps.max())) if len(stamps) else None,
                 likes=int(batch.likes[members].sum()) if batch.likes is not None else 0,
-                places=tuple(sorted(places, key=lambda p: (bool(_CODED_PLACE.match(p)), -places[p], p))[:5]),
+                places=ordered,
                 department=department,
                 department_name=model.department_name(department) if department else None,
                 department_share=share / max(sum(votes.values()), 1),
-                key_terms=_key_terms(read, document_frequency, len(sample)),
-                representative=read[_representative(read)],
+                key_terms=terms,
+                representative=mask_pii(texts[members[_representative(read)]]),
                 members=tuple(int(i) for i in members),
+                timeline=_timeline(stamps),
             )
         )
     return topics
+
+
+def _topic_place(places: Counter, read: int) -> str | None:
+    """The named place a third of the members name (a concern's place), else the commonest coded
+    division (a policy of the city or district), else none."""
+    named = [(count, place) for place, count in places.items() if not is_coded(place)]
+    count, place = max(named, key=lambda item: (item[0], -len(item[1]), item[1]), default=(0, None))
+    if place is not None and count >= max(2, read / 3):
+        return place
+    coded = [(count, place) for place, count in places.items() if is_coded(place)]
+    return max(coded, default=(0, None))[1]
+
+
+def _timeline(stamps: np.ndarray) -> tuple[tuple[str, int], ...]:
+    """Members per month from the first to the last month of ``stamps`` (readable ones only)."""
+    if not len(stamps):
+        return ()
+    months = stamps.astype("datetime64[ns]").astype("datetime64[M]")
+    first, last = months.min(), months.max()
+    counts = np.bincount((months - first).astype(np.int64), minlength=int((last - first).astype(np.int64)) + 1)
+    return tuple((str(first + np.timedelta64(i, "M")), int(c)) for i, c in enumerate(counts))
 
 
 def _file_state(path: Path) -> tuple[int, int]:
@@ -334,6 +378,7 @@ def hot_topics(
     likes: Sequence[Any] | None = None,
     groups: Sequence[int] | np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
     top: int = 20,
     min_size: int = 2,
     half_life_days: float = 30.0,
@@ -341,8 +386,10 @@ def hot_topics(
 ) -> list[HotTopic]:
     """The ``top`` hottest topics of a batch (see the module docstring for the score).
 
-    ``groups`` are group ids from :func:`triage.grouping.group` (computed with ``threshold`` when
-    omitted); groups smaller than ``min_size`` are not topics. ``times`` are parsed with pandas
+    Topics are concerns (:func:`triage.concerns.concern_groups` with ``concern_threshold`` over
+    near-duplicate groups found with ``threshold``); ``concern_threshold=None`` keeps the
+    near-duplicate groups alone. ``groups`` gives topic ids instead (each then one voice per
+    message); topics smaller than ``min_size`` are dropped. ``times`` are parsed with pandas
     (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
     the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
     """
@@ -357,9 +404,13 @@ def hot_topics(
         if values is not None and len(values) != n:
             raise ValueError(f"{name} has {len(values)} values for {n} texts")
     if groups is None:
-        groups = group(texts, threshold=threshold)  # sketched chunk by chunk: bounded temporaries
+        copies = group(texts, threshold=threshold)  # sketched chunk by chunk: bounded temporaries
+        groups = copies if concern_threshold is None else concern_groups_of(texts, copies, concern_threshold)
+    else:
+        copies = np.arange(n)
     batch = _Batch(
         groups=np.asarray(groups, dtype=np.int64),
+        copies=copies,
         stamps=parse_times(times) if times is not None else None,
         likes=_like_counts(likes) if likes is not None else None,
     )
@@ -393,6 +444,7 @@ def hot_topics_from_file(
     encoding: str = "auto",
     sheet: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
     top: int = 20,
     min_size: int = 2,
     half_life_days: float = 30.0,
@@ -416,6 +468,7 @@ def hot_topics_from_file(
     _check_sizes(top, min_size)
     path = Path(path)
     sketcher = Sketcher()
+    terms = ConcernTerms()
     raw_times: list[np.ndarray] = []
     raw_likes: list[np.ndarray] = []
     times_format = None
@@ -436,16 +489,20 @@ def hot_topics_from_file(
             errors = [row for row in chunk if row.error]
             unreadable += len(errors)
             first_error = first_error or (f"row {errors[0].number}: {errors[0].error}" if errors else "")
-            spill.append(
-                *sketcher.sketch(["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk])
-            )
+            chunk_texts = ["" if row.error else join_text(row.cells[i] for i in text_at) for row in chunk]
+            spill.append(*sketcher.sketch(chunk_texts))
+            if concern_threshold is not None:
+                terms.add(chunk_texts)
             if time_at is not None:
                 values = [row.cells[time_at] for row in chunk]
                 times_format = times_format or (time_format(values) if any(v.strip() for v in values) else None)
                 raw_times.append(parse_times(values, times_format or "mixed"))
             if likes_at is not None:
                 raw_likes.append(_like_counts([row.cells[likes_at] for row in chunk]))
-        groups = group_signatures(*spill.arrays(), threshold=threshold)
+        copies = group_signatures(*spill.arrays(), threshold=threshold)
+    groups = (
+        copies if concern_threshold is None else concern_groups(*terms.arrays(), copies, threshold=concern_threshold)
+    )
     n = len(groups)
     if not n:
         return HotReport(topics=[], texts={}, ids={}, n_messages=0)
@@ -453,6 +510,7 @@ def hot_topics_from_file(
         raise DataError(f"{unreadable:,} of {n:,} rows of {path} cannot be read; the first: {first_error}")
     batch = _Batch(
         groups=groups,
+        copies=copies,
         stamps=np.concatenate(raw_times) if time_at is not None else None,
         likes=np.concatenate(raw_likes) if likes_at is not None else None,
     )
@@ -502,11 +560,27 @@ def write_csv(
 _STYLE = """
 body{font-family:system-ui,"PingFang SC","Microsoft YaHei",sans-serif;margin:2em auto;max-width:60em;color:#222}
 h1{font-size:1.4em}.topic{border:1px solid #ddd;border-radius:6px;padding:.8em 1em;margin:1em 0}
-.head{display:flex;gap:1em;align-items:baseline}.rank{font-size:1.6em;font-weight:bold;color:#b33}
-.meta{color:#555;font-size:.9em}.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .4em;margin:.1em}
+.head{display:flex;gap:1em;align-items:baseline;flex-wrap:wrap}.rank{font-size:1.6em;font-weight:bold;color:#b33}
+.what{font-size:1.15em}.meta{color:#555;font-size:.9em}
+.tag{display:inline-block;background:#eef;border-radius:3px;padding:0 .4em;margin:.1em}
 .place{background:#efe}.rep{background:#fafafa;border-left:3px solid #b33;padding:.4em .8em;white-space:pre-wrap}
+.size{display:inline-block;height:.7em;background:#b33;border-radius:2px;vertical-align:middle}
+.timeline{display:flex;align-items:flex-end;gap:1px;height:2.2em;margin:.3em 0}
+.timeline span{flex:1;max-width:1.2em;background:#d88;min-height:1px}
 details li{margin:.3em 0;white-space:pre-wrap}
 """
+
+
+def _timeline_html(topic: HotTopic) -> str:
+    """Members per month as a row of bars, each titled with its month and count."""
+    if not topic.timeline:
+        return ""
+    most = max(count for _, count in topic.timeline) or 1
+    bars = "".join(
+        f'<span style="height:{100 * count / most:.0f}%" title="{month}: {count}"></span>'
+        for month, count in topic.timeline
+    )
+    return f'<div class="timeline" title="messages per month">{bars}</div>'
 
 
 def write_html(
@@ -518,21 +592,28 @@ def write_html(
     ids: Sequence[Any] | Mapping[int, Any] | None = None,
     members_shown: int = 20,
 ) -> None:
-    """A self-contained HTML report: one card per topic, its first members folded away."""
+    """A self-contained HTML report: one card per topic — place and issue, a bar for its size, a
+    timeline by month, the representative message — its first members folded away."""
     esc = html.escape
+    largest = max((topic.size for topic in topics), default=1)
     parts = [
         f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{esc(title)}</title>',
         f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>",
-        f'<p class="meta">{len(topics)} topics. Hotness = members weighted by recency and likes; '
-        "personal data is masked.</p>",
+        f'<p class="meta">{len(topics)} topics. A topic is one concern at one place or about one policy; '
+        "voices are its members less copies of one another; hotness = voices weighted by recency, plus "
+        "ln(1 + likes). Personal data is masked.</p>",
     ]
     for topic in topics:
         when = f"{topic.first_time} – {topic.last_time}" if topic.last_time else "no times"
         department = f"{topic.department_name} ({topic.department}, {topic.department_share:.0%} of members)"
         parts += [
             '<div class="topic"><div class="head">',
-            f'<span class="rank">{topic.rank}</span><span><b>{topic.size}</b> messages · hotness '
-            f"{topic.hotness:.2f} · {topic.likes} likes · {esc(when)}</span></div>",
+            f'<span class="rank">{topic.rank}</span><span class="what"><b>{esc(topic.place or "—")}</b>: '
+            f"{esc(topic.issue or '—')}</span></div>",
+            f'<p><span class="size" style="width:{12 * topic.size / largest:.1f}em"></span> <b>{topic.size}</b> '
+            f"messages from <b>{topic.voices}</b> voices · hotness {topic.hotness:.2f} · {topic.likes} likes · "
+            f"{esc(when)}</p>",
+            _timeline_html(topic),
             f'<p class="meta">部门 department: {esc(department if topic.department else "—")}</p>',
             "<p>"
             + "".join(f'<span class="tag place">{esc(p)}</span>' for p in topic.places)

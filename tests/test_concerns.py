@@ -1,0 +1,112 @@
+"""Concerns: one issue at one place or policy, however worded, near-duplicates included."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage.concerns import ConcernTerms, concern_groups, concern_groups_of
+from triage.grouping import group
+
+# Invented messages, written for these tests: residents of one estate, each in their own words
+OPENINGS = (
+    "我是柳湾小区的业主，",
+    "作为柳湾小区的一名居民，",
+    "强烈投诉：",
+    "向领导反映，",
+    "本人住在柳湾小区，",
+    "实在忍无可忍，",
+)
+PLACES = ("柳湾小区", "青石区柳湾小区", "柳湾小区东门", "柳湾小区二期")
+ISSUES = (
+    "旁边新建的搅拌站噪音太大，晚上根本睡不着",
+    "附近的搅拌站粉尘满天飞，孩子天天咳嗽",
+    "搅拌站的大车日夜进出，灰尘和噪音严重扰民",
+    "边上违规建设的混凝土搅拌站彻夜施工",
+    "搅拌站离居民楼不到一百米，窗户都不敢开",
+)
+ENDINGS = (
+    "希望尽快把搅拌站搬走。",
+    "请环保部门依法查处。",
+    "请政府管一管吧！",
+    "恳请领导重视。",
+    "还居民一个安静的环境。",
+)
+OTHERS = (
+    "城北菜市场的井盖丢了，已经有老人摔伤",
+    "孩子上小学划片不合理，离家太远，希望教育局调整",
+    "幸福花园物业乱收停车费，每月三百元，没有任何依据",
+    "早高峰的公交车太挤了，等三趟都上不去",
+    "市医院挂号太难，排队要三个小时",
+    "社保卡丢了补办要等两个月，太慢了",
+)
+
+
+def campaign(n: int, seed: int = 0) -> list[str]:
+    """``n`` distinct messages about the mixing plant beside 柳湾小区, combined from the parts above."""
+    rng = random.Random(seed)
+    texts: list[str] = []
+    while len(texts) < n:
+        text = rng.choice(OPENINGS) + rng.choice(PLACES) + rng.choice(ISSUES) + "，" + rng.choice(ENDINGS)
+        if text not in texts:
+            texts.append(text)
+    return texts
+
+
+def test_a_reworded_campaign_is_one_concern_and_other_issues_stay_apart():
+    texts = [*campaign(30), *OTHERS]
+    concerns = concern_groups_of(texts, group(texts))
+    assert len(set(concerns[:30].tolist())) == 1
+    assert len(set(concerns[30:].tolist())) == len(OTHERS) and not set(concerns[30:]) & set(concerns[:30])
+
+
+def test_the_same_issue_at_another_place_is_another_concern():
+    here = [f"柳湾小区旁边的搅拌站噪音扰民，{ending}" for ending in ENDINGS]
+    there = [f"桃源新村旁边的搅拌站噪音扰民，{ending}" for ending in ENDINGS]
+    texts = [*here, *there, *OTHERS]
+    concerns = concern_groups_of(texts, np.arange(len(texts)))  # no near-duplicates given: words alone
+    assert set(concerns[:5]) != set(concerns[5:10])
+
+
+def test_near_duplicates_stay_together_whatever_the_words():
+    texts = ["物业费太贵", "停车难", "路灯坏了"]
+    concerns = concern_groups(*_terms(texts), np.array([0, 0, 0]))
+    assert concerns.tolist() == [0, 0, 0]
+
+
+def _terms(texts, chunks=None, idf_sample=5000):
+    terms = ConcernTerms(idf_sample=idf_sample)
+    for start in range(0, len(texts), chunks or max(len(texts), 1)):
+        terms.add(texts[start : start + (chunks or len(texts))])
+    return terms.arrays()
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 12), st.integers(3, 40))
+def test_chunks_give_the_terms_of_one_batch(chunk, idf_sample):
+    texts = [*campaign(12, seed=1), *OTHERS, "", "!!!"]
+    ids, weights = _terms(texts, idf_sample=idf_sample)
+    chunked_ids, chunked_weights = _terms(texts, chunks=chunk, idf_sample=idf_sample)
+    assert np.array_equal(ids, chunked_ids) and np.allclose(weights, chunked_weights)
+    assert ids.shape == (len(texts), 16) and not weights[-2:].any()  # no words in empty or punctuation
+
+
+def test_a_bad_threshold_is_refused():
+    with pytest.raises(ValueError, match="concern threshold must be in"):
+        concern_groups(*_terms(list(OTHERS)), np.arange(len(OTHERS)), threshold=0)
+
+
+def test_a_chain_too_large_for_average_linkage_is_cut_at_stronger_pairs_first(monkeypatch):
+    texts = [*campaign(30, seed=2), *OTHERS]
+    ids, weights = _terms(texts)
+    whole = concern_groups(ids, weights, np.arange(len(texts)))
+    monkeypatch.setattr("triage.concerns._LINKAGE_LIMIT", 4)
+    cut = concern_groups(ids, weights, np.arange(len(texts)))
+    sizes = np.unique(cut, return_counts=True)[1]
+    assert all(cut[i] == min(np.flatnonzero(cut == cut[i])) for i in range(len(texts)))  # ids: first members
+    assert sizes.max() <= np.unique(whole, return_counts=True)[1].max()
+    assert set(cut[30:].tolist()) == set(range(30, len(texts)))  # the other messages stay alone

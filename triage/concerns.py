@@ -1,0 +1,323 @@
+"""Concerns: messages that raise the same issue about the same place or policy, however worded.
+
+Near-duplicate grouping (:mod:`triage.grouping`) joins copies; a campaign of residents who each
+write in their own words about the same estate, developer or fraud case shares few character
+trigrams but the same rare words: the estate's name, 搅拌站, 捆绑 and 车位, 车贷. So every message
+is reduced to its :data:`TERMS` heaviest words (jieba segments of two characters or more, weighted
+by smoothed TF-IDF, ``(1 + ln tf) * (ln((1 + n) / (1 + df)) + 1)``; words seen once in the sample
+are noise), with its places added as words of their own, weighted twice: the names
+:func:`triage.places.extract_places` finds, keyed by the estate's stem (``魅力之城小区`` →
+``魅力之城``), and the stems of the sample's recurring places wherever a message mentions them bare.
+
+Two messages are one concern when the cosine of these vectors reaches a threshold that depends on
+their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one of them names any,
+``3 *`` (only rewordings) when both name places but none in common, ``threshold`` when neither
+does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
+average linkage where a chain's members' words, places left out, are not alike on average
+(``0.5 * threshold``: two issues at one estate are two concerns); copies (near-duplicate groups)
+are one voice and always share a concern.
+
+Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
+(``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
+four of its five concerns of 15 messages or more come out as one top-10 topic with recall >= 0.7
+and purity >= 0.8; a lower threshold or fewer words chain neighbouring concerns together, a higher
+one splits campaigns.
+
+Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
+messages (words not seen there count as rare), so a file read chunk by chunk gives the same terms
+as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes). Pairs
+are found by sparse products a block of rows at a time; a word in more than 1,000 messages only
+weighs in the norms (it would make every block dense). Copies are compared once, as one voice.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from triage.grouping import connected_groups
+from triage.places import extract_places, is_coded
+from triage.text import prepare
+
+__all__ = ["DEFAULT_CONCERN_THRESHOLD", "IDF_SAMPLE", "TERMS", "ConcernTerms", "concern_groups", "concern_groups_of"]
+
+#: Cosine similarity of two messages' weighted key words from which they are one concern.
+DEFAULT_CONCERN_THRESHOLD = 0.25
+#: Words kept per message.
+TERMS = 16
+#: Messages whose words give document frequencies.
+IDF_SAMPLE = 5000
+_IDF_SHIFT = 1.0  # smoothed IDF, ln((1 + n) / (1 + df)) + 1 as scikit-learn's: a word most messages share still counts
+_MAX_POSTINGS = 1000  # messages per word compared pairwise (beyond that, the word only weighs in norms)
+_WORD = re.compile(r"^[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z0-9]+$")  # CJK first, two characters or more
+_PLACE_PREFIX = "@"  # place names are words of their own ("@丽发新城")
+
+
+# Estate words: "魅力之城小区", "魅力之城" and "万科魅力之城" name one estate, keyed by the stem
+_ESTATE_SUFFIX = re.compile(r"(?:小区|社区|新城|花园|家园|公寓|大厦|广场|苑)$")
+_BARE_LENGTHS = range(3, 9)  # lengths of place stems looked for where no place word follows them
+
+
+def _place_key(place: str) -> str:
+    stem = _ESTATE_SUFFIX.sub("", place)
+    return _PLACE_PREFIX + (stem if len(stem) >= 2 else place)
+
+
+def _words(text: str) -> tuple[str, Counter]:
+    """The prepared text and its words, place keys included."""
+    from triage.segmentation import segment
+
+    prepared = prepare(text).text
+    words = Counter(word for word in segment(prepared) if _WORD.match(word))
+    words.update(_place_key(place) for place in extract_places(prepared) if not is_coded(place))
+    return prepared, words
+
+
+def _bare_places(prepared: str, words: Counter, known: dict[str, frozenset[str]]) -> None:
+    """Add to ``words`` the known place stems ``prepared`` mentions without a place word after them
+    (``known`` maps each stem's first two characters to the stems beginning with them)."""
+    found = set()
+    for i in range(len(prepared) - 2):
+        stems = known.get(prepared[i : i + 2])
+        if stems:
+            found.update(stem for stem in stems if prepared.startswith(stem, i))
+    for stem in found:
+        key = _PLACE_PREFIX + stem
+        if key not in words:
+            words[key] = 1
+
+
+_PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
+
+
+def _hash(word: str) -> int:
+    code = zlib.crc32(word.encode("utf-8"))
+    return code | _PLACE_BIT if word.startswith(_PLACE_PREFIX) else code & ~_PLACE_BIT
+
+
+class ConcernTerms:
+    """The weighted key words of messages arriving in chunks (the same as of one batch).
+
+    Until the sample is complete only its prepared texts, document frequencies and place counts
+    are kept; then every message is scored as it arrives, one at a time, into the arrays."""
+
+    def __init__(self, terms: int = TERMS, idf_sample: int = IDF_SAMPLE) -> None:
+        self.terms = terms
+        self.idf_sample = idf_sample
+        self._sample: list[tuple[str, frozenset[str]]] = []  # prepared texts and place keys of the sample
+        self._df: Counter = Counter()
+        self._places: Counter = Counter()
+        self._known: dict[str, frozenset[str]] = {}
+        self._sampled = 0
+        self._fixed = False
+        self._ids: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []
+
+    def add(self, texts: Sequence[str]) -> None:
+        """Words of the next ``texts`` (an empty text has none)."""
+        texts = list(texts)
+        taken = 0 if self._fixed else min(len(texts), self.idf_sample - len(self._sample))
+        for text in texts[:taken]:
+            prepared, words = _words(text) if text else ("", Counter())
+            places = frozenset(word for word in words if word.startswith(_PLACE_PREFIX))
+            self._sample.append((prepared, places))
+            self._df.update(words.keys())
+            self._places.update(places)
+        if not self._fixed and len(self._sample) >= self.idf_sample:
+            self._fix_frequencies()
+        if taken < len(texts):
+            self._score(texts[taken:])
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids, weights)``: ``n x terms`` uint32 word hashes and float32 weights (0: no word)."""
+        if not self._fixed:
+            self._fix_frequencies()
+        if not self._ids:
+            return np.zeros((0, self.terms), dtype=np.uint32), np.zeros((0, self.terms), dtype=np.float32)
+        return np.concatenate(self._ids), np.concatenate(self._weights)
+
+    def _fix_frequencies(self) -> None:
+        """The place stems worth looking for and their document frequencies (the sample's texts that
+        mention them, named with a place word or bare); then the sample's own words."""
+        by_start: dict[str, set[str]] = {}
+        for key, count in self._places.items():
+            stem = key[len(_PLACE_PREFIX) :]
+            if count >= 2 and len(stem) in _BARE_LENGTHS:
+                by_start.setdefault(stem[:2], set()).add(stem)
+        self._known = {start: frozenset(group) for start, group in by_start.items()}
+        for prepared, places in self._sample:
+            bare: Counter = Counter()
+            _bare_places(prepared, bare, self._known)
+            self._df.update(bare.keys() - places)
+        self._sampled, self._fixed = len(self._sample), True
+        sample, self._sample, self._places = self._sample, [], Counter()
+        self._score([prepared for prepared, _ in sample])  # prepare() leaves prepared text as it is
+
+    def _score(self, texts: Sequence[str]) -> None:
+        n, df = max(self._sampled, 1), self._df
+        rare = n >= self.idf_sample  # a word missing from a full sample is rare, not noise
+        ids = np.zeros((len(texts), self.terms), dtype=np.uint32)
+        weights = np.zeros((len(texts), self.terms), dtype=np.float32)
+        for row, text in enumerate(texts):
+            prepared, words = _words(text) if text else ("", Counter())
+            _bare_places(prepared, words, self._known)
+            scored = {}
+            for word, count in words.items():
+                seen = df.get(word, 0)
+                if seen >= 2 or (rare and seen == 0):
+                    boost = _PLACE_WEIGHT if word.startswith(_PLACE_PREFIX) else 1.0
+                    scored[word] = boost * (1 + math.log(count)) * (math.log((1 + n) / (1 + seen)) + _IDF_SHIFT)
+            top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]
+            ids[row, : len(top)] = [_hash(word) for word in top]
+            weights[row, : len(top)] = [scored[word] for word in top]
+        self._ids.append(ids)
+        self._weights.append(weights)
+
+
+def concern_groups(
+    ids: np.ndarray,
+    weights: np.ndarray,
+    copies: np.ndarray,
+    *,
+    threshold: float = DEFAULT_CONCERN_THRESHOLD,
+    block: int = 256,
+) -> np.ndarray:
+    """Concern ids (index of each concern's first member) from :class:`ConcernTerms` arrays and
+    near-duplicate group ids ``copies`` (see the module docstring).
+
+    Copies are one voice: each near-duplicate group is compared by the mean of its members'
+    vectors, so an export of many copies costs what its distinct messages cost."""
+    if not 0 < threshold <= 1:
+        raise ValueError(f"concern threshold must be in (0, 1], got {threshold}")
+    firsts, voice_of = np.unique(np.asarray(copies, dtype=np.int64), return_inverse=True)
+    matrix, places = _voice_vectors(ids, weights, voice_of, len(firsts))
+    left, right, similarity = _similar_pairs(matrix, places, threshold, block)
+    words = _unit_rows(matrix[:, ~places])  # the issue alone: chains at one place are cut by it
+    split = _split_chains(words, len(firsts), left, right, similarity, threshold)
+    return firsts[split[voice_of]]  # the lowest voice of a concern holds its first message
+
+
+# Tuned on the dev set (benchmarks/hot_concerns.py): factors of ``threshold`` for a pair sharing a
+# place, for one naming only different places (practically never: only rewordings join them), for
+# one where only one message names a place, the average similarity (as a factor) below which a
+# chain is cut, and the weight of a place name against a word as rare
+_SAME_PLACE = 0.7
+_OTHER_PLACES = 3.0
+_ONE_PLACE = 1.6
+_AVERAGE = 0.5
+_PLACE_WEIGHT = 2.0
+_LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
+
+
+def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, voices: int) -> tuple[Any, np.ndarray]:
+    """Unit-length sparse rows, one per voice (the sum of its messages' unit vectors), and whether
+    each column is a place name."""
+    import scipy.sparse as sparse
+
+    n = len(ids)
+    present = weights.reshape(-1) > 0
+    rows = np.repeat(voice_of, ids.shape[1])[present]
+    messages = np.repeat(np.arange(n), ids.shape[1])[present]
+    vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
+    values = weights.reshape(-1)[present].astype(np.float64)
+    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=n))[messages]
+    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(voices, len(vocabulary)))
+    matrix.sum_duplicates()
+    return _unit_rows(matrix), (vocabulary & _PLACE_BIT) != 0
+
+
+def _unit_rows(matrix: Any) -> Any:
+    """``matrix`` (sparse) with every non-empty row scaled to unit length."""
+    import scipy.sparse as sparse
+
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    return (sparse.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ matrix).tocsr()
+
+
+def _similar_pairs(
+    matrix: Any, places: np.ndarray, threshold: float, block: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, similar enough — ``threshold`` scaled by their places (see the
+    module docstring) — with their cosine similarity."""
+    import scipy.sparse as sparse
+
+    lefts, rights, values = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)], [np.empty(0)]
+    if not matrix.nnz:
+        return lefts[0], rights[0], values[0]
+    postings = np.bincount(matrix.indices, minlength=matrix.shape[1])
+    scored = (matrix @ sparse.diags((postings <= _MAX_POSTINGS).astype(np.float64))).tocsr()
+    transposed = scored.T.tocsr()
+    place_part = (matrix @ sparse.diags(places.astype(np.float64))).tocsr()
+    has_place = np.diff(place_part.indptr) > 0
+    place_transposed = (place_part > 0).astype(np.float64).T.tocsr()
+    for start in range(0, matrix.shape[0], block):
+        similar = (scored[start : start + block] @ transposed).tocoo()
+        upper = (similar.col > similar.row + start) & (similar.data >= _SAME_PLACE * threshold)
+        row, col, value = similar.row[upper], similar.col[upper], similar.data[upper]
+        if not len(row):
+            continue
+        shared = np.asarray(((place_part[start : start + block] > 0) @ place_transposed)[row, col]).ravel() > 0
+        both = has_place[row + start] & has_place[col]
+        either = has_place[row + start] | has_place[col]
+        factor = np.where(shared, _SAME_PLACE, np.where(both, _OTHER_PLACES, np.where(either, _ONE_PLACE, 1.0)))
+        keep = value >= factor * threshold
+        lefts.append(row[keep] + start)
+        rights.append(col[keep].astype(np.int64))
+        values.append(value[keep])
+    return np.concatenate(lefts), np.concatenate(rights), np.concatenate(values)
+
+
+def _split_chains(
+    matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Components of the pairs, each cut where the average-linkage similarity of their words
+    (``matrix``: places left out) drops below ``_AVERAGE * threshold``: a chain of pairs (A like B,
+    B like C) is not one concern unless its members are alike on average, and messages about one
+    estate are not one concern unless they raise the same issue. A component of more than
+    :data:`_LINKAGE_LIMIT` voices is first
+    cut into components of stronger pairs until each piece is small enough."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
+    cut = threshold
+    while True:
+        groups, sizes = np.unique(labels, return_counts=True)
+        large = groups[sizes > _LINKAGE_LIMIT]
+        if not len(large):
+            break
+        cut *= 1.2  # only the large components' pairs are cut again, at a higher similarity
+        inside = np.isin(labels[left], large)
+        strong = ~inside | (similarity >= cut)
+        left, right, similarity = left[strong], right[strong], similarity[strong]
+        labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
+    split = labels.copy()
+    _, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.r_[0, np.cumsum(sizes)]
+    for g in np.flatnonzero(sizes >= 3):
+        members = order[bounds[g] : bounds[g + 1]]
+        rows = matrix[members]
+        distance = 1 - (rows @ rows.T).toarray()
+        np.fill_diagonal(distance, 0)
+        tree = linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
+        parts = fcluster(tree, t=1 - _AVERAGE * threshold, criterion="distance")
+        for part in np.unique(parts):
+            inside = members[parts == part]
+            split[inside] = inside.min()
+    return split
+
+
+def concern_groups_of(
+    texts: Iterable[str], copies: np.ndarray, threshold: float = DEFAULT_CONCERN_THRESHOLD
+) -> np.ndarray:
+    """:func:`concern_groups` of texts in memory."""
+    terms = ConcernTerms()
+    terms.add(list(texts))
+    return concern_groups(*terms.arrays(), copies, threshold=threshold)
