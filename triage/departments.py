@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from triage.exceptions import ConfigError
-from triage.patterns import UserPattern, compile_user_pattern
+from triage.patterns import UserPattern, compile_user_pattern, first_character_lookahead
 
 __all__ = [
     "Department",
@@ -138,7 +138,12 @@ class DepartmentDirectory(Mapping[str, Department]):
         matchers = []
         for department in self._by_code.values():
             alternatives = [re.escape(a) for a in sorted(department.unit_aliases, key=len, reverse=True)]
-            alternatives += [f"(?:{pattern})" for pattern in department.unit_patterns]
+            # the shipped directory runs on re, where a lookahead keeps optional prefixes cheap
+            shipped = self._compile is _compile_shipped
+            alternatives += [
+                f"{first_character_lookahead(pattern) if shipped else ''}(?:{pattern})"
+                for pattern in department.unit_patterns
+            ]
             if alternatives:
                 where = f"{self.source}: department {department.code!r}: unit_aliases and unit_patterns"
                 matchers.append((self._compile("|".join(alternatives), where), department.code))

@@ -17,7 +17,7 @@ import re2
 
 from triage.exceptions import ConfigError
 
-__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern"]
+__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern", "first_character_lookahead"]
 
 #: A compiled RE2 pattern: ``search``, ``finditer`` and ``pattern`` as with ``re.Pattern``.
 UserPattern = Any
@@ -52,3 +52,52 @@ def compile_builtin(pattern: str) -> UserPattern:
         return compile_user_pattern(pattern, "a built-in pattern")
     except ConfigError:
         return re.compile(pattern)
+
+
+def first_character_lookahead(pattern: str) -> str:
+    """``(?=[...])`` for the characters a match of ``pattern`` (Python syntax) can start with, or ``""``
+    when they cannot be told (``.``, anchors, classes like ``\\d``, a pattern that can match empty).
+
+    Put before a pattern, it lets ``re`` skip every other position at once: a leading optional group
+    (``(社会|城乡)?救助站``) otherwise costs a try of each of its branches at every character. Only for
+    patterns compiled with ``re``: RE2 has no lookahead and needs none.
+    """
+    from re import _constants, _parser  # the parser re compiles with; stable across supported Pythons
+
+    def first(items: Any) -> tuple[set[str], bool] | None:
+        """(class pieces a match can start with, whether ``items`` can match empty); None if unknown."""
+        pieces: set[str] = set()
+        for op, value in items:
+            if op is _constants.LITERAL:
+                return pieces | {re.escape(chr(value))}, False
+            if op is _constants.IN:
+                for kind, member in value:
+                    if kind is _constants.LITERAL:
+                        pieces.add(re.escape(chr(member)))
+                    elif kind is _constants.RANGE:
+                        pieces.add(f"{re.escape(chr(member[0]))}-{re.escape(chr(member[1]))}")
+                    else:
+                        return None
+                return pieces, False
+            if op is _constants.SUBPATTERN:
+                alternatives, optional = [value[3]], False
+            elif op is _constants.BRANCH:
+                alternatives, optional = value[1], False
+            elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT):
+                alternatives, optional = [value[2]], value[0] == 0
+            else:
+                return None
+            for alternative in alternatives:
+                found = first(alternative)
+                if found is None:
+                    return None
+                pieces |= found[0]
+                optional = optional or found[1]
+            if not optional:
+                return pieces, False
+        return pieces, True
+
+    found = first(_parser.parse(pattern))
+    if found is None or found[1] or not found[0]:
+        return ""
+    return "(?=[" + "".join(sorted(found[0])) + "])"
