@@ -281,6 +281,8 @@ def test_a_real_sigint_exits_130(tmp_path):
         stderr=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        # a shell starts background jobs with SIGINT ignored, and Python keeps an ignored SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     _wait_until_reading_stdin(process.pid)
     process.send_signal(signal.SIGINT)
