@@ -280,11 +280,30 @@ def test_raw_cells_keep_text_as_is_but_never_as_formulas(small_model, tmp_path):
 
 
 def test_hot_csv_is_spreadsheet_safe(tmp_path):
-    topic = HotTopic(1, 0, 2, 1.0, None, None, 0, ("=A1",), None, None, 0.0, ("@x",), "=cmd|' /C calc'!A0", (0, 1))
+    topic = HotTopic(
+        rank=1,
+        group_id=0,
+        size=2,
+        hotness=1.0,
+        voices=1,
+        place="=A1",
+        issue="+SUM(A1)",
+        first_time=None,
+        last_time=None,
+        likes=0,
+        places=("=A1",),
+        department=None,
+        department_name=None,
+        department_share=0.0,
+        key_terms=("@x",),
+        representative="=cmd|' /C calc'!A0",
+        members=(0, 1),
+    )
     write_csv([topic], tmp_path / "hot.csv")
     with (tmp_path / "hot.csv").open(encoding="utf-8-sig", newline="") as handle:
         row = next(csv.DictReader(handle))
     assert row["representative"] == "'=cmd|' /C calc'!A0" and row["places"] == "'=A1" and row["key_terms"] == "'@x"
+    assert row["place"] == "'=A1" and row["issue"] == "'+SUM(A1)"
 
 
 def test_spreadsheet_text_leaves_plain_numbers_and_text():

@@ -63,7 +63,7 @@ def test_readme_documents_every_cli_command():
         "triage.model",
         "triage.datasets",
         "triage.grouping",
-        "triage.hot",
+        "triage.places",
         "triage",
     ],
 )

@@ -154,9 +154,14 @@ def fit_with_base(
     """
     from scipy import sparse
     from scipy.special import softmax
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    from triage.estimator import TriageClassifier, _as_columns, _fit_temperature, _NaiveBayesScaledSVC
+    from triage.estimator import (
+        TriageClassifier,
+        _as_columns,
+        _fit_temperature,
+        _NaiveBayesScaledSVC,
+        out_of_fold_scores,
+    )
 
     if not base_scale > 0:
         raise ValueError(f"base_scale must be positive, got {base_scale}")
@@ -183,17 +188,9 @@ def fit_with_base(
         prior_columns=prior_columns,
         prior_boost=prior_boost,
     )
-    folds = StratifiedKFold(n_splits=min(estimator.calibration_folds, int(counts.min())), shuffle=True, random_state=0)
-    out_of_fold = _as_columns(
-        cross_val_predict(
-            svm,
-            stacked,
-            labels,
-            cv=folds,
-            method="decision_function",
-            n_jobs=estimator.n_jobs,
-            params={"sample_weight": sample_weight} if sample_weight is not None else None,
-        )
+    n_folds = min(estimator.calibration_folds, int(counts.min()))
+    out_of_fold = out_of_fold_scores(
+        svm, stacked, labels, n_folds, n_jobs=estimator.n_jobs, sample_weight=sample_weight
     )
     svm.fit(stacked, labels, sample_weight=sample_weight)
     n_terms = features.shape[1]

@@ -82,7 +82,7 @@ def _words(text: str) -> tuple[str, Counter]:
 def _bare_places(prepared: str, words: Counter, known: dict[str, frozenset[str]]) -> None:
     """Add to ``words`` the known place stems ``prepared`` mentions without a place word after them
     (``known`` maps each stem's first two characters to the stems beginning with them)."""
-    found = set()
+    found: set[str] = set()
     for i in range(len(prepared) - 2):
         stems = known.get(prepared[i : i + 2])
         if stems:

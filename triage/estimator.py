@@ -54,6 +54,24 @@ def _unpack_terms(packed: np.ndarray) -> dict[str, int]:
     return {term: index for index, term in enumerate(packed.tobytes().decode("utf-8").split("\n"))}
 
 
+def out_of_fold_scores(
+    svm: Any, features: Any, labels: np.ndarray, n_folds: int, *, n_jobs: int | None, sample_weight: Any = None
+) -> np.ndarray:
+    """Decision scores of every row from an SVM fitted on the other folds (stratified, fixed seed), one
+    column per class: what the temperature is fitted on."""
+    folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
+    scores = cross_val_predict(
+        svm,
+        features,
+        labels,
+        cv=folds,
+        method="decision_function",
+        n_jobs=n_jobs,
+        params={"sample_weight": sample_weight} if sample_weight is not None else None,
+    )
+    return _as_columns(scores)
+
+
 def _as_columns(scores: np.ndarray) -> np.ndarray:
     """SVM scores as one column per class (a binary SVM gives one signed column)."""
     return np.column_stack([-scores / 2, scores / 2]) if scores.ndim == 1 else scores
@@ -284,17 +302,8 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             if self.nb_scaling
             else LinearSVC(C=self.C, class_weight=self.class_weight, random_state=0)
         )
-        folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0)
-        out_of_fold = _as_columns(
-            cross_val_predict(
-                svm,
-                features,
-                labels,
-                cv=folds,
-                method="decision_function",
-                n_jobs=self.n_jobs,
-                params={"sample_weight": sample_weight} if sample_weight is not None else None,
-            )
+        out_of_fold = out_of_fold_scores(
+            svm, features, labels, n_folds, n_jobs=self.n_jobs, sample_weight=sample_weight
         )
         svm.fit(features, labels, sample_weight=sample_weight)
         self.svm_ = svm.as_linear_svc() if self.nb_scaling else svm

@@ -62,7 +62,7 @@ def first_character_lookahead(pattern: str) -> str:
     (``(社会|城乡)?救助站``) otherwise costs a try of each of its branches at every character. Only for
     patterns compiled with ``re``: RE2 has no lookahead and needs none.
     """
-    from re import _constants, _parser  # the parser re compiles with; stable across supported Pythons
+    from re import _constants, _parser  # type: ignore[attr-defined]  # re's own parser; in every supported Python
 
     def first(items: Any) -> tuple[set[str], bool] | None:
         """(class pieces a match can start with, whether ``items`` can match empty); None if unknown."""
