@@ -56,7 +56,8 @@ def compile_builtin(pattern: str) -> UserPattern:
 
 def first_character_lookahead(pattern: str) -> str:
     """``(?=[...])`` for the characters a match of ``pattern`` (Python syntax) can start with, or ``""``
-    when they cannot be told (``.``, anchors, classes like ``\\d``, a pattern that can match empty).
+    when they cannot be told (``.``, negated classes, classes like ``\\d``, a pattern that can match
+    empty). Lookarounds and anchors are passed over: the set found is then a superset, still safe.
 
     Put before a pattern, it lets ``re`` skip every other position at once: a leading optional group
     (``(社会|城乡)?救助站``) otherwise costs a try of each of its branches at every character. Only for
@@ -79,6 +80,8 @@ def first_character_lookahead(pattern: str) -> str:
                     else:
                         return None
                 return pieces, False
+            if op in (_constants.ASSERT, _constants.ASSERT_NOT, _constants.AT):
+                continue  # zero-width: the first character consumed comes after it
             if op is _constants.SUBPATTERN:
                 alternatives, optional = [value[3]], False
             elif op is _constants.BRANCH:
