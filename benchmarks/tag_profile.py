@@ -27,7 +27,7 @@ import os
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
@@ -62,6 +62,7 @@ class StageClock:
 
     def __init__(self) -> None:
         self.seconds: defaultdict[str, float] = defaultdict(float)
+        self.calls: Counter[str] = Counter()
         self._stack: list[str] = []
         self._mark = 0.0
         self._thread = threading.get_ident()
@@ -71,6 +72,7 @@ class StageClock:
         if self._stack:
             self.seconds[self._stack[-1]] += now - self._mark
         self._stack.append(stage)
+        self.calls[stage] += 1
         self._mark = now
 
     def leave(self) -> None:
@@ -248,6 +250,23 @@ def tag(model: triage.TriageModel, source: Path, jobs: int) -> float:
     return time.perf_counter() - start
 
 
+def timer_cost(repeats: int = 200_000) -> float:
+    """Seconds a timed call adds to a plain one (the price of each entry in the ``calls`` column)."""
+
+    def nothing() -> None:
+        return None
+
+    timed = _timed_call(StageClock(), "calibration", nothing)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        nothing()
+    plain = time.perf_counter() - start
+    start = time.perf_counter()
+    for _ in range(repeats):
+        timed()
+    return max(time.perf_counter() - start - plain, 0.0) / repeats
+
+
 def load_average() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg()) + f" ({os.cpu_count()} cores)"
 
@@ -265,11 +284,16 @@ def profile(model: triage.TriageModel, source: Path, rows: int) -> None:
         clock.leave()
     print(f"--jobs 1 with stage timers: {timed:.2f} s, {rows / timed:,.0f} rows/s; {load_average()}")
     total = sum(clock.seconds.values())
-    print(f"{'stage':<30}{'seconds':>9}{'µs/row':>9}{'share':>8}")
+    print(f"{'stage':<30}{'seconds':>9}{'µs/row':>9}{'share':>8}{'calls':>9}")
     for stage in STAGES:
         seconds = clock.seconds.get(stage, 0.0)
-        print(f"{stage:<30}{seconds:>9.3f}{seconds / rows * 1e6:>9.1f}{seconds / total:>8.1%}")
-    print(f"{'total':<30}{total:>9.3f}{total / rows * 1e6:>9.1f}{1:>8.0%}")
+        calls = clock.calls.get(stage, 0)
+        print(f"{stage:<30}{seconds:>9.3f}{seconds / rows * 1e6:>9.1f}{seconds / total:>8.1%}{calls:>9,}")
+    print(f"{'total':<30}{total:>9.3f}{total / rows * 1e6:>9.1f}{1:>8.0%}{clock.calls.total():>9,}")
+    overhead = clock.calls.total() * timer_cost()
+    print(
+        f"(timers' own cost, estimated: {overhead:.3f} s, {overhead / rows * 1e6:.1f} µs/row, spread over the stages)"
+    )
 
     parent = StageClock()
     batch = triage.batch
