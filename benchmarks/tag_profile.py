@@ -38,6 +38,7 @@ import triage.batch
 import triage.io
 import triage.model
 import triage.scoring
+import triage.segmentation
 from triage.datasets import teddy2020c
 
 #: The stages of a tagging run, in pipeline order, as the table prints them.
@@ -346,6 +347,8 @@ def main() -> None:
         model.classify("预热", explain=0)  # segmentation dictionary and lazy state: once per process, not per row
         warm = time.perf_counter() - start
         print(f"once per process: model load {loaded:.2f} s, first classification (warm-up) {warm:.2f} s")
+        compiled = "compiled" if triage.scoring._featurize is not None else "numpy"
+        print(f"segmenter {triage.segmentation.segmenter()}, featuriser {compiled}")
         for kind in formats:
             profile(model, paths[kind], args.rows)
 
