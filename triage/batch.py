@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
-from triage.grouping import DEFAULT_THRESHOLD
+from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_GROUP_THRESHOLD
 from triage.io import (
-    DEFAULT_CHUNK_SIZE,
     MAX_ERROR_SHARE,
     DataError,
     Export,
@@ -554,7 +553,7 @@ def tag_file(
         if config is not None and not isinstance(config, RoutingConfig):
             config = load_config(config)
         summary = Summary(input=str(src), output=str(dst), text_columns=columns, encoding=str(export.encoding or ""))
-        threshold = group_threshold or DEFAULT_THRESHOLD
+        threshold = group_threshold or DEFAULT_GROUP_THRESHOLD
         job = {
             "input": _fingerprint(src),
             "encoding": export.encoding.encoding if export.encoding else None,

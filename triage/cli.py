@@ -22,6 +22,15 @@ import click
 from click.core import ParameterSource
 
 from triage._optional import DISTRIBUTION
+from triage.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_GROUP_THRESHOLD,
+    DEFAULT_HALF_LIFE_DAYS,
+    DEFAULT_HOT_MIN_SIZE,
+    DEFAULT_HOT_TOP,
+    DEFAULT_REPLY_CONFIDENCE,
+    DEFAULT_TOP_K,
+)
 from triage.exceptions import TriageError
 from triage.io import FORMATS
 from triage.text import display_text
@@ -293,7 +302,7 @@ def cli() -> None:
 @click.option(
     "--top-k",
     type=click.IntRange(min=1),
-    default=3,
+    default=DEFAULT_TOP_K,
     show_default=True,
     help="Number of candidate departments to show. 候选部门数",
 )
@@ -413,7 +422,7 @@ def _group_threshold_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--group-threshold",
         type=_SIMILARITY,
-        default=0.3,
+        default=DEFAULT_GROUP_THRESHOLD,
         show_default=True,
         help="Grouping of near-duplicates: estimated Jaccard similarity (character trigrams) from which two "
         "messages are one concern. 归并相似度",
@@ -495,9 +504,6 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
-_REPLY_CONFIDENCE = 0.8
-
-
 def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options saying what the label column holds: department codes, unit names or official replies."""
     options = [
@@ -523,7 +529,7 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--reply-confidence",
             type=click.FloatRange(0, 1, min_open=True),
-            default=_REPLY_CONFIDENCE,
+            default=DEFAULT_REPLY_CONFIDENCE,
             show_default=True,
             help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps "
             "only the replies that name their handler.",
@@ -540,7 +546,7 @@ def _check_label_source(
     """Refuse label-source options that contradict each other or would do nothing, and a missing --departments."""
     if labels_are_units and labels_are_replies:
         raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
-    if reply_confidence != _REPLY_CONFIDENCE and not labels_are_replies:
+    if reply_confidence != DEFAULT_REPLY_CONFIDENCE and not labels_are_replies:
         raise click.UsageError("--reply-confidence applies to --labels-are-replies: add it or drop the option")
     if departments_file is not None and not departments_file.is_file():
         raise click.BadParameter(f"no such file: {departments_file}", param_hint="--departments")
@@ -979,7 +985,7 @@ def audit_labels(
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=2000,
+    default=DEFAULT_CHUNK_SIZE,
     show_default=True,
     help="Rows classified together; memory grows with it, not with the file.",
 )
@@ -1065,7 +1071,7 @@ def tag(
             "--config": config,
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
-            "--chunk-size": chunk_size != 2000,
+            "--chunk-size": chunk_size != DEFAULT_CHUNK_SIZE,
         }
         if any(ignored.values()):
             names = ", ".join(name for name, value in ignored.items() if value)
@@ -1163,18 +1169,22 @@ def _report_tagging(summary: Any) -> None:
 @click.option(
     "--top",
     type=click.IntRange(min=1),
-    default=20,
+    default=DEFAULT_HOT_TOP,
     show_default=True,
     help="Number of topics to report, hottest first.",
 )
 @click.option(
-    "--min-size", type=click.IntRange(min=1), default=2, show_default=True, help="Fewest messages a topic can have."
+    "--min-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_HOT_MIN_SIZE,
+    show_default=True,
+    help="Fewest messages a topic can have.",
 )
 @click.option(
     "--half-life",
     "half_life",
     type=click.FloatRange(min=0),
-    default=30.0,
+    default=DEFAULT_HALF_LIFE_DAYS,
     show_default=True,
     help="Days after which a message counts half in hotness (0: no recency decay).",
 )

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.concerns import DEFAULT_CONCERN_THRESHOLD, ConcernTerms, concern_groups, concern_groups_of
+from triage.defaults import DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.grouping import DEFAULT_THRESHOLD, SignatureSpill, Sketcher, group, group_signatures
 from triage.pii import mask_pii
 from triage.places import extract_places, is_coded
@@ -379,9 +380,9 @@ def hot_topics(
     groups: Sequence[int] | np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
-    top: int = 20,
-    min_size: int = 2,
-    half_life_days: float = 30.0,
+    top: int = DEFAULT_HOT_TOP,
+    min_size: int = DEFAULT_HOT_MIN_SIZE,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     model: TriageModel | None = None,
 ) -> list[HotTopic]:
     """The ``top`` hottest topics of a batch (see the module docstring for the score).
@@ -445,9 +446,9 @@ def hot_topics_from_file(
     sheet: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
-    top: int = 20,
-    min_size: int = 2,
-    half_life_days: float = 30.0,
+    top: int = DEFAULT_HOT_TOP,
+    min_size: int = DEFAULT_HOT_MIN_SIZE,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     model: TriageModel | None = None,
     chunk_size: int = 5_000,
     progress: bool = False,

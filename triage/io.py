@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
+from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.exceptions import DuplicateColumnWarning, TriageError
 
 __all__ = [
@@ -72,8 +73,6 @@ _SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-#: Rows per chunk when the caller does not say.
-DEFAULT_CHUNK_SIZE = 2000
 #: A run in which more than this share of the rows cannot be read counts as failed (tag and hot exit 1).
 MAX_ERROR_SHARE = 0.5
 #: The longest cell read, in characters: a longer one is an error of its row (the row is kept).
