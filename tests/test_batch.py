@@ -414,12 +414,13 @@ def test_workers_are_forked_frozen_and_the_parent_thawed(small_model):
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and objects frozen) only on Linux")
-def test_a_caller_who_froze_objects_keeps_them_frozen(small_model):
+def test_a_caller_who_froze_objects_keeps_them_frozen(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=40)
     gc.freeze()
     try:
         before = gc.get_freeze_count()
-        with _worker_pool(2, small_model, None):
-            pass
-        assert gc.get_freeze_count() == before
+        tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model_path=saved_model_dir, n_jobs=2, progress=False)
+        # still frozen (thawing would make it 0); frozen objects that other threads free meanwhile drop out
+        assert gc.get_freeze_count() > 0.9 * before
     finally:
         gc.unfreeze()
