@@ -44,6 +44,7 @@ from triage.io import (
     join_text,
     join_text_columns,
     read_rows,
+    require_columns,
     resolve_format,
     spreadsheet_row,
     to_cell,
@@ -546,9 +547,7 @@ def tag_file(
     with reading as export:
         header = export.header
         columns = list(text_columns) or detect_text_columns(header)
-        missing = [c for c in [*columns, *([id_column] if id_column else [])] if c not in header]
-        if missing:
-            raise DataError(f"no column {', '.join(map(repr, missing))} in {src}; it has: {', '.join(header)}")
+        require_columns(header, [*columns, *([id_column] if id_column else [])], source=src)
         model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
         if config is not None and not isinstance(config, RoutingConfig):
             config = load_config(config)
@@ -733,11 +732,7 @@ def tag_dataframe(
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"no column {', '.join(map(repr, missing))}; the frame has: {', '.join(map(str, frame.columns))}"
-        )
+    require_columns(frame.columns, columns, holder="the frame")
     texts = join_text_columns(frame, columns)
     tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()

@@ -32,7 +32,7 @@ from triage.defaults import (
     DEFAULT_TOP_K,
 )
 from triage.exceptions import TriageError
-from triage.io import FORMATS
+from triage.io import FORMATS, require_columns
 from triage.text import display_text
 
 __all__ = ["cli", "main"]
@@ -488,7 +488,7 @@ def _read_labelled(
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
-    _require_column(frame, label_column, "label")
+    require_columns(frame.columns, [label_column], role="label")
     return frame, join_text_columns(frame, columns), list(frame[label_column])
 
 
@@ -584,13 +584,6 @@ def _too_few_departments(column: str, labels_are_replies: bool) -> click.ClickEx
         f"too few rows of column {column!r} show a department; check --label-column, {hint}"
         "or pass --departments with your units' names"
     )
-
-
-def _require_column(frame: Any, column: str, role: str) -> None:
-    from triage.io import DataError
-
-    if column not in frame.columns:
-        raise DataError(f"no {role} column {column!r}; the file has: {', '.join(map(str, frame.columns))}")
 
 
 @cli.command(short_help="Train a model on a labelled export. 训练模型")
@@ -730,7 +723,7 @@ def train(
     base = triage.load(base_location) if base_model != NO_BASE else None
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
-        _require_column(frame, sub_label_column, "sub-label")
+        require_columns(frame.columns, [sub_label_column], role="sub-label")
         sub_labels = list(frame[sub_label_column])
     directory = load_directory(departments_file)
     labels = _department_labels(labels, directory, labels_are_units, labels_are_replies, reply_confidence)
@@ -738,14 +731,14 @@ def train(
         raise _too_few_departments(label_column, labels_are_replies)
     keep = np.array([bool(label) for label in labels])
     if split_column:
-        _require_column(frame, split_column, "split")
+        require_columns(frame.columns, [split_column], role="split")
     test = held_out_rows(
         labels, keep, split=list(frame[split_column].astype(str)) if split_column else None, test_size=test_size
     )
     rows = np.flatnonzero(keep & ~test)
     weights = None
     if half_life and date_column:
-        _require_column(frame, date_column, "date")
+        require_columns(frame.columns, [date_column], role="date")
         weights = recency_weights([str(frame[date_column].iloc[i]) for i in rows], half_life)
     model = triage.train(
         [texts[i] for i in rows],
@@ -864,7 +857,7 @@ def evaluate(
 
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
-        _require_column(frame, sub_label_column, "sub-label")
+        require_columns(frame.columns, [sub_label_column], role="sub-label")
     sub_labels = list(frame[sub_label_column]) if sub_label_column else None
     if labels_are_units or labels_are_replies:
         labels = _department_labels(

@@ -464,7 +464,7 @@ def hot_topics_from_file(
     :func:`hot_topics` on the same rows. ``progress`` shows a progress bar for each pass on stderr.
     """
     import triage
-    from triage.io import MAX_ERROR_SHARE, DataError, detect_text_columns, join_text, read_rows
+    from triage.io import MAX_ERROR_SHARE, DataError, detect_text_columns, join_text, read_rows, require_columns
 
     _check_sizes(top, min_size)
     path = Path(path)
@@ -480,9 +480,7 @@ def hot_topics_from_file(
         header, unreadable, first_error = export.header, 0, ""
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
-        missing = [c for c in named if c not in header]
-        if missing:
-            raise DataError(f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(header)}")
+        require_columns(header, named)
         text_at = [header.index(c) for c in columns]
         time_at = header.index(time_column) if time_column else None
         likes_at = header.index(likes_column) if likes_column else None
