@@ -29,6 +29,7 @@ from triage.defaults import (
     DEFAULT_HOT_MIN_SIZE,
     DEFAULT_HOT_TOP,
     DEFAULT_REPLY_CONFIDENCE,
+    DEFAULT_TARGET_PRECISION,
     DEFAULT_TOP_K,
 )
 from triage.exceptions import TriageError
@@ -616,7 +617,7 @@ def _too_few_departments(column: str, labels_are_replies: bool) -> click.ClickEx
 @click.option(
     "--target-precision",
     type=click.FloatRange(0, 1),
-    default=0.95,
+    default=DEFAULT_TARGET_PRECISION,
     show_default=True,
     help="Precision the review threshold must reach on held-out predictions.",
 )

@@ -13,6 +13,7 @@ __all__ = [
     "DEFAULT_HOT_MIN_SIZE",
     "DEFAULT_HOT_TOP",
     "DEFAULT_REPLY_CONFIDENCE",
+    "DEFAULT_TARGET_PRECISION",
     "DEFAULT_TOP_K",
 ]
 
@@ -23,6 +24,8 @@ DEFAULT_CHUNK_SIZE = 2000
 DEFAULT_GROUP_THRESHOLD = 0.3
 #: Confidence a reply's wording must give its handler before that handler is used as a label.
 DEFAULT_REPLY_CONFIDENCE = 0.8
+#: Precision the messages a trained model routes without review must reach (sets its review threshold).
+DEFAULT_TARGET_PRECISION = 0.95
 #: Candidate departments a classification lists.
 DEFAULT_TOP_K = 3
 #: Hot topics reported, hottest first.
