@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TEXTS
-from triage.batch import OUTPUT_COLUMNS, tag_dataframe, tag_file
+from triage.batch import OUTPUT_COLUMNS, _worker_pool, tag_dataframe, tag_file
 from triage.cli import cli
 from triage.io import DataError
 
@@ -395,3 +396,31 @@ def test_resume_refuses_a_partial_written_with_other_columns(small_model, tmp_pa
         tag_file(
             tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", resume=True, progress=False
         )
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and objects frozen) only on Linux")
+def test_parallel_tagging_leaves_the_callers_collector_as_it_was(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=40)
+    before = gc.get_freeze_count()
+    tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model_path=saved_model_dir, n_jobs=2, progress=False)
+    assert gc.get_freeze_count() == before
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and objects frozen) only on Linux")
+def test_workers_are_forked_frozen_and_the_parent_thawed(small_model):
+    with _worker_pool(2, small_model, None) as pool:
+        assert gc.get_freeze_count() == 0
+        assert pool.submit(gc.get_freeze_count).result() > 0  # the copy-on-write benefit is kept
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked (and objects frozen) only on Linux")
+def test_a_caller_who_froze_objects_keeps_them_frozen(saved_model_dir, tmp_path):
+    write_export(tmp_path / "in.csv", n=40)
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model_path=saved_model_dir, n_jobs=2, progress=False)
+        # still frozen (thawing would make it 0); frozen objects that other threads free meanwhile drop out
+        assert gc.get_freeze_count() > 0.9 * before
+    finally:
+        gc.unfreeze()

@@ -7,7 +7,15 @@ import json
 import pandas as pd
 import pytest
 
-from triage.io import DataError, detect_encoding, detect_format, detect_text_columns, join_text_columns, read_table
+from triage.io import (
+    DataError,
+    detect_encoding,
+    detect_format,
+    detect_text_columns,
+    join_text_columns,
+    read_table,
+    require_columns,
+)
 
 ROWS = [
     {"留言主题": "物业乱收费", "留言详情": "小区物业乱收停车费", "标签": "property_management"},
@@ -64,6 +72,16 @@ def test_join_text_columns_skips_empty_parts():
     assert join_text_columns(frame, ["留言主题", "留言详情"])[2] == "孩子入学难"
     with pytest.raises(DataError, match="no column 'x'; the file has"):
         join_text_columns(frame, ["x"])
+
+
+def test_require_columns_names_every_missing_column_and_lists_the_others():
+    require_columns(["编号", "内容"], ["内容"])  # present: nothing to say
+    with pytest.raises(DataError, match=r"^no column 'a', 'b'; the file has: 编号, 内容$"):
+        require_columns(["编号", "内容"], ["a", "内容", "b"])
+    with pytest.raises(DataError, match=r"^no label column 'a' in in\.csv; it has: 编号, 内容$"):
+        require_columns(["编号", "内容"], ["a"], role="label", source="in.csv")
+    with pytest.raises(DataError, match=r"^no column 'a'; the frame has: 1, 内容$"):
+        require_columns([1, "内容"], ["a"], holder="the frame")
 
 
 @pytest.mark.parametrize(("name", "message"), [("data.bin", "cannot tell the format"), ("none.csv", "no such file")])

@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
-from triage.grouping import DEFAULT_THRESHOLD
+from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_GROUP_THRESHOLD
 from triage.io import (
-    DEFAULT_CHUNK_SIZE,
     MAX_ERROR_SHARE,
     DataError,
     Export,
@@ -45,6 +44,7 @@ from triage.io import (
     join_text,
     join_text_columns,
     read_rows,
+    require_columns,
     resolve_format,
     spreadsheet_row,
     to_cell,
@@ -356,7 +356,7 @@ def _load_worker_state(model_path: str, config: RoutingConfig | None, parent: in
 
 
 def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) -> ProcessPoolExecutor:
-    """Worker processes holding the model once each.
+    """Worker processes holding the model once each, already started.
 
     On Linux workers are forked and inherit the model the parent loaded: its pages stay
     shared copy-on-write instead of being loaded again by every worker. Elsewhere (fork is
@@ -364,17 +364,41 @@ def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) ->
     """
     if sys.platform == "linux":
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
-        gc.collect()
-        gc.freeze()  # keep the collector from touching, and so copying, the inherited objects
         context = multiprocessing.get_context("fork")
-        return ProcessPoolExecutor(
-            jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config, os.getpid())
-        )
+        with _frozen_for_fork():
+            pool = ProcessPoolExecutor(
+                jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config, os.getpid())
+            )
+            try:
+                pool.submit(int)  # with fork the first submit forks every worker: here, while frozen
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+        return pool
     if model.path is None:
         raise DataError("tagging with several processes here needs a saved model: save it and pass its directory")
     return ProcessPoolExecutor(
         jobs, initializer=_load_worker_state, initargs=(str(model.path), config, os.getpid())
     )
+
+
+@contextlib.contextmanager
+def _frozen_for_fork() -> Iterator[None]:
+    """Freeze the garbage collector's objects while workers are forked, then thaw them in this process.
+
+    Frozen, the inherited objects are never touched by the workers' collectors, so their pages
+    stay shared copy-on-write. The parent is the caller's process: it gets its collector back
+    as it was. A caller who froze objects itself is left alone (``gc`` cannot thaw only ours).
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
@@ -408,19 +432,16 @@ def _tag_rows(
         for chunk in chunks:
             yield chunk, _tag_chunk(model, config, *texts_and_errors(chunk))
         return
-    try:
-        with _worker_pool(jobs, model, config) as pool:
-            pending: deque[tuple[list[Row], Future[list[list[Any]]]]] = deque()
-            for chunk in chunks:
-                pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
-                if len(pending) >= 2 * jobs:  # bounded: memory stays flat
-                    done, future = pending.popleft()
-                    yield done, future.result()
-            while pending:
+    with _worker_pool(jobs, model, config) as pool:
+        pending: deque[tuple[list[Row], Future[list[list[Any]]]]] = deque()
+        for chunk in chunks:
+            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
+            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
                 done, future = pending.popleft()
                 yield done, future.result()
-    finally:
-        gc.unfreeze()  # the parent's objects are collectable again once the workers are gone
+        while pending:
+            done, future = pending.popleft()
+            yield done, future.result()
 
 
 def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: bool, overwrite: bool) -> dict:
@@ -526,14 +547,12 @@ def tag_file(
     with reading as export:
         header = export.header
         columns = list(text_columns) or detect_text_columns(header)
-        missing = [c for c in [*columns, *([id_column] if id_column else [])] if c not in header]
-        if missing:
-            raise DataError(f"no column {', '.join(map(repr, missing))} in {src}; it has: {', '.join(header)}")
+        require_columns(header, [*columns, *([id_column] if id_column else [])], source=src)
         model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
         if config is not None and not isinstance(config, RoutingConfig):
             config = load_config(config)
         summary = Summary(input=str(src), output=str(dst), text_columns=columns, encoding=str(export.encoding or ""))
-        threshold = group_threshold or DEFAULT_THRESHOLD
+        threshold = group_threshold or DEFAULT_GROUP_THRESHOLD
         job = {
             "input": _fingerprint(src),
             "encoding": export.encoding.encoding if export.encoding else None,
@@ -713,11 +732,7 @@ def tag_dataframe(
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"no column {', '.join(map(repr, missing))}; the frame has: {', '.join(map(str, frame.columns))}"
-        )
+    require_columns(frame.columns, columns, holder="the frame")
     texts = join_text_columns(frame, columns)
     tags = _tag_chunk(model, config, texts, [""] * len(texts))
     out = frame.copy()

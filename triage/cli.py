@@ -22,8 +22,18 @@ import click
 from click.core import ParameterSource
 
 from triage._optional import DISTRIBUTION
+from triage.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_GROUP_THRESHOLD,
+    DEFAULT_HALF_LIFE_DAYS,
+    DEFAULT_HOT_MIN_SIZE,
+    DEFAULT_HOT_TOP,
+    DEFAULT_REPLY_CONFIDENCE,
+    DEFAULT_TARGET_PRECISION,
+    DEFAULT_TOP_K,
+)
 from triage.exceptions import TriageError
-from triage.io import FORMATS
+from triage.io import FORMATS, require_columns
 from triage.text import display_text
 
 __all__ = ["cli", "main"]
@@ -293,7 +303,7 @@ def cli() -> None:
 @click.option(
     "--top-k",
     type=click.IntRange(min=1),
-    default=3,
+    default=DEFAULT_TOP_K,
     show_default=True,
     help="Number of candidate departments to show. 候选部门数",
 )
@@ -413,7 +423,7 @@ def _group_threshold_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--group-threshold",
         type=_SIMILARITY,
-        default=0.3,
+        default=DEFAULT_GROUP_THRESHOLD,
         show_default=True,
         help="Grouping of near-duplicates: estimated Jaccard similarity (character trigrams) from which two "
         "messages are one concern. 归并相似度",
@@ -479,7 +489,7 @@ def _read_labelled(
     columns = list(text_columns) or detect_text_columns(frame.columns)
     if not text_columns:
         click.echo(f"text columns: {' + '.join(columns)} (detected)", err=True)
-    _require_column(frame, label_column, "label")
+    require_columns(frame.columns, [label_column], role="label")
     return frame, join_text_columns(frame, columns), list(frame[label_column])
 
 
@@ -493,9 +503,6 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
         )
         if "accuracy_with_predicted_department" in sub:
             click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
-
-
-_REPLY_CONFIDENCE = 0.8
 
 
 def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -523,7 +530,7 @@ def _label_source_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--reply-confidence",
             type=click.FloatRange(0, 1, min_open=True),
-            default=_REPLY_CONFIDENCE,
+            default=DEFAULT_REPLY_CONFIDENCE,
             show_default=True,
             help="With --labels-are-replies: confidence from which a reply's wording gives its handler; 1 keeps "
             "only the replies that name their handler.",
@@ -540,7 +547,7 @@ def _check_label_source(
     """Refuse label-source options that contradict each other or would do nothing, and a missing --departments."""
     if labels_are_units and labels_are_replies:
         raise click.UsageError("use --labels-are-units or --labels-are-replies, not both")
-    if reply_confidence != _REPLY_CONFIDENCE and not labels_are_replies:
+    if reply_confidence != DEFAULT_REPLY_CONFIDENCE and not labels_are_replies:
         raise click.UsageError("--reply-confidence applies to --labels-are-replies: add it or drop the option")
     if departments_file is not None and not departments_file.is_file():
         raise click.BadParameter(f"no such file: {departments_file}", param_hint="--departments")
@@ -580,13 +587,6 @@ def _too_few_departments(column: str, labels_are_replies: bool) -> click.ClickEx
     )
 
 
-def _require_column(frame: Any, column: str, role: str) -> None:
-    from triage.io import DataError
-
-    if column not in frame.columns:
-        raise DataError(f"no {role} column {column!r}; the file has: {', '.join(map(str, frame.columns))}")
-
-
 @cli.command(short_help="Train a model on a labelled export. 训练模型")
 @click.argument("data", type=_INPUT_FILE)
 @click.option(
@@ -617,7 +617,7 @@ def _require_column(frame: Any, column: str, role: str) -> None:
 @click.option(
     "--target-precision",
     type=click.FloatRange(0, 1),
-    default=0.95,
+    default=DEFAULT_TARGET_PRECISION,
     show_default=True,
     help="Precision the review threshold must reach on held-out predictions.",
 )
@@ -724,7 +724,7 @@ def train(
     base = triage.load(base_location) if base_model != NO_BASE else None
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
-        _require_column(frame, sub_label_column, "sub-label")
+        require_columns(frame.columns, [sub_label_column], role="sub-label")
         sub_labels = list(frame[sub_label_column])
     directory = load_directory(departments_file)
     labels = _department_labels(labels, directory, labels_are_units, labels_are_replies, reply_confidence)
@@ -732,14 +732,14 @@ def train(
         raise _too_few_departments(label_column, labels_are_replies)
     keep = np.array([bool(label) for label in labels])
     if split_column:
-        _require_column(frame, split_column, "split")
+        require_columns(frame.columns, [split_column], role="split")
     test = held_out_rows(
         labels, keep, split=list(frame[split_column].astype(str)) if split_column else None, test_size=test_size
     )
     rows = np.flatnonzero(keep & ~test)
     weights = None
     if half_life and date_column:
-        _require_column(frame, date_column, "date")
+        require_columns(frame.columns, [date_column], role="date")
         weights = recency_weights([str(frame[date_column].iloc[i]) for i in rows], half_life)
     model = triage.train(
         [texts[i] for i in rows],
@@ -858,7 +858,7 @@ def evaluate(
 
     frame, texts, labels = _read_labelled(data, text_columns, label_column, file_format, encoding, sheet)
     if sub_label_column:
-        _require_column(frame, sub_label_column, "sub-label")
+        require_columns(frame.columns, [sub_label_column], role="sub-label")
     sub_labels = list(frame[sub_label_column]) if sub_label_column else None
     if labels_are_units or labels_are_replies:
         labels = _department_labels(
@@ -979,7 +979,7 @@ def audit_labels(
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=2000,
+    default=DEFAULT_CHUNK_SIZE,
     show_default=True,
     help="Rows classified together; memory grows with it, not with the file.",
 )
@@ -1065,7 +1065,7 @@ def tag(
             "--config": config,
             "--format": file_format != "auto",
             "--output-format": output_format != "auto",
-            "--chunk-size": chunk_size != 2000,
+            "--chunk-size": chunk_size != DEFAULT_CHUNK_SIZE,
         }
         if any(ignored.values()):
             names = ", ".join(name for name, value in ignored.items() if value)
@@ -1163,18 +1163,22 @@ def _report_tagging(summary: Any) -> None:
 @click.option(
     "--top",
     type=click.IntRange(min=1),
-    default=20,
+    default=DEFAULT_HOT_TOP,
     show_default=True,
     help="Number of topics to report, hottest first.",
 )
 @click.option(
-    "--min-size", type=click.IntRange(min=1), default=2, show_default=True, help="Fewest messages a topic can have."
+    "--min-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_HOT_MIN_SIZE,
+    show_default=True,
+    help="Fewest messages a topic can have.",
 )
 @click.option(
     "--half-life",
     "half_life",
     type=click.FloatRange(min=0),
-    default=30.0,
+    default=DEFAULT_HALF_LIFE_DAYS,
     show_default=True,
     help="Days after which a message counts half in hotness (0: no recency decay).",
 )

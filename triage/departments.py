@@ -99,11 +99,6 @@ class Department:
     unit_patterns: tuple[str, ...] = ()
     subcategories: tuple[SubCategory, ...] = field(default=())
 
-    @property
-    def label(self) -> str:
-        """``code / 中文名`` — how departments are shown to people."""
-        return f"{self.code} / {self.short_name}"
-
 
 class DepartmentDirectory(Mapping[str, Department]):
     """Departments by code, in file order."""

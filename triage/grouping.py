@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.defaults import DEFAULT_GROUP_THRESHOLD as DEFAULT_THRESHOLD
 from triage.hashing import code_points, mix64
 from triage.text import has_chinese, prepare
 
@@ -68,9 +69,6 @@ __all__ = [
     "lsh_bands",
 ]
 
-#: Estimated Jaccard similarity of character-trigram sets from which two texts are one concern: on real
-#: messages, pairs at 0.3-0.5 are mostly the same concern reworded; below 0.3 related concerns chain up.
-DEFAULT_THRESHOLD = 0.3
 
 _EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell into; real values are < 2**31
 _NOT_TEXT = re.compile(r"[\W_]+")

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.concerns import DEFAULT_CONCERN_THRESHOLD, ConcernTerms, concern_groups, concern_groups_of
+from triage.defaults import DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.grouping import DEFAULT_THRESHOLD, SignatureSpill, Sketcher, group, group_signatures
 from triage.pii import mask_pii
 from triage.places import extract_places, is_coded
@@ -379,9 +380,9 @@ def hot_topics(
     groups: Sequence[int] | np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
-    top: int = 20,
-    min_size: int = 2,
-    half_life_days: float = 30.0,
+    top: int = DEFAULT_HOT_TOP,
+    min_size: int = DEFAULT_HOT_MIN_SIZE,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     model: TriageModel | None = None,
 ) -> list[HotTopic]:
     """The ``top`` hottest topics of a batch (see the module docstring for the score).
@@ -445,9 +446,9 @@ def hot_topics_from_file(
     sheet: str | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
-    top: int = 20,
-    min_size: int = 2,
-    half_life_days: float = 30.0,
+    top: int = DEFAULT_HOT_TOP,
+    min_size: int = DEFAULT_HOT_MIN_SIZE,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     model: TriageModel | None = None,
     chunk_size: int = 5_000,
     progress: bool = False,
@@ -463,7 +464,7 @@ def hot_topics_from_file(
     :func:`hot_topics` on the same rows. ``progress`` shows a progress bar for each pass on stderr.
     """
     import triage
-    from triage.io import MAX_ERROR_SHARE, DataError, detect_text_columns, join_text, read_rows
+    from triage.io import MAX_ERROR_SHARE, DataError, detect_text_columns, join_text, read_rows, require_columns
 
     _check_sizes(top, min_size)
     path = Path(path)
@@ -479,9 +480,7 @@ def hot_topics_from_file(
         header, unreadable, first_error = export.header, 0, ""
         columns = list(text_columns) or detect_text_columns(header)
         named = [*columns, *(c for c in (time_column, likes_column, id_column) if c)]
-        missing = [c for c in named if c not in header]
-        if missing:
-            raise DataError(f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(header)}")
+        require_columns(header, named)
         text_at = [header.index(c) for c in columns]
         time_at = header.index(time_column) if time_column else None
         likes_at = header.index(likes_column) if likes_column else None

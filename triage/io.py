@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from triage._optional import import_optional
+from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.exceptions import DuplicateColumnWarning, TriageError
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "join_text_columns",
     "read_rows",
     "read_table",
+    "require_columns",
     "resolve_format",
     "spreadsheet_row",
     "spreadsheet_text",
@@ -72,8 +74,6 @@ _SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-#: Rows per chunk when the caller does not say.
-DEFAULT_CHUNK_SIZE = 2000
 #: A run in which more than this share of the rows cannot be read counts as failed (tag and hot exit 1).
 MAX_ERROR_SHARE = 0.5
 #: The longest cell read, in characters: a longer one is an error of its row (the row is kept).
@@ -732,6 +732,28 @@ def frame_cells(frame: Any) -> Any:
     return pandas.DataFrame(rows, columns=frame.columns, index=frame.index, dtype=object)
 
 
+def require_columns(
+    columns: Iterable[Any],
+    wanted: Iterable[str],
+    *,
+    role: str = "",
+    source: str | Path | None = None,
+    holder: str = "the file",
+) -> None:
+    """Refuse ``wanted`` names missing from ``columns``, naming them and listing the columns there are.
+
+    ``role`` says what the column is for ("label": "no label column ..."); the listing names
+    ``source`` when given ("no column 'x' in in.csv; it has: ..."), else ``holder`` ("the file has: ...").
+    """
+    columns = list(columns)
+    missing = [c for c in wanted if c not in columns]
+    if not missing:
+        return
+    where = f" in {source}; it has" if source is not None else f"; {holder} has"
+    named = ", ".join(map(repr, missing))
+    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {', '.join(map(str, columns))}")
+
+
 def detect_text_columns(columns: Sequence[str]) -> list[str]:
     """The text columns of an export by their headers: a subject/body pair if present, else one column."""
     normalised = {str(c).strip().lower(): str(c) for c in columns}
@@ -744,11 +766,7 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
 def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
     """Each row's text: the given columns joined by a newline (subject, then body); a missing cell
     (None, NaN) counts as empty and any other value as its ``str``."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"no column {', '.join(map(repr, missing))}; the file has: {', '.join(map(str, frame.columns))}"
-        )
+    require_columns(frame.columns, columns)
     cells = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").astype(str)
     if len(columns) == 1:
         return list(cells[columns[0]])

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.results import Classification, ReviewReason, RoutingSuggestion
 from triage.text import PreparedText, has_chinese, prepare, prepared_texts
@@ -27,7 +28,6 @@ __all__ = ["UNCLASSIFIED", "TriageModel", "default_model_path", "load"]
 #: (it is never a department code, so it always counts as wrong against a true department).
 UNCLASSIFIED = "unclassified"
 
-DEFAULT_TOP_K = 3
 DEFAULT_EXPLAIN_TERMS = 5
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triage.defaults import DEFAULT_REPLY_CONFIDENCE
 from triage.departments import DepartmentDirectory, default_directory
 from triage.estimator import TriageClassifier
 from triage.patterns import compile_builtin
@@ -118,7 +119,7 @@ def handlers_by_reply_text(
     replies: Sequence[str | float | None],
     handlers: Sequence[str | float | None],
     *,
-    min_confidence: float = 0.8,
+    min_confidence: float = DEFAULT_REPLY_CONFIDENCE,
     min_examples: int = 3,
 ) -> list[str | None]:
     """``handlers`` with the missing ones filled in from how each reply is written, where confident.
@@ -174,7 +175,7 @@ def handlers_from_replies(
     replies: Sequence[str | float | None],
     *,
     directory: DepartmentDirectory | None = None,
-    min_confidence: float | None = 0.8,
+    min_confidence: float | None = DEFAULT_REPLY_CONFIDENCE,
 ) -> list[HandlerEvidence | None]:
     """Each reply's handler: from a cue (:func:`handler_from_reply`) where the reply shows one, else
     from its wording (:func:`handlers_by_reply_text`, cue ``"wording"``, no unit) where the

@@ -86,6 +86,8 @@ _SENTENCE_ENDS = "。!?;\n"
 #: How far around a match its sentence is looked at: bounds the work per match on endless text.
 _SENTENCE_REACH = 80
 _BUILTIN_SOURCE = "triage/data/safety-rules.toml"
+#: What a ``boost`` rule adds to its department's probability when its entry does not say.
+DEFAULT_BOOST = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +104,7 @@ class Rule:
     department: str | None = None
     urgency: Urgency | None = None
     priority: int = 0
-    boost: float = 0.3
+    boost: float = DEFAULT_BOOST
     review: bool = False
     unless: UserPattern | None = None
     still: UserPattern | None = None
@@ -359,7 +361,7 @@ def _parse_rule(
         department=department,
         urgency=Urgency(urgency) if urgency else None,
         priority=entry.get("priority", 0),
-        boost=float(entry.get("boost", 0.3)),
+        boost=float(entry.get("boost", DEFAULT_BOOST)),
         review=entry.get("review", False),
         unless=patterns.get("unless"),
     )

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import numpy as np
 
 from triage.adaptation import BASE_SCALE, department_level, fit_with_base, infer_unit_departments
+from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataWarning
@@ -302,7 +303,7 @@ def train(
     labels: Sequence[str],
     *,
     sub_labels: Sequence[str | None] | None = None,
-    target_precision: float = 0.95,
+    target_precision: float = DEFAULT_TARGET_PRECISION,
     label_names: Mapping[str, str] | None = None,
     training_data: Mapping[str, Any] | None = None,
     search: bool = False,
