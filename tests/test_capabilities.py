@@ -16,8 +16,7 @@ from capabilities import accuracy_by_set, load_sets
 TARGET = 0.90
 #: Sets the shipped model does not reach yet, with the figure measured (python benchmarks/capabilities.py).
 BELOW_TARGET = {
-    "A_neighbour_noise_pets": "0.885: renovation and dog noise still go to urban management or the environment",
-    "C_issue_over_setting": "0.804: a school's or hospital's labour dispute still goes to the setting's department",
+    "C_issue_over_setting": "0.863: some labour disputes in a school or hospital still go to the setting's department",
 }
 
 
