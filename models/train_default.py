@@ -43,8 +43,7 @@ from triage.datasets import AUTHORED_CORPUS_SOURCE, cities, load_petitions, tedd
 from triage.estimator import TriageClassifier
 from triage.plots import confusion_matrix_png, reliability_png
 from triage.replies import handlers_by_reply_text
-from triage.text import has_chinese, prepare
-from triage.training import choose_review_threshold, expected_calibration_error, refine_labels
+from triage.training import choose_review_threshold, expected_calibration_error, refine_labels, usable_rows
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
 BOARDS = ("teddy2020c", *cities.BOARDS)
@@ -61,23 +60,33 @@ REPLY_TEXT_CONFIDENCE = 0.8
 
 @dataclass
 class RealRows:
-    """Real messages, each with every department that may own it (its label when there is one)."""
+    """Real messages, each with every department that may own it (its label when there is one), and
+    a line per part saying where the messages came from (for the card)."""
 
     texts: list[str] = field(default_factory=list)
     departments: list[tuple[str, ...]] = field(default_factory=list)
-    boards: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
 
-    def add(self, texts, departments, board: str, source: str) -> None:
+    def add(self, texts, departments, source: str) -> None:
         texts, departments = list(texts), [tuple(d) for d in departments]
         self.texts += texts
         self.departments += departments
-        self.boards += [board] * len(texts)
         if texts:
             self.sources.append(f"{len(texts)} {source}")
 
+    def extend(self, other: RealRows) -> None:
+        self.texts += other.texts
+        self.departments += other.departments
+        self.sources += other.sources
+
     def __len__(self) -> int:
         return len(self.texts)
+
+
+def _mapped_board(board: str, folder: Path):
+    """A city board's messages whose handling unit maps to at least one department."""
+    frame = cities.load_board(board, folder.parent / board)
+    return frame[frame["departments"].map(bool)]
 
 
 def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
@@ -85,12 +94,10 @@ def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
     ``bodies`` its topic-labelled bodies)."""
     rows = RealRows()
     if board != "teddy2020c":
-        frame = cities.load_board(board, folder.parent / board)
-        frame = frame[frame["departments"].map(bool)]
+        frame = _mapped_board(board, folder)
         rows.add(
             frame["text"],
             frame["departments"],
-            board,
             f"real messages (title + body) of the {board} board, labelled with the department(s) of the unit that "
             "handled them (district, county, township and street governments: street_community).",
         )
@@ -101,7 +108,6 @@ def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
     rows.add(
         train.loc[named, "text"],
         train.loc[named, "departments"],
-        board,
         "real messages (subject + body) from teddy2020c replies.csv, train split by id hash, labelled with the "
         "department(s) of the unit their official reply shows handled them.",
     )
@@ -112,7 +118,6 @@ def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
     rows.add(
         train.loc[guessed, "text"],
         [(by_wording[i],) for i in np.flatnonzero(guessed)],
-        board,
         "more real messages of that split whose reply names no handler, labelled by a classifier of reply texts "
         f"trained on the replies that do, where its confidence is at least {REPLY_TEXT_CONFIDENCE}.",
     )
@@ -126,7 +131,6 @@ def training_rows(board: str, folder: Path, *, bodies: bool = True) -> RealRows:
     rows.add(
         bodies["text"],
         [topic_departments[topic] for topic in bodies["label"]],
-        board,
         "real message bodies from teddy2020c bodies.csv, labelled with the most probable department within their "
         "contest topic (local offices excluded: a topic does not show who handled a message).",
     )
@@ -139,11 +143,10 @@ def test_rows(board: str, folder: Path) -> RealRows:
     if board == "teddy2020c":
         replies = teddy2020c.load_replies(folder)
         replies = replies[replies["departments"].map(bool)]
-        rows.add(replies["text"], replies["departments"], board, "teddy2020c replies naming their handler")
+        rows.add(replies["text"], replies["departments"], "teddy2020c replies naming their handler")
     else:
-        frame = cities.load_board(board, folder.parent / board)
-        frame = frame[frame["departments"].map(bool)]
-        rows.add(frame["text"], frame["departments"], board, f"{board} messages with a mapped handler")
+        frame = _mapped_board(board, folder)
+        rows.add(frame["text"], frame["departments"], f"{board} messages with a mapped handler")
     return rows
 
 
@@ -161,8 +164,8 @@ def labelled_training_set(corpus, real: RealRows, n_jobs: int = 2) -> tuple[list
     chosen = dict(zip(several, refined, strict=True))
     texts += real.texts
     labels += [chosen.get(i, real.departments[i][0]) for i in range(len(real))]
-    # rows without Chinese text (a title and body of digits or Latin only) teach nothing
-    keep = [has_chinese(prepare(text).text) for text in texts]
+    # left out here rather than inside triage.train, so the labels stay aligned with its out-of-fold rows
+    keep, _ = usable_rows(texts, np.asarray(labels, dtype=object))
     return [t for t, k in zip(texts, keep, strict=True) if k], [lab for lab, k in zip(labels, keep, strict=True) if k]
 
 
@@ -178,8 +181,7 @@ def leave_one_board_out(
         real = RealRows()
         for board in boards:
             if board != left_out:
-                part = training[board]
-                real.add(part.texts, part.departments, board, "")
+                real.extend(training[board])
         texts, labels = labelled_training_set(corpus, real, n_jobs)
         model = TriageClassifier(n_jobs=n_jobs, calibration_folds=2, **params).fit(texts, labels)
         test = test_rows(left_out, folder)
@@ -257,15 +259,20 @@ def cross_city_report(results: dict[str, dict]) -> dict[str, dict]:
     return report
 
 
-def review_threshold(parts: list[dict], temperature: float) -> float:
-    """The lowest confidence at which the pooled rows' automatic routes reach ``TARGET_PRECISION``."""
+def confidence_and_correct(parts: list[dict], temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled rows' top confidence at ``temperature`` and whether their top department is acceptable."""
     confidence, correct = [], []
     for part in parts:
         proba = softmax(part["scores"] / temperature, axis=1)
         best = proba.argmax(axis=1)
         confidence.append(proba.max(axis=1))
         correct.append(acceptable_mask(part["classes"], part["departments"])[np.arange(len(best)), best])
-    return choose_review_threshold(np.concatenate(confidence), np.concatenate(correct), TARGET_PRECISION)
+    return np.concatenate(confidence), np.concatenate(correct)
+
+
+def review_threshold(parts: list[dict], temperature: float) -> float:
+    """The lowest confidence at which the pooled rows' automatic routes reach ``TARGET_PRECISION``."""
+    return choose_review_threshold(*confidence_and_correct(parts, temperature), TARGET_PRECISION)
 
 
 def main() -> None:
@@ -298,9 +305,7 @@ def main() -> None:
 
     real = RealRows()
     for board in BOARDS:
-        part = training_rows(board, args.data)
-        real.add(part.texts, part.departments, board, "")
-        real.sources += part.sources
+        real.extend(training_rows(board, args.data))
     texts, labels = labelled_training_set(corpus, real)
     counts = Counter(corpus.departments)
     sources = [
@@ -334,14 +339,7 @@ def main() -> None:
     model.figures["confusion_matrix.png"] = confusion_matrix_png(
         labels, predicted, model.classes, title="cross-validated, all training messages"
     )
-    pooled = [(softmax(p["scores"] / temperature, axis=1), p) for p in results.values()]
-    confidence = np.concatenate([proba.max(axis=1) for proba, _ in pooled])
-    correct = np.concatenate(
-        [
-            acceptable_mask(p["classes"], p["departments"])[np.arange(len(proba)), proba.argmax(axis=1)]
-            for proba, p in pooled
-        ]
-    )
+    confidence, correct = confidence_and_correct(list(results.values()), temperature)
     model.figures["reliability.png"] = reliability_png(
         confidence, correct, title="calibration in a city not trained on (leave-one-board-out)"
     )
