@@ -3,6 +3,8 @@ classifications written by hand (no model), so deleting a behaviour fails a test
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from triage import model as model_module
@@ -188,13 +190,49 @@ def test_department_names_and_sub_categories():
 
 def test_route_prepares_each_text_once(small_model, monkeypatch):
     calls = []
-    original = routing.prepare
+    original = model_module.prepare
 
     def counting(text):
         calls.append(text)
         return original(text)
 
-    monkeypatch.setattr(routing, "prepare", counting)
     monkeypatch.setattr(model_module, "prepare", counting)
     small_model.route(["物业乱收停车费", "派出所补办身份证"])
     assert calls == ["物业乱收停车费", "派出所补办身份证"]
+    assert not hasattr(routing, "prepare")  # routing takes prepared text; it never prepares
+
+
+def triage_modules_on_the_stack(action) -> list[list[str]]:
+    """For every call of a triage function during ``action()``, the triage modules on the stack
+    (outermost first, repeats in a row merged)."""
+    stacks = []
+
+    def profile(frame, event, arg):
+        if event != "call":
+            return
+        modules = []
+        while frame is not None:
+            name = frame.f_globals.get("__name__", "")
+            if name.startswith("triage.") and (not modules or modules[-1] != name):
+                modules.append(name)
+            frame = frame.f_back
+        stacks.append(modules[::-1])
+
+    sys.setprofile(profile)
+    try:
+        action()
+    finally:
+        sys.setprofile(None)
+    return stacks
+
+
+def test_one_message_visits_each_module_once(small_model, tmp_path):
+    """model.route prepares, classifies and calls routing.suggest; nothing calls back into a
+    module further up the stack (as model.route -> routing.route -> model.classify did)."""
+    config = RoutingConfig(rules=(make_rule("school-bus", "校车", "force", "education"),))
+    small_model.route("校车超载，物业也不管", config=config)  # warm caches (directory, rules)
+    stacks = triage_modules_on_the_stack(lambda: small_model.route("校车超载，物业也不管", config=config))
+    revisits = [stack for stack in stacks if len(set(stack)) < len(stack)]
+    assert revisits == []
+    reached = {module for stack in stacks for module in stack}
+    assert {"triage.model", "triage.text", "triage.scoring", "triage.routing"} <= reached

@@ -286,40 +286,14 @@ class _TableWriter:
 def _tag_chunk(
     model: TriageModel, config: RoutingConfig | None, texts: list[str], errors: list[str]
 ) -> list[list[Any]]:
-    """The added columns (:func:`output_columns`) for one chunk; rows with a reading error are not classified."""
+    """The added columns (:func:`output_columns`) for one chunk: each result's ``to_row()`` and an
+    empty ``error``; rows with a reading error are not classified and get only their error."""
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable]
-    if config is None:
-        results: dict[int, Any] = dict(zip(usable, model.classify(batch, explain=0), strict=True))
-    else:
-        results = dict(zip(usable, model.route(batch, config=config), strict=True))
-    empty = ["" for _ in output_columns(config is not None)]
-    added = []
-    for i, error in enumerate(errors):
-        result = results.get(i)
-        if result is None:
-            added.append([*empty[:-1], error])
-            continue
-        if config is None:
-            candidates, reasons, routing = result.candidates, [result.reason.value] if result.reason else [], []
-        else:
-            candidates = tuple((code, result.confidence) for code in (result.department,) if code)
-            reasons = list(result.review_reasons)
-            routing = [result.urgency.value, result.local_office or "", ";".join(result.co_handlers)]
-        sub_category = result.sub_category if config is None else result.subcategory
-        row: list[Any] = [
-            result.department or "",
-            result.department_name or "",
-            sub_category or "",
-            round(result.confidence, 4),
-            json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
-            result.needs_review,
-            ";".join(reasons),
-            *routing,
-            "",
-        ]
-        added.append(row)
-    return added
+    found = model.classify(batch, explain=0) if config is None else model.route(batch, config=config)
+    cells = dict(zip(usable, (result.to_row() for result in found), strict=True))
+    blank = [""] * (len(output_columns(config is not None)) - 1)
+    return [[*cells[i], ""] if not error else [*blank, error] for i, error in enumerate(errors)]
 
 
 # Set in worker processes only: the model and routing config every chunk is tagged with.

@@ -1,8 +1,8 @@
 """Tagging and grouping beyond one machine on Dask (the ``dask`` extra).
 
-:func:`tag`: a dask DataFrame in, the same with tags out. Each worker process loads the model
-once, from a path every worker can read, and tags its partitions with
-:func:`triage.batch.tag_dataframe`, so results equal the local tagger's.
+:func:`tag`: a dask DataFrame in, the same with tags out (and routed, given a routing config).
+Each worker process loads the model once, from a path every worker can read, and tags its
+partitions with :func:`triage.batch.tag_dataframe`, so results equal the local tagger's.
 
 :func:`group`: near-duplicate group ids equal to :func:`triage.grouping.group` on the same texts.
 The local algorithm's groups are the connected components of every verified (member, bucket
@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from triage._optional import import_optional
-from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, tag_dataframe
+from triage.batch import GROUP_COLUMNS, output_columns, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import choose_encoding, detect_text_columns, frame_cells, join_text_columns
+from triage.routing import RoutingConfig, load_config
 
 __all__ = ["group", "read_export", "tag", "with_groups"]
 
@@ -39,23 +40,33 @@ def _worker_model(model_path: str | None) -> Any:
     return triage.load(model_path)
 
 
-def _tag_partition(frame: Any, text_columns: list[str], model_path: str | None) -> Any:
-    return tag_dataframe(frame, text_columns, model=_worker_model(model_path))
+def _tag_partition(frame: Any, text_columns: list[str], model_path: str | None, config: RoutingConfig | None) -> Any:
+    return tag_dataframe(frame, text_columns, model=_worker_model(model_path), config=config)
 
 
-def tag(ddf: Any, text_columns: Sequence[str] = (), *, model_path: str | Path | None = None) -> Any:
-    """Add the :data:`~triage.batch.OUTPUT_COLUMNS` to every partition of the dask DataFrame ``ddf``.
+def tag(
+    ddf: Any,
+    text_columns: Sequence[str] = (),
+    *,
+    model_path: str | Path | None = None,
+    config: RoutingConfig | str | Path | None = None,
+) -> Any:
+    """Add the :func:`~triage.batch.output_columns` to every partition of the dask DataFrame ``ddf``.
 
-    ``model_path`` must be readable by every worker (default: the model shipped with triage).
+    ``model_path`` must be readable by every worker (default: the model shipped with triage). With
+    a routing ``config`` (a :class:`~triage.routing.RoutingConfig` or its TOML path, read and
+    checked here, before any partition) rows are routed and also get the routing columns.
     """
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    if config is not None and not isinstance(config, RoutingConfig):
+        config = load_config(config)
     columns = list(text_columns) or detect_text_columns(list(ddf.columns))
     meta = ddf._meta.copy()
-    for name in OUTPUT_COLUMNS:
+    for name in output_columns(config is not None):
         out = name if name not in ddf.columns else f"triage_{name}"
         meta[out] = pandas.Series(dtype=_DTYPES.get(name, "str"))
     path = str(model_path) if model_path is not None else None
-    return ddf.map_partitions(_tag_partition, columns, path, meta=meta)
+    return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
 
 
 def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB") -> Any:

@@ -19,6 +19,7 @@ from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 if TYPE_CHECKING:
     from triage.adaptation import BaseScores
     from triage.estimator import TriageClassifier
+    from triage.routing import RoutingConfig
     from triage.scoring import FeatureRows, LinearScorer
 
 __all__ = ["UNCLASSIFIED", "TriageModel", "default_model_path", "load"]
@@ -292,6 +293,13 @@ class TriageModel:
 
         return default_directory().display_name(code)
 
+    def _department_names(self, config: RoutingConfig) -> dict[str, str]:
+        """The name of every department a suggestion can name (the model's, its units', the
+        rules'), looked up before routing so that routing never calls back into the model."""
+        rules = (*config.rules, *config.safety_rules)
+        codes = {*self.classes_, *self._unit_department_codes, *(rule.department for rule in rules if rule.department)}
+        return {code: self.department_name(code) for code in codes}
+
     @property
     def unit_departments(self) -> dict[str, str | None]:
         """Each unit's department (None: none known) of a unit-level model; empty otherwise."""
@@ -393,6 +401,7 @@ class TriageModel:
         for start, rows, proba in self._score_chunks(texts):
             departments = self.scorer.classes[proba.argmax(axis=1)]
             subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
+            by_department = self._department_candidates(proba, top_k)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
             unknown = np.diff(rows.offsets) == 0
             for row in range(len(proba)):
@@ -420,8 +429,18 @@ class TriageModel:
                     sub_category=subs[row][0],
                     sub_confidence=subs[row][1],
                     unit=unit,
+                    department_candidates=by_department[row],
                 )
         return results
+
+    def _department_candidates(self, proba: np.ndarray, top_k: int) -> list[tuple[tuple[str, float], ...]]:
+        """Per row, a unit-level model's top-k departments by summed unit probability (empty
+        tuples for a department model, whose candidates already are departments)."""
+        if self.units is None:
+            return [()] * len(proba)
+        codes, summed = self.department_proba(proba)
+        ranked = np.argsort(-summed, axis=1, kind="stable")[:, :top_k]
+        return [tuple((codes[k], float(summed[row, k])) for k in ranked[row]) for row in range(len(proba))]
 
     def _classify_many(self, texts: list[str], top_k: int, explain: int) -> list[Classification]:
         return self._classify_prepared([prepare(text) for text in texts], top_k, explain)
@@ -495,15 +514,34 @@ class TriageModel:
         ``config`` is a :class:`triage.routing.RoutingConfig` or the path of a routing TOML file
         (default: the built-in safety rules only). ``metadata`` is a mapping for one text (a list of them
         for many), e.g. ``{"place": "金桂小区"}`` when the location is known from elsewhere.
-        A list of texts is routed in one vectorised pass.
+        A list of texts is routed in one vectorised pass: each text is prepared once, classified
+        with every candidate, then :func:`triage.routing.suggest` makes its suggestion.
         """
-        from triage.routing import RoutingConfig, load_config, route
+        from triage.routing import RoutingConfig, load_config, suggest
 
-        if config is not None and not isinstance(config, RoutingConfig):
+        if config is None:
+            config = RoutingConfig()
+        elif not isinstance(config, RoutingConfig):
             config = load_config(config)
-        if isinstance(texts, str):
-            return route(self, [texts], config, metadata=[metadata])[0]
-        return route(self, _ensure_texts(texts), config, metadata=metadata)
+        single = isinstance(texts, str)
+        items = [texts] if isinstance(texts, str) else _ensure_texts(texts)
+        metas = [metadata] if single else list(metadata) if metadata is not None else [None] * len(items)
+        prepared = [prepare(text) for text in items]
+        results = self._classify_prepared(prepared, top_k=len(self.classes_))
+        threshold = config.review_threshold if config.review_threshold is not None else self.review_threshold
+        names = self._department_names(config)
+        suggestions = [
+            suggest(
+                result,
+                item.text,
+                config,
+                review_threshold=threshold,
+                name_of=names.__getitem__,
+                place=str((meta or {}).get("place", "")),
+            )
+            for item, meta, result in zip(prepared, metas, results, strict=True)
+        ]
+        return suggestions[0] if single else suggestions
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
         """The class of each message, one of :attr:`classes_` (department codes; a unit-level model's

@@ -1,21 +1,38 @@
-"""What triage returns to applications: frozen, JSON-friendly result objects."""
+"""What triage returns to applications: frozen, JSON-friendly result objects.
+
+:class:`Classification` (what the model says) and :class:`RoutingSuggestion` (what routing makes
+of it) use one vocabulary: ``department``, ``department_name``, ``unit``, ``confidence``,
+``sub_category``, ``needs_review``, ``reasons`` (:class:`ReviewReason` members),
+``review_reasons`` (the same as written to files) and ``terms`` mean the same on both, and both
+become a row of the batch tagger's columns with ``to_row()``. Names used before the vocabulary
+was shared stay as aliases: ``Classification.reason`` and ``.explanation`` (its constructor's
+field names), ``RoutingSuggestion.subcategory``.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Classification", "ReviewReason", "RoutingSuggestion", "Urgency"]
 
 
 class ReviewReason(StrEnum):
-    """Why a message should be looked at by a person. Values are stable identifiers."""
+    """Why a message should be looked at by a person. Values are stable identifiers, written to files."""
 
     LOW_CONFIDENCE = "low_confidence"
     NO_KNOWN_TERMS = "no_known_terms"  # Chinese text, but no word or character n-gram the model learned
     EMPTY_TEXT = "empty_text"
     NO_CHINESE_TEXT = "no_chinese_text"
+    # routing only
+    DEPARTMENTS_TOO_CLOSE = "departments_too_close"  # the top two departments are within a third of the margin
+    CONFLICTING_RULES = "conflicting_rules"  # force rules of equal priority name different departments
+    TEXT_TOO_SHORT = "text_too_short"  # shorter than the config's min_chars
+    #: A deployment or safety rule with ``review = true`` fired; written per rule as
+    #: ``rule NAME asks for review`` (:attr:`RoutingSuggestion.review_rules` names them).
+    RULE_REQUESTED = "rule_requested"
 
 
 class Urgency(StrEnum):
@@ -24,6 +41,23 @@ class Urgency(StrEnum):
     NORMAL = "normal"
     URGENT = "urgent"
     EMERGENCY = "emergency"
+
+
+#: The cells of :meth:`Classification.to_row`: the batch tagger's columns before ``error``.
+_COLUMNS = ("department", "department_name", "sub_category", "confidence", "candidates", "needs_review", "review_reason")
+
+
+def _cells(result: Classification | RoutingSuggestion, candidates: tuple[tuple[str, float], ...]) -> list[Any]:
+    """The cells both result types write, read through their shared names."""
+    return [
+        result.department or "",
+        result.department_name or "",
+        result.sub_category or "",
+        round(result.confidence, 4),
+        json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
+        result.needs_review,
+        ";".join(result.review_reasons),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +77,9 @@ class Classification:
     needs_review : bool
         Whether a person should check the result before it is acted on.
     reason : ReviewReason or None
-        Why it needs review.
+        Why it needs review (a classification has at most one reason; :attr:`reasons` holds it).
     explanation : tuple of (str, float)
-        Terms of the message that pushed it towards ``department``, with their weights.
+        Terms of the message that pushed it towards ``department``, with their weights (:attr:`terms`).
     truncated : bool
         The text was longer than :data:`triage.text.MAX_TEXT_CHARS` and only its start was read.
     sub_category : str or None
@@ -58,6 +92,9 @@ class Classification:
         The deployment's own unit (e.g. ``"供热办"``) from a unit-level model (trained on its own
         history, ``triage train --base default``), whose ``department`` is then the unit's department
         and whose ``confidence`` and ``candidates`` are over units; ``None`` for a department model.
+    department_candidates : tuple of (str, float)
+        A unit-level model's probabilities summed per department, most probable first (top-k), so
+        that routing, whose rules name departments, can rank them; empty for a department model.
     """
 
     department: str | None
@@ -71,14 +108,38 @@ class Classification:
     sub_category: str | None = None
     sub_confidence: float = 0.0
     unit: str | None = None
+    department_candidates: tuple[tuple[str, float], ...] = ()
+
+    #: The names of the cells of :meth:`to_row`, in order.
+    ROW_COLUMNS: ClassVar[tuple[str, ...]] = _COLUMNS
+
+    @property
+    def reasons(self) -> tuple[ReviewReason, ...]:
+        """Why it needs review, as on :class:`RoutingSuggestion` (empty or one reason)."""
+        return (self.reason,) if self.reason is not None else ()
+
+    @property
+    def review_reasons(self) -> tuple[str, ...]:
+        """:attr:`reasons` as the stable identifiers written to files."""
+        return tuple(reason.value for reason in self.reasons)
+
+    @property
+    def terms(self) -> tuple[tuple[str, float], ...]:
+        """The explaining terms with their weights (the :attr:`explanation` field, named as on routing)."""
+        return self.explanation
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict (tuples become lists, the reason its string value)."""
+        """A JSON-serialisable dict (tuples become lists, reasons their string values)."""
         data = asdict(self)
-        data["candidates"] = [list(pair) for pair in self.candidates]
-        data["explanation"] = [list(pair) for pair in self.explanation]
+        for key in ("candidates", "explanation", "department_candidates"):
+            data[key] = [list(pair) for pair in data[key]]
         data["reason"] = self.reason.value if self.reason else None
+        data["review_reasons"] = list(self.review_reasons)
         return data
+
+    def to_row(self) -> list[Any]:
+        """The batch tagger's cells (:attr:`ROW_COLUMNS`): the ``candidates`` cell is JSON."""
+        return _cells(self, self.candidates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,47 +154,93 @@ class RoutingSuggestion:
         The office of that department serving the place the message names (from the gazetteer).
     co_handlers : tuple of str
         Departments to copy: model candidates within the co-handling margin, and rule additions.
-    subcategory : str or None
+    sub_category : str or None
         The model's sub-category when it was trained with sub-labels and the rules kept its
-        department, else the department's sub-category whose keywords the message names most.
+        department, else the department's sub-category whose keywords the message names most
+        (:attr:`subcategory` is the name this field had first).
     confidence : float
-        The model's calibrated probability of ``department``.
+        The model's calibrated probability of ``unit`` when the suggestion names one, else of ``department``.
     urgency : Urgency
         normal, urgent or emergency; ``urgency_reason`` names the rule that set it.
     needs_review : bool
-        Whether a person should look first; ``review_reasons`` says why (stable identifiers such
-        as ``low_confidence``, ``departments_too_close``, ``conflicting_rules``,
-        ``text_too_short``, ``empty_text``, ``no_chinese_text``, or a rule asking for review).
+        Whether a person should look first; ``reasons`` says why, ``review_rules`` names the
+        rules that asked (:attr:`review_reasons`: both as written to files).
     terms, rules_fired, places : tuple
         The explanation: model terms with weights, the rules that fired, the places matched.
     model_department : str or None
         What the model alone said, before rules.
+    unit : str or None
+        A unit-level model's unit when the rules kept its department (the unit belongs to it);
+        ``None`` for a department model or when a rule chose another department.
     """
 
     department: str | None
     department_name: str | None
     local_office: str | None
     co_handlers: tuple[str, ...]
-    subcategory: str | None
+    sub_category: str | None
     confidence: float
     urgency: Urgency
     urgency_reason: str | None
     needs_review: bool
-    review_reasons: tuple[str, ...]
+    reasons: tuple[ReviewReason, ...]
+    review_rules: tuple[str, ...]
     terms: tuple[tuple[str, float], ...]
     rules_fired: tuple[str, ...]
     places: tuple[str, ...]
     model_department: str | None
+    unit: str | None = None
+
+    #: The names of the cells of :meth:`to_row`, in order.
+    ROW_COLUMNS: ClassVar[tuple[str, ...]] = (*_COLUMNS, "urgency", "local_office", "co_handlers")
+
+    @property
+    def subcategory(self) -> str | None:
+        """Alias of :attr:`sub_category` (its first name)."""
+        return self.sub_category
+
+    @property
+    def review_reasons(self) -> tuple[str, ...]:
+        """:attr:`reasons` as the stable identifiers written to files, a rule's request as
+        ``rule NAME asks for review`` (one per rule in :attr:`review_rules`)."""
+        written: list[str] = []
+        for reason in self.reasons:
+            if reason is ReviewReason.RULE_REQUESTED:
+                written += [f"rule {name} asks for review" for name in self.review_rules]
+            else:
+                written.append(reason.value)
+        return tuple(written)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict, with the explanation grouped."""
-        data = asdict(self)
-        data["urgency"] = self.urgency.value
-        data["co_handlers"] = list(self.co_handlers)
-        data["review_reasons"] = list(self.review_reasons)
-        data["explanation"] = {
-            "terms": [list(pair) for pair in data.pop("terms")],
-            "rules": list(data.pop("rules_fired")),
-            "places": list(data.pop("places")),
+        """A JSON-serialisable dict, with the explanation grouped (``subcategory`` repeats ``sub_category``)."""
+        return {
+            "department": self.department,
+            "department_name": self.department_name,
+            "local_office": self.local_office,
+            "co_handlers": list(self.co_handlers),
+            "subcategory": self.sub_category,
+            "confidence": self.confidence,
+            "urgency": self.urgency.value,
+            "urgency_reason": self.urgency_reason,
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+            "model_department": self.model_department,
+            "explanation": {
+                "terms": [list(pair) for pair in self.terms],
+                "rules": list(self.rules_fired),
+                "places": list(self.places),
+            },
+            "sub_category": self.sub_category,
+            "unit": self.unit,
         }
-        return data
+
+    def to_row(self) -> list[Any]:
+        """The batch tagger's cells (:attr:`ROW_COLUMNS`): ``candidates`` is the suggested department
+        alone, ``co_handlers`` joined with ``;``."""
+        candidates = ((self.department, self.confidence),) if self.department else ()
+        return [
+            *_cells(self, candidates),
+            self.urgency.value,
+            self.local_office or "",
+            ";".join(self.co_handlers),
+        ]

@@ -58,7 +58,6 @@ from triage.departments import DepartmentDirectory, default_directory
 from triage.exceptions import ConfigError
 from triage.patterns import UserPattern, compile_user_pattern, first_character_lookahead
 from triage.results import Classification, ReviewReason, RoutingSuggestion, Urgency
-from triage.text import prepare
 
 if TYPE_CHECKING:
     from triage.model import TriageModel
@@ -470,22 +469,32 @@ def _subcategory(directory: DepartmentDirectory, department: str, text: str, res
     return best[1] if best[0] else None
 
 
-def _department(result: Classification, fired: list[Rule], reasons: list[str]) -> tuple[str | None, bool]:
-    """The department after ``force`` and ``boost`` rules, and whether a rule forced it."""
-    probabilities = dict(result.candidates)
+def _department(
+    result: Classification, probabilities: Mapping[str, float], fired: list[Rule], reasons: list[ReviewReason]
+) -> tuple[str | None, bool]:
+    """The department after ``force`` and ``boost`` rules, and whether a rule forced it. Without a
+    rule the model's department stands (a unit-level model's is its unit's, even where another
+    department sums more probability); a boosted department replaces it when it scores higher."""
     forced = [rule for rule in fired if rule.action == "force"]
     if forced:
         top = [rule for rule in forced if rule.priority == forced[0].priority]
         if len({rule.department for rule in top}) > 1:
-            reasons.append("conflicting_rules")
+            reasons.append(ReviewReason.CONFLICTING_RULES)
         return max(top, key=lambda rule: probabilities.get(rule.department or "", 0.0)).department, True
-    if not probabilities:
-        return result.department, False
-    boosted = dict(probabilities)
+    boosted, boosted_codes = dict(probabilities), set()
     for rule in fired:
         if rule.action == "boost" and rule.department:
             boosted[rule.department] = boosted.get(rule.department, 0.0) + rule.boost
-    return max(boosted, key=boosted.__getitem__), False
+            boosted_codes.add(rule.department)
+    if not probabilities or not boosted_codes:
+        return result.department, False
+    contenders = [code for code in boosted if code == result.department or code in boosted_codes]
+    return max(contenders, key=boosted.__getitem__), False
+
+
+def _department_probabilities(result: Classification) -> dict[str, float]:
+    """Department → probability, most probable first: a unit-level model's summed over its units."""
+    return dict(result.department_candidates if result.unit is not None else result.candidates)
 
 
 def suggest(
@@ -503,20 +512,23 @@ def suggest(
     A pure step: nothing is scored or prepared again. ``review_threshold`` is the confidence below
     which the suggestion goes to review (the config's, else the model's); ``name_of`` names a
     department code (default: the shipped directory's short names); ``place`` names the location
-    when the text does not.
+    when the text does not. Rules name departments, so a unit-level model's classification is
+    ranked by its ``department_candidates``; its unit stays when the rules keep its department.
     """
     result, text = classification, prepared_text
     name_of = name_of or default_directory().display_name
     fired = config.fired_rules(text)
     # Low confidence is re-judged below against the routing threshold; other reasons carry over.
     carried = result.reason is not None and result.reason is not ReviewReason.LOW_CONFIDENCE
-    reasons: list[str] = [result.reason.value] if result.reason is not None and carried else []
-    department, forced = _department(result, fired, reasons)
-    probabilities = dict(result.candidates)
-    confidence = probabilities.get(department, 0.0) if department else 0.0
+    reasons: list[ReviewReason] = [result.reason] if result.reason is not None and carried else []
+    probabilities = _department_probabilities(result)
+    department, forced = _department(result, probabilities, fired, reasons)
+    unit = result.unit if department is not None and department == result.department else None
+    department_probability = probabilities.get(department, 0.0) if department else 0.0
+    confidence = result.confidence if unit is not None else department_probability
     ranked = sorted(probabilities.items(), key=lambda pair: -pair[1])
     co_handlers: list[str | None] = [
-        code for code, p in ranked[:3] if code != department and confidence - p <= config.co_handling_margin
+        code for code, p in ranked[:3] if code != department and department_probability - p <= config.co_handling_margin
     ]
     co_handlers += [rule.department for rule in fired if rule.action == "co_handler" and rule.department != department]
     urgency, urgency_reason = Urgency.NORMAL, None
@@ -524,28 +536,32 @@ def suggest(
         if rule.urgency and _SEVERITY[rule.urgency] > _SEVERITY[urgency]:
             urgency, urgency_reason = rule.urgency, f"rule {rule.name}"
     if department and not forced and confidence < review_threshold:
-        reasons.append("low_confidence")
+        reasons.append(ReviewReason.LOW_CONFIDENCE)
     if department and len(ranked) > 1 and not forced and ranked[0][1] - ranked[1][1] < config.co_handling_margin / 3:
-        reasons.append("departments_too_close")
-    if len(text) < config.min_chars and "empty_text" not in reasons:
-        reasons.append("text_too_short")
-    reasons += [f"rule {rule.name} asks for review" for rule in fired if rule.review]
+        reasons.append(ReviewReason.DEPARTMENTS_TOO_CLOSE)
+    if len(text) < config.min_chars and ReviewReason.EMPTY_TEXT not in reasons:
+        reasons.append(ReviewReason.TEXT_TOO_SHORT)
+    review_rules = tuple(dict.fromkeys(rule.name for rule in fired if rule.review))
+    if review_rules:
+        reasons.append(ReviewReason.RULE_REQUESTED)
     places, offices = config.offices_for(text + " " + place)
     return RoutingSuggestion(
         department=department,
         department_name=name_of(department) if department else None,
         local_office=offices.get(department) if department else None,
         co_handlers=tuple(dict.fromkeys(code for code in co_handlers if code)),
-        subcategory=_subcategory(default_directory(), department, text, result) if department else None,
+        sub_category=_subcategory(default_directory(), department, text, result) if department else None,
         confidence=confidence,
         urgency=urgency,
         urgency_reason=urgency_reason,
         needs_review=bool(reasons),
-        review_reasons=tuple(dict.fromkeys(reasons)),
+        reasons=tuple(dict.fromkeys(reasons)),
+        review_rules=review_rules,
         terms=result.explanation,
         rules_fired=tuple(rule.name for rule in fired),
         places=tuple(places),
         model_department=result.department,
+        unit=unit,
     )
 
 
@@ -556,26 +572,7 @@ def route(
     *,
     metadata: Iterable[Mapping[str, Any] | None] | None = None,
 ) -> list[RoutingSuggestion]:
-    """Routing suggestions for many texts: each prepared once, one vectorised model pass, then
-    :func:`suggest` per text. Without ``config`` only the built-in safety rules apply.
-
-    ``metadata`` (one mapping per text, optional) may carry ``place`` to name the location
-    when the text does not.
-    """
-    config = config or RoutingConfig()
-    texts = list(texts)
-    metas = list(metadata) if metadata is not None else [None] * len(texts)
-    prepared = [prepare(text) for text in texts]
-    results = model._classify_prepared(prepared, top_k=len(model.classes))
-    threshold = config.review_threshold if config.review_threshold is not None else model.review_threshold
-    return [
-        suggest(
-            result,
-            item.text,
-            config,
-            review_threshold=threshold,
-            name_of=model.department_name,
-            place=str((meta or {}).get("place", "")),
-        )
-        for item, meta, result in zip(prepared, metas, results, strict=True)
-    ]
+    """The same as ``model.route(list(texts), config=config, metadata=metadata)``, kept for callers
+    of this first spelling: :meth:`~triage.model.TriageModel.route` prepares, classifies and calls
+    :func:`suggest` once per text."""
+    return model.route(list(texts), config=config, metadata=metadata)
