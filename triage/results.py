@@ -44,7 +44,15 @@ class Urgency(StrEnum):
 
 
 #: The cells of :meth:`Classification.to_row`: the batch tagger's columns before ``error``.
-_COLUMNS = ("department", "department_name", "sub_category", "confidence", "candidates", "needs_review", "review_reason")
+_COLUMNS = (
+    "department",
+    "department_name",
+    "sub_category",
+    "confidence",
+    "candidates",
+    "needs_review",
+    "review_reason",
+)
 
 
 def _cells(result: Classification | RoutingSuggestion, candidates: tuple[tuple[str, float], ...]) -> list[Any]:
