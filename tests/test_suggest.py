@@ -3,6 +3,7 @@ classifications written by hand (no model), so deleting a behaviour fails a test
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 
 import pytest
@@ -236,3 +237,94 @@ def test_one_message_visits_each_module_once(small_model, tmp_path):
     assert revisits == []
     reached = {module for stack in stacks for module in stack}
     assert {"triage.model", "triage.text", "triage.scoring", "triage.routing"} <= reached
+
+
+# ---------------------------------------------------------------- every review reason, as an enum member
+
+REASON_CASES = {
+    ReviewReason.LOW_CONFIDENCE: lambda: suggest(
+        classified(("property_management", 0.55), ("public_security", 0.30), ("education", 0.15)),
+        TEXT,
+        config(),
+        review_threshold=0.6,
+    ),
+    ReviewReason.NO_KNOWN_TERMS: lambda: suggest(
+        classified(*CLEAR.candidates, reason=ReviewReason.NO_KNOWN_TERMS), TEXT, config(), review_threshold=0.5
+    ),
+    ReviewReason.EMPTY_TEXT: lambda: suggest(
+        classified(reason=ReviewReason.EMPTY_TEXT), "", config(), review_threshold=0.5
+    ),
+    ReviewReason.NO_CHINESE_TEXT: lambda: suggest(
+        classified(reason=ReviewReason.NO_CHINESE_TEXT), "hello world", config(), review_threshold=0.5
+    ),
+    ReviewReason.DEPARTMENTS_TOO_CLOSE: lambda: suggest(
+        classified(("property_management", 0.46), ("public_security", 0.44), ("education", 0.10)),
+        TEXT,
+        config(),
+        review_threshold=0.3,
+    ),
+    ReviewReason.CONFLICTING_RULES: lambda: suggest(
+        CLEAR,
+        TEXT,
+        config(make_rule("a", "物业", "force", "education"), make_rule("b", "垃圾", "force", "public_security")),
+        review_threshold=0.5,
+    ),
+    ReviewReason.TEXT_TOO_SHORT: lambda: suggest(CLEAR, "物业", config(), review_threshold=0.5),
+    ReviewReason.RULE_REQUESTED: lambda: suggest(
+        CLEAR,
+        TEXT,
+        config(make_rule("check", "物业", "urgency", urgency=Urgency.URGENT, review=True)),
+        review_threshold=0.5,
+    ),
+}
+
+
+@pytest.mark.parametrize("reason", list(ReviewReason))
+def test_every_review_reason_is_given_as_its_enum_member(reason):
+    result = REASON_CASES[reason]()
+    assert result.reasons == (reason,) and result.needs_review
+    assert type(result.reasons[0]) is ReviewReason
+
+
+# ---------------------------------------------------------------- a unit-level model's classification
+
+# Units 供热办 and 住建局 belong to housing_construction, 教育局 to education; the model named 供热办.
+HEATING = Classification(
+    department="housing_construction",
+    department_name="住建",
+    confidence=0.40,
+    candidates=(("供热办", 0.40), ("教育局", 0.35), ("住建局", 0.25)),
+    needs_review=False,
+    reason=None,
+    explanation=(("暖气", 0.7),),
+    unit="供热办",
+    department_candidates=(("housing_construction", 0.65), ("education", 0.35)),
+)
+
+
+def test_a_unit_level_route_names_the_unit_and_ranks_departments():
+    result = suggest(HEATING, "暖气片不热已经一周了", config(), review_threshold=0.3)
+    assert (result.department, result.unit, result.confidence) == ("housing_construction", "供热办", 0.40)
+    assert result.department_name == "住建" and result.to_dict()["unit"] == "供热办"
+    assert result.co_handlers == () and result.reasons == ()  # 0.65 against 0.35: departments, not units
+    assert suggest(HEATING, "暖气片不热已经一周了", config(), review_threshold=0.5).reasons == (
+        ReviewReason.LOW_CONFIDENCE,  # judged on the unit named
+    )
+
+
+def test_the_models_unit_department_stands_without_a_rule():
+    """Even where another department sums more probability over its units."""
+    split = dataclasses.replace(HEATING, department_candidates=(("education", 0.6), ("housing_construction", 0.4)))
+    result = suggest(split, "暖气片不热已经一周了", config(), review_threshold=0.3)
+    assert (result.department, result.unit) == ("housing_construction", "供热办")
+    assert result.co_handlers == ("education",)
+
+
+def test_a_rule_choosing_another_department_drops_the_unit():
+    forced = suggest(HEATING, "暖气片不热", config(make_rule("s", "暖气", "force", "education")), review_threshold=0.3)
+    assert (forced.department, forced.unit, forced.confidence) == ("education", None, 0.35)
+    boost = make_rule("b", "暖气", "boost", "education", boost=0.4)
+    boosted = suggest(HEATING, "暖气片不热", config(boost), review_threshold=0.3)
+    assert (boosted.department, boosted.unit, boosted.confidence) == ("education", None, 0.35)
+    weak = make_rule("b", "暖气", "boost", "education", boost=0.2)
+    assert suggest(HEATING, "暖气片不热", config(weak), review_threshold=0.3).unit == "供热办"
