@@ -40,3 +40,13 @@ def test_dask_without_a_config_adds_no_routing_columns(saved_model_dir, small_mo
         remote = tagged.compute()
     local = tag_dataframe(frame, ["内容"], model=small_model)
     pd.testing.assert_frame_equal(remote.reset_index(drop=True), local.reset_index(drop=True), check_dtype=False)
+
+
+def test_a_config_survives_pickling_for_distributed_workers(small_model, tmp_path):
+    """A distributed scheduler ships the config to its workers pickled (RE2 patterns included)."""
+    import pickle
+
+    config = load_config(write_config(tmp_path))
+    shipped = pickle.loads(pickle.dumps(config))
+    texts = [text for _, text in MESSAGES]
+    assert small_model.route(texts, config=shipped) == small_model.route(texts, config=config)

@@ -492,6 +492,15 @@ def _department(
     return max(contenders, key=boosted.__getitem__), False
 
 
+def _urgency(fired: list[Rule]) -> tuple[Urgency, str | None]:
+    """The most severe urgency any fired rule sets (the first rule at equal severity), and that rule."""
+    urgency, reason = Urgency.NORMAL, None
+    for rule in fired:
+        if rule.urgency and _SEVERITY[rule.urgency] > _SEVERITY[urgency]:
+            urgency, reason = rule.urgency, f"rule {rule.name}"
+    return urgency, reason
+
+
 def _department_probabilities(result: Classification) -> dict[str, float]:
     """Department → probability, most probable first: a unit-level model's summed over its units."""
     return dict(result.department_candidates if result.unit is not None else result.candidates)
@@ -531,10 +540,7 @@ def suggest(
         code for code, p in ranked[:3] if code != department and department_probability - p <= config.co_handling_margin
     ]
     co_handlers += [rule.department for rule in fired if rule.action == "co_handler" and rule.department != department]
-    urgency, urgency_reason = Urgency.NORMAL, None
-    for rule in fired:
-        if rule.urgency and _SEVERITY[rule.urgency] > _SEVERITY[urgency]:
-            urgency, urgency_reason = rule.urgency, f"rule {rule.name}"
+    urgency, urgency_reason = _urgency(fired)
     if department and not forced and confidence < review_threshold:
         reasons.append(ReviewReason.LOW_CONFIDENCE)
     if department and len(ranked) > 1 and not forced and ranked[0][1] - ranked[1][1] < config.co_handling_margin / 3:
