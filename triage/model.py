@@ -296,9 +296,9 @@ class TriageModel:
     def _department_names(self, config: RoutingConfig) -> dict[str, str]:
         """The name of every department a suggestion can name (the model's, its units', the
         rules'), looked up before routing so that routing never calls back into the model."""
-        rules = (*config.rules, *config.safety_rules)
-        codes = {*self.classes_, *self._unit_department_codes, *(rule.department for rule in rules if rule.department)}
-        return {code: self.department_name(code) for code in codes}
+        own = self._unit_department_codes if self.units is not None else self.classes_
+        ruled = [rule.department for rule in (*config.rules, *config.safety_rules) if rule.department]
+        return {code: self.department_name(code) for code in {*own, *ruled}}
 
     @property
     def unit_departments(self) -> dict[str, str | None]:
@@ -519,13 +519,14 @@ class TriageModel:
         """
         from triage.routing import RoutingConfig, load_config, suggest
 
+        if isinstance(texts, str):
+            return self.route([texts], config=config, metadata=[metadata])[0]
         if config is None:
             config = RoutingConfig()
         elif not isinstance(config, RoutingConfig):
             config = load_config(config)
-        single = isinstance(texts, str)
-        items = [texts] if isinstance(texts, str) else _ensure_texts(texts)
-        metas = [metadata] if single else list(metadata) if metadata is not None else [None] * len(items)
+        items = _ensure_texts(texts)
+        metas = list(metadata) if metadata is not None else [None] * len(items)
         prepared = [prepare(text) for text in items]
         results = self._classify_prepared(prepared, top_k=len(self.classes_))
         threshold = config.review_threshold if config.review_threshold is not None else self.review_threshold
@@ -541,7 +542,7 @@ class TriageModel:
             )
             for item, meta, result in zip(prepared, metas, results, strict=True)
         ]
-        return suggestions[0] if single else suggestions
+        return suggestions
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
         """The class of each message, one of :attr:`classes_` (department codes; a unit-level model's
