@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import triage
 from tests.test_adaptation import LABELS, QUERIES, TEXTS
@@ -42,3 +44,20 @@ def test_a_forcing_rule_drops_the_unit(unit_model, tmp_path):
     routed = unit_model.route(QUERIES[0], config=path)
     assert (routed.department, routed.unit, routed.model_department) == ("education", None, "housing_construction")
     assert unit_model.route(QUERIES[1], config=RoutingConfig()).unit == "教育局"
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("物业停车费派出所身份证学校补课暖气供热村路 ，。a1"), max_size=30))
+def test_without_rules_a_route_names_what_the_model_said(small_model, unit_model, text):
+    """Rules are the only thing that moves a message: with none, route and classify agree, for a
+    department model and a unit-level one."""
+    no_rules = RoutingConfig(safety_rules=())
+    for model in (small_model, unit_model):
+        classified, routed = model.classify(text), model.route(text, config=no_rules)
+        assert (routed.department, routed.department_name, routed.unit) == (
+            classified.department,
+            classified.department_name,
+            classified.unit,
+        )
+        assert routed.confidence == classified.confidence and routed.terms == classified.terms
+        assert routed.sub_category == classified.sub_category or classified.sub_category is None
