@@ -12,14 +12,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from triage.defaults import DEFAULT_REPLY_CONFIDENCE
 from triage.exceptions import TrainingDataError
 from triage.io import detect_text_columns, join_text_columns, read_table, require_columns
-
-if TYPE_CHECKING:
-    from triage.departments import DepartmentDirectory
 
 __all__ = ["LabelOptions", "LabelSource", "LabelledRows", "Notify", "read_labelled"]
 
@@ -61,7 +58,6 @@ class LabelledRows:
     texts: list[str]
     labels: list[str]
     sub_labels: list[str] | None
-    directory: DepartmentDirectory
     other: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -81,8 +77,6 @@ def read_labelled(
     :class:`~triage.exceptions.TrainingDataError` says what to try. ``notify`` receives a line
     on the encoding and text columns chosen and on how many labels were mapped.
     """
-    from triage.departments import load_directory
-
     say = notify or (lambda _line: None)
     frame = read_table(path, format=options.format, encoding=options.encoding, sheet=options.sheet)
     if "encoding" in frame.attrs:
@@ -96,8 +90,7 @@ def read_labelled(
     for role, column in wanted.items():
         if column is not None:
             require_columns(frame.columns, [column], role=role)
-    directory = load_directory(options.departments)
-    labels = _department_labels(list(frame[options.label_column]), directory, options, say)
+    labels = _department_labels(list(frame[options.label_column]), options, say)
     if options.labels_are != "departments" and len({label for label in labels if label}) < min_departments:
         hint = "lower --reply-confidence, " if options.labels_are == "replies" else ""
         raise TrainingDataError(
@@ -108,31 +101,32 @@ def read_labelled(
         texts,
         labels,
         list(frame[options.sub_label_column]) if options.sub_label_column else None,
-        directory,
         {role: [str(value) for value in frame[column]] for role, column in (other_columns or {}).items() if column},
     )
 
 
-def _department_labels(
-    labels: list[Any], directory: DepartmentDirectory, options: LabelOptions, say: Notify
-) -> list[str]:
+def _department_labels(labels: list[Any], options: LabelOptions, say: Notify) -> list[str]:
     """The label column as ``options.labels_are`` reads it: as it is, or each row's department."""
-    if options.labels_are == "units":
-        labels = [directory.match_unit(label) or "" for label in labels]
-        unmatched = sum(1 for label in labels if not label)
-        say(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out")
-    elif options.labels_are == "replies":
-        from triage.replies import handlers_from_replies
+    from triage.departments import load_directory
 
-        confidence = options.reply_confidence
-        evidence = handlers_from_replies(
-            labels, directory=directory, min_confidence=None if confidence >= 1 else confidence
-        )
-        cues = Counter(e.cue for e in evidence if e)
-        how = f" ({', '.join(f'{cue} {n}' for cue, n in cues.most_common())})" if cues else ""
-        say(
-            f"handlers read from replies: {sum(cues.values())} of {len(labels)} rows{how}; "
-            f"{len(labels) - sum(cues.values())} rows whose reply does not show its handler left out"
-        )
-        labels = [e.department if e else "" for e in evidence]
-    return labels
+    if options.labels_are == "departments":
+        return labels
+    directory = load_directory(options.departments)
+    if options.labels_are == "units":
+        departments = [directory.match_unit(label) or "" for label in labels]
+        unmatched = sum(1 for department in departments if not department)
+        say(f"unit names mapped to departments; {unmatched} rows with no recognised unit left out")
+        return departments
+    from triage.replies import handlers_from_replies
+
+    confidence = options.reply_confidence
+    evidence = handlers_from_replies(
+        labels, directory=directory, min_confidence=None if confidence >= 1 else confidence
+    )
+    cues = Counter(e.cue for e in evidence if e)
+    how = f" ({', '.join(f'{cue} {n}' for cue, n in cues.most_common())})" if cues else ""
+    say(
+        f"handlers read from replies: {sum(cues.values())} of {len(labels)} rows{how}; "
+        f"{len(labels) - sum(cues.values())} rows whose reply does not show its handler left out"
+    )
+    return [e.department if e else "" for e in evidence]

@@ -473,6 +473,7 @@ def train_from_file(
     ``overwrite`` (and then be a model directory).
     """
     from triage.adaptation import read_unit_csv
+    from triage.departments import load_directory
     from triage.model import load
     from triage.persistence import check_model_destination
 
@@ -488,6 +489,7 @@ def train_from_file(
     split = held_out if isinstance(held_out, str) else None
     columns = {"split": split, "date": recency[0] if recency else None}
     data = read_labelled(path, labels, other_columns=columns, min_departments=2, notify=notify)
+    directory = load_directory(labels.departments)
     keep = np.array([bool(label) for label in data.labels])
     share = None if isinstance(held_out, str) else held_out
     try:
@@ -503,7 +505,7 @@ def train_from_file(
         sample_weight=_recency_weights(data, rows, recency),
         unit_departments=unit_departments,
         progress=progress,
-        label_names={code: data.directory.display_name(code) for code in set(data.labels)},
+        label_names={code: directory.display_name(code) for code in set(data.labels)},
         training_data={
             "name": output.name,
             "description": description or f"Trained on {name}.",
