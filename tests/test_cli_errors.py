@@ -123,3 +123,12 @@ def test_an_existing_output_is_refused_before_the_data_is_read(tmp_path):
     replacing = CliRunner().invoke(cli, [*args, "--overwrite"])
     assert replacing.exit_code == 1 and "is not a triage model directory; refusing to replace it" in replacing.output
     assert (tmp_path / "model" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_options_dask_cannot_honour_are_named_before_any_cluster_starts(tmp_path):
+    (tmp_path / "in.csv").write_text("内容\n物业费太贵\n", encoding="utf-8")
+    args = ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out"), "--engine", "dask"]
+    result = CliRunner().invoke(cli, [*args, "--chunk-size", "10", "--resume", "--sheet", "Sheet1"])
+    assert result.exit_code == 2
+    assert "Error: --sheet, --resume, --chunk-size cannot be used with --engine dask" in result.output
+    assert not (tmp_path / "out").exists()

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+import triage
 from triage.cli._errors import handles_user_errors, interrupted
 from triage.cli._options import (
     INPUT_FILE,
@@ -36,12 +37,6 @@ _NOT_WITH_DASK = {
     "output_format": "--output-format",
     "chunk_size": "--chunk-size",
 }
-
-
-def _load_model(model_path: Path | None) -> Any:
-    import triage
-
-    return triage.load(model_path)
 
 
 @click.command(short_help="Tag every row of an export file. 批量分拨")
@@ -359,7 +354,7 @@ def hot(
         if str(path) != STDIO and path.exists() and not overwrite:
             raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
     check_folders(**{"-o": output, "--html": html_path})
-    model = _load_model(model_path)
+    model = triage.load(model_path)
     with stdin_spooled(input_path, file_format) as (source, input_kind):
         report = hot_topics_from_file(
             source,

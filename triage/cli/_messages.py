@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+import triage
 from triage.cli._errors import handles_user_errors
 from triage.cli._options import config_option, model_option
 from triage.cli._stdio import read_texts, stdin_split_options
@@ -15,12 +16,6 @@ from triage.defaults import DEFAULT_TOP_K
 from triage.text import display_text
 
 __all__ = ["classify", "route"]
-
-
-def _load_model(model_path: Path | None) -> Any:
-    import triage
-
-    return triage.load(model_path)
 
 
 def _preview(text: str) -> str:
@@ -98,7 +93,7 @@ def classify(
     for messages that span lines).
     """
     messages = read_texts(texts, jsonl=jsonl, null=null)
-    results = _load_model(model_path).classify(messages, top_k=top_k)
+    results = triage.load(model_path).classify(messages, top_k=top_k)
     _echo_results(messages, results, as_json, _format_classification)
 
 
@@ -116,5 +111,5 @@ def route(texts: tuple[str, ...], config: Any, as_json: bool, jsonl: bool, null:
     for messages that span lines).
     """
     messages = read_texts(texts, jsonl=jsonl, null=null)
-    suggestions = _load_model(model_path).route(messages, config=config)
+    suggestions = triage.load(model_path).route(messages, config=config)
     _echo_results(messages, suggestions, as_json, _format_suggestion)
