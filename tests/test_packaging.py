@@ -88,6 +88,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     for file in ("manifest.json", *manifest["files"]):  # every file the model's manifest lists
         assert f"triage/_models/default/{file}" in names
     assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
+    assert "triage/cli/__init__.py" in names and "triage/cli.py" not in names  # the `triage` command
     assert "triage/datasets/data/petitions/other.jsonl" in names
     # built here (a C compiler is present): the wheel carries the compiled featuriser, not its source
     assert any(re.fullmatch(r"triage/_featurize\..+\.(so|pyd)", name) for name in names)

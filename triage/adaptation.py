@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.archives import read_npy, read_regular_file
-from triage.exceptions import ModelIntegrityError
+from triage.exceptions import ModelIntegrityError, TrainingDataError
 
 if TYPE_CHECKING:
     from scipy import sparse
@@ -172,7 +172,7 @@ def fit_with_base(
     texts = list(texts)
     classes, codes, counts = np.unique(labels, return_inverse=True, return_counts=True)
     if len(classes) < 2 or counts.min() < 2:
-        raise ValueError("training on a base model needs at least 2 classes of at least 2 examples each")
+        raise TrainingDataError("training on a base model needs at least 2 classes of at least 2 examples each")
     estimator.vectorizer_ = estimator._make_vectorizer(len(texts))
     features = estimator.vectorizer_.fit_transform(texts).astype(np.float64)
     logits = _base_logits(base, texts)
@@ -213,9 +213,9 @@ def _day(value: Any, row: int) -> np.datetime64:
             return np.datetime64(f"{int(year):04d}-{int(month):02d}-{int(day):02d}", "D")
         day_value = np.datetime64(value, "D")
     except (ValueError, TypeError, IndexError):
-        raise ValueError(f"row {row}: {value!r} is not a date (YYYY-MM-DD)") from None
+        raise TrainingDataError(f"row {row}: {value!r} is not a date (YYYY-MM-DD)") from None
     if np.isnat(day_value):
-        raise ValueError(f"row {row} has no date; fill it or drop the row")
+        raise TrainingDataError(f"row {row} has no date; fill it or drop the row")
     return day_value
 
 

@@ -12,15 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from triage.estimator import TriageClassifier
+from triage.labelled import LabelOptions, Notify, read_labelled
 from triage.progress import steps
 from triage.training import usable_rows
 
-__all__ = ["SuspectLabel", "audit_labels", "suspects_from_proba"]
+__all__ = ["LabelAudit", "SuspectLabel", "audit_file", "audit_labels", "suspects_from_proba"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +80,27 @@ def audit_labels(
         estimator = TriageClassifier(**params).fit([texts[i] for i in rows.tolist()], labels_array[rows])
     suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
     return [replace(s, index=int(rows[s.index])) for s in suspects]
+
+
+@dataclass(frozen=True)
+class LabelAudit:
+    """The suspect rows of a labelled export (:func:`audit_labels`), and the texts they index."""
+
+    suspects: list[SuspectLabel]
+    texts: list[str]
+
+
+def audit_file(
+    path: str | Path,
+    labels: LabelOptions,
+    *,
+    progress: bool | None = None,
+    notify: Notify | None = None,
+    **params: Any,
+) -> LabelAudit:
+    """:func:`audit_labels` of the labelled export at ``path``, read as ``labels`` say; with mapped
+    labels (units, replies), of the rows whose label shows a department. ``index`` counts the file's rows."""
+    data = read_labelled(path, labels, notify=notify)
+    rows = [i for i, label in enumerate(data.labels) if label or labels.labels_are == "departments"]
+    suspects = audit_labels([data.texts[i] for i in rows], [data.labels[i] for i in rows], progress=progress, **params)
+    return LabelAudit([replace(s, index=rows[s.index]) for s in suspects], data.texts)

@@ -13,6 +13,7 @@ pairs, and the client joins the verified pairs (two int64 each) into components.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 from collections.abc import Sequence
 from functools import lru_cache
@@ -27,7 +28,7 @@ from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, 
 from triage.io import choose_encoding, detect_text_columns, frame_cells, join_text_columns
 from triage.routing import RoutingConfig, load_config
 
-__all__ = ["group", "read_export", "tag", "with_groups"]
+__all__ = ["group", "read_export", "tag", "tag_dataset", "with_groups"]
 
 _DTYPES = {"confidence": "float64", "needs_review": "bool"}
 
@@ -216,3 +217,38 @@ def _signature_meta(size: int) -> Any:
         {column: pandas.Series(dtype="uint32") for column in _signature_columns(size)},
         index=pandas.Index([], dtype="int64", name="position"),
     )
+
+
+def tag_dataset(
+    source: str | Path,
+    output: str | Path,
+    *,
+    text_columns: Sequence[str] = (),
+    encoding: str = "auto",
+    scheduler: str | None = None,
+    n_jobs: int = 1,
+    model_path: str | Path | None = None,
+    group_threshold: float | None = None,
+    overwrite: bool = False,
+) -> str:
+    """Tag the export ``source`` (:func:`read_export`: a Parquet dataset or a CSV glob) into the Parquet
+    dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too when ``group_threshold`` is given.
+
+    Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
+    started for the call. Returns the scheduler's address. ``output`` is replaced only with ``overwrite``.
+    """
+    distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    model = str(Path(model_path).resolve()) if model_path is not None else None
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            scheduler = stack.enter_context(distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1))
+        client = stack.enter_context(distributed.Client(scheduler))
+        frame = read_export(source, encoding=encoding)
+        tagged = tag(frame, text_columns, model_path=model)
+        if group_threshold is not None:
+            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
+        tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+        return str(client.scheduler.address)

@@ -17,13 +17,14 @@ from typing import Any
 import numpy as np
 
 from triage.adaptation import department_level
-from triage.exceptions import TrainingDataOverlapError
-from triage.model import TriageModel
+from triage.exceptions import TrainingDataError, TrainingDataOverlapError
+from triage.labelled import LabelOptions, Notify, read_labelled
+from triage.model import TriageModel, load
 from triage.progress import steps
 from triage.text import display_text
 from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
 
-__all__ = ["evaluate", "precision_coverage"]
+__all__ = ["evaluate", "evaluate_file", "precision_coverage"]
 
 _EXAMPLES_PER_PAIR = 5
 
@@ -108,11 +109,11 @@ def _sub_label_scores(
     """The sub-category model on the rows with a known sub-label: given the true department (beside
     the majority baseline, per department too), and end to end (department and sub-category right)."""
     if model.sub_scorer is None:
-        raise ValueError("this model has no sub-category model; train it with sub-labels (--sub-label-column)")
+        raise TrainingDataError("this model has no sub-category model; train it with sub-labels (--sub-label-column)")
     subs = sub_label_array(sub_labels, len(texts))
     known = np.flatnonzero(subs != "")
     if not known.size:
-        raise ValueError("no row has a sub-label to evaluate")
+        raise TrainingDataError("no row has a sub-label to evaluate")
     known_texts = [texts[i] for i in known]
     proba = model.sub_scorer.predict_proba(known_texts)
     result = evaluate_sub_labels(
@@ -206,3 +207,26 @@ def evaluate(
             bar.start("writing the report")
             _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
     return result
+
+
+def evaluate_file(
+    model: TriageModel | str | Path | None,
+    path: str | Path,
+    labels: LabelOptions,
+    *,
+    report_dir: str | Path | None = None,
+    progress: bool | None = None,
+    notify: Notify | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate` ``model`` (a model, a model directory, or ``None`` for the shipped one) on the
+    labelled export at ``path``, read as ``labels`` say. With mapped labels (units, replies), the rows
+    whose label shows no department are left out."""
+    data = read_labelled(path, labels, notify=notify)
+    texts, true_labels, sub_labels = data.texts, data.labels, data.sub_labels
+    if labels.labels_are != "departments":
+        rows = [i for i, label in enumerate(true_labels) if label]
+        texts, true_labels = [texts[i] for i in rows], [true_labels[i] for i in rows]
+        sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
+    if not isinstance(model, TriageModel):
+        model = load(model)
+    return evaluate(model, texts, true_labels, sub_labels=sub_labels, report_dir=report_dir, progress=progress)

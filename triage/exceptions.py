@@ -16,6 +16,7 @@ __all__ = [
     "ModelNotFoundError",
     "ScorerMismatchError",
     "SegmenterMismatchWarning",
+    "TrainingDataError",
     "TrainingDataOverlapError",
     "TrainingDataWarning",
     "TriageError",
@@ -55,6 +56,11 @@ class ConfigError(TriageError, ValueError):
 
 class MissingDependencyError(TriageError, ImportError):
     """An optional dependency is needed for this feature; the message names the extra to install."""
+
+
+class TrainingDataError(TriageError, ValueError):
+    """Labelled data cannot train or score what was asked: too few departments or examples, a date
+    that is not one, no sub-label to score. The message names the column or row and what to change."""
 
 
 class TrainingDataOverlapError(TriageError, ValueError):

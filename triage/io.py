@@ -569,7 +569,11 @@ def _read_parquet(
     path: Path, chunk_size: int, row_groups: Sequence[int] | None
 ) -> tuple[list[str], Generator[Row], Any]:
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
-    file = parquet.ParquetFile(path)
+    arrow_error = import_optional("pyarrow", extra="io", purpose="reading Parquet files").ArrowException
+    try:
+        file = parquet.ParquetFile(path)
+    except arrow_error as problem:
+        raise DataError(f"not a readable Parquet file ({problem})") from None
     header = unique_columns(file.schema_arrow.names)
 
     def rows() -> Generator[Row]:
@@ -581,6 +585,8 @@ def _read_parquet(
                     number += 1
                     cells, error = row_cells(values, header)
                     yield Row(number, cells, error, values=values)
+        except arrow_error as problem:
+            raise DataError(f"{path}: the Parquet data after row {number} cannot be read ({problem})") from None
         finally:
             file.close()
 
@@ -589,11 +595,17 @@ def _read_parquet(
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
-    workbook = calamine.CalamineWorkbook.from_path(str(path))
+    try:
+        workbook = calamine.CalamineWorkbook.from_path(str(path))
+    except calamine.CalamineError as problem:
+        raise DataError(f"not a readable XLSX workbook ({problem})") from None
     name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
     if name not in workbook.sheet_names:
         raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
-    values = workbook.get_sheet_by_name(name).iter_rows()
+    try:
+        values = workbook.get_sheet_by_name(name).iter_rows()
+    except calamine.CalamineError as problem:
+        raise DataError(f"sheet {name!r} cannot be read ({problem})") from None
     first: list[Any] = next(values, [])
     if not first:
         raise DataError(f"sheet {name!r} is empty")

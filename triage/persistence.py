@@ -72,6 +72,7 @@ __all__ = [
     "FORMAT_VERSION",
     "TRUSTED_TYPES",
     "ServingParts",
+    "check_model_destination",
     "load_model",
     "load_scorers",
     "read_figures",
@@ -177,10 +178,7 @@ def save_model(
     validate_manifest(
         {k: v for k, v in manifest.items() if k not in _DERIVED_KEYS}, "the manifest to save", saved=False
     )
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    if path.exists() and not is_model_directory(path):
-        raise FileExistsError(f"{path} exists and is not a triage model directory; refusing to replace it")
+    check_model_destination(path, overwrite=overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
@@ -216,6 +214,17 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def check_model_destination(path: str | Path, *, overwrite: bool = False) -> None:
+    """Raise :class:`FileExistsError` unless a model can be saved at ``path``: nothing is there, or
+    (with ``overwrite``) a model directory. Checked by :func:`save_model`, and by callers before a
+    long training run so that its result is not refused at the end."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    if path.exists() and not is_model_directory(path):
+        raise FileExistsError(f"{path} exists and is not a triage model directory; refusing to replace it")
 
 
 def _dump_estimator(estimator: Any, file: Path) -> None:

@@ -40,6 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from triage.exceptions import ConfigError
 from triage.text import PLACEHOLDERS
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def segmenter() -> str:
     chosen = os.environ.get("TRIAGE_SEGMENTER", "").strip().lower()
     if chosen:
         if chosen not in SEGMENTERS:
-            raise ValueError(f"TRIAGE_SEGMENTER={chosen!r} is not one of {', '.join(SEGMENTERS)}")
+            raise ConfigError(f"TRIAGE_SEGMENTER={chosen!r} is not one of {', '.join(SEGMENTERS)}")
         return chosen
     return "rjieba" if importlib.util.find_spec("rjieba") is not None else "jieba"
 

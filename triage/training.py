@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -13,7 +14,8 @@ from triage.adaptation import BASE_SCALE, department_level, fit_with_base, infer
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
-from triage.exceptions import TrainingDataWarning
+from triage.exceptions import TrainingDataError, TrainingDataWarning
+from triage.labelled import LabelledRows, LabelOptions, Notify, read_labelled
 from triage.model import TriageModel
 from triage.progress import steps
 from triage.text import has_chinese, prepare
@@ -27,6 +29,7 @@ __all__ = [
     "refine_labels",
     "search_params",
     "train",
+    "train_from_file",
 ]
 
 #: Classes with fewer examples are trained but reported: their metrics mean little.
@@ -435,3 +438,115 @@ def train(
         if units is not None:
             cross_validated["department_level"] = department_level(model, proba, labels_array)
     return model
+
+
+def train_from_file(
+    path: str | Path,
+    output: str | Path,
+    labels: LabelOptions,
+    *,
+    held_out: str | float | None = None,
+    report_dir: str | Path | None = None,
+    recency: tuple[str, float] | None = None,
+    base: TriageModel | str | Path | None = None,
+    unit_departments: str | Path | Mapping[str, str | None] | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    overwrite: bool = False,
+    include_estimator: bool = False,
+    progress: bool | None = None,
+    notify: Notify | None = None,
+    **train_params: Any,
+) -> TriageModel:
+    """Train on the labelled export at ``path`` (read as ``labels`` say), measure on held-out rows,
+    and save the model with its card at ``output``; return it.
+
+    ``held_out`` holds rows out for evaluation: a column name (rows whose value is ``test``) or a
+    share of the rows (stratified, seed 0); their metrics are recorded under ``metrics.held_out``
+    and, with ``report_dir``, written there as an evaluation report. ``recency`` is ``(date
+    column, half-life in days)``: messages weighed by age (:func:`triage.adaptation.recency_weights`).
+    ``base`` is a model (or model directory) to start from, ``unit_departments`` a mapping or a
+    ``unit,department`` CSV; see :func:`train`, which receives ``train_params`` (``search``,
+    ``target_precision``, ``n_jobs``, ...). Rows without a label are left out. ``name`` is how the
+    card names the export (default: its file name), ``description`` the card's training data
+    description. ``output`` is checked before any data is read: it must not exist unless
+    ``overwrite`` (and then be a model directory).
+    """
+    from triage.adaptation import read_unit_csv
+    from triage.departments import load_directory
+    from triage.model import load
+    from triage.persistence import check_model_destination
+
+    if report_dir is not None and held_out is None:
+        raise ValueError("report_dir describes held-out rows: give held_out too")
+    if (base is not None or unit_departments is not None) and labels.labels_are != "departments":
+        raise ValueError("base and unit_departments train on the labels as they are: use labels_are='departments'")
+    output, name = Path(output), name or Path(path).name
+    check_model_destination(output, overwrite=overwrite)
+    if isinstance(unit_departments, (str, Path)):
+        unit_departments = {unit: d for unit, (d, _) in read_unit_csv(Path(unit_departments)).items()}
+    base = load(base) if isinstance(base, (str, Path)) else base
+    split = held_out if isinstance(held_out, str) else None
+    columns = {"split": split, "date": recency[0] if recency else None}
+    data = read_labelled(path, labels, other_columns=columns, min_departments=2, notify=notify)
+    directory = load_directory(labels.departments)
+    keep = np.array([bool(label) for label in data.labels])
+    share = None if isinstance(held_out, str) else held_out
+    try:
+        test = held_out_rows(data.labels, keep, split=data.other.get("split"), test_size=share)
+    except ValueError as error:  # scikit-learn's stratified split refuses classes too small to split
+        raise TrainingDataError(f"cannot hold out {share} of the rows label by label: {error}") from None
+    rows = np.flatnonzero(keep & ~test)
+    model = train(
+        [data.texts[i] for i in rows],
+        [data.labels[i] for i in rows],
+        sub_labels=[data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
+        base=base,
+        sample_weight=_recency_weights(data, rows, recency),
+        unit_departments=unit_departments,
+        progress=progress,
+        label_names={code: directory.display_name(code) for code in set(data.labels)},
+        training_data={
+            "name": output.name,
+            "description": description or f"Trained on {name}.",
+            "sources": [f"{name}: {len(rows)} rows"],
+        },
+        **train_params,
+    )
+    _record_held_out(model, data, np.flatnonzero(keep & test), f"Held-out rows of {name}.", report_dir, progress)
+    model.save(output, overwrite=overwrite, include_estimator=include_estimator)
+    return model
+
+
+def _recency_weights(data: LabelledRows, rows: np.ndarray, recency: tuple[str, float] | None) -> np.ndarray | None:
+    """The ``rows``' weights by the age of their date, or ``None`` without ``recency``."""
+    from triage.adaptation import recency_weights
+
+    if recency is None:
+        return None
+    return recency_weights([data.other["date"][i] for i in rows], recency[1])
+
+
+def _record_held_out(
+    model: TriageModel,
+    data: LabelledRows,
+    rows: np.ndarray,
+    description: str,
+    report_dir: str | Path | None,
+    progress: bool | None,
+) -> None:
+    """Measure ``model`` on the held-out ``rows`` (if any) and record the result in its manifest."""
+    from triage.evaluation import evaluate
+
+    if not rows.size:
+        return
+    result = evaluate(
+        model,
+        [data.texts[i] for i in rows],
+        [data.labels[i] for i in rows],
+        sub_labels=[data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
+        report_dir=report_dir,
+        progress=progress,
+    )
+    result["description"] = description
+    model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}

@@ -1,0 +1,134 @@
+"""The command line's exception policy: a user error is one line and exit status 1; a bug keeps its traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import triage
+from triage.cli import cli
+from triage.exceptions import ConfigError, MissingDependencyError, ModelNotFoundError, TrainingDataError
+from triage.io import DataError
+
+USER_ERRORS = [
+    DataError("no text column '正文' in in.csv; it has: 内容"),
+    ConfigError("routing config not found: rules.toml"),
+    TrainingDataError("too few rows of column '承办单位' show a department"),
+    MissingDependencyError("--engine dask needs the dask extra: pip install 'petition-triage[dask]'"),
+    ModelNotFoundError("no model directory at m"),
+    FileExistsError("out.csv already exists; pass overwrite=True (CLI: --overwrite) to replace it"),
+    FileNotFoundError(2, "No such file or directory", "in.csv"),
+    PermissionError(13, "Permission denied", "out.csv"),
+    UnicodeDecodeError("utf-8", b"\xb2\xbb", 0, 1, "invalid start byte"),
+]
+BUGS = [ValueError("an internal invariant broke"), TypeError("'NoneType' object is not iterable"), KeyError("label")]
+
+
+class _Broken:
+    """A model whose classify raises ``error``: the library failing inside a command."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def classify(self, *args, **kwargs):
+        raise self.error
+
+
+@pytest.fixture
+def classify_raising(monkeypatch):
+    def run(error: BaseException):
+        monkeypatch.setattr(triage, "load", lambda path=None: _Broken(error))
+        return CliRunner().invoke(cli, ["classify", "小区物业乱收停车费"])
+
+    return run
+
+
+@pytest.mark.parametrize("error", USER_ERRORS, ids=lambda error: type(error).__name__)
+def test_a_user_error_is_one_line_and_exit_1(classify_raising, error):
+    result = classify_raising(error)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {error}\n"
+    assert "Traceback" not in result.output and "bug" not in result.output
+
+
+@pytest.mark.parametrize("error", BUGS, ids=lambda error: type(error).__name__)
+def test_a_bug_is_not_disguised_as_a_user_error(classify_raising, error):
+    result = classify_raising(error)
+    assert result.exit_code == 1
+    assert result.exception is error  # propagated, not turned into a click error or SystemExit
+    assert "Error:" not in result.output
+    assert "internal error (a bug)" in result.stderr
+
+
+def test_a_bug_shows_its_traceback_in_the_shell():
+    code = (
+        "import sys, triage\n"
+        "class Broken:\n"
+        "    def classify(self, *args, **kwargs):\n"
+        "        raise KeyError('department_name')\n"
+        "triage.load = lambda path=None: Broken()\n"
+        "from triage.cli import main\n"
+        "sys.argv = ['triage', 'classify', '物业费太贵']\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "KeyError: 'department_name'" in result.stderr and "in classify" in result.stderr
+
+
+def test_warnings_still_reach_the_user_when_a_bug_stops_the_command(monkeypatch):
+    import warnings
+
+    class WarnsThenBreaks:
+        def classify(self, *args, **kwargs):
+            warnings.warn("the model was saved by another scikit-learn", UserWarning, stacklevel=1)
+            raise TypeError("broken")
+
+    monkeypatch.setattr(triage, "load", lambda path=None: WarnsThenBreaks())
+    result = CliRunner().invoke(cli, ["classify", "物业费太贵"])
+    assert isinstance(result.exception, TypeError)
+    assert "Warning: the model was saved by another scikit-learn" in result.stderr
+
+
+# ---------------------------------------------------------------- user errors raised at their source
+
+
+def test_an_unreadable_workbook_is_a_user_error(tmp_path):
+    """python-calamine's own exception used to escape as a traceback."""
+    (tmp_path / "in.xlsx").write_bytes(b"PK\x03\x04 not a zip archive")
+    result = CliRunner().invoke(cli, ["tag", str(tmp_path / "in.xlsx"), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"Error: {tmp_path / 'in.xlsx'}: not a readable XLSX workbook")
+
+
+def test_an_unreadable_parquet_file_is_a_user_error(tmp_path):
+    (tmp_path / "in.parquet").write_bytes(b"not parquet at all")
+    result = CliRunner().invoke(cli, ["tag", str(tmp_path / "in.parquet"), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 1 and len(result.output.splitlines()) == 1
+    assert "not a readable Parquet file" in result.output
+
+
+def test_an_existing_output_is_refused_before_the_data_is_read(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "notes.txt").write_text("mine", encoding="utf-8")
+    (tmp_path / "data.csv").write_text("内容,部门\n物业费太贵,property_management\n", encoding="utf-8")
+    # a label column the file lacks: reading the data first would report that instead
+    args = ["train", str(tmp_path / "data.csv"), "-o", str(tmp_path / "model"), "--label-column", "处室"]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1 and "already exists; pass overwrite=True (CLI: --overwrite)" in refused.output
+    replacing = CliRunner().invoke(cli, [*args, "--overwrite"])
+    assert replacing.exit_code == 1 and "is not a triage model directory; refusing to replace it" in replacing.output
+    assert (tmp_path / "model" / "notes.txt").read_text(encoding="utf-8") == "mine"
+
+
+def test_options_dask_cannot_honour_are_named_before_any_cluster_starts(tmp_path):
+    (tmp_path / "in.csv").write_text("内容\n物业费太贵\n", encoding="utf-8")
+    args = ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out"), "--engine", "dask"]
+    result = CliRunner().invoke(cli, [*args, "--chunk-size", "10", "--resume", "--sheet", "Sheet1"])
+    assert result.exit_code == 2
+    assert "Error: --sheet, --resume, --chunk-size cannot be used with --engine dask" in result.output
+    assert not (tmp_path / "out").exists()

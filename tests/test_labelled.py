@@ -1,0 +1,120 @@
+"""Reading a labelled export, and training, evaluating and auditing from one: the library behind
+``triage train``, ``evaluate`` and ``audit-labels``."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+import triage
+from tests.conftest import LABELS, TEXTS
+from triage.audit import audit_file
+from triage.evaluation import evaluate_file
+from triage.exceptions import TrainingDataError
+from triage.io import DataError
+from triage.labelled import LabelOptions, read_labelled
+from triage.training import train_from_file
+
+# Invented handling units: three the shipped directory recognises, one it does not.
+UNITS = {"property_management": "阳光物业公司", "public_security": "龙泉派出所", "education": "城关区教育局"}
+UNKNOWN_UNIT = "某某办公室"
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    return path
+
+
+@pytest.fixture
+def units_export(tmp_path) -> Path:
+    """The invented corpus labelled by unit name, the last row by a unit no directory knows."""
+    rows = [[text, UNITS[label]] for text, label in zip(TEXTS, LABELS, strict=True)]
+    rows[-1][1] = UNKNOWN_UNIT
+    return _write_csv(tmp_path / "units.csv", ["内容", "承办单位"], rows)
+
+
+def test_read_labelled_joins_detected_columns_and_says_what_it_chose(tmp_path):
+    path = _write_csv(tmp_path / "in.csv", ["标题", "内容", "部门"], [["路灯", "小区路灯坏了", "urban_management"]])
+    said: list[str] = []
+    rows = read_labelled(path, LabelOptions("部门"), notify=said.append)
+    assert rows.texts == ["路灯\n小区路灯坏了"] and rows.labels == ["urban_management"] and rows.sub_labels is None
+    assert said[0].startswith("encoding: utf-8-sig") and said[1] == "text columns: 标题 + 内容 (detected)"
+
+
+def test_read_labelled_maps_unit_names_and_counts_those_left_out(units_export):
+    said: list[str] = []
+    rows = read_labelled(units_export, LabelOptions("承办单位", labels_are="units"), notify=said.append)
+    assert rows.labels[:-1] == list(LABELS[:-1]) and rows.labels[-1] == ""
+    assert "unit names mapped to departments; 1 rows with no recognised unit left out" in said
+
+
+def test_labels_that_map_to_too_few_departments_say_what_to_try(tmp_path):
+    path = _write_csv(tmp_path / "in.csv", ["内容", "承办单位"], [[text, UNKNOWN_UNIT] for text in TEXTS])
+    with pytest.raises(TrainingDataError, match=r"too few rows of column '承办单位' show a department"):
+        read_labelled(path, LabelOptions("承办单位", labels_are="units"))
+    rows = read_labelled(path, LabelOptions("承办单位"))  # taken as they are, nothing is refused
+    assert set(rows.labels) == {UNKNOWN_UNIT}
+
+
+def test_a_missing_column_is_named_by_its_role(tmp_path):
+    path = _write_csv(tmp_path / "in.csv", ["内容", "部门"], [["物业费太贵", "property_management"]])
+    with pytest.raises(DataError, match=r"no label column '处室'; the file has: 内容, 部门"):
+        read_labelled(path, LabelOptions("处室"))
+    with pytest.raises(DataError, match=r"no split column 'part'"):
+        read_labelled(path, LabelOptions("部门"), other_columns={"split": "part", "date": None})
+    with pytest.raises(DataError, match=r"no sub-label column '子类'"):
+        read_labelled(path, LabelOptions("部门", sub_label_column="子类"))
+
+
+def test_train_from_file_holds_out_the_split_rows_and_records_their_metrics(tmp_path):
+    parts = ["test" if index % 5 == 0 else "train" for index in range(len(TEXTS))]
+    rows = [[text, label, part] for text, label, part in zip(TEXTS, LABELS, parts, strict=True)]
+    path = _write_csv(tmp_path / "export.csv", ["内容", "部门", "part"], rows)
+    model = train_from_file(
+        path, tmp_path / "model", LabelOptions("部门"), held_out="part", min_df=1, calibration_folds=3
+    )
+    held_out = model.manifest["metrics"]["held_out"]
+    assert held_out["n"] == parts.count("test") and held_out["description"] == "Held-out rows of export.csv."
+    assert model.manifest["training_data"]["sources"] == [f"export.csv: {parts.count('train')} rows"]
+    saved = triage.load(tmp_path / "model")
+    assert saved.manifest["metrics"]["held_out"]["n"] == parts.count("test")
+
+
+def test_train_from_file_refuses_an_existing_output_before_reading_anything(tmp_path):
+    (tmp_path / "model").mkdir()
+    with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
+        train_from_file(tmp_path / "absent.csv", tmp_path / "model", LabelOptions("部门"))
+
+
+def test_train_from_file_refuses_options_that_contradict(tmp_path):
+    with pytest.raises(ValueError, match="report_dir describes held-out rows"):
+        train_from_file(tmp_path / "absent.csv", tmp_path / "m", LabelOptions("部门"), report_dir=tmp_path / "r")
+    with pytest.raises(ValueError, match="train on the labels as they are"):
+        train_from_file(tmp_path / "absent.csv", tmp_path / "m", LabelOptions("部门", labels_are="units"), base="x")
+
+
+def test_a_stratified_hold_out_of_a_class_seen_once_is_a_training_data_error(tmp_path):
+    rows = [[text, label] for text, label in zip(TEXTS, LABELS, strict=True)] + [
+        ["市场卖过期食品", "market_regulation"]
+    ]
+    path = _write_csv(tmp_path / "export.csv", ["内容", "部门"], rows)
+    with pytest.raises(TrainingDataError, match=r"cannot hold out 0\.2 of the rows label by label"):
+        train_from_file(path, tmp_path / "model", LabelOptions("部门"), held_out=0.2, min_df=1)
+    assert not (tmp_path / "model").exists()
+
+
+def test_evaluate_file_scores_only_the_rows_whose_unit_shows_a_department(saved_model_dir, units_export):
+    result = evaluate_file(saved_model_dir, units_export, LabelOptions("承办单位", labels_are="units"))
+    assert result["n"] == len(TEXTS) - 1 and result["unknown_labels"] == []
+    as_they_are = evaluate_file(saved_model_dir, units_export, LabelOptions("承办单位"))
+    assert as_they_are["n"] == len(TEXTS) and UNKNOWN_UNIT in as_they_are["unknown_labels"]
+
+
+def test_audit_file_indexes_the_rows_of_the_file(units_export):
+    audit = audit_file(units_export, LabelOptions("承办单位", labels_are="units"), min_df=1, calibration_folds=3)
+    assert len(audit.texts) == len(TEXTS)
+    assert all(suspect.index < len(TEXTS) - 1 for suspect in audit.suspects)  # the unmapped last row is not audited
+    assert all(LABELS[suspect.index] == suspect.given for suspect in audit.suspects)

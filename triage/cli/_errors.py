@@ -1,0 +1,65 @@
+"""What a command does with an exception: a user error is one line, a bug its traceback.
+
+A user error is one the user can fix: triage's own errors (:class:`~triage.exceptions.TriageError`:
+a file that cannot be read as asked, a bad routing config or model directory, too few labels, a
+missing extra), files that are missing, exist already or cannot be read or written
+(:class:`OSError`), and bytes that are not in the encoding asked for (:class:`UnicodeDecodeError`).
+It becomes ``Error: <message>`` and exit status 1. Anything else (a ``ValueError``, ``TypeError``
+or ``KeyError`` from triage's own code) is a bug: it keeps its traceback, so that it can be
+reported and fixed rather than mistaken for a problem with the data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+from functools import wraps
+from typing import Any, NoReturn
+
+import click
+
+from triage.exceptions import TriageError
+
+__all__ = ["USER_ERRORS", "handles_user_errors", "interrupted"]
+
+#: The exceptions a command reports in one line (see the module docstring).
+USER_ERRORS: tuple[type[BaseException], ...] = (TriageError, OSError, UnicodeDecodeError)
+
+
+def interrupted(what_now: str) -> NoReturn:
+    """Ctrl-C: say what became of the work, then exit 130 as shells expect (128 + SIGINT)."""
+    click.echo(f"Interrupted: {what_now}.", err=True)
+    raise click.exceptions.Exit(130)
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """User errors as one-line click errors, warnings as one-line notices, Ctrl-C as exit 130."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except USER_ERRORS as error:
+            raise click.ClickException(str(error)) from None
+        except KeyboardInterrupt:
+            interrupted("nothing was saved")
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click reports these itself
+        except Exception:
+            click.echo("triage stopped on an internal error (a bug); please report it with this traceback:", err=True)
+            raise
+        finally:
+            for warning in caught:
+                click.echo(f"Warning: {warning.message}", err=True)
+
+
+def handles_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``command`` under the error policy of the module docstring."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with _user_errors():
+            return command(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,144 @@
+"""``-`` for standard input and output, messages read from standard input, and output folders checked
+before any data is read."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = [
+    "STDIO",
+    "check_folders",
+    "not_stdio",
+    "notify",
+    "read_texts",
+    "stdin_split_options",
+    "stdin_spooled",
+    "stdout_spooled",
+]
+
+STDIO = "-"
+
+
+def notify(line: str) -> None:
+    """A line for the user on stderr (what was read and decided), beside the output on stdout."""
+    click.echo(line, err=True)
+
+
+@contextlib.contextmanager
+def stdin_spooled(path: Path, file_format: str) -> Iterator[tuple[Path, str]]:
+    """``(path, format)``; for ``-``, standard input in a temporary file, read as CSV unless --format says."""
+    if str(path) != STDIO:
+        yield path, file_format
+        return
+    kind = "csv" if file_format == "auto" else file_format
+    with tempfile.TemporaryDirectory(prefix="triage-stdin-") as folder:
+        spooled = Path(folder) / f"stdin.{kind}"
+        with spooled.open("wb") as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        yield spooled, kind
+
+
+@contextlib.contextmanager
+def stdout_spooled(path: Path, output_format: str) -> Iterator[tuple[Path, str]]:
+    """``(path, format)``; for ``-``, a temporary file (CSV unless a format is given) copied to standard
+    output once complete, so a failed run prints no half file."""
+    if str(path) != STDIO:
+        yield path, output_format
+        return
+    kind = "csv" if output_format == "auto" else output_format
+    with tempfile.TemporaryDirectory(prefix="triage-stdout-") as folder:
+        spooled = Path(folder) / f"stdout.{kind}"
+        yield spooled, kind
+        sys.stdout.flush()  # what click.echo wrote comes first
+        with spooled.open("rb") as handle:
+            shutil.copyfileobj(handle, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+
+
+def not_stdio(**paths: Path | None) -> None:
+    """Refuse ``-`` for options that name a directory or a file that must stay on disk."""
+    for option, path in paths.items():
+        if path is not None and str(path) == STDIO:
+            raise click.UsageError(f"{option} names a directory or a file kept on disk; '-' (stdin/stdout) cannot")
+
+
+def check_folders(**paths: Path | None) -> None:
+    """Refuse outputs whose folder does not exist, before any data is read (``-`` is standard output)."""
+    for option, path in paths.items():
+        if path is not None and str(path) != STDIO and not path.absolute().parent.is_dir():
+            raise click.BadParameter(
+                f"folder {path.absolute().parent} does not exist; create it first", param_hint=option
+            )
+
+
+def _stdin_texts(jsonl: bool, null: bool) -> list[str]:
+    """Messages on standard input: one per line, or with ``jsonl`` one JSON string (or object with a
+    ``text``) per line, or with ``null`` separated by NUL bytes (both keep line breaks inside a message)."""
+    try:
+        data = sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(
+            f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "convert it first, e.g. iconv -f gb18030 -t utf-8"
+        ) from None
+    if null:
+        items = data.split("\0")
+        return items[:-1] if items[-1] in ("", "\n") else items
+    # split on newlines only: str.splitlines would also break at U+2028 and other separators
+    lines = [line.rstrip("\r") for line in data.split("\n")]
+    lines = lines[:-1] if lines[-1] == "" else lines
+    if not jsonl:
+        return lines
+    return [_json_text(line, number) for number, line in enumerate(lines, start=1) if line.strip()]
+
+
+def _json_text(line: str, number: int) -> str:
+    """The message on line ``number`` of --jsonl input."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise click.ClickException(
+            f"stdin line {number} is not JSON ({error.msg}); --jsonl reads one per line"
+        ) from None
+    text = item.get("text") if isinstance(item, dict) else item
+    if not isinstance(text, str):
+        raise click.ClickException(f'stdin line {number} is neither a JSON string nor an object with a "text" string')
+    return text
+
+
+def read_texts(texts: tuple[str, ...], *, jsonl: bool = False, null: bool = False) -> list[str]:
+    """The messages of a command's TEXT arguments, ``-`` read from standard input."""
+    if not texts:
+        raise click.UsageError("give at least one TEXT, or - to read one message per line from stdin")
+    if jsonl and null:
+        raise click.UsageError("use --jsonl or --null, not both")
+    if (jsonl or null) and STDIO not in texts:
+        raise click.UsageError("--jsonl and --null say how standard input is split: add - to read it")
+    collected: list[str] = []
+    for text in texts:
+        collected.extend(_stdin_texts(jsonl, null) if text == STDIO else [text])
+    return collected
+
+
+def stdin_split_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--jsonl`` and ``--null``: how ``-`` splits standard input into messages that may span lines."""
+    command = click.option(
+        "--null",
+        "-0",
+        is_flag=True,
+        help="With -: messages are separated by NUL bytes (find -print0, xargs -0), so they may span lines.",
+    )(command)
+    return click.option(
+        "--jsonl",
+        is_flag=True,
+        help='With -: one JSON string, or object with a "text" string, per line, so messages may span lines.',
+    )(command)
