@@ -424,3 +424,17 @@ def test_a_caller_who_froze_objects_keeps_them_frozen(saved_model_dir, tmp_path)
         assert gc.get_freeze_count() > 0.9 * before
     finally:
         gc.unfreeze()
+
+
+def test_tag_command_with_dask_engine_routes_with_a_config(dask_client, saved_model_dir, tmp_path):
+    from triage.routing import example_config_path
+
+    texts = ["桂园小区物业乱收停车费", "建设路饭店有很大的煤气味", "楼下工地夜里施工太吵"]
+    pd.DataFrame({"内容": texts}).to_parquet(tmp_path / "in.parquet")
+    args = ["tag", "--engine", "dask", "--scheduler", dask_client.scheduler.address, str(tmp_path / "in.parquet")]
+    args += ["-o", str(tmp_path / "out"), "--model", str(saved_model_dir), "--config", str(example_config_path())]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    out = pd.read_parquet(tmp_path / "out")
+    assert len(out) == 3 and {"urgency", "local_office", "co_handlers"} <= set(out.columns)
+    assert out["urgency"].iloc[1] == "emergency"  # a gas smell is a life-safety rule in the example config

@@ -229,10 +229,12 @@ def tag_dataset(
     n_jobs: int = 1,
     model_path: str | Path | None = None,
     group_threshold: float | None = None,
+    config: RoutingConfig | str | Path | None = None,
     overwrite: bool = False,
 ) -> str:
     """Tag the export ``source`` (:func:`read_export`: a Parquet dataset or a CSV glob) into the Parquet
-    dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too when ``group_threshold`` is given.
+    dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too when ``group_threshold`` is given
+    and the routing columns when a routing ``config`` is (see :func:`tag`).
 
     Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
     started for the call. Returns the scheduler's address. ``output`` is replaced only with ``overwrite``.
@@ -242,12 +244,14 @@ def tag_dataset(
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
     model = str(Path(model_path).resolve()) if model_path is not None else None
+    if config is not None and not isinstance(config, RoutingConfig):
+        config = load_config(config)  # checked before a cluster starts
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             scheduler = stack.enter_context(distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1))
         client = stack.enter_context(distributed.Client(scheduler))
         frame = read_export(source, encoding=encoding)
-        tagged = tag(frame, text_columns, model_path=model)
+        tagged = tag(frame, text_columns, model_path=model, config=config)
         if group_threshold is not None:
             tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
         tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)

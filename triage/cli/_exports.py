@@ -32,7 +32,6 @@ _NOT_WITH_DASK = {
     "resume": "--resume",
     "stop_after": "--stop-after",
     "summary_path": "--summary",
-    "config": "--config",
     "file_format": "--format",
     "output_format": "--output-format",
     "chunk_size": "--chunk-size",
@@ -147,6 +146,7 @@ def tag(
             overwrite,
             model_path,
             group_threshold if group else None,
+            config,
         )
         return
     if str(input_path) != STDIO and not input_path.is_file():
@@ -207,6 +207,7 @@ def _tag_on_dask(
     overwrite: bool,
     model_path: Path | None,
     group_threshold: float | None,
+    config: Any,
 ) -> None:
     """``triage tag --engine dask``: refuse the options Dask cannot honour, then tag into a Parquet dataset."""
     not_stdio(**{"INPUT (with --engine dask)": source, "-o (with --engine dask)": output})
@@ -230,6 +231,7 @@ def _tag_on_dask(
         n_jobs=n_jobs,
         model_path=model_path,
         group_threshold=group_threshold,
+        config=config,
         overwrite=overwrite,
     )
     click.echo(f"tagged into {output} on {address}", err=True)
