@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from triage.pii import PLACEHOLDERS, mask_pii
+from triage.pii import PLACEHOLDERS, mask_normalized, mask_pii
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -38,6 +38,9 @@ _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
 # Full-width ASCII forms (！ to ～) map to ASCII under NFKC.
 _FULLWIDTH = re.compile("[\uff01-\uff5e]")
 _FULLWIDTH_ASCII = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+# The full-width punctuation of almost every message typed on a Chinese keyboard, replaced without
+# looking for the others first (a regex pass over the message).
+_COMMON_FULLWIDTH = tuple((char, _FULLWIDTH_ASCII[char]) for char in "，：！？（）；")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
@@ -63,10 +66,14 @@ def normalize(text: str) -> str:
     """
     # NFKC's commonest mapping, done cheaply first: one replace per distinct full-width character
     # (，：！ and a few more in a typical message) is 5x faster than str.translate's per-character lookups
-    for char in set(_FULLWIDTH.findall(text)):
-        text = text.replace(char, _FULLWIDTH_ASCII[char])
-    if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    for wide, narrow in _COMMON_FULLWIDTH:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    if not unicodedata.is_normalized("NFKC", text):  # any other full-width form is not NFKC either
+        for char in set(_FULLWIDTH.findall(text)):
+            text = text.replace(char, _FULLWIDTH_ASCII[char])
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
     # str.split() splits on exactly what the regex \s matches (both use Py_UNICODE_ISSPACE), 4x faster
     text = " ".join(text.split())
     if not text.isprintable():  # rare: only then look at each character's category
@@ -86,7 +93,7 @@ def prepare(text: str) -> PreparedText:
     The cleaning is idempotent: preparing an already prepared text changes nothing.
     """
     raw_truncated = len(text) > _RAW_SCAN_LIMIT
-    cleaned = mask_pii(normalize(text[:_RAW_SCAN_LIMIT]))
+    cleaned = mask_normalized(normalize(text[:_RAW_SCAN_LIMIT]))
     if len(cleaned) > MAX_TEXT_CHARS:
         return PreparedText(cleaned[:MAX_TEXT_CHARS], truncated=True)
     return PreparedText(cleaned, truncated=raw_truncated)
