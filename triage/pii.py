@@ -173,10 +173,6 @@ _PHONE_PATTERNS = (
         r"(?:(?:-|转|ext\.?)\d{1,5})?(?![\d.]?\d)",
     ),
 )
-# The fewest characters of a number run (see _NUMBER_RUN) each of them holds: a mobile's 11 digits,
-# "86" and six digits, a 400 number's 10 digits, an area code's 3 digits and a 7-digit local number.
-_PHONE_MIN_RUNS = (11, 8, 10, 10)
-
 # --- numbers that only a cue word makes personal
 _PHONE_CUE = r"(?:电话|座机|固话|联系方式|手机|热线|办公室|tel|Tel|TEL|☎)"
 # a local number without area code: 7-8 digits starting 2-9, masked only after a cue and at most 8
@@ -356,6 +352,22 @@ _SHORTEST_RUN = 5
 
 
 _Replacement = str | Callable[[re.Match[str]], str]
+# The class of the lookahead _starting_with puts first.
+_LEADING_CLASS = re.compile(r"\(\?=(\[(?:\\.|[^\]\\])*\])")
+
+
+def _finder(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """Where ``pattern`` (made by :func:`_starting_with`) matches: one character of its leading class,
+    behind which (looking back from after it) ``pattern`` matches.
+
+    ``re`` tries a pattern led by a lookahead at every position, but jumps in C between the characters
+    of a pattern led by a class: 1.5 to 2 times faster on real messages.
+    """
+    leading = _LEADING_CLASS.match(pattern.pattern)
+    if leading is None:
+        raise ValueError(f"{pattern.pattern[:40]!r} does not start with a lookahead for its first characters")
+    first = leading.group(1)
+    return re.compile(f"{first}(?<=(?={pattern.pattern}){first})", pattern.flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,13 +376,34 @@ class _Step:
 
     pattern: re.Pattern[str]
     replacement: _Replacement
-    needs: frozenset[str] = frozenset()
+    needs: frozenset[str]
     #: characters in the longest run of digits and separators a match holds (0: no digits needed)
-    min_run: int = 0
+    min_run: int
+    #: a string every match holds
+    needle: str
+    finder: re.Pattern[str]
+
+    def substitute(self, text: str) -> str:
+        """``pattern.sub(replacement, text)``, with the places it matches found by :func:`_finder`."""
+        pieces: list[str] = []
+        end = 0
+        for found in self.finder.finditer(text):
+            start = found.start()
+            match = self.pattern.match(text, start) if start >= end else None  # sub reads on after a match
+            if match is not None:
+                replacement = self.replacement if isinstance(self.replacement, str) else self.replacement(match)
+                pieces += (text[end:start], replacement)
+                end = match.end()
+        if not pieces:
+            return text
+        pieces.append(text[end:])
+        return "".join(pieces)
 
 
-def _step(pattern: re.Pattern[str], replacement: _Replacement, *needs: str, min_run: int = 0) -> _Step:
-    return _Step(pattern, replacement, frozenset(needs), min_run)
+def _step(
+    pattern: re.Pattern[str], replacement: _Replacement, *needs: str, min_run: int = 0, needle: str = ""
+) -> _Step:
+    return _Step(pattern, replacement, frozenset(needs), min_run, needle, _finder(pattern))
 
 
 _STEPS = (
@@ -379,10 +412,11 @@ _STEPS = (
     _step(_LONG_NUMBER, _mask_long_number, min_run=14),
     # before phones: a QQ number can look like a mobile or a 400 number
     _step(_QQ, _keep_cue(PLACEHOLDERS["qq"]), "qq_cue", min_run=5),
-    *(
-        _step(pattern, PLACEHOLDERS["phone"], min_run=min_run)
-        for pattern, min_run in zip(_PHONE_PATTERNS, _PHONE_MIN_RUNS, strict=True)
-    ),
+    # a mobile's 11 digits; "86" and six digits; a 400 number's 10 digits; an area code and 7 digits
+    _step(_PHONE_PATTERNS[0], PLACEHOLDERS["phone"], min_run=11),
+    _step(_PHONE_PATTERNS[1], PLACEHOLDERS["phone"], min_run=8, needle="86"),
+    _step(_PHONE_PATTERNS[2], PLACEHOLDERS["phone"], min_run=10, needle="00"),
+    _step(_PHONE_PATTERNS[3], PLACEHOLDERS["phone"], min_run=10, needle="0"),
     _step(_LOCAL_NUMBER, _mask_local_landline, "phone_cue", min_run=7),
     _step(_WECHAT, _keep_cue(PLACEHOLDERS["wechat"]), "wechat_cue"),
     _step(_NAME, _mask_name, "name"),
@@ -398,7 +432,7 @@ def _triggers(text: str) -> tuple[set[str], int]:
 
 
 def _steps_that_can_match(text: str) -> list[_Step]:
-    """The rules whose trigger words and number run ``text`` holds, in order.
+    """The rules whose trigger words, number run and needle ``text`` holds, in order.
 
     Decided once, before any masking: masking only puts placeholders in, and no trigger word or
     number run holds a bracket, so one in the masked text was there before or lies inside a
@@ -407,7 +441,7 @@ def _steps_that_can_match(text: str) -> list[_Step]:
     found, longest = _triggers(text)
     if not found and longest < _SHORTEST_RUN:
         return []
-    return [step for step in _STEPS if step.min_run <= longest and step.needs <= found]
+    return [step for step in _STEPS if step.min_run <= longest and step.needs <= found and step.needle in text]
 
 
 def _ascii_forms(text: str) -> str:
@@ -415,9 +449,11 @@ def _ascii_forms(text: str) -> str:
 
 
 def _apply(text: str, *, use_hints: bool) -> str:
-    """Mask ``text`` by the rules that can match it, or (``use_hints=False``, for tests) by every rule."""
+    """:func:`mask_pii`, or (``use_hints=False``, for tests) every rule applied by ``re.sub`` in turn."""
+    if use_hints:
+        return mask_pii(text)
     text = _ascii_forms(text)
-    for step in _steps_that_can_match(text) if use_hints else _STEPS:
+    for step in _STEPS:
         text = step.pattern.sub(step.replacement, text)
     return text
 
@@ -451,5 +487,5 @@ def mask_normalized(text: str) -> str:
     """:func:`mask_pii` for text that :func:`triage.text.normalize` returned: it holds no full-width
     forms, so the pass looking for them is left out (:func:`triage.text.prepare` masks this way)."""
     for step in _steps_that_can_match(text):
-        text = step.pattern.sub(step.replacement, text)
+        text = step.substitute(text)
     return text
