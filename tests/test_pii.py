@@ -166,7 +166,7 @@ def test_every_pattern_is_linear_on_100_kb_adversarial_strings(step):
 
 def _seconds(step: pii._Step, text: str) -> float:
     start = time.thread_time()
-    step.pattern.sub(step.replacement, text)
+    step.substitute(text)
     return time.thread_time() - start
 
 
