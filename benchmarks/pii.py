@@ -18,13 +18,16 @@ Run from a checkout::
     python benchmarks/pii.py timing               # 100 kB adversarial strings, per pattern
     python benchmarks/pii.py speed                # us per message: prepare and its masking, vs git revisions
     python benchmarks/pii.py compare --against REV  # prepared real texts, this checkout vs a git revision
+    python benchmarks/pii.py tag --rows 20000     # CPU time of tag_file (--jobs 1) with each prepare
 
 ``speed`` times teddy2020c ``votes.csv`` bodies in CPU time (the machine may be shared), the median
 of ``--repeats`` rounds, each round running every implementation once in turn: this checkout's
 :func:`triage.text.prepare`, its masking (:func:`triage.pii.mask_normalized` on normalised text) and
 :func:`triage.text.normalize`, and the same of each ``--baseline`` revision (default ``8f9904d``, the
 last ``prepare`` before issue 18's PII work), read from git. ``compare`` counts the real texts whose
-prepared text differs from what ``--against`` gives and prints each difference.
+prepared text differs from what ``--against`` gives and prints each difference. ``tag`` runs
+``triage.batch.tag_file`` (one process, the shipped model) over ``--rows`` rows of votes (subject and
+body, cycled) with this checkout's ``prepare`` and with each baseline's patched in, in turn.
 """
 
 from __future__ import annotations
@@ -228,6 +231,44 @@ def speed(data: Path, baselines: list[str], repeats: int) -> None:
         print(f"{name:<16}" + "".join(f"{cell:>22}" for cell in cells))
 
 
+def tag_cpu(data: Path, baselines: list[str], rows: int, repeats: int) -> None:
+    """CPU seconds of tag_file over ``rows`` rows with each implementation's prepare, the median of rounds."""
+    import tempfile
+
+    import triage
+    import triage.batch
+    import triage.model
+
+    path = data / "teddy2020c" / "votes.csv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        pairs = [(row["subject"], row["body"]) for row in csv.DictReader(handle)]
+    prepares = {"this checkout": prepare, **{revision: text_module_at(revision).prepare for revision in baselines}}
+    model = triage.load()
+    seconds: dict[str, list[float]] = {name: [] for name in prepares}
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "input.csv"
+        with source.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["工单编号", "留言主题", "留言详情"])  # the names tag finds text columns by
+            writer.writerows([f"WO{i:08d}", *pairs[i % len(pairs)]] for i in range(rows))
+
+        def run() -> float:
+            start = time.process_time()
+            triage.batch.tag_file(source, Path(folder) / "tagged.csv", model=model, overwrite=True, progress=False)
+            return time.process_time() - start
+
+        run()  # warm-up: the segmenter's and the model's first use
+        for _ in range(repeats):
+            for name, function in prepares.items():
+                triage.model.prepare = function  # what classify prepares each message with
+                seconds[name].append(run())
+        triage.model.prepare = prepare
+    print(f"tag_file, {rows} rows of {path} (subject and body), one process: CPU seconds, median of {repeats}")
+    for name, values in seconds.items():
+        median = statistics.median(values)
+        print(f"{name:<16}{median:8.2f} s  {median / rows * 1e6:7.1f} us/row  ({min(values):.2f}-{max(values):.2f})")
+
+
 def compare(data: Path, against: str) -> None:
     """Every real text whose prepared (normalised, masked) text differs between ``against`` and here."""
     texts = real_texts(data, COMPARED_FILES)
@@ -247,7 +288,7 @@ def compare(data: Path, against: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "part", nargs="?", default="synthetic", choices=["synthetic", "realdata", "timing", "speed", "compare"]
+        "part", nargs="?", default="synthetic", choices=["synthetic", "realdata", "timing", "speed", "compare", "tag"]
     )
     parser.add_argument("--data", type=Path, default=SHARED, help="the shared data folder (realdata)")
     parser.add_argument("--sample", type=int, default=200, help="real masks to print (realdata)")
@@ -255,11 +296,14 @@ def main() -> None:
     parser.add_argument(
         "--baseline", action="append", help=f"git revision to time against (speed; default {PRE_PII_REVISION})"
     )
-    parser.add_argument("--repeats", type=int, default=7, help="rounds of timing (speed)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds of timing (speed: 7, tag: 3)")
+    parser.add_argument("--rows", type=int, default=20_000, help="rows to tag (tag)")
     parser.add_argument("--against", default="HEAD", help="git revision to compare prepared texts with (compare)")
     args = parser.parse_args()
     if args.part == "speed":
-        speed(args.data, args.baseline or [PRE_PII_REVISION], args.repeats)
+        speed(args.data, args.baseline or [PRE_PII_REVISION], args.repeats or 7)
+    elif args.part == "tag":
+        tag_cpu(args.data, args.baseline or [PRE_PII_REVISION], args.rows, args.repeats or 3)
     elif args.part == "compare":
         compare(args.data, args.against)
     elif args.part == "realdata":
