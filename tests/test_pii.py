@@ -164,6 +164,14 @@ def test_every_pattern_is_linear_on_100_kb_adversarial_strings(step):
     assert slowest[1] < 0.05, f"{slowest[0]!r}: {slowest[1] * 1000:.0f} ms"
 
 
+@pytest.mark.parametrize("step", pii._STEPS, ids=lambda step: step.pattern.pattern[:40])
+def test_no_pattern_matches_empty_text(step):
+    """Step.substitute reads on from the end of each match, as re.sub does: an empty one would loop."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    assert _parser.parse(step.pattern.pattern, step.pattern.flags).getwidth()[0] > 0
+
+
 def _seconds(step: pii._Step, text: str) -> float:
     start = time.thread_time()
     step.substitute(text)

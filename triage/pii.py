@@ -384,16 +384,16 @@ class _Step:
     finder: re.Pattern[str]
 
     def substitute(self, text: str) -> str:
-        """``pattern.sub(replacement, text)``, with the places it matches found by :func:`_finder`."""
+        """``pattern.sub(replacement, text)``, with the places it matches found by :func:`_finder`.
+
+        Each search starts where the last match ended, as ``re.sub`` reads on; a match is never empty.
+        """
         pieces: list[str] = []
         end = 0
-        for found in self.finder.finditer(text):
-            start = found.start()
-            match = self.pattern.match(text, start) if start >= end else None  # sub reads on after a match
-            if match is not None:
-                replacement = self.replacement if isinstance(self.replacement, str) else self.replacement(match)
-                pieces += (text[end:start], replacement)
-                end = match.end()
+        while (found := self.finder.search(text, end)) and (match := self.pattern.match(text, found.start())):
+            replacement = self.replacement if isinstance(self.replacement, str) else self.replacement(match)
+            pieces += (text[end : match.start()], replacement)
+            end = match.end()
         if not pieces:
             return text
         pieces.append(text[end:])
