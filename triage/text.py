@@ -83,8 +83,7 @@ def normalize(text: str) -> str:
     # NFKC's commonest mappings, done cheaply first: one replace per distinct compatibility character
     # (，：！ and a few more in a typical message) is 5x faster than str.translate's per-character lookups
     for wide, narrow in _COMMON_FULLWIDTH:
-        if wide in text:
-            text = text.replace(wide, narrow)
+        text = text.replace(wide, narrow)  # the same text back, uncopied, when it holds none
     if not unicodedata.is_normalized("NFKC", text):
         for char in set(_COMPATIBILITY.findall(text)):
             text = text.replace(char, _NFKC_OF[char])
