@@ -22,6 +22,8 @@ from triage.text import MAX_TEXT_CHARS, has_chinese, mask_pii, normalize, prepar
         ("  前后空格  ", "前后空格"),
         ("零宽\u200b字符\ufeff和\x07控制符", "零宽字符和控制符"),
         ("孤立代理\ud800字符", "孤立代理字符"),
+        ("面积89㎡…①号楼Ⅱ期", "面积89m2...1号楼II期"),  # compatibility characters
+        ("ｶﾞ", "ガ"),  # a half-width kana and its voiced mark compose
         ("", ""),
     ],
 )
@@ -105,6 +107,9 @@ def _reference_normalize(text: str) -> str:
 @given(
     st.text(alphabet=st.characters(codec=None))
     | st.text(alphabet="ＡＢ１２，！？（）　\u200b\t\n\r物业费 a\u0301Ａ\u0301")
+    # compatibility characters replaced one by one (…, ㎡, ①, ⑴, Ⅱ, ﹒, ￥, ″, half-width kana and its
+    # voiced mark, which NFKC composes with the kana before it) and their neighbours in NFKC
+    | st.text(alphabet="…㎡①⑴Ⅱ﹒￥″ｶﾞ\u3099カ物 ,.\u0301\u2025\u2034\u33ff\uffef\uff5f")
 )
 def test_normalize_agrees_with_its_definition(text):
     assert normalize(text) == _reference_normalize(text)

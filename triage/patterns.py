@@ -17,7 +17,7 @@ import re2
 
 from triage.exceptions import ConfigError
 
-__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern", "first_character_lookahead"]
+__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern", "first_character_lookahead", "first_characters"]
 
 #: A compiled RE2 pattern: ``search``, ``finditer`` and ``pattern`` as with ``re.Pattern``.
 UserPattern = Any
@@ -63,23 +63,43 @@ def first_character_lookahead(pattern: str) -> str:
     (``(社会|城乡)?救助站``) otherwise costs a try of each of its branches at every character. Only for
     patterns compiled with ``re``: RE2 has no lookahead and needs none.
     """
+    ranges = _first_character_ranges(pattern)
+    if not ranges:
+        return ""
+    pieces = {
+        re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}" for low, high in ranges
+    }
+    return "(?=[" + "".join(sorted(pieces)) + "])"
+
+
+def first_characters(pattern: str) -> str | None:
+    """The characters a match of ``pattern`` (Python syntax) can start with, as one string, or None
+    when they cannot be told (as for :func:`first_character_lookahead`) or are more than a few hundred."""
+    ranges = _first_character_ranges(pattern)
+    if not ranges or sum(high - low + 1 for low, high in ranges) > 500:
+        return None
+    return "".join(sorted({chr(code) for low, high in ranges for code in range(low, high + 1)}))
+
+
+def _first_character_ranges(pattern: str) -> set[tuple[int, int]] | None:
+    """Code point ranges a match of ``pattern`` can start with; None if unknown or if it can match empty."""
     from re import _constants, _parser  # type: ignore[attr-defined]  # re's own parser; in every supported Python
 
-    def first(items: Any) -> tuple[set[str], bool] | None:
-        """(class pieces a match can start with, whether ``items`` can match empty); None if unknown."""
-        pieces: set[str] = set()
+    def first(items: Any) -> tuple[set[tuple[int, int]], bool] | None:
+        """(code point ranges a match can start with, whether ``items`` can match empty); None if unknown."""
+        ranges: set[tuple[int, int]] = set()
         for op, value in items:
             if op is _constants.LITERAL:
-                return pieces | {re.escape(chr(value))}, False
+                return ranges | {(value, value)}, False
             if op is _constants.IN:
                 for kind, member in value:
                     if kind is _constants.LITERAL:
-                        pieces.add(re.escape(chr(member)))
+                        ranges.add((member, member))
                     elif kind is _constants.RANGE:
-                        pieces.add(f"{re.escape(chr(member[0]))}-{re.escape(chr(member[1]))}")
+                        ranges.add(member)
                     else:
                         return None
-                return pieces, False
+                return ranges, False
             if op in (_constants.ASSERT, _constants.ASSERT_NOT, _constants.AT):
                 continue  # zero-width: the first character consumed comes after it
             if op is _constants.SUBPATTERN:
@@ -94,13 +114,13 @@ def first_character_lookahead(pattern: str) -> str:
                 found = first(alternative)
                 if found is None:
                     return None
-                pieces |= found[0]
+                ranges |= found[0]
                 optional = optional or found[1]
             if not optional:
-                return pieces, False
-        return pieces, True
+                return ranges, False
+        return ranges, True
 
     found = first(_parser.parse(pattern))
-    if found is None or found[1] or not found[0]:
-        return ""
-    return "(?=[" + "".join(sorted(found[0])) + "])"
+    if found is None or found[1]:
+        return None
+    return found[0]

@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from triage.pii import PLACEHOLDERS, mask_pii
+from triage.pii import PLACEHOLDERS, mask_normalized, mask_pii
 
 __all__ = [
     "MAX_TEXT_CHARS",
@@ -35,9 +35,28 @@ _RAW_SCAN_LIMIT = 4 * MAX_TEXT_CHARS
 # Cc (controls), Cf (format: zero-width spaces, BOM, bidi marks), Cs (lone surrogates from
 # bad decoding, which would crash any later UTF-8 encode) and Co (private use).
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
-# Full-width ASCII forms (！ to ～) map to ASCII under NFKC.
-_FULLWIDTH = re.compile("[\uff01-\uff5e]")
-_FULLWIDTH_ASCII = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+# Compatibility characters Chinese messages hold: full-width and half-width forms (！ to ～, ￥),
+# the ellipsis …, ″, Roman numerals (Ⅱ), circled and bracketed numbers (①, ⑴), units (㎡) and small
+# forms (﹒). Replacing one by its NFKC form leaves the NFKC form of the text unchanged, and costs
+# far less than normalising the whole text (about 120 us for a message of 1,000 characters).
+_COMPATIBILITY_RANGES = (
+    (0x2026, 0x2026),
+    (0x2033, 0x2033),
+    (0x2160, 0x217F),
+    (0x2460, 0x24FF),
+    (0x3300, 0x33FF),
+    (0xFE50, 0xFE6F),
+    (0xFF01, 0xFFEE),
+)
+_COMPATIBILITY = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _COMPATIBILITY_RANGES) + "]")
+_NFKC_OF = {
+    chr(code): unicodedata.normalize("NFKC", chr(code))
+    for low, high in _COMPATIBILITY_RANGES
+    for code in range(low, high + 1)
+}
+# The full-width punctuation of almost every message typed on a Chinese keyboard, replaced without
+# looking for the others first (a regex pass over the message).
+_COMMON_FULLWIDTH = tuple((char, _NFKC_OF[char]) for char in "，：！？（）；")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 
 
@@ -61,12 +80,15 @@ def normalize(text: str) -> str:
     >>> normalize("　物业费\\t涨了 ２０％\\u200b！")
     '物业费 涨了 20%!'
     """
-    # NFKC's commonest mapping, done cheaply first: one replace per distinct full-width character
+    # NFKC's commonest mappings, done cheaply first: one replace per distinct compatibility character
     # (，：！ and a few more in a typical message) is 5x faster than str.translate's per-character lookups
-    for char in set(_FULLWIDTH.findall(text)):
-        text = text.replace(char, _FULLWIDTH_ASCII[char])
+    for wide, narrow in _COMMON_FULLWIDTH:
+        text = text.replace(wide, narrow)  # the same text back, uncopied, when it holds none
     if not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+        for char in set(_COMPATIBILITY.findall(text)):
+            text = text.replace(char, _NFKC_OF[char])
+        if not unicodedata.is_normalized("NFKC", text):  # rarer characters: normalise the whole text
+            text = unicodedata.normalize("NFKC", text)
     # str.split() splits on exactly what the regex \s matches (both use Py_UNICODE_ISSPACE), 4x faster
     text = " ".join(text.split())
     if not text.isprintable():  # rare: only then look at each character's category
@@ -86,7 +108,7 @@ def prepare(text: str) -> PreparedText:
     The cleaning is idempotent: preparing an already prepared text changes nothing.
     """
     raw_truncated = len(text) > _RAW_SCAN_LIMIT
-    cleaned = mask_pii(normalize(text[:_RAW_SCAN_LIMIT]))
+    cleaned = mask_normalized(normalize(text[:_RAW_SCAN_LIMIT]))
     if len(cleaned) > MAX_TEXT_CHARS:
         return PreparedText(cleaned[:MAX_TEXT_CHARS], truncated=True)
     return PreparedText(cleaned, truncated=raw_truncated)
