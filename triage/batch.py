@@ -623,6 +623,9 @@ def _die_with_parent(parent: int) -> None:
 def _set_worker_state(model: TriageModel, run: _Run | None, parent: int) -> None:
     global _worker_state
     _die_with_parent(parent)
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:  # parts in Arrow: from malloc, which gives freed pages back (mimalloc kept ~20 MB)
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
     _worker_state = (model, run)
 
 
@@ -641,6 +644,8 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
     """
     if sys.platform == "linux":
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
+        if run is not None:  # likewise the encoder's lazy imports (pyarrow's first conversion imports pandas)
+            _PartEncoder(run).data()
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
