@@ -199,3 +199,25 @@ def test_tag_options_are_one_frozen_value_and_keywords_still_work(saved_model_di
     with pytest.raises(TypeError, match="not the string"):
         TagOptions(text_columns="内容")
     assert TagOptions(n_jobs=None).workers == TagOptions(n_jobs=-1).workers >= 1
+
+
+@pytest.mark.parametrize(
+    ("encoding", "suffix", "extra"),
+    [("utf-16", ".csv", {}), ("utf-8", ".xlsx", {}), ("utf-8", ".csv", {"group": True})],
+)
+def test_inputs_and_options_workers_cannot_share_still_match_serial(saved_model_dir, tmp_path, encoding, suffix, extra):
+    """UTF-16 cannot be cut, XLSX is written by one writer, grouping numbers rows as read: the parent
+    reads those and sends workers texts; the output is still the serial one."""
+    rows = [{"编号": i, "内容": TEXTS[i % len(TEXTS)]} for i in range(40)]
+    pd.DataFrame(rows).to_csv(tmp_path / "in.csv", index=False, encoding=encoding)
+    common = {"model_path": saved_model_dir, "chunk_size": 6, "progress": False, **extra}
+    serial = tag_file(tmp_path / "in.csv", tmp_path / f"serial{suffix}", **common)
+    parallel = tag_file(tmp_path / "in.csv", tmp_path / f"parallel{suffix}", n_jobs=2, **common)
+    assert serial.rows_out == parallel.rows_out == 40
+    if suffix == ".xlsx":  # a workbook holds its save time: compare the cells
+        serial_cells, parallel_cells = (
+            pd.read_excel(tmp_path / f"{name}.xlsx", dtype=str, engine="calamine") for name in ("serial", "parallel")
+        )
+        pd.testing.assert_frame_equal(serial_cells, parallel_cells)
+    else:
+        assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
