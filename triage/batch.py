@@ -4,9 +4,13 @@ Rows stream from reader to writer in chunks, so memory stays flat however long t
 Output is written to ``OUTPUT.partial`` and renamed into place at the end; a checkpoint beside
 it (``OUTPUT.partial.json``) records how many rows and bytes are safely written, so
 ``resume=True`` continues after a crash or Ctrl-C without losing or duplicating a row. With
-``jobs > 1`` chunks are classified by worker processes that each load the model once.
-With ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`;
-memory: 256 bytes a row) so that each row also gets its near-duplicate group.
+``n_jobs > 1`` worker processes, each holding the model once, read their own shares of the input
+(byte ranges of CSV/TSV/JSONL, Parquet record batches), tag them and encode their part of the
+output; the parent only writes the parts in order and checkpoints, and the output is the same byte
+for byte as with one process. Inputs and options workers cannot read on their own (XLSX, UTF-16,
+grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
+``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
+256 bytes a row) so that each row also gets its near-duplicate group.
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 """
@@ -61,6 +65,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "ROUTING_COLUMNS",
     "Summary",
+    "TagOptions",
     "output_columns",
     "tag_dataframe",
     "tag_file",
@@ -135,9 +140,9 @@ def _cores_present() -> int:
 
 @dataclass(frozen=True)
 class TagOptions:
-    """How :func:`tag_file` tags a file. Every field has the default the command line shows.
+    """How :func:`tag_file` tags a file: one frozen value instead of a long list of parameters.
 
-    ``n_jobs`` worker processes tag the rows (``None``: one per core present); ``config`` is a
+    ``n_jobs`` worker processes tag the rows (``None`` or -1: one per core present; default 1); ``config`` is a
     :class:`~triage.routing.RoutingConfig` or the path of its TOML file; ``group_threshold`` ``None``
     means :data:`~triage.defaults.DEFAULT_GROUP_THRESHOLD`. See :func:`tag_file` for the others.
     """
@@ -644,8 +649,8 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
     """
     if sys.platform == "linux":
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
-        if run is not None:  # likewise the encoder's lazy imports (pyarrow's first conversion imports pandas)
-            _PartEncoder(run).data()
+        if run is not None and run.out_kind == "parquet":  # likewise pyarrow's first conversion (imports pandas)
+            run.cells.arrow_table([])
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
@@ -682,9 +687,11 @@ def _frozen_for_fork() -> Iterator[None]:
 
 
 def _worker() -> tuple[TriageModel, _Run]:
-    if _worker_state is None or _worker_state[1] is None:
+    """The model and the run of this worker process."""
+    model, run = _worker_state or (None, None)
+    if model is None or run is None:
         raise RuntimeError("a triage worker process started without its model")
-    return _worker_state  # type: ignore[return-value]
+    return model, run
 
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
