@@ -8,12 +8,14 @@ so a 2,000-row chunk holds no repeated text for the tagger to score only once), 
     featurising, scoring, explanations, results and candidates, writing, checkpoint and fsync.
     Timers are patched in from here (the library is unchanged); a stage's time excludes the
     stages it calls, so the column adds up to the wall time.
-(b) ``tag_file(..., n_jobs=2)``: rows/s and, in the parent, the time the main thread waits on
-    workers and submits chunks, and the time its background threads spend pickling chunks out
-    and unpickling results back (with the bytes moved).
+(b) ``tag_file(..., n_jobs=2)``: rows/s, the CPU time per row of the parent process and of the
+    workers, and, in the parent, the time the main thread waits on workers and submits parts, and
+    the time its background threads spend pickling tasks out (byte ranges, or Parquet record
+    batches) and unpickling the workers' encoded parts back (with the bytes moved).
 
-The machine's load average is printed beside the figures: on a shared machine they move with it.
-Run: ``python benchmarks/tag_profile.py [--rows 50000] [--format csv|parquet|both] [--workdir DIR]``.
+The machine's load average is printed beside the figures: on a shared machine they move with it
+(``--cpu`` times the stages of (a) in CPU time, which moves far less).
+Run: ``python benchmarks/tag_profile.py [--rows 50000] [--format csv|parquet|both] [--cpu] [--workdir DIR]``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import contextlib
 import csv
 import functools
 import os
+import resource
 import tempfile
 import threading
 import time
@@ -58,8 +61,13 @@ STAGES = (
 ROOT = STAGES[-1]
 
 
+#: The clock stages are timed with: wall time, or (``--cpu``) the main thread's CPU time, which a busy
+#: machine inflates far less.
+CLOCK = time.perf_counter
+
+
 class StageClock:
-    """Exclusive wall time per stage on the main thread: entering a stage pauses the one it was called from."""
+    """Exclusive time per stage on the main thread: entering a stage pauses the one it was called from."""
 
     def __init__(self) -> None:
         self.seconds: defaultdict[str, float] = defaultdict(float)
@@ -69,7 +77,7 @@ class StageClock:
         self._thread = threading.get_ident()
 
     def enter(self, stage: str) -> None:
-        now = time.perf_counter()
+        now = CLOCK()
         if self._stack:
             self.seconds[self._stack[-1]] += now - self._mark
         self._stack.append(stage)
@@ -77,7 +85,7 @@ class StageClock:
         self._mark = now
 
     def leave(self) -> None:
-        now = time.perf_counter()
+        now = CLOCK()
         self.seconds[self._stack.pop()] += now - self._mark
         self._mark = now
 
@@ -177,7 +185,7 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         *(
             call(writer, name, "writing")
             for writer in (batch._DelimitedWriter, batch._JsonlWriter, batch._TableWriter)
-            for name in ("header", "rows", "close")
+            for name in ("header", "rows", "part", "close")
             if name in writer.__dict__
         ),
         call(batch._DelimitedWriter, "flush", "writing"),
@@ -190,8 +198,8 @@ class Transfer:
     """Pickling in the parent's background threads (chunks out, results back), summed over threads."""
 
     def __init__(self) -> None:
-        self.seconds = {"pickling chunks": 0.0, "unpickling results": 0.0}
-        self.bytes = {"pickling chunks": 0, "unpickling results": 0}
+        self.seconds = {"pickling tasks": 0.0, "unpickling results": 0.0}
+        self.bytes = {"pickling tasks": 0, "unpickling results": 0}
         self._lock = threading.Lock()
         self._parent = os.getpid()
 
@@ -207,7 +215,7 @@ class Transfer:
         def timed_dumps(cls: type, obj: Any, protocol: Any = None) -> Any:
             start = time.perf_counter()
             data = dumps(cls, obj, protocol)
-            self._count("pickling chunks", time.perf_counter() - start, len(data))
+            self._count("pickling tasks", time.perf_counter() - start, len(data))
             return data
 
         def timed_loads(data: Any, *args: Any, **kwargs: Any) -> Any:
@@ -304,7 +312,7 @@ def profile(model: triage.TriageModel, source: Path, rows: int) -> None:
         (
             concurrent.futures.ProcessPoolExecutor,
             "submit",
-            _timed_call(parent, "submitting chunks", concurrent.futures.ProcessPoolExecutor.submit),
+            _timed_call(parent, "submitting tasks", concurrent.futures.ProcessPoolExecutor.submit),
         ),
         (
             concurrent.futures.Future,
@@ -312,11 +320,16 @@ def profile(model: triage.TriageModel, source: Path, rows: int) -> None:
             _timed_call(parent, "waiting on workers", concurrent.futures.Future.result),
         ),
     ]
+    own, children = time.process_time(), resource.getrusage(resource.RUSAGE_CHILDREN)
     with patched(ipc + transfer.timers()):
         parent.enter("rest of the main thread (reading, writing, loop)")
         two = tag(model, source, 2)
         parent.leave()
+    own = time.process_time() - own
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    workers = after.ru_utime - children.ru_utime + after.ru_stime - children.ru_stime
     print(f"\n--jobs 2: {two:.2f} s, {rows / two:,.0f} rows/s ({plain / two:.2f}x --jobs 1 plain); {load_average()}")
+    print(f"CPU µs/row: parent process (all threads) {own / rows * 1e6:.1f}, workers {workers / rows * 1e6:.1f}")
     print(f"{'parent, main thread':<50}{'seconds':>9}{'µs/row':>9}")
     for stage, seconds in parent.seconds.items():
         print(f"{stage:<50}{seconds:>9.3f}{seconds / rows * 1e6:>9.1f}")
@@ -331,7 +344,11 @@ def main() -> None:
     parser.add_argument("--format", choices=("csv", "parquet", "both"), default="csv")
     parser.add_argument("--data", type=Path, default=None, help="teddy2020c folder (default: ../shared/data)")
     parser.add_argument("--workdir", type=Path, default=None, help="input and outputs (default: a temp dir)")
+    parser.add_argument("--cpu", action="store_true", help="time stages in CPU time of the main thread, not wall time")
     args = parser.parse_args()
+    if args.cpu:
+        global CLOCK
+        CLOCK = time.thread_time
     folder = args.data or teddy2020c.default_path()
     if folder is None:
         raise SystemExit("teddy2020c data not found: pass --data or run beside ../shared/data")

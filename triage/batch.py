@@ -4,9 +4,13 @@ Rows stream from reader to writer in chunks, so memory stays flat however long t
 Output is written to ``OUTPUT.partial`` and renamed into place at the end; a checkpoint beside
 it (``OUTPUT.partial.json``) records how many rows and bytes are safely written, so
 ``resume=True`` continues after a crash or Ctrl-C without losing or duplicating a row. With
-``jobs > 1`` chunks are classified by worker processes that each load the model once.
-With ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`;
-memory: 256 bytes a row) so that each row also gets its near-duplicate group.
+``n_jobs > 1`` worker processes, each holding the model once, read their own shares of the input
+(byte ranges of CSV/TSV/JSONL, Parquet record batches), tag them and encode their part of the
+output; the parent only writes the parts in order and checkpoints, and the output is the same byte
+for byte as with one process. Inputs and options workers cannot read on their own (XLSX, UTF-16,
+grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
+``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
+256 bytes a row) so that each row also gets its near-duplicate group.
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 """
@@ -18,6 +22,7 @@ import csv
 import gc
 import hashlib
 import io
+import itertools
 import json
 import multiprocessing
 import os
@@ -25,11 +30,11 @@ import sys
 import time
 import warnings
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_GROUP_THRESHOLD
@@ -39,6 +44,8 @@ from triage.io import (
     Export,
     Row,
     Unreadable,
+    batch_rows,
+    byte_shares,
     chunked,
     detect_text_columns,
     join_text,
@@ -58,6 +65,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "ROUTING_COLUMNS",
     "Summary",
+    "TagOptions",
     "output_columns",
     "tag_dataframe",
     "tag_file",
@@ -120,6 +128,64 @@ class Summary:
         return asdict(self)
 
 
+def _cores_present() -> int:
+    """The cores this process may run on (its CPU affinity where the platform tells it)."""
+    counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counted is not None:
+        return counted() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class TagOptions:
+    """How :func:`tag_file` tags a file: one frozen value instead of a long list of parameters.
+
+    ``n_jobs`` worker processes tag the rows (``None`` or -1: one per core present; default 1); ``config`` is a
+    :class:`~triage.routing.RoutingConfig` or the path of its TOML file; ``group_threshold`` ``None``
+    means :data:`~triage.defaults.DEFAULT_GROUP_THRESHOLD`. See :func:`tag_file` for the others.
+    """
+
+    model_path: str | Path | None = None
+    config: RoutingConfig | str | Path | None = None
+    text_columns: Sequence[str] = ()
+    id_column: str | None = None
+    input_format: str = "auto"
+    output_format: str = "auto"
+    encoding: str = "auto"
+    sheet: str | int | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    n_jobs: int | None = 1
+    resume: bool = False
+    overwrite: bool = False
+    stop_after: int | None = None
+    progress: bool = True
+    summary_path: str | Path | None = None
+    group: bool = False
+    group_threshold: float | None = None
+    spreadsheet_safe: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.text_columns, str):
+            raise TypeError(f"text_columns takes a list of column names, not the string {self.text_columns!r}")
+        object.__setattr__(self, "text_columns", tuple(self.text_columns))
+        if self.chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        if self.n_jobs is not None and self.n_jobs < 1 and self.n_jobs != -1:
+            raise ValueError(f"n_jobs must be at least 1, or None (or -1) for one per core; got {self.n_jobs}")
+
+    @property
+    def workers(self) -> int:
+        """Worker processes to use: ``n_jobs``, with ``None`` and -1 (scikit-learn's "all") as the cores present."""
+        return _cores_present() if self.n_jobs in (None, -1) else int(self.n_jobs)
+
+    @property
+    def threshold(self) -> float:
+        """The grouping threshold in effect."""
+        return self.group_threshold or DEFAULT_GROUP_THRESHOLD
+
+
 # ---------------------------------------------------------------- writers
 
 
@@ -128,11 +194,17 @@ class _CellRule:
     """The one place the tagger's values become output cells. Text formats (CSV, TSV, XLSX) get
     ``candidates`` as JSON text and, with ``spreadsheet_safe``, text that cannot turn into a formula
     (:func:`~triage.io.spreadsheet_text`); typed formats (JSONL, Parquet) keep candidates as a list of
-    ``{department, confidence}``."""
+    ``{department, confidence}``. Parquet columns get the Arrow types of :meth:`arrow_table`."""
 
     spreadsheet_safe: bool
     error_index: int
     candidates_index: int
+    #: The output's columns (input columns, then the added ones).
+    columns: tuple[str, ...] = ()
+    #: Added columns with a type of their own: column index -> ``"float64"``, ``"bool_"``, ``"int64"``.
+    typed: dict[int, str] = field(default_factory=dict)
+    #: Arrow types of the input columns (Parquet to Parquet); None: they are written as text.
+    input_types: tuple[Any, ...] | None = None
 
     def text_row(self, row: list[Any]) -> list[Any]:
         return spreadsheet_row(row) if self.spreadsheet_safe else row
@@ -142,6 +214,21 @@ class _CellRule:
         candidates = row[self.candidates_index]
         listed = [{"department": code, "confidence": p} for code, p in json.loads(candidates)] if candidates else None
         return [*row[: self.candidates_index], listed, *row[self.candidates_index + 1 :]]
+
+    def arrow_table(self, rows: list[list[Any]]) -> Any:
+        """``rows`` as an Arrow table for Parquet output (unread rows have no tags: nulls)."""
+        pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+        typed = {index: getattr(pyarrow, kind)() for index, kind in self.typed.items()}
+        typed[self.candidates_index] = pyarrow.list_(
+            pyarrow.struct([("department", pyarrow.string()), ("confidence", pyarrow.float64())])
+        )
+        rows = [self.typed_row(row) for row in rows]
+        data = {
+            c: [None if i in typed and row[i] == "" else row[i] for row in rows] for i, c in enumerate(self.columns)
+        }
+        kept = dict(enumerate(self.input_types or ()))
+        schema = pyarrow.schema([(c, typed.get(i, kept.get(i, pyarrow.string()))) for i, c in enumerate(self.columns)])
+        return pyarrow.table(data, schema=schema)
 
 
 class _DelimitedWriter:
@@ -156,6 +243,11 @@ class _DelimitedWriter:
 
     def rows(self, rows: list[list[Any]]) -> None:
         self._writer.writerows(map(self._cells.text_row, rows))
+
+    def part(self, data: bytes) -> None:
+        """Write rows a worker encoded with a writer like this one (:class:`_PartEncoder`)."""
+        self._text.flush()
+        self._text.buffer.write(data)
 
     def flush(self) -> None:
         self._text.flush()
@@ -184,6 +276,10 @@ class _JsonlWriter:
         )
         self._handle.write("".join(lines).encode("utf-8"))
 
+    def part(self, data: bytes) -> None:
+        """Write rows a worker encoded with a writer like this one (:class:`_PartEncoder`)."""
+        self._handle.write(data)
+
     def flush(self) -> None:
         self._handle.flush()
 
@@ -196,16 +292,17 @@ XLSX_CELL_CHARS = 32_767
 
 
 class _TableWriter:
-    """Parquet or XLSX output (not resumable: these formats cannot be appended after a crash)."""
+    """Parquet or XLSX output (not resumable: these formats cannot be appended after a crash).
 
-    def __init__(self, path: Path, kind: str, typed: dict[int, str], cells: _CellRule) -> None:
-        self._path, self._kind, self._typed = path, kind, typed  # column index -> "float64" / "bool_"
-        self._cells = cells
+    Parquet row groups hold ``chunk_rows`` rows whatever sizes the parts come in, so a file written
+    from workers' parts is the file written chunk by chunk."""
+
+    def __init__(self, path: Path, kind: str, cells: _CellRule, chunk_rows: int) -> None:
+        self._path, self._kind, self._cells, self._chunk_rows = path, kind, cells, chunk_rows
         self._columns: Sequence[str] = ()
-        #: Arrow types of the input columns (Parquet to Parquet); None: they are written as text.
-        self.input_types: list[Any] | None = None
         self._parquet_writer: Any = None
         self._sheet: Any = None
+        self._pending: list[Any] = []  # Arrow tables not yet making up a whole row group
 
     def header(self, columns: Sequence[str]) -> None:
         self._columns = columns
@@ -220,23 +317,25 @@ class _TableWriter:
             for row in rows:
                 self._sheet.append(self._xlsx_row(self._cells.text_row(row)))
             return
+        self.part(self._cells.arrow_table(rows))
+
+    def part(self, table: Any) -> None:
+        """Add an Arrow table (:meth:`_CellRule.arrow_table`); whole row groups are written at once."""
+        self._pending.append(table)
+        if sum(t.num_rows for t in self._pending) >= self._chunk_rows:
+            self._write_row_groups(whole_only=True)
+
+    def _write_row_groups(self, whole_only: bool) -> None:
         pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
         parquet = import_optional("pyarrow.parquet", extra="io", purpose="writing Parquet files")
-        typed = {index: getattr(pyarrow, kind)() for index, kind in self._typed.items()}
-        typed[self._cells.candidates_index] = pyarrow.list_(
-            pyarrow.struct([("department", pyarrow.string()), ("confidence", pyarrow.float64())])
-        )
-        rows = [self._cells.typed_row(row) for row in rows]
-        data = {
-            c: [None if i in typed and row[i] == "" else row[i] for row in rows]  # unread rows have no tags
-            for i, c in enumerate(self._columns)
-        }
-        kept = dict(enumerate(self.input_types or ()))
-        schema = pyarrow.schema([(c, typed.get(i, kept.get(i, pyarrow.string()))) for i, c in enumerate(self._columns)])
-        table = pyarrow.table(data, schema=schema)
+        pending = pyarrow.concat_tables(self._pending)
         if self._parquet_writer is None:
-            self._parquet_writer = parquet.ParquetWriter(self._path, schema)
-        self._parquet_writer.write_table(table)
+            self._parquet_writer = parquet.ParquetWriter(self._path, pending.schema)
+        start = 0
+        while pending.num_rows - start >= self._chunk_rows or (not whole_only and start < pending.num_rows):
+            self._parquet_writer.write_table(pending.slice(start, self._chunk_rows).combine_chunks())
+            start += self._chunk_rows
+        self._pending = [pending.slice(start)] if start < pending.num_rows else []
 
     def _xlsx_row(self, row: list[Any]) -> list[Any]:
         """Text as string cells (never formulas), control characters XLSX cannot hold removed, cells
@@ -266,10 +365,12 @@ class _TableWriter:
     def close(self) -> None:
         if self._kind == "xlsx":
             self._workbook.save(self._path)
-        else:
-            if self._parquet_writer is None:  # no rows: still a valid, empty Parquet file with the schema
-                self.rows([])
-            self._parquet_writer.close()
+            return
+        if self._parquet_writer is None and not self._pending:  # no rows: a valid, empty file with the schema
+            self._pending.append(self._cells.arrow_table([]))
+        if self._pending:
+            self._write_row_groups(whole_only=False)
+        self._parquet_writer.close()
 
     def discard(self) -> None:
         """Release what a failed run holds open (its file is deleted next); errors here would hide the first."""
@@ -296,8 +397,189 @@ def _tag_chunk(
     return [[*cells[i], ""] if not error else [*blank, error] for i, error in enumerate(errors)]
 
 
-# Set in worker processes only: the model and routing config every chunk is tagged with.
-_worker_state: tuple[TriageModel, RoutingConfig | None] | None = None
+@dataclass(frozen=True)
+class _Run:
+    """What one run tags and writes every row with; the parent's copy, and each worker's."""
+
+    source: Path
+    in_kind: str
+    out_kind: str
+    #: The encoding CSV/TSV/JSONL input is read with (None for other formats).
+    encoding: str | None
+    header: tuple[str, ...]
+    text_indices: tuple[int, ...]
+    chunk_size: int
+    config: RoutingConfig | None
+    #: The tags added to each row (:func:`output_columns`, then :data:`GROUP_COLUMNS` if grouping); the
+    #: output's header calls them ``triage_NAME`` when the input has a column of the same name.
+    names: tuple[str, ...]
+    cells: _CellRule
+
+    @property
+    def review_index(self) -> int:
+        return self.names.index("needs_review")
+
+    def texts_and_errors(self, chunk: list[Row]) -> tuple[list[str], list[str]]:
+        texts = [join_text(row.cells[i] for i in self.text_indices) for row in chunk]
+        return texts, [row.error for row in chunk]
+
+
+def _plan_run(export: Export, options: TagOptions, out_kind: str, config: RoutingConfig | None) -> _Run:
+    """The run's columns, cell rule and typed columns, from the input's header and the options."""
+    header = export.header
+    columns = list(options.text_columns) or detect_text_columns(header)
+    require_columns(header, [*columns, *([options.id_column] if options.id_column else [])], source=export.path)
+    names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
+    added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
+    at = {name: len(header) + i for i, name in enumerate(names)}
+    typed = {at["confidence"]: "float64", at["needs_review"]: "bool_"}
+    if options.group:
+        typed |= {at[c]: "int64" for c in GROUP_COLUMNS}
+    keep_types = export.schema is not None and out_kind == "parquet"
+    cells = _CellRule(
+        spreadsheet_safe=options.spreadsheet_safe,
+        error_index=at["error"],
+        candidates_index=at["candidates"],
+        columns=tuple(unique_columns([*header, *added], where="the output")),
+        typed=typed,
+        input_types=tuple(export.schema.types) if keep_types else None,
+    )
+    return _Run(
+        source=export.path,
+        in_kind=export.format,
+        out_kind=out_kind,
+        encoding=export.encoding.encoding if export.encoding else None,
+        header=tuple(header),
+        text_indices=tuple(header.index(c) for c in columns),
+        chunk_size=options.chunk_size,
+        config=config,
+        names=names,
+        cells=cells,
+    )
+
+
+@dataclass
+class _Counts:
+    """What the summary reports of the rows written so far; saved in the checkpoint."""
+
+    departments: Counter[str] = field(default_factory=Counter)
+    needs_review: int = 0
+    errors: int = 0
+    suspect_rows: list[int] = field(default_factory=list)
+    #: The first unreadable or failed row, as ``(row number, why)``.
+    first_error: tuple[int, str] | None = None
+
+    def add(self, chunk: list[Row], tags: list[list[Any]], review_index: int, before: int) -> None:
+        """Count a tagged chunk whose rows are numbered from ``before + 1``; counts keep numbers from 1."""
+        self.suspect_rows += [row.number - before for row in chunk if row.suspect][: 100 - len(self.suspect_rows)]
+        self.departments.update(tag[0] or "(none)" for tag in tags)
+        self.needs_review += sum(tag[review_index] is True for tag in tags)
+        self.errors += sum(bool(tag[-1]) for tag in tags)
+        if self.first_error is None:
+            self.first_error = next(((row.number - before, row.error) for row in chunk if row.error), None)
+
+    def merge(self, other: _Counts, before: int) -> None:
+        """Add the counts of a part whose rows follow row ``before``."""
+        self.suspect_rows += [before + n for n in other.suspect_rows][: 100 - len(self.suspect_rows)]
+        self.departments.update(other.departments)
+        self.needs_review += other.needs_review
+        self.errors += other.errors
+        if self.first_error is None and other.first_error is not None:
+            self.first_error = (before + other.first_error[0], other.first_error[1])
+
+    def describe_first_error(self) -> str:
+        return f"row {self.first_error[0]}: {self.first_error[1]}" if self.first_error else ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "departments": dict(self.departments),
+            "needs_review": self.needs_review,
+            "errors": self.errors,
+            "suspect_rows": self.suspect_rows,
+            "first_error": self.describe_first_error(),
+        }
+
+    @classmethod
+    def from_json(cls, saved: dict[str, Any] | None) -> _Counts:
+        saved = saved or {}
+        number, _, why = str(saved.get("first_error") or "").removeprefix("row ").partition(": ")
+        return cls(
+            Counter(saved.get("departments", {})),
+            saved.get("needs_review", 0),
+            saved.get("errors", 0),
+            list(saved.get("suspect_rows", [])),
+            (int(number), why) if number.isdigit() else None,
+        )
+
+
+@dataclass
+class _Part:
+    """Consecutive rows tagged and ready for the writer: their encoded output (a worker's part) or the
+    output rows (tagged in this process), how many, and their counts numbered from 1."""
+
+    data: Any
+    rows: int
+    counts: _Counts
+    encoded: bool
+    #: For a byte range of the input: where it started and stopped, and where its last record ended.
+    share: tuple[int, int] | None = None
+    end: int | None = None
+
+
+class _PartEncoder:
+    """A worker's rows, encoded as the parent's writer of the same format would write them."""
+
+    def __init__(self, run: _Run) -> None:
+        self._cells = run.cells
+        self._buffer = io.BytesIO()
+        self._tables: list[Any] = []
+        self._writer: _DelimitedWriter | _JsonlWriter | None = None
+        if run.out_kind in ("csv", "tsv"):
+            self._writer = _DelimitedWriter(self._buffer, _DELIMITERS[run.out_kind], run.cells)
+        elif run.out_kind == "jsonl":
+            self._writer = _JsonlWriter(self._buffer, run.cells)
+            self._writer.header(run.cells.columns)
+
+    def rows(self, rows: list[list[Any]]) -> None:
+        if self._writer is None:
+            self._tables.append(self._cells.arrow_table(rows))
+        else:
+            self._writer.rows(rows)
+
+    def data(self) -> Any:
+        """Bytes (CSV/TSV/JSONL) or an Arrow table (Parquet)."""
+        if self._writer is None:
+            pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+            return pyarrow.concat_tables(self._tables) if self._tables else self._cells.arrow_table([])
+        self._writer.close()
+        return self._buffer.getvalue()
+
+
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def _output_rows(run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any) -> list[list[Any]]:
+    """The output rows of a tagged chunk: input values as the output keeps them, tags, group columns."""
+    original = _original_values(run.in_kind, run.out_kind)
+    extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
+    return [original(row) + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)]
+
+
+def _tagged_part(model: TriageModel, run: _Run, chunks: Iterable[list[Row]]) -> _Part:
+    """Tag and encode rows numbered from 1 (a worker's share)."""
+    encoder, counts, rows = _PartEncoder(run), _Counts(), 0
+    for chunk in chunks:
+        tags = _tag_chunk(model, run.config, *run.texts_and_errors(chunk))
+        encoder.rows(_output_rows(run, chunk, tags, None))
+        counts.add(chunk, tags, run.review_index, 0)
+        rows += len(chunk)
+    return _Part(encoder.data(), rows, counts, encoded=True)
+
+
+# ---------------------------------------------------------------- workers
+
+# Set in worker processes only: the model, and the run every chunk is tagged for.
+_worker_state: tuple[TriageModel, _Run | None] | None = None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -317,19 +599,22 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _set_worker_state(model: TriageModel, config: RoutingConfig | None, parent: int) -> None:
+def _set_worker_state(model: TriageModel, run: _Run | None, parent: int) -> None:
     global _worker_state
     _die_with_parent(parent)
-    _worker_state = (model, config)
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:  # parts in Arrow: from malloc, which gives freed pages back (mimalloc kept ~20 MB)
+        pyarrow.set_memory_pool(pyarrow.system_memory_pool())
+    _worker_state = (model, run)
 
 
-def _load_worker_state(model_path: str, config: RoutingConfig | None, parent: int) -> None:
+def _load_worker_state(model_path: str, run: _Run | None, parent: int) -> None:
     import triage
 
-    _set_worker_state(triage.load(model_path), config, parent)
+    _set_worker_state(triage.load(model_path), run, parent)
 
 
-def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) -> ProcessPoolExecutor:
+def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPoolExecutor:
     """Worker processes holding the model once each, already started.
 
     On Linux workers are forked and inherit the model the parent loaded: its pages stay
@@ -338,10 +623,12 @@ def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) ->
     """
     if sys.platform == "linux":
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
+        if run is not None and run.out_kind == "parquet":  # likewise pyarrow's first conversion (imports pandas)
+            run.cells.arrow_table([])
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
-                jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, config, os.getpid())
+                jobs, mp_context=context, initializer=_set_worker_state, initargs=(model, run, os.getpid())
             )
             try:
                 pool.submit(int)  # with fork the first submit forks every worker: here, while frozen
@@ -351,9 +638,7 @@ def _worker_pool(jobs: int, model: TriageModel, config: RoutingConfig | None) ->
         return pool
     if model.path is None:
         raise DataError("tagging with several processes here needs a saved model: save it and pass its directory")
-    return ProcessPoolExecutor(
-        jobs, initializer=_load_worker_state, initargs=(str(model.path), config, os.getpid())
-    )
+    return ProcessPoolExecutor(jobs, initializer=_load_worker_state, initargs=(str(model.path), run, os.getpid()))
 
 
 @contextlib.contextmanager
@@ -375,10 +660,103 @@ def _frozen_for_fork() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
-    if _worker_state is None:
+def _worker() -> tuple[TriageModel, _Run]:
+    """The model and the run of this worker process."""
+    model, run = _worker_state or (None, None)
+    if model is None or run is None:
         raise RuntimeError("a triage worker process started without its model")
-    return _tag_chunk(*_worker_state, texts, errors)
+    return model, run
+
+
+def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
+    model, run = _worker()
+    return _tag_chunk(model, run.config, texts, errors)
+
+
+def _tag_share_in_worker(start: int, stop: int) -> _Part:
+    """A worker's share of a CSV/TSV/JSONL input: the records that start in bytes ``[start, stop)``."""
+    model, run = _worker()
+    reading = read_rows(
+        run.source,
+        format=run.in_kind,
+        encoding=run.encoding or "auto",
+        chunk_size=run.chunk_size,
+        byte_range=(start, stop),
+    )
+    with reading as share:
+        part = _tagged_part(model, run, share.chunks)
+        part.share, part.end = (start, stop), share.position()
+    return part
+
+
+def _tag_batch_in_worker(batch: Any) -> _Part:
+    """A worker's share of a Parquet input: one Arrow record batch."""
+    model, run = _worker()
+    return _tagged_part(model, run, chunked(batch_rows(batch, run.header), run.chunk_size))
+
+
+def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
+    """Futures of ``tasks`` (a function and its arguments) submitted to ``pool``, in order, at most
+    ``ahead`` in flight: memory stays flat however long the input."""
+    pending: deque[Future[Any]] = deque()
+    for function, *arguments in tasks:
+        pending.append(pool.submit(function, *arguments))
+        if len(pending) >= ahead:
+            yield pending.popleft()
+    yield from pending
+
+
+def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: int, done: dict) -> Iterator[_Part]:
+    """Parts of the input tagged by workers that read it themselves, in order: byte ranges of
+    CSV/TSV/JSONL (:func:`~triage.io.byte_shares`) or Parquet record batches. Only part outputs come
+    back (bytes or Arrow tables), never rows. A range whose start turns out to lie inside the record
+    the range before ran on with (a stray quote fooled the cut) is read again from where that ended."""
+    if run.in_kind == "parquet":
+        skip = done.get("rows_done", 0)
+        batches = (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+        for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
+            yield future.result()
+        return
+    expected = done.get("input_offset") or export.data_start or 0
+    shares = byte_shares(run.source, run.in_kind, expected, run.chunk_size)
+    for future in _in_order(pool, ((_tag_share_in_worker, *share) for share in shares), 2 * jobs):
+        part = future.result()
+        start, stop = cast(tuple[int, int], part.share)
+        if start != expected:
+            if expected >= stop:
+                continue  # the whole range was inside the record before
+            part = pool.submit(_tag_share_in_worker, expected, stop).result()
+        expected = cast(int, part.end)
+        yield part
+
+
+def _numbered_batches(batches: Iterable[Any] | None) -> Iterator[tuple[Any, int]]:
+    """Record batches with the number of rows before each."""
+    before = 0
+    for batch in batches or ():
+        yield batch, before
+        before += batch.num_rows
+
+
+def _chunk_parts(
+    chunks: Iterator[list[Row]], run: _Run, model: TriageModel, pool: ProcessPoolExecutor | None, jobs: int, groups: Any
+) -> Iterator[_Part]:
+    """Parts of one chunk each, read in this process and tagged here or (``pool``) by workers sent the
+    texts: for inputs and options the workers cannot read on their own (XLSX, UTF-16, grouping, ...)."""
+    if pool is None:
+        tagged: Iterator[tuple[list[Row], list[list[Any]]]] = (
+            (chunk, _tag_chunk(model, run.config, *run.texts_and_errors(chunk))) for chunk in chunks
+        )
+    else:
+        chunks, submitted = itertools.tee(chunks)  # the chunk list itself stays here: only texts travel
+        tasks = ((_tag_in_worker, *run.texts_and_errors(chunk)) for chunk in submitted)
+        tagged = (
+            (chunk, future.result()) for chunk, future in zip(chunks, _in_order(pool, tasks, 2 * jobs), strict=True)
+        )
+    for chunk, tags in tagged:
+        counts = _Counts()
+        counts.add(chunk, tags, run.review_index, chunk[0].number - 1)
+        yield _Part(_output_rows(run, chunk, tags, groups), len(chunk), counts, encoded=False)
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
@@ -388,38 +766,41 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "head_sha256": head}
 
 
-def _tag_rows(
-    chunks: Iterator[list[Row]],
-    text_indices: Sequence[int],
-    *,
-    model: TriageModel,
-    config: RoutingConfig | None,
-    jobs: int,
-) -> Iterator[tuple[list[Row], list[list[Any]]]]:
-    """Tag ``chunks`` of rows, in order; with ``jobs > 1`` in worker processes (bounded in flight)."""
+def _can_share(export: Export, run: _Run, done: dict[str, Any], grouped: bool, options: TagOptions) -> bool:
+    """Whether workers can read their own shares of the input: Parquet record batches, or byte ranges of
+    CSV/TSV/JSONL in an encoding that can be cut (not UTF-16); not for XLSX, grouping or ``stop_after``
+    (they need every row's number as it is read), nor to resume a run whose checkpoint has no input offset."""
+    if grouped or options.stop_after is not None or run.out_kind == "xlsx":
+        return False
+    if run.in_kind == "parquet":
+        return export.batches is not None
+    return export.data_start is not None and (not done.get("rows_done") or bool(done.get("input_offset")))
 
-    def texts_and_errors(chunk: list[Row]) -> tuple[list[str], list[str]]:
-        texts = [join_text(row.cells[i] for i in text_indices) for row in chunk]
-        return texts, [row.error for row in chunk]
 
+@contextlib.contextmanager
+def _parts(
+    export: Export, run: _Run, model: TriageModel, options: TagOptions, done: dict[str, Any], groups: Any
+) -> Iterator[Iterator[_Part]]:
+    """The input's rows after those ``done``, tagged, in order, as parts for the writer: in this process,
+    or by ``options.workers`` processes that read their own shares (or, where they cannot, are sent texts)."""
+    jobs = options.workers
+    remaining = export.chunks
+    if done.get("rows_done"):  # resumed: skip the rows already written
+        kept = done["rows_done"]
+        remaining = chunked((row for chunk in remaining for row in chunk if row.number > kept), run.chunk_size)
     if jobs <= 1:
-        for chunk in chunks:
-            yield chunk, _tag_chunk(model, config, *texts_and_errors(chunk))
+        yield _chunk_parts(remaining, run, model, None, 1, groups)
         return
-    with _worker_pool(jobs, model, config) as pool:
-        pending: deque[tuple[list[Row], Future[list[list[Any]]]]] = deque()
-        for chunk in chunks:
-            pending.append((chunk, pool.submit(_tag_in_worker, *texts_and_errors(chunk))))
-            if len(pending) >= 2 * jobs:  # bounded: memory stays flat
-                done, future = pending.popleft()
-                yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
+    with _worker_pool(jobs, model, run) as pool:
+        if _can_share(export, run, done, groups is not None, options):
+            yield _shared_parts(export, run, pool, jobs, done)
+        else:
+            yield _chunk_parts(remaining, run, model, pool, jobs, groups)
 
 
 def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: bool, overwrite: bool) -> dict:
-    """What an interrupted run of the same job safely wrote (rows, bytes, counts); empty to start afresh."""
+    """What an interrupted run of the same job safely wrote (rows, bytes, counts, and where in the input
+    it stopped when workers read their own shares); empty to start afresh."""
     if not checkpoint.is_file() or not partial.is_file():
         return {}
     if not resume:
@@ -433,7 +814,7 @@ def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: 
         raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
     if {k: saved.get(k) for k in job} != job:
         raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
-    return done
+    return done | {"input_offset": saved.get("input_offset")}
 
 
 def _write_checkpoint(checkpoint: Path, state: dict[str, Any]) -> None:
@@ -443,48 +824,33 @@ def _write_checkpoint(checkpoint: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, checkpoint)
 
 
-def _open_writer(
-    out_kind: str, partial: Path, done_bytes: int, resumed: bool, typed: dict[int, str], cells: _CellRule
-) -> tuple[Any, Any]:
+def _open_writer(run: _Run, partial: Path, done_bytes: int, resumed: bool) -> tuple[Any, Any]:
     """``(file handle or None, writer)``; a resumed file is cut back to its last checkpoint."""
-    if out_kind not in _RESUMABLE:
+    if run.out_kind not in _RESUMABLE:
         partial.open("wb").close()  # an unwritable destination fails here, before any row is tagged
-        return None, _TableWriter(partial, out_kind, typed, cells)
+        return None, _TableWriter(partial, run.out_kind, run.cells, run.chunk_size)
     handle = partial.open("r+b" if resumed else "wb")
-    handle.truncate(done_bytes)  # drop a chunk half-written before the crash
+    handle.truncate(done_bytes)  # drop a part half-written before the crash
     handle.seek(done_bytes)
-    delimiter = {"csv": ",", "tsv": "\t"}.get(out_kind)
-    return handle, _DelimitedWriter(handle, delimiter, cells) if delimiter else _JsonlWriter(handle, cells)
+    delimiter = _DELIMITERS.get(run.out_kind)
+    return handle, _DelimitedWriter(handle, delimiter, run.cells) if delimiter else _JsonlWriter(handle, run.cells)
 
 
 def tag_file(
     src: str | Path,
     dst: str | Path,
+    options: TagOptions | None = None,
     *,
     model: TriageModel | None = None,
-    model_path: str | Path | None = None,
-    config: RoutingConfig | str | Path | None = None,
-    text_columns: Sequence[str] = (),
-    id_column: str | None = None,
-    input_format: str = "auto",
-    output_format: str = "auto",
-    encoding: str = "auto",
-    sheet: str | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-    n_jobs: int = 1,
-    resume: bool = False,
-    overwrite: bool = False,
-    stop_after: int | None = None,
-    progress: bool = True,
-    summary_path: str | Path | None = None,
-    group: bool = False,
-    group_threshold: float | None = None,
     jobs: int | None = None,
-    spreadsheet_safe: bool = True,
+    **settings: Any,
 ) -> Summary:
     """Tag every row of ``src`` into ``dst``; see the module docstring for the guarantees.
 
-    ``n_jobs`` worker processes classify chunks (``jobs`` is its old, deprecated name).
+    How is said by ``options`` (a :class:`TagOptions`) and/or its fields as keywords
+    (``tag_file(src, dst, n_jobs=2, chunk_size=500)``; keywords override ``options``). ``model`` is
+    a loaded model (default: the one at ``model_path``, else the shipped one); ``jobs`` is the old,
+    deprecated name of ``n_jobs``.
 
     Raises :class:`~triage.io.DataError` for problems with the whole file (format, header,
     columns, a stale or foreign checkpoint) and ``FileExistsError`` when ``dst`` exists without
@@ -495,141 +861,111 @@ def tag_file(
     reads the texts; unreadable rows stand alone). ``encoding`` ``"auto"`` decides from a large
     sample (:func:`triage.io.choose_encoding`; the choice is in the summary). CSV, TSV and XLSX
     text cells are made safe to open in a spreadsheet (:func:`triage.io.spreadsheet_text`) unless
-    ``spreadsheet_safe=False`` (for programs that read the file back).
+    ``spreadsheet_safe=False`` (for programs that read the file back). The output is the same
+    byte for byte whatever ``n_jobs`` is.
     """
-    import triage
-
-    if jobs is not None:
-        warnings.warn("tag_file(jobs=...) is now n_jobs=..., as in scikit-learn", DeprecationWarning, stacklevel=2)
-        n_jobs = jobs
+    options = _with_settings(options, settings, jobs)
     src, dst = Path(src), Path(dst)
-    out_kind = resolve_format(dst, output_format)
-    if dst.exists() and not overwrite:
+    out_kind = resolve_format(dst, options.output_format)
+    if dst.exists() and not options.overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
-    if resume and out_kind not in _RESUMABLE:
+    if options.resume and out_kind not in _RESUMABLE:
         raise DataError(f"--resume needs a CSV, TSV or JSONL output, not {out_kind}")
     started = time.perf_counter()
     reading = read_rows(
         src,
-        format=input_format,
-        encoding=encoding,
-        sheet=sheet,
-        chunk_size=chunk_size,
-        stop_after=stop_after,
-        progress=src.name if progress else None,
+        format=options.input_format,
+        encoding=options.encoding,
+        sheet=options.sheet,
+        chunk_size=options.chunk_size,
+        stop_after=options.stop_after,
+        progress=src.name if options.progress else None,
     )
     with reading as export:
-        header = export.header
-        columns = list(text_columns) or detect_text_columns(header)
-        require_columns(header, [*columns, *([id_column] if id_column else [])], source=src)
-        model = model or triage.load(model_path)  # before the output is touched: a bad model leaves nothing
-        if config is not None and not isinstance(config, RoutingConfig):
-            config = load_config(config)
-        summary = Summary(input=str(src), output=str(dst), text_columns=columns, encoding=str(export.encoding or ""))
-        threshold = group_threshold or DEFAULT_GROUP_THRESHOLD
-        job = {
-            "input": _fingerprint(src),
-            "encoding": export.encoding.encoding if export.encoding else None,
-            # format 1 models are known by their estimator's hash; later ones may have only a scorer
-            "model": next(
-                filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"
-            ),
-            "columns": header,
-            "text_columns": columns,
-            "output_format": out_kind,
-            "spreadsheet_safe": spreadsheet_safe,
-            "routing": config.source if config is not None else None,
-            "group": threshold if group else None,
-            # a partial output written by a version adding other columns must not be continued
-            "added_columns": [*output_columns(config is not None), *(GROUP_COLUMNS if group else ())],
-        }
+        model, run = _start(export, options, out_kind, model)
+        text_columns = [run.header[i] for i in run.text_indices]
+        summary = Summary(str(src), str(dst), text_columns=text_columns, encoding=str(export.encoding or ""))
         groups = None
-        if group:
-            groups = _group_rows(export, [header.index(c) for c in columns], stop_after, threshold, progress)
-        _tag_stream(
-            export,
-            job,
-            dst,
-            summary,
-            model=model,
-            config=config,
-            chunk_size=chunk_size,
-            jobs=n_jobs,
-            resume=resume,
-            overwrite=overwrite,
-            groups=groups,
-        )
+        if options.group:
+            groups = _group_rows(export, run.text_indices, options.stop_after, options.threshold, options.progress)
+        _tag_stream(export, run, model, options, dst, summary, groups)
     summary.elapsed_seconds = round(time.perf_counter() - started, 3)
     summary.rows_per_second = round(summary.rows_out / max(summary.elapsed_seconds, 1e-9), 1)
-    if summary_path:
-        Path(summary_path).write_text(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    if options.summary_path:
+        Path(options.summary_path).write_text(
+            json.dumps(summary.as_dict(), ensure_ascii=False, indent=2) + "\n", "utf-8"
+        )
     return summary
 
 
+def _with_settings(options: TagOptions | None, settings: dict[str, Any], jobs: int | None) -> TagOptions:
+    """``options`` with the keyword ``settings`` (and the deprecated ``jobs``) applied."""
+    if jobs is not None:
+        warnings.warn("tag_file(jobs=...) is now n_jobs=..., as in scikit-learn", DeprecationWarning, stacklevel=3)
+        settings = {**settings, "n_jobs": jobs}
+    unknown = sorted(set(settings) - {f.name for f in fields(TagOptions)})
+    if unknown:
+        raise TypeError(f"tag_file() got unknown options {', '.join(unknown)}; see triage.batch.TagOptions")
+    return replace(options or TagOptions(), **settings)
+
+
+def _start(export: Export, options: TagOptions, out_kind: str, model: TriageModel | None) -> tuple[TriageModel, _Run]:
+    """The model and the run's plan; checked before the output is touched (a bad model leaves nothing)."""
+    import triage
+
+    config = options.config
+    if config is not None and not isinstance(config, RoutingConfig):
+        config = load_config(config)
+    run = _plan_run(export, options, out_kind, config)
+    return model or triage.load(options.model_path), run
+
+
+def _job(export: Export, run: _Run, model: TriageModel, options: TagOptions) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the same input, model and options."""
+    return {
+        "input": _fingerprint(export.path),
+        "encoding": run.encoding,
+        # format 1 models are known by their estimator's hash; later ones may have only a scorer
+        "model": next(filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"),
+        "columns": list(run.header),
+        "text_columns": [run.header[i] for i in run.text_indices],
+        "output_format": run.out_kind,
+        "spreadsheet_safe": options.spreadsheet_safe,
+        "routing": run.config.source if run.config is not None else None,
+        "group": options.threshold if options.group else None,
+        # a partial output written by a version adding other columns must not be continued
+        "added_columns": list(run.names),
+    }
+
+
 def _tag_stream(
-    export: Export,
-    job: dict[str, Any],
-    dst: Path,
-    summary: Summary,
-    *,
-    model: TriageModel,
-    config: RoutingConfig | None,
-    chunk_size: int,
-    jobs: int,
-    resume: bool,
-    overwrite: bool,
-    groups: tuple[Any, Any] | None = None,
+    export: Export, run: _Run, model: TriageModel, options: TagOptions, dst: Path, summary: Summary, groups: Any
 ) -> None:
-    """Write tagged rows to ``dst.partial`` with a checkpoint after every chunk, then rename it to ``dst``."""
-    header = export.header
+    """Write tagged rows to ``dst.partial`` with a checkpoint after every part, then rename it to ``dst``."""
     partial, checkpoint = Path(f"{dst}.partial"), Path(f"{dst}.partial.json")
-    done = _resume_point(job, checkpoint, partial, resume, overwrite)
-    done_rows = done.get("rows_done", 0)
-    counts = done.get("counts") or {"departments": {}, "needs_review": 0, "errors": 0, "suspect_rows": []}
-    departments = Counter(counts["departments"])
-    summary.resumed_after_rows = done_rows
-    names = output_columns(config is not None) + (GROUP_COLUMNS if groups is not None else ())
-    added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
-    review_index = names.index("needs_review")
-    typed = {len(header) + names.index("confidence"): "float64", len(header) + review_index: "bool_"}
-    if groups is not None:
-        typed |= {len(header) + names.index(c): "int64" for c in GROUP_COLUMNS}
-    cells = _CellRule(
-        spreadsheet_safe=job["spreadsheet_safe"],
-        error_index=len(header) + names.index("error"),
-        candidates_index=len(header) + names.index("candidates"),
-    )
-    out_kind = job["output_format"]
-    input_types = list(export.schema.types) if export.schema is not None and out_kind == "parquet" else None
-    handle, writer = _open_writer(out_kind, partial, done.get("bytes_done", 0), bool(done_rows), typed, cells)
-    if input_types is not None:
-        writer.input_types = input_types
-    original = _original_values(export.format, out_kind)
-    if not done_rows or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
-        writer.header(unique_columns([*header, *added], where="the output"))
-    text_indices = [header.index(c) for c in summary.text_columns]
+    job = _job(export, run, model, options)
+    done = _resume_point(job, checkpoint, partial, options.resume, options.overwrite)
+    rows_done = summary.resumed_after_rows = done.get("rows_done", 0)
+    counts = _Counts.from_json(done.get("counts"))
+    handle, writer = _open_writer(run, partial, done.get("bytes_done", 0), bool(rows_done))
     try:
-        remaining = export.chunks
-        if done_rows:  # resumed: skip the rows already written
-            remaining = chunked((row for chunk in remaining for row in chunk if row.number > done_rows), chunk_size)
-        for chunk, tags in _tag_rows(remaining, text_indices, model=model, config=config, jobs=jobs):
-            extra = [[int(c[row.number - 1]) for c in groups] for row in chunk] if groups else [[]] * len(chunk)
-            writer.rows([original(row) + tag + more for row, tag, more in zip(chunk, tags, extra, strict=True)])
-            counts["suspect_rows"] += [row.number for row in chunk if row.suspect][: 100 - len(counts["suspect_rows"])]
-            departments.update(tag[0] or "(none)" for tag in tags)
-            counts["needs_review"] += sum(tag[review_index] is True for tag in tags)
-            counts["errors"] += sum(bool(tag[-1]) for tag in tags)
-            if not counts.get("first_error"):
-                counts["first_error"] = next((f"row {r.number}: {r.error}" for r in chunk if r.error), "")
-            done_rows = chunk[-1].number
-            if handle is not None:
-                writer.flush()
-                handle.flush()
-                os.fsync(handle.fileno())
-                counts["departments"] = dict(departments)
-                _write_checkpoint(
-                    checkpoint, {**job, "rows_done": done_rows, "bytes_done": handle.tell(), "counts": counts}
-                )
+        if not rows_done or isinstance(writer, _JsonlWriter):  # a resumed CSV already has its header
+            writer.header(run.cells.columns)
+        with _parts(export, run, model, options, done, groups) as parts:
+            for part in parts:
+                if part.encoded:
+                    writer.part(part.data)
+                    export.show_progress(part.end if part.end is not None else rows_done + part.rows)
+                else:
+                    writer.rows(part.data)
+                counts.merge(part.counts, rows_done)
+                rows_done += part.rows
+                if handle is not None:
+                    writer.flush()
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    state = {"rows_done": rows_done, "bytes_done": handle.tell(), "input_offset": part.end}
+                    _write_checkpoint(checkpoint, {**job, **state, "counts": counts.as_json()})
         writer.close()
         if handle is not None:
             handle.close()
@@ -643,11 +979,10 @@ def _tag_stream(
     finally:
         if handle is not None and not handle.closed:
             handle.close()
-    summary.rows_in = summary.rows_out = done_rows
-    summary.departments = dict(departments.most_common())
-    summary.needs_review, summary.errors = counts["needs_review"], counts["errors"]
-    summary.suspect_rows = counts["suspect_rows"]
-    summary.first_error = counts.get("first_error", "")
+    summary.rows_in = summary.rows_out = rows_done
+    summary.departments = dict(counts.departments.most_common())
+    summary.needs_review, summary.errors = counts.needs_review, counts.errors
+    summary.suspect_rows, summary.first_error = counts.suspect_rows, counts.describe_first_error()
 
 
 def _original_values(in_kind: str, out_kind: str) -> Any:

@@ -14,6 +14,7 @@ Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime
 import io
@@ -23,8 +24,8 @@ import re
 import sys
 import warnings
 from collections.abc import Generator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,8 @@ __all__ = [
     "Export",
     "Row",
     "Unreadable",
+    "batch_rows",
+    "byte_shares",
     "choose_encoding",
     "chunked",
     "detect_encoding",
@@ -54,6 +57,7 @@ __all__ = [
     "read_table",
     "require_columns",
     "resolve_format",
+    "splittable",
     "spreadsheet_row",
     "spreadsheet_text",
     "to_cell",
@@ -429,14 +433,36 @@ class Export:
     sheet: str | int | None = None
     #: For Parquet: the file's Arrow schema (the types outputs keep).
     schema: Any = None
+    #: CSV/TSV/JSONL in a :func:`splittable` encoding: the byte offset where the data rows begin (after
+    #: the header), from which the file can be read in shares (``byte_range``); None otherwise.
+    data_start: int | None = None
+    #: For Parquet: the Arrow record batches ``chunks`` is made of, for a caller that hands whole batches
+    #: to workers (:func:`batch_rows` turns one into rows). Read either these or ``chunks``, not both.
+    batches: Iterator[Any] | None = None
+    _lines: _Lines | None = field(default=None, repr=False)
+    _bar: Any = field(default=None, repr=False)
+
+    def position(self) -> int | None:
+        """Byte offset of the first record not yet read (CSV/TSV/JSONL in a splittable encoding; else None).
+
+        Once a ``byte_range`` is read to its end, this is where the next share must start for the two to
+        join up: past the range's stop when its last record runs on (a quoted cell holding line breaks).
+        """
+        return self._lines.position if self._lines is not None else None
+
+    def show_progress(self, done: int) -> None:
+        """Move the progress bar to ``done`` (bytes for CSV/TSV/JSONL, rows otherwise), for a caller that
+        has the file's shares read elsewhere instead of taking ``chunks``."""
+        if self._bar is not None:
+            self._bar.update(done - self._bar.n)
 
 
 class _CountingReader(io.RawIOBase):
     """A binary file that counts the bytes read through it (for progress by bytes)."""
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, count: int = 0) -> None:
         self._raw = raw
-        self.count = 0
+        self.count = count
 
     def readable(self) -> bool:
         return True
@@ -451,6 +477,44 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
+#: Encodings in which no byte of a multi-byte character is a line break or a quote: a file in one of
+#: them can be cut at any line start and each piece decoded on its own, giving what the whole file gives.
+_SPLITTABLE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "big5", "ascii", "iso8859-1", "cp1252"})
+
+
+def splittable(encoding: str) -> bool:
+    """Whether a text file in ``encoding`` can be read in byte ranges (UTF-8 and GB18030 can, UTF-16 cannot)."""
+    return codecs.lookup(encoding).name in _SPLITTABLE
+
+
+class _Lines:
+    """The decoded lines of a text file from byte ``start``, split where a universal-newline reader
+    splits (after ``\\n``, ``\\r\\n`` or a lone ``\\r``), counting bytes: :attr:`position` is the
+    offset of the first line not yet handed out. For :func:`splittable` encodings only, where a line
+    decoded on its own reads as it does inside the whole file; the one line source of every CSV, TSV
+    and JSONL read in such an encoding, whole or in shares, so both give the same rows.
+    ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL)."""
+
+    def __init__(self, handle: Any, start: int, encoding: str, translate: bool = False) -> None:
+        self._handle = handle  # buffered, positioned at ``start``
+        self.position = start
+        utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
+        self._encoding = "utf-8" if utf8_sig else encoding
+        self._translate = translate
+        if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
+            self.position += len(handle.read(3))  # as the utf-8-sig decoder does: only at the very start
+
+    def __iter__(self) -> Iterator[str]:
+        encoding, translate = self._encoding, self._translate
+        for raw in self._handle:  # split at b"\n"; a lone b"\r" splits further below
+            for piece in raw.splitlines(keepends=True) if b"\r" in raw else (raw,):
+                self.position += len(piece)
+                line = piece.decode(encoding, "surrogateescape")
+                if translate and "\r" in line[-2:]:
+                    line = line.rstrip("\r\n") + "\n"
+                yield line
+
+
 def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
     """Whether a cell may have swallowed following rows: a stray quote makes the CSV reader read on
     to the next quote, so lines holding a whole row's delimiters end up inside one cell. Legitimate
@@ -460,77 +524,193 @@ def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
     )
 
 
-def _read_delimited(handle: Any, delimiter: str, encoding: str) -> tuple[list[str], Generator[Row]]:
+def _csv_reader(lines: Iterable[str], delimiter: str) -> Any:
     if csv.field_size_limit() < _CSV_FIELD_LIMIT:
         csv.field_size_limit(_CSV_FIELD_LIMIT)
-    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape", newline="")
-    reader = csv.reader(text, delimiter=delimiter)
+    return csv.reader(lines, delimiter=delimiter)
+
+
+def _delimited_header(reader: Any, encoding: str) -> list[str]:
     try:
         first = next(reader)
     except StopIteration:
         raise DataError("the file is empty: no header row") from None
     if any(_SURROGATE.search(cell) for cell in first):
         raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
-    header = unique_columns(first)
+    return unique_columns(first)
+
+
+def _delimited_rows(
+    reader: Any, header: list[str], delimiter: str, encoding: str, lines: _Lines | None, stop: int | None
+) -> Generator[Row]:
+    """The data rows of a CSV/TSV ``reader``, numbered from 1; with ``stop``, the records that start
+    before byte ``stop`` of ``lines`` (the last may run on past it)."""
     check_utf8 = _is_gb(encoding)
-
-    def rows() -> Generator[Row]:
-        number = 0
-        while True:
-            try:
-                values = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
-                number += 1
-                yield Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
-                continue
-            if not values:
-                continue  # a blank line is no row (as in pandas)
+    number = 0
+    while stop is None or lines is None or lines.position < stop:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
             number += 1
-            if any(len(value) > MAX_CELL_CHARS or _SURROGATE.search(value) for value in values):
-                cells, error = row_cells(values, header, encoding)
-            else:  # text cells pass the cell rule unchanged: only the width to fix
-                cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""
-            if not error and len(values) != len(header):
-                error = f"row has {len(values)} fields, the header has {len(header)} (stray quote or delimiter?)"
-            if not error and check_utf8:
-                error = _utf8_read_as_gb(cells, encoding)
-            yield Row(number, cells, error, not error and _merged_rows(cells, delimiter, len(header)))
+            yield Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
+            continue
+        if not values:
+            continue  # a blank line is no row (as in pandas)
+        number += 1
+        if any(len(value) > MAX_CELL_CHARS or _SURROGATE.search(value) for value in values):
+            cells, error = row_cells(values, header, encoding)
+        else:  # text cells pass the cell rule unchanged: only the width to fix
+            cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""
+        if not error and len(values) != len(header):
+            error = f"row has {len(values)} fields, the header has {len(header)} (stray quote or delimiter?)"
+        if not error and check_utf8:
+            error = _utf8_read_as_gb(cells, encoding)
+        yield Row(number, cells, error, not error and _merged_rows(cells, delimiter, len(header)))
 
-    return header, rows()
 
-
-def _read_jsonl(handle: Any, encoding: str) -> tuple[list[str], Generator[Row]]:
-    """Columns are the keys of the first object; keys that appear only later are not kept."""
-    text = io.TextIOWrapper(handle, encoding=encoding, errors="surrogateescape")
-    lines = (line for line in text if line.strip())
-    first_line = next(lines, None)
+def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], str]:
+    """``(keys of the first object, its line)``: the columns of a JSONL file."""
+    first_line = next((line for line in lines if line.strip()), None)
     if first_line is None:
         raise DataError("the file is empty")
     first, _ = _json_record(first_line)
     if not isinstance(first, dict):
         raise DataError("the first line is not a JSON object; cannot tell the columns")
-    header = unique_columns(list(first))
-    keys = list(first)
+    return list(first), first_line
+
+
+def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
+    """Columns are the keys of the first object; keys that appear only later are not kept."""
     check_utf8 = _is_gb(encoding)
+    for number, line in enumerate((line for line in lines if line.strip()), 1):
+        record, reason = _json_record(line)
+        if not isinstance(record, dict):
+            reason = reason or f"line is not a JSON object (a {type(record).__name__})"
+            if _SURROGATE.search(line):
+                reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
+            yield Row(number, [""] * len(header), reason)
+            continue
+        values = [record.get(key) for key in keys]
+        cells, error = row_cells(values, header, encoding)
+        if not error and check_utf8:
+            error = _utf8_read_as_gb(cells, encoding)
+        yield Row(number, cells, error, values=values)
 
-    def rows() -> Generator[Row]:
-        for number, line in enumerate(itertools.chain([first_line], lines), 1):
-            record, reason = _json_record(line)
-            if not isinstance(record, dict):
-                reason = reason or f"line is not a JSON object (a {type(record).__name__})"
-                if _SURROGATE.search(line):
-                    reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
-                yield Row(number, [""] * len(header), reason)
-                continue
-            values = [record.get(key) for key in keys]
-            cells, error = row_cells(values, header, encoding)
-            if not error and check_utf8:
-                error = _utf8_read_as_gb(cells, encoding)
-            yield Row(number, cells, error, values=values)
 
-    return header, rows()
+def _lines_before(lines: _Lines, stop: int | None) -> Iterator[str]:
+    """``lines`` up to the one starting at or after byte ``stop`` (all of them without ``stop``)."""
+    iterator = iter(lines)
+    while stop is None or lines.position < stop:
+        line = next(iterator, None)
+        if line is None:
+            return
+        yield line
+
+
+def _text_lines(path: Path, start: int, encoding: str, translate: bool, count: bool) -> tuple[_Lines, Any]:
+    """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress."""
+    raw = path.open("rb")
+    raw.seek(start)
+    source = _CountingReader(raw, start) if count else raw
+    return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, encoding, translate), source
+
+
+def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[str], int]:
+    """``(header, JSONL keys, byte offset of the first data record)`` of a splittable text file."""
+    lines, handle = _text_lines(path, 0, encoding, kind == "jsonl", count=False)
+    with handle:
+        if kind == "jsonl":
+            keys, _ = _jsonl_keys(lines)
+            return unique_columns(keys), keys, 0  # the first object is also the first row
+        header = _delimited_header(_csv_reader(lines, _DELIMITERS[kind]), encoding)
+        return header, header, lines.position
+
+
+_DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def _read_text(
+    path: Path, kind: str, encoding: str, byte_range: tuple[int, int] | None
+) -> tuple[list[str], Generator[Row], _CountingReader, _Lines | None, int | None]:
+    """``(header, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
+    that start in ``byte_range`` (numbered from 1 there). Files in a :func:`splittable` encoding are
+    read line by line from bytes; others (UTF-16) through a decoding stream, whole only."""
+    if not splittable(encoding):
+        if byte_range is not None:
+            raise DataError(f"a {encoding} file cannot be read in byte ranges; read it whole")
+        counter = _CountingReader(path.open("rb"))
+        translate = kind == "jsonl"
+        stream = io.BufferedReader(counter, buffer_size=1 << 16)
+        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline=None if translate else "")
+        if kind == "jsonl":
+            keys, first_line = _jsonl_keys(text)
+            header = unique_columns(keys)
+            return header, _jsonl_rows(itertools.chain([first_line], text), header, keys, encoding), counter, None, None
+        reader = _csv_reader(text, _DELIMITERS[kind])
+        header = _delimited_header(reader, encoding)
+        return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None, None), counter, None, None
+    if byte_range is None:
+        header, keys, data_start = _text_header(path, kind, encoding)
+    else:
+        with warnings.catch_warnings():  # the whole file's reader has warned of repeated columns already
+            warnings.simplefilter("ignore", DuplicateColumnWarning)
+            header, keys, data_start = _text_header(path, kind, encoding)
+    start, stop = byte_range or (data_start, None)
+    lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True)
+    if kind == "jsonl":
+        rows = _jsonl_rows(_lines_before(lines, stop), header, keys, encoding)
+    else:
+        reader = _csv_reader(lines, _DELIMITERS[kind])
+        rows = _delimited_rows(reader, header, _DELIMITERS[kind], encoding, lines, stop)
+    return header, rows, counter, lines, data_start
+
+
+def byte_shares(path: str | Path, format: str, start: int, rows: int) -> Iterator[tuple[int, int]]:
+    """Byte ranges ``(start, stop)`` covering a CSV/TSV/JSONL file from ``start`` to its end, each of
+    about ``rows`` records, for workers that read their own share (``read_rows(byte_range=...)``).
+
+    Ranges are cut at line starts; in CSV/TSV only where an even number of quotes has gone by since
+    ``start``, so not inside a quoted cell that holds line breaks. A stray quote can still mislead the
+    count: then the range before reads on past its stop (:meth:`Export.position` says how far), and
+    the caller re-reads the next range from there. The file is read once, at the speed of counting bytes.
+    """
+    path = Path(path)
+    end = path.stat().st_size
+    with path.open("rb") as handle:
+        handle.seek(start)
+        sample = handle.read(1 << 20)
+        size = max(1, rows * len(sample) // max(sample.count(b"\n"), 1))
+        quote = b"" if format == "jsonl" else b'"'
+        while end - start > size:
+            handle.seek(start)
+            block = handle.read(size)
+            odd = bool(quote) and block.count(quote) % 2 == 1
+            stop = _next_line_start(handle, start + len(block), odd, quote)
+            if stop >= end:
+                break
+            yield start, stop
+            start = stop
+    yield start, end
+
+
+def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes) -> int:
+    """The first line start after byte ``offset`` (where ``handle`` is) with an even number of ``quote``
+    bytes before it (``odd``: the count up to ``offset`` is odd; no ``quote``: any line start); the
+    file's end if there is none."""
+    while block := handle.read(1 << 16):
+        at = 0
+        while (newline := block.find(b"\n", at)) >= 0:
+            if quote:
+                odd ^= block.count(quote, at, newline) % 2 == 1
+            at = newline + 1
+            if not odd:
+                return offset + at
+        if quote:
+            odd ^= block.count(quote, at) % 2 == 1
+        offset += len(block)
+    return offset
 
 
 def _json_record(line: str) -> tuple[Any, str]:
@@ -565,32 +745,39 @@ def _column_values(column: Any) -> list[Any]:
         return values
 
 
+def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
+    """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
+    :func:`read_rows` gives them (workers handed whole batches turn them into rows here)."""
+    columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+    for number, values in enumerate(zip(*columns, strict=True), first_number + 1):
+        cells, error = row_cells(values, header)
+        yield Row(number, cells, error, values=values)
+
+
 def _read_parquet(
-    path: Path, chunk_size: int, row_groups: Sequence[int] | None
-) -> tuple[list[str], Generator[Row], Any]:
+    path: Path, chunk_size: int, row_groups: Sequence[int] | None, closing: ExitStack
+) -> tuple[list[str], Generator[Row], Any, Iterator[Any]]:
+    """``(header, rows, Arrow schema, the record batches the rows are made of)``."""
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
     arrow_error = import_optional("pyarrow", extra="io", purpose="reading Parquet files").ArrowException
     try:
         file = parquet.ParquetFile(path)
     except arrow_error as problem:
         raise DataError(f"not a readable Parquet file ({problem})") from None
+    closing.callback(file.close)
     header = unique_columns(file.schema_arrow.names)
+    batches = file.iter_batches(batch_size=chunk_size, row_groups=row_groups)
 
     def rows() -> Generator[Row]:
         number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
         try:
-            for batch in file.iter_batches(batch_size=chunk_size, row_groups=row_groups):
-                columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
-                for values in zip(*columns, strict=True):
-                    number += 1
-                    cells, error = row_cells(values, header)
-                    yield Row(number, cells, error, values=values)
+            for batch in batches:
+                yield from batch_rows(batch, header, number)
+                number += batch.num_rows
         except arrow_error as problem:
             raise DataError(f"{path}: the Parquet data after row {number} cannot be read ({problem})") from None
-        finally:
-            file.close()
 
-    return header, rows(), file.schema_arrow
+    return header, rows(), file.schema_arrow, batches
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
@@ -639,14 +826,17 @@ def read_rows(
     stop_after: int | None = None,
     progress: str | None = None,
     row_groups: Sequence[int] | None = None,
+    byte_range: tuple[int, int] | None = None,
 ) -> Iterator[Export]:
     """Open an export and stream it as an :class:`Export`: its header and chunks of :class:`Row`,
     up to data row ``stop_after``; the file closes on leaving the ``with`` block.
 
     ``encoding`` applies to CSV/TSV/JSONL (``"auto"``: :func:`choose_encoding`); ``sheet`` picks an
-    XLSX sheet by name or index; ``row_groups`` reads only those Parquet row groups (row numbers stay
-    those of the whole file), so that workers can each read their own share. ``progress`` names a
-    progress bar on stderr (bytes read, or rows for Parquet and XLSX).
+    XLSX sheet by name or index. Workers can each read their own share: ``row_groups`` reads only
+    those Parquet row groups (row numbers stay those of the whole file); ``byte_range`` ``(start,
+    stop)`` reads the CSV/TSV/JSONL records that start in that range of bytes (:func:`byte_shares`;
+    rows numbered from 1 in the range; :meth:`Export.position` tells where the next range must start).
+    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX).
     Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
     problems of one row are that row's ``error``.
     """
@@ -654,51 +844,43 @@ def read_rows(
     if not path.is_file():
         raise DataError(f"no such file: {path}")
     kind = resolve_format(path, format)
-    counter = choice = None
-    schema = None
-    try:
-        if kind == "parquet":
-            header, rows, schema = _read_parquet(path, chunk_size, row_groups)
-        elif kind == "xlsx":
-            header, rows = _read_xlsx(path, sheet)
-        else:
-            choice = choose_encoding(path, encoding)
-            counter = _CountingReader(path.open("rb"))
-            buffered = io.BufferedReader(counter, buffer_size=1 << 16)
-            if kind == "jsonl":
-                header, rows = _read_jsonl(buffered, choice.encoding)
+    if byte_range is not None and kind not in _DELIMITERS and kind != "jsonl":
+        raise DataError(f"{path}: byte ranges are for CSV, TSV and JSONL files, not {kind}")
+    with ExitStack() as closing:
+        counter = choice = lines = data_start = schema = batches = None
+        try:
+            if kind == "parquet":
+                header, rows, schema, batches = _read_parquet(path, chunk_size, row_groups, closing)
+            elif kind == "xlsx":
+                header, rows = _read_xlsx(path, sheet)
             else:
-                header, rows = _read_delimited(buffered, "," if kind == "csv" else "\t", choice.encoding)
-    except BaseException as problem:
-        if counter is not None:
-            counter.close()
-        if isinstance(problem, DataError):
+                choice = choose_encoding(path, encoding)
+                header, rows, counter, lines, data_start = _read_text(path, kind, choice.encoding, byte_range)
+                closing.callback(counter.close)
+        except DataError as problem:
             raise DataError(f"{path}: {problem}") from None
-        raise
-    bar = None
-    try:
+        closing.callback(rows.close)  # the generators hold their file open
         kept = rows if stop_after is None else itertools.takewhile(lambda row: row.number <= stop_after, rows)
         chunks = chunked(kept, chunk_size)
+        bar = None
         if progress is not None:
-            bar = _progress_bar(path, counter, progress)
+            bar = closing.enter_context(_progress_bar(path, counter, progress))
             chunks = _counted(chunks, bar, counter)
-        yield Export(path, kind, header, chunks, choice, sheet, schema)
-    finally:
-        if bar is not None:
-            bar.close()
-        if counter is not None:
-            counter.close()
-        rows.close()  # the generators hold their file open
+        yield Export(path, kind, header, chunks, choice, sheet, schema, data_start, batches, lines, bar)
 
 
-def _progress_bar(path: Path, counter: _CountingReader | None, description: str) -> Any:
+@contextmanager
+def _progress_bar(path: Path, counter: _CountingReader | None, description: str) -> Iterator[Any]:
     tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
     # No monitor thread: worker processes are forked while the bar runs, and forking a
     # process with other threads running can deadlock.
     bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
     if counter is not None:
-        return bar(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
-    return bar(unit=" rows", desc=description, file=sys.stderr)
+        shown = bar(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
+    else:
+        shown = bar(unit=" rows", desc=description, file=sys.stderr)
+    with contextlib.closing(shown):
+        yield shown
 
 
 def _counted(chunks: Iterator[list[Row]], bar: Any, counter: _CountingReader | None) -> Iterator[list[Row]]:

@@ -1,0 +1,223 @@
+"""Workers that read their own shares of the input: the rows are those of the whole file, and
+``tag_file`` writes the same bytes whatever ``n_jobs`` is.
+
+A CSV cannot be cut just anywhere: a quoted cell may hold line breaks, and a stray quote makes the
+reader run on across lines. Shares are cut where the quotes seen so far are even; where that guess
+is wrong the share before reads on past its stop and the next is read again from there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import TEXTS
+from triage.batch import TagOptions, tag_file
+from triage.io import DataError, byte_shares, read_rows, splittable
+
+# Pieces of hand-written exports: quoted cells with line breaks, stray and doubled quotes, CR/CRLF
+# line ends, blank lines, a BOM in the middle, GBK-only and non-UTF-8 bytes.
+PIECES = ["物业乱收费", "派出所", ",", '"', '""', "\n", "\r\n", "\r", "\n\n", "学校补课", "\ufeff", "a", "\t", "JUNK"]
+
+
+def rows_of(export):
+    return [(row.cells, row.error, row.suspect) for chunk in export.chunks for row in chunk]
+
+
+def read_in_shares(path, fmt, encoding, cuts):
+    """Rows read share by share from the cut points, each share starting where the one before ended
+    (the rule the tagger follows), numbered from 1 in each share."""
+    with read_rows(path, format=fmt, encoding=encoding) as whole:
+        start = whole.data_start
+    bounds = sorted({c for c in cuts if c > start} | {os.path.getsize(path)})
+    found, expected = [], start
+    for stop in bounds:
+        if expected >= stop:
+            continue  # inside the record the share before ran on with
+        with read_rows(path, format=fmt, encoding=encoding, chunk_size=3, byte_range=(expected, stop)) as share:
+            found += rows_of(share)
+            expected = share.position()
+    return found
+
+
+def line_starts(data: bytes) -> list[int]:
+    return [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.sampled_from(PIECES), max_size=60),
+    fmt=st.sampled_from(["csv", "tsv", "jsonl"]),
+    encoding=st.sampled_from(["utf-8-sig", "gb18030"]),
+    data=st.data(),
+)
+def test_rows_read_in_shares_are_the_rows_of_the_whole_file(tmp_path, pieces, fmt, encoding, data):
+    body = "".join(pieces)
+    if fmt == "jsonl":
+        body = '{"id": 1, "内容": "物业"}\n' + body.replace(",", '{"id": 2, "内容": "学校"}\n')
+    else:
+        body = ("id,标题,内容\n" if fmt == "csv" else "id\t标题\t内容\n") + body
+    raw = body.encode("gb18030" if encoding == "gb18030" else "utf-8").replace(b"JUNK", b"\xff\xfe")
+    path = tmp_path / f"in.{fmt}"
+    path.write_bytes(raw)
+    with read_rows(path, format=fmt, encoding=encoding, chunk_size=3) as whole:
+        expected = rows_of(whole)
+    # cut at any line starts (the worst case: inside quoted cells), then where byte_shares cuts
+    cuts = data.draw(st.lists(st.sampled_from(line_starts(raw) or [0]), max_size=8))
+    assert read_in_shares(path, fmt, encoding, cuts) == expected
+    planned = [stop for _, stop in byte_shares(path, fmt, 0, data.draw(st.integers(1, 4)))]
+    assert read_in_shares(path, fmt, encoding, planned) == expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(PIECES[:-1]), max_size=60))
+def test_lines_end_where_a_text_stream_ends_them(tmp_path, pieces):
+    """Lines cut from bytes (after LF, CRLF or a lone CR) give the csv module what a decoding stream gives it."""
+    raw = ("id,标题,内容\n" + "".join(pieces)).encode("utf-8")
+    (tmp_path / "in.csv").write_bytes(raw)
+    stream = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
+    expected = [[*values, "", "", ""][:3] for values in list(csv.reader(stream))[1:] if values]
+    with read_rows(tmp_path / "in.csv", encoding="utf-8-sig") as export:
+        assert [cells for cells, _, _ in rows_of(export)] == expected
+
+
+def test_byte_shares_cut_outside_quoted_cells_and_cover_the_file(tmp_path):
+    path = tmp_path / "in.csv"
+    rows = [["id", "内容"]] + [[str(i), f"第{i}行\n还有一行,带逗号"] for i in range(200)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with read_rows(path) as whole:
+        start = whole.data_start
+    shares = list(byte_shares(path, "csv", start, 10))
+    assert shares[0][0] == start and shares[-1][1] == path.stat().st_size
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(shares))
+    assert len(shares) > 10
+    for first, last in shares:  # each share holds whole records: it ends where it was told to stop
+        with read_rows(path, byte_range=(first, last)) as share:
+            assert all(len(row.cells) == 2 and not row.error for chunk in share.chunks for row in chunk)
+            assert share.position() == last
+
+
+def test_utf16_files_are_not_read_in_shares(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,内容\n1,物业\n", encoding="utf-16")
+    assert not splittable("utf-16") and splittable("GBK") and splittable("utf-8-sig")
+    with pytest.raises(DataError, match="cannot be read in byte ranges"), read_rows(path, byte_range=(0, 10)):
+        pass
+
+
+def hostile_csv(path, n):
+    """A CSV with quoted line breaks, doubled quotes, a stray quote that swallows rows, blank and CRLF lines."""
+    lines = ["编号,标题,内容"]
+    for i in range(n):
+        text = TEXTS[i % len(TEXTS)]
+        lines.append(
+            [
+                f'{i},"标题\n第二行","{text}"',
+                f'{i},"带""引号""的",{text}',
+                f"{i},,{text}",
+                "",
+                f'{i},ab"c,{text}',  # a quote inside an unquoted cell is text
+            ][i % 5]
+        )
+    lines.insert(n // 2, '99999,"没有结尾的引号,从这里吞下几行')
+    path.write_bytes("\r\n".join(lines).encode("utf-8").replace(b"\r\n\r\n", b"\n\r\n") + b"\r\n")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_the_output_is_the_same_byte_for_byte_with_workers(saved_model_dir, tmp_path, suffix):
+    hostile_csv(tmp_path / "in.csv", 300)
+    common = {"model_path": saved_model_dir, "chunk_size": 7, "progress": False}
+    serial = tag_file(tmp_path / "in.csv", tmp_path / f"serial{suffix}", **common)
+    parallel = tag_file(tmp_path / "in.csv", tmp_path / f"parallel{suffix}", n_jobs=2, **common)
+    assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
+    assert serial.rows_out == parallel.rows_out and serial.suspect_rows == parallel.suspect_rows
+    assert (serial.errors, serial.first_error, serial.departments) == (
+        parallel.errors,
+        parallel.first_error,
+        parallel.departments,
+    )
+
+
+def test_parquet_and_jsonl_inputs_with_workers(saved_model_dir, tmp_path):
+    frame = pd.DataFrame({"id": range(120), "内容": [TEXTS[i % len(TEXTS)] for i in range(120)]})
+    frame.to_parquet(tmp_path / "in.parquet", row_group_size=50)
+    frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True, force_ascii=False)
+    common = {"model_path": saved_model_dir, "chunk_size": 16, "progress": False}
+    for source, output in [("in.parquet", "out.parquet"), ("in.parquet", "out.csv"), ("in.jsonl", "out.jsonl")]:
+        tag_file(tmp_path / source, tmp_path / f"serial-{output}", **common)
+        tag_file(tmp_path / source, tmp_path / f"parallel-{output}", n_jobs=2, **common)
+        assert (tmp_path / f"serial-{output}").read_bytes() == (tmp_path / f"parallel-{output}").read_bytes()
+
+
+def test_a_run_with_workers_resumes_where_it_stopped(saved_model_dir, tmp_path, monkeypatch):
+    import triage.batch as batch
+
+    hostile_csv(tmp_path / "in.csv", 200)
+    common = {"model_path": saved_model_dir, "chunk_size": 9, "progress": False}
+    tag_file(tmp_path / "in.csv", tmp_path / "whole.csv", **common)
+    written = []
+    real = batch._write_checkpoint
+
+    def stop_after_three_parts(path, state):
+        real(path, state)
+        written.append(state)
+        if len(written) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "_write_checkpoint", stop_after_three_parts)
+    with pytest.raises(KeyboardInterrupt):
+        tag_file(tmp_path / "in.csv", tmp_path / "cut.csv", n_jobs=2, **common)
+    monkeypatch.setattr(batch, "_write_checkpoint", real)
+    assert written[-1]["input_offset"] > 0 and written[-1]["rows_done"] > 0
+    with (tmp_path / "cut.csv.partial").open("ab") as partial:
+        partial.write(b"half a part")
+    summary = tag_file(tmp_path / "in.csv", tmp_path / "cut.csv", n_jobs=2, resume=True, **common)
+    assert summary.resumed_after_rows == written[-1]["rows_done"]
+    assert (tmp_path / "cut.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_tag_options_are_one_frozen_value_and_keywords_still_work(saved_model_dir, tmp_path):
+    hostile_csv(tmp_path / "in.csv", 20)
+    options = TagOptions(model_path=saved_model_dir, chunk_size=5, progress=False, text_columns=["内容"])
+    with pytest.raises(AttributeError):
+        options.chunk_size = 10  # type: ignore[misc]
+    tag_file(tmp_path / "in.csv", tmp_path / "a.csv", options)
+    tag_file(tmp_path / "in.csv", tmp_path / "b.csv", options, output_format="csv", n_jobs=None)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    with pytest.raises(TypeError, match="unknown options chunksize"):
+        tag_file(tmp_path / "in.csv", tmp_path / "c.csv", options, chunksize=5)
+    with pytest.raises(ValueError, match="n_jobs must be at least 1"):
+        TagOptions(n_jobs=0)
+    with pytest.raises(TypeError, match="not the string"):
+        TagOptions(text_columns="内容")
+    assert TagOptions(n_jobs=None).workers == TagOptions(n_jobs=-1).workers >= 1
+
+
+@pytest.mark.parametrize(
+    ("encoding", "suffix", "extra"),
+    [("utf-16", ".csv", {}), ("utf-8", ".xlsx", {}), ("utf-8", ".csv", {"group": True})],
+)
+def test_inputs_and_options_workers_cannot_share_still_match_serial(saved_model_dir, tmp_path, encoding, suffix, extra):
+    """UTF-16 cannot be cut, XLSX is written by one writer, grouping numbers rows as read: the parent
+    reads those and sends workers texts; the output is still the serial one."""
+    rows = [{"编号": i, "内容": TEXTS[i % len(TEXTS)]} for i in range(40)]
+    pd.DataFrame(rows).to_csv(tmp_path / "in.csv", index=False, encoding=encoding)
+    common = {"model_path": saved_model_dir, "chunk_size": 6, "progress": False, **extra}
+    serial = tag_file(tmp_path / "in.csv", tmp_path / f"serial{suffix}", **common)
+    parallel = tag_file(tmp_path / "in.csv", tmp_path / f"parallel{suffix}", n_jobs=2, **common)
+    assert serial.rows_out == parallel.rows_out == 40
+    if suffix == ".xlsx":  # a workbook holds its save time: compare the cells
+        serial_cells, parallel_cells = (
+            pd.read_excel(tmp_path / f"{name}.xlsx", dtype=str, engine="calamine") for name in ("serial", "parallel")
+        )
+        pd.testing.assert_frame_equal(serial_cells, parallel_cells)
+    else:
+        assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
