@@ -221,3 +221,20 @@ def test_inputs_and_options_workers_cannot_share_still_match_serial(saved_model_
         pd.testing.assert_frame_equal(serial_cells, parallel_cells)
     else:
         assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
+
+
+@pytest.mark.parametrize("worth_a_pool, expected_pools", [(1 << 20, 0), (0, 1)], ids=["small-file", "large-file"])
+def test_jobs_left_to_the_cores_start_workers_only_when_the_file_is_worth_it(
+    saved_model_dir, tmp_path, monkeypatch, worth_a_pool, expected_pools
+):
+    import triage.batch
+
+    pools = []
+    real_pool = triage.batch._worker_pool
+    monkeypatch.setattr(triage.batch, "_WORTH_A_POOL_BYTES", worth_a_pool)
+    monkeypatch.setattr(triage.batch, "_cores_present", lambda: 2)
+    monkeypatch.setattr(triage.batch, "_worker_pool", lambda jobs, *a: pools.append(jobs) or real_pool(jobs, *a))
+    hostile_csv(tmp_path / "in.csv", 40)
+    options = {"model_path": saved_model_dir, "n_jobs": None, "progress": False}
+    summary = tag_file(tmp_path / "in.csv", tmp_path / "out.csv", **options)
+    assert summary.rows_out > 0 and pools == [2] * expected_pools

@@ -128,6 +128,11 @@ class Summary:
         return asdict(self)
 
 
+#: Inputs smaller than this are tagged in-process when ``n_jobs`` is left to the cores present: forking
+#: and warming a worker takes about as long as tagging a megabyte (~1,000 messages) on one core.
+_WORTH_A_POOL_BYTES = 1 << 20
+
+
 def _cores_present() -> int:
     """The cores this process may run on (its CPU affinity where the platform tells it)."""
     counted = getattr(os, "process_cpu_count", None)  # Python 3.13+
@@ -784,6 +789,8 @@ def _parts(
     """The input's rows after those ``done``, tagged, in order, as parts for the writer: in this process,
     or by ``options.workers`` processes that read their own shares (or, where they cannot, are sent texts)."""
     jobs = options.workers
+    if options.n_jobs in (None, -1) and run.source.stat().st_size < _WORTH_A_POOL_BYTES:
+        jobs = 1  # "one per core" by default, but starting workers costs more than a small file's tagging
     remaining = export.chunks
     if done.get("rows_done"):  # resumed: skip the rows already written
         kept = done["rows_done"]

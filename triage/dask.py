@@ -226,7 +226,7 @@ def tag_dataset(
     text_columns: Sequence[str] = (),
     encoding: str = "auto",
     scheduler: str | None = None,
-    n_jobs: int = 1,
+    n_jobs: int | None = 1,
     model_path: str | Path | None = None,
     group_threshold: float | None = None,
     config: RoutingConfig | str | Path | None = None,
@@ -237,7 +237,8 @@ def tag_dataset(
     and the routing columns when a routing ``config`` is (see :func:`tag`).
 
     Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
-    started for the call. Returns the scheduler's address. ``output`` is replaced only with ``overwrite``.
+    started for the call (``None``: one per core). Returns the scheduler's address. ``output`` is
+    replaced only with ``overwrite``.
     """
     distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
     output = Path(output)

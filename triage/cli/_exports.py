@@ -69,9 +69,9 @@ _NOT_WITH_DASK = {
     "--n-jobs",
     "n_jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes that classify chunks (n_jobs; each loads the model once). 并行进程数",
+    default=None,
+    help="Worker processes that read, classify and write their own share of the rows (n_jobs; each holds the "
+    "model once). Default: one per core present (files under 1 MiB: one). 并行进程数",
 )
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint. 断点续跑")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
@@ -113,7 +113,7 @@ def tag(
     id_column: str | None,
     output_format: str,
     chunk_size: int,
-    n_jobs: int,
+    n_jobs: int | None,
     resume: bool,
     overwrite: bool,
     stop_after: int | None,
@@ -203,7 +203,7 @@ def _tag_on_dask(
     text_columns: tuple[str, ...],
     encoding: str,
     scheduler: str | None,
-    n_jobs: int,
+    n_jobs: int | None,
     overwrite: bool,
     model_path: Path | None,
     group_threshold: float | None,
