@@ -267,9 +267,7 @@ def test_adaptation_works_on_a_base_trained_with_sub_labels(sub_model: triage.Tr
     base = triage.load(sub_model.save(tmp_path / "base"))
     assert base.sub_scorer is not None
     units = {"property_management": "物业科", "public_security": "派出所", "education": "教育局"}
-    adapted = triage.train(
-        SUB_TEXTS, [units[d] for d in SUB_DEPARTMENTS], base=base, min_df=1, calibration_folds=2
-    )
+    adapted = triage.train(SUB_TEXTS, [units[d] for d in SUB_DEPARTMENTS], base=base, min_df=1, calibration_folds=2)
     assert adapted.base_scores is not None and adapted.sub_scorer is None
     assert adapted.base_scores.weights.shape == (3, len(base.classes))
     result = adapted.classify("物业费又涨了")

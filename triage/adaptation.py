@@ -268,10 +268,12 @@ def train_on_history(
     if "sample_weight" in params:
         raise TypeError("train_on_history weighs messages by their dates; pass half_life_days, not sample_weight")
     if not len(texts) == len(labels) == len(dates):
-        raise ValueError(f"{len(texts)} texts, {len(labels)} labels and {len(dates)} dates: give one of each per message")
+        raise ValueError(
+            f"{len(texts)} texts, {len(labels)} labels and {len(dates)} dates: give one of each per message"
+        )
     keep = rows_since(dates, since) if since is not None else np.ones(len(dates), dtype=bool)
-    rows = np.flatnonzero(keep)
-    if not rows.size:
+    rows: list[int] = np.flatnonzero(keep).tolist()
+    if not rows:
         raise ValueError(f"no message is dated on or after since={since!r}; choose an earlier date")
     recorded = {
         **(training_data or {}),
