@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import re
@@ -224,6 +225,9 @@ def test_rows_since_keeps_the_messages_of_that_day_and_later() -> None:
     np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-1-1 8:00", "2018/03/02"], "2018-01-01"), [0, 1, 1])
     with pytest.raises(ValueError, match="since='last year' is not a date; write it as YYYY-MM-DD"):
         rows_since(["2018-01-01"], "last year")
+    with pytest.raises(ValueError, match="since=2018 is not a date"):
+        rows_since(["2018-01-01"], 2018)
+    np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-01-01"], datetime.date(2018, 1, 1)), [0, 1])
 
 
 # Two eras of the invented city: before its reorganisation the schools' messages went to 教育局,

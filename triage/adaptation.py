@@ -21,6 +21,7 @@ a unit-level model answer at department level too.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
 from collections.abc import Mapping, Sequence
@@ -230,6 +231,8 @@ def rows_since(dates: Sequence[Any], since: Any) -> np.ndarray:
     boolean mask: history from before a reorganisation (units renamed, merged, given new remits)
     left out."""
     try:
+        if not isinstance(since, str | datetime.date | np.datetime64):  # a bare 2017 would count days from 1970
+            raise ValueError
         first = _day(since, 0)
     except ValueError:
         raise ValueError(f"since={since!r} is not a date; write it as YYYY-MM-DD") from None
