@@ -15,9 +15,10 @@ reply shows (train split): no message of either board (cached in --base-cache). 
 top-1 without dalian's general hub (大连市公共行政服务中心) as true unit, department-level top-1
 of the unit models (units mapped by name, else by the base model), the triage methods trained on
 the *latest* 100 / 300 / 1,000 messages before the test period (a deployment's few labels are its
-recent ones; units are renamed over the years), and on all history weighted by recency (half-life
-180 days, ``--half-life``). Run: `python benchmarks/adaptation_curve.py` (about 20 minutes on a
-shared machine).
+recent ones; units are renamed over the years), on all history weighted by recency (half-life
+180 days, ``--half-life``) and on the history since a date (``--since-days``: the messages of the
+last 365 days before the test period, ``triage.adaptation.rows_since``). Run:
+`python benchmarks/adaptation_curve.py` (about 20 minutes on a shared machine).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 import triage
-from triage.adaptation import recency_weights
+from triage.adaptation import recency_weights, rows_since
 from triage.datasets import load_petitions, teddy2020c
 from triage.datasets.cities import load_board
 from triage.evaluation import evaluate
@@ -40,6 +41,7 @@ from triage.exceptions import TrainingDataWarning
 HUB = "大连市公共行政服务中心"
 METHODS = ("base", "none", "classic")
 HALF_LIFE_DAYS = 180.0
+SINCE_DAYS = 365
 
 
 def build_base(cache: Path, data: Path) -> triage.TriageModel:
@@ -82,7 +84,9 @@ def classic_scores(train_texts: list[str], train_labels: np.ndarray, test_texts:
     return scores, classes
 
 
-def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int | None], test_share: float) -> None:
+def run_city(
+    board: str, data: Path, base: triage.TriageModel, sizes: list[int | None], test_share: float, since_days: int
+) -> None:
     frame = load_board(board, data / board)
     cut = round(len(frame) * (1 - test_share))
     texts = list(frame["text"])
@@ -101,6 +105,9 @@ def run_city(board: str, data: Path, base: triage.TriageModel, sizes: list[int |
     plans = [(f"first {size}" if size else f"all {cut}", np.arange(min(size or cut, cut)), METHODS) for size in sizes]
     plans += [(f"latest {size}", np.arange(cut - size, cut), ("base", "none")) for size in sizes if size and size < cut]
     plans.append((f"all {cut}, half-life {HALF_LIFE_DAYS:g} d", np.arange(cut), ("base", "none")))
+    since = frame["date"][cut - 1] - np.timedelta64(since_days - 1, "D")
+    recent = np.flatnonzero(rows_since(list(frame["date"][:cut]), since))
+    plans.append((f"since {since:%Y-%m-%d} ({len(recent)})", recent, ("base", "none")))
     for label, rows, methods in plans:
         train_texts, train_units = [texts[i] for i in rows], units[rows]
         weights = recency_weights(list(frame["date"][rows]), HALF_LIFE_DAYS) if "half-life" in label else None
@@ -142,6 +149,9 @@ def main() -> None:
     parser.add_argument("--boards", default="jiamusi,dalian")
     parser.add_argument("--sizes", default="100,300,1000,all")
     parser.add_argument("--test-share", type=float, default=0.2)
+    parser.add_argument(
+        "--since-days", type=int, default=SINCE_DAYS, help="the 'since' row: train on this many last days"
+    )
     args = parser.parse_args()
     if not (args.data / "jiamusi").is_dir():
         raise SystemExit(f"board data not found in {args.data}; pass --data FOLDER (the one holding jiamusi/)")
@@ -152,7 +162,7 @@ def main() -> None:
     )
     sizes = [None if size == "all" else int(size) for size in args.sizes.split(",")]
     for board in args.boards.split(","):
-        run_city(board, args.data, base, sizes, args.test_share)
+        run_city(board, args.data, base, sizes, args.test_share, args.since_days)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import re
@@ -14,8 +15,16 @@ import pytest
 from click.testing import CliRunner
 
 import triage
-from tests.conftest import rehash
-from triage.adaptation import UNIT_MAP_FILE, infer_unit_departments, read_unit_map, recency_weights, write_unit_map
+from tests.conftest import SUB_DEPARTMENTS, SUB_TEXTS, rehash
+from triage.adaptation import (
+    UNIT_MAP_FILE,
+    infer_unit_departments,
+    read_unit_map,
+    recency_weights,
+    rows_since,
+    train_on_history,
+    write_unit_map,
+)
 from triage.cli import cli
 from triage.evaluation import evaluate
 from triage.exceptions import ModelIntegrityError
@@ -210,6 +219,66 @@ def test_recency_weights_halve_every_half_life() -> None:
         recency_weights(["2018-01-01", "昨天"], 10)
     with pytest.raises(ValueError, match="positive number of days"):
         recency_weights(["2018-01-01"], 0)
+
+
+def test_rows_since_keeps_the_messages_of_that_day_and_later() -> None:
+    np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-1-1 8:00", "2018/03/02"], "2018-01-01"), [0, 1, 1])
+    with pytest.raises(ValueError, match="since='last year' is not a date; write it as YYYY-MM-DD"):
+        rows_since(["2018-01-01"], "last year")
+    with pytest.raises(ValueError, match="since=2018 is not a date"):
+        rows_since(["2018-01-01"], 2018)
+    np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-01-01"], datetime.date(2018, 1, 1)), [0, 1])
+
+
+# Two eras of the invented city: before its reorganisation the schools' messages went to 教育局,
+# after it to 教育和体育局 (a renamed unit).
+ERA_TEXTS = TEXTS * 2
+ERA_DATES = ["2016-05-01"] * len(TEXTS) + ["2018-05-01"] * len(TEXTS)
+ERA_UNITS = [*LABELS, *("教育和体育局" if unit == "教育局" else unit for unit in LABELS)]
+
+
+def test_train_on_history_since_drops_the_retired_unit() -> None:
+    everything = train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, min_df=1, calibration_folds=2)
+    recent = train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, since="2018-01-01", min_df=1, calibration_folds=2)
+    assert "教育局" in everything.classes and "教育局" not in recent.classes
+    assert recent.predict([QUERIES[1]])[0] == "教育和体育局"
+    assert recent.manifest["training_data"]["since"] == "2018-01-01"
+    assert recent.manifest["training_data"]["rows_before_since"] == 24
+    assert recent.manifest["training_data"]["n_documents"] == 24
+
+
+def test_train_on_history_half_life_weighs_recent_messages_more() -> None:
+    plain = train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, min_df=1, calibration_folds=2)
+    weighted = train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, half_life_days=30, min_df=1, calibration_folds=2)
+    assert weighted.manifest["training_data"]["half_life_days"] == 30
+    renamed = list(weighted.classes).index("教育和体育局")
+    query = weighted.predict_proba([QUERIES[1]])[0, renamed]
+    assert query > plain.predict_proba([QUERIES[1]])[0, renamed]
+
+
+def test_train_on_history_refuses_what_it_cannot_use() -> None:
+    with pytest.raises(ValueError, match="no message is dated on or after since='2030-01-01'"):
+        train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, since="2030-01-01")
+    with pytest.raises(ValueError, match="48 texts, 48 labels and 1 dates"):
+        train_on_history(ERA_TEXTS, ERA_UNITS, ["2018-01-01"])
+    with pytest.raises(TypeError, match="pass half_life_days, not sample_weight"):
+        train_on_history(ERA_TEXTS, ERA_UNITS, ERA_DATES, sample_weight=[1.0] * 48)
+
+
+def test_adaptation_works_on_a_base_trained_with_sub_labels(sub_model: triage.TriageModel, tmp_path: Path) -> None:
+    """A base with a sub-label model: the adapted model stacks its department scores only, answers
+    units with their departments, and saves and loads like any adapted model."""
+    base = triage.load(sub_model.save(tmp_path / "base"))
+    assert base.sub_scorer is not None
+    units = {"property_management": "物业科", "public_security": "派出所", "education": "教育局"}
+    adapted = triage.train(SUB_TEXTS, [units[d] for d in SUB_DEPARTMENTS], base=base, min_df=1, calibration_folds=2)
+    assert adapted.base_scores is not None and adapted.sub_scorer is None
+    assert adapted.base_scores.weights.shape == (3, len(base.classes))
+    result = adapted.classify("物业费又涨了")
+    assert (result.unit, result.department) == ("物业科", "property_management")
+    assert result.sub_category is None
+    loaded = triage.load(adapted.save(tmp_path / "adapted"))
+    np.testing.assert_array_equal(loaded.predict_proba(QUERIES), adapted.predict_proba(QUERIES))
 
 
 def test_sample_weight_changes_the_fit() -> None:
