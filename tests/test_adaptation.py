@@ -297,9 +297,28 @@ def test_cli_half_life_needs_a_date_column(tmp_path: Path) -> None:
         writer.writerows((t, u, f"2018-1-{i % 28 + 1}") for i, (t, u) in enumerate(zip(TEXTS, LABELS, strict=True)))
     args = ["train", str(data), "-o", str(tmp_path / "m"), "--label-column", "handler", "--text-column", "text"]
     refused = CliRunner().invoke(cli, [*args, "--half-life", "30"])
-    assert refused.exit_code == 2 and "--half-life and --date-column go together" in refused.output
+    assert refused.exit_code == 2 and "add --date-column" in refused.output
+    refused = CliRunner().invoke(cli, [*args, "--date-column", "date"])
+    assert refused.exit_code == 2 and "add one of them" in refused.output
     result = CliRunner().invoke(cli, [*args, "--half-life", "30", "--date-column", "date", "--jobs", "1"])
     assert result.exit_code == 0, result.output
+
+
+def test_cli_since_trains_only_on_later_messages(tmp_path: Path) -> None:
+    data = tmp_path / "history.csv"
+    with data.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "handler", "date"])
+        pairs = enumerate(zip(TEXTS, LABELS, strict=True))
+        writer.writerows((t, u, f"201{7 + i % 2}-03-0{i % 9 + 1}") for i, (t, u) in pairs)
+    args = ["train", str(data), "--label-column", "handler", "--text-column", "text", "--date-column", "date"]
+    later = sum(i % 2 for i in range(len(TEXTS)))
+    result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "m"), "--since", "2018-01-01", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    recorded = triage.load(tmp_path / "m").manifest["training_data"]
+    assert (recorded["since"], recorded["rows_before_since"]) == ("2018-01-01", len(TEXTS) - later)
+    refused = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "n"), "--since", "2018"])
+    assert refused.exit_code != 0 and "is not a date" in refused.output
 
 
 # --- the merge with model format 2: base files read like every model file --------------------------

@@ -237,7 +237,7 @@ def rows_since(dates: Sequence[Any], since: Any) -> np.ndarray:
             raise ValueError
         first = _day(since, 0)
     except ValueError:
-        raise ValueError(f"since={since!r} is not a date; write it as YYYY-MM-DD") from None
+        raise TrainingDataError(f"since={since!r} is not a date; write it as YYYY-MM-DD") from None
     return _days(dates) >= first
 
 
@@ -280,7 +280,7 @@ def train_on_history(
     keep = rows_since(dates, since) if since is not None else np.ones(len(dates), dtype=bool)
     rows: list[int] = np.flatnonzero(keep).tolist()
     if not rows:
-        raise ValueError(f"no message is dated on or after since={since!r}; choose an earlier date")
+        raise TrainingDataError(f"no message is dated on or after since={since!r}; choose an earlier date")
     recorded = {
         **(training_data or {}),
         **({"since": str(_day(since, 0)), "rows_before_since": int((~keep).sum())} if since is not None else {}),

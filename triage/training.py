@@ -447,7 +447,9 @@ def train_from_file(
     *,
     held_out: str | float | None = None,
     report_dir: str | Path | None = None,
-    recency: tuple[str, float] | None = None,
+    date_column: str | None = None,
+    half_life_days: float | None = None,
+    since: str | None = None,
     base: TriageModel | str | Path | None = None,
     unit_departments: str | Path | Mapping[str, str | None] | None = None,
     name: str | None = None,
@@ -463,8 +465,10 @@ def train_from_file(
 
     ``held_out`` holds rows out for evaluation: a column name (rows whose value is ``test``) or a
     share of the rows (stratified, seed 0); their metrics are recorded under ``metrics.held_out``
-    and, with ``report_dir``, written there as an evaluation report. ``recency`` is ``(date
-    column, half-life in days)``: messages weighed by age (:func:`triage.adaptation.recency_weights`).
+    and, with ``report_dir``, written there as an evaluation report. With a ``date_column``,
+    ``half_life_days`` weighs messages by age (:func:`triage.adaptation.recency_weights`) and
+    ``since`` (``YYYY-MM-DD``) trains only on messages dated then or later
+    (:func:`triage.adaptation.rows_since`): units are renamed and merged over the years.
     ``base`` is a model (or model directory) to start from, ``unit_departments`` a mapping or a
     ``unit,department`` CSV; see :func:`train`, which receives ``train_params`` (``search``,
     ``target_precision``, ``n_jobs``, ...). Rows without a label are left out. ``name`` is how the
@@ -472,11 +476,13 @@ def train_from_file(
     description. ``output`` is checked before any data is read: it must not exist unless
     ``overwrite`` (and then be a model directory).
     """
-    from triage.adaptation import read_unit_csv
+    from triage.adaptation import read_unit_csv, train_on_history
     from triage.departments import load_directory
     from triage.model import load
     from triage.persistence import check_model_destination
 
+    if (half_life_days is not None or since is not None) and date_column is None:
+        raise ValueError("half_life_days and since read the messages' dates: give date_column too")
     if report_dir is not None and held_out is None:
         raise ValueError("report_dir describes held-out rows: give held_out too")
     if (base is not None or unit_departments is not None) and labels.labels_are != "departments":
@@ -487,7 +493,7 @@ def train_from_file(
         unit_departments = {unit: d for unit, (d, _) in read_unit_csv(Path(unit_departments)).items()}
     base = load(base) if isinstance(base, (str, Path)) else base
     split = held_out if isinstance(held_out, str) else None
-    columns = {"split": split, "date": recency[0] if recency else None}
+    columns = {"split": split, "date": date_column}
     data = read_labelled(path, labels, other_columns=columns, min_departments=2, notify=notify)
     directory = load_directory(labels.departments)
     keep = np.array([bool(label) for label in data.labels])
@@ -497,34 +503,28 @@ def train_from_file(
     except ValueError as error:  # scikit-learn's stratified split refuses classes too small to split
         raise TrainingDataError(f"cannot hold out {share} of the rows label by label: {error}") from None
     rows = np.flatnonzero(keep & ~test)
-    model = train(
-        [data.texts[i] for i in rows],
-        [data.labels[i] for i in rows],
-        sub_labels=[data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
-        base=base,
-        sample_weight=_recency_weights(data, rows, recency),
-        unit_departments=unit_departments,
-        progress=progress,
-        label_names={code: directory.display_name(code) for code in set(data.labels)},
-        training_data={
+    fit = {
+        "sub_labels": [data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
+        "base": base,
+        "unit_departments": unit_departments,
+        "progress": progress,
+        "label_names": {code: directory.display_name(code) for code in set(data.labels)},
+        "training_data": {
             "name": output.name,
             "description": description or f"Trained on {name}.",
             "sources": [f"{name}: {len(rows)} rows"],
         },
         **train_params,
-    )
+    }
+    texts, targets = [data.texts[i] for i in rows], [data.labels[i] for i in rows]
+    if date_column is None:
+        model = train(texts, targets, **fit)
+    else:
+        dates = [data.other["date"][i] for i in rows]
+        model = train_on_history(texts, targets, dates, since=since, half_life_days=half_life_days, **fit)
     _record_held_out(model, data, np.flatnonzero(keep & test), f"Held-out rows of {name}.", report_dir, progress)
     model.save(output, overwrite=overwrite, include_estimator=include_estimator)
     return model
-
-
-def _recency_weights(data: LabelledRows, rows: np.ndarray, recency: tuple[str, float] | None) -> np.ndarray | None:
-    """The ``rows``' weights by the age of their date, or ``None`` without ``recency``."""
-    from triage.adaptation import recency_weights
-
-    if recency is None:
-        return None
-    return recency_weights([data.other["date"][i] for i in rows], recency[1])
 
 
 def _record_held_out(
