@@ -328,3 +328,12 @@ def test_a_rule_choosing_another_department_drops_the_unit():
     assert (boosted.department, boosted.unit, boosted.confidence) == ("education", None, 0.35)
     weak = make_rule("b", "暖气", "boost", "education", boost=0.2)
     assert suggest(HEATING, "暖气片不热", config(weak), review_threshold=0.3).unit == "供热办"
+
+
+def test_explain_zero_routes_the_same_without_terms(small_model):
+    texts = ["小区物业乱收停车费，业主意见很大", "楼下饭店油烟太大"]
+    explained = small_model.route(texts)
+    bare = small_model.route(texts, explain=0)
+    assert all(s.terms for s in explained) and not any(s.terms for s in bare)
+    assert [dataclasses.replace(s, terms=()) for s in explained] == bare
+    assert small_model.route(texts[0], explain=2).terms == explained[0].terms[:2]

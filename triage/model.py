@@ -502,25 +502,35 @@ class TriageModel:
         return self._classify_many(_ensure_texts(texts), top_k, explain)
 
     @overload  # as for classify()
-    def route(self, texts: str, *, config: Any = ..., metadata: Any = ...) -> RoutingSuggestion: ...  # type: ignore[overload-overlap]
+    def route(  # type: ignore[overload-overlap]
+        self, texts: str, *, config: Any = ..., metadata: Any = ..., explain: int = ...
+    ) -> RoutingSuggestion: ...
     @overload
-    def route(self, texts: Iterable[str], *, config: Any = ..., metadata: Any = ...) -> list[RoutingSuggestion]: ...
+    def route(
+        self, texts: Iterable[str], *, config: Any = ..., metadata: Any = ..., explain: int = ...
+    ) -> list[RoutingSuggestion]: ...
 
     def route(
-        self, texts: str | Iterable[str], *, config: Any = None, metadata: Any = None
+        self,
+        texts: str | Iterable[str],
+        *,
+        config: Any = None,
+        metadata: Any = None,
+        explain: int = DEFAULT_EXPLAIN_TERMS,
     ) -> RoutingSuggestion | list[RoutingSuggestion]:
         """Routing suggestions: department, local office, co-handlers, urgency, review reasons, explanation.
 
         ``config`` is a :class:`triage.routing.RoutingConfig` or the path of a routing TOML file
         (default: the built-in safety rules only). ``metadata`` is a mapping for one text (a list of them
         for many), e.g. ``{"place": "金桂小区"}`` when the location is known from elsewhere.
+        ``explain`` is how many model terms each suggestion's explanation gets (0: none, and faster).
         A list of texts is routed in one vectorised pass: each text is prepared once, classified
         with every candidate, then :func:`triage.routing.suggest` makes its suggestion.
         """
         from triage.routing import RoutingConfig, load_config, suggest
 
         if isinstance(texts, str):
-            return self.route([texts], config=config, metadata=[metadata])[0]
+            return self.route([texts], config=config, metadata=[metadata], explain=explain)[0]
         if config is None:
             config = RoutingConfig()
         elif not isinstance(config, RoutingConfig):
@@ -528,7 +538,7 @@ class TriageModel:
         items = _ensure_texts(texts)
         metas = list(metadata) if metadata is not None else [None] * len(items)
         prepared = [prepare(text) for text in items]
-        results = self._classify_prepared(prepared, top_k=len(self.classes_))
+        results = self._classify_prepared(prepared, top_k=len(self.classes_), explain=explain)
         threshold = config.review_threshold if config.review_threshold is not None else self.review_threshold
         names = self._department_names(config)
         suggestions = [
