@@ -61,3 +61,15 @@ def test_without_rules_a_route_names_what_the_model_said(small_model, unit_model
         )
         assert routed.confidence == classified.confidence and routed.terms == classified.terms
         assert routed.sub_category == classified.sub_category or classified.sub_category is None
+
+
+@pytest.mark.parametrize("command", ["classify", "route"])
+def test_the_cli_names_the_unit_of_a_unit_level_model(unit_model, tmp_path, command):
+    from click.testing import CliRunner
+
+    from triage.cli import cli
+
+    unit_model.save(tmp_path / "units")
+    result = CliRunner().invoke(cli, [command, "--model", str(tmp_path / "units"), QUERIES[0]])
+    assert result.exit_code == 0, result.output
+    assert f"单位 unit: {unit_model.classify(QUERIES[0]).unit}" in result.output

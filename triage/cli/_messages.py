@@ -31,6 +31,8 @@ def _format_classification(result: Any) -> str:
         head += f"  [needs review: {result.reason}]"
     candidates = ", ".join(f"{code} {p:.2f}" for code, p in result.candidates)
     lines = [head]
+    if result.unit is not None:
+        lines.append(f"  单位 unit: {result.unit}")
     if result.sub_category is not None:
         lines.append(f"  子类 sub-category: {result.sub_category} ({result.sub_confidence:.2f})")
     lines.append(f"  候选 candidates: {candidates}")
@@ -49,6 +51,8 @@ def _format_suggestion(suggestion: Any) -> str:
         f"{suggestion.department_name} ({suggestion.department}){office}  "
         f"置信度 confidence {suggestion.confidence:.2f}  紧急程度 urgency {suggestion.urgency.value}"
     ]
+    if suggestion.unit is not None:
+        lines.append(f"  单位 unit: {suggestion.unit}")
     if suggestion.co_handlers:
         lines.append(f"  协办 co-handlers: {', '.join(suggestion.co_handlers)}")
     if suggestion.needs_review:
