@@ -344,3 +344,14 @@ def test_an_empty_export_has_no_topics(small_model, tmp_path):
         src, text_columns=["主题"], time_column="时间", likes_column="点赞", model=small_model
     )
     assert report.topics == [] and report.n_messages == 0
+
+
+def test_near_duplicate_ids_found_elsewhere_give_the_same_topics(small_model):
+    from triage.grouping import group
+
+    texts = [*campaign(12), *PARKING, *LAMP, SINGLE]
+    assert hot_topics(texts, copies=group(texts), model=small_model) == hot_topics(texts, model=small_model)
+    with pytest.raises(ValueError, match="not both"):
+        hot_topics(texts, copies=group(texts), groups=group(texts), model=small_model)
+    with pytest.raises(ValueError, match="copies has 2 values for 18 texts"):
+        hot_topics(texts, copies=[0, 1], model=small_model)

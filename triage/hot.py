@@ -65,6 +65,7 @@ def hot_topics(
     times: Sequence[Any] | None = None,
     likes: Sequence[Any] | None = None,
     groups: Sequence[int] | np.ndarray | None = None,
+    copies: Sequence[int] | np.ndarray | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     concern_threshold: float | None = DEFAULT_CONCERN_THRESHOLD,
     top: int = DEFAULT_HOT_TOP,
@@ -76,8 +77,9 @@ def hot_topics(
 
     Topics are concerns (:func:`triage.concerns.concern_groups` with ``concern_threshold`` over
     near-duplicate groups found with ``threshold``); ``concern_threshold=None`` keeps the
-    near-duplicate groups alone. ``groups`` gives topic ids instead (each then one voice per
-    message); topics smaller than ``min_size`` are dropped. ``times`` are parsed with pandas
+    near-duplicate groups alone. ``copies`` gives the near-duplicate ids instead (found on a
+    cluster with :func:`triage.dask.group`: the same ids, so the same topics); ``groups`` gives
+    topic ids instead (each then one voice per message). Topics smaller than ``min_size`` are dropped. ``times`` are parsed with pandas
     (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
     the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
     """
@@ -88,14 +90,17 @@ def hot_topics(
     check_sizes(top, min_size)
     texts = list(texts)
     n = len(texts)
-    for name, values in (("times", times), ("likes", likes), ("groups", groups)):
+    for name, values in (("times", times), ("likes", likes), ("groups", groups), ("copies", copies)):
         if values is not None and len(values) != n:
             raise ValueError(f"{name} has {len(values)} values for {n} texts")
-    if groups is None:
-        copies = group(texts, threshold=threshold)  # sketched chunk by chunk: bounded temporaries
-        groups = copies if concern_threshold is None else concern_groups_of(texts, copies, concern_threshold)
-    else:
+    if groups is not None:
+        if copies is not None:
+            raise ValueError("give groups (topic ids) or copies (near-duplicate ids), not both")
         copies = np.arange(n)
+    else:
+        # sketched chunk by chunk: bounded temporaries
+        copies = np.asarray(copies, dtype=np.int64) if copies is not None else group(texts, threshold=threshold)
+        groups = copies if concern_threshold is None else concern_groups_of(texts, copies, concern_threshold)
     signals = Signals(
         groups=np.asarray(groups, dtype=np.int64),
         copies=copies,
