@@ -30,7 +30,7 @@ _ADMIN = r"[A-Z]\d{0,2}[市区县]"
 CODED_PLACE = re.compile(rf"^{_ADMIN}$")
 # Characters that never belong to a name: function words, pronouns, verbs that stand before one
 _STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
-_STOP_CHARS += "住处旁边近市区县省至经年此号条"
+_STOP_CHARS += "住处旁边近市区县省至经年此号条已"
 # Words run into the front of a name ("严重影响小区", "位于幸福花园"): cut, repeatedly
 _LEADING_WORDS = re.compile(
     r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办|严重|影响|导致|造成|目前|现在|整个|附近|周边"
@@ -51,11 +51,11 @@ _GENERIC_STEMS = _word_set(
     " 高档 普通 文明 全国文明 通透式 整治 林荫 洋房 精品洋房 同一 开放式 老旧开放式"
     " 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三"
     " 四 五 六 七 八 九 十 上 下 中 东 西 南 北 前 后 里 外 内 道 城中 城镇"
-    " 新建 繁华 商业步行 产权 泥巴 泥土 交叉 三岔 岔"
+    " 新建 繁华 商业步行 产权 泥巴 泥土 交叉 三岔 岔 示范 属地 美丽"
 )
 # A stem ending so that the name is a kind of road or a phrase, not a name (铁路, 公路, 绝路, 农村, 之路)
 _GENERIC_ENDINGS = re.compile(
-    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停)路$|性大道$"
+    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停|泥|烂|速|字)路$|性大道$"
     r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|城镇$|之路$|(?:当|过|上|满|逛|沿)街$"
 )
 # jieba dictionary tags of words that do not begin or sit inside a place name: verbs, adverbs,
@@ -66,8 +66,10 @@ _PRONOUNS = frozenset("本该此其这那我你他她它")
 # Prepositions before a name (沿东四路, 下东四路), cut where two characters of name are left
 _LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述现前原之村岭")
 # The end of another place or an office inside a match: the name starts after the last one
-# or a phase of an estate (税务局望仙路, 南路桐梓坡路, 金茂悦二期悦棠街)
-_INNER_END = re.compile(r"街道|社区|小区|路|主干道|局|所|院|厅|站|处|上述|听闻|所述|[一二三四五六七八九十\d]期")
+# or a company or a phase of an estate (税务局望仙路, 南路桐梓坡路, 建设集团福满新城, 金茂悦二期悦棠街)
+_INNER_END = re.compile(
+    r"街道|社区|小区|路|主干道|局|所|院|厅|站|处|上述|听闻|所述|公司|集团|[一二三四五六七八九十\d]期"
+)
 _COMMON_FREQUENCY = 1500  # jieba dictionary frequency from which a word is everyday vocabulary (时候, 报告)
 _NAME_TAGS = frozenset({"ns", "nz", "nr", "nrt", "nt", "nrfg"})
 # Everyday words that are also the classic names of roads and estates
@@ -147,7 +149,7 @@ def is_coded(place: str) -> bool:
 
 
 # A place word that is the start of another word: 村民, 村委, 路线, 路况, 路段 …
-_WORD_AFTER = {"村": "民委支干长部务级组里", "路": "线况费人面径途灯由标基政段", "镇": "长", "乡": "长"}
+_WORD_AFTER = {"村": "民委支干长部务级组里容貌", "路": "线况费人面径途灯由标基政段", "镇": "长上", "乡": "长村镇亲"}
 
 
 def _starts_a_word(text: str, match: re.Match[str]) -> bool:
@@ -175,6 +177,7 @@ def _clean(match: str) -> str | None:
 
 _WINDOW = 4  # characters before a match segmented with it, to see whether a word runs into it
 _AFTER_NUMBER = frozenset("点时分秒月日天周栋楼层期元个岁次")  # a unit after a number (10点居民小区)
+_PLACE_ENDS = frozenset("市区县镇乡村路街巷道苑园城")  # last characters of a place name before another
 
 
 def _glued(text: str, start: int, end: int) -> int:
@@ -188,6 +191,8 @@ def _glued(text: str, start: int, end: int) -> int:
         return 0
     if text[start - 1].isdigit() and text[start] in _AFTER_NUMBER:
         return 1
+    if text[start - 1] in _PLACE_ENDS:  # 区星 and 镇星 are words to jieba, A3区星蓝湾小区 two names
+        return 0
     window, offset, at = text[left:end], start - left, 0
     for token in segment(window):
         found = window.find(token, at)
