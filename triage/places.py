@@ -30,7 +30,7 @@ _ADMIN = r"[A-Z]\d{0,2}[市区县]"
 CODED_PLACE = re.compile(rf"^{_ADMIN}$")
 # Characters that never belong to a name: function words, pronouns, verbs that stand before one
 _STOP_CHARS = "的了是在我们你他她它和与及或到从对向把被为于将要请问该这那个有没不也都就还很又再给让由因所而但吗呢吧啊"
-_STOP_CHARS += "住处旁边近市区县省至经年此号条已"
+_STOP_CHARS += "住处旁边近市区县省至经年此号条已却"
 # Words run into the front of a name ("严重影响小区", "位于幸福花园"): cut, repeatedly
 _LEADING_WORDS = re.compile(
     r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办|严重|影响|导致|造成|目前|现在|整个|附近|周边"
@@ -55,8 +55,8 @@ _GENERIC_STEMS = _word_set(
 )
 # A stem ending so that the name is a kind of road or a phrase, not a name (铁路, 公路, 绝路, 农村, 之路)
 _GENERIC_ENDINGS = re.compile(
-    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停|泥|烂|速|字)路$|性大道$"
-    r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|城镇$|之路$|(?:当|过|上|满|逛|沿)街$"
+    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停|泥|烂|速|字|绕|行)路$|性大道$"
+    r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|[城集]镇$|之路$|(?:当|过|上|满|逛|沿)街$"
 )
 # jieba dictionary tags of words that do not begin or sit inside a place name: verbs, adverbs,
 # prepositions, conjunctions, particles, pronouns, idioms, time and position words …
@@ -64,9 +64,11 @@ _NOT_NAME_TAGS = _word_set("v vd vg d p c u r q f y e o l i t ad s mq uj ul uz u
 _LEADING_CHAR_TAGS = frozenset({"v", "q", "r"})  # … of one character: verbs, classifiers, pronouns
 _PRONOUNS = frozenset("本该此其这那我你他她它")
 # Prepositions before a name (沿东四路, 下东四路), cut where two characters of name are left
-_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述现前原之村岭")
+_LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述现前原之村岭好线")
 # The end of another place or an office inside a match: the name starts after the last one
 # or a company or a phase of an estate (税务局望仙路, 南路桐梓坡路, 建设集团福满新城, 金茂悦二期悦棠街)
+# Words after which no name can follow at once: prepositions (多次跟村) and what refers back (上述小区)
+_BEFORE_NO_NAME = _word_set("跟 和 与 同 对 向 给 被 把 上述 所述 听闻 该")
 _INNER_END = re.compile(
     r"街道|社区|小区|路|主干道|局|所|院|厅|站|处|上述|听闻|所述|公司|集团|[一二三四五六七八九十\d]期"
 )
@@ -117,7 +119,7 @@ def _name_start(match: str, suffix_at: int) -> int:
     from triage.segmentation import segment
 
     words, at, start = _dictionary_words()[0], 0, 0
-    single_run = 0  # one-character non-name words in a row just before the place word (跑去小区)
+    single_run, last = 0, ""  # one-character non-name words in a row just before the place word (跑去小区)
     for token in segment(match):
         found = match.find(token, at)
         if found < 0:
@@ -130,8 +132,8 @@ def _name_start(match: str, suffix_at: int) -> int:
         if token in words and (len(token) >= 2 or found == start or suffix_at - end >= 2 or token in _PRONOUNS):
             start = end
         single_run = single_run + 1 if len(token) == 1 and token in words and found == at else 0
-        at = end
-    if single_run >= 2 and at == suffix_at:
+        at, last = end, token
+    if at == suffix_at and (single_run >= 2 or last in _BEFORE_NO_NAME):
         return suffix_at
     # the last inner road or office before the suffix (found left to right: a greedy ".*" before the
     # words backtracked over the whole text at every position)
@@ -149,7 +151,7 @@ def is_coded(place: str) -> bool:
 
 
 # A place word that is the start of another word: 村民, 村委, 路线, 路况, 路段 …
-_WORD_AFTER = {"村": "民委支干长部务级组里容貌", "路": "线况费人面径途灯由标基政段", "镇": "长上", "乡": "长村镇亲"}
+_WORD_AFTER = {"村": "民委支干长部务级组里容貌", "路": "线况费人面径途灯由标基政段网", "镇": "长上", "乡": "长村镇亲"}
 
 
 def _starts_a_word(text: str, match: re.Match[str]) -> bool:
