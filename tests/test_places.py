@@ -38,6 +38,10 @@ from triage.places import extract_places, is_coded
         ("泥巴路和快速路都不是名字，青禾路是", ["青禾路"]),
         ("东方一品小区", ["东方一品小区"]),  # a classic name word stays
         ("青禾镇镇长说河西路网要改", ["青禾镇"]),  # 镇长, 路网 are words
+        ("整个该区域青禾北路都封了", ["青禾北路"]),  # 区域 is a word
+        ("五百米范围内小区都停电，二期小区也停", []),
+        ("与翠柳中心一路之隔", []),  # 一路之隔: one road apart
+        ("在A市大道翠柳路入口", ["A市", "翠柳路"]),  # a road ends another name
     ],
 )
 def test_extract_places(text, places):

@@ -41,6 +41,8 @@ _LEADING_WORDS = re.compile(
 _SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
 # a name: two to six characters (no digits, no ①, no stop characters) and a place word
 _PLACE = re.compile(rf"{_ADMIN}|[^\W\d\u2460-\u24ff{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
+# A stem that counts or orders: 第五条街道, 二期小区
+_ORDINAL_STEM = re.compile(r"^(?:第|[一二三四五六七八九十百\d]+[期栋号条个]$)")
 _SUFFIX_AT_END = re.compile(rf"(?:{_SUFFIXES})$")
 # Stems that make a common noun with the place word, not a name ("安置小区", "十字路", "公交线路")
 _GENERIC_STEMS = _word_set(
@@ -67,10 +69,11 @@ _PRONOUNS = frozenset("本该此其这那我你他她它")
 _LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城述现前原之村岭好线")
 # The end of another place or an office inside a match: the name starts after the last one
 # or a company or a phase of an estate (税务局望仙路, 南路桐梓坡路, 建设集团福满新城, 金茂悦二期悦棠街)
-# Words after which no name can follow at once: prepositions (多次跟村) and what refers back (上述小区)
-_BEFORE_NO_NAME = _word_set("跟 和 与 同 对 向 给 被 把 上述 所述 听闻 该")
+# Words after which no name can follow at once: prepositions (多次跟村), what refers back (上述小区)
+# and inside or outside (范围内小区)
+_BEFORE_NO_NAME = _word_set("跟 和 与 同 对 向 给 被 把 上述 所述 听闻 该 内 外")
 _INNER_END = re.compile(
-    r"街道|社区|小区|路|主干道|局|所|院|厅|站|处|上述|听闻|所述|公司|集团|[一二三四五六七八九十\d]期"
+    r"街道|社区|小区|路|主干道|大道|局|所|院|厅|站|处|上述|听闻|所述|公司|集团|[一二三四五六七八九十\d]期"
 )
 _COMMON_FREQUENCY = 1500  # jieba dictionary frequency from which a word is everyday vocabulary (时候, 报告)
 _NAME_TAGS = frozenset({"ns", "nz", "nr", "nrt", "nt", "nrfg"})
@@ -151,7 +154,7 @@ def is_coded(place: str) -> bool:
 
 
 # A place word that is the start of another word: 村民, 村委, 路线, 路况, 路段 …
-_WORD_AFTER = {"村": "民委支干长部务级组里容貌", "路": "线况费人面径途灯由标基政段网", "镇": "长上", "乡": "长村镇亲"}
+_WORD_AFTER = {"村": "民委支干长部务级组里容貌", "路": "线况费人面径途灯由标基政段网之", "镇": "长上", "乡": "长村镇亲"}
 
 
 def _starts_a_word(text: str, match: re.Match[str]) -> bool:
@@ -170,7 +173,7 @@ def _clean(match: str) -> str | None:
         return None
     name = _LEADING_WORDS.sub("", name[_name_start(name, suffix.start()) :])
     stem = name[: -len(suffix.group())]
-    if len(stem) < 2 or stem in _GENERIC_STEMS or stem[0] == "第" or _GENERIC_ENDINGS.search(name):
+    if len(stem) < 2 or stem in _GENERIC_STEMS or _ORDINAL_STEM.match(stem) or _GENERIC_ENDINGS.search(name):
         return None
     if _everyday_stem(stem):
         return None
@@ -193,8 +196,6 @@ def _glued(text: str, start: int, end: int) -> int:
         return 0
     if text[start - 1].isdigit() and text[start] in _AFTER_NUMBER:
         return 1
-    if text[start - 1] in _PLACE_ENDS:  # 区星 and 镇星 are words to jieba, A3区星蓝湾小区 two names
-        return 0
     window, offset, at = text[left:end], start - left, 0
     for token in segment(window):
         found = window.find(token, at)
@@ -202,7 +203,10 @@ def _glued(text: str, start: int, end: int) -> int:
             return 0
         at = found + len(token)
         if at > offset:
-            return at - offset
+            # after a place word only an everyday word (区域) runs on: 区星 and 镇星 are words to
+            # jieba, A3区星蓝湾小区 two names
+            after_place = text[start - 1] in _PLACE_ENDS
+            return 0 if after_place and token not in _dictionary_words()[1] else at - offset
     return 0
 
 
