@@ -36,13 +36,13 @@ _LEADING_WORDS = re.compile(
     r"^(?:反映|投诉|咨询|关于|位于|希望|建议|举报|地处|包括|周围|督办|严重|影响|导致|造成|目前|现在|整个|附近|周边"
     r"|原名|名称|案名|所在|居住|进入|进出|通往|前往|经过|穿过|沿着|沿线|紧邻|靠近|临近|其中|以及|同时|本来|原来|属于|就是|还是|作为"
     r"|开展|距离|距|商品房|房|一个|一条|这条|那条|多个|各个|每个|许多|很多|部分|全体|整条|修建|施工|拆除|维修|解决|要求"
-    r"|中共)+"
+    r"|中共|项目|相关|未来|左转|右转|掉头)+"
 )
 _SUFFIXES = "小区|社区|街道|新村|村|路|街|巷|镇|乡|大道|花园|家园|苑|公寓|广场|新城|大厦"
 # a name: two to six characters (no digits, no ①, no stop characters) and a place word
 _PLACE = re.compile(rf"{_ADMIN}|[^\W\d\u2460-\u24ff{_STOP_CHARS}A-Za-z_]{{2,6}}?(?:{_SUFFIXES})")
-# A stem that counts or orders: 第五条街道, 二期小区
-_ORDINAL_STEM = re.compile(r"^(?:第|[一二三四五六七八九十百\d]+[期栋号条个]$)")
+# A stem that counts or orders: 第五条街道, 二期小区, 几百米路
+_ORDINAL_STEM = re.compile(r"^(?:第|几|[一二三四五六七八九十百\d]+[期栋号条个]$)")
 _SUFFIX_AT_END = re.compile(rf"(?:{_SUFFIXES})$")
 # Stems that make a common noun with the place word, not a name ("安置小区", "十字路", "公交线路")
 _GENERIC_STEMS = _word_set(
@@ -53,11 +53,11 @@ _GENERIC_STEMS = _word_set(
     " 高档 普通 文明 全国文明 通透式 整治 林荫 洋房 精品洋房 同一 开放式 老旧开放式"
     " 开放式老旧 多次老旧 街道社 街道办 所在 周围 一 二 三"
     " 四 五 六 七 八 九 十 上 下 中 东 西 南 北 前 后 里 外 内 道 城中 城镇"
-    " 新建 繁华 商业步行 产权 泥巴 泥土 交叉 三岔 岔 示范 属地 美丽"
+    " 新建 繁华 商业步行 产权 泥巴 泥土 交叉 三岔 岔 示范 属地 美丽 立交 匝道"
 )
 # A stem ending so that the name is a kind of road or a phrase, not a name (铁路, 公路, 绝路, 农村, 之路)
 _GENERIC_ENDINGS = re.compile(
-    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停|泥|烂|速|字|绕|行)路$|性大道$"
+    r"(?:铁|公|线|马|道|跑|绝|出|退|走|修|让|带|上|问|过|活|思|套|网|电|老|旧|孩|数|定|钟|车|命|门|叉|停|泥|烂|速|字|绕|行|堵|权)路$|性大道$"
     r"|(?:家|回|下|老|城|返)乡$|农村$|(?:副|正)镇$|[城集]镇$|之路$|(?:当|过|上|满|逛|沿)街$"
 )
 # jieba dictionary tags of words that do not begin or sit inside a place name: verbs, adverbs,
@@ -71,7 +71,7 @@ _LEADING_CHARS = frozenset("沿下小连上往向经从到离靠距临进出城�
 # or a company or a phase of an estate (税务局望仙路, 南路桐梓坡路, 建设集团福满新城, 金茂悦二期悦棠街)
 # Words after which no name can follow at once: prepositions (多次跟村), what refers back (上述小区)
 # and inside or outside (范围内小区)
-_BEFORE_NO_NAME = _word_set("跟 和 与 同 对 向 给 被 把 上述 所述 听闻 该 内 外")
+_BEFORE_NO_NAME = _word_set("跟 和 与 同 对 向 给 被 把 上述 所述 听闻 该 内 外 距离 距")
 _INNER_END = re.compile(
     r"街道|社区|小区|路|主干道|大道|局|所|院|厅|站|处|上述|听闻|所述|公司|集团|[一二三四五六七八九十\d]期"
 )
@@ -225,4 +225,17 @@ def extract_places(text: str) -> list[str]:
         for match in _PLACE.finditer(text)
         if not _starts_a_word(text, match)
     )
-    return list(dict.fromkeys(name for name in names if name))
+    found = list(dict.fromkeys(name for name in names if name))
+    return list(dict.fromkeys(_shortest_road(name, found) for name in found))
+
+
+_ROAD = re.compile(r"(?:路|街|巷|大道)$")
+
+
+def _shortest_road(name: str, found: list[str]) -> str:
+    """A road ``name`` that ends in another road the text names alone is that road: directions
+    run into it (左转红旗路, 利用川河路 where 红旗路 and 川河路 stand alone elsewhere)."""
+    if not _ROAD.search(name):
+        return name
+    inner = [other for other in found if len(other) >= 3 and other != name and name.endswith(other)]
+    return min(inner, key=len) if inner else name
