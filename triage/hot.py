@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from triage.concerns import DEFAULT_CONCERN_THRESHOLD, concern_groups_of
+from triage.concerns import DEFAULT_CONCERN_THRESHOLD, ConcernTerms, concern_groups, copies_by_place
 from triage.defaults import DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.grouping import DEFAULT_THRESHOLD, group
 from triage.hot_reading import ReadOptions, read_back, read_signals
@@ -79,7 +79,8 @@ def hot_topics(
     near-duplicate groups found with ``threshold``); ``concern_threshold=None`` keeps the
     near-duplicate groups alone. ``copies`` gives the near-duplicate ids instead (found on a
     cluster with :func:`triage.dask.group`: the same ids, so the same topics); ``groups`` gives
-    topic ids instead (each then one voice per message). Topics smaller than ``min_size`` are dropped. ``times`` are parsed with pandas
+    topic ids instead (each then one voice per message). Topics smaller than ``min_size`` are
+    dropped. ``times`` are parsed with pandas
     (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
     the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
     """
@@ -100,7 +101,13 @@ def hot_topics(
     else:
         # sketched chunk by chunk: bounded temporaries
         copies = np.asarray(copies, dtype=np.int64) if copies is not None else group(texts, threshold=threshold)
-        groups = copies if concern_threshold is None else concern_groups_of(texts, copies, concern_threshold)
+        groups = copies
+        if concern_threshold is not None:
+            terms = ConcernTerms()
+            terms.add(texts)
+            ids, weights = terms.arrays()
+            copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
+            groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
     signals = Signals(
         groups=np.asarray(groups, dtype=np.int64),
         copies=copies,

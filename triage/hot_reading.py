@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage.concerns import ConcernTerms, concern_groups
+from triage.concerns import ConcernTerms, concern_groups, copies_by_place
 from triage.grouping import group_chunks
 from triage.hotness import Signals, like_counts
 from triage.io import MAX_ERROR_SHARE, DataError, Row, detect_text_columns, join_text, read_rows, require_columns
@@ -151,7 +151,9 @@ def read_signals(
         )
     groups = copies
     if n and collector.terms is not None and concern_threshold is not None:
-        groups = concern_groups(*collector.terms.arrays(), copies, threshold=concern_threshold)
+        ids, weights = collector.terms.arrays()
+        copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
+        groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
     signals = Signals(
         groups=groups,
         copies=copies,
