@@ -43,16 +43,24 @@ print(len(topics), "topics")
 COLUMNS = ["--text-column", "subject", "--text-column", "body", "--time-column", "time", "--likes-column", "likes"]
 
 
-def timed(command: list[str]) -> tuple[float, float, str]:
-    """Wall seconds and peak RSS (MiB) of one child under ``/usr/bin/time -v``, and its last output line."""
+def timed(command: list[str]) -> tuple[str, str]:
+    """Wall and CPU seconds and peak RSS of one child under ``/usr/bin/time -v`` (CPU time says
+    what the work costs on a shared, loaded machine), and its last output line."""
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{command[:4]} failed:\n{done.stdout}\n{done.stderr}")
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", done.stderr).group(1)
-    seconds = sum(float(part) * 60**i for i, part in enumerate(reversed(clock.split(":"))))
+
+    def field(name: str) -> str:
+        return re.search(rf"{re.escape(name)}: ([\d:.]+)", done.stderr).group(1)
+
+    wall = sum(
+        float(part) * 60**i
+        for i, part in enumerate(reversed(field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")))
+    )
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    peak = int(field("Maximum resident set size (kbytes)")) / 1024
     lines = [line for line in done.stderr.splitlines() if " topics from " in line] or done.stdout.splitlines()
-    return seconds, peak, lines[-1].strip() if lines else ""
+    return f"{wall:.0f} s wall, {cpu:.0f} s CPU, peak RSS {peak:.0f} MiB", lines[-1].strip() if lines else ""
 
 
 def write_export(path: Path, rows: int, seed: int) -> None:
@@ -115,13 +123,13 @@ def main() -> None:
         tmp = Path(folder)
         src = tmp / "export.csv"
         write_export(src, args.rows, args.seed)
-        print(f"{args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV in {tmp}")
+        print(f"{args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV in {tmp}", flush=True)
         out = ["-o", str(tmp / "hot.csv"), "--html", str(tmp / "hot.html"), "--top", "20", "--id-column", "id"]
-        seconds, peak, line = timed([sys.executable, "-m", "triage", "hot", str(src), *out, *COLUMNS, "--silent"])
-        print(f"triage hot (two streaming passes): {seconds:.0f} s, peak RSS {peak:.0f} MiB ({line})")
+        figures, line = timed([sys.executable, "-m", "triage", "hot", str(src), *out, *COLUMNS, "--silent"])
+        print(f"triage hot (two streaming passes): {figures} ({line})", flush=True)
         if args.in_memory:
-            seconds, peak, line = timed([sys.executable, "-c", IN_MEMORY, str(src)])
-            print(f"in memory (pandas + hot_topics):   {seconds:.0f} s, peak RSS {peak:.0f} MiB ({line})")
+            figures, line = timed([sys.executable, "-c", IN_MEMORY, str(src)])
+            print(f"in memory (pandas + hot_topics):   {figures} ({line})", flush=True)
         if args.dask_rows:
             dask_check(src, args.dask_rows, tmp)
 
