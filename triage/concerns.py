@@ -15,7 +15,8 @@ their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one o
 does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
 average linkage where a chain's members' words, places left out, are not alike on average
 (``0.5 * threshold``: two issues at one estate are two concerns); copies (near-duplicate groups)
-are one voice and always share a concern.
+are one voice and always share a concern — once copies naming different places are parted
+(:func:`copies_by_place`: one letter sent word for word about two estates is two voices).
 
 Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
 (``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
