@@ -1,22 +1,28 @@
-"""`triage hot` on a large export: wall time and peak memory of the streaming command, beside the
-in-memory path (the whole file read with pandas, then ``triage.hot.hot_topics``) on the same file.
+"""`triage hot` on a large export: wall time and peak memory of the streaming command, and whether
+the Dask path (near-duplicate ids from :func:`triage.dask.group`) gives the same topics.
 
 Rows are edited copies of the real messages of ../shared/data/teddy2020c/votes.csv (as in
-``benchmarks/grouping.py``) with their times and likes, written to a temporary CSV that is deleted
-afterwards. Both runs are fresh processes; their peak RSS and anonymous RSS are sampled from
-/proc. Run it niced:
+``benchmarks/grouping.py``) with their times and likes, written on the fly to a temporary CSV (in
+``TMPDIR``, never in the repository) that is deleted afterwards. The command runs in a fresh
+process under ``/usr/bin/time -v`` (peak RSS, wall time). Run it niced:
 
-    nice -n 19 python benchmarks/hot_file.py [--rows 1000000]
+    nice -n 19 python benchmarks/hot_file.py [--rows 1000000] [--dask-rows 20000] [--in-memory]
+
+``--dask-rows N`` takes the first N rows, finds their near-duplicate ids with ``triage.dask.group``
+(local threads, several partitions) and compares them and the topics they give
+(``hot_topics(..., copies=...)``) with the streaming command's library call on the same rows.
+``--in-memory`` also runs the in-memory path (the whole file read with pandas, then
+``triage.hot.hot_topics``) for comparison; it needs several GiB at 1M rows.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import re
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,87 +40,98 @@ texts = [s + "\\n" + b for s, b in zip(frame["subject"], frame["body"])]
 topics = hot_topics(texts, times=list(frame["time"]), likes=list(frame["likes"]), top=20, model=triage.load())
 print(len(topics), "topics")
 """
+COLUMNS = ["--text-column", "subject", "--text-column", "body", "--time-column", "time", "--likes-column", "likes"]
 
 
-def run(command: list[str]) -> tuple[float, float, float, str]:
-    """Wall seconds, peak RSS and peak anonymous RSS (MiB), and the first output line of one child.
+def timed(command: list[str]) -> tuple[str, str]:
+    """Wall and CPU seconds and peak RSS of one child under ``/usr/bin/time -v`` (CPU time says
+    what the work costs on a shared, loaded machine), and its last output line."""
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{command[:4]} failed:\n{done.stdout}\n{done.stderr}")
 
-    RSS counts the pages of a memory-mapped file the child has touched, which the kernel can drop
-    and read again; anonymous RSS is the memory only the process holds (sampled every 20 ms).
-    """
-    started = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peaks = {"VmRSS": 0, "RssAnon": 0}
-    while child.poll() is None:
-        try:
-            for line in Path(f"/proc/{child.pid}/status").read_text().splitlines():
-                key, _, value = line.partition(":")
-                if key in peaks:
-                    peaks[key] = max(peaks[key], int(value.split()[0]))
-        except (FileNotFoundError, ProcessLookupError):
-            break
-        time.sleep(0.02)
-    output = child.communicate()[0]
-    seconds = time.perf_counter() - started
-    if child.returncode:
-        raise SystemExit(f"{command[:4]} failed:\n{output}")
-    return seconds, peaks["VmRSS"] / 1024, peaks["RssAnon"] / 1024, output.strip().splitlines()[0]
+    def field(name: str) -> str:
+        return re.search(rf"{re.escape(name)}: ([\d:.]+)", done.stderr).group(1)
+
+    wall = sum(
+        float(part) * 60**i
+        for i, part in enumerate(reversed(field("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":")))
+    )
+    cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
+    peak = int(field("Maximum resident set size (kbytes)")) / 1024
+    lines = [line for line in done.stderr.splitlines() if " topics from " in line] or done.stdout.splitlines()
+    return f"{wall:.0f} s wall, {cpu:.0f} s CPU, peak RSS {peak:.0f} MiB", lines[-1].strip() if lines else ""
+
+
+def write_export(path: Path, rows: int, seed: int) -> None:
+    """``rows`` edited real messages with their times and likes, as CSV."""
+    votes = load_votes(default_path())
+    rng = np.random.default_rng(seed)
+    origin = rng.integers(0, len(votes), rows)
+    subjects, bodies = votes["subject"].tolist(), votes["body"].tolist()
+    times, likes = votes["time"].tolist(), votes["likes"].tolist()
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "subject", "body", "time", "likes"])
+        for row, i in enumerate(origin.tolist()):
+            writer.writerow([row, subjects[i], edited(bodies[i], rng), times[i], likes[i]])
+
+
+def dask_check(src: Path, rows: int, tmp: Path) -> None:
+    """The topics of the first ``rows`` rows through the streaming reader and through Dask's ids."""
+    import dask
+
+    import triage
+    import triage.dask
+    from triage.grouping import group
+    from triage.hot import hot_topics, hot_topics_from_file
+    from triage.io import read_table
+
+    part = tmp / "first.csv"
+    with src.open(encoding="utf-8", newline="") as source, part.open("w", encoding="utf-8", newline="") as target:
+        writer = csv.writer(target)
+        for number, row in enumerate(csv.reader(source)):
+            if number > rows:
+                break
+            writer.writerow(row)
+    model = triage.load()
+    frame = read_table(part)
+    texts = [s + "\n" + b for s, b in zip(frame["subject"], frame["body"], strict=True)]
+    with dask.config.set(scheduler="threads", num_workers=2):
+        ddf = triage.dask.read_export(str(part), blocksize="2MB")
+        copies = triage.dask.group(ddf, ["subject", "body"])
+    local = group(texts)
+    streamed = hot_topics_from_file(
+        part, text_columns=["subject", "body"], time_column="time", likes_column="likes", model=model
+    ).topics
+    through_dask = hot_topics(texts, times=list(frame["time"]), likes=list(frame["likes"]), copies=copies, model=model)
+    print(
+        f"Dask check on {rows:,} rows ({ddf.npartitions} partitions): near-duplicate ids equal the local ones: "
+        f"{bool(np.array_equal(copies, local))}; {len(through_dask)} topics, equal to the streamed ones: "
+        f"{through_dask == streamed}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--skip-in-memory", action="store_true")
+    parser.add_argument("--dask-rows", type=int, default=0)
+    parser.add_argument("--in-memory", action="store_true")
     args = parser.parse_args()
-    votes = load_votes(default_path())
-    rng = np.random.default_rng(args.seed)
-    origin = rng.integers(0, len(votes), args.rows)
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "export.csv"
-        with src.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["id", "subject", "body", "time", "likes"])
-            for row, i in enumerate(origin):
-                message = votes.iloc[int(i)]
-                writer.writerow(
-                    [row, message["subject"], edited(message["body"], rng), message["time"], message["likes"]]
-                )
-        print(f"{args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV")
-        seconds, peak, anonymous, line = run(
-            [
-                sys.executable,
-                "-m",
-                "triage",
-                "hot",
-                str(src),
-                "-o",
-                str(Path(tmp) / "hot.csv"),
-                "--top",
-                "20",
-                "--text-column",
-                "subject",
-                "--text-column",
-                "body",
-                "--time-column",
-                "time",
-                "--likes-column",
-                "likes",
-                "--id-column",
-                "id",
-                "--silent",
-            ]
-        )
-        print(
-            f"triage hot (two streaming passes): {seconds:.0f} s, peak RSS {peak:.0f} MiB, "
-            f"anonymous {anonymous:.0f} MiB ({line})"
-        )
-        if not args.skip_in_memory:
-            seconds, peak, anonymous, line = run([sys.executable, "-c", IN_MEMORY, str(src)])
-            print(
-                f"in memory (pandas + hot_topics):   {seconds:.0f} s, peak RSS {peak:.0f} MiB, "
-                f"anonymous {anonymous:.0f} MiB ({line})"
-            )
+    with tempfile.TemporaryDirectory(prefix="triage-hot-bench-") as folder:
+        tmp = Path(folder)
+        src = tmp / "export.csv"
+        write_export(src, args.rows, args.seed)
+        print(f"{args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV in {tmp}", flush=True)
+        out = ["-o", str(tmp / "hot.csv"), "--html", str(tmp / "hot.html"), "--top", "20", "--id-column", "id"]
+        figures, line = timed([sys.executable, "-m", "triage", "hot", str(src), *out, *COLUMNS, "--silent"])
+        print(f"triage hot (two streaming passes): {figures} ({line})", flush=True)
+        if args.in_memory:
+            figures, line = timed([sys.executable, "-c", IN_MEMORY, str(src)])
+            print(f"in memory (pandas + hot_topics):   {figures} ({line})", flush=True)
+        if args.dask_rows:
+            dask_check(src, args.dask_rows, tmp)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from triage.concerns import ConcernTerms, concern_groups, concern_groups_of
+from triage.concerns import ConcernTerms, concern_groups, concern_groups_of, copies_by_place
 from triage.grouping import group
 
 # Invented messages, written for these tests: residents of one estate, each in their own words
@@ -110,3 +110,29 @@ def test_a_chain_too_large_for_average_linkage_is_cut_at_stronger_pairs_first(mo
     assert all(cut[i] == min(np.flatnonzero(cut == cut[i])) for i in range(len(texts)))  # ids: first members
     assert sizes.max() <= np.unique(whole, return_counts=True)[1].max()
     assert set(cut[30:].tolist()) == set(range(30, len(texts)))  # the other messages stay alone
+
+
+# One letter, word for word, sent about two estates (invented)
+LETTER = "{}临街门面的烧烤摊每晚营业到凌晨两点，油烟直排进住户窗户，噪音吵得老人孩子睡不着，请城管和环保部门依法查处"
+
+
+def test_one_letter_about_two_estates_is_two_voices_and_two_concerns():
+    texts = [LETTER.format(place) for place in ("柳湾小区", "柳湾小区", "翠竹苑", "", "翠竹苑")]
+    copies = group(texts)
+    assert len(set(copies.tolist())) == 1  # near-duplicates all
+    terms = ConcernTerms()
+    terms.add(texts)
+    ids, weights = terms.arrays()
+    voices = copies_by_place(ids, weights, copies)
+    assert voices.tolist() == [0, 0, 2, 0, 2]  # the copy naming no place joins the first estate's
+    concerns = concern_groups_of(texts, copies)
+    assert concerns[0] == concerns[1] == concerns[3] != concerns[2] == concerns[4]
+
+
+def test_copies_naming_one_place_or_none_stay_one_voice():
+    texts = [LETTER.format("柳湾小区"), LETTER.format("青石区柳湾小区"), LETTER.format("")]
+    terms = ConcernTerms()
+    terms.add(texts)
+    ids, weights = terms.arrays()
+    copies = group(texts)
+    assert copies_by_place(ids, weights, copies).tolist() == copies.tolist() == [0, 0, 0]

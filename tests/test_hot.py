@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from tests.conftest import SHARED_DATA
 from tests.test_concerns import OTHERS, campaign
 from triage.cli import cli
-from triage.hot import CSV_COLUMNS, extract_places, hot_topics, hot_topics_from_file, write_csv, write_html
+from triage.hot import (
+    CSV_COLUMNS,
+    extract_places,
+    hot_file,
+    hot_topics,
+    hot_topics_from_file,
+    write_csv,
+    write_html,
+)
 from triage.io import DataError
 
 # Invented messages, written for these tests.
@@ -165,7 +173,7 @@ def test_a_file_changed_between_the_passes_is_refused(small_model, tmp_path, mon
     src = tmp_path / "export.csv"
     src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
     states = iter([(1, 1), (2, 2)])
-    monkeypatch.setattr("triage.hot._file_state", lambda path: next(states))
+    monkeypatch.setattr("triage.hot_reading.file_state", lambda path: next(states))
     with pytest.raises(DataError, match="changed while it was read"):
         hot_topics_from_file(src, model=small_model)
 
@@ -288,3 +296,62 @@ def test_copies_only_keeps_the_near_duplicate_groups(small_model):
     concerns = hot_topics(texts, model=small_model, min_size=1, top=50)
     copies = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=None)
     assert len(concerns) == 1 and len(copies) >= len(concerns)
+
+
+def _export(path, texts):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["编号", "主题", "时间", "点赞"])
+        writer.writerows([[f"m{i}", text, f"2024-05-0{i % 9 + 1} 09:00", i] for i, text in enumerate(texts)])
+    return path
+
+
+def test_hot_file_writes_what_the_command_writes(small_model, tmp_path):
+    src = _export(tmp_path / "export.csv", TEXTS)
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞", "id_column": "编号"}
+    report = hot_file(
+        src, tmp_path / "r.csv", html_path=tmp_path / "r.html", model=small_model, progress=False, **columns
+    )
+    assert report.n_messages == 6 and report.topics == hot_topics_from_file(src, model=small_model, **columns).topics
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == CSV_COLUMNS and [row[CSV_COLUMNS.index("members")] for row in rows[1:]] == [
+        ";".join(f"m{i}" for i in topic.members) for topic in report.topics
+    ]
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count('class="topic"') == 2 and "<title>热点问题 Hot topics: export.csv</title>" in page
+    hot_file(src, tmp_path / "only.htm", model=small_model, progress=False, source_name="stdin", **columns)
+    assert "Hot topics: stdin</title>" in (tmp_path / "only.htm").read_text(encoding="utf-8")  # HTML by suffix
+
+
+def test_hot_file_checks_its_outputs_before_reading(small_model, tmp_path, monkeypatch):
+    src = _export(tmp_path / "export.csv", TEXTS)
+    (tmp_path / "r.csv").write_text("keep", encoding="utf-8")
+    monkeypatch.setattr("triage.hot.hot_topics_from_file", lambda *a, **k: pytest.fail("the file was read"))
+    with pytest.raises(FileExistsError, match=r"r\.csv already exists; pass --overwrite"):
+        hot_file(src, tmp_path / "r.csv", model=small_model)
+    with pytest.raises(FileNotFoundError, match=r"folder .*missing does not exist"):
+        hot_file(src, tmp_path / "new.csv", html_path=tmp_path / "missing" / "r.html", model=small_model)
+    with pytest.raises(ValueError, match="cannot both be written to"):
+        hot_file(src, tmp_path / "r.html", html_path=tmp_path / "r.html", model=small_model, overwrite=True)
+    assert (tmp_path / "r.csv").read_text(encoding="utf-8") == "keep"
+
+
+def test_an_empty_export_has_no_topics(small_model, tmp_path):
+    src = tmp_path / "empty.csv"
+    src.write_text("编号,主题,时间,点赞\n", encoding="utf-8")
+    report = hot_topics_from_file(
+        src, text_columns=["主题"], time_column="时间", likes_column="点赞", model=small_model
+    )
+    assert report.topics == [] and report.n_messages == 0
+
+
+def test_near_duplicate_ids_found_elsewhere_give_the_same_topics(small_model):
+    from triage.grouping import group
+
+    texts = [*campaign(12), *PARKING, *LAMP, SINGLE]
+    assert hot_topics(texts, copies=group(texts), model=small_model) == hot_topics(texts, model=small_model)
+    with pytest.raises(ValueError, match="not both"):
+        hot_topics(texts, copies=group(texts), groups=group(texts), model=small_model)
+    with pytest.raises(ValueError, match="copies has 2 values for 18 texts"):
+        hot_topics(texts, copies=[0, 1], model=small_model)

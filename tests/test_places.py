@@ -25,6 +25,23 @@ from triage.places import extract_places, is_coded
         ("税务局望仙路口", ["望仙路"]),
         ("沿东四路往北走", ["东四路"]),
         ("①滨湖路 ②人民路", ["滨湖路", "人民路"]),
+        ("我们或者柳湾路的住户", ["柳湾路"]),  # 者 ends 或者, it does not begin the name
+        ("二〇二三年度青禾园小区的账目", ["青禾园小区"]),  # 度 ends 年度
+        ("每晚10点居民小区里很吵", []),  # 点 is the unit of 10
+        ("A5区星桥湾小区停水", ["A5区", "星桥湾小区"]),  # 区星 is a word to jieba, not here
+        ("物业监督检查青禾园小区的设施", ["青禾园小区"]),  # a verbal noun is no part of a name
+        ("我特地跑去小区门口看", []),  # two one-character verbs before the place word
+        ("翠柳苑三期青禾苑的业主", ["翠柳苑", "青禾苑"]),  # an estate's phase ends a name
+        ("建工集团青禾苑项目", ["青禾苑"]),  # so does a company
+        ("乡亲们说美丽乡村建设要先修新建小区的路", []),  # 乡村, 新建小区: no names
+        ("多次跟村里反映，上述小区无人管", []),  # a preposition or a referring word before the place word
+        ("泥巴路和快速路都不是名字，青禾路是", ["青禾路"]),
+        ("东方一品小区", ["东方一品小区"]),  # a classic name word stays
+        ("青禾镇镇长说河西路网要改", ["青禾镇"]),  # 镇长, 路网 are words
+        ("整个该区域青禾北路都封了", ["青禾北路"]),  # 区域 is a word
+        ("五百米范围内小区都停电，二期小区也停", []),
+        ("与翠柳中心一路之隔", []),  # 一路之隔: one road apart
+        ("在A市大道翠柳路入口", ["A市", "翠柳路"]),  # a road ends another name
     ],
 )
 def test_extract_places(text, places):

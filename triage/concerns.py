@@ -15,7 +15,8 @@ their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one o
 does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
 average linkage where a chain's members' words, places left out, are not alike on average
 (``0.5 * threshold``: two issues at one estate are two concerns); copies (near-duplicate groups)
-are one voice and always share a concern.
+are one voice and always share a concern — once copies naming different places are parted
+(:func:`copies_by_place`: one letter sent word for word about two estates is two voices).
 
 Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
 (``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
@@ -45,7 +46,15 @@ from triage.grouping import connected_groups
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 
-__all__ = ["DEFAULT_CONCERN_THRESHOLD", "IDF_SAMPLE", "TERMS", "ConcernTerms", "concern_groups", "concern_groups_of"]
+__all__ = [
+    "DEFAULT_CONCERN_THRESHOLD",
+    "IDF_SAMPLE",
+    "TERMS",
+    "ConcernTerms",
+    "concern_groups",
+    "concern_groups_of",
+    "copies_by_place",
+]
 
 #: Cosine similarity of two messages' weighted key words from which they are one concern.
 DEFAULT_CONCERN_THRESHOLD = 0.25
@@ -314,10 +323,46 @@ def _split_chains(
     return split
 
 
+def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) -> np.ndarray:
+    """Near-duplicate ids with copies that name different places parted: one letter sent about
+    several estates (a complaint of shops' fumes, word for word, at two estates) is one voice per
+    estate. Within a near-duplicate group, messages sharing a place are one part and messages
+    naming none join the first part; an id stays the index of its part's first message."""
+    copies = np.asarray(copies, dtype=np.int64)
+    named = ((ids & _PLACE_BIT) != 0) & (weights > 0)
+    has_place = named.any(axis=1)
+    first_place = np.where(named, ids, np.uint32(0xFFFFFFFF)).min(axis=1, initial=0xFFFFFFFF)
+    pairs = np.unique((copies[has_place] << 32) | first_place[has_place].astype(np.int64))  # one int64 each
+    groups, places_in = np.unique(pairs >> 32, return_counts=True)
+    mixed = groups[places_in >= 2]  # groups whose members name two places or more: the few to part
+    if not len(mixed):
+        return copies
+    parted, order = copies.copy(), np.argsort(copies, kind="stable")
+    starts = np.searchsorted(copies[order], mixed, side="left").tolist()
+    ends = np.searchsorted(copies[order], mixed, side="right").tolist()
+    for lo, hi in zip(starts, ends, strict=True):
+        members = order[lo:hi]
+        parts: list[tuple[list[int], set[int]]] = []  # (messages, places) of each part
+        for i in members[has_place[members]]:
+            places = {int(h) for h in ids[i][named[i]]}
+            home = next((part for part in parts if part[1] & places), None)
+            if home is None:
+                parts.append(([int(i)], places))
+            else:
+                home[0].append(int(i))
+                home[1].update(places)
+        parts[0][0].extend(int(i) for i in members[~has_place[members]])
+        for messages, _ in parts:
+            parted[messages] = min(messages)
+    return parted
+
+
 def concern_groups_of(
     texts: Iterable[str], copies: np.ndarray, threshold: float = DEFAULT_CONCERN_THRESHOLD
 ) -> np.ndarray:
-    """:func:`concern_groups` of texts in memory."""
+    """:func:`concern_groups` of texts in memory, over their copies parted by place
+    (:func:`copies_by_place`)."""
     terms = ConcernTerms()
     terms.add(list(texts))
-    return concern_groups(*terms.arrays(), copies, threshold=threshold)
+    ids, weights = terms.arrays()
+    return concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=threshold)

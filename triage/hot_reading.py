@@ -1,0 +1,190 @@
+"""Reading an export for hot topics: two streaming passes through :func:`triage.io.read_rows`.
+
+Pass one (:func:`read_signals`) reads every row once: each chunk's texts go to near-duplicate
+grouping (:func:`triage.grouping.group_chunks`, signatures spilled to a temporary file) and to the
+concerns' key words (:class:`triage.concerns.ConcernTerms`), and each row keeps its time and likes
+— a few dozen bytes a message, never its text. Pass two (:func:`read_back`) reads only the texts
+and ids the report shows. Rows the reader could not decode or parse stand alone, as in
+``triage tag``; a file that changes between the passes is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from triage.concerns import ConcernTerms, concern_groups, copies_by_place
+from triage.grouping import group_chunks
+from triage.hotness import Signals, like_counts
+from triage.io import MAX_ERROR_SHARE, DataError, Row, detect_text_columns, join_text, read_rows, require_columns
+from triage.times import parse_times, time_format
+
+__all__ = ["Columns", "FirstPass", "ReadOptions", "file_state", "read_back", "read_signals"]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to open the export (the arguments of :func:`triage.io.read_rows`)."""
+
+    format: str = "auto"
+    encoding: str = "auto"
+    sheet: str | None = None
+    chunk_size: int = 5_000
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Positions in the header of the columns hot topics read (``None``: not given)."""
+
+    text: list[int]
+    time: int | None = None
+    likes: int | None = None
+    id: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        header: list[str],
+        text_columns: Sequence[str],
+        time_column: str | None,
+        likes_column: str | None,
+        id_column: str | None,
+        source: Path,
+    ) -> Columns:
+        """The positions of the named columns (text columns detected when none is named); a
+        missing one raises :class:`~triage.io.DataError` listing the columns there are."""
+        texts = list(text_columns) or detect_text_columns(header)
+        named = [*texts, *(c for c in (time_column, likes_column, id_column) if c)]
+        require_columns(header, named, source=source)
+        at = header.index
+        return cls(
+            [at(c) for c in texts],
+            time=at(time_column) if time_column else None,
+            likes=at(likes_column) if likes_column else None,
+            id=at(id_column) if id_column else None,
+        )
+
+    def text_of(self, row: Row) -> str:
+        """The row's text: its text columns joined (empty for a row that could not be read)."""
+        return "" if row.error else join_text(row.cells[i] for i in self.text)
+
+
+@dataclass(frozen=True)
+class FirstPass:
+    """What pass one keeps: every message's :class:`~triage.hotness.Signals` and the text columns."""
+
+    signals: Signals
+    columns: Columns
+    state: tuple[int, int]  # the file's size and modification time when it was read
+
+    @property
+    def n_messages(self) -> int:
+        return len(self.signals.groups)
+
+
+@dataclass
+class _Collector:
+    """Per-message figures gathered beside the texts of pass one."""
+
+    columns: Columns
+    terms: ConcernTerms | None
+    times: list[np.ndarray] = field(default_factory=list)
+    likes: list[np.ndarray] = field(default_factory=list)
+    times_format: str | None = None
+    unreadable: int = 0
+    first_error: str = ""
+
+    def texts_of(self, chunks: Iterator[list[Row]]) -> Iterator[list[str]]:
+        """The texts of each chunk, its times, likes, key words and unreadable rows taken on the way."""
+        for chunk in chunks:
+            errors = [row for row in chunk if row.error]
+            self.unreadable += len(errors)
+            if errors and not self.first_error:
+                self.first_error = f"row {errors[0].number}: {errors[0].error}"
+            texts = [self.columns.text_of(row) for row in chunk]
+            if self.terms is not None:
+                self.terms.add(texts)
+            if self.columns.time is not None:
+                values = [row.cells[self.columns.time] for row in chunk]
+                if self.times_format is None and any(v.strip() for v in values):
+                    self.times_format = time_format(values)
+                self.times.append(parse_times(values, self.times_format or "mixed"))
+            if self.columns.likes is not None:
+                self.likes.append(like_counts([row.cells[self.columns.likes] for row in chunk]))
+            yield texts
+
+
+def file_state(path: Path) -> tuple[int, int]:
+    """Size and modification time: a file that changes between the two passes is refused."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
+
+
+def read_signals(
+    path: Path,
+    *,
+    text_columns: Sequence[str],
+    time_column: str | None,
+    likes_column: str | None,
+    id_column: str | None,
+    options: ReadOptions,
+    threshold: float,
+    concern_threshold: float | None,
+    progress: str | None = None,
+) -> FirstPass:
+    """Pass one: topic ids (concerns with ``concern_threshold``, else near-duplicate groups found
+    with ``threshold``), near-duplicate ids, times and likes of every row. Raises
+    :class:`~triage.io.DataError` when more than :data:`~triage.io.MAX_ERROR_SHARE` of the rows
+    cannot be read."""
+    state = file_state(path)
+    with read_rows(path, **vars(options), progress=progress) as export:
+        columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
+        collector = _Collector(columns, ConcernTerms() if concern_threshold is not None else None)
+        copies = group_chunks(collector.texts_of(export.chunks), threshold=threshold)
+    n = len(copies)
+    if n and collector.unreadable > MAX_ERROR_SHARE * n:
+        raise DataError(
+            f"{collector.unreadable:,} of {n:,} rows of {path} cannot be read; the first: {collector.first_error}"
+        )
+    groups = copies
+    if n and collector.terms is not None and concern_threshold is not None:
+        ids, weights = collector.terms.arrays()
+        copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
+        groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
+    signals = Signals(
+        groups=groups,
+        copies=copies,
+        stamps=np.concatenate(collector.times) if collector.times else None,
+        likes=np.concatenate(collector.likes) if collector.likes else None,
+    )
+    return FirstPass(signals, columns, state)
+
+
+def read_back(
+    path: Path,
+    first: FirstPass,
+    options: ReadOptions,
+    wanted_text: set[int],
+    wanted_id: set[int],
+    progress: str | None = None,
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Pass two: ``(texts, ids)`` of the wanted messages (by index); an id is the id column's cell,
+    else the data row number. Stops after the last wanted row."""
+    if file_state(path) != first.state:
+        raise DataError(f"{path} changed while it was read; run again on a file nothing is writing to")
+    texts: dict[int, str] = {}
+    ids: dict[int, str] = {}
+    last = max(wanted_text | wanted_id, default=-1)
+    id_at = first.columns.id
+    with read_rows(path, **vars(options), stop_after=last + 1, progress=progress) as export:
+        for chunk in export.chunks:
+            for row in chunk:
+                index = row.number - 1
+                if index in wanted_text:
+                    texts[index] = first.columns.text_of(row)
+                if index in wanted_id:
+                    ids[index] = row.cells[id_at] if id_at is not None else str(row.number)
+    return texts, ids
