@@ -28,6 +28,7 @@ from triage.grouping import DEFAULT_THRESHOLD, group
 from triage.hot_reading import ReadOptions, read_back, read_signals
 from triage.hot_report import CSV_COLUMNS, DEFAULT_TITLE, write_csv, write_html
 from triage.hotness import Signals, check_sizes, like_counts, rank_groups
+from triage.io import DataError
 from triage.places import extract_places
 from triage.times import parse_times
 from triage.topics import MEMBERS_READ, HotTopic, describe
@@ -256,7 +257,7 @@ def _is_html(path: Path) -> bool:
 def _check_outputs(paths: list[Path], overwrite: bool) -> None:
     """Refuse outputs that would collide, exist (without ``overwrite``) or sit in a missing folder."""
     if len({path.absolute() for path in paths}) < len(paths):
-        raise ValueError(f"the CSV and the HTML report cannot both be written to {paths[0]}; name two files")
+        raise DataError(f"the CSV and the HTML report cannot both be written to {paths[0]}; name two files")
     for path in paths:
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} already exists; pass --overwrite to replace it")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
 import click
 
-import triage
 from triage.cli._errors import handles_user_errors, interrupted
 from triage.cli._options import (
     INPUT_FILE,
@@ -340,26 +340,28 @@ def hot(
     TMPDIR), not with their text. See triage.hot for the hotness score. INPUT '-' reads standard
     input (CSV unless --format says otherwise).
     """
-    group_threshold = group_threshold_value(group_threshold, old_threshold)
     from triage.concerns import DEFAULT_CONCERN_THRESHOLD
-    from triage.hot import hot_topics_from_file, write_csv, write_html
+    from triage.hot import hot_file
 
     if copies_only and concern_threshold is not None:
         raise click.UsageError("--copies-only and --concern-threshold exclude each other")
-    concern_threshold = None if copies_only else (concern_threshold or DEFAULT_CONCERN_THRESHOLD)
-
     outputs = [output, *([html_path] if html_path else [])]
     to_stdout = [str(path) for path in outputs].count(STDIO)
     if to_stdout > 1:
         raise click.UsageError("-o and --html cannot both be '-' (standard output)")
-    for path in outputs:
-        if str(path) != STDIO and path.exists() and not overwrite:
-            raise click.ClickException(f"{path} already exists; pass --overwrite to replace it")
     check_folders(**{"-o": output, "--html": html_path})
-    model = triage.load(model_path)
-    with stdin_spooled(input_path, file_format) as (source, input_kind):
-        report = hot_topics_from_file(
+    with contextlib.ExitStack() as spools:
+        source, input_kind = spools.enter_context(stdin_spooled(input_path, file_format))
+        target, _ = spools.enter_context(stdout_spooled(output, "csv"))
+        html_target = spools.enter_context(stdout_spooled(html_path, "html"))[0] if html_path else None
+        report = hot_file(
             source,
+            target,
+            html_path=html_target,
+            source_name="stdin" if str(input_path) == STDIO else None,
+            overwrite=overwrite,
+            model_path=model_path,
+            spreadsheet_safe=not raw_cells,
             text_columns=text_columns,
             time_column=time_column,
             likes_column=likes_column,
@@ -367,23 +369,14 @@ def hot(
             input_format=input_kind,
             encoding=encoding,
             sheet=sheet,
-            threshold=group_threshold,
-            concern_threshold=concern_threshold,
+            threshold=group_threshold_value(group_threshold, old_threshold),
+            concern_threshold=None if copies_only else (concern_threshold or DEFAULT_CONCERN_THRESHOLD),
             top=top,
             min_size=min_size,
             half_life_days=half_life,
-            model=model,
             progress=not silent,
         )
     topics = report.topics
-    name = "stdin" if str(input_path) == STDIO else input_path.name
-    for path in outputs:
-        as_html = path.suffix.lower() in (".html", ".htm") or (str(path) == STDIO and path is html_path)
-        with stdout_spooled(path, "html" if as_html else "csv") as (target, _):
-            if as_html:
-                write_html(topics, target, report.texts, ids=report.ids, title=f"热点问题 Hot topics: {name}")
-            else:
-                write_csv(topics, target, ids=report.ids, spreadsheet_safe=not raw_cells)
     click.echo(
         f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
     )
