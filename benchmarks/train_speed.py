@@ -115,12 +115,12 @@ def timed_stages(n_rows: int) -> Iterator[dict[str, list[float]]]:
     def wrap(function: Callable[..., Any], label: str) -> Callable[..., Any]:
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
+            entry = totals[_split_label(label, args, n_rows)]  # listed in the order the stages start
             clock = Clock()
             try:
                 return function(*args, **kwargs)
             finally:
                 wall, cpu = clock.elapsed()
-                entry = totals[_split_label(label, args, n_rows)]
                 entry[0] += wall
                 entry[1] += cpu
                 entry[2] += 1
