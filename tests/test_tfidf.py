@@ -89,13 +89,19 @@ def test_fit_union_gives_feature_unions_matrix_and_leaves_it_serial(n_jobs):
     [
         (TfidfVectorizer(vocabulary=["物业"]), "fixed vocabulary"),
         (TfidfVectorizer(use_idf=False), "use_idf=False"),
-        (TfidfVectorizer(analyzer="char", ngram_range=(2, 1)), r"ngram_range \(2, 1\)"),
+        (TfidfVectorizer(analyzer="char", ngram_range=(2, 1)), r"ngram_range=\(2, 1\) lower boundary larger"),
         (TfidfVectorizer(analyzer="char", min_df=2), "no terms remain"),
         (TfidfVectorizer(analyzer="char", min_df=3, max_df=2), "max_df corresponds to < documents than min_df"),
     ],
 )
 def test_settings_it_cannot_fit_are_refused(vectorizer, message):
     with pytest.raises(ValueError, match=message):
+        fit_tfidf(vectorizer, ["物业费涨了", "派出所"])
+
+
+def test_it_warns_of_unused_parameters_as_scikit_learn_does():
+    vectorizer = TfidfVectorizer(tokenizer=segment, token_pattern=r"\w+", lowercase=False)
+    with pytest.warns(UserWarning, match="'token_pattern' will not be used"):
         fit_tfidf(vectorizer, ["物业费涨了", "派出所"])
 
 

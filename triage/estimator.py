@@ -76,16 +76,20 @@ def fit_with_out_of_fold_scores(
     other folds (stratified, fixed seed; one column per class): what the temperature is fitted on.
 
     The full fit and the fold fits share one pool of ``n_jobs`` processes, the full fit (the
-    longest) first, so no process waits for the others to finish the folds.
+    longest) first, so no process waits for the others to finish the folds. The fold fits see the
+    labels' codes, as they did under ``cross_val_predict``, so a prior keyed by label
+    (``_NaiveBayesScaledSVC.prior_columns``) reaches only the full fit, as before.
     """
     folds = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=0).split(np.zeros(len(labels)), labels)
+    codes = np.unique(labels, return_inverse=True)[1]
     fold_svm = clone(svm).set_params(tol=CALIBRATION_TOL)
-    parts = [(svm, None, None), *((clone(fold_svm), train, test) for train, test in folds)]
+    parts = [(svm, labels, None, None), *((clone(fold_svm), codes, train, test) for train, test in folds)]
     fitted = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_part)(part_svm, features, labels, train, test, sample_weight) for part_svm, train, test in parts
+        delayed(_fit_part)(part_svm, features, part_labels, train, test, sample_weight)
+        for part_svm, part_labels, train, test in parts
     )
     out_of_fold = np.empty((len(labels), fitted[1].shape[1]))
-    for (_, _, test), scores in zip(parts[1:], fitted[1:], strict=True):
+    for (_, _, _, test), scores in zip(parts[1:], fitted[1:], strict=True):
         out_of_fold[test] = scores
     return fitted[0], out_of_fold
 

@@ -50,13 +50,16 @@ def fit_tfidf(vectorizer: TfidfVectorizer, documents: Sequence[str]) -> sparse.c
 
 
 def _check_supported(vectorizer: TfidfVectorizer) -> None:
+    """Refuse what this fit does not implement; then check and warn as scikit-learn's own fit does
+    (its checks are private methods, called here so that both fits accept and warn alike)."""
     if vectorizer.vocabulary is not None:
         raise ValueError("fit_tfidf learns the vocabulary; a vectorizer with a fixed vocabulary needs no fitting")
     if not vectorizer.use_idf:
         raise ValueError("fit_tfidf fits IDF weights; use the vectorizer's own fit_transform with use_idf=False")
-    low, high = vectorizer.ngram_range
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range {vectorizer.ngram_range} must be (low, high) with 1 <= low <= high")
+    vectorizer._validate_params()
+    vectorizer._check_params()
+    vectorizer._validate_ngram_range()
+    vectorizer._warn_for_unused_params()
 
 
 def _count_terms(vectorizer: TfidfVectorizer, documents: Sequence[str]) -> tuple[sparse.csr_matrix, list[str]]:
