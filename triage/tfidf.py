@@ -98,8 +98,9 @@ def _kept_columns(vectorizer: TfidfVectorizer, counts: sparse.csr_matrix, terms:
     ``[min_df, max_df]``, then the ``max_features`` most frequent, ties broken as scikit-learn
     breaks them (the same unstable argsort over the same array, in term order)."""
     n_documents = counts.shape[0]
-    high = vectorizer.max_df if isinstance(vectorizer.max_df, Integral) else vectorizer.max_df * n_documents
-    low = vectorizer.min_df if isinstance(vectorizer.min_df, Integral) else vectorizer.min_df * n_documents
+    max_df, min_df = vectorizer.max_df, vectorizer.min_df
+    high = int(max_df) if isinstance(max_df, Integral) else max_df * n_documents
+    low = int(min_df) if isinstance(min_df, Integral) else min_df * n_documents
     if high < low:
         raise ValueError("max_df corresponds to < documents than min_df")
     frequency = np.bincount(counts.indices, minlength=counts.shape[1])

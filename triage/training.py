@@ -329,9 +329,11 @@ def _base_record(base: TriageModel, base_scale: float) -> dict[str, Any]:
     }
 
 
-def _fit_sub_label_model(rows: _TrainingRows, params: Mapping[str, Any], manifest: dict[str, Any]) -> TriageClassifier:
-    """The sub-label estimator; its pairs, data and metrics go into ``manifest``."""
-    sub_estimator, sub = _train_sub_labels(rows.texts, rows.labels, rows.sub_labels, params)
+def _fit_sub_label_model(
+    rows: _TrainingRows, sub_labels: np.ndarray, params: Mapping[str, Any], manifest: dict[str, Any]
+) -> TriageClassifier:
+    """The sub-label estimator of the kept rows' ``sub_labels``; its pairs, data and metrics go into ``manifest``."""
+    sub_estimator, sub = _train_sub_labels(rows.texts, rows.labels, sub_labels, params)
     manifest["sub_labels"] = sub["sub_labels"]
     manifest["training_data"]["sub_labels"] = sub["training_data"]
     manifest["metrics"]["cross_validated"]["sub_labels"] = sub["metrics"]
@@ -429,5 +431,5 @@ def train(
         sub_estimator = None
         if rows.sub_labels is not None:
             bar.start(_SUB_LABEL_STEP)
-            sub_estimator = _fit_sub_label_model(rows, params, manifest)
+            sub_estimator = _fit_sub_label_model(rows, rows.sub_labels, params, manifest)
         return _model(estimator, manifest, rows, sub_estimator=sub_estimator, base_scores=base_scores, units=units)
