@@ -231,9 +231,10 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
         better on every fold, for about 40% more training time.
     calibration_folds : int, default=5
         Cross-validation folds whose out-of-fold scores fit the temperature; lowered to the
-        smallest class size when needed.
+        smallest class size when needed. Their SVMs stop at :data:`CALIBRATION_TOL`.
     n_jobs : int or None, default=None
-        Processes for the cross-validation fits (None: one).
+        Processes for the two vectorizers and the SVM fits, the one on all data beside those of
+        the folds (None: one).
 
     Attributes
     ----------
