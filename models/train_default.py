@@ -41,9 +41,10 @@ from scipy.special import logsumexp, softmax
 import triage
 from triage.datasets import AUTHORED_CORPUS_SOURCE, cities, load_petitions, teddy2020c
 from triage.estimator import TriageClassifier
+from triage.metrics import choose_review_threshold, expected_calibration_error
 from triage.plots import confusion_matrix_png, reliability_png
 from triage.replies import handlers_by_reply_text
-from triage.training import choose_review_threshold, expected_calibration_error, refine_labels, usable_rows
+from triage.training import refine_labels, usable_rows
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "default"
 BOARDS = ("teddy2020c", *cities.BOARDS)

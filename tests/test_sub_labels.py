@@ -18,6 +18,7 @@ from tests.conftest import LABELS, SUB_DEPARTMENTS, SUB_LABELS, SUB_TEXTS, TEXTS
 from triage.batch import tag_dataframe
 from triage.cli import cli
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError, TrainingDataWarning, UntrustedModelError
+from triage.metrics import evaluate_sub_labels
 from triage.persistence import (
     CARD_FILE,
     MANIFEST_FILE,
@@ -28,7 +29,6 @@ from triage.persistence import (
     load_model,
 )
 from triage.results import Classification, ReviewReason
-from triage.training import evaluate_sub_labels
 
 PROBES = ["物业费又涨了，收费不公开", "护照丢了去哪里补办", "孩子入学划片太远", "楼道灯坏了没人修", "!!!"]
 

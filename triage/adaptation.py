@@ -163,8 +163,9 @@ def fit_with_base(
         _as_columns,
         _fit_temperature,
         _NaiveBayesScaledSVC,
-        out_of_fold_scores,
+        fit_with_out_of_fold_scores,
     )
+    from triage.tfidf import fit_union
 
     if not base_scale > 0:
         raise ValueError(f"base_scale must be positive, got {base_scale}")
@@ -177,7 +178,7 @@ def fit_with_base(
     if len(classes) < 2 or counts.min() < 2:
         raise TrainingDataError("training on a base model needs at least 2 classes of at least 2 examples each")
     estimator.vectorizer_ = estimator._make_vectorizer(len(texts))
-    features = estimator.vectorizer_.fit_transform(texts).astype(np.float64)
+    features = fit_union(estimator.vectorizer_, texts, n_jobs=estimator.n_jobs).astype(np.float64)
     logits = _base_logits(base, texts)
     stacked: sparse.csr_matrix = sparse.hstack([features, sparse.csr_matrix(base_scale * logits)]).tocsr()
     base_columns = {str(c): i for i, c in enumerate(base.classes)}
@@ -192,10 +193,9 @@ def fit_with_base(
         prior_boost=prior_boost,
     )
     n_folds = min(estimator.calibration_folds, int(counts.min()))
-    out_of_fold = out_of_fold_scores(
+    svm, out_of_fold = fit_with_out_of_fold_scores(
         svm, stacked, labels, n_folds, n_jobs=estimator.n_jobs, sample_weight=sample_weight
     )
-    svm.fit(stacked, labels, sample_weight=sample_weight)
     n_terms = features.shape[1]
     coef, intercept = svm.coef_, svm.intercept_
     if coef.shape[0] == 1:  # two classes: one signed score, split into two columns as scorers do

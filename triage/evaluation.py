@@ -19,10 +19,11 @@ import numpy as np
 from triage.adaptation import department_level
 from triage.exceptions import TrainingDataError, TrainingDataOverlapError
 from triage.labelled import LabelOptions, Notify, read_labelled
+from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
 from triage.text import display_text
-from triage.training import evaluate_predictions, evaluate_sub_labels, sub_label_array
+from triage.training import sub_label_array
 
 __all__ = ["evaluate", "evaluate_file", "precision_coverage"]
 

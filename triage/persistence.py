@@ -163,6 +163,39 @@ def save_model(
     figures = dict(figures or {})
     extra_files = dict(extra_files or {})
     editable_files = dict(editable_files or {})
+    _check_what_to_save(estimator, sub_estimator, manifest, figures, extra_files, editable_files)
+    check_model_destination(path, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
+    parts = [(_MAIN, estimator), *([(_SUB, sub_estimator)] if sub_estimator is not None else [])]
+    try:
+        classifier_files = _write_classifiers(parts, staging)
+        full = _full_manifest(manifest, figures)
+        for name, content in {**figures, **extra_files, **editable_files}.items():
+            (staging / name).write_bytes(content)
+        (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
+        hashed = (*classifier_files, *sorted(extra_files), CARD_FILE, *sorted(figures))
+        full["files"] = {name: _sha256(staging / name) for name in hashed}
+        validate_manifest(full, f"the manifest of {path}")
+        (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        _swap_into_place(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return path
+
+
+def _check_what_to_save(
+    estimator: Any,
+    sub_estimator: Any,
+    manifest: dict[str, Any],
+    figures: Mapping[str, bytes],
+    extra_files: Mapping[str, bytes],
+    editable_files: Mapping[str, bytes],
+) -> None:
+    """Refuse file names that clash with the model's own, a sub-label estimator without its
+    manifest entry (or the reverse), a mix of estimators and scorers, and a malformed manifest."""
     own = (MODEL_FILE, SCORER_FILE, SUB_MODEL_FILE, SUB_SCORER_FILE, MANIFEST_FILE, CARD_FILE, *BASE_FILES)
     if any(Path(name).name != name or name in own for name in (*figures, *editable_files)):
         raise ValueError(
@@ -178,42 +211,31 @@ def save_model(
     validate_manifest(
         {k: v for k, v in manifest.items() if k not in _DERIVED_KEYS}, "the manifest to save", saved=False
     )
-    check_model_destination(path, overwrite=overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    staging.chmod(0o755)  # mkdtemp makes it owner-only; a model directory is meant to be shared
-    parts = [(_MAIN, estimator), *([(_SUB, sub_estimator)] if sub_estimator is not None else [])]
-    try:
-        for part, fitted in parts:
-            if isinstance(fitted, LinearScorer):
-                fitted.save(staging / part.scorer_file)
-            else:
-                _dump_estimator(fitted, staging / part.model_file)
-                LinearScorer.from_estimator(fitted).save(staging / part.scorer_file, estimator=fitted)
-        full = {
-            "format": FORMAT_NAME,
-            "format_version": FORMAT_VERSION,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "versions": library_versions(),
-            **_vocabulary_origin(manifest),
-            **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
-            "figures": sorted(figures),
-        }
-        for name, content in {**figures, **extra_files, **editable_files}.items():
-            (staging / name).write_bytes(content)
-        (staging / CARD_FILE).write_text(render_card(full), encoding="utf-8")
-        classifier_files = [
-            name for part, _ in parts for name in (part.scorer_file, part.model_file) if (staging / name).exists()
-        ]
-        hashed = (*classifier_files, *sorted(extra_files), CARD_FILE, *sorted(figures))
-        full["files"] = {name: _sha256(staging / name) for name in hashed}
-        validate_manifest(full, f"the manifest of {path}")
-        (staging / MANIFEST_FILE).write_text(json.dumps(full, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        _swap_into_place(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return path
+
+
+def _write_classifiers(parts: list[tuple[_Part, Any]], folder: Path) -> list[str]:
+    """Write each classifier's scorer (and, for an estimator, its skops file); return the file names."""
+    for part, fitted in parts:
+        if isinstance(fitted, LinearScorer):
+            fitted.save(folder / part.scorer_file)
+        else:
+            _dump_estimator(fitted, folder / part.model_file)
+            LinearScorer.from_estimator(fitted).save(folder / part.scorer_file, estimator=fitted)
+    return [name for part, _ in parts for name in (part.scorer_file, part.model_file) if (folder / name).exists()]
+
+
+def _full_manifest(manifest: Mapping[str, Any], figures: Mapping[str, bytes]) -> dict[str, Any]:
+    """``manifest`` with what saving adds: format, creation time, library versions, vocabulary origin,
+    figures (the file hashes come last, once every file is written)."""
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": library_versions(),
+        **_vocabulary_origin(manifest),
+        **{k: v for k, v in manifest.items() if k not in _DERIVED_KEYS},
+        "figures": sorted(figures),
+    }
 
 
 def check_model_destination(path: str | Path, *, overwrite: bool = False) -> None:

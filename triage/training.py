@@ -6,25 +6,29 @@ import warnings
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from triage.adaptation import BASE_SCALE, department_level, fit_with_base, infer_unit_departments
+from triage.adaptation import BASE_SCALE, BaseScores, department_level, fit_with_base, infer_unit_departments
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataError, TrainingDataWarning
 from triage.labelled import LabelledRows, LabelOptions, Notify, read_labelled
+
+# the metrics moved to triage.metrics; importable from here as before
+from triage.metrics import (
+    choose_review_threshold,
+    evaluate_predictions,
+    evaluate_sub_labels,
+    expected_calibration_error,  # noqa: F401
+)
 from triage.model import TriageModel
 from triage.progress import steps
 from triage.text import has_chinese, prepare
 
 __all__ = [
-    "choose_review_threshold",
-    "evaluate_predictions",
-    "evaluate_sub_labels",
-    "expected_calibration_error",
     "held_out_rows",
     "refine_labels",
     "search_params",
@@ -36,62 +40,6 @@ __all__ = [
 RARE_CLASS_SIZE = 5
 #: The grid ``search_params`` explores; small enough for a laptop (about 3 minutes for 6,000 messages).
 SEARCH_GRID = {"C": [0.25, 0.5, 1.0], "char_ngram_range": [(1, 3), (2, 4)]}
-
-
-def choose_review_threshold(confidence: np.ndarray, correct: np.ndarray, target_precision: float) -> float:
-    """The lowest confidence threshold whose auto-routed messages reach ``target_precision``.
-
-    Messages with confidence at or above the threshold are routed automatically; the rest go
-    to review. Returns 1.0 (review everything) when no threshold reaches the target.
-    """
-    order = np.argsort(-confidence, kind="stable")
-    sorted_conf = confidence[order]
-    precision = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
-    # Only cut between distinct confidence values: ties are routed together.
-    last_of_tie = np.r_[sorted_conf[1:] != sorted_conf[:-1], True]
-    reaching = np.flatnonzero(last_of_tie & (precision >= target_precision))
-    return float(sorted_conf[reaching[-1]]) if reaching.size else 1.0
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    gaps = [
-        abs(confidence[which == b].mean() - correct[which == b].mean()) * np.mean(which == b)
-        for b in range(bins)
-        if np.any(which == b)
-    ]
-    return float(np.sum(gaps))
-
-
-def evaluate_predictions(
-    labels: np.ndarray, proba: np.ndarray, classes: np.ndarray, review_threshold: float
-) -> dict[str, Any]:
-    """Metrics of calibrated probabilities against true labels: accuracy, F1, top-3, calibration, review share."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-
-    labels = np.asarray(labels, dtype=object)
-    predicted = classes[np.argmax(proba, axis=1)]
-    top3 = classes[np.argsort(-proba, axis=1)[:, :3]]
-    confidence = proba.max(axis=1)
-    correct = predicted == labels
-    automatic = confidence >= review_threshold
-    precision, recall, f1, support = precision_recall_fscore_support(labels, predicted, labels=classes, zero_division=0)
-    return {
-        "n": len(labels),
-        "accuracy": float(accuracy_score(labels, predicted)),
-        "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
-        "weighted_f1": float(f1_score(labels, predicted, average="weighted", zero_division=0)),
-        "top3_accuracy": float(np.mean([label in row for label, row in zip(labels, top3, strict=True)])),
-        "expected_calibration_error": expected_calibration_error(confidence, correct),
-        "automatic_share": float(automatic.mean()),
-        "automatic_precision": float(correct[automatic].mean()) if automatic.any() else None,
-        "per_class": {
-            str(c): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-            for c, p, r, f, s in zip(classes, precision, recall, f1, support, strict=True)
-        },
-    }
 
 
 def refine_labels(
@@ -149,7 +97,7 @@ def held_out_rows(
 
 
 def search_params(
-    texts: Sequence[str], labels: Sequence[str], *, n_jobs: int | None = 2, **params: Any
+    texts: Sequence[str], labels: Sequence[str] | np.ndarray, *, n_jobs: int | None = 2, **params: Any
 ) -> dict[str, Any]:
     """Pick :data:`SEARCH_GRID` parameters by cross-validated macro-F1 (3 folds, fewer for tiny classes).
 
@@ -169,11 +117,12 @@ def search_params(
 
 
 def usable_rows(
-    texts: Sequence[str], labels: np.ndarray, *, kind: str = "classes"
+    texts: Sequence[str], labels: np.ndarray, *, kind: str = "classes", stacklevel: int = 3
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Rows worth training on, and what was left out: texts with no Chinese, classes seen once.
 
-    ``kind`` names the classes in the warning (e.g. "(department/sub-label) classes").
+    ``kind`` names the classes in the warning (e.g. "(department/sub-label) classes");
+    ``stacklevel`` points it at the caller's caller by default, as ``warnings.warn`` counts.
     """
     has_text = np.array([has_chinese(prepare(text).text) for text in texts], dtype=bool)
     counts = Counter(labels[has_text])
@@ -193,7 +142,7 @@ def usable_rows(
         warnings.warn(
             "; ".join(finding for finding in findings if finding),
             TrainingDataWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return keep, report
 
@@ -211,40 +160,6 @@ def sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
     if len(subs) != n:
         raise ValueError(f"{n} texts but {len(subs)} sub-labels")
     return subs
-
-
-def evaluate_sub_labels(
-    labels: np.ndarray,
-    sub_labels: np.ndarray,
-    proba: np.ndarray,
-    pairs: Sequence[tuple[str, str]],
-    description: str = "Sub-label given the true label, from out-of-fold predictions of the training messages.",
-) -> dict[str, Any]:
-    """Accuracy of the sub-label given the true label: each row's most probable pair among its own
-    label's pairs (``pairs`` name the columns of ``proba``), overall and per label, beside the
-    majority baseline (always the label's most frequent sub-label). A row whose label has no pairs
-    counts as wrong."""
-    pair_labels = np.array([label for label, _ in pairs], dtype=object)
-    pair_subs = np.array([sub for _, sub in pairs], dtype=object)
-    allowed = pair_labels[None, :] == labels[:, None]
-    correct = (pair_subs[np.where(allowed, proba, -1.0).argmax(axis=1)] == sub_labels) & allowed.any(axis=1)
-    per_label: dict[str, dict[str, Any]] = {}
-    for label in np.unique(labels):
-        rows = labels == label
-        counts = Counter(sub_labels[rows])
-        per_label[str(label)] = {
-            "n": int(rows.sum()),
-            "accuracy": float(correct[rows].mean()),
-            "majority_baseline": counts.most_common(1)[0][1] / int(rows.sum()),
-            "sub_labels": {str(sub): n for sub, n in sorted(counts.items())},
-        }
-    return {
-        "description": description,
-        "n": len(labels),
-        "accuracy": float(correct.mean()),
-        "majority_baseline": sum(max(row["sub_labels"].values()) for row in per_label.values()) / len(labels),
-        "per_label": per_label,
-    }
 
 
 def _train_sub_labels(
@@ -299,6 +214,147 @@ def _unit_map(
     if missing:
         raise ValueError(f"unit_departments lacks the units {', '.join(missing[:5])}; map each to a department or None")
     return {unit: (unit_departments[unit] or None, "given") for unit in units}
+
+
+_SEARCH_STEP = "searching hyperparameters"
+_UNIT_STEP = "mapping units to departments"
+_SUB_LABEL_STEP = "fitting the sub-label model"
+
+
+class _TrainingRows(NamedTuple):
+    """The rows worth training on (:func:`usable_rows`), and what was left out."""
+
+    texts: list[str]
+    labels: np.ndarray
+    sub_labels: np.ndarray | None
+    weights: np.ndarray | None
+    left_out: dict[str, Any]
+
+
+def _training_rows(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    sub_labels: Sequence[str | None] | None,
+    sample_weight: Sequence[float] | np.ndarray | None,
+    base: TriageModel | None,
+) -> _TrainingRows:
+    """:func:`train`'s arguments checked, and the rows worth training on kept."""
+    texts = list(texts)
+    labels_array = np.asarray(labels, dtype=object)
+    if len(texts) != len(labels_array):
+        raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    subs = sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None
+    keep, left_out = usable_rows(texts, labels_array, stacklevel=4)
+    weights = None
+    if sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+        if weights.shape != keep.shape or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise ValueError(f"sample_weight must hold one positive number per text ({len(keep)})")
+        weights = weights[keep]
+    if base is not None and subs is not None:
+        raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
+    return _TrainingRows(
+        texts=[text for text, kept in zip(texts, keep, strict=True) if kept],
+        labels=labels_array[keep],
+        sub_labels=subs[keep] if subs is not None else None,
+        weights=weights,
+        left_out=left_out,
+    )
+
+
+def _fitting_step(base: TriageModel | None) -> str:
+    if base is None:
+        return "fitting the department model (cross-validated)"
+    return "fitting the unit model on the base model's scores (cross-validated)"
+
+
+def _step_names(
+    rows: _TrainingRows,
+    search: bool,
+    base: TriageModel | None,
+    unit_departments: Mapping[str, str | None] | Literal["auto"] | None,
+) -> list[str]:
+    """The steps :func:`train` will show, in order."""
+    names = [_SEARCH_STEP] * search + [_UNIT_STEP] * (base is not None or unit_departments is not None)
+    return [*names, _fitting_step(base), *[_SUB_LABEL_STEP] * (rows.sub_labels is not None)]
+
+
+def _fit_labels(
+    rows: _TrainingRows,
+    units: dict[str, tuple[str | None, str]] | None,
+    base: TriageModel | None,
+    base_scale: float,
+    params: Mapping[str, Any],
+) -> tuple[TriageClassifier, BaseScores | None]:
+    """The estimator of the labels, on the text alone or stacked on ``base``'s scores (with those scores)."""
+    if base is None:
+        return TriageClassifier(**params).fit(rows.texts, rows.labels, sample_weight=rows.weights), None
+    prepared = [prepare(text).text for text in rows.texts]
+    prior = {unit: department for unit, (department, _) in (units or {}).items()}
+    estimator, base_scores, _ = fit_with_base(
+        prepared, rows.labels, base.scorer, base_scale=base_scale, prior=prior, sample_weight=rows.weights, **params
+    )
+    return estimator, base_scores
+
+
+def _manifest(
+    estimator: TriageClassifier,
+    rows: _TrainingRows,
+    target_precision: float,
+    label_names: Mapping[str, str] | None,
+    training_data: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The manifest of a freshly fitted estimator: labels, the review threshold reaching
+    ``target_precision`` on out-of-fold predictions, those predictions' metrics, data, parameters."""
+    proba = estimator.oof_proba_
+    correct = estimator.classes_[np.argmax(proba, axis=1)] == rows.labels
+    threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
+    names = dict(label_names or {})
+    directory = default_directory()
+    return {
+        "labels": [
+            {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
+        ],
+        "review_threshold": threshold,
+        "target_precision": target_precision,
+        "training_data": {"n_documents": len(rows.labels), **rows.left_out, **(training_data or {})},
+        "metrics": {"cross_validated": evaluate_predictions(rows.labels, proba, estimator.classes_, threshold)},
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
+    }
+
+
+def _base_record(base: TriageModel, base_scale: float) -> dict[str, Any]:
+    """What the manifest's parameters say of the base model a unit model was stacked on."""
+    return {
+        "model": str(base.path) if base.path is not None else "in memory",
+        "scale": base_scale,
+        "classes": base.classes_,
+    }
+
+
+def _fit_sub_label_model(
+    rows: _TrainingRows, sub_labels: np.ndarray, params: Mapping[str, Any], manifest: dict[str, Any]
+) -> TriageClassifier:
+    """The sub-label estimator of the kept rows' ``sub_labels``; its pairs, data and metrics go into ``manifest``."""
+    sub_estimator, sub = _train_sub_labels(rows.texts, rows.labels, sub_labels, params)
+    manifest["sub_labels"] = sub["sub_labels"]
+    manifest["training_data"]["sub_labels"] = sub["training_data"]
+    manifest["metrics"]["cross_validated"]["sub_labels"] = sub["metrics"]
+    return sub_estimator
+
+
+def _model(
+    estimator: TriageClassifier,
+    manifest: dict[str, Any],
+    rows: _TrainingRows,
+    **parts: Any,
+) -> TriageModel:
+    """The model of the fitted estimators; a unit-level model's metrics also at department level."""
+    model = TriageModel.from_estimator(estimator, manifest, **parts)
+    if parts["units"] is not None:
+        cross_validated = manifest["metrics"]["cross_validated"]
+        cross_validated["department_level"] = department_level(model, estimator.oof_proba_, rows.labels)
+    return model
 
 
 def train(
@@ -362,82 +418,24 @@ def train(
     >>> model = train(data.texts, data.departments)  # doctest: +SKIP
     >>> model.save("my-model")  # doctest: +SKIP
     """
-    texts = list(texts)
-    labels_array = np.asarray(labels, dtype=object)
-    if len(texts) != len(labels_array):
-        raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
-    subs = sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None
-    keep, left_out = usable_rows(texts, labels_array)
-    texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
-    labels_array = labels_array[keep]
-    weights = None
-    if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64)
-        if weights.shape != keep.shape or not (np.isfinite(weights).all() and (weights > 0).all()):
-            raise ValueError(f"sample_weight must hold one positive number per text ({len(keep)})")
-        weights = weights[keep]
-    if base is not None and subs is not None:
-        raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
-    fitting = (
-        "fitting the department model (cross-validated)"
-        if base is None
-        else "fitting the unit model on the base model's scores (cross-validated)"
-    )
-    step_names = [*["searching hyperparameters"] * search]
-    step_names += ["mapping units to departments"] * (base is not None or unit_departments is not None)
-    step_names += [fitting, *["fitting the sub-label model"] * (subs is not None)]
-    with steps("training", step_names, progress=progress) as bar:
+    rows = _training_rows(texts, labels, sub_labels, sample_weight, base)
+    with steps("training", _step_names(rows, search, base, unit_departments), progress=progress) as bar:
         if search:
-            bar.start("searching hyperparameters")
-            params = {**params, **search_params(texts, labels_array, **params)}
+            bar.start(_SEARCH_STEP)
+            params = {**params, **search_params(rows.texts, rows.labels, **params)}
         if base is not None or unit_departments is not None:
-            bar.start("mapping units to departments")
-        units = _unit_map(np.unique(labels_array), texts, labels_array, unit_departments, base)
-        bar.start(fitting)
-        base_scores = None
-        if base is None:
-            estimator = TriageClassifier(**params).fit(texts, labels_array, sample_weight=weights)
-        else:
-            prepared = [prepare(text).text for text in texts]
-            prior = {unit: department for unit, (department, _) in (units or {}).items()}
-            estimator, base_scores, _ = fit_with_base(
-                prepared, labels_array, base.scorer, base_scale=base_scale, prior=prior, sample_weight=weights, **params
-            )
-        proba = estimator.oof_proba_
-        correct = estimator.classes_[np.argmax(proba, axis=1)] == labels_array
-        threshold = choose_review_threshold(proba.max(axis=1), correct, target_precision)
-        cross_validated = evaluate_predictions(labels_array, proba, estimator.classes_, threshold)
-        names = dict(label_names or {})
-        directory = default_directory()
-        manifest: dict[str, Any] = {
-            "labels": [
-                {"code": str(c), "name": names.get(str(c), directory.display_name(str(c)))} for c in estimator.classes_
-            ],
-            "review_threshold": threshold,
-            "target_precision": target_precision,
-            "training_data": {"n_documents": len(labels_array), **left_out, **(training_data or {})},
-            "metrics": {"cross_validated": cross_validated},
-            "params": {k: list(v) if isinstance(v, tuple) else v for k, v in estimator.get_params().items()},
-        }
+            bar.start(_UNIT_STEP)
+        units = _unit_map(np.unique(rows.labels), rows.texts, rows.labels, unit_departments, base)
+        bar.start(_fitting_step(base))
+        estimator, base_scores = _fit_labels(rows, units, base, base_scale, params)
+        manifest = _manifest(estimator, rows, target_precision, label_names, training_data)
         if base is not None:
-            manifest["params"]["base"] = {
-                "model": str(base.path) if base.path is not None else "in memory",
-                "scale": base_scale,
-                "classes": base.classes_,
-            }
+            manifest["params"]["base"] = _base_record(base, base_scale)
         sub_estimator = None
-        if subs is not None:
-            bar.start("fitting the sub-label model")
-            sub_estimator, sub = _train_sub_labels(texts, labels_array, subs[keep], params)
-            manifest["sub_labels"] = sub["sub_labels"]
-            manifest["training_data"]["sub_labels"] = sub["training_data"]
-            cross_validated["sub_labels"] = sub["metrics"]
-        model = TriageModel.from_estimator(
-            estimator, manifest, sub_estimator=sub_estimator, base_scores=base_scores, units=units
-        )
-        if units is not None:
-            cross_validated["department_level"] = department_level(model, proba, labels_array)
-    return model
+        if rows.sub_labels is not None:
+            bar.start(_SUB_LABEL_STEP)
+            sub_estimator = _fit_sub_label_model(rows, rows.sub_labels, params, manifest)
+        return _model(estimator, manifest, rows, sub_estimator=sub_estimator, base_scores=base_scores, units=units)
 
 
 def train_from_file(

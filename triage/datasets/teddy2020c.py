@@ -202,7 +202,7 @@ def evaluate(model: TriageModel, path: str | Path | None = None, *, include_bodi
       department (:data:`TOPIC_OF_DEPARTMENT`); ``messages_topics_test``: its fixed test split;
     * ``bodies_topics`` (only with ``include_bodies``, for models not trained on bodies.csv).
     """
-    from triage.training import evaluate_predictions
+    from triage.metrics import evaluate_predictions
 
     results: dict[str, Any] = {}
     replies = load_replies(path)
