@@ -132,3 +132,12 @@ def test_options_dask_cannot_honour_are_named_before_any_cluster_starts(tmp_path
     assert result.exit_code == 2
     assert "Error: --sheet, --resume, --chunk-size cannot be used with --engine dask" in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_training_on_a_single_label_is_a_user_error(tmp_path):
+    rows = "".join(f"物业费太贵了{i},物业科\n" for i in range(6))
+    (tmp_path / "data.csv").write_text("内容,处室\n" + rows, encoding="utf-8")
+    args = ["train", str(tmp_path / "data.csv"), "-o", str(tmp_path / "m"), "--label-column", "处室"]
+    result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
+    assert result.exit_code == 1 and "Traceback" not in result.output and "bug" not in result.output
+    assert "need at least 2 classes to train" in result.output

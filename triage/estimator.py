@@ -31,6 +31,7 @@ from sklearn.svm import LinearSVC
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from triage.exceptions import TrainingDataError
 from triage.segmentation import segment
 from triage.text import prepared_texts
 from triage.tfidf import fit_union
@@ -325,13 +326,13 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {len(texts)} documents but y has {len(labels)} labels")
         classes, counts = np.unique(labels, return_counts=True)
         if len(classes) < 2:
-            raise ValueError(f"need at least 2 classes to train, got {len(classes)}")
+            raise TrainingDataError(f"need at least 2 classes to train, got {len(classes)}")
         if self.calibration_folds < 2:
             raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
         n_folds = min(self.calibration_folds, int(counts.min()))
         if n_folds < 2:
             rare = ", ".join(str(c) for c, n in zip(classes, counts, strict=True) if n < 2)
-            raise ValueError(
+            raise TrainingDataError(
                 f"classes with a single example cannot be calibrated: {rare}; add examples or merge these labels"
             )
         self.vectorizer_ = self._make_vectorizer(len(texts))

@@ -108,7 +108,7 @@ def search_params(
     labels_array = np.asarray(labels, dtype=object)
     folds = min(3, min(Counter(labels_array).values()))
     if folds < 2:
-        raise ValueError("a hyperparameter search needs at least 2 examples of every class")
+        raise TrainingDataError("a hyperparameter search needs at least 2 examples of every class")
     base = TriageClassifier(**{**params, "calibration_folds": 2})
     grid = {key: values for key, values in SEARCH_GRID.items() if key not in params}
     search = GridSearchCV(base, grid, cv=folds, scoring="f1_macro", n_jobs=n_jobs, refit=False, error_score="raise")
@@ -173,11 +173,11 @@ def _train_sub_labels(
     pair_of: dict[str, tuple[str, str]] = {}
     for name, label, sub in set(zip(classes, labels[known], sub_labels[known], strict=True)):
         if pair_of.setdefault(str(name), (str(label), str(sub))) != (str(label), str(sub)):
-            raise ValueError(f"two (label, sub-label) pairs are both written {name!r}; rename one")
+            raise TrainingDataError(f"two (label, sub-label) pairs are both written {name!r}; rename one")
     keep, left_out = usable_rows([texts[i] for i in known], classes, kind="(label/sub-label) classes")
     rows = known[keep]
     if len(set(classes[keep])) < 2:
-        raise ValueError("sub-labels need at least 2 (label, sub-label) pairs with 2 or more examples each")
+        raise TrainingDataError("sub-labels need at least 2 (label, sub-label) pairs with 2 or more examples each")
     estimator = TriageClassifier(**params).fit([texts[i] for i in rows], classes[keep])
     pairs = [pair_of[str(name)] for name in estimator.classes_]
     return estimator, {
@@ -212,7 +212,9 @@ def _unit_map(
         raise ValueError(f"unit_departments must be a mapping, 'auto' or None, got {unit_departments!r}")
     missing = sorted(set(units) - set(unit_departments))
     if missing:
-        raise ValueError(f"unit_departments lacks the units {', '.join(missing[:5])}; map each to a department or None")
+        raise TrainingDataError(
+            f"unit_departments lacks the units {', '.join(missing[:5])}; map each to a department or None"
+        )
     return {unit: (unit_departments[unit] or None, "given") for unit in units}
 
 
@@ -252,7 +254,7 @@ def _training_rows(
             raise ValueError(f"sample_weight must hold one positive number per text ({len(keep)})")
         weights = weights[keep]
     if base is not None and subs is not None:
-        raise ValueError("sub-labels and a base model cannot be combined yet; train without one of them")
+        raise TrainingDataError("sub-labels and a base model cannot be combined yet; train without one of them")
     return _TrainingRows(
         texts=[text for text, kept in zip(texts, keep, strict=True) if kept],
         labels=labels_array[keep],
