@@ -496,12 +496,7 @@ def train_from_file(
     columns = {"split": split, "date": date_column}
     data = read_labelled(path, labels, other_columns=columns, min_departments=2, notify=notify)
     directory = load_directory(labels.departments)
-    keep = np.array([bool(label) for label in data.labels])
-    share = None if isinstance(held_out, str) else held_out
-    try:
-        test = held_out_rows(data.labels, keep, split=data.other.get("split"), test_size=share)
-    except ValueError as error:  # scikit-learn's stratified split refuses classes too small to split
-        raise TrainingDataError(f"cannot hold out {share} of the rows label by label: {error}") from None
+    keep, test = _labelled_and_held_out(data, held_out)
     rows = np.flatnonzero(keep & ~test)
     fit = {
         "sub_labels": [data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
@@ -525,6 +520,17 @@ def train_from_file(
     _record_held_out(model, data, np.flatnonzero(keep & test), f"Held-out rows of {name}.", report_dir, progress)
     model.save(output, overwrite=overwrite, include_estimator=include_estimator)
     return model
+
+
+def _labelled_and_held_out(data: LabelledRows, held_out: str | float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the rows with a label and of those held out (see :func:`train_from_file`)."""
+    keep = np.array([bool(label) for label in data.labels])
+    share = None if isinstance(held_out, str) else held_out
+    try:
+        test = held_out_rows(data.labels, keep, split=data.other.get("split"), test_size=share)
+    except ValueError as error:  # scikit-learn's stratified split refuses classes too small to split
+        raise TrainingDataError(f"cannot hold out {share} of the rows label by label: {error}") from None
+    return keep, test
 
 
 def _record_held_out(
