@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from triage import routing
 from triage.exceptions import ConfigError
 from triage.patterns import compile_user_pattern
 from triage.results import Classification, Urgency
@@ -272,3 +273,81 @@ def test_the_routing_threshold_of_a_config_replaces_the_models(small_model):
     strict, lenient = RoutingConfig(review_threshold=1.0), RoutingConfig(review_threshold=0.0)
     assert "low_confidence" in small_model.route(text, config=strict).review_reasons
     assert "low_confidence" not in small_model.route(text, config=lenient).review_reasons
+
+
+# ---------------------------------------------------------------- a config file's settings
+
+
+def test_settings_are_read_from_the_file_with_their_defaults(tmp_path):
+    defaults = load_config(write_config(tmp_path, ""))
+    assert (defaults.review_threshold, defaults.co_handling_margin, defaults.min_chars) == (None, 0.15, 6)
+    assert defaults.source == str(tmp_path / "routing.toml")
+    path = write_config(tmp_path, "[routing]\nreview_threshold = 0.7\nco_handling_margin = 0.2\nmin_chars = 3\n")
+    given = load_config(path)
+    assert (given.review_threshold, given.co_handling_margin, given.min_chars) == (0.7, 0.2, 3)
+
+
+@pytest.mark.parametrize("value", [0, 1, 0.0, 1.0])
+@pytest.mark.parametrize("key", ["review_threshold", "co_handling_margin"])
+def test_thresholds_may_be_zero_or_one(tmp_path, key, value):
+    assert getattr(load_config(write_config(tmp_path, f"[routing]\n{key} = {value}\n")), key) == value
+
+
+def test_every_out_of_range_setting_is_reported_together(tmp_path):
+    path = write_config(tmp_path, "[routing]\nreview_threshold = 1.5\nco_handling_margin = -0.1\nmin_chars = -1\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    assert str(raised.value) == (
+        "3 problem(s) in the routing config:\n"
+        f"  {path}: [routing]: review_threshold must be a number from 0 to 1, got 1.5\n"
+        f"  {path}: [routing]: co_handling_margin must be a number from 0 to 1, got -0.1\n"
+        f"  {path}: [routing]: min_chars must be a whole number, 0 or more, got -1"
+    )
+
+
+def test_a_file_that_is_not_toml_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"routing.toml: not valid TOML: "):
+        load_config(write_config(tmp_path, "[routing\n"))
+
+
+def test_duplicate_names_hint_at_disable_builtin_only_for_builtin_names(tmp_path):
+    twice = '[[rule]]\nname = "mine"\npattern = "物业"\naction = "urgency"\nurgency = "urgent"\n' * 2
+    with pytest.raises(ConfigError) as raised:
+        load_config(write_config(tmp_path, twice))
+    assert str(raised.value).endswith("routing.toml: duplicate rule name 'mine'")
+    shadow = '[[rule]]\nname = "gas-leak"\npattern = "物业"\naction = "urgency"\nurgency = "urgent"\n'
+    with pytest.raises(ConfigError, match=r"duplicate rule name 'gas-leak' \(a built-in safety rule's name"):
+        load_config(write_config(tmp_path, shadow))
+
+
+def test_an_unknown_builtin_to_disable_is_named_with_the_table(tmp_path):
+    path = write_config(tmp_path, '[routing]\ndisable_builtin = ["no-such-rule"]\n')
+    with pytest.raises(
+        ConfigError, match=r"routing.toml: \[routing\]: disable_builtin names no built-in rule 'no-such-rule'"
+    ):
+        load_config(path)
+
+
+def test_a_config_of_exactly_the_size_limit_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(routing, "MAX_CONFIG_BYTES", 64)
+    assert load_config(write_config(tmp_path, "#" * 63 + "\n")).rules == ()
+    with pytest.raises(ConfigError, match="larger than 0 KiB"):
+        load_config(write_config(tmp_path, "#" * 64 + "\n"))
+
+
+def test_a_big_endian_utf16_config_is_refused(tmp_path):
+    path = tmp_path / "routing.toml"
+    path.write_bytes("[routing]\n".encode("utf-16-be").join([b"\xfe\xff", b""]))
+    with pytest.raises(ConfigError, match=r"routing.toml: the routing config is UTF-16 text; save it as UTF-8"):
+        load_config(path)
+
+
+def test_the_longest_place_name_wins_where_two_start(tmp_path):
+    (tmp_path / "places.csv").write_text(
+        "place,jurisdiction,department,office\n金桂,大营街道,public_security,金桂派出所\n"
+        "金桂小区,大营街道,property_management,金桂物业\n",
+        encoding="utf-8",
+    )
+    config = load_config(write_config(tmp_path, '[routing]\ngazetteer = "places.csv"\n'))
+    result = suggest(CLEAR, "金桂小区物业乱收停车费", config, review_threshold=0.5)
+    assert result.places == ("金桂小区",) and result.local_office == "金桂物业"
