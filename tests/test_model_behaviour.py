@@ -11,8 +11,8 @@ import pytest
 
 import triage
 from tests.conftest import LABELS, TEXTS
-from triage.exceptions import ModelNotFoundError
-from triage.model import TriageModel
+from triage.exceptions import ModelIntegrityError, ModelNotFoundError
+from triage.model import TriageModel, default_model_path
 from triage.results import ReviewReason
 from triage.routing import example_config_path
 from triage.text import MAX_TEXT_CHARS
@@ -233,3 +233,54 @@ def test_department_proba_sums_units_per_department(unit_model, small_model):
 def test_a_unit_map_must_list_exactly_the_models_classes(unit_model):
     with pytest.raises(ValueError, match="must list exactly the model's classes"):
         TriageModel(unit_model.scorer, unit_model.manifest, units={"物业办": ("property_management", "given")})
+
+
+# ---------------------------------------------------------------- what saving keeps
+
+
+def test_a_saved_sub_label_model_keeps_its_sub_categories(sub_model, saved_sub_model_dir):
+    loaded = triage.load(saved_sub_model_dir)
+    for department in ("education", "public_security", "property_management"):
+        assert loaded.sub_categories(department) == sub_model.sub_categories(department)
+    texts = ["小升初摇号结果不公开", "派出所补办身份证", "物业费涨价"]
+    assert loaded.classify(texts) == sub_model.classify(texts)
+    assert loaded.sub_estimator is not None and loaded.sub_label_pairs == sub_model.sub_label_pairs
+
+
+def test_a_saved_unit_level_model_keeps_its_units(unit_model, tmp_path):
+    loaded = triage.load(unit_model.save(tmp_path / "units"))
+    assert loaded.unit_departments == UNIT_DEPARTMENTS
+    assert loaded.classify([POLICE, SCHOOL]) == unit_model.classify([POLICE, SCHOOL])
+
+
+def test_saving_over_a_model_needs_overwrite_and_keeps_figures(small_model, tmp_path):
+    model = TriageModel(small_model.scorer, small_model.manifest)
+    model.figures = {"confusion.png": b"\x89PNG\r\n\x1a\n invented"}
+    directory = model.save(tmp_path / "m")
+    with pytest.raises(FileExistsError, match="already exists; pass overwrite=True"):
+        model.save(directory)
+    assert model.save(directory, overwrite=True) == directory
+    assert triage.load(directory).figures == model.figures
+
+
+def test_the_estimator_is_saved_only_when_asked(small_model, tmp_path):
+    with_it = triage.load(small_model.save(tmp_path / "with", include_estimator=True))
+    assert list(with_it.estimator.predict([SCHOOL])) == ["education"]
+    without = triage.load(small_model.save(tmp_path / "without"))
+    with pytest.raises(ModelNotFoundError):
+        without.estimator  # noqa: B018
+
+
+def test_the_default_model_is_found_and_loaded():
+    directory = default_model_path()
+    assert (directory / "manifest.json").is_file()
+    assert triage.load().path == directory
+
+
+def test_sub_label_scorers_need_the_manifests_sub_labels(sub_model):
+    manifest = {k: v for k, v in sub_model.manifest.items() if k != "sub_labels"}
+    with pytest.raises(ModelIntegrityError, match=r"^the manifest's sub_labels are missing or malformed$"):
+        TriageModel(sub_model.scorer, manifest, sub_scorer=sub_model.sub_scorer)
+    fewer = {**sub_model.manifest, "sub_labels": sub_model.manifest["sub_labels"][1:]}
+    with pytest.raises(ModelIntegrityError, match=r"^the sub-label scorer's classes do not match the manifest's"):
+        TriageModel(sub_model.scorer, fewer, sub_scorer=sub_model.sub_scorer)
