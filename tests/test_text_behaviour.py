@@ -45,6 +45,8 @@ def test_prepared_texts_names_the_index_and_type_of_a_missing_value():
     message = "document 1 is NoneType, not str; replace missing values with '' before calling triage"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         prepared_texts(["路灯坏了", None])
+    with pytest.raises(TypeError, match="^document 2 is int, not str; "):
+        prepared_texts(["路灯坏了", "", 42])
 
 
 def test_prepared_texts_prepares_every_document_in_order():
@@ -66,6 +68,10 @@ def test_prepared_texts_prepares_every_document_in_order():
 )
 def test_display_text_never_cuts_a_placeholder_in_half(limit, expected):
     assert display_text(PHONE_TEXT, limit=limit) == expected
+
+
+def test_display_text_drops_a_cut_placeholder_right_after_the_first_character():
+    assert display_text("打13988999988", limit=4) == "打"
 
 
 def test_display_text_cuts_a_plain_bracket_like_any_character():
