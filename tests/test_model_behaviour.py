@@ -284,3 +284,15 @@ def test_sub_label_scorers_need_the_manifests_sub_labels(sub_model):
     fewer = {**sub_model.manifest, "sub_labels": sub_model.manifest["sub_labels"][1:]}
     with pytest.raises(ModelIntegrityError, match=r"^the sub-label scorer's classes do not match the manifest's"):
         TriageModel(sub_model.scorer, fewer, sub_scorer=sub_model.sub_scorer)
+
+
+def test_messages_of_the_other_refusals(small_model):
+    with pytest.raises(ValueError, match=r"^predict\(\) takes an iterable of texts; use classify\(\) for one message$"):
+        small_model.predict(POLICE)
+    with pytest.raises(ValueError, match=r"^this model is not unit-level; its classes are its departments$"):
+        small_model.department_proba(small_model.predict_proba([POLICE]))
+
+
+def test_an_unclassified_text_has_an_empty_explanation_and_routes_without_a_config(small_model):
+    assert small_model.classify("").explanation == ()
+    assert small_model.route(POLICE).department == "public_security"
