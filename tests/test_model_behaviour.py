@@ -296,3 +296,30 @@ def test_messages_of_the_other_refusals(small_model):
 def test_an_unclassified_text_has_an_empty_explanation_and_routes_without_a_config(small_model):
     assert small_model.classify("").explanation == ()
     assert small_model.route(POLICE).department == "public_security"
+
+
+# ---------------------------------------------------------------- adapted models
+
+
+@pytest.fixture(scope="module")
+def adapted_model(small_model) -> TriageModel:
+    """Trained on the units of the invented corpus with the small model as its base."""
+    return triage.train(
+        TEXTS,
+        [UNIT_OF_LABEL[label] for label in LABELS],
+        base=small_model,
+        unit_departments=UNIT_DEPARTMENTS,
+        min_df=1,
+        calibration_folds=3,
+    )
+
+
+def test_an_adapted_model_scores_with_its_base_in_chunks(adapted_model):
+    assert adapted_model.base_scores is not None
+    assert adapted_model.classify(POLICE).unit == "派出所"
+    texts = [f"第{i}次反映：{TEXTS[i % len(TEXTS)]}" for i in range(300)]  # more than one scoring chunk
+    together = adapted_model.predict_proba(texts)
+    assert together.shape == (300, 3)
+    for i in (0, 255, 256, 299):
+        assert np.allclose(together[i], adapted_model.predict_proba([texts[i]])[0])
+    assert [r.unit for r in adapted_model.classify(texts)] == [adapted_model.classify(t).unit for t in texts]
