@@ -45,7 +45,7 @@ def test_prepared_texts_names_the_index_and_type_of_a_missing_value():
     message = "document 1 is NoneType, not str; replace missing values with '' before calling triage"
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         prepared_texts(["路灯坏了", None])
-    with pytest.raises(TypeError, match="^document 2 is int, not str; "):
+    with pytest.raises(TypeError, match=r"^document 2 is int, not str; "):
         prepared_texts(["路灯坏了", "", 42])
 
 
