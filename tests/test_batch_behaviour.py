@@ -1,0 +1,279 @@
+"""What the batch tagger writes, cell by cell, that mutation testing found unchecked: the added
+columns and their values in every output format, name clashes, the summary, routing and grouping
+columns, and the whole-file errors. Through tag_file / tag_dataframe and the files they write."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from triage.batch import (
+    GROUP_COLUMNS,
+    OUTPUT_COLUMNS,
+    ROUTING_COLUMNS,
+    Summary,
+    output_columns,
+    tag_dataframe,
+    tag_file,
+)
+from triage.io import DataError
+from triage.routing import example_config_path
+
+PROPERTY = "小区物业乱收停车费，垃圾也没人清理"
+POLICE = "派出所补办身份证要排好几天队"
+SCHOOL = "学校食堂饭菜太差，孩子吃不饱"
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def read_csv(path: Path, delimiter: str = ",") -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=delimiter))
+
+
+def export(tmp_path: Path, *texts: str, name: str = "in.csv") -> Path:
+    return write_csv(tmp_path / name, [{"编号": str(i), "内容": text} for i, text in enumerate(texts, 1)])
+
+
+def tag(src: Path, dst: Path, model, **options) -> Summary:
+    return tag_file(src, dst, model=model, text_columns=["内容"], progress=False, **options)
+
+
+def test_output_columns_put_routing_before_error():
+    assert output_columns(False) == OUTPUT_COLUMNS
+    assert output_columns(True) == (*OUTPUT_COLUMNS[:-1], *ROUTING_COLUMNS, "error")
+    assert OUTPUT_COLUMNS[-1] == "error" and GROUP_COLUMNS == ("group_id", "group_size")
+
+
+# ---------------------------------------------------------------- cell values, CSV
+
+
+def test_each_added_cell_of_a_csv_row(small_model, tmp_path):
+    tag(export(tmp_path, PROPERTY, "", "今天天气不错"), tmp_path / "out.csv", small_model)
+    rows = read_csv(tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # Excel opens it as UTF-8
+    expected = small_model.classify(PROPERTY)
+    first = rows[0]
+    assert list(first) == ["编号", "内容", *OUTPUT_COLUMNS]
+    assert first["department"] == "property_management" and first["department_name"] == "物业"
+    assert first["confidence"] == str(round(expected.confidence, 4))
+    assert json.loads(first["candidates"]) == [[code, round(p, 4)] for code, p in expected.candidates]
+    assert first["needs_review"] == str(expected.needs_review) and first["error"] == "" and first["sub_category"] == ""
+    blank = rows[1]
+    assert (blank["department"], blank["confidence"], blank["candidates"]) == ("", "0.0", "[]")
+    assert (blank["needs_review"], blank["review_reason"]) == ("True", "empty_text")
+    unsure = small_model.classify("今天天气不错")
+    assert rows[2]["review_reason"] == (unsure.reason.value if unsure.reason else "")
+
+
+def test_text_that_looks_like_a_formula_is_kept_as_text_unless_asked(small_model, tmp_path):
+    src = write_csv(tmp_path / "in.csv", [{"=编号": "=1+1", "内容": PROPERTY}])
+    tag(src, tmp_path / "safe.csv", small_model)
+    assert read_csv(tmp_path / "safe.csv")[0]["'=编号"] == "'=1+1"
+    tag(src, tmp_path / "raw.csv", small_model, spreadsheet_safe=False)
+    assert read_csv(tmp_path / "raw.csv")[0]["=编号"] == "=1+1"
+
+
+def test_tsv_output_is_tab_separated(small_model, tmp_path):
+    tag(export(tmp_path, POLICE), tmp_path / "out.tsv", small_model)
+    assert read_csv(tmp_path / "out.tsv", delimiter="\t")[0]["department"] == "public_security"
+
+
+def test_input_columns_named_like_added_ones_keep_theirs(small_model, tmp_path):
+    src = write_csv(tmp_path / "in.csv", [{"department": "原来的", "内容": SCHOOL}])
+    tag(src, tmp_path / "out.csv", small_model)
+    row = read_csv(tmp_path / "out.csv")[0]
+    assert row["department"] == "原来的" and row["triage_department"] == "education"
+    assert [c for c in row if c.startswith("triage_")] == [f"triage_{c}" for c in OUTPUT_COLUMNS]
+
+
+# ---------------------------------------------------------------- typed outputs
+
+
+def test_jsonl_output_has_typed_values_and_candidate_records(small_model, tmp_path):
+    tag(export(tmp_path, POLICE, ""), tmp_path / "out.jsonl", small_model)
+    first, blank = (json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines())
+    expected = small_model.classify(POLICE)
+    assert first["candidates"] == [{"department": c, "confidence": round(p, 4)} for c, p in expected.candidates]
+    assert first["confidence"] == round(expected.confidence, 4) and first["needs_review"] is expected.needs_review
+    assert blank["candidates"] == [] and blank["needs_review"] is True
+
+
+def test_jsonl_to_jsonl_keeps_the_input_values_typed(small_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    lines = [{"id": 7, "tags": ["a"], "score": float("nan"), "内容": POLICE}]
+    src.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", "utf-8")
+    tag(src, tmp_path / "out.jsonl", small_model)
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert (row["id"], row["tags"], row["score"]) == (7, ["a"], None)
+    tag(src, tmp_path / "out.csv", small_model)
+    assert read_csv(tmp_path / "out.csv")[0]["id"] == "7"
+
+
+def test_parquet_output_types_the_added_columns(small_model, tmp_path):
+    pyarrow_parquet = pytest.importorskip("pyarrow.parquet")
+    tag(export(tmp_path, PROPERTY, ""), tmp_path / "out.parquet", small_model)
+    table = pyarrow_parquet.read_table(tmp_path / "out.parquet")
+    schema = {field.name: str(field.type) for field in table.schema}
+    assert schema["confidence"] == "double" and schema["needs_review"] == "bool" and schema["内容"] == "string"
+    assert schema["candidates"].startswith("list<") and "department: string" in schema["candidates"]
+    rows = table.to_pylist()
+    assert (
+        rows[0]["department"] == "property_management"
+        and rows[0]["candidates"][0]["department"] == "property_management"
+    )
+    assert rows[1]["candidates"] == [] and rows[1]["needs_review"] is True
+
+
+def test_parquet_to_parquet_keeps_the_input_types(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"id": [3, 4], "内容": [POLICE, SCHOOL]}).to_parquet(src)
+    tag(src, tmp_path / "out.parquet", small_model)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(out["id"]) == [3, 4] and str(out["id"].dtype) == "int64"
+    assert list(out["department"]) == ["public_security", "education"]
+
+
+def test_an_empty_input_gives_an_empty_parquet_file_with_its_columns(small_model, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("编号,内容\n", encoding="utf-8")
+    summary = tag(src, tmp_path / "out.parquet", small_model)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert len(out) == 0 and list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS]
+    assert summary.rows_out == 0 and summary.failure() == ""
+
+
+def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    long = POLICE + "好" * 40_000
+    src = write_csv(tmp_path / "in.csv", [{"编号": "=A1", "内容": long}, {"编号": "b\x01", "内容": SCHOOL}])
+    tag(src, tmp_path / "out.xlsx", small_model)
+    sheet = openpyxl.load_workbook(tmp_path / "out.xlsx").active
+    header, first, second = ([cell.value for cell in row] for row in sheet.iter_rows())
+    row = dict(zip(header, first, strict=True))
+    assert row["编号"] == "'=A1" and len(row["内容"]) == 32_767
+    assert row["error"] == "'内容' cut to 32,767 characters (the XLSX cell limit)"
+    assert row["department"] == "public_security"
+    assert (
+        dict(zip(header, second, strict=True))["编号"] == "b"
+        and dict(zip(header, second, strict=True))["error"] is None
+    )
+
+
+# ---------------------------------------------------------------- the summary
+
+
+def test_the_summary_counts_departments_reviews_and_errors(small_model, tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text(f"编号,内容\n1,{POLICE}\n2,{PROPERTY}\n3,{PROPERTY}\n4\n5,\n", encoding="utf-8")
+    summary = tag(src, tmp_path / "out.csv", small_model, summary_path=tmp_path / "summary.json")
+    assert (summary.rows_in, summary.rows_out, summary.errors) == (5, 5, 1)
+    assert summary.departments == {"property_management": 2, "(none)": 2, "public_security": 1}
+    assert list(summary.departments) == ["property_management", "(none)", "public_security"]  # most common first
+    assert summary.first_error.startswith("row 4: ") and summary.text_columns == ["内容"]
+    reviews = sum(row["needs_review"] == "True" for row in read_csv(tmp_path / "out.csv"))
+    assert summary.needs_review == reviews >= 1
+    assert summary.encoding.startswith("utf-8")
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8")) == summary.as_dict()
+    assert summary.rows_per_second > 0 and summary.elapsed_seconds >= 0
+
+
+@pytest.mark.parametrize(("errors", "rows", "failed"), [(0, 0, False), (1, 10, False), (5, 10, False), (6, 10, True)])
+def test_a_run_fails_when_more_than_half_of_its_rows_are_errors(errors, rows, failed):
+    summary = Summary(input="in.csv", output="out.csv", rows_out=rows, errors=errors, first_error="row 1: bad")
+    assert summary.failure(0.5) == (f"{errors:,} of {rows:,} rows failed; the first: row 1: bad" if failed else "")
+
+
+def test_stop_after_tags_only_the_first_rows(small_model, tmp_path):
+    summary = tag(export(tmp_path, PROPERTY, POLICE, SCHOOL), tmp_path / "out.csv", small_model, stop_after=2)
+    assert summary.rows_out == 2 and [r["编号"] for r in read_csv(tmp_path / "out.csv")] == ["1", "2"]
+
+
+# ---------------------------------------------------------------- routing and grouping columns
+
+
+def test_routing_adds_urgency_office_and_co_handlers(small_model, tmp_path):
+    texts = ["金桂小区楼道里都是煤气味", POLICE]
+    tag(export(tmp_path, *texts), tmp_path / "out.csv", small_model, config=example_config_path())
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0]) == ["编号", "内容", *output_columns(True)]
+    suggestions = small_model.route(texts, config=example_config_path())
+    for row, suggestion in zip(rows, suggestions, strict=True):
+        assert row["urgency"] == suggestion.urgency.value
+        assert row["local_office"] == (suggestion.local_office or "")
+        assert row["co_handlers"] == ";".join(suggestion.co_handlers)
+        assert row["department"] == (suggestion.department or "")
+        assert row["review_reason"] == ";".join(suggestion.review_reasons)
+        assert json.loads(row["candidates"]) == [[suggestion.department, round(suggestion.confidence, 4)]]
+        assert row["sub_category"] == (suggestion.subcategory or "")
+    assert rows[0]["urgency"] == "emergency"
+
+
+def test_group_columns_number_near_duplicates_by_their_first_row(small_model, tmp_path):
+    texts = [PROPERTY, POLICE, PROPERTY + "!", SCHOOL, PROPERTY]
+    summary = tag(export(tmp_path, *texts), tmp_path / "out.csv", small_model, group=True)
+    rows = read_csv(tmp_path / "out.csv")
+    assert list(rows[0])[-2:] == list(GROUP_COLUMNS)
+    assert [(r["group_id"], r["group_size"]) for r in rows] == [
+        ("1", "3"),
+        ("2", "1"),
+        ("1", "3"),
+        ("4", "1"),
+        ("1", "3"),
+    ]
+    assert summary.rows_out == 5
+
+
+# ---------------------------------------------------------------- whole-file errors
+
+
+def test_resume_needs_a_resumable_output(small_model, tmp_path):
+    with pytest.raises(DataError, match=r"^--resume needs a CSV, TSV or JSONL output, not parquet$"):
+        tag(export(tmp_path, POLICE), tmp_path / "out.parquet", small_model, resume=True)
+
+
+def test_an_existing_output_is_named(small_model, tmp_path):
+    (tmp_path / "out.csv").write_text("x", encoding="utf-8")
+    with pytest.raises(FileExistsError, match=r"out.csv already exists; pass --overwrite to replace it$"):
+        tag(export(tmp_path, POLICE), tmp_path / "out.csv", small_model)
+
+
+def test_the_old_jobs_name_still_works_with_a_warning(small_model, tmp_path):
+    with pytest.warns(DeprecationWarning, match=r"tag_file\(jobs=...\) is now n_jobs=..."):
+        summary = tag(export(tmp_path, POLICE), tmp_path / "out.csv", small_model, jobs=1)
+    assert summary.rows_out == 1
+
+
+def test_a_finished_run_leaves_no_partial_or_checkpoint(small_model, tmp_path):
+    tag(export(tmp_path, POLICE, SCHOOL), tmp_path / "out.csv", small_model, chunk_size=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+# ---------------------------------------------------------------- tag_dataframe
+
+
+def test_tag_dataframe_routes_and_keeps_clashing_columns(small_model):
+    frame = pd.DataFrame({"urgency": ["高"], "内容": ["金桂小区楼道里都是煤气味"]})
+    out = tag_dataframe(frame, ["内容"], model=small_model, config=example_config_path_config())
+    assert list(out.columns) == [
+        "urgency",
+        "内容",
+        *[c if c != "urgency" else "triage_urgency" for c in output_columns(True)],
+    ]
+    assert out["urgency"][0] == "高" and out["triage_urgency"][0] == "emergency"
+
+
+def example_config_path_config():
+    from triage.routing import load_config
+
+    return load_config(example_config_path())
