@@ -58,6 +58,7 @@ from triage.io import (
     unique_columns,
 )
 from triage.model import TriageModel
+from triage.results import Classification, RoutingSuggestion
 from triage.routing import RoutingConfig, load_config
 
 __all__ = [
@@ -73,18 +74,9 @@ __all__ = [
 
 #: Columns the tagger adds to every row, in this order. ``sub_category`` stays empty unless the model
 #: was trained with sub-labels or, when routing, the department's keywords name one.
-OUTPUT_COLUMNS = (
-    "department",
-    "department_name",
-    "sub_category",
-    "confidence",
-    "candidates",
-    "needs_review",
-    "review_reason",
-    "error",
-)
+OUTPUT_COLUMNS = (*Classification.ROW_COLUMNS, "error")
 #: Columns added before ``error`` when a routing config is given.
-ROUTING_COLUMNS = ("urgency", "local_office", "co_handlers")
+ROUTING_COLUMNS = RoutingSuggestion.ROW_COLUMNS[len(Classification.ROW_COLUMNS) :]
 #: Columns added after ``error`` with ``group=True``: the data row number (1 = the first row after the
 #: header) of the first row of the row's near-duplicate group, and the group's size.
 GROUP_COLUMNS = ("group_id", "group_size")
