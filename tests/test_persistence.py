@@ -22,7 +22,7 @@ from triage.exceptions import (
     UntrustedModelError,
 )
 from triage.persistence import CARD_FILE, MANIFEST_FILE, MODEL_FILE, SCORER_FILE, TRUSTED_TYPES
-from triage.segmentation import segmenter
+from triage.segmentation import recorded_segmenter
 from triage.text import prepare
 
 PROBES = ["小区物业乱收停车费", "派出所补办身份证", "孩子入学难", "今天天气不错"]
@@ -61,7 +61,7 @@ def test_directory_layout_and_manifest(saved_model_dir):
     manifest = json.loads((saved_model_dir / MANIFEST_FILE).read_text(encoding="utf-8"))
     assert manifest["format"] == "triage-model" and manifest["format_version"] == 2
     assert set(manifest["versions"]) >= {"triage", "scikit-learn", "jieba"}
-    assert manifest["segmenter"] == segmenter()
+    assert manifest["segmenter"] == recorded_segmenter()
     assert len(manifest["user_dictionary_sha256"]) == 64
     assert {label["code"] for label in manifest["labels"]} == {"property_management", "public_security", "education"}
     assert set(manifest["files"]) == {MODEL_FILE, SCORER_FILE, CARD_FILE}
@@ -191,7 +191,7 @@ def test_version_drift_warns(model_copy):
 
 
 def test_other_segmenter_warns(model_copy):
-    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    other = "jieba" if recorded_segmenter() == "rjieba" else "rjieba"
     _rewrite_manifest(model_copy, segmenter=other)
     with pytest.warns(SegmenterMismatchWarning, match=rf"segmented by {other}.*TRIAGE_SEGMENTER={other}"):
         triage.load(model_copy)
@@ -260,7 +260,7 @@ def test_figures_outside_the_checked_files_are_refused(model_copy):
 
 
 def test_saving_again_keeps_the_recorded_segmenter(model_copy, tmp_path):
-    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    other = "jieba" if recorded_segmenter() == "rjieba" else "rjieba"
     _rewrite_manifest(model_copy, segmenter=other)
     with pytest.warns(SegmenterMismatchWarning):  # at load; loading the estimator to save does not repeat it
         saved = triage.load(model_copy).save(tmp_path / "again")
@@ -275,7 +275,7 @@ def test_model_takes_a_scorer_not_an_estimator(small_model):
 def test_drift_is_reported_once_per_load(model_copy):
     """The segmenter mismatch is said at load; loading the estimator later does not say it again
     (pytest turns any further warning into an error here)."""
-    other = "jieba" if segmenter() == "rjieba" else "rjieba"
+    other = "jieba" if recorded_segmenter() == "rjieba" else "rjieba"
     _rewrite_manifest(model_copy, segmenter=other)
     with pytest.warns(SegmenterMismatchWarning):
         model = triage.load(model_copy)

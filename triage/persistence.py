@@ -63,7 +63,7 @@ from triage.exceptions import (
 )
 from triage.manifest import MAX_MANIFEST_BYTES, label_codes, parse_manifest, validate_manifest
 from triage.scoring import LinearScorer
-from triage.segmentation import segmenter, user_dictionary_sha256
+from triage.segmentation import dictionary_library, recorded_segmenter, user_dictionary_sha256
 
 if TYPE_CHECKING:
     from triage.estimator import TriageClassifier
@@ -267,7 +267,7 @@ def _vocabulary_origin(manifest: Mapping[str, Any]) -> dict[str, Any]:
             "segmenter": manifest.get("segmenter", _SEGMENTER_BEFORE_RECORDING),
             "user_dictionary_sha256": manifest.get("user_dictionary_sha256"),
         }
-    return {"segmenter": segmenter(), "user_dictionary_sha256": user_dictionary_sha256()}
+    return {"segmenter": recorded_segmenter(), "user_dictionary_sha256": user_dictionary_sha256()}
 
 
 def is_model_directory(path: Path) -> bool:
@@ -381,16 +381,16 @@ def _warn_on_drift(manifest: dict[str, Any], path: Path, *, serving: bool, estim
     """Warn about what differs from when the model was saved: with ``serving``, what answering
     depends on (segmenter, its library, user dictionary, triage); with ``estimator``, scikit-learn."""
     saved_segmenter = manifest.get("segmenter", _SEGMENTER_BEFORE_RECORDING)
-    if serving and saved_segmenter != segmenter():
+    if serving and saved_segmenter != recorded_segmenter():
         warnings.warn(
             f"model {path} was trained on words segmented by {saved_segmenter}, and triage now segments "
-            f"with {segmenter()}; a few messages may get other words and scores. Set "
+            f"with {recorded_segmenter()}; a few messages may get other words and scores. Set "
             f"TRIAGE_SEGMENTER={saved_segmenter} (and install it) or retrain the model",
             SegmenterMismatchWarning,
             stacklevel=4,
         )
     saved = manifest.get("versions", {})
-    libraries = [*(("triage", segmenter()) if serving else ()), *(("scikit-learn",) if estimator else ())]
+    libraries = [*(("triage", dictionary_library()) if serving else ()), *(("scikit-learn",) if estimator else ())]
     drift = []
     for name in libraries:
         current = _installed_version(name)

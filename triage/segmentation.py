@@ -1,16 +1,21 @@
 """Chinese word segmentation: one module-level function used by training, serving and the CLI.
 
 :func:`segment` runs jieba's dictionary segmentation, extended with the petition-domain user
-dictionary shipped in ``triage/data/userdict.txt``, on one of two implementations:
+dictionary shipped in ``triage/data/userdict.txt``, on one of three implementations:
 
-- ``rjieba`` (default when installed): bindings to jieba-rs, a compiled port of jieba with
-  jieba's dictionary, about 12 times faster and ready in under 0.1 s;
+- ``compiled`` (default when built): triage's own C code (``triage/_segment.c``), which runs
+  jieba-rs's segmentation rule for rule on jieba's ``dict.txt`` and does segment()'s token rules in
+  the same pass, about twice as fast as rjieba plus those rules in Python; same tokens as ``rjieba``;
+- ``rjieba`` (default when the C code was not built): bindings to jieba-rs, a compiled port of
+  jieba with jieba's dictionary, about 12 times faster than jieba and ready in under 0.1 s;
 - ``jieba``: the reference Python implementation, on a private :class:`jieba.Tokenizer`
   (never the global ``jieba.dt``).
 
-``TRIAGE_SEGMENTER=jieba`` or ``=rjieba`` forces one. Both give identical token lists on 99.3% of
-real messages (``benchmarks/speed.py``) and models of equal accuracy; every model records which
-one built it and warns when served by the other (:func:`segmenter`). Being a plain module-level function,
+``TRIAGE_SEGMENTER`` set to one of these names forces it. ``compiled`` and ``rjieba`` give the same
+tokens (``tests/test_segment_compiled.py`` checks it on random text and on every real message), and
+both give jieba's on 99.3% of real messages (``benchmarks/speed.py``) with models of equal
+accuracy; every model records which segmentation built it (:func:`recorded_segmenter`: ``rjieba``
+for the first two) and warns when served by the other. Being a plain module-level function,
 :func:`segment` pickles and is loaded by skops *by reference*; no tokenizer is ever saved.
 
 jieba keeps a marshal cache of its prefix dictionary. By default it writes that cache to the
@@ -46,18 +51,31 @@ from triage.text import PLACEHOLDERS
 if TYPE_CHECKING:
     import jieba
 
-__all__ = ["SEGMENTERS", "segment", "segment_with", "segmenter", "stop_words", "user_dictionary_sha256"]
+__all__ = [
+    "SEGMENTERS",
+    "dictionary_library",
+    "recorded_segmenter",
+    "segment",
+    "segment_with",
+    "segmenter",
+    "stop_words",
+    "user_dictionary_sha256",
+]
 
 #: Implementations of jieba segmentation triage can run on, fastest first.
-SEGMENTERS = ("rjieba", "jieba")
+SEGMENTERS = ("compiled", "rjieba", "jieba")
+# The segmentation each implementation gives, as models record it (compiled reproduces rjieba's tokens)
+_RECORDED_AS = {"compiled": "rjieba", "rjieba": "rjieba", "jieba": "jieba"}
+# The installed distribution each implementation takes its dictionary from (compiled reads jieba's dict.txt)
+_DICTIONARY_LIBRARY = {"compiled": "jieba", "rjieba": "rjieba", "jieba": "jieba"}
 
 _DATA = resources.files("triage") / "data"
 _PLACEHOLDER_SPLIT = re.compile("(" + "|".join(re.escape(p) for p in PLACEHOLDERS.values()) + ")")
 _PLACEHOLDER_SET = frozenset(PLACEHOLDERS.values())
 # Runs of letters and digits long enough to be an account or a vehicle number (judged by _identifier)
 _ALNUM_RUN = re.compile(r"[0-9A-Za-z_]{6,}")
-_cut: Callable[[str], list[str]] | None = None
-_cut_lock = threading.Lock()
+_segment_text: Callable[[str], list[str]] | None = None
+_segment_lock = threading.Lock()
 
 
 def _cache_dir() -> Path | None:
@@ -138,9 +156,23 @@ def _build_rjieba():
     return tokenizer
 
 
+def _jieba_dictionary() -> Path | None:
+    """jieba's ``dict.txt`` (the dictionary rjieba embeds), found without importing jieba."""
+    spec = importlib.util.find_spec("jieba")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "dict.txt"
+        if path.is_file():
+            return path
+    return None
+
+
+def _compiled_available() -> bool:
+    return importlib.util.find_spec("triage._segment") is not None and _jieba_dictionary() is not None
+
+
 @cache
 def segmenter() -> str:
-    """Name of the implementation :func:`segment` runs on (``"rjieba"`` or ``"jieba"``).
+    """Name of the implementation :func:`segment` runs on (``"compiled"``, ``"rjieba"`` or ``"jieba"``).
 
     ``$TRIAGE_SEGMENTER`` chooses; otherwise the fastest installed one.
     """
@@ -148,25 +180,68 @@ def segmenter() -> str:
     if chosen:
         if chosen not in SEGMENTERS:
             raise ConfigError(f"TRIAGE_SEGMENTER={chosen!r} is not one of {', '.join(SEGMENTERS)}")
+        if chosen == "compiled" and not _compiled_available():
+            raise ConfigError(
+                "TRIAGE_SEGMENTER=compiled, but triage._segment was not built (no C compiler at install) or "
+                "jieba's dict.txt is missing; reinstall triage with a C compiler, or unset TRIAGE_SEGMENTER"
+            )
         return chosen
+    if _compiled_available():
+        return "compiled"
     return "rjieba" if importlib.util.find_spec("rjieba") is not None else "jieba"
 
 
+def recorded_segmenter() -> str:
+    """The segmentation :func:`segment` gives, as a model records it (``"rjieba"`` or ``"jieba"``).
+
+    ``compiled`` gives rjieba's tokens, so models built on either serve on the other without a warning.
+    """
+    return _RECORDED_AS[segmenter()]
+
+
+def dictionary_library() -> str:
+    """The installed distribution whose dictionary :func:`segment` runs on (its version is recorded)."""
+    return _DICTIONARY_LIBRARY[segmenter()]
+
+
 def _build_cut(name: str) -> Callable[[str], list[str]]:
-    """Dictionary-only cutting (no HMM) on the implementation called ``name``."""
+    """Dictionary-only cutting (no HMM) on the library called ``name`` (``"rjieba"`` or ``"jieba"``)."""
     if name == "rjieba":
         return partial(_build_rjieba().cut, hmm=False)
     return partial(_build_jieba().lcut, HMM=False)
 
 
-def _get_cut() -> Callable[[str], list[str]]:
-    """Build the tokenizer once; concurrent first calls wait for the same instance."""
-    global _cut
-    if _cut is None:
-        with _cut_lock:
-            if _cut is None:
-                _cut = _build_cut(segmenter())
-    return _cut
+def _build_compiled() -> Callable[[str], list[str]]:
+    """The whole of :func:`segment` in C, on jieba's dictionary plus the user words (added in file order)."""
+    from triage import _segment
+
+    dictionary = _jieba_dictionary()
+    if dictionary is None:
+        raise ConfigError("jieba's dict.txt was not found; reinstall jieba or set TRIAGE_SEGMENTER=rjieba")
+    try:
+        built = _segment.build(
+            dictionary.read_text(encoding="utf-8"), _user_words(), sorted(stop_words()), tuple(PLACEHOLDERS.values())
+        )
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{dictionary}: {error}; reinstall jieba or set TRIAGE_SEGMENTER=rjieba") from error
+    return built.segment
+
+
+def _build_segment(name: str) -> Callable[[str], list[str]]:
+    """:func:`segment` on the implementation called ``name``."""
+    if name == "compiled":
+        return _build_compiled()
+    return partial(segment_with, _build_cut(name))
+
+
+def _get_segment() -> Callable[[str], list[str]]:
+    """Build the segmenter once; concurrent first calls wait for the same instance."""
+    global _segment_text
+    if _segment_text is None:
+        with _segment_lock:
+            if _segment_text is None:
+                _segment_text = _build_segment(segmenter())
+    return _segment_text
 
 
 @cache
@@ -212,7 +287,7 @@ def segment(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"segment() expects str, got {type(text).__name__}")
-    return segment_with(_get_cut(), text)
+    return _get_segment()(text)
 
 
 def _identifier(run: re.Match[str]) -> str:

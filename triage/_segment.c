@@ -1,0 +1,636 @@
+/*
+ * triage._segment: the whole of segment() (triage/segmentation.py) in one compiled call.
+ *
+ * Why: through rjieba, jieba-rs cuts an average message in ~47 us, and segment() spends ~17 us more
+ * splitting out placeholders, dropping identifier runs and filtering tokens in Python; segmentation
+ * was the largest stage of `triage tag`. Here one pass over the code points does all of it with the
+ * GIL released, and str objects are created only for the tokens kept.
+ *
+ * The cut is jieba-rs's dictionary-only cut (rjieba's cut(text, hmm=False)), rule for rule, so the
+ * tokens are identical (tests/test_segment_compiled.py compares the two on random and real text):
+ *  - the text splits into maximal runs of the "Han" class (CJK ideographs U+3400-4DBF, 4E00-9FFF,
+ *    F900-FAFF, 20000-2A6DF, 2A700-2EBEF, 2F800-2FA1F; ASCII letters and digits; + # & . _ % -)
+ *    and other characters, each of which is a token of its own;
+ *  - in a run, every dictionary word starting at a character is an edge; the route maximises the
+ *    sum of ln(freq) - ln(total) from the end of the run backwards, a tie going to the longer word;
+ *    a character that starts no word steps one character with frequency 1;
+ *  - consecutive one-character steps on ASCII letters or digits are joined into one token.
+ * The dictionary is jieba's dict.txt, which rjieba embeds deduplicated (a repeated word keeps its
+ * last frequency; the total counts every word once), plus the user words, each added as jieba-rs's
+ * add_word(word, None, None) does: frequency suggest_freq(word), then the total updated. The
+ * floating-point steps run in jieba-rs's order on the same libm log and exp, so ties and near-ties
+ * fall the same way.
+ *
+ * Around the cut, segment()'s own rules: placeholders ("[PHONE]"...) are tokens of their own; a
+ * maximal run of [0-9A-Za-z_] of six characters or more that looks like an identifier (seven digits
+ * or more, or four or more among letters) becomes a space; a token is kept when it has an
+ * alphanumeric character (str.isalnum, character by character) and is not a stop word.
+ *
+ * The dictionary is a character trie: the root's children for the BMP in a direct table, every
+ * other transition in an open-addressing table keyed by (parent node, code point). A Segmenter is
+ * built once by build() and never changes after, so threads share it and forked workers inherit it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MULTIPLIER 0x9E3779B97F4A7C15ULL
+#define ROOT_SIZE 0x10000 /* root transitions of BMP code points are indexed directly */
+#define CHAR_BITS 21
+#define MAX_NODES (1u << 30)
+
+/* node flags */
+#define HAS_CHILDREN 1u
+#define IS_WORD 2u
+#define IS_STOP 4u
+
+typedef struct {
+    uint64_t key; /* ((parent << CHAR_BITS) | code point) + 1; 0 marks a free slot */
+    uint32_t child;
+} Slot;
+
+typedef struct {
+    PyObject_HEAD
+    uint32_t *root; /* child of the root for each BMP code point, 0 for none */
+    Slot *slots;
+    size_t n_slots, used;
+    int shift;
+    uint8_t *flags;    /* per node */
+    double *log_freq;  /* per node: ln(frequency) of a word */
+    uint64_t *freq;    /* per node: frequency of a word; needed only while building */
+    uint32_t n_nodes, node_capacity;
+    uint64_t total;
+    double log_total;
+    PyObject *placeholders; /* tuple of str, returned as tokens */
+    Py_UCS4 *placeholder_chars; /* their code points, one after the other */
+    Py_ssize_t *placeholder_ends;
+} Segmenter;
+
+static PyTypeObject SegmenterType;
+
+/* ---- the trie ---------------------------------------------------------------------------------- */
+
+static inline uint64_t slot_key(uint32_t parent, Py_UCS4 ch) { return (((uint64_t)parent << CHAR_BITS) | ch) + 1; }
+
+static inline size_t slot_home(const Segmenter *s, uint64_t key) { return (size_t)((key * MULTIPLIER) >> s->shift); }
+
+/* Index of the slot holding key, or of the free slot where it would go. */
+static inline size_t slot_find(const Segmenter *s, uint64_t key) {
+    size_t mask = s->n_slots - 1, i = slot_home(s, key);
+    while (s->slots[i].key != key && s->slots[i].key != 0) i = (i + 1) & mask;
+    return i;
+}
+
+/* The child of node parent on ch, 0 for none. */
+static inline uint32_t step(const Segmenter *s, uint32_t parent, Py_UCS4 ch) {
+    if (parent == 0 && ch < ROOT_SIZE) return s->root[ch];
+    return s->slots[slot_find(s, slot_key(parent, ch))].child;
+}
+
+/* The node spelling chars[0..n), 0 for none. */
+static uint32_t lookup(const Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
+    uint32_t node = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (node && !(s->flags[node] & HAS_CHILDREN)) return 0;
+        node = step(s, node, chars[i]);
+        if (!node) return 0;
+    }
+    return node;
+}
+
+static int grow_slots(Segmenter *s) {
+    size_t old_n = s->n_slots;
+    Slot *old = s->slots;
+    Slot *slots = PyMem_RawCalloc(old_n * 2, sizeof(Slot));
+    if (!slots) return -1;
+    s->slots = slots;
+    s->n_slots = old_n * 2;
+    s->shift--;
+    for (size_t i = 0; i < old_n; i++)
+        if (old[i].key) s->slots[slot_find(s, old[i].key)] = old[i];
+    PyMem_RawFree(old);
+    return 0;
+}
+
+static uint32_t new_node(Segmenter *s) {
+    if (s->n_nodes == s->node_capacity) {
+        if (s->node_capacity >= MAX_NODES / 2) return 0;
+        uint32_t capacity = s->node_capacity * 2;
+        uint8_t *flags = PyMem_RawRealloc(s->flags, capacity);
+        if (!flags) return 0;
+        s->flags = flags;
+        double *log_freq = PyMem_RawRealloc(s->log_freq, capacity * sizeof(double));
+        if (!log_freq) return 0;
+        s->log_freq = log_freq;
+        uint64_t *freq = PyMem_RawRealloc(s->freq, capacity * sizeof(uint64_t));
+        if (!freq) return 0;
+        s->freq = freq;
+        s->node_capacity = capacity;
+    }
+    uint32_t node = s->n_nodes++;
+    s->flags[node] = 0;
+    s->log_freq[node] = 0.0;
+    s->freq[node] = 0;
+    return node;
+}
+
+/* The node spelling chars[0..n), created with its prefixes where missing; 0 when out of memory. */
+static uint32_t insert(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
+    uint32_t node = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t child;
+        if (node == 0 && chars[i] < ROOT_SIZE) {
+            child = s->root[chars[i]];
+            if (!child && (child = s->root[chars[i]] = new_node(s)) == 0) return 0;
+        } else {
+            uint64_t key = slot_key(node, chars[i]);
+            size_t at = slot_find(s, key);
+            if (!s->slots[at].key) {
+                if ((s->used + 1) * 4 > s->n_slots * 3) {
+                    if (grow_slots(s) < 0) return 0;
+                    at = slot_find(s, key);
+                }
+                if ((child = new_node(s)) == 0) return 0;
+                s->slots[at].key = key;
+                s->slots[at].child = child;
+                s->used++;
+            }
+            child = s->slots[at].child;
+        }
+        s->flags[node] |= HAS_CHILDREN;
+        node = child;
+    }
+    return node;
+}
+
+/* The frequency of the word chars[0..n), or missing when it is not a word (jieba-rs's get_word_freq). */
+static uint64_t word_freq(const Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n, uint64_t missing) {
+    uint32_t node = n ? lookup(s, chars, n) : 0;
+    return node && (s->flags[node] & IS_WORD) ? s->freq[node] : missing;
+}
+
+/* ---- the cut ----------------------------------------------------------------------------------- */
+
+static inline int is_ascii_alnum(Py_UCS4 c) { return c < 128 && Py_ISALNUM(c); }
+
+static inline int is_identifier_char(Py_UCS4 c) { return is_ascii_alnum(c) || c == '_'; }
+
+/* jieba-rs's RE_HAN_DEFAULT class. */
+static inline int is_han(Py_UCS4 c) {
+    if (c >= 0x4E00 && c <= 0x9FFF) return 1;
+    if (c < 128) return Py_ISALNUM(c) || (c && strchr("+#&._%-", (int)c) != NULL);
+    return (c >= 0x3400 && c <= 0x4DBF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2EBEF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* Per-call buffers for a text of n code points. */
+typedef struct {
+    Py_UCS4 *chars;
+    double *prob;
+    Py_ssize_t *end;
+    uint32_t *node;
+    Py_ssize_t *spans; /* kept tokens as (start, end); a placeholder k as (-1 - k, 0) */
+    Py_ssize_t n_spans;
+    void *block;
+} Scratch;
+
+static int scratch_alloc(Scratch *scratch, Py_ssize_t n) {
+    size_t m = (size_t)n + 1;
+    size_t size = m * (sizeof(Py_UCS4) + sizeof(double) + sizeof(Py_ssize_t) + sizeof(uint32_t) + 2 * sizeof(Py_ssize_t));
+    char *block = PyMem_RawMalloc(size);
+    if (!block) return -1;
+    scratch->block = block;
+    scratch->prob = (double *)block;
+    scratch->end = (Py_ssize_t *)(scratch->prob + m);
+    scratch->spans = scratch->end + m;
+    scratch->node = (uint32_t *)(scratch->spans + 2 * m);
+    scratch->chars = (Py_UCS4 *)(scratch->node + m);
+    scratch->n_spans = 0;
+    return 0;
+}
+
+/* What to do with each token of a run: keep it for segment(), or add it into suggest_freq's sum. */
+typedef struct Sink {
+    void (*token)(struct Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end,
+                  uint32_t node);
+    Scratch *scratch;
+    double log_freq_sum;
+} Sink;
+
+/* Cut the Han run text[start..stop) along its best route (jieba-rs cut_dag_no_hmm). */
+static void cut_run(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t stop,
+                    Sink *sink) {
+    const Py_UCS4 *run = text + start;
+    Py_ssize_t n = stop - start;
+    double *prob = scratch->prob;
+    Py_ssize_t *end = scratch->end;
+    uint32_t *word = scratch->node;
+    double log_total = s->log_total, log1 = 0.0 - log_total;
+
+    prob[n] = 0.0;
+    for (Py_ssize_t i = n - 1; i >= 0; i--) {
+        double best = -INFINITY;
+        Py_ssize_t best_end = -1;
+        uint32_t best_node = 0;
+        uint32_t node = step(s, 0, run[i]);
+        for (Py_ssize_t j = i + 1; node; j++) {
+            uint8_t flags = s->flags[node];
+            if (flags & IS_WORD) {
+                double p = s->log_freq[node] - log_total + prob[j];
+                if (p > best || (p == best && j > best_end)) {
+                    best = p;
+                    best_end = j;
+                    best_node = node;
+                }
+            }
+            if (!(flags & HAS_CHILDREN) || j == n) break;
+            node = step(s, node, run[j]);
+        }
+        if (best_end < 0) {
+            prob[i] = log1 + prob[i + 1];
+            end[i] = i + 1;
+            word[i] = 0;
+        } else {
+            prob[i] = best;
+            end[i] = best_end;
+            word[i] = best_node;
+        }
+    }
+
+    Py_ssize_t x = 0, left = -1;
+    while (x < n) {
+        Py_ssize_t y = end[x];
+        if (y - x == 1 && is_ascii_alnum(run[x])) {
+            if (left < 0) left = x;
+        } else {
+            if (left >= 0) {
+                sink->token(sink, s, text, start + left, start + x, x - left == 1 ? word[left] : 0);
+                left = -1;
+            }
+            sink->token(sink, s, text, start + x, start + y, word[x]);
+        }
+        x = y;
+    }
+    if (left >= 0) sink->token(sink, s, text, start + left, start + n, n - left == 1 ? word[left] : 0);
+}
+
+/* ---- suggest_freq (building) ------------------------------------------------------------------- */
+
+static void add_log_freq(Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end,
+                         uint32_t node) {
+    (void)node;
+    sink->log_freq_sum = sink->log_freq_sum + log((double)word_freq(s, text + start, end - start, 1)) - s->log_total;
+}
+
+/* jieba-rs's suggest_freq: the frequency that keeps chars[0..n) whole against its current cut. */
+static int suggest_freq(const Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n, uint64_t *freq) {
+    Scratch scratch;
+    if (scratch_alloc(&scratch, n) < 0) return -1;
+    Sink sink = {add_log_freq, &scratch, 0.0};
+    Py_ssize_t i = 0;
+    while (i < n) { /* jieba-rs's cut(word, false): Han runs, then one token per other character */
+        Py_ssize_t j = i + 1;
+        if (is_han(chars[i])) {
+            while (j < n && is_han(chars[j])) j++;
+            cut_run(s, &scratch, chars, i, j, &sink);
+        } else {
+            if (chars[i] == '\r' && j < n && chars[j] == '\n') j++;
+            add_log_freq(&sink, s, chars, i, j, 0);
+        }
+        i = j;
+    }
+    PyMem_RawFree(scratch.block);
+    double joined = exp(sink.log_freq_sum + s->log_total);
+    uint64_t suggested = joined >= 18446744073709551615.0 ? UINT64_MAX - 1 : (uint64_t)joined; /* Rust's `as` */
+    suggested += 1;
+    uint64_t known = word_freq(s, chars, n, 1);
+    *freq = suggested > known ? suggested : known;
+    return 0;
+}
+
+/* jieba-rs's add_word(word, None, None). */
+static int add_user_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
+    uint64_t freq;
+    if (n == 0) return 0;
+    if (suggest_freq(s, chars, n, &freq) < 0) return -1;
+    uint32_t node = insert(s, chars, n);
+    if (!node) return -1;
+    if (s->flags[node] & IS_WORD) s->total -= s->freq[node];
+    s->flags[node] |= IS_WORD;
+    s->freq[node] = freq;
+    s->log_freq[node] = log((double)freq);
+    s->total += freq;
+    s->log_total = log((double)s->total);
+    return 0;
+}
+
+/* ---- segment() --------------------------------------------------------------------------------- */
+
+static int is_stop(const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end, uint32_t node) {
+    if (!node) node = lookup(s, text + start, end - start);
+    return node && (s->flags[node] & IS_STOP);
+}
+
+static void keep_content(Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end,
+                         uint32_t node) {
+    int has_alnum = 0;
+    for (Py_ssize_t i = start; i < end && !has_alnum; i++) has_alnum = Py_UNICODE_ISALNUM(text[i]);
+    if (!has_alnum || is_stop(s, text, start, end, node)) return;
+    Scratch *scratch = sink->scratch;
+    scratch->spans[2 * scratch->n_spans] = start;
+    scratch->spans[2 * scratch->n_spans + 1] = end;
+    scratch->n_spans++;
+}
+
+/* Index of the placeholder starting at text[i], -1 for none (the first one listed wins, as in re). */
+static Py_ssize_t placeholder_at(const Segmenter *s, const Py_UCS4 *text, Py_ssize_t i, Py_ssize_t n) {
+    Py_ssize_t begin = 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(s->placeholders); k++) {
+        Py_ssize_t length = s->placeholder_ends[k] - begin;
+        if (length <= n - i && memcmp(text + i, s->placeholder_chars + begin, length * sizeof(Py_UCS4)) == 0)
+            return k;
+        begin = s->placeholder_ends[k];
+    }
+    return -1;
+}
+
+/* The kept tokens of text[0..n) into scratch->spans. Runs without the GIL: touches no Python object. */
+static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
+    const Py_UCS4 *text = scratch->chars;
+    Sink sink = {keep_content, scratch, 0.0};
+    Py_ssize_t i = 0, run = -1;
+    while (i < n) {
+        Py_UCS4 c = text[i];
+        Py_ssize_t k = c == '[' ? placeholder_at(s, text, i, n) : -1;
+        Py_ssize_t j = i + 1;
+        if (is_identifier_char(c)) {
+            Py_ssize_t digits = 0;
+            for (j = i; j < n && is_identifier_char(text[j]); j++) digits += text[j] >= '0' && text[j] <= '9';
+            if (j - i < 6 || !(digits >= 7 || (digits >= 4 && digits < j - i))) { /* not an identifier */
+                if (run < 0) run = i;
+                i = j;
+                continue;
+            }
+        } else if (k < 0 && is_han(c)) {
+            if (run < 0) run = i;
+            i = j;
+            continue;
+        }
+        if (run >= 0) cut_run(s, scratch, text, run, i, &sink);
+        run = -1;
+        if (k >= 0) {
+            scratch->spans[2 * scratch->n_spans] = -1 - k;
+            scratch->spans[2 * scratch->n_spans + 1] = 0;
+            scratch->n_spans++;
+            j = i + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(s->placeholders, k));
+        } else if (!is_identifier_char(c)) {
+            keep_content(&sink, s, text, i, j, 0);
+        }
+        i = j;
+    }
+    if (run >= 0) cut_run(s, scratch, text, run, n, &sink);
+}
+
+static PyObject *Segmenter_segment(PyObject *self, PyObject *text) {
+    const Segmenter *s = (const Segmenter *)self;
+    if (!PyUnicode_Check(text))
+        return PyErr_Format(PyExc_TypeError, "segment() expects str, got %s", Py_TYPE(text)->tp_name);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    Scratch scratch;
+    if (scratch_alloc(&scratch, n) < 0) return PyErr_NoMemory();
+    if (!PyUnicode_AsUCS4(text, scratch.chars, n + 1, 1)) {
+        PyMem_RawFree(scratch.block);
+        return NULL;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    segment_spans(s, &scratch, n);
+    Py_END_ALLOW_THREADS
+
+    PyObject *tokens = PyList_New(scratch.n_spans);
+    for (Py_ssize_t t = 0; tokens && t < scratch.n_spans; t++) {
+        Py_ssize_t start = scratch.spans[2 * t], end = scratch.spans[2 * t + 1];
+        PyObject *token;
+        if (start < 0) {
+            token = PyTuple_GET_ITEM(s->placeholders, -1 - start);
+            Py_INCREF(token);
+        } else if (!(token = PyUnicode_Substring(text, start, end))) {
+            Py_CLEAR(tokens);
+            break;
+        }
+        PyList_SET_ITEM(tokens, t, token);
+    }
+    PyMem_RawFree(scratch.block);
+    return tokens;
+}
+
+static PyObject *Segmenter_suggest_freq(PyObject *self, PyObject *word) {
+    if (!PyUnicode_Check(word))
+        return PyErr_Format(PyExc_TypeError, "suggest_freq() expects str, got %s", Py_TYPE(word)->tp_name);
+    Py_UCS4 *chars = PyUnicode_AsUCS4Copy(word);
+    if (!chars) return NULL;
+    uint64_t freq;
+    int failed = suggest_freq((const Segmenter *)self, chars, PyUnicode_GET_LENGTH(word), &freq);
+    PyMem_Free(chars);
+    return failed ? PyErr_NoMemory() : PyLong_FromUnsignedLongLong(freq);
+}
+
+static void Segmenter_dealloc(PyObject *self) {
+    Segmenter *s = (Segmenter *)self;
+    PyMem_RawFree(s->root);
+    PyMem_RawFree(s->slots);
+    PyMem_RawFree(s->flags);
+    PyMem_RawFree(s->log_freq);
+    PyMem_RawFree(s->freq);
+    PyMem_RawFree(s->placeholder_chars);
+    PyMem_RawFree(s->placeholder_ends);
+    Py_XDECREF(s->placeholders);
+    Py_TYPE(self)->tp_free(self);
+}
+
+/* ---- build() ----------------------------------------------------------------------------------- */
+
+static inline int is_ascii_space(Py_UCS4 c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+
+/* Load "word [freq [tag]]" lines (jieba's dict.txt format) into s. */
+static int load_dictionary(Segmenter *s, PyObject *dictionary) {
+    int kind = PyUnicode_KIND(dictionary);
+    const void *data = PyUnicode_DATA(dictionary);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(dictionary), line = 0, longest = 64;
+    Py_UCS4 *word = PyMem_RawMalloc(longest * sizeof(Py_UCS4));
+    if (!word) goto memory;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_ssize_t eol = i;
+        while (eol < n && PyUnicode_READ(kind, data, eol) != '\n') eol++;
+        line++;
+        Py_ssize_t a = i;
+        while (a < eol && is_ascii_space(PyUnicode_READ(kind, data, a))) a++;
+        Py_ssize_t b = a;
+        while (b < eol && !is_ascii_space(PyUnicode_READ(kind, data, b))) b++;
+        if (b > a) {
+            if (b - a > longest) {
+                longest = b - a;
+                Py_UCS4 *wider = PyMem_RawRealloc(word, longest * sizeof(Py_UCS4));
+                if (!wider) goto memory;
+                word = wider;
+            }
+            for (Py_ssize_t c = a; c < b; c++) word[c - a] = PyUnicode_READ(kind, data, c);
+            Py_ssize_t f = b;
+            while (f < eol && is_ascii_space(PyUnicode_READ(kind, data, f))) f++;
+            uint64_t freq = 0;
+            for (; f < eol && !is_ascii_space(PyUnicode_READ(kind, data, f)); f++) {
+                Py_UCS4 digit = PyUnicode_READ(kind, data, f);
+                if (digit < '0' || digit > '9' || freq > (UINT64_MAX - 9) / 10) {
+                    PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", line);
+                    PyMem_RawFree(word);
+                    return -1;
+                }
+                freq = freq * 10 + (digit - '0');
+            }
+            uint32_t node = insert(s, word, b - a);
+            if (!node) goto memory;
+            if (s->flags[node] & IS_WORD) s->total -= s->freq[node]; /* a repeated word keeps its last frequency */
+            s->flags[node] |= IS_WORD;
+            s->freq[node] = freq;
+            s->log_freq[node] = log((double)freq);
+            s->total += freq;
+        }
+        i = eol + 1;
+    }
+    PyMem_RawFree(word);
+    s->log_total = log((double)s->total);
+    return 0;
+memory:
+    PyMem_RawFree(word);
+    PyErr_NoMemory();
+    return -1;
+}
+
+/* Call mark(s, chars, n) on every str of a sequence, in order. */
+static int for_each_word(Segmenter *s, PyObject *words, const char *what, int (*mark)(Segmenter *, const Py_UCS4 *, Py_ssize_t)) {
+    PyObject *sequence = PySequence_Fast(words, what);
+    if (!sequence) return -1;
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(sequence); i++) {
+        PyObject *word = PySequence_Fast_GET_ITEM(sequence, i);
+        if (!PyUnicode_Check(word)) {
+            PyErr_Format(PyExc_TypeError, "%s: item %zd is %s, not str", what, i, Py_TYPE(word)->tp_name);
+            Py_DECREF(sequence);
+            return -1;
+        }
+        Py_UCS4 *chars = PyUnicode_AsUCS4Copy(word);
+        int failed = !chars || mark(s, chars, PyUnicode_GET_LENGTH(word)) < 0;
+        PyMem_Free(chars);
+        if (failed) {
+            if (!PyErr_Occurred()) PyErr_NoMemory();
+            Py_DECREF(sequence);
+            return -1;
+        }
+    }
+    Py_DECREF(sequence);
+    return 0;
+}
+
+static int mark_stop_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
+    if (n == 0) return 0;
+    uint32_t node = insert(s, chars, n); /* a stop word outside the dictionary adds nodes, never a word */
+    if (!node) return -1;
+    s->flags[node] |= IS_STOP;
+    return 0;
+}
+
+static int store_placeholders(Segmenter *s, PyObject *placeholders) {
+    Py_ssize_t count = PyTuple_GET_SIZE(placeholders), total = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *p = PyTuple_GET_ITEM(placeholders, k);
+        if (!PyUnicode_Check(p) || PyUnicode_GET_LENGTH(p) == 0 || PyUnicode_READ_CHAR(p, 0) != '[') {
+            PyErr_SetString(PyExc_ValueError, "placeholders must be non-empty str starting with '['");
+            return -1;
+        }
+        total += PyUnicode_GET_LENGTH(p);
+    }
+    s->placeholder_chars = PyMem_RawMalloc((total + 1) * sizeof(Py_UCS4));
+    s->placeholder_ends = PyMem_RawMalloc((count + 1) * sizeof(Py_ssize_t));
+    if (!s->placeholder_chars || !s->placeholder_ends) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        PyObject *p = PyTuple_GET_ITEM(placeholders, k);
+        if (!PyUnicode_AsUCS4(p, s->placeholder_chars + at, total + 1 - at, 0)) return -1;
+        at += PyUnicode_GET_LENGTH(p);
+        s->placeholder_ends[k] = at;
+    }
+    Py_INCREF(placeholders);
+    s->placeholders = placeholders;
+    return 0;
+}
+
+static PyObject *build(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *dictionary, *user_words, *stop_words, *placeholders;
+    if (!PyArg_ParseTuple(args, "UOOO!:build", &dictionary, &user_words, &stop_words, &PyTuple_Type, &placeholders))
+        return NULL;
+    Segmenter *s = PyObject_New(Segmenter, &SegmenterType);
+    if (!s) return NULL;
+    memset((char *)s + sizeof(PyObject), 0, sizeof(Segmenter) - sizeof(PyObject));
+    s->n_slots = (size_t)1 << 20; /* jieba's dictionary makes ~500,000 nodes: no growth, a light load */
+    s->shift = 64 - 20;
+    s->node_capacity = 1 << 19;
+    s->root = PyMem_RawCalloc(ROOT_SIZE, sizeof(uint32_t));
+    s->slots = PyMem_RawCalloc(s->n_slots, sizeof(Slot));
+    s->flags = PyMem_RawMalloc(s->node_capacity);
+    s->log_freq = PyMem_RawMalloc(s->node_capacity * sizeof(double));
+    s->freq = PyMem_RawMalloc(s->node_capacity * sizeof(uint64_t));
+    if (!s->root || !s->slots || !s->flags || !s->log_freq || !s->freq) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    s->flags[0] = 0; /* node 0 is the root */
+    s->n_nodes = 1;
+    if (store_placeholders(s, placeholders) < 0 || load_dictionary(s, dictionary) < 0 ||
+        for_each_word(s, user_words, "user words", add_user_word) < 0 ||
+        for_each_word(s, stop_words, "stop words", mark_stop_word) < 0)
+        goto error;
+    return (PyObject *)s;
+error:
+    if (!PyErr_Occurred()) PyErr_NoMemory();
+    Py_DECREF(s);
+    return NULL;
+}
+
+static PyMethodDef segmenter_methods[] = {
+    {"segment", Segmenter_segment, METH_O, "segment(text) -> segmentation.segment(text), computed here"},
+    {"suggest_freq", Segmenter_suggest_freq, METH_O,
+     "suggest_freq(word) -> the frequency jieba-rs's suggest_freq gives word on this dictionary"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject SegmenterType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "triage._segment.Segmenter",
+    .tp_basicsize = sizeof(Segmenter),
+    .tp_dealloc = Segmenter_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "jieba's dictionary, the user words and the stop words, read-only once built (see build()).",
+    .tp_methods = segmenter_methods,
+};
+
+static PyMethodDef methods[] = {
+    {"build", build, METH_VARARGS,
+     "build(dictionary, user_words, stop_words, placeholders) -> Segmenter\n\n"
+     "dictionary: the text of jieba's dict.txt; user_words: added in order as jieba-rs's add_word(word,\n"
+     "None, None); stop_words: tokens dropped; placeholders: tuple of tokens kept whole."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "triage._segment",
+    "segment() compiled: jieba-rs's dictionary-only cut and triage's token rules in one call.", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__segment(void) {
+    if (PyType_Ready(&SegmenterType) < 0) return NULL;
+    return PyModule_Create(&module);
+}
