@@ -114,16 +114,69 @@ def test_any_text_gives_rjiebas_tokens(compiled, reference, text):
 def test_suggested_frequencies_match_rjieba():
     """suggest_freq reads the dictionary's frequencies and total: equal on the user words and on every
     97th word of jieba's dict.txt means the same dictionary, and the user words added the same way."""
-    built = _segment.build(
-        segmentation._jieba_dictionary().read_text(encoding="utf-8"),
-        segmentation._user_words(),
-        [],
-        tuple(PLACEHOLDERS.values()),
-    )
+    built = _segment.build(str(segmentation._jieba_dictionary()), segmentation._user_words(), [], ())
     rjieba = segmentation._build_rjieba()
     lines = segmentation._jieba_dictionary().read_text(encoding="utf-8").splitlines()
     words = [*segmentation._user_words(), *(line.split()[0] for line in lines[::97]), *WORDS, "不在词典里的话", "a+b"]
     assert [built.suggest_freq(word) for word in words] == [rjieba.suggest_freq(word) for word in words]
+
+
+# A dictionary written for these tests: words sharing prefixes, a non-BMP word, ASCII words, a word
+# of frequency 0 (ln 0 = -inf: taken only when nothing else starts there) and a repeated line.
+TINY_DICTIONARY = (
+    ("物业", 50),
+    ("物业费", 20),
+    ("费用", 40),
+    ("业费", 70),
+    ("小区", 30),
+    ("区物", 0),
+    ("𠀀𠀁", 9),
+    ("c++", 3),
+    ("b2", 2),
+    ("物业", 60),
+)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """The compiled segmenter and rjieba's Jieba.empty() on TINY_DICTIONARY plus one user word (rjieba's
+    add_word with a frequency adds it to the total, as loading a file does)."""
+    path = tmp_path_factory.mktemp("tiny") / "dict.txt"
+    path.write_text("".join(f"{word} {freq} n\n" for word, freq in TINY_DICTIONARY), encoding="utf-8")
+    rjieba = segmentation._rjieba_class().empty()
+    for word, freq in dict(TINY_DICTIONARY).items():
+        rjieba.add_word(word, freq, None)
+    rjieba.add_word("业费用", None, None)
+    return _segment.build(str(path), ["业费用"], [], ()), rjieba
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="物业费用小区𠀀𠁁𠀁c+b2a3 ，", max_size=30))
+def test_a_small_dictionary_cuts_as_jieba_rs(tiny, text):
+    """Rules on a dictionary of a few words, where every route matters."""
+    built, rjieba = tiny
+    expected = [token for token in rjieba.cut(text, False) if any(char.isalnum() for char in token)]
+    assert built.segment(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "message"),
+    [
+        (b"\xe7\x89\xa9\xe4\xb8\x9a 5 n\nabc x n\n", ValueError, "line 2: the frequency is not a whole number"),
+        (b"\xe7\x89 5 n\n", ValueError, "line 1: the word is not UTF-8"),
+        (b"\n\n", ValueError, "no word with a frequency"),
+    ],
+)
+def test_a_bad_dictionary_is_refused_with_its_line(tmp_path, content, error, message):
+    path = tmp_path / "dict.txt"
+    path.write_bytes(content)
+    with pytest.raises(error, match=message):
+        _segment.build(str(path), [], [], ())
+
+
+def test_a_missing_dictionary_is_an_os_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        _segment.build(str(tmp_path / "missing.txt"), [], [], ())
 
 
 def test_lone_surrogates_are_dropped_not_a_crash(compiled):

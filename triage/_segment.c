@@ -479,53 +479,104 @@ static void Segmenter_dealloc(PyObject *self) {
 
 /* ---- build() ----------------------------------------------------------------------------------- */
 
-static inline int is_ascii_space(Py_UCS4 c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
+static inline int is_ascii_space(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f'; }
 
-/* Load "word [freq [tag]]" lines (jieba's dict.txt format) into s. */
-static int load_dictionary(Segmenter *s, PyObject *dictionary) {
-    int kind = PyUnicode_KIND(dictionary);
-    const void *data = PyUnicode_DATA(dictionary);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(dictionary), line = 0, longest = 64;
-    Py_UCS4 *word = PyMem_RawMalloc(longest * sizeof(Py_UCS4));
-    if (!word) goto memory;
-    for (Py_ssize_t i = 0; i < n;) {
-        Py_ssize_t eol = i;
-        while (eol < n && PyUnicode_READ(kind, data, eol) != '\n') eol++;
-        line++;
-        Py_ssize_t a = i;
-        while (a < eol && is_ascii_space(PyUnicode_READ(kind, data, a))) a++;
-        Py_ssize_t b = a;
-        while (b < eol && !is_ascii_space(PyUnicode_READ(kind, data, b))) b++;
-        if (b > a) {
-            if (b - a > longest) {
-                longest = b - a;
-                Py_UCS4 *wider = PyMem_RawRealloc(word, longest * sizeof(Py_UCS4));
-                if (!wider) goto memory;
-                word = wider;
-            }
-            for (Py_ssize_t c = a; c < b; c++) word[c - a] = PyUnicode_READ(kind, data, c);
-            Py_ssize_t f = b;
-            while (f < eol && is_ascii_space(PyUnicode_READ(kind, data, f))) f++;
-            uint64_t freq = 0;
-            for (; f < eol && !is_ascii_space(PyUnicode_READ(kind, data, f)); f++) {
-                Py_UCS4 digit = PyUnicode_READ(kind, data, f);
-                if (digit < '0' || digit > '9' || freq > (UINT64_MAX - 9) / 10) {
-                    PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", line);
-                    PyMem_RawFree(word);
-                    return -1;
-                }
-                freq = freq * 10 + (digit - '0');
-            }
-            if (set_word(s, word, b - a, freq) < 0) goto memory;
+/* The code points of the UTF-8 bytes[0..n) into chars (room for n), their count; -1 when malformed. */
+static Py_ssize_t decode_utf8(const unsigned char *bytes, Py_ssize_t n, Py_UCS4 *chars) {
+    static const Py_UCS4 smallest[4] = {0, 0x80, 0x800, 0x10000}; /* by continuation bytes: no overlong forms */
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < n; count++) {
+        unsigned char lead = bytes[i++];
+        int more = lead < 0x80 ? 0 : lead < 0xC0 ? -1 : lead < 0xE0 ? 1 : lead < 0xF0 ? 2 : lead < 0xF8 ? 3 : -1;
+        if (more < 0 || more > n - i) return -1;
+        Py_UCS4 c = more ? lead & (0x3F >> more) : lead;
+        for (int k = 0; k < more; k++, i++) {
+            if ((bytes[i] & 0xC0) != 0x80) return -1;
+            c = c << 6 | (bytes[i] & 0x3F);
         }
-        i = eol + 1;
+        if (c < smallest[more] || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return -1;
+        chars[count] = c;
     }
-    PyMem_RawFree(word);
+    return count;
+}
+
+/* Load the "word [freq [tag]]" lines of jieba's dict.txt, read here so that no copy of the 5 MB file
+ * outlives the build. */
+static int load_dictionary(Segmenter *s, PyObject *path) {
+    PyObject *encoded;
+    if (!PyUnicode_FSConverter(path, &encoded)) return -1;
+    FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
+    unsigned char *text = NULL;
+    Py_UCS4 *word = NULL;
+    long size = -1;
+    if (file && fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0 &&
+        (text = PyMem_RawMalloc((size_t)size + 1)) != NULL && fread(text, 1, (size_t)size, file) != (size_t)size)
+        size = -1;
+    if (!file || size < 0) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        goto error;
+    }
+    /* about one node per 10 bytes of dictionary (jieba's: 487,000 for 5 MB), the table under half full */
+    while (s->n_slots < (size_t)size / 5) {
+        s->n_slots *= 2;
+        s->shift--;
+    }
+    if (!text || !(s->table = nodes_alloc(s->n_slots))) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    Py_ssize_t line = 0, room = 0;
+    for (Py_ssize_t i = 0; i < size; line++) {
+        Py_ssize_t eol = i;
+        while (eol < size && text[eol] != '\n') eol++;
+        Py_ssize_t a = i, b, f;
+        while (a < eol && is_ascii_space(text[a])) a++;
+        for (b = a; b < eol && !is_ascii_space(text[b]); b++);
+        for (f = b; f < eol && is_ascii_space(text[f]); f++);
+        i = eol + 1;
+        if (b == a) continue; /* a blank line */
+        uint64_t freq = 0;
+        for (; f < eol && !is_ascii_space(text[f]); f++) {
+            if (text[f] < '0' || text[f] > '9' || freq > (UINT64_MAX - 9) / 10) {
+                PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", line + 1);
+                goto error;
+            }
+            freq = freq * 10 + (uint64_t)(text[f] - '0');
+        }
+        if (b - a > room) { /* a word has at most as many code points as bytes */
+            Py_UCS4 *wider = PyMem_RawRealloc(word, (size_t)(b - a) * sizeof(Py_UCS4));
+            if (!wider) {
+                PyErr_NoMemory();
+                goto error;
+            }
+            word = wider;
+            room = b - a;
+        }
+        Py_ssize_t length = decode_utf8(text + a, b - a, word);
+        if (length < 0) {
+            PyErr_Format(PyExc_ValueError, "line %zd: the word is not UTF-8", line + 1);
+            goto error;
+        }
+        if (set_word(s, word, length, freq) < 0) {
+            PyErr_NoMemory();
+            goto error;
+        }
+    }
+    if (s->total == 0) {
+        PyErr_SetString(PyExc_ValueError, "the dictionary holds no word with a frequency");
+        goto error;
+    }
     s->log_total = log((double)s->total);
-    return 0;
-memory:
+    fclose(file);
+    PyMem_RawFree(text);
     PyMem_RawFree(word);
-    PyErr_NoMemory();
+    Py_DECREF(encoded);
+    return 0;
+error:
+    if (file) fclose(file);
+    PyMem_RawFree(text);
+    PyMem_RawFree(word);
+    Py_DECREF(encoded);
     return -1;
 }
 
@@ -593,16 +644,14 @@ static int store_placeholders(Segmenter *s, PyObject *placeholders) {
 
 static PyObject *build(PyObject *Py_UNUSED(module), PyObject *args) {
     PyObject *dictionary, *user_words, *stop_words, *placeholders;
-    if (!PyArg_ParseTuple(args, "UOOO!:build", &dictionary, &user_words, &stop_words, &PyTuple_Type, &placeholders))
+    if (!PyArg_ParseTuple(args, "OOOO!:build", &dictionary, &user_words, &stop_words, &PyTuple_Type, &placeholders))
         return NULL;
     Segmenter *s = PyObject_New(Segmenter, &SegmenterType);
     if (!s) return NULL;
     memset((char *)s + sizeof(PyObject), 0, sizeof(Segmenter) - sizeof(PyObject));
-    s->n_slots = (size_t)1 << 20; /* jieba's dictionary puts ~487,000 nodes here: under half full */
-    s->shift = 64 - 20;
-    s->root = nodes_alloc(ROOT_SIZE);
-    s->table = nodes_alloc(s->n_slots);
-    if (!s->root || !s->table) goto error;
+    s->n_slots = (size_t)1 << 10; /* load_dictionary sizes the table */
+    s->shift = 64 - 10;
+    if (!(s->root = nodes_alloc(ROOT_SIZE))) goto error;
     if (store_placeholders(s, placeholders) < 0 || load_dictionary(s, dictionary) < 0 ||
         for_each_word(s, user_words, "user words", add_user_word) < 0 ||
         for_each_word(s, stop_words, "stop words", mark_stop_word) < 0)
@@ -633,7 +682,7 @@ static PyTypeObject SegmenterType = {
 static PyMethodDef methods[] = {
     {"build", build, METH_VARARGS,
      "build(dictionary, user_words, stop_words, placeholders) -> Segmenter\n\n"
-     "dictionary: the text of jieba's dict.txt; user_words: added in order as jieba-rs's add_word(word,\n"
+     "dictionary: the path of jieba's dict.txt; user_words: added in order as jieba-rs's add_word(word,\n"
      "None, None); stop_words: tokens dropped; placeholders: tuple of tokens kept whole."},
     {NULL, NULL, 0, NULL},
 };

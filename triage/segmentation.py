@@ -219,10 +219,8 @@ def _build_compiled() -> Callable[[str], list[str]]:
     if dictionary is None:
         raise ConfigError("jieba's dict.txt was not found; reinstall jieba or set TRIAGE_SEGMENTER=rjieba")
     try:
-        built = _segment.build(
-            dictionary.read_text(encoding="utf-8"), _user_words(), sorted(stop_words()), tuple(PLACEHOLDERS.values())
-        )
-    except (ValueError, UnicodeDecodeError) as error:
+        built = _segment.build(str(dictionary), _user_words(), sorted(stop_words()), tuple(PLACEHOLDERS.values()))
+    except (OSError, ValueError) as error:
         raise ConfigError(f"{dictionary}: {error}; reinstall jieba or set TRIAGE_SEGMENTER=rjieba") from error
     return built.segment
 
