@@ -175,7 +175,7 @@ def test_a_bad_dictionary_is_refused_with_its_line(tmp_path, content, error, mes
 
 
 def test_a_missing_dictionary_is_an_os_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="missing.txt"):
+    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
         _segment.build(str(tmp_path / "missing.txt"), [], [], ())
 
 
