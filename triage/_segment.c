@@ -81,7 +81,8 @@ typedef struct {
     double log_total;
     PyObject *placeholders; /* tuple of str, returned as tokens */
     Py_UCS4 *placeholder_chars; /* their code points, one after the other */
-    Py_ssize_t *placeholder_ends;
+    Py_ssize_t *placeholder_ends; /* where each ends in placeholder_chars */
+    Py_ssize_t n_placeholders;
 } Segmenter;
 
 static PyTypeObject SegmenterType;
@@ -378,7 +379,7 @@ static void keep_content(Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py
 /* Index of the placeholder starting at text[i], -1 for none (the first one listed wins, as in re). */
 static Py_ssize_t placeholder_at(const Segmenter *s, const Py_UCS4 *text, Py_ssize_t i, Py_ssize_t n) {
     Py_ssize_t begin = 0;
-    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(s->placeholders); k++) {
+    for (Py_ssize_t k = 0; k < s->n_placeholders; k++) {
         Py_ssize_t length = s->placeholder_ends[k] - begin;
         if (length <= n - i && memcmp(text + i, s->placeholder_chars + begin, length * sizeof(Py_UCS4)) == 0)
             return k;
@@ -415,7 +416,7 @@ static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
             scratch->spans[2 * scratch->n_spans] = -1 - k;
             scratch->spans[2 * scratch->n_spans + 1] = 0;
             scratch->n_spans++;
-            j = i + PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(s->placeholders, k));
+            j = i + s->placeholder_ends[k] - (k ? s->placeholder_ends[k - 1] : 0);
         } else if (!is_identifier_char(c)) {
             keep_content(&sink, s, text, i, j, NULL);
         }
@@ -636,6 +637,7 @@ static int store_placeholders(Segmenter *s, PyObject *placeholders) {
         if (!PyUnicode_AsUCS4(p, s->placeholder_chars + at, total + 1 - at, 0)) return -1;
         at += PyUnicode_GET_LENGTH(p);
         s->placeholder_ends[k] = at;
+        s->n_placeholders++;
     }
     Py_INCREF(placeholders);
     s->placeholders = placeholders;
