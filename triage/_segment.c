@@ -42,13 +42,6 @@
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
-#ifdef _WIN32
-#include <malloc.h>
-#define aligned_alloc(alignment, size) _aligned_malloc((size), (alignment))
-#define aligned_free _aligned_free
-#else
-#define aligned_free free
-#endif
 
 #define MULTIPLIER 0x9E3779B97F4A7C15ULL
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -89,17 +82,25 @@ static PyTypeObject SegmenterType;
 
 /* ---- the trie ---------------------------------------------------------------------------------- */
 
-/* n zeroed nodes, aligned so that no node straddles two cache lines; a large table goes on huge
- * pages where the system offers them, so that its random accesses also miss the TLB less. */
+/* n zeroed nodes, aligned so that no node straddles two cache lines; calloc leaves the pages of a
+ * large block untouched, so the root's ~45,000 unused code points cost no memory. A table of 8 MB or
+ * more goes on huge pages where the system offers them: its random accesses miss the TLB less. The
+ * block calloc returned is kept just before the nodes, for nodes_free. */
 static Node *nodes_alloc(size_t n) {
-    size_t size = n * sizeof(Node), align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
-    Node *nodes = aligned_alloc(align, (size + align - 1) / align * align);
-    if (!nodes) return NULL;
+    size_t size = n * sizeof(Node), align = size >= 4 * HUGE_PAGE ? HUGE_PAGE : 64;
+    char *block = calloc(1, size + align + sizeof(void *));
+    if (!block) return NULL;
+    uintptr_t first = ((uintptr_t)block + sizeof(void *) + align - 1) / align * align;
+    Node *nodes = (Node *)first;
+    ((void **)nodes)[-1] = block;
 #ifdef MADV_HUGEPAGE
     if (align == HUGE_PAGE) madvise(nodes, size, MADV_HUGEPAGE);
 #endif
-    memset(nodes, 0, size);
     return nodes;
+}
+
+static void nodes_free(Node *nodes) {
+    if (nodes) free(((void **)nodes)[-1]);
 }
 
 static inline uint64_t slot_key(uint32_t parent, Py_UCS4 ch) { return (((uint64_t)parent << CHAR_BITS) | ch) + 1; }
@@ -137,7 +138,7 @@ static int grow_table(Segmenter *s) {
     s->shift--;
     for (size_t i = 0; i < old_n; i++)
         if (old[i].key) s->table[slot_find(s, old[i].key)] = old[i];
-    aligned_free(old);
+    nodes_free(old);
     return 0;
 }
 
@@ -470,8 +471,8 @@ static PyObject *Segmenter_suggest_freq(PyObject *self, PyObject *word) {
 
 static void Segmenter_dealloc(PyObject *self) {
     Segmenter *s = (Segmenter *)self;
-    aligned_free(s->root);
-    aligned_free(s->table);
+    nodes_free(s->root);
+    nodes_free(s->table);
     PyMem_RawFree(s->placeholder_chars);
     PyMem_RawFree(s->placeholder_ends);
     Py_XDECREF(s->placeholders);
@@ -501,19 +502,36 @@ static Py_ssize_t decode_utf8(const unsigned char *bytes, Py_ssize_t n, Py_UCS4 
     return count;
 }
 
-/* Load the "word [freq [tag]]" lines of jieba's dict.txt, read here so that no copy of the 5 MB file
- * outlives the build. */
+/* The next line of file into *line (grown as needed, without its '\n'), its length; -1 at the end
+ * of the file, -2 when out of memory. */
+static Py_ssize_t read_line(FILE *file, char **line, size_t *room) {
+    size_t length = 0;
+    for (;;) {
+        if (*room - length < 2) {
+            size_t wider = *room ? 2 * *room : 256;
+            char *grown = PyMem_RawRealloc(*line, wider);
+            if (!grown) return -2;
+            *line = grown;
+            *room = wider;
+        }
+        if (!fgets(*line + length, (int)(*room - length), file)) return length ? (Py_ssize_t)length : -1;
+        length += strlen(*line + length);
+        if (length && (*line)[length - 1] == '\n') return (Py_ssize_t)length - 1;
+    }
+}
+
+/* Load the "word [freq [tag]]" lines of jieba's dict.txt, streamed so that the 5 MB file is never
+ * held whole. */
 static int load_dictionary(Segmenter *s, PyObject *path) {
     PyObject *encoded;
     if (!PyUnicode_FSConverter(path, &encoded)) return -1;
     FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
-    unsigned char *text = NULL;
+    char *line = NULL;
+    size_t line_room = 0;
     Py_UCS4 *word = NULL;
+    Py_ssize_t word_room = 0, number = 0, length;
     long size = -1;
-    if (file && fseek(file, 0, SEEK_END) == 0 && (size = ftell(file)) >= 0 && fseek(file, 0, SEEK_SET) == 0 &&
-        (text = PyMem_RawMalloc((size_t)size + 1)) != NULL && fread(text, 1, (size_t)size, file) != (size_t)size)
-        size = -1;
-    if (!file || size < 0) {
+    if (!file || fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
         goto error;
     }
@@ -522,46 +540,40 @@ static int load_dictionary(Segmenter *s, PyObject *path) {
         s->n_slots *= 2;
         s->shift--;
     }
-    if (!text || !(s->table = nodes_alloc(s->n_slots))) {
-        PyErr_NoMemory();
-        goto error;
-    }
-    Py_ssize_t line = 0, room = 0;
-    for (Py_ssize_t i = 0; i < size; line++) {
-        Py_ssize_t eol = i;
-        while (eol < size && text[eol] != '\n') eol++;
-        Py_ssize_t a = i, b, f;
-        while (a < eol && is_ascii_space(text[a])) a++;
-        for (b = a; b < eol && !is_ascii_space(text[b]); b++);
-        for (f = b; f < eol && is_ascii_space(text[f]); f++);
-        i = eol + 1;
+    if (!(s->table = nodes_alloc(s->n_slots))) goto memory;
+    while ((length = read_line(file, &line, &line_room)) >= 0) {
+        const unsigned char *text = (const unsigned char *)line;
+        Py_ssize_t a = 0, b, f;
+        number++;
+        while (a < length && is_ascii_space(text[a])) a++;
+        for (b = a; b < length && !is_ascii_space(text[b]); b++);
+        for (f = b; f < length && is_ascii_space(text[f]); f++);
         if (b == a) continue; /* a blank line */
         uint64_t freq = 0;
-        for (; f < eol && !is_ascii_space(text[f]); f++) {
+        for (; f < length && !is_ascii_space(text[f]); f++) {
             if (text[f] < '0' || text[f] > '9' || freq > (UINT64_MAX - 9) / 10) {
-                PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", line + 1);
+                PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", number);
                 goto error;
             }
             freq = freq * 10 + (uint64_t)(text[f] - '0');
         }
-        if (b - a > room) { /* a word has at most as many code points as bytes */
+        if (b - a > word_room) { /* a word has at most as many code points as bytes */
             Py_UCS4 *wider = PyMem_RawRealloc(word, (size_t)(b - a) * sizeof(Py_UCS4));
-            if (!wider) {
-                PyErr_NoMemory();
-                goto error;
-            }
+            if (!wider) goto memory;
             word = wider;
-            room = b - a;
+            word_room = b - a;
         }
-        Py_ssize_t length = decode_utf8(text + a, b - a, word);
-        if (length < 0) {
-            PyErr_Format(PyExc_ValueError, "line %zd: the word is not UTF-8", line + 1);
+        Py_ssize_t n = decode_utf8(text + a, b - a, word);
+        if (n < 0) {
+            PyErr_Format(PyExc_ValueError, "line %zd: the word is not UTF-8", number);
             goto error;
         }
-        if (set_word(s, word, length, freq) < 0) {
-            PyErr_NoMemory();
-            goto error;
-        }
+        if (set_word(s, word, n, freq) < 0) goto memory;
+    }
+    if (length == -2) goto memory;
+    if (ferror(file)) {
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        goto error;
     }
     if (s->total == 0) {
         PyErr_SetString(PyExc_ValueError, "the dictionary holds no word with a frequency");
@@ -569,19 +581,20 @@ static int load_dictionary(Segmenter *s, PyObject *path) {
     }
     s->log_total = log((double)s->total);
     fclose(file);
-    PyMem_RawFree(text);
+    PyMem_RawFree(line);
     PyMem_RawFree(word);
     Py_DECREF(encoded);
     return 0;
+memory:
+    PyErr_NoMemory();
 error:
     if (file) fclose(file);
-    PyMem_RawFree(text);
+    PyMem_RawFree(line);
     PyMem_RawFree(word);
     Py_DECREF(encoded);
     return -1;
 }
 
-/* Call mark(s, chars, n) on every str of a sequence, in order. */
 typedef int (*WordAction)(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n);
 
 static int for_each_word(Segmenter *s, PyObject *words, const char *what, WordAction mark) {
