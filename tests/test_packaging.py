@@ -90,9 +90,10 @@ def test_wheel_ships_the_default_model(tmp_path):
     assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
     assert "triage/cli/__init__.py" in names and "triage/cli.py" not in names  # the `triage` command
     assert "triage/datasets/data/petitions/other.jsonl" in names
-    # built here (a C compiler is present): the wheel carries the compiled featuriser, not its source
-    assert any(re.fullmatch(r"triage/_featurize\..+\.(so|pyd)", name) for name in names)
-    assert "triage/_featurize.c" not in names and "triage/_featurize.pyi" in names
+    # built here (a C compiler is present): the wheel carries the compiled extensions, not their sources
+    for extension in ("_featurize", "_segment"):
+        assert any(re.fullmatch(rf"triage/{extension}\..+\.(so|pyd)", name) for name in names)
+        assert f"triage/{extension}.c" not in names and f"triage/{extension}.pyi" in names
 
 
 def test_code_type_checks():
