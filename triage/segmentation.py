@@ -5,7 +5,7 @@ dictionary shipped in ``triage/data/userdict.txt``, on one of three implementati
 
 - ``compiled`` (default when built): triage's own C code (``triage/_segment.c``), which runs
   jieba-rs's segmentation rule for rule on jieba's ``dict.txt`` and does segment()'s token rules in
-  the same pass, about twice as fast as rjieba plus those rules in Python; same tokens as ``rjieba``;
+  the same pass, in under half the time of rjieba plus those rules in Python; ``rjieba``'s tokens;
 - ``rjieba`` (default when the C code was not built): bindings to jieba-rs, a compiled port of
   jieba with jieba's dictionary, about 12 times faster than jieba and ready in under 0.1 s;
 - ``jieba``: the reference Python implementation, on a private :class:`jieba.Tokenizer`
