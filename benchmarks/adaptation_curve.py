@@ -5,7 +5,9 @@ On each city board (jiamusi, dalian; ../shared/data or --data), messages sorted 
 others train. Every method predicts the handling unit (the ``handler`` column, the city's own
 names); units seen once in training are left out of training and count as errors in the test.
 
-* base: ``triage.train(texts, units, base=BASE)`` (the base model's scores stacked beside TF-IDF);
+* base: ``triage.train(texts, units, base=BASE)`` (the base model's scores stacked beside TF-IDF,
+  a message naming a unit's district or county boosting that area's units);
+* no-area: the same with ``area_boost=0`` (the first N rows only);
 * none: ``triage.train(texts, units)`` (today's behaviour);
 * classic: jieba + TF-IDF + LinearSVC (benchmarks/classic.py), top-3 by SVM score.
 
@@ -32,14 +34,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 import triage
-from triage.adaptation import recency_weights, rows_since
+from triage.adaptation import AREA_BOOST, recency_weights, rows_since
 from triage.datasets import load_petitions, teddy2020c
 from triage.datasets.cities import load_board
 from triage.evaluation import evaluate
 from triage.exceptions import TrainingDataWarning
 
 HUB = "大连市公共行政服务中心"
-METHODS = ("base", "none", "classic")
+METHODS = ("base", "no-area", "none", "classic")
 HALF_LIFE_DAYS = 180.0
 SINCE_DAYS = 365
 
@@ -124,7 +126,8 @@ def run_city(
                     model = triage.train(
                         train_texts,
                         train_units,
-                        base=base if method == "base" else None,
+                        base=base if method in ("base", "no-area") else None,
+                        area_boost=0.0 if method == "no-area" else AREA_BOOST,
                         unit_departments="auto",
                         sample_weight=weights,
                         n_jobs=1,

@@ -13,11 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 import triage
 from tests.conftest import SUB_DEPARTMENTS, SUB_TEXTS, rehash
 from triage.adaptation import (
+    AREA_BOOST,
     UNIT_MAP_FILE,
+    UnitAreas,
     infer_unit_departments,
     read_unit_map,
     recency_weights,
@@ -112,7 +116,7 @@ def test_tampered_base_weights_are_refused(adapted: triage.TriageModel, tmp_path
 def test_unit_model_without_base_and_a_given_map() -> None:
     mapping = {"供热办": "housing_construction", "教育局": "education", "红星区": "street_community"}
     model = triage.train(TEXTS, LABELS, unit_departments=mapping, min_df=1, calibration_folds=2)
-    assert model.base_scores is None
+    assert model.base_scores is None and model.unit_areas is None  # --base none: no area boost
     assert model.unit_departments == mapping
     result = evaluate(model, TEXTS, LABELS)
     assert result["department_level"]["n"] == len(TEXTS)
@@ -399,3 +403,84 @@ def test_cli_base_is_checked_before_the_data_is_read(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "is not a triage model directory" in refused.output
     missing = CliRunner().invoke(cli, [*args, "--unit-departments", str(tmp_path / "absent.csv")])
     assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+# The invented city's units: two local governments (a district, a county), a district bureau, a city office.
+AREA_UNITS = {
+    "红星区": ("street_community", "name"),
+    "红星区城建局": ("housing_construction", "name"),
+    "青山县人民政府": ("street_community", "name"),
+    "供热办": ("housing_construction", "name"),
+}
+AREA_CLASSES = sorted(AREA_UNITS)
+
+
+def test_unit_areas_are_read_off_the_local_governments_names() -> None:
+    areas = UnitAreas.from_units(AREA_CLASSES, AREA_UNITS, boost=2.0)
+    assert areas is not None and areas.names == ("红星区", "青山县")
+    added = areas.logits(["红星区幸福路的暖气不热", "青山县的路灯坏了", "暖气不热", "红星区和青山县交界的桥"])
+    by_unit = {unit: added[:, AREA_CLASSES.index(unit)].tolist() for unit in AREA_CLASSES}
+    assert by_unit == {
+        "供热办": [0, 0, 0, 0],  # a city office has no area
+        "红星区": [2, 0, 0, 2],
+        "红星区城建局": [2, 0, 0, 2],  # the district's bureaus lie in the district too
+        "青山县人民政府": [0, 2, 0, 2],
+    }
+    assert UnitAreas.from_units(AREA_CLASSES, AREA_UNITS, boost=0) is None
+    city_only = {"供热办": ("housing_construction", "name"), "红星区城建局": ("housing_construction", "name")}
+    assert UnitAreas.from_units(sorted(city_only), city_only) is None  # no local government: no area
+
+
+@given(st.lists(st.text(max_size=30), max_size=5))
+def test_unit_areas_add_zero_or_the_boost_to_any_text(texts: list[str]) -> None:
+    areas = UnitAreas.from_units(AREA_CLASSES, AREA_UNITS, boost=1.5)
+    assert areas is not None
+    added = areas.logits(texts)
+    assert added.shape == (len(texts), len(AREA_CLASSES))
+    assert set(np.unique(added)) <= {0.0, 1.5}
+
+
+# The same invented messages, a few of them naming the district of the unit that answered them.
+NAMED_TEXTS = tuple(
+    f"红星区{text}" if unit == "红星区" and row % 2 else text
+    for row, (text, unit) in enumerate(zip(TEXTS, LABELS, strict=True))
+)
+AREA_QUERIES = ["红星区的暖气片不热", "暖气片不热"]
+
+
+def test_naming_a_units_area_multiplies_its_odds(base: triage.TriageModel, tmp_path: Path) -> None:
+    """What the area adds is the same in answers and after saving, and only for texts naming it:
+    the SVM is fitted as without it, so the answers are the plain model's times e^boost, renormalised."""
+    adapted = triage.train(NAMED_TEXTS, LABELS, base=base, min_df=1, calibration_folds=2)
+    plain = triage.train(NAMED_TEXTS, LABELS, base=base, min_df=1, calibration_folds=2, area_boost=0)
+    assert adapted.manifest["params"]["base"]["area_boost"] == AREA_BOOST and plain.unit_areas is None
+    assert adapted.unit_areas is not None and adapted.unit_areas.names == ("红星区",)
+    district = list(adapted.classes).index("红星区")
+    expected = plain.predict_proba(AREA_QUERIES)
+    expected[0, district] *= np.exp(AREA_BOOST)
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(adapted.predict_proba(AREA_QUERIES), expected, rtol=1e-5)
+    loaded = triage.load(adapted.save(tmp_path / "m"))
+    np.testing.assert_array_equal(loaded.predict_proba(AREA_QUERIES), adapted.predict_proba(AREA_QUERIES))
+    # the out-of-fold probabilities (threshold, metrics) see the areas as answers do
+    assert not np.allclose(adapted.estimator.oof_proba_, plain.estimator.oof_proba_)
+
+
+def test_an_edited_units_csv_moves_the_areas(base: triage.TriageModel, tmp_path: Path) -> None:
+    adapted = triage.train(NAMED_TEXTS, LABELS, base=base, min_df=1, calibration_folds=2)
+    adapted.save(tmp_path / "m")
+    path = tmp_path / "m" / UNIT_MAP_FILE
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([rows[0], *[[u, "other" if u == "红星区" else d, s] for u, d, s in rows[1:]]])
+    assert triage.load(tmp_path / "m").unit_areas is None  # no local government left: no area
+
+
+def test_area_boost_is_checked(base: triage.TriageModel, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="area_boost must be a number of 0 or more, got -1"):
+        triage.train(NAMED_TEXTS, LABELS, base=base, min_df=1, calibration_folds=2, area_boost=-1)
+    adapted = triage.train(NAMED_TEXTS, LABELS, base=base, min_df=1, calibration_folds=2)
+    manifest = json.loads(json.dumps(adapted.manifest))
+    manifest["params"]["base"]["area_boost"] = "much"
+    with pytest.raises(ModelIntegrityError, match="area_boost is 'much', not a positive number"):
+        triage.TriageModel(adapted.scorer, manifest, base_scores=adapted.base_scores, units=adapted.units)

@@ -15,7 +15,11 @@ scores are not folded into the own weights: they are linear in the base model's 
 not in the deployment's (different vocabulary and IDF, and L2 norms over another vocabulary).
 
 The unit → department map (:func:`infer_unit_departments`, a ``units.csv`` beside the model) lets
-a unit-level model answer at department level too.
+a unit-level model answer at department level too. It also says which units are local governments
+(向阳区, 甘井子区人民政府); their names name the areas (districts, counties) of the city, and a
+message that names an area makes that area's units likelier (:class:`UnitAreas`): whether a
+district or a city bureau answers is practice the text model learns, but which district is where
+the thing is.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ if TYPE_CHECKING:
     from triage.scoring import LinearScorer
 
 __all__ = [
+    "AREA_BOOST",
     "BASE_SCALE",
     "UNIT_MAP_FILE",
     "BaseScores",
+    "UnitAreas",
     "department_level",
     "fit_with_base",
     "infer_unit_departments",
@@ -73,6 +79,17 @@ MAX_UNIT_MAP_BYTES = 16 << 20
 PRIOR_BOOST = 3.0
 BASE_SCORER_FILE = "base_scorer.npz"
 BASE_WEIGHTS_FILE = "base_weights.npy"
+#: What a message naming a unit's area (its district or county) adds to that unit's logit, after the
+#: temperature (×e² its odds). Chosen on the last fifth of the training part of the time-ordered
+#: split (benchmarks/adaptation_curve.py's boards), base model, top-1 / top-3 without → with:
+#: jiamusi first 300 0.587 / 0.740 → 0.595 / 0.768, all 0.672 / 0.852 → 0.684 / 0.856; dalian first
+#: 300 0.339 / 0.410 → 0.341 / 0.425, all 0.477 / 0.704 → 0.490 / 0.711 (1.5: +0.006, +0.012,
+#: +0.004, +0.005 top-1; 3: jiamusi 300 and dalian 300 worse). Learning which unit handled past
+#: messages naming an estate or road, or the area such places lie in, added nothing over this. On the
+#: test part (benchmarks/adaptation_curve.py, boost 0 → 2): jiamusi 300 0.624 / 0.766 → 0.625 / 0.777,
+#: all 0.714 / 0.870 → 0.711 / 0.870; dalian 300 0.126 / 0.223 → 0.142 / 0.245, all 0.382 / 0.617 →
+#: 0.396 / 0.622.
+AREA_BOOST = 2.0
 #: A unit whose name names no department gets the base model's department when, averaged over the
 #: unit's training messages, the base model gives it at least this probability.
 UNIT_MAP_MIN_PROBABILITY = 0.5
@@ -131,6 +148,51 @@ class BaseScores:
         return cls(scorer, weights)
 
 
+# The area at the front of a unit's name: 甘井子区 of 甘井子区城建局, 金普新区 of 金普新区管理委员会,
+# the whole of 向阳区 or 郊区
+_AREA_PREFIX = re.compile(r"^.{1,4}?(?:新区|区|县|市)")
+
+
+@dataclass(frozen=True)
+class UnitAreas:
+    """The areas (districts, counties) a unit-level model's units belong to, read off the names of
+    its local-government units, and what a message naming one adds to that area's units' logits.
+
+    ``names[i]`` is an area; ``members[i, j]`` whether class ``j``'s name starts with it (the
+    district government and the district's bureaus alike); ``boost`` is what naming it adds.
+    """
+
+    names: tuple[str, ...]
+    members: np.ndarray
+    boost: float
+
+    @classmethod
+    def from_units(
+        cls, classes: Sequence[str], units: Mapping[str, tuple[str | None, str]], boost: float = AREA_BOOST
+    ) -> UnitAreas | None:
+        """The areas of ``units`` (unit → (department, source), as in ``units.csv``): the name's
+        front up to 区 / 县 / 市 of every local government (``street_community``); None when
+        there is none or ``boost`` is 0."""
+        from triage.datasets.cities import LOCAL_OFFICE
+
+        found = {
+            match.group()
+            for unit, (department, _) in units.items()
+            if department == LOCAL_OFFICE and (match := _AREA_PREFIX.match(unit)) is not None
+        }
+        if not found or not boost:
+            return None
+        names = tuple(sorted(found, key=lambda name: (-len(name), name)))  # longest first: 金普新区 before 新区
+        owner = [next((name for name in names if str(c).startswith(name)), None) for c in classes]
+        members = np.array([[area == name for area in owner] for name in names], dtype=bool)
+        return cls(names, members, float(boost))
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """What each text's naming of areas adds to each class's logit."""
+        named = np.array([[name in text for name in self.names] for text in texts], dtype=np.float64)
+        return self.boost * (named.reshape(len(texts), len(self.names)) @ self.members)
+
+
 def _base_logits(scorer: LinearScorer, texts: Sequence[str]) -> np.ndarray:
     chunks = [scorer.logits(scorer.transform_prepared(texts[i : i + 256])) for i in range(0, len(texts), 256)]
     return np.concatenate(chunks) if chunks else np.zeros((0, len(scorer.classes)))
@@ -144,6 +206,7 @@ def fit_with_base(
     base_scale: float = BASE_SCALE,
     prior: Mapping[str, str | None] | None = None,
     prior_boost: float = PRIOR_BOOST,
+    areas: UnitAreas | None = None,
     sample_weight: np.ndarray | None = None,
     **params: Any,
 ) -> tuple[TriageClassifier, BaseScores, np.ndarray]:
@@ -154,6 +217,8 @@ def fit_with_base(
     other), the :class:`BaseScores` to add to its scores, and the calibrated out-of-fold
     probabilities of the training texts (base part included). ``prior`` (label → base class, e.g. a
     unit's department) scales that class's base score by ``prior_boost`` for the label's SVM.
+    ``areas`` (of the classes ``np.unique(labels)``) adds what the texts' areas add to the
+    out-of-fold probabilities, as the model will when it answers.
     """
     from scipy import sparse
     from scipy.special import softmax
@@ -204,7 +269,8 @@ def fit_with_base(
     estimator.svm_ = svm.as_linear_svc()
     estimator.classes_ = estimator.svm_.classes_
     estimator.temperature_ = _fit_temperature(out_of_fold, codes)
-    estimator.oof_proba_ = softmax(out_of_fold / estimator.temperature_, axis=1).astype(np.float32)
+    area_logits = areas.logits(texts) if areas is not None else 0.0
+    estimator.oof_proba_ = softmax(out_of_fold / estimator.temperature_ + area_logits, axis=1).astype(np.float32)
     return estimator, BaseScores(base, (base_scale * coef[:, n_terms:]).astype(np.float32)), estimator.oof_proba_
 
 

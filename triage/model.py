@@ -17,7 +17,7 @@ from triage.results import Classification, ReviewReason, RoutingSuggestion
 from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 
 if TYPE_CHECKING:
-    from triage.adaptation import BaseScores
+    from triage.adaptation import BaseScores, UnitAreas
     from triage.estimator import TriageClassifier
     from triage.routing import RoutingConfig
     from triage.scoring import FeatureRows, LinearScorer
@@ -90,6 +90,21 @@ def _read_units(directory: Path, classes: np.ndarray) -> dict[str, tuple[str | N
     path = directory / UNIT_MAP_FILE
     present = path.exists() or path.is_symlink()  # a link is refused by read_unit_map, not taken as absent
     return read_unit_map(path, [str(c) for c in classes]) if present else None
+
+
+def _unit_areas(
+    classes: Sequence[str], units: dict[str, tuple[str | None, str]] | None, manifest: dict[str, Any]
+) -> UnitAreas | None:
+    """The areas of an adapted model's units (from its unit map, so an edited ``units.csv`` counts)
+    and the boost its training recorded (models trained before areas have none)."""
+    from triage.adaptation import UnitAreas
+
+    boost = manifest.get("params", {}).get("base", {}).get("area_boost", 0.0)
+    if not units or not boost:
+        return None
+    if not isinstance(boost, (int, float)) or not 0 < boost < np.inf:
+        raise ModelIntegrityError(f"the manifest's params.base.area_boost is {boost!r}, not a positive number; retrain")
+    return UnitAreas.from_units(classes, units, boost)
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
@@ -178,6 +193,8 @@ class TriageModel:
             dtype=np.intp,
         )
         self._unit_department_codes = departments
+        #: The areas of an adapted model's units and what naming one adds (None: no area, no base).
+        self.unit_areas = _unit_areas(self.classes_, units, manifest) if base_scores is not None else None
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
 
@@ -339,6 +356,8 @@ class TriageModel:
             chunk = texts[start : start + _CHUNK_DOCUMENTS]
             rows = self.scorer.transform_prepared(chunk)
             logits = self.scorer.logits(rows) + self.base_scores.scores(chunk, rows.tokens) / self.scorer.temperature
+            if self.unit_areas is not None:
+                logits += self.unit_areas.logits(chunk)
             yield start, rows, softmax(logits)
 
     def _explain(self, rows: FeatureRows, row: int, class_index: int, limit: int) -> tuple[tuple[str, float], ...]:

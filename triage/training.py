@@ -10,7 +10,15 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from triage.adaptation import BASE_SCALE, BaseScores, department_level, fit_with_base, infer_unit_departments
+from triage.adaptation import (
+    AREA_BOOST,
+    BASE_SCALE,
+    BaseScores,
+    UnitAreas,
+    department_level,
+    fit_with_base,
+    infer_unit_departments,
+)
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
@@ -286,15 +294,27 @@ def _fit_labels(
     units: dict[str, tuple[str | None, str]] | None,
     base: TriageModel | None,
     base_scale: float,
+    area_boost: float,
     params: Mapping[str, Any],
 ) -> tuple[TriageClassifier, BaseScores | None]:
-    """The estimator of the labels, on the text alone or stacked on ``base``'s scores (with those scores)."""
+    """The estimator of the labels, on the text alone or stacked on ``base``'s scores (with those
+    scores; the units' areas, :class:`~triage.adaptation.UnitAreas`, in its out-of-fold probabilities)."""
     if base is None:
         return TriageClassifier(**params).fit(rows.texts, rows.labels, sample_weight=rows.weights), None
     prepared = [prepare(text).text for text in rows.texts]
+    if not 0 <= area_boost < np.inf:
+        raise ValueError(f"area_boost must be a number of 0 or more, got {area_boost}")
     prior = {unit: department for unit, (department, _) in (units or {}).items()}
+    areas = UnitAreas.from_units(np.unique(rows.labels).tolist(), units, area_boost) if units else None
     estimator, base_scores, _ = fit_with_base(
-        prepared, rows.labels, base.scorer, base_scale=base_scale, prior=prior, sample_weight=rows.weights, **params
+        prepared,
+        rows.labels,
+        base.scorer,
+        base_scale=base_scale,
+        prior=prior,
+        areas=areas,
+        sample_weight=rows.weights,
+        **params,
     )
     return estimator, base_scores
 
@@ -325,12 +345,14 @@ def _manifest(
     }
 
 
-def _base_record(base: TriageModel, base_scale: float) -> dict[str, Any]:
-    """What the manifest's parameters say of the base model a unit model was stacked on."""
+def _base_record(base: TriageModel, base_scale: float, area_boost: float) -> dict[str, Any]:
+    """What the manifest's parameters say of the base model a unit model was stacked on (and of
+    the boost its units' areas get, which the model reads back when it answers)."""
     return {
         "model": str(base.path) if base.path is not None else "in memory",
         "scale": base_scale,
         "classes": base.classes_,
+        "area_boost": area_boost,
     }
 
 
@@ -370,6 +392,7 @@ def train(
     search: bool = False,
     base: TriageModel | None = None,
     base_scale: float = BASE_SCALE,
+    area_boost: float = AREA_BOOST,
     unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
     sample_weight: Sequence[float] | np.ndarray | None = None,
     progress: bool | None = None,
@@ -401,8 +424,10 @@ def train(
     the department from the unit's name (:meth:`~triage.departments.DepartmentDirectory.match_unit`)
     or, failing that, takes the one the base model gives the unit's messages. The model then answers
     ``result.unit`` and ``result.department`` (the unit's department) and writes the map as an
-    editable ``units.csv`` beside itself. Without ``base``, ``unit_departments`` makes the same
-    unit-level model from the text alone.
+    editable ``units.csv`` beside itself. The local governments in that map (向阳区, 甘井子区人民政府)
+    name the city's areas: a message naming an area adds ``area_boost`` to the logits of that area's
+    units (:class:`triage.adaptation.UnitAreas`; 0 turns it off). Without ``base``,
+    ``unit_departments`` makes the same unit-level model from the text alone.
 
     ``sample_weight`` (one per text) weighs each message in the SVM's loss, e.g.
     :func:`triage.adaptation.recency_weights` of the messages' dates.
@@ -429,10 +454,10 @@ def train(
             bar.start(_UNIT_STEP)
         units = _unit_map(np.unique(rows.labels), rows.texts, rows.labels, unit_departments, base)
         bar.start(_fitting_step(base))
-        estimator, base_scores = _fit_labels(rows, units, base, base_scale, params)
+        estimator, base_scores = _fit_labels(rows, units, base, base_scale, area_boost, params)
         manifest = _manifest(estimator, rows, target_precision, label_names, training_data)
         if base is not None:
-            manifest["params"]["base"] = _base_record(base, base_scale)
+            manifest["params"]["base"] = _base_record(base, base_scale, area_boost)
         sub_estimator = None
         if rows.sub_labels is not None:
             bar.start(_SUB_LABEL_STEP)
