@@ -430,13 +430,12 @@ def train(
     ``unit_departments`` makes the same unit-level model from the text alone.
 
     ``sample_weight`` (one per text) weighs each message in the SVM's loss, e.g.
-    :func:`triage.adaptation.recency_weights` of the messages' dates.
+    :func:`triage.adaptation.recency_weights` of the messages' dates. ``progress`` shows the step
+    under way on stderr (``None``: when stderr is a terminal).
 
-    ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
-
-    Rows whose text holds no Chinese and classes seen only once are left out, and classes
-    with fewer than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the
-    manifest and by a :class:`~triage.exceptions.TrainingDataWarning`.
+    Rows whose text holds no Chinese and classes seen only once are left out, and classes with fewer
+    than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the manifest and by a
+    :class:`~triage.exceptions.TrainingDataWarning`.
 
     Examples
     --------
