@@ -400,19 +400,18 @@ def train(
 ) -> TriageModel:
     """Train a :class:`TriageModel` on raw ``texts`` and their department ``labels``.
 
-    The model is fitted once on all data. Its out-of-fold probabilities (each document
-    predicted by an SVM not fitted on it) give the cross-validated metrics recorded in the
-    manifest and the review threshold: the lowest confidence at which automatically routed
-    messages reach ``target_precision``. ``params`` go to :class:`TriageClassifier`;
-    ``search=True`` first picks some of them with :func:`search_params`.
+    The model is fitted once on all data. Its out-of-fold probabilities (each document predicted by
+    an SVM not fitted on it) give the cross-validated metrics recorded in the manifest and the review
+    threshold: the lowest confidence at which automatically routed messages reach
+    ``target_precision``. ``params`` go to :class:`TriageClassifier`; ``search=True`` first picks
+    some of them with :func:`search_params`.
 
-    ``sub_labels`` (one per text; ``""`` or ``None`` where unknown) give each message a
-    second-level label under its label, e.g. ``"parking"`` under ``property_management``. A
-    second classifier, with the same ``params``, is then fitted on the rows that have one, its
-    classes the (label, sub-label) pairs (``"label/sub"``; the manifest's ``sub_labels`` list
-    them), and the cross-validated accuracy of the sub-label given the true label is recorded
-    under ``metrics.cross_validated.sub_labels``. Pairs seen once are left out and rare pairs
-    reported as for labels.
+    ``sub_labels`` (one per text; ``""`` or ``None`` where unknown) give each message a second-level
+    label under its label, e.g. ``"parking"`` under ``property_management``. A second classifier,
+    with the same ``params``, is then fitted on the rows that have one, its classes the (label,
+    sub-label) pairs (``"label/sub"``; the manifest's ``sub_labels`` list them), and the
+    cross-validated accuracy of the sub-label given the true label is recorded under
+    ``metrics.cross_validated.sub_labels``. Pairs seen once are left out, rare pairs reported.
 
     ``base`` (e.g. ``triage.load()``) adapts what a trained model knows to the deployment's own
     ``labels``, whatever they are (its units: 住房保障局, 供热办, 向阳区 ...): the base model's
