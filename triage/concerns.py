@@ -79,12 +79,16 @@ def _place_key(place: str) -> str:
 
 
 def _words(text: str) -> tuple[str, Counter]:
-    """The prepared text and its words, place keys included."""
+    """The prepared text and its words, place keys included; the pieces of its place names (魅力
+    and 小区 of 魅力之城小区) are not words of their own (see :func:`_drop_place_fragments`)."""
     from triage.segmentation import segment
 
     prepared = prepare(text).text
-    words = Counter(word for word in segment(prepared) if _WORD.match(word))
-    words.update(_place_key(place) for place in extract_places(prepared) if not is_coded(place))
+    places = [place for place in extract_places(prepared) if not is_coded(place)]
+    words = Counter(
+        word for word in segment(prepared) if _WORD.match(word) and not any(word in place for place in places)
+    )
+    words.update(_place_key(place) for place in places)
     return prepared, words
 
 
@@ -100,6 +104,16 @@ def _bare_places(prepared: str, words: Counter, known: dict[str, frozenset[str]]
         key = _PLACE_PREFIX + stem
         if key not in words:
             words[key] = 1
+
+
+def _drop_place_fragments(words: Counter) -> None:
+    """Remove from ``words`` the words that are pieces of its own places' stems (魅力 and 万科 of
+    ``@万科魅力之城``, 东路 of ``@劳动东路``): the place is already its own word, and kept as an
+    issue word a name would make two issues at one estate look alike."""
+    stems = [word[len(_PLACE_PREFIX) :] for word in words if word.startswith(_PLACE_PREFIX)]
+    for word in [word for word in words if not word.startswith(_PLACE_PREFIX)]:
+        if any(word in stem for stem in stems):
+            del words[word]
 
 
 _PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
@@ -176,6 +190,7 @@ class ConcernTerms:
         for row, text in enumerate(texts):
             prepared, words = _words(text) if text else ("", Counter())
             _bare_places(prepared, words, self._known)
+            _drop_place_fragments(words)
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
@@ -208,7 +223,8 @@ def concern_groups(
     matrix, places = _voice_vectors(ids, weights, voice_of, len(firsts))
     left, right, similarity = _similar_pairs(matrix, places, threshold, block)
     words = _unit_rows(matrix[:, ~places])  # the issue alone: chains at one place are cut by it
-    split = _split_chains(words, len(firsts), left, right, similarity, threshold)
+    split = _split_chains(words, len(firsts), left, right, similarity, _AVERAGE * threshold, threshold)
+    split = _join_at_places(matrix[:, places], words, split, _PLACE_ISSUE * threshold)
     return firsts[split[voice_of]]  # the lowest voice of a concern holds its first message
 
 
@@ -221,6 +237,8 @@ _OTHER_PLACES = 3.0
 _ONE_PLACE = 1.6
 _AVERAGE = 0.5
 _PLACE_WEIGHT = 2.0
+_PLACE_ISSUE = 0.4  # cosine of two concerns' issue profiles from which, at one place, they are one
+_PLACE_SHARE = 0.5  # share of a concern's voices that name a place for it to be the concern's place
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
@@ -283,10 +301,10 @@ def _similar_pairs(
 
 
 def _split_chains(
-    matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
+    matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, average: float, first_cut: float
 ) -> np.ndarray:
     """Components of the pairs, each cut where the average-linkage similarity of their words
-    (``matrix``: places left out) drops below ``_AVERAGE * threshold``: a chain of pairs (A like B,
+    (``matrix``: places left out) drops below ``average``: a chain of pairs (A like B,
     B like C) is not one concern unless its members are alike on average, and messages about one
     estate are not one concern unless they raise the same issue. A component of more than
     :data:`_LINKAGE_LIMIT` voices is first
@@ -295,7 +313,7 @@ def _split_chains(
     from scipy.spatial.distance import squareform
 
     labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
-    cut = threshold
+    cut = first_cut
     while True:
         groups, sizes = np.unique(labels, return_counts=True)
         large = groups[sizes > _LINKAGE_LIMIT]
@@ -316,11 +334,44 @@ def _split_chains(
         distance = 1 - (rows @ rows.T).toarray()
         np.fill_diagonal(distance, 0)
         tree = linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
-        parts = fcluster(tree, t=1 - _AVERAGE * threshold, criterion="distance")
+        parts = fcluster(tree, t=1 - average, criterion="distance")
         for part in np.unique(parts):
             inside = members[parts == part]
             split[inside] = inside.min()
     return split
+
+
+def _join_at_places(places: Any, words: Any, labels: np.ndarray, similarity: float) -> np.ndarray:
+    """Concern ids ``labels`` (per voice) with the concerns of one place joined where their issue
+    profiles are alike: the cosine of the sums of their voices' words (``words``, places left out)
+    reaches ``similarity``, cut by average linkage at the same similarity. Residents writing about
+    the shops under their estate stress the fumes, the noise at night or the missing flue, each in
+    their own words; one voice with another shares few words, but the words each part repeats
+    (油烟, 烧烤, 凌晨, 商铺) meet in the sums. A concern's places are those named by at least
+    :data:`_PLACE_SHARE` of its voices (``places``: the voices' place columns), so a message that
+    names an estate in passing does not bring its concern there."""
+    import scipy.sparse as sparse
+
+    ids, concern_of = np.unique(labels, return_inverse=True)
+    count = len(ids)
+    member = sparse.csr_matrix(
+        (np.ones(len(labels)), (concern_of, np.arange(len(labels)))), shape=(count, len(labels))
+    )
+    named = member @ (places > 0).astype(np.float64)  # concerns x places: voices naming each place
+    named = named.tocoo()
+    size = np.bincount(concern_of, minlength=count)
+    main = named.data > _PLACE_SHARE * size[named.row]
+    at = sparse.csr_matrix((np.ones(main.sum()), (named.row[main], named.col[main])), shape=named.shape)
+    crowded = np.bincount(at.indices, minlength=at.shape[1]) > _MAX_POSTINGS
+    at = (at @ sparse.diags((~crowded).astype(np.float64))).tocsr()  # a place of every concern joins none
+    pairs = sparse.triu(at @ at.T, k=1).tocoo()
+    if not pairs.nnz:
+        return labels
+    profiles = _unit_rows(member @ words)
+    alike = np.asarray(profiles[pairs.row].multiply(profiles[pairs.col]).sum(axis=1)).ravel()
+    keep = alike >= similarity
+    joined = _split_chains(profiles, count, pairs.row[keep], pairs.col[keep], alike[keep], similarity, similarity)
+    return ids[joined][concern_of]
 
 
 def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) -> np.ndarray:
