@@ -202,3 +202,10 @@ def test_a_name_with_something_in_front_is_the_place_it_ends_with():
     texts = [*written, "我家旁边的搅拌站噪音扰民，夜里吵得人心烦。", *dotted, *ELSEWHERE]
     concerns = concern_groups_of(texts, np.arange(len(texts)))
     assert len(set(concerns[:13].tolist())) == 1
+
+
+def test_concerns_of_one_place_compared_a_few_pairs_at_a_time_are_the_same(monkeypatch):
+    texts = [*SHOP_FUMES, *SHOP_NOISE, *CRACKS, *ELSEWHERE]
+    whole = concern_groups_of(texts, np.arange(len(texts)))
+    monkeypatch.setattr("triage.concerns._PAIR_BLOCK", 2)
+    assert concern_groups_of(texts, np.arange(len(texts))).tolist() == whole.tolist()

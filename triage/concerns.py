@@ -264,6 +264,7 @@ _AVERAGE = 0.5
 _PLACE_WEIGHT = 2.0
 _PLACE_ISSUE = 0.4  # cosine of two concerns' issue profiles from which, at one place, they are one
 _PLACE_SHARE = 0.5  # share of a concern's voices that name a place for it to be the concern's place
+_PAIR_BLOCK = 100_000  # pairs of concerns compared at once (their rows are copied)
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
@@ -404,13 +405,22 @@ def _join_at_places(places: Any, words: Any, labels: np.ndarray, similarity: flo
     pairs = sparse.triu(at @ at.T, k=1).tocoo()
     if not pairs.nnz:
         return labels
-    profiles = _unit_rows(member @ words)
-    alike = np.asarray(profiles[pairs.row].multiply(profiles[pairs.col]).sum(axis=1)).ravel()
+    involved = np.unique(np.r_[pairs.row, pairs.col])  # profiles only of concerns sharing a place
+    profiles = _unit_rows(member[involved] @ words)
+    left, right = np.searchsorted(involved, pairs.row), np.searchsorted(involved, pairs.col)
+    alike = np.concatenate(
+        [
+            np.asarray(profiles[left[i : i + _PAIR_BLOCK]].multiply(profiles[right[i : i + _PAIR_BLOCK]]).sum(axis=1))
+            for i in range(0, len(left), _PAIR_BLOCK)
+        ]
+    ).ravel()
     keep = alike >= similarity
     joined = _split_chains(
-        profiles, at, (pairs.row[keep], pairs.col[keep], alike[keep]), average=similarity, first_cut=1.2 * similarity
+        profiles, at[involved], (left[keep], right[keep], alike[keep]), average=similarity, first_cut=1.2 * similarity
     )
-    return ids[joined][concern_of]
+    merged = np.arange(count)
+    merged[involved] = involved[joined]
+    return ids[merged][concern_of]
 
 
 def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) -> np.ndarray:
