@@ -92,9 +92,8 @@ def _words(text: str) -> tuple[str, Counter]:
 
     prepared = prepare(text).text
     places = [place for place in extract_places(prepared) if not is_coded(place)]
-    words = Counter(
-        word for word in segment(prepared) if _WORD.match(word) and not any(word in place for place in places)
-    )
+    pieces = _pieces(places)
+    words = Counter(word for word in segment(prepared) if word not in pieces and _WORD.match(word))
     words.update(_place_key(place) for place in places)
     return prepared, words
 
@@ -125,14 +124,18 @@ def _place_tails(words: Counter, names: frozenset[str]) -> None:
                 words[key] = 1
 
 
+def _pieces(names: Sequence[str]) -> frozenset[str]:
+    """Every run of two characters or more inside ``names``."""
+    return frozenset(name[i:j] for name in names for i in range(len(name) - 1) for j in range(i + 2, len(name) + 1))
+
+
 def _drop_place_fragments(words: Counter) -> None:
     """Remove from ``words`` the words that are pieces of its own places' stems (魅力 and 万科 of
     ``@万科魅力之城``, 东路 of ``@劳动东路``): the place is already its own word, and kept as an
     issue word a name would make two issues at one estate look alike."""
-    stems = [word[len(_PLACE_PREFIX) :] for word in words if word.startswith(_PLACE_PREFIX)]
-    for word in [word for word in words if not word.startswith(_PLACE_PREFIX)]:
-        if any(word in stem for stem in stems):
-            del words[word]
+    pieces = _pieces([word[len(_PLACE_PREFIX) :] for word in words if word.startswith(_PLACE_PREFIX)])
+    for word in pieces.intersection(words):
+        del words[word]
 
 
 _PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
