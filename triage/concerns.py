@@ -403,7 +403,8 @@ def _join_at_places(places: Any, words: Any, labels: np.ndarray, similarity: flo
     main = named.data > _PLACE_SHARE * size[named.row]
     at = sparse.csr_matrix((np.ones(main.sum()), (named.row[main], named.col[main])), shape=named.shape)
     crowded = np.bincount(at.indices, minlength=at.shape[1]) > _MAX_POSTINGS
-    at = (at @ sparse.diags((~crowded).astype(np.float64))).tocsr()  # a place of every concern joins none
+    # a place that is the place of more than _MAX_POSTINGS concerns (a busy road or district) joins none
+    at = (at @ sparse.diags((~crowded).astype(np.float64))).tocsr()
     at.eliminate_zeros()
     pairs = sparse.triu(at @ at.T, k=1).tocoo()
     if not pairs.nnz:
