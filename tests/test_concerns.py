@@ -136,3 +136,76 @@ def test_copies_naming_one_place_or_none_stay_one_voice():
     ids, weights = terms.arrays()
     copies = group(texts)
     assert copies_by_place(ids, weights, copies).tolist() == copies.tolist() == [0, 0, 0]
+
+
+# One estate's shops (invented): residents stress the fumes, the noise at night, or another issue
+SHOP_FUMES = (
+    "金桂家园楼下几家餐馆不装烟道，油烟直排，衣服晾在外面全是油烟味",
+    "金桂家园底层饭店的油烟熏得窗户不敢开，油烟净化器形同虚设",
+    "金桂家园临街餐馆油烟直排进住户家里，厨房排风对着卧室，油烟呛人",
+)
+SHOP_NOISE = (
+    "金桂家园楼下烧烤夜宵摊每天营业到凌晨三点，划拳喝酒声音吵得睡不着",
+    "金桂家园底层夜宵店凌晨还在营业，食客喝酒吵闹，老人孩子无法休息",
+    "金桂家园临街烧烤摊深夜喧哗，凌晨两点还在喝酒，严重影响休息",
+)
+CRACKS = (
+    "金桂家园交房一年，楼板开裂，墙面裂缝越来越多，开发商推诿",
+    "金桂家园房屋质量太差，承重墙开裂，楼板裂缝好几米长",
+    "金桂家园多户楼板开裂渗水，要求开发商维修并鉴定质量",
+)
+ELSEWHERE = (
+    "城北菜市场的井盖丢了，已经有老人摔伤",
+    "孩子上小学划片不合理，离家太远，希望教育局调整",
+    "早高峰的公交车太挤了，等三趟都上不去",
+    "市医院挂号太难，排队要三个小时",
+    "社保卡丢了补办要等两个月，太慢了",
+)
+
+
+def test_the_fumes_and_the_noise_of_one_estates_shops_are_one_concern_its_cracks_another():
+    texts = [*SHOP_FUMES, *SHOP_NOISE, *CRACKS, *ELSEWHERE]
+    concerns = concern_groups_of(texts, np.arange(len(texts)))  # no copies: words alone
+    assert len(set(concerns[:6].tolist())) == 1  # pairwise their words barely meet; their sums do
+    assert len(set(concerns[6:9].tolist())) == 1 and concerns[6] != concerns[0]  # not by the estate's name
+    assert set(concerns[9:].tolist()) == set(range(9, len(texts)))
+
+
+def test_fumes_and_noise_stay_two_concerns_without_a_shared_place():
+    texts = [*SHOP_FUMES, *(text.replace("金桂家园", "") for text in SHOP_NOISE), *ELSEWHERE]
+    concerns = concern_groups_of(texts, np.arange(len(texts)))
+    assert not set(concerns[:3]) & set(concerns[3:6])
+
+
+MIXING_ENDINGS = (
+    "希望尽快把搅拌站搬走。",
+    "请环保部门依法查处。",
+    "请政府管一管吧！",
+    "恳请领导重视。",
+    "还居民一个安静的环境。",
+    "晚上根本睡不着。",
+)
+
+
+def test_a_message_naming_no_place_does_not_bind_one_issue_at_two_estates():
+    here = [f"柳湾小区旁边的搅拌站噪音扰民，{ending}" for ending in MIXING_ENDINGS]
+    there = [f"桃源新村旁边的搅拌站噪音扰民，{ending}" for ending in MIXING_ENDINGS]
+    texts = [*here, "我家旁边的搅拌站噪音扰民，夜里吵得人心烦。", *there, *ELSEWHERE]
+    concerns = concern_groups_of(texts, np.arange(len(texts)))
+    assert len(set(concerns[:6].tolist())) == 1 and len(set(concerns[7:13].tolist())) == 1
+    assert concerns[0] != concerns[7]
+
+
+def test_a_name_with_something_in_front_is_the_place_it_ends_with():
+    written = [f"翠湖金桂苑旁边的搅拌站噪音扰民，{ending}" for ending in MIXING_ENDINGS]
+    dotted = [f"翠湖.金桂苑旁边的搅拌站噪音扰民，{ending}" for ending in MIXING_ENDINGS]  # found as 金桂苑
+    texts = [*written, "我家旁边的搅拌站噪音扰民，夜里吵得人心烦。", *dotted, *ELSEWHERE]
+    concerns = concern_groups_of(texts, np.arange(len(texts)))
+    assert len(set(concerns[:13].tolist())) == 1
+
+
+def test_concerns_of_one_place_compared_a_few_pairs_at_a_time_are_the_same(monkeypatch):
+    texts = [*SHOP_FUMES, *SHOP_NOISE, *CRACKS, *ELSEWHERE]
+    whole = concern_groups_of(texts, np.arange(len(texts)))
+    monkeypatch.setattr("triage.concerns._PAIR_BLOCK", 2)
+    assert concern_groups_of(texts, np.arange(len(texts))).tolist() == whole.tolist()

@@ -14,14 +14,21 @@ their places: ``0.7 * threshold`` when they share one, ``1.6 *`` when only one o
 ``3 *`` (only rewordings) when both name places but none in common, ``threshold`` when neither
 does (a policy, a fraud case). Concerns are the connected components of those pairs, cut by
 average linkage where a chain's members' words, places left out, are not alike on average
-(``0.5 * threshold``: two issues at one estate are two concerns); copies (near-duplicate groups)
-are one voice and always share a concern — once copies naming different places are parted
-(:func:`copies_by_place`: one letter sent word for word about two estates is two voices).
+(``0.5 * threshold``: two issues at one estate are two concerns; two messages that name places
+but none in common count as unlike, so one issue at two estates is two concerns); copies
+(near-duplicate groups) are one voice and always share a concern — once copies naming different
+places are parted (:func:`copies_by_place`: one letter sent word for word about two estates is two
+voices). Pieces of a message's own place names (魅力 and 小区 of 魅力之城小区, the developer's name
+before an estate's) are not issue words, and a name ending in a place named elsewhere (伊景园滨河苑,
+滨河苑) is that place too. Last, the concerns of one place are joined where the sums of their
+voices' issue words are alike (cosine ``0.4 * threshold``, :func:`_join_at_places`): residents
+writing about the shops under their estate stress the fumes, the noise at night or the missing
+flue, each in their own words, and are one concern.
 
 Tuned on a labelled dev set of the real board ``teddy2020c/votes.csv``
 (``benchmarks/hot_concerns_dev.csv``, ``benchmarks/hot_concerns.py``): with ``threshold=0.25``
-four of its five concerns of 15 messages or more come out as one top-10 topic with recall >= 0.7
-and purity >= 0.8; a lower threshold or fewer words chain neighbouring concerns together, a higher
+its five concerns of 15 messages or more come out as one top-10 topic with recall >= 0.7 and
+purity >= 0.8; a lower threshold or fewer words chain neighbouring concerns together, a higher
 one splits campaigns.
 
 Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
@@ -79,12 +86,15 @@ def _place_key(place: str) -> str:
 
 
 def _words(text: str) -> tuple[str, Counter]:
-    """The prepared text and its words, place keys included."""
+    """The prepared text and its words, place keys included; the pieces of its place names (魅力
+    and 小区 of 魅力之城小区) are not words of their own (see :func:`_drop_place_fragments`)."""
     from triage.segmentation import segment
 
     prepared = prepare(text).text
-    words = Counter(word for word in segment(prepared) if _WORD.match(word))
-    words.update(_place_key(place) for place in extract_places(prepared) if not is_coded(place))
+    places = [place for place in extract_places(prepared) if not is_coded(place)]
+    pieces = _pieces(places)
+    words = Counter(word for word in segment(prepared) if word not in pieces and _WORD.match(word))
+    words.update(_place_key(place) for place in places)
     return prepared, words
 
 
@@ -100,6 +110,32 @@ def _bare_places(prepared: str, words: Counter, known: dict[str, frozenset[str]]
         key = _PLACE_PREFIX + stem
         if key not in words:
             words[key] = 1
+
+
+def _place_tails(words: Counter, names: frozenset[str]) -> None:
+    """Add to ``words`` the known place stems ``names`` that end one of its own, longer ones: a
+    name with its developer's or area's name in front (伊景园滨河苑, written 伊景园.滨河苑 too, is
+    滨河苑) is that place."""
+    stems = [word[len(_PLACE_PREFIX) :] for word in words if word.startswith(_PLACE_PREFIX)]
+    for stem in stems:
+        for start in range(1, len(stem) - 1):
+            key = _PLACE_PREFIX + stem[start:]
+            if stem[start:] in names and key not in words:
+                words[key] = 1
+
+
+def _pieces(names: Sequence[str]) -> frozenset[str]:
+    """Every run of two characters or more inside ``names``."""
+    return frozenset(name[i:j] for name in names for i in range(len(name) - 1) for j in range(i + 2, len(name) + 1))
+
+
+def _drop_place_fragments(words: Counter) -> None:
+    """Remove from ``words`` the words that are pieces of its own places' stems (魅力 and 万科 of
+    ``@万科魅力之城``, 东路 of ``@劳动东路``): the place is already its own word, and kept as an
+    issue word a name would make two issues at one estate look alike."""
+    pieces = _pieces([word[len(_PLACE_PREFIX) :] for word in words if word.startswith(_PLACE_PREFIX)])
+    for word in pieces.intersection(words):
+        del words[word]
 
 
 _PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
@@ -123,6 +159,7 @@ class ConcernTerms:
         self._df: Counter = Counter()
         self._places: Counter = Counter()
         self._known: dict[str, frozenset[str]] = {}
+        self._names: frozenset[str] = frozenset()  # place stems named twice or more in the sample
         self._sampled = 0
         self._fixed = False
         self._ids: list[np.ndarray] = []
@@ -160,6 +197,7 @@ class ConcernTerms:
             if count >= 2 and len(stem) in _BARE_LENGTHS:
                 by_start.setdefault(stem[:2], set()).add(stem)
         self._known = {start: frozenset(group) for start, group in by_start.items()}
+        self._names = frozenset(key[len(_PLACE_PREFIX) :] for key, count in self._places.items() if count >= 2)
         for prepared, places in self._sample:
             bare: Counter = Counter()
             _bare_places(prepared, bare, self._known)
@@ -176,6 +214,8 @@ class ConcernTerms:
         for row, text in enumerate(texts):
             prepared, words = _words(text) if text else ("", Counter())
             _bare_places(prepared, words, self._known)
+            _place_tails(words, self._names)
+            _drop_place_fragments(words)
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
@@ -208,7 +248,11 @@ def concern_groups(
     matrix, places = _voice_vectors(ids, weights, voice_of, len(firsts))
     left, right, similarity = _similar_pairs(matrix, places, threshold, block)
     words = _unit_rows(matrix[:, ~places])  # the issue alone: chains at one place are cut by it
-    split = _split_chains(words, len(firsts), left, right, similarity, threshold)
+    named = (matrix[:, places] > 0).astype(np.float64).tocsr()
+    split = _split_chains(
+        words, named, (left, right, similarity), average=_AVERAGE * threshold, first_cut=1.2 * threshold
+    )
+    split = _join_at_places(named, words, split, _PLACE_ISSUE * threshold)
     return firsts[split[voice_of]]  # the lowest voice of a concern holds its first message
 
 
@@ -221,6 +265,9 @@ _OTHER_PLACES = 3.0
 _ONE_PLACE = 1.6
 _AVERAGE = 0.5
 _PLACE_WEIGHT = 2.0
+_PLACE_ISSUE = 0.4  # cosine of two concerns' issue profiles from which, at one place, they are one
+_PLACE_SHARE = 0.5  # share of a concern's voices that name a place for it to be the concern's place
+_PAIR_BLOCK = 100_000  # pairs of concerns compared at once (their rows are copied)
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
@@ -283,27 +330,37 @@ def _similar_pairs(
 
 
 def _split_chains(
-    matrix: Any, n: int, left: np.ndarray, right: np.ndarray, similarity: np.ndarray, threshold: float
+    matrix: Any,
+    named: Any,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    average: float,
+    first_cut: float,
 ) -> np.ndarray:
-    """Components of the pairs, each cut where the average-linkage similarity of their words
-    (``matrix``: places left out) drops below ``_AVERAGE * threshold``: a chain of pairs (A like B,
-    B like C) is not one concern unless its members are alike on average, and messages about one
-    estate are not one concern unless they raise the same issue. A component of more than
-    :data:`_LINKAGE_LIMIT` voices is first
-    cut into components of stronger pairs until each piece is small enough."""
+    """Components of the ``pairs`` ``(left, right, similarity)`` of the rows of ``matrix``, each
+    cut where the average-linkage similarity of their words (``matrix``: places left out) drops
+    below ``average``: a chain of pairs (A like B, B like C) is not one concern unless its members
+    are alike on average, and messages about one estate are not one concern unless they raise the
+    same issue. Two rows that both name places (``named``: rows x places, non-zero where named)
+    but none in common count as unlike: one issue at two estates is two concerns, however a chain
+    of messages naming no place links them. A component of more than :data:`_LINKAGE_LIMIT` rows
+    is first cut into components of pairs of at least ``first_cut``, then stronger ones, until
+    each piece is small enough."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
+    n = matrix.shape[0]
+    left, right, similarity = pairs
     labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
-    cut = threshold
+    cut = first_cut
     while True:
         groups, sizes = np.unique(labels, return_counts=True)
         large = groups[sizes > _LINKAGE_LIMIT]
         if not len(large):
             break
-        cut *= 1.2  # only the large components' pairs are cut again, at a higher similarity
         inside = np.isin(labels[left], large)
         strong = ~inside | (similarity >= cut)
+        cut *= 1.2  # only the large components' pairs are cut again, at a higher similarity
         left, right, similarity = left[strong], right[strong], similarity[strong]
         labels = connected_groups(n, np.r_[np.arange(n), left], np.r_[np.arange(n), right])
     split = labels.copy()
@@ -314,13 +371,60 @@ def _split_chains(
         members = order[bounds[g] : bounds[g + 1]]
         rows = matrix[members]
         distance = 1 - (rows @ rows.T).toarray()
+        where = named[members]
+        has = np.diff(where.indptr) > 0
+        distance[((where @ where.T).toarray() == 0) & has[:, None] & has[None, :]] = 1
         np.fill_diagonal(distance, 0)
         tree = linkage(squareform(np.clip(distance, 0, None), checks=False), method="average")
-        parts = fcluster(tree, t=1 - _AVERAGE * threshold, criterion="distance")
+        parts = fcluster(tree, t=1 - average, criterion="distance")
         for part in np.unique(parts):
             inside = members[parts == part]
             split[inside] = inside.min()
     return split
+
+
+def _join_at_places(places: Any, words: Any, labels: np.ndarray, similarity: float) -> np.ndarray:
+    """Concern ids ``labels`` (per voice) with the concerns of one place joined where their issue
+    profiles are alike: the cosine of the sums of their voices' words (``words``, places left out)
+    reaches ``similarity``, cut by average linkage at the same similarity. Residents writing about
+    the shops under their estate stress the fumes, the noise at night or the missing flue, each in
+    their own words; one voice with another shares few words, but the words each part repeats
+    (油烟, 烧烤, 凌晨, 商铺) meet in the sums. A concern's places are those named by more than
+    :data:`_PLACE_SHARE` of its voices (``places``: the voices' place columns), so a message that
+    names an estate in passing does not bring its concern there."""
+    import scipy.sparse as sparse
+
+    ids, concern_of = np.unique(labels, return_inverse=True)
+    count = len(ids)
+    member = sparse.csr_matrix((np.ones(len(labels)), (concern_of, np.arange(len(labels)))), shape=(count, len(labels)))
+    named = member @ places  # concerns x places: voices naming each place
+    named = named.tocoo()
+    size = np.bincount(concern_of, minlength=count)
+    main = named.data > _PLACE_SHARE * size[named.row]
+    at = sparse.csr_matrix((np.ones(main.sum()), (named.row[main], named.col[main])), shape=named.shape)
+    crowded = np.bincount(at.indices, minlength=at.shape[1]) > _MAX_POSTINGS
+    # a place that is the place of more than _MAX_POSTINGS concerns (a busy road or district) joins none
+    at = (at @ sparse.diags((~crowded).astype(np.float64))).tocsr()
+    at.eliminate_zeros()
+    pairs = sparse.triu(at @ at.T, k=1).tocoo()
+    if not pairs.nnz:
+        return labels
+    involved = np.unique(np.r_[pairs.row, pairs.col])  # profiles only of concerns sharing a place
+    profiles = _unit_rows(member[involved] @ words)
+    left, right = np.searchsorted(involved, pairs.row), np.searchsorted(involved, pairs.col)
+    alike = np.concatenate(
+        [
+            np.asarray(profiles[left[i : i + _PAIR_BLOCK]].multiply(profiles[right[i : i + _PAIR_BLOCK]]).sum(axis=1))
+            for i in range(0, len(left), _PAIR_BLOCK)
+        ]
+    ).ravel()
+    keep = alike >= similarity
+    joined = _split_chains(
+        profiles, at[involved], (left[keep], right[keep], alike[keep]), average=similarity, first_cut=1.2 * similarity
+    )
+    merged = np.arange(count)
+    merged[involved] = involved[joined]
+    return ids[merged][concern_of]
 
 
 def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) -> np.ndarray:
