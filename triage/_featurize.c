@@ -122,7 +122,10 @@ static int check_str(PyObject *item, const char *what, Py_ssize_t index) {
     return 0;
 }
 
-/* Code points of each text (characters). */
+/* Code points of each text (characters), every run of two or more whitespace characters read as one
+ * space: what TfidfVectorizer's char analyzer does, and scoring.py's _WHITE_SPACES.sub(" ", text)
+ * (\s of a str pattern is Py_UNICODE_ISSPACE). A prepared text holds no such run; one more pass over
+ * it in Python cost ~2.5 us per message. */
 static int read_texts(PyObject *texts, Runs *runs) {
     Py_ssize_t n = PyList_GET_SIZE(texts), total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -138,7 +141,14 @@ static int read_texts(PyObject *texts, Runs *runs) {
         const void *data = PyUnicode_DATA(text);
         Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         runs->starts[i] = at;
-        for (Py_ssize_t j = 0; j < length; j++) runs->units[at++] = PyUnicode_READ(kind, data, j);
+        for (Py_ssize_t j = 0; j < length; j++) {
+            Py_UCS4 unit = PyUnicode_READ(kind, data, j);
+            if (Py_UNICODE_ISSPACE(unit) && j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) {
+                while (j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) j++;
+                unit = ' ';
+            }
+            runs->units[at++] = unit;
+        }
     }
     runs->starts[n] = at;
     return 0;
@@ -422,7 +432,10 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
             }
             if (j + AHEAD < end) {
                 int64_t ahead = columns[j + AHEAD];
-                if (ahead >= 0 && ahead < n_terms) PREFETCH(weights + ahead * n_classes);
+                if (ahead >= 0 && ahead < n_terms) { /* a term's row can straddle two cache lines or three */
+                    PREFETCH(weights + ahead * n_classes);
+                    PREFETCH(weights + ahead * n_classes + n_classes - 1);
+                }
             }
             const float *term = weights + column * n_classes;
             double value = values[j];
@@ -489,8 +502,8 @@ static PyMethodDef methods[] = {
     {"tfidf_rows", tfidf_rows, METH_VARARGS,
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
      "           word_low, word_high, char_low, char_high, sublinear) -> (offsets, columns, values)\n\n"
-     "TF-IDF rows of whitespace-collapsed texts and their tokens, as LinearScorer.transform computes them;\n"
-     "the three results are raw int64 / int64 / float32 bytes. Called only by\n"
+     "TF-IDF rows of texts (whitespace runs read as one space) and their tokens, as LinearScorer.transform\n"
+     "computes them; the three results are raw int64 / int64 / float32 bytes. Called only by\n"
      "LinearScorer._features_compiled, which passes arrays of the dtypes and layout this reads."},
     {NULL, NULL, 0, NULL},
 };

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -437,6 +437,7 @@ class TriageModel:
                 else None
                 for row in range(len(chunk))
             ]
+            pairs: list[tuple[str | None, str | None]]
             if self.units is None:
                 pairs = [(None, classes[k]) for k in best]
             else:
@@ -462,12 +463,13 @@ class TriageModel:
         for answers in self._chunk_answers(texts, top_k):
             for row, text in enumerate(answers.texts):
                 reason = answers.reasons[row]
+                probabilities = answers.candidate_probabilities[row]
                 sub_category, sub_confidence = answers.sub_categories[row]
                 results[text] = Classification(
                     department=answers.departments[row],
                     department_name=answers.department_names[row],
-                    confidence=answers.candidate_probabilities[row][0],
-                    candidates=tuple(zip(answers.candidate_codes[row], answers.candidate_probabilities[row])),
+                    confidence=probabilities[0],
+                    candidates=tuple(zip(answers.candidate_codes[row], probabilities, strict=True)),
                     needs_review=reason is not None,
                     reason=reason,
                     explanation=self._explain(answers.features, row, answers.best[row], explain) if explain > 0 else (),
@@ -492,7 +494,7 @@ class TriageModel:
                     answers.department_names[row],
                     answers.sub_categories[row][0],
                     probabilities[0],
-                    candidates_cell(zip(answers.candidate_codes[row], probabilities), quoted.__getitem__),
+                    candidates_cell(zip(answers.candidate_codes[row], probabilities, strict=True), quoted.__getitem__),
                     reason is not None,
                     (reason.value,) if reason is not None else (),
                 )

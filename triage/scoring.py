@@ -611,17 +611,19 @@ class LinearScorer:
         """TF-IDF features of texts already through :func:`triage.text.prepare` (raw text here would
         skip the masking of personal data); ``tokens``, their segments if already known."""
         token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
-        char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
+        if not isinstance(texts, list):
+            texts = list(texts)
         if _featurize is None:
-            offsets, columns, values = self._features_numpy(char_texts, token_lists)
+            offsets, columns, values = self._features_numpy(texts, token_lists)
         else:
-            offsets, columns, values = self._features_compiled(char_texts, token_lists)
+            offsets, columns, values = self._features_compiled(texts, token_lists)
         return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
 
     def _features_numpy(
-        self, char_texts: list[str], token_lists: list[list[str]]
+        self, texts: list[str], token_lists: list[list[str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whole-batch array passes: all keys, then all lookups, then counting."""
+        char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
         n = len(char_texts)
         token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
         tokens = list(chain.from_iterable(token_lists))
@@ -632,11 +634,12 @@ class LinearScorer:
         return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
 
     def _features_compiled(
-        self, char_texts: list[str], token_lists: list[list[str]]
+        self, texts: list[str], token_lists: list[list[str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One pass per document in ``triage._featurize`` (the GIL released while it counts)."""
+        """One pass per document in ``triage._featurize`` (the GIL released while it counts), which
+        reads whitespace runs as one space as it reads the texts."""
         offsets, columns, values = _featurize.tfidf_rows(
-            char_texts,
+            texts,
             token_lists,
             *self._word_table,
             *self._char_table,
