@@ -67,9 +67,7 @@ def _json_number(value: Any) -> str:
     return float.__repr__(value) if type(value) is float and math.isfinite(value) else json.dumps(value)
 
 
-def candidates_cell(
-    candidates: Iterable[tuple[Any, Any]], quote: Callable[[Any], str] = json_string
-) -> str:
+def candidates_cell(candidates: Iterable[tuple[Any, Any]], quote: Callable[[Any], str] = json_string) -> str:
     """The ``candidates`` cell: ``[[code, probability], ...]`` as JSON, probabilities rounded to 4
     places, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it. ``quote`` gives a code's
     JSON text; the batch path passes a lookup of the codes quoted once (2.4x faster than json.dumps)."""

@@ -1,6 +1,7 @@
-"""The batch tagger's fast path writes what the result objects write: ``candidates_cell`` is
-``json.dumps``, ``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)``
-for department, sub-label and unit-level models, and ``explain=0`` computes no explanation."""
+"""The batch tagger's fast paths give what the plain ones give: ``candidates_cell`` is ``json.dumps``,
+``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)`` for department,
+sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
+surrogate regex, and ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 
 import triage
 from tests.conftest import LABELS, TEXTS
+from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
 from triage.results import candidates_cell, json_string
 from triage.text import MAX_TEXT_CHARS
@@ -77,9 +79,15 @@ def test_rows_are_to_row_of_classify(request, name, top_k):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.text(alphabet=st.sampled_from("物业派出所学校乱收费停车 !,1a的了鑫"), max_size=30) | st.text(), max_size=6))
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("物业派出所学校乱收费停车 !,1a的了鑫"), max_size=30) | st.text(), max_size=6
+    )
+)
 def test_rows_are_to_row_of_classify_for_any_text(small_model, texts):
-    assert small_model._classification_rows(texts) == [result.to_row() for result in small_model.classify(texts, explain=0)]
+    assert small_model._classification_rows(texts) == [
+        result.to_row() for result in small_model.classify(texts, explain=0)
+    ]
 
 
 def test_rows_refuse_what_classify_refuses(small_model):
@@ -101,3 +109,21 @@ def test_explain_zero_computes_no_explanation(small_model, monkeypatch):
     small_model._classification_rows(MESSAGES)
     monkeypatch.undo()
     assert small_model.classify(MESSAGES[0], explain=2).explanation  # and explain > 0 still explains
+
+
+# any code point, lone surrogates included (st.text() leaves them out)
+any_code_points = st.lists(st.integers(0, 0x10FFFF) | st.integers(0xD7F0, 0xE010), max_size=20).map(
+    lambda codes: "".join(map(chr, codes))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_code_points)
+def test_has_surrogate_finds_what_the_regex_finds(text):
+    assert has_surrogate(text) == (_SURROGATE.search(text) is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="=+-@\t\r'1.e 物a") | st.integers() | st.booleans() | st.none(), max_size=8))
+def test_spreadsheet_row_is_spreadsheet_text_cell_by_cell(values):
+    assert spreadsheet_row(values) == [spreadsheet_text(v) if isinstance(v, str) else v for v in values]
