@@ -31,6 +31,7 @@ __all__ = ["UNCLASSIFIED", "TriageModel", "default_model_path", "load"]
 UNCLASSIFIED = "unclassified"
 
 DEFAULT_EXPLAIN_TERMS = 5
+_REASON_VALUES = {reason: reason.value for reason in ReviewReason}  # .value is a Python-level property
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 
 
@@ -184,6 +185,7 @@ class TriageModel:
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
         #: The class codes as str, in column order (what :attr:`classes_` copies; read per row, built once).
         self._class_names = tuple(str(c) for c in scorer.classes)
+        self._class_objects = np.array(self._class_names, dtype=object)  # to pick many at once
         self.base_scores = base_scores
         if units is not None and sorted(units) != sorted(self.classes_):
             raise ValueError("the unit → department map must list exactly the model's classes")
@@ -442,7 +444,7 @@ class TriageModel:
                 pairs = [(None, classes[k]) for k in best]
             else:
                 pairs = [self._unit_and_department(proba[row], k) for row, k in enumerate(best)]
-            names = {d: self.department_name(d) for _, d in pairs if d is not None}
+            names = {d: self.department_name(d) for d in {d for _, d in pairs if d is not None}}
             yield _ChunkAnswers(
                 texts=chunk,
                 features=rows,
@@ -450,7 +452,7 @@ class TriageModel:
                 units=[unit for unit, _ in pairs],
                 departments=[department for _, department in pairs],
                 department_names=[names[d] if d is not None else None for _, d in pairs],
-                candidate_codes=[[classes[k] for k in row] for row in ranked.tolist()],
+                candidate_codes=self._class_objects[ranked].tolist(),
                 candidate_probabilities=probabilities,
                 reasons=reasons,
                 sub_categories=subs,
@@ -483,20 +485,27 @@ class TriageModel:
 
     def _distinct_rows(self, texts: list[str], top_k: int) -> dict[str, list[Any]]:
         """``to_row()`` of the results of distinct prepared texts (``explain=0``), without building them."""
-        quoted = {code: json_string(code) for code in self._class_names}
+        quote = {code: json_string(code) for code in self._class_names}.__getitem__
         rows: dict[str, list[Any]] = {}
         for answers in self._chunk_answers(texts, top_k):
-            for row, text in enumerate(answers.texts):
-                reason = answers.reasons[row]
-                probabilities = answers.candidate_probabilities[row]
+            for text, department, name, (sub_category, _), codes, probabilities, reason in zip(
+                answers.texts,
+                answers.departments,
+                answers.department_names,
+                answers.sub_categories,
+                answers.candidate_codes,
+                answers.candidate_probabilities,
+                answers.reasons,
+                strict=True,
+            ):
                 rows[text] = row_cells(
-                    answers.departments[row],
-                    answers.department_names[row],
-                    answers.sub_categories[row][0],
+                    department,
+                    name,
+                    sub_category,
                     probabilities[0],
-                    candidates_cell(zip(answers.candidate_codes[row], probabilities, strict=True), quoted.__getitem__),
+                    candidates_cell(zip(codes, probabilities, strict=True), quote),
                     reason is not None,
-                    (reason.value,) if reason is not None else (),
+                    (_REASON_VALUES[reason],) if reason is not None else (),
                 )
         return rows
 
