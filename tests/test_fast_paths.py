@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triage
+import triage.model
 from tests.conftest import LABELS, TEXTS
 from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
@@ -127,3 +128,12 @@ def test_has_surrogate_finds_what_the_regex_finds(text):
 @given(st.lists(st.text(alphabet="=+-@\t\r'1.e 物a") | st.integers() | st.booleans() | st.none(), max_size=8))
 def test_spreadsheet_row_is_spreadsheet_text_cell_by_cell(values):
     assert spreadsheet_row(values) == [spreadsheet_text(v) if isinstance(v, str) else v for v in values]
+
+
+def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
+    prepared = []
+    real = triage.model.prepare
+    monkeypatch.setattr(triage.model, "prepare", lambda text: prepared.append(text) or real(text))
+    rows = small_model._classification_rows(MESSAGES * 3)
+    assert sorted(prepared) == sorted(set(MESSAGES))
+    assert rows == small_model._classification_rows(MESSAGES) * 3

@@ -512,8 +512,11 @@ class TriageModel:
     def _classification_rows(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
         """``[result.to_row() for result in self.classify(texts, top_k=top_k, explain=0)]``, the batch
         tagger's cells, computed from each chunk's arrays without building the results."""
-        prepared = [prepare(text) for text in _ensure_texts(texts)]
-        distinct = list(dict.fromkeys(p.text for p in prepared if has_chinese(p.text)))
+        items = _ensure_texts(texts)
+        # exports repeat blank forms and template messages: each distinct raw text is prepared once
+        prepared_of = {text: prepare(text) for text in dict.fromkeys(items)}
+        prepared = [prepared_of[text] for text in items]
+        distinct = list(dict.fromkeys(p.text for p in prepared_of.values() if has_chinese(p.text)))
         by_text = self._distinct_rows(distinct, top_k)
         return [
             found if (found := by_text.get(item.text)) is not None else self._unclassified(item).to_row()
