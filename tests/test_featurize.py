@@ -208,3 +208,21 @@ def test_a_token_filter_survives_tokens_whose_comparison_changes_the_list():
 
     tokens.extend([Meddling("物业" * 50), "停车费"])
     assert _featurize.content_tokens(tokens, frozenset({"的"})) == ["物业" * 50]
+
+
+def test_single_characters_are_read_from_their_own_array(scorer):
+    """A scorer reading single characters passes their columns by code point; the featuriser reads
+    them there (a blind array loses them) and refuses one pointing past the vocabulary."""
+    if scorer.char_ngram_range[0] != 1:
+        assert not len(scorer._char_unigrams)
+        return
+    chars, tokens = _inputs([*TEXTS[:5], "物业\U00020000费"])
+    arguments = [*scorer._word_table, *scorer._char_table, scorer.idf, scorer.n_word_features]
+    ranges = [*scorer.word_ngram_range, *scorer.char_ngram_range, scorer.sublinear_tf]
+    probed = _featurize.tfidf_rows(chars, tokens, *arguments, *ranges)
+    assert _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, scorer._char_unigrams) == probed
+    blind = np.full_like(scorer._char_unigrams, -1)
+    assert _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, blind) != probed
+    broken = np.full_like(scorer._char_unigrams, len(scorer.idf))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, broken)

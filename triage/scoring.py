@@ -112,6 +112,8 @@ MAX_SCORER_BYTES = 512 << 20
 # others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
 _QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
+#: Characters below this code point (the Basic Multilingual Plane) have their column looked up once, at load.
+_DIRECT_CHARACTERS = 1 << 16
 #: Longest n-gram a scorer accepts (TfidfVectorizer's are a few units long).
 MAX_NGRAM = 32
 
@@ -410,6 +412,16 @@ class LinearScorer:
         self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
         self.n_word_features = int(word_table[1].max(initial=-1)) + 1
+        # The column of each character of the Basic Multilingual Plane (-1: none), as the table holds it:
+        # the compiled featuriser reads a text's single characters here (256 kB, in cache) instead of
+        # probing the table (megabytes) for a third of a message's character n-grams.
+        self._char_unigrams = (
+            _look_up(
+                *self._char_table, _fold(np.arange(_DIRECT_CHARACTERS, dtype=np.uint64)[:, None], np.uint64(1))
+            ).astype(np.int32)
+            if char_ngram_range[0] == 1 and _featurize is not None
+            else np.zeros(0, dtype=np.int32)
+        )
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
         # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
@@ -648,6 +660,7 @@ class LinearScorer:
             *self.word_ngram_range,
             *self.char_ngram_range,
             self.sublinear_tf,
+            self._char_unigrams,
         )
         return (
             np.frombuffer(offsets, dtype=np.int64),
