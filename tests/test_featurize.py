@@ -65,6 +65,30 @@ def test_training_texts_and_edge_cases_get_the_numpy_features(scorer):
     _assert_same_features(scorer, [*TEXTS, "", " ", "派出所 派出所 派出所", "物" * 5000])
 
 
+# Every character str.isspace() and regex \s call whitespace, a few that are not (U+200B, U+FEFF), and text.
+WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\ufeff物业ab"
+
+
+@pytest.fixture(scope="module")
+def spaced_scorer() -> LinearScorer:
+    """A scorer whose character n-grams hold spaces (物 业, 业 ): trained on texts spelled out with them."""
+    texts = [" ".join(text) for text in TEXTS]
+    return LinearScorer.from_estimator(TriageClassifier(min_df=1, calibration_folds=3).fit(texts, LABELS))
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(st.text(alphabet=WHITESPACE, max_size=40), min_size=1, max_size=8))
+def test_whitespace_runs_are_read_as_the_numpy_path_collapses_them(spaced_scorer, texts):
+    """The compiled featuriser collapses runs of whitespace as it reads unprepared text, as
+    ``_WHITE_SPACES.sub(" ", text)`` does before the numpy path (a single whitespace stays as it is)."""
+    tokens = [segment(text) for text in texts]
+    compiled = spaced_scorer._features_compiled(texts, tokens)
+    expected = spaced_scorer._features_numpy(texts, tokens)
+    assert compiled[0].tolist() == expected[0].tolist()
+    assert compiled[1].tolist() == expected[1].tolist()
+    np.testing.assert_allclose(compiled[2], expected[2], rtol=1e-6)
+
+
 @settings(max_examples=40, deadline=None)
 @given(texts=texts_strategy)
 def test_compiled_scores_are_the_numpy_scores(scorer, texts):
@@ -184,3 +208,21 @@ def test_a_token_filter_survives_tokens_whose_comparison_changes_the_list():
 
     tokens.extend([Meddling("物业" * 50), "停车费"])
     assert _featurize.content_tokens(tokens, frozenset({"的"})) == ["物业" * 50]
+
+
+def test_single_characters_are_read_from_their_own_array(scorer):
+    """A scorer reading single characters passes their columns by code point; the featuriser reads
+    them there (a blind array loses them) and refuses one pointing past the vocabulary."""
+    if scorer.char_ngram_range[0] != 1:
+        assert not len(scorer._char_unigrams)
+        return
+    chars, tokens = _inputs([*TEXTS[:5], "物业\U00020000费"])
+    arguments = [*scorer._word_table, *scorer._char_table, scorer.idf, scorer.n_word_features]
+    ranges = [*scorer.word_ngram_range, *scorer.char_ngram_range, scorer.sublinear_tf]
+    probed = _featurize.tfidf_rows(chars, tokens, *arguments, *ranges)
+    assert _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, scorer._char_unigrams) == probed
+    blind = np.full_like(scorer._char_unigrams, -1)
+    assert _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, blind) != probed
+    broken = np.full_like(scorer._char_unigrams, len(scorer.idf))
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, broken)

@@ -122,7 +122,10 @@ static int check_str(PyObject *item, const char *what, Py_ssize_t index) {
     return 0;
 }
 
-/* Code points of each text (characters). */
+/* Code points of each text (characters), every run of two or more whitespace characters read as one
+ * space: what TfidfVectorizer's char analyzer does, and scoring.py's _WHITE_SPACES.sub(" ", text)
+ * (\s of a str pattern is Py_UNICODE_ISSPACE). A prepared text holds no such run; one more pass over
+ * it in Python cost ~2.5 us per message. */
 static int read_texts(PyObject *texts, Runs *runs) {
     Py_ssize_t n = PyList_GET_SIZE(texts), total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -138,7 +141,14 @@ static int read_texts(PyObject *texts, Runs *runs) {
         const void *data = PyUnicode_DATA(text);
         Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         runs->starts[i] = at;
-        for (Py_ssize_t j = 0; j < length; j++) runs->units[at++] = PyUnicode_READ(kind, data, j);
+        for (Py_ssize_t j = 0; j < length; j++) {
+            Py_UCS4 unit = PyUnicode_READ(kind, data, j);
+            if (Py_UNICODE_ISSPACE(unit) && j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) {
+                while (j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) j++;
+                unit = ' ';
+            }
+            runs->units[at++] = unit;
+        }
     }
     runs->starts[n] = at;
     return 0;
@@ -199,11 +209,29 @@ typedef struct {
     uint64_t *homes;    /* and their home slots */
 } Counter;
 
+/* Columns of single characters by code point (-1: not in the vocabulary), for code points below
+ * n_direct: read from an array of 256 kB that stays in cache, instead of a probe of the table. */
+typedef struct {
+    const int32_t *columns;
+    Py_ssize_t n_direct;
+} Direct;
+
+static inline void found_column(Counter *counter, int64_t column) {
+    if (column >= counter->n_features)
+        counter->out_of_range = 1; /* a corrupt table: reported, never written through */
+    else if (column >= 0)
+        counter->found[counter->n_found++] = column;
+}
+
 static inline void count_ngrams(Counter *counter, const Table *table, const uint64_t *units, Py_ssize_t length,
-                                long low, long high) {
+                                long low, long high, const Direct *direct) {
     Py_ssize_t m = 0;
     for (long n = low; n <= high && n <= length; n++) {
         for (Py_ssize_t start = 0; start + n <= length; start++) {
+            if (n == 1 && units[start] < (uint64_t)direct->n_direct) {
+                found_column(counter, direct->columns[units[start]]);
+                continue;
+            }
             uint64_t key = (uint64_t)n;
             for (long j = 0; j < n; j++) key = key * MULTIPLIER + units[start + j];
             key = mix64(key);
@@ -228,10 +256,7 @@ static inline void count_ngrams(Counter *counter, const Table *table, const uint
             if (stored == 0) break;
             position = (position + 1) & table->mask;
         }
-        if (column >= counter->n_features)
-            counter->out_of_range = 1; /* a corrupt table: reported, never written through */
-        else if (column >= 0)
-            counter->found[counter->n_found++] = column;
+        found_column(counter, column);
     }
 }
 
@@ -246,14 +271,19 @@ static inline void count_found(Counter *counter) {
 
 static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
     PyObject *texts, *token_lists;
-    Py_buffer word_keys = {0}, word_columns = {0}, char_keys = {0}, char_columns = {0}, idf_buffer = {0};
+    Py_buffer word_keys = {0}, word_columns = {0}, char_keys = {0}, char_columns = {0}, idf_buffer = {0},
+              unigram_buffer = {0};
     Py_ssize_t n_word_features;
     long word_low, word_high, char_low, char_high;
     int sublinear;
-    if (!PyArg_ParseTuple(args, "O!O!y*y*y*y*y*nllllp:tfidf_rows", &PyList_Type, &texts, &PyList_Type, &token_lists,
-                          &word_keys, &word_columns, &char_keys, &char_columns, &idf_buffer, &n_word_features,
-                          &word_low, &word_high, &char_low, &char_high, &sublinear))
+    if (!PyArg_ParseTuple(args, "O!O!y*y*y*y*y*nllllp|y*:tfidf_rows", &PyList_Type, &texts, &PyList_Type,
+                          &token_lists, &word_keys, &word_columns, &char_keys, &char_columns, &idf_buffer,
+                          &n_word_features, &word_low, &word_high, &char_low, &char_high, &sublinear,
+                          &unigram_buffer))
         return NULL;
+    /* words never take the direct path; characters do when the caller passed their columns */
+    Direct no_direct = {NULL, 0};
+    Direct char_direct = {(const int32_t *)unigram_buffer.buf, unigram_buffer.len / (Py_ssize_t)sizeof(int32_t)};
 
     PyObject *result = NULL;
     Runs chars = {0}, words = {0};
@@ -311,9 +341,9 @@ static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
         offsets[i] = written;
         counter.n_touched = counter.n_found = 0;
         count_ngrams(&counter, &word_table, words.units + words.starts[i], words.starts[i + 1] - words.starts[i],
-                     word_low, word_high);
+                     word_low, word_high, &no_direct);
         count_ngrams(&counter, &char_table, chars.units + chars.starts[i], chars.starts[i + 1] - chars.starts[i],
-                     char_low, char_high);
+                     char_low, char_high, &char_direct);
         count_found(&counter);
         sort_columns(counter.touched, counter.scratch, counter.n_touched, passes);
         double squares[2] = {0.0, 0.0};
@@ -363,6 +393,7 @@ done:
     PyBuffer_Release(&char_keys);
     PyBuffer_Release(&char_columns);
     PyBuffer_Release(&idf_buffer);
+    PyBuffer_Release(&unigram_buffer);
     return result;
 }
 
@@ -422,7 +453,10 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
             }
             if (j + AHEAD < end) {
                 int64_t ahead = columns[j + AHEAD];
-                if (ahead >= 0 && ahead < n_terms) PREFETCH(weights + ahead * n_classes);
+                if (ahead >= 0 && ahead < n_terms) { /* a term's row can straddle two cache lines or three */
+                    PREFETCH(weights + ahead * n_classes);
+                    PREFETCH(weights + ahead * n_classes + n_classes - 1);
+                }
             }
             const float *term = weights + column * n_classes;
             double value = values[j];
@@ -488,10 +522,11 @@ static PyMethodDef methods[] = {
      "weights."},
     {"tfidf_rows", tfidf_rows, METH_VARARGS,
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
-     "           word_low, word_high, char_low, char_high, sublinear) -> (offsets, columns, values)\n\n"
-     "TF-IDF rows of whitespace-collapsed texts and their tokens, as LinearScorer.transform computes them;\n"
-     "the three results are raw int64 / int64 / float32 bytes. Called only by\n"
-     "LinearScorer._features_compiled, which passes arrays of the dtypes and layout this reads."},
+     "           word_low, word_high, char_low, char_high, sublinear[, char_unigrams]) -> (offsets, columns, values)\n\n"
+     "TF-IDF rows of texts (whitespace runs read as one space) and their tokens, as LinearScorer.transform\n"
+     "computes them; the three results are raw int64 / int64 / float32 bytes. Called only by\n"
+     "LinearScorer._features_compiled, which passes arrays of the dtypes and layout this reads; char_unigrams\n"
+     "(int32, by code point) is the column of each character the character table holds (-1: none)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -18,6 +18,7 @@ def tfidf_rows(
     char_low: int,
     char_high: int,
     sublinear: bool,
+    char_unigrams: Buffer = ...,
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
 def linear_scores(

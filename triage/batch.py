@@ -389,8 +389,11 @@ def _tag_chunk(
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable]
     # the columns hold no explanation: computing one costs ~20 % of a routed row
-    found = model.classify(batch, explain=0) if config is None else model.route(batch, config=config, explain=0)
-    cells = dict(zip(usable, (result.to_row() for result in found), strict=True))
+    if config is None:  # the rows of classify(batch, explain=0), without building the results first
+        found = model._classification_rows(batch)
+    else:
+        found = [result.to_row() for result in model.route(batch, config=config, explain=0)]
+    cells = dict(zip(usable, found, strict=True))
     blank = [""] * (len(output_columns(config is not None)) - 1)
     return [[*cells[i], ""] if not error else [*blank, error] for i, error in enumerate(errors)]
 

@@ -320,6 +320,16 @@ def _json_value(value: Any) -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate (what ``_SURROGATE`` finds): UTF-8's strict encoder
+    refuses exactly those, and tells 2-3 times faster than the regex scans Chinese text."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def row_cells(values: Sequence[Any], header: Sequence[str], encoding: str | None = None) -> tuple[list[str], str]:
     """``(cells, error)`` of one row: each value through :func:`to_cell`, one per header column.
 
@@ -398,8 +408,14 @@ def spreadsheet_text(value: str) -> str:
 
 
 def spreadsheet_row(values: Iterable[Any]) -> list[Any]:
-    """A row for CSV/XLSX output: its text cells through :func:`spreadsheet_text`, other values as they are."""
-    return [spreadsheet_text(value) if isinstance(value, str) else value for value in values]
+    """A row for CSV/XLSX output: its text cells through :func:`spreadsheet_text`, other values as they are.
+
+    Only cells starting with a formula character are handed to it: a call per cell was most of the cost.
+    """
+    return [
+        spreadsheet_text(value) if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+        for value in values
+    ]
 
 
 # ---------------------------------------------------------------- readers
@@ -559,7 +575,7 @@ def _delimited_rows(
         if not values:
             continue  # a blank line is no row (as in pandas)
         number += 1
-        if any(len(value) > MAX_CELL_CHARS or _SURROGATE.search(value) for value in values):
+        if max(map(len, values)) > MAX_CELL_CHARS or has_surrogate("".join(values)):
             cells, error = row_cells(values, header, encoding)
         else:  # text cells pass the cell rule unchanged: only the width to fix
             cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""

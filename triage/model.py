@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -13,7 +14,7 @@ import numpy as np
 
 from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
-from triage.results import Classification, ReviewReason, RoutingSuggestion
+from triage.results import Classification, ReviewReason, RoutingSuggestion, candidates_cell, json_string, row_cells
 from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ __all__ = ["UNCLASSIFIED", "TriageModel", "default_model_path", "load"]
 UNCLASSIFIED = "unclassified"
 
 DEFAULT_EXPLAIN_TERMS = 5
+_REASON_VALUES = {reason: reason.value for reason in ReviewReason}  # .value is a Python-level property
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 
 
@@ -142,6 +144,24 @@ def _sub_columns(pairs: Sequence[tuple[str, str]]) -> dict[str, tuple[np.ndarray
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _ChunkAnswers:
+    """What the results of a chunk of distinct prepared texts hold, field by field, one item per text
+    (:meth:`TriageModel._chunk_answers`): built from the chunk's arrays at once, then read per row."""
+
+    texts: list[str]
+    features: FeatureRows
+    best: list[int]
+    units: list[str | None]
+    departments: list[str | None]
+    department_names: list[str | None]
+    candidate_codes: list[list[str]]
+    candidate_probabilities: list[list[float]]
+    reasons: list[ReviewReason | None]
+    sub_categories: list[tuple[str | None, float]]
+    department_candidates: list[tuple[tuple[str, float], ...]]
+
+
 class TriageModel:
     """A loaded model with its manifest: what applications call.
 
@@ -178,6 +198,9 @@ class TriageModel:
         self.sub_label_pairs = _sub_label_pairs(sub_scorer, manifest) if sub_scorer is not None else ()
         self._sub_columns = _sub_columns(self.sub_label_pairs)
         self._names = {label["code"]: label.get("name", label["code"]) for label in manifest.get("labels", [])}
+        #: The class codes as str, in column order (what :attr:`classes_` copies; read per row, built once).
+        self._class_names = tuple(str(c) for c in scorer.classes)
+        self._class_objects = np.array(self._class_names, dtype=object)  # to pick many at once
         self.base_scores = base_scores
         if units is not None and sorted(units) != sorted(self.classes_):
             raise ValueError("the unit → department map must list exactly the model's classes")
@@ -260,7 +283,7 @@ class TriageModel:
     def classes_(self) -> list[str]:
         """Department codes the model can return, in the column order of :meth:`predict_proba`
         (named as in scikit-learn)."""
-        return [str(c) for c in self.scorer.classes]
+        return list(self._class_names)
 
     @property
     def classes(self) -> list[str]:
@@ -336,8 +359,8 @@ class TriageModel:
         """The unit answered and its department; a unit without one gets the department its
         sibling units hold most probability for (None when no unit has a department)."""
         if self.units is None:
-            return None, self.classes_[best]
-        unit = self.classes_[best]
+            return None, self._class_names[best]
+        unit = self._class_names[best]
         department = self.units[unit][0]
         if department is None and self._unit_department_codes:
             _, summed = self.department_proba(proba_row[None, :])
@@ -412,45 +435,112 @@ class TriageModel:
                     found[row] = (names[k], float(p))
         return found
 
+    def _chunk_answers(self, texts: list[str], top_k: int) -> Iterator[_ChunkAnswers]:
+        """What the results of distinct prepared texts hold, a chunk of texts at a time, each field
+        computed for the whole chunk at once (ranking, confidences, reasons) and handed out as lists."""
+        classes = self._class_names
+        threshold = self.review_threshold
+        for start, rows, proba in self._score_chunks(texts):
+            chunk = texts[start : start + len(proba)]
+            departments = self.scorer.classes[proba.argmax(axis=1)]
+            subs = self._sub_categories(chunk, rows.tokens, departments)
+            by_department = self._department_candidates(proba, top_k)
+            ranked = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
+            best = ranked[:, 0].tolist()
+            probabilities = np.take_along_axis(proba, ranked, axis=1).tolist()
+            # A text with no term the model knows gets the bias's answer: never route it unseen.
+            unknown = (np.diff(rows.offsets) == 0).tolist()
+            reasons = [
+                ReviewReason.NO_KNOWN_TERMS
+                if unknown[row]
+                else ReviewReason.LOW_CONFIDENCE
+                if probabilities[row][0] < threshold
+                else None
+                for row in range(len(chunk))
+            ]
+            pairs: list[tuple[str | None, str | None]]
+            if self.units is None:
+                pairs = [(None, classes[k]) for k in best]
+            else:
+                pairs = [self._unit_and_department(proba[row], k) for row, k in enumerate(best)]
+            names = {d: self.department_name(d) for d in {d for _, d in pairs if d is not None}}
+            yield _ChunkAnswers(
+                texts=chunk,
+                features=rows,
+                best=best,
+                units=[unit for unit, _ in pairs],
+                departments=[department for _, department in pairs],
+                department_names=[names[d] if d is not None else None for _, d in pairs],
+                candidate_codes=self._class_objects[ranked].tolist(),
+                candidate_probabilities=probabilities,
+                reasons=reasons,
+                sub_categories=subs,
+                department_candidates=by_department,
+            )
+
     def _classify_distinct(self, texts: list[str], top_k: int, explain: int) -> dict[str, Classification]:
         """Results of distinct prepared texts."""
-        classes = self.classes_
-        threshold = self.review_threshold
         results: dict[str, Classification] = {}
-        for start, rows, proba in self._score_chunks(texts):
-            departments = self.scorer.classes[proba.argmax(axis=1)]
-            subs = self._sub_categories(texts[start : start + len(proba)], rows.tokens, departments)
-            by_department = self._department_candidates(proba, top_k)
-            # A text with no term the model knows gets the bias's answer: never route it unseen.
-            unknown = np.diff(rows.offsets) == 0
-            for row in range(len(proba)):
-                text = texts[start + row]
-                ranked = np.argsort(-proba[row], kind="stable")
-                best = int(ranked[0])
-                confidence = float(proba[row, best])
-                reason = (
-                    ReviewReason.NO_KNOWN_TERMS
-                    if unknown[row]
-                    else ReviewReason.LOW_CONFIDENCE
-                    if confidence < threshold
-                    else None
-                )
-                unit, department = self._unit_and_department(proba[row], best)
+        for answers in self._chunk_answers(texts, top_k):
+            for row, text in enumerate(answers.texts):
+                reason = answers.reasons[row]
+                probabilities = answers.candidate_probabilities[row]
+                sub_category, sub_confidence = answers.sub_categories[row]
                 results[text] = Classification(
-                    department=department,
-                    department_name=self.department_name(department) if department is not None else None,
-                    confidence=confidence,
-                    candidates=tuple((classes[k], float(proba[row, k])) for k in ranked[:top_k]),
+                    department=answers.departments[row],
+                    department_name=answers.department_names[row],
+                    confidence=probabilities[0],
+                    candidates=tuple(zip(answers.candidate_codes[row], probabilities, strict=True)),
                     needs_review=reason is not None,
                     reason=reason,
-                    explanation=self._explain(rows, row, best, explain),
+                    explanation=self._explain(answers.features, row, answers.best[row], explain) if explain > 0 else (),
                     truncated=False,
-                    sub_category=subs[row][0],
-                    sub_confidence=subs[row][1],
-                    unit=unit,
-                    department_candidates=by_department[row],
+                    sub_category=sub_category,
+                    sub_confidence=sub_confidence,
+                    unit=answers.units[row],
+                    department_candidates=answers.department_candidates[row],
                 )
         return results
+
+    def _distinct_rows(self, texts: list[str], top_k: int) -> dict[str, list[Any]]:
+        """``to_row()`` of the results of distinct prepared texts (``explain=0``), without building them."""
+        quote = {code: json_string(code) for code in self._class_names}.__getitem__
+        rows: dict[str, list[Any]] = {}
+        for answers in self._chunk_answers(texts, top_k):
+            for text, department, name, (sub_category, _), codes, probabilities, reason in zip(
+                answers.texts,
+                answers.departments,
+                answers.department_names,
+                answers.sub_categories,
+                answers.candidate_codes,
+                answers.candidate_probabilities,
+                answers.reasons,
+                strict=True,
+            ):
+                rows[text] = row_cells(
+                    department,
+                    name,
+                    sub_category,
+                    probabilities[0],
+                    candidates_cell(zip(codes, probabilities, strict=True), quote),
+                    reason is not None,
+                    (_REASON_VALUES[reason],) if reason is not None else (),
+                )
+        return rows
+
+    def _classification_rows(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
+        """``[result.to_row() for result in self.classify(texts, top_k=top_k, explain=0)]``, the batch
+        tagger's cells, computed from each chunk's arrays without building the results."""
+        items = _ensure_texts(texts)
+        # exports repeat blank forms and template messages: each distinct raw text is prepared once
+        prepared_of = {text: prepare(text) for text in dict.fromkeys(items)}
+        prepared = [prepared_of[text] for text in items]
+        distinct = list(dict.fromkeys(p.text for p in prepared_of.values() if has_chinese(p.text)))
+        by_text = self._distinct_rows(distinct, top_k)
+        return [
+            found if (found := by_text.get(item.text)) is not None else self._unclassified(item).to_row()
+            for item in prepared
+        ]
 
     def _department_candidates(self, proba: np.ndarray, top_k: int) -> list[tuple[tuple[str, float], ...]]:
         """Per row, a unit-level model's top-k departments by summed unit probability (empty

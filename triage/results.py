@@ -12,6 +12,8 @@ field names), ``RoutingSuggestion.subcategory``.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -55,17 +57,56 @@ _COLUMNS = (
 )
 
 
+def json_string(value: Any) -> str:
+    """``value`` as JSON text, as the ``candidates`` cell writes department codes (non-ASCII kept)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _json_number(value: Any) -> str:
+    # json.dumps writes a finite float as float.__repr__ does; NaN, infinities and other types it knows
+    return float.__repr__(value) if type(value) is float and math.isfinite(value) else json.dumps(value)
+
+
+def candidates_cell(candidates: Iterable[tuple[Any, Any]], quote: Callable[[Any], str] = json_string) -> str:
+    """The ``candidates`` cell: ``[[code, probability], ...]`` as JSON, probabilities rounded to 4
+    places, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it. ``quote`` gives a code's
+    JSON text; the batch path passes a lookup of the codes quoted once (2.4x faster than json.dumps)."""
+    return "[" + ", ".join([f"[{quote(code)}, {_json_number(round(p, 4))}]" for code, p in candidates]) + "]"
+
+
+def row_cells(
+    department: str | None,
+    department_name: str | None,
+    sub_category: str | None,
+    confidence: float,
+    candidates: str,
+    needs_review: bool,
+    review_reasons: Iterable[str],
+) -> list[Any]:
+    """The cells of :data:`_COLUMNS` (``candidates`` already a cell, :func:`candidates_cell`): what both
+    result types' ``to_row()`` write, and what the batch tagger writes without building results."""
+    return [
+        department or "",
+        department_name or "",
+        sub_category or "",
+        round(confidence, 4),
+        candidates,
+        needs_review,
+        ";".join(review_reasons),
+    ]
+
+
 def _cells(result: Classification | RoutingSuggestion, candidates: tuple[tuple[str, float], ...]) -> list[Any]:
     """The cells both result types write, read through their shared names."""
-    return [
-        result.department or "",
-        result.department_name or "",
-        result.sub_category or "",
-        round(result.confidence, 4),
-        json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False),
+    return row_cells(
+        result.department,
+        result.department_name,
+        result.sub_category,
+        result.confidence,
+        candidates_cell(candidates),
         result.needs_review,
-        ";".join(result.review_reasons),
-    ]
+        result.review_reasons,
+    )
 
 
 @dataclass(frozen=True, slots=True)

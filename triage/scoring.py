@@ -112,6 +112,8 @@ MAX_SCORER_BYTES = 512 << 20
 # others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
 _QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
+#: Characters below this code point (the Basic Multilingual Plane) have their column looked up once, at load.
+_DIRECT_CHARACTERS = 1 << 16
 #: Longest n-gram a scorer accepts (TfidfVectorizer's are a few units long).
 MAX_NGRAM = 32
 
@@ -410,6 +412,16 @@ class LinearScorer:
         self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
         self.n_word_features = int(word_table[1].max(initial=-1)) + 1
+        # The column of each character of the Basic Multilingual Plane (-1: none), as the table holds it:
+        # the compiled featuriser reads a text's single characters here (256 kB, in cache) instead of
+        # probing the table (megabytes) for a third of a message's character n-grams.
+        self._char_unigrams = (
+            _look_up(
+                *self._char_table, _fold(np.arange(_DIRECT_CHARACTERS, dtype=np.uint64)[:, None], np.uint64(1))
+            ).astype(np.int32)
+            if char_ngram_range[0] == 1 and _featurize is not None
+            else np.zeros(0, dtype=np.int32)
+        )
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
         # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
@@ -611,17 +623,19 @@ class LinearScorer:
         """TF-IDF features of texts already through :func:`triage.text.prepare` (raw text here would
         skip the masking of personal data); ``tokens``, their segments if already known."""
         token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
-        char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
+        if not isinstance(texts, list):
+            texts = list(texts)
         if _featurize is None:
-            offsets, columns, values = self._features_numpy(char_texts, token_lists)
+            offsets, columns, values = self._features_numpy(texts, token_lists)
         else:
-            offsets, columns, values = self._features_compiled(char_texts, token_lists)
+            offsets, columns, values = self._features_compiled(texts, token_lists)
         return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
 
     def _features_numpy(
-        self, char_texts: list[str], token_lists: list[list[str]]
+        self, texts: list[str], token_lists: list[list[str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whole-batch array passes: all keys, then all lookups, then counting."""
+        char_texts = [_WHITE_SPACES.sub(" ", text) for text in texts]
         n = len(char_texts)
         token_owner = np.repeat(np.arange(n), [len(t) for t in token_lists])
         tokens = list(chain.from_iterable(token_lists))
@@ -632,11 +646,12 @@ class LinearScorer:
         return self._tfidf(columns, np.concatenate([word_owner, char_doc]), n)
 
     def _features_compiled(
-        self, char_texts: list[str], token_lists: list[list[str]]
+        self, texts: list[str], token_lists: list[list[str]]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One pass per document in ``triage._featurize`` (the GIL released while it counts)."""
+        """One pass per document in ``triage._featurize`` (the GIL released while it counts), which
+        reads whitespace runs as one space as it reads the texts."""
         offsets, columns, values = _featurize.tfidf_rows(
-            char_texts,
+            texts,
             token_lists,
             *self._word_table,
             *self._char_table,
@@ -645,6 +660,7 @@ class LinearScorer:
             *self.word_ngram_range,
             *self.char_ngram_range,
             self.sublinear_tf,
+            self._char_unigrams,
         )
         return (
             np.frombuffer(offsets, dtype=np.int64),

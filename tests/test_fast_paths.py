@@ -1,0 +1,139 @@
+"""The batch tagger's fast paths give what the plain ones give: ``candidates_cell`` is ``json.dumps``,
+``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)`` for department,
+sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
+surrogate regex, and ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import triage
+import triage.model
+from tests.conftest import LABELS, TEXTS
+from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
+from triage.model import TriageModel
+from triage.results import candidates_cell, json_string
+from triage.text import MAX_TEXT_CHARS
+
+MESSAGES = [
+    "小区物业乱收停车费，垃圾也没人清理",
+    "派出所补办身份证要排好几天队",
+    "",
+    "!!!",
+    "please fix the road",
+    "小区物业乱收停车费，垃圾也没人清理",  # a repeat: scored once, written twice
+    "鑫鑫鑫",  # Chinese, but no term the model knows
+    "学校补课" * (MAX_TEXT_CHARS // 2),  # cut to MAX_TEXT_CHARS
+    "=学校乱收补课费，电话13988999988",
+]
+
+
+@pytest.fixture(scope="module")
+def unit_model() -> TriageModel:
+    units = {"property_management": "物业办", "public_security": "派出所", "education": "教育局"}
+    return triage.train(
+        TEXTS,
+        [units[label] for label in LABELS],
+        unit_departments={"物业办": "property_management", "派出所": "public_security", "教育局": None},
+        min_df=1,
+        calibration_folds=3,
+    )
+
+
+def expected_json(candidates):
+    return json.dumps([[code, round(p, 4)] for code, p in candidates], ensure_ascii=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(),
+            st.floats() | st.floats(min_value=0.0, max_value=1.0) | st.integers(min_value=-(10**6), max_value=10**6),
+        ),
+        max_size=5,
+    )
+)
+def test_candidates_cell_is_what_json_dumps_writes(candidates):
+    quoted = {code: json_string(code) for code, _ in candidates}
+    assert candidates_cell(candidates) == expected_json(candidates)
+    assert candidates_cell(candidates, quoted.__getitem__) == expected_json(candidates)
+
+
+def test_candidates_cell_writes_non_finite_probabilities_as_json_does():
+    candidates = [("a", math.nan), ("b", math.inf), ("c", -math.inf), ('引号"\\', 0.123456)]
+    assert candidates_cell(candidates) == '[["a", NaN], ["b", Infinity], ["c", -Infinity], ["引号\\"\\\\", 0.1235]]'
+
+
+@pytest.mark.parametrize("name", ["small_model", "sub_model", "unit_model"])
+@pytest.mark.parametrize("top_k", [1, 3, 10])
+def test_rows_are_to_row_of_classify(request, name, top_k):
+    model = request.getfixturevalue(name)
+    expected = [result.to_row() for result in model.classify(MESSAGES, top_k=top_k, explain=0)]
+    assert model._classification_rows(MESSAGES, top_k=top_k) == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("物业派出所学校乱收费停车 !,1a的了鑫"), max_size=30) | st.text(), max_size=6
+    )
+)
+def test_rows_are_to_row_of_classify_for_any_text(small_model, texts):
+    assert small_model._classification_rows(texts) == [
+        result.to_row() for result in small_model.classify(texts, explain=0)
+    ]
+
+
+def test_rows_refuse_what_classify_refuses(small_model):
+    with pytest.raises(TypeError, match="text at index 1 is NoneType, not str"):
+        small_model._classification_rows(["物业", None])
+
+
+def test_rows_agree_across_threads(small_model):
+    batches = [[f"第{i}次反映：{text}" for text in MESSAGES] for i in range(8)]
+    serial = [small_model._classification_rows(batch) for batch in batches]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(small_model._classification_rows, batches)) == serial
+
+
+def test_explain_zero_computes_no_explanation(small_model, monkeypatch):
+    monkeypatch.setattr(TriageModel, "_explain", lambda *args: pytest.fail("an explanation was computed"))
+    results = small_model.classify(MESSAGES, explain=0)
+    assert all(result.explanation == () for result in results)
+    small_model._classification_rows(MESSAGES)
+    monkeypatch.undo()
+    assert small_model.classify(MESSAGES[0], explain=2).explanation  # and explain > 0 still explains
+
+
+# any code point, lone surrogates included (st.text() leaves them out)
+any_code_points = st.lists(st.integers(0, 0x10FFFF) | st.integers(0xD7F0, 0xE010), max_size=20).map(
+    lambda codes: "".join(map(chr, codes))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_code_points)
+def test_has_surrogate_finds_what_the_regex_finds(text):
+    assert has_surrogate(text) == (_SURROGATE.search(text) is not None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="=+-@\t\r'1.e 物a") | st.integers() | st.booleans() | st.none(), max_size=8))
+def test_spreadsheet_row_is_spreadsheet_text_cell_by_cell(values):
+    assert spreadsheet_row(values) == [spreadsheet_text(v) if isinstance(v, str) else v for v in values]
+
+
+def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
+    prepared = []
+    real = triage.model.prepare
+    monkeypatch.setattr(triage.model, "prepare", lambda text: prepared.append(text) or real(text))
+    rows = small_model._classification_rows(MESSAGES * 3)
+    assert sorted(prepared) == sorted(set(MESSAGES))
+    assert rows == small_model._classification_rows(MESSAGES) * 3
