@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.grouping import connected_groups
+from triage.grouping import chunk_spans, connected_groups
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 
@@ -149,7 +149,8 @@ class ConcernTerms:
             self._fix_frequencies()
         if not self._ids:
             return np.zeros((0, self.terms), dtype=np.uint32), np.zeros((0, self.terms), dtype=np.float32)
-        return np.concatenate(self._ids), np.concatenate(self._weights)
+        self._ids, self._weights = [_joined(self._ids)], [_joined(self._weights)]
+        return self._ids[0], self._weights[0]
 
     def _fix_frequencies(self) -> None:
         """The place stems worth looking for and their document frequencies (the sample's texts that
@@ -189,6 +190,20 @@ class ConcernTerms:
         self._weights.append(weights)
 
 
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """The arrays ``parts`` one after the other, each dropped from the list once copied: memory
+    holds the result and one part at a time, not two of everything (128 MB at 1M messages)."""
+    if len(parts) == 1:
+        return parts[0]
+    joined = np.empty((sum(len(part) for part in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
+    at = 0
+    while parts:
+        part = parts.pop(0)
+        joined[at : at + len(part)] = part
+        at += len(part)
+    return joined
+
+
 def concern_groups(
     ids: np.ndarray,
     weights: np.ndarray,
@@ -224,21 +239,49 @@ _PLACE_WEIGHT = 2.0
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
+#: Messages whose word entries are gathered at once when voice vectors are built (about 300 bytes each).
+_VOICE_BLOCK = 65_536
+
+
 def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, voices: int) -> tuple[Any, np.ndarray]:
     """Unit-length sparse rows, one per voice (the sum of its messages' unit vectors), and whether
-    each column is a place name."""
+    each column is a place name.
+
+    Built a block of voices at a time, each voice with all its messages in input order (the sums
+    are those of one matrix of every message): memory holds the voices' rows and one block's
+    entries, not every message's."""
     import scipy.sparse as sparse
 
-    n = len(ids)
+    vocabulary = _vocabulary(ids, weights)
+    order = np.argsort(voice_of, kind="stable")  # each voice's messages, in input order
+    bounds = np.searchsorted(voice_of[order], np.arange(voices + 1))
+    rows = []
+    for first, last in chunk_spans(np.diff(bounds).tolist(), _VOICE_BLOCK):
+        messages = order[bounds[first] : bounds[last]]
+        block = _message_vectors(ids[messages], weights[messages], voice_of[messages] - first, vocabulary)
+        matrix = sparse.csr_matrix(block, shape=(last - first, len(vocabulary)))
+        matrix.sum_duplicates()
+        rows.append(_unit_rows(matrix))
+    matrix = sparse.vstack(rows, format="csr") if rows else sparse.csr_matrix((voices, len(vocabulary)))
+    return matrix, (vocabulary & _PLACE_BIT) != 0
+
+
+def _vocabulary(ids: np.ndarray, weights: np.ndarray, block: int = _VOICE_BLOCK) -> np.ndarray:
+    """The sorted distinct word hashes of the messages (words of weight 0 are none)."""
+    parts = [np.unique(ids[at : at + block][weights[at : at + block] > 0]) for at in range(0, len(ids), block)]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=ids.dtype)
+
+
+def _message_vectors(
+    ids: np.ndarray, weights: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``(values, (rows, columns))`` of messages' unit vectors, the words of message ``m`` in row
+    ``rows[m]`` (entries in message order, then word order)."""
     present = weights.reshape(-1) > 0
-    rows = np.repeat(voice_of, ids.shape[1])[present]
-    messages = np.repeat(np.arange(n), ids.shape[1])[present]
-    vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
+    messages = np.repeat(np.arange(len(ids)), ids.shape[1])[present]
     values = weights.reshape(-1)[present].astype(np.float64)
-    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=n))[messages]
-    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(voices, len(vocabulary)))
-    matrix.sum_duplicates()
-    return _unit_rows(matrix), (vocabulary & _PLACE_BIT) != 0
+    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=len(ids)))[messages]
+    return values, (rows[messages], np.searchsorted(vocabulary, ids.reshape(-1)[present]))
 
 
 def _unit_rows(matrix: Any) -> Any:

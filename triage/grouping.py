@@ -39,6 +39,7 @@ naming its index, as :meth:`triage.TriageModel.classify` does.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import tempfile
@@ -61,12 +62,14 @@ __all__ = [
     "Sketcher",
     "band_keys",
     "band_spans",
+    "chunk_spans",
     "connected_groups",
     "estimated_jaccard",
     "group",
     "group_chunks",
     "group_signatures",
     "lsh_bands",
+    "release_pages",
 ]
 
 
@@ -116,7 +119,8 @@ class Sketcher:
             prepared = prepare(text).text
             cleaned.append(_NOT_TEXT.sub("", prepared) if has_chinese(prepared) else "")
         usable = np.array([bool(text) for text in cleaned], dtype=bool)
-        return self._signatures(cleaned), usable
+        spans = chunk_spans([len(text) for text in cleaned], _SKETCH_CHARACTERS)
+        return np.concatenate([self._signatures(cleaned[start:stop]) for start, stop in spans]), usable
 
     def _signatures(self, cleaned: list[str]) -> np.ndarray:
         k, size = self.shingle_size, self.signature_size
@@ -145,6 +149,25 @@ class Sketcher:
         flat = signatures.reshape(-1)
         np.minimum.at(flat, owner * size + bins, values)
         return _densify(signatures)
+
+
+#: Characters sketched at once: the shingles' temporaries take about 60 bytes a character (a
+#: 5,000-message chunk of long messages took 110 MiB at once, 16 MiB in spans of this size).
+_SKETCH_CHARACTERS = 1 << 18
+
+
+def chunk_spans(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` spans of items whose lengths add up to at most ``budget`` (an
+    item longer than that alone; one empty span for no items): work done a span at a time keeps
+    its temporaries bounded."""
+    spans, start, size = [], 0, 0
+    for index, length in enumerate(lengths):
+        if index > start and size + length > budget:
+            spans.append((start, index))
+            start, size = index, 0
+        size += length
+    spans.append((start, len(lengths)))
+    return spans
 
 
 def _densify(signatures: np.ndarray) -> np.ndarray:
@@ -260,10 +283,12 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int
     """One uint64 bucket key per member from its signature columns ``start:stop``.
 
     Rows are gathered a block at a time, so a memory-mapped matrix is read once per band, in
-    order, instead of once per column."""
+    order, instead of once per column (and its pages are let go after each block:
+    :func:`release_pages`)."""
     keys = np.empty(len(members), dtype=np.uint64)
     for at in range(0, len(members), block):
         rows = np.asarray(signatures[members[at : at + block], start:stop])
+        release_pages(signatures)
         part = np.full(len(rows), np.uint64(start), dtype=np.uint64)
         for column in range(stop - start):
             part = mix64(part ^ rows[:, column].astype(np.uint64))
@@ -271,35 +296,69 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int
     return keys
 
 
+def release_pages(array: np.ndarray) -> None:
+    """Let the kernel take back the pages of a memory-mapped ``array`` this process has read; they
+    stay in the page cache, so reading them again is cheap. Mapped pages count in the resident set
+    until then: a spilled signature file read band after band would add its whole size (256 MB at
+    1M messages). Arrays in memory, and systems without ``madvise``, are left as they are."""
+    base = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        base.madvise(mmap.MADV_DONTNEED)
+
+
 def group_signatures(
-    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 200_000
+    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 65_536
 ) -> np.ndarray:
-    """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output."""
+    """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output.
+
+    Memory beyond the signatures (which may be memory-mapped, see :func:`release_pages`) is a few
+    arrays of 8 bytes per message; pairs are verified a ``block`` at a time."""
     n, size = signatures.shape
     labels = np.arange(n)
     if n == 0:
         return labels
     candidates = np.flatnonzero(usable)
     for start, stop in band_spans(threshold, size):
-        keys = band_keys(signatures, candidates, start, stop)
-        order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
-        sorted_keys = keys[order]
-        run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-        anchor = np.empty(len(order), dtype=np.int64)
-        anchor[order] = candidates[order][np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))]
-        pending = np.flatnonzero((anchor != candidates) & (labels[anchor] != labels[candidates]))
+        left, right = _bucket_pairs(signatures, candidates, labels, start, stop)
         edges = []
-        for chunk in range(0, len(pending), block):  # bounded: compare a block of pairs at a time
-            part = pending[chunk : chunk + block]
-            left, right = candidates[part], anchor[part]
-            same = estimated_jaccard(signatures[left], signatures[right]) >= threshold
-            edges.append((left[same], right[same]))
-        left = np.concatenate([e[0] for e in edges]) if edges else np.empty(0, dtype=np.int64)
-        if not len(left):
-            continue
-        right = np.concatenate([e[1] for e in edges])
-        # components of "i belongs with labels[i]" plus the new edges
-        labels = connected_groups(n, np.concatenate([np.arange(n), left]), np.concatenate([labels, right]))
+        for at in range(0, len(left), block):  # bounded: compare a block of pairs at a time
+            part_left, part_right = left[at : at + block], right[at : at + block]
+            same = estimated_jaccard(signatures[part_left], signatures[part_right]) >= threshold
+            release_pages(signatures)
+            edges.append((part_left[same], part_right[same]))
+        if any(len(e[0]) for e in edges):
+            labels = _joined(labels, np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges]))
+    return labels
+
+
+def _bucket_pairs(
+    signatures: np.ndarray, candidates: np.ndarray, labels: np.ndarray, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(member, anchor)`` pairs to verify in the band ``start:stop``: each candidate and the first
+    member of its bucket, unless they are in one group already."""
+    keys = band_keys(signatures, candidates, start, stop)
+    order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
+    sorted_keys = keys[order]
+    del keys
+    run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    del sorted_keys
+    anchor = np.empty(len(order), dtype=np.int64)
+    anchor[order] = candidates[order][np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))]
+    pending = np.flatnonzero((anchor != candidates) & (labels[anchor] != labels[candidates]))
+    return candidates[pending], anchor[pending]
+
+
+def _joined(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``labels`` (each item's lowest joined item) with the pairs ``(left, right)`` joined too,
+    changed in place: components are found among the labels the pairs touch, so the graph has as
+    many nodes as pairs, not as items."""
+    touched, inverse = np.unique(np.concatenate([labels[left], labels[right]]), return_inverse=True)
+    lowest = touched[connected_groups(len(touched), inverse[: len(left)], inverse[len(left) :])]
+    at = np.minimum(np.searchsorted(touched, labels), len(touched) - 1)
+    hit = np.flatnonzero(touched[at] == labels)
+    labels[hit] = lowest[at[hit]]
     return labels
 
 
