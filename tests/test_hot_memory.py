@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 import triage.concerns
 import triage.grouping
-from triage.concerns import ConcernTerms, concern_groups
+from triage.concerns import ConcernTerms, concern_groups, copies_by_place
 from triage.grouping import (
+    RowSpill,
     Sketcher,
     _joined,
     chunk_spans,
@@ -175,3 +176,29 @@ def test_concerns_do_not_depend_on_the_voice_block(texts, block):
         np.testing.assert_array_equal(concern_groups(ids, weights, copies), expected)
     finally:
         triage.concerns._VOICE_BLOCK = original
+
+
+@pytest.mark.filterwarnings("ignore:the temporary directory .* is in memory:RuntimeWarning")
+def test_concern_terms_past_the_memory_limit_wait_in_a_file_and_give_the_same_concerns(monkeypatch):
+    import functools
+
+    texts = [*MESSAGES, *MESSAGES[:4]]
+    in_memory = _terms(texts)
+    copies = group(texts)
+    expected = concern_groups(*in_memory, copies_by_place(*in_memory, copies), threshold=0.2)
+    monkeypatch.setattr(triage.concerns, "RowSpill", functools.partial(RowSpill, in_memory_rows=3))
+    with ConcernTerms(idf_sample=4) as terms:
+        terms.add(texts[:5])
+        terms.add(texts[5:])
+        ids, weights = terms.arrays()
+        assert isinstance(ids.base, np.memmap)
+        np.testing.assert_array_equal(ids, in_memory[0])
+        np.testing.assert_array_equal(weights, in_memory[1])
+        spilled = concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=0.2)
+    np.testing.assert_array_equal(spilled, expected)
+    assert len(np.unique(expected)) < len(texts)
+
+
+def test_a_row_spill_refuses_rows_of_another_width():
+    with RowSpill(4, what="test rows") as spill, pytest.raises(ValueError, match="4 values a row for the test rows"):
+        spill.append_rows(np.zeros((2, 3), dtype=np.uint32))

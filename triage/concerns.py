@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.grouping import chunk_spans, connected_groups
+from triage.grouping import RowSpill, chunk_spans, connected_groups, release_pages
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 
@@ -125,8 +125,8 @@ class ConcernTerms:
         self._known: dict[str, frozenset[str]] = {}
         self._sampled = 0
         self._fixed = False
-        self._ids: list[np.ndarray] = []
-        self._weights: list[np.ndarray] = []
+        # word hashes, then weights' bits: a temporary file past 100,000 messages
+        self._rows = RowSpill(2 * terms, what="concerns' key words")
 
     def add(self, texts: Sequence[str]) -> None:
         """Words of the next ``texts`` (an empty text has none)."""
@@ -147,10 +147,18 @@ class ConcernTerms:
         """``(ids, weights)``: ``n x terms`` uint32 word hashes and float32 weights (0: no word)."""
         if not self._fixed:
             self._fix_frequencies()
-        if not self._ids:
-            return np.zeros((0, self.terms), dtype=np.uint32), np.zeros((0, self.terms), dtype=np.float32)
-        self._ids, self._weights = [_joined(self._ids)], [_joined(self._weights)]
-        return self._ids[0], self._weights[0]
+        rows = self._rows.rows()
+        return rows[:, : self.terms], rows[:, self.terms :].view(np.float32)
+
+    def close(self) -> None:
+        """Remove the temporary file of a large batch's words (arrays already returned stay readable)."""
+        self._rows.close()
+
+    def __enter__(self) -> ConcernTerms:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
 
     def _fix_frequencies(self) -> None:
         """The place stems worth looking for and their document frequencies (the sample's texts that
@@ -186,22 +194,7 @@ class ConcernTerms:
             top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]
             ids[row, : len(top)] = [_hash(word) for word in top]
             weights[row, : len(top)] = [scored[word] for word in top]
-        self._ids.append(ids)
-        self._weights.append(weights)
-
-
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    """The arrays ``parts`` one after the other, each dropped from the list once copied: memory
-    holds the result and one part at a time, not two of everything (128 MB at 1M messages)."""
-    if len(parts) == 1:
-        return parts[0]
-    joined = np.empty((sum(len(part) for part in parts), *parts[0].shape[1:]), dtype=parts[0].dtype)
-    at = 0
-    while parts:
-        part = parts.pop(0)
-        joined[at : at + len(part)] = part
-        at += len(part)
-    return joined
+        self._rows.append_rows(np.hstack([ids, weights.view(np.uint32)]))
 
 
 def concern_groups(
@@ -259,6 +252,7 @@ def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, v
     for first, last in chunk_spans(np.diff(bounds).tolist(), _VOICE_BLOCK):
         messages = order[bounds[first] : bounds[last]]
         block = _message_vectors(ids[messages], weights[messages], voice_of[messages] - first, vocabulary)
+        release_pages(ids)
         matrix = sparse.csr_matrix(block, shape=(last - first, len(vocabulary)))
         matrix.sum_duplicates()
         rows.append(_unit_rows(matrix))
@@ -266,10 +260,32 @@ def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, v
     return matrix, (vocabulary & _PLACE_BIT) != 0
 
 
-def _vocabulary(ids: np.ndarray, weights: np.ndarray, block: int = _VOICE_BLOCK) -> np.ndarray:
+def _vocabulary(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """The sorted distinct word hashes of the messages (words of weight 0 are none)."""
-    parts = [np.unique(ids[at : at + block][weights[at : at + block] > 0]) for at in range(0, len(ids), block)]
-    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=ids.dtype)
+    parts = [np.zeros(0, dtype=ids.dtype)]
+    for at in range(0, len(ids), _VOICE_BLOCK):
+        parts.append(np.unique(ids[at : at + _VOICE_BLOCK][weights[at : at + _VOICE_BLOCK] > 0]))
+        release_pages(ids)
+    return np.unique(np.concatenate(parts))
+
+
+def _named(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Which of the words are place names."""
+    return ((ids & _PLACE_BIT) != 0) & (weights > 0)
+
+
+def _first_places(ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(has_place, first_place)``: whether each message names a place, and the lowest place hash
+    it names (0xFFFFFFFF: none), worked out a block of messages at a time."""
+    has_place = np.zeros(len(ids), dtype=bool)
+    first_place = np.full(len(ids), 0xFFFFFFFF, dtype=np.uint32)
+    for at in range(0, len(ids), _VOICE_BLOCK):
+        block = slice(at, at + _VOICE_BLOCK)
+        named = _named(ids[block], weights[block])
+        has_place[block] = named.any(axis=1)
+        first_place[block] = np.where(named, ids[block], np.uint32(0xFFFFFFFF)).min(axis=1, initial=0xFFFFFFFF)
+        release_pages(ids)
+    return has_place, first_place
 
 
 def _message_vectors(
@@ -372,9 +388,7 @@ def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) ->
     estate. Within a near-duplicate group, messages sharing a place are one part and messages
     naming none join the first part; an id stays the index of its part's first message."""
     copies = np.asarray(copies, dtype=np.int64)
-    named = ((ids & _PLACE_BIT) != 0) & (weights > 0)
-    has_place = named.any(axis=1)
-    first_place = np.where(named, ids, np.uint32(0xFFFFFFFF)).min(axis=1, initial=0xFFFFFFFF)
+    has_place, first_place = _first_places(ids, weights)
     pairs = np.unique((copies[has_place] << 32) | first_place[has_place].astype(np.int64))  # one int64 each
     groups, places_in = np.unique(pairs >> 32, return_counts=True)
     mixed = groups[places_in >= 2]  # groups whose members name two places or more: the few to part
@@ -387,7 +401,7 @@ def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) ->
         members = order[lo:hi]
         parts: list[tuple[list[int], set[int]]] = []  # (messages, places) of each part
         for i in members[has_place[members]]:
-            places = {int(h) for h in ids[i][named[i]]}
+            places = {int(h) for h in ids[i][_named(ids[i], weights[i])]}
             home = next((part for part in parts if part[1] & places), None)
             if home is None:
                 parts.append(([int(i)], places))
@@ -405,7 +419,7 @@ def concern_groups_of(
 ) -> np.ndarray:
     """:func:`concern_groups` of texts in memory, over their copies parted by place
     (:func:`copies_by_place`)."""
-    terms = ConcernTerms()
-    terms.add(list(texts))
-    ids, weights = terms.arrays()
-    return concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=threshold)
+    with ConcernTerms() as terms:
+        terms.add(list(texts))
+        ids, weights = terms.arrays()
+        return concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=threshold)

@@ -48,7 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -58,6 +58,7 @@ from triage.text import has_chinese, prepare
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "RowSpill",
     "SignatureSpill",
     "Sketcher",
     "band_keys",
@@ -194,8 +195,8 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _MOUNTS = Path("/proc/mounts")
 
 
-def _warn_if_in_memory(directory: str) -> None:
-    """Warn when ``directory`` is on a RAM-backed file system (Linux), where spilled signatures
+def _warn_if_in_memory(directory: str, what: str) -> None:
+    """Warn when ``directory`` is on a RAM-backed file system (Linux), where spilled rows (``what``)
     take memory after all: /tmp is a tmpfs on Fedora, Arch and Debian 13."""
     try:
         mounts = [line.split() for line in _MOUNTS.read_text().splitlines()]
@@ -205,43 +206,44 @@ def _warn_if_in_memory(directory: str) -> None:
     under = [m for m in mounts if len(m) >= 3 and (path == m[1] or path.startswith(m[1].rstrip("/") + "/"))]
     if under and max(under, key=lambda m: len(m[1]))[2] in ("tmpfs", "ramfs"):
         warnings.warn(
-            f"the temporary directory {directory} is in memory: the near-duplicate signatures of a large "
-            "export (256 bytes per message) will take RAM there; set TMPDIR to a directory on disk",
+            f"the temporary directory {directory} is in memory: the {what} of a large export will take "
+            "RAM there; set TMPDIR to a directory on disk",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
-class SignatureSpill:
-    """Signatures of many texts, appended chunk by chunk: in memory up to ``in_memory_rows`` texts,
-    beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that :meth:`arrays`
-    maps read-only. A context manager; arrays already returned stay readable after it closes."""
+class RowSpill:
+    """Rows of ``width`` uint32 values appended chunk by chunk: in memory up to ``in_memory_rows``
+    rows, beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that
+    :meth:`rows` maps read-only (read it a block at a time and :func:`release_pages`, and it never
+    takes memory). ``what`` names the rows in messages. A context manager; arrays already returned
+    stay readable after it closes."""
 
-    def __init__(self, signature_size: int = 64, in_memory_rows: int = 100_000) -> None:
-        self.signature_size = signature_size
+    def __init__(self, width: int, in_memory_rows: int = 100_000, what: str = "rows") -> None:
+        self.width = width
         self.in_memory_rows = in_memory_rows
+        self.what = what
         self._chunks: list[np.ndarray] = []
-        self._usable: list[np.ndarray] = []
         self._file: Any = None
         self._rows = 0
 
-    def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
-        """Add :meth:`Sketcher.sketch` output for the next texts."""
-        if signatures.shape != (len(usable), self.signature_size):
-            raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
-        signatures = np.ascontiguousarray(signatures, dtype=np.uint32)
-        if self._file is None and self._rows + len(usable) > self.in_memory_rows:
-            _warn_if_in_memory(tempfile.gettempdir())
-            self._file = self._spill(tempfile.TemporaryFile, prefix="triage-signatures-")
+    def append_rows(self, rows: np.ndarray) -> None:
+        """Add the next ``len(rows) x width`` rows."""
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise ValueError(f"expected {self.width} values a row for the {self.what}, got shape {rows.shape}")
+        rows = np.ascontiguousarray(rows, dtype=np.uint32)
+        if self._file is None and self._rows + len(rows) > self.in_memory_rows:
+            _warn_if_in_memory(tempfile.gettempdir(), f"{self.what} ({self.width * 4} bytes a message)")
+            self._file = self._spill(tempfile.TemporaryFile, prefix="triage-spill-")
             for chunk in self._chunks:
                 self._spill(self._file.write, chunk.tobytes())
             self._chunks = []
         if self._file is None:
-            self._chunks.append(signatures)
+            self._chunks.append(rows)
         else:
-            self._spill(self._file.write, signatures.tobytes())
-        self._usable.append(np.asarray(usable, dtype=bool))
-        self._rows += len(usable)
+            self._spill(self._file.write, rows.tobytes())
+        self._rows += len(rows)
 
     def _spill(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
         """``operation`` on the temporary file, its failure (no temporary directory, disk full)
@@ -249,34 +251,55 @@ class SignatureSpill:
         try:
             return operation(*args, **kwargs)
         except OSError as error:
-            needed = self._rows * self.signature_size * 4 // 2**20 + 1
+            needed = self._rows * self.width * 4 // 2**20 + 1
             raise OSError(
                 error.errno,
-                f"cannot keep near-duplicate signatures in a temporary file in {tempfile.gettempdir()} "
+                f"cannot keep {self.what} in a temporary file in {tempfile.gettempdir()} "
                 f"({error.strerror}); set TMPDIR to a writable directory with more than {needed} MB free",
             ) from error
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(signatures, usable)`` of every text appended so far."""
-        usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
+    def rows(self) -> np.ndarray:
+        """Every row appended so far (``n x width`` uint32)."""
         if self._file is None:
-            signatures = np.concatenate(self._chunks) if self._chunks else None
-            return (np.zeros((0, self.signature_size), dtype=np.uint32) if signatures is None else signatures), usable
+            if len(self._chunks) > 1:
+                self._chunks = [np.concatenate(self._chunks)]
+            return self._chunks[0] if self._chunks else np.zeros((0, self.width), dtype=np.uint32)
         self._spill(self._file.flush)
-        signatures = np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.signature_size))
-        return signatures, usable
+        return np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.width))
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
 
-    def __enter__(self) -> SignatureSpill:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+class SignatureSpill(RowSpill):
+    """Signatures of many texts, appended chunk by chunk (a :class:`RowSpill`: in memory up to
+    ``in_memory_rows`` texts, beyond that in a temporary file that :meth:`arrays` maps)."""
+
+    def __init__(self, signature_size: int = 64, in_memory_rows: int = 100_000) -> None:
+        super().__init__(signature_size, in_memory_rows, what="near-duplicate signatures")
+        self.signature_size = signature_size
+        self._usable: list[np.ndarray] = []
+
+    def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
+        """Add :meth:`Sketcher.sketch` output for the next texts."""
+        if signatures.shape != (len(usable), self.signature_size):
+            raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
+        self.append_rows(signatures)
+        self._usable.append(np.asarray(usable, dtype=bool))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, usable)`` of every text appended so far."""
+        usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
+        return self.rows(), usable
 
 
 def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int, block: int = 65_536) -> np.ndarray:
@@ -301,7 +324,7 @@ def release_pages(array: np.ndarray) -> None:
     stay in the page cache, so reading them again is cheap. Mapped pages count in the resident set
     until then: a spilled signature file read band after band would add its whole size (256 MB at
     1M messages). Arrays in memory, and systems without ``madvise``, are left as they are."""
-    base = array
+    base: object = array
     while isinstance(base, np.ndarray):
         base = base.base
     if isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):

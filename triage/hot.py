@@ -104,11 +104,11 @@ def hot_topics(
         copies = np.asarray(copies, dtype=np.int64) if copies is not None else group(texts, threshold=threshold)
         groups = copies
         if concern_threshold is not None:
-            terms = ConcernTerms()
-            terms.add(texts)
-            ids, weights = terms.arrays()
-            copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
-            groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
+            with ConcernTerms() as terms:
+                terms.add(texts)
+                ids, weights = terms.arrays()
+                copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
+                groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
     signals = Signals(
         groups=np.asarray(groups, dtype=np.int64),
         copies=copies,
