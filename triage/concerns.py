@@ -26,9 +26,11 @@ one splits campaigns.
 
 Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
 messages (words not seen there count as rare), so a file read chunk by chunk gives the same terms
-as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes). Pairs
-are found by sparse products a block of rows at a time; a word in more than 1,000 messages only
-weighs in the norms (it would make every block dense). Copies are compared once, as one voice.
+as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes, in a
+temporary file past 100,000 messages, read a block at a time). Voice vectors are summed a block
+of voices at a time, and pairs are found by sparse products a block of rows at a time; a word in
+more than 1,000 messages only weighs in the norms (it would make every block dense). Copies are
+compared once, as one voice.
 """
 
 from __future__ import annotations
@@ -232,8 +234,9 @@ _PLACE_WEIGHT = 2.0
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
-#: Messages whose word entries are gathered at once when voice vectors are built (about 300 bytes each).
-_VOICE_BLOCK = 65_536
+#: Messages read at once when voice vectors are built: a voice's messages are anywhere in the
+#: export, so in a mapped file each may map a page of its own (4 KiB, let go after the block).
+_VOICE_BLOCK = 4_096
 
 
 def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, voices: int) -> tuple[Any, np.ndarray]:
@@ -272,6 +275,13 @@ def _vocabulary(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
 def _named(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Which of the words are place names."""
     return ((ids & _PLACE_BIT) != 0) & (weights > 0)
+
+
+def _places_of(ids: np.ndarray, weights: np.ndarray, messages: np.ndarray) -> list[set[int]]:
+    """The place hashes each of ``messages`` names (their rows read at once, mapped pages let go)."""
+    rows, row_weights = ids[messages], weights[messages]
+    release_pages(ids)
+    return [{int(h) for h in row[_named(row, w)]} for row, w in zip(rows, row_weights, strict=True)]
 
 
 def _first_places(ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -400,8 +410,8 @@ def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) ->
     for lo, hi in zip(starts, ends, strict=True):
         members = order[lo:hi]
         parts: list[tuple[list[int], set[int]]] = []  # (messages, places) of each part
-        for i in members[has_place[members]]:
-            places = {int(h) for h in ids[i][_named(ids[i], weights[i])]}
+        named = members[has_place[members]]
+        for i, places in zip(named, _places_of(ids, weights, named), strict=True):
             home = next((part for part in parts if part[1] & places), None)
             if home is None:
                 parts.append(([int(i)], places))

@@ -332,12 +332,13 @@ def release_pages(array: np.ndarray) -> None:
 
 
 def group_signatures(
-    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 65_536
+    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 4_096
 ) -> np.ndarray:
     """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output.
 
     Memory beyond the signatures (which may be memory-mapped, see :func:`release_pages`) is a few
-    arrays of 8 bytes per message; pairs are verified a ``block`` at a time."""
+    arrays of 8 bytes per message; pairs are verified a ``block`` at a time (a pair's anchor may
+    be anywhere in a mapped file: a block of pairs maps up to two pages each)."""
     n, size = signatures.shape
     labels = np.arange(n)
     if n == 0:

@@ -1,9 +1,10 @@
 """Reading an export for hot topics: two streaming passes through :func:`triage.io.read_rows`.
 
 Pass one (:func:`read_signals`) reads every row once: each chunk's texts go to near-duplicate
-grouping (:func:`triage.grouping.group_chunks`, signatures spilled to a temporary file) and to the
-concerns' key words (:class:`triage.concerns.ConcernTerms`), and each row keeps its time and likes
-— a few dozen bytes a message, never its text. Pass two (:func:`read_back`) reads only the texts
+grouping (:func:`triage.grouping.group_chunks`) and to the concerns' key words
+(:class:`triage.concerns.ConcernTerms`) — both spilled to temporary files past 100,000 messages and
+read back a block at a time — and each row keeps its time and likes in memory: a few dozen bytes
+a message, never its text. Pass two (:func:`read_back`) reads only the texts
 and ids the report shows. Rows the reader could not decode or parse stand alone, as in
 ``triage tag``; a file that changes between the passes is refused.
 """
