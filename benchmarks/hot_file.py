@@ -8,6 +8,12 @@ process under ``/usr/bin/time -v`` (peak RSS, wall time). Run it niced:
 
     nice -n 19 python benchmarks/hot_file.py [--rows 1000000] [--dask-rows 20000] [--in-memory]
 
+Each run prints one memory line: peak RSS, CPU seconds and rows per CPU second (CPU time says
+what the work costs on a shared, loaded machine). ``--rows`` takes several counts (say ``--rows
+100000 200000 400000``): the export of the largest is written once, the smaller ones are its
+first rows, and a line fits peak RSS against rows (MiB at no rows + bytes per row) to show what
+grows with the export.
+
 ``--dask-rows N`` takes the first N rows, finds their near-duplicate ids with ``triage.dask.group``
 (local threads, several partitions) and compares them and the topics they give
 (``hot_topics(..., copies=...)``) with the streaming command's library call on the same rows.
@@ -23,6 +29,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,9 +50,24 @@ print(len(topics), "topics")
 COLUMNS = ["--text-column", "subject", "--text-column", "body", "--time-column", "time", "--likes-column", "likes"]
 
 
-def timed(command: list[str]) -> tuple[str, str]:
-    """Wall and CPU seconds and peak RSS of one child under ``/usr/bin/time -v`` (CPU time says
-    what the work costs on a shared, loaded machine), and its last output line."""
+@dataclass(frozen=True)
+class Run:
+    """Wall and CPU seconds and peak RSS (MiB) of one child, and its last output line."""
+
+    wall: float
+    cpu: float
+    peak: float
+    line: str
+
+    def figures(self, rows: int) -> str:
+        return (
+            f"peak RSS {self.peak:.0f} MiB, {self.cpu:.0f} s CPU ({rows / max(self.cpu, 1e-9):,.0f} rows/s), "
+            f"{self.wall:.0f} s wall"
+        )
+
+
+def timed(command: list[str]) -> Run:
+    """One child under ``/usr/bin/time -v``."""
     done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{command[:4]} failed:\n{done.stdout}\n{done.stderr}")
@@ -60,7 +82,17 @@ def timed(command: list[str]) -> tuple[str, str]:
     cpu = float(field("User time (seconds)")) + float(field("System time (seconds)"))
     peak = int(field("Maximum resident set size (kbytes)")) / 1024
     lines = [line for line in done.stderr.splitlines() if " topics from " in line] or done.stdout.splitlines()
-    return f"{wall:.0f} s wall, {cpu:.0f} s CPU, peak RSS {peak:.0f} MiB", lines[-1].strip() if lines else ""
+    return Run(wall, cpu, peak, lines[-1].strip() if lines else "")
+
+
+def first_rows(src: Path, rows: int, dst: Path) -> None:
+    """The header and first ``rows`` records of the CSV ``src`` (cells may hold line breaks), as ``dst``."""
+    with src.open(encoding="utf-8", newline="") as source, dst.open("w", encoding="utf-8", newline="") as target:
+        writer = csv.writer(target)
+        for number, row in enumerate(csv.reader(source)):
+            if number > rows:
+                break
+            writer.writerow(row)
 
 
 def write_export(path: Path, rows: int, seed: int) -> None:
@@ -88,12 +120,7 @@ def dask_check(src: Path, rows: int, tmp: Path) -> None:
     from triage.io import read_table
 
     part = tmp / "first.csv"
-    with src.open(encoding="utf-8", newline="") as source, part.open("w", encoding="utf-8", newline="") as target:
-        writer = csv.writer(target)
-        for number, row in enumerate(csv.reader(source)):
-            if number > rows:
-                break
-            writer.writerow(row)
+    first_rows(src, rows, part)
     model = triage.load()
     frame = read_table(part)
     texts = [s + "\n" + b for s, b in zip(frame["subject"], frame["body"], strict=True)]
@@ -114,22 +141,32 @@ def dask_check(src: Path, rows: int, tmp: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dask-rows", type=int, default=0)
     parser.add_argument("--in-memory", action="store_true")
     args = parser.parse_args()
+    counts = sorted(set(args.rows))
     with tempfile.TemporaryDirectory(prefix="triage-hot-bench-") as folder:
         tmp = Path(folder)
         src = tmp / "export.csv"
-        write_export(src, args.rows, args.seed)
-        print(f"{args.rows:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV in {tmp}", flush=True)
+        write_export(src, counts[-1], args.seed)
+        print(f"{counts[-1]:,} rows, {src.stat().st_size / 2**20:.0f} MiB CSV in {tmp}", flush=True)
         out = ["-o", str(tmp / "hot.csv"), "--html", str(tmp / "hot.html"), "--top", "20", "--id-column", "id"]
-        figures, line = timed([sys.executable, "-m", "triage", "hot", str(src), *out, *COLUMNS, "--silent"])
-        print(f"triage hot (two streaming passes): {figures} ({line})", flush=True)
+        peaks = []
+        for rows in counts:
+            part = src if rows == counts[-1] else tmp / f"first-{rows}.csv"
+            if part != src:
+                first_rows(src, rows, part)
+            run = timed([sys.executable, "-m", "triage", "hot", str(part), *out, "--overwrite", *COLUMNS, "--silent"])
+            peaks.append(run.peak)
+            print(f"triage hot (two streaming passes), {rows:,} rows: {run.figures(rows)} ({run.line})", flush=True)
+        if len(counts) > 1:
+            slope, intercept = np.polyfit(counts, peaks, 1)
+            print(f"peak RSS ~ {intercept:.0f} MiB + {slope * 2**20:.0f} bytes per row", flush=True)
         if args.in_memory:
-            figures, line = timed([sys.executable, "-c", IN_MEMORY, str(src)])
-            print(f"in memory (pandas + hot_topics):   {figures} ({line})", flush=True)
+            run = timed([sys.executable, "-c", IN_MEMORY, str(src)])
+            print(f"in memory (pandas + hot_topics), {counts[-1]:,} rows: {run.figures(counts[-1])} ({run.line})")
         if args.dask_rows:
             dask_check(src, args.dask_rows, tmp)
 

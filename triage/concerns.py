@@ -33,9 +33,11 @@ one splits campaigns.
 
 Streaming: document frequencies and recurring places come from the first :data:`IDF_SAMPLE`
 messages (words not seen there count as rare), so a file read chunk by chunk gives the same terms
-as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes). Pairs
-are found by sparse products a block of rows at a time; a word in more than 1,000 messages only
-weighs in the norms (it would make every block dense). Copies are compared once, as one voice.
+as the whole batch in memory; each message keeps 16 word hashes and weights (128 bytes, in a
+temporary file past 100,000 messages, read a block at a time). Voice vectors are summed a block
+of voices at a time, and pairs are found by sparse products a block of rows at a time; a word in
+more than 1,000 messages only weighs in the norms (it would make every block dense). Copies are
+compared once, as one voice.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from typing import Any
 
 import numpy as np
 
-from triage.grouping import connected_groups
+from triage.grouping import RowSpill, chunk_spans, connected_groups, release_pages
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 
@@ -162,8 +164,8 @@ class ConcernTerms:
         self._names: frozenset[str] = frozenset()  # place stems named twice or more in the sample
         self._sampled = 0
         self._fixed = False
-        self._ids: list[np.ndarray] = []
-        self._weights: list[np.ndarray] = []
+        # word hashes, then weights' bits: a temporary file past 100,000 messages
+        self._rows = RowSpill(2 * terms, what="concerns' key words")
 
     def add(self, texts: Sequence[str]) -> None:
         """Words of the next ``texts`` (an empty text has none)."""
@@ -184,9 +186,18 @@ class ConcernTerms:
         """``(ids, weights)``: ``n x terms`` uint32 word hashes and float32 weights (0: no word)."""
         if not self._fixed:
             self._fix_frequencies()
-        if not self._ids:
-            return np.zeros((0, self.terms), dtype=np.uint32), np.zeros((0, self.terms), dtype=np.float32)
-        return np.concatenate(self._ids), np.concatenate(self._weights)
+        rows = self._rows.rows()
+        return rows[:, : self.terms], rows[:, self.terms :].view(np.float32)
+
+    def close(self) -> None:
+        """Remove the temporary file of a large batch's words (arrays already returned stay readable)."""
+        self._rows.close()
+
+    def __enter__(self) -> ConcernTerms:
+        return self
+
+    def __exit__(self, *exception: object) -> None:
+        self.close()
 
     def _fix_frequencies(self) -> None:
         """The place stems worth looking for and their document frequencies (the sample's texts that
@@ -225,8 +236,7 @@ class ConcernTerms:
             top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]
             ids[row, : len(top)] = [_hash(word) for word in top]
             weights[row, : len(top)] = [scored[word] for word in top]
-        self._ids.append(ids)
-        self._weights.append(weights)
+        self._rows.append_rows(np.hstack([ids, weights.view(np.uint32)]))
 
 
 def concern_groups(
@@ -271,21 +281,80 @@ _PAIR_BLOCK = 100_000  # pairs of concerns compared at once (their rows are copi
 _LINKAGE_LIMIT = 2000  # voices a chain may have for average linkage (a dense square of them is built)
 
 
+#: Messages read at once when voice vectors are built: a voice's messages are anywhere in the
+#: export, so in a mapped file each may map a page of its own (4 KiB, let go after the block).
+_VOICE_BLOCK = 4_096
+
+
 def _voice_vectors(ids: np.ndarray, weights: np.ndarray, voice_of: np.ndarray, voices: int) -> tuple[Any, np.ndarray]:
     """Unit-length sparse rows, one per voice (the sum of its messages' unit vectors), and whether
-    each column is a place name."""
+    each column is a place name.
+
+    Built a block of voices at a time, each voice with all its messages in input order (the sums
+    are those of one matrix of every message): memory holds the voices' rows and one block's
+    entries, not every message's."""
     import scipy.sparse as sparse
 
-    n = len(ids)
+    vocabulary = _vocabulary(ids, weights)
+    order = np.argsort(voice_of, kind="stable")  # each voice's messages, in input order
+    bounds = np.searchsorted(voice_of[order], np.arange(voices + 1))
+    rows = []
+    for first, last in chunk_spans(np.diff(bounds).tolist(), _VOICE_BLOCK):
+        messages = order[bounds[first] : bounds[last]]
+        block = _message_vectors(ids[messages], weights[messages], voice_of[messages] - first, vocabulary)
+        release_pages(ids)
+        matrix = sparse.csr_matrix(block, shape=(last - first, len(vocabulary)))
+        matrix.sum_duplicates()
+        rows.append(_unit_rows(matrix))
+    matrix = sparse.vstack(rows, format="csr") if rows else sparse.csr_matrix((voices, len(vocabulary)))
+    return matrix, (vocabulary & _PLACE_BIT) != 0
+
+
+def _vocabulary(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The sorted distinct word hashes of the messages (words of weight 0 are none)."""
+    parts = [np.zeros(0, dtype=ids.dtype)]
+    for at in range(0, len(ids), _VOICE_BLOCK):
+        parts.append(np.unique(ids[at : at + _VOICE_BLOCK][weights[at : at + _VOICE_BLOCK] > 0]))
+        release_pages(ids)
+    return np.unique(np.concatenate(parts))
+
+
+def _named(ids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Which of the words are place names."""
+    return ((ids & _PLACE_BIT) != 0) & (weights > 0)
+
+
+def _places_of(ids: np.ndarray, weights: np.ndarray, messages: np.ndarray) -> list[set[int]]:
+    """The place hashes each of ``messages`` names (their rows read at once, mapped pages let go)."""
+    rows, row_weights = ids[messages], weights[messages]
+    release_pages(ids)
+    return [{int(h) for h in row[_named(row, w)]} for row, w in zip(rows, row_weights, strict=True)]
+
+
+def _first_places(ids: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(has_place, first_place)``: whether each message names a place, and the lowest place hash
+    it names (0xFFFFFFFF: none), worked out a block of messages at a time."""
+    has_place = np.zeros(len(ids), dtype=bool)
+    first_place = np.full(len(ids), 0xFFFFFFFF, dtype=np.uint32)
+    for at in range(0, len(ids), _VOICE_BLOCK):
+        block = slice(at, at + _VOICE_BLOCK)
+        named = _named(ids[block], weights[block])
+        has_place[block] = named.any(axis=1)
+        first_place[block] = np.where(named, ids[block], np.uint32(0xFFFFFFFF)).min(axis=1, initial=0xFFFFFFFF)
+        release_pages(ids)
+    return has_place, first_place
+
+
+def _message_vectors(
+    ids: np.ndarray, weights: np.ndarray, rows: np.ndarray, vocabulary: np.ndarray
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``(values, (rows, columns))`` of messages' unit vectors, the words of message ``m`` in row
+    ``rows[m]`` (entries in message order, then word order)."""
     present = weights.reshape(-1) > 0
-    rows = np.repeat(voice_of, ids.shape[1])[present]
-    messages = np.repeat(np.arange(n), ids.shape[1])[present]
-    vocabulary, columns = np.unique(ids.reshape(-1)[present], return_inverse=True)
+    messages = np.repeat(np.arange(len(ids)), ids.shape[1])[present]
     values = weights.reshape(-1)[present].astype(np.float64)
-    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=n))[messages]
-    matrix = sparse.csr_matrix((values, (rows, columns)), shape=(voices, len(vocabulary)))
-    matrix.sum_duplicates()
-    return _unit_rows(matrix), (vocabulary & _PLACE_BIT) != 0
+    values = values / np.sqrt(np.bincount(messages, weights=values**2, minlength=len(ids)))[messages]
+    return values, (rows[messages], np.searchsorted(vocabulary, ids.reshape(-1)[present]))
 
 
 def _unit_rows(matrix: Any) -> Any:
@@ -433,9 +502,7 @@ def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) ->
     estate. Within a near-duplicate group, messages sharing a place are one part and messages
     naming none join the first part; an id stays the index of its part's first message."""
     copies = np.asarray(copies, dtype=np.int64)
-    named = ((ids & _PLACE_BIT) != 0) & (weights > 0)
-    has_place = named.any(axis=1)
-    first_place = np.where(named, ids, np.uint32(0xFFFFFFFF)).min(axis=1, initial=0xFFFFFFFF)
+    has_place, first_place = _first_places(ids, weights)
     pairs = np.unique((copies[has_place] << 32) | first_place[has_place].astype(np.int64))  # one int64 each
     groups, places_in = np.unique(pairs >> 32, return_counts=True)
     mixed = groups[places_in >= 2]  # groups whose members name two places or more: the few to part
@@ -447,8 +514,8 @@ def copies_by_place(ids: np.ndarray, weights: np.ndarray, copies: np.ndarray) ->
     for lo, hi in zip(starts, ends, strict=True):
         members = order[lo:hi]
         parts: list[tuple[list[int], set[int]]] = []  # (messages, places) of each part
-        for i in members[has_place[members]]:
-            places = {int(h) for h in ids[i][named[i]]}
+        named = members[has_place[members]]
+        for i, places in zip(named, _places_of(ids, weights, named), strict=True):
             home = next((part for part in parts if part[1] & places), None)
             if home is None:
                 parts.append(([int(i)], places))
@@ -466,7 +533,7 @@ def concern_groups_of(
 ) -> np.ndarray:
     """:func:`concern_groups` of texts in memory, over their copies parted by place
     (:func:`copies_by_place`)."""
-    terms = ConcernTerms()
-    terms.add(list(texts))
-    ids, weights = terms.arrays()
-    return concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=threshold)
+    with ConcernTerms() as terms:
+        terms.add(list(texts))
+        ids, weights = terms.arrays()
+        return concern_groups(ids, weights, copies_by_place(ids, weights, copies), threshold=threshold)

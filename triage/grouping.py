@@ -39,6 +39,7 @@ naming its index, as :meth:`triage.TriageModel.classify` does.
 
 from __future__ import annotations
 
+import mmap
 import os
 import re
 import tempfile
@@ -47,7 +48,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -57,16 +58,19 @@ from triage.text import has_chinese, prepare
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "RowSpill",
     "SignatureSpill",
     "Sketcher",
     "band_keys",
     "band_spans",
+    "chunk_spans",
     "connected_groups",
     "estimated_jaccard",
     "group",
     "group_chunks",
     "group_signatures",
     "lsh_bands",
+    "release_pages",
 ]
 
 
@@ -116,7 +120,8 @@ class Sketcher:
             prepared = prepare(text).text
             cleaned.append(_NOT_TEXT.sub("", prepared) if has_chinese(prepared) else "")
         usable = np.array([bool(text) for text in cleaned], dtype=bool)
-        return self._signatures(cleaned), usable
+        spans = chunk_spans([len(text) for text in cleaned], _SKETCH_CHARACTERS)
+        return np.concatenate([self._signatures(cleaned[start:stop]) for start, stop in spans]), usable
 
     def _signatures(self, cleaned: list[str]) -> np.ndarray:
         k, size = self.shingle_size, self.signature_size
@@ -147,6 +152,25 @@ class Sketcher:
         return _densify(signatures)
 
 
+#: Characters sketched at once: the shingles' temporaries take about 60 bytes a character (a
+#: 5,000-message chunk of long messages took 110 MiB at once, 16 MiB in spans of this size).
+_SKETCH_CHARACTERS = 1 << 18
+
+
+def chunk_spans(lengths: Sequence[int], budget: int) -> list[tuple[int, int]]:
+    """Consecutive ``(start, stop)`` spans of items whose lengths add up to at most ``budget`` (an
+    item longer than that alone; one empty span for no items): work done a span at a time keeps
+    its temporaries bounded."""
+    spans, start, size = [], 0, 0
+    for index, length in enumerate(lengths):
+        if index > start and size + length > budget:
+            spans.append((start, index))
+            start, size = index, 0
+        size += length
+    spans.append((start, len(lengths)))
+    return spans
+
+
 def _densify(signatures: np.ndarray) -> np.ndarray:
     """Fill empty bins from the next non-empty bin to the right (circularly), salted by the distance."""
     empty = signatures == _EMPTY
@@ -171,8 +195,8 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _MOUNTS = Path("/proc/mounts")
 
 
-def _warn_if_in_memory(directory: str) -> None:
-    """Warn when ``directory`` is on a RAM-backed file system (Linux), where spilled signatures
+def _warn_if_in_memory(directory: str, what: str) -> None:
+    """Warn when ``directory`` is on a RAM-backed file system (Linux), where spilled rows (``what``)
     take memory after all: /tmp is a tmpfs on Fedora, Arch and Debian 13."""
     try:
         mounts = [line.split() for line in _MOUNTS.read_text().splitlines()]
@@ -182,43 +206,44 @@ def _warn_if_in_memory(directory: str) -> None:
     under = [m for m in mounts if len(m) >= 3 and (path == m[1] or path.startswith(m[1].rstrip("/") + "/"))]
     if under and max(under, key=lambda m: len(m[1]))[2] in ("tmpfs", "ramfs"):
         warnings.warn(
-            f"the temporary directory {directory} is in memory: the near-duplicate signatures of a large "
-            "export (256 bytes per message) will take RAM there; set TMPDIR to a directory on disk",
+            f"the temporary directory {directory} is in memory: the {what} of a large export will take "
+            "RAM there; set TMPDIR to a directory on disk",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
 
 
-class SignatureSpill:
-    """Signatures of many texts, appended chunk by chunk: in memory up to ``in_memory_rows`` texts,
-    beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that :meth:`arrays`
-    maps read-only. A context manager; arrays already returned stay readable after it closes."""
+class RowSpill:
+    """Rows of ``width`` uint32 values appended chunk by chunk: in memory up to ``in_memory_rows``
+    rows, beyond that in an unnamed temporary file (in :func:`tempfile.gettempdir`) that
+    :meth:`rows` maps read-only (read it a block at a time and :func:`release_pages`, and it never
+    takes memory). ``what`` names the rows in messages. A context manager; arrays already returned
+    stay readable after it closes."""
 
-    def __init__(self, signature_size: int = 64, in_memory_rows: int = 100_000) -> None:
-        self.signature_size = signature_size
+    def __init__(self, width: int, in_memory_rows: int = 100_000, what: str = "rows") -> None:
+        self.width = width
         self.in_memory_rows = in_memory_rows
+        self.what = what
         self._chunks: list[np.ndarray] = []
-        self._usable: list[np.ndarray] = []
         self._file: Any = None
         self._rows = 0
 
-    def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
-        """Add :meth:`Sketcher.sketch` output for the next texts."""
-        if signatures.shape != (len(usable), self.signature_size):
-            raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
-        signatures = np.ascontiguousarray(signatures, dtype=np.uint32)
-        if self._file is None and self._rows + len(usable) > self.in_memory_rows:
-            _warn_if_in_memory(tempfile.gettempdir())
-            self._file = self._spill(tempfile.TemporaryFile, prefix="triage-signatures-")
+    def append_rows(self, rows: np.ndarray) -> None:
+        """Add the next ``len(rows) x width`` rows."""
+        if rows.ndim != 2 or rows.shape[1] != self.width:
+            raise ValueError(f"expected {self.width} values a row for the {self.what}, got shape {rows.shape}")
+        rows = np.ascontiguousarray(rows, dtype=np.uint32)
+        if self._file is None and self._rows + len(rows) > self.in_memory_rows:
+            _warn_if_in_memory(tempfile.gettempdir(), f"{self.what} ({self.width * 4} bytes a message)")
+            self._file = self._spill(tempfile.TemporaryFile, prefix="triage-spill-")
             for chunk in self._chunks:
                 self._spill(self._file.write, chunk.tobytes())
             self._chunks = []
         if self._file is None:
-            self._chunks.append(signatures)
+            self._chunks.append(rows)
         else:
-            self._spill(self._file.write, signatures.tobytes())
-        self._usable.append(np.asarray(usable, dtype=bool))
-        self._rows += len(usable)
+            self._spill(self._file.write, rows.tobytes())
+        self._rows += len(rows)
 
     def _spill(self, operation: Any, *args: Any, **kwargs: Any) -> Any:
         """``operation`` on the temporary file, its failure (no temporary directory, disk full)
@@ -226,28 +251,27 @@ class SignatureSpill:
         try:
             return operation(*args, **kwargs)
         except OSError as error:
-            needed = self._rows * self.signature_size * 4 // 2**20 + 1
+            needed = self._rows * self.width * 4 // 2**20 + 1
             raise OSError(
                 error.errno,
-                f"cannot keep near-duplicate signatures in a temporary file in {tempfile.gettempdir()} "
+                f"cannot keep {self.what} in a temporary file in {tempfile.gettempdir()} "
                 f"({error.strerror}); set TMPDIR to a writable directory with more than {needed} MB free",
             ) from error
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(signatures, usable)`` of every text appended so far."""
-        usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
+    def rows(self) -> np.ndarray:
+        """Every row appended so far (``n x width`` uint32)."""
         if self._file is None:
-            signatures = np.concatenate(self._chunks) if self._chunks else None
-            return (np.zeros((0, self.signature_size), dtype=np.uint32) if signatures is None else signatures), usable
+            if len(self._chunks) > 1:
+                self._chunks = [np.concatenate(self._chunks)]
+            return self._chunks[0] if self._chunks else np.zeros((0, self.width), dtype=np.uint32)
         self._spill(self._file.flush)
-        signatures = np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.signature_size))
-        return signatures, usable
+        return np.memmap(self._file, dtype=np.uint32, mode="r", shape=(self._rows, self.width))
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
 
-    def __enter__(self) -> SignatureSpill:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -256,14 +280,38 @@ class SignatureSpill:
         self.close()
 
 
+class SignatureSpill(RowSpill):
+    """Signatures of many texts, appended chunk by chunk (a :class:`RowSpill`: in memory up to
+    ``in_memory_rows`` texts, beyond that in a temporary file that :meth:`arrays` maps)."""
+
+    def __init__(self, signature_size: int = 64, in_memory_rows: int = 100_000) -> None:
+        super().__init__(signature_size, in_memory_rows, what="near-duplicate signatures")
+        self.signature_size = signature_size
+        self._usable: list[np.ndarray] = []
+
+    def append(self, signatures: np.ndarray, usable: np.ndarray) -> None:
+        """Add :meth:`Sketcher.sketch` output for the next texts."""
+        if signatures.shape != (len(usable), self.signature_size):
+            raise ValueError(f"expected {len(usable)} x {self.signature_size} signatures, got {signatures.shape}")
+        self.append_rows(signatures)
+        self._usable.append(np.asarray(usable, dtype=bool))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(signatures, usable)`` of every text appended so far."""
+        usable = np.concatenate(self._usable) if self._usable else np.zeros(0, dtype=bool)
+        return self.rows(), usable
+
+
 def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int, block: int = 65_536) -> np.ndarray:
     """One uint64 bucket key per member from its signature columns ``start:stop``.
 
     Rows are gathered a block at a time, so a memory-mapped matrix is read once per band, in
-    order, instead of once per column."""
+    order, instead of once per column (and its pages are let go after each block:
+    :func:`release_pages`)."""
     keys = np.empty(len(members), dtype=np.uint64)
     for at in range(0, len(members), block):
         rows = np.asarray(signatures[members[at : at + block], start:stop])
+        release_pages(signatures)
         part = np.full(len(rows), np.uint64(start), dtype=np.uint64)
         for column in range(stop - start):
             part = mix64(part ^ rows[:, column].astype(np.uint64))
@@ -271,35 +319,70 @@ def band_keys(signatures: np.ndarray, members: np.ndarray, start: int, stop: int
     return keys
 
 
+def release_pages(array: np.ndarray) -> None:
+    """Let the kernel take back the pages of a memory-mapped ``array`` this process has read; they
+    stay in the page cache, so reading them again is cheap. Mapped pages count in the resident set
+    until then: a spilled signature file read band after band would add its whole size (256 MB at
+    1M messages). Arrays in memory, and systems without ``madvise``, are left as they are."""
+    base: object = array
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
+        base.madvise(mmap.MADV_DONTNEED)
+
+
 def group_signatures(
-    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 200_000
+    signatures: np.ndarray, usable: np.ndarray, *, threshold: float = DEFAULT_THRESHOLD, block: int = 4_096
 ) -> np.ndarray:
-    """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output."""
+    """Group ids (index of each group's first member) from :meth:`Sketcher.sketch` output.
+
+    Memory beyond the signatures (which may be memory-mapped, see :func:`release_pages`) is a few
+    arrays of 8 bytes per message; pairs are verified a ``block`` at a time (a pair's anchor may
+    be anywhere in a mapped file: a block of pairs maps up to two pages each)."""
     n, size = signatures.shape
     labels = np.arange(n)
     if n == 0:
         return labels
     candidates = np.flatnonzero(usable)
     for start, stop in band_spans(threshold, size):
-        keys = band_keys(signatures, candidates, start, stop)
-        order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
-        sorted_keys = keys[order]
-        run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
-        anchor = np.empty(len(order), dtype=np.int64)
-        anchor[order] = candidates[order][np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))]
-        pending = np.flatnonzero((anchor != candidates) & (labels[anchor] != labels[candidates]))
+        left, right = _bucket_pairs(signatures, candidates, labels, start, stop)
         edges = []
-        for chunk in range(0, len(pending), block):  # bounded: compare a block of pairs at a time
-            part = pending[chunk : chunk + block]
-            left, right = candidates[part], anchor[part]
-            same = estimated_jaccard(signatures[left], signatures[right]) >= threshold
-            edges.append((left[same], right[same]))
-        left = np.concatenate([e[0] for e in edges]) if edges else np.empty(0, dtype=np.int64)
-        if not len(left):
-            continue
-        right = np.concatenate([e[1] for e in edges])
-        # components of "i belongs with labels[i]" plus the new edges
-        labels = connected_groups(n, np.concatenate([np.arange(n), left]), np.concatenate([labels, right]))
+        for at in range(0, len(left), block):  # bounded: compare a block of pairs at a time
+            part_left, part_right = left[at : at + block], right[at : at + block]
+            same = estimated_jaccard(signatures[part_left], signatures[part_right]) >= threshold
+            release_pages(signatures)
+            edges.append((part_left[same], part_right[same]))
+        if any(len(e[0]) for e in edges):
+            labels = _joined(labels, np.concatenate([e[0] for e in edges]), np.concatenate([e[1] for e in edges]))
+    return labels
+
+
+def _bucket_pairs(
+    signatures: np.ndarray, candidates: np.ndarray, labels: np.ndarray, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(member, anchor)`` pairs to verify in the band ``start:stop``: each candidate and the first
+    member of its bucket, unless they are in one group already."""
+    keys = band_keys(signatures, candidates, start, stop)
+    order = np.argsort(keys, kind="stable")  # members of a bucket stay in index order
+    sorted_keys = keys[order]
+    del keys
+    run_start = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    del sorted_keys
+    anchor = np.empty(len(order), dtype=np.int64)
+    anchor[order] = candidates[order][np.maximum.accumulate(np.where(run_start, np.arange(len(order)), 0))]
+    pending = np.flatnonzero((anchor != candidates) & (labels[anchor] != labels[candidates]))
+    return candidates[pending], anchor[pending]
+
+
+def _joined(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``labels`` (each item's lowest joined item) with the pairs ``(left, right)`` joined too,
+    changed in place: components are found among the labels the pairs touch, so the graph has as
+    many nodes as pairs, not as items."""
+    touched, inverse = np.unique(np.concatenate([labels[left], labels[right]]), return_inverse=True)
+    lowest = touched[connected_groups(len(touched), inverse[: len(left)], inverse[len(left) :])]
+    at = np.minimum(np.searchsorted(touched, labels), len(touched) - 1)
+    hit = np.flatnonzero(touched[at] == labels)
+    labels[hit] = lowest[at[hit]]
     return labels
 
 

@@ -1,9 +1,10 @@
 """Reading an export for hot topics: two streaming passes through :func:`triage.io.read_rows`.
 
 Pass one (:func:`read_signals`) reads every row once: each chunk's texts go to near-duplicate
-grouping (:func:`triage.grouping.group_chunks`, signatures spilled to a temporary file) and to the
-concerns' key words (:class:`triage.concerns.ConcernTerms`), and each row keeps its time and likes
-— a few dozen bytes a message, never its text. Pass two (:func:`read_back`) reads only the texts
+grouping (:func:`triage.grouping.group_chunks`) and to the concerns' key words
+(:class:`triage.concerns.ConcernTerms`) — both spilled to temporary files past 100,000 messages and
+read back a block at a time — and each row keeps its time and likes in memory: a few dozen bytes
+a message, never its text. Pass two (:func:`read_back`) reads only the texts
 and ids the report shows. Rows the reader could not decode or parse stand alone, as in
 ``triage tag``; a file that changes between the passes is refused.
 """
@@ -11,6 +12,7 @@ and ids the report shows. Rows the reader could not decode or parse stand alone,
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,20 +142,22 @@ def read_signals(
     :class:`~triage.io.DataError` when more than :data:`~triage.io.MAX_ERROR_SHARE` of the rows
     cannot be read."""
     state = file_state(path)
-    with read_rows(path, **vars(options), progress=progress) as export:
-        columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
-        collector = _Collector(columns, ConcernTerms() if concern_threshold is not None else None)
-        copies = group_chunks(collector.texts_of(export.chunks), threshold=threshold)
-    n = len(copies)
-    if n and collector.unreadable > MAX_ERROR_SHARE * n:
-        raise DataError(
-            f"{collector.unreadable:,} of {n:,} rows of {path} cannot be read; the first: {collector.first_error}"
-        )
-    groups = copies
-    if n and collector.terms is not None and concern_threshold is not None:
-        ids, weights = collector.terms.arrays()
-        copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
-        groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
+    with ExitStack() as stack:
+        terms = stack.enter_context(ConcernTerms()) if concern_threshold is not None else None
+        with read_rows(path, **vars(options), progress=progress) as export:
+            columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
+            collector = _Collector(columns, terms)
+            copies = group_chunks(collector.texts_of(export.chunks), threshold=threshold)
+        n = len(copies)
+        if n and collector.unreadable > MAX_ERROR_SHARE * n:
+            raise DataError(
+                f"{collector.unreadable:,} of {n:,} rows of {path} cannot be read; the first: {collector.first_error}"
+            )
+        groups = copies
+        if n and terms is not None and concern_threshold is not None:
+            ids, weights = terms.arrays()
+            copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
+            groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
     signals = Signals(
         groups=groups,
         copies=copies,
