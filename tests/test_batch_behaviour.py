@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,7 @@ from triage.batch import (
     OUTPUT_COLUMNS,
     ROUTING_COLUMNS,
     Summary,
+    TagOptions,
     output_columns,
     tag_dataframe,
     tag_file,
@@ -47,6 +49,11 @@ def export(tmp_path: Path, *texts: str, name: str = "in.csv") -> Path:
 
 def tag(src: Path, dst: Path, model, **options) -> Summary:
     return tag_file(src, dst, model=model, text_columns=["内容"], progress=False, **options)
+
+
+def write_lines(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding=encoding)
+    return path
 
 
 def test_output_columns_put_routing_before_error():
@@ -277,3 +284,134 @@ def example_config_path_config():
     from triage.routing import load_config
 
     return load_config(example_config_path())
+
+
+# ---------------------------------------------------------------- grouping pass
+
+
+def test_the_grouping_pass_reads_the_input_as_the_tagging_pass_does(small_model, tmp_path, capsys):
+    """Same format, encoding, sheet and last row: a duplicate after ``stop_after`` is not counted."""
+    src = write_lines(
+        tmp_path / "in.tsv", "编号\t内容", f"1\t{PROPERTY}", f"2\t{POLICE}", f"3\t{PROPERTY}", encoding="gb18030"
+    )
+    tag_file(src, tmp_path / "out.csv", model=small_model, text_columns=["内容"], group=True, stop_after=2)
+    assert "in.tsv (grouping pass)" in capsys.readouterr().err
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert [(r.group_id, r.group_size) for r in rows.itertuples()] == [("1", "1"), ("2", "1")]
+    tag(src, tmp_path / "all.csv", small_model, group=True, encoding="gb18030")
+    rows = pd.read_csv(tmp_path / "all.csv", encoding="utf-8-sig", dtype=str)
+    assert list(rows["group_size"]) == ["2", "1", "2"] and list(rows["内容"])[1] == POLICE
+
+
+def test_the_grouping_pass_reads_the_sheet_asked_for(small_model, tmp_path):
+    src = tmp_path / "in.xlsx"
+    with pd.ExcelWriter(src) as writer:
+        pd.DataFrame({"内容": [POLICE, SCHOOL]}).to_excel(writer, sheet_name="first", index=False)
+        pd.DataFrame({"内容": [PROPERTY, PROPERTY, SCHOOL]}).to_excel(writer, sheet_name="second", index=False)
+    tag(src, tmp_path / "out.csv", small_model, group=True, sheet="second")
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert list(rows["group_size"]) == ["2", "2", "1"]
+
+
+def test_unreadable_rows_stand_alone_in_groups(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{PROPERTY}", "2", "3", f"4,{PROPERTY}")
+    tag(src, tmp_path / "out.csv", small_model, group=True)
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert [(r.group_id, r.group_size) for r in rows.itertuples()] == [("1", "2"), ("2", "1"), ("3", "1"), ("1", "2")]
+
+
+def test_grouping_an_empty_input_writes_only_the_header(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容")
+    summary = tag(src, tmp_path / "out.parquet", small_model, group=True)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert summary.rows_out == 0 and list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS, *GROUP_COLUMNS]
+
+
+# ---------------------------------------------------------------- workers asked for
+
+
+def test_one_worker_per_core_present(monkeypatch):
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 6, raising=False)
+    assert TagOptions(n_jobs=None).workers == TagOptions(n_jobs=-1).workers == 6 and TagOptions(n_jobs=3).workers == 3
+    monkeypatch.setattr(os, "process_cpu_count", lambda: None)
+    assert TagOptions(n_jobs=None).workers == 1
+    monkeypatch.delattr(os, "process_cpu_count")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5} if pid == 0 else set(), raising=False)
+    assert TagOptions(n_jobs=None).workers == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set())
+    assert TagOptions(n_jobs=None).workers == 1
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 5)
+    assert TagOptions(n_jobs=None).workers == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert TagOptions(n_jobs=None).workers == 1
+
+
+# ---------------------------------------------------------------- writers
+
+
+def test_parquet_row_groups_hold_chunk_size_rows(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    src = write_lines(tmp_path / "in.csv", "编号,内容", *(f"{i},{POLICE}" for i in range(10)))
+    tag(src, tmp_path / "out.parquet", small_model, chunk_size=4)
+    metadata = parquet.ParquetFile(tmp_path / "out.parquet").metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
+
+
+def test_parquet_output_of_unreadable_and_grouped_rows(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{POLICE}", "2", f"3,{POLICE}")
+    tag(src, tmp_path / "out.parquet", small_model, group=True)
+    table = parquet.read_table(tmp_path / "out.parquet")
+    assert str(table.schema.field("group_id").type) == str(table.schema.field("group_size").type) == "int64"
+    unread = table.to_pylist()[1]
+    assert unread["candidates"] is None and unread["confidence"] is None and unread["needs_review"] is None
+    assert unread["department"] == "" and unread["error"].startswith("row has 1 fields")
+    assert (unread["group_id"], unread["group_size"]) == (2, 1)
+
+
+def test_jsonl_output_is_utf8_text_with_cells_for_other_values(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"when": pd.to_datetime(["2026-01-02"]), "内容": [POLICE]}).to_parquet(src)
+    tag(src, tmp_path / "out.jsonl", small_model)
+    data = (tmp_path / "out.jsonl").read_bytes()
+    assert POLICE.encode("utf-8") in data and data.endswith(b"}\n") and data.count(b"\n") == 1
+    assert json.loads(data)["when"] == "2026-01-02 00:00:00"
+
+
+def test_xlsx_header_sheet_and_formula_like_text(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_lines(tmp_path / "in.csv", "=编号,内容", f"=1+1,{POLICE}")
+    tag(src, tmp_path / "safe.xlsx", small_model)
+    tag(src, tmp_path / "raw.xlsx", small_model, spreadsheet_safe=False)
+    safe = openpyxl.load_workbook(tmp_path / "safe.xlsx")
+    assert safe.sheetnames == ["triage"]
+    header = [cell.value for cell in next(safe["triage"].iter_rows())]
+    assert header == ["'=编号", "内容", *OUTPUT_COLUMNS]
+    raw = openpyxl.load_workbook(tmp_path / "raw.xlsx")["triage"]
+    (header, row) = ([cell for cell in r] for r in raw.iter_rows())
+    assert header[0].value == "=编号" and header[0].data_type == "s"
+    assert row[0].value == "=1+1" and row[0].data_type == "s"  # text, never a formula
+
+
+def test_an_xlsx_cut_note_follows_the_rows_own_error(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_lines(tmp_path / "in.csv", "编号,内容,备注", f"1,{POLICE},{'长' * 40_000},多余")
+    tag(src, tmp_path / "out.xlsx", small_model)
+    header, row = ([cell.value for cell in r] for r in openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows())
+    error = dict(zip(header, row, strict=True))["error"]
+    assert error.startswith("row has 4 fields, the header has 3")
+    assert error.endswith("; '备注' cut to 32,767 characters (the XLSX cell limit)")
+
+
+# ---------------------------------------------------------------- tag_dataframe
+
+
+def test_tag_dataframe_finds_the_text_columns_and_writes_every_added_column(small_model):
+    frame = pd.DataFrame({"编号": ["1", "2"], "内容": [POLICE, ""]})
+    out = tag_dataframe(frame, model=small_model)
+    expected = small_model.classify(POLICE)
+    assert list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS]
+    assert list(out["department"]) == [expected.department, ""]
+    assert list(out["needs_review"]) == [expected.needs_review, True] and list(out["error"]) == ["", ""]
+    assert list(frame.columns) == ["编号", "内容"]

@@ -1,0 +1,195 @@
+"""The parallel tagger's worker code, run in this process: forked workers are out of reach of
+coverage and mutation tools, so a stand-in for ProcessPoolExecutor runs the same initializer and
+tasks here and the output is compared with a serial run's, byte for byte."""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TEXTS
+from tests.test_batch_checkpoints import FailsAfter
+from triage import batch
+from triage.batch import tag_file
+from triage.io import DataError
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="workers are tied to their parent with Linux's prctl")
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
+
+
+def death_signal() -> int:
+    """The signal this process gets when its parent dies (0: none)."""
+    value = ctypes.c_int()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_GET_PDEATHSIG, ctypes.byref(value))
+    return value.value
+
+
+class InProcessPool:
+    """ProcessPoolExecutor's interface, running the initializer and each task at once in this process.
+
+    The initializer is given this process's parent as the parent to die with, as a forked worker
+    would see this process; what it set up is recorded in ``worker_setup`` and undone at shutdown."""
+
+    created: ClassVar[list[InProcessPool]] = []
+
+    def __init__(self, max_workers: int, mp_context: Any = None, initializer: Any = None, initargs: tuple = ()):
+        import pyarrow
+
+        self.max_workers, self.mp_context, self.submitted = max_workers, mp_context, 0
+        self.memory_pool = pyarrow.default_memory_pool()
+        *arguments, self.parent = initargs
+        self.initializer = initializer.__name__
+        initializer(*arguments, os.getppid())
+        model, run = batch._worker()
+        self.worker_setup = {
+            "death_signal": death_signal(),
+            "memory_pool": pyarrow.default_memory_pool().backend_name,
+            "model_path": model.path,
+            "run": run,
+        }
+        InProcessPool.created.append(self)
+
+    def submit(self, function: Any, *arguments: Any) -> Future:
+        self.submitted += 1
+        future: Future = Future()
+        try:
+            future.set_result(function(*arguments))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        import pyarrow
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+        pyarrow.set_memory_pool(self.memory_pool)
+
+    def __enter__(self) -> InProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+@pytest.fixture
+def in_process_pool(monkeypatch):
+    """Parallel runs of tag_file use :class:`InProcessPool`; yields the pools made, in order."""
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", InProcessPool)
+    monkeypatch.setattr(batch, "_worker_state", None)
+    monkeypatch.setattr(InProcessPool, "created", [])
+    return InProcessPool.created
+
+
+def write_export(path: Path, rows: int, encoding: str = "utf-8") -> Path:
+    texts = [TEXTS[i % len(TEXTS)] for i in range(rows)]
+    pd.DataFrame({"id": [f"r{i}" for i in range(rows)], "text": texts}).to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def tag(src: Path, dst: Path, **options: Any):
+    return tag_file(src, dst, text_columns=["text"], progress=False, **options)
+
+
+@linux_only
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_workers_reading_shares_write_what_one_process_writes(small_model, tmp_path, in_process_pool, suffix):
+    src = write_export(tmp_path / "in.csv", 45)
+    serial = tag(src, tmp_path / f"serial{suffix}", model=small_model, chunk_size=4)
+    parallel = tag(src, tmp_path / f"parallel{suffix}", model=small_model, chunk_size=4, n_jobs=3)
+    assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
+    assert parallel.rows_out == serial.rows_out == 45 and parallel.departments == serial.departments
+    (pool,) = in_process_pool
+    assert pool.max_workers == 3 and pool.mp_context.get_start_method() == "fork"
+    assert pool.initializer == "_set_worker_state" and pool.parent == os.getpid()
+    assert pool.worker_setup["death_signal"] == signal.SIGTERM
+    assert pool.worker_setup["memory_pool"] == "system"
+    assert pool.worker_setup["run"].source == src
+    assert pool.submitted > 2  # the warm-up task, then shares of about 4 rows
+
+
+@linux_only
+def test_workers_read_parquet_record_batches(small_model, tmp_path, in_process_pool):
+    src = tmp_path / "in.parquet"
+    texts = [TEXTS[i % len(TEXTS)] for i in range(30)]
+    pd.DataFrame({"id": range(30), "text": texts}).to_parquet(src, row_group_size=7)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].submitted == 1 + 8  # the warm-up, then one task per batch of 4 rows
+
+
+@linux_only
+@pytest.mark.parametrize("options", [{"group": True}, {"stop_after": 20}, {"encoding": "utf-16"}])
+def test_workers_sent_texts_write_what_one_process_writes(small_model, tmp_path, in_process_pool, options):
+    encoding = options.get("encoding", "utf-8")
+    src = write_export(tmp_path / "in.csv", 25, encoding=encoding)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4, **options)
+    tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+
+
+def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")  # no fork: each worker loads the model from its directory
+    src = write_export(tmp_path / "in.csv", 20)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.csv", model_path=saved_model_dir, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    (pool,) = in_process_pool
+    assert pool.initializer == "_load_worker_state" and pool.mp_context is None
+    assert pool.worker_setup["model_path"] == saved_model_dir and pool.worker_setup["death_signal"] == 0
+    with pytest.raises(DataError, match=r"^tagging with several processes here needs a saved model: save it"):
+        tag(src, tmp_path / "unsaved.csv", model=small_model, n_jobs=2)
+
+
+@linux_only
+def test_a_worker_asks_to_die_with_its_parent(monkeypatch):
+    try:
+        batch._die_with_parent(os.getppid())
+        assert death_signal() == signal.SIGTERM
+    finally:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+    exits = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    try:
+        batch._die_with_parent(os.getppid() + 1)  # the parent died before the request was in place
+    finally:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+    assert exits == [1]
+
+
+def test_a_worker_without_its_model_says_so(monkeypatch):
+    monkeypatch.setattr(batch, "_worker_state", None)
+    with pytest.raises(RuntimeError, match=r"^a triage worker process started without its model$"):
+        batch._tag_in_worker(["物业"], [""])
+
+
+@linux_only
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_parallel_run_resumes_where_its_checkpoint_says(small_model, tmp_path, in_process_pool, suffix):
+    src = write_export(tmp_path / "in.csv", 40)
+    if suffix == ".parquet":
+        pd.read_csv(src, dtype=str).to_parquet(src := tmp_path / "in.parquet", row_group_size=6)
+    tag(src, tmp_path / "whole.csv", model=small_model, chunk_size=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, tmp_path / "out.csv", model=FailsAfter(small_model, chunks=3), chunk_size=4, n_jobs=2)
+    state = json.loads((tmp_path / "out.csv.partial.json").read_text(encoding="utf-8"))
+    # three parts written: Parquet batches of 4 rows, or byte ranges of about 4 rows ending at input_offset
+    offset = state["input_offset"]
+    assert (state["rows_done"], offset) == (12, None) if suffix == ".parquet" else 0 < state["rows_done"] < 40
+    if suffix == ".csv":
+        assert (
+            src.read_bytes()[offset - 1 : offset] == b"\n"
+            and src.read_bytes()[:offset].count(b"\n") == 1 + state["rows_done"]
+        )
+    summary = tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert summary.resumed_after_rows == state["rows_done"] and summary.rows_out == 40
