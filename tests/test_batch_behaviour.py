@@ -22,6 +22,7 @@ from triage.batch import (
     tag_dataframe,
     tag_file,
 )
+from triage.exceptions import MissingDependencyError
 from triage.io import DataError
 from triage.routing import example_config_path
 
@@ -415,3 +416,76 @@ def test_tag_dataframe_finds_the_text_columns_and_writes_every_added_column(smal
     assert list(out["department"]) == [expected.department, ""]
     assert list(out["needs_review"]) == [expected.needs_review, True] and list(out["error"]) == ["", ""]
     assert list(frame.columns) == ["编号", "内容"]
+
+
+def test_tag_dataframe_names_the_frame_when_a_column_is_missing(small_model):
+    frame = pd.DataFrame({"编号": ["1"], "内容": [POLICE]})
+    with pytest.raises(DataError, match=r"no column 'body'.*the frame has: 编号, 内容$"):
+        tag_dataframe(frame, ["body"], model=small_model)
+
+
+# ---------------------------------------------------------------- Parquet and XLSX details
+
+
+def test_missing_pyarrow_is_named_with_the_extra_to_install(small_model, tmp_path, hide_module):
+    src = export(tmp_path, POLICE)
+    hint = r"install it with: pip install 'petition-triage\[io\]'$"
+    hide_module("pyarrow.parquet")
+    with pytest.raises(MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; "):
+        tag(src, tmp_path / "out.parquet", small_model)
+    hide_module("pyarrow")
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; " + hint
+    ):
+        tag(src, tmp_path / "out.parquet", small_model)
+    hide_module("openpyxl")
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing XLSX files needs the optional package 'openpyxl'; " + hint
+    ):
+        tag(src, tmp_path / "out.xlsx", small_model)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_an_empty_parquet_output_has_the_typed_schema_and_no_row_group(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    tag(write_lines(tmp_path / "in.csv", "编号,内容"), tmp_path / "out.parquet", small_model)
+    tag(export(tmp_path, POLICE, name="one.csv"), tmp_path / "one.parquet", small_model)
+    empty = parquet.ParquetFile(tmp_path / "out.parquet")
+    assert empty.metadata.num_row_groups == 0
+    assert empty.schema_arrow == parquet.read_schema(tmp_path / "one.parquet")
+    candidates = empty.schema_arrow.field("candidates").type
+    assert [(f.name, str(f.type)) for f in candidates.value_type] == [
+        ("department", "string"),
+        ("confidence", "double"),
+    ]
+
+
+def test_xlsx_cells_of_exactly_the_limit_are_kept_and_every_cut_column_named(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    exact, long = "长" * 32_767, "长" * 32_768
+    src = write_lines(tmp_path / "in.csv", "编号,内容,备注", f"{exact},{POLICE},", f"{long},{POLICE},{long}")
+    tag(src, tmp_path / "out.xlsx", small_model)
+    header, first, second = (
+        [c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows()
+    )
+    assert dict(zip(header, first, strict=True))["error"] is None
+    cut = dict(zip(header, second, strict=True))
+    assert cut["error"] == "'编号', '备注' cut to 32,767 characters (the XLSX cell limit)" and cut["编号"] == exact
+
+
+def test_the_grouping_pass_uses_the_threshold_format_and_progress_asked_for(small_model, tmp_path, capsys):
+    near = PROPERTY + "，业主们都很生气希望有人管管"
+    src = write_lines(tmp_path / "in.txt", "编号,内容", f"1,{PROPERTY}", f"2,{near}", f"3,{PROPERTY}!")
+    tag(src, tmp_path / "strict.csv", small_model, input_format="csv", group=True, group_threshold=0.8)
+    assert capsys.readouterr().err == ""  # progress=False: no bar for either pass
+    assert list(pd.read_csv(tmp_path / "strict.csv", encoding="utf-8-sig")["group_size"]) == [2, 1, 2]
+    tag(src, tmp_path / "loose.csv", small_model, input_format="csv", group=True)
+    assert list(pd.read_csv(tmp_path / "loose.csv", encoding="utf-8-sig")["group_size"]) == [3, 3, 3]
+
+
+def test_rows_read_with_an_error_stand_alone_even_with_text(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{PROPERTY}", f"2,{PROPERTY},多余", f"3,{PROPERTY}")
+    tag(src, tmp_path / "out.csv", small_model, group=True)
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert rows["error"][1].startswith("row has 3 fields") and rows["内容"][1] == PROPERTY
+    assert list(rows["group_size"]) == ["2", "1", "2"]

@@ -21,6 +21,7 @@ from tests.test_batch_checkpoints import FailsAfter
 from triage import batch
 from triage.batch import tag_file
 from triage.io import DataError
+from triage.routing import example_config_path
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="workers are tied to their parent with Linux's prctl")
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
@@ -100,7 +101,7 @@ def tag(src: Path, dst: Path, **options: Any):
 
 
 @linux_only
-@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
 def test_workers_reading_shares_write_what_one_process_writes(small_model, tmp_path, in_process_pool, suffix):
     src = write_export(tmp_path / "in.csv", 45)
     serial = tag(src, tmp_path / f"serial{suffix}", model=small_model, chunk_size=4)
@@ -128,13 +129,26 @@ def test_workers_read_parquet_record_batches(small_model, tmp_path, in_process_p
 
 
 @linux_only
-@pytest.mark.parametrize("options", [{"group": True}, {"stop_after": 20}, {"encoding": "utf-16"}])
+@pytest.mark.parametrize(
+    "options", [{"group": True, "config": example_config_path()}, {"stop_after": 20}, {"encoding": "utf-16"}]
+)
 def test_workers_sent_texts_write_what_one_process_writes(small_model, tmp_path, in_process_pool, options):
     encoding = options.get("encoding", "utf-8")
     src = write_export(tmp_path / "in.csv", 25, encoding=encoding)
     tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4, **options)
     tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2, **options)
     assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+
+
+@linux_only
+def test_workers_read_their_shares_as_the_run_says(small_model, tmp_path, in_process_pool):
+    """The format and encoding asked for, not what the file's name and bytes suggest (UTF-8 read as GB18030)."""
+    src = write_export(tmp_path / "in.txt", 30)
+    options = {"model": small_model, "chunk_size": 4, "input_format": "csv", "encoding": "gb18030"}
+    tag(src, tmp_path / "serial.csv", **options)
+    tag(src, tmp_path / "parallel.csv", n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].submitted > 2
 
 
 def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
