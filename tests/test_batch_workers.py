@@ -151,6 +151,31 @@ def test_workers_read_their_shares_as_the_run_says(small_model, tmp_path, in_pro
     assert in_process_pool[0].submitted > 2
 
 
+@linux_only
+def test_workers_count_errors_and_suspect_rows_of_their_shares_as_one_process(small_model, tmp_path, in_process_pool):
+    lines = [f"{i},标题,{TEXTS[i % len(TEXTS)]}" for i in range(30)]
+    lines[13] = "13"  # unreadable: one field
+    lines[21] = f'21,标题,"{TEXTS[0]}\n99,标题,{TEXTS[1]}"'  # holds a line that looks like a row
+    src = tmp_path / "in.csv"
+    src.write_text("id,title,text\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+    options = {"model": small_model, "chunk_size": 4, "config": example_config_path()}
+    serial = tag(src, tmp_path / "serial.csv", **options)
+    parallel = tag(src, tmp_path / "parallel.csv", n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert (parallel.first_error, parallel.suspect_rows, parallel.errors) == (serial.first_error, [22], 1)
+    assert parallel.first_error.startswith("row 14: ") and parallel.departments == serial.departments
+
+
+@linux_only
+def test_workers_given_an_empty_input_write_an_empty_parquet_file(small_model, tmp_path, in_process_pool):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n", encoding="utf-8")
+    tag(src, tmp_path / "serial.parquet", model=small_model)
+    summary = tag(src, tmp_path / "parallel.parquet", model=small_model, n_jobs=2)
+    assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
+    assert summary.rows_out == 0 and in_process_pool[0].submitted == 2  # the warm-up and the one empty share
+
+
 def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")  # no fork: each worker loads the model from its directory
     src = write_export(tmp_path / "in.csv", 20)
@@ -180,10 +205,11 @@ def test_a_worker_asks_to_die_with_its_parent(monkeypatch):
     assert exits == [1]
 
 
-def test_a_worker_without_its_model_says_so(monkeypatch):
-    monkeypatch.setattr(batch, "_worker_state", None)
-    with pytest.raises(RuntimeError, match=r"^a triage worker process started without its model$"):
-        batch._tag_in_worker(["物业"], [""])
+def test_a_worker_without_its_model_or_run_says_so(small_model, monkeypatch):
+    for state in (None, (small_model, None)):
+        monkeypatch.setattr(batch, "_worker_state", state)
+        with pytest.raises(RuntimeError, match=r"^a triage worker process started without its model$"):
+            batch._tag_in_worker(["物业"], [""])
 
 
 @linux_only
