@@ -5,6 +5,7 @@ tasks here and the output is compared with a serial run's, byte for byte."""
 from __future__ import annotations
 
 import ctypes
+import itertools
 import json
 import os
 import signal
@@ -20,7 +21,7 @@ from tests.conftest import TEXTS
 from tests.test_batch_checkpoints import FailsAfter
 from triage import batch
 from triage.batch import tag_file
-from triage.io import DataError
+from triage.io import DataError, byte_shares
 from triage.routing import example_config_path
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="workers are tied to their parent with Linux's prctl")
@@ -174,6 +175,29 @@ def test_workers_given_an_empty_input_write_an_empty_parquet_file(small_model, t
     summary = tag(src, tmp_path / "parallel.parquet", model=small_model, n_jobs=2)
     assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
     assert summary.rows_out == 0 and in_process_pool[0].submitted == 2  # the warm-up and the one empty share
+
+
+@linux_only
+def test_a_share_cut_inside_a_record_by_a_stray_quote_is_read_again(small_model, tmp_path, in_process_pool):
+    """A stray quote inverts the quote count byte_shares cuts by, so shares start inside quoted cells that hold
+    line breaks: such a share is skipped, or read again from where the share before really ended."""
+    records = []
+    for i in range(40):
+        if i % 8 == 3:
+            records.append(f'{i},标题,他说"好')  # a quote inside an unquoted cell: literal for the CSV reader
+        elif i % 8 == 4:
+            records.append(f'{i},标题,"' + "\n".join(TEXTS[(i + k) % len(TEXTS)][:6] for k in range(6)) + '"')
+        else:
+            records.append(f"{i},标题,{TEXTS[i % len(TEXTS)]}")
+    src = tmp_path / "in.csv"
+    src.write_bytes(("id,title,text\n" + "".join(r + "\n" for r in records)).encode("utf-8"))
+    starts = list(itertools.accumulate((len(r.encode("utf-8")) + 1 for r in records[:-1]), initial=14))
+    shares = list(byte_shares(src, "csv", starts[0], 1))
+    assert sum(start not in starts for start, _ in shares) >= 2  # what this test is about
+    serial = tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=1)
+    parallel = tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=1, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert parallel.rows_out == serial.rows_out == 40 and in_process_pool[0].submitted > 1 + len(shares)
 
 
 def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
