@@ -96,10 +96,10 @@ def small_model() -> triage.TriageModel:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Mutation runs of batch.py and routing.py (benchmarks/mutation.md) set TRIAGE_MUTMUT_PRETRAIN=1: mutmut's
-    fork server collects the tests once, trains ``small_model`` here, and the test run of every mutant,
-    forked from it, inherits the model instead of training it again (5-15 s a mutant on a busy machine).
-    Never for text.py or model.py: their mutants must reach training."""
+    """With TRIAGE_MUTMUT_PRETRAIN=1 (mutation runs, benchmarks/mutation.md), mutmut's fork server, which
+    collects the tests once, trains ``small_model`` here, and the test run of every mutant, forked from it,
+    inherits the model instead of training it again (5-15 s a mutant on a busy machine). A mutant that only
+    training reaches then survives unseen: survivors in training code are rechecked without it."""
     if session.config.option.collectonly and os.environ.get("TRIAGE_MUTMUT_PRETRAIN") == "1":
         _trained_small_model().classify("预热")  # also the segmenter's dictionary, built on first use
 
