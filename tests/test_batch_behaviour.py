@@ -22,7 +22,7 @@ from triage.batch import (
     tag_dataframe,
     tag_file,
 )
-from triage.exceptions import MissingDependencyError
+from triage.exceptions import DuplicateColumnWarning, MissingDependencyError
 from triage.io import DataError
 from triage.routing import example_config_path
 
@@ -475,7 +475,7 @@ def test_xlsx_cells_of_exactly_the_limit_are_kept_and_every_cut_column_named(sma
 
 def test_the_grouping_pass_uses_the_threshold_format_and_progress_asked_for(small_model, tmp_path, capsys):
     near = PROPERTY + "，业主们都很生气希望有人管管"
-    src = write_lines(tmp_path / "in.txt", "编号,内容", f"1,{PROPERTY}", f"2,{near}", f"3,{PROPERTY}!")
+    src = write_lines(tmp_path / "in.dat", "编号,内容", f"1,{PROPERTY}", f"2,{near}", f"3,{PROPERTY}!")
     tag(src, tmp_path / "strict.csv", small_model, input_format="csv", group=True, group_threshold=0.8)
     assert capsys.readouterr().err == ""  # progress=False: no bar for either pass
     assert list(pd.read_csv(tmp_path / "strict.csv", encoding="utf-8-sig")["group_size"]) == [2, 1, 2]
@@ -489,3 +489,19 @@ def test_rows_read_with_an_error_stand_alone_even_with_text(small_model, tmp_pat
     rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert rows["error"][1].startswith("row has 3 fields") and rows["内容"][1] == PROPERTY
     assert list(rows["group_size"]) == ["2", "1", "2"]
+
+
+def test_the_summary_names_its_files_readably(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"内容": [POLICE]}).to_parquet(src)
+    summary = tag(src, tmp_path / "out.csv", small_model, summary_path=tmp_path / "summary.json")
+    assert (summary.input, summary.output) == (str(src), str(tmp_path / "out.csv"))
+    assert summary.encoding == ""  # no text encoding for a Parquet input
+    assert '"内容"' in (tmp_path / "summary.json").read_text(encoding="utf-8")  # not "\\u5185\\u5bb9"
+
+
+def test_added_columns_clashing_twice_are_renamed_with_a_warning(small_model, tmp_path):
+    src = write_csv(tmp_path / "in.csv", [{"department": "a", "triage_department": "b", "内容": POLICE}])
+    with pytest.warns(DuplicateColumnWarning, match=r"^the output repeats column names; renamed 'triage_department'"):
+        tag(src, tmp_path / "out.csv", small_model)
+    assert read_csv(tmp_path / "out.csv")[0]["triage_department.1"] == "public_security"

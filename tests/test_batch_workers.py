@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+from collections import Counter
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +48,7 @@ class InProcessPool:
         import pyarrow
 
         self.max_workers, self.mp_context, self.submitted = max_workers, mp_context, 0
+        self.tasks: Counter[str] = Counter()
         self.memory_pool = pyarrow.default_memory_pool()
         *arguments, self.parent = initargs
         self.initializer = initializer.__name__
@@ -62,6 +64,7 @@ class InProcessPool:
 
     def submit(self, function: Any, *arguments: Any) -> Future:
         self.submitted += 1
+        self.tasks[function.__name__] += 1
         future: Future = Future()
         try:
             future.set_result(function(*arguments))
@@ -144,7 +147,7 @@ def test_workers_sent_texts_write_what_one_process_writes(small_model, tmp_path,
 @linux_only
 def test_workers_read_their_shares_as_the_run_says(small_model, tmp_path, in_process_pool):
     """The format and encoding asked for, not what the file's name and bytes suggest (UTF-8 read as GB18030)."""
-    src = write_export(tmp_path / "in.txt", 30)
+    src = write_export(tmp_path / "in.dat", 30)
     options = {"model": small_model, "chunk_size": 4, "input_format": "csv", "encoding": "gb18030"}
     tag(src, tmp_path / "serial.csv", **options)
     tag(src, tmp_path / "parallel.csv", n_jobs=2, **options)
@@ -198,6 +201,20 @@ def test_a_share_cut_inside_a_record_by_a_stray_quote_is_read_again(small_model,
     parallel = tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=1, n_jobs=2)
     assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
     assert parallel.rows_out == serial.rows_out == 40 and in_process_pool[0].submitted > 1 + len(shares)
+
+
+@linux_only
+def test_xlsx_output_is_read_by_the_parent_and_tagged_by_workers(small_model, tmp_path, in_process_pool):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_export(tmp_path / "in.csv", 12)
+    tag(src, tmp_path / "serial.xlsx", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.xlsx", model=small_model, chunk_size=4, n_jobs=2)
+    serial, parallel = (
+        [[c.value for c in row] for row in openpyxl.load_workbook(tmp_path / name).active.iter_rows()]
+        for name in ("serial.xlsx", "parallel.xlsx")
+    )
+    assert parallel == serial and len(parallel) == 13
+    assert in_process_pool[0].tasks == {"int": 1, "_tag_in_worker": 3}
 
 
 def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
@@ -257,3 +274,5 @@ def test_a_parallel_run_resumes_where_its_checkpoint_says(small_model, tmp_path,
     summary = tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert summary.resumed_after_rows == state["rows_done"] and summary.rows_out == 40
+    resumed = in_process_pool[-1].tasks  # the workers still read their own shares, from the checkpoint's offset
+    assert resumed["_tag_batch_in_worker" if suffix == ".parquet" else "_tag_share_in_worker"] > 0
