@@ -505,3 +505,8 @@ def test_added_columns_clashing_twice_are_renamed_with_a_warning(small_model, tm
     with pytest.warns(DuplicateColumnWarning, match=r"^the output repeats column names; renamed 'triage_department'"):
         tag(src, tmp_path / "out.csv", small_model)
     assert read_csv(tmp_path / "out.csv")[0]["triage_department.1"] == "public_security"
+
+
+def test_tag_options_keep_text_columns_as_a_tuple():
+    options = TagOptions(text_columns=["标题", "内容"])
+    assert options.text_columns == ("标题", "内容") and hash(options) == hash(TagOptions(text_columns=("标题", "内容")))
