@@ -431,7 +431,9 @@ def test_missing_pyarrow_is_named_with_the_extra_to_install(small_model, tmp_pat
     src = export(tmp_path, POLICE)
     hint = r"install it with: pip install 'petition-triage\[io\]'$"
     hide_module("pyarrow.parquet")
-    with pytest.raises(MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; "):
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; " + hint
+    ):
         tag(src, tmp_path / "out.parquet", small_model)
     hide_module("pyarrow")
     with pytest.raises(
