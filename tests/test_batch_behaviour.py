@@ -512,3 +512,10 @@ def test_added_columns_clashing_twice_are_renamed_with_a_warning(small_model, tm
 def test_tag_options_keep_text_columns_as_a_tuple():
     options = TagOptions(text_columns=["标题", "内容"])
     assert options.text_columns == ("标题", "内容") and hash(options) == hash(TagOptions(text_columns=("标题", "内容")))
+
+
+def test_the_summary_adds_up_the_reviews_of_every_part(small_model, tmp_path):
+    src = export(tmp_path, PROPERTY, "", "今天天气不错", "", POLICE)
+    summary = tag(src, tmp_path / "out.csv", small_model, chunk_size=1)
+    reviews = [row["needs_review"] == "True" for row in read_csv(tmp_path / "out.csv")]
+    assert summary.needs_review == sum(reviews) >= 2 and not reviews[-1]  # the last part alone would say 0
