@@ -519,3 +519,16 @@ def test_the_summary_adds_up_the_reviews_of_every_part(small_model, tmp_path):
     summary = tag(src, tmp_path / "out.csv", small_model, chunk_size=1)
     reviews = [row["needs_review"] == "True" for row in read_csv(tmp_path / "out.csv")]
     assert summary.needs_review == sum(reviews) >= 2 and not reviews[-1]  # the last part alone would say 0
+
+
+def test_jsonl_output_keeps_parquet_values_typed_and_unread_jsonl_lines_as_read(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"id": [3], "score": [float("nan")], "内容": [POLICE]}).to_parquet(src)
+    tag(src, tmp_path / "out.jsonl", small_model)
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert (row["id"], row["score"]) == (3, None)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "内容": "派出所"}\n[1, 2]\n', encoding="utf-8")
+    tag(bad, tmp_path / "bad_out.jsonl", small_model)
+    unread = json.loads((tmp_path / "bad_out.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    assert (unread["id"], unread["内容"]) == ("", "") and "not a JSON object" in unread["error"]

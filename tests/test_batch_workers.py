@@ -221,6 +221,34 @@ def test_xlsx_output_is_read_by_the_parent_and_tagged_by_workers(small_model, tm
     assert in_process_pool[0].tasks == {"int": 1, "_tag_in_worker": 3}
 
 
+@linux_only
+def test_a_serial_checkpoint_is_resumed_by_workers_sent_texts(small_model, tmp_path, in_process_pool):
+    """A checkpoint without an input offset (written by one process) cannot tell workers where to read."""
+    src = write_export(tmp_path / "in.csv", 20)
+    tag(src, tmp_path / "whole.csv", model=small_model, chunk_size=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, tmp_path / "out.csv", model=FailsAfter(small_model, chunks=2), chunk_size=4)
+    summary = tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert summary.resumed_after_rows == 8 and in_process_pool[0].tasks["_tag_in_worker"] == 3
+
+
+@linux_only
+def test_a_share_of_many_chunks_counts_all_of_them(small_model, tmp_path, in_process_pool):
+    """Shares are cut by the first megabyte's mean line length: where lines are shorter, a share
+    holds several chunks, and its counts must add up every chunk's."""
+    lines = [f"{i},标题,{TEXTS[i % len(TEXTS)] * 20}" for i in range(40)]
+    lines += [f'{i},标题,"一\n{i},x,y"' if i % 3 == 0 else f"{i},," for i in range(40, 120)]  # suspect or empty
+    src = tmp_path / "in.csv"
+    src.write_text("id,title,text\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+    serial = tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    parallel = tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].tasks["_tag_share_in_worker"] < 120 // 4  # some shares hold several chunks
+    assert (parallel.needs_review, parallel.suspect_rows) == (serial.needs_review, serial.suspect_rows)
+    assert serial.needs_review >= 54 and len(serial.suspect_rows) == 26  # 54 empty texts, 26 suspect rows
+
+
 def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")  # no fork: each worker loads the model from its directory
     src = write_export(tmp_path / "in.csv", 20)
