@@ -256,7 +256,7 @@ def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tm
     tag(src, tmp_path / "parallel.csv", model_path=saved_model_dir, chunk_size=4, n_jobs=2)
     assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
     (pool,) = in_process_pool
-    assert pool.initializer == "_load_worker_state" and pool.mp_context is None
+    assert pool.initializer == "_load_worker_state" and pool.mp_context is None and pool.max_workers == 2
     assert pool.worker_setup["model_path"] == saved_model_dir and pool.worker_setup["death_signal"] == 0
     with pytest.raises(DataError, match=r"^tagging with several processes here needs a saved model: save it"):
         tag(src, tmp_path / "unsaved.csv", model=small_model, n_jobs=2)
