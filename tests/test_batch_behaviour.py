@@ -532,3 +532,39 @@ def test_jsonl_output_keeps_parquet_values_typed_and_unread_jsonl_lines_as_read(
     tag(bad, tmp_path / "bad_out.jsonl", small_model)
     unread = json.loads((tmp_path / "bad_out.jsonl").read_text(encoding="utf-8").splitlines()[1])
     assert (unread["id"], unread["内容"]) == ("", "") and "not a JSON object" in unread["error"]
+
+
+def test_options_are_checked_with_messages_that_say_what_to_pass(small_model, tmp_path):
+    with pytest.raises(TypeError, match=r"^text_columns takes a list of column names, not the string '内容'$"):
+        TagOptions(text_columns="内容")
+    with pytest.raises(ValueError, match=r"^chunk_size must be at least 1, got 0$"):
+        TagOptions(chunk_size=0)
+    with pytest.raises(ValueError, match=r"^n_jobs must be at least 1, or None \(or -1\) for one per core; got 0$"):
+        TagOptions(n_jobs=0)
+    src = export(tmp_path, PROPERTY, POLICE)
+    with pytest.raises(
+        TypeError, match=r"^tag_file\(\) got unknown options colour, size; see triage.batch.TagOptions$"
+    ):
+        tag(src, tmp_path / "out.csv", small_model, size=1, colour=2)
+    with pytest.raises(DataError, match=r"no column 'nope'"):
+        tag(src, tmp_path / "out.csv", small_model, id_column="nope")
+    summary = tag_file(
+        src, tmp_path / "out.csv", TagOptions(text_columns=["内容"], stop_after=1, progress=False), model=small_model
+    )
+    assert summary.rows_out == 1 and summary.first_error == ""
+
+
+def test_the_summary_file_is_indented_and_its_times_rounded(small_model, tmp_path, capsys):
+    summary = tag_file(
+        export(tmp_path, POLICE), tmp_path / "out.csv", model=small_model, summary_path=tmp_path / "s.json"
+    )
+    assert "in.csv" in capsys.readouterr().err  # the progress bar, named after the input
+    assert (tmp_path / "s.json").read_text(encoding="utf-8").startswith('{\n  "input": ')
+    assert summary.elapsed_seconds == round(summary.elapsed_seconds, 3) and isinstance(summary.elapsed_seconds, float)
+    assert summary.rows_per_second == round(1 / max(summary.elapsed_seconds, 1e-9), 1)
+
+
+def test_at_most_a_hundred_suspect_rows_are_listed(small_model, tmp_path):
+    lines = ["id,标题,内容", *(f'{i},标题,"一\n{i},x,y"' for i in range(1, 121))]
+    summary = tag(write_lines(tmp_path / "in.csv", *lines), tmp_path / "out.csv", small_model, chunk_size=7)
+    assert summary.suspect_rows == list(range(1, 101))

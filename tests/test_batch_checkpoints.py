@@ -81,7 +81,7 @@ def counted(summary: Summary) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
-@pytest.mark.parametrize("chunks", [1, 2])
+@pytest.mark.parametrize("chunks", [1, 2, 3])
 def test_a_resumed_run_writes_and_counts_what_an_uninterrupted_one_does(small_model, tmp_path, suffix, chunks):
     src = write_export(tmp_path / "in.csv")
     whole = tag(src, tmp_path / f"whole{suffix}", small_model)
@@ -129,6 +129,12 @@ def test_the_checkpoint_records_the_rows_written_their_counts_and_the_job(small_
         "group": None,
         "added_columns": list(OUTPUT_COLUMNS),
     }
+
+
+def test_the_checkpoint_names_a_model_saved_without_its_estimator_by_its_scorer(small_model, tmp_path):
+    saved = triage.load(small_model.save(tmp_path / "model"))
+    state = interrupt(write_export(tmp_path / "in.csv"), tmp_path / "out.csv", saved)
+    assert "model.skops" not in saved.manifest["files"] and state["model"] == saved.manifest["files"]["scorer.npz"]
 
 
 def test_the_checkpoint_names_the_model_routing_and_grouping(saved_model_dir, tmp_path):
