@@ -99,7 +99,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """With TRIAGE_MUTMUT_PRETRAIN=1 (mutation runs, benchmarks/mutation.md), mutmut's fork server, which
     collects the tests once, trains ``small_model`` here, and the test run of every mutant, forked from it,
     inherits the model instead of training it again (5-15 s a mutant on a busy machine). A mutant that only
-    training reaches then survives unseen: survivors in training code are rechecked without it."""
+    training reaches then survives unseen: recheck survivors in training code without it."""
     if session.config.option.collectonly and os.environ.get("TRIAGE_MUTMUT_PRETRAIN") == "1":
         _trained_small_model().classify("预热")  # also the segmenter's dictionary, built on first use
 
