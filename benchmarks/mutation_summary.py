@@ -3,7 +3,10 @@
 Killed share = killed / (total - not checked); "no tests" mutants count as not killed, because no
 selected test reaches them. Run from the checkout root after ``mutmut run``:
 
-    python benchmarks/mutation_summary.py [--survivors]
+    python benchmarks/mutation_summary.py [--survivors] [--mutants DIR]
+
+``--mutants`` reads a copy of ``mutants/`` kept from an earlier run (each module is run with its own test
+selection, and changing the selection resets every module's verdicts).
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ def figures(meta: Path) -> tuple[Counter[str], list[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true", help="also list every mutant not killed")
+    parser.add_argument("--mutants", type=Path, default=Path("mutants"), help="mutmut's folder (default: mutants)")
     args = parser.parse_args()
     print(f"{'module':20} {'total':>6} {'killed':>7} {'survived':>9} {'no tests':>9} {'timeout':>8} {'killed %':>9}")
     for module in MODULES:
-        meta = Path("mutants") / f"{module}.meta"
+        meta = args.mutants / f"{module}.meta"
         if not meta.exists():
             print(f"{module:20} (not run)")
             continue

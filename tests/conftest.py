@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -76,9 +78,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "teddy2020c"
 
 
-@pytest.fixture(scope="session")
-def small_model() -> triage.TriageModel:
-    """A TriageModel trained on the invented corpus (min_df=1: the corpus is tiny)."""
+@functools.cache
+def _trained_small_model() -> triage.TriageModel:
     return triage.train(
         TEXTS,
         LABELS,
@@ -86,6 +87,21 @@ def small_model() -> triage.TriageModel:
         calibration_folds=3,
         training_data={"name": "test-corpus", "description": "Invented test messages."},
     )
+
+
+@pytest.fixture(scope="session")
+def small_model() -> triage.TriageModel:
+    """A TriageModel trained on the invented corpus (min_df=1: the corpus is tiny)."""
+    return _trained_small_model()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With TRIAGE_MUTMUT_PRETRAIN=1 (mutation runs, benchmarks/mutation.md), mutmut's fork server, which
+    collects the tests once, trains ``small_model`` here, and the test run of every mutant, forked from it,
+    inherits the model instead of training it again (5-15 s a mutant on a busy machine). A mutant that only
+    training reaches then survives unseen: recheck survivors in training code without it."""
+    if session.config.option.collectonly and os.environ.get("TRIAGE_MUTMUT_PRETRAIN") == "1":
+        _trained_small_model().classify("预热")  # also the segmenter's dictionary, built on first use
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -16,10 +17,12 @@ from triage.batch import (
     OUTPUT_COLUMNS,
     ROUTING_COLUMNS,
     Summary,
+    TagOptions,
     output_columns,
     tag_dataframe,
     tag_file,
 )
+from triage.exceptions import DuplicateColumnWarning, MissingDependencyError
 from triage.io import DataError
 from triage.routing import example_config_path
 
@@ -47,6 +50,11 @@ def export(tmp_path: Path, *texts: str, name: str = "in.csv") -> Path:
 
 def tag(src: Path, dst: Path, model, **options) -> Summary:
     return tag_file(src, dst, model=model, text_columns=["内容"], progress=False, **options)
+
+
+def write_lines(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding=encoding)
+    return path
 
 
 def test_output_columns_put_routing_before_error():
@@ -277,3 +285,286 @@ def example_config_path_config():
     from triage.routing import load_config
 
     return load_config(example_config_path())
+
+
+# ---------------------------------------------------------------- grouping pass
+
+
+def test_the_grouping_pass_reads_the_input_as_the_tagging_pass_does(small_model, tmp_path, capsys):
+    """Same format, encoding, sheet and last row: a duplicate after ``stop_after`` is not counted."""
+    src = write_lines(
+        tmp_path / "in.tsv", "编号\t内容", f"1\t{PROPERTY}", f"2\t{POLICE}", f"3\t{PROPERTY}", encoding="gb18030"
+    )
+    tag_file(src, tmp_path / "out.csv", model=small_model, text_columns=["内容"], group=True, stop_after=2)
+    assert "in.tsv (grouping pass)" in capsys.readouterr().err
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert [(r.group_id, r.group_size) for r in rows.itertuples()] == [("1", "1"), ("2", "1")]
+    tag(src, tmp_path / "all.csv", small_model, group=True, encoding="gb18030")
+    rows = pd.read_csv(tmp_path / "all.csv", encoding="utf-8-sig", dtype=str)
+    assert list(rows["group_size"]) == ["2", "1", "2"] and list(rows["内容"])[1] == POLICE
+
+
+def test_the_grouping_pass_reads_the_sheet_asked_for(small_model, tmp_path):
+    src = tmp_path / "in.xlsx"
+    with pd.ExcelWriter(src) as writer:
+        pd.DataFrame({"内容": [POLICE, SCHOOL]}).to_excel(writer, sheet_name="first", index=False)
+        pd.DataFrame({"内容": [PROPERTY, PROPERTY, SCHOOL]}).to_excel(writer, sheet_name="second", index=False)
+    tag(src, tmp_path / "out.csv", small_model, group=True, sheet="second")
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert list(rows["group_size"]) == ["2", "2", "1"]
+
+
+def test_unreadable_rows_stand_alone_in_groups(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{PROPERTY}", "2", "3", f"4,{PROPERTY}")
+    tag(src, tmp_path / "out.csv", small_model, group=True)
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str)
+    assert [(r.group_id, r.group_size) for r in rows.itertuples()] == [("1", "2"), ("2", "1"), ("3", "1"), ("1", "2")]
+
+
+def test_grouping_an_empty_input_writes_only_the_header(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容")
+    summary = tag(src, tmp_path / "out.parquet", small_model, group=True)
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    assert summary.rows_out == 0 and list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS, *GROUP_COLUMNS]
+
+
+# ---------------------------------------------------------------- workers asked for
+
+
+def test_one_worker_per_core_present(monkeypatch):
+    monkeypatch.setattr(os, "process_cpu_count", lambda: 6, raising=False)
+    assert TagOptions(n_jobs=None).workers == TagOptions(n_jobs=-1).workers == 6 and TagOptions(n_jobs=3).workers == 3
+    monkeypatch.setattr(os, "process_cpu_count", lambda: None)
+    assert TagOptions(n_jobs=None).workers == 1
+    monkeypatch.delattr(os, "process_cpu_count")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5} if pid == 0 else set(), raising=False)
+    assert TagOptions(n_jobs=None).workers == 3
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set())
+    assert TagOptions(n_jobs=None).workers == 1
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 5)
+    assert TagOptions(n_jobs=None).workers == 5
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert TagOptions(n_jobs=None).workers == 1
+
+
+# ---------------------------------------------------------------- writers
+
+
+def test_parquet_row_groups_hold_chunk_size_rows(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    src = write_lines(tmp_path / "in.csv", "编号,内容", *(f"{i},{POLICE}" for i in range(10)))
+    tag(src, tmp_path / "out.parquet", small_model, chunk_size=4)
+    metadata = parquet.ParquetFile(tmp_path / "out.parquet").metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
+
+
+def test_parquet_output_of_unreadable_and_grouped_rows(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{POLICE}", "2", f"3,{POLICE}")
+    tag(src, tmp_path / "out.parquet", small_model, group=True)
+    table = parquet.read_table(tmp_path / "out.parquet")
+    assert str(table.schema.field("group_id").type) == str(table.schema.field("group_size").type) == "int64"
+    unread = table.to_pylist()[1]
+    assert unread["candidates"] is None and unread["confidence"] is None and unread["needs_review"] is None
+    assert unread["department"] == "" and unread["error"].startswith("row has 1 fields")
+    assert (unread["group_id"], unread["group_size"]) == (2, 1)
+
+
+def test_jsonl_output_is_utf8_text_with_cells_for_other_values(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"when": pd.to_datetime(["2026-01-02"]), "内容": [POLICE]}).to_parquet(src)
+    tag(src, tmp_path / "out.jsonl", small_model)
+    data = (tmp_path / "out.jsonl").read_bytes()
+    assert POLICE.encode("utf-8") in data and data.endswith(b"}\n") and data.count(b"\n") == 1
+    assert json.loads(data)["when"] == "2026-01-02 00:00:00"
+
+
+def test_xlsx_header_sheet_and_formula_like_text(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_lines(tmp_path / "in.csv", "=编号,内容", f"=1+1,{POLICE}")
+    tag(src, tmp_path / "safe.xlsx", small_model)
+    tag(src, tmp_path / "raw.xlsx", small_model, spreadsheet_safe=False)
+    safe = openpyxl.load_workbook(tmp_path / "safe.xlsx")
+    assert safe.sheetnames == ["triage"]
+    header = [cell.value for cell in next(safe["triage"].iter_rows())]
+    assert header == ["'=编号", "内容", *OUTPUT_COLUMNS]
+    raw = openpyxl.load_workbook(tmp_path / "raw.xlsx")["triage"]
+    (header, row) = ([cell for cell in r] for r in raw.iter_rows())
+    assert header[0].value == "=编号" and header[0].data_type == "s"
+    assert row[0].value == "=1+1" and row[0].data_type == "s"  # text, never a formula
+
+
+def test_an_xlsx_cut_note_follows_the_rows_own_error(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_lines(tmp_path / "in.csv", "编号,内容,备注", f"1,{POLICE},{'长' * 40_000},多余")
+    tag(src, tmp_path / "out.xlsx", small_model)
+    header, row = ([cell.value for cell in r] for r in openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows())
+    error = dict(zip(header, row, strict=True))["error"]
+    assert error.startswith("row has 4 fields, the header has 3")
+    assert error.endswith("; '备注' cut to 32,767 characters (the XLSX cell limit)")
+
+
+# ---------------------------------------------------------------- tag_dataframe
+
+
+def test_tag_dataframe_finds_the_text_columns_and_writes_every_added_column(small_model):
+    frame = pd.DataFrame({"编号": ["1", "2"], "内容": [POLICE, ""]})
+    out = tag_dataframe(frame, model=small_model)
+    expected = small_model.classify(POLICE)
+    assert list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS]
+    assert list(out["department"]) == [expected.department, ""]
+    assert list(out["needs_review"]) == [expected.needs_review, True] and list(out["error"]) == ["", ""]
+    assert list(frame.columns) == ["编号", "内容"]
+
+
+def test_tag_dataframe_names_the_frame_when_a_column_is_missing(small_model):
+    frame = pd.DataFrame({"编号": ["1"], "内容": [POLICE]})
+    with pytest.raises(DataError, match=r"no column 'body'.*the frame has: 编号, 内容$"):
+        tag_dataframe(frame, ["body"], model=small_model)
+
+
+# ---------------------------------------------------------------- Parquet and XLSX details
+
+
+def test_missing_pyarrow_is_named_with_the_extra_to_install(small_model, tmp_path, hide_module):
+    src = export(tmp_path, POLICE)
+    hint = r"install it with: pip install 'petition-triage\[io\]'$"
+    hide_module("pyarrow.parquet")
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; " + hint
+    ):
+        tag(src, tmp_path / "out.parquet", small_model)
+    hide_module("pyarrow")
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing Parquet files needs the optional package 'pyarrow'; " + hint
+    ):
+        tag(src, tmp_path / "out.parquet", small_model)
+    hide_module("openpyxl")
+    with pytest.raises(
+        MissingDependencyError, match=r"^writing XLSX files needs the optional package 'openpyxl'; " + hint
+    ):
+        tag(src, tmp_path / "out.xlsx", small_model)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
+
+
+def test_an_empty_parquet_output_has_the_typed_schema_and_no_row_group(small_model, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet")
+    tag(write_lines(tmp_path / "in.csv", "编号,内容"), tmp_path / "out.parquet", small_model)
+    tag(export(tmp_path, POLICE, name="one.csv"), tmp_path / "one.parquet", small_model)
+    empty = parquet.ParquetFile(tmp_path / "out.parquet")
+    assert empty.metadata.num_row_groups == 0
+    assert empty.schema_arrow == parquet.read_schema(tmp_path / "one.parquet")
+    candidates = empty.schema_arrow.field("candidates").type
+    assert [(f.name, str(f.type)) for f in candidates.value_type] == [
+        ("department", "string"),
+        ("confidence", "double"),
+    ]
+
+
+def test_xlsx_cells_of_exactly_the_limit_are_kept_and_every_cut_column_named(small_model, tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    exact, long = "长" * 32_767, "长" * 32_768
+    src = write_lines(tmp_path / "in.csv", "编号,内容,备注", f"{exact},{POLICE},", f"{long},{POLICE},{long}")
+    tag(src, tmp_path / "out.xlsx", small_model)
+    header, first, second = (
+        [c.value for c in r] for r in openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows()
+    )
+    assert dict(zip(header, first, strict=True))["error"] is None
+    cut = dict(zip(header, second, strict=True))
+    assert cut["error"] == "'编号', '备注' cut to 32,767 characters (the XLSX cell limit)" and cut["编号"] == exact
+
+
+def test_the_grouping_pass_uses_the_threshold_format_and_progress_asked_for(small_model, tmp_path, capsys):
+    near = PROPERTY + "，业主们都很生气希望有人管管"
+    src = write_lines(tmp_path / "in.dat", "编号,内容", f"1,{PROPERTY}", f"2,{near}", f"3,{PROPERTY}!")
+    tag(src, tmp_path / "strict.csv", small_model, input_format="csv", group=True, group_threshold=0.8)
+    assert capsys.readouterr().err == ""  # progress=False: no bar for either pass
+    assert list(pd.read_csv(tmp_path / "strict.csv", encoding="utf-8-sig")["group_size"]) == [2, 1, 2]
+    tag(src, tmp_path / "loose.csv", small_model, input_format="csv", group=True)
+    assert list(pd.read_csv(tmp_path / "loose.csv", encoding="utf-8-sig")["group_size"]) == [3, 3, 3]
+
+
+def test_rows_read_with_an_error_stand_alone_even_with_text(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{PROPERTY}", f"2,{PROPERTY},多余", f"3,{PROPERTY}")
+    tag(src, tmp_path / "out.csv", small_model, group=True)
+    rows = pd.read_csv(tmp_path / "out.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert rows["error"][1].startswith("row has 3 fields") and rows["内容"][1] == PROPERTY
+    assert list(rows["group_size"]) == ["2", "1", "2"]
+
+
+def test_the_summary_names_its_files_readably(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"内容": [POLICE]}).to_parquet(src)
+    summary = tag(src, tmp_path / "out.csv", small_model, summary_path=tmp_path / "summary.json")
+    assert (summary.input, summary.output) == (str(src), str(tmp_path / "out.csv"))
+    assert summary.encoding == ""  # no text encoding for a Parquet input
+    assert '"内容"' in (tmp_path / "summary.json").read_text(encoding="utf-8")  # not "\\u5185\\u5bb9"
+
+
+def test_added_columns_clashing_twice_are_renamed_with_a_warning(small_model, tmp_path):
+    src = write_csv(tmp_path / "in.csv", [{"department": "a", "triage_department": "b", "内容": POLICE}])
+    with pytest.warns(DuplicateColumnWarning, match=r"^the output repeats column names; renamed 'triage_department'"):
+        tag(src, tmp_path / "out.csv", small_model)
+    assert read_csv(tmp_path / "out.csv")[0]["triage_department.1"] == "public_security"
+
+
+def test_tag_options_keep_text_columns_as_a_tuple():
+    options = TagOptions(text_columns=["标题", "内容"])
+    assert options.text_columns == ("标题", "内容") and hash(options) == hash(TagOptions(text_columns=("标题", "内容")))
+
+
+def test_the_summary_adds_up_the_reviews_of_every_part(small_model, tmp_path):
+    src = export(tmp_path, PROPERTY, "", "今天天气不错", "", POLICE)
+    summary = tag(src, tmp_path / "out.csv", small_model, chunk_size=1)
+    reviews = [row["needs_review"] == "True" for row in read_csv(tmp_path / "out.csv")]
+    assert summary.needs_review == sum(reviews) >= 2 and not reviews[-1]  # the last part alone would say 0
+
+
+def test_jsonl_output_keeps_parquet_values_typed_and_unread_jsonl_lines_as_read(small_model, tmp_path):
+    src = tmp_path / "in.parquet"
+    pd.DataFrame({"id": [3], "score": [float("nan")], "内容": [POLICE]}).to_parquet(src)
+    tag(src, tmp_path / "out.jsonl", small_model)
+    row = json.loads((tmp_path / "out.jsonl").read_text(encoding="utf-8"))
+    assert (row["id"], row["score"]) == (3, None)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "内容": "派出所"}\n[1, 2]\n', encoding="utf-8")
+    tag(bad, tmp_path / "bad_out.jsonl", small_model)
+    unread = json.loads((tmp_path / "bad_out.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    assert (unread["id"], unread["内容"]) == ("", "") and "not a JSON object" in unread["error"]
+
+
+def test_options_are_checked_with_messages_that_say_what_to_pass(small_model, tmp_path):
+    with pytest.raises(TypeError, match=r"^text_columns takes a list of column names, not the string '内容'$"):
+        TagOptions(text_columns="内容")
+    with pytest.raises(ValueError, match=r"^chunk_size must be at least 1, got 0$"):
+        TagOptions(chunk_size=0)
+    with pytest.raises(ValueError, match=r"^n_jobs must be at least 1, or None \(or -1\) for one per core; got 0$"):
+        TagOptions(n_jobs=0)
+    src = export(tmp_path, PROPERTY, POLICE)
+    with pytest.raises(
+        TypeError, match=r"^tag_file\(\) got unknown options colour, size; see triage.batch.TagOptions$"
+    ):
+        tag(src, tmp_path / "out.csv", small_model, size=1, colour=2)
+    with pytest.raises(DataError, match=r"no column 'nope'"):
+        tag(src, tmp_path / "out.csv", small_model, id_column="nope")
+    summary = tag_file(
+        src, tmp_path / "out.csv", TagOptions(text_columns=["内容"], stop_after=1, progress=False), model=small_model
+    )
+    assert summary.rows_out == 1 and summary.first_error == ""
+
+
+def test_the_summary_file_is_indented_and_its_times_rounded(small_model, tmp_path, capsys):
+    summary = tag_file(
+        export(tmp_path, POLICE), tmp_path / "out.csv", model=small_model, summary_path=tmp_path / "s.json"
+    )
+    assert "in.csv" in capsys.readouterr().err  # the progress bar, named after the input
+    assert (tmp_path / "s.json").read_text(encoding="utf-8").startswith('{\n  "input": ')
+    assert summary.elapsed_seconds == round(summary.elapsed_seconds, 3) and isinstance(summary.elapsed_seconds, float)
+    assert summary.rows_per_second == round(1 / max(summary.elapsed_seconds, 1e-9), 1)
+
+
+def test_at_most_a_hundred_suspect_rows_are_listed(small_model, tmp_path):
+    lines = ["id,标题,内容", *(f'{i},标题,"一\n{i},x,y"' for i in range(1, 121))]
+    summary = tag(write_lines(tmp_path / "in.csv", *lines), tmp_path / "out.csv", small_model, chunk_size=7)
+    assert summary.suspect_rows == list(range(1, 101))

@@ -79,9 +79,7 @@ def test_workers_die_with_a_killed_parent(saved_model_dir, tmp_path):
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
-def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(
-    small_model, tmp_path, monkeypatch, suffix
-):
+def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(small_model, tmp_path, monkeypatch, suffix):
     source = _export(tmp_path / "in.csv", 30)
     real = batch._TableWriter.rows
     calls = []

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import triage
+from triage import routing
 from triage.cli import cli
 from triage.exceptions import ConfigError
 from triage.results import Urgency
@@ -80,6 +81,14 @@ def test_gazetteer_selects_the_local_office(small_model, tmp_path):
     assert small_model.route("派出所补办身份证", config=config).local_office is None
     with_metadata = small_model.route("派出所补办身份证", config=config, metadata={"place": "青石小区"})
     assert with_metadata.local_office == "南城派出所"
+
+
+def test_the_first_spelling_routing_route_is_model_route(small_model, tmp_path):
+    config = write_config(tmp_path, "")
+    texts = ("派出所补办身份证", "学校食堂饭菜太差")
+    routed = routing.route(small_model, iter(texts), config, metadata=[{"place": "青石小区"}, None])
+    assert routed == small_model.route(list(texts), config=config, metadata=[{"place": "青石小区"}, None])
+    assert routed[0].local_office == "南城派出所" and routed[1].local_office is None
 
 
 def test_empty_text_is_not_routed(small_model):

@@ -1,0 +1,237 @@
+"""Interrupted runs: what the checkpoint beside ``OUTPUT.partial`` records, how ``resume`` continues
+from it to the bytes and summary of an uninterrupted run, and how a checkpoint of another input,
+model or options, or a damaged one, is refused. The interruption is a model that fails in the middle
+of a run, so everything happens in this process through tag_file."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import triage
+from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, Summary, output_columns, tag_file
+from triage.io import DataError
+from triage.routing import example_config_path
+
+PROPERTY = "小区物业乱收停车费，垃圾也没人清理"
+POLICE = "派出所补办身份证要排好几天队"
+SCHOOL = "学校食堂饭菜太差，孩子吃不饱"
+# Eight data rows: 3 and 6 are unreadable (one field), 5 holds a line that looks like a row of its own.
+ROWS = (
+    f"1,物业,{PROPERTY}",
+    f"2,派出所,{POLICE}",
+    "3",
+    f"4,学校,{SCHOOL}",
+    f'5,物业,"{PROPERTY}\n9,派出所,{POLICE}"',
+    "6",
+    f"7,学校,{SCHOOL}",
+    f"8,物业,{PROPERTY}",
+)
+
+
+class FailsAfter:
+    """A model that fails when asked to tag more than ``chunks`` chunks (a crash in the middle of a run)."""
+
+    def __init__(self, model: Any, chunks: int) -> None:
+        self._model, self._chunks = model, chunks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def _count(self, texts: Any) -> None:
+        if isinstance(texts, list):  # a chunk (a single text is the parallel run's warm-up)
+            self._chunks -= 1
+            if self._chunks < 0:
+                raise RuntimeError("interrupted")
+
+    def classify(self, texts: Any, **options: Any) -> Any:
+        self._count(texts)
+        return self._model.classify(texts, **options)
+
+    def route(self, texts: Any, **options: Any) -> Any:
+        self._count(texts)
+        return self._model.route(texts, **options)
+
+
+def write_export(path: Path, encoding: str = "utf-8") -> Path:
+    path.write_text("id,标题,内容\n" + "".join(row + "\n" for row in ROWS), encoding=encoding)
+    return path
+
+
+def tag(src: Path, dst: Path, model: Any, **options: Any) -> Summary:
+    return tag_file(src, dst, model=model, chunk_size=2, progress=False, **options)
+
+
+def interrupt(src: Path, dst: Path, model: Any, chunks: int = 2, **options: Any) -> dict[str, Any]:
+    """Run until the model fails after ``chunks`` chunks; the checkpoint left behind."""
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, dst, FailsAfter(model, chunks), **options)
+    assert not dst.exists()
+    return json.loads(Path(f"{dst}.partial.json").read_text(encoding="utf-8"))
+
+
+def counted(summary: Summary) -> dict[str, Any]:
+    """What a summary says of the rows (not of the time taken, nor of resuming)."""
+    skip = {"elapsed_seconds", "rows_per_second", "resumed_after_rows", "output"}
+    return {k: v for k, v in summary.as_dict().items() if k not in skip}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_a_resumed_run_writes_and_counts_what_an_uninterrupted_one_does(small_model, tmp_path, suffix, chunks):
+    src = write_export(tmp_path / "in.csv")
+    whole = tag(src, tmp_path / f"whole{suffix}", small_model)
+    assert whole.errors == 2 and whole.suspect_rows == [5] and whole.first_error.startswith("row 3: ")
+    dst = tmp_path / f"out{suffix}"
+    state = interrupt(src, dst, small_model, chunks)
+    with Path(f"{dst}.partial").open("ab") as partial:
+        partial.write(b"half a part written when the run died")
+    summary = tag(src, dst, small_model, resume=True)
+    assert dst.read_bytes() == (tmp_path / f"whole{suffix}").read_bytes()
+    assert counted(summary) == counted(whole) and summary.resumed_after_rows == state["rows_done"] == 2 * chunks
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", f"whole{suffix}", f"out{suffix}"])
+
+
+def test_the_checkpoint_records_the_rows_written_their_counts_and_the_job(small_model, tmp_path):
+    src = write_export(tmp_path / "in.csv", encoding="gb18030")
+    dst = tmp_path / "out.csv"
+    state = interrupt(src, dst, small_model, encoding="gb18030")
+    partial = Path(f"{dst}.partial")
+    assert (state["rows_done"], state["bytes_done"], state["input_offset"]) == (4, partial.stat().st_size, None)
+    tagged = small_model.classify([PROPERTY, POLICE, SCHOOL])
+    assert state["counts"] == {
+        "departments": {r.department: 1 for r in tagged} | {"(none)": 1},  # the unreadable row 3 has none
+        "needs_review": sum(r.needs_review for r in tagged),
+        "errors": 1,
+        "suspect_rows": [],
+        "first_error": state["counts"]["first_error"],
+    }
+    assert state["counts"]["first_error"].startswith("row 3: row has 1 fields, the header has 3")
+    data = src.read_bytes()
+    assert state["input"] == {
+        "size": len(data),
+        "mtime_ns": src.stat().st_mtime_ns,
+        "head_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    job = {k: v for k, v in state.items() if k not in ("rows_done", "bytes_done", "input_offset", "counts", "input")}
+    assert job == {
+        "encoding": "gb18030",
+        "model": "unsaved",
+        "columns": ["id", "标题", "内容"],
+        "text_columns": ["标题", "内容"],
+        "output_format": "csv",
+        "spreadsheet_safe": True,
+        "routing": None,
+        "group": None,
+        "added_columns": list(OUTPUT_COLUMNS),
+    }
+
+
+def test_the_checkpoint_names_a_model_saved_without_its_estimator_by_its_scorer(small_model, tmp_path):
+    saved = triage.load(small_model.save(tmp_path / "model"))
+    state = interrupt(write_export(tmp_path / "in.csv"), tmp_path / "out.csv", saved)
+    assert "model.skops" not in saved.manifest["files"] and state["model"] == saved.manifest["files"]["scorer.npz"]
+
+
+def test_the_checkpoint_names_the_model_routing_and_grouping(saved_model_dir, tmp_path):
+    model = triage.load(saved_model_dir)
+    state = interrupt(
+        write_export(tmp_path / "in.csv"),
+        tmp_path / "out.jsonl",
+        model,
+        config=example_config_path(),
+        group=True,
+        group_threshold=0.5,
+        spreadsheet_safe=False,
+    )
+    assert state["model"] == model.manifest["files"]["model.skops"]
+    assert state["routing"] == str(example_config_path()) and state["group"] == 0.5
+    assert state["spreadsheet_safe"] is False and state["output_format"] == "jsonl"
+    assert state["added_columns"] == [*output_columns(True), *GROUP_COLUMNS]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"text_columns": ["内容"]},
+        {"spreadsheet_safe": False},
+        {"config": example_config_path()},
+        {"group": True},
+        {"encoding": "utf-8-sig"},
+        {"output_format": "tsv"},
+        {"model": "saved"},
+        {"input": "one more row"},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_a_checkpoint_of_another_job_is_refused(small_model, saved_model_dir, tmp_path, change):
+    src = write_export(tmp_path / "in.csv")
+    interrupt(src, tmp_path / "out.csv", small_model, encoding="utf-8")
+    options: dict[str, Any] = {"encoding": "utf-8", **change}
+    model = triage.load(saved_model_dir) if options.pop("model", None) else small_model  # small_model is unsaved
+    if options.pop("input", None):
+        with src.open("a", encoding="utf-8") as handle:
+            handle.write(f"9,学校,{SCHOOL}\n")
+    with pytest.raises(DataError, match=r"out\.csv\.partial\.json belongs to another input, model or options; use "):
+        tag(src, tmp_path / "out.csv", model, resume=True, **options)
+
+
+def test_a_checkpoint_of_grouping_with_another_threshold_is_refused(small_model, tmp_path):
+    src = write_export(tmp_path / "in.csv")
+    interrupt(src, tmp_path / "out.csv", small_model, group=True)
+    tag(src, tmp_path / "same.csv", small_model, group=True, group_threshold=0.3)  # the default, said
+    with pytest.raises(DataError, match="belongs to another input"):
+        tag(src, tmp_path / "out.csv", small_model, resume=True, group=True, group_threshold=0.5)
+    summary = tag(src, tmp_path / "out.csv", small_model, resume=True, group=True, n_jobs=1, group_threshold=0.3)
+    assert summary.resumed_after_rows == 4
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "same.csv").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"[]", b'{"rows_done": 2, "bytes_done": 0}', b"\xff\xfe{", b'{"rows_done": 2, "bytes_done": 0, "counts": 1}'],
+)
+def test_a_damaged_checkpoint_is_refused_with_what_to_delete(small_model, tmp_path, damage):
+    src = write_export(tmp_path / "in.csv")
+    interrupt(src, tmp_path / "out.csv", small_model)
+    (tmp_path / "out.csv.partial.json").write_bytes(damage)
+    if damage.endswith(b'"counts": 1}'):  # read, but its counts are not counts: it cannot be the same job
+        with pytest.raises(DataError, match="belongs to another input"):
+            tag(src, tmp_path / "out.csv", small_model, resume=True)
+        return
+    checkpoint, partial = tmp_path / "out.csv.partial.json", tmp_path / "out.csv.partial"
+    with pytest.raises(DataError) as raised:
+        tag(src, tmp_path / "out.csv", small_model, resume=True)
+    assert str(raised.value) == f"{checkpoint} is damaged; delete it and {partial} to start over"
+
+
+def test_an_interrupted_run_is_named_until_resumed_or_overwritten(small_model, tmp_path):
+    src = write_export(tmp_path / "in.csv")
+    whole = tag(src, tmp_path / "whole.csv", small_model)
+    interrupt(src, tmp_path / "out.csv", small_model)
+    with pytest.raises(DataError) as raised:
+        tag(src, tmp_path / "out.csv", small_model)
+    partial = tmp_path / "out.csv.partial"
+    assert (
+        str(raised.value)
+        == f"an interrupted run left {partial}; pass --resume to continue it or --overwrite to start over"
+    )
+    summary = tag(src, tmp_path / "out.csv", small_model, overwrite=True)
+    assert summary.resumed_after_rows == 0 and counted(summary) == counted(whole)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+@pytest.mark.parametrize("left", ["partial", "checkpoint"])
+def test_half_of_an_interrupted_run_is_not_resumed(small_model, tmp_path, left):
+    """A partial output without its checkpoint (or the other way round) says nothing safe: start afresh."""
+    src = write_export(tmp_path / "in.csv")
+    whole = tag(src, tmp_path / "whole.csv", small_model)
+    interrupt(src, tmp_path / "out.csv", small_model)
+    (tmp_path / ("out.csv.partial.json" if left == "partial" else "out.csv.partial")).unlink()
+    summary = tag(src, tmp_path / "out.csv", small_model, resume=True)
+    assert summary.resumed_after_rows == 0 and counted(summary) == counted(whole)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()

@@ -1,0 +1,310 @@
+"""The parallel tagger's worker code, run in this process: forked workers are out of reach of
+coverage and mutation tools, so a stand-in for ProcessPoolExecutor runs the same initializer and
+tasks here and the output is compared with a serial run's, byte for byte."""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import json
+import os
+import signal
+import sys
+from collections import Counter
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TEXTS
+from tests.test_batch_checkpoints import FailsAfter
+from triage import batch
+from triage.batch import tag_file
+from triage.io import DataError, byte_shares
+from triage.routing import example_config_path
+
+LINUX = sys.platform == "linux"  # read once: a test below pretends to run elsewhere
+linux_only = pytest.mark.skipif(not LINUX, reason="workers are tied to their parent with Linux's prctl")
+PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
+
+
+def death_signal() -> int:
+    """The signal this process gets when its parent dies (0: none, or not Linux)."""
+    if not LINUX:
+        return 0
+    value = ctypes.c_int()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_GET_PDEATHSIG, ctypes.byref(value))
+    return value.value
+
+
+class InProcessPool:
+    """ProcessPoolExecutor's interface, running the initializer and each task at once in this process.
+
+    The initializer is given this process's parent as the parent to die with, as a forked worker
+    would see this process; what it set up is recorded in ``worker_setup`` and undone at shutdown."""
+
+    created: ClassVar[list[InProcessPool]] = []
+
+    def __init__(self, max_workers: int, mp_context: Any = None, initializer: Any = None, initargs: tuple = ()):
+        import pyarrow
+
+        self.max_workers, self.mp_context, self.submitted = max_workers, mp_context, 0
+        self.tasks: Counter[str] = Counter()
+        self.memory_pool = pyarrow.default_memory_pool()
+        *arguments, self.parent = initargs
+        self.initializer = initializer.__name__
+        initializer(*arguments, os.getppid())
+        model, run = batch._worker()
+        self.worker_setup = {
+            "death_signal": death_signal(),
+            "memory_pool": pyarrow.default_memory_pool().backend_name,
+            "model_path": model.path,
+            "run": run,
+        }
+        InProcessPool.created.append(self)
+
+    def submit(self, function: Any, *arguments: Any) -> Future:
+        self.submitted += 1
+        self.tasks[function.__name__] += 1
+        future: Future = Future()
+        try:
+            future.set_result(function(*arguments))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        import pyarrow
+
+        if LINUX:
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+        pyarrow.set_memory_pool(self.memory_pool)
+
+    def __enter__(self) -> InProcessPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+@pytest.fixture
+def in_process_pool(monkeypatch):
+    """Parallel runs of tag_file use :class:`InProcessPool`; yields the pools made, in order."""
+    monkeypatch.setattr(batch, "ProcessPoolExecutor", InProcessPool)
+    monkeypatch.setattr(batch, "_worker_state", None)
+    monkeypatch.setattr(InProcessPool, "created", [])
+    return InProcessPool.created
+
+
+def write_export(path: Path, rows: int, encoding: str = "utf-8") -> Path:
+    texts = [TEXTS[i % len(TEXTS)] for i in range(rows)]
+    pd.DataFrame({"id": [f"r{i}" for i in range(rows)], "text": texts}).to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def tag(src: Path, dst: Path, **options: Any):
+    return tag_file(src, dst, text_columns=["text"], progress=False, **options)
+
+
+@linux_only
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet"])
+def test_workers_reading_shares_write_what_one_process_writes(small_model, tmp_path, in_process_pool, suffix):
+    src = write_export(tmp_path / "in.csv", 45)
+    serial = tag(src, tmp_path / f"serial{suffix}", model=small_model, chunk_size=4)
+    parallel = tag(src, tmp_path / f"parallel{suffix}", model=small_model, chunk_size=4, n_jobs=3)
+    assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
+    assert parallel.rows_out == serial.rows_out == 45 and parallel.departments == serial.departments
+    (pool,) = in_process_pool
+    assert pool.max_workers == 3 and pool.mp_context.get_start_method() == "fork"
+    assert pool.initializer == "_set_worker_state" and pool.parent == os.getpid()
+    assert pool.worker_setup["death_signal"] == signal.SIGTERM
+    assert pool.worker_setup["memory_pool"] == "system"
+    assert pool.worker_setup["run"].source == src
+    assert pool.submitted > 2  # the warm-up task, then shares of about 4 rows
+
+
+@linux_only
+def test_workers_read_parquet_record_batches(small_model, tmp_path, in_process_pool):
+    src = tmp_path / "in.parquet"
+    texts = [TEXTS[i % len(TEXTS)] for i in range(30)]
+    pd.DataFrame({"id": range(30), "text": texts}).to_parquet(src, row_group_size=7)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].submitted == 1 + 8  # the warm-up, then one task per batch of 4 rows
+
+
+@linux_only
+@pytest.mark.parametrize(
+    "options", [{"group": True, "config": example_config_path()}, {"stop_after": 20}, {"encoding": "utf-16"}]
+)
+def test_workers_sent_texts_write_what_one_process_writes(small_model, tmp_path, in_process_pool, options):
+    encoding = options.get("encoding", "utf-8")
+    src = write_export(tmp_path / "in.csv", 25, encoding=encoding)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4, **options)
+    tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+
+
+@linux_only
+def test_workers_read_their_shares_as_the_run_says(small_model, tmp_path, in_process_pool):
+    """The format and encoding asked for, not what the file's name and bytes suggest (UTF-8 read as GB18030)."""
+    src = write_export(tmp_path / "in.dat", 30)
+    options = {"model": small_model, "chunk_size": 4, "input_format": "csv", "encoding": "gb18030"}
+    tag(src, tmp_path / "serial.csv", **options)
+    tag(src, tmp_path / "parallel.csv", n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].submitted > 2
+
+
+@linux_only
+def test_workers_count_errors_and_suspect_rows_of_their_shares_as_one_process(small_model, tmp_path, in_process_pool):
+    lines = [f"{i},标题,{TEXTS[i % len(TEXTS)]}" for i in range(30)]
+    lines[13] = "13"  # unreadable: one field
+    lines[21] = f'21,标题,"{TEXTS[0]}\n99,标题,{TEXTS[1]}"'  # holds a line that looks like a row
+    src = tmp_path / "in.csv"
+    src.write_text("id,title,text\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+    options = {"model": small_model, "chunk_size": 4, "config": example_config_path()}
+    serial = tag(src, tmp_path / "serial.csv", **options)
+    parallel = tag(src, tmp_path / "parallel.csv", n_jobs=2, **options)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert (parallel.first_error, parallel.suspect_rows, parallel.errors) == (serial.first_error, [22], 1)
+    assert parallel.first_error.startswith("row 14: ") and parallel.departments == serial.departments
+
+
+@linux_only
+def test_workers_given_an_empty_input_write_an_empty_parquet_file(small_model, tmp_path, in_process_pool):
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n", encoding="utf-8")
+    tag(src, tmp_path / "serial.parquet", model=small_model)
+    summary = tag(src, tmp_path / "parallel.parquet", model=small_model, n_jobs=2)
+    assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
+    assert summary.rows_out == 0 and in_process_pool[0].submitted == 2  # the warm-up and the one empty share
+
+
+@linux_only
+def test_a_share_cut_inside_a_record_by_a_stray_quote_is_read_again(small_model, tmp_path, in_process_pool):
+    """A stray quote inverts the quote count byte_shares cuts by, so shares start inside quoted cells that hold
+    line breaks: such a share is skipped, or read again from where the share before really ended."""
+    records = []
+    for i in range(40):
+        if i % 8 == 3:
+            records.append(f'{i},标题,他说"好')  # a quote inside an unquoted cell: literal for the CSV reader
+        elif i % 8 == 4:
+            records.append(f'{i},标题,"' + "\n".join(TEXTS[(i + k) % len(TEXTS)][:6] for k in range(6)) + '"')
+        else:
+            records.append(f"{i},标题,{TEXTS[i % len(TEXTS)]}")
+    src = tmp_path / "in.csv"
+    src.write_bytes(("id,title,text\n" + "".join(r + "\n" for r in records)).encode("utf-8"))
+    starts = list(itertools.accumulate((len(r.encode("utf-8")) + 1 for r in records[:-1]), initial=14))
+    shares = list(byte_shares(src, "csv", starts[0], 1))
+    assert sum(start not in starts for start, _ in shares) >= 2  # what this test is about
+    serial = tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=1)
+    parallel = tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=1, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert parallel.rows_out == serial.rows_out == 40 and in_process_pool[0].submitted > 1 + len(shares)
+
+
+@linux_only
+def test_xlsx_output_is_read_by_the_parent_and_tagged_by_workers(small_model, tmp_path, in_process_pool):
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_export(tmp_path / "in.csv", 12)
+    tag(src, tmp_path / "serial.xlsx", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.xlsx", model=small_model, chunk_size=4, n_jobs=2)
+    serial, parallel = (
+        [[c.value for c in row] for row in openpyxl.load_workbook(tmp_path / name).active.iter_rows()]
+        for name in ("serial.xlsx", "parallel.xlsx")
+    )
+    assert parallel == serial and len(parallel) == 13
+    assert in_process_pool[0].tasks == {"int": 1, "_tag_in_worker": 3}
+
+
+@linux_only
+def test_a_serial_checkpoint_is_resumed_by_workers_sent_texts(small_model, tmp_path, in_process_pool):
+    """A checkpoint without an input offset (written by one process) cannot tell workers where to read."""
+    src = write_export(tmp_path / "in.csv", 20)
+    tag(src, tmp_path / "whole.csv", model=small_model, chunk_size=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, tmp_path / "out.csv", model=FailsAfter(small_model, chunks=2), chunk_size=4)
+    summary = tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert summary.resumed_after_rows == 8 and in_process_pool[0].tasks["_tag_in_worker"] == 3
+
+
+@linux_only
+def test_a_share_of_many_chunks_counts_all_of_them(small_model, tmp_path, in_process_pool):
+    """Shares are cut by the first megabyte's mean line length: where lines are shorter, a share
+    holds several chunks, and its counts must add up every chunk's."""
+    lines = [f"{i},标题,{TEXTS[i % len(TEXTS)] * 20}" for i in range(40)]
+    lines += [f'{i},标题,"一\n{i},x,y"' if i % 3 == 0 else f"{i},," for i in range(40, 120)]  # suspect or empty
+    src = tmp_path / "in.csv"
+    src.write_text("id,title,text\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
+    serial = tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    parallel = tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].tasks["_tag_share_in_worker"] < 120 // 4  # some shares hold several chunks
+    assert (parallel.needs_review, parallel.suspect_rows) == (serial.needs_review, serial.suspect_rows)
+    assert serial.needs_review >= 54 and len(serial.suspect_rows) == 26  # 54 empty texts, 26 suspect rows
+
+
+def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tmp_path, in_process_pool, monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")  # no fork: each worker loads the model from its directory
+    src = write_export(tmp_path / "in.csv", 20)
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.csv", model_path=saved_model_dir, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    (pool,) = in_process_pool
+    assert pool.initializer == "_load_worker_state" and pool.mp_context is None and pool.max_workers == 2
+    assert pool.worker_setup["model_path"] == saved_model_dir and pool.worker_setup["death_signal"] == 0
+    with pytest.raises(DataError, match=r"^tagging with several processes here needs a saved model: save it"):
+        tag(src, tmp_path / "unsaved.csv", model=small_model, n_jobs=2)
+
+
+@linux_only
+def test_a_worker_asks_to_die_with_its_parent(monkeypatch):
+    try:
+        batch._die_with_parent(os.getppid())
+        assert death_signal() == signal.SIGTERM
+    finally:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+    exits = []
+    monkeypatch.setattr(os, "_exit", exits.append)
+    try:
+        batch._die_with_parent(os.getppid() + 1)  # the parent died before the request was in place
+    finally:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
+    assert exits == [1]
+
+
+def test_a_worker_without_its_model_or_run_says_so(small_model, monkeypatch):
+    for state in (None, (small_model, None)):
+        monkeypatch.setattr(batch, "_worker_state", state)
+        with pytest.raises(RuntimeError, match=r"^a triage worker process started without its model$"):
+            batch._tag_in_worker(["物业"], [""])
+
+
+@linux_only
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_parallel_run_resumes_where_its_checkpoint_says(small_model, tmp_path, in_process_pool, suffix):
+    src = write_export(tmp_path / "in.csv", 40)
+    if suffix == ".parquet":
+        pd.read_csv(src, dtype=str).to_parquet(src := tmp_path / "in.parquet", row_group_size=6)
+    tag(src, tmp_path / "whole.csv", model=small_model, chunk_size=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, tmp_path / "out.csv", model=FailsAfter(small_model, chunks=3), chunk_size=4, n_jobs=2)
+    state = json.loads((tmp_path / "out.csv.partial.json").read_text(encoding="utf-8"))
+    # three parts written: Parquet batches of 4 rows, or byte ranges of about 4 rows ending at input_offset
+    offset = state["input_offset"]
+    assert (state["rows_done"], offset) == (12, None) if suffix == ".parquet" else 0 < state["rows_done"] < 40
+    if suffix == ".csv":
+        assert (
+            src.read_bytes()[offset - 1 : offset] == b"\n"
+            and src.read_bytes()[:offset].count(b"\n") == 1 + state["rows_done"]
+        )
+    summary = tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert summary.resumed_after_rows == state["rows_done"] and summary.rows_out == 40
+    resumed = in_process_pool[-1].tasks  # the workers still read their own shares, from the checkpoint's offset
+    assert resumed["_tag_batch_in_worker" if suffix == ".parquet" else "_tag_share_in_worker"] > 0
