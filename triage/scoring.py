@@ -344,6 +344,29 @@ class FeatureRows:
         return self.columns[start:end], self.values[start:end]
 
 
+def _check_table(keys: np.ndarray, columns: np.ndarray, n_terms: int) -> None:
+    """Refuse an n-gram table the featurisers could read out of bounds or loop on forever."""
+    if keys.dtype != np.uint64 or columns.dtype != np.int32:
+        raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
+    size = len(keys)
+    if size != len(columns) or size < 2 or size & (size - 1) or not (keys == _EMPTY).any():
+        raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
+    if len(columns) and not -1 <= columns.min() <= columns.max() < n_terms:
+        raise ValueError("an n-gram table points outside the vocabulary")
+
+
+def _character_columns(char_table: tuple[np.ndarray, np.ndarray], char_ngram_range: tuple[int, int]) -> np.ndarray:
+    """The column of each character of the Basic Multilingual Plane (-1: none), as the table holds it.
+
+    The compiled featuriser reads a text's single characters here (256 kB, in cache) instead of
+    probing the table (megabytes) for a third of a message's character n-grams; empty when it cannot.
+    """
+    if char_ngram_range[0] != 1 or _featurize is None:
+        return np.zeros(0, dtype=np.int32)
+    characters = _fold(np.arange(_DIRECT_CHARACTERS, dtype=np.uint64)[:, None], np.uint64(1))
+    return _look_up(*char_table, characters).astype(np.int32)
+
+
 class LinearScorer:
     """Calibrated class probabilities of prepared texts, computed with numpy only.
 
@@ -393,13 +416,7 @@ class LinearScorer:
                 f"weight scales must be {len(classes)} positive numbers (no NaN or infinite), one per class"
             )
         for keys, columns in (word_table, char_table):
-            if keys.dtype != np.uint64 or columns.dtype != np.int32:
-                raise ValueError(f"an n-gram table has dtypes {keys.dtype}/{columns.dtype}, expected uint64/int32")
-            size = len(keys)
-            if size != len(columns) or size < 2 or size & (size - 1) or not (keys == _EMPTY).any():
-                raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
-            if len(columns) and not -1 <= columns.min() <= columns.max() < len(idf):
-                raise ValueError("an n-gram table points outside the vocabulary")
+            _check_table(keys, columns, len(idf))
         for name, (low, high) in (("word", word_ngram_range), ("character", char_ngram_range)):
             if not 1 <= low <= high <= MAX_NGRAM:
                 raise ValueError(f"{name} n-gram range ({low}, {high}) is not within 1 <= low <= high <= {MAX_NGRAM}")
@@ -412,16 +429,7 @@ class LinearScorer:
         self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
         self.n_word_features = int(word_table[1].max(initial=-1)) + 1
-        # The column of each character of the Basic Multilingual Plane (-1: none), as the table holds it:
-        # the compiled featuriser reads a text's single characters here (256 kB, in cache) instead of
-        # probing the table (megabytes) for a third of a message's character n-grams.
-        self._char_unigrams = (
-            _look_up(
-                *self._char_table, _fold(np.arange(_DIRECT_CHARACTERS, dtype=np.uint64)[:, None], np.uint64(1))
-            ).astype(np.int32)
-            if char_ngram_range[0] == 1 and _featurize is not None
-            else np.zeros(0, dtype=np.int32)
-        )
+        self._char_unigrams = _character_columns(self._char_table, char_ngram_range)
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
         # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
