@@ -323,3 +323,14 @@ def test_an_adapted_model_scores_with_its_base_in_chunks(adapted_model):
     for i in (0, 255, 256, 299):
         assert np.allclose(together[i], adapted_model.predict_proba([texts[i]])[0])
     assert [r.unit for r in adapted_model.classify(texts)] == [adapted_model.classify(t).unit for t in texts]
+
+
+def test_a_confidence_equal_to_the_review_threshold_is_not_sent_to_review(small_model) -> None:
+    """Review is for confidences below the threshold: at it exactly, the answer stands."""
+    confidence = small_model.classify(PROPERTY).confidence
+
+    def at(threshold: float) -> TriageModel:
+        return TriageModel(small_model.scorer, {**small_model.manifest, "review_threshold": threshold})
+
+    assert not at(confidence).classify(PROPERTY).needs_review
+    assert at(np.nextafter(confidence, 1.0)).classify(PROPERTY).reason is ReviewReason.LOW_CONFIDENCE
