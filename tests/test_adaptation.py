@@ -526,6 +526,25 @@ def test_department_candidates_are_cut_at_top_k(adapted: triage.TriageModel) -> 
     one = adapted.classify(QUERIES, top_k=1)
     assert [len(r.department_candidates) for r in three] == [3] * len(QUERIES)
     assert [r.department_candidates for r in one] == [r.department_candidates[:1] for r in three]
+    for result in three:  # most probable first, each the sum of its units' probabilities
+        probabilities = [p for _, p in result.department_candidates]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) == pytest.approx(1.0)
+
+
+def test_the_answered_units_own_department_wins_over_the_likeliest_department(adapted: triage.TriageModel) -> None:
+    """A unit that has a department answers it, even when its sibling units together hold more
+    probability for another department."""
+    query = "你好"  # no term the model knows: its answer is far from sure
+    result = adapted.classify(query)
+    assert result.confidence < 0.5  # the other units together are likelier
+    units = {
+        unit: ("housing_construction" if unit == result.unit else "education", "given") for unit in adapted.classes
+    }
+    model = TriageModel(adapted.scorer, adapted.manifest, base_scores=adapted.base_scores, units=units)
+    again = model.classify(query)
+    assert again.unit == result.unit and again.department == "housing_construction"
+    assert again.department_candidates[0][0] == "education"
 
 
 def test_units_without_any_department_answer_no_department(adapted: triage.TriageModel) -> None:
