@@ -554,3 +554,8 @@ def test_units_without_any_department_answer_no_department(adapted: triage.Triag
     assert [r.unit for r in results] == [r.unit for r in adapted.classify(QUERIES)]
     assert {(r.department, r.department_name) for r in results} == {(None, None)}
     assert model._classification_rows(QUERIES) == [r.to_row() for r in model.classify(QUERIES, explain=0)]
+
+
+def test_a_model_without_base_scores_has_no_areas(adapted: triage.TriageModel) -> None:
+    """Areas belong to an adapted model's base: without one the manifest's boost is not used."""
+    assert TriageModel(adapted.scorer, adapted.manifest, units=adapted.units).unit_areas is None
