@@ -32,7 +32,7 @@ from triage.adaptation import (
 from triage.cli import cli
 from triage.evaluation import evaluate
 from triage.exceptions import ModelIntegrityError
-from triage.model import UNCLASSIFIED
+from triage.model import UNCLASSIFIED, TriageModel
 
 # Invented messages handled by invented units of an invented city.
 HEATING = ("暖气不热家里只有十度", "供暖温度一直不达标", "暖气片冰凉没人来修", "供热公司不按时供暖")
@@ -484,3 +484,78 @@ def test_area_boost_is_checked(base: triage.TriageModel, tmp_path: Path) -> None
     manifest["params"]["base"]["area_boost"] = "much"
     with pytest.raises(ModelIntegrityError, match="area_boost is 'much', not a positive number"):
         triage.TriageModel(adapted.scorer, manifest, base_scores=adapted.base_scores, units=adapted.units)
+
+
+def _with_manifest(adapted: triage.TriageModel, edit) -> TriageModel:
+    """The adapted model again, from a copy of its manifest changed by ``edit``."""
+    manifest = json.loads(json.dumps(adapted.manifest))
+    edit(manifest)
+    return TriageModel(adapted.scorer, manifest, base_scores=adapted.base_scores, units=adapted.units)
+
+
+@pytest.mark.parametrize("boost", [0.5, 3.0])
+def test_the_manifests_area_boost_is_the_one_answers_use(adapted: triage.TriageModel, boost: float) -> None:
+    assert adapted.unit_areas is not None and adapted.unit_areas.boost == AREA_BOOST
+    model = _with_manifest(adapted, lambda m: m["params"]["base"].update(area_boost=boost))
+    assert model.unit_areas is not None and model.unit_areas.boost == boost  # below 1 too
+
+
+@pytest.mark.parametrize("boost", [float("inf"), float("nan"), -1.0])
+def test_an_area_boost_that_is_not_a_positive_number_is_refused(adapted: triage.TriageModel, boost: float) -> None:
+    with pytest.raises(ModelIntegrityError, match=r"area_boost is .*, not a positive number"):
+        _with_manifest(adapted, lambda m: m["params"]["base"].update(area_boost=boost))
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m["params"]["base"].pop("area_boost"),  # trained before areas existed
+        lambda m: m["params"].pop("base"),
+        lambda m: m.pop("params"),
+    ],
+)
+def test_a_manifest_without_an_area_boost_gives_no_areas(adapted: triage.TriageModel, edit) -> None:
+    model = _with_manifest(adapted, edit)
+    assert model.unit_areas is None
+    assert model.classify(QUERIES[0]).unit == adapted.classify(QUERIES[0]).unit
+
+
+def test_department_candidates_are_cut_at_top_k(adapted: triage.TriageModel) -> None:
+    assert len(set(adapted.unit_departments.values())) == 3
+    three = adapted.classify(QUERIES, top_k=3)
+    one = adapted.classify(QUERIES, top_k=1)
+    assert [len(r.department_candidates) for r in three] == [3] * len(QUERIES)
+    assert [r.department_candidates for r in one] == [r.department_candidates[:1] for r in three]
+    for result in three:  # most probable first, each the sum of its units' probabilities
+        probabilities = [p for _, p in result.department_candidates]
+        assert probabilities == sorted(probabilities, reverse=True)
+        assert sum(probabilities) == pytest.approx(1.0)
+
+
+def test_the_answered_units_own_department_wins_over_the_likeliest_department(adapted: triage.TriageModel) -> None:
+    """A unit that has a department answers it, even when its sibling units together hold more
+    probability for another department."""
+    query = "你好"  # no term the model knows: its answer is far from sure
+    result = adapted.classify(query)
+    assert result.confidence < 0.5  # the other units together are likelier
+    units = {
+        unit: ("housing_construction" if unit == result.unit else "education", "given") for unit in adapted.classes
+    }
+    model = TriageModel(adapted.scorer, adapted.manifest, base_scores=adapted.base_scores, units=units)
+    again = model.classify(query)
+    assert again.unit == result.unit and again.department == "housing_construction"
+    assert again.department_candidates[0][0] == "education"
+
+
+def test_units_without_any_department_answer_no_department(adapted: triage.TriageModel) -> None:
+    units = {unit: (None, "given") for unit in adapted.classes}
+    model = TriageModel(adapted.scorer, adapted.manifest, base_scores=adapted.base_scores, units=units)
+    results = model.classify(QUERIES)
+    assert [r.unit for r in results] == [r.unit for r in adapted.classify(QUERIES)]
+    assert {(r.department, r.department_name) for r in results} == {(None, None)}
+    assert model._classification_rows(QUERIES) == [r.to_row() for r in model.classify(QUERIES, explain=0)]
+
+
+def test_a_model_without_base_scores_has_no_areas(adapted: triage.TriageModel) -> None:
+    """Areas belong to an adapted model's base: without one the manifest's boost is not used."""
+    assert TriageModel(adapted.scorer, adapted.manifest, units=adapted.units).unit_areas is None

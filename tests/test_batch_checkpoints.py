@@ -52,6 +52,11 @@ class FailsAfter:
         self._count(texts)
         return self._model.classify(texts, **options)
 
+    def _classification_rows(self, texts: Any, **options: Any) -> Any:
+        """What the batch tagger asks for when no routing config is given."""
+        self._count(texts)
+        return self._model._classification_rows(texts, **options)
+
     def route(self, texts: Any, **options: Any) -> Any:
         self._count(texts)
         return self._model.route(texts, **options)

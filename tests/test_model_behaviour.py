@@ -11,6 +11,7 @@ import pytest
 
 import triage
 from tests.conftest import LABELS, TEXTS
+from triage.departments import default_directory
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.model import TriageModel, default_model_path
 from triage.results import ReviewReason
@@ -140,7 +141,9 @@ def test_repr_names_the_number_of_departments_and_the_directory(small_model):
 
 
 def test_a_fitted_estimator_is_not_a_scorer(small_model):
-    with pytest.raises(TypeError, match=r"TriageModel\(\) takes a LinearScorer; wrap a fitted estimator"):
+    with pytest.raises(
+        TypeError, match=r"^TriageModel\(\) takes a LinearScorer; wrap a fitted estimator: TriageModel\.from_estimator$"
+    ):
         TriageModel(small_model.estimator, small_model.manifest)
 
 
@@ -231,7 +234,7 @@ def test_department_proba_sums_units_per_department(unit_model, small_model):
 
 
 def test_a_unit_map_must_list_exactly_the_models_classes(unit_model):
-    with pytest.raises(ValueError, match="must list exactly the model's classes"):
+    with pytest.raises(ValueError, match=r"^the unit → department map must list exactly the model's classes$"):
         TriageModel(unit_model.scorer, unit_model.manifest, units={"物业办": ("property_management", "given")})
 
 
@@ -323,3 +326,31 @@ def test_an_adapted_model_scores_with_its_base_in_chunks(adapted_model):
     for i in (0, 255, 256, 299):
         assert np.allclose(together[i], adapted_model.predict_proba([texts[i]])[0])
     assert [r.unit for r in adapted_model.classify(texts)] == [adapted_model.classify(t).unit for t in texts]
+
+
+def test_a_confidence_equal_to_the_review_threshold_is_not_sent_to_review(small_model) -> None:
+    """Review is for confidences below the threshold: at it exactly, the answer stands."""
+    confidence = small_model.classify(PROPERTY).confidence
+
+    def at(threshold: float) -> TriageModel:
+        return TriageModel(small_model.scorer, {**small_model.manifest, "review_threshold": threshold})
+
+    assert not at(confidence).classify(PROPERTY).needs_review
+    assert at(np.nextafter(confidence, 1.0)).classify(PROPERTY).reason is ReviewReason.LOW_CONFIDENCE
+
+
+def test_department_names_are_the_manifests_labels_else_the_code(small_model) -> None:
+    """A label without a name is shown by its code; a manifest without labels names by the directory."""
+    named, unnamed = small_model.classes_[:2]
+    labels = [{"code": named, "name": "自拟的部门名"}, {"code": unnamed}]
+    model = TriageModel(small_model.scorer, {**small_model.manifest, "labels": labels})
+    assert (model.department_name(named), model.department_name(unnamed)) == ("自拟的部门名", unnamed)
+    bare = TriageModel(small_model.scorer, {k: v for k, v in small_model.manifest.items() if k != "labels"})
+    assert bare.department_name(named) == default_directory().display_name(named)
+    assert bare.figures == {}
+
+
+def test_route_explains_with_as_many_terms_as_asked(small_model) -> None:
+    assert small_model.route(PROPERTY).terms and small_model.route([PROPERTY])[0].terms
+    assert small_model.route(PROPERTY, explain=0).terms == ()
+    assert small_model.route([PROPERTY], explain=0)[0].terms == ()
