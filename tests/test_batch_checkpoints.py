@@ -61,10 +61,6 @@ class FailsAfter:
         self._count(texts)
         return self._model.route(texts, **options)
 
-    def _classification_rows(self, texts: Any, **options: Any) -> Any:
-        self._count(texts)
-        return self._model._classification_rows(texts, **options)
-
 
 def write_export(path: Path, encoding: str = "utf-8") -> Path:
     path.write_text("id,标题,内容\n" + "".join(row + "\n" for row in ROWS), encoding=encoding)
