@@ -321,7 +321,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def has_surrogate(text: str) -> bool:
-    """Whether ``text`` holds a lone surrogate (what ``_SURROGATE`` finds): UTF-8's strict encoder
+    """Whether ``text`` holds a lone surrogate (what ``_SURROGATE`` replaces): UTF-8's strict encoder
     refuses exactly those, and tells 2-3 times faster than the regex scans Chinese text."""
     try:
         text.encode("utf-8")
@@ -349,7 +349,7 @@ def row_cells(values: Sequence[Any], header: Sequence[str], encoding: str | None
         if len(cell) > MAX_CELL_CHARS:
             problems.append(f"column {column!r}: {len(cell):,} characters, over the limit of {MAX_CELL_CHARS:,}")
             cell = ""
-        elif _SURROGATE.search(cell):
+        elif has_surrogate(cell):
             if encoding:
                 problems.append(f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)")
             else:
@@ -551,7 +551,7 @@ def _delimited_header(reader: Any, encoding: str) -> list[str]:
         first = next(reader)
     except StopIteration:
         raise DataError("the file is empty: no header row") from None
-    if any(_SURROGATE.search(cell) for cell in first):
+    if any(has_surrogate(cell) for cell in first):
         raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
     return unique_columns(first)
 
@@ -604,7 +604,7 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
         record, reason = _json_record(line)
         if not isinstance(record, dict):
             reason = reason or f"line is not a JSON object (a {type(record).__name__})"
-            if _SURROGATE.search(line):
+            if has_surrogate(line):
                 reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
             yield Row(number, [""] * len(header), reason)
             continue
