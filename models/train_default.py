@@ -18,7 +18,8 @@ Training data, with fixed seeds:
 
 Confidence is calibrated for a city the model never saw: leave-one-board-out (train on every board
 but one plus the authored corpus, score the one left out) gives each real message a score from a
-model that never saw its city; the temperature and the review threshold (precision
+model that never saw its city; the temperature, the confidence scaling (the top probability's
+log-odds to the chance it is right, `triage.confidence`) and the review threshold (precision
 ``TARGET_PRECISION`` on those messages) are fitted on them. `benchmarks/cross_city.py` prints the
 same protocol's figures per board. The model is then scored on real messages it never saw (the
 replies' test split, messages.csv by topic) and the figures go into the manifest and the card.
@@ -39,6 +40,7 @@ from scipy.optimize import minimize_scalar
 from scipy.special import logsumexp, softmax
 
 import triage
+from triage.confidence import ConfidenceScaling
 from triage.datasets import AUTHORED_CORPUS_SOURCE, cities, load_petitions, teddy2020c
 from triage.estimator import TriageClassifier
 from triage.metrics import choose_review_threshold, expected_calibration_error
@@ -212,12 +214,33 @@ def fit_temperature(parts: list[dict]) -> float:
     return float(np.exp(minimize_scalar(loss, bounds=(-5, 5), method="bounded").x))
 
 
-def board_figures(part: dict, temperature: float, threshold: float) -> dict:
+def fit_confidence_scaling(parts: list[dict], temperature: float) -> ConfidenceScaling:
+    """The scaling of the top probability (at ``temperature``) to the chance it is right, fitted on the
+    pooled rows with each board weighing the same (a new city is one board, whatever its size)."""
+    proba, correct = [], []
+    for part in parts:
+        proba.append(softmax(part["scores"] / temperature, axis=1))
+        correct.append(top_is_acceptable(part, proba[-1]))
+    weights = np.concatenate([np.full(len(c), 1 / len(c)) for c in correct])
+    return ConfidenceScaling.fit(np.vstack(proba), np.concatenate(correct), weights)
+
+
+def calibrated_proba(part: dict, temperature: float, scaling: ConfidenceScaling) -> np.ndarray:
+    """A part's probabilities as the model answers them: softmax at ``temperature``, then ``scaling``."""
+    return scaling.apply(softmax(part["scores"] / temperature, axis=1))
+
+
+def top_is_acceptable(part: dict, proba: np.ndarray) -> np.ndarray:
+    """Whether each row's most probable department is one its handling unit may own."""
+    return acceptable_mask(part["classes"], part["departments"])[np.arange(len(proba)), proba.argmax(axis=1)]
+
+
+def board_figures(part: dict, temperature: float, scaling: ConfidenceScaling, threshold: float) -> dict:
     """Functional and local-office accuracy, macro-F1, calibration and review share of one left-out board."""
     from sklearn.metrics import f1_score
 
     classes, departments = part["classes"], part["departments"]
-    proba = softmax(part["scores"] / temperature, axis=1)
+    proba = calibrated_proba(part, temperature, scaling)
     order = np.argsort(-proba, axis=1)
     mask = acceptable_mask(classes, departments)
     top1 = mask[np.arange(len(mask)), order[:, 0]]
@@ -229,6 +252,7 @@ def board_figures(part: dict, temperature: float, threshold: float) -> dict:
     confidence = proba.max(axis=1)
     automatic = confidence >= threshold
     best = choose_review_threshold(confidence, top1, TARGET_PRECISION)
+    unscaled = softmax(part["scores"] / temperature, axis=1).max(axis=1)
     return {
         "n": len(departments),
         "functional_n": int((~local).sum()),
@@ -239,6 +263,7 @@ def board_figures(part: dict, temperature: float, threshold: float) -> dict:
         "top1": float(top1.mean()),
         "macro_f1": float(f1_score(truth.astype(str), predicted.astype(str), average="macro", zero_division=0)),
         "expected_calibration_error": expected_calibration_error(confidence, top1),
+        "expected_calibration_error_temperature_only": expected_calibration_error(unscaled, top1),
         "automatic_share": float(automatic.mean()),
         "automatic_precision": float(top1[automatic].mean()) if automatic.any() else None,
         "best_share_at_target": float((confidence >= best).mean()) if best < 1.0 else 0.0,
@@ -246,34 +271,38 @@ def board_figures(part: dict, temperature: float, threshold: float) -> dict:
 
 
 def cross_city_report(results: dict[str, dict]) -> dict[str, dict]:
-    """Per left-out board, temperature and threshold fitted on the *other* boards' left-out scores."""
+    """Per left-out board, temperature, confidence scaling and threshold fitted on the *other* boards'
+    left-out scores."""
     report = {}
     for board, part in results.items():
         others = [results[b] for b in results if b != board]
         temperature = fit_temperature(others)
-        threshold = review_threshold(others, temperature)
+        scaling = fit_confidence_scaling(others, temperature)
+        threshold = review_threshold(others, temperature, scaling)
         report[board] = {
             "temperature": temperature,
+            "confidence_scaling": scaling.to_record(),
             "review_threshold": threshold,
-            **board_figures(part, temperature, threshold),
+            **board_figures(part, temperature, scaling, threshold),
         }
     return report
 
 
-def confidence_and_correct(parts: list[dict], temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """The pooled rows' top confidence at ``temperature`` and whether their top department is acceptable."""
+def confidence_and_correct(
+    parts: list[dict], temperature: float, scaling: ConfidenceScaling
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pooled rows' top confidence as the model answers it and whether their top department is acceptable."""
     confidence, correct = [], []
     for part in parts:
-        proba = softmax(part["scores"] / temperature, axis=1)
-        best = proba.argmax(axis=1)
+        proba = calibrated_proba(part, temperature, scaling)
         confidence.append(proba.max(axis=1))
-        correct.append(acceptable_mask(part["classes"], part["departments"])[np.arange(len(best)), best])
+        correct.append(top_is_acceptable(part, proba))
     return np.concatenate(confidence), np.concatenate(correct)
 
 
-def review_threshold(parts: list[dict], temperature: float) -> float:
+def review_threshold(parts: list[dict], temperature: float, scaling: ConfidenceScaling) -> float:
     """The lowest confidence at which the pooled rows' automatic routes reach ``TARGET_PRECISION``."""
-    return choose_review_threshold(*confidence_and_correct(parts, temperature), TARGET_PRECISION)
+    return choose_review_threshold(*confidence_and_correct(parts, temperature, scaling), TARGET_PRECISION)
 
 
 def main() -> None:
@@ -302,7 +331,8 @@ def main() -> None:
         if args.scores is not None:
             joblib.dump(results, args.scores)
     temperature = fit_temperature(list(results.values()))
-    threshold = review_threshold(list(results.values()), temperature)
+    scaling = fit_confidence_scaling(list(results.values()), temperature)
+    threshold = review_threshold(list(results.values()), temperature, scaling)
 
     real = RealRows()
     for board in BOARDS:
@@ -334,13 +364,13 @@ def main() -> None:
             "per_department": dict(sorted(Counter(labels).items())),
         },
     )
-    model = recalibrated(model, temperature, threshold, cross_city_report(results))
+    model = recalibrated(model, temperature, scaling, threshold, cross_city_report(results))
     oof = model.estimator.oof_proba_
     predicted = model.estimator.classes_[oof.argmax(axis=1)]
     model.figures["confusion_matrix.png"] = confusion_matrix_png(
         labels, predicted, model.classes, title="cross-validated, all training messages"
     )
-    confidence, correct = confidence_and_correct(list(results.values()), temperature)
+    confidence, correct = confidence_and_correct(list(results.values()), temperature, scaling)
     model.figures["reliability.png"] = reliability_png(
         confidence, correct, title="calibration in a city not trained on (leave-one-board-out)"
     )
@@ -349,6 +379,7 @@ def main() -> None:
     model.save(args.output, overwrite=True)
     print(
         f"saved {args.output} in {time.perf_counter() - started:.0f} s; temperature {temperature:.3f}, "
+        f"confidence scaling {scaling.slope:.3f} x log-odds + {scaling.intercept:.3f}, "
         f"review threshold {model.review_threshold:.3f}"
     )
     for name, result in model.manifest["metrics"].items():
@@ -356,23 +387,26 @@ def main() -> None:
         print(f"  {name} (n={result.get('n')}): {shown}")
 
 
-def recalibrated(model, temperature: float, threshold: float, report: dict[str, dict]):
-    """``model`` with the temperature and review threshold fitted on left-out boards, and their figures."""
+def recalibrated(model, temperature: float, scaling: ConfidenceScaling, threshold: float, report: dict[str, dict]):
+    """``model`` with the temperature, confidence scaling and review threshold fitted on left-out boards,
+    and their figures."""
     estimator = model.estimator
     estimator.temperature_ = temperature
     manifest = dict(model.manifest)
+    manifest["confidence_scaling"] = scaling.to_record()
     manifest["review_threshold"] = threshold
     manifest["review_threshold_basis"] = (
         f"chosen for precision {TARGET_PRECISION} on real messages of three boards, each scored by a model trained "
-        "without its board (leave-one-board-out), confidence calibrated the same way"
+        "without its board (leave-one-board-out), confidence calibrated the same way (temperature, then the top "
+        "probability's log-odds scaled to the chance it is right, each board weighing the same)"
     )
     manifest["metrics"] = {
         **manifest["metrics"],
         **{
             f"cross_city_{board}": {
-                "description": f"Trained without the {board} board (authored corpus + the other boards); temperature "
-                "and review threshold fitted on the other boards' left-out messages; a prediction is right when "
-                "the unit that handled the message may own that department.",
+                "description": f"Trained without the {board} board (authored corpus + the other boards); temperature, "
+                "confidence scaling and review threshold fitted on the other boards' left-out messages; a prediction "
+                "is right when the unit that handled the message may own that department.",
                 **figures,
             }
             for board, figures in report.items()

@@ -29,6 +29,7 @@ _SUMMARY_ROWS = (
     ("macro_f1", "macro F1"),
     ("weighted_f1", "weighted F1"),
     ("expected_calibration_error", "expected calibration error"),
+    ("expected_calibration_error_temperature_only", "expected calibration error, temperature only (no scaling)"),
     ("automatic_share", "routed automatically (confidence ≥ threshold)"),
     ("automatic_precision", "precision of automatically routed"),
     ("automatic_topic_precision", "topic precision of automatically routed"),
@@ -38,6 +39,18 @@ _SUMMARY_ROWS = (
 
 def _percent(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) and not isinstance(value, bool) else "—"
+
+
+def _scaling_lines(record: dict[str, Any] | None) -> list[str]:
+    """How the confidence was scaled (nothing for a model without a confidence scaling)."""
+    if not record:
+        return []
+    return [
+        "Confidence is the chance that the department is right: the softmax's top probability p, then "
+        f"sigmoid({record['slope']:.3f} · log(p / (1 − p)) {record['intercept']:+.3f}), the other departments "
+        "sharing the rest in their former ratios (`triage.confidence`).",
+        "",
+    ]
 
 
 def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str, str]) -> list[str]:
@@ -141,6 +154,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         f"{_percent(manifest.get('target_precision'))}, "
         f"{manifest.get('review_threshold_basis', 'chosen on out-of-fold predictions of the training messages')}.",
         "",
+        *_scaling_lines(manifest.get("confidence_scaling")),
         "## Limits",
         "",
         _LIMITS,

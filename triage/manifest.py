@@ -6,7 +6,8 @@ size before it is parsed (:data:`MAX_MANIFEST_BYTES`), then every key. Unknown k
 values may be any JSON: ``training_data`` (what the model was trained on: counts, sources,
 descriptions), ``metrics`` (one object of figures per evaluation) and ``params`` (the estimator's
 parameters). Everything else has a fixed type; the review threshold and target precision are
-finite numbers in (0, 1].
+finite numbers in (0, 1]; ``confidence_scaling`` is :class:`triage.confidence.ConfidenceScaling`'s
+record (plain numbers).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from triage.confidence import ConfidenceScaling
 from triage.exceptions import ModelIntegrityError
 
 __all__ = ["MAX_MANIFEST_BYTES", "parse_manifest", "validate_manifest"]
@@ -89,6 +91,14 @@ def _figures(value: Any) -> str | None:
     return "a list of plain file names"
 
 
+def _confidence_scaling(value: Any) -> str | None:
+    try:
+        ConfidenceScaling.from_record(value)
+    except ValueError as error:
+        return f"a confidence scaling record ({error})"
+    return None
+
+
 def _records(*required: str, optional: tuple[str, ...] = ()) -> _Check:
     """A non-empty list of objects with exactly the string fields ``required`` (plus any of ``optional``)."""
 
@@ -119,6 +129,7 @@ _SCHEMA: dict[str, tuple[_Check, bool]] = {
     "review_threshold": (_fraction, True),
     "target_precision": (_optional(_fraction), False),
     "review_threshold_basis": (_text, False),
+    "confidence_scaling": (_confidence_scaling, False),
     "training_data": (_object, False),
     "metrics": (_object, False),
     "params": (_object, False),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from triage.confidence import ConfidenceScaling
 from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.results import Classification, ReviewReason, RoutingSuggestion, candidates_cell, json_string, row_cells
@@ -218,6 +219,11 @@ class TriageModel:
         self._unit_department_codes = departments
         #: The areas of an adapted model's units and what naming one adds (None: no area, no base).
         self.unit_areas = _unit_areas(self.classes_, units, manifest) if base_scores is not None else None
+        #: How the top probability becomes the chance the department is right (None: as the softmax gives
+        #: it), fitted on cities the model never saw; recorded in the manifest's ``confidence_scaling``.
+        self.confidence_scaling = (
+            ConfidenceScaling.from_record(manifest["confidence_scaling"]) if "confidence_scaling" in manifest else None
+        )
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
 
@@ -369,7 +375,13 @@ class TriageModel:
 
     def _score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         """The scorer's chunks of features and probabilities of prepared texts, the base model's
-        scores added (:meth:`LinearScorer.score_prepared_chunks` for a model without a base)."""
+        scores added (:meth:`LinearScorer.score_prepared_chunks` for a model without a base), then
+        the manifest's confidence scaling applied (:attr:`confidence_scaling`)."""
+        scaling = self.confidence_scaling
+        for start, rows, proba in self._unscaled_chunks(texts):
+            yield start, rows, proba if scaling is None else scaling.apply(proba)
+
+    def _unscaled_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         if self.base_scores is None:
             yield from self.scorer.score_prepared_chunks(texts)
             return
