@@ -115,19 +115,23 @@ class ConfidenceScaling:
 
     def apply(self, proba: np.ndarray) -> np.ndarray:
         """Probabilities (rows summing to one) whose top entry is the scaled confidence and whose other
-        entries keep their ratios. The top entry is kept at least as large as the next one, so no row's
-        ranking changes."""
+        entries keep their ratios. The top entry is kept above the next one, so no row's ranking changes
+        (short of shares below float64's range, which become 0)."""
         proba = np.asarray(proba, dtype=np.float64)
         if proba.ndim != 2 or proba.shape[1] < 2 or len(proba) == 0:
             return proba.copy()
         top = _top_parts(proba)
+        z = self.slope * top.log_odds + self.intercept
+        # what the others share is sigmoid(-z) itself, not 1 - sigmoid(z), which rounds to 0 near certainty
+        confidence, remainder = _sigmoid(z), _sigmoid(-z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            confidence = _sigmoid(self.slope * top.log_odds + self.intercept)
             # the top stays first: above the share the runner-up gets once the others are rescaled
             runner_up = top.others.max(axis=1)
             floor = np.where(top.rest > 0, runner_up / (top.rest + runner_up), 0.0) * (1 + _ORDER_MARGIN)
-            confidence = np.maximum(confidence, floor)
-            factor = np.where(top.rest > 0, (1.0 - confidence) / top.rest, 0.0)
+            lifted = floor > confidence
+            confidence = np.where(lifted, floor, confidence)
+            remainder = np.where(lifted, 1.0 - floor, remainder)
+            factor = np.where(top.rest > 0, remainder / top.rest, 0.0)
         scaled = top.others * factor[:, None]
         scaled[np.arange(len(proba)), top.best] = np.where(top.rest > 0, confidence, 1.0)
         return scaled
@@ -147,4 +151,6 @@ class ConfidenceScaling:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
+    """1 / (1 + exp(-z)) without overflow, and without rounding tiny results to 0."""
+    small = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + small), small / (1.0 + small))
