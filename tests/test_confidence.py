@@ -36,7 +36,7 @@ probability_rows = arrays(
 
 
 @settings(max_examples=200, deadline=None)
-@given(probability_rows, st.floats(0.05, 5.0), st.floats(-4.0, 4.0))
+@given(probability_rows, st.floats(0.01, 20.0), st.floats(-100.0, 100.0))
 def test_scaled_rows_stay_distributions_with_the_same_ranking(weights, slope, intercept):
     proba = _rows(weights)
     scaled = ConfidenceScaling(slope=slope, intercept=intercept).apply(proba)
@@ -118,6 +118,8 @@ def test_record_round_trips():
     [
         ({"method": "platt_top_probability", "slope": -0.4, "intercept": 0.0}, "must be positive"),
         ({"method": "platt_top_probability", "slope": 0.0, "intercept": 0.0}, "must be positive"),
+        ({"method": "platt_top_probability", "slope": 25.0, "intercept": 0.0}, "at most 20"),
+        ({"method": "platt_top_probability", "slope": 1.0, "intercept": -800.0}, "beyond"),
         ({"method": "platt_top_probability", "slope": float("nan"), "intercept": 0.0}, "not a finite number"),
         ({"method": "platt_top_probability", "slope": True, "intercept": 0.0}, "not a finite number"),
         ({"method": "platt_top_probability", "slope": "0.4", "intercept": 0.0}, "not a finite number"),
