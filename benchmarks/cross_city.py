@@ -7,7 +7,8 @@ that handled the message may own that department (`triage.departments.unit_depar
 functional top-1 / top-3 (local-office rows excluded), local-office top-1, macro-F1, and, with the
 temperature and review threshold fitted on the *other* boards' left-out scores, ECE, the share routed
 automatically and its precision, and the largest share the board itself would allow at precision 0.95.
-Run: `python benchmarks/cross_city.py` (about 10 minutes on 2 cores); `--C 1.0` etc. to compare settings.
+Run: `python benchmarks/cross_city.py` (about 10 minutes on 2 cores); `--C 1.0`, `--authored-weight 1`
+`--local-office-weight 1` etc. to compare settings with the recipe's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 
-from train_default import BOARDS, cross_city_report, leave_one_board_out
+from train_default import BOARDS, LOCAL_OFFICE, ROW_WEIGHTS, cross_city_report, leave_one_board_out
 
 from triage.datasets import load_petitions, teddy2020c
 
@@ -34,15 +35,27 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=teddy2020c.default_path(), help="teddy2020c folder")
     parser.add_argument("--C", type=float, default=None, help="SVM regularisation to try (default: the recipe's)")
     parser.add_argument("--nb-scaling", action="store_true", help="NB-SVM instead of one multi-class SVM")
+    parser.add_argument(
+        "--authored-weight", type=float, default=ROW_WEIGHTS["authored"], help="SVM weight of authored-corpus rows"
+    )
+    parser.add_argument(
+        "--local-office-weight",
+        type=float,
+        default=ROW_WEIGHTS[LOCAL_OFFICE],
+        help="SVM weight of real rows a local government handled",
+    )
     parser.add_argument("--boards", nargs="+", default=list(BOARDS), choices=BOARDS)
     args = parser.parse_args()
     if args.data is None:
         parser.error("../shared/data/teddy2020c not found: pass --data")
     params = {k: v for k, v in {"C": args.C, "nb_scaling": args.nb_scaling or None}.items() if v is not None}
+    row_weights = {"authored": args.authored_weight, LOCAL_OFFICE: args.local_office_weight}
     started = time.perf_counter()
-    results = leave_one_board_out(load_petitions(), args.data, tuple(args.boards), params=params)
+    results = leave_one_board_out(
+        load_petitions(), args.data, tuple(args.boards), params=params, row_weights=row_weights
+    )
     report = cross_city_report(results)
-    print(f"settings {params or 'recipe defaults'}; {time.perf_counter() - started:.0f} s")
+    print(f"settings {params or 'recipe defaults'}, row weights {row_weights}; {time.perf_counter() - started:.0f} s")
     print("board".ljust(12) + "".join(c[-14:].rjust(15) for c in COLUMNS))
     for board, figures in report.items():
         cells = [figures[c] for c in COLUMNS]
