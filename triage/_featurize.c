@@ -7,6 +7,10 @@
  * everything after the code points have been read. The two paths give the same features
  * (tests/test_featurize.py), so a build without a C compiler only loses speed.
  *
+ * tfidf_rows takes each text's tokens as a list of str; tfidf_rows_segmented cuts the texts itself
+ * with the compiled segmenter (triage/_segment_api.h) and reads the tokens as offsets into the
+ * text's code points: segment() and this in one call, with no str per token (~154 per message).
+ *
  * Keys, tables and weighting must match scoring.py exactly:
  *   token key     = mix64(fold(TOKEN_SEED, code points of the token))
  *   n-gram key    = mix64(fold(n, n units)), units = token keys (words) or code points (chars)
@@ -19,9 +23,12 @@
 #include <Python.h>
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "_segment_api.h"
 
 #define MULTIPLIER 0x9E3779B97F4A7C15ULL
 #define TOKEN_SEED 0x5BD1E9955BD1E995ULL
@@ -122,33 +129,50 @@ static int check_str(PyObject *item, const char *what, Py_ssize_t index) {
     return 0;
 }
 
-/* Code points of each text (characters), every run of two or more whitespace characters read as one
- * space: what TfidfVectorizer's char analyzer does, and scoring.py's _WHITE_SPACES.sub(" ", text)
- * (\s of a str pattern is Py_UNICODE_ISSPACE). A prepared text holds no such run; one more pass over
- * it in Python cost ~2.5 us per message. */
-static int read_texts(PyObject *texts, Runs *runs) {
-    Py_ssize_t n = PyList_GET_SIZE(texts), total = 0;
-    for (Py_ssize_t i = 0; i < n; i++) {
+/* The code points of a text (kind and data as in PyUnicode_READ) into units, every run of two or more
+ * whitespace characters read as one space: what TfidfVectorizer's char analyzer does, and scoring.py's
+ * _WHITE_SPACES.sub(" ", text) (\s of a str pattern is Py_UNICODE_ISSPACE); their number. A prepared
+ * text holds no such run; one more pass over it in Python cost ~2.5 us per message. No GIL needed. */
+static Py_ssize_t read_characters(int kind, const void *data, Py_ssize_t length, uint64_t *units) {
+    Py_ssize_t at = 0;
+    for (Py_ssize_t j = 0; j < length; j++) {
+        Py_UCS4 unit = PyUnicode_READ(kind, data, j);
+        if (Py_UNICODE_ISSPACE(unit) && j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) {
+            while (j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) j++;
+            unit = ' ';
+        }
+        units[at++] = unit;
+    }
+    return at;
+}
+
+/* The key of the token data[start:end] (kind and data as in PyUnicode_READ). */
+static inline uint64_t token_key(int kind, const void *data, Py_ssize_t start, Py_ssize_t end) {
+    uint64_t key = TOKEN_SEED;
+    for (Py_ssize_t j = start; j < end; j++) key = key * MULTIPLIER + (uint64_t)PyUnicode_READ(kind, data, j);
+    return mix64(key);
+}
+
+/* The total length of a list of str, -1 (an exception set) when an item is not str. */
+static Py_ssize_t total_length(PyObject *texts) {
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(texts); i++) {
         PyObject *text = PyList_GET_ITEM(texts, i);
         if (check_str(text, "text", i) < 0) return -1;
         total += PyUnicode_GET_LENGTH(text);
     }
-    if (runs_alloc(runs, n, total) < 0) return -1;
+    return total;
+}
+
+/* Code points of each text (characters), whitespace runs read as one space (read_characters). */
+static int read_texts(PyObject *texts, Runs *runs) {
+    Py_ssize_t n = PyList_GET_SIZE(texts), total = total_length(texts);
+    if (total < 0 || runs_alloc(runs, n, total) < 0) return -1;
     Py_ssize_t at = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *text = PyList_GET_ITEM(texts, i);
-        int kind = PyUnicode_KIND(text);
-        const void *data = PyUnicode_DATA(text);
-        Py_ssize_t length = PyUnicode_GET_LENGTH(text);
         runs->starts[i] = at;
-        for (Py_ssize_t j = 0; j < length; j++) {
-            Py_UCS4 unit = PyUnicode_READ(kind, data, j);
-            if (Py_UNICODE_ISSPACE(unit) && j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) {
-                while (j + 1 < length && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j + 1))) j++;
-                unit = ' ';
-            }
-            runs->units[at++] = unit;
-        }
+        at += read_characters(PyUnicode_KIND(text), PyUnicode_DATA(text), PyUnicode_GET_LENGTH(text), runs->units + at);
     }
     runs->starts[n] = at;
     return 0;
@@ -174,12 +198,7 @@ static int read_tokens(PyObject *token_lists, Runs *runs) {
         for (Py_ssize_t t = 0; t < PyList_GET_SIZE(tokens); t++) {
             PyObject *token = PyList_GET_ITEM(tokens, t);
             if (check_str(token, "token of text", i) < 0) return -1;
-            int kind = PyUnicode_KIND(token);
-            const void *data = PyUnicode_DATA(token);
-            uint64_t key = TOKEN_SEED;
-            for (Py_ssize_t j = 0; j < PyUnicode_GET_LENGTH(token); j++)
-                key = key * MULTIPLIER + (uint64_t)PyUnicode_READ(kind, data, j);
-            runs->units[at++] = mix64(key);
+            runs->units[at++] = token_key(PyUnicode_KIND(token), PyUnicode_DATA(token), 0, PyUnicode_GET_LENGTH(token));
         }
     }
     runs->starts[n] = at;
@@ -269,50 +288,76 @@ static inline void count_found(Counter *counter) {
     }
 }
 
-static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
-    PyObject *texts, *token_lists;
-    Py_buffer word_keys = {0}, word_columns = {0}, char_keys = {0}, char_columns = {0}, idf_buffer = {0},
-              unigram_buffer = {0};
+/* What tfidf_rows and tfidf_rows_segmented read of the scorer: its tables, IDF weights and settings. */
+typedef struct {
+    Py_buffer word_keys, word_columns, char_keys, char_columns, idf, unigrams;
     Py_ssize_t n_word_features;
     long word_low, word_high, char_low, char_high;
     int sublinear;
-    if (!PyArg_ParseTuple(args, "O!O!y*y*y*y*y*nllllp|y*:tfidf_rows", &PyList_Type, &texts, &PyList_Type,
-                          &token_lists, &word_keys, &word_columns, &char_keys, &char_columns, &idf_buffer,
-                          &n_word_features, &word_low, &word_high, &char_low, &char_high, &sublinear,
-                          &unigram_buffer))
-        return NULL;
+    Table word_table, char_table;
+} Scorer;
+
+static void scorer_release(Scorer *scorer) {
+    PyBuffer_Release(&scorer->word_keys);
+    PyBuffer_Release(&scorer->word_columns);
+    PyBuffer_Release(&scorer->char_keys);
+    PyBuffer_Release(&scorer->char_columns);
+    PyBuffer_Release(&scorer->idf);
+    PyBuffer_Release(&scorer->unigrams);
+}
+
+/* Parse args[start:stop] by format, into the pointers that follow. */
+static int parse_slice(PyObject *args, Py_ssize_t start, Py_ssize_t stop, const char *format, ...) {
+    PyObject *slice = PyTuple_GetSlice(args, start, stop);
+    if (!slice) return 0;
+    va_list pointers;
+    va_start(pointers, format);
+    int parsed = PyArg_VaParse(slice, format, pointers);
+    va_end(pointers);
+    Py_DECREF(slice);
+    return parsed;
+}
+
+/* Parse the scorer's arguments, args[first:], and check them; -1 with an exception set when invalid
+ * (the buffers are released by scorer_release either way). */
+static int scorer_parse(Scorer *scorer, PyObject *args, Py_ssize_t first, const char *format) {
+    if (!parse_slice(args, first, PyTuple_GET_SIZE(args), format, &scorer->word_keys, &scorer->word_columns,
+                     &scorer->char_keys, &scorer->char_columns, &scorer->idf, &scorer->n_word_features,
+                     &scorer->word_low, &scorer->word_high, &scorer->char_low, &scorer->char_high, &scorer->sublinear,
+                     &scorer->unigrams))
+        return -1;
+    if (scorer->word_low < 1 || scorer->word_high < scorer->word_low || scorer->char_low < 1 ||
+        scorer->char_high < scorer->char_low) {
+        PyErr_SetString(PyExc_ValueError, "n-gram ranges must satisfy 1 <= low <= high");
+        return -1;
+    }
+    if (table_from_buffers(&scorer->word_table, &scorer->word_keys, &scorer->word_columns, "word") < 0 ||
+        table_from_buffers(&scorer->char_table, &scorer->char_keys, &scorer->char_columns, "character") < 0)
+        return -1;
+    return 0;
+}
+
+/* TF-IDF rows of n documents, read as their characters and their tokens' keys: (offsets, columns,
+ * values) as raw bytes. */
+static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Runs *words, Py_ssize_t n) {
     /* words never take the direct path; characters do when the caller passed their columns */
     Direct no_direct = {NULL, 0};
-    Direct char_direct = {(const int32_t *)unigram_buffer.buf, unigram_buffer.len / (Py_ssize_t)sizeof(int32_t)};
-
+    Direct char_direct = {(const int32_t *)scorer->unigrams.buf, scorer->unigrams.len / (Py_ssize_t)sizeof(int32_t)};
     PyObject *result = NULL;
-    Runs chars = {0}, words = {0};
     Counter counter = {0};
     int64_t *out_columns = NULL, *offsets = NULL;
     float *out_values = NULL;
     double *doc_values = NULL;
-    Table word_table, char_table;
-    Py_ssize_t n = PyList_GET_SIZE(texts);
-    Py_ssize_t n_features = idf_buffer.len / (Py_ssize_t)sizeof(float);
-    const float *idf = (const float *)idf_buffer.buf;
-
-    if (PyList_GET_SIZE(token_lists) != n) {
-        PyErr_Format(PyExc_ValueError, "%zd texts but %zd token lists", n, PyList_GET_SIZE(token_lists));
-        goto done;
-    }
-    if (word_low < 1 || word_high < word_low || char_low < 1 || char_high < char_low) {
-        PyErr_SetString(PyExc_ValueError, "n-gram ranges must satisfy 1 <= low <= high");
-        goto done;
-    }
-    if (table_from_buffers(&word_table, &word_keys, &word_columns, "word") < 0 ||
-        table_from_buffers(&char_table, &char_keys, &char_columns, "character") < 0)
-        goto done;
-    if (read_texts(texts, &chars) < 0 || read_tokens(token_lists, &words) < 0) goto done;
+    Py_ssize_t n_features = scorer->idf.len / (Py_ssize_t)sizeof(float), n_word_features = scorer->n_word_features;
+    const float *idf = (const float *)scorer->idf.buf;
+    long word_low = scorer->word_low, word_high = scorer->word_high;
+    long char_low = scorer->char_low, char_high = scorer->char_high;
+    int sublinear = scorer->sublinear;
 
     Py_ssize_t capacity = 0, widest = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t count = ngram_count(words.starts[i + 1] - words.starts[i], word_low, word_high) +
-                           ngram_count(chars.starts[i + 1] - chars.starts[i], char_low, char_high);
+        Py_ssize_t count = ngram_count(words->starts[i + 1] - words->starts[i], word_low, word_high) +
+                           ngram_count(chars->starts[i + 1] - chars->starts[i], char_low, char_high);
         capacity += count;
         if (count > widest) widest = count;
     }
@@ -340,10 +385,10 @@ static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < n; i++) {
         offsets[i] = written;
         counter.n_touched = counter.n_found = 0;
-        count_ngrams(&counter, &word_table, words.units + words.starts[i], words.starts[i + 1] - words.starts[i],
-                     word_low, word_high, &no_direct);
-        count_ngrams(&counter, &char_table, chars.units + chars.starts[i], chars.starts[i + 1] - chars.starts[i],
-                     char_low, char_high, &char_direct);
+        count_ngrams(&counter, &scorer->word_table, words->units + words->starts[i],
+                     words->starts[i + 1] - words->starts[i], word_low, word_high, &no_direct);
+        count_ngrams(&counter, &scorer->char_table, chars->units + chars->starts[i],
+                     chars->starts[i + 1] - chars->starts[i], char_low, char_high, &char_direct);
         count_found(&counter);
         sort_columns(counter.touched, counter.scratch, counter.n_touched, passes);
         double squares[2] = {0.0, 0.0};
@@ -376,8 +421,6 @@ static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
                            (Py_ssize_t)(written * sizeof(float)));
 
 done:
-    runs_free(&chars);
-    runs_free(&words);
     PyMem_RawFree(counter.counts);
     PyMem_RawFree(counter.touched);
     PyMem_RawFree(counter.scratch);
@@ -388,14 +431,125 @@ done:
     PyMem_RawFree(out_columns);
     PyMem_RawFree(out_values);
     PyMem_RawFree(offsets);
-    PyBuffer_Release(&word_keys);
-    PyBuffer_Release(&word_columns);
-    PyBuffer_Release(&char_keys);
-    PyBuffer_Release(&char_columns);
-    PyBuffer_Release(&idf_buffer);
-    PyBuffer_Release(&unigram_buffer);
     return result;
 }
+
+#define SCORER_FORMAT "y*y*y*y*y*nllllp|y*"
+
+static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
+    PyObject *texts, *token_lists, *result = NULL;
+    Scorer scorer = {0};
+    Runs chars = {0}, words = {0};
+    if (!parse_slice(args, 0, 2, "O!O!:tfidf_rows", &PyList_Type, &texts, &PyList_Type, &token_lists) ||
+        scorer_parse(&scorer, args, 2, SCORER_FORMAT ":tfidf_rows") < 0)
+        goto done;
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    if (PyList_GET_SIZE(token_lists) != n) {
+        PyErr_Format(PyExc_ValueError, "%zd texts but %zd token lists", n, PyList_GET_SIZE(token_lists));
+        goto done;
+    }
+    if (read_texts(texts, &chars) < 0 || read_tokens(token_lists, &words) < 0) goto done;
+    result = rows_of_runs(&scorer, &chars, &words, n);
+done:
+    runs_free(&chars);
+    runs_free(&words);
+    scorer_release(&scorer);
+    return result;
+}
+
+/* The compiled segmenter's interface, imported at the first fused call (triage._segment is optional). */
+static const SegmentApi *segment_api;
+
+static const SegmentApi *get_segment_api(void) {
+    if (!segment_api) {
+        const SegmentApi *api = PyCapsule_Import(SEGMENT_API_CAPSULE, 0);
+        if (!api) return NULL;
+        if (api->version != SEGMENT_API_VERSION) {
+            PyErr_Format(PyExc_ImportError, "triage._segment has interface version %d, triage._featurize needs %d; "
+                         "reinstall triage so both are built from the same source", api->version, SEGMENT_API_VERSION);
+            return NULL;
+        }
+        segment_api = api;
+    }
+    return segment_api;
+}
+
+/* Each text's characters (whitespace runs read as one space) and the keys of the tokens segment()
+ * keeps of it, cut by the compiled segmenter straight from the text's code points: no str per token. */
+static int segment_texts(const SegmentApi *api, PyObject *segmenter, PyObject *texts, Runs *chars, Runs *words) {
+    Py_ssize_t n = PyList_GET_SIZE(texts), total = total_length(texts);
+    /* a text has at most as many tokens as code points */
+    if (total < 0 || runs_alloc(chars, n, total) < 0 || runs_alloc(words, n, total) < 0) return -1;
+    Py_UCS4 *code_points = PyMem_RawMalloc((size_t)(total ? total : 1) * sizeof(Py_UCS4));
+    Py_ssize_t *lengths = PyMem_RawMalloc((size_t)(n ? n : 1) * sizeof(Py_ssize_t));
+    SegmentWorkspace *workspace = api->workspace_new();
+    int failed = !code_points || !lengths || !workspace;
+    for (Py_ssize_t i = 0, at = 0; i < n && !failed; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        lengths[i] = PyUnicode_GET_LENGTH(text);
+        if (lengths[i] && !PyUnicode_AsUCS4(text, code_points + at, lengths[i], 0)) {
+            PyMem_RawFree(code_points);
+            PyMem_RawFree(lengths);
+            api->workspace_free(workspace);
+            return -1;
+        }
+        at += lengths[i];
+    }
+    if (!failed) {
+        Py_BEGIN_ALLOW_THREADS
+        const Py_UCS4 *text = code_points;
+        Py_ssize_t char_at = 0, word_at = 0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const Py_ssize_t *spans;
+            Py_ssize_t n_tokens = api->cut(segmenter, workspace, text, lengths[i], &spans);
+            if (n_tokens < 0) {
+                failed = 1;
+                break;
+            }
+            words->starts[i] = word_at;
+            for (Py_ssize_t t = 0; t < n_tokens; t++)
+                words->units[word_at++] = token_key(PyUnicode_4BYTE_KIND, text, spans[2 * t], spans[2 * t + 1]);
+            chars->starts[i] = char_at;
+            char_at += read_characters(PyUnicode_4BYTE_KIND, text, lengths[i], chars->units + char_at);
+            text += lengths[i];
+        }
+        words->starts[n] = word_at;
+        chars->starts[n] = char_at;
+        Py_END_ALLOW_THREADS
+    }
+    PyMem_RawFree(code_points);
+    PyMem_RawFree(lengths);
+    api->workspace_free(workspace);
+    if (failed) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *tfidf_rows_segmented(PyObject *self, PyObject *args) {
+    PyObject *segmenter, *texts, *result = NULL;
+    Scorer scorer = {0};
+    Runs chars = {0}, words = {0};
+    const SegmentApi *api = get_segment_api();
+    if (!api ||
+        !parse_slice(args, 0, 2, "OO!:tfidf_rows_segmented", &segmenter, &PyList_Type, &texts) ||
+        scorer_parse(&scorer, args, 2, SCORER_FORMAT ":tfidf_rows_segmented") < 0)
+        goto done;
+    if (!api->is_segmenter(segmenter)) {
+        PyErr_Format(PyExc_TypeError, "tfidf_rows_segmented() takes a triage._segment.Segmenter, not %s",
+                     Py_TYPE(segmenter)->tp_name);
+        goto done;
+    }
+    if (segment_texts(api, segmenter, texts, &chars, &words) < 0) goto done;
+    result = rows_of_runs(&scorer, &chars, &words, PyList_GET_SIZE(texts));
+done:
+    runs_free(&chars);
+    runs_free(&words);
+    scorer_release(&scorer);
+    return result;
+}
+
 
 /* Linear class scores of TF-IDF rows: intercept[k] + sum over a row's terms of value * weights[column, k].
  * The weights are term-major (terms, classes): a term's weights for every class share a cache line. */
@@ -520,6 +674,10 @@ static PyMethodDef methods[] = {
      "linear_scores(offsets, columns, values, term_weights, intercept) -> scores\n\n"
      "Raw float64 bytes of shape (rows, classes): intercept plus the rows' terms times their (terms, classes)\n"
      "weights."},
+    {"tfidf_rows_segmented", tfidf_rows_segmented, METH_VARARGS,
+     "tfidf_rows_segmented(segmenter, texts, word_keys, ...) -> (offsets, columns, values)\n\n"
+     "tfidf_rows(texts, [segmenter.segment(text) for text in texts], word_keys, ...), with the texts cut by\n"
+     "the compiled segmenter (a triage._segment.Segmenter) in C: no token list, no str per token."},
     {"tfidf_rows", tfidf_rows, METH_VARARGS,
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
      "           word_low, word_high, char_low, char_high, sublinear[, char_unigrams]) -> (offsets, columns, values)\n\n"

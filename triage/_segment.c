@@ -43,6 +43,8 @@
 #include <sys/mman.h>
 #endif
 
+#include "_segment_api.h"
+
 #define MULTIPLIER 0x9E3779B97F4A7C15ULL
 #define HUGE_PAGE ((size_t)2 << 20)
 #define ROOT_SIZE 0x10000 /* root transitions of BMP code points are indexed directly */
@@ -214,7 +216,7 @@ typedef struct {
     double *prob;
     Py_ssize_t *end;
     const Node **word; /* the word each route step takes, NULL for a character outside the dictionary */
-    Py_ssize_t *spans; /* kept tokens as (start, end); a placeholder k as (-1 - k, 0) */
+    Py_ssize_t *spans; /* kept tokens as (start, end) offsets into the text */
     Py_ssize_t n_spans;
     void *block;
 } Scratch;
@@ -390,8 +392,7 @@ static Py_ssize_t placeholder_at(const Segmenter *s, const Py_UCS4 *text, Py_ssi
 }
 
 /* The kept tokens of text[0..n) into scratch->spans. Runs without the GIL: touches no Python object. */
-static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
-    const Py_UCS4 *text = scratch->chars;
+static void segment_spans(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, Py_ssize_t n) {
     Sink sink = {keep_content, scratch, 0.0};
     Py_ssize_t i = 0, run = -1;
     while (i < n) {
@@ -414,10 +415,10 @@ static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
         if (run >= 0) cut_run(s, scratch, text, run, i, &sink);
         run = -1;
         if (k >= 0) {
-            scratch->spans[2 * scratch->n_spans] = -1 - k;
-            scratch->spans[2 * scratch->n_spans + 1] = 0;
-            scratch->n_spans++;
             j = i + s->placeholder_ends[k] - (k ? s->placeholder_ends[k - 1] : 0);
+            scratch->spans[2 * scratch->n_spans] = i;
+            scratch->spans[2 * scratch->n_spans + 1] = j;
+            scratch->n_spans++;
         } else if (!is_identifier_char(c)) {
             keep_content(&sink, s, text, i, j, NULL);
         }
@@ -438,15 +439,17 @@ static PyObject *Segmenter_segment(PyObject *self, PyObject *text) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    segment_spans(s, &scratch, n);
+    segment_spans(s, &scratch, scratch.chars, n);
     Py_END_ALLOW_THREADS
 
     PyObject *tokens = PyList_New(scratch.n_spans);
     for (Py_ssize_t t = 0; tokens && t < scratch.n_spans; t++) {
         Py_ssize_t start = scratch.spans[2 * t], end = scratch.spans[2 * t + 1];
+        /* a kept token starting with '[' is a placeholder: a lone '[' has no alphanumeric character */
+        Py_ssize_t k = scratch.chars[start] == '[' ? placeholder_at(s, scratch.chars, start, n) : -1;
         PyObject *token;
-        if (start < 0) {
-            token = PyTuple_GET_ITEM(s->placeholders, -1 - start);
+        if (k >= 0) {
+            token = PyTuple_GET_ITEM(s->placeholders, k);
             Py_INCREF(token);
         } else if (!(token = PyUnicode_Substring(text, start, end))) {
             Py_CLEAR(tokens);
@@ -457,6 +460,45 @@ static PyObject *Segmenter_segment(PyObject *self, PyObject *text) {
     PyMem_RawFree(scratch.block);
     return tokens;
 }
+
+/* ---- the C interface (_segment_api.h) ------------------------------------------------------------ */
+
+struct SegmentWorkspace {
+    Scratch scratch;
+    Py_ssize_t capacity; /* the longest text scratch has room for */
+};
+
+static int api_is_segmenter(PyObject *object) { return Py_IS_TYPE(object, &SegmenterType); }
+
+static SegmentWorkspace *api_workspace_new(void) {
+    SegmentWorkspace *workspace = PyMem_RawCalloc(1, sizeof(SegmentWorkspace));
+    if (workspace) workspace->capacity = -1;
+    return workspace;
+}
+
+static void api_workspace_free(SegmentWorkspace *workspace) {
+    if (workspace) PyMem_RawFree(workspace->scratch.block);
+    PyMem_RawFree(workspace);
+}
+
+static Py_ssize_t api_cut(PyObject *segmenter, SegmentWorkspace *workspace, const Py_UCS4 *chars, Py_ssize_t n,
+                          const Py_ssize_t **spans) {
+    if (n > workspace->capacity) { /* room for twice as much, so a batch of growing texts reallocates rarely */
+        PyMem_RawFree(workspace->scratch.block);
+        workspace->scratch.block = NULL;
+        workspace->capacity = -1;
+        if (scratch_alloc(&workspace->scratch, 2 * n) < 0) return -1;
+        workspace->capacity = 2 * n;
+    }
+    workspace->scratch.n_spans = 0;
+    segment_spans((const Segmenter *)segmenter, &workspace->scratch, chars, n);
+    *spans = workspace->scratch.spans;
+    return workspace->scratch.n_spans;
+}
+
+static const SegmentApi segment_api = {
+    SEGMENT_API_VERSION, api_is_segmenter, api_workspace_new, api_workspace_free, api_cut,
+};
 
 static PyObject *Segmenter_suggest_freq(PyObject *self, PyObject *word) {
     if (!PyUnicode_Check(word))
@@ -709,5 +751,13 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__segment(void) {
     if (PyType_Ready(&SegmenterType) < 0) return NULL;
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (!created) return NULL;
+    PyObject *api = PyCapsule_New((void *)&segment_api, SEGMENT_API_CAPSULE, NULL);
+    if (!api || PyModule_AddObject(created, "_api", api) < 0) {
+        Py_XDECREF(api);
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
 }

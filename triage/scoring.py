@@ -30,7 +30,10 @@ from home and its other bits, byte by byte (:func:`_table_parts`). Scorers writt
 
 The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
 ``triage._featurize`` when it was built at install, else in the numpy functions below; both give
-the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs.
+the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs. Where
+:func:`~triage.segmentation.segment` runs on the compiled segmenter too, the featuriser cuts the
+texts itself and reads each token as offsets into its text: no list of str per text, which cost
+as much as the cut (``tests/test_featurize_fused.py`` checks the features are the same).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +53,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from triage.archives import read_npz, read_regular_file
 from triage.hashing import code_points, mix64
-from triage.segmentation import segment
+from triage.segmentation import compiled_segmenter, segment
 from triage.text import prepared_texts
 
 if TYPE_CHECKING:
@@ -331,13 +335,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FeatureRows:
     """TF-IDF features of several documents in CSR layout: row ``i`` is
-    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside; ``tokens`` are the documents'
-    segments, which another scorer of the same texts can reuse (segmenting is the costly part)."""
+    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside; :attr:`tokens` are the
+    documents' segments, which another scorer of the same texts can reuse (segmenting is the costly
+    part): ``known_tokens`` when the featuriser had them, else segmented from ``texts`` on first use."""
 
     offsets: np.ndarray
     columns: np.ndarray
     values: np.ndarray
-    tokens: list[list[str]]
+    texts: list[str]
+    known_tokens: list[list[str]] | None = None
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        """The documents' segments (:func:`~triage.segmentation.segment` of each text)."""
+        if self.known_tokens is not None:
+            return self.known_tokens
+        return [segment(text) for text in self.texts]
 
     def row(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.offsets[index], self.offsets[index + 1]
@@ -627,17 +640,28 @@ class LinearScorer:
         offsets = np.searchsorted(owner, np.arange(n_documents + 1))
         return offsets, column, values
 
-    def transform_prepared(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
+    def transform_prepared(
+        self, texts: Sequence[str], tokens: list[list[str]] | None = None, *, keep_tokens: bool = False
+    ) -> FeatureRows:
         """TF-IDF features of texts already through :func:`triage.text.prepare` (raw text here would
-        skip the masking of personal data); ``tokens``, their segments if already known."""
-        token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
+        skip the masking of personal data); ``tokens``, their segments if already known.
+
+        Without ``tokens``, the compiled featuriser cuts the texts itself where it can, keeping no
+        tokens (:attr:`FeatureRows.tokens` segments again when read): ``keep_tokens=True`` segments
+        them once here, for a caller that will read them.
+        """
         if not isinstance(texts, list):
             texts = list(texts)
+        segmenter = compiled_segmenter() if tokens is None and not keep_tokens and _featurize is not None else None
+        if segmenter is not None:
+            offsets, columns, values = self._features_segmented(segmenter, texts)
+            return FeatureRows(offsets=offsets, columns=columns, values=values, texts=texts)
+        token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
         if _featurize is None:
             offsets, columns, values = self._features_numpy(texts, token_lists)
         else:
             offsets, columns, values = self._features_compiled(texts, token_lists)
-        return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
+        return FeatureRows(offsets=offsets, columns=columns, values=values, texts=texts, known_tokens=token_lists)
 
     def _features_numpy(
         self, texts: list[str], token_lists: list[list[str]]
@@ -658,9 +682,16 @@ class LinearScorer:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One pass per document in ``triage._featurize`` (the GIL released while it counts), which
         reads whitespace runs as one space as it reads the texts."""
-        offsets, columns, values = _featurize.tfidf_rows(
-            texts,
-            token_lists,
+        return self._feature_arrays(_featurize.tfidf_rows(texts, token_lists, *self._featurizer_arguments()))
+
+    def _features_segmented(self, segmenter: object, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_features_compiled` of the texts and their segments, the texts cut by ``segmenter``
+        (the compiled one :func:`~triage.segmentation.segment` runs on) inside the featuriser."""
+        return self._feature_arrays(_featurize.tfidf_rows_segmented(segmenter, texts, *self._featurizer_arguments()))
+
+    def _featurizer_arguments(self) -> tuple[Any, ...]:
+        """The scorer's part of the compiled featuriser's arguments: tables, IDF weights, settings."""
+        return (
             *self._word_table,
             *self._char_table,
             self.idf,
@@ -670,6 +701,10 @@ class LinearScorer:
             self.sublinear_tf,
             self._char_unigrams,
         )
+
+    @staticmethod
+    def _feature_arrays(raw: tuple[bytes, bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        offsets, columns, values = raw
         return (
             np.frombuffer(offsets, dtype=np.int64),
             np.frombuffer(columns, dtype=np.int64),
@@ -697,12 +732,15 @@ class LinearScorer:
         """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
         return softmax(self.logits(rows))
 
-    def score_prepared_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+    def score_prepared_chunks(
+        self, texts: Sequence[str], *, keep_tokens: bool = False
+    ) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         """``(start, features, probabilities)`` of consecutive chunks of texts already through
         :func:`triage.text.prepare`, so temporary arrays stay bounded however many texts come in
-        (for callers that prepare texts themselves, e.g. to score each distinct one once)."""
+        (for callers that prepare texts themselves, e.g. to score each distinct one once);
+        ``keep_tokens`` as in :meth:`transform_prepared`."""
         for start in range(0, len(texts), _CHUNK_DOCUMENTS):
-            rows = self.transform_prepared(texts[start : start + _CHUNK_DOCUMENTS])
+            rows = self.transform_prepared(texts[start : start + _CHUNK_DOCUMENTS], keep_tokens=keep_tokens)
             yield start, rows, self.proba(rows)
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
