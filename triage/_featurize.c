@@ -337,16 +337,40 @@ static int scorer_parse(Scorer *scorer, PyObject *args, Py_ssize_t first, const 
     return 0;
 }
 
+/* Per-column counters, all zero between calls (each document sets its columns back to zero). One
+ * array is kept for the next call instead of allocating and zeroing megabytes per call, whose fresh
+ * pages cost a fault each; taken and given back with the GIL held, so concurrent calls never share it. */
+static int32_t *spare_counts;
+static Py_ssize_t spare_counts_size;
+
+static int32_t *take_counts(Py_ssize_t n_features) {
+    if (spare_counts && spare_counts_size >= n_features) {
+        int32_t *counts = spare_counts;
+        spare_counts = NULL;
+        return counts;
+    }
+    return PyMem_RawCalloc((size_t)(n_features ? n_features : 1), sizeof(int32_t));
+}
+
+static void give_back_counts(int32_t *counts, Py_ssize_t n_features) {
+    if (!counts) return;
+    if (spare_counts && spare_counts_size >= n_features) {
+        PyMem_RawFree(counts);
+        return;
+    }
+    PyMem_RawFree(spare_counts);
+    spare_counts = counts;
+    spare_counts_size = n_features;
+}
+
 /* TF-IDF rows of n documents, read as their characters and their tokens' keys: (offsets, columns,
  * values) as raw bytes. */
 static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Runs *words, Py_ssize_t n) {
     /* words never take the direct path; characters do when the caller passed their columns */
     Direct no_direct = {NULL, 0};
     Direct char_direct = {(const int32_t *)scorer->unigrams.buf, scorer->unigrams.len / (Py_ssize_t)sizeof(int32_t)};
-    PyObject *result = NULL;
+    PyObject *result = NULL, *offsets_bytes = NULL, *columns_bytes = NULL, *values_bytes = NULL;
     Counter counter = {0};
-    int64_t *out_columns = NULL, *offsets = NULL;
-    float *out_values = NULL;
     double *doc_values = NULL;
     Py_ssize_t n_features = scorer->idf.len / (Py_ssize_t)sizeof(float), n_word_features = scorer->n_word_features;
     const float *idf = (const float *)scorer->idf.buf;
@@ -361,21 +385,25 @@ static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Run
         capacity += count;
         if (count > widest) widest = count;
     }
-    counter.counts = PyMem_RawCalloc((size_t)(n_features ? n_features : 1), sizeof(int32_t));
+    counter.counts = take_counts(n_features);
     counter.touched = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
     counter.found = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
     counter.scratch = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(int64_t));
     counter.keys = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint64_t));
     counter.homes = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(uint64_t));
     doc_values = PyMem_RawMalloc((size_t)(widest ? widest : 1) * sizeof(double));
-    out_columns = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(int64_t));
-    out_values = PyMem_RawMalloc((size_t)(capacity ? capacity : 1) * sizeof(float));
-    offsets = PyMem_RawMalloc((size_t)(n + 1) * sizeof(int64_t));
+    /* written in place, then cut to the columns found: no copy, and only the pages written are touched */
+    offsets_bytes = PyBytes_FromStringAndSize(NULL, (n + 1) * (Py_ssize_t)sizeof(int64_t));
+    columns_bytes = PyBytes_FromStringAndSize(NULL, capacity * (Py_ssize_t)sizeof(int64_t));
+    values_bytes = PyBytes_FromStringAndSize(NULL, capacity * (Py_ssize_t)sizeof(float));
     if (!counter.counts || !counter.touched || !counter.found || !counter.scratch || !counter.keys ||
-        !counter.homes || !doc_values || !out_columns || !out_values || !offsets) {
-        PyErr_NoMemory();
+        !counter.homes || !doc_values || !offsets_bytes || !columns_bytes || !values_bytes) {
+        if (!PyErr_Occurred()) PyErr_NoMemory();
         goto done;
     }
+    int64_t *offsets = (int64_t *)PyBytes_AS_STRING(offsets_bytes);
+    int64_t *out_columns = (int64_t *)PyBytes_AS_STRING(columns_bytes);
+    float *out_values = (float *)PyBytes_AS_STRING(values_bytes);
 
     int passes = 1;
     while (passes * RADIX_BITS < 63 && ((int64_t)1 << (passes * RADIX_BITS)) < (int64_t)n_features) passes++;
@@ -416,21 +444,22 @@ static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Run
         PyErr_SetString(PyExc_ValueError, "an n-gram table points outside the vocabulary");
         goto done;
     }
-    result = Py_BuildValue("(y#y#y#)", (const char *)offsets, (Py_ssize_t)((n + 1) * sizeof(int64_t)),
-                           (const char *)out_columns, (Py_ssize_t)(written * sizeof(int64_t)), (const char *)out_values,
-                           (Py_ssize_t)(written * sizeof(float)));
+    if (_PyBytes_Resize(&columns_bytes, written * (Py_ssize_t)sizeof(int64_t)) < 0 ||
+        _PyBytes_Resize(&values_bytes, written * (Py_ssize_t)sizeof(float)) < 0)
+        goto done;
+    result = PyTuple_Pack(3, offsets_bytes, columns_bytes, values_bytes);
 
 done:
-    PyMem_RawFree(counter.counts);
+    Py_XDECREF(offsets_bytes);
+    Py_XDECREF(columns_bytes);
+    Py_XDECREF(values_bytes);
+    give_back_counts(counter.counts, n_features);
     PyMem_RawFree(counter.touched);
     PyMem_RawFree(counter.scratch);
     PyMem_RawFree(counter.found);
     PyMem_RawFree(counter.keys);
     PyMem_RawFree(counter.homes);
     PyMem_RawFree(doc_values);
-    PyMem_RawFree(out_columns);
-    PyMem_RawFree(out_values);
-    PyMem_RawFree(offsets);
     return result;
 }
 
