@@ -39,6 +39,12 @@ def tfidf_rows_segmented(
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
 def linear_scores(
-    offsets: Buffer, columns: Buffer, values: Buffer, term_weights: Buffer, intercept: Buffer, /
+    offsets: Buffer,
+    columns: Buffer,
+    values: Buffer,
+    term_weights: Buffer,
+    intercept: Buffer,
+    scales: Buffer = ...,  # with it, term_weights are int8 levels of these per-class scales
+    /,
 ) -> bytes: ...
 def content_tokens(tokens: list[str], stop_words: frozenset[str], /) -> list[str]: ...

@@ -368,6 +368,17 @@ def _check_table(keys: np.ndarray, columns: np.ndarray, n_terms: int) -> None:
         raise ValueError("an n-gram table points outside the vocabulary")
 
 
+def _term_levels(weights: np.ndarray, scales: np.ndarray | None) -> np.ndarray | None:
+    """``weights`` (classes by terms) as int8 levels of ``scales``, term by term, for the compiled
+    scorer; ``None`` unless every weight is exactly its level times its class's scale."""
+    if scales is None:
+        return None
+    levels = int8_levels(weights, scales)
+    if not np.array_equal(levels * scales[:, None], weights):
+        return None
+    return np.ascontiguousarray(levels.T)
+
+
 def _character_columns(char_table: tuple[np.ndarray, np.ndarray], char_ngram_range: tuple[int, int]) -> np.ndarray:
     """The column of each character of the Basic Multilingual Plane (-1: none), as the table holds it.
 
@@ -445,8 +456,12 @@ class LinearScorer:
         self._char_unigrams = _character_columns(self._char_table, char_ngram_range)
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
-        # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
-        self._term_weights = np.ascontiguousarray(weights.T)
+        # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout).
+        # A compact scorer's are kept as int8 levels (7 MB for the default model, not 29: the compiled
+        # scorer reads them at random); float32 weights are made from them when first asked for.
+        self._term_levels = _term_levels(weights, weight_scales) if _featurize is not None else None
+        if self._term_levels is None:
+            self.__dict__["_term_weights"] = np.ascontiguousarray(weights.T)
         self.intercept = np.ascontiguousarray(intercept)
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -459,6 +474,13 @@ class LinearScorer:
     def weights(self) -> np.ndarray:
         """SVM weights, shape ``(classes, terms)`` (a view)."""
         return self._term_weights.T
+
+    @cached_property
+    def _term_weights(self) -> np.ndarray:
+        """float32 weights term by term, made from the int8 levels (set in ``__init__`` when there are none)."""
+        levels, scales = self._term_levels, self.weight_scales
+        assert levels is not None and scales is not None  # __init__ sets this attribute otherwise
+        return np.ascontiguousarray(levels * scales)  # int8 times float32: the float32 products loading made
 
     @classmethod
     def from_estimator(cls, estimator: TriageClassifier) -> LinearScorer:
@@ -716,9 +738,18 @@ class LinearScorer:
         calibrated probabilities renormalised to that subset, without underflow."""
         n = len(rows.offsets) - 1
         if _featurize is not None:
-            scores = _featurize.linear_scores(
-                rows.offsets, rows.columns, rows.values, self._term_weights, self.intercept
-            )
+            # the int8 levels until the float32 weights exist: those are what :attr:`weights` shows
+            # (and what a caller may have edited through it), and scores are the same either way
+            weights: tuple[np.ndarray, ...]
+            if (
+                "_term_weights" not in self.__dict__
+                and self._term_levels is not None
+                and self.weight_scales is not None
+            ):
+                weights = (self._term_levels, self.intercept, self.weight_scales)
+            else:
+                weights = (self._term_weights, self.intercept)
+            scores = _featurize.linear_scores(rows.offsets, rows.columns, rows.values, *weights)
             return np.frombuffer(scores, dtype=np.float64).reshape(n, len(self.classes)) / self.temperature
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
         present = np.flatnonzero(np.diff(rows.offsets) > 0)
