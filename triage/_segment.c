@@ -30,6 +30,10 @@
  * other node in an open-addressing table keyed by (parent node, code point), each node stored with
  * its flags and frequency so that a step of a walk is one memory access. A Segmenter is built once
  * by build() and never changes after, so threads share it and forked workers inherit it.
+ *
+ * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
+ * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
+ * token.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
