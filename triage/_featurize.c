@@ -212,8 +212,9 @@ static int read_tokens(PyObject *token_lists, Runs *runs) {
 #endif
 
 /* How many lookups ahead a slot is prefetched. The tables (megabytes) do not fit in cache, so each
- * probe is a memory round trip; issuing them ahead lets them overlap (2.3x faster on teddy2020c). */
-#define AHEAD 16
+ * probe is a memory round trip; issuing them ahead lets them overlap (2.3x faster on teddy2020c than
+ * none; 32 ahead rather than 16: featurising 4,000 votes, median of 15 runs, 40-46 -> 39-43 us/text). */
+#define AHEAD 32
 
 typedef struct {
     int32_t *counts;    /* per column, zero between documents */
