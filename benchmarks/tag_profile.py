@@ -6,6 +6,7 @@ so a 2,000-row chunk holds no repeated text for the tagger to score only once), 
 (a) ``tag_file(..., n_jobs=1)`` once plain (rows/s) and once with exclusive timers around the
     library's stage functions: reading and decoding, row conversion, ``prepare``, segmentation,
     featurising, scoring, explanations, results and candidates, writing, checkpoint and fsync.
+    Where the featuriser segments itself (both extensions built), segmentation counts under featurising.
     Timers are patched in from here (the library is unchanged); a stage's time excludes the
     stages it calls, so the column adds up to the wall time.
 (b) ``tag_file(..., n_jobs=2)``: rows/s, the CPU time per row of the parent process and of the
@@ -365,7 +366,11 @@ def main() -> None:
         warm = time.perf_counter() - start
         print(f"once per process: model load {loaded:.2f} s, first classification (warm-up) {warm:.2f} s")
         compiled = "compiled" if triage.scoring._featurize is not None else "numpy"
-        print(f"segmenter {triage.segmentation.segmenter()}, featuriser {compiled}")
+        fused = compiled == "compiled" and triage.segmentation.compiled_segmenter() is not None
+        print(
+            f"segmenter {triage.segmentation.segmenter()}, featuriser {compiled}"
+            + (" (fused: the featuriser segments, so segmentation's time is under featurising)" if fused else "")
+        )
         for kind in formats:
             profile(model, paths[kind], args.rows)
 

@@ -226,3 +226,16 @@ def test_single_characters_are_read_from_their_own_array(scorer):
     broken = np.full_like(scorer._char_unigrams, len(scorer.idf))
     with pytest.raises(ValueError, match="outside the vocabulary"):
         _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, broken)
+
+
+def test_a_compact_scorer_scores_from_int8_levels_as_from_its_float32_weights():
+    """The compiled scorer reads a compact scorer's int8 levels until its float32 weights are asked
+    for (and perhaps edited through :attr:`LinearScorer.weights`); both give the same scores."""
+    scorer = LinearScorer.load(triage.model.default_model_path() / "scorer.npz")
+    rows = scorer.transform_prepared([prepare(text).text for text in TEXTS])
+    from_levels = scorer.logits(rows)
+    assert scorer._term_levels is not None and "_term_weights" not in scorer.__dict__
+    assert scorer.weights.dtype == np.float32  # made from the levels now, and read from now on
+    np.testing.assert_array_equal(scorer.logits(rows), from_levels)
+    scorer.weights[0] += 1.0
+    assert (scorer.logits(rows)[:, 0] > from_levels[:, 0]).all()

@@ -94,6 +94,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     for extension in ("_featurize", "_segment"):
         assert any(re.fullmatch(rf"triage/{extension}\..+\.(so|pyd)", name) for name in names)
         assert f"triage/{extension}.c" not in names and f"triage/{extension}.pyi" in names
+    assert "triage/_segment_api.h" not in names  # the C interface between the two, a source too
 
 
 def test_code_type_checks():

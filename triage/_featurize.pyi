@@ -21,7 +21,30 @@ def tfidf_rows(
     char_unigrams: Buffer = ...,
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
+def tfidf_rows_segmented(
+    segmenter: object,  # a triage._segment.Segmenter
+    texts: list[str],
+    word_keys: Buffer,
+    word_columns: Buffer,
+    char_keys: Buffer,
+    char_columns: Buffer,
+    idf: Buffer,
+    n_word_features: int,
+    word_low: int,
+    word_high: int,
+    char_low: int,
+    char_high: int,
+    sublinear: bool,
+    char_unigrams: Buffer = ...,
+    /,
+) -> tuple[bytes, bytes, bytes]: ...
 def linear_scores(
-    offsets: Buffer, columns: Buffer, values: Buffer, term_weights: Buffer, intercept: Buffer, /
+    offsets: Buffer,
+    columns: Buffer,
+    values: Buffer,
+    term_weights: Buffer,
+    intercept: Buffer,
+    scales: Buffer = ...,  # with it, term_weights are int8 levels of these per-class scales
+    /,
 ) -> bytes: ...
 def content_tokens(tokens: list[str], stop_words: frozenset[str], /) -> list[str]: ...

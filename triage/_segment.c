@@ -27,9 +27,14 @@
  * alphanumeric character (str.isalnum, character by character) and is not a stop word.
  *
  * The dictionary is a character trie: the root's children for the BMP in a direct table, every
- * other node in an open-addressing table keyed by (parent node, code point), each node stored with
- * its flags and frequency so that a step of a walk is one memory access. A Segmenter is built once
+ * other node in an open-addressing table keyed by (parent node, code point), each node stored in 16
+ * bytes with its id, flags and ln frequency so that a step of a walk is one memory access (the
+ * frequencies themselves, for building, are kept aside). A Segmenter is built once
  * by build() and never changes after, so threads share it and forked workers inherit it.
+ *
+ * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
+ * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
+ * token.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -43,25 +48,39 @@
 #include <sys/mman.h>
 #endif
 
+#include "_segment_api.h"
+
 #define MULTIPLIER 0x9E3779B97F4A7C15ULL
 #define HUGE_PAGE ((size_t)2 << 20)
 #define ROOT_SIZE 0x10000 /* root transitions of BMP code points are indexed directly */
 #define CHAR_BITS 21
+
+#define ID_BITS 20                        /* node ids run from 1 to MAX_ID (jieba's dictionary: ~490,000) */
+#define MAX_ID ((1u << ID_BITS) - 1)
+#define KEY_BITS (ID_BITS + CHAR_BITS)      /* a key: (parent id << CHAR_BITS) | code point */
+#define FLAG_BITS 3
 
 /* node flags */
 #define HAS_CHILDREN 1u
 #define IS_WORD 2u
 #define IS_STOP 4u
 
-/* A node of the trie, stored in the transition into it: one 32-byte entry (half a cache line) holds
- * everything a walk reads, so each character of a walk costs one memory access. */
+/* A node of the trie, stored in the transition into it: one 16-byte entry (a quarter of a cache line)
+ * holds everything a walk reads, so each character of a walk costs one memory access, in a table of
+ * 16 MB (32 MB with the id, flags and frequency in fields of their own: more of it stays in cache).
+ * A word's frequency, read only while building and by suggest_freq, is kept aside by node id. */
 typedef struct {
-    uint64_t key;   /* in the table: ((parent id << CHAR_BITS) | code point) + 1, 0 when free; root: 1 */
-    uint32_t id;    /* the parent part of its children's keys */
-    uint32_t flags;
-    double log_freq; /* ln(freq) of a word */
-    uint64_t freq;
+    uint64_t packed;  /* key | flags << KEY_BITS | id << (KEY_BITS + FLAG_BITS); 0: a free slot */
+    double log_freq;  /* ln(freq) of a word */
 } Node;
+
+static inline uint64_t node_key(const Node *node) { return node->packed & (((uint64_t)1 << KEY_BITS) - 1); }
+static inline uint32_t node_flags(const Node *node) {
+    return (uint32_t)(node->packed >> KEY_BITS) & ((1u << FLAG_BITS) - 1);
+}
+/* the parent part of its children's keys; nonzero once the node exists */
+static inline uint32_t node_id(const Node *node) { return (uint32_t)(node->packed >> (KEY_BITS + FLAG_BITS)); }
+static inline void add_flags(Node *node, uint32_t flags) { node->packed |= (uint64_t)flags << KEY_BITS; }
 
 typedef struct {
     PyObject_HEAD
@@ -70,6 +89,8 @@ typedef struct {
     size_t n_slots, used;
     int shift;
     uint32_t n_nodes;
+    uint64_t *freqs;  /* by node id: the frequency of a word */
+    size_t freqs_room;
     uint64_t total;
     double log_total;
     PyObject *placeholders; /* tuple of str, returned as tokens */
@@ -103,27 +124,29 @@ static void nodes_free(Node *nodes) {
     if (nodes) free(((void **)nodes)[-1]);
 }
 
-static inline uint64_t slot_key(uint32_t parent, Py_UCS4 ch) { return (((uint64_t)parent << CHAR_BITS) | ch) + 1; }
+/* The key of the child of parent on ch: never 0 in the table (the root's children on BMP code
+ * points, parent 0, are in s->root). */
+static inline uint64_t slot_key(uint32_t parent, Py_UCS4 ch) { return ((uint64_t)parent << CHAR_BITS) | ch; }
 
 /* Index of the slot holding key, or of the free slot where it would go. */
 static inline size_t slot_find(const Segmenter *s, uint64_t key) {
     size_t mask = s->n_slots - 1, i = (size_t)((key * MULTIPLIER) >> s->shift);
-    while (s->table[i].key != key && s->table[i].key != 0) i = (i + 1) & mask;
+    while (s->table[i].packed && node_key(&s->table[i]) != key) i = (i + 1) & mask;
     return i;
 }
 
 /* The child of parent (NULL: the root) on ch, NULL for none. */
 static inline const Node *step(const Segmenter *s, const Node *parent, Py_UCS4 ch) {
-    if (!parent && ch < ROOT_SIZE) return s->root[ch].key ? &s->root[ch] : NULL;
-    const Node *child = &s->table[slot_find(s, slot_key(parent ? parent->id : 0, ch))];
-    return child->key ? child : NULL;
+    if (!parent && ch < ROOT_SIZE) return s->root[ch].packed ? &s->root[ch] : NULL;
+    const Node *child = &s->table[slot_find(s, slot_key(parent ? node_id(parent) : 0, ch))];
+    return child->packed ? child : NULL;
 }
 
 /* The node spelling chars[0..n), NULL for none. */
 static const Node *lookup(const Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
     const Node *node = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (node && !(node->flags & HAS_CHILDREN)) return NULL;
+        if (node && !(node_flags(node) & HAS_CHILDREN)) return NULL;
         if (!(node = step(s, node, chars[i]))) return NULL;
     }
     return node;
@@ -137,41 +160,56 @@ static int grow_table(Segmenter *s) {
     s->n_slots = old_n * 2;
     s->shift--;
     for (size_t i = 0; i < old_n; i++)
-        if (old[i].key) s->table[slot_find(s, old[i].key)] = old[i];
+        if (old[i].packed) s->table[slot_find(s, node_key(&old[i]))] = old[i];
     nodes_free(old);
     return 0;
 }
 
+/* Give node the next id, with room for its frequency; -1 when out of ids (an exception set) or memory. */
+static int number_node(Segmenter *s, Node *node) {
+    if (s->n_nodes == MAX_ID) {
+        PyErr_Format(PyExc_ValueError, "the dictionary and user words hold more than %u prefixes, more than the "
+                     "compiled segmenter can number; set TRIAGE_SEGMENTER=rjieba", MAX_ID);
+        return -1;
+    }
+    if (s->n_nodes + 1 >= s->freqs_room) {
+        size_t room = s->freqs_room ? 2 * s->freqs_room : 1024;
+        uint64_t *freqs = PyMem_RawRealloc(s->freqs, room * sizeof(uint64_t));
+        if (!freqs) return -1;
+        memset(freqs + s->freqs_room, 0, (room - s->freqs_room) * sizeof(uint64_t));
+        s->freqs = freqs;
+        s->freqs_room = room;
+    }
+    node->packed |= (uint64_t)++s->n_nodes << (KEY_BITS + FLAG_BITS);
+    return 0;
+}
+
 /* The node spelling chars[0..n) (n > 0), created with its prefixes where missing; NULL when out of
- * memory. The pointer holds until the next insert. */
+ * memory or of ids. The pointer holds until the next insert. */
 static Node *insert(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
     Node *node = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
         uint32_t parent = 0;
         if (node) {
-            node->flags |= HAS_CHILDREN;
-            parent = node->id;
+            add_flags(node, HAS_CHILDREN);
+            parent = node_id(node);
         }
         if (parent == 0 && chars[i] < ROOT_SIZE) {
             node = &s->root[chars[i]];
-            if (!node->key) node->key = 1;
         } else {
             uint64_t key = slot_key(parent, chars[i]);
             size_t at = slot_find(s, key);
-            if (!s->table[at].key && (s->used + 1) * 4 > s->n_slots * 3) {
+            if (!s->table[at].packed && (s->used + 1) * 4 > s->n_slots * 3) {
                 if (grow_table(s) < 0) return NULL;
                 at = slot_find(s, key);
             }
             node = &s->table[at];
-            if (!node->key) {
-                node->key = key;
+            if (!node->packed) {
+                node->packed = key;
                 s->used++;
             }
         }
-        if (!node->id) {
-            if (s->n_nodes == UINT32_MAX) return NULL;
-            node->id = ++s->n_nodes;
-        }
+        if (!node_id(node) && number_node(s, node) < 0) return NULL;
     }
     return node;
 }
@@ -179,16 +217,16 @@ static Node *insert(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
 /* The frequency of the word chars[0..n), or missing when it is not a word (jieba-rs's get_word_freq). */
 static uint64_t word_freq(const Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n, uint64_t missing) {
     const Node *node = lookup(s, chars, n);
-    return node && (node->flags & IS_WORD) ? node->freq : missing;
+    return node && (node_flags(node) & IS_WORD) ? s->freqs[node_id(node)] : missing;
 }
 
 /* Make chars[0..n) a word of frequency freq, keeping the total. */
 static int set_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n, uint64_t freq) {
     Node *node = insert(s, chars, n);
     if (!node) return -1;
-    if (node->flags & IS_WORD) s->total -= node->freq; /* a repeated word keeps its last frequency */
-    node->flags |= IS_WORD;
-    node->freq = freq;
+    if (node_flags(node) & IS_WORD) s->total -= s->freqs[node_id(node)]; /* a repeated word keeps its last frequency */
+    add_flags(node, IS_WORD);
+    s->freqs[node_id(node)] = freq;
     node->log_freq = log((double)freq);
     s->total += freq;
     return 0;
@@ -214,7 +252,7 @@ typedef struct {
     double *prob;
     Py_ssize_t *end;
     const Node **word; /* the word each route step takes, NULL for a character outside the dictionary */
-    Py_ssize_t *spans; /* kept tokens as (start, end); a placeholder k as (-1 - k, 0) */
+    Py_ssize_t *spans; /* kept tokens as (start, end) offsets into the text */
     Py_ssize_t n_spans;
     void *block;
 } Scratch;
@@ -242,7 +280,7 @@ typedef struct Sink {
     double log_freq_sum;
 } Sink;
 
-/* A walk is a chain of dependent loads from a 32 MB table, but walks from different characters are
+/* A walk is a chain of dependent loads from a 16 MB table, but walks from different characters are
  * independent: the slot the walk PREFETCH_DISTANCE characters ahead will need second is requested now. */
 #define PREFETCH_DISTANCE 4
 
@@ -250,8 +288,8 @@ static inline void prefetch_second_step(const Segmenter *s, const Py_UCS4 *chars
 #if defined(__GNUC__) || defined(__clang__)
     if (chars[0] < ROOT_SIZE) {
         const Node *first = &s->root[chars[0]];
-        if (first->flags & HAS_CHILDREN)
-            __builtin_prefetch(&s->table[(size_t)((slot_key(first->id, chars[1]) * MULTIPLIER) >> s->shift)]);
+        if (node_flags(first) & HAS_CHILDREN)
+            __builtin_prefetch(&s->table[(size_t)((slot_key(node_id(first), chars[1]) * MULTIPLIER) >> s->shift)]);
     }
 #else
     (void)s;
@@ -277,7 +315,7 @@ static void cut_run(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, P
         const Node *best_node = NULL;
         const Node *node = step(s, NULL, run[i]);
         for (Py_ssize_t j = i + 1; node; j++) {
-            uint32_t flags = node->flags;
+            uint32_t flags = node_flags(node);
             if (flags & IS_WORD) {
                 double p = node->log_freq - log_total + prob[j];
                 if (p > best || (p == best && j > best_end)) {
@@ -363,7 +401,7 @@ static int add_user_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
 
 static int is_stop(const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end, const Node *word) {
     if (!word) word = lookup(s, text + start, end - start);
-    return word && (word->flags & IS_STOP);
+    return word && (node_flags(word) & IS_STOP);
 }
 
 static void keep_content(Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end,
@@ -390,8 +428,7 @@ static Py_ssize_t placeholder_at(const Segmenter *s, const Py_UCS4 *text, Py_ssi
 }
 
 /* The kept tokens of text[0..n) into scratch->spans. Runs without the GIL: touches no Python object. */
-static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
-    const Py_UCS4 *text = scratch->chars;
+static void segment_spans(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, Py_ssize_t n) {
     Sink sink = {keep_content, scratch, 0.0};
     Py_ssize_t i = 0, run = -1;
     while (i < n) {
@@ -414,10 +451,10 @@ static void segment_spans(const Segmenter *s, Scratch *scratch, Py_ssize_t n) {
         if (run >= 0) cut_run(s, scratch, text, run, i, &sink);
         run = -1;
         if (k >= 0) {
-            scratch->spans[2 * scratch->n_spans] = -1 - k;
-            scratch->spans[2 * scratch->n_spans + 1] = 0;
-            scratch->n_spans++;
             j = i + s->placeholder_ends[k] - (k ? s->placeholder_ends[k - 1] : 0);
+            scratch->spans[2 * scratch->n_spans] = i;
+            scratch->spans[2 * scratch->n_spans + 1] = j;
+            scratch->n_spans++;
         } else if (!is_identifier_char(c)) {
             keep_content(&sink, s, text, i, j, NULL);
         }
@@ -438,15 +475,17 @@ static PyObject *Segmenter_segment(PyObject *self, PyObject *text) {
         return NULL;
     }
     Py_BEGIN_ALLOW_THREADS
-    segment_spans(s, &scratch, n);
+    segment_spans(s, &scratch, scratch.chars, n);
     Py_END_ALLOW_THREADS
 
     PyObject *tokens = PyList_New(scratch.n_spans);
     for (Py_ssize_t t = 0; tokens && t < scratch.n_spans; t++) {
         Py_ssize_t start = scratch.spans[2 * t], end = scratch.spans[2 * t + 1];
+        /* a kept token starting with '[' is a placeholder: a lone '[' has no alphanumeric character */
+        Py_ssize_t k = scratch.chars[start] == '[' ? placeholder_at(s, scratch.chars, start, n) : -1;
         PyObject *token;
-        if (start < 0) {
-            token = PyTuple_GET_ITEM(s->placeholders, -1 - start);
+        if (k >= 0) {
+            token = PyTuple_GET_ITEM(s->placeholders, k);
             Py_INCREF(token);
         } else if (!(token = PyUnicode_Substring(text, start, end))) {
             Py_CLEAR(tokens);
@@ -457,6 +496,45 @@ static PyObject *Segmenter_segment(PyObject *self, PyObject *text) {
     PyMem_RawFree(scratch.block);
     return tokens;
 }
+
+/* ---- the C interface (_segment_api.h) ------------------------------------------------------------ */
+
+struct SegmentWorkspace {
+    Scratch scratch;
+    Py_ssize_t capacity; /* the longest text scratch has room for */
+};
+
+static int api_is_segmenter(PyObject *object) { return Py_IS_TYPE(object, &SegmenterType); }
+
+static SegmentWorkspace *api_workspace_new(void) {
+    SegmentWorkspace *workspace = PyMem_RawCalloc(1, sizeof(SegmentWorkspace));
+    if (workspace) workspace->capacity = -1;
+    return workspace;
+}
+
+static void api_workspace_free(SegmentWorkspace *workspace) {
+    if (workspace) PyMem_RawFree(workspace->scratch.block);
+    PyMem_RawFree(workspace);
+}
+
+static Py_ssize_t api_cut(PyObject *segmenter, SegmentWorkspace *workspace, const Py_UCS4 *chars, Py_ssize_t n,
+                          const Py_ssize_t **spans) {
+    if (n > workspace->capacity) { /* room for twice as much, so a batch of growing texts reallocates rarely */
+        PyMem_RawFree(workspace->scratch.block);
+        workspace->scratch.block = NULL;
+        workspace->capacity = -1;
+        if (scratch_alloc(&workspace->scratch, 2 * n) < 0) return -1;
+        workspace->capacity = 2 * n;
+    }
+    workspace->scratch.n_spans = 0;
+    segment_spans((const Segmenter *)segmenter, &workspace->scratch, chars, n);
+    *spans = workspace->scratch.spans;
+    return workspace->scratch.n_spans;
+}
+
+static const SegmentApi segment_api = {
+    SEGMENT_API_VERSION, api_is_segmenter, api_workspace_new, api_workspace_free, api_cut,
+};
 
 static PyObject *Segmenter_suggest_freq(PyObject *self, PyObject *word) {
     if (!PyUnicode_Check(word))
@@ -473,6 +551,7 @@ static void Segmenter_dealloc(PyObject *self) {
     Segmenter *s = (Segmenter *)self;
     nodes_free(s->root);
     nodes_free(s->table);
+    PyMem_RawFree(s->freqs);
     PyMem_RawFree(s->placeholder_chars);
     PyMem_RawFree(s->placeholder_ends);
     Py_XDECREF(s->placeholders);
@@ -586,7 +665,7 @@ static int load_dictionary(Segmenter *s, PyObject *path) {
     Py_DECREF(encoded);
     return 0;
 memory:
-    PyErr_NoMemory();
+    if (!PyErr_Occurred()) PyErr_NoMemory(); /* set_word: out of memory, or of node ids */
 error:
     if (file) fclose(file);
     PyMem_RawFree(line);
@@ -624,7 +703,7 @@ static int mark_stop_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
     if (n == 0) return 0;
     Node *node = insert(s, chars, n); /* a stop word outside the dictionary adds nodes, never a word */
     if (!node) return -1;
-    node->flags |= IS_STOP;
+    add_flags(node, IS_STOP);
     return 0;
 }
 
@@ -709,5 +788,13 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__segment(void) {
     if (PyType_Ready(&SegmenterType) < 0) return NULL;
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+    if (!created) return NULL;
+    PyObject *api = PyCapsule_New((void *)&segment_api, SEGMENT_API_CAPSULE, NULL);
+    if (!api || PyModule_AddObject(created, "_api", api) < 0) {
+        Py_XDECREF(api);
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
 }

@@ -383,13 +383,13 @@ class TriageModel:
 
     def _unscaled_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         if self.base_scores is None:
-            yield from self.scorer.score_prepared_chunks(texts)
+            yield from self.scorer.score_prepared_chunks(texts, keep_tokens=self.sub_scorer is not None)
             return
         from triage.scoring import softmax
 
         for start in range(0, len(texts), _CHUNK_DOCUMENTS):
             chunk = texts[start : start + _CHUNK_DOCUMENTS]
-            rows = self.scorer.transform_prepared(chunk)
+            rows = self.scorer.transform_prepared(chunk, keep_tokens=True)
             logits = self.scorer.logits(rows) + self.base_scores.scores(chunk, rows.tokens) / self.scorer.temperature
             if self.unit_areas is not None:
                 logits += self.unit_areas.logits(chunk)
@@ -427,17 +427,17 @@ class TriageModel:
         )
 
     def _sub_categories(
-        self, texts: list[str], tokens: list[list[str]], departments: np.ndarray
+        self, texts: list[str], features: FeatureRows, departments: np.ndarray
     ) -> list[tuple[str | None, float]]:
         """Each prepared text's most probable sub-category within its department, with its
         probability among that department's sub-categories (``(None, 0.0)`` where there are none).
-        ``tokens`` are the texts' segments, computed once for both models."""
+        ``features`` are the texts' features, whose tokens serve both models (segmented once)."""
         found: list[tuple[str | None, float]] = [(None, 0.0)] * len(texts)
         if self.sub_scorer is None:
             return found
         from triage.scoring import softmax
 
-        logits = self.sub_scorer.logits(self.sub_scorer.transform_prepared(texts, tokens))
+        logits = self.sub_scorer.logits(self.sub_scorer.transform_prepared(texts, features.tokens))
         for department, (columns, names) in self._sub_columns.items():
             rows = np.flatnonzero(departments == department)
             if rows.size:
@@ -455,7 +455,7 @@ class TriageModel:
         for start, rows, proba in self._score_chunks(texts):
             chunk = texts[start : start + len(proba)]
             departments = self.scorer.classes[proba.argmax(axis=1)]
-            subs = self._sub_categories(chunk, rows.tokens, departments)
+            subs = self._sub_categories(chunk, rows, departments)
             by_department = self._department_candidates(proba, top_k)
             ranked = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
             best = ranked[:, 0].tolist()

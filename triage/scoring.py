@@ -30,7 +30,11 @@ from home and its other bits, byte by byte (:func:`_table_parts`). Scorers writt
 
 The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
 ``triage._featurize`` when it was built at install, else in the numpy functions below; both give
-the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs.
+the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs. Where
+:func:`~triage.segmentation.segment` runs on the compiled segmenter too, the featuriser cuts the
+texts itself and reads each token as offsets into its text: no list of str per text, a fifth of
+the two steps' time on teddy2020c votes (``tests/test_featurize_fused.py`` checks the features are
+the same).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +54,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from triage.archives import read_npz, read_regular_file
 from triage.hashing import code_points, mix64
-from triage.segmentation import segment
+from triage.segmentation import compiled_segmenter, segment
 from triage.text import prepared_texts
 
 if TYPE_CHECKING:
@@ -112,6 +117,7 @@ MAX_SCORER_BYTES = 512 << 20
 # others; int16 levels of half the step change none but make the model directory 8.0 MB, not 6.6.
 _QUANTISED_LEVELS = 127
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step
+_LEVEL_BLOCK = 1 << 15  # terms whose int8 levels are checked at once when a compact scorer loads
 #: Characters below this code point (the Basic Multilingual Plane) have their column looked up once, at load.
 _DIRECT_CHARACTERS = 1 << 16
 #: Longest n-gram a scorer accepts (TfidfVectorizer's are a few units long).
@@ -331,13 +337,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class FeatureRows:
     """TF-IDF features of several documents in CSR layout: row ``i`` is
-    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside; ``tokens`` are the documents'
-    segments, which another scorer of the same texts can reuse (segmenting is the costly part)."""
+    ``columns[offsets[i]:offsets[i + 1]]`` with ``values`` alongside; :attr:`tokens` are the
+    documents' segments, which another scorer of the same texts can reuse (segmenting is the costly
+    part): ``known_tokens`` when the featuriser had them, else segmented from ``texts`` on first use."""
 
     offsets: np.ndarray
     columns: np.ndarray
     values: np.ndarray
-    tokens: list[list[str]]
+    texts: list[str]
+    known_tokens: list[list[str]] | None = None
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        """The documents' segments (:func:`~triage.segmentation.segment` of each text)."""
+        if self.known_tokens is not None:
+            return self.known_tokens
+        return [segment(text) for text in self.texts]
 
     def row(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = self.offsets[index], self.offsets[index + 1]
@@ -353,6 +368,22 @@ def _check_table(keys: np.ndarray, columns: np.ndarray, n_terms: int) -> None:
         raise ValueError("an n-gram table is malformed (size not a power of two, or no free slot)")
     if len(columns) and not -1 <= columns.min() <= columns.max() < n_terms:
         raise ValueError("an n-gram table points outside the vocabulary")
+
+
+def _term_levels(weights: np.ndarray, scales: np.ndarray | None) -> np.ndarray | None:
+    """``weights`` (classes by terms) as int8 levels of ``scales``, term by term, for the compiled
+    scorer; ``None`` unless every weight is exactly its level times its class's scale. Checked a
+    block of terms at a time, so loading holds no float32 temporaries the size of the weights."""
+    if scales is None:
+        return None
+    levels = np.empty(weights.shape[::-1], dtype=np.int8)
+    for start in range(0, weights.shape[1], _LEVEL_BLOCK):
+        block = weights[:, start : start + _LEVEL_BLOCK]
+        block_levels = int8_levels(block, scales)
+        if not np.array_equal(block_levels * scales[:, None], block):
+            return None
+        levels[start : start + block.shape[1]] = block_levels.T
+    return levels
 
 
 def _character_columns(char_table: tuple[np.ndarray, np.ndarray], char_ngram_range: tuple[int, int]) -> np.ndarray:
@@ -432,8 +463,12 @@ class LinearScorer:
         self._char_unigrams = _character_columns(self._char_table, char_ngram_range)
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
-        # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout)
-        self._term_weights = np.ascontiguousarray(weights.T)
+        # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout).
+        # A compact scorer's are kept as int8 levels (7 MB for the default model, not 29: the compiled
+        # scorer reads them at random); float32 weights are made from them when first asked for.
+        self._term_levels = _term_levels(weights, weight_scales) if _featurize is not None else None
+        if self._term_levels is None:
+            self.__dict__["_term_weights"] = np.ascontiguousarray(weights.T)
         self.intercept = np.ascontiguousarray(intercept)
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -446,6 +481,13 @@ class LinearScorer:
     def weights(self) -> np.ndarray:
         """SVM weights, shape ``(classes, terms)`` (a view)."""
         return self._term_weights.T
+
+    @cached_property
+    def _term_weights(self) -> np.ndarray:
+        """float32 weights term by term, made from the int8 levels (set in ``__init__`` when there are none)."""
+        levels, scales = self._term_levels, self.weight_scales
+        assert levels is not None and scales is not None  # __init__ sets this attribute otherwise
+        return np.ascontiguousarray(levels * scales)  # int8 times float32: the float32 products loading made
 
     @classmethod
     def from_estimator(cls, estimator: TriageClassifier) -> LinearScorer:
@@ -627,17 +669,28 @@ class LinearScorer:
         offsets = np.searchsorted(owner, np.arange(n_documents + 1))
         return offsets, column, values
 
-    def transform_prepared(self, texts: Sequence[str], tokens: list[list[str]] | None = None) -> FeatureRows:
+    def transform_prepared(
+        self, texts: Sequence[str], tokens: list[list[str]] | None = None, *, keep_tokens: bool = False
+    ) -> FeatureRows:
         """TF-IDF features of texts already through :func:`triage.text.prepare` (raw text here would
-        skip the masking of personal data); ``tokens``, their segments if already known."""
-        token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
+        skip the masking of personal data); ``tokens``, their segments if already known.
+
+        Without ``tokens``, the compiled featuriser cuts the texts itself where it can, keeping no
+        tokens (:attr:`FeatureRows.tokens` segments again when read): ``keep_tokens=True`` segments
+        them once here, for a caller that will read them.
+        """
         if not isinstance(texts, list):
             texts = list(texts)
+        segmenter = compiled_segmenter() if tokens is None and not keep_tokens and _featurize is not None else None
+        if segmenter is not None:
+            offsets, columns, values = self._features_segmented(segmenter, texts)
+            return FeatureRows(offsets=offsets, columns=columns, values=values, texts=texts)
+        token_lists = [list(t) for t in tokens] if tokens is not None else [segment(text) for text in texts]
         if _featurize is None:
             offsets, columns, values = self._features_numpy(texts, token_lists)
         else:
             offsets, columns, values = self._features_compiled(texts, token_lists)
-        return FeatureRows(offsets=offsets, columns=columns, values=values, tokens=token_lists)
+        return FeatureRows(offsets=offsets, columns=columns, values=values, texts=texts, known_tokens=token_lists)
 
     def _features_numpy(
         self, texts: list[str], token_lists: list[list[str]]
@@ -658,9 +711,16 @@ class LinearScorer:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One pass per document in ``triage._featurize`` (the GIL released while it counts), which
         reads whitespace runs as one space as it reads the texts."""
-        offsets, columns, values = _featurize.tfidf_rows(
-            texts,
-            token_lists,
+        return self._feature_arrays(_featurize.tfidf_rows(texts, token_lists, *self._featurizer_arguments()))
+
+    def _features_segmented(self, segmenter: object, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_features_compiled` of the texts and their segments, the texts cut by ``segmenter``
+        (the compiled one :func:`~triage.segmentation.segment` runs on) inside the featuriser."""
+        return self._feature_arrays(_featurize.tfidf_rows_segmented(segmenter, texts, *self._featurizer_arguments()))
+
+    def _featurizer_arguments(self) -> tuple[Any, ...]:
+        """The scorer's part of the compiled featuriser's arguments: tables, IDF weights, settings."""
+        return (
             *self._word_table,
             *self._char_table,
             self.idf,
@@ -670,6 +730,10 @@ class LinearScorer:
             self.sublinear_tf,
             self._char_unigrams,
         )
+
+    @staticmethod
+    def _feature_arrays(raw: tuple[bytes, bytes, bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        offsets, columns, values = raw
         return (
             np.frombuffer(offsets, dtype=np.int64),
             np.frombuffer(columns, dtype=np.int64),
@@ -681,9 +745,18 @@ class LinearScorer:
         calibrated probabilities renormalised to that subset, without underflow."""
         n = len(rows.offsets) - 1
         if _featurize is not None:
-            scores = _featurize.linear_scores(
-                rows.offsets, rows.columns, rows.values, self._term_weights, self.intercept
-            )
+            # the int8 levels until the float32 weights exist: those are what :attr:`weights` shows
+            # (and what a caller may have edited through it), and scores are the same either way
+            weights: tuple[np.ndarray, ...]
+            if (
+                "_term_weights" not in self.__dict__
+                and self._term_levels is not None
+                and self.weight_scales is not None
+            ):
+                weights = (self._term_levels, self.intercept, self.weight_scales)
+            else:
+                weights = (self._term_weights, self.intercept)
+            scores = _featurize.linear_scores(rows.offsets, rows.columns, rows.values, *weights)
             return np.frombuffer(scores, dtype=np.float64).reshape(n, len(self.classes)) / self.temperature
         scores = np.tile(self.intercept.astype(np.float64), (n, 1))
         present = np.flatnonzero(np.diff(rows.offsets) > 0)
@@ -697,12 +770,15 @@ class LinearScorer:
         """Calibrated probabilities, one row per document, columns in the order of ``classes``."""
         return softmax(self.logits(rows))
 
-    def score_prepared_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
+    def score_prepared_chunks(
+        self, texts: Sequence[str], *, keep_tokens: bool = False
+    ) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         """``(start, features, probabilities)`` of consecutive chunks of texts already through
         :func:`triage.text.prepare`, so temporary arrays stay bounded however many texts come in
-        (for callers that prepare texts themselves, e.g. to score each distinct one once)."""
+        (for callers that prepare texts themselves, e.g. to score each distinct one once);
+        ``keep_tokens`` as in :meth:`transform_prepared`."""
         for start in range(0, len(texts), _CHUNK_DOCUMENTS):
-            rows = self.transform_prepared(texts[start : start + _CHUNK_DOCUMENTS])
+            rows = self.transform_prepared(texts[start : start + _CHUNK_DOCUMENTS], keep_tokens=keep_tokens)
             yield start, rows, self.proba(rows)
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SEGMENTERS",
+    "compiled_segmenter",
     "dictionary_library",
     "recorded_segmenter",
     "segment",
@@ -240,6 +241,14 @@ def _get_segment() -> Callable[[str], list[str]]:
             if _segment_text is None:
                 _segment_text = _build_segment(segmenter())
     return _segment_text
+
+
+def compiled_segmenter() -> object | None:
+    """The ``triage._segment.Segmenter`` :func:`segment` runs on, or ``None`` when it runs on rjieba
+    or jieba. The compiled featuriser cuts texts with it directly (:mod:`triage.scoring`)."""
+    if segmenter() != "compiled":
+        return None
+    return getattr(_get_segment(), "__self__", None)  # _build_compiled returns its bound segment method
 
 
 @cache
