@@ -9,16 +9,18 @@ import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import triage
 import triage.model
 from tests.conftest import LABELS, TEXTS
 from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
-from triage.results import candidates_cell, json_string
+from triage.results import candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
 
 MESSAGES = [
@@ -69,6 +71,47 @@ def test_candidates_cell_is_what_json_dumps_writes(candidates):
 def test_candidates_cell_writes_non_finite_probabilities_as_json_does():
     candidates = [("a", math.nan), ("b", math.inf), ("c", -math.inf), ('引号"\\', 0.123456)]
     assert candidates_cell(candidates) == '[["a", NaN], ["b", Infinity], ["c", -Infinity], ["引号\\"\\\\", 0.1235]]'
+
+
+# probabilities as they come, halfway cases of the 4th place (0.00005, 0.12345), and what should never come
+probabilities = (
+    st.floats(min_value=0.0, max_value=1.0)
+    | st.integers(0, 2 * 10**4).map(lambda n: (n + 0.5) / 2e4 if n % 2 else n / 2e4)
+    | st.floats(allow_nan=True, allow_infinity=True)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6), elements=probabilities))
+def test_rounded_cells_are_what_round_and_json_write(values):
+    rounded, texts = rounded_cells(values)
+    expected = [[round(float(p), 4) for p in row] for row in values]
+    assert [[math.isnan(v) or v for v in row] for row in rounded.tolist()] == [
+        [math.isnan(v) or v for v in row] for row in expected
+    ]
+    assert texts.tolist() == [[json.dumps(v) for v in row] for row in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_candidates_cells_are_candidates_cell_row_by_row(data):
+    codes = data.draw(st.lists(st.text(), min_size=1, max_size=6))
+    rows = data.draw(st.integers(0, 5))
+    k = data.draw(st.integers(1, len(codes)))
+    ranked = np.array([data.draw(st.permutations(range(len(codes))))[:k] for _ in range(rows)], dtype=np.intp)
+    ranked = ranked.reshape(rows, k)
+    values = data.draw(hnp.arrays(np.float64, (rows, k), elements=probabilities))
+    quoted = np.array([json_string(code) for code in codes], dtype=object)
+    assert candidates_cells(quoted, ranked, values) == [
+        candidates_cell(zip([codes[c] for c in ranked[i]], values[i].tolist(), strict=True)) for i in range(rows)
+    ]
+
+
+def test_rounded_cells_take_round_s_side_of_halfway_cases():
+    values = np.array([[0.00005, 0.00015, 0.12345, 0.99995, 1.0, 0.0]])
+    rounded, texts = rounded_cells(values)
+    assert rounded.tolist() == [[round(v, 4) for v in values[0].tolist()]]
+    assert texts.tolist() == [["0.0001", "0.0001", "0.1235", "1.0", "1.0", "0.0"]]
 
 
 @pytest.mark.parametrize("name", ["small_model", "sub_model", "unit_model"])
