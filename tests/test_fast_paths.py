@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 import triage
 import triage.model
 from tests.conftest import LABELS, TEXTS
-from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
+from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
 from triage.results import candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
@@ -180,3 +180,30 @@ def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
     rows = small_model._classification_rows(MESSAGES * 3)
     assert sorted(prepared) == sorted(set(MESSAGES))
     assert rows == small_model._classification_rows(MESSAGES) * 3
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda width: st.lists(st.lists(st.none() | st.text(), min_size=width, max_size=width), max_size=6)
+    ),
+    st.booleans(),
+)
+def test_batch_rows_of_text_columns_are_row_cells_row_by_row(records, large):
+    """Parquet batches of text columns are turned into cells a column at a time; the cells, errors and
+    values are what row_cells gives row by row."""
+    pyarrow = pytest.importorskip("pyarrow")
+    width = len(records[0]) if records else 1
+    header = [f"c{i}" for i in range(width)]
+    kind = pyarrow.large_string() if large else pyarrow.string()
+    batch = pyarrow.record_batch(
+        [pyarrow.array([record[i] for record in records], type=kind) for i in range(width)], names=header
+    )
+    expected = [Row(n, *row_cells(values, header), values=values) for n, values in enumerate(map(tuple, records), 8)]
+    assert list(batch_rows(batch, header, first_number=7)) == expected
+
+
+def test_batch_rows_of_other_columns_still_go_through_row_cells():
+    pyarrow = pytest.importorskip("pyarrow")
+    batch = pyarrow.record_batch([pyarrow.array(["物业", None]), pyarrow.array([1.0, None])], names=["text", "n"])
+    assert [row.cells for row in batch_rows(batch, ["text", "n"])] == [["物业", "1"], ["", ""]]

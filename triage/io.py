@@ -782,10 +782,31 @@ def _column_values(column: Any) -> list[Any]:
         return values
 
 
+def _text_cells(column: Any, values: list[Any]) -> list[str] | None:
+    """The cells of an Arrow string column, for a column whose values all pass the cell rule unchanged
+    (None as ""; Arrow strings are valid UTF-8, so hold no surrogate); None when :func:`row_cells` must
+    look at them (another type, a value pyarrow could not convert, a cell over :data:`MAX_CELL_CHARS`)."""
+    types = sys.modules["pyarrow"].types
+    if not (types.is_string(column.type) or types.is_large_string(column.type)):
+        return None
+    cells = [value if value is not None else "" for value in values] if column.null_count else values
+    if not all(type(cell) is str for cell in cells) or max(map(len, cells), default=0) > MAX_CELL_CHARS:
+        return None
+    return cells
+
+
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
-    :func:`read_rows` gives them (workers handed whole batches turn them into rows here)."""
+    :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
+    text columns only is turned into cells a column at a time."""
     columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+    texts = [_text_cells(batch.column(i), values) for i, values in enumerate(columns)]
+    if len(header) == len(columns) and all(cells is not None for cells in texts):
+        rows = zip(zip(*texts, strict=True), zip(*columns, strict=True), strict=True)
+        yield from (
+            Row(number, list(cells), values=values) for number, (cells, values) in enumerate(rows, first_number + 1)
+        )
+        return
     for number, values in enumerate(zip(*columns, strict=True), first_number + 1):
         cells, error = row_cells(values, header)
         yield Row(number, cells, error, values=values)

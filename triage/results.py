@@ -94,7 +94,7 @@ def rounded_cells(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Values in [0, 1] away from a halfway case are looked up by ``rint(p * 10**4)``; the rest (halfway
     cases, NaN, values outside [0, 1]) go through ``round`` one by one, so every value gets round's answer.
     """
-    inside = (probabilities >= 0.0) & (probabilities <= 1.0)  # NaN is not
+    inside = (probabilities >= 0.0) & (probabilities <= 1.0) & ~np.signbit(probabilities)  # not NaN nor -0.0
     scaled = np.where(inside, probabilities, 0.0) * float(_PLACES)
     exact = inside & (np.abs(scaled - np.floor(scaled) - 0.5) > _HALFWAY_MARGIN)
     index = np.where(exact, np.rint(scaled), _PLACES + 1).astype(np.intp)
