@@ -1,10 +1,14 @@
 """The batch tagger's fast paths give what the plain ones give: ``candidates_cell`` is ``json.dumps``,
 ``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)`` for department,
 sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
-surrogate regex, and ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell."""
+surrogate regex, ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell, ``rounded_cells`` and
+``candidates_cells`` (a chunk at once) are ``round`` and ``candidates_cell``, ``batch_rows`` of text
+columns is ``row_cells`` row by row, and ``delimited_lines`` is ``csv.writer``."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +22,7 @@ from hypothesis.extra import numpy as hnp
 import triage
 import triage.model
 from tests.conftest import LABELS, TEXTS
+from triage.batch import delimited_lines
 from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
 from triage.results import candidates_cell, candidates_cells, json_string, rounded_cells
@@ -207,3 +212,24 @@ def test_batch_rows_of_other_columns_still_go_through_row_cells():
     pyarrow = pytest.importorskip("pyarrow")
     batch = pyarrow.record_batch([pyarrow.array(["物业", None]), pyarrow.array([1.0, None])], names=["text", "n"])
     assert [row.cells for row in batch_rows(batch, ["text", "n"])] == [["物业", "1"], ["", ""]]
+
+
+cell_values = (
+    (st.text(alphabet=st.sampled_from(",\t\"\r\n '=物a1\x00\u2028\x85")) | st.text() | st.floats() | st.integers())
+    | st.booleans()
+    | st.none()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda width: st.lists(st.lists(cell_values, min_size=width, max_size=width), max_size=5)
+    ),
+    st.sampled_from([",", "\t"]),
+)
+def test_delimited_lines_are_what_csv_writer_writes(rows, delimiter):
+    written = io.StringIO()
+    csv.writer(written, delimiter=delimiter).writerows(rows)
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else []
+    assert delimited_lines(columns, delimiter) == written.getvalue()

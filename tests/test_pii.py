@@ -463,8 +463,6 @@ def test_the_shipped_vocabulary_holds_no_identifier_like_terms():
 def test_every_real_message_runs_the_rules_the_re_scan_would_run():
     """On every subject, title, body and reply of the three boards, the RE2 scan picks the masking rules
     the re scan picks (so masking, and the prepared text, are unchanged)."""
-    from triage.text import normalize
-
     csv.field_size_limit(1 << 30)
     differing = []
     for path in sorted(SHARED_DATA.parent.glob("*/*.csv")):
