@@ -224,7 +224,11 @@ class _CellRule:
         schema = self.arrow_schema()
         arrays = []
         for index, (column, field_) in enumerate(zip(columns, schema, strict=True)):
-            if index == self.candidates_index:
+            if isinstance(column, pyarrow.Array) and column.type == field_.type:  # an input column as read
+                arrays.append(column)
+            elif isinstance(column, pyarrow.Array):
+                arrays.append(pyarrow.array(column.to_pylist(), type=field_.type))
+            elif index == self.candidates_index:
                 arrays.append(_candidates_array(pyarrow, column, field_.type))
             elif index in self.typed:
                 arrays.append(pyarrow.array([None if value == "" else value for value in column], type=field_.type))
@@ -648,20 +652,31 @@ class _PartEncoder:
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
-def _output_columns(run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any) -> list[Sequence[Any]]:
-    """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns."""
-    original = _original_values(run.in_kind, run.out_kind)
-    inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
+def _output_columns(
+    run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any, read: Any = None
+) -> list[Sequence[Any]]:
+    """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns.
+    ``read``, the Arrow record batch the chunk's rows were read from (Parquet to Parquet), gives the input
+    columns as they are, unless a value of it could not be read (its cell is then null, as in a row)."""
+    if read is not None and not any(isinstance(value, Unreadable) for row in chunk for value in row.values or ()):
+        inputs: list[Sequence[Any]] = read.columns
+    else:
+        original = _original_values(run.in_kind, run.out_kind)
+        inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
     extra = [[int(c[row.number - 1]) for row in chunk] for c in groups] if groups else []
     return [*inputs, *tags, *extra]
 
 
-def _tagged_part(model: TriageModel, run: _Run, chunks: Iterable[list[Row]]) -> _Part:
-    """Tag and encode rows numbered from 1 (a worker's share)."""
+def _tagged_part(
+    model: TriageModel, run: _Run, chunks: Iterable[list[Row]], batches: Iterator[Any] | None = None
+) -> _Part:
+    """Tag and encode rows numbered from 1 (a worker's share); ``batches``, the Arrow record batch of
+    each chunk (Parquet to Parquet: the input columns are written as read)."""
     encoder, counts, rows = _PartEncoder(run), _Counts(), 0
     for chunk in chunks:
         tags = _tag_chunk(model, run.config, *run.texts_and_errors(chunk))
-        encoder.columns(_output_columns(run, chunk, tags, None))
+        read = next(batches) if batches is not None else None
+        encoder.columns(_output_columns(run, chunk, tags, None, read))
         counts.add(chunk, tags, run.review_index, 0)
         rows += len(chunk)
     return _Part(encoder.data(), rows, counts, encoded=True)
@@ -783,7 +798,11 @@ def _tag_share_in_worker(start: int, stop: int) -> _Part:
 def _tag_batch_in_worker(batch: Any) -> _Part:
     """A worker's share of a Parquet input: one Arrow record batch."""
     model, run = _worker()
-    return _tagged_part(model, run, chunked(batch_rows(batch, run.header), run.chunk_size))
+    chunks = chunked(batch_rows(batch, run.header), run.chunk_size)
+    if run.out_kind != "parquet":
+        return _tagged_part(model, run, chunks)
+    slices = (batch.slice(start, run.chunk_size) for start in itertools.count(0, run.chunk_size))
+    return _tagged_part(model, run, chunks, slices)
 
 
 def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
