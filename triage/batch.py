@@ -658,8 +658,12 @@ def _output_columns(
     """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns.
     ``read``, the Arrow record batch the chunk's rows were read from (Parquet to Parquet), gives the input
     columns as they are, unless a value of it could not be read (its cell is then null, as in a row)."""
-    if read is not None and not any(isinstance(value, Unreadable) for row in chunk for value in row.values or ()):
+    # a row holding a value that could not be read has an error (to_cell refuses it); the others keep theirs
+    clean = run.in_kind == run.out_kind == "parquet" and not any(row.error for row in chunk)
+    if read is not None and clean:
         inputs: list[Sequence[Any]] = read.columns
+    elif clean and chunk:
+        inputs = list(zip(*(row.values for row in chunk), strict=True))
     else:
         original = _original_values(run.in_kind, run.out_kind)
         inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]

@@ -769,9 +769,10 @@ class Unreadable:
         self.problem = problem
 
 
-def _column_values(column: Any) -> list[Any]:
+def _column_values(column: Any) -> tuple[list[Any], bool]:
+    """``(the column's values as Python objects, whether pyarrow converted every one)``."""
     try:
-        return column.to_pylist()
+        return column.to_pylist(), True
     except Exception:  # one bad value: convert value by value so only its row fails
         values: list[Any] = []
         for k in range(len(column)):
@@ -779,28 +780,27 @@ def _column_values(column: Any) -> list[Any]:
                 values.append(column[k].as_py())
             except Exception as problem:
                 values.append(Unreadable(problem))
-        return values
+        return values, False
 
 
-def _text_cells(column: Any, values: list[Any]) -> list[str] | None:
+def _text_cells(column: Any, values: list[Any], converted: bool) -> list[str] | None:
     """The cells of an Arrow string column, for a column whose values all pass the cell rule unchanged
     (None as ""; Arrow strings are valid UTF-8, so hold no surrogate); None when :func:`row_cells` must
     look at them (another type, a value pyarrow could not convert, a cell over :data:`MAX_CELL_CHARS`)."""
     types = sys.modules["pyarrow"].types
-    if not (types.is_string(column.type) or types.is_large_string(column.type)):
+    if not converted or not (types.is_string(column.type) or types.is_large_string(column.type)):
         return None
     cells = [value if value is not None else "" for value in values] if column.null_count else values
-    if not all(type(cell) is str for cell in cells) or max(map(len, cells), default=0) > MAX_CELL_CHARS:
-        return None
-    return cells
+    return None if max(map(len, cells), default=0) > MAX_CELL_CHARS else cells
 
 
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
     :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
     text columns only is turned into cells a column at a time."""
-    columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
-    texts = [_text_cells(batch.column(i), values) for i, values in enumerate(columns)]
+    converted = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+    columns = [values for values, _ in converted]
+    texts = [_text_cells(batch.column(i), *values) for i, values in enumerate(converted)]
     if len(header) == len(columns) and all(cells is not None for cells in texts):
         rows = zip(zip(*texts, strict=True), zip(*columns, strict=True), strict=True)
         yield from (
