@@ -59,7 +59,7 @@ from triage.io import (
     unique_columns,
 )
 from triage.model import TriageModel
-from triage.results import Classification, RoutingSuggestion
+from triage.results import Classification, RoutingSuggestion, rounded_cells
 from triage.routing import RoutingConfig, load_config
 
 __all__ = [
@@ -732,7 +732,10 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
     unsafe on macOS, absent on Windows) each worker loads the model from its directory.
     """
     if sys.platform == "linux":
+        import numpy as np
+
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
+        rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
         if run is not None and run.out_kind == "parquet":  # likewise pyarrow's first conversion (imports pandas)
             run.cells.empty_table()
         context = multiprocessing.get_context("fork")
