@@ -186,7 +186,7 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         *(
             call(writer, name, "writing")
             for writer in (batch._DelimitedWriter, batch._JsonlWriter, batch._TableWriter)
-            for name in ("header", "rows", "part", "close")
+            for name in ("header", "columns", "part", "close")
             if name in writer.__dict__
         ),
         call(batch._DelimitedWriter, "flush", "writing"),

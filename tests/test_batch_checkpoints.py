@@ -52,10 +52,10 @@ class FailsAfter:
         self._count(texts)
         return self._model.classify(texts, **options)
 
-    def _classification_rows(self, texts: Any, **options: Any) -> Any:
+    def _classification_columns(self, texts: Any, **options: Any) -> Any:
         """What the batch tagger asks for when no routing config is given."""
         self._count(texts)
-        return self._model._classification_rows(texts, **options)
+        return self._model._classification_columns(texts, **options)
 
     def route(self, texts: Any, **options: Any) -> Any:
         self._count(texts)

@@ -81,16 +81,16 @@ def test_workers_die_with_a_killed_parent(saved_model_dir, tmp_path):
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
 def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(small_model, tmp_path, monkeypatch, suffix):
     source = _export(tmp_path / "in.csv", 30)
-    real = batch._TableWriter.rows
+    real = batch._TableWriter.columns
     calls = []
 
-    def fail_on_the_second_chunk(self, rows):
+    def fail_on_the_second_chunk(self, columns):
         calls.append(1)
         if len(calls) == 2:  # the first chunk is on disk (Parquet) or in the workbook (XLSX)
             raise OSError("no space left on device")
-        real(self, rows)
+        real(self, columns)
 
-    monkeypatch.setattr(batch._TableWriter, "rows", fail_on_the_second_chunk)
+    monkeypatch.setattr(batch._TableWriter, "columns", fail_on_the_second_chunk)
     output = tmp_path / f"out{suffix}"
     with pytest.raises(OSError, match="no space"):
         tag_file(source, output, model=small_model, text_columns=["text"], chunk_size=10, progress=False)

@@ -137,6 +137,36 @@ def test_workers_read_parquet_record_batches(small_model, tmp_path, in_process_p
 
 
 @linux_only
+@pytest.mark.parametrize("unreadable", [False, True])
+def test_workers_keep_parquet_columns_as_one_process_does(small_model, tmp_path, in_process_pool, unreadable):
+    """Parquet to Parquet, workers write the input columns as read (ints, floats with NaN, lists, nulls);
+    a batch holding a value pyarrow cannot convert (a date past year 9999) goes through rows, as in one process."""
+    import pyarrow
+    import pyarrow.parquet
+
+    texts = [TEXTS[i % len(TEXTS)] if i % 5 else None for i in range(30)]
+    days = [0] * 30
+    if unreadable:
+        days[9] = 3_000_000  # year 10183: pyarrow reads it, Python's date cannot hold it
+    table = pyarrow.table(
+        {
+            "id": pyarrow.array(range(30), type=pyarrow.int32()),
+            "score": [float("nan") if i % 7 == 0 else i / 3 for i in range(30)],
+            "tags": [[f"t{i}"] * (i % 3) for i in range(30)],
+            "day": pyarrow.array(days, type=pyarrow.date32()),
+            "text": texts,
+        }
+    )
+    pyarrow.parquet.write_table(table, src := tmp_path / "in.parquet", row_group_size=7)
+    serial = tag(src, tmp_path / "serial.parquet", model=small_model, chunk_size=4)
+    parallel = tag(src, tmp_path / "parallel.parquet", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
+    assert parallel.errors == serial.errors == int(unreadable)
+    written = pyarrow.parquet.read_table(tmp_path / "parallel.parquet")
+    assert written.schema.field("day").type == pyarrow.date32() and written.column("id").to_pylist() == list(range(30))
+
+
+@linux_only
 @pytest.mark.parametrize(
     "options", [{"group": True, "config": example_config_path()}, {"stop_after": 20}, {"encoding": "utf-16"}]
 )

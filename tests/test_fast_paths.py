@@ -1,24 +1,31 @@
 """The batch tagger's fast paths give what the plain ones give: ``candidates_cell`` is ``json.dumps``,
 ``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)`` for department,
 sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
-surrogate regex, and ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell."""
+surrogate regex, ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell, ``rounded_cells`` and
+``candidates_cells`` (a chunk at once) are ``round`` and ``candidates_cell``, ``batch_rows`` of text
+columns is ``row_cells`` row by row, and ``delimited_lines`` is ``csv.writer``."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import triage
 import triage.model
 from tests.conftest import LABELS, TEXTS
-from triage.io import _SURROGATE, has_surrogate, spreadsheet_row, spreadsheet_text
+from triage.batch import delimited_lines
+from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
-from triage.results import candidates_cell, json_string
+from triage.results import candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
 
 MESSAGES = [
@@ -69,6 +76,47 @@ def test_candidates_cell_is_what_json_dumps_writes(candidates):
 def test_candidates_cell_writes_non_finite_probabilities_as_json_does():
     candidates = [("a", math.nan), ("b", math.inf), ("c", -math.inf), ('引号"\\', 0.123456)]
     assert candidates_cell(candidates) == '[["a", NaN], ["b", Infinity], ["c", -Infinity], ["引号\\"\\\\", 0.1235]]'
+
+
+# probabilities as they come, halfway cases of the 4th place (0.00005, 0.12345), and what should never come
+probabilities = (
+    st.floats(min_value=0.0, max_value=1.0)
+    | st.integers(0, 2 * 10**4).map(lambda n: (n + 0.5) / 2e4 if n % 2 else n / 2e4)
+    | st.floats(allow_nan=True, allow_infinity=True)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=6), elements=probabilities))
+def test_rounded_cells_are_what_round_and_json_write(values):
+    rounded, texts = rounded_cells(values)
+    expected = [[round(float(p), 4) for p in row] for row in values]
+    assert [[math.isnan(v) or v for v in row] for row in rounded.tolist()] == [
+        [math.isnan(v) or v for v in row] for row in expected
+    ]
+    assert texts.tolist() == [[json.dumps(v) for v in row] for row in expected]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_candidates_cells_are_candidates_cell_row_by_row(data):
+    codes = data.draw(st.lists(st.text(), min_size=1, max_size=6))
+    rows = data.draw(st.integers(0, 5))
+    k = data.draw(st.integers(1, len(codes)))
+    ranked = np.array([data.draw(st.permutations(range(len(codes))))[:k] for _ in range(rows)], dtype=np.intp)
+    ranked = ranked.reshape(rows, k)
+    values = data.draw(hnp.arrays(np.float64, (rows, k), elements=probabilities))
+    quoted = np.array([json_string(code) for code in codes], dtype=object)
+    assert candidates_cells(quoted, ranked, values) == [
+        candidates_cell(zip([codes[c] for c in ranked[i]], values[i].tolist(), strict=True)) for i in range(rows)
+    ]
+
+
+def test_rounded_cells_take_round_s_side_of_halfway_cases():
+    values = np.array([[0.00005, 0.00015, 0.12345, 0.99995, 1.0, 0.0]])
+    rounded, texts = rounded_cells(values)
+    assert rounded.tolist() == [[round(v, 4) for v in values[0].tolist()]]
+    assert texts.tolist() == [["0.0001", "0.0001", "0.1235", "1.0", "1.0", "0.0"]]
 
 
 @pytest.mark.parametrize("name", ["small_model", "sub_model", "unit_model"])
@@ -137,3 +185,51 @@ def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
     rows = small_model._classification_rows(MESSAGES * 3)
     assert sorted(prepared) == sorted(set(MESSAGES))
     assert rows == small_model._classification_rows(MESSAGES) * 3
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda width: st.lists(st.lists(st.none() | st.text(), min_size=width, max_size=width), max_size=6)
+    ),
+    st.booleans(),
+)
+def test_batch_rows_of_text_columns_are_row_cells_row_by_row(records, large):
+    """Parquet batches of text columns are turned into cells a column at a time; the cells, errors and
+    values are what row_cells gives row by row."""
+    pyarrow = pytest.importorskip("pyarrow")
+    width = len(records[0]) if records else 1
+    header = [f"c{i}" for i in range(width)]
+    kind = pyarrow.large_string() if large else pyarrow.string()
+    batch = pyarrow.record_batch(
+        [pyarrow.array([record[i] for record in records], type=kind) for i in range(width)], names=header
+    )
+    expected = [Row(n, *row_cells(values, header), values=values) for n, values in enumerate(map(tuple, records), 8)]
+    assert list(batch_rows(batch, header, first_number=7)) == expected
+
+
+def test_batch_rows_of_other_columns_still_go_through_row_cells():
+    pyarrow = pytest.importorskip("pyarrow")
+    batch = pyarrow.record_batch([pyarrow.array(["物业", None]), pyarrow.array([1.0, None])], names=["text", "n"])
+    assert [row.cells for row in batch_rows(batch, ["text", "n"])] == [["物业", "1"], ["", ""]]
+
+
+cell_values = (
+    (st.text(alphabet=st.sampled_from(",\t\"\r\n '=物a1\x00\u2028\x85")) | st.text() | st.floats() | st.integers())
+    | st.booleans()
+    | st.none()
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(2, 5).flatmap(
+        lambda width: st.lists(st.lists(cell_values, min_size=width, max_size=width), max_size=5)
+    ),
+    st.sampled_from([",", "\t"]),
+)
+def test_delimited_lines_are_what_csv_writer_writes(rows, delimiter):
+    written = io.StringIO()
+    csv.writer(written, delimiter=delimiter).writerows(rows)
+    columns = [list(column) for column in zip(*rows, strict=True)] if rows else []
+    assert delimited_lines(columns, delimiter) == written.getvalue()

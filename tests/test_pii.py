@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import triage
+from tests.conftest import SHARED_DATA
 from triage import TriageClassifier, pii
 from triage.cli import cli
 from triage.evaluation import evaluate
@@ -178,10 +179,13 @@ def _seconds(step: pii._Step, text: str) -> float:
     return time.thread_time() - start
 
 
-def test_the_trigger_scans_are_linear_on_100_kb_adversarial_strings():
+@pytest.mark.parametrize("scan", [pii._triggers, pii._trigger_scan_re2])
+def test_the_trigger_scans_are_linear_on_100_kb_adversarial_strings(scan):
+    scan("")  # RE2's set is built on first use
+
     def seconds(text: str) -> float:
         start = time.thread_time()
-        pii._triggers(text)
+        scan(text)
         return time.thread_time() - start
 
     took = {name: min(seconds(text) for _ in range(3)) for name, text in ADVERSARIAL.items()}
@@ -294,6 +298,28 @@ def test_the_trigger_scan_finds_every_trigger_word_and_the_longest_number_run(te
     found, longest = pii._triggers(text)
     assert found == {name for name, pattern in pii._TRIGGER_WORDS.items() if re.search(pattern, text)}
     assert longest == max((len(run) for run in re.findall(pii._NUMBER_RUN.pattern, text)), default=0)
+
+
+def _bucketed(longest: int) -> int:
+    return max((length for length in pii._RUN_LENGTHS if length <= longest), default=0)
+
+
+# digits of other scripts (Arabic-Indic, Devanagari, Mathematical) are digits to re's \d; ² and ① are not
+OTHER_DIGITS = "٣३𝟘²①"
+
+
+@given(trigger_text | st.text(alphabet="".join(sorted(set("".join(PIECES)))) + OTHER_DIGITS + " -.·—"))
+def test_the_re2_trigger_scan_finds_what_the_re_scan_finds(text):
+    """The one RE2 pass finds the trigger words the re scan finds, and the number-run lengths the rules ask about."""
+    found, longest = pii._triggers(text)
+    assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
+
+
+@pytest.mark.parametrize("text", ["电话\ud800 13988999988", "301室\udfff", "\ud83d"])
+def test_a_text_utf8_cannot_encode_is_scanned_by_re(text):
+    found, longest = pii._triggers(text)
+    assert pii._trigger_scan_re2(text) == (found, longest)
+    assert mask_pii(text) == pii._mask_with_every_rule(text)
 
 
 @pytest.mark.parametrize(
@@ -430,3 +456,21 @@ def test_the_shipped_vocabulary_holds_no_identifier_like_terms():
     scorer = triage.load().scorer
     terms = (scorer.term(index) for index in range(scorer.n_word_features))
     assert not [term for term in terms if any(_identifier(run) == " " for run in _ALNUM_RUN.finditer(term))]
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent (real data stays outside)")
+def test_every_real_message_runs_the_rules_the_re_scan_would_run():
+    """On every subject, title, body and reply of the three boards, the RE2 scan picks the masking rules
+    the re scan picks (so masking, and the prepared text, are unchanged)."""
+    csv.field_size_limit(1 << 30)
+    differing = []
+    for path in sorted(SHARED_DATA.parent.glob("*/*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                for column in ("subject", "title", "body", "reply"):
+                    text = normalize(row.get(column) or "")
+                    found, longest = pii._triggers(text)
+                    if pii._trigger_scan_re2(text) != (found, _bucketed(longest)):
+                        differing.append(f"{path.parent.name}/{path.name} {row.get('id')} {column}")
+    assert not differing, f"{len(differing)} texts scan differently, first: {differing[:5]}"

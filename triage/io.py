@@ -509,11 +509,16 @@ class _Lines:
     offset of the first line not yet handed out. For :func:`splittable` encodings only, where a line
     decoded on its own reads as it does inside the whole file; the one line source of every CSV, TSV
     and JSONL read in such an encoding, whole or in shares, so both give the same rows.
-    ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL)."""
+    ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL).
+    :attr:`count` and :attr:`undecodable` count the lines handed out and those holding bytes not valid in
+    the encoding (kept as lone surrogates), so a reader can tell whether a record ran over several
+    lines or holds such bytes without looking at its cells."""
 
     def __init__(self, handle: Any, start: int, encoding: str, translate: bool = False) -> None:
         self._handle = handle  # buffered, positioned at ``start``
         self.position = start
+        self.count = 0
+        self.undecodable = 0
         utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
         self._encoding = "utf-8" if utf8_sig else encoding
         self._translate = translate
@@ -525,7 +530,12 @@ class _Lines:
         for raw in self._handle:  # split at b"\n"; a lone b"\r" splits further below
             for piece in raw.splitlines(keepends=True) if b"\r" in raw else (raw,):
                 self.position += len(piece)
-                line = piece.decode(encoding, "surrogateescape")
+                self.count += 1
+                try:
+                    line = piece.decode(encoding)
+                except UnicodeDecodeError:
+                    line = piece.decode(encoding, "surrogateescape")
+                    self.undecodable += 1
                 if translate and "\r" in line[-2:]:
                     line = line.rstrip("\r\n") + "\n"
                 yield line
@@ -562,28 +572,39 @@ def _delimited_rows(
     """The data rows of a CSV/TSV ``reader``, numbered from 1; with ``stop``, the records that start
     before byte ``stop`` of ``lines`` (the last may run on past it)."""
     check_utf8 = _is_gb(encoding)
+    width = len(header)
     number = 0
+    # from lines, a record read from one line whose bytes all decoded holds no line break and no surrogate
+    read_before = undecodable_before = 0
     while stop is None or lines is None or lines.position < stop:
+        if lines is not None:
+            read_before, undecodable_before = lines.count, lines.undecodable
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
             number += 1
-            yield Row(number, [""] * len(header), f"unreadable CSV row: {problem}")
+            yield Row(number, [""] * width, f"unreadable CSV row: {problem}")
             continue
         if not values:
             continue  # a blank line is no row (as in pandas)
         number += 1
-        if max(map(len, values)) > MAX_CELL_CHARS or has_surrogate("".join(values)):
+        if lines is None:
+            one_line, undecodable = False, has_surrogate("".join(values))
+        else:
+            one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
+        if undecodable or max(map(len, values)) > MAX_CELL_CHARS:
             cells, error = row_cells(values, header, encoding)
-        else:  # text cells pass the cell rule unchanged: only the width to fix
-            cells, error = (values + [""] * (len(header) - len(values)))[: len(header)], ""
-        if not error and len(values) != len(header):
-            error = f"row has {len(values)} fields, the header has {len(header)} (stray quote or delimiter?)"
+        elif len(values) == width:  # text cells pass the cell rule unchanged
+            cells, error = values, ""
+        else:  # only the width to fix
+            cells, error = (values + [""] * (width - len(values)))[:width], ""
+        if not error and len(values) != width:
+            error = f"row has {len(values)} fields, the header has {width} (stray quote or delimiter?)"
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
-        yield Row(number, cells, error, not error and _merged_rows(cells, delimiter, len(header)))
+        yield Row(number, cells, error, not error and not one_line and _merged_rows(cells, delimiter, width))
 
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], str]:
@@ -748,9 +769,10 @@ class Unreadable:
         self.problem = problem
 
 
-def _column_values(column: Any) -> list[Any]:
+def _column_values(column: Any) -> tuple[list[Any], bool]:
+    """``(the column's values as Python objects, whether pyarrow converted every one)``."""
     try:
-        return column.to_pylist()
+        return column.to_pylist(), True
     except Exception:  # one bad value: convert value by value so only its row fails
         values: list[Any] = []
         for k in range(len(column)):
@@ -758,13 +780,33 @@ def _column_values(column: Any) -> list[Any]:
                 values.append(column[k].as_py())
             except Exception as problem:
                 values.append(Unreadable(problem))
-        return values
+        return values, False
+
+
+def _text_cells(column: Any, values: list[Any], converted: bool) -> list[str] | None:
+    """The cells of an Arrow string column, for a column whose values all pass the cell rule unchanged
+    (None as ""; Arrow strings are valid UTF-8, so hold no surrogate); None when :func:`row_cells` must
+    look at them (another type, a value pyarrow could not convert, a cell over :data:`MAX_CELL_CHARS`)."""
+    types = sys.modules["pyarrow"].types
+    if not converted or not (types.is_string(column.type) or types.is_large_string(column.type)):
+        return None
+    cells = [value if value is not None else "" for value in values] if column.null_count else values
+    return None if max(map(len, cells), default=0) > MAX_CELL_CHARS else cells
 
 
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
-    :func:`read_rows` gives them (workers handed whole batches turn them into rows here)."""
-    columns = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+    :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
+    text columns only is turned into cells a column at a time."""
+    converted = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
+    columns = [values for values, _ in converted]
+    texts = [_text_cells(batch.column(i), *values) for i, values in enumerate(converted)]
+    if len(header) == len(columns) and all(cells is not None for cells in texts):
+        rows = zip(zip(*texts, strict=True), zip(*columns, strict=True), strict=True)
+        yield from (
+            Row(number, list(cells), values=values) for number, (cells, values) in enumerate(rows, first_number + 1)
+        )
+        return
     for number, values in enumerate(zip(*columns, strict=True), first_number + 1):
         cells, error = row_cells(values, header)
         yield Row(number, cells, error, values=values)

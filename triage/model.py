@@ -15,7 +15,7 @@ import numpy as np
 from triage.confidence import ConfidenceScaling
 from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
-from triage.results import Classification, ReviewReason, RoutingSuggestion, candidates_cell, json_string, row_cells
+from triage.results import Classification, ReviewReason, RoutingSuggestion, candidates_cells, json_string, rounded_cells
 from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 
 if TYPE_CHECKING:
@@ -152,12 +152,12 @@ class _ChunkAnswers:
 
     texts: list[str]
     features: FeatureRows
-    best: list[int]
+    #: The top-k class columns of each text, most probable first, and their probabilities (arrays).
+    ranked: np.ndarray
+    probabilities: np.ndarray
     units: list[str | None]
     departments: list[str | None]
     department_names: list[str | None]
-    candidate_codes: list[list[str]]
-    candidate_probabilities: list[list[float]]
     reasons: list[ReviewReason | None]
     sub_categories: list[tuple[str | None, float]]
     department_candidates: list[tuple[tuple[str, float], ...]]
@@ -459,15 +459,12 @@ class TriageModel:
             by_department = self._department_candidates(proba, top_k)
             ranked = np.argsort(-proba, axis=1, kind="stable")[:, :top_k]
             best = ranked[:, 0].tolist()
-            probabilities = np.take_along_axis(proba, ranked, axis=1).tolist()
+            probabilities = np.take_along_axis(proba, ranked, axis=1)
             # A text with no term the model knows gets the bias's answer: never route it unseen.
             unknown = (np.diff(rows.offsets) == 0).tolist()
+            low = (probabilities[:, 0] < threshold).tolist()
             reasons = [
-                ReviewReason.NO_KNOWN_TERMS
-                if unknown[row]
-                else ReviewReason.LOW_CONFIDENCE
-                if probabilities[row][0] < threshold
-                else None
+                ReviewReason.NO_KNOWN_TERMS if unknown[row] else ReviewReason.LOW_CONFIDENCE if low[row] else None
                 for row in range(len(chunk))
             ]
             pairs: list[tuple[str | None, str | None]]
@@ -479,12 +476,11 @@ class TriageModel:
             yield _ChunkAnswers(
                 texts=chunk,
                 features=rows,
-                best=best,
+                ranked=ranked,
+                probabilities=probabilities,
                 units=[unit for unit, _ in pairs],
                 departments=[department for _, department in pairs],
                 department_names=[names[d] if d is not None else None for _, d in pairs],
-                candidate_codes=self._class_objects[ranked].tolist(),
-                candidate_probabilities=probabilities,
                 reasons=reasons,
                 sub_categories=subs,
                 department_candidates=by_department,
@@ -494,18 +490,20 @@ class TriageModel:
         """Results of distinct prepared texts."""
         results: dict[str, Classification] = {}
         for answers in self._chunk_answers(texts, top_k):
+            codes, best = self._class_objects[answers.ranked].tolist(), answers.ranked[:, 0].tolist()
+            chunk_probabilities = answers.probabilities.tolist()
             for row, text in enumerate(answers.texts):
                 reason = answers.reasons[row]
-                probabilities = answers.candidate_probabilities[row]
+                probabilities = chunk_probabilities[row]
                 sub_category, sub_confidence = answers.sub_categories[row]
                 results[text] = Classification(
                     department=answers.departments[row],
                     department_name=answers.department_names[row],
                     confidence=probabilities[0],
-                    candidates=tuple(zip(answers.candidate_codes[row], probabilities, strict=True)),
+                    candidates=tuple(zip(codes[row], probabilities, strict=True)),
                     needs_review=reason is not None,
                     reason=reason,
-                    explanation=self._explain(answers.features, row, answers.best[row], explain) if explain > 0 else (),
+                    explanation=self._explain(answers.features, row, best[row], explain) if explain > 0 else (),
                     truncated=False,
                     sub_category=sub_category,
                     sub_confidence=sub_confidence,
@@ -514,45 +512,52 @@ class TriageModel:
                 )
         return results
 
-    def _distinct_rows(self, texts: list[str], top_k: int) -> dict[str, list[Any]]:
-        """``to_row()`` of the results of distinct prepared texts (``explain=0``), without building them."""
-        quote = {code: json_string(code) for code in self._class_names}.__getitem__
-        rows: dict[str, list[Any]] = {}
+    def _distinct_columns(self, texts: list[str], top_k: int) -> list[np.ndarray]:
+        """The batch tagger's cells (``to_row()`` with ``explain=0``) of distinct prepared texts, column by
+        column (object arrays, one item per text), each computed for a chunk at once."""
+        quoted = np.array([json_string(code) for code in self._class_names], dtype=object)
+        parts: list[list[Any]] = [[] for _ in Classification.ROW_COLUMNS]
         for answers in self._chunk_answers(texts, top_k):
-            for text, department, name, (sub_category, _), codes, probabilities, reason in zip(
-                answers.texts,
-                answers.departments,
-                answers.department_names,
-                answers.sub_categories,
-                answers.candidate_codes,
-                answers.candidate_probabilities,
-                answers.reasons,
-                strict=True,
-            ):
-                rows[text] = row_cells(
-                    department,
-                    name,
-                    sub_category,
-                    probabilities[0],
-                    candidates_cell(zip(codes, probabilities, strict=True), quote),
-                    reason is not None,
-                    (_REASON_VALUES[reason],) if reason is not None else (),
-                )
-        return rows
+            rounded, _ = rounded_cells(answers.probabilities[:, 0])
+            reasons = [_REASON_VALUES[reason] if reason is not None else "" for reason in answers.reasons]
+            chunk = (
+                [code or "" for code in answers.departments],
+                [name or "" for name in answers.department_names],
+                [sub_category or "" for sub_category, _ in answers.sub_categories],
+                rounded,
+                candidates_cells(quoted, answers.ranked, answers.probabilities),
+                [reason is not None for reason in answers.reasons],
+                reasons,
+            )
+            for part, cells in zip(parts, chunk, strict=True):
+                part.append(np.array(cells, dtype=object) if isinstance(cells, list) else cells)
+        return [np.concatenate(part) if part else np.empty(0, dtype=object) for part in parts]
 
-    def _classification_rows(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
-        """``[result.to_row() for result in self.classify(texts, top_k=top_k, explain=0)]``, the batch
-        tagger's cells, computed from each chunk's arrays without building the results."""
+    def _classification_columns(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
+        """The batch tagger's cells of ``classify(texts, top_k=top_k, explain=0)``, column by column
+        (:attr:`Classification.ROW_COLUMNS`), computed from each chunk's arrays without building results."""
         items = _ensure_texts(texts)
         # exports repeat blank forms and template messages: each distinct raw text is prepared once
         prepared_of = {text: prepare(text) for text in dict.fromkeys(items)}
-        prepared = [prepared_of[text] for text in items]
         distinct = list(dict.fromkeys(p.text for p in prepared_of.values() if has_chinese(p.text)))
-        by_text = self._distinct_rows(distinct, top_k)
+        scored = self._distinct_columns(distinct, top_k)
+        at = {text: index for index, text in enumerate(distinct)}
+        unclassified: list[list[Any]] = []  # the fixed rows of texts without Chinese, after the scored ones
+        for item in prepared_of.values():
+            if item.text not in at:
+                at[item.text] = len(distinct) + len(unclassified)
+                unclassified.append(self._unclassified(item).to_row())
+        index = np.array([at[prepared_of[text].text] for text in items], dtype=np.intp)
+        fixed = zip(*unclassified, strict=True) if unclassified else [()] * len(scored)
         return [
-            found if (found := by_text.get(item.text)) is not None else self._unclassified(item).to_row()
-            for item in prepared
+            np.concatenate([column, np.array(extra, dtype=object)])[index].tolist()
+            for column, extra in zip(scored, fixed, strict=True)
         ]
+
+    def _classification_rows(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
+        """``[result.to_row() for result in self.classify(texts, top_k=top_k, explain=0)]``: the rows of
+        :meth:`_classification_columns`."""
+        return [list(row) for row in zip(*self._classification_columns(texts, top_k), strict=True)]
 
     def _department_candidates(self, proba: np.ndarray, top_k: int) -> list[tuple[tuple[str, float], ...]]:
         """Per row, a unit-level model's top-k departments by summed unit probability (empty

@@ -11,12 +11,15 @@ field names), ``RoutingSuggestion.subcategory``.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
+
+import numpy as np
 
 __all__ = ["Classification", "ReviewReason", "RoutingSuggestion", "Urgency"]
 
@@ -72,6 +75,53 @@ def candidates_cell(candidates: Iterable[tuple[Any, Any]], quote: Callable[[Any]
     places, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it. ``quote`` gives a code's
     JSON text; the batch path passes a lookup of the codes quoted once (2.4x faster than json.dumps)."""
     return "[" + ", ".join([f"[{quote(code)}, {_json_number(round(p, 4))}]" for code, p in candidates]) + "]"
+
+
+#: Cells hold probabilities rounded to 4 places: ``round(p, 4)`` is ``n / 10**4`` for an integer ``n``.
+_PLACES = 10**4
+
+
+@functools.cache
+def _rounded_tables() -> tuple[np.ndarray, np.ndarray]:
+    """``round(p, 4)`` of every probability by ``n`` (Python floats: n / 10**4 is the float nearest
+    n * 10**-4, as round's is) and the JSON text of each, with a blank last entry; built on first use
+    (~1 MiB, 6 ms: the batch tagger's, not every import's)."""
+    rounded = np.array([n / _PLACES for n in range(_PLACES + 1)] + [0.0], dtype=object)
+    return rounded, np.array([float.__repr__(value) for value in rounded[:-1]] + [""], dtype=object)
+
+
+#: How far from a halfway case ``p * 10**4`` must be for numpy's rounding of it to be Python's of ``p``:
+#: the product errs by at most 2**-53 * 10**4 (1e-12), far less.
+_HALFWAY_MARGIN = 1e-6
+
+
+def rounded_cells(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``round(p, 4)`` of every value (an object array of floats, as ``to_row`` writes ``confidence``) and
+    its JSON text (as :func:`candidates_cell` writes it), computed for a whole array at once.
+
+    Values in [0, 1] away from a halfway case are looked up by ``rint(p * 10**4)``; the rest (halfway
+    cases, NaN, values outside [0, 1]) go through ``round`` one by one, so every value gets round's answer.
+    """
+    inside = (probabilities >= 0.0) & (probabilities <= 1.0) & ~np.signbit(probabilities)  # not NaN nor -0.0
+    scaled = np.where(inside, probabilities, 0.0) * float(_PLACES)
+    exact = inside & (np.abs(scaled - np.floor(scaled) - 0.5) > _HALFWAY_MARGIN)
+    index = np.where(exact, np.rint(scaled), _PLACES + 1).astype(np.intp)
+    rounded_of, texts_of = _rounded_tables()
+    rounded, texts = rounded_of[index], texts_of[index]
+    for at in zip(*np.nonzero(~exact), strict=True):
+        value = round(float(probabilities[at]), 4)
+        rounded[at], texts[at] = value, _json_number(value)
+    return rounded, texts
+
+
+def candidates_cells(quoted: np.ndarray, ranked: np.ndarray, probabilities: np.ndarray) -> list[str]:
+    """:func:`candidates_cell` of every row of a chunk, built column by column: row ``i`` pairs the codes
+    ``quoted[ranked[i]]`` (an object array of JSON strings, one per class) with ``probabilities[i]``."""
+    _, texts = rounded_cells(probabilities)
+    cells = "[[" + quoted[ranked[:, 0]] + ", " + texts[:, 0] + "]"
+    for k in range(1, ranked.shape[1]):
+        cells = cells + ", [" + quoted[ranked[:, k]] + ", " + texts[:, k] + "]"
+    return (cells + "]").tolist()
 
 
 def row_cells(
