@@ -25,6 +25,18 @@ def test_import_does_not_pull_heavy_modules():
     assert result.stdout.strip() == ""
 
 
+def test_loading_and_a_first_answer_pull_no_heavy_module():
+    """A cold start (import, load the shipped model, classify) needs numpy and the compiled parts only."""
+    code = (
+        "import sys, triage\n"
+        "triage.load().classify('小区物业乱收停车费，垃圾也没人清理')\n"
+        "heavy = ('pandas', 'scipy', 'sklearn', 'skops', 'joblib', 'jieba', 'rjieba', 'importlib.metadata', 'email')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
 def test_public_names_are_exported():
     for name in triage.__all__:
         assert getattr(triage, name) is not None

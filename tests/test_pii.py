@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import re
+import subprocess
+import sys
 import time
 
 import pandas as pd
@@ -190,6 +192,21 @@ def test_the_trigger_scans_are_linear_on_100_kb_adversarial_strings(scan):
 
     took = {name: min(seconds(text) for _ in range(3)) for name, text in ADVERSARIAL.items()}
     assert max(took.values()) < 0.05, max(took.items(), key=lambda item: item[1])
+
+
+def test_a_rule_is_compiled_only_when_a_message_needs_it():
+    """Compiling every rule took 30 ms at import; 92 % of real messages need none of them."""
+    code = (
+        "import triage\n"
+        "from triage import pii\n"
+        "print(pii._compiled.cache_info().currsize)\n"
+        "triage.mask_pii('小区路灯坏了三天，晚上很黑')\n"
+        "print(pii._compiled.cache_info().currsize)\n"
+        "print(triage.mask_pii('我叫王建国，路灯坏了'))\n"
+        "print(pii._compiled.cache_info().currsize)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["0", "0", "我叫[NAME]，路灯坏了", "1"]
 
 
 def test_the_issue_reproducer_no_longer_stalls():

@@ -39,14 +39,15 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -412,10 +413,56 @@ def _installed_version(name: str) -> str | None:
         from triage import __version__
 
         return __version__
+    found = _dist_info_version(name)
+    if found is not None:
+        return found
+    from importlib import metadata  # 20 ms to import (it parses metadata as e-mail): only when needed
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return None
+
+
+def _dist_info_version(name: str) -> str | None:
+    """What ``importlib.metadata.version(name)`` answers, read where pip installs it; None when it is
+    not plainly there (then ask importlib.metadata, whose import costs as much as the rest of a load).
+
+    importlib.metadata takes the first ``NAME-*.dist-info`` (or ``.egg-info``) on ``sys.path`` and the
+    first ``Version:`` line of its metadata; this reads the same when the first folder holding one
+    holds exactly one, a ``.dist-info`` folder, and no earlier entry of ``sys.path`` is a file (a zip).
+    """
+    wanted = re.sub(r"[-_.]+", "_", name).lower()
+    for folder in sys.path:
+        if os.path.isfile(folder):
+            return None
+        try:
+            entries = os.listdir(folder or ".")
+        except OSError:
+            continue
+        found = [
+            entry
+            for entry in entries
+            if entry.lower().endswith((".dist-info", ".egg-info"))
+            and re.sub(r"[-_.]+", "_", entry.lower().rpartition(".")[0].partition("-")[0]) == wanted
+        ]
+        if not found:
+            continue
+        if len(found) > 1 or not found[0].lower().endswith(".dist-info"):
+            return None
+        try:
+            text = Path(folder or ".", found[0], "METADATA").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        lines = text.split("\n")
+        for number, line in enumerate(lines):
+            if line in ("", "\r"):
+                return None  # the headers ended without a version
+            if line[:8].lower() == "version:":
+                folded = number + 1 < len(lines) and lines[number + 1][:1] in (" ", "\t")
+                return None if folded else line[8:].lstrip(" \t").rstrip("\r")
+        return None
+    return None
 
 
 def _parts(manifest: dict[str, Any]) -> tuple[_Part, ...]:

@@ -15,18 +15,19 @@ messages by ``benchmarks/pii.py``.
 
 Masking runs on every message, so it is kept cheap: two scans (the rules' trigger words, and runs of
 digits) decide which rules can match at all, and most messages need none; a rule that runs finds its
-matches with a class-led pattern ``re`` scans in C (``python benchmarks/pii.py speed``).
+matches with a class-led pattern ``re`` scans in C (``python benchmarks/pii.py speed``), compiled the
+first time a message needs the rule.
 """
 
 from __future__ import annotations
 
 import array
-import functools
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 import re2
 
@@ -55,10 +56,17 @@ _FULLWIDTH_NUMBERS = re.compile(f"[{_FULLWIDTH_CHARS}]")
 _TO_ASCII = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F) if _FULLWIDTH_NUMBERS.fullmatch(chr(code))}
 
 
-def _starting_with(first: str, pattern: str, flags: int = 0) -> re.Pattern[str]:
+class _Source(NamedTuple):
+    """A rule's regex, compiled when a message first needs the rule (:func:`_compiled`)."""
+
+    pattern: str
+    flags: int
+
+
+def _starting_with(first: str, pattern: str, flags: int = 0) -> _Source:
     """``pattern`` behind a lookahead for the characters a match can start with: the regex engine
     then skips every other position in C, 3 to 13 times faster on text without a match."""
-    return re.compile(f"(?=[{first}])(?:{pattern})", flags)
+    return _Source(f"(?=[{first}])(?:{pattern})", flags)
 
 
 _URL = _starting_with("hHwW", r"(?:https?://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
@@ -336,22 +344,29 @@ _TRIGGER_WORDS = {
 def _trigger_scan(words: dict[str, str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
     """One pattern finding every trigger word, and the trigger each of its groups stands for.
 
-    Each alternative starts with one literal character (``电`` then, looking back from after it, the
-    whole trigger ``电话`` starting there), so ``re`` jumps between the characters that can start a
-    trigger in C and reads only those. An alternative consumes that one character only, so a trigger
-    never hides another that starts after it; triggers starting with the same character never match
-    at the same place (座机 / 座 301, 联系方式 / 联系人, www. / wx), so none hides another there.
+    A match is one character that can start a trigger, then the first trigger (in order) which that
+    character starts, found by a lookbehind over it: the character is one of the trigger's first
+    characters, and (looking back from after it) the whole trigger (``电话``) matches from there.
+    The pattern starts with a class of every first character, so ``re`` jumps between them in C and
+    reads only those; each trigger is written once (a copy per first character took 25 ms to compile
+    at import). A match consumes that one character only, so a trigger never hides another that
+    starts after it; triggers starting with the same character never match at the same place
+    (座机 / 座 301, 联系方式 / 联系人, www. / wx), so none hides another there.
     """
-    alternatives, found_by_group = [], [""]
+    alternatives, found_by_group, starts = [], [""], set[str]()
     for name, pattern in words.items():
         characters = first_characters(pattern)
         if characters is None:
             raise ValueError(f"trigger {name!r}: the characters {pattern!r} starts with cannot be listed")
-        for character in characters:
-            char = re.escape(character)
-            alternatives.append(f"{char}(?<=(?=(?:{pattern})){char})()")
-            found_by_group.append(name)
-    return re.compile("|".join(alternatives)), tuple(found_by_group)
+        first = _character_class(characters)
+        alternatives.append(f"(?<={first})(?<=(?=(?:{pattern})){first})()")
+        found_by_group.append(name)
+        starts.update(characters)
+    return re.compile(f"{_character_class(starts)}(?:{'|'.join(alternatives)})"), tuple(found_by_group)
+
+
+def _character_class(characters: Iterable[str]) -> str:
+    return "[" + "".join(re.escape(character) for character in sorted(characters)) + "]"
 
 
 _TRIGGER, _TRIGGER_OF_GROUP = _trigger_scan(_TRIGGER_WORDS)
@@ -367,41 +382,56 @@ _Replacement = str | Callable[[re.Match[str]], str]
 _LEADING_CLASS = re.compile(r"\(\?=(\[(?:\\.|[^\]\\])*\])")
 
 
-def _finder(pattern: re.Pattern[str]) -> re.Pattern[str]:
-    """Where ``pattern`` (made by :func:`_starting_with`) matches: one character of its leading class,
-    behind which (looking back from after it) ``pattern`` matches.
+def _finder(source: _Source) -> re.Pattern[str]:
+    """Where ``source`` (made by :func:`_starting_with`) matches: one character of its leading class,
+    behind which (looking back from after it) ``source`` matches.
 
     ``re`` tries a pattern led by a lookahead at every position, but jumps in C between the characters
     of a pattern led by a class: 1.5 to 2 times faster on real messages.
     """
-    leading = _LEADING_CLASS.match(pattern.pattern)
+    leading = _LEADING_CLASS.match(source.pattern)
     if leading is None:
-        raise ValueError(f"{pattern.pattern[:40]!r} does not start with a lookahead for its first characters")
+        raise ValueError(f"{source.pattern[:40]!r} does not start with a lookahead for its first characters")
     first = leading.group(1)
-    return re.compile(f"{first}(?<=(?={pattern.pattern}){first})", pattern.flags)
+    return re.compile(f"{first}(?<=(?={source.pattern}){first})", source.flags)
+
+
+@cache
+def _compiled(source: _Source) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """A rule's pattern and its :func:`_finder`, compiled when a message first needs the rule: most
+    messages need none, and compiling all of them at import took 30 ms (the name rule alone 17 ms)."""
+    return re.compile(source.pattern, source.flags), _finder(source)
 
 
 @dataclass(frozen=True, slots=True)
 class _Step:
     """One masking rule, run only on messages holding its trigger words and a long enough number run."""
 
-    pattern: re.Pattern[str]
+    source: _Source
     replacement: _Replacement
     needs: frozenset[str]
     #: characters in the longest run of digits and separators a match holds (0: no digits needed)
     min_run: int
     #: a string every match holds
     needle: str
-    finder: re.Pattern[str]
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compiled(self.source)[0]
+
+    @property
+    def finder(self) -> re.Pattern[str]:
+        return _compiled(self.source)[1]
 
     def substitute(self, text: str) -> str:
         """``pattern.sub(replacement, text)``, with the places it matches found by :func:`_finder`.
 
         Each search starts where the last match ended, as ``re.sub`` reads on; a match is never empty.
         """
+        pattern, finder = _compiled(self.source)
         pieces: list[str] = []
         end = 0
-        while (found := self.finder.search(text, end)) and (match := self.pattern.match(text, found.start())):
+        while (found := finder.search(text, end)) and (match := pattern.match(text, found.start())):
             replacement = self.replacement if isinstance(self.replacement, str) else self.replacement(match)
             pieces += (text[end : match.start()], replacement)
             end = match.end()
@@ -411,10 +441,8 @@ class _Step:
         return "".join(pieces)
 
 
-def _step(
-    pattern: re.Pattern[str], replacement: _Replacement, *needs: str, min_run: int = 0, needle: str = ""
-) -> _Step:
-    return _Step(pattern, replacement, frozenset(needs), min_run, needle, _finder(pattern))
+def _step(source: _Source, replacement: _Replacement, *needs: str, min_run: int = 0, needle: str = "") -> _Step:
+    return _Step(source, replacement, frozenset(needs), min_run, needle)
 
 
 _STEPS = (
@@ -469,7 +497,7 @@ def _for_re2(pattern: str, digits: str) -> str:
 _RUN_LENGTHS = tuple(sorted({step.min_run for step in _STEPS if step.min_run} | {_SHORTEST_RUN}))
 
 
-@functools.cache
+@cache
 def _trigger_set() -> tuple[Any, tuple[str | int, ...]]:
     """One RE2 set of every trigger word and, for each of :data:`_RUN_LENGTHS`, a number run at least
     that long, and what each of its patterns stands for (a trigger's name, or a run length). Built on
