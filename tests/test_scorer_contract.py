@@ -274,7 +274,11 @@ def test_every_serving_path_prepares_raw_text(fitted):
 def test_a_loaded_model_whose_scorer_changed_is_not_saved_with_its_estimator(saved_model_dir, tmp_path):
     """The estimator is read from model.skops for the save, and the scorer answering now is checked against it."""
     model = triage.load(saved_model_dir)
-    model.scorer.intercept[0] += 5.0
+    with pytest.raises(ValueError, match="read-only"):  # a loaded scorer's arrays cannot be edited in place
+        model.scorer.intercept[0] += 5.0
+    changed = model.scorer.intercept.copy()
+    changed[0] += 5.0
+    model.scorer.intercept = changed
     with pytest.raises(ScorerMismatchError, match="disagrees with its estimator"):
         model.save(tmp_path / "model", include_estimator=True)
     assert not (tmp_path / "model").exists()
