@@ -368,6 +368,7 @@ def main() -> None:
         "styles of hotline work orders, mailbox letters, liaison-station messages and online posts "
         f"({min(counts.values())}–{max(counts.values())} per department).",
         *real.sources,
+        weighting_source(ROW_WEIGHTS),
     ]
     description = (
         "Authored petitions plus real citizen messages from three cities' government message boards (teddy2020c: "
@@ -410,6 +411,22 @@ def main() -> None:
     for name, result in model.manifest["metrics"].items():
         shown = {k: round(v, 3) for k, v in result.items() if isinstance(v, float)}
         print(f"  {name} (n={result.get('n')}): {shown}")
+
+
+def weighting_source(row_weights: dict[str, float]) -> str:
+    """The card's line on how much each kind of row counts in the SVM's loss."""
+    parts = [
+        f"{'authored' if key == 'authored' else f'real {key} (local-office)'} rows {weight:g}"
+        for key, weight in row_weights.items()
+        if weight != 1.0
+    ]
+    if not parts:
+        return "Every training row counts the same in the SVM's loss."
+    return (
+        f"Row weights in the SVM's loss: {', '.join(parts)}, every other row 1 (chosen on the leave-one-board-out "
+        "protocol: a local government answers whatever it was sent, so its rows also call plain department matters "
+        "local)."
+    )
 
 
 def recalibrated(model, temperature: float, scaling: ConfidenceScaling, threshold: float, report: dict[str, dict]):
