@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -138,6 +139,22 @@ def hide_module(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
     return hide
+
+
+def default_model_probabilities_without(module: str, check: str, texts: list[str]) -> list[list[float]]:
+    """The shipped default model's probabilities for ``texts`` in a fresh process where ``module`` cannot be
+    imported (an install whose extension was not built), after the Python statement ``check`` holds."""
+    code = (
+        "import json, sys\n"
+        f"sys.modules[{module!r}] = None  # as if the extension had not been built\n"
+        "import triage, triage.scoring, triage.segmentation\n"
+        f"{check}\n"
+        "print(json.dumps(triage.load().predict_proba(json.loads(sys.stdin.read())).tolist()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
 
 
 def write_format_1(directory: Path) -> None:

@@ -8,9 +8,6 @@ rather than crashes or hangs.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import patch
 
@@ -20,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triage
-from tests.conftest import LABELS, TEXTS
+from tests.conftest import LABELS, TEXTS, default_model_probabilities_without
 from triage import TriageClassifier
 from triage.scoring import _WHITE_SPACES, LinearScorer
 from triage.segmentation import segment
@@ -134,20 +131,14 @@ def test_non_string_tokens_are_a_type_error(scorer):
 
 def test_an_install_without_the_extension_classifies_the_same():
     """The shipped default model served as an install without a C compiler would: same answers."""
-    code = (
-        "import json, sys\n"
-        "sys.modules['triage._featurize'] = None  # as if the extension had not been built\n"
-        "import triage, triage.scoring, triage.segmentation\n"
-        "assert triage.scoring.FEATURIZER == 'numpy'\n"
-        "assert triage.segmentation._content_tokens is triage.segmentation._content_tokens_python\n"
-        "print(json.dumps(triage.load().predict_proba(json.loads(sys.stdin.read())).tolist()))"
-    )
     probes = [*TEXTS[:30], "", "物业费 ２０％ 涨价!!", "路灯坏了\n\n晚上很黑"]
-    result = subprocess.run(
-        [sys.executable, "-c", code], input=json.dumps(probes), capture_output=True, text=True, check=True
+    check = (
+        "assert triage.scoring.FEATURIZER == 'numpy'\n"
+        "assert triage.segmentation._content_tokens is triage.segmentation._content_tokens_python"
     )
+    answers = default_model_probabilities_without("triage._featurize", check, probes)
     expected = triage.load().predict_proba(probes)
-    np.testing.assert_allclose(np.array(json.loads(result.stdout)), expected, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(np.array(answers), expected, rtol=1e-5, atol=1e-7)
 
 
 def test_ngram_ranges_longer_than_any_text_cost_nothing(scorer):

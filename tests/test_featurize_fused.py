@@ -8,9 +8,6 @@ every test here asks for the same bytes: offsets, columns and values of both pat
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import patch
 
@@ -20,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triage
-from tests.conftest import LABELS, SHARED_DATA, TEXTS
+from tests.conftest import LABELS, SHARED_DATA, TEXTS, default_model_probabilities_without
 from tests.test_segment_compiled import _board_texts, mixed_text
 from triage import TriageClassifier
 from triage.scoring import LinearScorer
@@ -116,18 +113,10 @@ def test_wrong_arguments_are_type_errors_not_crashes(scorer):
 
 def test_without_the_compiled_segmenter_the_featuriser_takes_token_lists():
     """An install whose segmenter extension was not built scores on rjieba's tokens, the same way."""
-    code = (
-        "import json, sys\n"
-        "sys.modules['triage._segment'] = None  # as if the extension had not been built\n"
-        "import triage, triage.scoring, triage.segmentation\n"
-        "assert triage.scoring.FEATURIZER == 'compiled' and triage.segmentation.compiled_segmenter() is None\n"
-        "print(json.dumps(triage.load().predict_proba(json.loads(sys.stdin.read())).tolist()))"
-    )
     probes = [*TEXTS[:20], "", "物业费 ２０％ 涨价!!", "[PHONE]路灯坏了\n\n晚上很黑"]
-    result = subprocess.run(
-        [sys.executable, "-c", code], input=json.dumps(probes), capture_output=True, text=True, check=True
-    )
-    np.testing.assert_array_equal(np.array(json.loads(result.stdout)), triage.load().predict_proba(probes))
+    check = "assert triage.scoring.FEATURIZER == 'compiled' and triage.segmentation.compiled_segmenter() is None"
+    answers = default_model_probabilities_without("triage._segment", check, probes)
+    np.testing.assert_array_equal(np.array(answers), triage.load().predict_proba(probes))
 
 
 @pytest.mark.realdata
