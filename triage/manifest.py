@@ -151,7 +151,8 @@ def validate_manifest(manifest: Any, source: str, *, saved: bool = True) -> None
     if unknown:
         raise ModelIntegrityError(
             f"{source} has unknown keys {', '.join(map(repr, unknown))}; a manifest holds only "
-            f"{', '.join(_SCHEMA)} (put free-form data under {', '.join(FREE_FORM_KEYS)})"
+            f"{', '.join(_SCHEMA)} (put free-form data under {', '.join(FREE_FORM_KEYS)}). If a newer triage "
+            "saved this model, upgrade triage to load it"
         )
     for key, (check, required) in _SCHEMA.items():
         if key not in manifest:
