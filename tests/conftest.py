@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import triage
+from triage.defaults import DEFAULT_TOP_K
 
 # Invented messages, written for these tests; never taken from real data.
 PROPERTY_DOCS = (
@@ -139,6 +140,12 @@ def hide_module(monkeypatch):
         monkeypatch.setitem(sys.modules, name, None)
 
     return hide
+
+
+def classification_rows(model: triage.TriageModel, texts: list, top_k: int = DEFAULT_TOP_K) -> list[list]:
+    """The batch row builder's cells as rows (``model._classification_columns`` transposed): each is
+    meant to equal ``to_row()`` of ``classify(..., explain=0)``."""
+    return [list(row) for row in zip(*model._classification_columns(texts, top_k), strict=True)]
 
 
 def default_model_probabilities_without(module: str, check: str, texts: list[str]) -> list[list[float]]:

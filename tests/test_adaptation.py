@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import triage
-from tests.conftest import SUB_DEPARTMENTS, SUB_TEXTS, rehash
+from tests.conftest import SUB_DEPARTMENTS, SUB_TEXTS, classification_rows, rehash
 from triage.adaptation import (
     AREA_BOOST,
     UNIT_MAP_FILE,
@@ -553,7 +553,7 @@ def test_units_without_any_department_answer_no_department(adapted: triage.Triag
     results = model.classify(QUERIES)
     assert [r.unit for r in results] == [r.unit for r in adapted.classify(QUERIES)]
     assert {(r.department, r.department_name) for r in results} == {(None, None)}
-    assert model._classification_rows(QUERIES) == [r.to_row() for r in model.classify(QUERIES, explain=0)]
+    assert classification_rows(model, QUERIES) == [r.to_row() for r in model.classify(QUERIES, explain=0)]
 
 
 def test_a_model_without_base_scores_has_no_areas(adapted: triage.TriageModel) -> None:

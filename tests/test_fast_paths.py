@@ -1,5 +1,6 @@
 """The batch tagger's fast paths give what the plain ones give: ``candidates_cell`` is ``json.dumps``,
-``TriageModel._classification_rows`` is ``to_row()`` of ``classify(..., explain=0)`` for department,
+the batch row builder (``TriageModel._classification_columns``, as rows) is ``to_row()`` of
+``classify(..., explain=0)`` for department,
 sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
 surrogate regex, ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell, ``rounded_cells`` and
 ``candidates_cells`` (a chunk at once) are ``round`` and ``candidates_cell``, ``batch_rows`` of text
@@ -8,6 +9,7 @@ columns is ``row_cells`` row by row, and ``delimited_lines`` is ``csv.writer``."
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -21,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 
 import triage
 import triage.model
-from tests.conftest import LABELS, TEXTS
+from tests.conftest import LABELS, TEXTS, classification_rows
 from triage.batch import delimited_lines
 from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
 from triage.model import TriageModel
@@ -124,7 +126,7 @@ def test_rounded_cells_take_round_s_side_of_halfway_cases():
 def test_rows_are_to_row_of_classify(request, name, top_k):
     model = request.getfixturevalue(name)
     expected = [result.to_row() for result in model.classify(MESSAGES, top_k=top_k, explain=0)]
-    assert model._classification_rows(MESSAGES, top_k=top_k) == expected
+    assert classification_rows(model, MESSAGES, top_k=top_k) == expected
 
 
 @settings(max_examples=60, deadline=None)
@@ -134,28 +136,28 @@ def test_rows_are_to_row_of_classify(request, name, top_k):
     )
 )
 def test_rows_are_to_row_of_classify_for_any_text(small_model, texts):
-    assert small_model._classification_rows(texts) == [
+    assert classification_rows(small_model, texts) == [
         result.to_row() for result in small_model.classify(texts, explain=0)
     ]
 
 
 def test_rows_refuse_what_classify_refuses(small_model):
     with pytest.raises(TypeError, match="text at index 1 is NoneType, not str"):
-        small_model._classification_rows(["物业", None])
+        classification_rows(small_model, ["物业", None])
 
 
 def test_rows_agree_across_threads(small_model):
     batches = [[f"第{i}次反映：{text}" for text in MESSAGES] for i in range(8)]
-    serial = [small_model._classification_rows(batch) for batch in batches]
+    serial = [classification_rows(small_model, batch) for batch in batches]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        assert list(pool.map(small_model._classification_rows, batches)) == serial
+        assert list(pool.map(functools.partial(classification_rows, small_model), batches)) == serial
 
 
 def test_explain_zero_computes_no_explanation(small_model, monkeypatch):
     monkeypatch.setattr(TriageModel, "_explain", lambda *args: pytest.fail("an explanation was computed"))
     results = small_model.classify(MESSAGES, explain=0)
     assert all(result.explanation == () for result in results)
-    small_model._classification_rows(MESSAGES)
+    classification_rows(small_model, MESSAGES)
     monkeypatch.undo()
     assert small_model.classify(MESSAGES[0], explain=2).explanation  # and explain > 0 still explains
 
@@ -182,9 +184,9 @@ def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
     prepared = []
     real = triage.model.prepare
     monkeypatch.setattr(triage.model, "prepare", lambda text: prepared.append(text) or real(text))
-    rows = small_model._classification_rows(MESSAGES * 3)
+    rows = classification_rows(small_model, MESSAGES * 3)
     assert sorted(prepared) == sorted(set(MESSAGES))
-    assert rows == small_model._classification_rows(MESSAGES) * 3
+    assert rows == classification_rows(small_model, MESSAGES) * 3
 
 
 @settings(max_examples=100, deadline=None)

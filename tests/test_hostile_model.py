@@ -87,7 +87,8 @@ def test_wrong_types_name_the_key_and_what_is_expected(model_copy, key, value, e
 @pytest.mark.parametrize("key", ["review_treshold", "rules", "labels_extra"])
 def test_unknown_keys_are_refused(model_copy, key):
     _edit_manifest(model_copy, **{key: 0.5})
-    with pytest.raises(ModelIntegrityError, match=rf"unknown keys '{key}'.*free-form data under training_data.*newer triage.*upgrade triage"):
+    expected = rf"unknown keys '{key}'.*free-form data under training_data.*newer triage.*upgrade triage"
+    with pytest.raises(ModelIntegrityError, match=expected):
         triage.load(model_copy)
 
 

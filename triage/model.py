@@ -554,11 +554,6 @@ class TriageModel:
             for column, extra in zip(scored, fixed, strict=True)
         ]
 
-    def _classification_rows(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
-        """``[result.to_row() for result in self.classify(texts, top_k=top_k, explain=0)]``: the rows of
-        :meth:`_classification_columns`."""
-        return [list(row) for row in zip(*self._classification_columns(texts, top_k), strict=True)]
-
     def _department_candidates(self, proba: np.ndarray, top_k: int) -> list[tuple[tuple[str, float], ...]]:
         """Per row, a unit-level model's top-k departments by summed unit probability (empty
         tuples for a department model, whose candidates already are departments)."""
