@@ -161,3 +161,22 @@ def test_routing_row_cells():
     ]
     unrouted = routed(classified(reason=ReviewReason.NO_CHINESE_TEXT), "hello")
     assert unrouted.to_row() == ["", "", "", 0.0, "[]", True, "no_chinese_text;text_too_short", "normal", "", ""]
+
+
+def test_to_dict_writes_the_reason_and_the_grouped_explanation():
+    reason = classified(("education", 0.4), reason=ReviewReason.LOW_CONFIDENCE).to_dict()["reason"]
+    assert type(reason) is str and reason == "low_confidence"  # the plain string, not the enum member
+    assert CLEAR.to_dict()["reason"] is None
+    rule = Rule(name="fees", pattern=compile_user_pattern("停车费", "fees"), action="urgency", urgency=Urgency.URGENT)
+    explanation = routed(CLEAR, TEXT, rule).to_dict()["explanation"]
+    assert explanation == {"terms": [["物业", 0.5]], "rules": ["fees"], "places": []}
+
+
+def test_routing_row_joins_co_handlers_with_semicolons():
+    rules = [
+        Rule(name=name, pattern=compile_user_pattern("停车费", name), action="co_handler", department=department)
+        for name, department in (("fees", "education"), ("order", "public_security"))
+    ]
+    suggestion = routed(CLEAR, TEXT, *rules)
+    assert suggestion.co_handlers == ("education", "public_security")
+    assert suggestion.to_row()[-1] == "education;public_security"
