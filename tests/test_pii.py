@@ -491,3 +491,45 @@ def test_every_real_message_runs_the_rules_the_re_scan_would_run():
                     if pii._trigger_scan_re2(text) != (found, _bucketed(longest)):
                         differing.append(f"{path.parent.name}/{path.name} {row.get('id')} {column}")
     assert not differing, f"{len(differing)} texts scan differently, first: {differing[:5]}"
+
+
+@pytest.mark.parametrize(
+    ("year", "month", "day", "valid"),
+    [
+        (1900, 1, 1, True),
+        (1899, 12, 31, False),
+        (2099, 12, 31, True),
+        (2100, 1, 1, False),
+        (2000, 12, 1, True),
+        (2000, 13, 1, False),
+        (2000, 0, 1, False),
+        (2000, 2, 29, True),  # no leap-year rule: a birth date on 29 February is kept as a date
+        (2000, 2, 30, False),
+        (2000, 4, 31, False),
+        (2000, 1, 0, False),
+    ],
+)
+def test_birth_dates_of_resident_ids_are_checked_at_their_bounds(year, month, day, valid):
+    assert pii._valid_date(year, month, day) is valid
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("老身份证110101851012123", "老身份证[ID]"),  # 15 digits, born 1985-10-12
+        ("老身份证110101850630123", "老身份证[ID]"),  # born 1985-06-30
+        ("编号11010185061212X号", "编号11010185061212X号"),  # 15 characters, one not a digit: no old ID
+        ("订单 1234 5678 9012 3457 已付", "订单 1234 5678 9012 3457 已付"),  # neither a card nor an ID, nor any start
+        ("号码 110101850630123 1234。", "号码 [ID] 1234。"),  # the ID before the space, the rest kept
+        ("身份证110101198510301238丢了", "身份证[ID]丢了"),  # born 1985-10-30
+        ("编号110101198513121232号", "编号110101198513121232号"),  # checksum right, month 13: no ID
+        ("身份证11010119850610002X丢了", "身份证[ID]丢了"),  # check character X
+        ("身份证11010119850610002x丢了", "身份证[ID]丢了"),  # written in lower case
+        ("编号 1234567890123452 号", "编号 1234567890123452 号"),  # Luhn-valid, but no card starts with 1
+        ("电话20201030", "电话20201030"),  # a date after a phone cue is no landline
+        ("电话 2020-10-30", "电话 2020-10-30"),
+        ("电话 2020 1030", "电话 2020 1030"),  # grouped like a landline, read as a date
+    ],
+)
+def test_fifteen_digit_ids_and_long_runs_that_are_no_number(text, expected):
+    assert mask_pii(text) == expected
