@@ -364,6 +364,15 @@ static void give_back_counts(int32_t *counts, Py_ssize_t n_features) {
     spare_counts_size = n_features;
 }
 
+/* 1 + ln(count) for the counts almost every n-gram has, computed once with the same libm log (so the
+ * same values): featurising 2,000 votes, min of 25 runs, 61.3 -> 59.5 us per text. */
+#define SUBLINEAR_TABLE 64
+static double sublinear_tf[SUBLINEAR_TABLE];
+
+static void fill_sublinear_tf(void) {
+    for (int count = 1; count < SUBLINEAR_TABLE; count++) sublinear_tf[count] = 1.0 + log((double)count);
+}
+
 /* TF-IDF rows of n documents, read as their characters and their tokens' keys: (offsets, columns,
  * values) as raw bytes. */
 static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Runs *words, Py_ssize_t n) {
@@ -425,7 +434,9 @@ static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Run
             if (t + AHEAD < counter.n_touched) PREFETCH(idf + counter.touched[t + AHEAD]);
             int64_t column = counter.touched[t];
             int32_t count = counter.counts[column];
-            double tf = sublinear ? 1.0 + log((double)count) : (double)count;
+            double tf = !sublinear                  ? (double)count
+                        : count < SUBLINEAR_TABLE ? sublinear_tf[count]
+                                                  : 1.0 + log((double)count);
             double value = tf * (double)idf[column];
             doc_values[t] = value;
             squares[column >= n_word_features] += value * value;
@@ -750,4 +761,7 @@ static struct PyModuleDef module = {
     methods,
 };
 
-PyMODINIT_FUNC PyInit__featurize(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__featurize(void) {
+    fill_sublinear_tf();
+    return PyModule_Create(&module);
+}
