@@ -656,7 +656,7 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
                 bad_column = 1;
                 break;
             }
-            if (j + AHEAD < end) {
+            if (j + AHEAD < n_entries) { /* the next rows' terms too: they follow in columns */
                 int64_t ahead = columns[j + AHEAD];
                 if (ahead >= 0 && ahead < n_terms) { /* a term's row can straddle two cache lines or three */
                     if (scales) {
