@@ -332,6 +332,24 @@ def test_the_re2_trigger_scan_finds_what_the_re_scan_finds(text):
     assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
 
 
+def test_the_re2_digit_class_is_every_code_point_re_calls_a_digit():
+    """Spans are code points, not places in a string that skips the surrogates (a digit past U+E000,
+    such as 𝟘 or the full-width ３, was once shifted 0x800 down and missed)."""
+    spans = []
+    for low, high in ((0, 0xD800), (0xE000, sys.maxunicode + 1)):
+        every = "".join(map(chr, range(low, high)))
+        spans += [(low + match.start(), low + match.end() - 1) for match in re.finditer(r"\d+", every)]
+    assert pii._python_digits() == "".join(f"\\x{{{start:x}}}-\\x{{{end:x}}}" for start, end in spans)
+
+
+@pytest.mark.parametrize("digit", ["𝟘", "３", "\U000104a0", "٣"])
+def test_a_phone_number_in_other_digits_is_found_by_both_scans(digit):
+    text = "电话 1398899" + digit * 4
+    found, longest = pii._triggers(text)
+    assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
+    assert mask_pii(text) == pii._mask_with_every_rule(text)
+
+
 @pytest.mark.parametrize("text", ["电话\ud800 13988999988", "301室\udfff", "\ud83d"])
 def test_a_text_utf8_cannot_encode_is_scanned_by_re(text):
     found, longest = pii._triggers(text)

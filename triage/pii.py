@@ -21,7 +21,6 @@ first time a message needs the rule.
 
 from __future__ import annotations
 
-import array
 import re
 import sys
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
+import numpy as np
 import re2
 
 from triage.patterns import first_characters
@@ -471,12 +471,13 @@ def _triggers(text: str) -> tuple[set[str], int]:
 
 
 def _python_digits() -> str:
-    """What ``\\d`` matches in ``re`` (Unicode decimal digits) as the body of an RE2 class: RE2's ``\\d``
-    is ASCII only, and its Unicode tables need not be Python's."""
-    below, above = array.array("I", range(0xD800)), array.array("I", range(0xE000, sys.maxunicode + 1))
-    every = (below.tobytes() + above.tobytes()).decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
-    runs = (match.span() for match in re.finditer(r"\d+", every))
-    return "".join(f"\\x{{{start:x}}}-\\x{{{end - 1:x}}}" for start, end in runs)
+    """What ``\\d`` matches in ``re`` (Unicode decimal digits, ``str.isdecimal``) as the body of an RE2
+    class: RE2's ``\\d`` is ASCII only, and its Unicode tables need not be Python's. Every code point
+    (surrogates aside) is tested at once as a numpy array of one-character strings, ~20 ms."""
+    decimal = np.char.isdecimal(np.arange(sys.maxunicode + 1, dtype=np.uint32).view("<U1"))
+    decimal[0xD800:0xE000] = False
+    edges = np.flatnonzero(np.diff(decimal, prepend=False, append=False))
+    return "".join(f"\\x{{{start:x}}}-\\x{{{end - 1:x}}}" for start, end in zip(edges[::2], edges[1::2], strict=True))
 
 
 def _for_re2(pattern: str, digits: str) -> str:
