@@ -332,6 +332,14 @@ def test_the_re2_trigger_scan_finds_what_the_re_scan_finds(text):
     assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
 
 
+@pytest.mark.parametrize("digit", ["٣", "０", "\U000104a0", "𝟘", "\U0001e950", "\U0001fbf0"])
+def test_the_re2_trigger_scan_reads_digits_past_the_surrogates(digit):
+    """re's \\d holds digits above U+D7FF too (full-width, Osmanya, Mathematical, Adlam): the RE2 scan's
+    digit class names them by code point."""
+    text = "电话" + digit * 11
+    assert pii._trigger_scan_re2(text) == ({"phone_cue"}, 11) == pii._triggers(text)
+
+
 @pytest.mark.parametrize("text", ["电话\ud800 13988999988", "301室\udfff", "\ud83d"])
 def test_a_text_utf8_cannot_encode_is_scanned_by_re(text):
     found, longest = pii._triggers(text)

@@ -470,13 +470,19 @@ def _triggers(text: str) -> tuple[set[str], int]:
     return found, max(map(len, _NUMBER_RUN.findall(text)), default=0)
 
 
+@cache
+def _decimal_digits() -> tuple[tuple[int, int], ...]:
+    """The code point ranges ``\\d`` matches in ``re`` (Unicode decimal digits); ~0.3 s to find."""
+    below, above = array.array("I", range(0xD800)), array.array("I", range(0xE000, sys.maxunicode + 1))
+    every = (below.tobytes() + above.tobytes()).decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
+    # code points, not offsets: past U+D7FF the text skips the surrogates
+    return tuple((ord(run.group()[0]), ord(run.group()[-1])) for run in re.finditer(r"\d+", every))
+
+
 def _python_digits() -> str:
     """What ``\\d`` matches in ``re`` (Unicode decimal digits) as the body of an RE2 class: RE2's ``\\d``
     is ASCII only, and its Unicode tables need not be Python's."""
-    below, above = array.array("I", range(0xD800)), array.array("I", range(0xE000, sys.maxunicode + 1))
-    every = (below.tobytes() + above.tobytes()).decode("utf-32-le" if sys.byteorder == "little" else "utf-32-be")
-    runs = (match.span() for match in re.finditer(r"\d+", every))
-    return "".join(f"\\x{{{start:x}}}-\\x{{{end - 1:x}}}" for start, end in runs)
+    return "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in _decimal_digits())
 
 
 def _for_re2(pattern: str, digits: str) -> str:
