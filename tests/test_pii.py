@@ -332,6 +332,14 @@ def test_the_re2_trigger_scan_finds_what_the_re_scan_finds(text):
     assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
 
 
+@given(st.lists(st.sampled_from(PIECES) | st.text(alphabet=st.characters(codec=None), max_size=3)).map("".join))
+def test_the_re2_trigger_scan_finds_what_the_re_scan_finds_among_any_characters(text):
+    """The RE2 scan reads only the characters trigger words and number runs hold (each run of others as one
+    NUL): other characters anywhere, surrogates too, change nothing it finds."""
+    found, longest = pii._triggers(text)
+    assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
+
+
 @pytest.mark.parametrize("digit", ["٣", "０", "\U000104a0", "𝟘", "\U0001e950", "\U0001fbf0"])
 def test_the_re2_trigger_scan_reads_digits_past_the_surrogates(digit):
     """re's \\d holds digits above U+D7FF too (full-width, Osmanya, Mathematical, Adlam): the RE2 scan's
@@ -341,7 +349,7 @@ def test_the_re2_trigger_scan_reads_digits_past_the_surrogates(digit):
 
 
 @pytest.mark.parametrize("text", ["电话\ud800 13988999988", "301室\udfff", "\ud83d"])
-def test_a_text_utf8_cannot_encode_is_scanned_by_re(text):
+def test_a_text_utf8_cannot_encode_is_scanned_alike(text):
     found, longest = pii._triggers(text)
     assert pii._trigger_scan_re2(text) == (found, longest)
     assert mask_pii(text) == pii._mask_with_every_rule(text)

@@ -7,6 +7,7 @@ characters NFKC, whitespace collapsing and dropping treat specially, and on ever
 
 from __future__ import annotations
 
+import re
 import sys
 import unicodedata
 
@@ -105,6 +106,41 @@ def test_learn_and_normalize_refuse_what_they_cannot_read():
         _text.learn(ord("a"), 1)
     with pytest.raises(ValueError, match="holds no space"):
         _text.learn(0xFFE3, " \u0304")
+
+
+KEPT = "0123456789٣电话王 -"
+
+
+def _bitmap(characters: str) -> bytes:
+    kept = bytearray((sys.maxunicode + 1) // 8)
+    for char in characters:
+        kept[ord(char) >> 3] |= 1 << (ord(char) & 7)
+    return bytes(kept)
+
+
+@given(st.text(alphabet=SPECIAL + KEPT) | st.text(alphabet=st.characters(codec=None)))
+@example("电话\ud800 13988999988")
+@example("物业费电话王")
+@example("\U0001f600 1\U000104a0")
+def test_a_keeper_writes_each_run_of_other_characters_as_one_nul(text):
+    expected = re.sub(f"[^{re.escape(KEPT)}]+", "\x00", text).encode("utf-8")
+    assert _text.Keeper(_bitmap(KEPT)).utf8(text) == expected
+
+
+@pytest.mark.parametrize("text", ["aé业\U0001f600\ud800", "é\U0001f600", "ab"])  # every width, a surrogate
+def test_a_keeper_writes_kept_characters_of_every_width(text):
+    keeper = _text.Keeper(_bitmap(text))
+    assert keeper.utf8(text) == text.encode("utf-8", "surrogatepass")
+    assert keeper.utf8("物" + text * 300 + "物") == b"\x00" + text.encode("utf-8", "surrogatepass") * 300 + b"\x00"
+
+
+def test_a_keeper_refuses_a_bitmap_of_the_wrong_size_or_keeping_nul():
+    with pytest.raises(ValueError, match="must hold 139264 bytes, one bit per code point, not 100"):
+        _text.Keeper(b"\xff" * 100)
+    with pytest.raises(ValueError, match="NUL stands for the characters not kept"):
+        _text.Keeper(_bitmap("\x00a"))
+    with pytest.raises(TypeError, match="takes a str, not bytes"):
+        _text.Keeper(_bitmap("a")).utf8(b"a")
 
 
 @pytest.mark.realdata
