@@ -9,9 +9,9 @@
  * first time a text holds it, and kept in a table: the character itself, another string (its NFKC
  * form, e.g. full-width forms), part of a whitespace run, nothing (a dropped control or format
  * character), or "undecided" for a character whose NFKC form depends on its neighbours (combining
- * marks, conjoining jamo). normalize() reads a text once to size the result and once to write it:
- * every whitespace run becomes one space, none at either end, and a dropped character does not
- * break a run. A text holding an undecided character is left to the Python path (None), a text
+ * marks, conjoining jamo). normalize() reads a text once to size the result and once to write it (a
+ * Chinese text of up to 2,048 characters once, into a buffer on the stack): every whitespace run
+ * becomes one space, none at either end, and a dropped character does not break a run. A text holding an undecided character is left to the Python path (None), a text
  * holding characters not learnt yet returns them (a list of code points) so Python can teach them
  * and call again. Why the result is normalize()'s own: see triage.text._replacement.
  *
@@ -119,6 +119,35 @@ static inline __attribute__((always_inline)) void write_result(int kind, const v
         }                                                                                    \
     } while (0)
 
+/* normalize() of a text of 2-byte code points (Chinese text) in one pass, written into `out` (room for
+ * `capacity`); its length, or -1 where the two passes must decide: a character not learnt yet or
+ * undecided, a form beyond the BMP, or more than `capacity` code points. */
+static Py_ssize_t write_ucs2(const Py_UCS2 *data, Py_ssize_t n, Py_UCS2 *out, Py_ssize_t capacity) {
+    Py_ssize_t at = 0;
+    int space_pending = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS2 c = data[i];
+        uint16_t becomes = what[c];
+        if (becomes == KEEP) {
+            if (at + 2 > capacity) return -1;
+            if (space_pending && at) out[at++] = (Py_UCS2)SPACE_CHAR;
+            space_pending = 0;
+            out[at++] = c;
+        } else if (becomes == SPACE) {
+            space_pending = 1;
+        } else if (becomes >= FORM) {
+            uint32_t form = becomes - FORM, start = form_start[form], end = form_start[form + 1];
+            if (form_max[form] > 0xFFFF || at + 1 + (Py_ssize_t)(end - start) > capacity) return -1;
+            if (space_pending && at) out[at++] = (Py_UCS2)SPACE_CHAR;
+            space_pending = 0;
+            for (uint32_t j = start; j < end; j++) out[at++] = (Py_UCS2)pool[j];
+        } else if (becomes != DROP) {
+            return -1;
+        }
+    }
+    return at;
+}
+
 static PyObject *normalize(PyObject *module, PyObject *text) {
     if (!PyUnicode_Check(text)) {
         PyErr_Format(PyExc_TypeError, "normalize() takes a str, not %.100s", Py_TYPE(text)->tp_name);
@@ -128,6 +157,11 @@ static PyObject *normalize(PyObject *module, PyObject *text) {
     int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    if (kind == PyUnicode_2BYTE_KIND && n <= 2048) { /* one pass; str() finds the largest code point fast */
+        Py_UCS2 out[2048 + 64];
+        Py_ssize_t length = write_ucs2(data, n, out, sizeof out / sizeof *out);
+        if (length >= 0) return PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, out, length);
+    }
     Py_UCS4 maxchar = 0;
     PyObject *unknown = NULL;
     Py_ssize_t length;
