@@ -25,7 +25,7 @@ WHITESPACE = "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code
 SPECIAL = (
     WHITESPACE
     + "ＡＢｚ０９，：！？（）；～￥｡｢ｶﾞﾟ￣￤"  # full-width and half-width forms (ﾞ composes, ￣ holds a mark)
-    + "…″Ⅱⅻ①⑴⒈㎡㍱﹒﹐﹏½²ﬁµſ"  # other compatibility characters, some mapping to several
+    + "…″Ⅱⅻ①⑴⒈㎡㍱﹒﹐﹏½²ﬁµſ\ufdfa"  # other compatibility characters, some to several (ﷺ: words)
     + "\x00\x07\x1b\x7f\x85\x9f\u00ad\u200b\u200d\u2060\u2066\ufeff\U000e0001"  # controls and format
     + "\ud800\udbff\udc00\udfff"  # lone surrogates
     + "\ue000\uf8ff\U000f0000\U0010fffd"  # private use
@@ -80,7 +80,7 @@ def test_the_compiled_pass_decides_texts_without_marks_or_jamo(text, expected):
     assert _text.normalize(text) == expected
 
 
-@pytest.mark.parametrize("text", ["a\u0301", "ｶﾞ", "가\u11a8", "物业￣", "\u0958"])
+@pytest.mark.parametrize("text", ["a\u0301", "ｶﾞ", "가\u11a8", "物业￣", "\u0958", "物\ufdfa"])
 def test_texts_whose_characters_compose_or_reorder_are_left_to_python(text):
     normalize(text)
     assert _text.normalize(text) is None
