@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,18 @@ SUB_DEPARTMENTS = LABELS + tuple(label for _, label, _ in EXTRA_SUB_DOCS)
 SUB_LABELS = SUB_LABELS_OF_TEXTS + tuple(sub for _, _, sub in EXTRA_SUB_DOCS)
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "teddy2020c"
+
+
+def board_texts() -> Iterator[tuple[str, str]]:
+    """Every subject, title, body and reply of the real boards' files (../shared/data/*/*.csv), with
+    where it is (file, id, column)."""
+    csv.field_size_limit(1 << 30)
+    for path in sorted(SHARED_DATA.parent.glob("*/*.csv")):
+        with path.open(encoding="utf-8", newline="") as handle:
+            for row in csv.DictReader(handle):
+                for column in ("subject", "title", "body", "reply"):
+                    if row.get(column):
+                        yield f"{path.parent.name}/{path.name} {row.get('id')} {column}", row[column]
 
 
 @functools.cache

@@ -103,7 +103,7 @@ def test_wheel_ships_the_default_model(tmp_path):
     assert "triage/cli/__init__.py" in names and "triage/cli.py" not in names  # the `triage` command
     assert "triage/datasets/data/petitions/other.jsonl" in names
     # built here (a C compiler is present): the wheel carries the compiled extensions, not their sources
-    for extension in ("_featurize", "_segment"):
+    for extension in ("_featurize", "_segment", "_text"):
         assert any(re.fullmatch(rf"triage/{extension}\..+\.(so|pyd)", name) for name in names)
         assert f"triage/{extension}.c" not in names and f"triage/{extension}.pyi" in names
     assert "triage/_segment_api.h" not in names  # the C interface between the two, a source too

@@ -350,8 +350,42 @@ def test_a_phone_number_in_other_digits_is_found_by_both_scans(digit):
     assert mask_pii(text) == pii._mask_with_every_rule(text)
 
 
+@given(st.lists(st.sampled_from(PIECES) | st.text(alphabet=st.characters(codec=None), max_size=3)).map("".join))
+def test_the_re2_trigger_scan_finds_what_the_re_scan_finds_among_any_characters(text):
+    """The RE2 scan reads only the characters trigger words and number runs hold (each run of others as one
+    NUL): other characters anywhere, surrogates too, change nothing it finds."""
+    found, longest = pii._triggers(text)
+    assert pii._trigger_scan_re2(text) == (found, _bucketed(longest))
+
+
+@pytest.fixture
+def without_compiled_text(monkeypatch):
+    """The trigger scan as where triage._text could not be built (no C compiler at install)."""
+    monkeypatch.setattr(pii, "_text", None)
+    pii._trigger_set.cache_clear()
+    yield
+    pii._trigger_set.cache_clear()  # rebuilt with the Keeper once monkeypatch restores triage._text
+
+
+@pytest.mark.parametrize("text", ["电话13988999988", "我叫王建国，住5栋2单元301室", "电话\ud800 13988999988", "物业费"])
+def test_the_re2_trigger_scan_without_the_compiled_keeper(without_compiled_text, text):
+    found, longest = pii._triggers(text)
+    assert pii._trigger_set()[2] is None
+    by_re = "\ud800" in text  # what UTF-8 cannot encode is scanned by re, its run length exact
+    assert pii._trigger_scan_re2(text) == (found, longest if by_re else _bucketed(longest))
+    assert mask_pii(text) == pii._mask_with_every_rule(text)
+
+
+@pytest.mark.parametrize("digit", ["٣", "０", "\U000104a0", "𝟘", "\U0001e950", "\U0001fbf0"])
+def test_the_re2_trigger_scan_reads_digits_past_the_surrogates(digit):
+    """re's \\d holds digits above U+D7FF too (full-width, Osmanya, Mathematical, Adlam): the RE2 scan's
+    digit class names them by code point."""
+    text = "电话" + digit * 11
+    assert pii._trigger_scan_re2(text) == ({"phone_cue"}, 11) == pii._triggers(text)
+
+
 @pytest.mark.parametrize("text", ["电话\ud800 13988999988", "301室\udfff", "\ud83d"])
-def test_a_text_utf8_cannot_encode_is_scanned_by_re(text):
+def test_a_text_utf8_cannot_encode_is_scanned_alike(text):
     found, longest = pii._triggers(text)
     assert pii._trigger_scan_re2(text) == (found, longest)
     assert mask_pii(text) == pii._mask_with_every_rule(text)

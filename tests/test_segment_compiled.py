@@ -7,7 +7,6 @@ any difference would be a silent change of features: every test here compares th
 
 from __future__ import annotations
 
-import csv
 import json
 import multiprocessing
 import pickle
@@ -21,13 +20,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import triage.segmentation as segmentation
-from tests.conftest import SHARED_DATA, TEXTS
+from tests.conftest import SHARED_DATA, TEXTS, board_texts
 from triage.text import PLACEHOLDERS, prepare
 
 _segment = pytest.importorskip("triage._segment", reason="the compiled segmenter was not built (no C compiler)")
 pytest.importorskip("rjieba", reason="the reference implementation, rjieba, is not installed")
 
-BOARDS = SHARED_DATA.parent
 # Words of the dictionary, the user dictionary and near misses, written for these tests
 WORDS = ("物业", "物业费", "四点半课堂", "派出所", "网球拍卖会", "长江大桥", "南京市", "的", "了", "我们", "一个")
 ALPHABET = (
@@ -255,20 +253,9 @@ def test_forcing_compiled_without_the_extension_says_what_to_do():
     assert result.returncode != 0 and "triage._segment was not built" in result.stderr
 
 
-def _board_texts():
-    """Every subject, title, body and reply of the three boards' files."""
-    csv.field_size_limit(1 << 30)
-    for path in sorted(BOARDS.glob("*/*.csv")):
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                for column in ("subject", "title", "body", "reply"):
-                    if row.get(column):
-                        yield f"{path.parent.name}/{path.name} {row.get('id')} {column}", row[column]
-
-
 @pytest.mark.realdata
 @pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent (real data stays outside)")
 def test_every_real_message_gives_rjiebas_tokens(compiled, reference):
-    prepared = ((where, prepare(text).text) for where, text in _board_texts())
+    prepared = ((where, prepare(text).text) for where, text in board_texts())
     differing = [where for where, text in prepared if compiled(text) != reference(text)]
     assert not differing, f"{len(differing)} texts segment differently, first: {differing[:5]}"

@@ -17,7 +17,14 @@ import re2
 
 from triage.exceptions import ConfigError
 
-__all__ = ["UserPattern", "compile_builtin", "compile_user_pattern", "first_character_lookahead", "first_characters"]
+__all__ = [
+    "UserPattern",
+    "compile_builtin",
+    "compile_user_pattern",
+    "first_character_lookahead",
+    "first_characters",
+    "matched_characters",
+]
 
 #: A compiled RE2 pattern: ``search``, ``finditer`` and ``pattern`` as with ``re.Pattern``.
 UserPattern = Any
@@ -124,3 +131,57 @@ def _first_character_ranges(pattern: str) -> set[tuple[int, int]] | None:
     if found is None or found[1]:
         return None
     return found[0]
+
+
+def matched_characters(pattern: str) -> tuple[set[tuple[int, int]], bool] | None:
+    """The characters a match of ``pattern`` (Python syntax) can hold or look behind or ahead at: code
+    point ranges, and whether ``\\d`` (any decimal digit) is among them; None when they cannot be listed
+    (``.``, negated classes, ``\\w``, ``\\s``, anchors, negative lookaround, flags such as ``(?i)``).
+
+    Every character outside them can then be replaced, a run of them by one such character, without
+    moving a match or making one: ``triage.pii`` scans for its trigger words that way.
+    """
+    from re import _constants, _parser  # type: ignore[attr-defined]  # re's own parser; in every supported Python
+
+    ranges: set[tuple[int, int]] = set()
+    digits = False
+
+    def collect(items: Any) -> bool:
+        """Add what ``items`` can match to ``ranges``; False if that cannot be told."""
+        nonlocal digits
+        for op, value in items:
+            if op is _constants.LITERAL:
+                ranges.add((value, value))
+            elif op is _constants.IN:
+                for kind, member in value:
+                    if kind is _constants.LITERAL:
+                        ranges.add((member, member))
+                    elif kind is _constants.RANGE:
+                        ranges.add(member)
+                    elif kind is _constants.CATEGORY and member is _constants.CATEGORY_DIGIT:
+                        digits = True
+                    else:
+                        return False
+            elif op is _constants.SUBPATTERN:
+                if value[1] or value[2] or not collect(value[3]):  # flags added or removed in the group
+                    return False
+            elif op is _constants.BRANCH:
+                if not all(collect(alternative) for alternative in value[1]):
+                    return False
+            elif op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT):
+                if not collect(value[2]):
+                    return False
+            elif op is _constants.ASSERT:  # a lookahead or lookbehind reads characters too
+                if not collect(value[1]):
+                    return False
+            elif op is _constants.ATOMIC_GROUP:
+                if not collect(value):
+                    return False
+            else:
+                return False
+        return True
+
+    parsed = _parser.parse(pattern)
+    if parsed.state.flags & ~(re.UNICODE | re.VERBOSE) or not collect(parsed):
+        return None
+    return ranges, digits

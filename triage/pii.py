@@ -31,7 +31,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import re2
 
-from triage.patterns import first_characters
+from triage.patterns import first_characters, matched_characters
+
+try:  # the text the trigger scan reads, built in C (triage/_text.c) where pip install could compile it
+    from triage import _text
+except ImportError:
+    _text = None  # type: ignore[assignment]
 
 __all__ = ["PLACEHOLDERS", "mask_normalized", "mask_pii"]
 
@@ -470,14 +475,21 @@ def _triggers(text: str) -> tuple[set[str], int]:
     return found, max(map(len, _NUMBER_RUN.findall(text)), default=0)
 
 
-def _python_digits() -> str:
-    """What ``\\d`` matches in ``re`` (Unicode decimal digits, ``str.isdecimal``) as the body of an RE2
-    class: RE2's ``\\d`` is ASCII only, and its Unicode tables need not be Python's. Every code point
-    (surrogates aside) is tested at once as a numpy array of one-character strings, ~20 ms."""
+@cache
+def _decimal_digits() -> tuple[tuple[int, int], ...]:
+    """The code point ranges ``\\d`` matches in ``re`` (Unicode decimal digits, ``str.isdecimal``), as
+    ``(first, last)``: every code point (surrogates aside) tested at once as a numpy array of
+    one-character strings, ~20 ms."""
     decimal = np.char.isdecimal(np.arange(sys.maxunicode + 1, dtype=np.uint32).view("<U1"))
     decimal[0xD800:0xE000] = False
-    edges = np.flatnonzero(np.diff(decimal, prepend=False, append=False))
-    return "".join(f"\\x{{{start:x}}}-\\x{{{end - 1:x}}}" for start, end in zip(edges[::2], edges[1::2], strict=True))
+    edges = np.flatnonzero(np.diff(decimal, prepend=False, append=False)).tolist()
+    return tuple((first, stop - 1) for first, stop in zip(edges[::2], edges[1::2], strict=True))
+
+
+def _python_digits() -> str:
+    """What ``\\d`` matches in ``re`` as the body of an RE2 class: RE2's ``\\d`` is ASCII only, and its
+    Unicode tables need not be Python's."""
+    return "".join(f"\\x{{{low:x}}}-\\x{{{high:x}}}" for low, high in _decimal_digits())
 
 
 def _for_re2(pattern: str, digits: str) -> str:
@@ -499,32 +511,60 @@ _RUN_LENGTHS = tuple(sorted({step.min_run for step in _STEPS if step.min_run} | 
 
 
 @cache
-def _trigger_set() -> tuple[Any, tuple[str | int, ...]]:
+def _trigger_set() -> tuple[Any, tuple[str | int, ...], Any]:
     """One RE2 set of every trigger word and, for each of :data:`_RUN_LENGTHS`, a number run at least
-    that long, and what each of its patterns stands for (a trigger's name, or a run length). Built on
-    first use (finding Python's digits takes ~0.3 s): RE2 reads a text once, in linear time, for all."""
+    that long, what each of its patterns stands for (a trigger's name, or a run length), and the
+    ``triage._text.Keeper`` of the characters their matches hold (:func:`_characters_read`; None where
+    triage._text was not built). Built on first use (finding Python's digits takes ~0.3 s): RE2 reads a
+    text once, in linear time, for all."""
     digits = _python_digits()
+    patterns: dict[str, str | int] = {
+        **{pattern: name for name, pattern in _TRIGGER_WORDS.items()},
+        **{rf"\d[\d{_RUN_SEPARATORS}]{{{length - 2},}}\d": length for length in _RUN_LENGTHS},
+    }
     found_by = re2.Set.SearchSet()
-    meanings: list[str | int] = []
-    for name, pattern in _TRIGGER_WORDS.items():
+    for pattern in patterns:
         found_by.Add(_for_re2(pattern, digits))
-        meanings.append(name)
-    for length in _RUN_LENGTHS:
-        found_by.Add(_for_re2(rf"\d[\d{_RUN_SEPARATORS}]{{{length - 2},}}\d", digits))
-        meanings.append(length)
     found_by.Compile()
-    return found_by, tuple(meanings)
+    keeper = _text.Keeper(_characters_read(patterns)) if _text is not None else None
+    return found_by, tuple(patterns.values()), keeper
+
+
+def _characters_read(patterns: Iterable[str]) -> bytes:
+    """A bitmap (bit ``c & 7`` of byte ``c >> 3``) of the characters a match of any of ``patterns`` can hold.
+
+    The trigger scan reads a text with every run of other characters replaced by one NUL
+    (``triage._text.Keeper.utf8``): a match holds no NUL, and none of the characters it holds is
+    replaced, so every pattern matches there exactly where it matches in the text, and RE2 reads a
+    quarter of the bytes (Chinese characters that no trigger word holds are most of a message).
+    """
+    kept = bytearray((sys.maxunicode + 1) // 8)
+    for pattern in patterns:
+        listed = matched_characters(pattern)
+        if listed is None:
+            raise ValueError(f"trigger {pattern!r}: the characters its matches hold cannot be listed")
+        ranges, digits = listed
+        for low, high in (*ranges, *(_decimal_digits() if digits else ())):
+            for code in range(low, high + 1):
+                kept[code >> 3] |= 1 << (code & 7)
+    if kept[0] & 1:
+        raise ValueError("a trigger holds NUL, which stands for the characters no trigger holds")
+    return bytes(kept)
 
 
 def _trigger_scan_re2(text: str) -> tuple[set[str], int]:
     """:func:`_triggers` in one RE2 pass, its run length given as the longest of :data:`_RUN_LENGTHS` that
-    ``text`` holds a run of (all that :func:`_steps_that_can_match` asks of it); :func:`_triggers` itself
-    for a text UTF-8 cannot encode (a lone surrogate)."""
-    try:
-        encoded = text.encode("utf-8")
-    except UnicodeEncodeError:
-        return _triggers(text)
-    found_by, meanings = _trigger_set()
+    ``text`` holds a run of (all that :func:`_steps_that_can_match` asks of it). Without the compiled
+    ``triage._text``, RE2 reads the whole text, and :func:`_triggers` scans a text UTF-8 cannot encode
+    (a lone surrogate)."""
+    found_by, meanings, keeper = _trigger_set()
+    if keeper is not None:
+        encoded = keeper.utf8(text)
+    else:
+        try:
+            encoded = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _triggers(text)
     found, longest = set(), 0
     for index in found_by.Match(encoded) or ():  # None when nothing matched
         meaning = meanings[index]
