@@ -160,8 +160,7 @@ def load_replies(path: str | Path | None = None) -> Any:
     replies["unit"] = [e.unit if e else None for e in evidence]
     replies["cue"] = [e.cue if e else None for e in evidence]
     replies["departments"] = [
-        (e.department, *(d for d in unit_departments(e.unit) if d != e.department)) if e else ()
-        for e in evidence
+        (e.department, *(d for d in unit_departments(e.unit) if d != e.department)) if e else () for e in evidence
     ]
     replies["split"] = [reply_split(i) for i in replies["id"]]
     replies["text"] = replies["subject"].fillna("") + "\n" + replies["body"].fillna("")
