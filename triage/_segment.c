@@ -26,11 +26,22 @@
  * or more, or four or more among letters) becomes a space; a token is kept when it has an
  * alphanumeric character (str.isalnum, character by character) and is not a stop word.
  *
- * The dictionary is a character trie: the root's children for the BMP in a direct table, every
- * other node in an open-addressing table keyed by (parent node, code point), each node stored in 16
- * bytes with its id, flags and ln frequency so that a step of a walk is one memory access (the
- * frequencies themselves, for building, are kept aside). A Segmenter is built once
- * by build() and never changes after, so threads share it and forked workers inherit it.
+ * The dictionary is a character trie laid out for the walks of the cut, which read it at random: from
+ * every character of a run, a walk reads the child of the node it is at on the next character until
+ * there is none, nine walks in ten taking a second step and one in three a third (votes.csv). Each
+ * character of the dictionary has a code (1 to 65,535, in order of first appearance); a node is 8
+ * bytes holding its character's code, its flags, the number of its word frequency (the frequencies
+ * and their ln are in a table of the ~5,000 distinct ones) and where the block of its children
+ * starts and how large it is. The root's children sit at the index of their code; every other
+ * node's children fill a block of their own, a small hash table on the code (linear probing, at most
+ * three quarters full beyond two children), so that a step of a walk is one read of 8 bytes, in the
+ * block of the node it leaves. The blocks are laid out breadth first: those of the root's children,
+ * which every second step reads, lie together. Against an open-addressing table of 16-byte nodes
+ * keyed by (parent, character), 16 MB of which each step read one line at random, the trie takes
+ * 5.5 MB (jieba's dictionary: 720,000 slots for 498,000 nodes), so that far more of it stays in
+ * cache. While building, a block that fills up moves to the end, twice as large; build() then copies
+ * the blocks in use, breadth first, into one allocation. A Segmenter is built once by build() and
+ * never changes after, so threads share it and forked workers inherit it.
  *
  * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
  * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
@@ -315,11 +326,12 @@ static int set_word(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n, uint64_t f
 static int compact(Segmenter *s) {
     size_t n = s->live - BUILD_ROOT + s->n_codes + 1, size = n * sizeof(Node);
     size_t align = size >= HUGE_PAGE ? HUGE_PAGE : 64;
+    size = (size + align - 1) / align * align;
     char *memory = PyMem_RawMalloc(size + align);
     if (!memory) return -1;
     Node *nodes = (Node *)(((uintptr_t)memory + align - 1) / align * align);
 #ifdef MADV_HUGEPAGE
-    if (align == HUGE_PAGE) madvise(nodes, (size + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+    if (align == HUGE_PAGE) madvise(nodes, size, MADV_HUGEPAGE);
 #endif
     memcpy(nodes, s->nodes, (s->n_codes + 1) * sizeof(Node));
     size_t end = s->n_codes + 1;
