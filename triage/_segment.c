@@ -165,18 +165,24 @@ static inline size_t block_slot(uint32_t code, uint32_t log_size) {
     return (size_t)(((uint64_t)(uint32_t)(code * 0x9E3779B1u) << log_size) >> 32);
 }
 
-/* Index of the child of node on code, 0 for none (nodes[0] is no node). Linear probing in the block,
- * which is never more than three quarters full beyond two children, so a miss ends within a few slots. */
-static inline size_t child_of(const Segmenter *s, Node node, uint32_t code) {
-    if (!code || !(node_flags(node) & HAS_CHILDREN)) return 0;
+/* Index of the child on code of node, which has children: where it is, or else a free slot or 0, both
+ * no node (a zero one). Linear probing in the block, which is never more than three quarters full
+ * beyond two children, so that a miss ends within a few slots. */
+static inline size_t step_in_block(const Node *nodes, Node node, uint32_t code) {
     size_t mask = ((size_t)1 << node_log_size(node)) - 1, block = node_block(node);
     size_t i = block_slot(code, node_log_size(node));
     for (size_t probes = 0; probes <= mask; probes++, i = (i + 1) & mask) {
-        uint32_t found = node_code(s->nodes[block + i]);
-        if (found == code) return block + i;
-        if (!found) return 0;
+        uint32_t found = node_code(nodes[block + i]);
+        if (found == code || !found) return block + i;
     }
     return 0;
+}
+
+/* Index of the child of node on code, 0 for none (nodes[0] is no node). */
+static inline size_t child_of(const Segmenter *s, Node node, uint32_t code) {
+    if (!(node_flags(node) & HAS_CHILDREN)) return 0;
+    size_t at = step_in_block(s->nodes, node, code);
+    return node_code(s->nodes[at]) ? at : 0;
 }
 
 /* Index of the node spelling chars[0..n), 0 for none. */
@@ -358,6 +364,13 @@ static int compact(Segmenter *s) {
 
 static inline int is_ascii_alnum(Py_UCS4 c) { return c < 128 && Py_ISALNUM(c); }
 
+/* str.isalnum of one character; CJK Unified Ideographs of Unicode 1.1, all letters (Lo), without a
+ * look-up in Python's tables. */
+static inline int is_alnum(Py_UCS4 c) {
+    if (c < 128) return Py_ISALNUM(c);
+    return (c >= 0x4E00 && c <= 0x9FA5) || Py_UNICODE_ISALNUM(c);
+}
+
 static inline int is_identifier_char(Py_UCS4 c) { return is_ascii_alnum(c) || c == '_'; }
 
 /* jieba-rs's RE_HAN_DEFAULT class. */
@@ -453,7 +466,7 @@ static void cut_run(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, P
                 }
             }
             if (!(flags & HAS_CHILDREN) || j == n) break;
-            at = child_of(s, node, codes[j]);
+            at = step_in_block(nodes, node, codes[j]);
             node = nodes[at];
         }
         if (best_end < 0) {
@@ -536,7 +549,7 @@ static int is_stop(const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py
 static void keep_content(Sink *sink, const Segmenter *s, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t end,
                          const Node *word) {
     int has_alnum = 0;
-    for (Py_ssize_t i = start; i < end && !has_alnum; i++) has_alnum = Py_UNICODE_ISALNUM(text[i]);
+    for (Py_ssize_t i = start; i < end && !has_alnum; i++) has_alnum = is_alnum(text[i]);
     if (!has_alnum || is_stop(s, text, start, end, word)) return;
     Scratch *scratch = sink->scratch;
     scratch->spans[2 * scratch->n_spans] = start;
