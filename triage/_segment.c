@@ -39,8 +39,8 @@
  * which every second step reads, lie together. Against an open-addressing table of 16-byte nodes
  * keyed by (parent, character), 16 MB of which each step read one line at random, the trie takes
  * 7.7 MB (jieba's dictionary: 1,010,000 slots for 498,000 nodes), so that far more of it stays in
- * cache. While building, a block that fills up moves to the end, twice as large; build() then copies
- * the blocks in use, breadth first, into one allocation. A Segmenter is built once by build() and
+ * cache. While building, a block that fills up moves, twice as large, to a block a move left or to
+ * the end; build() then copies the blocks in use, breadth first, into one allocation. A Segmenter is built once by build() and
  * never changes after, so threads share it and forked workers inherit it.
  *
  * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
@@ -102,7 +102,9 @@ typedef struct {
     void *nodes_memory;    /* the allocation nodes lies in */
     size_t n_nodes, room;  /* nodes used, and allocated while building */
     size_t live;           /* building: the nodes the blocks in use take, root included */
-    uint32_t *children;    /* building: children[b], the number of children in the block starting at b */
+    uint16_t *children;    /* building: children[b], the number of children in the block starting at b */
+    size_t left[32];       /* building: by log2 size, the first block left by a move (0: none), each
+                            * holding the index of the next in its first slot */
     uint16_t *bmp_codes;   /* the code of each BMP character, 0 for none */
     uint64_t *astral;      /* code point << 16 | code, for characters beyond the BMP, by code point */
     size_t n_astral;
@@ -215,7 +217,7 @@ static int reserve(Segmenter *s, size_t n) {
     Node *nodes = PyMem_RawRealloc(s->nodes, room * sizeof(Node));
     if (!nodes) return -1;
     s->nodes = s->nodes_memory = nodes;
-    uint32_t *children = PyMem_RawRealloc(s->children, room * sizeof(uint32_t));
+    uint16_t *children = PyMem_RawRealloc(s->children, room * sizeof(uint16_t));
     if (!children) return -1;
     s->children = children;
     s->room = room;
@@ -230,15 +232,19 @@ static size_t place(Node *block, uint32_t log_size, Node node) {
     return i;
 }
 
-/* Move the children of nodes[at] to a new block at the end, large enough for count of them. A
- * building wastes the blocks it leaves; compact() drops them. */
+/* Move the children of nodes[at] to a new block large enough for count of them: one a move left, or
+ * else one at the end. */
 static int grow_block(Segmenter *s, size_t at, size_t count) {
     uint32_t log_size = block_log_size(count);
-    size_t size = (size_t)1 << log_size;
-    if (reserve(s, size) < 0) return -1;
-    size_t block = s->n_nodes;
+    size_t size = (size_t)1 << log_size, block = s->left[log_size];
+    if (block) {
+        s->left[log_size] = (size_t)s->nodes[block];
+    } else {
+        if (reserve(s, size) < 0) return -1;
+        block = s->n_nodes;
+        s->n_nodes += size;
+    }
     memset(s->nodes + block, 0, size * sizeof(Node));
-    s->n_nodes += size;
     s->live += size;
     Node node = s->nodes[at];
     s->children[block] = 0;
@@ -248,6 +254,8 @@ static int grow_block(Segmenter *s, size_t at, size_t count) {
             if (node_code(s->nodes[old + k])) place(s->nodes + block, log_size, s->nodes[old + k]);
         s->children[block] = s->children[old];
         s->live -= old_size;
+        s->nodes[old] = (Node)s->left[node_log_size(node)];
+        s->left[node_log_size(node)] = old;
     }
     s->nodes[at] = with_block(node, block, log_size);
     return 0;
@@ -264,7 +272,7 @@ static size_t add_child(Segmenter *s, size_t at, uint32_t code) {
         if (grow_block(s, at, count) < 0) return 0;
         node = s->nodes[at];
     }
-    s->children[node_block(node)] = (uint32_t)count;
+    s->children[node_block(node)] = (uint16_t)count; /* at most MAX_CODE: one child per code */
     return node_block(node) + place(s->nodes + node_block(node), node_log_size(node), (Node)code);
 }
 
@@ -760,8 +768,8 @@ static int load_dictionary(Segmenter *s, PyObject *path) {
         PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
         goto error;
     }
-    /* about a slot per 4 bytes of dictionary, left blocks included (jieba's: 1.3 million for 5 MB) */
-    if (reserve(s, (size_t)size / 4) < 0) goto memory;
+    /* about a slot per 5 bytes of dictionary (jieba's: 1 million for 5 MB) */
+    if (reserve(s, (size_t)size / 5) < 0) goto memory;
     while ((length = read_line(file, &line, &line_room)) >= 0) {
         const unsigned char *text = (const unsigned char *)line;
         Py_ssize_t a = 0, b, f;
@@ -887,7 +895,7 @@ static PyObject *build(PyObject *Py_UNUSED(module), PyObject *args) {
     memset((char *)s + sizeof(PyObject), 0, sizeof(Segmenter) - sizeof(PyObject));
     s->n_nodes = s->room = s->live = BUILD_ROOT; /* load_dictionary makes room for the blocks */
     s->nodes = s->nodes_memory = PyMem_RawCalloc(BUILD_ROOT, sizeof(Node));
-    s->children = PyMem_RawMalloc(BUILD_ROOT * sizeof(uint32_t));
+    s->children = PyMem_RawMalloc(BUILD_ROOT * sizeof(uint16_t));
     s->bmp_codes = PyMem_RawCalloc(0x10000, sizeof(uint16_t));
     s->freq_slots = PyMem_RawCalloc((size_t)1 << FREQ_HASH_BITS, sizeof(uint32_t));
     if (!s->nodes || !s->children || !s->bmp_codes || !s->freq_slots) goto error;
