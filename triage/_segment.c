@@ -29,19 +29,23 @@
  * The dictionary is a character trie laid out for the walks of the cut, which read it at random: from
  * every character of a run, a walk reads the child of the node it is at on the next character until
  * there is none, nine walks in ten taking a second step and one in three a third (votes.csv). Each
- * character of the dictionary has a code (1 to 65,535, in order of first appearance); a node is 8
- * bytes holding its character's code, its flags, the number of its word frequency (the frequencies
- * and their ln are in a table of the ~5,000 distinct ones) and where the block of its children
- * starts and how large it is. The root's children sit at the index of their code; every other
- * node's children fill a block of their own, a small hash table on the code (linear probing, at most
- * half full beyond two children: three quarters took 6 % more instructions and mispredicted branches,
- * 2 MB less), so that a step of a walk is one read of 8 bytes, in the block of the node it leaves. The blocks are laid out breadth first: those of the root's children,
- * which every second step reads, lie together. Against an open-addressing table of 16-byte nodes
- * keyed by (parent, character), 16 MB of which each step read one line at random, the trie takes
- * 7.7 MB (jieba's dictionary: 1,010,000 slots for 498,000 nodes), so that far more of it stays in
- * cache. While building, a block that fills up moves, twice as large, to a block a move left or to
- * the end; build() then copies the blocks in use, breadth first, into one allocation. A Segmenter is built once by build() and
- * never changes after, so threads share it and forked workers inherit it.
+ * character of the dictionary has a code (1 to 65,535, numbered in order of first appearance); a node
+ * is 8 bytes holding its character's code, its flags, the number of its word frequency (the frequencies
+ * and their ln are in a table of the ~5,000 distinct ones) and where the block of its children starts
+ * and how large it is. The root's children sit at the index of their code; every other node's children
+ * fill a block of their own, a small hash table on the code (linear probing, at most half full beyond
+ * two children: three quarters took 6 % more instructions and mispredicted branches, 2 MB less), so
+ * that a step of a walk is one read of 8 bytes, in the block of the node it leaves. The blocks are laid
+ * out breadth first: those of the root's children, which every second step reads, lie together. Against
+ * an open-addressing table of 16-byte nodes keyed by (parent, character), 16 MB of which each step read
+ * one line at random, the trie takes 7.7 MB (jieba's dictionary: ~1,010,000 slots for ~498,000 nodes), so
+ * that far more of it stays in cache: the cut takes ~40 % less time (segment() and the featuriser,
+ * votes.csv and bodies.csv). What is left is mostly the branch on whether a step found a child, which
+ * no layout removes: requesting the slot of the second step a few characters ahead, or taking all the
+ * second steps first in a pass of their own, measured no faster. While building, a block that fills up
+ * moves, twice as large, to a block a move left or to the end; build() then copies the blocks in use,
+ * breadth first, into one allocation. A Segmenter is built once by build() and never changes after, so
+ * threads share it and forked workers inherit it.
  *
  * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
  * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
@@ -426,21 +430,6 @@ typedef struct Sink {
     double log_freq_sum;
 } Sink;
 
-/* A walk is a chain of dependent loads, but walks from different characters are independent: the
- * slot the walk PREFETCH_DISTANCE characters ahead will read second is requested now. */
-#define PREFETCH_DISTANCE 4
-
-static inline void prefetch_second_step(const Segmenter *s, const uint16_t *codes) {
-#if defined(__GNUC__) || defined(__clang__)
-    Node first = s->nodes[codes[0]];
-    if (node_flags(first) & HAS_CHILDREN)
-        __builtin_prefetch(&s->nodes[node_block(first) + block_slot(codes[1], node_log_size(first))]);
-#else
-    (void)s;
-    (void)codes;
-#endif
-}
-
 /* Cut the Han run text[start..stop) along its best route (jieba-rs cut_dag_no_hmm). */
 static void cut_run(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, Py_ssize_t start, Py_ssize_t stop,
                     Sink *sink) {
@@ -457,7 +446,6 @@ static void cut_run(const Segmenter *s, Scratch *scratch, const Py_UCS4 *text, P
     for (Py_ssize_t k = 0; k < n; k++) codes[k] = (uint16_t)char_code(s, run[k]);
     prob[n] = 0.0;
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
-        if (i >= PREFETCH_DISTANCE) prefetch_second_step(s, codes + i - PREFETCH_DISTANCE);
         double best = -INFINITY;
         Py_ssize_t best_end = -1;
         const Node *best_node = NULL;
