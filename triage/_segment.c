@@ -71,7 +71,7 @@
 #define MAX_CODE 0xFFFFu                /* characters are numbered 1..MAX_CODE; 0: a character in no word */
 #define BUILD_ROOT (MAX_CODE + 1)       /* while building, the root's children take nodes[0..MAX_CODE] */
 #define MAX_FREQS 0x10000u              /* distinct word frequencies, numbered from 0 */
-#define MAX_NODES ((size_t)1 << 24)     /* node indexes, blocks included (jieba's dictionary: ~900,000) */
+#define MAX_NODES ((size_t)1 << 24)     /* node indexes, root and blocks (jieba's dictionary: ~1.1 million) */
 #define FREQ_HASH_BITS 17               /* building: distinct frequencies by value, at most half full */
 
 /* node flags */
