@@ -38,14 +38,16 @@
  * that a step of a walk is one read of 8 bytes, in the block of the node it leaves. The blocks are laid
  * out breadth first: those of the root's children, which every second step reads, lie together. Against
  * an open-addressing table of 16-byte nodes keyed by (parent, character), 16 MB of which each step read
- * one line at random, the trie takes 7.7 MB (jieba's dictionary: ~1,010,000 slots for ~498,000 nodes), so
- * that far more of it stays in cache: the cut takes ~40 % less time (segment() and the featuriser,
- * votes.csv and bodies.csv). What is left is mostly the branch on whether a step found a child, which
- * no layout removes: requesting the slot of the second step a few characters ahead, or taking all the
- * second steps first in a pass of their own, measured no faster. While building, a block that fills up
- * moves, twice as large, to a block a move left or to the end; build() then copies the blocks in use,
- * breadth first, into one allocation. A Segmenter is built once by build() and never changes after, so
- * threads share it and forked workers inherit it.
+ * one line at random, the trie takes 7.7 MB (jieba's dictionary: ~1,010,000 slots for ~498,000 nodes),
+ * so that far more of it stays in cache: the cut takes ~40 % less time in the featuriser (perf samples
+ * in cut_run, 2,000 bodies.csv texts) and segment() ~30 % less (votes.csv). Of what is left, about a
+ * third is cache misses (the featuriser cuts 40 texts repeated 37 % faster per character than 2,000
+ * different ones) and most of the rest the branch on whether a step found a child; requesting the slot
+ * of the second step 4 to 16 characters ahead, or taking all the second steps first in a pass of their
+ * own without branches, measured no faster. While building, a block that fills up moves, twice as
+ * large, to a block a move left or to the end; build() then copies the blocks in use, breadth first,
+ * into one allocation. A Segmenter is built once by build() and never changes after, so threads share
+ * it and forked workers inherit it.
  *
  * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
  * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
