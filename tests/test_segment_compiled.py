@@ -175,6 +175,25 @@ def test_a_bad_dictionary_is_refused_with_its_line(tmp_path, content, error, mes
         _segment.build(str(path), [], [], ())
 
 
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        # one word per character beyond the BMP: a character code more than the trie's 16 bits hold
+        ((f"{chr(0x20000 + k)} 1 n\n" for k in range(0x10000)), "more than 65535 distinct characters"),
+        # two-character words, each its own frequency: a frequency number more than 16 bits hold
+        (
+            (f"{chr(0x4E00 + k // 300)}{chr(0x4E00 + k % 300)} {k + 1} n\n" for k in range(0x10001)),
+            "more than 65536 distinct frequencies",
+        ),
+    ],
+)
+def test_a_dictionary_beyond_the_tries_numbering_is_refused(tmp_path, lines, message):
+    path = tmp_path / "dict.txt"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(ValueError, match=f"{message}.*TRIAGE_SEGMENTER=rjieba"):
+        _segment.build(str(path), [], [], ())
+
+
 def test_a_missing_dictionary_is_an_os_error(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
         _segment.build(str(tmp_path / "missing.txt"), [], [], ())
