@@ -553,8 +553,9 @@ class _Lines:
     :meth:`csv_reader`, whose ``line_num`` is then the count (its caller stops at records, which may
     run on past ``stop``); use one or the other. Either way the bytes are read and decoded in blocks
     cut after a line end, and the lines reach the reader through C-level iterators: a block that
-    decodes whole is split by :class:`io.StringIO` (which splits where this reader does, unlike
-    ``str.splitlines``); one that does not is decoded line by line, which finds the undecodable lines."""
+    decodes whole is split at LF, or by :class:`io.StringIO` if it holds a CR (which splits where this
+    reader does, unlike ``str.splitlines``); one that does not decode whole is decoded line by line,
+    which finds the undecodable lines."""
 
     def __init__(
         self, handle: Any, start: int, encoding: str, translate: bool = False, stop: int | None = None
@@ -661,9 +662,18 @@ class _Lines:
         if self._reader is None:
             self._forget_bad_before(first + 1)
         try:
-            return io.StringIO(raw.decode(self._encoding), newline=self._newline)
+            text = raw.decode(self._encoding)
         except UnicodeDecodeError:
             pass
+        else:
+            if "\r" in text:
+                return io.StringIO(text, newline=self._newline)
+            lines = text.split("\n")  # LF only: split twice as fast as by a StringIO
+            last = lines.pop()  # after the last LF: empty unless the file ends without one
+            lines = [line + "\n" for line in lines]
+            if last:
+                lines.append(last)
+            return lines
         lines = []
         for number, piece in enumerate(raw.splitlines(keepends=True), first + 1):
             try:
