@@ -1,7 +1,8 @@
 """The block reader of CSV/TSV/JSONL text (``triage.io._Lines``) against the line-by-line reader it
 replaced, kept here as the oracle: the same rows, errors and flags, and after every row the same byte
 position, line count and count of undecodable lines, for whole files and any byte range, whatever
-the block sizes. Blocks are made tiny here so that files of a few lines cross many block ends.
+the block sizes. Blocks are made tiny here so that files of a few lines cross many block ends. The
+encoding votes, also read in blocks now, are checked against the line-by-line count the same way.
 """
 
 from __future__ import annotations
@@ -260,3 +261,35 @@ def test_undecodable_lines_are_remembered_only_until_read_past(tmp_path):
             longest = max(longest, len(export._lines.bad))
         assert export._lines.undecodable == 20_000
     assert longest < 1_000
+
+
+def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int, bool]:
+    """triage.io._encoding_votes before it read in blocks: a line at a time."""
+    votes = {"utf-8": 0, "gb18030": 0, "": 0}
+    lines = 0
+    while budget > 0 and (line := handle.readline(budget)):
+        budget -= len(line)
+        if budget <= 0 and not line.endswith(b"\n"):
+            break
+        lines += 1
+        if not line.isascii():
+            encoding = next((e for e in ("utf-8", "gb18030") if tio._decodes(line, e)), "")
+            votes[encoding] += 1
+    return votes, lines, budget <= 0
+
+
+# Lines in UTF-8, in GB18030 (which UTF-8 refuses), ASCII, and bytes neither decodes.
+VOTE_PIECES = ["派出所".encode(), "派出所".encode("gb18030"), b"a,b", b"\n", b"\r\n", b"\xff", b"\xe4"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(VOTE_PIECES), max_size=60),
+    sample=st.integers(1, 300),
+    block=st.integers(1, 64),
+)
+def test_encoding_votes_are_those_of_the_line_by_line_count(pieces, sample, block):
+    raw = b"".join(pieces)
+    expected = oracle_encoding_votes(io.BytesIO(raw), sample)
+    with mock.patch.multiple(tio, _ENCODING_SAMPLE_BYTES=sample, _BLOCK_BYTES=block):
+        assert tio._encoding_votes(io.BytesIO(raw)) == expected
