@@ -13,6 +13,7 @@ Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import contextlib
 import csv
@@ -181,18 +182,37 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
 
 def _encoding_votes(handle: Any) -> tuple[dict[str, int], int, bool]:
     """``(votes, lines read, whether the sample ended before the file)``: each line of the first
-    8 MiB holding non-ASCII bytes votes ``"utf-8"``, ``"gb18030"`` or ``""`` (neither); read a line
-    at a time, so the sample never sits in memory whole."""
+    8 MiB holding non-ASCII bytes votes ``"utf-8"``, ``"gb18030"`` or ``""`` (neither); a line cut
+    by the sample's end does not count. Read a block at a time, so the sample never sits in memory whole."""
     votes = {"utf-8": 0, "gb18030": 0, "": 0}
-    budget, lines = _ENCODING_SAMPLE_BYTES, 0
-    while budget > 0 and (line := handle.readline(budget)):
-        budget -= len(line)
-        if budget <= 0 and not line.endswith(b"\n"):
-            break  # cut by the sample's end, perhaps inside a character
-        lines += 1
+    budget, lines, rest = _ENCODING_SAMPLE_BYTES, 0, b""
+    while True:
+        data = handle.read(min(budget, _BLOCK_BYTES)) if budget > 0 else b""
+        budget -= len(data)
+        block = rest + data if rest else data
+        if data:
+            cut = block.rfind(b"\n") + 1
+            block, rest = block[:cut], block[cut:]
+        elif budget <= 0:  # cut by the sample's end, perhaps inside a character
+            block = block[: block.rfind(b"\n") + 1]
+        lines += _vote_lines(block, votes)
+        if not data:
+            return votes, lines, budget <= 0
+
+
+def _vote_lines(block: bytes, votes: dict[str, int]) -> int:
+    """Add the votes of the lines of ``block`` (whole lines) to ``votes``; how many lines it holds.
+    A block that is UTF-8 throughout (the usual export) is decoded once, not a line at a time."""
+    pieces = block.split(b"\n")
+    if not pieces[-1]:
+        pieces.pop()  # after the last line end
+    if _decodes(block, "utf-8"):
+        votes["utf-8"] += len(pieces) - sum(map(bytes.isascii, pieces))
+        return len(pieces)
+    for line in pieces:
         if not line.isascii():
             votes[next((e for e in ("utf-8", "gb18030") if _decodes(line, e)), "")] += 1
-    return votes, lines, budget <= 0
+    return len(pieces)
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -503,6 +523,40 @@ def splittable(encoding: str) -> bool:
     return codecs.lookup(encoding).name in _SPLITTABLE
 
 
+# Bytes read and decoded at a time: the first read of a file (often just its header) and a record
+# running on past its share's stop read small; each further read doubles, up to the largest (256 KiB
+# blocks read faster than 1 MiB ones, which no longer sit in the CPU's cache, and hold less memory).
+_FIRST_BLOCK_BYTES = 1 << 16
+_BLOCK_BYTES = 1 << 18
+
+
+@dataclass(slots=True)
+class _Block:
+    """Where the lines of one block of bytes (cut after a line end) lie in the file."""
+
+    first: int  # lines before it
+    start: int  # its byte offset
+    raw: bytes
+    _ends: list[int] | None = None
+
+    def offset_after(self, lines: int) -> int:
+        """The byte offset after its first ``lines`` lines."""
+        if self._ends is None:  # only for a block the reading ends in, when asked where
+            self._ends = list(itertools.accumulate(map(len, self.raw.splitlines(keepends=True))))
+        if lines >= len(self._ends):
+            return self.start + len(self.raw)
+        return self.start + self._ends[lines - 1] if lines > 0 else self.start
+
+
+def _last_line_start(raw: bytes, before: int) -> int:
+    """The offset of the last line of ``raw`` that starts before offset ``before`` (> 0)."""
+    newline = raw.rfind(b"\n", 0, before - 1)
+    cr = raw.rfind(b"\r", newline + 1, before - 1)
+    if cr >= 0 and raw[cr + 1 : cr + 2] == b"\n":  # the CR of a CRLF that ends at ``before``
+        cr = raw.rfind(b"\r", newline + 1, cr)
+    return max(newline, cr) + 1
+
+
 class _Lines:
     """The decoded lines of a text file from byte ``start``, split where a universal-newline reader
     splits (after ``\\n``, ``\\r\\n`` or a lone ``\\r``), counting bytes: :attr:`position` is the
@@ -512,33 +566,145 @@ class _Lines:
     ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL).
     :attr:`count` and :attr:`undecodable` count the lines handed out and those holding bytes not valid in
     the encoding (kept as lone surrogates), so a reader can tell whether a record ran over several
-    lines or holds such bytes without looking at its cells."""
+    lines or holds such bytes without looking at its cells. :attr:`stop_reached` tells when the last
+    line starting before byte ``stop`` (the end of a share) has been handed out.
 
-    def __init__(self, handle: Any, start: int, encoding: str, translate: bool = False) -> None:
+    Lines are handed out either one at a time by iterating (up to ``stop``), or all of them to
+    :meth:`csv_reader`, whose ``line_num`` is then the count (its caller stops at records, which may
+    run on past ``stop``); use one or the other. Either way the bytes are read and decoded in blocks
+    cut after a line end, and the lines reach the reader through C-level iterators: a block that
+    decodes whole is split at LF, or by :class:`io.StringIO` if it holds a CR (which splits where this
+    reader does, unlike ``str.splitlines``); one that does not decode whole is decoded line by line,
+    which finds the undecodable lines."""
+
+    def __init__(
+        self, handle: Any, start: int, encoding: str, translate: bool = False, stop: int | None = None
+    ) -> None:
         self._handle = handle  # buffered, positioned at ``start``
-        self.position = start
-        self.count = 0
-        self.undecodable = 0
         utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
-        self._encoding = "utf-8" if utf8_sig else encoding
-        self._translate = translate
         if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
-            self.position += len(handle.read(3))  # as the utf-8-sig decoder does: only at the very start
+            start += len(handle.read(3))  # as the utf-8-sig decoder does: only at the very start
+        self._start, self._stop = start, stop
+        self._encoding = "utf-8" if utf8_sig else encoding
+        self._newline = None if translate else ""
+        self.stop_reached = stop is not None and start >= stop
+        #: Numbers (from 1) of the undecodable lines read and not yet looked past (:meth:`undecodable_in`).
+        self.bad: list[int] = []
+        self._bad_forgotten = 0
+        self._block: _Block | None = None
+        self._handed = 0
+        self._reader: Any = None
+        self._lines = itertools.chain.from_iterable(self._blocks())
+
+    @property
+    def count(self) -> int:
+        return self._reader.line_num if self._reader is not None else self._handed
+
+    @property
+    def position(self) -> int:
+        block = self._block
+        return self._start if block is None else block.offset_after(self.count - block.first)
+
+    @property
+    def undecodable(self) -> int:
+        return self._bad_forgotten + bisect.bisect_right(self.bad, self.count)
+
+    def undecodable_in(self, first: int, last: int) -> bool:
+        """Whether any of lines ``first`` to ``last`` (numbered from 1) holds undecodable bytes; asked
+        in file order, so the lines before ``first`` are forgotten (only counted)."""
+        self._forget_bad_before(first)
+        return bool(self.bad) and self.bad[0] <= last
+
+    def csv_reader(self, delimiter: str) -> Any:
+        """A :mod:`csv` reader of all the lines."""
+        self._reader = _csv_reader(self._lines, delimiter)
+        return self._reader
 
     def __iter__(self) -> Iterator[str]:
-        encoding, translate = self._encoding, self._translate
-        for raw in self._handle:  # split at b"\n"; a lone b"\r" splits further below
-            for piece in raw.splitlines(keepends=True) if b"\r" in raw else (raw,):
-                self.position += len(piece)
-                self.count += 1
-                try:
-                    line = piece.decode(encoding)
-                except UnicodeDecodeError:
-                    line = piece.decode(encoding, "surrogateescape")
-                    self.undecodable += 1
-                if translate and "\r" in line[-2:]:
-                    line = line.rstrip("\r\n") + "\n"
-                yield line
+        lines = self._lines
+        while not self.stop_reached and (line := next(lines, None)) is not None:
+            self._handed += 1
+            yield line
+
+    def _forget_bad_before(self, line: int) -> None:
+        """Keep only a count of the undecodable lines before ``line`` (memory stays flat)."""
+        if passed := bisect.bisect_left(self.bad, line):
+            self._bad_forgotten += passed
+            del self.bad[:passed]
+
+    def _blocks(self) -> Iterator[Iterable[str]]:
+        """The lines of each block. Each is made when the reader has taken all lines before it (so
+        :attr:`count` then numbers them); the block that reaches ``stop`` is cut before the last line
+        starting before ``stop``, so :attr:`stop_reached` turns true when the reader gets to that line."""
+        stop = self._stop
+        for offset, raw in self._raw_blocks():
+            if self.stop_reached or stop is None or offset + len(raw) < stop:
+                yield self._decoded(offset, raw)
+                continue
+            cut = _last_line_start(raw, stop - offset)
+            if cut:
+                yield self._decoded(offset, raw[:cut])
+            self.stop_reached = True
+            yield self._decoded(offset + cut, raw[cut:])
+
+    def _raw_blocks(self) -> Iterator[tuple[int, bytes]]:
+        """``(byte offset, bytes)`` of blocks cut after a line end; none runs past ``stop`` unless a
+        line does."""
+        read, stop = self._handle.read, self._stop
+        offset, size = self._start, _FIRST_BLOCK_BYTES
+        pending: list[bytes] = []  # read since the last line end (a long line: joined once)
+        ahead = offset
+        while True:
+            if stop is not None and ahead < stop:
+                data = read(min(_BLOCK_BYTES, stop - ahead))
+            else:
+                data, size = read(size), min(2 * size, _BLOCK_BYTES)
+            ahead += len(data)
+            if not data:
+                if pending:
+                    yield offset, b"".join(pending)
+                return
+            # after the last LF, else the last CR that cannot be the first half of a CRLF
+            cut = data.rfind(b"\n") + 1 or data.rfind(b"\r", 0, len(data) - 1) + 1
+            if not cut:
+                pending.append(data)  # no line end yet: read on
+                continue
+            head, tail = (data, b"") if cut == len(data) else (data[:cut], data[cut:])
+            raw = b"".join([*pending, head]) if pending else head
+            pending = [tail] if tail else []
+            yield offset, raw
+            offset += len(raw)
+
+    def _decoded(self, offset: int, raw: bytes) -> Iterable[str]:
+        """The lines of the block at ``offset``, decoded whole when it can be."""
+        first = self.count
+        self._block = _Block(first, offset, raw)
+        if self._reader is None:
+            self._forget_bad_before(first + 1)
+        try:
+            text = raw.decode(self._encoding)
+        except UnicodeDecodeError:
+            pass
+        else:
+            if "\r" in text:
+                return io.StringIO(text, newline=self._newline)
+            lines = text.split("\n")  # LF only: split twice as fast as by a StringIO
+            last = lines.pop()  # after the last LF: empty unless the file ends without one
+            lines = [line + "\n" for line in lines]
+            if last:
+                lines.append(last)
+            return lines
+        lines = []
+        for number, piece in enumerate(raw.splitlines(keepends=True), first + 1):
+            try:
+                line = piece.decode(self._encoding)
+            except UnicodeDecodeError:
+                line = piece.decode(self._encoding, "surrogateescape")
+                self.bad.append(number)
+            if self._newline is None and "\r" in line[-2:]:
+                line = line.rstrip("\r\n") + "\n"
+            lines.append(line)
+        return lines
 
 
 def _merged_rows(cells: list[str], delimiter: str, width: int) -> bool:
@@ -567,33 +733,36 @@ def _delimited_header(reader: Any, encoding: str) -> list[str]:
 
 
 def _delimited_rows(
-    reader: Any, header: list[str], delimiter: str, encoding: str, lines: _Lines | None, stop: int | None
+    reader: Any, header: list[str], delimiter: str, encoding: str, lines: _Lines | None
 ) -> Generator[Row]:
-    """The data rows of a CSV/TSV ``reader``, numbered from 1; with ``stop``, the records that start
-    before byte ``stop`` of ``lines`` (the last may run on past it)."""
+    """The data rows of a CSV/TSV ``reader``, numbered from 1; from ``lines``, the records that start
+    before its stop (the last may run on past it)."""
     check_utf8 = _is_gb(encoding)
     width = len(header)
     number = 0
     # from lines, a record read from one line whose bytes all decoded holds no line break and no surrogate
-    read_before = undecodable_before = 0
-    while stop is None or lines is None or lines.position < stop:
-        if lines is not None:
-            read_before, undecodable_before = lines.count, lines.undecodable
+    taken = 0  # lines the reader has used
+    undecodable_lines = lines.bad if lines is not None else []
+    while lines is None or not lines.stop_reached:
+        before = taken
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
+            taken = reader.line_num
             number += 1
             yield Row(number, [""] * width, f"unreadable CSV row: {problem}")
             continue
+        taken = reader.line_num
         if not values:
             continue  # a blank line is no row (as in pandas)
         number += 1
         if lines is None:
             one_line, undecodable = False, has_surrogate("".join(values))
         else:
-            one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
+            one_line = taken - before == 1
+            undecodable = bool(undecodable_lines) and lines.undecodable_in(before + 1, taken)
         if undecodable or max(map(len, values)) > MAX_CELL_CHARS:
             cells, error = row_cells(values, header, encoding)
         elif len(values) == width:  # text cells pass the cell rule unchanged
@@ -636,22 +805,14 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
         yield Row(number, cells, error, values=values)
 
 
-def _lines_before(lines: _Lines, stop: int | None) -> Iterator[str]:
-    """``lines`` up to the one starting at or after byte ``stop`` (all of them without ``stop``)."""
-    iterator = iter(lines)
-    while stop is None or lines.position < stop:
-        line = next(iterator, None)
-        if line is None:
-            return
-        yield line
-
-
-def _text_lines(path: Path, start: int, encoding: str, translate: bool, count: bool) -> tuple[_Lines, Any]:
+def _text_lines(
+    path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None
+) -> tuple[_Lines, Any]:
     """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress."""
     raw = path.open("rb")
     raw.seek(start)
     source = _CountingReader(raw, start) if count else raw
-    return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, encoding, translate), source
+    return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, encoding, translate, stop), source
 
 
 def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[str], int]:
@@ -661,7 +822,7 @@ def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[
         if kind == "jsonl":
             keys, _ = _jsonl_keys(lines)
             return unique_columns(keys), keys, 0  # the first object is also the first row
-        header = _delimited_header(_csv_reader(lines, _DELIMITERS[kind]), encoding)
+        header = _delimited_header(lines.csv_reader(_DELIMITERS[kind]), encoding)
         return header, header, lines.position
 
 
@@ -687,7 +848,7 @@ def _read_text(
             return header, _jsonl_rows(itertools.chain([first_line], text), header, keys, encoding), counter, None, None
         reader = _csv_reader(text, _DELIMITERS[kind])
         header = _delimited_header(reader, encoding)
-        return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None, None), counter, None, None
+        return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None), counter, None, None
     if byte_range is None:
         header, keys, data_start = _text_header(path, kind, encoding)
     else:
@@ -695,12 +856,11 @@ def _read_text(
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             header, keys, data_start = _text_header(path, kind, encoding)
     start, stop = byte_range or (data_start, None)
-    lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True)
+    lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
     if kind == "jsonl":
-        rows = _jsonl_rows(_lines_before(lines, stop), header, keys, encoding)
+        rows = _jsonl_rows(lines, header, keys, encoding)
     else:
-        reader = _csv_reader(lines, _DELIMITERS[kind])
-        rows = _delimited_rows(reader, header, _DELIMITERS[kind], encoding, lines, stop)
+        rows = _delimited_rows(lines.csv_reader(_DELIMITERS[kind]), header, _DELIMITERS[kind], encoding, lines)
     return header, rows, counter, lines, data_start
 
 

@@ -1,0 +1,295 @@
+"""The block reader of CSV/TSV/JSONL text (``triage.io._Lines``) against the line-by-line reader it
+replaced, kept here as the oracle: the same rows, errors and flags, and after every row the same byte
+position, line count and count of undecodable lines, for whole files and any byte range, whatever
+the block sizes. Blocks are made tiny here so that files of a few lines cross many block ends. The
+encoding votes, also read in blocks now, are checked against the line-by-line count the same way.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import os
+from collections.abc import Generator, Iterable, Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import triage.io as tio
+from triage.io import Row, read_rows
+
+# Pieces of hostile exports: quotes, delimiters, every line end, blank lines, a BOM, line breaks that
+# str.splitlines splits at but CSV readers do not (form feed, NEL, U+2028, file separator), JSON
+# punctuation, and bytes no encoding here decodes (JUNK) or that start a character the line ends in (LEAD).
+PIECES = [
+    "物业乱收费", "派出所", "a", "7", ",", "\t", '"', '""', "\n", "\r\n", "\r", "\n\n", "\r\r\n",
+    "\ufeff", "\x0c", "\x85", "\u2028", "\x1c", " ", "{", "}", ":", '"k"', "JUNK", "LEAD",
+]  # fmt: skip
+ENCODINGS = ["utf-8-sig", "utf-8", "gb18030", "cp1252", "latin-1"]
+HEADERS = {"csv": "id,标题,内容\n", "tsv": "id\t标题\t内容\r\n", "jsonl": '{"id": 1, "内容": "物业"}\n'}
+
+
+class OracleLines:
+    """triage.io._Lines before it read in blocks: one decoded line at a time, counting as it goes."""
+
+    def __init__(self, handle: Any, start: int, encoding: str, translate: bool = False) -> None:
+        self._handle = handle
+        self.position = start
+        self.count = 0
+        self.undecodable = 0
+        utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
+        self._encoding = "utf-8" if utf8_sig else encoding
+        self._translate = translate
+        if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
+            self.position += len(handle.read(3))
+
+    def __iter__(self) -> Iterator[str]:
+        for raw in self._handle:
+            for piece in raw.splitlines(keepends=True) if b"\r" in raw else (raw,):
+                self.position += len(piece)
+                self.count += 1
+                try:
+                    line = piece.decode(self._encoding)
+                except UnicodeDecodeError:
+                    line = piece.decode(self._encoding, "surrogateescape")
+                    self.undecodable += 1
+                if self._translate and "\r" in line[-2:]:
+                    line = line.rstrip("\r\n") + "\n"
+                yield line
+
+
+def oracle_delimited_rows(
+    reader: Any, header: list[str], delimiter: str, encoding: str, lines: OracleLines, stop: int | None
+) -> Generator[Row]:
+    """triage.io._delimited_rows before the block reader: the line source counted per line."""
+    check_utf8 = tio._is_gb(encoding)
+    width = len(header)
+    number = 0
+    read_before = undecodable_before = 0
+    while stop is None or lines.position < stop:
+        read_before, undecodable_before = lines.count, lines.undecodable
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as problem:
+            number += 1
+            yield Row(number, [""] * width, f"unreadable CSV row: {problem}")
+            continue
+        if not values:
+            continue
+        number += 1
+        one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
+        if undecodable or max(map(len, values)) > tio.MAX_CELL_CHARS:
+            cells, error = tio.row_cells(values, header, encoding)
+        elif len(values) == width:
+            cells, error = values, ""
+        else:
+            cells, error = (values + [""] * (width - len(values)))[:width], ""
+        if not error and len(values) != width:
+            error = f"row has {len(values)} fields, the header has {width} (stray quote or delimiter?)"
+        if not error and check_utf8:
+            error = tio._utf8_read_as_gb(cells, encoding)
+        yield Row(number, cells, error, not error and not one_line and tio._merged_rows(cells, delimiter, width))
+
+
+def oracle_lines_before(lines: OracleLines, stop: int | None) -> Iterator[str]:
+    iterator = iter(lines)
+    while stop is None or lines.position < stop:
+        line = next(iterator, None)
+        if line is None:
+            return
+        yield line
+
+
+def oracle_read(path, kind, encoding, start=None, stop=None):
+    """``(header, data start, [(row, position, count, undecodable) after each row and at the end]))``."""
+    translate = kind == "jsonl"
+    with path.open("rb") as handle:
+        lines = OracleLines(io.BufferedReader(handle), 0, encoding, translate)
+        if kind == "jsonl":
+            keys, _ = tio._jsonl_keys(lines)
+            header, data_start = list(keys), 0
+        else:
+            header = tio._delimited_header(tio._csv_reader(lines, tio._DELIMITERS[kind]), encoding)
+            keys, data_start = header, lines.position
+    start = data_start if start is None else start
+    with path.open("rb") as handle:
+        handle.seek(start)
+        lines = OracleLines(io.BufferedReader(handle, buffer_size=1 << 16), start, encoding, translate)
+        if kind == "jsonl":
+            rows = tio._jsonl_rows(oracle_lines_before(lines, stop), header, keys, encoding)
+        else:
+            reader = tio._csv_reader(lines, tio._DELIMITERS[kind])
+            rows = oracle_delimited_rows(reader, header, tio._DELIMITERS[kind], encoding, lines, stop)
+        return header, data_start, stepped(rows, lines)
+
+
+def block_read(path, kind, encoding, start=None, stop=None):
+    """What :func:`oracle_read` gives, from the block reader."""
+    translate = kind == "jsonl"
+    lines, handle = tio._text_lines(path, 0, encoding, translate, count=False)
+    with handle:
+        if kind == "jsonl":
+            keys, _ = tio._jsonl_keys(lines)
+            header, data_start = list(keys), 0
+        else:
+            header = tio._delimited_header(lines.csv_reader(tio._DELIMITERS[kind]), encoding)
+            keys, data_start = header, lines.position
+    start = data_start if start is None else start
+    lines, handle = tio._text_lines(path, start, encoding, translate, count=True, stop=stop)
+    with handle:
+        if kind == "jsonl":
+            rows = tio._jsonl_rows(lines, header, keys, encoding)
+        else:
+            delimiter = tio._DELIMITERS[kind]
+            rows = tio._delimited_rows(lines.csv_reader(delimiter), header, delimiter, encoding, lines)
+        return header, data_start, stepped(rows, lines)
+
+
+def stepped(rows: Iterable[Row], lines: Any) -> list[tuple[Row | None, int, int, int]]:
+    steps: list[tuple[Row | None, int, int, int]] = [
+        (row, lines.position, lines.count, lines.undecodable) for row in rows
+    ]
+    return [*steps, (None, lines.position, lines.count, lines.undecodable)]
+
+
+def export_bytes(kind: str, encoding: str, pieces: list[str], bom: bool) -> bytes:
+    text = HEADERS[kind] + "".join(pieces)
+    raw = text.encode("utf-8" if encoding.startswith("utf") else encoding, errors="backslashreplace")
+    raw = raw.replace(b"JUNK", b"\xff\xfe\x81").replace(b"LEAD", "物".encode("gb18030")[:1])
+    return (codecs.BOM_UTF8 if bom else b"") + raw
+
+
+def tiny_blocks(first: int, largest: int):
+    return mock.patch.multiple(tio, _FIRST_BLOCK_BYTES=first, _BLOCK_BYTES=max(first, largest))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.sampled_from(PIECES), max_size=80),
+    kind=st.sampled_from(["csv", "tsv", "jsonl"]),
+    encoding=st.sampled_from(ENCODINGS),
+    bom=st.booleans(),
+    blocks=st.tuples(st.integers(1, 64), st.integers(1, 256)),
+    data=st.data(),
+)
+def test_rows_positions_and_counts_are_those_of_the_line_by_line_reader(
+    tmp_path, pieces, kind, encoding, bom, blocks, data
+):
+    raw = export_bytes(kind, encoding, pieces, bom)
+    path = tmp_path / f"in.{kind}"
+    path.write_bytes(raw)
+    # any start and stop byte, not only line starts: the two must agree wherever a share is cut
+    ranges = data.draw(
+        st.lists(st.tuples(st.integers(0, len(raw)), st.integers(0, len(raw) + 2)), max_size=4), label="ranges"
+    )
+    for start, stop in [(None, None), *ranges]:
+        try:
+            expected = oracle_read(path, kind, encoding, start, stop)
+        except tio.DataError as problem:  # no header: the block reader must say the same
+            with tiny_blocks(*blocks), pytest.raises(tio.DataError, match=str(problem)):
+                block_read(path, kind, encoding, start, stop)
+            return
+        with tiny_blocks(*blocks):
+            assert block_read(path, kind, encoding, start, stop) == expected
+
+
+def read_in_shares(path, fmt, encoding, cuts):
+    """Rows read share by share, each starting where the one before ended (as the tagger reads)."""
+    with read_rows(path, format=fmt, encoding=encoding) as whole:
+        start = whole.data_start
+    found, expected = [], start
+    for stop in sorted({c for c in cuts if c > start} | {os.path.getsize(path)}):
+        if expected >= stop:
+            continue
+        with read_rows(path, format=fmt, encoding=encoding, chunk_size=4, byte_range=(expected, stop)) as share:
+            found += [(row.cells, row.error, row.suspect) for chunk in share.chunks for row in chunk]
+            expected = share.position()
+    assert expected == os.path.getsize(path)
+    return found
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.sampled_from(PIECES), max_size=80),
+    kind=st.sampled_from(["csv", "tsv", "jsonl"]),
+    encoding=st.sampled_from(["utf-8-sig", "gb18030"]),
+    blocks=st.tuples(st.integers(1, 64), st.integers(1, 256)),
+    data=st.data(),
+)
+def test_shares_cut_at_line_starts_join_up_to_the_whole_file(tmp_path, pieces, kind, encoding, blocks, data):
+    raw = export_bytes(kind, encoding, pieces, bom=False)
+    path = tmp_path / f"in.{kind}"
+    path.write_bytes(raw)
+    starts = [i + 1 for i, byte in enumerate(raw) if byte in b"\r\n" and raw[i + 1 : i + 2] != b"\n"]
+    cuts = data.draw(st.lists(st.sampled_from(starts), max_size=8), label="cuts")
+    with tiny_blocks(*blocks):
+        with read_rows(path, format=kind, encoding=encoding) as whole:
+            expected = [(row.cells, row.error, row.suspect) for chunk in whole.chunks for row in chunk]
+        assert read_in_shares(path, kind, encoding, cuts) == expected
+
+
+def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tmp_path):
+    """The tagger's shares end after a line end: the block reader must not read or decode past it."""
+    path = tmp_path / "in.csv"
+    body = "".join(f'{i},"第{i}行\n续行"\r\n' for i in range(50))
+    path.write_bytes(("id,内容\r\n" + body).encode("utf-8") + b"\xff" * 100_000)
+    with read_rows(path) as whole:
+        start = whole.data_start
+    stop = path.stat().st_size - 100_000
+    with read_rows(path, byte_range=(start, stop)) as share:
+        rows = [row for chunk in share.chunks for row in chunk]
+        assert share.position() == stop and share._lines is not None
+        assert share._lines.undecodable == 0 and not share._lines.bad  # the bytes past stop: never decoded
+    assert [row.cells[1] for row in rows] == [f"第{i}行\n续行" for i in range(50)]
+    assert not any(row.error or row.suspect for row in rows)
+
+
+def test_undecodable_lines_are_remembered_only_until_read_past(tmp_path):
+    """A file of bad bytes on every line keeps a short list of them, however long it is."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"id,text\n" + b"".join(b"%d,\xff\xfe\n" % i for i in range(20_000)))
+    with tiny_blocks(1 << 10, 1 << 12), read_rows(path, encoding="utf-8") as export:
+        longest = 0
+        for chunk in export.chunks:
+            assert all(row.error.startswith("bytes not valid in utf-8") for row in chunk)
+            longest = max(longest, len(export._lines.bad))
+        assert export._lines.undecodable == 20_000
+    assert longest < 1_000
+
+
+def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int, bool]:
+    """triage.io._encoding_votes before it read in blocks: a line at a time."""
+    votes = {"utf-8": 0, "gb18030": 0, "": 0}
+    lines = 0
+    while budget > 0 and (line := handle.readline(budget)):
+        budget -= len(line)
+        if budget <= 0 and not line.endswith(b"\n"):
+            break
+        lines += 1
+        if not line.isascii():
+            encoding = next((e for e in ("utf-8", "gb18030") if tio._decodes(line, e)), "")
+            votes[encoding] += 1
+    return votes, lines, budget <= 0
+
+
+# Lines in UTF-8, in GB18030 (which UTF-8 refuses), ASCII, and bytes neither decodes.
+VOTE_PIECES = ["派出所".encode(), "派出所".encode("gb18030"), b"a,b", b"\n", b"\r\n", b"\xff", b"\xe4"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(VOTE_PIECES), max_size=60),
+    sample=st.integers(1, 300),
+    block=st.integers(1, 64),
+)
+def test_encoding_votes_are_those_of_the_line_by_line_count(pieces, sample, block):
+    raw = b"".join(pieces)
+    expected = oracle_encoding_votes(io.BytesIO(raw), sample)
+    with mock.patch.multiple(tio, _ENCODING_SAMPLE_BYTES=sample, _BLOCK_BYTES=block):
+        assert tio._encoding_votes(io.BytesIO(raw)) == expected
