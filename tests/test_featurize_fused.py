@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triage
-from tests.conftest import LABELS, SHARED_DATA, TEXTS, default_model_probabilities_without
-from tests.test_segment_compiled import _board_texts, mixed_text
+from tests.conftest import LABELS, SHARED_DATA, TEXTS, board_texts, default_model_probabilities_without
+from tests.test_segment_compiled import mixed_text
 from triage import TriageClassifier
 from triage.scoring import LinearScorer
 from triage.segmentation import compiled_segmenter, segment, segmenter
@@ -124,7 +124,7 @@ def test_without_the_compiled_segmenter_the_featuriser_takes_token_lists():
 def test_every_real_message_gets_the_same_features():
     """Every subject, title, body and reply of the three boards, prepared, on the shipped model."""
     scorer = triage.load().scorer
-    texts = [prepare(text).text for _, text in _board_texts()]
+    texts = [prepare(text).text for _, text in board_texts()]
     differing = [
         start
         for start in range(0, len(texts), 256)
