@@ -311,7 +311,7 @@ def test_an_existing_output_is_named(small_model, tmp_path):
 
 
 def test_the_old_jobs_name_still_works_with_a_warning(small_model, tmp_path):
-    with pytest.warns(DeprecationWarning, match=r"tag_file\(jobs=...\) is now n_jobs=..."):
+    with pytest.warns(DeprecationWarning, match=r"^tag_file\(jobs=\.\.\.\) is now n_jobs=\.\.\., as in scikit-learn$"):
         summary = tag(export(tmp_path, POLICE), tmp_path / "out.csv", small_model, jobs=1)
     assert summary.rows_out == 1
 
@@ -616,6 +616,7 @@ def test_the_summary_file_is_indented_and_its_times_rounded(small_model, tmp_pat
     assert (tmp_path / "s.json").read_text(encoding="utf-8").startswith('{\n  "input": ')
     assert summary.elapsed_seconds == round(summary.elapsed_seconds, 3) and isinstance(summary.elapsed_seconds, float)
     assert summary.rows_per_second == round(1 / max(summary.elapsed_seconds, 1e-9), 1)
+    assert isinstance(summary.rows_per_second, float)  # one decimal, also when it rounds to a whole number
 
 
 def test_at_most_a_hundred_suspect_rows_are_listed(small_model, tmp_path):
