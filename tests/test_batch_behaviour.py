@@ -23,7 +23,7 @@ from triage.batch import (
     tag_file,
 )
 from triage.exceptions import DuplicateColumnWarning, MissingDependencyError
-from triage.io import DataError
+from triage.io import DataError, join_text
 from triage.routing import example_config_path
 
 PROPERTY = "小区物业乱收停车费，垃圾也没人清理"
@@ -152,6 +152,31 @@ def test_parquet_to_parquet_keeps_the_input_types(small_model, tmp_path):
     assert list(out["department"]) == ["public_security", "education"]
 
 
+def test_parquet_to_parquet_keeps_map_and_uint64_columns_beside_an_unreadable_value(small_model, tmp_path):
+    """A chunk holding a value that could not be read is written from Python values, each column built
+    with its input's Arrow type: pyarrow cannot tell a map from those values (pairs), nor fit a
+    uint64 above 2**63 into the int64 it would guess."""
+    pyarrow = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    table = pyarrow.table(
+        {
+            "weights": pyarrow.array(
+                [[("a", 1)], None, [("b", 2), ("c", 3)]], pyarrow.map_(pyarrow.string(), pyarrow.int64())
+            ),
+            "big": pyarrow.array([2**63 + 5, 7, None], pyarrow.uint64()),
+            "day": pyarrow.array([0, 3_000_000, 1], pyarrow.date32()),  # year 10183: Python's date cannot hold it
+            "内容": [PROPERTY, POLICE, SCHOOL],
+        }
+    )
+    parquet.write_table(table, src := tmp_path / "in.parquet")
+    summary = tag(src, tmp_path / "out.parquet", small_model)
+    out = parquet.read_table(tmp_path / "out.parquet")
+    assert summary.errors == 1 and out.column("error").to_pylist()[1].startswith("column 'day': unreadable value")
+    assert out.schema.field("weights").type == table.schema.field("weights").type
+    assert out.column("weights").to_pylist() == [[("a", 1)], None, [("b", 2), ("c", 3)]]
+    assert out.schema.field("big").type == pyarrow.uint64() and out.column("big").to_pylist() == [2**63 + 5, 7, None]
+
+
 def test_an_empty_input_gives_an_empty_parquet_file_with_its_columns(small_model, tmp_path):
     src = tmp_path / "in.csv"
     src.write_text("编号,内容\n", encoding="utf-8")
@@ -227,6 +252,35 @@ def test_routing_adds_urgency_office_and_co_handlers(small_model, tmp_path):
     assert rows[0]["urgency"] == "emergency"
 
 
+def test_text_columns_are_joined_by_one_line_break_as_join_text_does(small_model, tmp_path):
+    """Subject and body make one message, parts joined by a line break and empty parts skipped: the
+    routing config's min_chars (6) sees the joined length, so 物业 + 收费 (5 with the break) is too short."""
+    parts = [("物业", "收费"), ("", "物业乱收费"), ("物业收费", ""), ("派出所", "办证难")]
+    src = write_csv(tmp_path / "in.csv", [{"标题": subject, "内容": body} for subject, body in parts])
+    tag_file(
+        src,
+        tmp_path / "out.csv",
+        model=small_model,
+        text_columns=["标题", "内容"],
+        progress=False,
+        config=example_config_path(),
+    )
+    suggestions = small_model.route([join_text(pair) for pair in parts], config=example_config_path())
+    reasons = [row["review_reason"] for row in read_csv(tmp_path / "out.csv")]
+    assert reasons == [";".join(suggestion.review_reasons) for suggestion in suggestions]
+    assert ["text_too_short" in reason for reason in reasons] == [True, True, True, False]
+
+
+def test_a_routed_chunk_of_only_unreadable_rows_gets_blank_tags(small_model, tmp_path):
+    src = write_lines(tmp_path / "in.csv", "编号,内容", f"1,{POLICE}", "2", f"3,{SCHOOL}")
+    summary = tag(src, tmp_path / "out.csv", small_model, chunk_size=1, config=example_config_path())
+    rows = read_csv(tmp_path / "out.csv")
+    assert [row["department"] for row in rows] == ["public_security", "", "education"]
+    unread = rows[1]
+    assert unread["error"].startswith("row has 1 fields") and summary.errors == 1
+    assert all(unread[name] == "" for name in output_columns(True) if name != "error")
+
+
 def test_group_columns_number_near_duplicates_by_their_first_row(small_model, tmp_path):
     texts = [PROPERTY, POLICE, PROPERTY + "!", SCHOOL, PROPERTY]
     summary = tag(export(tmp_path, *texts), tmp_path / "out.csv", small_model, group=True)
@@ -257,7 +311,7 @@ def test_an_existing_output_is_named(small_model, tmp_path):
 
 
 def test_the_old_jobs_name_still_works_with_a_warning(small_model, tmp_path):
-    with pytest.warns(DeprecationWarning, match=r"tag_file\(jobs=...\) is now n_jobs=..."):
+    with pytest.warns(DeprecationWarning, match=r"^tag_file\(jobs=\.\.\.\) is now n_jobs=\.\.\., as in scikit-learn$"):
         summary = tag(export(tmp_path, POLICE), tmp_path / "out.csv", small_model, jobs=1)
     assert summary.rows_out == 1
 
@@ -562,6 +616,7 @@ def test_the_summary_file_is_indented_and_its_times_rounded(small_model, tmp_pat
     assert (tmp_path / "s.json").read_text(encoding="utf-8").startswith('{\n  "input": ')
     assert summary.elapsed_seconds == round(summary.elapsed_seconds, 3) and isinstance(summary.elapsed_seconds, float)
     assert summary.rows_per_second == round(1 / max(summary.elapsed_seconds, 1e-9), 1)
+    assert isinstance(summary.rows_per_second, float)  # one decimal, also when it rounds to a whole number
 
 
 def test_at_most_a_hundred_suspect_rows_are_listed(small_model, tmp_path):

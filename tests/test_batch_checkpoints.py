@@ -101,6 +101,21 @@ def test_a_resumed_run_writes_and_counts_what_an_uninterrupted_one_does(small_mo
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", f"whole{suffix}", f"out{suffix}"])
 
 
+def test_a_resumed_run_keeps_a_first_error_whose_reason_holds_colons(small_model, tmp_path):
+    """The checkpoint saves the first error as ``row N: reason``; read back, the row number ends at the
+    first ": " (a JSON parser's reason has more of them)."""
+    lines = [json.dumps({"id": 1, "内容": PROPERTY}, ensure_ascii=False), "{not json"]
+    lines += [json.dumps({"id": i, "内容": POLICE}, ensure_ascii=False) for i in range(3, 7)]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    whole = tag(src, tmp_path / "whole.csv", small_model)
+    assert whole.first_error.startswith("row 2: line is not JSON (Expecting property name") and whole.errors == 1
+    state = interrupt(src, tmp_path / "out.csv", small_model, chunks=1)
+    assert state["counts"]["first_error"] == whole.first_error
+    summary = tag(src, tmp_path / "out.csv", small_model, resume=True)
+    assert summary.first_error == whole.first_error and summary.resumed_after_rows == 2
+
+
 def test_the_checkpoint_records_the_rows_written_their_counts_and_the_job(small_model, tmp_path):
     src = write_export(tmp_path / "in.csv", encoding="gb18030")
     dst = tmp_path / "out.csv"
