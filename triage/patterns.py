@@ -88,6 +88,25 @@ def first_characters(pattern: str) -> str | None:
     return "".join(sorted({chr(code) for low, high in ranges for code in range(low, high + 1)}))
 
 
+def _class_members(members: Any) -> tuple[set[tuple[int, int]], bool] | None:
+    """The code point ranges of a parsed character class (``[...]``) and whether it holds ``\\d``; None
+    for any other member (a negation, ``\\w``, ``\\s``...)."""
+    from re import _constants  # type: ignore[attr-defined]  # re's own parser; in every supported Python
+
+    ranges: set[tuple[int, int]] = set()
+    digits = False
+    for kind, member in members:
+        if kind is _constants.LITERAL:
+            ranges.add((member, member))
+        elif kind is _constants.RANGE:
+            ranges.add(member)
+        elif kind is _constants.CATEGORY and member is _constants.CATEGORY_DIGIT:
+            digits = True
+        else:
+            return None
+    return ranges, digits
+
+
 def _first_character_ranges(pattern: str) -> set[tuple[int, int]] | None:
     """Code point ranges a match of ``pattern`` can start with; None if unknown or if it can match empty."""
     from re import _constants, _parser  # type: ignore[attr-defined]  # re's own parser; in every supported Python
@@ -99,14 +118,10 @@ def _first_character_ranges(pattern: str) -> set[tuple[int, int]] | None:
             if op is _constants.LITERAL:
                 return ranges | {(value, value)}, False
             if op is _constants.IN:
-                for kind, member in value:
-                    if kind is _constants.LITERAL:
-                        ranges.add((member, member))
-                    elif kind is _constants.RANGE:
-                        ranges.add(member)
-                    else:
-                        return None
-                return ranges, False
+                members = _class_members(value)
+                if members is None or members[1]:
+                    return None
+                return ranges | members[0], False
             if op in (_constants.ASSERT, _constants.ASSERT_NOT, _constants.AT):
                 continue  # zero-width: the first character consumed comes after it
             if op is _constants.SUBPATTERN:
@@ -153,15 +168,11 @@ def matched_characters(pattern: str) -> tuple[set[tuple[int, int]], bool] | None
             if op is _constants.LITERAL:
                 ranges.add((value, value))
             elif op is _constants.IN:
-                for kind, member in value:
-                    if kind is _constants.LITERAL:
-                        ranges.add((member, member))
-                    elif kind is _constants.RANGE:
-                        ranges.add(member)
-                    elif kind is _constants.CATEGORY and member is _constants.CATEGORY_DIGIT:
-                        digits = True
-                    else:
-                        return False
+                members = _class_members(value)
+                if members is None:
+                    return False
+                ranges.update(members[0])
+                digits = digits or members[1]
             elif op is _constants.SUBPATTERN:
                 if value[1] or value[2] or not collect(value[3]):  # flags added or removed in the group
                     return False
