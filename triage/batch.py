@@ -224,10 +224,8 @@ class _CellRule:
         schema = self.arrow_schema()
         arrays = []
         for index, (column, field_) in enumerate(zip(columns, schema, strict=True)):
-            if isinstance(column, pyarrow.Array) and column.type == field_.type:  # an input column as read
+            if isinstance(column, pyarrow.Array):  # an input column as read: the schema holds its type
                 arrays.append(column)
-            elif isinstance(column, pyarrow.Array):
-                arrays.append(pyarrow.array(column.to_pylist(), type=field_.type))
             elif index == self.candidates_index:
                 arrays.append(_candidates_array(pyarrow, column, field_.type))
             elif index in self.typed:
