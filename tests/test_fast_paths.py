@@ -70,9 +70,7 @@ def expected_json(candidates):
     )
 )
 def test_candidates_cell_is_what_json_dumps_writes(candidates):
-    quoted = {code: json_string(code) for code, _ in candidates}
     assert candidates_cell(candidates) == expected_json(candidates)
-    assert candidates_cell(candidates, quoted.__getitem__) == expected_json(candidates)
 
 
 def test_candidates_cell_writes_non_finite_probabilities_as_json_does():

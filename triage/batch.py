@@ -512,7 +512,7 @@ def _joined_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
         (index,) = text_indices
         return [row.cells[index] for row in chunk]
     parts = operator.itemgetter(*text_indices)
-    return ["\n".join(filter(None, parts(row.cells))) for row in chunk]
+    return [join_text(parts(row.cells)) for row in chunk]
 
 
 def _plan_run(export: Export, options: TagOptions, out_kind: str, config: RoutingConfig | None) -> _Run:

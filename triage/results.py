@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -70,11 +70,10 @@ def _json_number(value: Any) -> str:
     return float.__repr__(value) if type(value) is float and math.isfinite(value) else json.dumps(value)
 
 
-def candidates_cell(candidates: Iterable[tuple[Any, Any]], quote: Callable[[Any], str] = json_string) -> str:
+def candidates_cell(candidates: Iterable[tuple[Any, Any]]) -> str:
     """The ``candidates`` cell: ``[[code, probability], ...]`` as JSON, probabilities rounded to 4
-    places, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it. ``quote`` gives a code's
-    JSON text (:func:`json_string` unless a caller has the codes quoted already)."""
-    return "[" + ", ".join([f"[{quote(code)}, {_json_number(round(p, 4))}]" for code, p in candidates]) + "]"
+    places, exactly as ``json.dumps(..., ensure_ascii=False)`` writes it."""
+    return "[" + ", ".join([f"[{json_string(code)}, {_json_number(round(p, 4))}]" for code, p in candidates]) + "]"
 
 
 #: Cells hold probabilities rounded to 4 places: ``round(p, 4)`` is ``n / 10**4`` for an integer ``n``.
