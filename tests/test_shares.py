@@ -105,6 +105,24 @@ def test_byte_shares_cut_outside_quoted_cells_and_cover_the_file(tmp_path):
             assert share.position() == last
 
 
+def test_shares_get_smaller_near_the_end_so_workers_finish_together(tmp_path):
+    path = tmp_path / "in.csv"
+    rows = [["id", "内容"]] + [[str(i), f"第{i:04d}行的内容"] for i in range(4000)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    with read_rows(path) as whole:
+        start = whole.data_start
+    records = []
+    for first, last in byte_shares(path, "csv", start, 80, workers=2):
+        with read_rows(path, byte_range=(first, last)) as share:
+            records.append(sum(len(chunk) for chunk in share.chunks))
+    assert sum(records) == 4000
+    assert max(records) <= 90 and records[0] >= 75  # whole shares (about 80 rows) while there is much left
+    tail = records[-6:]
+    assert tail == sorted(tail, reverse=True) and max(tail) < 40  # then smaller and smaller
+    assert 0 < records[-1] <= 11  # down to an eighth of a share
+
+
 def test_utf16_files_are_not_read_in_shares(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,内容\n1,物业\n", encoding="utf-16")

@@ -833,7 +833,7 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
             yield future.result()
         return
     expected = done.get("input_offset") or export.data_start or 0
-    shares = byte_shares(run.source, run.in_kind, expected, run.chunk_size)
+    shares = byte_shares(run.source, run.in_kind, expected, run.chunk_size, jobs)
     for future in _in_order(pool, ((_tag_share_in_worker, *share) for share in shares), 2 * jobs):
         part = future.result()
         start, stop = cast(tuple[int, int], part.share)

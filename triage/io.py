@@ -864,9 +864,17 @@ def _read_text(
     return header, rows, counter, lines, data_start
 
 
-def byte_shares(path: str | Path, format: str, start: int, rows: int) -> Iterator[tuple[int, int]]:
+#: The smallest share near a file's end, as a fraction of a whole one (see :func:`byte_shares`).
+_SMALLEST_TAIL_SHARE = 8
+
+
+def byte_shares(path: str | Path, format: str, start: int, rows: int, workers: int = 1) -> Iterator[tuple[int, int]]:
     """Byte ranges ``(start, stop)`` covering a CSV/TSV/JSONL file from ``start`` to its end, each of
     about ``rows`` records, for workers that read their own share (``read_rows(byte_range=...)``).
+
+    Near the end, once fewer bytes are left than two shares per worker, shares get smaller (down to
+    an eighth), so that ``workers`` processes run out of work at nearly the same time instead of one
+    finishing a whole last share while the others wait.
 
     Ranges are cut at line starts; in CSV/TSV only where an even number of quotes has gone by since
     ``start``, so not inside a quoted cell that holds line breaks. A stray quote can still mislead the
@@ -879,10 +887,11 @@ def byte_shares(path: str | Path, format: str, start: int, rows: int) -> Iterato
         handle.seek(start)
         sample = handle.read(1 << 20)
         size = max(1, rows * len(sample) // max(sample.count(b"\n"), 1))
+        smallest = max(1, size // _SMALLEST_TAIL_SHARE)
         quote = b"" if format == "jsonl" else b'"'
-        while end - start > size:
+        while end - start > (share := max(smallest, min(size, (end - start) // (2 * workers)))):
             handle.seek(start)
-            block = handle.read(size)
+            block = handle.read(share)
             odd = bool(quote) and block.count(quote) % 2 == 1
             stop = _next_line_start(handle, start + len(block), odd, quote)
             if stop >= end:
