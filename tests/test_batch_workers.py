@@ -294,8 +294,9 @@ def test_a_serial_checkpoint_is_resumed_by_workers_sent_texts(small_model, tmp_p
 def test_a_share_of_many_chunks_counts_all_of_them(small_model, tmp_path, in_process_pool):
     """Shares are cut by the first megabyte's mean line length: where lines are shorter, a share
     holds several chunks, and its counts must add up every chunk's."""
-    lines = [f"{i},标题,{TEXTS[i % len(TEXTS)] * 20}" for i in range(40)]
-    lines += [f'{i},标题,"一\n{i},x,y"' if i % 3 == 0 else f"{i},," for i in range(40, 120)]  # suspect or empty
+    # the short lines first: the shares near the end are cut smaller (byte_shares tapers them)
+    lines = [f'{i},标题,"一\n{i},x,y"' if i % 3 == 0 else f"{i},," for i in range(40, 120)]  # suspect or empty
+    lines += [f"{i},标题,{TEXTS[i % len(TEXTS)] * 20}" for i in range(40)]
     src = tmp_path / "in.csv"
     src.write_text("id,title,text\n" + "".join(line + "\n" for line in lines), encoding="utf-8")
     serial = tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
