@@ -293,3 +293,38 @@ def test_encoding_votes_are_those_of_the_line_by_line_count(pieces, sample, bloc
     expected = oracle_encoding_votes(io.BytesIO(raw), sample)
     with mock.patch.multiple(tio, _ENCODING_SAMPLE_BYTES=sample, _BLOCK_BYTES=block):
         assert tio._encoding_votes(io.BytesIO(raw)) == expected
+
+
+def _records_and_line_numbers(reader: Any) -> list[tuple[Any, int]]:
+    """Every record (or the csv error's message) a reader gives, with its ``line_num`` after it."""
+    out: list[tuple[Any, int]] = []
+    while True:
+        try:
+            record: Any = next(reader)
+        except StopIteration:
+            return out
+        except csv.Error as problem:
+            record = f"csv.Error: {problem}"
+        out.append((record, reader.line_num))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.sampled_from([*PIECES, "\x00", "a,b", ' "', '" ']), max_size=40), tsv=st.booleans())
+def test_lines_without_quotes_are_split_as_the_csv_module_reads_them(pieces, tsv):
+    """The splitting reader gives csv.reader's records and line numbers, quoted records over several
+    lines included (lines cut where a universal-newline reader cuts them, as _Lines does)."""
+    lines = list(io.StringIO("".join(pieces), newline=""))
+    delimiter = "\t" if tsv else ","
+    expected = _records_and_line_numbers(csv.reader(iter(lines), delimiter=delimiter))
+    assert _records_and_line_numbers(tio._csv_reader(lines, delimiter)) == expected
+
+
+def test_a_line_over_the_field_limit_is_refused_as_the_csv_module_refuses_it():
+    lines = ["短,行\n", "一" * 30 + ",x\n", "a,b\n"]
+    old = csv.field_size_limit(20)
+    try:
+        expected = _records_and_line_numbers(csv.reader(iter(lines)))
+        assert _records_and_line_numbers(tio._SplittingReader(lines, ",")) == expected
+    finally:
+        csv.field_size_limit(old)
+    assert expected[1][0].startswith("csv.Error: field larger than field limit (20)")
