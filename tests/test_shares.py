@@ -12,6 +12,8 @@ import csv
 import io
 import itertools
 import os
+from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -88,13 +90,17 @@ def test_lines_end_where_a_text_stream_ends_them(tmp_path, pieces):
         assert [cells for cells, _, _ in rows_of(export)] == expected
 
 
+def write_csv(path: Path, texts: Iterable[str]) -> int:
+    """A CSV of an id and a text column; the byte offset of its first record."""
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([["id", "内容"], *([str(i), text] for i, text in enumerate(texts))])
+    with read_rows(path) as whole:
+        return whole.data_start
+
+
 def test_byte_shares_cut_outside_quoted_cells_and_cover_the_file(tmp_path):
     path = tmp_path / "in.csv"
-    rows = [["id", "内容"]] + [[str(i), f"第{i}行\n还有一行,带逗号"] for i in range(200)]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    with read_rows(path) as whole:
-        start = whole.data_start
+    start = write_csv(path, (f"第{i}行\n还有一行,带逗号" for i in range(200)))
     shares = list(byte_shares(path, "csv", start, 10))
     assert shares[0][0] == start and shares[-1][1] == path.stat().st_size
     assert all(a[1] == b[0] for a, b in itertools.pairwise(shares))
@@ -107,11 +113,7 @@ def test_byte_shares_cut_outside_quoted_cells_and_cover_the_file(tmp_path):
 
 def test_shares_get_smaller_near_the_end_so_workers_finish_together(tmp_path):
     path = tmp_path / "in.csv"
-    rows = [["id", "内容"]] + [[str(i), f"第{i:04d}行的内容"] for i in range(4000)]
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    with read_rows(path) as whole:
-        start = whole.data_start
+    start = write_csv(path, (f"第{i:04d}行的内容" for i in range(4000)))
     records = []
     for first, last in byte_shares(path, "csv", start, 80, workers=2):
         with read_rows(path, byte_range=(first, last)) as share:
