@@ -346,7 +346,8 @@ _TRIGGER_WORDS = {
 }
 
 
-def _trigger_scan(words: dict[str, str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+@cache
+def _trigger_scan() -> tuple[re.Pattern[str], tuple[str, ...]]:
     """One pattern finding every trigger word, and the trigger each of its groups stands for.
 
     A match is one character that can start a trigger, then the first trigger (in order) which that
@@ -356,10 +357,11 @@ def _trigger_scan(words: dict[str, str]) -> tuple[re.Pattern[str], tuple[str, ..
     reads only those; each trigger is written once (a copy per first character took 25 ms to compile
     at import). A match consumes that one character only, so a trigger never hides another that
     starts after it; triggers starting with the same character never match at the same place
-    (座机 / 座 301, 联系方式 / 联系人, www. / wx), so none hides another there.
+    (座机 / 座 301, 联系方式 / 联系人, www. / wx), so none hides another there. Built on first use (6 ms):
+    :func:`_trigger_scan_re2` scans texts, and needs this only for those UTF-8 cannot encode.
     """
     alternatives, found_by_group, starts = [], [""], set[str]()
-    for name, pattern in words.items():
+    for name, pattern in _TRIGGER_WORDS.items():
         characters = first_characters(pattern)
         if characters is None:
             raise ValueError(f"trigger {name!r}: the characters {pattern!r} starts with cannot be listed")
@@ -374,7 +376,6 @@ def _character_class(characters: Iterable[str]) -> str:
     return "[" + "".join(re.escape(character) for character in sorted(characters)) + "]"
 
 
-_TRIGGER, _TRIGGER_OF_GROUP = _trigger_scan(_TRIGGER_WORDS)
 # Every digit group of an ID, card or phone pattern (separators included) lies in one such run; a
 # run's length bounds what it can hold.
 _RUN_SEPARATORS = " \\-()." + "\u2010-\u2015\u2212\u00b7"
@@ -471,7 +472,8 @@ _STEPS = (
 
 def _triggers(text: str) -> tuple[set[str], int]:
     """The trigger words ``text`` holds (by name) and the length of its longest number run."""
-    found = {_TRIGGER_OF_GROUP[match.lastindex or 0] for match in _TRIGGER.finditer(text)}
+    trigger, trigger_of_group = _trigger_scan()
+    found = {trigger_of_group[match.lastindex or 0] for match in trigger.finditer(text)}
     return found, max(map(len, _NUMBER_RUN.findall(text)), default=0)
 
 
