@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -480,12 +481,18 @@ def _triggers(text: str) -> tuple[set[str], int]:
 @cache
 def _decimal_digits() -> tuple[tuple[int, int], ...]:
     """The code point ranges ``\\d`` matches in ``re`` (Unicode decimal digits, ``str.isdecimal``), as
-    ``(first, last)``: every code point (surrogates aside) tested at once as a numpy array of
-    one-character strings, ~20 ms."""
-    decimal = np.char.isdecimal(np.arange(sys.maxunicode + 1, dtype=np.uint32).view("<U1"))
-    decimal[0xD800:0xE000] = False
-    edges = np.flatnonzero(np.diff(decimal, prepend=False, append=False)).tolist()
-    return tuple((first, stop - 1) for first, stop in zip(edges[::2], edges[1::2], strict=True))
+    ``(first, last)``. Unicode encodes decimal digits only in runs of ten, 0 to 9 (a stability
+    guarantee), so testing every tenth code point finds every run, and a digit's value where its run
+    starts: ~1 ms, where testing every code point took ~10 ms of every batch run's start."""
+    sampled = np.arange(0, sys.maxunicode + 1, 10, dtype=np.uint32)
+    found = sampled[np.char.isdecimal(sampled.view("<U1"))].tolist()
+    ranges: list[tuple[int, int]] = []
+    for first in sorted({code - unicodedata.decimal(chr(code)) for code in found}):
+        if ranges and ranges[-1][1] + 1 == first:  # runs side by side (mathematical digits) make one range
+            ranges[-1] = (ranges[-1][0], first + 9)
+        else:
+            ranges.append((first, first + 9))
+    return tuple(ranges)
 
 
 def _python_digits() -> str:
