@@ -370,9 +370,7 @@ class TermStrings:
         if offsets.ndim != 1 or not len(offsets):
             raise ValueError("the terms and their offsets do not match")
         _check_terms(data, offsets, len(offsets) - 1)
-        strings = cls(len(offsets) - 1, lambda: (data, offsets))
-        strings._arrays, strings._expand = (data, offsets), None
-        return strings
+        return cls(len(offsets) - 1, lambda: (data, offsets))
 
     @classmethod
     def deferred(cls, members: dict[str, NpzMember], source: str) -> TermStrings:
