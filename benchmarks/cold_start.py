@@ -87,6 +87,9 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    # numpy's OpenBLAS starts a thread per core at import, each spinning ~0.1 s of CPU: on a busy
+    # machine that moves the wall times; OPENBLAS_NUM_THREADS=1 keeps it from starting them
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '(unset)')}")
     probe(args.model)  # warms the OS file cache
     runs = [probe(args.model) for _ in range(args.runs)]
     print(f"cold start, fresh processes, {args.runs} runs (ms): wall median and min, main-thread CPU median")
