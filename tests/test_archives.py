@@ -9,7 +9,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from triage.archives import read_npz
+from triage.archives import npz_members, read_npz
 
 ARRAYS = {
     "matrix": np.arange(12, dtype=np.int8).reshape(3, 4),
@@ -48,3 +48,27 @@ def test_a_changed_byte_in_a_member_is_refused(compressed):
     data[start + info.compress_size // 2] ^= 0x55  # past the .npy header, in the member's data
     with pytest.raises(ValueError, match=r"test\.npz has a damaged member: "):
         read_npz(bytes(data), ARRAYS.keys(), max_bytes=1 << 20, source="test.npz")
+
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["deflated", "stored"])
+def test_members_left_unread_read_later_as_numpy_reads_them(compressed):
+    """A member kept detached from its archive (whose bytes may go) reads its array on demand."""
+    data = _npz(compressed)
+    members = npz_members(data, ARRAYS.keys(), max_bytes=1 << 20, source="test.npz")
+    assert {name: (member.shape, member.dtype) for name, member in members.items()} == {
+        name: (array.shape, array.dtype) for name, array in ARRAYS.items()
+    }
+    detached = members["big"].detached()
+    del members, data
+    np.testing.assert_array_equal(detached.read(), ARRAYS["big"])
+
+
+def test_damage_in_a_member_left_unread_is_found_when_it_is_read():
+    data = bytearray(_npz(True))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        info = archive.getinfo("big.npy")
+    name_length, extra_length = struct.unpack_from("<HH", data, info.header_offset + 26)
+    data[info.header_offset + 30 + name_length + extra_length + info.compress_size // 2] ^= 0x55
+    member = npz_members(bytes(data), ARRAYS.keys(), max_bytes=1 << 20, source="test.npz")["big"]
+    with pytest.raises(ValueError, match=r"test\.npz has a damaged member: "):
+        member.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import subprocess
 import sys
@@ -585,3 +586,10 @@ def test_birth_dates_of_resident_ids_are_checked_at_their_bounds(year, month, da
 )
 def test_fifteen_digit_ids_and_long_runs_that_are_no_number(text, expected):
     assert mask_pii(text) == expected
+
+
+def test_the_decimal_digit_ranges_are_every_code_point_str_isdecimal_accepts():
+    """Found from every tenth code point (decimal digits come in runs of ten): the same as testing each."""
+    decimal = [code for code in range(sys.maxunicode + 1) if chr(code).isdecimal()]
+    assert [code for low, high in pii._decimal_digits() for code in range(low, high + 1)] == decimal
+    assert all(high + 1 < low for (_, high), (low, _) in itertools.pairwise(pii._decimal_digits()))  # maximal

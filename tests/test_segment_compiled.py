@@ -12,6 +12,8 @@ import multiprocessing
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -278,3 +280,28 @@ def test_every_real_message_gives_rjiebas_tokens(compiled, reference):
     prepared = ((where, prepare(text).text) for where, text in board_texts())
     differing = [where for where, text in prepared if compiled(text) != reference(text)]
     assert not differing, f"{len(differing)} texts segment differently, first: {differing[:5]}"
+
+
+def test_building_lets_other_threads_run():
+    """build() reads the dictionary with the GIL released, so a model can load meanwhile: a Python
+    thread keeps running while it builds (with the GIL held it could not run a line)."""
+    dictionary = str(segmentation._jieba_dictionary())
+    seen, stop = [], threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            seen.append(time.perf_counter())
+            time.sleep(0.001)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        time.sleep(0.01)
+        started = time.perf_counter()
+        _segment.build(dictionary, [], [], ())
+        ended = time.perf_counter()
+    finally:
+        stop.set()
+        ticker.join()
+    margin = (ended - started) / 4
+    assert any(started + margin < moment < ended - margin for moment in seen)

@@ -166,3 +166,35 @@ def test_compiled_token_filter_keeps_what_the_python_rule_keeps(tokens):
     assert segmentation._content_tokens(tokens, stop_words()) == segmentation._content_tokens_python(
         tokens, stop_words()
     )
+
+
+def _compiled_or_skip():
+    if segmentation.segmenter() != "compiled":
+        pytest.skip("the compiled segmenter was not built (no C compiler)")
+
+
+def test_a_model_load_builds_the_segmenter_meanwhile_and_leaves_no_thread(monkeypatch, saved_model_dir):
+    _compiled_or_skip()
+    monkeypatch.setattr(segmentation, "_segment_text", None)
+    import triage
+
+    model = triage.load(saved_model_dir)
+    assert segmentation._segment_text is not None  # built while the model's files were read
+    assert not [thread for thread in threading.enumerate() if thread.name == "triage-segmenter"]
+    assert model.classify("路灯坏了，晚上路很黑").department  # and used
+
+
+def test_a_failed_background_build_is_raised_by_the_first_segment(monkeypatch):
+    """The block runs as without it; the error comes where segmenting is asked for, once per call."""
+    _compiled_or_skip()
+    monkeypatch.setattr(segmentation, "_segment_text", None)
+
+    def broken(name):
+        raise segmentation.ConfigError("jieba's dict.txt was not found")
+
+    monkeypatch.setattr(segmentation, "_build_segment", broken)
+    with segmentation.building_segmenter():
+        pass
+    assert segmentation._segment_text is None
+    with pytest.raises(segmentation.ConfigError, match=r"dict\.txt was not found"):
+        segment("物业")

@@ -47,7 +47,10 @@
  * own without branches, measured no faster. While building, a block that fills up moves, twice as
  * large, to a block a move left or to the end; build() then copies the blocks in use, breadth first,
  * into one allocation. A Segmenter is built once by build() and never changes after, so threads share
- * it and forked workers inherit it.
+ * it and forked workers inherit it. build() reads the dictionary and compacts the trie with the GIL
+ * released (~50 ms of its ~55), so that another thread can load a model meanwhile
+ * (triage.segmentation.building_segmenter): failures on the way are recorded in the Segmenter
+ * (fail()) and raised once the GIL is held again.
  *
  * The capsule triage._segment._api (_segment_api.h) gives the same cut to C code: triage._featurize
  * cuts texts it holds as code points and reads the kept tokens as offsets into them, with no str per
@@ -56,8 +59,11 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,9 +131,47 @@ typedef struct {
     Py_UCS4 *placeholder_chars; /* their code points, one after the other */
     Py_ssize_t *placeholder_ends; /* where each ends in placeholder_chars */
     Py_ssize_t n_placeholders;
+    PyObject *failure;      /* building: the exception type of the first failure (NULL: none), */
+    char failure_message[200]; /* its message, */
+    int failure_errno;      /* and for an OSError its errno */
 } Segmenter;
 
 static PyTypeObject SegmenterType;
+
+/* ---- failures while building ------------------------------------------------------------------- */
+
+/* Record a failure of type (a message formatted as printf does); -1. Needs no GIL: building runs
+ * without it. The first failure recorded is the one raised_failure() raises. */
+static int fail(Segmenter *s, PyObject *type, const char *format, ...) {
+    if (s->failure) return -1;
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(s->failure_message, sizeof s->failure_message, format, arguments);
+    va_end(arguments);
+    s->failure = type;
+    return -1;
+}
+
+/* Record the OSError errno tells of (raised_failure() names the file); -1. */
+static int fail_os(Segmenter *s) {
+    if (!s->failure) {
+        s->failure_errno = errno;
+        s->failure = PyExc_OSError;
+    }
+    return -1;
+}
+
+/* Raise the failure recorded (MemoryError when none was: an allocation failed), with the GIL held;
+ * an OSError names path. NULL. */
+static PyObject *raised_failure(Segmenter *s, PyObject *path) {
+    if (s->failure == PyExc_OSError) {
+        errno = s->failure_errno;
+        return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    }
+    if (!s->failure) return PyErr_NoMemory();
+    PyErr_SetString(s->failure, s->failure_message);
+    return NULL;
+}
 
 /* ---- the trie ---------------------------------------------------------------------------------- */
 
@@ -143,13 +187,13 @@ static inline uint32_t char_code(const Segmenter *s, Py_UCS4 c) {
     return low < s->n_astral && (s->astral[low] >> 16) == c ? (uint32_t)(s->astral[low] & 0xFFFF) : 0;
 }
 
-/* The code of character c, numbered now when new; 0 when out of codes (an exception set) or memory. */
+/* The code of character c, numbered now when new; 0 when out of codes (a failure recorded) or memory. */
 static uint32_t new_code(Segmenter *s, Py_UCS4 c) {
     uint32_t code = char_code(s, c);
     if (code) return code;
     if (s->n_codes == MAX_CODE) {
-        PyErr_Format(PyExc_ValueError, "the dictionary and user words hold more than %u distinct characters, more "
-                     "than the compiled segmenter can number; set TRIAGE_SEGMENTER=rjieba", MAX_CODE);
+        fail(s, PyExc_ValueError, "the dictionary and user words hold more than %u distinct characters, more "
+             "than the compiled segmenter can number; set TRIAGE_SEGMENTER=rjieba", MAX_CODE);
         return 0;
     }
     code = ++s->n_codes;
@@ -209,14 +253,12 @@ static uint32_t block_log_size(size_t count) {
     return log_size;
 }
 
-/* Room for n more nodes at the end while building; -1 when out of memory or of indexes (an exception set). */
+/* Room for n more nodes at the end while building; -1 when out of memory or of indexes (a failure recorded). */
 static int reserve(Segmenter *s, size_t n) {
     if (s->n_nodes + n <= s->room) return 0;
-    if (s->n_nodes + n > MAX_NODES) {
-        PyErr_Format(PyExc_ValueError, "the dictionary and user words need more than %zu trie nodes, more than the "
-                     "compiled segmenter can index; set TRIAGE_SEGMENTER=rjieba", MAX_NODES);
-        return -1;
-    }
+    if (s->n_nodes + n > MAX_NODES)
+        return fail(s, PyExc_ValueError, "the dictionary and user words need more than %zu trie nodes, more than the "
+                    "compiled segmenter can index; set TRIAGE_SEGMENTER=rjieba", MAX_NODES);
     size_t room = s->room;
     while (room < s->n_nodes + n) room *= 2;
     if (room > MAX_NODES) room = MAX_NODES;
@@ -295,16 +337,14 @@ static size_t insert(Segmenter *s, const Py_UCS4 *chars, Py_ssize_t n) {
     return at;
 }
 
-/* The number of frequency freq, numbered now when new; -1 when out of numbers (an exception set) or memory. */
+/* The number of frequency freq, numbered now when new; -1 when out of numbers (a failure recorded) or memory. */
 static int64_t freq_number(Segmenter *s, uint64_t freq) {
     size_t mask = ((size_t)1 << FREQ_HASH_BITS) - 1, i = (size_t)((freq * MULTIPLIER) >> (64 - FREQ_HASH_BITS));
     while (s->freq_slots[i] && s->freq_values[s->freq_slots[i] - 1] != freq) i = (i + 1) & mask;
     if (s->freq_slots[i]) return s->freq_slots[i] - 1;
-    if (s->n_freqs == MAX_FREQS) {
-        PyErr_Format(PyExc_ValueError, "the dictionary and user words hold more than %u distinct frequencies, more "
-                     "than the compiled segmenter can number; set TRIAGE_SEGMENTER=rjieba", MAX_FREQS);
-        return -1;
-    }
+    if (s->n_freqs == MAX_FREQS)
+        return fail(s, PyExc_ValueError, "the dictionary and user words hold more than %u distinct frequencies, "
+                    "more than the compiled segmenter can number; set TRIAGE_SEGMENTER=rjieba", MAX_FREQS);
     if ((s->n_freqs & (s->n_freqs - 1)) == 0) { /* 0, 1, 2, 4...: full, double the room */
         size_t room = s->n_freqs ? 2 * (size_t)s->n_freqs : 1;
         uint64_t *values = PyMem_RawRealloc(s->freq_values, room * sizeof(uint64_t));
@@ -743,23 +783,22 @@ static Py_ssize_t read_line(FILE *file, char **line, size_t *room) {
     }
 }
 
-/* Load the "word [freq [tag]]" lines of jieba's dict.txt, streamed so that the 5 MB file is never
- * held whole. */
-static int load_dictionary(Segmenter *s, PyObject *path) {
-    PyObject *encoded;
-    if (!PyUnicode_FSConverter(path, &encoded)) return -1;
-    FILE *file = fopen(PyBytes_AS_STRING(encoded), "rb");
+/* Load the "word [freq [tag]]" lines of jieba's dict.txt at path (a file system path), streamed so that
+ * the 5 MB file is never held whole. Runs without the GIL: -1 with a failure recorded (none when out
+ * of memory). */
+static int load_dictionary(Segmenter *s, const char *path) {
+    FILE *file = fopen(path, "rb");
     char *line = NULL;
     size_t line_room = 0;
     Py_UCS4 *word = NULL;
     Py_ssize_t word_room = 0, number = 0, length;
     long size = -1;
     if (!file || fseek(file, 0, SEEK_END) != 0 || (size = ftell(file)) < 0 || fseek(file, 0, SEEK_SET) != 0) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        fail_os(s);
         goto error;
     }
     /* about a slot per 5 bytes of dictionary (jieba's: 1 million for 5 MB) */
-    if (reserve(s, (size_t)size / 5) < 0) goto memory;
+    if (reserve(s, (size_t)size / 5) < 0) goto error;
     while ((length = read_line(file, &line, &line_room)) >= 0) {
         const unsigned char *text = (const unsigned char *)line;
         Py_ssize_t a = 0, b, f;
@@ -771,46 +810,42 @@ static int load_dictionary(Segmenter *s, PyObject *path) {
         uint64_t freq = 0;
         for (; f < length && !is_ascii_space(text[f]); f++) {
             if (text[f] < '0' || text[f] > '9' || freq > (UINT64_MAX - 9) / 10) {
-                PyErr_Format(PyExc_ValueError, "line %zd: the frequency is not a whole number", number);
+                fail(s, PyExc_ValueError, "line %zd: the frequency is not a whole number", number);
                 goto error;
             }
             freq = freq * 10 + (uint64_t)(text[f] - '0');
         }
         if (b - a > word_room) { /* a word has at most as many code points as bytes */
             Py_UCS4 *wider = PyMem_RawRealloc(word, (size_t)(b - a) * sizeof(Py_UCS4));
-            if (!wider) goto memory;
+            if (!wider) goto error;
             word = wider;
             word_room = b - a;
         }
         Py_ssize_t n = decode_utf8(text + a, b - a, word);
         if (n < 0) {
-            PyErr_Format(PyExc_ValueError, "line %zd: the word is not UTF-8", number);
+            fail(s, PyExc_ValueError, "line %zd: the word is not UTF-8", number);
             goto error;
         }
-        if (set_word(s, word, n, freq) < 0) goto memory;
+        if (set_word(s, word, n, freq) < 0) goto error; /* out of memory, or of codes or node ids */
     }
-    if (length == -2) goto memory;
+    if (length == -2) goto error;
     if (ferror(file)) {
-        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+        fail_os(s);
         goto error;
     }
     if (s->total == 0) {
-        PyErr_SetString(PyExc_ValueError, "the dictionary holds no word with a frequency");
+        fail(s, PyExc_ValueError, "the dictionary holds no word with a frequency");
         goto error;
     }
     s->log_total = log((double)s->total);
     fclose(file);
     PyMem_RawFree(line);
     PyMem_RawFree(word);
-    Py_DECREF(encoded);
     return 0;
-memory:
-    if (!PyErr_Occurred()) PyErr_NoMemory(); /* set_word: out of memory, or of node ids */
 error:
     if (file) fclose(file);
     PyMem_RawFree(line);
     PyMem_RawFree(word);
-    Py_DECREF(encoded);
     return -1;
 }
 
@@ -830,7 +865,7 @@ static int for_each_word(Segmenter *s, PyObject *words, const char *what, WordAc
         int failed = !chars || mark(s, chars, PyUnicode_GET_LENGTH(word)) < 0;
         PyMem_Free(chars);
         if (failed) {
-            if (!PyErr_Occurred()) PyErr_NoMemory();
+            if (!PyErr_Occurred()) raised_failure(s, NULL);
             Py_DECREF(sequence);
             return -1;
         }
@@ -877,7 +912,7 @@ static int store_placeholders(Segmenter *s, PyObject *placeholders) {
 }
 
 static PyObject *build(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *dictionary, *user_words, *stop_words, *placeholders;
+    PyObject *dictionary, *user_words, *stop_words, *placeholders, *encoded = NULL;
     if (!PyArg_ParseTuple(args, "OOOO!:build", &dictionary, &user_words, &stop_words, &PyTuple_Type, &placeholders))
         return NULL;
     Segmenter *s = PyObject_New(Segmenter, &SegmenterType);
@@ -889,12 +924,26 @@ static PyObject *build(PyObject *Py_UNUSED(module), PyObject *args) {
     s->bmp_codes = PyMem_RawCalloc(0x10000, sizeof(uint16_t));
     s->freq_slots = PyMem_RawCalloc((size_t)1 << FREQ_HASH_BITS, sizeof(uint32_t));
     if (!s->nodes || !s->children || !s->bmp_codes || !s->freq_slots) goto error;
-    if (store_placeholders(s, placeholders) < 0 || load_dictionary(s, dictionary) < 0 ||
-        for_each_word(s, user_words, "user words", add_user_word) < 0 ||
-        for_each_word(s, stop_words, "stop words", mark_stop_word) < 0 || compact(s) < 0)
+    if (store_placeholders(s, placeholders) < 0 || !PyUnicode_FSConverter(dictionary, &encoded)) goto error;
+    int loaded, compacted;
+    Py_BEGIN_ALLOW_THREADS
+    loaded = load_dictionary(s, PyBytes_AS_STRING(encoded));
+    Py_END_ALLOW_THREADS
+    if (loaded < 0) {
+        raised_failure(s, dictionary);
         goto error;
+    }
+    if (for_each_word(s, user_words, "user words", add_user_word) < 0 ||
+        for_each_word(s, stop_words, "stop words", mark_stop_word) < 0)
+        goto error;
+    Py_BEGIN_ALLOW_THREADS
+    compacted = compact(s);
+    Py_END_ALLOW_THREADS
+    if (compacted < 0) goto error;
+    Py_DECREF(encoded);
     return (PyObject *)s;
 error:
+    Py_XDECREF(encoded);
     if (!PyErr_Occurred()) PyErr_NoMemory();
     Py_DECREF(s);
     return NULL;

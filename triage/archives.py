@@ -11,6 +11,8 @@ A model directory can come from anywhere, so nothing in it is trusted before it 
   (pickled) array is refused before it is read; :func:`read_npy` does the same for one ``.npy``.
   Each member is then expanded in one step and its array is a read-only view of what was expanded
   (or, for a member stored uncompressed, of the archive's own bytes): no copy, CRC-32 checked.
+  :func:`npz_members` checks the same and leaves expanding each member (:meth:`NpzMember.read`) to
+  the caller, for arrays only some uses need.
 
 Errors are ``ValueError`` naming the file and what is wrong; callers add what to do next.
 """
@@ -30,7 +32,15 @@ from typing import IO, BinaryIO, NamedTuple
 
 import numpy as np
 
-__all__ = ["open_regular_file", "read_npy", "read_npz", "read_regular_file", "zip_expanded_size"]
+__all__ = [
+    "NpzMember",
+    "npz_members",
+    "open_regular_file",
+    "read_npy",
+    "read_npz",
+    "read_regular_file",
+    "zip_expanded_size",
+]
 
 _NPY_HEADER_LIMIT = 10_000  # bytes of a .npy header; numpy's own default limit
 # A zip member's local header: signature, versions, flags, method, time, date, CRC, sizes, then the
@@ -92,6 +102,14 @@ def read_npz(data: bytes, names: Collection[str], *, max_bytes: int, source: str
     expand to more than ``max_bytes``. Arrays of ``names`` absent from the archive are absent
     from the result (the caller says which it needs).
     """
+    return {
+        name: member.read() for name, member in npz_members(data, names, max_bytes=max_bytes, source=source).items()
+    }
+
+
+def npz_members(data: bytes, names: Collection[str], *, max_bytes: int, source: str) -> dict[str, NpzMember]:
+    """The members of the ``.npz`` archive ``data``, checked as :func:`read_npz` checks them, by name
+    (sorted), not yet expanded: each is a view of ``data`` until :meth:`NpzMember.detached`."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
@@ -105,9 +123,43 @@ def read_npz(data: bytes, names: Collection[str], *, max_bytes: int, source: str
                 raise ValueError(f"{source} holds an unexpected member {info.filename!r}")
             members[name] = info, _check_member(archive, info, source)
     try:
-        return {name: _read_member(data, *members[name]) for name in sorted(members)}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        return {
+            name: NpzMember(_packed(data, info), info, header, source)
+            for name, (info, header) in sorted(members.items())
+        }
+    except zipfile.BadZipFile as error:
         raise ValueError(f"{source} has a damaged member: {error}") from None
+
+
+class NpzMember:
+    """A member of an ``.npz`` archive whose zip entry and ``.npy`` header were checked (its
+    :attr:`shape` and :attr:`dtype` are known), expanded by :meth:`read`: size and CRC-32 checked."""
+
+    def __init__(self, packed: memoryview | bytes, info: zipfile.ZipInfo, header: _Header, source: str) -> None:
+        self._packed, self._info, self._header, self._source = packed, info, header, source
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._header.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._header.dtype
+
+    def detached(self) -> NpzMember:
+        """This member holding a copy of its own bytes, not a view of the whole archive (to keep it unread)."""
+        return NpzMember(bytes(self._packed), self._info, self._header, self._source)
+
+    def read(self) -> np.ndarray:
+        """The member's array, a read-only view of its expanded content (or, when stored, of the
+        archive's bytes); ``ValueError`` naming the archive when the content is damaged."""
+        try:
+            content = _expanded(self._packed, self._info)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            raise ValueError(f"{self._source} has a damaged member: {error}") from None
+        header = self._header
+        array = np.frombuffer(content, dtype=header.dtype, count=math.prod(header.shape), offset=header.size)
+        return array.reshape(header.shape, order="F" if header.fortran_order else "C")
 
 
 def read_npy(data: bytes, *, max_bytes: int, source: str) -> np.ndarray:
@@ -167,24 +219,21 @@ def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, source: str) 
         return _check_header(handle, info.file_size, where, holder="a zip entry")
 
 
-def _read_member(data: bytes, info: zipfile.ZipInfo, header: _Header) -> np.ndarray:
-    """The array of a checked member, a read-only view of its content (:func:`_member_content`)."""
-    count = math.prod(header.shape)
-    array = np.frombuffer(_member_content(data, info), dtype=header.dtype, count=count, offset=header.size)
-    return array.reshape(header.shape, order="F" if header.fortran_order else "C")
-
-
-def _member_content(data: bytes, info: zipfile.ZipInfo) -> memoryview | bytes:
-    """The expanded bytes of the member ``info`` of the zip archive ``data``, checked as zipfile checks
-    them (size and CRC-32): a view of ``data`` when stored, else inflated in one call, never beyond
-    the declared size (zipfile inflates and copies in chunks of a few kB: 12 ms more for a 17 MB model)."""
+def _packed(data: bytes, info: zipfile.ZipInfo) -> memoryview:
+    """The bytes of the member ``info`` of the zip archive ``data`` as stored (a view of ``data``)."""
     view = memoryview(data)
     local = view[info.header_offset : info.header_offset + _LOCAL_HEADER.size]
     if len(local) != _LOCAL_HEADER.size or local[:4] != _LOCAL_SIGNATURE:
         raise zipfile.BadZipFile(f"member {info.filename!r} has no local header where the directory says")
     name_length, extra_length = struct.unpack_from("<HH", local, _LOCAL_NAME_LENGTH_AT)
     start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
-    packed = view[start : start + info.compress_size]
+    return view[start : start + info.compress_size]
+
+
+def _expanded(packed: memoryview | bytes, info: zipfile.ZipInfo) -> memoryview | bytes:
+    """The expanded bytes of a member stored as ``packed``, checked as zipfile checks them (size and
+    CRC-32): ``packed`` itself when stored, else inflated in one call, never beyond the declared size
+    (zipfile inflates and copies in chunks of a few kB: 12 ms more for a 17 MB model)."""
     if info.compress_type == zipfile.ZIP_STORED:
         content: memoryview | bytes = packed[: info.file_size]
     elif info.compress_type == zipfile.ZIP_DEFLATED:

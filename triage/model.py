@@ -70,9 +70,11 @@ def load(path: str | Path | None = None) -> TriageModel:
     'property_management'
     """
     from triage.persistence import load_scorers, read_figures
+    from triage.segmentation import building_segmenter
 
     directory = Path(path) if path is not None else default_model_path()
-    parts = load_scorers(directory)
+    with building_segmenter():  # every model segments; reading its files leaves a core free
+        parts = load_scorers(directory)
     model = TriageModel(
         parts.scorer,
         parts.manifest,

@@ -42,7 +42,8 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import chain
@@ -52,7 +53,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from triage.archives import read_npz, read_regular_file
+from triage.archives import NpzMember, npz_members, read_regular_file
+from triage.exceptions import ModelIntegrityError
 from triage.hashing import code_points, mix64
 from triage.segmentation import compiled_segmenter, segment
 from triage.text import prepared_texts
@@ -65,7 +67,7 @@ try:
 except ImportError:  # installed without a C compiler: the numpy path gives the same features, slower
     _featurize = None  # type: ignore[assignment]  # every use checks for None first
 
-__all__ = ["FEATURIZER", "FeatureRows", "LinearScorer"]
+__all__ = ["FEATURIZER", "FeatureRows", "LinearScorer", "TermStrings"]
 
 #: Which implementation computes features: ``"compiled"`` (``triage._featurize``) or ``"numpy"``.
 FEATURIZER = "numpy" if _featurize is None else "compiled"
@@ -110,6 +112,8 @@ _LAYOUTS = {
     ),
 }
 _ALL_ARRAYS = frozenset(name for names in _LAYOUTS.values() for name in names)
+# The arrays of the terms' strings, which only explanations read: expanded on first use (TermStrings)
+_TERM_ARRAYS = frozenset({"terms", "term_offsets", "term_lengths"})
 #: Most bytes a scorer file may hold, and expand to (the default model's expands to about 20 MB).
 MAX_SCORER_BYTES = 512 << 20
 # int8 weights run from -127 to 127 times their class's scale. Measured on the default model: 2 of
@@ -300,10 +304,10 @@ def _table_from_parts(
 
 
 def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, Any]:
-    """The constructor arguments layout 2 stores compactly: term offsets, tables, float32 weights."""
-    lengths, levels, scales = arrays["term_lengths"], arrays["weights"], arrays["weight_scales"]
-    if lengths.dtype.kind != "u" or lengths.ndim != 1:
-        raise ValueError(f"{source} has term lengths of dtype {lengths.dtype}, expected unsigned integers")
+    """The constructor arguments layout 2 stores compactly: the tables, and the weights as the file
+    holds them, int8 levels of their scales (making float32 weights of them and checking them back
+    against the scales took a third of a load)."""
+    levels, scales = arrays["weights"], arrays["weight_scales"]
     if levels.dtype != np.int8 or levels.ndim != 2 or scales.dtype != np.float32 or scales.shape != levels.shape[:1]:
         raise ValueError(
             f"{source} has weights of dtype {levels.dtype} and scales of shape {scales.shape}, "
@@ -311,21 +315,110 @@ def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, An
         )
     if not (np.isfinite(scales) & (scales > 0)).all():
         raise ValueError(f"{source} has weight scales that are NaN or infinite or not positive")
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
     word_table = _table_from_parts(
         arrays["word_filled"], arrays["word_displacements"], arrays["word_key_bytes"], 0, source
     )
     n_words = int((word_table[1] >= 0).sum())
     return {
-        "term_offsets": offsets,
         "word_table": word_table,
         "char_table": _table_from_parts(
             arrays["char_filled"], arrays["char_displacements"], arrays["char_key_bytes"], n_words, source
         ),
-        "weights": levels * scales[:, None],
+        "weights": levels,
         "weight_scales": scales,
     }
+
+
+def _term_offsets(lengths: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return offsets
+
+
+def _check_terms(data: np.ndarray, offsets: np.ndarray, count: int) -> None:
+    if (
+        data.dtype != np.uint8
+        or data.ndim != 1
+        or offsets.dtype.kind not in "iu"
+        or offsets.shape != (count + 1,)
+        or offsets[0] != 0
+        or offsets[-1] != len(data)
+        or (np.diff(offsets) < 0).any()
+    ):
+        raise ValueError("the terms and their offsets do not match")
+
+
+class TermStrings:
+    """The n-gram behind each feature column: the terms' UTF-8 bytes one after another (uint8) and
+    where each starts (one offset more than there are terms).
+
+    A scorer read from a file holds them unexpanded (:meth:`deferred`) and expands and checks them on
+    first use: only explanations name terms, and expanding the default model's (4 MB) took a fifth
+    of a load. Threads that first use them at once expand them once.
+    """
+
+    def __init__(self, count: int, expand: Callable[[], tuple[np.ndarray, np.ndarray]]) -> None:
+        """``count`` terms, which ``expand`` reads and checks (a ``ValueError`` naming the file if not)."""
+        self.count = count
+        self._expand: Callable[[], tuple[np.ndarray, np.ndarray]] | None = expand
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def given(cls, data: np.ndarray, offsets: np.ndarray) -> TermStrings:
+        """Terms already expanded, checked now (``ValueError`` when the offsets do not fit the bytes)."""
+        if offsets.ndim != 1 or not len(offsets):
+            raise ValueError("the terms and their offsets do not match")
+        _check_terms(data, offsets, len(offsets) - 1)
+        return cls(len(offsets) - 1, lambda: (data, offsets))
+
+    @classmethod
+    def deferred(cls, members: dict[str, NpzMember], source: str) -> TermStrings:
+        """The terms of a scorer file (``terms`` with ``term_lengths``, or in layout 1 ``term_offsets``),
+        their headers checked now, their content on first use."""
+        terms = members["terms"]
+        if terms.dtype != np.uint8 or len(terms.shape) != 1:
+            raise ValueError(f"{source} has terms of dtype {terms.dtype} and shape {terms.shape}, expected uint8 bytes")
+        lengths = "term_lengths" in members
+        counted = members["term_lengths" if lengths else "term_offsets"]
+        if counted.dtype.kind not in "iu" or len(counted.shape) != 1 or not counted.shape[0]:
+            raise ValueError(f"{source} has term lengths or offsets of dtype {counted.dtype}, expected integers")
+        count = counted.shape[0] if lengths else counted.shape[0] - 1
+
+        def expand() -> tuple[np.ndarray, np.ndarray]:
+            data, offsets = terms.read(), _term_offsets(counted.read()) if lengths else counted.read()
+            try:
+                _check_terms(data, offsets, count)
+            except ValueError as error:
+                raise ValueError(f"{source}: {error}") from None
+            return data, offsets
+
+        return cls(count, expand)
+
+    @property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The terms' bytes and offsets, expanded and checked on the first call
+        (:class:`~triage.exceptions.ModelIntegrityError` when the file's are damaged)."""
+        arrays = self._arrays
+        if arrays is None:
+            with self._lock:
+                if self._arrays is None:
+                    assert self._expand is not None  # dropped only once the arrays are set
+                    try:
+                        data, offsets = self._expand()
+                    except ValueError as error:
+                        raise ModelIntegrityError(f"{error}; re-save or retrain the model") from None
+                    self._arrays, self._expand = (data, offsets), None  # the unexpanded bytes are freed
+                arrays = self._arrays
+        return arrays
+
+    def term(self, column: int) -> str:
+        """The n-gram behind feature column ``column``."""
+        data, offsets = self.arrays
+        return data[offsets[column] : offsets[column + 1]].tobytes().decode("utf-8")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TermStrings.given, self.arrays)  # expanded: a lock and the reader do not pickle
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -403,14 +496,16 @@ class LinearScorer:
 
     Built from a fitted estimator with :meth:`from_estimator`, written with :meth:`save` and
     read with :meth:`load`. Read-only after construction, so threads can share one instance.
+    ``weights`` (classes by terms) are float32, or, with ``weight_scales``, the int8 levels of
+    those scales that a compact scorer's file holds (each weight is its level times its class's scale).
     """
 
     def __init__(
         self,
         *,
         classes: np.ndarray,
-        terms: np.ndarray,
-        term_offsets: np.ndarray,
+        terms: np.ndarray | TermStrings,
+        term_offsets: np.ndarray | None = None,
         word_table: tuple[np.ndarray, np.ndarray],
         char_table: tuple[np.ndarray, np.ndarray],
         idf: np.ndarray,
@@ -422,20 +517,20 @@ class LinearScorer:
         temperature: float,
         weight_scales: np.ndarray | None = None,
     ) -> None:
-        if weights.shape != (len(classes), len(term_offsets) - 1) or idf.shape != (weights.shape[1],):
+        if isinstance(terms, TermStrings):
+            strings = terms
+        elif term_offsets is None:
+            raise ValueError("terms given as bytes need their term_offsets")
+        else:
+            strings = TermStrings.given(terms, term_offsets)
+        if weights.shape != (len(classes), strings.count) or idf.shape != (weights.shape[1],):
             raise ValueError(f"weights of shape {weights.shape} do not match the vocabulary and classes")
-        if (
-            terms.dtype != np.uint8
-            or term_offsets.dtype.kind not in "iu"
-            or term_offsets.shape != (len(idf) + 1,)
-            or term_offsets[0] != 0
-            or term_offsets[-1] != len(terms)
-            or (np.diff(term_offsets) < 0).any()
-        ):
-            raise ValueError("the terms and their offsets do not match")
         if intercept.shape != (len(classes),):
             raise ValueError(f"intercept of shape {intercept.shape} does not match {len(classes)} classes")
+        given_levels = weights.dtype == np.int8
         for name, array in (("idf", idf), ("weights", weights), ("intercept", intercept)):
+            if name == "weights" and given_levels:
+                continue  # int8 levels hold no NaN; their scales are checked below
             if array.dtype != np.float32:
                 raise ValueError(f"{name} has dtype {array.dtype}, expected float32")
             if not np.isfinite(array).all():
@@ -446,6 +541,8 @@ class LinearScorer:
             raise ValueError(
                 f"weight scales must be {len(classes)} positive numbers (no NaN or infinite), one per class"
             )
+        if given_levels and (weight_scales is None or weight_scales.dtype != np.float32):
+            raise ValueError("int8 weights are levels of per-class scales: pass weight_scales as float32")
         for keys, columns in (word_table, char_table):
             _check_table(keys, columns, len(idf))
         for name, (low, high) in (("word", word_ngram_range), ("character", char_ngram_range)):
@@ -454,8 +551,7 @@ class LinearScorer:
         if not (math.isfinite(temperature) and temperature > 0):
             raise ValueError(f"temperature {temperature} is not a positive number")
         self.classes = classes
-        self._terms = terms
-        self._term_offsets = term_offsets
+        self._term_strings = strings
         # contiguous: the compiled featuriser reads these arrays as raw buffers
         self._word_table = (np.ascontiguousarray(word_table[0]), np.ascontiguousarray(word_table[1]))
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
@@ -466,9 +562,15 @@ class LinearScorer:
         # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout).
         # A compact scorer's are kept as int8 levels (7 MB for the default model, not 29: the compiled
         # scorer reads them at random); float32 weights are made from them when first asked for.
-        self._term_levels = _term_levels(weights, weight_scales) if _featurize is not None else None
-        if self._term_levels is None:
-            self.__dict__["_term_weights"] = np.ascontiguousarray(weights.T)
+        if given_levels:
+            self._term_levels: np.ndarray | None = np.ascontiguousarray(weights.T)
+        else:
+            self._term_levels = _term_levels(weights, weight_scales) if _featurize is not None else None
+        if _featurize is None or self._term_levels is None:  # the numpy scorer reads float32 weights
+            self.__dict__["_term_weights"] = (
+                np.ascontiguousarray(weights.T) if self._term_levels is None else self._term_levels * weight_scales
+            )
+            self._term_levels = None
         self.intercept = np.ascontiguousarray(intercept)
         self.word_ngram_range = word_ngram_range
         self.char_ngram_range = char_ngram_range
@@ -478,9 +580,23 @@ class LinearScorer:
         self.weight_scales = weight_scales
 
     @property
+    def _terms(self) -> np.ndarray:
+        return self._term_strings.arrays[0]
+
+    @property
+    def _term_offsets(self) -> np.ndarray:
+        return self._term_strings.arrays[1]
+
+    @property
     def weights(self) -> np.ndarray:
         """SVM weights, shape ``(classes, terms)`` (a view)."""
         return self._term_weights.T
+
+    def _levels_in_use(self) -> np.ndarray | None:
+        """The int8 levels term by term while the float32 weights have not been made: those are what
+        :attr:`weights` shows (and what a caller may have edited through it); levels and weights give
+        the same scores. ``None`` once the weights exist, or when there are no levels."""
+        return None if "_term_weights" in self.__dict__ else self._term_levels
 
     @cached_property
     def _term_weights(self) -> np.ndarray:
@@ -577,6 +693,7 @@ class LinearScorer:
             dtype=np.float64,
         )
         scales = np.asarray(compact.weight_scales)  # compacted() always sets them
+        levels = compact._levels_in_use()
         lengths = np.diff(compact._term_offsets)
         arrays: dict[str, Any] = {
             "layout": np.array(2, dtype=np.int64),
@@ -586,7 +703,8 @@ class LinearScorer:
             **{f"word_{name}": part for name, part in _table_parts(compact._word_table).items()},
             **{f"char_{name}": part for name, part in _table_parts(compact._char_table).items()},
             "idf": compact.idf,
-            "weights": np.rint(compact.weights / scales[:, None]).astype(np.int8),
+            # classes by terms, in the terms-major memory order held (numpy writes it as Fortran order)
+            "weights": np.rint(compact.weights / scales[:, None]).astype(np.int8) if levels is None else levels.T,
             "weight_scales": scales,
             "intercept": compact.intercept,
             "settings": settings,
@@ -608,9 +726,12 @@ class LinearScorer:
     @classmethod
     def from_bytes(cls, data: bytes, *, source: str) -> LinearScorer:
         """Read the content of a scorer file; ``source`` names it in errors. Every array's size is
-        checked before it is expanded (:func:`triage.archives.read_npz`)."""
+        checked before it is expanded (:func:`triage.archives.npz_members`); the terms' strings are
+        expanded when first named (:class:`TermStrings`)."""
         try:
-            arrays = read_npz(data, _ALL_ARRAYS, max_bytes=MAX_SCORER_BYTES, source=source)
+            members = npz_members(data, _ALL_ARRAYS, max_bytes=MAX_SCORER_BYTES, source=source)
+            term_members = {name: members.pop(name).detached() for name in sorted(_TERM_ARRAYS & members.keys())}
+            arrays = {name: member.read() for name, member in members.items()}
         except ValueError as error:
             raise ValueError(f"not a readable scorer file: {error}") from None
         layout = 2 if "layout" in arrays else 1
@@ -618,10 +739,11 @@ class LinearScorer:
             arrays["layout"].shape != () or arrays["layout"].dtype.kind not in "iu" or arrays["layout"] != 2
         ):
             raise ValueError(f"{source} has an unknown scorer layout {arrays['layout']!r}; upgrade triage")
-        missing = [name for name in _LAYOUTS[layout] if name not in arrays]
+        present = arrays.keys() | term_members.keys()
+        missing = [name for name in _LAYOUTS[layout] if name not in present]
         if missing:
             raise ValueError(f"{source} lacks the arrays {', '.join(missing)}")
-        extra = sorted(arrays.keys() - set(_LAYOUTS[layout]))
+        extra = sorted(present - set(_LAYOUTS[layout]))
         if extra:
             raise ValueError(f"{source} mixes arrays of two layouts: {', '.join(extra)}")
         if arrays["settings"].shape != (6,) or arrays["settings"].dtype != np.float64:
@@ -631,7 +753,7 @@ class LinearScorer:
         word_low, word_high, char_low, char_high, sublinear, temperature = arrays["settings"].tolist()
         common: dict[str, Any] = {
             "classes": arrays["classes"].astype(object),
-            "terms": arrays["terms"],
+            "terms": TermStrings.deferred(term_members, source),
             "idf": arrays["idf"],
             "intercept": arrays["intercept"],
             "word_ngram_range": (int(word_low), int(word_high)),
@@ -642,7 +764,6 @@ class LinearScorer:
         if layout == 1:
             return cls(
                 **common,
-                term_offsets=arrays["term_offsets"],
                 word_table=(arrays["word_slots"], arrays["word_columns"]),
                 char_table=(arrays["char_slots"], arrays["char_columns"]),
                 weights=arrays["weights"],
@@ -651,7 +772,7 @@ class LinearScorer:
 
     def term(self, column: int) -> str:
         """The n-gram behind a feature column (words are space-joined tokens)."""
-        return self._terms[self._term_offsets[column] : self._term_offsets[column + 1]].tobytes().decode("utf-8")
+        return self._term_strings.term(column)
 
     def _tfidf(
         self, columns: np.ndarray, documents: np.ndarray, n_documents: int
@@ -745,15 +866,10 @@ class LinearScorer:
         calibrated probabilities renormalised to that subset, without underflow."""
         n = len(rows.offsets) - 1
         if _featurize is not None:
-            # the int8 levels until the float32 weights exist: those are what :attr:`weights` shows
-            # (and what a caller may have edited through it), and scores are the same either way
+            levels = self._levels_in_use()
             weights: tuple[np.ndarray, ...]
-            if (
-                "_term_weights" not in self.__dict__
-                and self._term_levels is not None
-                and self.weight_scales is not None
-            ):
-                weights = (self._term_levels, self.intercept, self.weight_scales)
+            if levels is not None and self.weight_scales is not None:
+                weights = (levels, self.intercept, self.weight_scales)
             else:
                 weights = (self._term_weights, self.intercept)
             scores = _featurize.linear_scores(rows.offsets, rows.columns, rows.values, *weights)
@@ -792,7 +908,12 @@ class LinearScorer:
         """Columns of row ``index``'s terms that push it towards ``class_index``, with their
         contributions (value times weight), largest first. Name them with :meth:`term`."""
         columns, values = rows.row(index)
-        contribution = values * self.weights[class_index, columns]
+        levels = self._levels_in_use()
+        if levels is None or self.weight_scales is None:
+            weights = self.weights[class_index, columns]
+        else:  # the weights' own float32 products, without making all of them (29 MB for the default model)
+            weights = levels[columns, class_index].astype(np.float32) * self.weight_scales[class_index]
+        contribution = values * weights
         positive = contribution > 0
         order = np.argsort(-contribution[positive], kind="stable")
         return columns[positive][order], contribution[positive][order]
