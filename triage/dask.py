@@ -249,7 +249,9 @@ def tag_dataset(
         config = load_config(config)  # checked before a cluster starts
     with contextlib.ExitStack() as stack:
         if scheduler is None:
-            scheduler = stack.enter_context(distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1))
+            # dashboard on a free port: another run's cluster may hold dask's default (8787)
+            cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
+            scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
         frame = read_export(source, encoding=encoding)
         tagged = tag(frame, text_columns, model_path=model, config=config)
