@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, cast
 
+from triage import _arrow as arrow
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_GROUP_THRESHOLD
 from triage.io import (
@@ -198,6 +199,8 @@ class _CellRule:
     spreadsheet_safe: bool
     error_index: int
     candidates_index: int
+    #: The index of the first added column (the input's columns come before).
+    added_from: int
     #: The output's columns (input columns, then the added ones).
     columns: tuple[str, ...] = ()
     #: Added columns with a type of their own: column index -> ``"float64"``, ``"bool_"``, ``"int64"``.
@@ -238,7 +241,9 @@ class _CellRule:
             elif index == self.candidates_index:
                 arrays[index] = _candidates_array(pyarrow, column, kind)
             elif index in self.typed:
-                arrays[index] = pyarrow.array([None if value == "" else value for value in column], type=kind)
+                arrays[index] = arrow.typed(column, kind)
+            elif index >= self.added_from:  # few distinct values; no pandas (see triage._arrow)
+                arrays[index] = arrow.strings(column)
             else:
                 arrays[index] = pyarrow.array(column, type=kind)
         return arrays
@@ -261,24 +266,18 @@ class _CellRule:
 def _candidates_array(pyarrow: Any, cells: Sequence[str], list_type: Any) -> Any:
     """The ``candidates`` cells (JSON text, "" for unread rows) as an Arrow list of structs, parsed in one
     ``json.loads`` of the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
-    present = [cell for cell in cells if cell]
-    parsed = json.loads("[" + ",".join(present) + "]")
-    lengths = iter(map(len, parsed))
-    offsets, at = [0], 0
-    for cell in cells:
-        at += next(lengths) if cell else 0
-        offsets.append(at)
+    import numpy as np
+
+    present = np.array([bool(cell) for cell in cells], dtype=bool)
+    parsed = json.loads("[" + ",".join(cell for cell in cells if cell) + "]")
+    lengths = np.zeros(len(cells), dtype=np.int32)
+    lengths[present] = [len(candidates) for candidates in parsed]
     pairs = [pair for candidates in parsed for pair in candidates]
     values = pyarrow.StructArray.from_arrays(
-        [
-            pyarrow.array([code for code, _ in pairs], type=pyarrow.string()),
-            pyarrow.array([p for _, p in pairs], type=pyarrow.float64()),
-        ],
+        [arrow.strings([code for code, _ in pairs]), arrow.numbers([p for _, p in pairs], pyarrow.float64())],
         fields=list(list_type.value_type),
     )
-    mask = pyarrow.array([not cell for cell in cells], type=pyarrow.bool_())
-    offsets_array = pyarrow.array(offsets, type=pyarrow.int32())
-    return pyarrow.ListArray.from_arrays(offsets_array, values, type=list_type, mask=mask)
+    return arrow.lists(present, lengths, values, list_type)
 
 
 def _field(value: Any, delimiter: str) -> str:
@@ -540,6 +539,7 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
         spreadsheet_safe=options.spreadsheet_safe,
         error_index=at["error"],
         candidates_index=at["candidates"],
+        added_from=len(header),
         columns=tuple(unique_columns([*header, *added], where="the output")),
         typed=typed,
         input_types=tuple(export.schema.types) if keep_types else None,
@@ -733,7 +733,9 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
 
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
         rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
-        if run is not None and run.out_kind == "parquet":  # likewise pyarrow's first conversion (imports pandas)
+        if run is not None and run.out_kind == "parquet" and run.in_kind != "parquet":
+            # and pyarrow's first conversion of the input's cells (it imports pandas); Parquet to Parquet
+            # workers build only the added columns, which need no pandas (triage._arrow)
             run.cells.empty_table()
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
