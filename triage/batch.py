@@ -882,10 +882,15 @@ def _joined_parts(batches: Iterator[Any], run: _Run, pool: ProcessPoolExecutor, 
     pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
     schema = run.cells.arrow_schema()
     columns = _columns_for_workers(run)
-    kept, sent = itertools.tee(batches)
-    tasks = ((_tag_columns_in_worker, batch.select(columns), columns) for batch in sent)
-    for batch, future in zip(kept, _in_order(pool, tasks, 2 * jobs), strict=True):
-        part = future.result()
+    kept: deque[Any] = deque()  # the batches sent and not yet back (itertools.tee would hold up to 57)
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for batch in batches:
+            kept.append(batch)
+            yield _tag_columns_in_worker, batch.select(columns), columns
+
+    for future in _in_order(pool, tasks(), 2 * jobs):
+        batch, part = kept.popleft(), future.result()
         arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
         arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
         part.data = pyarrow.Table.from_arrays(arrays, schema=schema)
