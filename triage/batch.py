@@ -733,10 +733,11 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
 
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
         rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
-        if run is not None and run.out_kind == "parquet" and run.in_kind != "parquet":
-            # and pyarrow's first conversion of the input's cells (it imports pandas); Parquet to Parquet
-            # workers build only the added columns, which need no pandas (triage._arrow)
-            run.cells.empty_table()
+        if run is not None and run.out_kind == "parquet":  # and the modules that build Arrow columns:
+            if run.in_kind == "parquet":  # pyarrow.compute (~5 MiB a worker) for the added columns alone
+                run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
+            else:  # and pandas, which pyarrow.array imports to convert the input's cells (triage._arrow)
+                run.cells.empty_table()
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
