@@ -36,8 +36,11 @@ def strings(values: Sequence[str | None]) -> Any:
     """An Arrow string array of ``values`` (None: null)."""
     pyarrow = _pyarrow()
     distinct = list(dict.fromkeys(values))
-    position = {value: index for index, value in enumerate(distinct)}
-    indices = np.fromiter(map(position.__getitem__, values), dtype=np.int32, count=len(values))
+    if len(distinct) == 1:  # e.g. every error empty
+        indices = np.zeros(len(values), dtype=np.int32)
+    else:
+        position = {value: index for index, value in enumerate(distinct)}
+        indices = np.fromiter(map(position.__getitem__, values), dtype=np.int32, count=len(values))
     encoded = [value.encode("utf-8") if value is not None else b"" for value in distinct]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
     np.cumsum([len(text) for text in encoded], out=offsets[1:])
@@ -62,12 +65,15 @@ def typed(values: Sequence[Any], kind: Any) -> Any:
     """An Arrow array of ``kind`` (float64, int64 or bool) of ``values``; ``""`` (a row with no tags) and
     None are null."""
     pyarrow = _pyarrow()
-    present = np.array([value not in ("", None) for value in values], dtype=bool)
-    filled: np.ndarray = np.array(
-        values if present.all() else [v if v not in ("", None) else 0 for v in values], dtype=_NUMPY_TYPES[str(kind)]
-    )
-    data = _bitmap(filled) if filled.dtype == np.bool_ else pyarrow.py_buffer(filled)
-    return pyarrow.Array.from_buffers(kind, len(values), [_validity(present), data])
+    numpy_type = _NUMPY_TYPES[str(kind)]
+    validity = None
+    if "" in values or None in values:  # rare (unread rows): looked for at C speed first
+        present = np.array([value not in ("", None) for value in values], dtype=bool)
+        values = [value if keep else 0 for value, keep in zip(values, present.tolist(), strict=True)]
+        validity = _validity(present)
+    filled: np.ndarray = np.array(values, dtype=numpy_type)
+    data = _bitmap(filled) if numpy_type is np.bool_ else pyarrow.py_buffer(filled)
+    return pyarrow.Array.from_buffers(kind, len(filled), [validity, data])
 
 
 def lists(present: np.ndarray, lengths: np.ndarray, values: Any, kind: Any) -> Any:
