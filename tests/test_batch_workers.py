@@ -254,6 +254,37 @@ def test_parquet_to_parquet_holds_only_the_record_batches_in_flight(
     assert len(sent) == len(alive) == 30 and max(alive) <= 2 * 2 + 1
 
 
+class Item:
+    """Something a weak reference can follow (lists and rows cannot)."""
+
+
+class ThisProcess:
+    """A pool that runs each task as it is submitted."""
+
+    def submit(self, function: Any, *arguments: Any) -> Future:
+        future: Future = Future()
+        future.set_result(function(*arguments))
+        return future
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_items_sent_to_workers_are_held_only_while_in_flight(jobs):
+    held, alive = [], []
+
+    def produced() -> Any:
+        for _ in range(100):
+            item = Item()
+            held.append(weakref.ref(item))
+            yield item
+
+    pool: Any = ThisProcess()
+    for item, future in batch._sent_in_order(pool, produced(), lambda item: (id, item), jobs):
+        assert future.result() == id(item)
+        del item
+        alive.append(sum(ref() is not None for ref in held))
+    assert len(alive) == 100 and max(alive) <= 2 * jobs + 1
+
+
 @linux_only
 def test_parquet_workers_are_sent_a_text_column_of_any_type(small_model, tmp_path, in_process_pool, monkeypatch):
     import pyarrow
