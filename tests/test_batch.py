@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import TEXTS
+from tests.test_batch_workers import typed_parquet
 from triage.batch import OUTPUT_COLUMNS, _worker_pool, tag_dataframe, tag_file
 from triage.cli import cli
 from triage.io import DataError
@@ -135,6 +136,20 @@ def test_parallel_jobs_match_serial(saved_model_dir, tmp_path):
     tag_file(tmp_path / "in.csv", tmp_path / "serial.csv", **common)
     tag_file(tmp_path / "in.csv", tmp_path / "parallel.csv", n_jobs=2, **common)
     assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
+@pytest.mark.parametrize("unreadable_row", [None, 9])
+def test_parallel_parquet_to_parquet_matches_serial_for_every_column_kind(saved_model_dir, tmp_path, unreadable_row):
+    """Real worker processes: the input columns that stay in the parent, those sent to the workers and back
+    (a map column that made a round trip through pickle was written with other bytes), and a batch with a
+    value that could not be read."""
+    src = typed_parquet(tmp_path / "in.parquet", 30, unreadable_row)
+    common = {"model_path": saved_model_dir, "text_columns": ["text"], "chunk_size": 4, "progress": False}
+    serial = tag_file(src, tmp_path / "serial.parquet", **common)
+    parallel = tag_file(src, tmp_path / "parallel.parquet", n_jobs=2, **common)
+    assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
+    assert parallel.errors == serial.errors == (unreadable_row is not None)
 
 
 def test_kill_9_then_resume_equals_an_uninterrupted_run(saved_model_dir, tmp_path):

@@ -6,7 +6,8 @@ it (``OUTPUT.partial.json``) records how many rows and bytes are safely written,
 ``resume=True`` continues after a crash or Ctrl-C without losing or duplicating a row. With
 ``n_jobs > 1`` worker processes, each holding the model once, read their own shares of the input
 (byte ranges of CSV/TSV/JSONL, Parquet record batches), tag them and encode their part of the
-output; the parent only writes the parts in order and checkpoints, and the output is the same byte
+output; the parent only writes the parts in order and checkpoints (Parquet to Parquet: it sends the
+columns to tag and puts the tags beside the record batch it read), and the output is the same byte
 for byte as with one process. Inputs and options workers cannot read on their own (XLSX, UTF-16,
 grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
 ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
@@ -22,7 +23,6 @@ import csv
 import gc
 import hashlib
 import io
-import itertools
 import json
 import multiprocessing
 import operator
@@ -31,12 +31,13 @@ import sys
 import time
 import warnings
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, cast
 
+from triage import _arrow as arrow
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_GROUP_THRESHOLD
 from triage.io import (
@@ -197,6 +198,8 @@ class _CellRule:
     spreadsheet_safe: bool
     error_index: int
     candidates_index: int
+    #: The index of the first added column (the input's columns come before).
+    added_from: int
     #: The output's columns (input columns, then the added ones).
     columns: tuple[str, ...] = ()
     #: Added columns with a type of their own: column index -> ``"float64"``, ``"bool_"``, ``"int64"``.
@@ -221,18 +224,28 @@ class _CellRule:
         """The output ``columns`` (one sequence of values each) as an Arrow table for Parquet output,
         built column by column (unread rows have no tags: nulls)."""
         pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+        arrays = self.arrow_arrays(dict(enumerate(columns)))
+        return pyarrow.Table.from_arrays(list(arrays.values()), schema=self.arrow_schema())
+
+    def arrow_arrays(self, columns: dict[int, Sequence[Any]]) -> dict[int, Any]:
+        """Some output columns (output column index -> its values) as Arrow arrays of the output's types;
+        an Arrow array (an input column as read) is kept as it is: the schema holds its type."""
+        pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
         schema = self.arrow_schema()
-        arrays = []
-        for index, (column, field_) in enumerate(zip(columns, schema, strict=True)):
-            if isinstance(column, pyarrow.Array):  # an input column as read: the schema holds its type
-                arrays.append(column)
+        arrays = {}
+        for index, column in columns.items():
+            kind = schema.field(index).type
+            if isinstance(column, pyarrow.Array):
+                arrays[index] = column
             elif index == self.candidates_index:
-                arrays.append(_candidates_array(pyarrow, column, field_.type))
+                arrays[index] = _candidates_array(pyarrow, column, kind)
             elif index in self.typed:
-                arrays.append(pyarrow.array([None if value == "" else value for value in column], type=field_.type))
+                arrays[index] = arrow.typed(column, kind)
+            elif index >= self.added_from:  # few distinct values; no pandas (see triage._arrow)
+                arrays[index] = arrow.strings(column)
             else:
-                arrays.append(pyarrow.array(column, type=field_.type))
-        return pyarrow.Table.from_arrays(arrays, schema=schema)
+                arrays[index] = pyarrow.array(column, type=kind)
+        return arrays
 
     def arrow_schema(self) -> Any:
         """The Arrow schema of Parquet output: text, the typed added columns, the input's own types kept."""
@@ -252,24 +265,18 @@ class _CellRule:
 def _candidates_array(pyarrow: Any, cells: Sequence[str], list_type: Any) -> Any:
     """The ``candidates`` cells (JSON text, "" for unread rows) as an Arrow list of structs, parsed in one
     ``json.loads`` of the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
-    present = [cell for cell in cells if cell]
-    parsed = json.loads("[" + ",".join(present) + "]")
-    lengths = iter(map(len, parsed))
-    offsets, at = [0], 0
-    for cell in cells:
-        at += next(lengths) if cell else 0
-        offsets.append(at)
+    import numpy as np
+
+    present = np.array([bool(cell) for cell in cells], dtype=bool)
+    parsed = json.loads("[" + ",".join(cell for cell in cells if cell) + "]")
+    lengths = np.zeros(len(cells), dtype=np.int32)
+    lengths[present] = [len(candidates) for candidates in parsed]
     pairs = [pair for candidates in parsed for pair in candidates]
     values = pyarrow.StructArray.from_arrays(
-        [
-            pyarrow.array([code for code, _ in pairs], type=pyarrow.string()),
-            pyarrow.array([p for _, p in pairs], type=pyarrow.float64()),
-        ],
+        [arrow.strings([code for code, _ in pairs]), arrow.numbers([p for _, p in pairs], pyarrow.float64())],
         fields=list(list_type.value_type),
     )
-    mask = pyarrow.array([not cell for cell in cells], type=pyarrow.bool_())
-    offsets_array = pyarrow.array(offsets, type=pyarrow.int32())
-    return pyarrow.ListArray.from_arrays(offsets_array, values, type=list_type, mask=mask)
+    return arrow.lists(present, lengths, values, list_type)
 
 
 def _field(value: Any, delimiter: str) -> str:
@@ -531,6 +538,7 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
         spreadsheet_safe=options.spreadsheet_safe,
         error_index=at["error"],
         candidates_index=at["candidates"],
+        added_from=len(header),
         columns=tuple(unique_columns([*header, *added], where="the output")),
         typed=typed,
         input_types=tuple(export.schema.types) if keep_types else None,
@@ -650,18 +658,12 @@ class _PartEncoder:
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 
-def _output_columns(
-    run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any, read: Any = None
-) -> list[Sequence[Any]]:
-    """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns.
-    ``read``, the Arrow record batch the chunk's rows were read from (Parquet to Parquet), gives the input
-    columns as they are, unless a value of it could not be read (its cell is then null, as in a row)."""
+def _output_columns(run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any) -> list[Sequence[Any]]:
+    """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns."""
     # a row holding a value that could not be read has an error (to_cell refuses it); the others keep theirs
     clean = run.in_kind == run.out_kind == "parquet" and not any(row.error for row in chunk)
-    if read is not None and clean:
-        inputs: list[Sequence[Any]] = read.columns
-    elif clean and chunk:
-        inputs = list(zip(*(row.values for row in chunk), strict=True))
+    if clean and chunk:
+        inputs: list[Sequence[Any]] = list(zip(*(row.values for row in chunk), strict=True))
     else:
         original = _original_values(run.in_kind, run.out_kind)
         inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
@@ -669,16 +671,12 @@ def _output_columns(
     return [*inputs, *tags, *extra]
 
 
-def _tagged_part(
-    model: TriageModel, run: _Run, chunks: Iterable[list[Row]], batches: Iterator[Any] | None = None
-) -> _Part:
-    """Tag and encode rows numbered from 1 (a worker's share); ``batches``, the Arrow record batch of
-    each chunk (Parquet to Parquet: the input columns are written as read)."""
+def _tagged_part(model: TriageModel, run: _Run, chunks: Iterable[list[Row]]) -> _Part:
+    """Tag and encode rows numbered from 1 (a worker's share)."""
     encoder, counts, rows = _PartEncoder(run), _Counts(), 0
     for chunk in chunks:
         tags = _tag_chunk(model, run.config, *run.texts_and_errors(chunk))
-        read = next(batches) if batches is not None else None
-        encoder.columns(_output_columns(run, chunk, tags, None, read))
+        encoder.columns(_output_columns(run, chunk, tags, None))
         counts.add(chunk, tags, run.review_index, 0)
         rows += len(chunk)
     return _Part(encoder.data(), rows, counts, encoded=True)
@@ -734,8 +732,11 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
 
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
         rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
-        if run is not None and run.out_kind == "parquet":  # likewise pyarrow's first conversion (imports pandas)
-            run.cells.empty_table()
+        if run is not None and run.out_kind == "parquet":  # and the modules that build Arrow columns:
+            if run.in_kind == "parquet":  # pyarrow.compute (~5 MiB a worker) for the added columns alone
+                run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
+            else:  # and pandas, which pyarrow.array imports to convert the input's cells (triage._arrow)
+                run.cells.empty_table()
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
@@ -802,13 +803,28 @@ def _tag_share_in_worker(start: int, stop: int) -> _Part:
 
 
 def _tag_batch_in_worker(batch: Any) -> _Part:
-    """A worker's share of a Parquet input: one Arrow record batch."""
+    """A worker's share of a Parquet input for another format: one Arrow record batch."""
     model, run = _worker()
-    chunks = chunked(batch_rows(batch, run.header), run.chunk_size)
-    if run.out_kind != "parquet":
-        return _tagged_part(model, run, chunks)
-    slices = (batch.slice(start, run.chunk_size) for start in itertools.count(0, run.chunk_size))
-    return _tagged_part(model, run, chunks, slices)
+    return _tagged_part(model, run, chunked(batch_rows(batch, run.header), run.chunk_size))
+
+
+def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
+    """A worker's share of Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only
+    the input ``columns`` (:func:`_columns_for_workers`). Its data is the Arrow arrays the parent puts
+    beside the input columns it read, by output column index: the added columns, and the input columns
+    held here when a row has a value that could not be read (these are written from Python values, the
+    unreadable one null, as in one process)."""
+    model, run = _worker()
+    chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
+    texts = _joined_texts(chunk, [columns.index(i) for i in run.text_indices])
+    tags = _tag_chunk(model, run.config, texts, [row.error for row in chunk])
+    counts = _Counts()
+    counts.add(chunk, tags, run.review_index, 0)
+    found: dict[int, Sequence[Any]] = dict(enumerate(tags, len(run.header)))
+    if any(tags[-1]):
+        values = zip(*map(_original_values(run.in_kind, run.out_kind), chunk), strict=True)
+        found |= dict(zip(columns, values, strict=True))
+    return _Part(run.cells.arrow_arrays(found), len(chunk), counts, encoded=True)
 
 
 def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
@@ -822,6 +838,24 @@ def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead
     yield from pending
 
 
+def _sent_in_order(
+    pool: ProcessPoolExecutor, items: Iterable[Any], task: Callable[[Any], tuple[Any, ...]], jobs: int
+) -> Iterator[tuple[Any, Future[Any]]]:
+    """Each of ``items`` with the future of its task (``task(item)``: a function and its arguments), in
+    order, at most ``2 * jobs`` in flight (:func:`_in_order`). An item is kept here only while its task
+    is in flight: ``itertools.tee`` freed its copies 57 at a time, which held ~120 MB of record batches
+    in a 100,000-row Parquet run (and as many chunks of rows when workers are sent texts)."""
+    kept: deque[Any] = deque()
+
+    def tasks() -> Iterator[tuple[Any, ...]]:
+        for item in items:
+            kept.append(item)
+            yield task(item)
+
+    for future in _in_order(pool, tasks(), 2 * jobs):
+        yield kept.popleft(), future
+
+
 def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: int, done: dict) -> Iterator[_Part]:
     """Parts of the input tagged by workers that read it themselves, in order: byte ranges of
     CSV/TSV/JSONL (:func:`~triage.io.byte_shares`) or Parquet record batches. Only part outputs come
@@ -830,6 +864,9 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
     if run.in_kind == "parquet":
         skip = done.get("rows_done", 0)
         batches = (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+        if run.out_kind == "parquet":
+            yield from _joined_parts(batches, run, pool, jobs)
+            return
         for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
             yield future.result()
         return
@@ -843,6 +880,33 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
                 continue  # the whole range was inside the record before
             part = pool.submit(_tag_share_in_worker, expected, stop).result()
         expected = cast(int, part.end)
+        yield part
+
+
+def _columns_for_workers(run: _Run) -> tuple[int, ...]:
+    """The input columns a worker needs to tag Parquet to Parquet: the text columns, and every column whose
+    values might not become cells (a date past year 9999, text over the cell limit: their row is an error).
+    Integers, floats, booleans and nulls always do; they stay in the parent, which writes them as read."""
+    types = import_optional("pyarrow", extra="io", purpose="reading Parquet files").types
+    always = (types.is_integer, types.is_floating, types.is_boolean, types.is_null)
+    kinds = enumerate(run.cells.input_types or ())
+    return tuple(i for i, kind in kinds if i in run.text_indices or not any(test(kind) for test in always))
+
+
+def _joined_parts(batches: Iterator[Any], run: _Run, pool: ProcessPoolExecutor, jobs: int) -> Iterator[_Part]:
+    """Parquet to Parquet, in order: workers are sent only the columns they tag with and send back only
+    what they add, which is put beside the record batch this process read and kept (the votes: 155 bytes
+    a row back instead of 1,248 for whole tables; input columns never make a round trip through pickle,
+    which wrote a map column with other bytes than one process)."""
+    pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+    schema = run.cells.arrow_schema()
+    columns = _columns_for_workers(run)
+    sent = _sent_in_order(pool, batches, lambda batch: (_tag_columns_in_worker, batch.select(columns), columns), jobs)
+    for batch, future in sent:
+        part = future.result()
+        arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
+        arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
+        part.data = pyarrow.Table.from_arrays(arrays, schema=schema)
         yield part
 
 
@@ -864,11 +928,9 @@ def _chunk_parts(
             (chunk, _tag_chunk(model, run.config, *run.texts_and_errors(chunk))) for chunk in chunks
         )
     else:
-        chunks, submitted = itertools.tee(chunks)  # the chunk list itself stays here: only texts travel
-        tasks = ((_tag_in_worker, *run.texts_and_errors(chunk)) for chunk in submitted)
-        tagged = (
-            (chunk, future.result()) for chunk, future in zip(chunks, _in_order(pool, tasks, 2 * jobs), strict=True)
-        )
+        # the chunk list itself stays here: only texts travel
+        sent = _sent_in_order(pool, chunks, lambda chunk: (_tag_in_worker, *run.texts_and_errors(chunk)), jobs)
+        tagged = ((chunk, future.result()) for chunk, future in sent)
     for chunk, tags in tagged:
         counts = _Counts()
         counts.add(chunk, tags, run.review_index, chunk[0].number - 1)

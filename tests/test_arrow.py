@@ -1,0 +1,75 @@
+"""The Arrow builders of the added columns (triage._arrow) give what pyarrow.array gives, without pandas."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from triage import _arrow as arrow
+
+pyarrow = pytest.importorskip("pyarrow")
+
+
+@settings(deadline=None)  # the first take() imports pyarrow.compute
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["", "education", "教育局", "e\u0301"]), st.text())))
+def test_strings_are_the_arrow_strings_of_the_values(values):
+    built = arrow.strings(values)
+    built.validate(full=True)
+    assert built.equals(pyarrow.array(values, type=pyarrow.string()))
+
+
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        (pyarrow.float64(), [0.5, "", 1.0, None, float("nan")]),
+        (pyarrow.float64(), [0.125, 1e-300]),
+        (pyarrow.bool_(), [True, "", False, True, True, False, True, False, "", True]),
+        (pyarrow.bool_(), [False, True]),
+        (pyarrow.int64(), [1, 2**40, "", 3]),
+        (pyarrow.int64(), []),
+    ],
+)
+def test_typed_values_are_null_where_a_row_has_no_tags(kind, values):
+    built = arrow.typed(values, kind)
+    built.validate(full=True)
+    expected = pyarrow.array([None if value == "" else value for value in values], type=kind)
+    assert repr(built.to_pylist()) == repr(expected.to_pylist())  # NaN stays NaN, as pyarrow.array keeps it
+    assert built.null_count == expected.null_count
+
+
+def test_lists_take_their_items_in_order_and_are_null_where_absent():
+    import numpy as np
+
+    items = arrow.strings(["a", "b", "c", "d"])
+    present = np.array([True, False, True, True])
+    built = arrow.lists(present, np.array([1, 0, 0, 3], dtype=np.int32), items, pyarrow.list_(pyarrow.string()))
+    built.validate(full=True)
+    assert built.to_pylist() == [["a"], None, [], ["b", "c", "d"]]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
+def test_parquet_to_parquet_with_workers_never_imports_pandas(saved_model_dir, tmp_path):
+    """pyarrow.array on Python values imports pandas (~0.3 s of CPU before the workers fork); Parquet to
+    Parquet builds only the added columns, which need none of it."""
+    import pyarrow.parquet
+
+    texts = ["小区物业乱收停车费", "学校食堂卫生差", "派出所补办身份证太慢"] * 10
+    pyarrow.parquet.write_table(pyarrow.table({"id": range(30), "text": texts}), tmp_path / "in.parquet")
+    script = """
+        import sys
+        from triage.batch import tag_file
+        source, target, model = sys.argv[1:]
+        tag_file(source, target, model_path=model, text_columns=["text"], n_jobs=2, chunk_size=4, progress=False)
+        print("pandas" in sys.modules)
+    """
+    arguments = [str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"), str(saved_model_dir)]
+    shown = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script), *arguments], capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.split() == ["False"]
+    assert pyarrow.parquet.read_table(tmp_path / "out.parquet").column("department").null_count == 0
