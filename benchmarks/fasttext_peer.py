@@ -24,7 +24,7 @@ the load average is printed beside each run.
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: fasttext-community, psutil).
 Run: ``python benchmarks/fasttext_peer.py [--rows 100000 | --rows 1000000] [--formats csv,parquet]
-[--baseline-src /work/main] [--workdir DIR]``.
+[--baseline-src /work/main] [--repeat 3] [--workdir DIR]``.
 """
 
 from __future__ import annotations
@@ -36,9 +36,11 @@ import itertools
 import multiprocessing
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,17 +82,28 @@ def measure(name: str, command: list[str], rows: int, env: dict[str, str] | None
     RSS counts the shared pages a process touches (the model's, the libraries') in each process; USS
     (memory only that process holds) is what one more worker costs. Sampling is kept sparse (VmHWM
     every 0.5 s, USS, which reads smaps, every 2 s): on 2 cores a busy sampler takes CPU from two
-    workers but not from one, and so biased the ``--jobs 2 / --jobs 1`` ratio (1M rows: 1.60x)."""
+    workers but not from one, and so biased the ``--jobs 2 / --jobs 1`` ratio (1M rows: 1.60x). The
+    wall time ends when a thread blocked in ``wait`` sees the process end, not at the sampler's next
+    tick: polling between half-second sleeps rounded every wall time up by 0 to 0.5 s."""
     import psutil
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=tempfile.gettempdir())
     parent = psutil.Process(process.pid)
+    ended: list[float] = []
+    finished = threading.Event()
+
+    def wait_for_the_end() -> None:
+        process.wait()
+        ended.append(time.perf_counter())
+        finished.set()
+
+    threading.Thread(target=wait_for_the_end, daemon=True).start()
     peaks: dict[int, int] = {}
     unique: dict[int, int] = {}
     for sample in itertools.count():
-        if process.poll() is not None:
+        if finished.is_set():
             break
         try:
             for member in [parent, *parent.children(recursive=True)]:
@@ -101,8 +114,8 @@ def measure(name: str, command: list[str], rows: int, env: dict[str, str] | None
                     unique[member.pid] = max(unique.get(member.pid, 0), member.memory_full_info().uss)
         except (psutil.Error, OSError, StopIteration):
             pass
-        time.sleep(0.5)
-    wall = time.perf_counter() - started
+        finished.wait(0.5)
+    wall = ended[0] - started
     if process.returncode:
         raise SystemExit(f"{name} failed (exit {process.returncode}): {' '.join(command)}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -230,38 +243,49 @@ def byte_compile(package: Path) -> None:
         raise SystemExit(f"could not byte-compile {package}")
 
 
-def compare(kind: str, source: Path, rows: int, model: Path, baseline: Path | None) -> None:
+def compare(kind: str, source: Path, rows: int, model: Path, baseline: Path | None, repeat: int = 1) -> None:
+    """Time every command ``repeat`` times, in rounds (each round runs each command once, so a drift of
+    the machine's speed during the run reaches every command alike), and print the ratios of the median
+    wall (and CPU) times."""
     workdir = source.parent
     print(f"\n== {kind.upper()} in, {kind.upper()} out, {rows:,} rows; {load_average()} ({os.cpu_count()} cores)")
     print(f"{'run':<32}{'wall s':>7}{'rows/s':>8}{'CPU s':>7}{'CPU µs':>8}  peak RSS/USS MiB: parent, workers")
-    runs: dict[str, Measured] = {}
+    commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
     for jobs in (1, 2):
-        name = f"triage tag --jobs {jobs}"
-        target = workdir / f"triage{jobs}.{kind}"
-        runs[name] = measure(name, triage_command(source, target, jobs), rows)
-        print(runs[name].line(), flush=True)
+        commands[f"triage tag --jobs {jobs}"] = (triage_command(source, workdir / f"triage{jobs}.{kind}", jobs), None)
     if baseline is not None:
         env = {**os.environ, "PYTHONPATH": str(baseline)}
         for jobs in (1, 2):
-            name = f"baseline --jobs {jobs}"
-            target = workdir / f"baseline{jobs}.{kind}"
-            runs[name] = measure(name, triage_command(source, target, jobs), rows, env)
-            print(runs[name].line(), flush=True)
-    name = "fastText + rjieba, 2 processes"
+            commands[f"baseline --jobs {jobs}"] = (
+                triage_command(source, workdir / f"baseline{jobs}.{kind}", jobs),
+                env,
+            )
+    peer = "fastText + rjieba, 2 processes"
     target = workdir / f"fasttext.{kind}"
-    command = [sys.executable, os.path.abspath(__file__), "--fasttext-batch", str(source), str(target), str(model)]
-    runs[name] = measure(name, command, rows)
-    print(runs[name].line(), flush=True)
-    identical = (workdir / f"triage1.{kind}").read_bytes() == (workdir / f"triage2.{kind}").read_bytes()
-    one, two, peer = runs["triage tag --jobs 1"], runs["triage tag --jobs 2"], runs[name]
-    print(f"--jobs 1 and --jobs 2 outputs byte-identical: {identical}")
-    print(
-        f"ratios (wall): triage --jobs 2 / fastText {peer.wall / two.wall:.2f}x; --jobs 2 / --jobs 1 "
-        f"{one.wall / two.wall:.2f}x; (CPU per row) fastText / triage --jobs 2 {peer.cpu / two.cpu:.2f}"
+    commands[peer] = (
+        [sys.executable, os.path.abspath(__file__), "--fasttext-batch", str(source), str(target), str(model)],
+        None,
     )
+    runs: dict[str, list[Measured]] = collections.defaultdict(list)
+    for _ in range(repeat):
+        for name, (command, env) in commands.items():
+            runs[name].append(measure(name, command, rows, env))
+            print(runs[name][-1].line(), flush=True)
+    identical = (workdir / f"triage1.{kind}").read_bytes() == (workdir / f"triage2.{kind}").read_bytes()
+    print(f"--jobs 1 and --jobs 2 outputs byte-identical: {identical}")
+    wall = {name: statistics.median(m.wall for m in measured) for name, measured in runs.items()}
+    cpu = {name: statistics.median(m.cpu for m in measured) for name, measured in runs.items()}
+    one, two = "triage tag --jobs 1", "triage tag --jobs 2"
+    median = f"medians of {repeat} runs" if repeat > 1 else "one run each"
+    print(
+        f"ratios ({median}; wall): triage --jobs 2 / fastText {wall[peer] / wall[two]:.2f}x; --jobs 2 / --jobs 1 "
+        f"{wall[one] / wall[two]:.2f}x; (CPU per row) fastText / triage --jobs 2 {cpu[peer] / cpu[two]:.2f}"
+    )
+    if repeat > 1:
+        pairs = [p.wall / t.wall for p, t in zip(runs[peer], runs[two], strict=True)]
+        print(f"triage --jobs 2 / fastText, run by run: {' '.join(f'{r:.2f}' for r in pairs)}")
     if baseline is not None:
-        before = runs["baseline --jobs 2"]
-        print(f"this checkout / baseline, --jobs 2 (wall): {before.wall / two.wall:.2f}x")
+        print(f"this checkout / baseline, --jobs 2 (wall): {wall['baseline --jobs 2'] / wall[two]:.2f}x")
 
 
 def main() -> None:
@@ -271,6 +295,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="teddy2020c folder (default: ../shared/data)")
     parser.add_argument("--workdir", type=Path, default=None, help="inputs and outputs (default: a temporary folder)")
     parser.add_argument("--baseline-src", type=Path, default=None, help="also time `triage tag` from this checkout")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of every command; ratios of the medians")
     parser.add_argument("--fasttext-batch", nargs=3, metavar=("SOURCE", "TARGET", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fasttext_batch:
@@ -297,7 +322,7 @@ def main() -> None:
         model, seconds = train_fasttext(folder, workdir)
         print(f"fastText trained on bodies.csv in {seconds:.1f} s (segmenting included)")
         for kind in formats:
-            compare(kind, paths[kind], args.rows, model, args.baseline_src)
+            compare(kind, paths[kind], args.rows, model, args.baseline_src, args.repeat)
 
 
 if __name__ == "__main__":
