@@ -309,7 +309,7 @@ def _records_and_line_numbers(reader: Any) -> list[tuple[Any, int]]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(pieces=st.lists(st.sampled_from([*PIECES, "\x00", "a,b", ' "', '" ']), max_size=40), tsv=st.booleans())
+@given(pieces=st.lists(st.sampled_from([*PIECES, "\x00", "a,b", ' "', '" ', "X"]), max_size=40), tsv=st.booleans())
 def test_lines_without_quotes_are_split_as_the_csv_module_reads_them(pieces, tsv):
     """The splitting reader gives csv.reader's records and line numbers, quoted records over several
     lines included (lines cut where a universal-newline reader cuts them, as _Lines does)."""

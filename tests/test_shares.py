@@ -104,7 +104,7 @@ def test_byte_shares_cut_outside_quoted_cells_and_cover_the_file(tmp_path):
     shares = list(byte_shares(path, "csv", start, 10))
     assert shares[0][0] == start and shares[-1][1] == path.stat().st_size
     assert all(a[1] == b[0] for a, b in itertools.pairwise(shares))
-    assert len(shares) > 10
+    assert len(shares) > 10 and all(first < last for first, last in shares)  # none empty
     for first, last in shares:  # each share holds whole records: it ends where it was told to stop
         with read_rows(path, byte_range=(first, last)) as share:
             assert all(len(row.cells) == 2 and not row.error for chunk in share.chunks for row in chunk)
@@ -123,6 +123,18 @@ def test_shares_get_smaller_near_the_end_so_workers_finish_together(tmp_path):
     tail = records[-6:]
     assert tail == sorted(tail, reverse=True) and max(tail) < 40  # then smaller and smaller
     assert 0 < records[-1] <= 11  # down to an eighth of a share
+
+
+def test_jsonl_shares_are_cut_by_lines_whatever_quotes_the_strings_hold(tmp_path):
+    """A JSON string may hold an escaped quote: JSONL is cut at every line end, never by counting quotes."""
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(f'{{"id": {i}, "内容": "他说\\"物业不管"}}\n' for i in range(400)), encoding="utf-8")
+    records = []
+    for first, last in byte_shares(path, "jsonl", 0, 20):
+        with read_rows(path, format="jsonl", byte_range=(first, last)) as share:
+            records.append(sum(len(chunk) for chunk in share.chunks))
+            assert share.position() == last
+    assert sum(records) == 400 and 19 <= records[0] <= 21 and max(records) <= 21
 
 
 def test_utf16_files_are_not_read_in_shares(tmp_path):
