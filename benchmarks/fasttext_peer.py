@@ -19,7 +19,9 @@ every module again in each run, ~0.1 s more of the start-up that a run pays on o
 Printed per run: wall seconds, rows/s, CPU seconds of the whole process tree and CPU µs per row
 (what the figures cost however busy the machine is), and the peak RSS and USS (memory no other
 process shares) of the parent and of each worker; then the ratios ``triage --jobs 2 / fastText``
-and ``--jobs 2 / --jobs 1``. Wall-time ratios mean something only on an otherwise idle machine:
+and ``--jobs 2 / --jobs 1``. With ``--repeat N`` every command runs N times, in rounds, and the
+ratios are those of the median times (the host's speed drifts by 20 % and more within minutes here:
+a single run of each is a draw). Wall-time ratios mean something only on an otherwise idle machine:
 the load average is printed beside each run.
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: fasttext-community, psutil).
