@@ -730,10 +730,10 @@ def _csv_reader(lines: Iterable[str], delimiter: str) -> _SplittingReader:
 
 
 class _SplittingReader:
-    """What ``csv.reader(lines, delimiter=delimiter)`` reads, records and ``line_num``, with every line
+    r"""What ``csv.reader(lines, delimiter=delimiter)`` reads, records and ``line_num``, with every line
     that holds no quote split by :meth:`str.split`: such a line is one whole record whose fields hold no
     line break (the lines end at ``\n``, ``\r\n`` or ``\r``, as a universal-newline reader cuts them),
-    and the csv module, which reads a character at a time, took ~4 us per 1 KB line, most of the reading.
+    and the csv module reads a character at a time (a votes line, ~1 KB: 1.5 us, split 0.8 us).
     A line with a quote, or longer than the field limit (the csv module refuses such a field), goes to a
     ``csv.reader``, which reads on through the following lines while its quoted field runs over them."""
 
