@@ -221,6 +221,17 @@ def rehash(directory: Path, name: str) -> None:
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
 
 
+def edit_scorer(directory: Path, **changes: object) -> None:
+    """Rewrite a model's scorer.npz with some arrays replaced, and record its new hash (a tamper that passes it)."""
+    import numpy as np
+
+    with np.load(directory / "scorer.npz") as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays.update(changes)
+    np.savez_compressed(directory / "scorer.npz", **arrays)
+    rehash(directory, "scorer.npz")
+
+
 @pytest.fixture(scope="session")
 def dask_client():
     """A local Dask cluster of two worker processes, shared by the tests that need one."""

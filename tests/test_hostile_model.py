@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import triage
-from tests.conftest import rehash, write_format_1
+from tests.conftest import edit_scorer, rehash, write_format_1
 from triage import persistence
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
 from triage.manifest import MAX_MANIFEST_BYTES
@@ -36,15 +36,6 @@ def _edit_manifest(directory, **changes):
     manifest = json.loads(path.read_text(encoding="utf-8"))
     manifest.update(changes)
     path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-
-
-def _edit_scorer(directory, **changes):
-    """Rewrite scorer.npz with some arrays replaced, and record its new hash (a tamper that passes it)."""
-    with np.load(directory / SCORER_FILE) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    arrays.update(changes)
-    np.savez_compressed(directory / SCORER_FILE, **arrays)
-    rehash(directory, SCORER_FILE)
 
 
 # --- the manifest -----------------------------------------------------------------------------
@@ -192,7 +183,7 @@ def test_non_finite_numbers_in_the_scorer_are_refused(model_copy, layout, name, 
     with np.load(model_copy / SCORER_FILE) as archive:
         array = archive[name].copy()
     array.flat[0] = value
-    _edit_scorer(model_copy, **{name: array})
+    edit_scorer(model_copy, **{name: array})
     with pytest.raises(ModelIntegrityError, match=r"NaN or infinite"):
         triage.load(model_copy)
 
@@ -201,7 +192,7 @@ def test_nan_temperature_is_refused(model_copy):
     with np.load(model_copy / SCORER_FILE) as archive:
         settings = archive["settings"].copy()
     settings[-1] = np.nan
-    _edit_scorer(model_copy, settings=settings)
+    edit_scorer(model_copy, settings=settings)
     with pytest.raises(ModelIntegrityError, match=r"temperature nan is not a positive number"):
         triage.load(model_copy)
 
@@ -289,13 +280,13 @@ def test_an_array_header_larger_than_its_zip_entry_is_refused(model_copy):
 
 
 def test_an_object_array_is_refused_before_it_is_read(model_copy):
-    _edit_scorer(model_copy, classes=np.array([{"not": "text"}], dtype=object))
+    edit_scorer(model_copy, classes=np.array([{"not": "text"}], dtype=object))
     with pytest.raises(ModelIntegrityError, match=r"member 'classes.npy' holds Python objects"):
         triage.load(model_copy)
 
 
 def test_unexpected_arrays_are_refused(model_copy):
-    _edit_scorer(model_copy, payload=np.zeros(3))
+    edit_scorer(model_copy, payload=np.zeros(3))
     with pytest.raises(ModelIntegrityError, match=r"unexpected member 'payload.npy'"):
         triage.load(model_copy)
 

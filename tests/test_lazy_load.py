@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import triage
-from tests.conftest import TEXTS, rehash
+from tests.conftest import TEXTS, edit_scorer, rehash
 from triage import scoring
 from triage.exceptions import ModelIntegrityError
 from triage.persistence import SCORER_FILE
@@ -133,19 +133,11 @@ def test_int8_weights_without_their_scales_are_refused(saved_model_dir):
 # --- damaged terms ----------------------------------------------------------------------------
 
 
-def _rewrite_scorer(directory, **changes):
-    with np.load(directory / SCORER_FILE) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    arrays.update(changes)
-    np.savez_compressed(directory / SCORER_FILE, **arrays)
-    rehash(directory, SCORER_FILE)
-
-
 def test_terms_whose_lengths_do_not_add_up_are_refused_when_first_named(model_copy):
     with np.load(model_copy / SCORER_FILE) as archive:
         lengths = archive["term_lengths"].copy()
     lengths[0] += 1
-    _rewrite_scorer(model_copy, term_lengths=lengths)
+    edit_scorer(model_copy, term_lengths=lengths)
     loaded = triage.load(model_copy)
     with pytest.raises(ModelIntegrityError, match=r"scorer\.npz: the terms and their offsets do not match; re-save"):
         loaded.classify(PROBES, explain=5)
@@ -175,6 +167,6 @@ def test_a_changed_byte_in_the_terms_is_refused_when_first_named(model_copy):
 )
 def test_terms_of_the_wrong_kind_are_refused_at_load(model_copy, name, value, message):
     """What the members' headers declare is checked when the model loads, before any term is named."""
-    _rewrite_scorer(model_copy, **{name: value})
+    edit_scorer(model_copy, **{name: value})
     with pytest.raises(ModelIntegrityError, match=message):
         triage.load(model_copy)
