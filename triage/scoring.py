@@ -330,6 +330,7 @@ def _expand_layout_2(arrays: dict[str, np.ndarray], source: str) -> dict[str, An
 
 
 def _term_offsets(lengths: np.ndarray) -> np.ndarray:
+    """Where each term's bytes start, from the terms' lengths, and where the last ends (int64)."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return offsets
@@ -618,8 +619,7 @@ class LinearScorer:
         char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
         n_words = len(word_terms)
         encoded = [term.encode("utf-8") for term in word_terms + char_terms]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(term) for term in encoded], out=offsets[1:])
+        offsets = _term_offsets(np.array([len(term) for term in encoded], dtype=np.int64))
         return cls(
             classes=np.asarray(estimator.classes_),
             terms=np.frombuffer(b"".join(encoded), dtype=np.uint8),
@@ -652,8 +652,7 @@ class LinearScorer:
         char_columns, char_table = _compact_table(self._char_table, carrying, len(word_columns))
         columns = np.concatenate([word_columns, char_columns])
         encoded = [self.term(column).encode("utf-8") for column in columns]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(term) for term in encoded], out=offsets[1:])
+        offsets = _term_offsets(np.array([len(term) for term in encoded], dtype=np.int64))
         return LinearScorer(
             classes=self.classes,
             terms=np.frombuffer(b"".join(encoded), dtype=np.uint8),
