@@ -623,7 +623,7 @@ class _Lines:
         return bool(self.bad) and self.bad[0] <= last
 
     def csv_reader(self, delimiter: str) -> Any:
-        """A :mod:`csv` reader of all the lines."""
+        """A reader of all the lines that reads as :func:`csv.reader` does (:class:`_SplittingReader`)."""
         self._reader = _csv_reader(self._lines, delimiter)
         return self._reader
 
