@@ -41,27 +41,72 @@ static inline uint64_t mix64(uint64_t v) {
     return v ^ (v >> 31);
 }
 
+/* Where a table says which column a slot holds: an int32 per slot, or, for a table whose columns
+ * run in slot order (every loaded model's), a directory of 16 bytes per 64 slots: which of them are
+ * filled, and the column of the first filled one. A slot's column is then that column plus the filled
+ * slots before it in its 64 (a popcount), read from 128 kB that stay in cache for a table of 512k
+ * slots, instead of a second line at random in 2 MB of columns per n-gram found: featurising votes,
+ * 4.5 % less time (median of 51 chunks of 256, interleaved). */
 typedef struct {
     const uint64_t *keys;
-    const int32_t *columns;
+    const int32_t *columns;   /* NULL with a directory */
+    const uint64_t *directory;
     uint64_t mask;
     int shift;
 } Table;
 
+#define DIRECTORY_SLOTS 64
+
+#if defined(__GNUC__) || defined(__clang__)
+#define POPCOUNT64(x) __builtin_popcountll(x)
+#else
+static inline int popcount64(uint64_t x) {
+    x -= (x >> 1) & 0x5555555555555555ULL;
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+}
+#define POPCOUNT64(x) popcount64(x)
+#endif
+
+/* The function that counts a batch's n-grams built twice on x86-64 with glibc, one chosen when the
+ * module loads: with the popcnt instruction where the CPU has it (some before 2009 lack it), else
+ * with the baseline instructions, whose popcount is a dozen of them (the directory lost 1.8 % then). */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define WITH_POPCNT __attribute__((target_clones("popcnt", "default")))
+#endif
+#endif
+#ifndef WITH_POPCNT
+#define WITH_POPCNT
+#endif
+
 static int table_from_buffers(Table *table, const Py_buffer *keys, const Py_buffer *columns, const char *name) {
     Py_ssize_t size = keys->len / (Py_ssize_t)sizeof(uint64_t);
-    if (size < 2 || (size & (size - 1)) || columns->len != size * (Py_ssize_t)sizeof(int32_t)) {
-        PyErr_Format(PyExc_ValueError, "the %s table is malformed (size not a power of two, or columns mismatched)",
-                     name);
+    int per_slot = columns->len == size * (Py_ssize_t)sizeof(int32_t);
+    int directory = size % DIRECTORY_SLOTS == 0 && columns->len == size / DIRECTORY_SLOTS * 2 * (Py_ssize_t)sizeof(uint64_t);
+    if (size < 2 || (size & (size - 1)) || !(per_slot || directory)) {
+        PyErr_Format(PyExc_ValueError,
+                     "the %s table is malformed (size not a power of two, or columns neither one per slot nor "
+                     "a directory of its slots)", name);
         return -1;
     }
     int bits = 0;
     while (((Py_ssize_t)1 << bits) < size) bits++;
     table->keys = (const uint64_t *)keys->buf;
-    table->columns = (const int32_t *)columns->buf;
+    table->columns = per_slot ? (const int32_t *)columns->buf : NULL;
+    table->directory = per_slot ? NULL : (const uint64_t *)columns->buf;
     table->mask = (uint64_t)size - 1;
     table->shift = 64 - bits;
     return 0;
+}
+
+/* The column of a filled slot (read where the table says it). */
+static inline int64_t slot_column(const Table *table, uint64_t slot) {
+    if (table->columns) return table->columns[slot];
+    const uint64_t *entry = table->directory + 2 * (slot / DIRECTORY_SLOTS);
+    uint64_t before = entry[0] & (((uint64_t)1 << (slot % DIRECTORY_SLOTS)) - 1);
+    return (int64_t)(entry[1] + (uint64_t)POPCOUNT64(before));
 }
 
 #define RADIX_BITS 10
@@ -262,7 +307,7 @@ static inline void count_ngrams(Counter *counter, const Table *table, const uint
     for (Py_ssize_t i = 0; i < m; i++) {
         if (i + AHEAD < m) {
             PREFETCH(table->keys + counter->homes[i + AHEAD]);
-            PREFETCH(table->columns + counter->homes[i + AHEAD]);
+            if (table->columns) PREFETCH(table->columns + counter->homes[i + AHEAD]);
         }
         uint64_t key = counter->keys[i], position = counter->homes[i];
         int64_t column = -1;
@@ -270,7 +315,7 @@ static inline void count_ngrams(Counter *counter, const Table *table, const uint
         for (uint64_t probes = 0; probes <= table->mask; probes++) {
             uint64_t stored = table->keys[position];
             if (stored == key) {
-                column = table->columns[position];
+                column = slot_column(table, position);
                 break;
             }
             if (stored == 0) break;
@@ -375,7 +420,7 @@ static void fill_sublinear_tf(void) {
 
 /* TF-IDF rows of n documents, read as their characters and their tokens' keys: (offsets, columns,
  * values) as raw bytes. */
-static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Runs *words, Py_ssize_t n) {
+WITH_POPCNT static PyObject *rows_of_runs(const Scorer *scorer, const Runs *chars, const Runs *words, Py_ssize_t n) {
     /* words never take the direct path; characters do when the caller passed their columns */
     Direct no_direct = {NULL, 0};
     Direct char_direct = {(const int32_t *)scorer->unigrams.buf, scorer->unigrams.len / (Py_ssize_t)sizeof(int32_t)};
