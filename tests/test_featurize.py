@@ -239,32 +239,38 @@ def test_a_compact_scorer_scores_from_int8_levels_as_from_its_float32_weights():
     assert (scorer.logits(rows)[:, 0] > from_levels[:, 0]).all()
 
 
-def _directory_columns(scorer: LinearScorer) -> list[np.ndarray]:
-    return [columns for _, columns in scorer._compiled_tables]
-
-
-def test_tables_in_slot_order_are_read_through_a_directory_with_the_same_features():
+@pytest.fixture(scope="module")
+def fitted_and_compact() -> tuple[LinearScorer, LinearScorer]:
     fitted = LinearScorer.from_estimator(TriageClassifier(min_df=1, calibration_folds=3).fit(TEXTS, LABELS))
-    compact = fitted.compacted()
-    assert [columns.dtype for columns in _directory_columns(fitted)] == [np.int32, np.int32]  # not in slot order
-    for (keys, directory), (_, columns) in zip(compact._compiled_tables, (compact._word_table, compact._char_table)):
+    return fitted, fitted.compacted()
+
+
+def _settings(scorer: LinearScorer) -> list:
+    return [scorer.idf, scorer.n_word_features, *scorer.word_ngram_range, *scorer.char_ngram_range, True]
+
+
+def test_tables_in_slot_order_are_read_through_a_directory_with_the_same_features(fitted_and_compact):
+    fitted, compact = fitted_and_compact
+    assert [columns.dtype for _, columns in fitted._compiled_tables] == [np.int32, np.int32]  # not in slot order
+    tables = (compact._word_table, compact._char_table)
+    for (keys, directory), (_, columns) in zip(compact._compiled_tables, tables, strict=True):
         assert directory.dtype == np.uint64 and directory.shape == (len(keys) // 64, 2)
         assert directory.nbytes * 16 == columns.nbytes  # 16 bytes per 64 slots, against 4 per slot
     chars, tokens = _inputs([*TEXTS, "物业乱收停车费，小区电梯坏了"])
-    settings = [compact.idf, compact.n_word_features, *compact.word_ngram_range, *compact.char_ngram_range, True]
-    through_columns = _featurize.tfidf_rows(chars, tokens, *compact._word_table, *compact._char_table, *settings)
-    tables = [array for table in compact._compiled_tables for array in table]
-    assert _featurize.tfidf_rows(chars, tokens, *tables, *settings) == through_columns
+    through_columns = _featurize.tfidf_rows(chars, tokens, *tables[0], *tables[1], *_settings(compact))
+    through_directories = [array for table in compact._compiled_tables for array in table]
+    assert _featurize.tfidf_rows(chars, tokens, *through_directories, *_settings(compact)) == through_columns
 
 
-def test_a_directory_pointing_past_the_vocabulary_is_an_error_not_a_crash():
-    compact = LinearScorer.from_estimator(TriageClassifier(min_df=1, calibration_folds=3).fit(TEXTS, LABELS)).compacted()
+def test_a_directory_pointing_past_the_vocabulary_is_an_error_not_a_crash(fitted_and_compact):
+    _, compact = fitted_and_compact
     (word_keys, word_directory), (char_keys, char_directory) = compact._compiled_tables
     broken = char_directory.copy()
     broken[:, 1] += np.uint64(len(compact.idf))
     chars, tokens = _inputs(["物业乱收停车费"])
-    settings = [compact.idf, compact.n_word_features, *compact.word_ngram_range, *compact.char_ngram_range, True]
     with pytest.raises(ValueError, match="outside the vocabulary"):
-        _featurize.tfidf_rows(chars, tokens, word_keys, word_directory, char_keys, broken, *settings)
+        _featurize.tfidf_rows(chars, tokens, word_keys, word_directory, char_keys, broken, *_settings(compact))
     with pytest.raises(ValueError, match="neither one per slot nor a directory"):
-        _featurize.tfidf_rows(chars, tokens, word_keys, word_directory[:-1], char_keys, char_directory, *settings)
+        _featurize.tfidf_rows(
+            chars, tokens, word_keys, word_directory[:-1], char_keys, char_directory, *_settings(compact)
+        )

@@ -573,10 +573,12 @@ class LinearScorer:
         self._char_table = (np.ascontiguousarray(char_table[0]), np.ascontiguousarray(char_table[1]))
         self.n_word_features = int(word_table[1].max(initial=-1)) + 1
         self._char_unigrams = _character_columns(self._char_table, char_ngram_range)
+        # what the compiled featuriser reads of each table: its keys, and its columns or their directory
         self._compiled_tables = (
-            (self._word_table[0], _slot_directory(self._word_table)),
-            (self._char_table[0], _slot_directory(self._char_table)),
-        ) if _featurize is not None else ()
+            tuple((keys, _slot_directory((keys, columns))) for keys, columns in (self._word_table, self._char_table))
+            if _featurize is not None
+            else ()
+        )
         self.idf = np.ascontiguousarray(idf)
         # term by term: one row holds a term's weights for every class, so scoring a term reads one
         # cache line instead of one per class (the file keeps scikit-learn's classes-by-terms layout).
