@@ -480,7 +480,7 @@ def _term_levels(weights: np.ndarray, scales: np.ndarray | None) -> np.ndarray |
     return levels
 
 
-def _slot_directory(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _compiled_columns(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """What the compiled featuriser reads a table's columns from: the columns themselves, or, when they
     run in slot order (every loaded table: :func:`_table_from_parts`), a directory of every 64 slots (a
     bitmap of the filled ones, then the column of the first), 128 kB for 512k slots instead of 2 MB."""
@@ -575,7 +575,7 @@ class LinearScorer:
         self._char_unigrams = _character_columns(self._char_table, char_ngram_range)
         # what the compiled featuriser reads of each table: its keys, and its columns or their directory
         self._compiled_tables = (
-            tuple((keys, _slot_directory((keys, columns))) for keys, columns in (self._word_table, self._char_table))
+            tuple((keys, _compiled_columns((keys, columns))) for keys, columns in (self._word_table, self._char_table))
             if _featurize is not None
             else ()
         )
