@@ -52,6 +52,24 @@ def test_lists_take_their_items_in_order_and_are_null_where_absent():
     assert built.to_pylist() == [["a"], None, [], ["b", "c", "d"]]
 
 
+def test_candidates_are_the_json_cells_parsed(small_model):
+    """The candidates column built from ranked class indexes is the one parsed from the JSON text cells,
+    classified, unclassified ([]) and unread (null) rows alike."""
+    import numpy as np
+
+    from triage.batch import _candidates_array
+
+    texts = ["小区物业乱收停车费", "", "学校食堂卫生差", "!!!"]
+    cells = small_model._classification_columns(texts)[4]
+    ranked = small_model._classification_columns(texts, ranked_candidates=True)[4].take(np.array([0, -1, 1, 2, 3]))
+    kind = pyarrow.list_(pyarrow.struct([("department", pyarrow.string()), ("confidence", pyarrow.float64())]))
+    built = arrow.candidates(ranked, kind)
+    built.validate(full=True)
+    expected = _candidates_array(pyarrow, [cells[0], "", *cells[1:]], kind)
+    assert built.equals(expected)
+    assert built.to_pylist()[1:3] == [None, []]
+
+
 @pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
 def test_parquet_to_parquet_with_workers_never_imports_pandas(saved_model_dir, tmp_path):
     """pyarrow.array on Python values imports pandas (~0.3 s of CPU before the workers fork); Parquet to

@@ -11,11 +11,14 @@ reasons, empty errors): each is encoded once and the rows take it by index (60-7
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from triage._optional import import_optional
+
+if TYPE_CHECKING:
+    from triage.results import RankedCandidates
 
 
 def _pyarrow() -> Any:
@@ -34,13 +37,19 @@ def _validity(present: np.ndarray) -> Any:
 
 def strings(values: Sequence[str | None]) -> Any:
     """An Arrow string array of ``values`` (None: null)."""
-    pyarrow = _pyarrow()
     distinct = list(dict.fromkeys(values))
     if len(distinct) == 1:  # e.g. every error empty
         indices = np.zeros(len(values), dtype=np.int32)
     else:
         position = {value: index for index, value in enumerate(distinct)}
         indices = np.fromiter(map(position.__getitem__, values), dtype=np.int32, count=len(values))
+    return taken(distinct, indices)
+
+
+def taken(distinct: Sequence[str | None], indices: np.ndarray) -> Any:
+    """An Arrow string array of ``distinct[i]`` for each ``i`` of ``indices`` (None: null): each distinct
+    value is encoded once."""
+    pyarrow = _pyarrow()
     encoded = [value.encode("utf-8") if value is not None else b"" for value in distinct]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
     np.cumsum([len(text) for text in encoded], out=offsets[1:])
@@ -48,6 +57,18 @@ def strings(values: Sequence[str | None]) -> Any:
     buffers = [_validity(present), pyarrow.py_buffer(offsets), pyarrow.py_buffer(b"".join(encoded))]
     dictionary = pyarrow.Array.from_buffers(pyarrow.string(), len(distinct), buffers)
     return dictionary.take(numbers(indices, pyarrow.int32()))
+
+
+def candidates(ranked: RankedCandidates, kind: Any) -> Any:
+    """The ``candidates`` column of ``ranked``: an Arrow array of ``kind`` (lists of ``{department,
+    confidence}`` structs), null for rows not read."""
+    pyarrow = _pyarrow()
+    lengths = np.maximum(ranked.counts, 0)
+    held = np.arange(ranked.ranked.shape[1]) < lengths[:, None]  # the (row, rank) pairs in the lists, in order
+    departments = taken(ranked.codes, ranked.ranked[held])
+    confidences = numbers(ranked.confidences[held], pyarrow.float64())
+    values = pyarrow.StructArray.from_arrays([departments, confidences], fields=list(kind.value_type))
+    return lists(ranked.counts >= 0, lengths, values, kind)
 
 
 #: The numpy type of each Arrow type built here, by the Arrow type's name.

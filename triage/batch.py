@@ -60,7 +60,7 @@ from triage.io import (
     unique_columns,
 )
 from triage.model import TriageModel
-from triage.results import Classification, RoutingSuggestion, rounded_cells
+from triage.results import Classification, RankedCandidates, RoutingSuggestion, rounded_cells
 from triage.routing import RoutingConfig, load_config
 
 __all__ = [
@@ -237,6 +237,8 @@ class _CellRule:
             kind = schema.field(index).type
             if isinstance(column, pyarrow.Array):
                 arrays[index] = column
+            elif isinstance(column, RankedCandidates):
+                arrays[index] = arrow.candidates(column, kind)
             elif index == self.candidates_index:
                 arrays[index] = _candidates_array(pyarrow, column, kind)
             elif index in self.typed:
@@ -263,8 +265,9 @@ class _CellRule:
 
 
 def _candidates_array(pyarrow: Any, cells: Sequence[str], list_type: Any) -> Any:
-    """The ``candidates`` cells (JSON text, "" for unread rows) as an Arrow list of structs, parsed in one
-    ``json.loads`` of the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
+    """The ``candidates`` cells (JSON text, "" for unread rows: routed rows have no
+    :class:`~triage.results.RankedCandidates`) as an Arrow list of structs, parsed in one ``json.loads`` of
+    the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
     import numpy as np
 
     present = np.array([bool(cell) for cell in cells], dtype=bool)
@@ -465,26 +468,43 @@ class _TableWriter:
 
 
 def _tag_chunk(
-    model: TriageModel, config: RoutingConfig | None, texts: list[str], errors: list[str]
-) -> list[list[Any]]:
+    model: TriageModel,
+    config: RoutingConfig | None,
+    texts: list[str],
+    errors: list[str],
+    ranked_candidates: bool = False,
+) -> list[Any]:
     """The added columns (:func:`output_columns`) of one chunk, a list of values each: each result's
-    ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error."""
+    ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error.
+    With ``ranked_candidates`` (outputs that store the candidates as lists) and no routing, ``candidates`` is
+    a :class:`~triage.results.RankedCandidates` instead of JSON text."""
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable] if len(usable) < len(texts) else texts
     tags = len(output_columns(config is not None)) - 1
     # the columns hold no explanation: computing one costs ~20 % of a routed row
     if config is None:  # the cells of classify(batch, explain=0), without building the results first
-        found = model._classification_columns(batch)
+        found = model._classification_columns(batch, ranked_candidates=ranked_candidates)
     else:
         rows = [result.to_row() for result in model.route(batch, config=config, explain=0)]
         found = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(tags)]
     if len(usable) < len(errors):  # rows with a reading error get blank tags
-        spread = [[""] * len(errors) for _ in range(tags)]
-        for column, values in zip(spread, found, strict=True):
-            for i, value in zip(usable, values, strict=True):
-                column[i] = value
-        found = spread
+        found = [_spread(values, usable, len(errors)) for values in found]
     return [*found, list(errors)]
+
+
+def _spread(values: Any, usable: list[int], rows: int) -> Any:
+    """The tags ``values`` of the ``usable`` rows placed among ``rows`` rows, the others blank ("", or
+    no candidates)."""
+    if isinstance(values, RankedCandidates):
+        import numpy as np
+
+        at = np.full(rows, -1, dtype=np.intp)
+        at[usable] = np.arange(len(usable))
+        return values.take(at)
+    column = [""] * rows
+    for i, value in zip(usable, values, strict=True):
+        column[i] = value
+    return column
 
 
 @dataclass(frozen=True)
@@ -511,6 +531,10 @@ class _Run:
 
     def texts_and_errors(self, chunk: list[Row]) -> tuple[list[str], list[str]]:
         return _joined_texts(chunk, self.text_indices), [row.error for row in chunk]
+
+    def tags(self, model: TriageModel, texts: list[str], errors: list[str]) -> list[Any]:
+        """:func:`_tag_chunk` for this run's output (Parquet takes the candidates as arrays)."""
+        return _tag_chunk(model, self.config, texts, errors, ranked_candidates=self.out_kind == "parquet")
 
 
 def _joined_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
@@ -675,7 +699,7 @@ def _tagged_part(model: TriageModel, run: _Run, chunks: Iterable[list[Row]]) -> 
     """Tag and encode rows numbered from 1 (a worker's share)."""
     encoder, counts, rows = _PartEncoder(run), _Counts(), 0
     for chunk in chunks:
-        tags = _tag_chunk(model, run.config, *run.texts_and_errors(chunk))
+        tags = run.tags(model, *run.texts_and_errors(chunk))
         encoder.columns(_output_columns(run, chunk, tags, None))
         counts.add(chunk, tags, run.review_index, 0)
         rows += len(chunk)
@@ -783,7 +807,7 @@ def _worker() -> tuple[TriageModel, _Run]:
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
     model, run = _worker()
-    return _tag_chunk(model, run.config, texts, errors)
+    return run.tags(model, texts, errors)
 
 
 def _tag_share_in_worker(start: int, stop: int) -> _Part:
@@ -817,7 +841,7 @@ def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
     model, run = _worker()
     chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
     texts = _joined_texts(chunk, [columns.index(i) for i in run.text_indices])
-    tags = _tag_chunk(model, run.config, texts, [row.error for row in chunk])
+    tags = run.tags(model, texts, [row.error for row in chunk])
     counts = _Counts()
     counts.add(chunk, tags, run.review_index, 0)
     found: dict[int, Sequence[Any]] = dict(enumerate(tags, len(run.header)))
@@ -925,7 +949,7 @@ def _chunk_parts(
     texts: for inputs and options the workers cannot read on their own (XLSX, UTF-16, grouping, ...)."""
     if pool is None:
         tagged: Iterator[tuple[list[Row], list[list[Any]]]] = (
-            (chunk, _tag_chunk(model, run.config, *run.texts_and_errors(chunk))) for chunk in chunks
+            (chunk, run.tags(model, *run.texts_and_errors(chunk))) for chunk in chunks
         )
     else:
         # the chunk list itself stays here: only texts travel
