@@ -23,10 +23,20 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import triage
+import triage.io
 import triage.model
 from tests.conftest import LABELS, TEXTS, classification_rows
 from triage.batch import delimited_lines
-from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
+from triage.io import (
+    _SURROGATE,
+    Row,
+    batch_rows,
+    batch_text_columns,
+    has_surrogate,
+    row_cells,
+    spreadsheet_row,
+    spreadsheet_text,
+)
 from triage.model import TriageModel
 from triage.results import RankedCandidates, candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
@@ -247,12 +257,24 @@ def test_batch_rows_of_text_columns_are_row_cells_row_by_row(records, large):
     )
     expected = [Row(n, *row_cells(values, header), values=values) for n, values in enumerate(map(tuple, records), 8)]
     assert list(batch_rows(batch, header, first_number=7)) == expected
+    # the text alone, for a worker: the same cells column by column, no row having an error
+    assert batch_text_columns(batch) == [[row.cells[i] for row in expected] for i in range(width)]
 
 
 def test_batch_rows_of_other_columns_still_go_through_row_cells():
     pyarrow = pytest.importorskip("pyarrow")
     batch = pyarrow.record_batch([pyarrow.array(["物业", None]), pyarrow.array([1.0, None])], names=["text", "n"])
     assert [row.cells for row in batch_rows(batch, ["text", "n"])] == [["物业", "1"], ["", ""]]
+    assert batch_text_columns(batch) is None
+
+
+def test_batch_text_columns_leave_a_cell_over_the_limit_to_the_rows(monkeypatch):
+    """A cell over MAX_CELL_CHARS makes its row an error: only batch_rows can say so."""
+    pyarrow = pytest.importorskip("pyarrow")
+    monkeypatch.setattr(triage.io, "MAX_CELL_CHARS", 3)
+    batch = pyarrow.record_batch([pyarrow.array(["物业", "物业费太高"])], names=["text"])
+    assert batch_text_columns(batch) is None
+    assert [row.error != "" for row in batch_rows(batch, ["text"])] == [False, True]
 
 
 cell_values = (

@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import multiprocessing
-import operator
 import os
 import sys
 import time
@@ -47,6 +46,7 @@ from triage.io import (
     Row,
     Unreadable,
     batch_rows,
+    batch_text_columns,
     byte_shares,
     chunked,
     detect_text_columns,
@@ -539,11 +539,14 @@ class _Run:
 
 def _joined_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
     """:func:`~triage.io.join_text` of each row's text cells, for a whole chunk at once."""
-    if len(text_indices) == 1:
-        (index,) = text_indices
-        return [row.cells[index] for row in chunk]
-    parts = operator.itemgetter(*text_indices)
-    return [join_text(parts(row.cells)) for row in chunk]
+    return _joined_columns([[row.cells[index] for row in chunk] for index in text_indices])
+
+
+def _joined_columns(columns: Sequence[Sequence[str]]) -> list[str]:
+    """:func:`~triage.io.join_text` of each row's cells in the text ``columns`` (one sequence of cells each)."""
+    if len(columns) == 1:
+        return list(columns[0])
+    return [join_text(parts) for parts in zip(*columns, strict=True)]
 
 
 def _plan_run(export: Export, options: TagOptions, out_kind: str, config: RoutingConfig | None) -> _Run:
@@ -839,16 +842,22 @@ def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
     held here when a row has a value that could not be read (these are written from Python values, the
     unreadable one null, as in one process)."""
     model, run = _worker()
-    chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
-    texts = _joined_texts(chunk, [columns.index(i) for i in run.text_indices])
-    tags = run.tags(model, texts, [row.error for row in chunk])
+    at = [columns.index(i) for i in run.text_indices]
+    cells = batch_text_columns(batch)
+    if cells is None:  # a row may have an error: rows, with theirs
+        chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
+        texts, errors = _joined_texts(chunk, at), [row.error for row in chunk]
+    else:  # no row has an error or looks suspect, so the counts need no rows
+        chunk, errors = [], [""] * batch.num_rows
+        texts = _joined_columns([cells[i] for i in at])
+    tags = run.tags(model, texts, errors)
     counts = _Counts()
     counts.add(chunk, tags, run.review_index, 0)
     found: dict[int, Sequence[Any]] = dict(enumerate(tags, len(run.header)))
     if any(tags[-1]):
         values = zip(*map(_original_values(run.in_kind, run.out_kind), chunk), strict=True)
         found |= dict(zip(columns, values, strict=True))
-    return _Part(run.cells.arrow_arrays(found), len(chunk), counts, encoded=True)
+    return _Part(run.cells.arrow_arrays(found), batch.num_rows, counts, encoded=True)
 
 
 def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
