@@ -836,12 +836,16 @@ def _tag_batch_in_worker(batch: Any) -> _Part:
 
 
 def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
-    """A worker's share of Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only
-    the input ``columns`` (:func:`_columns_for_workers`). Its data is the Arrow arrays the parent puts
-    beside the input columns it read, by output column index: the added columns, and the input columns
-    held here when a row has a value that could not be read (these are written from Python values, the
-    unreadable one null, as in one process)."""
-    model, run = _worker()
+    """A worker's share of Parquet to Parquet: :func:`_tag_columns` of one record batch."""
+    return _tag_columns(*_worker(), batch, columns)
+
+
+def _tag_columns(model: TriageModel, run: _Run, batch: Any, columns: tuple[int, ...]) -> _Part:
+    """Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only the input ``columns``
+    (:func:`_columns_for_workers`) tagged. Its data is the Arrow arrays put beside the input columns as read,
+    by output column index: the added columns, and the input columns held here when a row has a value that
+    could not be read (these are written from Python values, the unreadable one null, as ``pyarrow.array``
+    writes them)."""
     at = [columns.index(i) for i in run.text_indices]
     cells = batch_text_columns(batch)
     if cells is None:  # a row may have an error: rows, with theirs
@@ -889,16 +893,17 @@ def _sent_in_order(
         yield kept.popleft(), future
 
 
-def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: int, done: dict) -> Iterator[_Part]:
+def _shared_parts(
+    export: Export, run: _Run, model: TriageModel, pool: ProcessPoolExecutor, jobs: int, done: dict
+) -> Iterator[_Part]:
     """Parts of the input tagged by workers that read it themselves, in order: byte ranges of
     CSV/TSV/JSONL (:func:`~triage.io.byte_shares`) or Parquet record batches. Only part outputs come
     back (bytes or Arrow tables), never rows. A range whose start turns out to lie inside the record
     the range before ran on with (a stray quote fooled the cut) is read again from where that ended."""
     if run.in_kind == "parquet":
-        skip = done.get("rows_done", 0)
-        batches = (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+        batches = _remaining_batches(export, done)
         if run.out_kind == "parquet":
-            yield from _joined_parts(batches, run, pool, jobs)
+            yield from _joined_parts(batches, run, model, pool, jobs)
             return
         for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
             yield future.result()
@@ -926,17 +931,33 @@ def _columns_for_workers(run: _Run) -> tuple[int, ...]:
     return tuple(i for i, kind in kinds if i in run.text_indices or not any(test(kind) for test in always))
 
 
-def _joined_parts(batches: Iterator[Any], run: _Run, pool: ProcessPoolExecutor, jobs: int) -> Iterator[_Part]:
-    """Parquet to Parquet, in order: workers are sent only the columns they tag with and send back only
-    what they add, which is put beside the record batch this process read and kept (the votes: 155 bytes
-    a row back instead of 1,248 for whole tables; input columns never make a round trip through pickle,
-    which wrote a map column with other bytes than one process)."""
+def _remaining_batches(export: Export, done: dict[str, Any]) -> Iterator[Any]:
+    """The record batches of a Parquet input, without the rows ``done``."""
+    skip = done.get("rows_done", 0)
+    return (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+
+
+def _joined_parts(
+    batches: Iterator[Any], run: _Run, model: TriageModel, pool: ProcessPoolExecutor | None, jobs: int
+) -> Iterator[_Part]:
+    """Parquet to Parquet, in order: only the columns tagged with are tagged, here (``model``) or by workers
+    (``pool``) that are sent those and send back only what they add, which is put beside the record batch
+    this process read and kept (the votes: 155 bytes a row back instead of 1,248 for whole tables; input
+    columns never make a round trip through pickle, which wrote a map column with other bytes than one
+    process, nor through Python values and ``pyarrow.array``)."""
     pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
     schema = run.cells.arrow_schema()
     columns = _columns_for_workers(run)
-    sent = _sent_in_order(pool, batches, lambda batch: (_tag_columns_in_worker, batch.select(columns), columns), jobs)
-    for batch, future in sent:
-        part = future.result()
+    tagged: Iterator[tuple[Any, _Part]]
+    if pool is None:
+        tagged = ((batch, _tag_columns(model, run, batch.select(columns), columns)) for batch in batches)
+    else:
+
+        def task(batch: Any) -> tuple[Any, ...]:
+            return _tag_columns_in_worker, batch.select(columns), columns
+
+        tagged = ((batch, future.result()) for batch, future in _sent_in_order(pool, batches, task, jobs))
+    for batch, part in tagged:
         arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
         arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
         part.data = pyarrow.Table.from_arrays(arrays, schema=schema)
@@ -1002,11 +1023,14 @@ def _parts(
         kept = done["rows_done"]
         remaining = chunked((row for chunk in remaining for row in chunk if row.number > kept), run.chunk_size)
     if jobs <= 1:
-        yield _chunk_parts(remaining, run, model, None, 1, groups)
+        if run.in_kind == run.out_kind == "parquet" and _can_share(export, run, done, groups is not None, options):
+            yield _joined_parts(_remaining_batches(export, done), run, model, None, 1)  # the batches kept as read
+        else:
+            yield _chunk_parts(remaining, run, model, None, 1, groups)
         return
     with _worker_pool(jobs, model, run) as pool:
         if _can_share(export, run, done, groups is not None, options):
-            yield _shared_parts(export, run, pool, jobs, done)
+            yield _shared_parts(export, run, model, pool, jobs, done)
         else:
             yield _chunk_parts(remaining, run, model, pool, jobs, groups)
 
