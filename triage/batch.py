@@ -245,6 +245,8 @@ class _CellRule:
                 arrays[index] = arrow.typed(column, kind)
             elif index >= self.added_from:  # few distinct values; no pandas (see triage._arrow)
                 arrays[index] = arrow.strings(column)
+            elif self.input_types is None:  # input cells: text
+                arrays[index] = arrow.texts(column)
             else:
                 arrays[index] = pyarrow.array(column, type=kind)
         return arrays
@@ -759,11 +761,9 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
 
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
         rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
-        if run is not None and run.out_kind == "parquet":  # and the modules that build Arrow columns:
-            if run.in_kind == "parquet":  # pyarrow.compute (~5 MiB a worker) for the added columns alone
-                run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
-            else:  # and pandas, which pyarrow.array imports to convert the input's cells (triage._arrow)
-                run.cells.empty_table()
+        if run is not None and run.out_kind == "parquet":  # and pyarrow.compute (~5 MiB a worker), which
+            # builds the added columns (input cells need no other module; a typed input's keep their arrays)
+            run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
