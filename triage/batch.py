@@ -8,8 +8,8 @@ it (``OUTPUT.partial.json``) records how many rows and bytes are safely written,
 (byte ranges of CSV/TSV/JSONL, Parquet record batches), tag them and encode their part of the
 output; the parent only writes the parts in order and checkpoints (Parquet to Parquet: it sends the
 columns to tag and puts the tags beside the record batch it read, as one process does too), and the
-output is the same byte for byte as with one process. Inputs and options workers cannot read on their own (XLSX, UTF-16,
-grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
+output is the same byte for byte as with one process. Inputs and options workers cannot read on their
+own (XLSX, UTF-16, grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
 ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
 256 bytes a row) so that each row also gets its near-duplicate group.
 
