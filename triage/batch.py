@@ -495,8 +495,8 @@ def _tag_chunk(
 
 
 def _spread(values: Any, usable: list[int], rows: int) -> Any:
-    """The tags ``values`` of the ``usable`` rows placed among ``rows`` rows, the others blank ("", or
-    no candidates)."""
+    """The tags ``values`` of the ``usable`` rows placed among ``rows`` rows, the others blank ("", or a
+    candidates row not read: null in Parquet)."""
     if isinstance(values, RankedCandidates):
         import numpy as np
 
