@@ -158,6 +158,8 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         finally:
             clock.leave()
         export.chunks = _timed_iteration(clock, STAGES[0], export.chunks)
+        if export.batches is not None:  # Parquet to Parquet tags the record batches as read
+            export.batches = _timed_iteration(clock, STAGES[0], export.batches)
         with contextlib.ExitStack() as stack:
             stack.push(opened)
             yield export
@@ -172,6 +174,7 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         (batch, "read_rows", read_rows),
         (batch, "_original_values", output_values),
         call(batch, "join_text", "row conversion"),
+        call(batch, "batch_text_columns", "row conversion"),
         call(io_, "row_cells", "row conversion"),
         call(io_, "_merged_rows", "row conversion"),
         call(model, "prepare", "prepare"),

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from triage import _arrow as arrow
+from triage.io import has_surrogate
 
 pyarrow = pytest.importorskip("pyarrow")
 
@@ -52,22 +53,56 @@ def test_lists_take_their_items_in_order_and_are_null_where_absent():
     assert built.to_pylist() == [["a"], None, [], ["b", "c", "d"]]
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked only on Linux")
-def test_parquet_to_parquet_with_workers_never_imports_pandas(saved_model_dir, tmp_path):
-    """pyarrow.array on Python values imports pandas (~0.3 s of CPU before the workers fork); Parquet to
-    Parquet builds only the added columns, which need none of it."""
+def test_candidates_are_the_json_cells_parsed(small_model):
+    """The candidates column built from ranked class indexes is the one parsed from the JSON text cells,
+    classified, unclassified ([]) and unread (null) rows alike."""
+    import numpy as np
+
+    from triage.batch import _candidates_array
+
+    texts = ["小区物业乱收停车费", "", "学校食堂卫生差", "!!!"]
+    cells = small_model._classification_columns(texts)[4]
+    ranked = small_model._classification_columns(texts, ranked_candidates=True)[4].take(np.array([0, -1, 1, 2, 3]))
+    kind = pyarrow.list_(pyarrow.struct([("department", pyarrow.string()), ("confidence", pyarrow.float64())]))
+    built = arrow.candidates(ranked, kind)
+    built.validate(full=True)
+    expected = _candidates_array(pyarrow, [cells[0], "", *cells[1:]], kind)
+    assert built.equals(expected)
+    assert built.to_pylist()[1:3] == [None, []]
+
+
+@settings(deadline=None)
+@given(st.lists(st.sampled_from(["", "物业", "e\u0301", "a,b\n"]) | st.text().filter(lambda t: not has_surrogate(t))))
+def test_texts_are_the_arrow_strings_of_the_cells(values):
+    built = arrow.texts(values)
+    built.validate(full=True)
+    assert built.equals(pyarrow.array(values, type=pyarrow.string()))
+
+
+@pytest.mark.parametrize("source", ["in.parquet", "in.csv"])
+@pytest.mark.parametrize(
+    "jobs", [1, pytest.param(2, marks=pytest.mark.skipif(sys.platform != "linux", reason="forked only on Linux"))]
+)
+def test_parquet_output_never_imports_pandas(saved_model_dir, tmp_path, jobs, source):
+    """pyarrow.array on Python values imports pandas (~0.3 s of CPU, before the workers fork); Parquet
+    output, in one process or with workers, keeps a Parquet input's record batches as read, builds the
+    added columns and a text input's cells with numpy buffers, and needs none of it."""
+    import pyarrow.csv
     import pyarrow.parquet
 
     texts = ["小区物业乱收停车费", "学校食堂卫生差", "派出所补办身份证太慢"] * 10
-    pyarrow.parquet.write_table(pyarrow.table({"id": range(30), "text": texts}), tmp_path / "in.parquet")
+    table = pyarrow.table({"id": [str(i) for i in range(30)], "text": texts})
+    pyarrow.parquet.write_table(table, tmp_path / "in.parquet")
+    pyarrow.csv.write_csv(table, tmp_path / "in.csv")
     script = """
         import sys
         from triage.batch import tag_file
-        source, target, model = sys.argv[1:]
-        tag_file(source, target, model_path=model, text_columns=["text"], n_jobs=2, chunk_size=4, progress=False)
+        source, target, model, jobs = sys.argv[1:]
+        options = {"text_columns": ["text"], "n_jobs": int(jobs), "chunk_size": 4, "progress": False}
+        tag_file(source, target, model_path=model, **options)
         print("pandas" in sys.modules)
     """
-    arguments = [str(tmp_path / "in.parquet"), str(tmp_path / "out.parquet"), str(saved_model_dir)]
+    arguments = [str(tmp_path / source), str(tmp_path / "out.parquet"), str(saved_model_dir), str(jobs)]
     shown = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(script), *arguments], capture_output=True, text=True, check=True
     )

@@ -3,7 +3,8 @@ the batch row builder (``TriageModel._classification_columns``, as rows) is ``to
 ``classify(..., explain=0)`` for department,
 sub-label and unit-level models, ``explain=0`` computes no explanation, ``has_surrogate`` is the
 surrogate regex, ``spreadsheet_row`` is ``spreadsheet_text`` cell by cell, ``rounded_cells`` and
-``candidates_cells`` (a chunk at once) are ``round`` and ``candidates_cell``, ``batch_rows`` of text
+``candidates_cells`` (a chunk at once) are ``round`` and ``candidates_cell``, the ranked candidates (arrays
+for Parquet) are those cells, ``batch_rows`` of text
 columns is ``row_cells`` row by row, and ``delimited_lines`` is ``csv.writer``."""
 
 from __future__ import annotations
@@ -22,12 +23,22 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import triage
+import triage.io
 import triage.model
 from tests.conftest import LABELS, TEXTS, classification_rows
 from triage.batch import delimited_lines
-from triage.io import _SURROGATE, Row, batch_rows, has_surrogate, row_cells, spreadsheet_row, spreadsheet_text
+from triage.io import (
+    _SURROGATE,
+    Row,
+    batch_rows,
+    batch_text_columns,
+    has_surrogate,
+    row_cells,
+    spreadsheet_row,
+    spreadsheet_text,
+)
 from triage.model import TriageModel
-from triage.results import candidates_cell, candidates_cells, json_string, rounded_cells
+from triage.results import RankedCandidates, candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
 
 MESSAGES = [
@@ -139,6 +150,46 @@ def test_rows_are_to_row_of_classify_for_any_text(small_model, texts):
     ]
 
 
+def ranked_cells(ranked):
+    """The JSON text cells a :class:`RankedCandidates` stands for ("" for a row not read), its confidences
+    written as they are (a cell's are rounded already)."""
+    return [
+        ""
+        if count < 0
+        else json.dumps(
+            [[ranked.codes[k], p] for k, p in zip(classes[:count], confidences[:count].tolist(), strict=True)],
+            ensure_ascii=False,
+        )
+        for classes, confidences, count in zip(ranked.ranked, ranked.confidences, ranked.counts, strict=True)
+    ]
+
+
+@pytest.mark.parametrize("name", ["small_model", "unit_model"])
+@pytest.mark.parametrize("top_k", [1, 3, 10])
+def test_ranked_candidates_are_the_candidates_cells(request, name, top_k):
+    model = request.getfixturevalue(name)
+    cells = model._classification_columns(MESSAGES, top_k=top_k)
+    ranked = model._classification_columns(MESSAGES, top_k=top_k, ranked_candidates=True)
+    assert isinstance(ranked[4], RankedCandidates)
+    assert ranked_cells(ranked[4]) == cells[4]
+    assert ranked[:4] + ranked[5:] == cells[:4] + cells[5:]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("物业派出所学校乱收费停车 !,1a的了鑫"), max_size=30), max_size=6))
+def test_ranked_candidates_are_the_candidates_cells_for_any_text(small_model, texts):
+    cells = small_model._classification_columns(texts)[4]
+    assert ranked_cells(small_model._classification_columns(texts, ranked_candidates=True)[4]) == cells
+
+
+@given(st.lists(st.integers(min_value=-1, max_value=len(MESSAGES) - 1), max_size=12))
+def test_ranked_candidates_take_rows_and_blank_the_rows_not_read(small_model, rows):
+    """``take`` picks rows in any order, repeats included; -1 is a row not read (no cell)."""
+    ranked = small_model._classification_columns(MESSAGES, ranked_candidates=True)[4]
+    cells = ranked_cells(ranked)
+    assert ranked_cells(ranked.take(np.array(rows, dtype=np.intp))) == [cells[i] if i >= 0 else "" for i in rows]
+
+
 def test_rows_refuse_what_classify_refuses(small_model):
     with pytest.raises(TypeError, match="text at index 1 is NoneType, not str"):
         classification_rows(small_model, ["物业", None])
@@ -206,12 +257,24 @@ def test_batch_rows_of_text_columns_are_row_cells_row_by_row(records, large):
     )
     expected = [Row(n, *row_cells(values, header), values=values) for n, values in enumerate(map(tuple, records), 8)]
     assert list(batch_rows(batch, header, first_number=7)) == expected
+    # the text alone, for a worker: the same cells column by column, no row having an error
+    assert batch_text_columns(batch) == [[row.cells[i] for row in expected] for i in range(width)]
 
 
 def test_batch_rows_of_other_columns_still_go_through_row_cells():
     pyarrow = pytest.importorskip("pyarrow")
     batch = pyarrow.record_batch([pyarrow.array(["物业", None]), pyarrow.array([1.0, None])], names=["text", "n"])
     assert [row.cells for row in batch_rows(batch, ["text", "n"])] == [["物业", "1"], ["", ""]]
+    assert batch_text_columns(batch) is None
+
+
+def test_batch_text_columns_leave_a_cell_over_the_limit_to_the_rows(monkeypatch):
+    """A cell over MAX_CELL_CHARS makes its row an error: only batch_rows can say so."""
+    pyarrow = pytest.importorskip("pyarrow")
+    monkeypatch.setattr(triage.io, "MAX_CELL_CHARS", 3)
+    batch = pyarrow.record_batch([pyarrow.array(["物业", "物业费太高"])], names=["text"])
+    assert batch_text_columns(batch) is None
+    assert [row.error != "" for row in batch_rows(batch, ["text"])] == [False, True]
 
 
 cell_values = (

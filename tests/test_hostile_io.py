@@ -346,6 +346,23 @@ def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
     assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
 
 
+def test_parquet_batches_are_decoded_on_the_reading_thread(tmp_path, monkeypatch):
+    """Record batches are decoded without Arrow's thread pool: with two workers tagging, the pool only cost
+    the parent CPU (wakeups, page faults; measured ~0.5-3 µs a row on 100,000 rows)."""
+    pq.write_table(pa.table({"id": ["1", "2"], "text": ["物业", "学校"]}), tmp_path / "in.parquet")
+    asked = []
+    iter_batches = pq.ParquetFile.iter_batches
+
+    def recording(self, *args, **kwargs):
+        asked.append(kwargs.get("use_threads", True))
+        return iter_batches(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", recording)
+    with read_rows(tmp_path / "in.parquet") as export:
+        assert [row.cells for chunk in export.chunks for row in chunk] == [["1", "物业"], ["2", "学校"]]
+    assert asked == [False]
+
+
 # ---------------------------------------------------------------- fuzz
 
 _scalar = st.one_of(

@@ -7,9 +7,9 @@ it (``OUTPUT.partial.json``) records how many rows and bytes are safely written,
 ``n_jobs > 1`` worker processes, each holding the model once, read their own shares of the input
 (byte ranges of CSV/TSV/JSONL, Parquet record batches), tag them and encode their part of the
 output; the parent only writes the parts in order and checkpoints (Parquet to Parquet: it sends the
-columns to tag and puts the tags beside the record batch it read), and the output is the same byte
-for byte as with one process. Inputs and options workers cannot read on their own (XLSX, UTF-16,
-grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
+columns to tag and puts the tags beside the record batch it read, as one process does too), and the
+output is the same byte for byte as with one process. Inputs and options workers cannot read on their
+own (XLSX, UTF-16, grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
 ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
 256 bytes a row) so that each row also gets its near-duplicate group.
 
@@ -25,7 +25,6 @@ import hashlib
 import io
 import json
 import multiprocessing
-import operator
 import os
 import sys
 import time
@@ -47,6 +46,7 @@ from triage.io import (
     Row,
     Unreadable,
     batch_rows,
+    batch_text_columns,
     byte_shares,
     chunked,
     detect_text_columns,
@@ -60,7 +60,7 @@ from triage.io import (
     unique_columns,
 )
 from triage.model import TriageModel
-from triage.results import Classification, RoutingSuggestion, rounded_cells
+from triage.results import Classification, RankedCandidates, RoutingSuggestion, rounded_cells
 from triage.routing import RoutingConfig, load_config
 
 __all__ = [
@@ -237,12 +237,16 @@ class _CellRule:
             kind = schema.field(index).type
             if isinstance(column, pyarrow.Array):
                 arrays[index] = column
+            elif isinstance(column, RankedCandidates):
+                arrays[index] = arrow.candidates(column, kind)
             elif index == self.candidates_index:
                 arrays[index] = _candidates_array(pyarrow, column, kind)
             elif index in self.typed:
                 arrays[index] = arrow.typed(column, kind)
             elif index >= self.added_from:  # few distinct values; no pandas (see triage._arrow)
                 arrays[index] = arrow.strings(column)
+            elif self.input_types is None:  # input cells: text
+                arrays[index] = arrow.texts(column)
             else:
                 arrays[index] = pyarrow.array(column, type=kind)
         return arrays
@@ -263,8 +267,9 @@ class _CellRule:
 
 
 def _candidates_array(pyarrow: Any, cells: Sequence[str], list_type: Any) -> Any:
-    """The ``candidates`` cells (JSON text, "" for unread rows) as an Arrow list of structs, parsed in one
-    ``json.loads`` of the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
+    """The ``candidates`` cells (JSON text, "" for unread rows: routed rows have no
+    :class:`~triage.results.RankedCandidates`) as an Arrow list of structs, parsed in one ``json.loads`` of
+    the whole column: ``[[code, probability], ...]`` becomes ``[{department, confidence}, ...]``."""
     import numpy as np
 
     present = np.array([bool(cell) for cell in cells], dtype=bool)
@@ -465,26 +470,43 @@ class _TableWriter:
 
 
 def _tag_chunk(
-    model: TriageModel, config: RoutingConfig | None, texts: list[str], errors: list[str]
-) -> list[list[Any]]:
+    model: TriageModel,
+    config: RoutingConfig | None,
+    texts: list[str],
+    errors: list[str],
+    ranked_candidates: bool = False,
+) -> list[Any]:
     """The added columns (:func:`output_columns`) of one chunk, a list of values each: each result's
-    ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error."""
+    ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error.
+    With ``ranked_candidates`` (outputs that store the candidates as lists) and no routing, ``candidates`` is
+    a :class:`~triage.results.RankedCandidates` instead of JSON text."""
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable] if len(usable) < len(texts) else texts
     tags = len(output_columns(config is not None)) - 1
     # the columns hold no explanation: computing one costs ~20 % of a routed row
     if config is None:  # the cells of classify(batch, explain=0), without building the results first
-        found = model._classification_columns(batch)
+        found = model._classification_columns(batch, ranked_candidates=ranked_candidates)
     else:
         rows = [result.to_row() for result in model.route(batch, config=config, explain=0)]
         found = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(tags)]
     if len(usable) < len(errors):  # rows with a reading error get blank tags
-        spread = [[""] * len(errors) for _ in range(tags)]
-        for column, values in zip(spread, found, strict=True):
-            for i, value in zip(usable, values, strict=True):
-                column[i] = value
-        found = spread
+        found = [_spread(values, usable, len(errors)) for values in found]
     return [*found, list(errors)]
+
+
+def _spread(values: Any, usable: list[int], rows: int) -> Any:
+    """The tags ``values`` of the ``usable`` rows placed among ``rows`` rows, the others blank ("", or a
+    candidates row not read: null in Parquet)."""
+    if isinstance(values, RankedCandidates):
+        import numpy as np
+
+        at = np.full(rows, -1, dtype=np.intp)
+        at[usable] = np.arange(len(usable))
+        return values.take(at)
+    column = [""] * rows
+    for i, value in zip(usable, values, strict=True):
+        column[i] = value
+    return column
 
 
 @dataclass(frozen=True)
@@ -512,14 +534,21 @@ class _Run:
     def texts_and_errors(self, chunk: list[Row]) -> tuple[list[str], list[str]]:
         return _joined_texts(chunk, self.text_indices), [row.error for row in chunk]
 
+    def tags(self, model: TriageModel, texts: list[str], errors: list[str]) -> list[Any]:
+        """:func:`_tag_chunk` for this run's output (Parquet takes the candidates as arrays)."""
+        return _tag_chunk(model, self.config, texts, errors, ranked_candidates=self.out_kind == "parquet")
+
 
 def _joined_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
     """:func:`~triage.io.join_text` of each row's text cells, for a whole chunk at once."""
-    if len(text_indices) == 1:
-        (index,) = text_indices
-        return [row.cells[index] for row in chunk]
-    parts = operator.itemgetter(*text_indices)
-    return [join_text(parts(row.cells)) for row in chunk]
+    return _joined_columns([[row.cells[index] for row in chunk] for index in text_indices])
+
+
+def _joined_columns(columns: Sequence[Sequence[str]]) -> list[str]:
+    """:func:`~triage.io.join_text` of each row's cells in the text ``columns`` (one sequence of cells each)."""
+    if len(columns) == 1:
+        return list(columns[0])
+    return [join_text(parts) for parts in zip(*columns, strict=True)]
 
 
 def _plan_run(export: Export, options: TagOptions, out_kind: str, config: RoutingConfig | None) -> _Run:
@@ -675,7 +704,7 @@ def _tagged_part(model: TriageModel, run: _Run, chunks: Iterable[list[Row]]) -> 
     """Tag and encode rows numbered from 1 (a worker's share)."""
     encoder, counts, rows = _PartEncoder(run), _Counts(), 0
     for chunk in chunks:
-        tags = _tag_chunk(model, run.config, *run.texts_and_errors(chunk))
+        tags = run.tags(model, *run.texts_and_errors(chunk))
         encoder.columns(_output_columns(run, chunk, tags, None))
         counts.add(chunk, tags, run.review_index, 0)
         rows += len(chunk)
@@ -732,11 +761,9 @@ def _worker_pool(jobs: int, model: TriageModel, run: _Run | None) -> ProcessPool
 
         model.classify("预热", explain=0)  # build lazy state (segmentation dictionary) once, to be shared
         rounded_cells(np.zeros(1))  # and the rounding tables of the cells (~1 MiB)
-        if run is not None and run.out_kind == "parquet":  # and the modules that build Arrow columns:
-            if run.in_kind == "parquet":  # pyarrow.compute (~5 MiB a worker) for the added columns alone
-                run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
-            else:  # and pandas, which pyarrow.array imports to convert the input's cells (triage._arrow)
-                run.cells.empty_table()
+        if run is not None and run.out_kind == "parquet":  # and pyarrow.compute (~5 MiB a worker), which
+            # builds the added columns (input cells need no other module; a typed input's keep their arrays)
+            run.cells.arrow_arrays({i: [] for i in range(run.cells.added_from, len(run.cells.columns))})
         context = multiprocessing.get_context("fork")
         with _frozen_for_fork():
             pool = ProcessPoolExecutor(
@@ -783,7 +810,7 @@ def _worker() -> tuple[TriageModel, _Run]:
 
 def _tag_in_worker(texts: list[str], errors: list[str]) -> list[list[Any]]:
     model, run = _worker()
-    return _tag_chunk(model, run.config, texts, errors)
+    return run.tags(model, texts, errors)
 
 
 def _tag_share_in_worker(start: int, stop: int) -> _Part:
@@ -809,22 +836,32 @@ def _tag_batch_in_worker(batch: Any) -> _Part:
 
 
 def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
-    """A worker's share of Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only
-    the input ``columns`` (:func:`_columns_for_workers`). Its data is the Arrow arrays the parent puts
-    beside the input columns it read, by output column index: the added columns, and the input columns
-    held here when a row has a value that could not be read (these are written from Python values, the
-    unreadable one null, as in one process)."""
-    model, run = _worker()
-    chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
-    texts = _joined_texts(chunk, [columns.index(i) for i in run.text_indices])
-    tags = _tag_chunk(model, run.config, texts, [row.error for row in chunk])
+    """A worker's share of Parquet to Parquet: :func:`_tag_columns` of one record batch."""
+    return _tag_columns(*_worker(), batch, columns)
+
+
+def _tag_columns(model: TriageModel, run: _Run, batch: Any, columns: tuple[int, ...]) -> _Part:
+    """Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only the input ``columns``
+    (:func:`_columns_for_workers`) tagged. Its data is the Arrow arrays put beside the input columns as read,
+    by output column index: the added columns, and the input columns held here when a row has a value that
+    could not be read (these are written from Python values, the unreadable one null, as ``pyarrow.array``
+    writes them)."""
+    at = [columns.index(i) for i in run.text_indices]
+    cells = batch_text_columns(batch)
+    if cells is None:  # a row may have an error: rows, with theirs
+        chunk = list(batch_rows(batch, [run.header[i] for i in columns]))
+        texts, errors = _joined_texts(chunk, at), [row.error for row in chunk]
+    else:  # no row has an error or looks suspect, so the counts need no rows
+        chunk, errors = [], [""] * batch.num_rows
+        texts = _joined_columns([cells[i] for i in at])
+    tags = run.tags(model, texts, errors)
     counts = _Counts()
     counts.add(chunk, tags, run.review_index, 0)
     found: dict[int, Sequence[Any]] = dict(enumerate(tags, len(run.header)))
     if any(tags[-1]):
         values = zip(*map(_original_values(run.in_kind, run.out_kind), chunk), strict=True)
         found |= dict(zip(columns, values, strict=True))
-    return _Part(run.cells.arrow_arrays(found), len(chunk), counts, encoded=True)
+    return _Part(run.cells.arrow_arrays(found), batch.num_rows, counts, encoded=True)
 
 
 def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
@@ -856,16 +893,17 @@ def _sent_in_order(
         yield kept.popleft(), future
 
 
-def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: int, done: dict) -> Iterator[_Part]:
+def _shared_parts(
+    export: Export, run: _Run, model: TriageModel, pool: ProcessPoolExecutor, jobs: int, done: dict
+) -> Iterator[_Part]:
     """Parts of the input tagged by workers that read it themselves, in order: byte ranges of
     CSV/TSV/JSONL (:func:`~triage.io.byte_shares`) or Parquet record batches. Only part outputs come
     back (bytes or Arrow tables), never rows. A range whose start turns out to lie inside the record
     the range before ran on with (a stray quote fooled the cut) is read again from where that ended."""
     if run.in_kind == "parquet":
-        skip = done.get("rows_done", 0)
-        batches = (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+        batches = _remaining_batches(export, done)
         if run.out_kind == "parquet":
-            yield from _joined_parts(batches, run, pool, jobs)
+            yield from _joined_parts(batches, run, model, pool, jobs)
             return
         for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
             yield future.result()
@@ -893,17 +931,33 @@ def _columns_for_workers(run: _Run) -> tuple[int, ...]:
     return tuple(i for i, kind in kinds if i in run.text_indices or not any(test(kind) for test in always))
 
 
-def _joined_parts(batches: Iterator[Any], run: _Run, pool: ProcessPoolExecutor, jobs: int) -> Iterator[_Part]:
-    """Parquet to Parquet, in order: workers are sent only the columns they tag with and send back only
-    what they add, which is put beside the record batch this process read and kept (the votes: 155 bytes
-    a row back instead of 1,248 for whole tables; input columns never make a round trip through pickle,
-    which wrote a map column with other bytes than one process)."""
+def _remaining_batches(export: Export, done: dict[str, Any]) -> Iterator[Any]:
+    """The record batches of a Parquet input, without the rows ``done``."""
+    skip = done.get("rows_done", 0)
+    return (b.slice(max(skip - n, 0)) for b, n in _numbered_batches(export.batches) if n + b.num_rows > skip)
+
+
+def _joined_parts(
+    batches: Iterator[Any], run: _Run, model: TriageModel, pool: ProcessPoolExecutor | None, jobs: int
+) -> Iterator[_Part]:
+    """Parquet to Parquet, in order: only the columns tagged with are tagged, here (``model``) or by workers
+    (``pool``) that are sent those and send back only what they add, which is put beside the record batch
+    this process read and kept (the votes: 155 bytes a row back instead of 1,248 for whole tables; input
+    columns never make a round trip through pickle, which wrote a map column with other bytes than one
+    process, nor through Python values and ``pyarrow.array``)."""
     pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
     schema = run.cells.arrow_schema()
     columns = _columns_for_workers(run)
-    sent = _sent_in_order(pool, batches, lambda batch: (_tag_columns_in_worker, batch.select(columns), columns), jobs)
-    for batch, future in sent:
-        part = future.result()
+    tagged: Iterator[tuple[Any, _Part]]
+    if pool is None:
+        tagged = ((batch, _tag_columns(model, run, batch.select(columns), columns)) for batch in batches)
+    else:
+
+        def task(batch: Any) -> tuple[Any, ...]:
+            return _tag_columns_in_worker, batch.select(columns), columns
+
+        tagged = ((batch, future.result()) for batch, future in _sent_in_order(pool, batches, task, jobs))
+    for batch, part in tagged:
         arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
         arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
         part.data = pyarrow.Table.from_arrays(arrays, schema=schema)
@@ -925,7 +979,7 @@ def _chunk_parts(
     texts: for inputs and options the workers cannot read on their own (XLSX, UTF-16, grouping, ...)."""
     if pool is None:
         tagged: Iterator[tuple[list[Row], list[list[Any]]]] = (
-            (chunk, _tag_chunk(model, run.config, *run.texts_and_errors(chunk))) for chunk in chunks
+            (chunk, run.tags(model, *run.texts_and_errors(chunk))) for chunk in chunks
         )
     else:
         # the chunk list itself stays here: only texts travel
@@ -969,11 +1023,14 @@ def _parts(
         kept = done["rows_done"]
         remaining = chunked((row for chunk in remaining for row in chunk if row.number > kept), run.chunk_size)
     if jobs <= 1:
-        yield _chunk_parts(remaining, run, model, None, 1, groups)
+        if run.in_kind == run.out_kind == "parquet" and _can_share(export, run, done, groups is not None, options):
+            yield _joined_parts(_remaining_batches(export, done), run, model, None, 1)  # the batches kept as read
+        else:
+            yield _chunk_parts(remaining, run, model, None, 1, groups)
         return
     with _worker_pool(jobs, model, run) as pool:
         if _can_share(export, run, done, groups is not None, options):
-            yield _shared_parts(export, run, pool, jobs, done)
+            yield _shared_parts(export, run, model, pool, jobs, done)
         else:
             yield _chunk_parts(remaining, run, model, pool, jobs, groups)
 

@@ -29,7 +29,7 @@ from collections.abc import Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE
@@ -45,6 +45,7 @@ __all__ = [
     "Row",
     "Unreadable",
     "batch_rows",
+    "batch_text_columns",
     "byte_shares",
     "choose_encoding",
     "chunked",
@@ -1013,14 +1014,28 @@ def _text_cells(column: Any, values: list[Any], converted: bool) -> list[str] | 
     return None if max(map(len, cells), default=0) > MAX_CELL_CHARS else cells
 
 
+def _text_columns(batch: Any, converted: list[tuple[list[Any], bool]]) -> list[list[str]] | None:
+    """The cells of a record batch column by column (``converted``: :func:`_column_values` of each) when
+    every column is text passing the cell rule unchanged, so no row can have an error; else None."""
+    texts = [_text_cells(batch.column(i), *values) for i, values in enumerate(converted)]
+    return None if any(cells is None for cells in texts) else cast(list[list[str]], texts)
+
+
+def batch_text_columns(batch: Any) -> list[list[str]] | None:
+    """The cells of an Arrow record batch column by column, for a caller that needs only the text: when
+    no row can have an error (every column text that passes the cell rule unchanged); else None, and the
+    rows are :func:`batch_rows`. Skips building a :class:`Row` per row (~0.7 µs a row of two columns)."""
+    return _text_columns(batch, [_column_values(batch.column(i)) for i in range(batch.num_columns)])
+
+
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
     :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
     text columns only is turned into cells a column at a time."""
     converted = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
     columns = [values for values, _ in converted]
-    texts = [_text_cells(batch.column(i), *values) for i, values in enumerate(converted)]
-    if len(header) == len(columns) and all(cells is not None for cells in texts):
+    texts = _text_columns(batch, converted)
+    if len(header) == len(columns) and texts is not None:
         rows = zip(zip(*texts, strict=True), zip(*columns, strict=True), strict=True)
         yield from (
             Row(number, list(cells), values=values) for number, (cells, values) in enumerate(rows, first_number + 1)
@@ -1043,7 +1058,9 @@ def _read_parquet(
         raise DataError(f"not a readable Parquet file ({problem})") from None
     closing.callback(file.close)
     header = unique_columns(file.schema_arrow.names)
-    batches = file.iter_batches(batch_size=chunk_size, row_groups=row_groups)
+    # Decoded on this thread: Arrow's thread pool cost the parent of a 100,000-row Parquet-to-Parquet run
+    # with two workers ~0.5-3 µs a row more CPU (wakeups, page faults) for no gain; it waits on the workers.
+    batches = file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False)
 
     def rows() -> Generator[Row]:
         number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))

@@ -15,7 +15,15 @@ import numpy as np
 from triage.confidence import ConfidenceScaling
 from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
-from triage.results import Classification, ReviewReason, RoutingSuggestion, candidates_cells, json_string, rounded_cells
+from triage.results import (
+    Classification,
+    RankedCandidates,
+    ReviewReason,
+    RoutingSuggestion,
+    candidates_cells,
+    json_string,
+    rounded_cells,
+)
 from triage.text import PreparedText, has_chinese, prepare, prepared_texts
 
 if TYPE_CHECKING:
@@ -33,6 +41,7 @@ UNCLASSIFIED = "unclassified"
 
 DEFAULT_EXPLAIN_TERMS = 5
 _REASON_VALUES = {reason: reason.value for reason in ReviewReason}  # .value is a Python-level property
+_CANDIDATES = Classification.ROW_COLUMNS.index("candidates")
 _CHUNK_DOCUMENTS = 256  # bounds the temporary arrays of one scoring step, as LinearScorer's chunks
 
 
@@ -514,11 +523,14 @@ class TriageModel:
                 )
         return results
 
-    def _distinct_columns(self, texts: list[str], top_k: int) -> list[np.ndarray]:
+    def _distinct_columns(self, texts: list[str], top_k: int, ranked_candidates: bool) -> list[Any]:
         """The batch tagger's cells (``to_row()`` with ``explain=0``) of distinct prepared texts, column by
-        column (object arrays, one item per text), each computed for a chunk at once."""
+        column (object arrays, one item per text; with ``ranked_candidates`` the candidates as
+        :class:`~triage.results.RankedCandidates`), each computed for a chunk at once."""
         quoted = np.array([json_string(code) for code in self._class_names], dtype=object)
         parts: list[list[Any]] = [[] for _ in Classification.ROW_COLUMNS]
+        width = min(top_k, len(self._class_names))
+        ranked, probabilities = [np.zeros((0, width), dtype=np.intp)], [np.zeros((0, width))]
         for answers in self._chunk_answers(texts, top_k):
             rounded, _ = rounded_cells(answers.probabilities[:, 0])
             reasons = [_REASON_VALUES[reason] if reason is not None else "" for reason in answers.reasons]
@@ -527,22 +539,32 @@ class TriageModel:
                 [name or "" for name in answers.department_names],
                 [sub_category or "" for sub_category, _ in answers.sub_categories],
                 rounded,
-                candidates_cells(quoted, answers.ranked, answers.probabilities),
+                # with ranked_candidates, filled below for the whole column at once
+                [] if ranked_candidates else candidates_cells(quoted, answers.ranked, answers.probabilities),
                 [reason is not None for reason in answers.reasons],
                 reasons,
             )
             for part, cells in zip(parts, chunk, strict=True):
                 part.append(np.array(cells, dtype=object) if isinstance(cells, list) else cells)
-        return [np.concatenate(part) if part else np.empty(0, dtype=object) for part in parts]
+            ranked.append(answers.ranked)
+            probabilities.append(answers.probabilities)
+        columns: list[Any] = [np.concatenate(part) if part else np.empty(0, dtype=object) for part in parts]
+        if ranked_candidates:
+            columns[_CANDIDATES] = RankedCandidates.of(self._class_names, ranked, probabilities)
+        return columns
 
-    def _classification_columns(self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K) -> list[list[Any]]:
+    def _classification_columns(
+        self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K, *, ranked_candidates: bool = False
+    ) -> list[Any]:
         """The batch tagger's cells of ``classify(texts, top_k=top_k, explain=0)``, column by column
-        (:attr:`Classification.ROW_COLUMNS`), computed from each chunk's arrays without building results."""
+        (:attr:`Classification.ROW_COLUMNS`, lists), computed from each chunk's arrays without building
+        results; with ``ranked_candidates`` the candidates are :class:`~triage.results.RankedCandidates`
+        instead of JSON text (for outputs that store lists)."""
         items = _ensure_texts(texts)
         # exports repeat blank forms and template messages: each distinct raw text is prepared once
         prepared_of = {text: prepare(text) for text in dict.fromkeys(items)}
         distinct = list(dict.fromkeys(p.text for p in prepared_of.values() if has_chinese(p.text)))
-        scored = self._distinct_columns(distinct, top_k)
+        scored = self._distinct_columns(distinct, top_k, ranked_candidates)
         at = {text: index for index, text in enumerate(distinct)}
         unclassified: list[list[Any]] = []  # the fixed rows of texts without Chinese, after the scored ones
         for item in prepared_of.values():
@@ -552,7 +574,9 @@ class TriageModel:
         index = np.array([at[prepared_of[text].text] for text in items], dtype=np.intp)
         fixed = zip(*unclassified, strict=True) if unclassified else [()] * len(scored)
         return [
-            np.concatenate([column, np.array(extra, dtype=object)])[index].tolist()
+            column.with_unclassified(len(extra)).take(index)
+            if isinstance(column, RankedCandidates)
+            else np.concatenate([column, np.array(extra, dtype=object)])[index].tolist()
             for column, extra in zip(scored, fixed, strict=True)
         ]
 

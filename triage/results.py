@@ -14,8 +14,8 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -121,6 +121,54 @@ def candidates_cells(quoted: np.ndarray, ranked: np.ndarray, probabilities: np.n
     for k in range(1, ranked.shape[1]):
         cells = cells + ", [" + quoted[ranked[:, k]] + ", " + texts[:, k] + "]"
     return (cells + "]").tolist()
+
+
+@dataclass(frozen=True, slots=True)
+class RankedCandidates:
+    """A chunk's ``candidates`` cells held as arrays instead of JSON text, for outputs that store the
+    candidates as lists (Parquet): building the list column from these skips formatting JSON text
+    only to parse it back (~4 µs a row).
+
+    Row ``i`` holds the classes ``codes[ranked[i, :counts[i]]]`` with the confidences
+    ``confidences[i, :counts[i]]`` (``round(p, 4)``, as :func:`candidates_cell` writes them); ``counts[i]``
+    is 0 for a text not classified (the cell ``[]``) and -1 for a row not read (no cell).
+    """
+
+    codes: tuple[str, ...]
+    ranked: np.ndarray
+    confidences: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(
+        cls, codes: tuple[str, ...], ranked: Sequence[np.ndarray], probabilities: Sequence[np.ndarray]
+    ) -> RankedCandidates:
+        """Every row classified, from chunks of rows: their top classes ``ranked`` (class indexes, most
+        probable first; at least one chunk) and the ``probabilities`` of those."""
+        joined = np.concatenate(ranked)
+        rounded, _ = rounded_cells(np.concatenate(probabilities))
+        counts = np.full(len(joined), joined.shape[1], dtype=np.intp)
+        return cls(codes, joined, rounded.astype(np.float64), counts)
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def take(self, rows: np.ndarray) -> RankedCandidates:
+        """The rows at ``rows`` (indexes into these), in that order; -1 gives a row not read."""
+        kept = np.asarray(rows, dtype=np.intp)
+        padded = self.with_unclassified(1)  # what -1 picks: a last row, whose count becomes -1
+        counts = np.where(kept >= 0, padded.counts[kept], -1)
+        return replace(padded, ranked=padded.ranked[kept], confidences=padded.confidences[kept], counts=counts)
+
+    def with_unclassified(self, rows: int) -> RankedCandidates:
+        """These rows, then ``rows`` rows of texts not classified (no candidates)."""
+        width = self.ranked.shape[1]
+        return RankedCandidates(
+            self.codes,
+            np.concatenate([self.ranked, np.zeros((rows, width), dtype=self.ranked.dtype)]),
+            np.concatenate([self.confidences, np.zeros((rows, width))]),
+            np.concatenate([self.counts, np.zeros(rows, dtype=np.intp)]),
+        )
 
 
 def _cells(result: Classification | RoutingSuggestion, candidates: tuple[tuple[str, float], ...]) -> list[Any]:
