@@ -374,6 +374,13 @@ class TermStrings:
         return cls(len(offsets) - 1, lambda: (data, offsets))
 
     @classmethod
+    def encoded(cls, terms: Sequence[str]) -> TermStrings:
+        """``terms``, column by column, as UTF-8 bytes one after another."""
+        encoded = [term.encode("utf-8") for term in terms]
+        offsets = _term_offsets(np.array([len(term) for term in encoded], dtype=np.int64))
+        return cls.given(np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets)
+
+    @classmethod
     def deferred(cls, members: dict[str, NpzMember], source: str) -> TermStrings:
         """The terms of a scorer file (``terms`` with ``term_lengths``, or in layout 1 ``term_offsets``),
         their headers checked now, their content on first use."""
@@ -639,12 +646,9 @@ class LinearScorer:
         word_terms = sorted(words.vocabulary_, key=words.vocabulary_.__getitem__)
         char_terms = sorted(chars.vocabulary_, key=chars.vocabulary_.__getitem__)
         n_words = len(word_terms)
-        encoded = [term.encode("utf-8") for term in word_terms + char_terms]
-        offsets = _term_offsets(np.array([len(term) for term in encoded], dtype=np.int64))
         return cls(
             classes=np.asarray(estimator.classes_),
-            terms=np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            term_offsets=offsets,
+            terms=TermStrings.encoded(word_terms + char_terms),
             word_table=_build_table(_word_term_keys(word_terms), np.arange(n_words)),
             char_table=_build_table(_char_term_keys(char_terms), n_words + np.arange(len(char_terms))),
             idf=np.concatenate([words.idf_, chars.idf_]).astype(np.float32),
@@ -672,12 +676,9 @@ class LinearScorer:
         word_columns, word_table = _compact_table(self._word_table, carrying, 0)
         char_columns, char_table = _compact_table(self._char_table, carrying, len(word_columns))
         columns = np.concatenate([word_columns, char_columns])
-        encoded = [self.term(column).encode("utf-8") for column in columns]
-        offsets = _term_offsets(np.array([len(term) for term in encoded], dtype=np.int64))
         return LinearScorer(
             classes=self.classes,
-            terms=np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            term_offsets=offsets,
+            terms=TermStrings.encoded([self.term(column) for column in columns]),
             word_table=word_table,
             char_table=char_table,
             idf=self.idf[columns],
