@@ -46,6 +46,12 @@ HALF_LIFE_DAYS = 180.0
 SINCE_DAYS = 365
 
 
+def boards_folder() -> Path:
+    """The folder holding the city boards: beside teddy2020c's (``teddy2020c.default_path``), else ../shared/data."""
+    teddy = teddy2020c.default_path()
+    return teddy.parent if teddy is not None else Path("../shared/data")
+
+
 def build_base(cache: Path, data: Path) -> triage.TriageModel:
     """Authored corpus + teddy2020c replies with a handler the reply shows (train split): no board message."""
     if cache.is_dir():
@@ -146,8 +152,7 @@ def run_city(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_data = teddy2020c.default_path()
-    parser.add_argument("--data", type=Path, default=default_data.parent if default_data else Path("../shared/data"))
+    parser.add_argument("--data", type=Path, default=boards_folder(), help="the folder holding jiamusi/ and dalian/")
     parser.add_argument("--base-cache", type=Path, default=Path("/tmp/triage-adaptation-base"))
     parser.add_argument("--boards", default="jiamusi,dalian")
     parser.add_argument("--sizes", default="100,300,1000,all")

@@ -5,7 +5,8 @@ Builds an input of N rows by cycling through the teddy2020c votes (subject + bod
 for each format times, each in a fresh process:
 
 - ``triage tag --jobs 1`` and ``triage tag --jobs 2`` (optionally also the same commands from another
-  checkout, ``--baseline-src``, e.g. the main branch, for before/after figures from one run);
+  checkout, ``--baseline-src``, e.g. the main branch, or with another model, ``--baseline-model``, e.g.
+  a variant of the default model's recipe, for before/after figures from one run);
 - a plain fastText batch: a supervised fastText model with character n-grams of rjieba tokens,
   trained quickly on ``bodies.csv`` (the training time is printed apart), predicting in 2 forked
   processes over chunks of 2,000 rows that the parent reads from the file and writes back (CSV with
@@ -26,7 +27,7 @@ the load average is printed beside each run.
 
 Needs the ``bench`` extra (``pip install -e ".[bench]"``: fasttext-community, psutil).
 Run: ``python benchmarks/fasttext_peer.py [--rows 100000 | --rows 1000000] [--formats csv,parquet]
-[--baseline-src /work/main] [--repeat 3] [--workdir DIR]``.
+[--baseline-src /work/main] [--baseline-model DIR] [--repeat 3] [--workdir DIR]``.
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ def measure(name: str, command: list[str], rows: int, env: dict[str, str] | None
     )
 
 
-def triage_command(source: Path, target: Path, jobs: int) -> list[str]:
-    options = ["--jobs", str(jobs), "--silent", "--overwrite"]
+def triage_command(source: Path, target: Path, jobs: int, model: Path | None = None) -> list[str]:
+    options = ["--jobs", str(jobs), "--silent", "--overwrite", *(["--model", str(model)] if model else [])]
     return [sys.executable, "-m", "triage", "tag", str(source), "-o", str(target), *options]
 
 
@@ -245,21 +246,30 @@ def byte_compile(package: Path) -> None:
         raise SystemExit(f"could not byte-compile {package}")
 
 
-def compare(kind: str, source: Path, rows: int, model: Path, baseline: Path | None, repeat: int = 1) -> None:
+def compare(
+    kind: str,
+    source: Path,
+    rows: int,
+    model: Path,
+    baseline: Path | None,
+    repeat: int = 1,
+    baseline_model: Path | None = None,
+) -> None:
     """Time every command ``repeat`` times, in rounds (each round runs each command once, so a drift of
     the machine's speed during the run reaches every command alike), and print the ratios of the median
-    wall (and CPU) times."""
+    wall (and CPU) times. The baseline is another checkout (``baseline``), another model
+    (``baseline_model``, a directory ``triage tag --model`` reads), or both."""
     workdir = source.parent
     print(f"\n== {kind.upper()} in, {kind.upper()} out, {rows:,} rows; {load_average()} ({os.cpu_count()} cores)")
     print(f"{'run':<32}{'wall s':>7}{'rows/s':>8}{'CPU s':>7}{'CPU µs':>8}  peak RSS/USS MiB: parent, workers")
     commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
     for jobs in (1, 2):
         commands[f"triage tag --jobs {jobs}"] = (triage_command(source, workdir / f"triage{jobs}.{kind}", jobs), None)
-    if baseline is not None:
-        env = {**os.environ, "PYTHONPATH": str(baseline)}
+    if baseline is not None or baseline_model is not None:
+        env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline is not None else None
         for jobs in (1, 2):
             commands[f"baseline --jobs {jobs}"] = (
-                triage_command(source, workdir / f"baseline{jobs}.{kind}", jobs),
+                triage_command(source, workdir / f"baseline{jobs}.{kind}", jobs, baseline_model),
                 env,
             )
     peer = "fastText + rjieba, 2 processes"
@@ -286,7 +296,7 @@ def compare(kind: str, source: Path, rows: int, model: Path, baseline: Path | No
     if repeat > 1:
         pairs = [p.wall / t.wall for p, t in zip(runs[peer], runs[two], strict=True)]
         print(f"triage --jobs 2 / fastText, run by run: {' '.join(f'{r:.2f}' for r in pairs)}")
-    if baseline is not None:
+    if baseline is not None or baseline_model is not None:
         print(f"this checkout / baseline, --jobs 2 (wall): {wall['baseline --jobs 2'] / wall[two]:.2f}x")
 
 
@@ -297,6 +307,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="teddy2020c folder (default: ../shared/data)")
     parser.add_argument("--workdir", type=Path, default=None, help="inputs and outputs (default: a temporary folder)")
     parser.add_argument("--baseline-src", type=Path, default=None, help="also time `triage tag` from this checkout")
+    parser.add_argument(
+        "--baseline-model", type=Path, default=None, help="also time `triage tag --model` this model directory"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every command; ratios of the medians")
     parser.add_argument("--fasttext-batch", nargs=3, metavar=("SOURCE", "TARGET", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -324,7 +337,7 @@ def main() -> None:
         model, seconds = train_fasttext(folder, workdir)
         print(f"fastText trained on bodies.csv in {seconds:.1f} s (segmenting included)")
         for kind in formats:
-            compare(kind, paths[kind], args.rows, model, args.baseline_src, args.repeat)
+            compare(kind, paths[kind], args.rows, model, args.baseline_src, args.repeat, args.baseline_model)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,10 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from adaptation_curve import HUB, top_k
+from adaptation_curve import HUB, boards_folder, top_k
 from sklearn.exceptions import ConvergenceWarning
 
 import triage
-from triage.datasets import teddy2020c
 from triage.datasets.cities import load_board
 from triage.exceptions import TrainingDataWarning
 
@@ -72,8 +71,7 @@ def run_board(board: str, data: Path, test_share: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_data = teddy2020c.default_path()
-    parser.add_argument("--data", type=Path, default=default_data.parent if default_data else Path("../shared/data"))
+    parser.add_argument("--data", type=Path, default=boards_folder(), help="the folder holding jiamusi/ and dalian/")
     parser.add_argument("--test-share", type=float, default=0.2)
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)

@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from adaptation_curve import top_k
+from adaptation_curve import boards_folder, top_k
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -31,7 +31,6 @@ from sklearn.naive_bayes import ComplementNB
 from sklearn.svm import LinearSVC
 
 import triage
-from triage.datasets import teddy2020c
 from triage.datasets.cities import load_board
 from triage.exceptions import TrainingDataWarning
 from triage.segmentation import segment
@@ -91,8 +90,7 @@ def run_board(board: str, data: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_data = teddy2020c.default_path()
-    parser.add_argument("--data", type=Path, default=default_data.parent if default_data else Path("../shared/data"))
+    parser.add_argument("--data", type=Path, default=boards_folder(), help="the folder holding jiamusi/ and dalian/")
     parser.add_argument("--boards", default="jiamusi,dalian")
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)

@@ -30,6 +30,7 @@ Needs the `plots` extra. Takes about 3.5 minutes on an idle 2-core machine.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -340,8 +341,19 @@ def main() -> None:
         help="keep the leave-one-board-out scores in this file and reuse them when it exists (a rerun after "
         "a failure; delete it whenever the corpus, the boards or the recipe change)",
     )
+    parser.add_argument(
+        "--params",
+        type=json.loads,
+        default={},
+        help="TriageClassifier settings over the recipe's (PARAMS), as JSON: a variant to compare, e.g. "
+        "'{\"char_ngram_range\": [1, 2]}' (then `benchmarks/capabilities.py --model`, `benchmarks/fasttext_peer.py "
+        "--baseline-model`); every fit of the recipe uses them and the manifest records them",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
+    if args.params and args.output.resolve() == DEFAULT_OUTPUT:
+        parser.error("--params trains a variant, not the shipped model: pass -o DIR")
+    PARAMS.update({key: tuple(value) if isinstance(value, list) else value for key, value in args.params.items()})
     if args.data is None:
         parser.error("the real boards are needed (../shared/data/teddy2020c not found): pass --data")
 

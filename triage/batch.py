@@ -893,9 +893,7 @@ def _sent_in_order(
         yield kept.popleft(), future
 
 
-def _shared_parts(
-    export: Export, run: _Run, model: TriageModel, pool: ProcessPoolExecutor, jobs: int, done: dict
-) -> Iterator[_Part]:
+def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: int, done: dict) -> Iterator[_Part]:
     """Parts of the input tagged by workers that read it themselves, in order: byte ranges of
     CSV/TSV/JSONL (:func:`~triage.io.byte_shares`) or Parquet record batches. Only part outputs come
     back (bytes or Arrow tables), never rows. A range whose start turns out to lie inside the record
@@ -903,7 +901,7 @@ def _shared_parts(
     if run.in_kind == "parquet":
         batches = _remaining_batches(export, done)
         if run.out_kind == "parquet":
-            yield from _joined_parts(batches, run, model, pool, jobs)
+            yield from _joined_parts(batches, run, pool, jobs)
             return
         for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
             yield future.result()
@@ -938,25 +936,25 @@ def _remaining_batches(export: Export, done: dict[str, Any]) -> Iterator[Any]:
 
 
 def _joined_parts(
-    batches: Iterator[Any], run: _Run, model: TriageModel, pool: ProcessPoolExecutor | None, jobs: int
+    batches: Iterator[Any], run: _Run, tagger: TriageModel | ProcessPoolExecutor, jobs: int = 1
 ) -> Iterator[_Part]:
-    """Parquet to Parquet, in order: only the columns tagged with are tagged, here (``model``) or by workers
-    (``pool``) that are sent those and send back only what they add, which is put beside the record batch
-    this process read and kept (the votes: 155 bytes a row back instead of 1,248 for whole tables; input
-    columns never make a round trip through pickle, which wrote a map column with other bytes than one
-    process, nor through Python values and ``pyarrow.array``)."""
+    """Parquet to Parquet, in order: only the columns tagged with are tagged, here (``tagger`` a model) or
+    by the ``jobs`` workers of ``tagger`` (a pool) that are sent those and send back only what they add,
+    which is put beside the record batch this process read and kept (the votes: 155 bytes a row back
+    instead of 1,248 for whole tables; input columns never make a round trip through pickle, which wrote
+    a map column with other bytes than one process, nor through Python values and ``pyarrow.array``)."""
     pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
     schema = run.cells.arrow_schema()
     columns = _columns_for_workers(run)
     tagged: Iterator[tuple[Any, _Part]]
-    if pool is None:
-        tagged = ((batch, _tag_columns(model, run, batch.select(columns), columns)) for batch in batches)
-    else:
+    if isinstance(tagger, ProcessPoolExecutor):
 
         def task(batch: Any) -> tuple[Any, ...]:
             return _tag_columns_in_worker, batch.select(columns), columns
 
-        tagged = ((batch, future.result()) for batch, future in _sent_in_order(pool, batches, task, jobs))
+        tagged = ((batch, future.result()) for batch, future in _sent_in_order(tagger, batches, task, jobs))
+    else:
+        tagged = ((batch, _tag_columns(tagger, run, batch.select(columns), columns)) for batch in batches)
     for batch, part in tagged:
         arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
         arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
@@ -1024,13 +1022,13 @@ def _parts(
         remaining = chunked((row for chunk in remaining for row in chunk if row.number > kept), run.chunk_size)
     if jobs <= 1:
         if run.in_kind == run.out_kind == "parquet" and _can_share(export, run, done, groups is not None, options):
-            yield _joined_parts(_remaining_batches(export, done), run, model, None, 1)  # the batches kept as read
+            yield _joined_parts(_remaining_batches(export, done), run, model)  # the batches kept as read
         else:
             yield _chunk_parts(remaining, run, model, None, 1, groups)
         return
     with _worker_pool(jobs, model, run) as pool:
         if _can_share(export, run, done, groups is not None, options):
-            yield _shared_parts(export, run, model, pool, jobs, done)
+            yield _shared_parts(export, run, pool, jobs, done)
         else:
             yield _chunk_parts(remaining, run, model, pool, jobs, groups)
 
