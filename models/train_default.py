@@ -25,6 +25,11 @@ log-odds to the chance it is right, `triage.confidence`) and the review threshol
 same protocol's figures per board. The model is then scored on real messages it never saw (the
 replies' test split, messages.csv by topic) and the figures go into the manifest and the card.
 Needs the `plots` extra. Takes about 3.5 minutes on an idle 2-core machine.
+
+A variant of the recipe, to weigh against the shipped model before changing ``PARAMS``:
+`python models/train_default.py -o /tmp/variant --params '{"char_ngram_range": [1, 2]}'`, then the
+same figures (printed, and in its card), `python benchmarks/capabilities.py --model /tmp/variant` and
+`python benchmarks/fasttext_peer.py --baseline-model /tmp/variant` (speed, in one run with this model).
 """
 
 from __future__ import annotations
