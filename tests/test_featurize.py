@@ -226,6 +226,25 @@ def test_single_characters_are_read_from_their_own_array(scorer):
         _featurize.tfidf_rows(chars, tokens, *arguments, *ranges, broken)
 
 
+def test_key_filters_skip_only_keys_their_table_lacks(scorer):
+    """Each table's key filter has the bit of every key the table holds, so reading through it gives the
+    features of probing every n-gram; a filter of clear bits drops the probed n-grams (it is read), and
+    one whose size is not a power of two is refused."""
+    for (keys, _), key_filter in zip(scorer._compiled_tables, scorer._key_filters, strict=True):
+        assert key_filter.dtype == np.uint8 and key_filter.nbytes * 4 == len(keys)  # 2 bits per slot
+        bits = (keys[keys != 0] & np.uint64(key_filter.nbytes * 8 - 1)).astype(np.intp)
+        assert ((key_filter[bits // 8] >> (bits % 8)) & 1).all()
+    chars, tokens = _inputs([*TEXTS[:8], "物业乱收停车费，小区电梯坏了"])
+    arguments = scorer._featurizer_arguments()
+    without_filters = arguments[:-2]
+    filtered = _featurize.tfidf_rows(chars, tokens, *arguments)
+    assert filtered == _featurize.tfidf_rows(chars, tokens, *without_filters)
+    clear = np.zeros_like(scorer._key_filters[1])
+    assert _featurize.tfidf_rows(chars, tokens, *without_filters, scorer._key_filters[0], clear) != filtered
+    with pytest.raises(ValueError, match="key filter is malformed"):
+        _featurize.tfidf_rows(chars, tokens, *without_filters, np.zeros(3, dtype=np.uint8), clear)
+
+
 def test_a_compact_scorer_scores_from_int8_levels_as_from_its_float32_weights():
     """The compiled scorer reads a compact scorer's int8 levels until its float32 weights are asked
     for (and perhaps edited through :attr:`LinearScorer.weights`); both give the same scores."""

@@ -53,7 +53,16 @@ typedef struct {
     const uint64_t *directory;
     uint64_t mask;
     int shift;
+    const uint8_t *filter;    /* bit (key & filter_mask) set for every key the table holds */
+    uint64_t filter_mask;
 } Table;
+
+/* A key filter: one bit per hash of the low bits of a key, set for every key of the table (scoring.py's
+ * _key_filter, 2 bits per slot: 128 kB for 512k slots, in cache). An n-gram whose bit is clear is in no
+ * table, so it is never probed: a third of a vote's ~1,060 probes are misses, and each reads a line at
+ * random in megabytes of keys; its key is dropped without a branch. Featurising votes took 5-6 % less
+ * time (in-process, interleaved chunks of 256). Without one, every bit reads as set. */
+static const uint8_t EVERY_KEY[1] = {0xFF};
 
 #define DIRECTORY_SLOTS 64
 
@@ -99,6 +108,20 @@ static int table_from_buffers(Table *table, const Py_buffer *keys, const Py_buff
     table->directory = per_slot ? NULL : (const uint64_t *)columns->buf;
     table->mask = (uint64_t)size - 1;
     table->shift = 64 - bits;
+    table->filter = EVERY_KEY;
+    table->filter_mask = 7;
+    return 0;
+}
+
+/* Read keys through ``filter`` (a power of two of bytes; none given: every key is probed). */
+static int table_filter(Table *table, const Py_buffer *filter, const char *name) {
+    if (!filter->buf) return 0;
+    if (filter->len < 1 || (filter->len & (filter->len - 1))) {
+        PyErr_Format(PyExc_ValueError, "the %s key filter is malformed (its size is not a power of two)", name);
+        return -1;
+    }
+    table->filter = (const uint8_t *)filter->buf;
+    table->filter_mask = (uint64_t)filter->len * 8 - 1;
     return 0;
 }
 
@@ -301,8 +324,10 @@ static inline void count_ngrams(Counter *counter, const Table *table, const uint
             uint64_t key = (uint64_t)n;
             for (long j = 0; j < n; j++) key = key * MULTIPLIER + units[start + j];
             key = mix64(key);
+            uint64_t bit = key & table->filter_mask;
             counter->keys[m] = key;
-            counter->homes[m++] = (key * MULTIPLIER) >> table->shift;
+            counter->homes[m] = (key * MULTIPLIER) >> table->shift;
+            m += (table->filter[bit >> 3] >> (bit & 7)) & 1; /* kept only if the table may hold it */
         }
     }
     for (Py_ssize_t i = 0; i < m; i++) {
@@ -337,7 +362,7 @@ static inline void count_found(Counter *counter) {
 
 /* What tfidf_rows and tfidf_rows_segmented read of the scorer: its tables, IDF weights and settings. */
 typedef struct {
-    Py_buffer word_keys, word_columns, char_keys, char_columns, idf, unigrams;
+    Py_buffer word_keys, word_columns, char_keys, char_columns, idf, unigrams, word_filter, char_filter;
     Py_ssize_t n_word_features;
     long word_low, word_high, char_low, char_high;
     int sublinear;
@@ -351,6 +376,8 @@ static void scorer_release(Scorer *scorer) {
     PyBuffer_Release(&scorer->char_columns);
     PyBuffer_Release(&scorer->idf);
     PyBuffer_Release(&scorer->unigrams);
+    PyBuffer_Release(&scorer->word_filter);
+    PyBuffer_Release(&scorer->char_filter);
 }
 
 /* Parse args[start:stop] by format, into the pointers that follow. */
@@ -371,7 +398,7 @@ static int scorer_parse(Scorer *scorer, PyObject *args, Py_ssize_t first, const 
     if (!parse_slice(args, first, PyTuple_GET_SIZE(args), format, &scorer->word_keys, &scorer->word_columns,
                      &scorer->char_keys, &scorer->char_columns, &scorer->idf, &scorer->n_word_features,
                      &scorer->word_low, &scorer->word_high, &scorer->char_low, &scorer->char_high, &scorer->sublinear,
-                     &scorer->unigrams))
+                     &scorer->unigrams, &scorer->word_filter, &scorer->char_filter))
         return -1;
     if (scorer->word_low < 1 || scorer->word_high < scorer->word_low || scorer->char_low < 1 ||
         scorer->char_high < scorer->char_low) {
@@ -379,7 +406,9 @@ static int scorer_parse(Scorer *scorer, PyObject *args, Py_ssize_t first, const 
         return -1;
     }
     if (table_from_buffers(&scorer->word_table, &scorer->word_keys, &scorer->word_columns, "word") < 0 ||
-        table_from_buffers(&scorer->char_table, &scorer->char_keys, &scorer->char_columns, "character") < 0)
+        table_from_buffers(&scorer->char_table, &scorer->char_keys, &scorer->char_columns, "character") < 0 ||
+        table_filter(&scorer->word_table, &scorer->word_filter, "word") < 0 ||
+        table_filter(&scorer->char_table, &scorer->char_filter, "character") < 0)
         return -1;
     return 0;
 }
@@ -521,7 +550,7 @@ done:
     return result;
 }
 
-#define SCORER_FORMAT "y*y*y*y*y*nllllp|y*"
+#define SCORER_FORMAT "y*y*y*y*y*nllllp|y*y*y*"
 
 static PyObject *tfidf_rows(PyObject *self, PyObject *args) {
     PyObject *texts, *token_lists, *result = NULL;
@@ -791,13 +820,15 @@ static PyMethodDef methods[] = {
      "the compiled segmenter (a triage._segment.Segmenter) in C: no token list, no str per token."},
     {"tfidf_rows", tfidf_rows, METH_VARARGS,
      "tfidf_rows(texts, token_lists, word_keys, word_columns, char_keys, char_columns, idf, n_word_features,\n"
-     "           word_low, word_high, char_low, char_high, sublinear[, char_unigrams]) -> (offsets, columns, values)\n\n"
+     "           word_low, word_high, char_low, char_high, sublinear[, char_unigrams, word_filter, char_filter])\n"
+     "           -> (offsets, columns, values)\n\n"
      "TF-IDF rows of texts (whitespace runs read as one space) and their tokens, as LinearScorer.transform\n"
      "computes them; the three results are raw int64 / int64 / float32 bytes. Called only by\n"
      "LinearScorer._features_compiled, which passes arrays of the dtypes and layout this reads (a table's\n"
      "columns: int32 per slot, or a uint64 pair per 64 slots, filled bits and first column, when they run in\n"
      "slot order); char_unigrams (int32, by code point) is the column of each character the character\n"
-     "table holds (-1: none)."},
+     "table holds (-1: none); a key filter (bytes, a power of two of them) has bit key & (8 * size - 1),\n"
+     "bit i of byte i / 8 at i % 8, set for every key of its table: keys whose bit is clear are not probed."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -21,6 +21,8 @@ def tfidf_rows(
     char_high: int,
     sublinear: bool,
     char_unigrams: Buffer = ...,
+    word_filter: Buffer = ...,  # bytes whose bit (key & (8 * size - 1)) is set for every key of the table
+    char_filter: Buffer = ...,
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
 def tfidf_rows_segmented(
@@ -38,6 +40,8 @@ def tfidf_rows_segmented(
     char_high: int,
     sublinear: bool,
     char_unigrams: Buffer = ...,
+    word_filter: Buffer = ...,  # bytes whose bit (key & (8 * size - 1)) is set for every key of the table
+    char_filter: Buffer = ...,
     /,
 ) -> tuple[bytes, bytes, bytes]: ...
 def linear_scores(
