@@ -79,6 +79,29 @@ def test_texts_are_the_arrow_strings_of_the_cells(values):
     assert built.equals(pyarrow.array(values, type=pyarrow.string()))
 
 
+def test_texts_are_built_from_their_bytes_not_by_pyarrow_array(monkeypatch):
+    """Input cells of any length up to 2 GiB are joined into the array's buffers: pyarrow.array (which imports
+    pandas) is never asked."""
+    values = ["小区物业乱收停车费" * 40, None, "", "学校"]
+    expected = pyarrow.array(values, type=pyarrow.string())
+    monkeypatch.setattr(pyarrow, "array", lambda *args, **kwargs: pytest.fail("pyarrow.array was called"))
+    assert arrow.texts(values).equals(expected)
+
+
+class HugeText(str):
+    """A text whose UTF-8 form is 2 GiB long, without the memory: ``encode`` gives only its length."""
+
+    def encode(self, *args: object, **kwargs: object) -> object:
+        return type("Encoded", (), {"__len__": lambda _: 2**31})()
+
+
+def test_texts_of_2_gib_or_more_are_left_to_pyarrow_array():
+    """int32 offsets end at 2**31 - 1: a column whose bytes reach 2**31 would get offsets that wrap, so it goes
+    to pyarrow.array (the encoded stand-in cannot be joined: building the buffers would fail)."""
+    built = arrow.texts([HugeText("物业"), None])
+    assert built.equals(pyarrow.array(["物业", None], type=pyarrow.string()))
+
+
 @pytest.mark.parametrize("source", ["in.parquet", "in.csv"])
 @pytest.mark.parametrize(
     "jobs", [1, pytest.param(2, marks=pytest.mark.skipif(sys.platform != "linux", reason="forked only on Linux"))]

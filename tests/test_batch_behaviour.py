@@ -281,6 +281,36 @@ def test_a_routed_chunk_of_only_unreadable_rows_gets_blank_tags(small_model, tmp
     assert all(unread[name] == "" for name in output_columns(True) if name != "error")
 
 
+def test_a_parquet_chunk_of_only_unreadable_rows_gets_null_candidates(small_model, tmp_path):
+    """Parquet output keeps the candidates as ranked arrays: a chunk with no row to classify has none, and
+    each of its rows still gets a null list (rows 1-2 are one chunk, row 3 the next)."""
+    parquet = pytest.importorskip("pyarrow.parquet")
+    src = write_lines(tmp_path / "in.csv", "编号,内容", "1", "2", f"3,{SCHOOL}")
+    summary = tag(src, tmp_path / "out.parquet", small_model, chunk_size=2)
+    rows = parquet.read_table(tmp_path / "out.parquet").to_pylist()
+    assert [row["candidates"] for row in rows[:2]] == [None, None] and summary.errors == 2
+    assert [row["confidence"] for row in rows[:2]] == [None, None]
+    assert rows[2]["department"] == "education" and rows[2]["candidates"][0]["department"] == "education"
+
+
+def test_parquet_to_parquet_writes_an_unreadable_value_as_null_and_names_its_row(small_model, tmp_path):
+    """A value pyarrow cannot turn into Python (a date past year 9999) is its row's error, counted from the
+    first row of the file (row 4: the second record batch), and written as null; the column's other values,
+    in the same batch too, are written as read."""
+    pyarrow = pytest.importorskip("pyarrow")
+    parquet = pytest.importorskip("pyarrow.parquet")
+    days = [0, 1, 2, 3_000_000, 4]  # year 10183: Python's date cannot hold it
+    texts = [PROPERTY, POLICE, SCHOOL, POLICE, PROPERTY]
+    table = pyarrow.table({"day": pyarrow.array(days, pyarrow.date32()), "内容": texts})
+    parquet.write_table(table, src := tmp_path / "in.parquet")
+    summary = tag(src, tmp_path / "out.parquet", small_model, chunk_size=3)
+    out = parquet.read_table(tmp_path / "out.parquet")
+    assert out.column("day").cast(pyarrow.int32()).to_pylist() == [0, 1, 2, None, 4]
+    assert summary.errors == 1 and summary.first_error.startswith("row 4: column 'day': unreadable value")
+    assert out.column("error").to_pylist()[3].startswith("column 'day': unreadable value")
+    assert out.column("department").to_pylist()[4] == "property_management"
+
+
 def test_group_columns_number_near_duplicates_by_their_first_row(small_model, tmp_path):
     texts = [PROPERTY, POLICE, PROPERTY + "!", SCHOOL, PROPERTY]
     summary = tag(export(tmp_path, *texts), tmp_path / "out.csv", small_model, group=True)

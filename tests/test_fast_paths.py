@@ -277,6 +277,16 @@ def test_batch_text_columns_leave_a_cell_over_the_limit_to_the_rows(monkeypatch)
     assert [row.error != "" for row in batch_rows(batch, ["text"])] == [False, True]
 
 
+def test_batch_text_columns_keep_a_cell_of_exactly_the_limit(monkeypatch):
+    """MAX_CELL_CHARS is the longest cell kept: a cell of exactly that many characters is no error, so the
+    batch is still text column-wise."""
+    pyarrow = pytest.importorskip("pyarrow")
+    monkeypatch.setattr(triage.io, "MAX_CELL_CHARS", 3)
+    batch = pyarrow.record_batch([pyarrow.array(["物业费", "物业"]), pyarrow.array([None, "学校"])], names=["a", "b"])
+    assert batch_text_columns(batch) == [["物业费", "物业"], ["", "学校"]]
+    assert [row.error for row in batch_rows(batch, ["a", "b"])] == ["", ""]
+
+
 cell_values = (
     (st.text(alphabet=st.sampled_from(",\t\"\r\n '=物a1\x00\u2028\x85")) | st.text() | st.floats() | st.integers())
     | st.booleans()

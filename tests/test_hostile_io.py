@@ -28,7 +28,15 @@ from triage.batch import tag_file
 from triage.cli import cli
 from triage.exceptions import DuplicateColumnWarning
 from triage.hot import HotTopic, write_csv
-from triage.io import MAX_CELL_CHARS, choose_encoding, read_rows, read_table, spreadsheet_text, to_cell
+from triage.io import (
+    MAX_CELL_CHARS,
+    batch_text_columns,
+    choose_encoding,
+    read_rows,
+    read_table,
+    spreadsheet_text,
+    to_cell,
+)
 
 COLUMNS = ["编号", "电话", "金额", "备注", "附加", "内容"]
 # Typed values as a JSONL/Parquet/XLSX export holds them: an integer id, a phone number stored as a
@@ -169,6 +177,25 @@ def test_binary_parquet_text_is_decoded_or_reported(small_model, tmp_path):
     _, rows = tag_to_rows(small_model, tmp_path / "in.parquet", tmp_path)
     assert rows[0]["text"] == "派出所补办身份证" and rows[0]["department"] == "public_security"
     assert rows[1]["id"] == "2" and "not UTF-8 text" in rows[1]["error"]
+
+
+def test_a_parquet_string_column_holding_bytes_not_utf8_fails_only_their_row(small_model, tmp_path):
+    """A careless writer can store bytes that are not UTF-8 in a Parquet *string* column (pyarrow reads them
+    without checking): the batch cannot be turned into text column-wise, the value is that row's error, named
+    with the decoder's complaint, and the other rows are tagged (Parquet to Parquet, and to CSV)."""
+    encoded = ["派出所补办身份证".encode(), b"\xe5\xff", "小区物业乱收费".encode()]
+    offsets = np.cumsum([0, *map(len, encoded)], dtype=np.int32)
+    text = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))])
+    pq.write_table(pa.table({"id": ["1", "2", "3"], "text": text}), tmp_path / "in.parquet")
+    batch = next(pq.ParquetFile(tmp_path / "in.parquet").iter_batches())
+    assert batch_text_columns(batch) is None
+    for suffix in (".parquet", ".csv"):
+        summary, rows = tag_to_rows(small_model, tmp_path / "in.parquet", tmp_path, suffix=suffix)
+        assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
+        assert rows[1]["error"].startswith("column 'text': unreadable value: UnicodeDecodeError: 'utf-8' codec")
+        assert summary.first_error == f"row 2: {rows[1]['error']}"
+        assert [rows[0]["department"], rows[2]["department"]] == ["public_security", "property_management"]
+        assert [rows[0]["text"], rows[2]["text"]] == ["派出所补办身份证", "小区物业乱收费"]
 
 
 def test_duplicate_column_names_are_renamed_with_a_warning(small_model, tmp_path):
