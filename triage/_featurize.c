@@ -16,6 +16,7 @@
  *   n-gram key    = mix64(fold(n, n units)), units = token keys (words) or code points (chars)
  *   fold(seed, u) = seed * M + u[0], then * M + u[1], ... (mod 2^64)
  *   home slot     = (key * M) >> (64 - log2(table size)), linear probing, key 0 marks a free slot
+ *   key filter    = bit (key & (8 * filter bytes - 1)) set for every key of the table (scoring._key_filter)
  *   value         = (1 + ln count if sublinear else count) * idf, L2-normalised per block
  *                   (word columns < n_word_features <= char columns), columns ascending.
  */
