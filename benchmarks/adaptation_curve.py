@@ -29,6 +29,7 @@ import argparse
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -41,6 +42,8 @@ from triage.evaluation import evaluate
 from triage.exceptions import TrainingDataWarning
 
 HUB = "大连市公共行政服务中心"
+#: The share of each board, its latest messages by date, that issue 16's figures test on.
+TEST_SHARE = 0.2
 METHODS = ("base", "no-area", "none", "classic")
 HALF_LIFE_DAYS = 180.0
 SINCE_DAYS = 365
@@ -50,6 +53,12 @@ def boards_folder() -> Path:
     """The folder holding the city boards: beside teddy2020c's (``teddy2020c.default_path``), else ../shared/data."""
     teddy = teddy2020c.default_path()
     return teddy.parent if teddy is not None else Path("../shared/data")
+
+
+def training_end(frame: Any, test_share: float = TEST_SHARE) -> int:
+    """How many of a board's messages (sorted by date, :func:`load_board`) come before its test part, the
+    last ``test_share`` of them: the time-ordered split every #16 benchmark reports on."""
+    return round(len(frame) * (1 - test_share))
 
 
 def build_base(cache: Path, data: Path) -> triage.TriageModel:
@@ -96,7 +105,7 @@ def run_city(
     board: str, data: Path, base: triage.TriageModel, sizes: list[int | None], test_share: float, since_days: int
 ) -> None:
     frame = load_board(board, data / board)
-    cut = round(len(frame) * (1 - test_share))
+    cut = training_end(frame, test_share)
     texts = list(frame["text"])
     units = np.asarray(frame["handler"], dtype=object)
     test = np.arange(cut, len(frame))
@@ -156,7 +165,7 @@ def main() -> None:
     parser.add_argument("--base-cache", type=Path, default=Path("/tmp/triage-adaptation-base"))
     parser.add_argument("--boards", default="jiamusi,dalian")
     parser.add_argument("--sizes", default="100,300,1000,all")
-    parser.add_argument("--test-share", type=float, default=0.2)
+    parser.add_argument("--test-share", type=float, default=TEST_SHARE)
     parser.add_argument(
         "--since-days", type=int, default=SINCE_DAYS, help="the 'since' row: train on this many last days"
     )

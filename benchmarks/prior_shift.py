@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from adaptation_curve import HUB, boards_folder, top_k
+from adaptation_curve import HUB, TEST_SHARE, boards_folder, top_k, training_end
 from sklearn.exceptions import ConvergenceWarning
 
 import triage
@@ -45,7 +45,7 @@ def reweighted(proba: np.ndarray, target: np.ndarray, source: np.ndarray) -> np.
 
 def run_board(board: str, data: Path, test_share: float) -> None:
     frame = load_board(board, data / board)
-    cut = round(len(frame) * (1 - test_share))
+    cut = training_end(frame, test_share)
     train_units, test_units = list(frame["handler"][:cut]), np.asarray(frame["handler"][cut:], dtype=object)
     model = triage.train(list(frame["text"][:cut]), train_units)
     proba = model.predict_proba(list(frame["text"][cut:]))
@@ -72,7 +72,7 @@ def run_board(board: str, data: Path, test_share: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=boards_folder(), help="the folder holding jiamusi/ and dalian/")
-    parser.add_argument("--test-share", type=float, default=0.2)
+    parser.add_argument("--test-share", type=float, default=TEST_SHARE)
     args = parser.parse_args()
     warnings.simplefilter("ignore", ConvergenceWarning)
     warnings.simplefilter("ignore", TrainingDataWarning)

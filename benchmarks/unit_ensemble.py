@@ -22,7 +22,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from adaptation_curve import boards_folder, top_k
+from adaptation_curve import boards_folder, top_k, training_end
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -73,7 +73,7 @@ def combined(scores: dict[str, np.ndarray], weights: tuple[float, ...]) -> np.nd
 
 def run_board(board: str, data: Path) -> None:
     frame = load_board(board, data / board)
-    cut = round(len(frame) * 0.8)
+    cut = training_end(frame)
     selection = round(cut * 0.8)
     texts, units = np.asarray(frame["text"], dtype=object), np.asarray(frame["handler"], dtype=object)
     classes, chosen_on = member_scores(texts[:selection], units[:selection], texts[selection:cut])
