@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -92,6 +93,18 @@ def board_texts() -> Iterator[tuple[str, str]]:
                 for column in ("subject", "title", "body", "reply"):
                     if row.get(column):
                         yield f"{path.parent.name}/{path.name} {row.get('id')} {column}", row[column]
+
+
+def not_utf8_strings(values: list[bytes | None]) -> Any:
+    """An Arrow string array holding ``values`` unchecked, as a careless writer stores bytes that are not
+    UTF-8 in a Parquet string column (pyarrow reads them back without checking either)."""
+    import numpy as np
+    import pyarrow
+
+    offsets = np.cumsum([0, *(len(v or b"") for v in values)], dtype=np.int32)
+    validity = pyarrow.array([v is not None for v in values]).buffers()[1]
+    data = pyarrow.py_buffer(b"".join(v or b"" for v in values))
+    return pyarrow.Array.from_buffers(pyarrow.string(), len(values), [validity, pyarrow.py_buffer(offsets), data])
 
 
 @functools.cache

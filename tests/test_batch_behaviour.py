@@ -152,10 +152,10 @@ def test_parquet_to_parquet_keeps_the_input_types(small_model, tmp_path):
     assert list(out["department"]) == ["public_security", "education"]
 
 
-def test_parquet_to_parquet_keeps_map_and_uint64_columns_beside_an_unreadable_value(small_model, tmp_path):
-    """A chunk holding a value that could not be read is written from Python values, each column built
-    with its input's Arrow type: pyarrow cannot tell a map from those values (pairs), nor fit a
-    uint64 above 2**63 into the int64 it would guess."""
+def test_parquet_to_parquet_through_rows_keeps_map_uint64_and_far_date_columns(small_model, tmp_path):
+    """With ``group=True`` the input is read as rows and written from Python values, each column built with
+    its input's Arrow type: pyarrow cannot tell a map from those values (pairs), nor fit a uint64 above
+    2**63 into the int64 it would guess; a date Python cannot hold is written as Arrow read it."""
     pyarrow = pytest.importorskip("pyarrow")
     parquet = pytest.importorskip("pyarrow.parquet")
     table = pyarrow.table(
@@ -169,9 +169,10 @@ def test_parquet_to_parquet_keeps_map_and_uint64_columns_beside_an_unreadable_va
         }
     )
     parquet.write_table(table, src := tmp_path / "in.parquet")
-    summary = tag(src, tmp_path / "out.parquet", small_model)
+    summary = tag(src, tmp_path / "out.parquet", small_model, group=True)
     out = parquet.read_table(tmp_path / "out.parquet")
-    assert summary.errors == 1 and out.column("error").to_pylist()[1].startswith("column 'day': unreadable value")
+    assert summary.errors == 0 and out.column("department").to_pylist()[1] == "public_security"
+    assert out.column("day").equals(table.column("day")) and out.column("group_size").to_pylist() == [1, 1, 1]
     assert out.schema.field("weights").type == table.schema.field("weights").type
     assert out.column("weights").to_pylist() == [[("a", 1)], None, [("b", 2), ("c", 3)]]
     assert out.schema.field("big").type == pyarrow.uint64() and out.column("big").to_pylist() == [2**63 + 5, 7, None]
@@ -293,10 +294,9 @@ def test_a_parquet_chunk_of_only_unreadable_rows_gets_null_candidates(small_mode
     assert rows[2]["department"] == "education" and rows[2]["candidates"][0]["department"] == "education"
 
 
-def test_parquet_to_parquet_writes_an_unreadable_value_as_null_and_names_its_row(small_model, tmp_path):
-    """A value pyarrow cannot turn into Python (a date past year 9999) is its row's error, counted from the
-    first row of the file (row 4: the second record batch), and written as null; the column's other values,
-    in the same batch too, are written as read."""
+def test_a_date_python_cannot_hold_is_kept_and_its_row_tagged(small_model, tmp_path):
+    """A value pyarrow cannot turn into Python (a date past year 9999, in the second record batch) is
+    written as read to Parquet and as Arrow's text of it to CSV; its row is tagged like any other."""
     pyarrow = pytest.importorskip("pyarrow")
     parquet = pytest.importorskip("pyarrow.parquet")
     days = [0, 1, 2, 3_000_000, 4]  # year 10183: Python's date cannot hold it
@@ -305,10 +305,15 @@ def test_parquet_to_parquet_writes_an_unreadable_value_as_null_and_names_its_row
     parquet.write_table(table, src := tmp_path / "in.parquet")
     summary = tag(src, tmp_path / "out.parquet", small_model, chunk_size=3)
     out = parquet.read_table(tmp_path / "out.parquet")
-    assert out.column("day").cast(pyarrow.int32()).to_pylist() == [0, 1, 2, None, 4]
-    assert summary.errors == 1 and summary.first_error.startswith("row 4: column 'day': unreadable value")
-    assert out.column("error").to_pylist()[3].startswith("column 'day': unreadable value")
-    assert out.column("department").to_pylist()[4] == "property_management"
+    assert out.column("day").cast(pyarrow.int32()).to_pylist() == days and summary.errors == 0
+    assert out.column("department").to_pylist()[3:] == ["public_security", "property_management"]
+    summary = tag(src, tmp_path / "out.csv", small_model, chunk_size=3)
+    rows = read_csv(tmp_path / "out.csv")
+    assert [row["day"] for row in rows] == ["1970-01-01", "1970-01-02", "1970-01-03", "10183-09-21", "1970-01-05"]
+    assert rows[3]["department"] == "public_security" and summary.errors == 0
+    tag(src, tmp_path / "out.jsonl", small_model, chunk_size=3)
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["day"] for line in lines][2:4] == ["1970-01-03", "10183-09-21"] and not lines[3]["error"]
 
 
 def test_group_columns_number_near_duplicates_by_their_first_row(small_model, tmp_path):

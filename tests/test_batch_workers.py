@@ -16,10 +16,11 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import TEXTS
+from tests.conftest import TEXTS, not_utf8_strings
 from tests.test_batch_checkpoints import FailsAfter
 from triage import batch
 from triage.batch import OUTPUT_COLUMNS, tag_file
@@ -140,8 +141,8 @@ def test_workers_read_parquet_record_batches(small_model, tmp_path, in_process_p
 @linux_only
 @pytest.mark.parametrize("unreadable", [False, True])
 def test_workers_keep_parquet_columns_as_one_process_does(small_model, tmp_path, in_process_pool, unreadable):
-    """Parquet to Parquet, workers write the input columns as read (ints, floats with NaN, lists, nulls);
-    a batch holding a value pyarrow cannot convert (a date past year 9999) goes through rows, as in one process."""
+    """Parquet to Parquet, workers write the input columns as read (ints, floats with NaN, lists, nulls), as one
+    process does; a date past year 9999, which pyarrow cannot convert, is kept and fails no row."""
     import pyarrow
     import pyarrow.parquet
 
@@ -162,23 +163,28 @@ def test_workers_keep_parquet_columns_as_one_process_does(small_model, tmp_path,
     serial = tag(src, tmp_path / "serial.parquet", model=small_model, chunk_size=4)
     parallel = tag(src, tmp_path / "parallel.parquet", model=small_model, chunk_size=4, n_jobs=2)
     assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
-    assert parallel.errors == serial.errors == int(unreadable)
+    assert parallel.errors == serial.errors == 0
     written = pyarrow.parquet.read_table(tmp_path / "parallel.parquet")
     assert written.schema.field("day").type == pyarrow.date32() and written.column("id").to_pylist() == list(range(30))
+    assert written.column("day").cast(pyarrow.int32()).to_pylist() == days
+    departments = written.column("department").to_pylist()
+    assert departments[9] and all(departments[i] == departments[9] for i in range(30) if texts[i] == texts[9])
 
 
 def typed_parquet(path: Path, rows: int, unreadable_row: int | None = None) -> Path:
-    """A Parquet file holding a column of each kind the output keeps as read: some stay in the parent
-    (integers, floats with NaN, booleans with nulls, nulls), some go to the workers with the text (text,
-    lists, maps, dates, nanosecond timestamps, decimals); ``unreadable_row`` holds a date past year 9999."""
+    """A Parquet file holding a column of each kind the output keeps as read (integers, floats with NaN,
+    booleans with nulls, nulls, lists, maps, dates, nanosecond timestamps, decimals) beside the text.
+    ``unreadable_row`` holds values Python cannot: a date past year 9999 and text bytes that are not UTF-8."""
     import decimal
 
     import pyarrow
     import pyarrow.parquet
 
     days = [i * 400 for i in range(rows)]
+    texts = [TEXTS[i % len(TEXTS)].encode() if i % 6 else None for i in range(rows)]
     if unreadable_row is not None:
         days[unreadable_row] = 3_000_000  # year 10183: pyarrow reads it, Python's date cannot hold it
+        texts[unreadable_row] = "派出所".encode() + b"\xe5\xff"
     table = pyarrow.table(
         {
             "id": pyarrow.array(range(rows), type=pyarrow.int32()),
@@ -186,7 +192,7 @@ def typed_parquet(path: Path, rows: int, unreadable_row: int | None = None) -> P
             "score": [float("nan") if i % 7 == 0 else i / 3 for i in range(rows)],
             "flag": [None if i % 5 == 0 else i % 2 == 0 for i in range(rows)],
             "nothing": pyarrow.nulls(rows),
-            "text": [TEXTS[i % len(TEXTS)] if i % 6 else None for i in range(rows)],
+            "text": not_utf8_strings(texts),
             "tags": [[f"t{i}"] * (i % 3) for i in range(rows)],
             "weights": pyarrow.array(
                 [[("a", i)] if i % 4 else None for i in range(rows)], pyarrow.map_(pyarrow.string(), pyarrow.int64())
@@ -205,10 +211,11 @@ def typed_parquet(path: Path, rows: int, unreadable_row: int | None = None) -> P
 def test_parquet_workers_get_the_columns_they_tag_with_and_send_back_what_they_add(
     small_model, tmp_path, in_process_pool, monkeypatch, unreadable
 ):
-    """Parquet to Parquet, a worker is sent the text and the columns whose values might not read (never
-    integers, floats, booleans or nulls) and sends back only the added columns; the parent puts them beside
-    the input columns it read. A batch with a value that could not be read also sends back the input
-    columns the worker holds, written from Python values as one process writes them."""
+    """Parquet to Parquet, a worker is sent only the text and sends back only the added columns; the parent
+    puts them beside the input columns it read, which it writes as read. So do values Python cannot hold: a
+    date past year 9999 is kept and its row tagged; text that is not UTF-8 is its row's error, kept too."""
+    import pyarrow.parquet
+
     src = typed_parquet(tmp_path / "in.parquet", 12, unreadable_row=5 if unreadable else None)
     sent, returned = [], []
     tag_columns = batch._tag_columns_in_worker
@@ -223,10 +230,15 @@ def test_parquet_workers_get_the_columns_they_tag_with_and_send_back_what_they_a
     tag(src, tmp_path / "parallel.parquet", model=small_model, chunk_size=4, n_jobs=2)
     tag(src, tmp_path / "serial.parquet", model=small_model, chunk_size=4)
     assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
-    assert sent == [["text", "tags", "weights", "day", "at", "price"]] * 3
-    added = list(range(11, 11 + len(OUTPUT_COLUMNS)))
-    held = [5, 6, 7, 8, 9, 10]  # the columns sent, by their index in the output
-    assert returned == ([added, [*held, *added], added] if unreadable else [added] * 3)  # rows 1-4, 5-8, 9-12
+    assert sent == [["text"]] * 3 and returned == [list(range(11, 11 + len(OUTPUT_COLUMNS)))] * 3
+    read, written = (pyarrow.parquet.read_table(path) for path in (src, tmp_path / "parallel.parquet"))
+    nan_free = [name for name in read.column_names if name != "score"]  # Table.equals: NaN != NaN
+    assert written.select(nan_free).equals(read.select(nan_free))
+    assert np.array_equal(written.column("score"), read.column("score"), equal_nan=True)
+    errors = written.column("error").to_pylist()
+    assert [i for i, error in enumerate(errors) if error] == ([5] if unreadable else [])
+    if unreadable:
+        assert errors[5].startswith("column 'text': unreadable value: UnicodeDecodeError")
 
 
 @linux_only

@@ -689,13 +689,8 @@ _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 def _output_columns(run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any) -> list[Sequence[Any]]:
     """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns."""
-    # a row holding a value that could not be read has an error (to_cell refuses it); the others keep theirs
-    clean = run.in_kind == run.out_kind == "parquet" and not any(row.error for row in chunk)
-    if clean and chunk:
-        inputs: list[Sequence[Any]] = list(zip(*(row.values for row in chunk), strict=True))
-    else:
-        original = _original_values(run.in_kind, run.out_kind)
-        inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
+    original = _original_values(run.in_kind, run.out_kind)
+    inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
     extra = [[int(c[row.number - 1]) for row in chunk] for c in groups] if groups else []
     return [*inputs, *tags, *extra]
 
@@ -842,10 +837,9 @@ def _tag_columns_in_worker(batch: Any, columns: tuple[int, ...]) -> _Part:
 
 def _tag_columns(model: TriageModel, run: _Run, batch: Any, columns: tuple[int, ...]) -> _Part:
     """Parquet to Parquet: one record batch of at most ``chunk_size`` rows holding only the input ``columns``
-    (:func:`_columns_for_workers`) tagged. Its data is the Arrow arrays put beside the input columns as read,
-    by output column index: the added columns, and the input columns held here when a row has a value that
-    could not be read (these are written from Python values, the unreadable one null, as ``pyarrow.array``
-    writes them)."""
+    (:func:`_columns_for_workers`) tagged. Its data is the added columns as Arrow arrays, by output column
+    index, to put beside the input columns as read (a text that could not be read is its row's error and
+    is written as read too)."""
     at = [columns.index(i) for i in run.text_indices]
     cells = batch_text_columns(batch)
     if cells is None:  # a row may have an error: rows, with theirs
@@ -857,11 +851,8 @@ def _tag_columns(model: TriageModel, run: _Run, batch: Any, columns: tuple[int, 
     tags = run.tags(model, texts, errors)
     counts = _Counts()
     counts.add(chunk, tags, run.review_index, 0)
-    found: dict[int, Sequence[Any]] = dict(enumerate(tags, len(run.header)))
-    if any(tags[-1]):
-        values = zip(*map(_original_values(run.in_kind, run.out_kind), chunk), strict=True)
-        found |= dict(zip(columns, values, strict=True))
-    return _Part(run.cells.arrow_arrays(found), batch.num_rows, counts, encoded=True)
+    added = run.cells.arrow_arrays(dict(enumerate(tags, len(run.header))))
+    return _Part(added, batch.num_rows, counts, encoded=True)
 
 
 def _in_order(pool: ProcessPoolExecutor, tasks: Iterable[tuple[Any, ...]], ahead: int) -> Iterator[Future[Any]]:
@@ -920,13 +911,9 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
 
 
 def _columns_for_workers(run: _Run) -> tuple[int, ...]:
-    """The input columns a worker needs to tag Parquet to Parquet: the text columns, and every column whose
-    values might not become cells (a date past year 9999, text over the cell limit: their row is an error).
-    Integers, floats, booleans and nulls always do; they stay in the parent, which writes them as read."""
-    types = import_optional("pyarrow", extra="io", purpose="reading Parquet files").types
-    always = (types.is_integer, types.is_floating, types.is_boolean, types.is_null)
-    kinds = enumerate(run.cells.input_types or ())
-    return tuple(i for i, kind in kinds if i in run.text_indices or not any(test(kind) for test in always))
+    """The input columns a worker needs to tag Parquet to Parquet: the text columns. The others stay in the
+    parent, which writes them as read: no value of theirs becomes a cell, so none can fail its row."""
+    return tuple(sorted(run.text_indices))
 
 
 def _remaining_batches(export: Export, done: dict[str, Any]) -> Iterator[Any]:
@@ -956,8 +943,7 @@ def _joined_parts(
     else:
         tagged = ((batch, _tag_columns(tagger, run, batch.select(columns), columns)) for batch in batches)
     for batch, part in tagged:
-        arrays = [part.data[i] if i in part.data else batch.column(i) for i in range(batch.num_columns)]
-        arrays += [part.data[i] for i in range(batch.num_columns, len(schema))]
+        arrays = [*batch.columns, *(part.data[i] for i in range(batch.num_columns, len(schema)))]
         part.data = pyarrow.Table.from_arrays(arrays, schema=schema)
         yield part
 
@@ -1224,15 +1210,18 @@ def _original_values(in_kind: str, out_kind: str) -> Any:
     """How a row's input columns reach the output: typed outputs (JSONL, Parquet) of typed inputs keep
     the values as read (ints stay ints, lists stay lists; Parquet to Parquet keeps every Arrow type),
     text outputs get the cells (:func:`~triage.io.to_cell`)."""
-    if in_kind == "parquet" and out_kind == "parquet":
-        return lambda row: [None if isinstance(v, Unreadable) else v for v in row.values]
+    if in_kind == "parquet" and out_kind == "parquet":  # a value Python cannot hold, as Arrow read it
+        return lambda row: [v.scalar if isinstance(v, Unreadable) else v for v in row.values]
     if in_kind in ("jsonl", "parquet") and out_kind == "jsonl":
-        return lambda row: row.cells if row.error else [None if _is_nan(v) else v for v in row.values]
+        return lambda row: row.cells if row.error else [_json_value(v) for v in row.values]
     return lambda row: row.cells
 
 
-def _is_nan(value: Any) -> bool:
-    return isinstance(value, float) and value != value
+def _json_value(value: Any) -> Any:
+    """An input value as JSONL output holds it: NaN as null, a value Python cannot hold as its cell."""
+    if isinstance(value, float) and value != value:
+        return None
+    return value.cell() if isinstance(value, Unreadable) else value
 
 
 def _group_rows(

@@ -4,7 +4,8 @@ Every entry point reads through :func:`read_rows` (train and evaluate through :f
 tag and hot directly, Dask through :func:`to_cell` per partition), so one file gives the same rows,
 the same cells and the same per-row errors everywhere. The cell rule (:func:`to_cell`): text stays
 as it is, a missing value is ``""``, whole floats lose their ``.0`` (IDs, phone numbers), nested
-values become JSON, binary values are decoded as UTF-8. A value that cannot become a cell, a cell
+values become JSON, binary values are decoded as UTF-8, a Parquet value Python cannot hold (a date
+past year 9999) is Arrow's text of it. A value that cannot become a cell, a cell
 over :data:`MAX_CELL_CHARS`, or bytes the encoding cannot decode are that row's ``error``; the row
 and its other cells are kept. The encoding is decided from a large sample (:func:`choose_encoding`).
 
@@ -290,7 +291,7 @@ def to_cell(value: Any) -> str:
     if value is None or type(value).__name__ in _NULL_TYPES:
         return ""
     if isinstance(value, Unreadable):
-        raise CellError(f"unreadable value: {_describe(value.problem)}")
+        return value.cell()
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
@@ -982,11 +983,29 @@ def _json_record(line: str) -> tuple[Any, str]:
         return None, f"line cannot be read: {str(problem)[:200]}"
 
 
-class Unreadable:
-    """A Parquet value pyarrow cannot turn into a Python object (e.g. a date past year 9999)."""
+# What Arrow writes for a time it cannot place on its own calendar either (a timestamp in seconds 8 million
+# years out): no text for a cell.
+_ARROW_OUT_OF_RANGE = "<value out of range"
 
-    def __init__(self, problem: Exception) -> None:
+
+class Unreadable:
+    """A Parquet value pyarrow cannot turn into a Python object (a date past year 9999, a string column's
+    bytes that are not UTF-8), kept as the Arrow scalar read: Parquet output writes it back unchanged, and
+    its cell is the text Arrow gives it where Arrow has one (``10183-09-21``)."""
+
+    def __init__(self, scalar: Any, problem: Exception) -> None:
+        self.scalar = scalar
         self.problem = problem
+
+    def cell(self) -> str:
+        """The value's text as Arrow writes it; :class:`CellError` when Arrow has none either."""
+        try:
+            text = self.scalar.cast(sys.modules["pyarrow"].string()).as_py()
+        except Exception:  # no cast to text (nested values), or text that is not UTF-8
+            text = None
+        if not isinstance(text, str) or text.startswith(_ARROW_OUT_OF_RANGE):
+            raise CellError(f"unreadable value: {_describe(self.problem)}")
+        return text
 
 
 def _column_values(column: Any) -> tuple[list[Any], bool]:
@@ -996,10 +1015,11 @@ def _column_values(column: Any) -> tuple[list[Any], bool]:
     except Exception:  # one bad value: convert value by value so only its row fails
         values: list[Any] = []
         for k in range(len(column)):
+            scalar = column[k]
             try:
-                values.append(column[k].as_py())
+                values.append(scalar.as_py())
             except Exception as problem:
-                values.append(Unreadable(problem))
+                values.append(Unreadable(scalar, problem))
         return values, False
 
 
