@@ -170,6 +170,20 @@ def test_parquet_structs_and_lists_of_dates_decimals_and_bytes(small_model, tmp_
     assert "column 'meta'" in rows[2]["error"] and "not UTF-8" in rows[2]["error"]
 
 
+def test_a_time_arrow_cannot_write_either_is_its_rows_error_in_text_output(small_model, tmp_path):
+    """A timestamp eight million years out has no text in Python nor in Arrow (which writes a placeholder
+    for it): in CSV it is its row's error, named; Parquet output keeps it, and tags the row."""
+    far = pa.array([0, 2 * 10**14, 0], type=pa.timestamp("s"))
+    pq.write_table(pa.table({"at": far, "text": ["派出所补办身份证"] * 3}), tmp_path / "in.parquet")
+    summary, rows = tag_to_rows(small_model, tmp_path / "in.parquet", tmp_path)
+    assert rows[1]["error"].startswith("column 'at': unreadable value: ") and summary.errors == 1
+    assert rows[0]["at"] == "1970-01-01 00:00:00" and rows[2]["department"] == "public_security"
+    summary = tag_file(tmp_path / "in.parquet", tmp_path / "out.parquet", model=small_model, progress=False)
+    out = pq.read_table(tmp_path / "out.parquet")
+    read = pq.read_table(tmp_path / "in.parquet").column("at")  # Parquet stores seconds as milliseconds
+    assert out.column("at").equals(read) and summary.errors == 0 and out.column("department")[1].as_py()
+
+
 def test_binary_parquet_text_is_decoded_or_reported(small_model, tmp_path):
     pq.write_table(
         pa.table({"id": ["1", "2"], "text": pa.array(["派出所补办身份证".encode(), b"\xe5\xff"], pa.binary())}),

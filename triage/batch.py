@@ -1213,15 +1213,13 @@ def _original_values(in_kind: str, out_kind: str) -> Any:
     if in_kind == "parquet" and out_kind == "parquet":  # a value Python cannot hold, as Arrow read it
         return lambda row: [v.scalar if isinstance(v, Unreadable) else v for v in row.values]
     if in_kind in ("jsonl", "parquet") and out_kind == "jsonl":
-        return lambda row: row.cells if row.error else [_json_value(v) for v in row.values]
+        # a value Python cannot hold reaches the writer's json.dumps(default=to_cell): its cell
+        return lambda row: row.cells if row.error else [None if _is_nan(v) else v for v in row.values]
     return lambda row: row.cells
 
 
-def _json_value(value: Any) -> Any:
-    """An input value as JSONL output holds it: NaN as null, a value Python cannot hold as its cell."""
-    if isinstance(value, float) and value != value:
-        return None
-    return value.cell() if isinstance(value, Unreadable) else value
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
 
 
 def _group_rows(
