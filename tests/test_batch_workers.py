@@ -242,6 +242,28 @@ def test_parquet_workers_get_the_columns_they_tag_with_and_send_back_what_they_a
 
 
 @linux_only
+@pytest.mark.parametrize("unreadable", [False, True])
+def test_parquet_workers_build_rows_only_for_a_batch_where_a_row_may_fail(
+    small_model, tmp_path, in_process_pool, monkeypatch, unreadable
+):
+    """Parquet to Parquet, a worker tags a batch whose text all passes the cell rule from its columns
+    (batch_text_columns), building no row; only a batch holding text that is not UTF-8 becomes rows, for
+    their errors (rows give the same tags and counts, at more cost)."""
+    src = typed_parquet(tmp_path / "in.parquet", 12, unreadable_row=5 if unreadable else None)
+    built = []
+    batch_rows = batch.batch_rows
+
+    def recording(part: Any, *arguments: Any) -> Any:
+        rows = list(batch_rows(part, *arguments))
+        built.append([row.error != "" for row in rows])
+        return iter(rows)
+
+    monkeypatch.setattr(batch, "batch_rows", recording)
+    tag(src, tmp_path / "out.parquet", model=small_model, chunk_size=4, n_jobs=2)
+    assert built == ([[False, True, False, False]] if unreadable else [])
+
+
+@linux_only
 def test_parquet_to_parquet_holds_only_the_record_batches_in_flight(
     small_model, tmp_path, in_process_pool, monkeypatch
 ):
