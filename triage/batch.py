@@ -690,7 +690,7 @@ _DELIMITERS = {"csv": ",", "tsv": "\t"}
 def _output_columns(run: _Run, chunk: list[Row], tags: list[list[Any]], groups: Any) -> list[Sequence[Any]]:
     """The output columns of a tagged chunk: input values as the output keeps them, tags, group columns."""
     original = _original_values(run.in_kind, run.out_kind)
-    inputs = list(zip(*map(original, chunk), strict=True)) if chunk else [() for _ in run.header]
+    inputs = list(zip(*map(original, chunk), strict=True))  # a chunk is never empty (chunked)
     extra = [[int(c[row.number - 1]) for row in chunk] for c in groups] if groups else []
     return [*inputs, *tags, *extra]
 
