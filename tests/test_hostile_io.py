@@ -403,6 +403,23 @@ def test_parquet_batches_are_decoded_on_the_reading_thread(tmp_path, monkeypatch
     assert asked == [False]
 
 
+def test_a_parquet_file_of_one_big_row_group_is_read_a_page_at_a_time(tmp_path):
+    """A file written as one row group (pyarrow's default up to 1Mi rows) is read through a small buffer: Arrow
+    holds a few pages at a time, never the whole column chunk (48 MB of text here; read whole, Arrow held it
+    all at once, as it held 648 MiB of a 1M-row file)."""
+    codes = np.random.default_rng(7).integers(0x4E00, 0x4E00 + 20_000, size=(16_000, 1_000), dtype=np.uint32)
+    texts = [row.tobytes().decode("utf-32-le") for row in codes]  # random characters: hardly compressible
+    pq.write_table(pa.table({"text": texts}), tmp_path / "in.parquet", row_group_size=len(texts))
+    metadata = pq.ParquetFile(tmp_path / "in.parquet").metadata
+    assert metadata.num_row_groups == 1
+    held, rows = [], 0
+    with read_rows(tmp_path / "in.parquet", chunk_size=500) as export:
+        for chunk in export.chunks:
+            held.append(pa.total_allocated_bytes())
+            rows += len(chunk)
+    assert rows == len(texts) and max(held) < metadata.row_group(0).column(0).total_compressed_size / 4
+
+
 # ---------------------------------------------------------------- fuzz
 
 _scalar = st.one_of(

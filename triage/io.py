@@ -88,6 +88,10 @@ MAX_ERROR_SHARE = 0.5
 MAX_CELL_CHARS = 1_000_000
 # How much of a text file the encoding is decided on (a BOM decides at once).
 _ENCODING_SAMPLE_BYTES = 8 << 20
+# Parquet column chunks are read through a buffer of this size, a page at a time, instead of whole: a file
+# written as one row group (pyarrow's default up to 1Mi rows) otherwise sat in memory at once (a 1M-row,
+# 640 MB file of votes: Arrow held 648 MiB while reading, 10 with the buffer, and read it in 2.2 s, not 3.9).
+_PARQUET_READ_BUFFER = 1 << 20
 # The csv module refuses fields over its (process-wide) limit, losing the row; it is raised to well
 # past MAX_CELL_CHARS so a long cell reaches the check that keeps its row.
 _CSV_FIELD_LIMIT = 16 * MAX_CELL_CHARS
@@ -1081,7 +1085,7 @@ def _read_parquet(
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
     arrow_error = import_optional("pyarrow", extra="io", purpose="reading Parquet files").ArrowException
     try:
-        file = parquet.ParquetFile(path)
+        file = parquet.ParquetFile(path, buffer_size=_PARQUET_READ_BUFFER, pre_buffer=False)
     except arrow_error as problem:
         raise DataError(f"not a readable Parquet file ({problem})") from None
     closing.callback(file.close)
