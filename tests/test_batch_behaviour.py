@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from triage import batch
 from triage.batch import (
     GROUP_COLUMNS,
     OUTPUT_COLUMNS,
@@ -185,6 +186,20 @@ def test_an_empty_input_gives_an_empty_parquet_file_with_its_columns(small_model
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert len(out) == 0 and list(out.columns) == ["编号", "内容", *OUTPUT_COLUMNS]
     assert summary.rows_out == 0 and summary.failure() == ""
+
+
+def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_path, monkeypatch):
+    """An XLSX sheet holds 1,048,576 rows (a longer one does not open in Excel): an input with more rows under
+    the header fails, naming the limit and what to write instead, and leaves no file; one that fits is whole."""
+    openpyxl = pytest.importorskip("openpyxl")
+    monkeypatch.setattr(batch, "XLSX_MAX_ROWS", 4)  # the header and three rows
+    summary = tag(export(tmp_path, POLICE, SCHOOL, PROPERTY), tmp_path / "fits.xlsx", small_model, chunk_size=2)
+    sheet = openpyxl.load_workbook(tmp_path / "fits.xlsx").active
+    assert summary.rows_out == 3 and sheet.max_row == 4
+    src = export(tmp_path, POLICE, SCHOOL, PROPERTY, POLICE, name="long.csv")
+    with pytest.raises(DataError, match=r"more rows than an XLSX sheet holds \(3 under the header\): write CSV"):
+        tag(src, tmp_path / "long.xlsx", small_model, chunk_size=2)
+    assert not list(tmp_path.glob("long.xlsx*"))
 
 
 def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_path):

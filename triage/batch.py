@@ -374,6 +374,8 @@ class _JsonlWriter:
 
 #: The longest text an XLSX cell holds (Excel's limit); longer cells are cut and the row's error says so.
 XLSX_CELL_CHARS = 32_767
+#: The most rows an XLSX sheet holds, its header included: a sheet written longer does not open in Excel.
+XLSX_MAX_ROWS = 1_048_576
 
 
 class _TableWriter:
@@ -388,6 +390,7 @@ class _TableWriter:
         self._parquet_writer: Any = None
         self._sheet: Any = None
         self._pending: list[Any] = []  # Arrow tables not yet making up a whole row group
+        self._sheet_rows = 0
 
     def header(self, columns: Sequence[str]) -> None:
         self._columns = columns
@@ -396,9 +399,16 @@ class _TableWriter:
             self._workbook = openpyxl.Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("triage")
             self._sheet.append(self._xlsx_row(self._cells.text_row(list(columns))))
+            self._sheet_rows = 1
 
     def columns(self, columns: Sequence[Sequence[Any]]) -> None:
         if self._kind == "xlsx":
+            self._sheet_rows += len(columns[0])
+            if self._sheet_rows > XLSX_MAX_ROWS:  # refused, not cut: every input row comes out or none
+                raise DataError(
+                    f"the input has more rows than an XLSX sheet holds ({XLSX_MAX_ROWS - 1:,} under the header): "
+                    "write CSV, JSONL or Parquet instead (e.g. -o tagged.csv)"
+                )
             for row in zip(*columns, strict=True):
                 self._sheet.append(self._xlsx_row(self._cells.text_row(list(row))))
             return
