@@ -189,7 +189,7 @@ def test_an_empty_input_gives_an_empty_parquet_file_with_its_columns(small_model
 
 
 def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_path, monkeypatch):
-    """An XLSX sheet holds 1,048,576 rows (a longer one does not open in Excel): an input with more rows under
+    """An XLSX sheet holds 1,048,576 rows (Excel does not load rows past them): an input with more rows under
     the header fails, naming the limit and what to write instead, and leaves no file; one that fits is whole."""
     openpyxl = pytest.importorskip("openpyxl")
     monkeypatch.setattr(batch, "XLSX_MAX_ROWS", 4)  # the header and three rows

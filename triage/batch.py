@@ -374,7 +374,7 @@ class _JsonlWriter:
 
 #: The longest text an XLSX cell holds (Excel's limit); longer cells are cut and the row's error says so.
 XLSX_CELL_CHARS = 32_767
-#: The most rows an XLSX sheet holds, its header included: a sheet written longer does not open in Excel.
+#: The most rows an XLSX sheet holds, its header included (the format's limit: Excel does not load rows past it).
 XLSX_MAX_ROWS = 1_048_576
 
 
