@@ -128,6 +128,28 @@ def tag_to_rows(model, src, tmp_path, suffix=".csv", **options):
     return summary, rows
 
 
+def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, tmp_path, monkeypatch):
+    """A cell past the csv module's field limit (16M characters; 64 here) on a line without quotes: the row
+    keeps its id and other cells, and its error names the column and the cell limit (csv.reader refused
+    the whole record: the row came out blank)."""
+    import triage.io as tio
+
+    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", 64)
+    monkeypatch.setattr(tio, "MAX_CELL_CHARS", 32)
+    limit = csv.field_size_limit(64)
+    try:
+        path = tmp_path / "long.csv"
+        path.write_text(f"id,text\n1,派出所补办身份证\n2,{'物业乱收费' * 20}\n3,小区物业乱收费\n", "utf-8")
+        summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    finally:
+        csv.field_size_limit(limit)
+    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
+    assert rows[1]["error"] == "column 'text': 100 characters, over the limit of 32" and rows[1]["text"] == ""
+    assert [rows[0]["department"], rows[2]["department"]] == ["public_security", "property_management"]
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"

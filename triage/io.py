@@ -740,13 +740,14 @@ class _SplittingReader:
     that holds no quote split by :meth:`str.split`: such a line is one whole record whose fields hold no
     line break (the lines end at ``\n``, ``\r\n`` or ``\r``, as a universal-newline reader cuts them),
     and the csv module reads a character at a time (a votes line, ~1 KB: 1.5 us, split 0.8 us).
-    A line with a quote, or longer than the field limit (the csv module refuses such a field), goes to a
-    ``csv.reader``, which reads on through the following lines while its quoted field runs over them."""
+    A line with a quote goes to a ``csv.reader``, which reads on through the following lines while its
+    quoted field runs over them, up to its field limit (a stray quote cannot swallow the rest of the file).
+    A line without one is split however long: where csv.reader would refuse a field over its limit and
+    lose the whole record, the row keeps its other cells and the long one is its error (the cell rule)."""
 
     def __init__(self, lines: Iterable[str], delimiter: str) -> None:
         self._lines = iter(lines)
         self._delimiter = delimiter
-        self._limit = csv.field_size_limit()
         self._held: list[str] = []  # the quoted line the csv reader starts its next record with
         self._csv = csv.reader(self._feed(), delimiter=delimiter)
         self._split = 0  # lines split here
@@ -770,7 +771,7 @@ class _SplittingReader:
 
     def __next__(self) -> list[str]:
         line = next(self._lines)
-        if '"' in line or len(line) > self._limit:
+        if '"' in line:
             self._held.append(line)
             return next(self._csv)
         self._split += 1
