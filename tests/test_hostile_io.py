@@ -150,6 +150,24 @@ def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, t
     assert [rows[0]["department"], rows[2]["department"]] == ["public_security", "property_management"]
 
 
+@pytest.mark.parametrize("end", ["\n", ""])
+def test_a_quote_left_open_to_the_end_of_the_file_is_its_rows_error(small_model, tmp_path, end):
+    """A quoted cell that never closes reads every later line into itself: that row is an error naming
+    how many lines it holds and what to do (it was tagged on the swallowed text, errors 0); a quoted cell
+    that closes, on one line or over several, the last row included, is read as before."""
+    path = tmp_path / "open.csv"
+    lines = ["id,text", '1,"派出所补办身份证"', '2,"学校乱收费', "多收补课费", '"', '3,"小区物业', "乱收费"]
+    path.write_text("\n".join(lines) + end, "utf-8")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
+    assert rows[1]["text"] == "学校乱收费\n多收补课费\n" and rows[1]["department"] == "education"
+    assert rows[2]["error"] == (
+        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? "
+        "The lines after its start are not read as rows: close the quote and tag again"
+    )
+    assert rows[2]["department"] == "" and rows[2]["text"] == "小区物业\n乱收费" + end
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"

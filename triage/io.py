@@ -751,6 +751,9 @@ class _SplittingReader:
         self._held: list[str] = []  # the quoted line the csv reader starts its next record with
         self._csv = csv.reader(self._feed(), delimiter=delimiter)
         self._split = 0  # lines split here
+        #: Whether the input ended inside a quoted field: the last record ran on to the end of the file
+        #: (csv.reader, not strict, reads on to the end and gives the record as it stands).
+        self.ran_out_in_quotes = False
 
     @property
     def line_num(self) -> int:
@@ -763,7 +766,8 @@ class _SplittingReader:
                 yield self._held.pop()
             elif (line := next(self._lines, None)) is not None:
                 yield line
-            else:
+            else:  # only a record still inside a quoted field reads past the last line
+                self.ran_out_in_quotes = True
                 return
 
     def __iter__(self) -> _SplittingReader:
@@ -815,6 +819,14 @@ def _delimited_rows(
         if not values:
             continue  # a blank line is no row (as in pandas)
         number += 1
+        if reader.ran_out_in_quotes:  # its text holds every line after it: no tag would mean anything
+            yield Row(
+                number,
+                (values + [""] * width)[:width],
+                f"a quoted cell runs on to the end of the file ({taken - before:,} lines): an unclosed quote? "
+                "The lines after its start are not read as rows: close the quote and tag again",
+            )
+            continue
         if lines is None:
             one_line, undecodable = False, has_surrogate("".join(values))
         else:
