@@ -168,6 +168,31 @@ def test_a_quote_left_open_to_the_end_of_the_file_is_its_rows_error(small_model,
     assert rows[2]["department"] == "" and rows[2]["text"] == "小区物业\n乱收费" + end
 
 
+def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_path, monkeypatch):
+    """An open quote that runs on past the csv module's field limit (16M characters; 40 here): that record is
+    its row's error, saying over how many lines and what to do; reading goes on after it."""
+    import triage.io as tio
+
+    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", 40)
+    limit = csv.field_size_limit(40)
+    try:
+        path = tmp_path / "open.csv"
+        rows_text = ["id,text", "1,派出所补办身份证", '2,"学校乱收费'] + [
+            f"{i},小区物业乱收停车费" for i in range(3, 9)
+        ]
+        path.write_text("\n".join(rows_text) + "\n", "utf-8")
+        summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    finally:
+        csv.field_size_limit(limit)
+    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[1]["error"] == (
+        "unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote? "
+        "The lines it ran over are not read as rows: close the quote and tag again"
+    )
+    assert [row["id"] for row in rows] == ["1", "", "6", "7", "8"] and summary.errors == 1
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"

@@ -78,7 +78,7 @@ def oracle_delimited_rows(
             return
         except csv.Error as problem:
             number += 1
-            yield Row(number, [""] * width, f"unreadable CSV row: {problem}")
+            yield Row(number, [""] * width, tio._unreadable_record(problem, lines.count - read_before))
             continue
         if not values:
             continue

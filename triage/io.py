@@ -813,7 +813,7 @@ def _delimited_rows(
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
             taken = reader.line_num
             number += 1
-            yield Row(number, [""] * width, f"unreadable CSV row: {problem}")
+            yield Row(number, [""] * width, _unreadable_record(problem, taken - before))
             continue
         taken = reader.line_num
         if not values:
@@ -843,6 +843,16 @@ def _delimited_rows(
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
         yield Row(number, cells, error, not error and not one_line and _merged_rows(cells, delimiter, width))
+
+
+def _unreadable_record(problem: csv.Error, lines: int) -> str:
+    """A record the csv module refused, as its row's error: past the field limit, what usually caused it."""
+    if "field larger than field limit" not in str(problem):
+        return f"unreadable CSV row: {problem}"
+    return (
+        f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? The lines it ran over are not "
+        "read as rows: close the quote and tag again"
+    )
 
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], str]:
