@@ -193,6 +193,33 @@ def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_p
     assert [row["id"] for row in rows] == ["1", "", "6", "7", "8"] and summary.errors == 1
 
 
+def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(small_model, tmp_path, monkeypatch):
+    """An exporter that leaves out null fields (mongoexport) writes objects with different keys: the columns are
+    every key of the objects in the first 1 MiB, in the order they first appear, so no value of theirs is lost;
+    a key first seen past that sample is not kept (here the sample is patched down to the first three lines)."""
+    import triage.io as tio
+
+    monkeypatch.setattr(tio, "_JSONL_KEY_SAMPLE_CHARS", 100)
+    records = [
+        {"id": 1, "text": "派出所补办身份证"},
+        {"id": 2, "phone": "[PHONE]", "text": "学校乱收费"},
+        {"text": "小区物业乱收费", "id": 3, "district": "A3区"},
+        {"id": 4, "text": "路灯坏了", "late": True},
+    ]
+    path = tmp_path / "keys.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    assert sum(len(json.dumps(r, ensure_ascii=False)) + 1 for r in records[:2]) < 100
+    summary, rows = tag_to_rows(small_model, path, tmp_path, suffix=".jsonl")
+    assert list(rows[0])[:4] == ["id", "text", "phone", "district"] and "late" not in rows[0]
+    assert [(row["id"], row["phone"], row["district"]) for row in rows] == [
+        ("1", "", ""),
+        ("2", "[PHONE]", ""),
+        ("3", "", "A3区"),
+        ("4", "", ""),
+    ]
+    assert summary.errors == 0 and rows[1]["department"] == "education"
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"

@@ -88,6 +88,8 @@ MAX_ERROR_SHARE = 0.5
 MAX_CELL_CHARS = 1_000_000
 # How much of a text file the encoding is decided on (a BOM decides at once).
 _ENCODING_SAMPLE_BYTES = 8 << 20
+# JSONL columns are the keys of the objects in the first this many characters (a JSON parse of ~1,000 votes).
+_JSONL_KEY_SAMPLE_CHARS = 1 << 20
 # Parquet column chunks are read through a buffer of this size, a page at a time, instead of whole: a file
 # written as one row group (pyarrow's default up to 1Mi rows) otherwise sat in memory at once (a 1M-row,
 # 640 MB file of votes: Arrow held 648 MiB while reading, 10 with the buffer, and read it in 2.2 s, not 3.9).
@@ -855,19 +857,30 @@ def _unreadable_record(problem: csv.Error, lines: int) -> str:
     )
 
 
-def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], str]:
-    """``(keys of the first object, its line)``: the columns of a JSONL file."""
+def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
+    """``(the columns of a JSONL file, the lines read to find them)``: the keys of the objects on its first
+    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least the first object), in the order they first appear. An exporter
+    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it."""
+    lines, read = iter(lines), []
     first_line = next((line for line in lines if line.strip()), None)
     if first_line is None:
         raise DataError("the file is empty")
     first, _ = _json_record(first_line)
     if not isinstance(first, dict):
         raise DataError("the first line is not a JSON object; cannot tell the columns")
-    return list(first), first_line
+    keys, size = dict.fromkeys(first), len(first_line)
+    read.append(first_line)
+    while size < _JSONL_KEY_SAMPLE_CHARS and (line := next(lines, None)) is not None:
+        read.append(line)
+        size += len(line)
+        record, _ = _json_record(line)
+        if isinstance(record, dict):
+            keys.update(dict.fromkeys(record))
+    return list(keys), read
 
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
-    """Columns are the keys of the first object; keys that appear only later are not kept."""
+    """Columns are ``keys`` (:func:`_jsonl_keys`); a key first seen after them is not kept."""
     check_utf8 = _is_gb(encoding)
     for number, line in enumerate((line for line in lines if line.strip()), 1):
         record, reason = _json_record(line)
@@ -922,9 +935,9 @@ def _read_text(
         stream = io.BufferedReader(counter, buffer_size=1 << 16)
         text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline=None if translate else "")
         if kind == "jsonl":
-            keys, first_line = _jsonl_keys(text)
+            keys, read = _jsonl_keys(text)
             header = unique_columns(keys)
-            return header, _jsonl_rows(itertools.chain([first_line], text), header, keys, encoding), counter, None, None
+            return header, _jsonl_rows(itertools.chain(read, text), header, keys, encoding), counter, None, None
         reader = _csv_reader(text, _DELIMITERS[kind])
         header = _delimited_header(reader, encoding)
         return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None), counter, None, None
