@@ -11,6 +11,7 @@ import csv
 import datetime
 import io
 import json
+import re
 import warnings
 from decimal import Decimal
 
@@ -31,6 +32,7 @@ from triage.exceptions import DuplicateColumnWarning
 from triage.hot import HotTopic, write_csv
 from triage.io import (
     MAX_CELL_CHARS,
+    DataError,
     batch_text_columns,
     choose_encoding,
     read_rows,
@@ -218,6 +220,35 @@ def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(smal
         ("4", "", ""),
     ]
     assert summary.errors == 0 and rows[1]["department"] == "education"
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
+def test_a_title_row_above_the_header_is_named_with_what_to_do(small_model, tmp_path, suffix):
+    """Spreadsheet exports often carry a title merged across the table above the column names: the error says
+    the header read looks like one and what to do, found by column or asked for by name."""
+    rows = [["某市热线工单导出（5月）", None, None], ["工单编号", "诉求内容", "承办单位"], ["1", "路灯坏了", None]]
+    path = tmp_path / f"titled{suffix}"
+    if suffix == ".xlsx":
+        workbook = openpyxl.Workbook()
+        for row in rows:
+            workbook.active.append(row)
+        workbook.save(path)
+    else:
+        path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), "utf-8")
+    hint = "the first row looks like a title above the table ('某市热线工单导出（5月）' alone across 3 columns): "
+    for options in ({}, {"text_columns": ["诉求内容"]}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DuplicateColumnWarning)
+            with pytest.raises(DataError, match=re.escape(hint + "delete the rows above the column names")):
+                tag_file(path, tmp_path / "out.csv", model=small_model, progress=False, **options)
+
+
+def test_a_header_with_an_unnamed_first_column_gets_no_title_hint(small_model, tmp_path):
+    """pandas writes its index as an unnamed first column (",内容"): not a title, the usual message."""
+    path = tmp_path / "index.csv"
+    path.write_text(",备注\n0,路灯坏了\n", "utf-8")
+    with pytest.raises(DataError, match=r"no text column recognised among: , 备注; name it with --text-column$"):
+        tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
 
 
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):

@@ -1307,7 +1307,20 @@ def require_columns(
         return
     where = f" in {source}; it has" if source is not None else f"; {holder} has"
     named = ", ".join(map(repr, missing))
-    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {', '.join(map(str, columns))}")
+    listed = ", ".join(map(str, columns))
+    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {listed}{_title_row_hint(columns)}")
+
+
+def _title_row_hint(columns: Sequence[Any]) -> str:
+    """What to do when the header row read is a spreadsheet's title above the table (one value in the first
+    cell of a wider row, as a merged title cell is exported; blank names come renamed ``.1``, ``.2``)."""
+    names = [str(c) for c in columns]
+    if len(names) < 2 or not names[0].strip() or not all(re.fullmatch(r"(\.\d+)?", n) for n in names[1:]):
+        return ""
+    return (
+        f"; the first row looks like a title above the table ({names[0]!r} alone across {len(names)} columns): "
+        "delete the rows above the column names (or save the table alone) and try again"
+    )
 
 
 def detect_text_columns(columns: Sequence[str]) -> list[str]:
@@ -1316,7 +1329,8 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
     for headers in _TEXT_HEADERS:
         if all(h in normalised for h in headers):
             return [normalised[h] for h in headers]
-    raise DataError(f"no text column recognised among: {', '.join(map(str, columns))}; name it with --text-column")
+    hint = _title_row_hint(columns) or "; name it with --text-column"
+    raise DataError(f"no text column recognised among: {', '.join(map(str, columns))}{hint}")
 
 
 def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
