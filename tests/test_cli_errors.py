@@ -125,6 +125,14 @@ def test_an_existing_output_is_refused_before_the_data_is_read(tmp_path):
     assert (tmp_path / "model" / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
+def test_a_folder_given_to_tag_is_named_as_a_folder(tmp_path):
+    (tmp_path / "parts").mkdir()
+    result = CliRunner().invoke(cli, ["tag", str(tmp_path / "parts"), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2 and "is a folder: tag one file, or a folder of Parquet files with --engine dask" in (
+        result.output
+    )
+
+
 def test_options_dask_cannot_honour_are_named_before_any_cluster_starts(tmp_path):
     (tmp_path / "in.csv").write_text("内容\n物业费太贵\n", encoding="utf-8")
     args = ["tag", str(tmp_path / "in.csv"), "-o", str(tmp_path / "out"), "--engine", "dask"]

@@ -84,11 +84,16 @@ def test_require_columns_names_every_missing_column_and_lists_the_others():
         require_columns([1, "内容"], ["a"], holder="the frame")
 
 
-@pytest.mark.parametrize(("name", "message"), [("data.bin", "cannot tell the format"), ("none.csv", "no such file")])
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("data.bin", "cannot tell the format"), ("none.csv", "no such file"), ("parts.csv", "is a folder, not a file")],
+)
 def test_bad_paths(tmp_path, name, message):
     path = tmp_path / name
     if name.endswith(".bin"):
         path.write_bytes(b"\0\1")
+    if name == "parts.csv":
+        path.mkdir()
     with pytest.raises(DataError, match=message):
         read_table(path)
 

@@ -1204,7 +1204,7 @@ def read_rows(
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"no such file: {path}")
+        raise DataError(f"{path} is a folder, not a file" if path.is_dir() else f"no such file: {path}")
     kind = resolve_format(path, format)
     if byte_range is not None and kind not in _DELIMITERS and kind != "jsonl":
         raise DataError(f"{path}: byte ranges are for CSV, TSV and JSONL files, not {kind}")

@@ -149,6 +149,11 @@ def tag(
             config,
         )
         return
+    if str(input_path) != STDIO and input_path.is_dir():
+        raise click.BadParameter(
+            f"{input_path} is a folder: tag one file, or a folder of Parquet files with --engine dask",
+            param_hint="INPUT",
+        )
     if str(input_path) != STDIO and not input_path.is_file():
         raise click.BadParameter(f"no such file: {input_path}", param_hint="INPUT")
     if resume and STDIO in (str(input_path), str(output)):
