@@ -84,14 +84,7 @@ def oracle_delimited_rows(
             continue
         number += 1
         if reader.ran_out_in_quotes:
-            held = f"({lines.count - read_before:,} lines)"
-            cells = (values + [""] * width)[:width]
-            yield Row(
-                number,
-                cells,
-                f"a quoted cell runs on to the end of the file {held}: an unclosed quote? "
-                "The lines after its start are not read as rows: close the quote and tag again",
-            )
+            yield Row(number, (values + [""] * width)[:width], tio._open_quote(lines.count - read_before))
             continue
         one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
         if undecodable or max(map(len, values)) > tio.MAX_CELL_CHARS:

@@ -822,12 +822,7 @@ def _delimited_rows(
             continue  # a blank line is no row (as in pandas)
         number += 1
         if reader.ran_out_in_quotes:  # its text holds every line after it: no tag would mean anything
-            yield Row(
-                number,
-                (values + [""] * width)[:width],
-                f"a quoted cell runs on to the end of the file ({taken - before:,} lines): an unclosed quote? "
-                "The lines after its start are not read as rows: close the quote and tag again",
-            )
+            yield Row(number, (values + [""] * width)[:width], _open_quote(taken - before))
             continue
         if lines is None:
             one_line, undecodable = False, has_surrogate("".join(values))
@@ -845,6 +840,14 @@ def _delimited_rows(
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
         yield Row(number, cells, error, not error and not one_line and _merged_rows(cells, delimiter, width))
+
+
+def _open_quote(lines: int) -> str:
+    """The error of a record whose quoted cell ran on over ``lines`` lines to the end of the file."""
+    return (
+        f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? "
+        "The lines after its start are not read as rows: close the quote and tag again"
+    )
 
 
 def _unreadable_record(problem: csv.Error, lines: int) -> str:
