@@ -251,6 +251,19 @@ def test_a_header_with_an_unnamed_first_column_gets_no_title_hint(small_model, t
         tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
 
 
+def test_a_header_repeated_inside_joined_exports_is_its_rows_error(small_model, tmp_path):
+    """Exports joined with cat carry each file's header (and byte-order mark) among the data: that row is an
+    error saying so, not a message made of column names; a message that merely starts like one is tagged."""
+    part = "\ufeff编号,内容\n{}\n"
+    text = part.format("1,小区物业乱收停车费") + part.format("2,派出所补办身份证") + "3,内容\n编号,内容 \n"
+    (tmp_path / "joined.csv").write_bytes(text.encode("utf-8"))
+    summary, rows = tag_to_rows(small_model, tmp_path / "joined.csv", tmp_path)
+    assert [row["编号"] for row in rows] == ["1", "\ufeff编号", "2", "3", "编号"]
+    assert rows[1]["error"] == "the row repeats the header (files joined together?): it is not a message"
+    assert rows[1]["department"] == "" and summary.errors == 1 and rows[2]["department"] == "public_security"
+    assert rows[4]["error"] == "" and rows[4]["内容"] == "内容 "
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"

@@ -97,6 +97,8 @@ def oracle_delimited_rows(
             error = f"row has {len(values)} fields, the header has {width} (stray quote or delimiter?)"
         if not error and check_utf8:
             error = tio._utf8_read_as_gb(cells, encoding)
+        if not error and tio._repeats_header(cells, header):
+            error = tio._REPEATED_HEADER
         yield Row(number, cells, error, not error and not one_line and tio._merged_rows(cells, delimiter, width))
 
 

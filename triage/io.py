@@ -839,7 +839,19 @@ def _delimited_rows(
             error = f"row has {len(values)} fields, the header has {width} (stray quote or delimiter?)"
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
+        if not error and _repeats_header(cells, header):
+            error = _REPEATED_HEADER
         yield Row(number, cells, error, not error and not one_line and _merged_rows(cells, delimiter, width))
+
+
+# The error of a data row that holds the header's names again.
+_REPEATED_HEADER = "the row repeats the header (files joined together?): it is not a message"
+
+
+def _repeats_header(cells: list[str], header: list[str]) -> bool:
+    """Whether a row holds the header's names again, as exports joined with ``cat`` do (each with its header,
+    a byte-order mark before the later ones): tagged, it would be a message made of column names."""
+    return bool(cells) and cells[0].lstrip("\ufeff") == header[0] and cells[1:] == header[1:]
 
 
 def _open_quote(lines: int) -> str:
