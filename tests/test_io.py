@@ -84,6 +84,16 @@ def test_require_columns_names_every_missing_column_and_lists_the_others():
         require_columns([1, "内容"], ["a"], holder="the frame")
 
 
+def test_require_columns_names_a_header_written_with_spaces_around_it():
+    """' 内容 ' and '内容' look the same in the listing: the error names the exact header cell."""
+    with pytest.raises(
+        DataError, match=r"no column '内容'; the file has: 编号,  内容 ; '内容' is written ' 内容 ' there$"
+    ):
+        require_columns(["编号", " 内容 "], ["内容"])
+    with pytest.raises(DataError, match=r"no column '标题'; the file has: 编号,  内容 $"):
+        require_columns(["编号", " 内容 "], ["标题"])
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [("data.bin", "cannot tell the format"), ("none.csv", "no such file"), ("parts.csv", "is a folder, not a file")],

@@ -1323,7 +1323,10 @@ def require_columns(
     where = f" in {source}; it has" if source is not None else f"; {holder} has"
     named = ", ".join(map(repr, missing))
     listed = ", ".join(map(str, columns))
-    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {listed}{_title_row_hint(columns)}")
+    spaced = {str(c).strip(): str(c) for c in columns if str(c) != str(c).strip()}
+    # a header cell with spaces around its name looks the same in the listing: name the exact one
+    hints = "".join(f"; {m!r} is written {spaced[m.strip()]!r} there" for m in missing if m.strip() in spaced)
+    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {listed}{hints}{_title_row_hint(columns)}")
 
 
 def _title_row_hint(columns: Sequence[Any]) -> str:
