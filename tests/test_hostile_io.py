@@ -243,6 +243,14 @@ def test_a_title_row_above_the_header_is_named_with_what_to_do(small_model, tmp_
                 tag_file(path, tmp_path / "out.csv", model=small_model, progress=False, **options)
 
 
+def test_a_file_delimited_by_semicolons_is_named_with_what_to_do(small_model, tmp_path):
+    """A European-locale "CSV" (fields joined by ';') reads as one column: the error says so."""
+    path = tmp_path / "semi.csv"
+    path.write_text("编号;内容\n1;路灯坏了\n", "utf-8")
+    with pytest.raises(DataError, match=re.escape("the header is one column holding ';': a file delimited by ';'")):
+        tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+
+
 def test_a_header_with_an_unnamed_first_column_gets_no_title_hint(small_model, tmp_path):
     """pandas writes its index as an unnamed first column (",内容"): not a title, the usual message."""
     path = tmp_path / "index.csv"

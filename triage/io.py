@@ -1326,13 +1326,19 @@ def require_columns(
     spaced = {str(c).strip(): str(c) for c in columns if str(c) != str(c).strip()}
     # a header cell with spaces around its name looks the same in the listing: name the exact one
     hints = "".join(f"; {m!r} is written {spaced[m.strip()]!r} there" for m in missing if m.strip() in spaced)
-    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {listed}{hints}{_title_row_hint(columns)}")
+    raise DataError(f"no {role + ' ' if role else ''}column {named}{where}: {listed}{hints}{_header_hint(columns)}")
 
 
-def _title_row_hint(columns: Sequence[Any]) -> str:
-    """What to do when the header row read is a spreadsheet's title above the table (one value in the first
-    cell of a wider row, as a merged title cell is exported; blank names come renamed ``.1``, ``.2``)."""
+def _header_hint(columns: Sequence[Any]) -> str:
+    """What to do when the header read is not the table's column names: a spreadsheet's title above the table
+    (one value in the first cell of a wider row, as a merged title cell is exported; blank names come renamed
+    ``.1``, ``.2``), or names joined by another delimiter than the one read (a ``;``-separated file)."""
     names = [str(c) for c in columns]
+    if len(names) == 1 and (other := next((d for d in ";|" if d in names[0]), None)):
+        return (
+            f"; the header is one column holding {other!r}: a file delimited by {other!r} is not read as CSV "
+            "(save it comma-separated, or tab-separated as .tsv) and try again"
+        )
     if len(names) < 2 or not names[0].strip() or not all(re.fullmatch(r"(\.\d+)?", n) for n in names[1:]):
         return ""
     return (
@@ -1347,7 +1353,7 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
     for headers in _TEXT_HEADERS:
         if all(h in normalised for h in headers):
             return [normalised[h] for h in headers]
-    hint = _title_row_hint(columns) or "; name it with --text-column"
+    hint = _header_hint(columns) or "; name it with --text-column"
     raise DataError(f"no text column recognised among: {', '.join(map(str, columns))}{hint}")
 
 
