@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from tests.conftest import not_utf8_strings
 from triage.batch import tag_file
 from triage.cli import cli
-from triage.exceptions import DuplicateColumnWarning
+from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning
 from triage.hot import HotTopic, write_csv
 from triage.io import (
     MAX_CELL_CHARS,
@@ -222,25 +222,55 @@ def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(smal
     assert summary.errors == 0 and rows[1]["department"] == "education"
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".csv"])
-def test_a_title_row_above_the_header_is_named_with_what_to_do(small_model, tmp_path, suffix):
-    """Spreadsheet exports often carry a title merged across the table above the column names: the error says
-    the header read looks like one and what to do, found by column or asked for by name."""
-    rows = [["某市热线工单导出（5月）", None, None], ["工单编号", "诉求内容", "承办单位"], ["1", "路灯坏了", None]]
-    path = tmp_path / f"titled{suffix}"
-    if suffix == ".xlsx":
-        workbook = openpyxl.Workbook()
-        for row in rows:
-            workbook.active.append(row)
-        workbook.save(path)
-    else:
-        path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), "utf-8")
+TITLED = [
+    ["某市热线工单导出（5月）", None, None],
+    ["工单编号", "诉求内容", "承办单位"],
+    ["1", "小区物业乱收停车费", None],
+]
+
+
+def _workbook(path, rows):
+    workbook = openpyxl.Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    workbook.save(path)
+    return path
+
+
+def test_a_title_row_above_a_csv_header_is_named_with_what_to_do(small_model, tmp_path):
+    """A CSV saved from a sheet with a title merged across the table: the error says the header read looks
+    like a title and what to do, found by column or asked for by name."""
+    path = tmp_path / "titled.csv"
+    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in TITLED), "utf-8")
     hint = "the first row looks like a title above the table ('某市热线工单导出（5月）' alone across 3 columns): "
     for options in ({}, {"text_columns": ["诉求内容"]}):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             with pytest.raises(DataError, match=re.escape(hint + "delete the rows above the column names")):
                 tag_file(path, tmp_path / "out.csv", model=small_model, progress=False, **options)
+
+
+def test_title_rows_above_a_sheets_header_are_skipped_with_a_warning(small_model, tmp_path):
+    """A sheet's title (and a blank row) above its column names: skipped, said, and the table tagged."""
+    path = _workbook(tmp_path / "titled.xlsx", [TITLED[0], [None, None, None], *TITLED[1:]])
+    with pytest.warns(TitleRowsWarning, match=r"2 row\(s\) above the column names skipped as its title: '某市热线"):
+        summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert list(rows[0])[:3] == ["工单编号", "诉求内容", "承办单位"] and rows[0]["department"] == "property_management"
+    assert summary.rows_out == 1
+
+
+@pytest.mark.parametrize(
+    "sheet",
+    [
+        [["内容"], ["路灯坏了"], ["小区物业乱收费"]],  # one column: every row has one value
+        [["内容", None], ["路灯坏了", None], ["学校乱收费", None]],  # one named column, rows of one value
+    ],
+)
+def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_path, sheet):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TitleRowsWarning)
+        summary, rows = tag_to_rows(small_model, _workbook(tmp_path / "plain.xlsx", sheet), tmp_path)
+    assert [row["内容"] for row in rows] == [row[0] for row in sheet[1:]] and summary.errors == 0
 
 
 def test_a_file_delimited_by_semicolons_is_named_with_what_to_do(small_model, tmp_path):

@@ -16,6 +16,7 @@ __all__ = [
     "ModelNotFoundError",
     "ScorerMismatchError",
     "SegmenterMismatchWarning",
+    "TitleRowsWarning",
     "TrainingDataError",
     "TrainingDataOverlapError",
     "TrainingDataWarning",
@@ -97,3 +98,8 @@ class TrainingDataWarning(UserWarning):
 class DuplicateColumnWarning(UserWarning):
     """An export repeats a column name; the later ones were renamed ``NAME.1``, ``NAME.2``, ... (as pandas does)
     so that no output format silently drops or overwrites one of them."""
+
+
+class TitleRowsWarning(UserWarning):
+    """A sheet carried rows above its column names (a title merged across the table, a blank row); they were
+    skipped, and the header read is the first row with two or more names."""

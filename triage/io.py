@@ -34,7 +34,7 @@ from typing import Any, cast
 
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE
-from triage.exceptions import DuplicateColumnWarning, TriageError
+from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning, TriageError
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -1170,7 +1170,7 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
         values = workbook.get_sheet_by_name(name).iter_rows()
     except calamine.CalamineError as problem:
         raise DataError(f"sheet {name!r} cannot be read ({problem})") from None
-    first: list[Any] = next(values, [])
+    first, values = _past_title_rows(values, name)
     if not first:
         raise DataError(f"sheet {name!r} is empty")
     header = unique_columns(first)
@@ -1183,6 +1183,37 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
             yield Row(number, cells, error)
 
     return header, rows()
+
+
+# The most rows above a sheet's column names that are skipped as its title (see _past_title_rows).
+_MAX_TITLE_ROWS = 10
+
+
+def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[list[Any], Iterator[list[Any]]]:
+    """``(the header row, the rows after it)`` of a sheet whose first rows may be a title above the table:
+    up to :data:`_MAX_TITLE_ROWS` rows with no value past their first cell (a merged title, a blank row) are
+    skipped when the row after them holds two names or more, with a
+    :class:`~triage.exceptions.TitleRowsWarning`. A one-column sheet, or a header followed by one-value
+    rows, is read from its first row as before."""
+    leading: list[list[Any]] = []  # rows with nothing past their first cell
+    for row in rows:
+        if any(to_cell(v).strip() for v in row[1:]):
+            if leading and sum(bool(to_cell(v).strip()) for v in row) >= 2:
+                shown = ", ".join(repr(to_cell(title[0]) if title else "") for title in leading)
+                warnings.warn(
+                    f"sheet {sheet!r}: {len(leading)} row(s) above the column names skipped as its title: {shown}",
+                    TitleRowsWarning,
+                    stacklevel=4,
+                )
+                return row, rows
+            leading.append(row)
+            break
+        leading.append(row)
+        if len(leading) > _MAX_TITLE_ROWS:
+            break
+    if not leading:
+        return [], rows
+    return leading[0], itertools.chain(leading[1:], rows)
 
 
 def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
