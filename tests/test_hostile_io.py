@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import triage.io as tio
 from tests.conftest import not_utf8_strings
 from triage.batch import tag_file
 from triage.cli import cli
@@ -130,23 +131,27 @@ def tag_to_rows(model, src, tmp_path, suffix=".csv", **options):
     return summary, rows
 
 
+def tag_at_field_limit(model, lines: list[str], tmp_path, monkeypatch, limit: int):
+    """Tag a CSV of ``lines`` with the csv module's field limit (16M characters) at ``limit``, and read the
+    output back with the csv module (triage's reader would meet the lowered limits in the output too)."""
+    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", limit)
+    (path := tmp_path / "in.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    old = csv.field_size_limit(limit)
+    try:
+        summary = tag_file(path, tmp_path / "out.csv", model=model, progress=False)
+    finally:
+        csv.field_size_limit(old)
+    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
+        return summary, list(csv.DictReader(handle))
+
+
 def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, tmp_path, monkeypatch):
     """A cell past the csv module's field limit (16M characters; 64 here) on a line without quotes: the row
     keeps its id and other cells, and its error names the column and the cell limit (csv.reader refused
     the whole record: the row came out blank)."""
-    import triage.io as tio
-
-    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", 64)
     monkeypatch.setattr(tio, "MAX_CELL_CHARS", 32)
-    limit = csv.field_size_limit(64)
-    try:
-        path = tmp_path / "long.csv"
-        path.write_text(f"id,text\n1,派出所补办身份证\n2,{'物业乱收费' * 20}\n3,小区物业乱收费\n", "utf-8")
-        summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
-    finally:
-        csv.field_size_limit(limit)
-    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    lines = ["id,text", "1,派出所补办身份证", f"2,{'物业乱收费' * 20}", "3,小区物业乱收费"]
+    summary, rows = tag_at_field_limit(small_model, lines, tmp_path, monkeypatch, 64)
     assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
     assert rows[1]["error"] == "column 'text': 100 characters, over the limit of 32" and rows[1]["text"] == ""
     assert [rows[0]["department"], rows[2]["department"]] == ["public_security", "property_management"]
@@ -173,21 +178,8 @@ def test_a_quote_left_open_to_the_end_of_the_file_is_its_rows_error(small_model,
 def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_path, monkeypatch):
     """An open quote that runs on past the csv module's field limit (16M characters; 40 here): that record is
     its row's error, saying over how many lines and what to do; reading goes on after it."""
-    import triage.io as tio
-
-    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", 40)
-    limit = csv.field_size_limit(40)
-    try:
-        path = tmp_path / "open.csv"
-        rows_text = ["id,text", "1,派出所补办身份证", '2,"学校乱收费'] + [
-            f"{i},小区物业乱收停车费" for i in range(3, 9)
-        ]
-        path.write_text("\n".join(rows_text) + "\n", "utf-8")
-        summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
-    finally:
-        csv.field_size_limit(limit)
-    with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    lines = ["id,text", "1,派出所补办身份证", '2,"学校乱收费'] + [f"{i},小区物业乱收停车费" for i in range(3, 9)]
+    summary, rows = tag_at_field_limit(small_model, lines, tmp_path, monkeypatch, 40)
     assert rows[1]["error"] == (
         "unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote? "
         "The lines it ran over are not read as rows: close the quote and tag again"
@@ -199,8 +191,6 @@ def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(smal
     """An exporter that leaves out null fields (mongoexport) writes objects with different keys: the columns are
     every key of the objects in the first 1 MiB, in the order they first appear, so no value of theirs is lost;
     a key first seen past that sample is not kept (here the sample is patched down to the first three lines)."""
-    import triage.io as tio
-
     monkeypatch.setattr(tio, "_JSONL_KEY_SAMPLE_CHARS", 100)
     records = [
         {"id": 1, "text": "派出所补办身份证"},
