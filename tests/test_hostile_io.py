@@ -13,7 +13,10 @@ import io
 import json
 import re
 import warnings
+from collections.abc import Iterable
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -60,6 +63,15 @@ NESTED = {"a": 1, "b": ["甲", None]}
 NESTED_CELL = '{"a": 1, "b": ["甲", null]}'
 
 
+def workbook(path: Path, rows: Iterable[list[Any]]) -> Path:
+    """An XLSX file at ``path`` whose first sheet holds ``rows``."""
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
 def write_export(path, fmt: str) -> None:
     """The rows of TYPED (plus a nested column where the format has one) as ``fmt``."""
     frame = pd.DataFrame(TYPED, columns=COLUMNS)
@@ -76,12 +88,7 @@ def write_export(path, fmt: str) -> None:
         nested = pa.array([NESTED] * len(TYPED), type=pa.struct([("a", pa.int64()), ("b", pa.list_(pa.string()))]))
         pq.write_table(table.append_column("嵌套", nested), path)
     else:
-        workbook = openpyxl.Workbook()
-        sheet = workbook.active
-        sheet.append([*COLUMNS, "嵌套"])
-        for row in TYPED:
-            sheet.append([*row, NESTED_CELL])
-        workbook.save(path)
+        workbook(path, [[*COLUMNS, "嵌套"], *([*row, NESTED_CELL] for row in TYPED)])
 
 
 FORMATS = {"csv-utf8": ".csv", "csv-gbk": ".csv", "jsonl": ".jsonl", "parquet": ".parquet", "xlsx": ".xlsx"}
@@ -219,14 +226,6 @@ TITLED = [
 ]
 
 
-def _workbook(path, rows):
-    workbook = openpyxl.Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    workbook.save(path)
-    return path
-
-
 def test_a_title_row_above_a_csv_header_is_named_with_what_to_do(small_model, tmp_path):
     """A CSV saved from a sheet with a title merged across the table: the error says the header read looks
     like a title and what to do, found by column or asked for by name."""
@@ -242,7 +241,7 @@ def test_a_title_row_above_a_csv_header_is_named_with_what_to_do(small_model, tm
 
 def test_title_rows_above_a_sheets_header_are_skipped_with_a_warning(small_model, tmp_path):
     """A sheet's title (and a blank row) above its column names: skipped, said, and the table tagged."""
-    path = _workbook(tmp_path / "titled.xlsx", [TITLED[0], [None, None, None], *TITLED[1:]])
+    path = workbook(tmp_path / "titled.xlsx", [TITLED[0], [None, None, None], *TITLED[1:]])
     with pytest.warns(TitleRowsWarning, match=r"2 row\(s\) above the column names skipped as its title: '某市热线"):
         summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert list(rows[0])[:3] == ["工单编号", "诉求内容", "承办单位"] and rows[0]["department"] == "property_management"
@@ -259,7 +258,7 @@ def test_title_rows_above_a_sheets_header_are_skipped_with_a_warning(small_model
 def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_path, sheet):
     with warnings.catch_warnings():
         warnings.simplefilter("error", TitleRowsWarning)
-        summary, rows = tag_to_rows(small_model, _workbook(tmp_path / "plain.xlsx", sheet), tmp_path)
+        summary, rows = tag_to_rows(small_model, workbook(tmp_path / "plain.xlsx", sheet), tmp_path)
     assert [row["内容"] for row in rows] == [row[0] for row in sheet[1:]] and summary.errors == 0
 
 
