@@ -412,6 +412,20 @@ def test_a_share_cut_inside_a_record_by_a_stray_quote_is_read_again(small_model,
 
 
 @linux_only
+def test_workers_read_the_lines_after_a_quote_left_open_as_one_process_does(small_model, tmp_path, in_process_pool):
+    """A stray quote halfway through a file misleads where shares are cut (by counting quotes): the worker whose
+    share holds it reads on to the end, then reads the lines after it again up to its share's end, and the
+    output is the one process's, every row in it."""
+    records = [f"{i},小区物业乱收停车费{i}" if i != 20 else f'{i},"学校乱收费' for i in range(60)]
+    src = tmp_path / "in.csv"
+    src.write_text("id,text\n" + "".join(record + "\n" for record in records), "utf-8")
+    serial = tag_file(src, tmp_path / "serial.csv", model=small_model, chunk_size=4, progress=False)
+    parallel = tag_file(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2, progress=False)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert parallel.rows_out == serial.rows_out == 60 and parallel.errors == 1
+
+
+@linux_only
 def test_xlsx_output_is_read_by_the_parent_and_tagged_by_workers(small_model, tmp_path, in_process_pool):
     openpyxl = pytest.importorskip("openpyxl")
     src = write_export(tmp_path / "in.csv", 12)

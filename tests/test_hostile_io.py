@@ -165,33 +165,52 @@ def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, t
 
 
 @pytest.mark.parametrize("end", ["\n", ""])
-def test_a_quote_left_open_to_the_end_of_the_file_is_its_rows_error(small_model, tmp_path, end):
-    """A quoted cell that never closes reads every later line into itself: that row is an error naming
-    how many lines it holds and what to do (it was tagged on the swallowed text, errors 0); a quoted cell
-    that closes, on one line or over several, the last row included, is read as before."""
+def test_a_quote_left_open_is_its_rows_error_and_the_lines_after_it_are_rows(small_model, tmp_path, end):
+    """A quoted cell that never closes reads every later line into itself: that row is an error naming how many
+    lines it ran over and what to do, keeping its id, and the lines after it are read again as rows of their own
+    (they were lost; before that, tagged as one message, errors 0). A quoted cell that closes, on one line or
+    over several, is read as before."""
     path = tmp_path / "open.csv"
-    lines = ["id,text", '1,"派出所补办身份证"', '2,"学校乱收费', "多收补课费", '"', '3,"小区物业', "乱收费"]
+    lines = ["id,text", '1,"派出所补办身份证"', '2,"学校乱收费', "多收补课费", '"', '3,"小区物业']
+    lines += ["4,乱收费", "5,路灯坏了"]
     path.write_text("\n".join(lines) + end, "utf-8")
     summary, rows = tag_to_rows(small_model, path, tmp_path)
-    assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
+    assert [row["id"] for row in rows] == ["1", "2", "3", "4", "5"] and summary.errors == 1
     assert rows[1]["text"] == "学校乱收费\n多收补课费\n" and rows[1]["department"] == "education"
     assert rows[2]["error"] == (
-        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? "
-        "The lines after its start are not read as rows: close the quote and tag again"
+        "a quoted cell runs on to the end of the file (3 lines): an unclosed quote? The row is not tagged; the "
+        "lines after it are read as rows: close or remove the quote and tag the row again"
     )
-    assert rows[2]["department"] == "" and rows[2]["text"] == "小区物业\n乱收费" + end
+    assert rows[2]["department"] == "" and rows[2]["text"] == '"小区物业'
+    assert [(row["text"], row["error"]) for row in rows[3:]] == [("乱收费", ""), ("路灯坏了", "")]
+    assert rows[3]["department"] and rows[4]["department"]
+
+
+def test_a_quote_left_open_in_utf16_says_the_lines_after_it_are_not_rows(small_model, tmp_path):
+    """A UTF-16 file is read as one stream, which cannot go back: the row of a quote left open says that the
+    lines after it were not read, so that nobody takes the output for the whole file."""
+    path = tmp_path / "open.csv"
+    path.write_text('id,text\n1,派出所补办身份证\n2,"学校乱收费\n3,路灯坏了\n', "utf-16")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["id"] for row in rows] == ["1", "2"] and summary.errors == 1
+    assert rows[1]["error"] == (
+        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? The lines after its start are "
+        "not read as rows: close the quote and tag again"
+    )
 
 
 def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_path, monkeypatch):
     """An open quote that runs on past the csv module's field limit (16M characters; 40 here): that record is
-    its row's error, saying over how many lines and what to do; reading goes on after it."""
+    its row's error, saying over how many lines and what to do, and keeps its id; the lines it ran over are
+    read again as rows (they were lost)."""
     lines = ["id,text", "1,派出所补办身份证", '2,"学校乱收费'] + [f"{i},小区物业乱收停车费" for i in range(3, 9)]
     summary, rows = tag_at_field_limit(small_model, lines, tmp_path, monkeypatch, 40)
     assert rows[1]["error"] == (
-        "unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote? "
-        "The lines it ran over are not read as rows: close the quote and tag again"
+        "unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote? The row is not "
+        "tagged; the lines after it are read as rows: close or remove the quote and tag the row again"
     )
-    assert [row["id"] for row in rows] == ["1", "", "6", "7", "8"] and summary.errors == 1
+    assert [row["id"] for row in rows] == ["1", "2", *map(str, range(3, 9))] and summary.errors == 1
+    assert rows[1]["text"] == '"学校乱收费' and all(row["department"] == "property_management" for row in rows[2:])
 
 
 def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(small_model, tmp_path, monkeypatch):

@@ -47,6 +47,11 @@ class OracleLines:
         if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
             self.position += len(handle.read(3))
 
+    def back_to(self, position: int, count: int, undecodable: int) -> None:
+        """Read again from ``position``, where ``count`` lines (``undecodable`` of them so) had been read."""
+        self._handle.seek(position)
+        self.position, self.count, self.undecodable = position, count, undecodable
+
     def __iter__(self) -> Iterator[str]:
         for raw in self._handle:
             for piece in raw.splitlines(keepends=True) if b"\r" in raw else (raw,):
@@ -65,26 +70,38 @@ class OracleLines:
 def oracle_delimited_rows(
     reader: Any, header: list[str], delimiter: str, encoding: str, lines: OracleLines, stop: int | None
 ) -> Generator[Row]:
-    """triage.io._delimited_rows before the block reader: the line source counted per line."""
+    """triage.io._delimited_rows before the block reader: the line source counted per line. A record whose
+    quote runs away is read again from its second line, the first split at every delimiter."""
     check_utf8 = tio._is_gb(encoding)
     width = len(header)
     number = 0
     read_before = undecodable_before = 0
+
+    def again_after_first_line(start: int) -> list[str]:
+        nonlocal reader
+        lines.back_to(start, read_before, undecodable_before)
+        source = iter(lines)
+        first = next(source)
+        reader = tio._csv_reader(source, delimiter)
+        return tio.row_cells(first.rstrip("\r\n").split(delimiter), header)[0]
+
     while stop is None or lines.position < stop:
-        read_before, undecodable_before = lines.count, lines.undecodable
+        read_before, undecodable_before, start = lines.count, lines.undecodable, lines.position
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as problem:
             number += 1
-            yield Row(number, [""] * width, tio._unreadable_record(problem, lines.count - read_before))
+            error = tio._unreadable_record(problem, lines.count - read_before)
+            yield Row(number, again_after_first_line(start), error)
             continue
         if not values:
             continue
         number += 1
         if reader.ran_out_in_quotes:
-            yield Row(number, (values + [""] * width)[:width], tio._open_quote(lines.count - read_before))
+            error = tio._open_quote(lines.count - read_before)
+            yield Row(number, again_after_first_line(start), error)
             continue
         one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
         if undecodable or max(map(len, values)) > tio.MAX_CELL_CHARS:

@@ -523,6 +523,17 @@ class _CountingReader(io.RawIOBase):
         self.count += n or 0
         return n
 
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        """Move to ``offset``; the count follows (a record read again is progress shown again)."""
+        self.count = self._raw.seek(offset, whence)
+        return self.count
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
     def close(self) -> None:
         self._raw.close()
         super().close()
@@ -586,7 +597,8 @@ class _Lines:
 
     Lines are handed out either one at a time by iterating (up to ``stop``), or all of them to
     :meth:`csv_reader`, whose ``line_num`` is then the count (its caller stops at records, which may
-    run on past ``stop``); use one or the other. Either way the bytes are read and decoded in blocks
+    run on past ``stop``); use one or the other. A record the csv reader ran away with is read again
+    from its second line (:meth:`reread_after_first_line`). Either way the bytes are read and decoded in blocks
     cut after a line end, and the lines reach the reader through C-level iterators: a block that
     decodes whole is split at LF, or by :class:`io.StringIO` if it holds a CR (which splits where this
     reader does, unlike ``str.splitlines``); one that does not decode whole is decoded line by line,
@@ -606,19 +618,25 @@ class _Lines:
         #: Numbers (from 1) of the undecodable lines read and not yet looked past (:meth:`undecodable_in`).
         self.bad: list[int] = []
         self._bad_forgotten = 0
-        self._block: _Block | None = None
+        #: The block the last line handed out came from (None before the first): with :attr:`count` taken at
+        #: the same time, where the next record starts (:meth:`reread_after_first_line`).
+        self.block: _Block | None = None
         self._handed = 0
         self._reader: Any = None
+        self._before = 0  # lines handed out before the current reader started (a record read again)
         self._lines = itertools.chain.from_iterable(self._blocks())
 
     @property
     def count(self) -> int:
-        return self._reader.line_num if self._reader is not None else self._handed
+        return self._before + (self._reader.line_num if self._reader is not None else self._handed)
 
     @property
     def position(self) -> int:
-        block = self._block
-        return self._start if block is None else block.offset_after(self.count - block.first)
+        return self._offset_after(self.block, self.count)
+
+    def _offset_after(self, block: _Block | None, count: int) -> int:
+        """The byte offset after line ``count``, which ``block`` (the block current then) holds or ends."""
+        return self._start if block is None else block.offset_after(count - block.first)
 
     @property
     def undecodable(self) -> int:
@@ -634,6 +652,20 @@ class _Lines:
         """A reader of all the lines that reads as :func:`csv.reader` does (:class:`_SplittingReader`)."""
         self._reader = _csv_reader(self._lines, delimiter)
         return self._reader
+
+    def reread_after_first_line(self, block: _Block | None, count: int, delimiter: str) -> tuple[str, Any]:
+        """``(first line, new csv reader of the lines after it)`` of the record that started after line ``count``
+        (``block`` being :attr:`block` then). For a record whose quoted cell never closed: it swallowed the
+        lines after its first, which are read again as records of their own (nothing is lost)."""
+        start = self._offset_after(block, count)
+        del self.bad[bisect.bisect_right(self.bad, count) :]  # decoded again, and counted again, below
+        self._handle.seek(start)
+        self._start, self.block, self._reader, self._handed, self._before = start, None, None, 0, count
+        self.stop_reached = self._stop is not None and start >= self._stop
+        self._lines = itertools.chain.from_iterable(self._blocks())
+        first = next(self._lines)  # the record has one, so the file does
+        self._before = count + 1
+        return first, self.csv_reader(delimiter)
 
     def __iter__(self) -> Iterator[str]:
         lines = self._lines
@@ -693,7 +725,7 @@ class _Lines:
     def _decoded(self, offset: int, raw: bytes) -> Iterable[str]:
         """The lines of the block at ``offset``, decoded whole when it can be."""
         first = self.count
-        self._block = _Block(first, offset, raw)
+        self.block = _Block(first, offset, raw)
         if self._reader is None:
             self._forget_bad_before(first + 1)
         try:
@@ -805,24 +837,37 @@ def _delimited_rows(
     number = 0
     # from lines, a record read from one line whose bytes all decoded holds no line break and no surrogate
     taken = 0  # lines the reader has used
+    base = 0  # lines used before the reader started (records read again after a runaway quote)
     undecodable_lines = lines.bad if lines is not None else []
     while lines is None or not lines.stop_reached:
-        before = taken
+        before, block = taken, lines.block if lines is not None else None
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
-            taken = reader.line_num
+            taken = base + reader.line_num
             number += 1
-            yield Row(number, [""] * width, _unreadable_record(problem, taken - before))
+            if lines is None:
+                yield Row(number, [""] * width, _unreadable_record(problem, taken - before, reread=False))
+                continue
+            error = _unreadable_record(problem, taken - before)
+            first, reader = lines.reread_after_first_line(block, before, delimiter)
+            taken = base = before + 1
+            yield Row(number, _line_cells(first, header, delimiter), error)
             continue
-        taken = reader.line_num
+        taken = base + reader.line_num
         if not values:
             continue  # a blank line is no row (as in pandas)
         number += 1
         if reader.ran_out_in_quotes:  # its text holds every line after it: no tag would mean anything
-            yield Row(number, (values + [""] * width)[:width], _open_quote(taken - before))
+            if lines is None:
+                yield Row(number, (values + [""] * width)[:width], _open_quote(taken - before, reread=False))
+                continue
+            error = _open_quote(taken - before)
+            first, reader = lines.reread_after_first_line(block, before, delimiter)
+            taken = base = before + 1
+            yield Row(number, _line_cells(first, header, delimiter), error)
             continue
         if lines is None:
             one_line, undecodable = False, has_surrogate("".join(values))
@@ -854,22 +899,32 @@ def _repeats_header(cells: list[str], header: list[str]) -> bool:
     return bool(cells) and cells[0].lstrip("\ufeff") == header[0] and cells[1:] == header[1:]
 
 
-def _open_quote(lines: int) -> str:
+def _line_cells(line: str, header: list[str], delimiter: str) -> list[str]:
+    """The cells of a record's first line split at every delimiter (its stray quote kept as text): the row of
+    a runaway quote keeps its id, to find it by."""
+    return row_cells(line.rstrip("\r\n").split(delimiter), header)[0]
+
+
+# What the row of a runaway quote says became of the lines after its own: read as rows of their own (a file
+# in a splittable encoding is read again from there), or not (UTF-16, read as one stream).
+_READ_AGAIN = (
+    "The row is not tagged; the lines after it are read as rows: close or remove the quote and tag the row again"
+)
+_NOT_READ = "The lines after its start are not read as rows: close the quote and tag again"
+
+
+def _open_quote(lines: int, reread: bool = True) -> str:
     """The error of a record whose quoted cell ran on over ``lines`` lines to the end of the file."""
-    return (
-        f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? "
-        "The lines after its start are not read as rows: close the quote and tag again"
-    )
+    after = _READ_AGAIN if reread else _NOT_READ
+    return f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? {after}"
 
 
-def _unreadable_record(problem: csv.Error, lines: int) -> str:
+def _unreadable_record(problem: csv.Error, lines: int, reread: bool = True) -> str:
     """A record the csv module refused, as its row's error: past the field limit, what usually caused it."""
     if "field larger than field limit" not in str(problem):
         return f"unreadable CSV row: {problem}"
-    return (
-        f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? The lines it ran over are not "
-        "read as rows: close the quote and tag again"
-    )
+    after = _READ_AGAIN if reread else _NOT_READ
+    return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {after}"
 
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
