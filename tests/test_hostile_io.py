@@ -245,11 +245,48 @@ TITLED = [
 ]
 
 
-def test_a_title_row_above_a_csv_header_is_named_with_what_to_do(small_model, tmp_path):
-    """A CSV saved from a sheet with a title merged across the table: the error says the header read looks
-    like a title and what to do, found by column or asked for by name."""
+def test_title_rows_above_a_csv_header_are_skipped_with_a_warning(small_model, tmp_path):
+    """A CSV saved from a sheet with a title merged across the table ("title,,") and a blank line: skipped,
+    said, and the table tagged, by one process and by workers reading shares (which start past the title)."""
+    path = tmp_path / "titled.csv"
+    rows = [TITLED[0], [], *TITLED[1:], ["2", "派出所补办身份证", None]]
+    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), "utf-8")
+    for jobs in (1, 2):
+        with pytest.warns(TitleRowsWarning, match=r"file 'titled.csv': 2 row\(s\) above the column names skipped"):
+            summary, out = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
+        assert list(out[0])[:3] == ["工单编号", "诉求内容", "承办单位"] and summary.rows_out == 2
+        assert [row["department"] for row in out] == ["property_management", "public_security"]
+
+
+def test_a_share_of_a_titled_csv_starts_past_its_title_and_does_not_warn_again(tmp_path):
+    """Workers read the header again for each share: the title was named once, by the whole file's reader."""
     path = tmp_path / "titled.csv"
     path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in TITLED), "utf-8")
+    with pytest.warns(TitleRowsWarning), read_rows(path) as whole:
+        start = whole.data_start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TitleRowsWarning)
+        with read_rows(path, byte_range=(start, path.stat().st_size)) as share:
+            assert [row.cells for chunk in share.chunks for row in chunk] == [["1", "小区物业乱收停车费", ""]]
+
+
+def test_a_one_field_first_line_of_a_csv_is_its_header_not_a_title(small_model, tmp_path):
+    """A one-column CSV whose text holds an ASCII comma has rows of two fields under a one-field header: the
+    header is not taken for a title (a title saved from a sheet has the table's width, "title,,"); a one-field
+    title line is named in the missing-column error instead."""
+    path = tmp_path / "one.csv"
+    path.write_text("内容\n小区物业,乱收费\n路灯坏了\n", "utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TitleRowsWarning)
+        summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["内容"] for row in rows] == ["小区物业", "路灯坏了"] and summary.errors == 1
+
+
+def test_a_title_row_above_a_utf16_csv_header_is_named_with_what_to_do(small_model, tmp_path):
+    """A UTF-16 file is read as one stream, from its first line: a title there is named in the error, with what
+    to do, whether the text column is found by name or asked for."""
+    path = tmp_path / "titled.csv"
+    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in TITLED), "utf-16")
     hint = "the first row looks like a title above the table ('某市热线工单导出（5月）' alone across 3 columns): "
     for options in ({}, {"text_columns": ["诉求内容"]}):
         with warnings.catch_warnings():
@@ -279,6 +316,14 @@ def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_pat
         warnings.simplefilter("error", TitleRowsWarning)
         summary, rows = tag_to_rows(small_model, workbook(tmp_path / "plain.xlsx", sheet), tmp_path)
     assert [row["内容"] for row in rows] == [row[0] for row in sheet[1:]] and summary.errors == 0
+
+
+def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
+    """Dask reads CSV with pandas, which names blank header cells "Unnamed: 1": its title row is named too."""
+    with pytest.raises(DataError, match=re.escape("the first row looks like a title above the table ('某市热线")):
+        tio.detect_text_columns(["某市热线工单导出（5月）", "Unnamed: 1", "Unnamed: 2"])
+    with pytest.raises(DataError, match=r"no text column recognised among: Unnamed: 0, 备注; name it with"):
+        tio.detect_text_columns(["Unnamed: 0", "备注"])  # pandas' unnamed index column: not a title
 
 
 def test_a_file_delimited_by_semicolons_is_named_with_what_to_do(small_model, tmp_path):

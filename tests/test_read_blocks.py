@@ -137,7 +137,7 @@ def oracle_read(path, kind, encoding, start=None, stop=None):
             keys, _ = tio._jsonl_keys(lines)
             header, data_start = list(keys), 0
         else:
-            header = tio._delimited_header(tio._csv_reader(lines, tio._DELIMITERS[kind]), encoding)
+            header = tio._delimited_header(next(tio._csv_reader(lines, tio._DELIMITERS[kind]), None), encoding)
             keys, data_start = header, lines.position
     start = data_start if start is None else start
     with path.open("rb") as handle:
@@ -160,7 +160,7 @@ def block_read(path, kind, encoding, start=None, stop=None):
             keys, _ = tio._jsonl_keys(lines)
             header, data_start = list(keys), 0
         else:
-            header = tio._delimited_header(lines.csv_reader(tio._DELIMITERS[kind]), encoding)
+            header = tio._delimited_header(next(lines.csv_reader(tio._DELIMITERS[kind]), None), encoding)
             keys, data_start = header, lines.position
     start = data_start if start is None else start
     lines, handle = tio._text_lines(path, start, encoding, translate, count=True, stop=stop)

@@ -817,11 +817,10 @@ class _SplittingReader:
         return text.split(self._delimiter) if text else []
 
 
-def _delimited_header(reader: Any, encoding: str) -> list[str]:
-    try:
-        first = next(reader)
-    except StopIteration:
-        raise DataError("the file is empty: no header row") from None
+def _delimited_header(first: list[str] | None, encoding: str) -> list[str]:
+    """The column names of a CSV/TSV whose header record is ``first`` (None: the file has no record)."""
+    if first is None:
+        raise DataError("the file is empty: no header row")
     if any(has_surrogate(cell) for cell in first):
         raise DataError(f"the header row is not valid {encoding}; try --encoding {encoding_hint(encoding)} or auto")
     return unique_columns(first)
@@ -984,11 +983,36 @@ def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[
         if kind == "jsonl":
             keys, _ = _jsonl_keys(lines)
             return unique_columns(keys), keys, 0  # the first object is also the first row
-        header = _delimited_header(lines.csv_reader(_DELIMITERS[kind]), encoding)
-        return header, header, lines.position
+        first = _leading_records(lines, _DELIMITERS[kind])
+        # a title row as a spreadsheet saves one has the table's width ("title,,,") or is blank: a one-field
+        # row is a one-column header, whatever rows follow
+        titles = _title_rows([record for record, _ in first])
+        if titles and all(len(record) != 1 for record, _ in first[:titles]):
+            _warn_title_rows(f"file {path.name!r}", [record for record, _ in first[:titles]])
+        else:
+            titles = 0
+        header = _delimited_header(first[titles][0] if first else None, encoding)  # raises when there is none
+        return header, header, first[titles][1]
 
 
 _DELIMITERS = {"csv": ",", "tsv": "\t"}
+
+
+def _leading_records(lines: _Lines, delimiter: str) -> list[tuple[list[str], int]]:
+    """The first records of a CSV/TSV, each with the byte offset after it: up to the first with a value past
+    its first cell (the header, unless title rows come first: :func:`_title_rows`), at most
+    :data:`_MAX_TITLE_ROWS` + 1. A record after the first that cannot be read ends them (it is a data row)."""
+    reader = lines.csv_reader(delimiter)
+    first: list[tuple[list[str], int]] = []
+    try:
+        for record in reader:
+            first.append((record, lines.position))
+            if len(first) > _MAX_TITLE_ROWS or any(cell.strip() for cell in record[1:]):
+                break
+    except csv.Error:
+        if not first:
+            raise
+    return first
 
 
 def _read_text(
@@ -1009,13 +1033,14 @@ def _read_text(
             header = unique_columns(keys)
             return header, _jsonl_rows(itertools.chain(read, text), header, keys, encoding), counter, None, None
         reader = _csv_reader(text, _DELIMITERS[kind])
-        header = _delimited_header(reader, encoding)
+        header = _delimited_header(next(reader, None), encoding)
         return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None), counter, None, None
     if byte_range is None:
         header, keys, data_start = _text_header(path, kind, encoding)
     else:
-        with warnings.catch_warnings():  # the whole file's reader has warned of repeated columns already
+        with warnings.catch_warnings():  # the whole file's reader has warned of these already
             warnings.simplefilter("ignore", DuplicateColumnWarning)
+            warnings.simplefilter("ignore", TitleRowsWarning)
             header, keys, data_start = _text_header(path, kind, encoding)
     start, stop = byte_range or (data_start, None)
     lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
@@ -1240,35 +1265,40 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
     return header, rows()
 
 
-# The most rows above a sheet's column names that are skipped as its title (see _past_title_rows).
+# The most rows above a table's column names that are skipped as its title (see _title_rows).
 _MAX_TITLE_ROWS = 10
 
 
+def _title_rows(first_rows: Sequence[Sequence[Any]]) -> int:
+    """How many of a table's first rows are a title above its column names, as spreadsheet exports put one:
+    up to :data:`_MAX_TITLE_ROWS` rows with no value past their first cell (a merged title, a blank row),
+    counted only when the row after them holds two names or more. A one-column table, or a header followed by
+    one-value rows, has none."""
+    for index, row in enumerate(first_rows[: _MAX_TITLE_ROWS + 1]):
+        filled = [bool(to_cell(value).strip()) for value in row]
+        if any(filled[1:]):
+            return index if sum(filled) >= 2 else 0
+    return 0
+
+
+def _warn_title_rows(where: str, titles: Sequence[Sequence[Any]]) -> None:
+    shown = ", ".join(repr(to_cell(title[0]) if title else "") for title in titles)
+    warnings.warn(
+        f"{where}: {len(titles)} row(s) above the column names skipped as its title: {shown}",
+        TitleRowsWarning,
+        stacklevel=5,
+    )
+
+
 def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[list[Any], Iterator[list[Any]]]:
-    """``(the header row, the rows after it)`` of a sheet whose first rows may be a title above the table:
-    up to :data:`_MAX_TITLE_ROWS` rows with no value past their first cell (a merged title, a blank row) are
-    skipped when the row after them holds two names or more, with a
-    :class:`~triage.exceptions.TitleRowsWarning`. A one-column sheet, or a header followed by one-value
-    rows, is read from its first row as before."""
-    leading: list[list[Any]] = []  # rows with nothing past their first cell
-    for row in rows:
-        if any(to_cell(v).strip() for v in row[1:]):
-            if leading and sum(bool(to_cell(v).strip()) for v in row) >= 2:
-                shown = ", ".join(repr(to_cell(title[0]) if title else "") for title in leading)
-                warnings.warn(
-                    f"sheet {sheet!r}: {len(leading)} row(s) above the column names skipped as its title: {shown}",
-                    TitleRowsWarning,
-                    stacklevel=4,
-                )
-                return row, rows
-            leading.append(row)
-            break
-        leading.append(row)
-        if len(leading) > _MAX_TITLE_ROWS:
-            break
-    if not leading:
+    """``(the header row, the rows after it)`` of a sheet, past its title rows (:func:`_title_rows`), which a
+    :class:`~triage.exceptions.TitleRowsWarning` names."""
+    first = list(itertools.islice(rows, _MAX_TITLE_ROWS + 1))
+    if not first:
         return [], rows
-    return leading[0], itertools.chain(leading[1:], rows)
+    if titles := _title_rows(first):
+        _warn_title_rows(f"sheet {sheet!r}", first[:titles])
+    return first[titles], itertools.chain(first[titles + 1 :], rows)
 
 
 def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
@@ -1418,14 +1448,15 @@ def require_columns(
 def _header_hint(columns: Sequence[Any]) -> str:
     """What to do when the header read is not the table's column names: a spreadsheet's title above the table
     (one value in the first cell of a wider row, as a merged title cell is exported; blank names come renamed
-    ``.1``, ``.2``), or names joined by another delimiter than the one read (a ``;``-separated file)."""
+    ``.1``, ``.2``, or by pandas, which Dask reads with, ``Unnamed: 1``), or names joined by another delimiter
+    than the one read (a ``;``-separated file)."""
     names = [str(c) for c in columns]
     if len(names) == 1 and (other := next((d for d in ";|" if d in names[0]), None)):
         return (
             f"; the header is one column holding {other!r}: a file delimited by {other!r} is not read as CSV "
             "(save it comma-separated, or tab-separated as .tsv) and try again"
         )
-    if len(names) < 2 or not names[0].strip() or not all(re.fullmatch(r"(\.\d+)?", n) for n in names[1:]):
+    if len(names) < 2 or not names[0].strip() or not all(re.fullmatch(r"(\.\d+|Unnamed: \d+)?", n) for n in names[1:]):
         return ""
     return (
         f"; the first row looks like a title above the table ({names[0]!r} alone across {len(names)} columns): "
