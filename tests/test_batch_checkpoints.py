@@ -101,6 +101,22 @@ def test_a_resumed_run_writes_and_counts_what_an_uninterrupted_one_does(small_mo
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["in.csv", f"whole{suffix}", f"out{suffix}"])
 
 
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_a_run_interrupted_around_a_quote_left_open_resumes_to_the_whole_output(small_model, tmp_path, chunks):
+    """Row 6 opens a quote that never closes: its record is read again from its second line, so the offset a
+    checkpoint keeps goes back past lines already read once; a resumed run still writes the uninterrupted one."""
+    src = tmp_path / "in.csv"
+    rows = [*ROWS[:5], f'6,学校,"{SCHOOL}', *ROWS[6:]]
+    src.write_text("id,标题,内容\n" + "".join(row + "\n" for row in rows), encoding="utf-8")
+    whole = tag(src, tmp_path / "whole.csv", small_model)
+    assert whole.rows_out == 8 and whole.first_error.startswith("row 3: ") and whole.errors == 2
+    dst = tmp_path / "out.csv"
+    state = interrupt(src, dst, small_model, chunks)
+    summary = tag(src, dst, small_model, resume=True)
+    assert dst.read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert counted(summary) == counted(whole) and state["rows_done"] == 2 * chunks
+
+
 def test_a_resumed_run_keeps_a_first_error_whose_reason_holds_colons(small_model, tmp_path):
     """The checkpoint saves the first error as ``row N: reason``; read back, the row number ends at the
     first ": " (a JSON parser's reason has more of them)."""
