@@ -841,32 +841,25 @@ def _delimited_rows(
     while lines is None or not lines.stop_reached:
         before, block = taken, lines.block if lines is not None else None
         try:
-            values = next(reader)
+            values, runaway = next(reader), ""
         except StopIteration:
             return
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
-            taken = base + reader.line_num
-            number += 1
-            if lines is None:
-                yield Row(number, [""] * width, _unreadable_record(problem, taken - before, reread=False))
-                continue
-            error = _unreadable_record(problem, taken - before)
-            first, reader = lines.reread_after_first_line(block, before, delimiter)
-            taken = base = before + 1
-            yield Row(number, _line_cells(first, header, delimiter), error)
-            continue
+            values = []
+            runaway = _unreadable_record(problem, base + reader.line_num - before, reread=lines is not None)
         taken = base + reader.line_num
-        if not values:
+        if not values and not runaway:
             continue  # a blank line is no row (as in pandas)
         number += 1
         if reader.ran_out_in_quotes:  # its text holds every line after it: no tag would mean anything
+            runaway = _open_quote(taken - before, reread=lines is not None)
+        if runaway:  # the row is its first line; the lines after it are read again as rows where that can be
             if lines is None:
-                yield Row(number, (values + [""] * width)[:width], _open_quote(taken - before, reread=False))
+                yield Row(number, (values + [""] * width)[:width], runaway)
                 continue
-            error = _open_quote(taken - before)
             first, reader = lines.reread_after_first_line(block, before, delimiter)
             taken = base = before + 1
-            yield Row(number, _line_cells(first, header, delimiter), error)
+            yield Row(number, _line_cells(first, header, delimiter), runaway)
             continue
         if lines is None:
             one_line, undecodable = False, has_surrogate("".join(values))
