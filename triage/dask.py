@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from triage._optional import import_optional
 from triage.batch import GROUP_COLUMNS, output_columns, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
-from triage.io import choose_encoding, detect_text_columns, frame_cells, join_text_columns
+from triage.io import DataError, choose_encoding, detect_text_columns, frame_cells, join_text_columns
 from triage.routing import RoutingConfig, load_config
 
 __all__ = ["group", "read_export", "tag", "tag_dataset", "with_groups"]
@@ -253,9 +254,38 @@ def tag_dataset(
             cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
-        frame = read_export(source, encoding=encoding)
-        tagged = tag(frame, text_columns, model_path=model, config=config)
-        if group_threshold is not None:
-            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
-        tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+        with _csv_parsed_by_pandas(source):
+            frame = read_export(source, encoding=encoding)
+            tagged = tag(frame, text_columns, model_path=model, config=config)
+            if group_threshold is not None:
+                tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
+            try:
+                tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+            except BaseException:
+                # parts written before the failure would read as a whole dataset
+                shutil.rmtree(output, ignore_errors=True)
+                raise
         return str(client.scheduler.address)
+
+
+@contextlib.contextmanager
+def _csv_parsed_by_pandas(source: str | Path) -> Iterator[None]:
+    """Dask reads CSV with pandas, which stops the whole job at the first line it cannot parse (a quote left
+    open, a row with more fields than the header) or decode: that is a :class:`~triage.io.DataError` saying
+    where and what to do, not a traceback. triage's own reader keeps such rows, each with its error."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    try:
+        yield
+    except Exception as problem:
+        # dask re-raises what pandas said wrapped ("... Original Message: <what pandas said>"), as the same
+        # error or as another one chained to it
+        cause: BaseException | None = problem
+        while cause is not None and not isinstance(cause, pandas.errors.ParserError | UnicodeDecodeError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is None:
+            raise
+        said = str(cause).rpartition("Original Message:")[2].strip()
+        raise DataError(
+            f"{source}: pandas, which --engine dask reads CSV with, cannot read it ({said}). Mend that line, "
+            "or tag the file without --engine dask: triage's own reader keeps every row and names the unreadable ones"
+        ) from None
