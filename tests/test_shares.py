@@ -81,13 +81,20 @@ def test_rows_read_in_shares_are_the_rows_of_the_whole_file(tmp_path, pieces, fm
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(st.sampled_from(PIECES[:-1]), max_size=60))
 def test_lines_end_where_a_text_stream_ends_them(tmp_path, pieces):
-    """Lines cut from bytes (after LF, CRLF or a lone CR) give the csv module what a decoding stream gives it."""
+    """Lines cut from bytes (after LF, CRLF or a lone CR) give the csv module what a decoding stream gives it,
+    up to a record whose quote runs on to the end of the file: csv.reader's last record, which the reader
+    reads again from its second line (tests/test_read_blocks.py checks the rows after it)."""
     raw = ("id,标题,内容\n" + "".join(pieces)).encode("utf-8")
     (tmp_path / "in.csv").write_bytes(raw)
     stream = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8-sig", newline="")
     expected = [[*values, "", "", ""][:3] for values in list(csv.reader(stream))[1:] if values]
     with read_rows(tmp_path / "in.csv", encoding="utf-8-sig") as export:
-        assert [cells for cells, _, _ in rows_of(export)] == expected
+        found = rows_of(export)
+    runaway = next((i for i, (_, error, _) in enumerate(found) if "runs on to the end of the file" in error), None)
+    if runaway is not None:
+        assert runaway == len(expected) - 1
+        found, expected = found[:runaway], expected[:runaway]
+    assert [cells for cells, _, _ in found] == expected
 
 
 def write_csv(path: Path, texts: Iterable[str]) -> int:
