@@ -13,7 +13,8 @@ import io
 import json
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from triage.hot import HotTopic, write_csv
 from triage.io import (
     MAX_CELL_CHARS,
     DataError,
+    Row,
     batch_text_columns,
     choose_encoding,
     read_rows,
@@ -138,18 +140,32 @@ def tag_to_rows(model, src, tmp_path, suffix=".csv", **options):
     return summary, rows
 
 
-def tag_at_field_limit(model, lines: list[str], tmp_path, monkeypatch, limit: int):
-    """Tag a CSV of ``lines`` with the csv module's field limit (16M characters) at ``limit``, and read the
-    output back with the csv module (triage's reader would meet the lowered limits in the output too)."""
+@contextmanager
+def field_limit(monkeypatch, limit: int) -> Iterator[None]:
+    """The csv module's field limit (16M characters, which triage raises it to) at ``limit`` inside the block."""
     monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", limit)
-    (path := tmp_path / "in.csv").write_text("\n".join(lines) + "\n", "utf-8")
     old = csv.field_size_limit(limit)
     try:
-        summary = tag_file(path, tmp_path / "out.csv", model=model, progress=False)
+        yield
     finally:
         csv.field_size_limit(old)
+
+
+def tag_at_field_limit(model, lines: list[str], tmp_path, monkeypatch, limit: int):
+    """Tag a CSV of ``lines`` with the csv module's field limit at ``limit``, and read the output back with the
+    csv module (triage's reader would meet the lowered limits in the output too)."""
+    (path := tmp_path / "in.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    with field_limit(monkeypatch, limit):
+        summary = tag_file(path, tmp_path / "out.csv", model=model, progress=False)
     with (tmp_path / "out.csv").open(encoding="utf-8-sig", newline="") as handle:
         return summary, list(csv.DictReader(handle))
+
+
+def read_back(path: Path) -> list[Row]:
+    """Every row triage's reader gives for ``path`` (number, cells, error, suspect flag), up to row 20: a reader
+    that goes back to a line it read before and loops fails the test instead of hanging it."""
+    with read_rows(path, stop_after=20) as export:
+        return [row for chunk in export.chunks for row in chunk]
 
 
 def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, tmp_path, monkeypatch):
@@ -211,6 +227,86 @@ def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_p
     )
     assert [row["id"] for row in rows] == ["1", "2", *map(str, range(3, 9))] and summary.errors == 1
     assert rows[1]["text"] == '"学校乱收费' and all(row["department"] == "property_management" for row in rows[2:])
+
+
+# How the row of a runaway quote ends its error when the lines after it are read again as rows.
+READ_AGAIN = (
+    "an unclosed quote? The row is not tagged; the lines after it are read as rows: close or remove the quote "
+    "and tag the row again"
+)
+
+
+def test_a_second_quote_left_open_among_the_lines_read_again_is_read_again_after_its_own_line(tmp_path):
+    """Reading again after a quote left open can meet another: its row is an error too, the lines after it are
+    read once more, and each row keeps its own line's cells exactly, a trailing space or letter included (the
+    line end only is cut)."""
+    path = tmp_path / "open.csv"
+    path.write_text('id,text,note\n1,"学校乱收费 \n2,路灯坏了","编号X\n3,小区物业,无\n', "utf-8")
+    assert read_back(path) == [
+        Row(1, ["1", '"学校乱收费 ', ""], f"a quoted cell runs on to the end of the file (3 lines): {READ_AGAIN}"),
+        Row(2, ["2", '路灯坏了"', '"编号X'], f"a quoted cell runs on to the end of the file (2 lines): {READ_AGAIN}"),
+        Row(3, ["3", "小区物业", "无"]),
+    ]
+
+
+def test_a_quote_left_open_after_one_past_the_field_limit_is_read_again_from_its_own_line(tmp_path, monkeypatch):
+    """A quote past the field limit (40 here), then one open to the end of the file: both rows are errors, every
+    line after each is a row, and the rows are numbered one by one (the numbers name rows in errors)."""
+    lines = ["1,派出所补办身份证", '2,"学校乱收费', *(f"{i},小区物业乱收停车费" for i in range(3, 7))]
+    lines += ['7,"路灯坏了', "8,噪音"]
+    (path := tmp_path / "open.csv").write_text("id,text\n" + "\n".join(lines) + "\n", "utf-8")
+    with field_limit(monkeypatch, 40):
+        rows = read_back(path)
+    limit = "unreadable CSV row: field larger than field limit (40), over 4 lines"
+    assert rows == [
+        Row(1, ["1", "派出所补办身份证"]),
+        Row(2, ["2", '"学校乱收费'], f"{limit}: {READ_AGAIN}"),
+        *(Row(i, [str(i), "小区物业乱收停车费"]) for i in range(3, 7)),
+        Row(7, ["7", '"路灯坏了'], f"a quoted cell runs on to the end of the file (2 lines): {READ_AGAIN}"),
+        Row(8, ["8", "噪音"]),
+    ]
+
+
+def test_a_quote_past_the_field_limit_in_utf16_is_its_rows_error_and_reading_goes_on(tmp_path, monkeypatch):
+    """UTF-16, read as one stream, cannot go back: the record past the field limit is a blank row whose error
+    says over how many lines and that they are not rows, and reading goes on where the csv module stopped."""
+    lines = ["1,派出所补办身份证", '2,"学校乱收费', *(f"{i},小区物业乱收停车费" for i in range(3, 9))]
+    (path := tmp_path / "open.csv").write_text("id,text\n" + "\n".join(lines) + "\n", "utf-16")
+    with field_limit(monkeypatch, 40):
+        rows = read_back(path)
+    assert [(row.number, row.cells) for row in rows] == [
+        (1, ["1", "派出所补办身份证"]),
+        (2, ["", ""]),
+        *((number, [str(i), "小区物业乱收停车费"]) for number, i in zip(range(3, 6), range(6, 9), strict=True)),
+    ]
+    error = rows[1].error
+    assert error.startswith("unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote?")
+    assert "not read as rows" in error and [row.error for row in rows if row.number != 2] == [""] * 4
+
+
+def test_a_quote_left_open_in_utf16_keeps_its_rows_width(tmp_path):
+    """UTF-16: the record of a quote left open keeps the cells it read, blank ones added up to the header's width."""
+    not_read = (
+        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? The lines after its start are "
+        "not read as rows: close the quote and tag again"
+    )
+    path = tmp_path / "open.csv"
+    path.write_text('id,text,note\n1,路灯坏了,无\n2,"噪音\n3,扰民,无\n', "utf-16")
+    assert read_back(path) == [
+        Row(1, ["1", "路灯坏了", "无"]),
+        Row(2, ["2", "噪音\n3,扰民,无\n", ""], not_read),
+    ]
+
+
+def test_a_utf16_cell_holding_a_whole_row_marks_its_row_suspect(tmp_path):
+    """UTF-16, read as one stream: a quoted cell over several lines, one of which holds a row's delimiters,
+    flags its row as suspect as the block reader does (the stream gives no line count to skip the check by)."""
+    path = tmp_path / "merged.csv"
+    path.write_text('id,text,note\n1,"物业乱收费\n2,学校,乱收费",备注\n3,"路灯\n坏了",无\n', "utf-16")
+    assert read_back(path) == [
+        Row(1, ["1", "物业乱收费\n2,学校,乱收费", "备注"], suspect=True),
+        Row(2, ["3", "路灯\n坏了", "无"]),
+    ]
 
 
 def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(small_model, tmp_path, monkeypatch):
