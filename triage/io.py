@@ -898,16 +898,16 @@ def _line_cells(line: str, header: list[str], delimiter: str) -> list[str]:
 
 
 # What the row of a runaway quote says became of the lines after its own: read as rows of their own (a file
-# in a splittable encoding is read again from there), or not (UTF-16, read as one stream).
+# in a splittable encoding is read again from there), or not (UTF-16, read as one stream: the lines the quote
+# ran over are lost, to the end of the file or to where the csv module gave up at its field limit).
 _READ_AGAIN = (
     "The row is not tagged; the lines after it are read as rows: close or remove the quote and tag the row again"
 )
-_NOT_READ = "The lines after its start are not read as rows: close the quote and tag again"
 
 
 def _open_quote(lines: int, reread: bool = True) -> str:
     """The error of a record whose quoted cell ran on over ``lines`` lines to the end of the file."""
-    after = _READ_AGAIN if reread else _NOT_READ
+    after = _READ_AGAIN if reread else "The lines after its start are not read as rows: close the quote and tag again"
     return f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? {after}"
 
 
@@ -915,7 +915,7 @@ def _unreadable_record(problem: csv.Error, lines: int, reread: bool = True) -> s
     """A record the csv module refused, as its row's error: past the field limit, what usually caused it."""
     if "field larger than field limit" not in str(problem):
         return f"unreadable CSV row: {problem}"
-    after = _READ_AGAIN if reread else _NOT_READ
+    after = _READ_AGAIN if reread else "The lines it ran over are not read as rows: close the quote and tag again"
     return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {after}"
 
 
