@@ -4,6 +4,7 @@ progress only on a terminal, complete help text."""
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
 import subprocess
@@ -244,6 +245,26 @@ def test_ctrl_c_during_tag_exits_130_and_names_resume(invoke, saved_model_dir, t
     assert "run the same command with --resume" in result.output and "Aborted" not in result.output
     parquet = invoke("tag", source, "-o", tmp_path / "out.parquet", "--model", saved_model_dir)
     assert parquet.exit_code == 130 and "CSV, TSV and JSONL outputs only" in parquet.output
+
+
+def test_a_full_disk_during_tag_names_the_output_and_resume(invoke, saved_model_dir, tmp_path, monkeypatch):
+    """A write past the free space fails with "[Errno 28] No space left on device" and no file name: the error
+    says which output, and what became of the rows written (kept for --resume where the format allows)."""
+    import triage.batch
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(triage.batch, "tag_file", full)
+    source = tmp_path / "in.csv"
+    source.write_text(LABELLED_CSV, encoding="utf-8")
+    result = invoke("tag", source, "-o", tmp_path / "out.csv", "--model", saved_model_dir)
+    assert result.exit_code == 1 and f"No space left on device while tagging into {tmp_path / 'out.csv'}: free" in (
+        result.output
+    )
+    assert "kept in" in result.output and "run the same command with --resume" in result.output
+    parquet = invoke("tag", source, "-o", tmp_path / "out.parquet", "--model", saved_model_dir)
+    assert parquet.exit_code == 1 and "was not written; --resume can continue CSV" in parquet.output
 
 
 def test_ctrl_c_anywhere_exits_130(invoke, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +190,7 @@ def tag(
 
 def _tag_file(input_path: Path, output: Path, file_format: str, output_format: str, **options: Any) -> Any:
     """:func:`triage.batch.tag_file` (``options``) from ``input_path`` to ``output``, either of them ``-``;
-    on Ctrl-C, say what was kept and how to continue."""
+    on Ctrl-C, or when the disk fills up, say what was kept and how to continue."""
     from triage.batch import tag_file
 
     try:
@@ -200,6 +201,12 @@ def _tag_file(input_path: Path, output: Path, file_format: str, output_format: s
             return tag_file(source, target, input_format=input_kind, output_format=output_kind, **options)
     except KeyboardInterrupt:
         interrupted(_resume_advice(output, output_format))
+    except OSError as error:  # a write says "[Errno 28] No space left on device", not where nor what now
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        raise click.ClickException(
+            f"{error.strerror} while tagging into {output}: free some space; {_resume_advice(output, output_format)}"
+        ) from None
 
 
 def _tag_on_dask(
