@@ -267,6 +267,17 @@ def test_a_full_disk_during_tag_names_the_output_and_resume(invoke, saved_model_
     assert parquet.exit_code == 1 and "was not written; --resume can continue CSV" in parquet.output
 
 
+def test_a_full_disk_in_any_command_says_what_to_do(invoke, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr(triage.TriageModel, "classify", full)
+    result = invoke("classify", "物业费太贵")
+    assert result.exit_code == 1 and "Error: Disk quota exceeded: free some space and run the command again" in (
+        result.output
+    )
+
+
 def test_ctrl_c_anywhere_exits_130(invoke, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -12,6 +12,7 @@ reported and fixed rather than mistaken for a problem with the data.
 from __future__ import annotations
 
 import contextlib
+import errno
 import warnings
 from collections.abc import Callable, Iterator
 from functools import wraps
@@ -41,7 +42,7 @@ def _user_errors() -> Iterator[None]:
         try:
             yield
         except USER_ERRORS as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(_said(error)) from None
         except KeyboardInterrupt:
             interrupted("nothing was saved")
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -52,6 +53,13 @@ def _user_errors() -> Iterator[None]:
         finally:
             for warning in caught:
                 click.echo(f"Warning: {warning.message}", err=True)
+
+
+def _said(error: BaseException) -> str:
+    """The one line of a user error: a full disk (which a write reports with no file name) says what to do."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT) and not error.filename:
+        return f"{error.strerror}: free some space and run the command again"
+    return str(error)
 
 
 def handles_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
