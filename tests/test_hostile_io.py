@@ -109,13 +109,14 @@ def test_every_entry_point_reads_the_same_cells(small_model, tmp_path, fmt):
     with read_rows(tmp_path / "out.csv") as export:
         tagged = [row.cells[: len(expected[0])] for chunk in export.chunks for row in chunk]
     assert tagged == expected
-    if fmt in ("csv-utf8", "csv-gbk", "parquet"):  # the formats triage tag --engine dask reads
-        from triage.dask import read_export
+    from triage.dask import READ_ERRORS, read_export  # triage tag --engine dask
 
-        with warnings.catch_warnings():  # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
-            warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
-            frame = read_export(str(path)).compute(scheduler="synchronous")
-        assert frame.astype(object).values.tolist() == expected
+    with warnings.catch_warnings():  # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+        frame = read_export(str(path)).compute(scheduler="synchronous")
+    if fmt != "parquet":  # read by triage's reader, with each row's reading error
+        assert frame.pop(READ_ERRORS).tolist() == [""] * len(expected)
+    assert frame.astype(object).values.tolist() == expected
 
 
 def test_the_cell_rule():
@@ -416,7 +417,8 @@ def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_pat
 
 
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
-    """Dask reads CSV with pandas, which names blank header cells "Unnamed: 1": its title row is named too."""
+    """pandas (pd.read_csv, dd.read_csv: frames given to triage.dask.tag) names blank header cells "Unnamed: 1":
+    a title row read as the header is named too."""
     with pytest.raises(DataError, match=re.escape("the first row looks like a title above the table ('某市热线")):
         tio.detect_text_columns(["某市热线工单导出（5月）", "Unnamed: 1", "Unnamed: 2"])
     with pytest.raises(DataError, match=r"no text column recognised among: Unnamed: 0, 备注; name it with"):

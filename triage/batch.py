@@ -52,6 +52,7 @@ from triage.io import (
     detect_text_columns,
     join_text,
     join_text_columns,
+    joined_shares,
     read_rows,
     require_columns,
     resolve_format,
@@ -907,16 +908,16 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
         for future in _in_order(pool, ((_tag_batch_in_worker, b) for b in batches), 2 * jobs):
             yield future.result()
         return
-    expected = done.get("input_offset") or export.data_start or 0
-    shares = byte_shares(run.source, run.in_kind, expected, run.chunk_size, jobs)
-    for future in _in_order(pool, ((_tag_share_in_worker, *share) for share in shares), 2 * jobs):
-        part = future.result()
-        start, stop = cast(tuple[int, int], part.share)
-        if start != expected:
-            if expected >= stop:
-                continue  # the whole range was inside the record before
-            part = pool.submit(_tag_share_in_worker, expected, stop).result()
-        expected = cast(int, part.end)
+    start = done.get("input_offset") or export.data_start or 0
+    shares = byte_shares(run.source, run.in_kind, start, run.chunk_size, jobs)
+    futures = _in_order(pool, ((_tag_share_in_worker, *share) for share in shares), 2 * jobs)
+    parts = (future.result() for future in futures)
+    for _, part in joined_shares(
+        ((cast(tuple[int, int], part.share), part) for part in parts),
+        start,
+        end_of=lambda part: cast(int, part.end),
+        read_again=lambda first, stop: pool.submit(_tag_share_in_worker, first, stop).result(),
+    ):
         yield part
 
 
@@ -1267,15 +1268,17 @@ def tag_dataframe(
     *,
     model: TriageModel | None = None,
     config: RoutingConfig | None = None,
+    errors: Sequence[str] | None = None,
 ) -> Any:
-    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory)."""
+    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory). A row with an
+    ``errors`` entry (why it could not be read) is not tagged: its ``error`` says why."""
     import triage
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
     require_columns(frame.columns, columns, holder="the frame")
     texts = join_text_columns(frame, columns)
-    tags = _tag_chunk(model, config, texts, [""] * len(texts))
+    tags = _tag_chunk(model, config, texts, list(errors) if errors is not None else [""] * len(texts))
     out = frame.copy()
     for name, column in zip(output_columns(config is not None), tags, strict=True):
         out[name if name not in frame.columns else f"triage_{name}"] = column

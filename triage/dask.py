@@ -1,5 +1,8 @@
 """Tagging and grouping beyond one machine on Dask (the ``dask`` extra).
 
+:func:`read_export`: an export as a dask DataFrame of text cells, text files read by triage's own reader
+(:func:`triage.io.read_rows`) in byte ranges, so that every row is kept, with its reading error.
+
 :func:`tag`: a dask DataFrame in, the same with tags out (and routed, given a routing config).
 Each worker process loads the model once, from a path every worker can read, and tags its
 partitions with :func:`triage.batch.tag_dataframe`, so results equal the local tagger's.
@@ -14,24 +17,37 @@ pairs, and the client joins the verified pairs (two int64 each) into components.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import glob
 import shutil
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from triage._optional import import_optional
 from triage.batch import GROUP_COLUMNS, output_columns, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
-from triage.io import DataError, choose_encoding, detect_text_columns, frame_cells, join_text_columns
+from triage.io import (
+    DataError,
+    Row,
+    byte_shares,
+    detect_text_columns,
+    frame_cells,
+    join_text_columns,
+    joined_shares,
+    read_rows,
+)
 from triage.routing import RoutingConfig, load_config
 
-__all__ = ["group", "read_export", "tag", "tag_dataset", "with_groups"]
+__all__ = ["READ_ERRORS", "group", "read_export", "tag", "tag_dataset", "with_groups"]
 
-_DTYPES = {"confidence": "float64", "needs_review": "bool"}
+#: The dtypes of the tag columns that are not text: nullable, since a row that could not be read has none.
+_DTYPES = {"confidence": "Float64", "needs_review": "boolean"}
 
 
 @lru_cache(maxsize=4)
@@ -43,7 +59,14 @@ def _worker_model(model_path: str | None) -> Any:
 
 
 def _tag_partition(frame: Any, text_columns: list[str], model_path: str | None, config: RoutingConfig | None) -> Any:
-    return tag_dataframe(frame, text_columns, model=_worker_model(model_path), config=config)
+    errors = None
+    if READ_ERRORS in frame.columns:  # read by read_export: a row that could not be read is not tagged
+        errors, frame = frame[READ_ERRORS].tolist(), frame.drop(columns=READ_ERRORS)
+    tagged = tag_dataframe(frame, text_columns, model=_worker_model(model_path), config=config, errors=errors)
+    for name, dtype in _DTYPES.items():  # such a row's blank tags become missing values
+        column = name if name not in frame.columns else f"triage_{name}"
+        tagged[column] = tagged[column].replace("", None).astype(dtype)
+    return tagged
 
 
 def tag(
@@ -62,30 +85,122 @@ def tag(
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     if config is not None and not isinstance(config, RoutingConfig):
         config = load_config(config)
-    columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    meta = ddf._meta.copy()
+    read = [name for name in ddf.columns if name != READ_ERRORS]
+    columns = list(text_columns) or detect_text_columns(read)
+    meta = ddf._meta[read].copy()
     for name in output_columns(config is not None):
-        out = name if name not in ddf.columns else f"triage_{name}"
+        out = name if name not in read else f"triage_{name}"
         meta[out] = pandas.Series(dtype=_DTYPES.get(name, "str"))
     path = str(model_path) if model_path is not None else None
     return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
 
 
 def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB") -> Any:
-    """A dask DataFrame of text cells from a Parquet dataset (a directory or glob) or CSV glob: the
-    cells :func:`triage.io.read_rows` gives for the same files (:func:`triage.io.frame_cells` on each
-    partition). ``encoding="auto"`` decides from a large sample of the first CSV file."""
+    """A dask DataFrame of text cells from a Parquet dataset (a directory or glob), or from CSV, TSV, JSONL or
+    XLSX files (a glob): the cells :func:`triage.io.read_rows` gives for the same files, read by it.
+
+    Text files are read in byte ranges of about ``blocksize`` (:func:`triage.io.byte_shares`), each file with
+    its own encoding (``"auto"``: :func:`~triage.io.choose_encoding`), so a row that cannot be read (a quote
+    left open, bytes of another encoding, a missing field) keeps its cells and says why in the column
+    :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Where the ranges
+    start is settled here, before the frame is returned: the ranges are read once, in parallel, and one that
+    a stray quote made start inside a record is moved to where that record ends, as the local tagger does."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
         frame = dd.read_parquet(source)
-    else:
-        files = sorted(glob.glob(source))
-        if encoding == "auto" and files:
-            encoding = choose_encoding(files[0]).encoding
-        frame = dd.read_csv(source, dtype=str, encoding=encoding, keep_default_na=False, blocksize=blocksize)
-    meta = frame._meta.astype("string")
-    return frame.map_partitions(_cells_partition, meta=meta)
+        meta = frame._meta.astype("string")
+        return frame.map_partitions(_cells_partition, meta=meta)
+    files = sorted(glob.glob(source))
+    if not files:
+        raise DataError(f"no file matches {source}")
+    parse_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes
+    header, ranges = _text_ranges(files, encoding, parse_bytes(blocksize))
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    meta = pandas.DataFrame({name: pandas.Series(dtype="string") for name in [*header, READ_ERRORS]})
+    return dd.from_map(_range_frame, ranges, header=header, meta=meta)
+
+
+#: The column of :func:`read_export`'s frame of text files holding each row's reading error ("" if none).
+READ_ERRORS = "__triage_read_error__"
+
+
+@dataclass(frozen=True)
+class _TextRange:
+    """Records of one text file that start in ``[start, stop)``, read in ``encoding``; a file that cannot be
+    read in ranges (UTF-16 text, a workbook) is one range read whole (``start`` None)."""
+
+    path: str
+    format: str
+    encoding: str
+    start: int | None = None
+    stop: int | None = None
+
+    def _export(self) -> Any:
+        span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
+        return read_rows(self.path, format=self.format, encoding=self.encoding, byte_range=span)
+
+    def rows(self) -> Iterator[Row]:
+        with self._export() as export:
+            for chunk in export.chunks:
+                yield from chunk
+
+    def end(self) -> int:
+        """Where the next range must start: past ``stop`` when the last record runs on."""
+        with self._export() as export:
+            for _ in export.chunks:
+                pass
+            return cast(int, export.position())
+
+
+def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple[list[str], list[_TextRange]]:
+    """The header of the text ``files`` (every one must have it) and the record ranges to read them in."""
+    dask = import_optional("dask", extra="dask", purpose="--engine dask")
+    header: list[str] | None = None
+    planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
+    for path in files:
+        with read_rows(path, encoding=encoding) as export:
+            if header is None:
+                header = export.header
+            elif export.header != header:
+                raise DataError(f"{path} has other columns than {files[0]}: {', '.join(export.header)}")
+            whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto")
+            start = export.data_start
+        if start is None:  # UTF-16 text or a workbook: one range, read whole
+            planned.append((whole, []))
+            continue
+        shares = list(byte_shares(path, whole.format, start, 1, share_bytes=share_bytes))
+        planned.append((whole, shares))
+    tasks = [
+        dask.delayed(dataclasses.replace(whole, start=first, stop=stop).end)()
+        for whole, shares in planned
+        for first, stop in shares
+    ]
+    ends = iter(dask.compute(*tasks))
+    ranges: list[_TextRange] = []
+    for whole, shares in planned:
+        if not shares:
+            ranges.append(whole)
+            continue
+        read = [(share, next(ends)) for share in shares]
+        again = functools.partial(_end_from, whole)
+        for first, end in joined_shares(read, shares[0][0], end_of=lambda end: end, read_again=again):
+            ranges.append(dataclasses.replace(whole, start=first, stop=end))
+    return cast(list[str], header), ranges
+
+
+def _end_from(whole: _TextRange, first: int, stop: int) -> int:
+    """Where the records of ``whole``'s file that start in ``[first, stop)`` end."""
+    return dataclasses.replace(whole, start=first, stop=stop).end()
+
+
+def _range_frame(text_range: _TextRange, header: list[str]) -> Any:
+    """The cells of one record range as a pandas DataFrame of strings, with each row's reading error."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    rows = list(text_range.rows())
+    frame = pandas.DataFrame([row.cells for row in rows], columns=header, dtype="string")
+    frame[READ_ERRORS] = pandas.array([row.error for row in rows], dtype="string")
+    return frame
 
 
 def _cells_partition(frame: Any) -> Any:
@@ -233,7 +348,7 @@ def tag_dataset(
     config: RoutingConfig | str | Path | None = None,
     overwrite: bool = False,
 ) -> str:
-    """Tag the export ``source`` (:func:`read_export`: a Parquet dataset or a CSV glob) into the Parquet
+    """Tag the export ``source`` (:func:`read_export`: a Parquet dataset or a glob of text files) into the Parquet
     dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too when ``group_threshold`` is given
     and the routing columns when a routing ``config`` is (see :func:`tag`).
 
@@ -254,38 +369,14 @@ def tag_dataset(
             cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
-        with _csv_parsed_by_pandas(source):
-            frame = read_export(source, encoding=encoding)
-            tagged = tag(frame, text_columns, model_path=model, config=config)
-            if group_threshold is not None:
-                tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
-            try:
-                tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
-            except BaseException:
-                # parts written before the failure would read as a whole dataset
-                shutil.rmtree(output, ignore_errors=True)
-                raise
-        return str(client.scheduler.address)
-
-
-@contextlib.contextmanager
-def _csv_parsed_by_pandas(source: str | Path) -> Iterator[None]:
-    """Dask reads CSV with pandas, which stops the whole job at the first line it cannot parse (a quote left
-    open, a row with more fields than the header) or decode: that is a :class:`~triage.io.DataError` saying
-    where and what to do, not a traceback. triage's own reader keeps such rows, each with its error."""
-    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    try:
-        yield
-    except Exception as problem:
-        # dask re-raises what pandas said wrapped ("... Original Message: <what pandas said>"), as the same
-        # error or as another one chained to it
-        cause: BaseException | None = problem
-        while cause is not None and not isinstance(cause, pandas.errors.ParserError | UnicodeDecodeError):
-            cause = cause.__cause__ or cause.__context__
-        if cause is None:
+        frame = read_export(source, encoding=encoding)
+        tagged = tag(frame, text_columns, model_path=model, config=config)
+        if group_threshold is not None:
+            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
+        try:
+            tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+        except BaseException:
+            # parts written before the failure would read as a whole dataset
+            shutil.rmtree(output, ignore_errors=True)
             raise
-        said = str(cause).rpartition("Original Message:")[2].strip()
-        raise DataError(
-            f"{source}: pandas, which --engine dask reads CSV with, cannot read it ({said}). Mend that line, "
-            "or tag the file without --engine dask: triage's own reader keeps every row and names the unreadable ones"
-        ) from None
+        return str(client.scheduler.address)

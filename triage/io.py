@@ -26,11 +26,11 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE
@@ -57,6 +57,7 @@ __all__ = [
     "frame_cells",
     "join_text",
     "join_text_columns",
+    "joined_shares",
     "read_rows",
     "read_table",
     "require_columns",
@@ -1047,10 +1048,16 @@ def _read_text(
 #: The smallest share near a file's end, as a fraction of a whole one (see :func:`byte_shares`).
 _SMALLEST_TAIL_SHARE = 8
 
+#: What reading one byte share gives (see :func:`joined_shares`).
+_Share = TypeVar("_Share")
 
-def byte_shares(path: str | Path, format: str, start: int, rows: int, workers: int = 1) -> Iterator[tuple[int, int]]:
+
+def byte_shares(
+    path: str | Path, format: str, start: int, rows: int, workers: int = 1, *, share_bytes: int | None = None
+) -> Iterator[tuple[int, int]]:
     """Byte ranges ``(start, stop)`` covering a CSV/TSV/JSONL file from ``start`` to its end, each of
-    about ``rows`` records, for workers that read their own share (``read_rows(byte_range=...)``).
+    about ``rows`` records (or ``share_bytes`` bytes), for workers that read their own share
+    (``read_rows(byte_range=...)``).
 
     Near the end, once fewer bytes are left than two shares per worker, shares get smaller (down to
     an eighth), so that ``workers`` processes run out of work at nearly the same time instead of one
@@ -1066,7 +1073,7 @@ def byte_shares(path: str | Path, format: str, start: int, rows: int, workers: i
     with path.open("rb") as handle:
         handle.seek(start)
         sample = handle.read(1 << 20)
-        size = max(1, rows * len(sample) // max(sample.count(b"\n"), 1))
+        size = share_bytes or max(1, rows * len(sample) // max(sample.count(b"\n"), 1))
         smallest = max(1, size // _SMALLEST_TAIL_SHARE)
         quote = b"" if format == "jsonl" else b'"'
         while end - start > (share := max(smallest, min(size, (end - start) // (2 * workers)))):
@@ -1079,6 +1086,26 @@ def byte_shares(path: str | Path, format: str, start: int, rows: int, workers: i
             yield start, stop
             start = stop
     yield start, end
+
+
+def joined_shares(
+    read: Iterable[tuple[tuple[int, int], _Share]],
+    start: int,
+    end_of: Callable[[_Share], int],
+    read_again: Callable[[int, int], _Share],
+) -> Iterator[tuple[int, _Share]]:
+    """``(where it starts, what was read)`` of each of the :func:`byte_shares` ``read`` in order (each share
+    with what reading it gave), joined up from byte ``start``: a share whose start lies inside the record the
+    share before ran on with (a stray quote fooled the cut) is read again (``read_again(from, stop)``) from
+    where that one ended (``end_of``), or skipped when that record ran past its stop."""
+    expected = start
+    for (first, stop), result in read:
+        if first != expected:
+            if expected >= stop:
+                continue
+            result = read_again(expected, stop)
+        yield expected, result
+        expected = end_of(result)
 
 
 def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes) -> int:
@@ -1441,7 +1468,7 @@ def require_columns(
 def _header_hint(columns: Sequence[Any]) -> str:
     """What to do when the header read is not the table's column names: a spreadsheet's title above the table
     (one value in the first cell of a wider row, as a merged title cell is exported; blank names come renamed
-    ``.1``, ``.2``, or by pandas, which Dask reads with, ``Unnamed: 1``), or names joined by another delimiter
+    ``.1``, ``.2``, or by pandas, ``Unnamed: 1``), or names joined by another delimiter
     than the one read (a ``;``-separated file)."""
     names = [str(c) for c in columns]
     if len(names) == 1 and (other := next((d for d in ";|" if d in names[0]), None)):

@@ -91,7 +91,7 @@ _NOT_WITH_DASK = {
     type=click.Choice(["local", "dask"]),
     default="local",
     show_default=True,
-    help="dask: INPUT is a Parquet directory or a CSV glob, OUTPUT a Parquet directory.",
+    help="dask: INPUT is a Parquet directory or a glob of CSV/TSV/JSONL/XLSX files, OUTPUT a Parquet directory.",
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address (default: a local cluster of --jobs workers).")
 @click.option(
