@@ -4,6 +4,7 @@ scheduler, no cluster)."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,9 @@ def read(source: Path | str, blocksize: str = "64MB") -> list[list[str]]:
     """Each row of ``read_export(source)``: its cells, then its reading error."""
     from triage.dask import read_export
 
-    with dask.config.set(scheduler="synchronous"):
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
         return read_export(str(source), blocksize=blocksize).compute().astype(object).values.tolist()
 
 
@@ -90,3 +93,21 @@ def test_files_with_other_columns_are_refused_naming_them(tmp_path):
         read(tmp_path / "*.csv")
     with pytest.raises(DataError, match="no file matches"):
         read(tmp_path / "*.tsv")
+
+
+def test_a_parquet_value_python_cannot_hold_is_read_as_the_local_reader_reads_it(tmp_path):
+    """A date past year 9999 stopped dask's pandas conversion ("date value out of range", a traceback): it is
+    Arrow's text of it, as in read_rows, and a nested value is JSON."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.table(
+        {
+            "id": ["1", "2"],
+            "内容": ["小区物业乱收费", "学校乱收费"],
+            "when": pa.array([0, 3_000_000], type=pa.date32()),
+            "tags": [["甲"], None],
+        }
+    )
+    pq.write_table(table, tmp_path / "far.parquet")
+    assert read(tmp_path / "far.parquet") == read_locally(tmp_path / "far.parquet")
+    assert read(tmp_path / "far.parquet")[1] == ["2", "学校乱收费", "10183-09-21", "", ""]

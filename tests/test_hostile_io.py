@@ -114,8 +114,7 @@ def test_every_entry_point_reads_the_same_cells(small_model, tmp_path, fmt):
     with warnings.catch_warnings():  # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
         warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
         frame = read_export(str(path)).compute(scheduler="synchronous")
-    if fmt != "parquet":  # read by triage's reader, with each row's reading error
-        assert frame.pop(READ_ERRORS).tolist() == [""] * len(expected)
+    assert frame.pop(READ_ERRORS).tolist() == [""] * len(expected)  # with each row's reading error
     assert frame.astype(object).values.tolist() == expected
 
 

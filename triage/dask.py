@@ -35,9 +35,9 @@ from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, 
 from triage.io import (
     DataError,
     Row,
+    batch_rows,
     byte_shares,
     detect_text_columns,
-    frame_cells,
     join_text_columns,
     joined_shares,
     read_rows,
@@ -97,7 +97,7 @@ def tag(
 
 def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB") -> Any:
     """A dask DataFrame of text cells from a Parquet dataset (a directory or glob), or from CSV, TSV, JSONL or
-    XLSX files (a glob): the cells :func:`triage.io.read_rows` gives for the same files, read by it.
+    XLSX files (a glob): the cells and reading errors :func:`triage.io.read_rows` gives for the same files.
 
     Text files are read in byte ranges of about ``blocksize`` (:func:`triage.io.byte_shares`), each file with
     its own encoding (``"auto"``: :func:`~triage.io.choose_encoding`), so a row that cannot be read (a quote
@@ -108,20 +108,17 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
-        frame = dd.read_parquet(source)
-        meta = frame._meta.astype("string")
-        return frame.map_partitions(_cells_partition, meta=meta)
+        frame = dd.read_parquet(source, dtype_backend="pyarrow")  # Arrow values: none turned into Python yet
+        return frame.map_partitions(_cells_partition, meta=_cells_meta(list(frame.columns)))
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
     parse_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes
     header, ranges = _text_ranges(files, encoding, parse_bytes(blocksize))
-    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    meta = pandas.DataFrame({name: pandas.Series(dtype="string") for name in [*header, READ_ERRORS]})
-    return dd.from_map(_range_frame, ranges, header=header, meta=meta)
+    return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header))
 
 
-#: The column of :func:`read_export`'s frame of text files holding each row's reading error ("" if none).
+#: The column of :func:`read_export`'s frame holding each row's reading error ("" if none).
 READ_ERRORS = "__triage_read_error__"
 
 
@@ -195,17 +192,33 @@ def _end_from(whole: _TextRange, first: int, stop: int) -> int:
 
 
 def _range_frame(text_range: _TextRange, header: list[str]) -> Any:
-    """The cells of one record range as a pandas DataFrame of strings, with each row's reading error."""
+    """The cells of one record range, with each row's reading error."""
+    return _rows_frame(list(text_range.rows()), header)
+
+
+def _cells_partition(frame: Any) -> Any:
+    """One partition of a Parquet dataset as the local reader reads it (:func:`triage.io.batch_rows` on its
+    Arrow data): text cells, a value Python cannot hold (a date past 9999) as Arrow's text of it, and each
+    row's reading error."""
+    pyarrow = import_optional("pyarrow", extra="dask", purpose="triage.dask")
+    table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+    header = list(frame.columns)
+    return _rows_frame([row for batch in table.to_batches() for row in batch_rows(batch, header)], header)
+
+
+def _rows_frame(rows: list[Row], header: list[str]) -> Any:
+    """Rows as a pandas DataFrame of strings (:func:`_cells_meta`)."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    rows = list(text_range.rows())
     frame = pandas.DataFrame([row.cells for row in rows], columns=header, dtype="string")
     frame[READ_ERRORS] = pandas.array([row.error for row in rows], dtype="string")
     return frame
 
 
-def _cells_partition(frame: Any) -> Any:
-    """One partition's values as text cells, with Dask's string dtype."""
-    return frame_cells(frame).astype("string")
+def _cells_meta(header: list[str]) -> Any:
+    """The empty frame :func:`read_export`'s partitions look like: a string column per input column, then
+    :data:`READ_ERRORS`."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    return pandas.DataFrame({name: pandas.Series(dtype="string") for name in [*header, READ_ERRORS]})
 
 
 def _sketch_partition(

@@ -54,7 +54,6 @@ __all__ = [
     "detect_format",
     "detect_text_columns",
     "encoding_hint",
-    "frame_cells",
     "join_text",
     "join_text_columns",
     "joined_shares",
@@ -1427,16 +1426,6 @@ def read_table(
     if export.encoding is not None:
         frame.attrs["encoding"] = str(export.encoding)  # what was chosen and why, for the user
     return frame
-
-
-def frame_cells(frame: Any) -> Any:
-    """A pandas DataFrame with every value replaced by its cell text (:func:`row_cells`), for readers
-    that bring their own parser (Dask's): the same cells as :func:`read_rows`. A value that cannot
-    be converted is left empty (a frame has no place for the row's error)."""
-    pandas = import_optional("pandas", extra="io", purpose="reading data files")
-    header = [to_cell(c) for c in frame.columns]
-    rows = [row_cells(values, header)[0] for values in frame.itertuples(index=False, name=None)]
-    return pandas.DataFrame(rows, columns=frame.columns, index=frame.index, dtype=object)
 
 
 def require_columns(
