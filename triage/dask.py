@@ -36,6 +36,7 @@ from triage.io import (
     DataError,
     Row,
     batch_rows,
+    batch_text_columns,
     byte_shares,
     detect_text_columns,
     join_text_columns,
@@ -201,9 +202,16 @@ def _cells_partition(frame: Any) -> Any:
     Arrow data): text cells, a value Python cannot hold (a date past 9999) as Arrow's text of it, and each
     row's reading error."""
     pyarrow = import_optional("pyarrow", extra="dask", purpose="triage.dask")
-    table = pyarrow.Table.from_pandas(frame, preserve_index=False)
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     header = list(frame.columns)
-    return _rows_frame([row for batch in table.to_batches() for row in batch_rows(batch, header)], header)
+    table = pyarrow.Table.from_pandas(frame, preserve_index=False).combine_chunks()
+    batch = table.to_batches()[0] if table.num_rows else None
+    columns = batch_text_columns(batch) if batch is not None else None
+    if columns is None:  # a value may fail its row: rows, each with its error
+        return _rows_frame([row for batch in table.to_batches() for row in batch_rows(batch, header)], header)
+    cells = pandas.DataFrame(dict(zip(header, columns, strict=True)), dtype="string")  # all text: no errors
+    cells[READ_ERRORS] = pandas.array([""] * table.num_rows, dtype="string")
+    return cells
 
 
 def _rows_frame(rows: list[Row], header: list[str]) -> Any:
