@@ -167,7 +167,7 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
         if start is None:  # UTF-16 text or a workbook: one range, read whole
             planned.append((whole, []))
             continue
-        shares = list(byte_shares(path, whole.format, start, 1, share_bytes=share_bytes))
+        shares = list(byte_shares(path, whole.format, start, rows=1, share_bytes=share_bytes))
         planned.append((whole, shares))
     tasks = [
         dask.delayed(dataclasses.replace(whole, start=first, stop=stop).end)()
@@ -204,13 +204,13 @@ def _cells_partition(frame: Any) -> Any:
     pyarrow = import_optional("pyarrow", extra="dask", purpose="triage.dask")
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     header = list(frame.columns)
-    table = pyarrow.Table.from_pandas(frame, preserve_index=False).combine_chunks()
-    batch = table.to_batches()[0] if table.num_rows else None
-    columns = batch_text_columns(batch) if batch is not None else None
+    # one record batch: the table's chunks combined (none when the partition is empty)
+    batches = pyarrow.Table.from_pandas(frame, preserve_index=False).combine_chunks().to_batches()
+    columns = batch_text_columns(batches[0]) if batches else None
     if columns is None:  # a value may fail its row: rows, each with its error
-        return _rows_frame([row for batch in table.to_batches() for row in batch_rows(batch, header)], header)
+        return _rows_frame([row for batch in batches for row in batch_rows(batch, header)], header)
     cells = pandas.DataFrame(dict(zip(header, columns, strict=True)), dtype="string")  # all text: no errors
-    cells[READ_ERRORS] = pandas.array([""] * table.num_rows, dtype="string")
+    cells[READ_ERRORS] = pandas.array([""] * len(cells), dtype="string")
     return cells
 
 
