@@ -130,6 +130,15 @@ def test_tag_dataframe(small_model):
     assert list(frame.columns) == ["subject", "body"]
 
 
+def test_tag_dataframe_leaves_rows_that_could_not_be_read_untagged_with_their_error(small_model):
+    frame = pd.DataFrame({"body": ["小区物业乱收停车费", "派出所补办身份证"]})
+    out = tag_dataframe(frame, ["body"], model=small_model, errors=["", "a quoted cell runs on"])
+    assert list(out["department"]) == ["property_management", ""]
+    assert list(out["error"]) == ["", "a quoted cell runs on"]
+    with pytest.raises(ValueError, match="errors has 1 entries for a frame of 2 rows"):
+        tag_dataframe(frame, ["body"], model=small_model, errors=[""])
+
+
 def test_parallel_jobs_match_serial(saved_model_dir, tmp_path):
     write_export(tmp_path / "in.csv", n=200)
     common = {"model_path": saved_model_dir, "encoding": "auto", "chunk_size": 16, "progress": False}

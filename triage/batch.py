@@ -1278,6 +1278,8 @@ def tag_dataframe(
     columns = list(text_columns) or detect_text_columns(frame.columns)
     require_columns(frame.columns, columns, holder="the frame")
     texts = join_text_columns(frame, columns)
+    if errors is not None and len(errors) != len(texts):
+        raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
     tags = _tag_chunk(model, config, texts, list(errors) if errors is not None else [""] * len(texts))
     out = frame.copy()
     for name, column in zip(output_columns(config is not None), tags, strict=True):
