@@ -234,3 +234,14 @@ def test_an_empty_parquet_file_is_its_header_and_no_rows(tmp_path):
         frame = read_export(str(tmp_path / "e.parquet")).compute()
     assert list(frame.columns) == ["id", "when", READ_ERRORS] and len(frame) == 0
     assert read_locally(tmp_path / "e.parquet") == []
+
+
+def test_a_parquet_integer_past_2_to_the_53_beside_a_null_keeps_its_digits(tmp_path):
+    """Read as Arrow data: an int64 column with a null does not become float64 (which holds 2**53 + 1 as 2**53)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"内容": ["物业", "学校"], "n": pa.array([2**53 + 1, None], pa.int64())}), tmp_path / "n.parquet")
+    assert read(tmp_path / "n.parquet") == read_locally(tmp_path / "n.parquet") == [
+        ["物业", "9007199254740993", ""],
+        ["学校", "", ""],
+    ]

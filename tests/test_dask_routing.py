@@ -59,26 +59,27 @@ def test_rows_read_by_read_export_are_tagged_as_the_local_tagger_tags_them(saved
     named like tag columns are kept as read, the tags beside them as triage_*."""
     import triage.dask
     from triage.batch import tag_file
-    from triage.io import read_rows
+    from triage.io import detect_text_columns, read_rows
 
-    lines = [f"{i},高,物业,{text}" for i, text in enumerate(TEXTS[:12])]
-    lines[2] = "2,高,学校乱收费,补课费,多了一个"
-    lines[-1] = f'{len(lines) - 1},高,停车费,"路灯坏了'
-    (tmp_path / "in.csv").write_text("id,confidence,department,内容\n" + "\n".join(lines) + "\n", "utf-8")
+    lines = [f"{i},高,物业,派出所,{text}" for i, text in enumerate(TEXTS[:12])]  # 标题 is found, not named
+    lines[2] = "2,高,学校,派出所,学校乱收费,补课费"
+    lines[-1] = f'{len(lines) - 1},高,物业,派出所,"路灯坏了'
+    (tmp_path / "in.csv").write_text("id,confidence,department,标题,内容\n" + "\n".join(lines) + "\n", "utf-8")
     tag_file(tmp_path / "in.csv", tmp_path / "local.csv", model=small_model, text_columns=["内容"], progress=False)
     with read_rows(tmp_path / "local.csv") as export:
         local = [dict(zip(export.header, row.cells, strict=True)) for chunk in export.chunks for row in chunk]
     frame = triage.dask.read_export(str(tmp_path / "in.csv"), blocksize="64B")
+    assert detect_text_columns(list(frame.columns)) != ["内容"]  # what 标题 is for
     tagged = triage.dask.tag(frame, ["内容"], model_path=saved_model_dir)
     with dask.config.set(scheduler="synchronous"):
         remote = tagged.compute()
     # only the tag columns whose names are taken get the prefix (tag_file prefixes them all then)
     renamed = {"department": "triage_department", "confidence": "triage_confidence"}
     assert list(remote.columns) == list(tagged.columns) == [
-        "id", "confidence", "department", "内容", *(renamed.get(name, name) for name in output_columns(routing=False))
+        "id", "confidence", "department", "标题", "内容", *(renamed.get(name, name) for name in output_columns(routing=False))
     ]
-    columns = ["id", "confidence", "department", "内容", "triage_department", "error", "triage_confidence"]
-    local_columns = [*columns[:5], "triage_error", "triage_confidence"]
+    columns = ["id", "confidence", "department", "标题", "内容", "triage_department", "error", "triage_confidence"]
+    local_columns = [*columns[:6], "triage_error", "triage_confidence"]
     read = remote[columns].astype(object).fillna("").astype(str)  # a missing confidence is written blank
     assert read.values.tolist() == [[row[name] for name in local_columns] for row in local]
     assert str(remote["triage_confidence"].dtype) == "Float64" and str(remote["needs_review"].dtype) == "boolean"
