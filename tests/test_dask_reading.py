@@ -192,7 +192,10 @@ def test_parquet_of_text_columns_is_made_cells_column_by_column(tmp_path, monkey
     pq = pytest.importorskip("pyarrow.parquet")
     import triage.dask
 
-    tables = [pa.table({"id": ["1", "2"], "内容": ["小区物业乱收费", None]}), pa.table({"id": ["3"], "内容": ["路灯坏了"]})]
+    tables = [
+        pa.table({"id": ["1", "2"], "内容": ["小区物业乱收费", None]}),
+        pa.table({"id": ["3"], "内容": ["路灯坏了"]}),
+    ]
     if name == "dataset":
         (tmp_path / name).mkdir()
         files = [tmp_path / name / f"part.{i}.parquet" for i in range(2)]
@@ -214,11 +217,15 @@ def test_parquet_of_text_columns_is_made_cells_column_by_column(tmp_path, monkey
     monkeypatch.setattr(triage.dask, "batch_text_columns", counted("columns", triage.dask.batch_text_columns))
     with synchronous():
         frame = triage.dask.read_export(str(tmp_path / name)).compute()
-    assert frame.astype(object).values.tolist() == read_locally(*files) == [
-        ["1", "小区物业乱收费", ""],
-        ["2", "", ""],
-        ["3", "路灯坏了", ""],
-    ]
+    assert (
+        frame.astype(object).values.tolist()
+        == read_locally(*files)
+        == [
+            ["1", "小区物业乱收费", ""],
+            ["2", "", ""],
+            ["3", "路灯坏了", ""],
+        ]
+    )
     assert list(frame.columns) == ["id", "内容", triage.dask.READ_ERRORS]
     assert all(str(dtype) == "string" for dtype in frame.dtypes)
     assert built["columns"] >= 1 and built["rows"] == 0
@@ -229,7 +236,9 @@ def test_an_empty_parquet_file_is_its_header_and_no_rows(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     from triage.dask import READ_ERRORS, read_export
 
-    pq.write_table(pa.table({"id": pa.array([], pa.string()), "when": pa.array([], pa.date32())}), tmp_path / "e.parquet")
+    pq.write_table(
+        pa.table({"id": pa.array([], pa.string()), "when": pa.array([], pa.date32())}), tmp_path / "e.parquet"
+    )
     with synchronous():
         frame = read_export(str(tmp_path / "e.parquet")).compute()
     assert list(frame.columns) == ["id", "when", READ_ERRORS] and len(frame) == 0
@@ -240,8 +249,14 @@ def test_a_parquet_integer_past_2_to_the_53_beside_a_null_keeps_its_digits(tmp_p
     """Read as Arrow data: an int64 column with a null does not become float64 (which holds 2**53 + 1 as 2**53)."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    pq.write_table(pa.table({"内容": ["物业", "学校"], "n": pa.array([2**53 + 1, None], pa.int64())}), tmp_path / "n.parquet")
-    assert read(tmp_path / "n.parquet") == read_locally(tmp_path / "n.parquet") == [
-        ["物业", "9007199254740993", ""],
-        ["学校", "", ""],
-    ]
+    pq.write_table(
+        pa.table({"内容": ["物业", "学校"], "n": pa.array([2**53 + 1, None], pa.int64())}), tmp_path / "n.parquet"
+    )
+    assert (
+        read(tmp_path / "n.parquet")
+        == read_locally(tmp_path / "n.parquet")
+        == [
+            ["物业", "9007199254740993", ""],
+            ["学校", "", ""],
+        ]
+    )

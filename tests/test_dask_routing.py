@@ -75,9 +75,18 @@ def test_rows_read_by_read_export_are_tagged_as_the_local_tagger_tags_them(saved
         remote = tagged.compute()
     # only the tag columns whose names are taken get the prefix (tag_file prefixes them all then)
     renamed = {"department": "triage_department", "confidence": "triage_confidence"}
-    assert list(remote.columns) == list(tagged.columns) == [
-        "id", "confidence", "department", "标题", "内容", *(renamed.get(name, name) for name in output_columns(routing=False))
-    ]
+    assert (
+        list(remote.columns)
+        == list(tagged.columns)
+        == [
+            "id",
+            "confidence",
+            "department",
+            "标题",
+            "内容",
+            *(renamed.get(name, name) for name in output_columns(routing=False)),
+        ]
+    )
     columns = ["id", "confidence", "department", "标题", "内容", "triage_department", "error", "triage_confidence"]
     local_columns = [*columns[:6], "triage_error", "triage_confidence"]
     read = remote[columns].astype(object).fillna("").astype(str)  # a missing confidence is written blank
