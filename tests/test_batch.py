@@ -327,6 +327,30 @@ def test_fuzzed_csv_every_row_out_exactly_once(small_model, tmp_path, cells, jun
             assert row["error"] == "" and (row["department"] != "" or row["review_reason"] != "")
 
 
+def test_tag_dataframe_reads_the_columns_named_or_found_with_the_model_given(small_model):
+    """Text columns named are the only ones read; none named: they are found as in a file. The tags are the given
+    model's, and a row with an ``errors`` entry is not tagged: its error says why."""
+    frame = pd.DataFrame({"编号": ["1", "2"], "标题": ["派出所补办身份证要排好几天队", ""], "内容": ["", TEXTS[0]]})
+    found = tag_dataframe(frame, model=small_model)
+    named = tag_dataframe(frame, ["内容"], model=small_model)
+    assert found["department"].iloc[0] != "" and named["department"].iloc[0] == ""  # row 1's text is its title
+    expected = small_model.classify(["派出所补办身份证要排好几天队", TEXTS[0]])
+    assert found["department"].tolist() == [c.department for c in expected]
+    assert found["confidence"].tolist() == pytest.approx([c.confidence for c in expected], abs=1e-4)  # as written
+    unread = tag_dataframe(frame, model=small_model, errors=["row 1 has 4 fields", ""])
+    assert unread["error"].tolist() == ["row 1 has 4 fields", ""] and unread["department"].iloc[0] == ""
+    assert unread.iloc[1].tolist() == found.iloc[1].tolist()
+    with pytest.raises(DataError, match=r"no column '正文'.*; the frame has: 编号, 标题, 内容"):
+        tag_dataframe(frame, ["正文"], model=small_model)
+
+
+def test_tag_dataframe_keeps_input_columns_named_like_tag_columns(small_model):
+    frame = pd.DataFrame({"department": ["物业科"], "内容": [TEXTS[0]]})
+    tagged = tag_dataframe(frame, ["内容"], model=small_model)
+    assert tagged["department"].tolist() == ["物业科"] and tagged["triage_department"].tolist() != ["物业科"]
+    assert list(tagged.columns) == ["department", "内容", "triage_department", *OUTPUT_COLUMNS[1:]]
+
+
 def test_dask_gives_the_same_tags_as_the_local_tagger(dask_client, saved_model_dir, small_model, tmp_path):
     import dask.dataframe as dd
 

@@ -5,6 +5,8 @@ scheduler, no cluster)."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,14 +20,22 @@ pd = pytest.importorskip("pandas")
 dask = pytest.importorskip("dask")
 
 
-def read(source: Path | str, blocksize: str = "64MB") -> list[list[str]]:
+@contextmanager
+def synchronous() -> Iterator[None]:
+    """Dask's synchronous scheduler, without the warning of its Parquet reader (it uses a pandas keyword
+    pandas 3.1 deprecates)."""
+    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
+        yield
+
+
+def read(source: Path | str, blocksize: str = "64MB", encoding: str = "auto") -> list[list[str]]:
     """Each row of ``read_export(source)``: its cells, then its reading error."""
     from triage.dask import read_export
 
-    with dask.config.set(scheduler="synchronous"), warnings.catch_warnings():
-        # dask's Parquet reader uses a pandas keyword pandas 3.1 deprecates
-        warnings.filterwarnings("ignore", message="The inplace keyword", category=DeprecationWarning)
-        return read_export(str(source), blocksize=blocksize).compute().astype(object).values.tolist()
+    with synchronous():
+        frame = read_export(str(source), blocksize=blocksize, encoding=encoding)
+        return frame.compute().astype(object).values.tolist()
 
 
 def read_locally(*paths: Path, **options: str) -> list[list[str]]:
@@ -111,3 +121,142 @@ def test_a_parquet_value_python_cannot_hold_is_read_as_the_local_reader_reads_it
     pq.write_table(table, tmp_path / "far.parquet")
     assert read(tmp_path / "far.parquet") == read_locally(tmp_path / "far.parquet")
     assert read(tmp_path / "far.parquet")[1] == ["2", "学校乱收费", "10183-09-21", "", ""]
+
+
+def partition_lengths(source: Path, blocksize: str) -> list[int]:
+    from triage.dask import read_export
+
+    with synchronous():
+        return [int(n) for n in read_export(str(source), blocksize=blocksize).map_partitions(len).compute()]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_each_partition_holds_the_records_that_start_in_its_share(tmp_path, fmt):
+    """A share that starts inside a record begins where that record ends, and one the record covers is dropped:
+    each partition holds exactly the records starting in its share, however many it reads to find them."""
+    if fmt == "csv":
+        path = stray_quotes(tmp_path / "in.csv")
+    else:  # an escaped quote in every record: cut at every line end, never by counting quotes
+        path = tmp_path / "in.jsonl"
+        records = (f'{{"id": {i}, "内容": "他说\\"{TEXTS[i % len(TEXTS)]}"}}\n' for i in range(40))
+        path.write_text("".join(records), "utf-8")
+    with read_rows(path) as whole:
+        start = whole.data_start
+    with read_rows(path, byte_range=(start, path.stat().st_size), chunk_size=1) as export:
+        starts = [start]
+        for _ in export.chunks:
+            starts.append(export.position())
+    starts.pop()  # the end of the file
+    shares = list(byte_shares(path, fmt, start, 1, share_bytes=64))
+    expected = [sum(first <= at < stop for at in starts) for first, stop in shares]
+    assert len(shares) > 8 and (0 in expected) == (fmt == "csv")  # in the CSV, shares a record covers
+    assert partition_lengths(path, "64B") == [n for n in expected if n]
+
+
+def test_the_frame_has_the_header_and_string_columns_its_meta_promises(tmp_path):
+    from triage.dask import READ_ERRORS, read_export
+
+    path = tmp_path / "in.csv"
+    path.write_text('id,标题,内容\n1,标题,小区物业乱收费\n2,标题,"学校乱收费\n', "utf-8")
+    frame = read_export(str(path), blocksize="16B")
+    with synchronous():
+        computed = frame.compute()
+    assert list(computed.columns) == list(frame.columns) == ["id", "标题", "内容", READ_ERRORS]
+    assert all(str(dtype) == "string" for dtype in [*computed.dtypes, *frame.dtypes])
+    assert computed[READ_ERRORS].tolist()[0] == "" and computed[READ_ERRORS].tolist()[1] != ""
+
+
+def test_an_encoding_given_is_the_one_every_range_is_read_in(tmp_path):
+    """Read as GB18030, a UTF-8 file gives other characters than the detected encoding would: the ones read_rows
+    gives with that encoding, in every range and in the header."""
+    path = tmp_path / "in.csv"
+    path.write_text("id,内容\n" + "".join(f"{i},{TEXTS[i % len(TEXTS)]}\n" for i in range(30)), "utf-8")
+    local = read_locally(path, encoding="gb18030")
+    assert local != read_locally(path)
+    assert read(path, blocksize="64B", encoding="gb18030") == local
+
+
+def test_a_file_read_whole_does_not_end_the_glob(tmp_path):
+    """A UTF-16 file (one range, read whole) first in name order: the files after it are read too."""
+    (tmp_path / "a.csv").write_text("id,内容\n1,路灯坏了\n", "utf-16")
+    (tmp_path / "b.csv").write_text("id,内容\n2,小区物业乱收费\n3,学校乱收费\n", "utf-8")
+    assert read(tmp_path / "*.csv", blocksize="16B") == read_locally(tmp_path / "a.csv", tmp_path / "b.csv")
+    assert [row[0] for row in read(tmp_path / "*.csv")] == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("name", ["export.parquet", "export.pq", "dataset"])
+def test_parquet_of_text_columns_is_made_cells_column_by_column(tmp_path, monkeypatch, name):
+    """All text: the cells of read_rows, strings with no reading error, made column by column (no Row per row),
+    from a file (either suffix) or a dataset directory of several files."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import triage.dask
+
+    tables = [
+        pa.table({"id": ["1", "2"], "内容": ["小区物业乱收费", None]}),
+        pa.table({"id": ["3"], "内容": ["路灯坏了"]}),
+    ]
+    if name == "dataset":
+        (tmp_path / name).mkdir()
+        files = [tmp_path / name / f"part.{i}.parquet" for i in range(2)]
+        for table, file in zip(tables, files, strict=True):
+            pq.write_table(table, file)
+    else:
+        files = [tmp_path / name]
+        pq.write_table(pa.concat_tables(tables), files[0])
+    built = {"rows": 0, "columns": 0}
+
+    def counted(kind, function):
+        def call(*args):
+            built[kind] += 1
+            return function(*args)
+
+        return call
+
+    monkeypatch.setattr(triage.dask, "batch_rows", counted("rows", triage.dask.batch_rows))
+    monkeypatch.setattr(triage.dask, "batch_text_columns", counted("columns", triage.dask.batch_text_columns))
+    with synchronous():
+        frame = triage.dask.read_export(str(tmp_path / name)).compute()
+    assert (
+        frame.astype(object).values.tolist()
+        == read_locally(*files)
+        == [
+            ["1", "小区物业乱收费", ""],
+            ["2", "", ""],
+            ["3", "路灯坏了", ""],
+        ]
+    )
+    assert list(frame.columns) == ["id", "内容", triage.dask.READ_ERRORS]
+    assert all(str(dtype) == "string" for dtype in frame.dtypes)
+    assert built["columns"] >= 1 and built["rows"] == 0
+
+
+def test_an_empty_parquet_file_is_its_header_and_no_rows(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from triage.dask import READ_ERRORS, read_export
+
+    pq.write_table(
+        pa.table({"id": pa.array([], pa.string()), "when": pa.array([], pa.date32())}), tmp_path / "e.parquet"
+    )
+    with synchronous():
+        frame = read_export(str(tmp_path / "e.parquet")).compute()
+    assert list(frame.columns) == ["id", "when", READ_ERRORS] and len(frame) == 0
+    assert read_locally(tmp_path / "e.parquet") == []
+
+
+def test_a_parquet_integer_past_2_to_the_53_beside_a_null_keeps_its_digits(tmp_path):
+    """Read as Arrow data: an int64 column with a null does not become float64 (which holds 2**53 + 1 as 2**53)."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(
+        pa.table({"内容": ["物业", "学校"], "n": pa.array([2**53 + 1, None], pa.int64())}), tmp_path / "n.parquet"
+    )
+    assert (
+        read(tmp_path / "n.parquet")
+        == read_locally(tmp_path / "n.parquet")
+        == [
+            ["物业", "9007199254740993", ""],
+            ["学校", "", ""],
+        ]
+    )

@@ -277,3 +277,14 @@ def test_jobs_left_to_the_cores_start_workers_only_when_the_file_is_worth_it(
     options = {"model_path": saved_model_dir, "n_jobs": None, "progress": False}
     summary = tag_file(tmp_path / "in.csv", tmp_path / "out.csv", **options)
     assert summary.rows_out > 0 and pools == [2] * expected_pools
+
+
+def test_one_worker_gets_whole_shares_until_two_are_left_then_halves_down_to_an_eighth(tmp_path):
+    """100 lines of 10 bytes, 10 rows a share: about 100 bytes, cut at the first line start after them (110),
+    until fewer than two shares are left; then half of what is left (60 -> 70, 25 -> 30), never less than an
+    eighth of a share (12 -> 20), the last share taking the rest."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(b"abcdefghi\n" * 100)
+    shares = list(byte_shares(path, "csv", 0, 10))
+    assert [stop - first for first, stop in shares] == [110] * 8 + [70, 30, 20]
+    assert shares[0][0] == 0 and all(a[1] == b[0] for a, b in itertools.pairwise(shares))
