@@ -260,3 +260,21 @@ def test_a_parquet_integer_past_2_to_the_53_beside_a_null_keeps_its_digits(tmp_p
             ["学校", "", ""],
         ]
     )
+
+
+def test_a_pandas_index_written_into_parquet_stays_a_column(tmp_path):
+    """pandas writes a named index as a column with metadata; dask made it the frame's index, which the cells
+    left out: the id column was lost."""
+    frame = pd.DataFrame({"id": ["a1", "a2"], "内容": ["小区物业乱收费", "学校乱收费"]}).set_index("id")
+    frame.to_parquet(tmp_path / "indexed.parquet")
+    rows = read(tmp_path / "indexed.parquet")
+    assert sorted(map(sorted, rows)) == sorted(map(sorted, read_locally(tmp_path / "indexed.parquet")))
+    assert ["a1", "小区物业乱收费", ""] in rows
+
+
+def test_a_blocksize_under_one_byte_is_refused(tmp_path):
+    from triage.dask import read_export
+
+    (tmp_path / "in.csv").write_text("id,内容\n1,小区物业乱收费\n", "utf-8")
+    with pytest.raises(ValueError, match="blocksize must be at least one byte, got '0B'"):
+        read_export(str(tmp_path / "in.csv"), blocksize="0B")

@@ -109,13 +109,16 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
-        frame = dd.read_parquet(source, dtype_backend="pyarrow")  # Arrow values: none turned into Python yet
+        # Arrow values (an int64 past 2**53 beside a null stays exact); a pandas index stays a column, as locally
+        frame = dd.read_parquet(source, dtype_backend="pyarrow", index=False)
         return frame.map_partitions(_cells_partition, meta=_cells_meta(list(frame.columns)))
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
-    parse_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes
-    header, ranges = _text_ranges(files, encoding, parse_bytes(blocksize))
+    share_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes(blocksize)
+    if share_bytes < 1:
+        raise ValueError(f"blocksize must be at least one byte, got {blocksize!r}")
+    header, ranges = _text_ranges(files, encoding, share_bytes)
     return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header))
 
 
