@@ -388,6 +388,22 @@ def test_dask_keeps_every_row_of_a_hostile_csv_as_the_local_tagger_does(
     assert remote["error"].ne("").sum() == 2 and remote["confidence"].isna().sum() == 2
 
 
+def test_a_dask_run_that_fails_while_writing_leaves_no_partial_dataset(dask_client, tmp_path):
+    """Workers fail as they tag (here: no model where the path says), after others may have written parts:
+    the output folder is removed, since its parts would read as a whole dataset."""
+    from triage.dask import tag_dataset
+
+    write_export(tmp_path / "in.csv", n=30, encoding="utf-8")
+    with pytest.raises(FileNotFoundError, match="no model directory at"):  # ModelNotFoundError, from a worker
+        tag_dataset(
+            tmp_path / "in.csv",
+            tmp_path / "out",
+            scheduler=dask_client.scheduler.address,
+            model_path=tmp_path / "no_model_here",
+        )
+    assert not (tmp_path / "out").exists()
+
+
 def test_tag_command_with_dask_engine(dask_client, saved_model_dir, tmp_path):
     write_export(tmp_path / "in.csv", n=30, encoding="utf-8")
     pd.read_csv(tmp_path / "in.csv", dtype=str).to_parquet(tmp_path / "in.parquet")
