@@ -172,11 +172,7 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
             continue
         shares = list(byte_shares(path, whole.format, start, rows=1, share_bytes=share_bytes))
         planned.append((whole, shares))
-    tasks = [
-        dask.delayed(dataclasses.replace(whole, start=first, stop=stop).end)()
-        for whole, shares in planned
-        for first, stop in shares
-    ]
+    tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
     ends = iter(dask.compute(*tasks))
     ranges: list[_TextRange] = []
     for whole, shares in planned:

@@ -977,11 +977,12 @@ def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[
             keys, _ = _jsonl_keys(lines)
             return unique_columns(keys), keys, 0  # the first object is also the first row
         first = _leading_records(lines, _DELIMITERS[kind])
+        records = [record for record, _ in first]
         # a title row as a spreadsheet saves one has the table's width ("title,,,") or is blank: a one-field
         # row is a one-column header, whatever rows follow
-        titles = _title_rows([record for record, _ in first])
-        if titles and all(len(record) != 1 for record, _ in first[:titles]):
-            _warn_title_rows(f"file {path.name!r}", [record for record, _ in first[:titles]])
+        titles = _title_rows(records)
+        if titles and all(len(record) != 1 for record in records[:titles]):
+            _warn_title_rows(f"file {path.name!r}", records[:titles])
         else:
             titles = 0
         header = _delimited_header(first[titles][0] if first else None, encoding)  # raises when there is none

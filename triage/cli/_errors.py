@@ -16,13 +16,13 @@ import errno
 import warnings
 from collections.abc import Callable, Iterator
 from functools import wraps
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import click
 
 from triage.exceptions import TriageError
 
-__all__ = ["USER_ERRORS", "handles_user_errors", "interrupted"]
+__all__ = ["USER_ERRORS", "disk_full", "handles_user_errors", "interrupted"]
 
 #: The exceptions a command reports in one line (see the module docstring).
 USER_ERRORS: tuple[type[BaseException], ...] = (TriageError, OSError, UnicodeDecodeError)
@@ -55,10 +55,15 @@ def _user_errors() -> Iterator[None]:
                 click.echo(f"Warning: {warning.message}", err=True)
 
 
+def disk_full(error: BaseException) -> bool:
+    """Whether ``error`` is running out of free space or quota."""
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _said(error: BaseException) -> str:
-    """The one line of a user error: a full disk (which a write reports with no file name) says what to do."""
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT) and not error.filename:
-        return f"{error.strerror}: free some space and run the command again"
+    """The one line of a user error: a full disk, which a write reports with no file name, says what to do."""
+    if disk_full(error) and not cast(OSError, error).filename:
+        return f"{cast(OSError, error).strerror}: free some space and run the command again"
     return str(error)
 
 

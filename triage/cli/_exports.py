@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 from pathlib import Path
 from typing import Any
 
 import click
 
-from triage.cli._errors import handles_user_errors, interrupted
+from triage.cli._errors import disk_full, handles_user_errors, interrupted
 from triage.cli._options import (
     INPUT_FILE,
     SIMILARITY,
@@ -202,7 +201,7 @@ def _tag_file(input_path: Path, output: Path, file_format: str, output_format: s
     except KeyboardInterrupt:
         interrupted(_resume_advice(output, output_format))
     except OSError as error:  # a write says "[Errno 28] No space left on device", not where nor what now
-        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        if not disk_full(error):
             raise
         raise click.ClickException(
             f"{error.strerror} while tagging into {output}: free some space; {_resume_advice(output, output_format)}"
