@@ -181,15 +181,16 @@ def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, t
 
 
 @pytest.mark.parametrize("end", ["\n", ""])
-def test_a_quote_left_open_is_its_rows_error_and_the_lines_after_it_are_rows(small_model, tmp_path, end):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_quote_left_open_is_its_rows_error_and_the_lines_after_it_are_rows(small_model, tmp_path, end, encoding):
     """A quoted cell that never closes reads every later line into itself: that row is an error naming how many
     lines it ran over and what to do, keeping its id, and the lines after it are read again as rows of their own
-    (they were lost; before that, tagged as one message, errors 0). A quoted cell that closes, on one line or
-    over several, is read as before."""
+    (they were lost; before that, tagged as one message, errors 0; in UTF-16 until December 2026). A quoted cell
+    that closes, on one line or over several, is read as before."""
     path = tmp_path / "open.csv"
     lines = ["id,text", '1,"派出所补办身份证"', '2,"学校乱收费', "多收补课费", '"', '3,"小区物业']
     lines += ["4,乱收费", "5,路灯坏了"]
-    path.write_text("\n".join(lines) + end, "utf-8")
+    path.write_text("\n".join(lines) + end, encoding)
     summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert [row["id"] for row in rows] == ["1", "2", "3", "4", "5"] and summary.errors == 1
     assert rows[1]["text"] == "学校乱收费\n多收补课费\n" and rows[1]["department"] == "education"
@@ -200,19 +201,6 @@ def test_a_quote_left_open_is_its_rows_error_and_the_lines_after_it_are_rows(sma
     assert rows[2]["department"] == "" and rows[2]["text"] == '"小区物业'
     assert [(row["text"], row["error"]) for row in rows[3:]] == [("乱收费", ""), ("路灯坏了", "")]
     assert rows[3]["department"] and rows[4]["department"]
-
-
-def test_a_quote_left_open_in_utf16_says_the_lines_after_it_are_not_rows(small_model, tmp_path):
-    """A UTF-16 file is read as one stream, which cannot go back: the row of a quote left open says that the
-    lines after it were not read, so that nobody takes the output for the whole file."""
-    path = tmp_path / "open.csv"
-    path.write_text('id,text\n1,派出所补办身份证\n2,"学校乱收费\n3,路灯坏了\n', "utf-16")
-    summary, rows = tag_to_rows(small_model, path, tmp_path)
-    assert [row["id"] for row in rows] == ["1", "2"] and summary.errors == 1
-    assert rows[1]["error"] == (
-        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? The lines after its start are "
-        "not read as rows: close the quote and tag again"
-    )
 
 
 def test_a_quote_running_past_the_field_limit_names_the_cause(small_model, tmp_path, monkeypatch):
@@ -236,12 +224,13 @@ READ_AGAIN = (
 )
 
 
-def test_a_second_quote_left_open_among_the_lines_read_again_is_read_again_after_its_own_line(tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_second_quote_left_open_among_the_lines_read_again_is_read_again_after_its_own_line(tmp_path, encoding):
     """Reading again after a quote left open can meet another: its row is an error too, the lines after it are
     read once more, and each row keeps its own line's cells exactly, a trailing space or letter included (the
     line end only is cut)."""
     path = tmp_path / "open.csv"
-    path.write_text('id,text,note\n1,"学校乱收费 \n2,路灯坏了","编号X\n3,小区物业,无\n', "utf-8")
+    path.write_text('id,text,note\n1,"学校乱收费 \n2,路灯坏了","编号X\n3,小区物业,无\n', encoding)
     assert read_back(path) == [
         Row(1, ["1", '"学校乱收费 ', ""], f"a quoted cell runs on to the end of the file (3 lines): {READ_AGAIN}"),
         Row(2, ["2", '路灯坏了"', '"编号X'], f"a quoted cell runs on to the end of the file (2 lines): {READ_AGAIN}"),
@@ -249,12 +238,15 @@ def test_a_second_quote_left_open_among_the_lines_read_again_is_read_again_after
     ]
 
 
-def test_a_quote_left_open_after_one_past_the_field_limit_is_read_again_from_its_own_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_quote_left_open_after_one_past_the_field_limit_is_read_again_from_its_own_line(
+    tmp_path, monkeypatch, encoding
+):
     """A quote past the field limit (40 here), then one open to the end of the file: both rows are errors, every
     line after each is a row, and the rows are numbered one by one (the numbers name rows in errors)."""
     lines = ["1,派出所补办身份证", '2,"学校乱收费', *(f"{i},小区物业乱收停车费" for i in range(3, 7))]
     lines += ['7,"路灯坏了', "8,噪音"]
-    (path := tmp_path / "open.csv").write_text("id,text\n" + "\n".join(lines) + "\n", "utf-8")
+    (path := tmp_path / "open.csv").write_text("id,text\n" + "\n".join(lines) + "\n", encoding)
     with field_limit(monkeypatch, 40):
         rows = read_back(path)
     limit = "unreadable CSV row: field larger than field limit (40), over 4 lines"
@@ -267,47 +259,47 @@ def test_a_quote_left_open_after_one_past_the_field_limit_is_read_again_from_its
     ]
 
 
-def test_a_quote_past_the_field_limit_in_utf16_is_its_rows_error_and_reading_goes_on(tmp_path, monkeypatch):
-    """UTF-16, read as one stream, cannot go back: the record past the field limit is a blank row whose error
-    says over how many lines and that they are not rows, and reading goes on where the csv module stopped."""
-    lines = ["1,派出所补办身份证", '2,"学校乱收费', *(f"{i},小区物业乱收停车费" for i in range(3, 9))]
-    (path := tmp_path / "open.csv").write_text("id,text\n" + "\n".join(lines) + "\n", "utf-16")
-    with field_limit(monkeypatch, 40):
-        rows = read_back(path)
-    assert [(row.number, row.cells) for row in rows] == [
-        (1, ["1", "派出所补办身份证"]),
-        (2, ["", ""]),
-        *((number, [str(i), "小区物业乱收停车费"]) for number, i in zip(range(3, 6), range(6, 9), strict=True)),
-    ]
-    error = rows[1].error
-    assert error.startswith("unreadable CSV row: field larger than field limit (40), over 4 lines: an unclosed quote?")
-    assert error.endswith("The lines it ran over are not read as rows: close the quote and tag again")
-    assert [row.error for row in rows if row.number != 2] == [""] * 4
-
-
-def test_a_quote_left_open_in_utf16_keeps_its_rows_width(tmp_path):
-    """UTF-16: the record of a quote left open keeps the cells it read, blank ones added up to the header's width."""
-    not_read = (
-        "a quoted cell runs on to the end of the file (2 lines): an unclosed quote? The lines after its start are "
-        "not read as rows: close the quote and tag again"
-    )
-    path = tmp_path / "open.csv"
-    path.write_text('id,text,note\n1,路灯坏了,无\n2,"噪音\n3,扰民,无\n', "utf-16")
-    assert read_back(path) == [
-        Row(1, ["1", "路灯坏了", "无"]),
-        Row(2, ["2", "噪音\n3,扰民,无\n", ""], not_read),
-    ]
-
-
 def test_a_utf16_cell_holding_a_whole_row_marks_its_row_suspect(tmp_path):
-    """UTF-16, read as one stream: a quoted cell over several lines, one of which holds a row's delimiters,
-    flags its row as suspect as the block reader does (the stream gives no line count to skip the check by)."""
+    """UTF-16: a quoted cell over several lines, one of which holds a row's delimiters, flags its row as suspect."""
     path = tmp_path / "merged.csv"
     path.write_text('id,text,note\n1,"物业乱收费\n2,学校,乱收费",备注\n3,"路灯\n坏了",无\n', "utf-16")
     assert read_back(path) == [
         Row(1, ["1", "物业乱收费\n2,学校,乱收费", "备注"], suspect=True),
         Row(2, ["3", "路灯\n坏了", "无"]),
     ]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bad"),
+    [("utf-16-le", b"\x00\xd8"), ("utf-16-be", b"\xdc\x00"), ("utf-32-le", b"\x00\x00\x11\x00")],
+    ids=["lone-high-surrogate", "lone-low-surrogate", "beyond-U+10FFFF"],
+)
+def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_model, tmp_path, encoding, bad):
+    """A bad code unit in a UTF-16/32 export failed the whole run with the codec's message ("'utf-16-le' codec
+    can't decode bytes in position 36-37") and no row written: now only its row is an error, and a file ending
+    inside a code unit keeps its last row too."""
+    bom = "\ufeff".encode(encoding)
+    raw = bom + "id,text\n1,派出所补办身份证\n2,".encode(encoding) + bad + "小区物业\n3,路灯坏了\n4,上".encode(encoding)
+    (path := tmp_path / "bad.csv").write_bytes(raw + b"\x4e")  # the last unit cut short
+    for jobs in (1, 2):
+        summary, rows = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
+        assert [row["id"] for row in rows] == ["1", "2", "3", "4"] and summary.errors == 2
+        family = encoding[:6]
+        assert rows[1]["error"] == f"bytes not valid in {family}; try --encoding gb18030 (or auto)"
+        assert rows[1]["text"].endswith("小区物业") and rows[3]["error"] == rows[1]["error"]
+        assert rows[2]["error"] == "" and rows[2]["department"] and rows[0]["department"]
+
+
+@pytest.mark.parametrize("encoding", ["hz", "iso2022_jp", "utf-7", "cp500"])
+def test_an_encoding_whose_lines_cannot_be_read_alone_is_refused_with_the_conversion(tmp_path, encoding):
+    """Stateful encodings (escape or shift sequences) and EBCDIC write line ends, quotes or delimiters as other
+    bytes, or mean other characters after a shift: refused up front with the command that converts the file."""
+    (path := tmp_path / "in.csv").write_bytes("id,text\n1,路灯坏了\n".encode())
+    runner = CliRunner()
+    result = runner.invoke(cli, ["tag", str(path), "-o", str(tmp_path / "out.csv"), "--encoding", encoding])
+    assert result.exit_code != 0 and not (tmp_path / "out.csv").exists()
+    assert f"encoding {encoding!r} cannot be read a line at a time" in result.output
+    assert f"iconv -f {encoding} -t UTF-8" in result.output
 
 
 def test_jsonl_columns_are_the_keys_of_the_first_objects_not_only_the_first(small_model, tmp_path, monkeypatch):
@@ -342,12 +334,13 @@ TITLED = [
 ]
 
 
-def test_title_rows_above_a_csv_header_are_skipped_with_a_warning(small_model, tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_title_rows_above_a_csv_header_are_skipped_with_a_warning(small_model, tmp_path, encoding):
     """A CSV saved from a sheet with a title merged across the table ("title,,") and a blank line: skipped,
     said, and the table tagged, by one process and by workers reading shares (which start past the title)."""
     path = tmp_path / "titled.csv"
     rows = [TITLED[0], [], *TITLED[1:], ["2", "派出所补办身份证", None]]
-    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), "utf-8")
+    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), encoding)
     for jobs in (1, 2):
         with pytest.warns(TitleRowsWarning, match=r"file 'titled.csv': 2 row\(s\) above the column names skipped"):
             summary, out = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
@@ -377,19 +370,6 @@ def test_a_one_field_first_line_of_a_csv_is_its_header_not_a_title(small_model, 
         warnings.simplefilter("error", TitleRowsWarning)
         summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert [row["内容"] for row in rows] == ["小区物业", "路灯坏了"] and summary.errors == 1
-
-
-def test_a_title_row_above_a_utf16_csv_header_is_named_with_what_to_do(small_model, tmp_path):
-    """A UTF-16 file is read as one stream, from its first line: a title there is named in the error, with what
-    to do, whether the text column is found by name or asked for."""
-    path = tmp_path / "titled.csv"
-    path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in TITLED), "utf-16")
-    hint = "the first row looks like a title above the table ('某市热线工单导出（5月）' alone across 3 columns): "
-    for options in ({}, {"text_columns": ["诉求内容"]}):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DuplicateColumnWarning)
-            with pytest.raises(DataError, match=re.escape(hint + "delete the rows above the column names")):
-                tag_file(path, tmp_path / "out.csv", model=small_model, progress=False, **options)
 
 
 def test_title_rows_above_a_sheets_header_are_skipped_with_a_warning(small_model, tmp_path):

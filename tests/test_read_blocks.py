@@ -41,10 +41,10 @@ class OracleLines:
         self.position = start
         self.count = 0
         self.undecodable = 0
-        utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
-        self._encoding = "utf-8" if utf8_sig else encoding
+        utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+        self._encoding = "utf-8" if utf8 else encoding
         self._translate = translate
-        if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
+        if utf8 and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:  # utf-8 given by name skips it too
             self.position += len(handle.read(3))
 
     def back_to(self, position: int, count: int, undecodable: int) -> None:

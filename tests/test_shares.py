@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import triage.io as tio
 from tests.conftest import TEXTS
 from triage.batch import TagOptions, tag_file
-from triage.io import DataError, byte_shares, read_rows, splittable
+from triage.io import DataError, byte_shares, read_rows
 
 # Pieces of hand-written exports: quoted cells with line breaks, stray and doubled quotes, CR/CRLF
 # line ends, blank lines, a BOM in the middle, GBK-only and non-UTF-8 bytes.
@@ -49,33 +50,74 @@ def read_in_shares(path, fmt, encoding, cuts):
     return found
 
 
-def line_starts(data: bytes) -> list[int]:
-    return [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+# Encodings of one byte per code unit, and of two or four: the pieces' bytes that no encoding decodes
+# (JUNK) are, in the latter, a lone surrogate unit and a unit beyond U+10FFFF.
+UNIT_BYTES = {"utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4}
+JUNK_BYTES = {"utf-16-le": b"\x00\xd8", "utf-16-be": b"\xd8\x00", "utf-32-le": b"\x00\x00\x11\x00"}
+
+
+def encoded(body: str, encoding: str) -> bytes:
+    """``body`` in ``encoding``, each JUNK as bytes the encoding cannot decode."""
+    if encoding in UNIT_BYTES:
+        return body.encode(encoding).replace("JUNK".encode(encoding), JUNK_BYTES[encoding])
+    return body.encode("gb18030" if encoding == "gb18030" else "utf-8").replace(b"JUNK", b"\xff\xfe")
+
+
+def line_starts(data: bytes, encoding: str = "utf-8") -> list[int]:
+    """Offsets after each line feed, a code unit at a time (the 0A byte of 上, U+4E0A, is none)."""
+    unit = UNIT_BYTES.get(encoding, 1)
+    feed = "\n".encode(encoding) if unit > 1 else b"\n"
+    return [i + unit for i in range(0, len(data) - unit + 1, unit) if data[i : i + unit] == feed]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    pieces=st.lists(st.sampled_from(PIECES), max_size=60),
+    pieces=st.lists(st.sampled_from([*PIECES, "ਊ一"]), max_size=60),  # 0A 0A 00 4E in UTF-16LE: no line end
     fmt=st.sampled_from(["csv", "tsv", "jsonl"]),
-    encoding=st.sampled_from(["utf-8-sig", "gb18030"]),
+    encoding=st.sampled_from(["utf-8-sig", "gb18030", *UNIT_BYTES]),
     data=st.data(),
 )
 def test_rows_read_in_shares_are_the_rows_of_the_whole_file(tmp_path, pieces, fmt, encoding, data):
     body = "".join(pieces)
     if fmt == "jsonl":
-        body = '{"id": 1, "内容": "物业"}\n' + body.replace(",", '{"id": 2, "内容": "学校"}\n')
+        body = '{"id": 1, "内容": "物业上"}\n' + body.replace(",", '{"id": 2, "内容": "学校"}\n')
     else:
         body = ("id,标题,内容\n" if fmt == "csv" else "id\t标题\t内容\n") + body
-    raw = body.encode("gb18030" if encoding == "gb18030" else "utf-8").replace(b"JUNK", b"\xff\xfe")
+    raw = encoded(body, encoding)
     path = tmp_path / f"in.{fmt}"
     path.write_bytes(raw)
     with read_rows(path, format=fmt, encoding=encoding, chunk_size=3) as whole:
         expected = rows_of(whole)
     # cut at any line starts (the worst case: inside quoted cells), then where byte_shares cuts
-    cuts = data.draw(st.lists(st.sampled_from(line_starts(raw) or [0]), max_size=8))
+    cuts = data.draw(st.lists(st.sampled_from(line_starts(raw, encoding) or [0]), max_size=8))
     assert read_in_shares(path, fmt, encoding, cuts) == expected
-    planned = [stop for _, stop in byte_shares(path, fmt, 0, data.draw(st.integers(1, 4)))]
+    planned = [stop for _, stop in byte_shares(path, fmt, 0, data.draw(st.integers(1, 4)), encoding=encoding)]
+    assert all(stop in line_starts(raw, encoding) for stop in planned[:-1])
     assert read_in_shares(path, fmt, encoding, planned) == expected
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.sampled_from([*PIECES[:-1], "上", "\u0a4e", "𠀀"]), max_size=60),
+    fmt=st.sampled_from(["csv", "tsv", "jsonl"]),
+    encoding=st.sampled_from(["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"]),
+)
+def test_a_file_in_utf16_or_utf32_reads_as_the_same_text_in_utf8(tmp_path, pieces, fmt, encoding):
+    """Same rows, same cells, same errors (a runaway quote's lines read again): only the bytes differ. The
+    pieces hold characters with a line feed's or a quote's byte in their code units (上 is 0A 4E in UTF-16LE;
+    U+0A4E; U+20000 is a surrogate pair)."""
+    body = "".join(pieces)
+    if fmt == "jsonl":
+        body = '{"id": 1, "内容": "物业"}\n' + body.replace(",", '{"id": 2, "内容": "学校"}\n')
+    else:
+        body = ("id,标题,内容\n" if fmt == "csv" else "id\t标题\t内容\n") + body
+    (tmp_path / "utf8").write_text(body, "utf-8", newline="")
+    (tmp_path / "wide").write_bytes("\ufeff".encode(encoding) + body.encode(encoding))
+    with read_rows(tmp_path / "utf8", format=fmt, encoding="utf-8") as narrow:
+        expected = rows_of(narrow)
+    with read_rows(tmp_path / "wide", format=fmt, chunk_size=3) as wide:  # auto: the byte-order mark
+        assert wide.encoding.encoding == encoding[:6]
+        assert rows_of(wide) == expected
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -144,11 +186,26 @@ def test_jsonl_shares_are_cut_by_lines_whatever_quotes_the_strings_hold(tmp_path
     assert sum(records) == 400 and 19 <= records[0] <= 21 and max(records) <= 21
 
 
-def test_utf16_files_are_not_read_in_shares(tmp_path):
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_utf16_shares_may_stop_at_any_byte_even_inside_a_character(tmp_path, monkeypatch, encoding):
+    """A share stops before the first record starting at or past its stop, wherever the stop falls: shares
+    from the data start, each stopping at any byte (here every byte of the first 120), join up to the file,
+    read in blocks of 16 to 64 bytes (each read after the stop of whole code units: ਊ一, U+0A0A U+4E00, read
+    from an odd byte holds a line feed, 0A 00)."""
+    monkeypatch.setattr(tio, "_FIRST_BLOCK_BYTES", 16)
+    monkeypatch.setattr(tio, "_BLOCK_BYTES", 64)
+    path = tmp_path / "in.csv"
+    path.write_text("id,text\n" + "".join(f'{i},"上海ਊ一\n路灯"\n' for i in range(12)), encoding)
+    with read_rows(path) as whole:
+        expected, start = rows_of(whole), whole.data_start
+    for stop in range(start + 1, start + 120):
+        assert read_in_shares(path, "csv", encoding, [stop]) == expected
+
+
+def test_a_byte_range_starting_inside_a_utf16_character_is_refused(tmp_path):
     path = tmp_path / "in.csv"
     path.write_text("id,内容\n1,物业\n", encoding="utf-16")
-    assert not splittable("utf-16") and splittable("GBK") and splittable("utf-8-sig")
-    with pytest.raises(DataError, match="cannot be read in byte ranges"), read_rows(path, byte_range=(0, 10)):
+    with pytest.raises(DataError, match="byte 9 is inside a utf-16-le character"), read_rows(path, byte_range=(9, 20)):
         pass
 
 
@@ -242,11 +299,11 @@ def test_tag_options_are_one_frozen_value_and_keywords_still_work(saved_model_di
 
 @pytest.mark.parametrize(
     ("encoding", "suffix", "extra"),
-    [("utf-16", ".csv", {}), ("utf-8", ".xlsx", {}), ("utf-8", ".csv", {"group": True})],
+    [("utf-8", ".xlsx", {}), ("utf-8", ".csv", {"group": True}), ("utf-16", ".csv", {})],
 )
 def test_inputs_and_options_workers_cannot_share_still_match_serial(saved_model_dir, tmp_path, encoding, suffix, extra):
-    """UTF-16 cannot be cut, XLSX is written by one writer, grouping numbers rows as read: the parent
-    reads those and sends workers texts; the output is still the serial one."""
+    """XLSX is written by one writer, grouping numbers rows as read: the parent reads those and sends workers
+    texts; the output is still the serial one (UTF-16 input, which workers read in shares, in real processes)."""
     rows = [{"编号": i, "内容": TEXTS[i % len(TEXTS)]} for i in range(40)]
     pd.DataFrame(rows).to_csv(tmp_path / "in.csv", index=False, encoding=encoding)
     common = {"model_path": saved_model_dir, "chunk_size": 6, "progress": False, **extra}

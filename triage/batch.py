@@ -9,7 +9,7 @@ it (``OUTPUT.partial.json``) records how many rows and bytes are safely written,
 output; the parent only writes the parts in order and checkpoints (Parquet to Parquet: it sends the
 columns to tag and puts the tags beside the record batch it read, as one process does too), and the
 output is the same byte for byte as with one process. Inputs and options workers cannot read on their
-own (XLSX, UTF-16, grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
+own (XLSX, grouping, ``stop_after``) are read by the parent, which sends the workers texts. With
 ``group=True`` a first pass over the input sketches every text (:mod:`triage.grouping`; memory:
 256 bytes a row) so that each row also gets its near-duplicate group.
 
@@ -909,7 +909,7 @@ def _shared_parts(export: Export, run: _Run, pool: ProcessPoolExecutor, jobs: in
             yield future.result()
         return
     start = done.get("input_offset") or export.data_start or 0
-    shares = byte_shares(run.source, run.in_kind, start, run.chunk_size, jobs)
+    shares = byte_shares(run.source, run.in_kind, start, run.chunk_size, jobs, encoding=cast(str, run.encoding))
     futures = _in_order(pool, ((_tag_share_in_worker, *share) for share in shares), 2 * jobs)
     parts = (future.result() for future in futures)
     for _, part in joined_shares(
@@ -971,7 +971,7 @@ def _chunk_parts(
     chunks: Iterator[list[Row]], run: _Run, model: TriageModel, pool: ProcessPoolExecutor | None, jobs: int, groups: Any
 ) -> Iterator[_Part]:
     """Parts of one chunk each, read in this process and tagged here or (``pool``) by workers sent the
-    texts: for inputs and options the workers cannot read on their own (XLSX, UTF-16, grouping, ...)."""
+    texts: for inputs and options the workers cannot read on their own (XLSX, grouping, ...)."""
     if pool is None:
         tagged: Iterator[tuple[list[Row], list[list[Any]]]] = (
             (chunk, run.tags(model, *run.texts_and_errors(chunk))) for chunk in chunks
@@ -995,7 +995,7 @@ def _fingerprint(path: Path) -> dict[str, Any]:
 
 def _can_share(export: Export, run: _Run, done: dict[str, Any], grouped: bool, options: TagOptions) -> bool:
     """Whether workers can read their own shares of the input: Parquet record batches, or byte ranges of
-    CSV/TSV/JSONL in an encoding that can be cut (not UTF-16); not for XLSX, grouping or ``stop_after``
+    CSV/TSV/JSONL; not for XLSX, grouping or ``stop_after``
     (they need every row's number as it is read), nor to resume a run whose checkpoint has no input offset."""
     if grouped or options.stop_after is not None or run.out_kind == "xlsx":
         return False

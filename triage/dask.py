@@ -128,8 +128,8 @@ READ_ERRORS = "__triage_read_error__"
 
 @dataclass(frozen=True)
 class _TextRange:
-    """Records of one text file that start in ``[start, stop)``, read in ``encoding``; a file that cannot be
-    read in ranges (UTF-16 text, a workbook) is one range read whole (``start`` None)."""
+    """Records of one text file that start in ``[start, stop)``, read in ``encoding``; a workbook, which
+    cannot be read in ranges, is one range read whole (``start`` None)."""
 
     path: str
     format: str
@@ -167,10 +167,10 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
                 raise DataError(f"{path} has other columns than {files[0]}: {', '.join(export.header)}")
             whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto")
             start = export.data_start
-        if start is None:  # UTF-16 text or a workbook: one range, read whole
+        if start is None:  # a workbook: one range, read whole
             planned.append((whole, []))
             continue
-        shares = list(byte_shares(path, whole.format, start, rows=1, share_bytes=share_bytes))
+        shares = list(byte_shares(path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding))
         planned.append((whole, shares))
     tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
     ends = iter(dask.compute(*tasks))

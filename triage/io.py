@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import numpy as np
+
 from triage._optional import import_optional
 from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning, TriageError
@@ -61,7 +63,6 @@ __all__ = [
     "read_table",
     "require_columns",
     "resolve_format",
-    "splittable",
     "spreadsheet_row",
     "spreadsheet_text",
     "to_cell",
@@ -161,7 +162,7 @@ class EncodingChoice:
 def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice:
     """The encoding of a CSV/TSV/JSONL file: ``requested`` unless it is ``"auto"``.
 
-    Auto: a BOM (UTF-8, UTF-16) wins; otherwise each line of the first 8 MiB holding non-ASCII
+    Auto: a BOM (UTF-8, UTF-16, UTF-32) wins; otherwise each line of the first 8 MiB holding non-ASCII
     bytes votes UTF-8 or GB18030 (the superset of GBK and GB2312 that Chinese government systems
     export), and the majority decides, so one odd row does not turn a file into mojibake; the
     minority's rows then become row errors naming the other encoding.
@@ -171,11 +172,14 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
             codecs.lookup(requested)
         except LookupError:
             raise DataError(f"unknown encoding {requested!r}; use auto, utf-8-sig, gb18030, utf-16, ...") from None
+        _check_line_readable(requested)
         return EncodingChoice(requested, "given")
     with open(path, "rb") as handle:
         head = handle.read(4)
         if head.startswith(codecs.BOM_UTF8):
             return EncodingChoice("utf-8-sig", "UTF-8 byte-order mark")
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16's: FF FE 00 00
+            return EncodingChoice("utf-32", "UTF-32 byte-order mark")
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return EncodingChoice("utf-16", "UTF-16 byte-order mark")
         handle.seek(0)
@@ -484,8 +488,8 @@ class Export:
     sheet: str | int | None = None
     #: For Parquet: the file's Arrow schema (the types outputs keep).
     schema: Any = None
-    #: CSV/TSV/JSONL in a :func:`splittable` encoding: the byte offset where the data rows begin (after
-    #: the header), from which the file can be read in shares (``byte_range``); None otherwise.
+    #: CSV/TSV/JSONL: the byte offset where the data rows begin (after the header), from which the file
+    #: can be read in shares (``byte_range``); None otherwise.
     data_start: int | None = None
     #: For Parquet: the Arrow record batches ``chunks`` is made of, for a caller that hands whole batches
     #: to workers (:func:`batch_rows` turns one into rows). Read either these or ``chunks``, not both.
@@ -494,7 +498,7 @@ class Export:
     _bar: Any = field(default=None, repr=False)
 
     def position(self) -> int | None:
-        """Byte offset of the first record not yet read (CSV/TSV/JSONL in a splittable encoding; else None).
+        """Byte offset of the first record not yet read (CSV/TSV/JSONL; else None).
 
         Once a ``byte_range`` is read to its end, this is where the next share must start for the two to
         join up: past the range's stop when its last record runs on (a quoted cell holding line breaks).
@@ -539,14 +543,114 @@ class _CountingReader(io.RawIOBase):
         super().close()
 
 
-#: Encodings in which no byte of a multi-byte character is a line break or a quote: a file in one of
-#: them can be cut at any line start and each piece decoded on its own, giving what the whole file gives.
-_SPLITTABLE = frozenset({"utf-8", "utf-8-sig", "gb18030", "gbk", "gb2312", "big5", "ascii", "iso8859-1", "cp1252"})
+# Codecs whose bytes mean different characters after an escape or shift sequence, or that write ASCII's
+# line ends, quotes and delimiters as other bytes (EBCDIC): a line cannot be read on its own in them.
+_STATEFUL_CODECS = ("iso2022", "hz", "utf-7")
+_ASCII_SYNTAX = '\n\r",\t'
+
+# A byte for each kind of code unit in a chart (:meth:`_TextEncoding.chart`): what the readers look for, and
+# "x" for any other character.
+_CHARTED = b'\n\r"'
+_UNCHARTED = ord("x")
+
+# Codecs of more than one byte per code unit, read in whole units: numpy's dtype of a unit, and the byte-order
+# mark ("utf-16"/"utf-32" take their byte order from it: little-endian without one, as Windows writes).
+_UNIT_CODECS = {
+    "utf-16-le": ("<u2", codecs.BOM_UTF16_LE),
+    "utf-16-be": (">u2", codecs.BOM_UTF16_BE),
+    "utf-32-le": ("<u4", codecs.BOM_UTF32_LE),
+    "utf-32-be": (">u4", codecs.BOM_UTF32_BE),
+}
 
 
-def splittable(encoding: str) -> bool:
-    """Whether a text file in ``encoding`` can be read in byte ranges (UTF-8 and GB18030 can, UTF-16 cannot)."""
-    return codecs.lookup(encoding).name in _SPLITTABLE
+@dataclass(frozen=True)
+class _TextEncoding:
+    """How the bytes of a CSV/TSV/JSONL file are read a line at a time: the codec that decodes a line, the
+    byte-order mark skipped at the start of the file, and the size of a code unit (1; 2 in UTF-16, 4 in UTF-32).
+
+    Line ends and quotes are looked for in a :meth:`chart` of the bytes, one byte per code unit, so a UTF-16
+    file is cut at line starts, read in byte ranges and read again after a runaway quote as a UTF-8 or GB18030
+    one is; the ``0A`` byte inside 上 (U+4E0A) is never taken for a line end.
+    """
+
+    codec: str
+    bom: bytes = b""
+    unit: int = 1
+    dtype: str | None = None
+
+    @classmethod
+    def of(cls, path: Path, encoding: str) -> _TextEncoding:
+        """The way to read ``path`` in ``encoding`` (a name :func:`choose_encoding` accepted)."""
+        name = codecs.lookup(encoding).name
+        if name in ("utf-16", "utf-32"):
+            with path.open("rb") as handle:
+                head = handle.read(4)
+            big = head.startswith(codecs.BOM_UTF32_BE if name == "utf-32" else codecs.BOM_UTF16_BE)
+            name = f"{name}-{'be' if big else 'le'}"
+        if name in _UNIT_CODECS:
+            dtype, bom = _UNIT_CODECS[name]
+            return cls(name, bom, np.dtype(dtype).itemsize, dtype)
+        return cls("utf-8" if name == "utf-8-sig" else name, codecs.BOM_UTF8 if name.startswith("utf-8") else b"")
+
+    def chart(self, raw: bytes) -> bytes:
+        """``raw`` with one byte per code unit: line feeds, carriage returns and double quotes as themselves,
+        anything else (a part unit at the end too) as ``x``. Byte offsets are its offsets times :attr:`unit`;
+        in a one-byte encoding it is ``raw`` itself (no multi-byte character there holds those bytes)."""
+        if self.unit == 1:
+            return raw
+        units = np.frombuffer(raw, dtype=self.dtype, count=len(raw) // self.unit)
+        chart = np.full(-(-len(raw) // self.unit), _UNCHARTED, dtype=np.uint8)
+        for char in _CHARTED:
+            chart[: len(units)][units == char] = char
+        return chart.tobytes()
+
+    def after_last_line_end(self, data: bytes) -> int:
+        """The offset after the last line end of ``data`` (0: none): after its last LF, else its last CR
+        that cannot be the first half of a CRLF (the next read may start with the LF)."""
+        chart = self.chart(data)
+        return (chart.rfind(b"\n") + 1 or chart.rfind(b"\r", 0, len(chart) - 1) + 1) * self.unit
+
+    def last_line_start(self, raw: bytes, before: int) -> int:
+        """The offset of the last line of ``raw`` (whole lines) that starts before offset ``before`` (> 0, at a
+        code unit's start)."""
+        return _last_line_start(self.chart(raw), before // self.unit) * self.unit
+
+    def lines(self, raw: bytes) -> list[bytes]:
+        """The lines of ``raw``, each with its line end, split where a universal-newline reader splits."""
+        if self.unit == 1:
+            return raw.splitlines(keepends=True)
+        ends = itertools.accumulate(len(line) * self.unit for line in self.chart(raw).splitlines(keepends=True))
+        return [raw[start:end] for start, end in itertools.pairwise(itertools.chain((0,), ends))]
+
+
+def _undecodable_as_surrogates(error: UnicodeError) -> tuple[str, int]:
+    """Each byte a codec cannot decode as the lone surrogate U+DC00 + byte: what ``surrogateescape`` gives
+    for a byte of 128 or more, for any byte (in UTF-16 a bad unit may hold one under 128), so that
+    :func:`has_surrogate` tells the line in every encoding."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end
+
+
+#: The decoding error handler of lines that do not decode (:func:`_undecodable_as_surrogates`).
+_UNDECODABLE = "triage.undecodable"
+codecs.register_error(_UNDECODABLE, _undecodable_as_surrogates)
+
+
+def _check_line_readable(encoding: str) -> None:
+    """Refuse an encoding whose lines cannot be read on their own (:data:`_STATEFUL_CODECS`, EBCDIC)."""
+    name = codecs.lookup(encoding).name
+    if name.startswith(("utf-8", "utf-16", "utf-32")):  # utf-8-sig's encoder would write a byte-order mark first
+        return
+    try:
+        ascii_syntax = _ASCII_SYNTAX.encode(name) == _ASCII_SYNTAX.encode("ascii")
+    except UnicodeEncodeError:
+        ascii_syntax = False
+    if not ascii_syntax or name.startswith(_STATEFUL_CODECS):
+        raise DataError(
+            f"encoding {encoding!r} cannot be read a line at a time (it shifts state or is not ASCII-based); "
+            f"convert the file first, e.g. iconv -f {encoding} -t UTF-8 FILE > FILE.utf8.csv"
+        )
 
 
 # Bytes read and decoded at a time: the first read of a file (often just its header) and a record
@@ -563,12 +667,13 @@ class _Block:
     first: int  # lines before it
     start: int  # its byte offset
     raw: bytes
+    encoding: _TextEncoding
     _ends: list[int] | None = None
 
     def offset_after(self, lines: int) -> int:
         """The byte offset after its first ``lines`` lines."""
         if self._ends is None:  # only for a block the reading ends in, when asked where
-            self._ends = list(itertools.accumulate(map(len, self.raw.splitlines(keepends=True))))
+            self._ends = list(itertools.accumulate(map(len, self.encoding.lines(self.raw))))
         if lines >= len(self._ends):
             return self.start + len(self.raw)
         return self.start + self._ends[lines - 1] if lines > 0 else self.start
@@ -586,9 +691,9 @@ def _last_line_start(raw: bytes, before: int) -> int:
 class _Lines:
     """The decoded lines of a text file from byte ``start``, split where a universal-newline reader
     splits (after ``\\n``, ``\\r\\n`` or a lone ``\\r``), counting bytes: :attr:`position` is the
-    offset of the first line not yet handed out. For :func:`splittable` encodings only, where a line
-    decoded on its own reads as it does inside the whole file; the one line source of every CSV, TSV
-    and JSONL read in such an encoding, whole or in shares, so both give the same rows.
+    offset of the first line not yet handed out. A line decoded on its own reads as it does inside the
+    whole file (line ends are found in whole code units: :class:`_TextEncoding`); the one line source of
+    every CSV, TSV and JSONL read, whole or in shares, so both give the same rows.
     ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL).
     :attr:`count` and :attr:`undecodable` count the lines handed out and those holding bytes not valid in
     the encoding (kept as lone surrogates), so a reader can tell whether a record ran over several
@@ -605,14 +710,14 @@ class _Lines:
     which finds the undecodable lines."""
 
     def __init__(
-        self, handle: Any, start: int, encoding: str, translate: bool = False, stop: int | None = None
+        self, handle: Any, start: int, encoding: _TextEncoding, translate: bool = False, stop: int | None = None
     ) -> None:
         self._handle = handle  # buffered, positioned at ``start``
-        utf8_sig = codecs.lookup(encoding).name == "utf-8-sig"
-        if utf8_sig and start == 0 and handle.peek(3)[:3] == codecs.BOM_UTF8:
-            start += len(handle.read(3))  # as the utf-8-sig decoder does: only at the very start
+        bom = encoding.bom
+        if bom and start == 0 and handle.peek(len(bom))[: len(bom)] == bom:
+            start += len(handle.read(len(bom)))  # as the utf-8-sig decoder does: only at the very start
         self._start, self._stop = start, stop
-        self._encoding = "utf-8" if utf8_sig else encoding
+        self._encoding = encoding
         self._newline = None if translate else ""
         self.stop_reached = stop is not None and start >= stop
         #: Numbers (from 1) of the undecodable lines read and not yet looked past (:meth:`undecodable_in`).
@@ -688,7 +793,7 @@ class _Lines:
             if self.stop_reached or stop is None or offset + len(raw) < stop:
                 yield self._decoded(offset, raw)
                 continue
-            cut = _last_line_start(raw, stop - offset)
+            cut = self._encoding.last_line_start(raw, stop - offset)
             if cut:
                 yield self._decoded(offset, raw[:cut])
             self.stop_reached = True
@@ -711,8 +816,7 @@ class _Lines:
                 if pending:
                     yield offset, b"".join(pending)
                 return
-            # after the last LF, else the last CR that cannot be the first half of a CRLF
-            cut = data.rfind(b"\n") + 1 or data.rfind(b"\r", 0, len(data) - 1) + 1
+            cut = self._encoding.after_last_line_end(data)
             if not cut:
                 pending.append(data)  # no line end yet: read on
                 continue
@@ -725,11 +829,12 @@ class _Lines:
     def _decoded(self, offset: int, raw: bytes) -> Iterable[str]:
         """The lines of the block at ``offset``, decoded whole when it can be."""
         first = self.count
-        self.block = _Block(first, offset, raw)
+        self.block = _Block(first, offset, raw, self._encoding)
         if self._reader is None:
             self._forget_bad_before(first + 1)
+        codec = self._encoding.codec
         try:
-            text = raw.decode(self._encoding)
+            text = raw.decode(codec)
         except UnicodeDecodeError:
             pass
         else:
@@ -742,11 +847,11 @@ class _Lines:
                 lines.append(last)
             return lines
         lines = []
-        for number, piece in enumerate(raw.splitlines(keepends=True), first + 1):
+        for number, piece in enumerate(self._encoding.lines(raw), first + 1):
             try:
-                line = piece.decode(self._encoding)
+                line = piece.decode(codec)
             except UnicodeDecodeError:
-                line = piece.decode(self._encoding, "surrogateescape")
+                line = piece.decode(codec, _UNDECODABLE)
                 self.bad.append(number)
             if self._newline is None and "\r" in line[-2:]:
                 line = line.rstrip("\r\n") + "\n"
@@ -826,46 +931,38 @@ def _delimited_header(first: list[str] | None, encoding: str) -> list[str]:
     return unique_columns(first)
 
 
-def _delimited_rows(
-    reader: Any, header: list[str], delimiter: str, encoding: str, lines: _Lines | None
-) -> Generator[Row]:
-    """The data rows of a CSV/TSV ``reader``, numbered from 1; from ``lines``, the records that start
-    before its stop (the last may run on past it)."""
+def _delimited_rows(reader: Any, header: list[str], delimiter: str, encoding: str, lines: _Lines) -> Generator[Row]:
+    """The data rows of a CSV/TSV ``reader`` of ``lines``, numbered from 1: the records that start before
+    its stop (the last may run on past it)."""
     check_utf8 = _is_gb(encoding)
     width = len(header)
     number = 0
-    # from lines, a record read from one line whose bytes all decoded holds no line break and no surrogate
+    # a record read from one line whose bytes all decoded holds no line break and no surrogate
     taken = 0  # lines the reader has used
     base = 0  # lines used before the reader started (records read again after a runaway quote)
-    undecodable_lines = lines.bad if lines is not None else []
-    while lines is None or not lines.stop_reached:
-        before, block = taken, lines.block if lines is not None else None
+    undecodable_lines = lines.bad
+    while not lines.stop_reached:
+        before, block = taken, lines.block
         try:
             values, runaway = next(reader), ""
         except StopIteration:
             return
         except csv.Error as problem:  # e.g. a runaway quote past the field limit: keep the row, say why
             values = []
-            runaway = _unreadable_record(problem, base + reader.line_num - before, reread=lines is not None)
+            runaway = _unreadable_record(problem, base + reader.line_num - before)
         taken = base + reader.line_num
         if not values and not runaway:
             continue  # a blank line is no row (as in pandas)
         number += 1
         if reader.ran_out_in_quotes:  # its text holds every line after it: no tag would mean anything
-            runaway = _open_quote(taken - before, reread=lines is not None)
-        if runaway:  # the row is its first line; the lines after it are read again as rows where that can be
-            if lines is None:
-                yield Row(number, (values + [""] * width)[:width], runaway)
-                continue
+            runaway = _open_quote(taken - before)
+        if runaway:  # the row is its first line; the lines after it are read again as rows
             first, reader = lines.reread_after_first_line(block, before, delimiter)
             taken = base = before + 1
             yield Row(number, _line_cells(first, header, delimiter), runaway)
             continue
-        if lines is None:
-            one_line, undecodable = False, has_surrogate("".join(values))
-        else:
-            one_line = taken - before == 1
-            undecodable = bool(undecodable_lines) and lines.undecodable_in(before + 1, taken)
+        one_line = taken - before == 1
+        undecodable = bool(undecodable_lines) and lines.undecodable_in(before + 1, taken)
         if undecodable or max(map(len, values)) > MAX_CELL_CHARS:
             cells, error = row_cells(values, header, encoding)
         elif len(values) == width:  # text cells pass the cell rule unchanged
@@ -897,26 +994,22 @@ def _line_cells(line: str, header: list[str], delimiter: str) -> list[str]:
     return row_cells(line.rstrip("\r\n").split(delimiter), header)[0]
 
 
-# What the row of a runaway quote says became of the lines after its own: read as rows of their own (a file
-# in a splittable encoding is read again from there), or not (UTF-16, read as one stream: the lines the quote
-# ran over are lost, to the end of the file or to where the csv module gave up at its field limit).
+# What the row of a runaway quote says became of the lines after its own: read again, as rows of their own.
 _READ_AGAIN = (
     "The row is not tagged; the lines after it are read as rows: close or remove the quote and tag the row again"
 )
 
 
-def _open_quote(lines: int, reread: bool = True) -> str:
+def _open_quote(lines: int) -> str:
     """The error of a record whose quoted cell ran on over ``lines`` lines to the end of the file."""
-    after = _READ_AGAIN if reread else "The lines after its start are not read as rows: close the quote and tag again"
-    return f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? {after}"
+    return f"a quoted cell runs on to the end of the file ({lines:,} lines): an unclosed quote? {_READ_AGAIN}"
 
 
-def _unreadable_record(problem: csv.Error, lines: int, reread: bool = True) -> str:
+def _unreadable_record(problem: csv.Error, lines: int) -> str:
     """A record the csv module refused, as its row's error: past the field limit, what usually caused it."""
     if "field larger than field limit" not in str(problem):
         return f"unreadable CSV row: {problem}"
-    after = _READ_AGAIN if reread else "The lines it ran over are not read as rows: close the quote and tag again"
-    return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {after}"
+    return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {_READ_AGAIN}"
 
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -963,14 +1056,19 @@ def _text_lines(
     path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None
 ) -> tuple[_Lines, Any]:
     """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress."""
+    text = _TextEncoding.of(path, encoding)
+    if start % text.unit:
+        raise DataError(f"byte {start:,} is inside a {text.codec} character: a byte range starts at a line start")
+    if stop is not None:  # records start at whole code units: the same records, and every read is of whole units
+        stop = -(-stop // text.unit) * text.unit
     raw = path.open("rb")
     raw.seek(start)
     source = _CountingReader(raw, start) if count else raw
-    return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, encoding, translate, stop), source
+    return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, text, translate, stop), source
 
 
 def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[str], int]:
-    """``(header, JSONL keys, byte offset of the first data record)`` of a splittable text file."""
+    """``(header, JSONL keys, byte offset of the first data record)`` of a text file."""
     lines, handle = _text_lines(path, 0, encoding, kind == "jsonl", count=False)
     with handle:
         if kind == "jsonl":
@@ -1011,24 +1109,9 @@ def _leading_records(lines: _Lines, delimiter: str) -> list[tuple[list[str], int
 
 def _read_text(
     path: Path, kind: str, encoding: str, byte_range: tuple[int, int] | None
-) -> tuple[list[str], Generator[Row], _CountingReader, _Lines | None, int | None]:
+) -> tuple[list[str], Generator[Row], _CountingReader, _Lines, int]:
     """``(header, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
-    that start in ``byte_range`` (numbered from 1 there). Files in a :func:`splittable` encoding are
-    read line by line from bytes; others (UTF-16) through a decoding stream, whole only."""
-    if not splittable(encoding):
-        if byte_range is not None:
-            raise DataError(f"a {encoding} file cannot be read in byte ranges; read it whole")
-        counter = _CountingReader(path.open("rb"))
-        translate = kind == "jsonl"
-        stream = io.BufferedReader(counter, buffer_size=1 << 16)
-        text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline=None if translate else "")
-        if kind == "jsonl":
-            keys, read = _jsonl_keys(text)
-            header = unique_columns(keys)
-            return header, _jsonl_rows(itertools.chain(read, text), header, keys, encoding), counter, None, None
-        reader = _csv_reader(text, _DELIMITERS[kind])
-        header = _delimited_header(next(reader, None), encoding)
-        return header, _delimited_rows(reader, header, _DELIMITERS[kind], encoding, None), counter, None, None
+    that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`)."""
     if byte_range is None:
         header, keys, data_start = _text_header(path, kind, encoding)
     else:
@@ -1053,10 +1136,17 @@ _Share = TypeVar("_Share")
 
 
 def byte_shares(
-    path: str | Path, format: str, start: int, rows: int, workers: int = 1, *, share_bytes: int | None = None
+    path: str | Path,
+    format: str,
+    start: int,
+    rows: int,
+    workers: int = 1,
+    *,
+    share_bytes: int | None = None,
+    encoding: str = "utf-8",
 ) -> Iterator[tuple[int, int]]:
-    """Byte ranges ``(start, stop)`` covering a CSV/TSV/JSONL file from ``start`` to its end, each of
-    about ``rows`` records (or ``share_bytes`` bytes), for workers that read their own share
+    """Byte ranges ``(start, stop)`` covering a CSV/TSV/JSONL file in ``encoding`` from ``start`` to its end,
+    each of about ``rows`` records (or ``share_bytes`` bytes), for workers that read their own share
     (``read_rows(byte_range=...)``).
 
     Near the end, once fewer bytes are left than two shares per worker, shares get smaller (down to
@@ -1070,17 +1160,19 @@ def byte_shares(
     """
     path = Path(path)
     end = path.stat().st_size
+    text = _TextEncoding.of(path, encoding)
+    unit = text.unit
     with path.open("rb") as handle:
         handle.seek(start)
         sample = handle.read(1 << 20)
-        size = share_bytes or max(1, rows * len(sample) // max(sample.count(b"\n"), 1))
+        size = share_bytes or max(1, rows * len(sample) // max(text.chart(sample).count(b"\n"), 1))
         smallest = max(1, size // _SMALLEST_TAIL_SHARE)
         quote = b"" if format == "jsonl" else b'"'
         while end - start > (share := max(smallest, min(size, (end - start) // (2 * workers)))):
             handle.seek(start)
-            block = handle.read(share)
-            odd = bool(quote) and block.count(quote) % 2 == 1
-            stop = _next_line_start(handle, start + len(block), odd, quote)
+            block = handle.read(-(-share // unit) * unit)  # whole code units
+            odd = bool(quote) and text.chart(block).count(quote) % 2 == 1
+            stop = _next_line_start(handle, start + len(block), odd, quote, text)
             if stop >= end:
                 break
             yield start, stop
@@ -1108,20 +1200,20 @@ def joined_shares(
         expected = end_of(result)
 
 
-def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes) -> int:
-    """The first line start after byte ``offset`` (where ``handle`` is) with an even number of ``quote``
-    bytes before it (``odd``: the count up to ``offset`` is odd; no ``quote``: any line start); the
-    file's end if there is none."""
+def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes, text: _TextEncoding) -> int:
+    """The first line start after byte ``offset`` (where ``handle`` is, at a code unit's start) with an even
+    number of ``quote`` characters before it (``odd``: the count up to ``offset`` is odd; no ``quote``: any
+    line start); the file's end if there is none."""
     while block := handle.read(1 << 16):
-        at = 0
-        while (newline := block.find(b"\n", at)) >= 0:
+        chart, at = text.chart(block), 0
+        while (newline := chart.find(b"\n", at)) >= 0:
             if quote:
-                odd ^= block.count(quote, at, newline) % 2 == 1
+                odd ^= chart.count(quote, at, newline) % 2 == 1
             at = newline + 1
             if not odd:
-                return offset + at
+                return offset + at * text.unit
         if quote:
-            odd ^= block.count(quote, at) % 2 == 1
+            odd ^= chart.count(quote, at) % 2 == 1
         offset += len(block)
     return offset
 
