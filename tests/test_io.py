@@ -24,13 +24,39 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "gbk", "utf-16"])
-def test_detects_encodings(tmp_path, encoding):
+@pytest.mark.parametrize(
+    ("encoding", "detected"),
+    [
+        ("utf-8", "utf-8-sig"),
+        ("utf-8-sig", "utf-8-sig"),
+        ("gb18030", "gb18030"),
+        ("gbk", "gb18030"),
+        ("utf-16", "utf-16"),
+        ("utf-32", "utf-32"),
+        ("utf-16-le", "utf-16-le"),  # no byte-order mark: told by its NUL bytes
+        ("utf-16-be", "utf-16-be"),
+    ],
+)
+def test_detects_encodings(tmp_path, encoding, detected):
     path = tmp_path / "export.csv"
     pd.DataFrame(ROWS).to_csv(path, index=False, encoding=encoding)
     frame = read_table(path, encoding="auto")
     assert list(frame["留言详情"]) == [row["留言详情"] for row in ROWS]
-    assert detect_encoding(path) in {"utf-8-sig", "gb18030", "utf-16"}
+    assert detect_encoding(path) == detected
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"id,text\n1,\x00\x00abc\n",  # a few NUL bytes in UTF-8 text
+        "id,text\n1,路灯".encode("utf-16-le") + b"\x00\xdc" + "坏了\n".encode("utf-16-le"),  # NULs, a lone surrogate
+        "id,内容\n1,派出所补办身份证\n".encode("gb18030"),
+    ],
+    ids=["utf8-with-nuls", "not-decodable", "gb18030"],
+)
+def test_only_text_that_reads_as_utf16_is_taken_for_utf16_without_a_byte_order_mark(tmp_path, raw):
+    (path := tmp_path / "export.csv").write_bytes(raw)
+    assert detect_encoding(path) in {"utf-8-sig", "gb18030"}
 
 
 def test_wrong_encoding_names_the_fix(tmp_path):

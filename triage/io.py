@@ -162,10 +162,10 @@ class EncodingChoice:
 def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice:
     """The encoding of a CSV/TSV/JSONL file: ``requested`` unless it is ``"auto"``.
 
-    Auto: a BOM (UTF-8, UTF-16, UTF-32) wins; otherwise each line of the first 8 MiB holding non-ASCII
-    bytes votes UTF-8 or GB18030 (the superset of GBK and GB2312 that Chinese government systems
-    export), and the majority decides, so one odd row does not turn a file into mojibake; the
-    minority's rows then become row errors naming the other encoding.
+    Auto: a BOM (UTF-8, UTF-16, UTF-32) wins, then UTF-16 told by its NUL bytes; otherwise each line of the
+    first 8 MiB holding non-ASCII bytes votes UTF-8 or GB18030 (the superset of GBK and GB2312 that Chinese
+    government systems export), and the majority decides, so one odd row does not turn a file into mojibake;
+    the minority's rows then become row errors naming the other encoding.
     """
     if requested != "auto":
         try:
@@ -183,6 +183,9 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return EncodingChoice("utf-16", "UTF-16 byte-order mark")
         handle.seek(0)
+        if wide := _utf16_without_bom(handle.read(_UTF16_SAMPLE_BYTES)):
+            return EncodingChoice(wide, "no byte-order mark; NUL bytes at every other byte")
+        handle.seek(0)
         votes, lines, truncated = _encoding_votes(handle)
     utf8, gb, neither = votes["utf-8"], votes["gb18030"], votes[""]
     scope = f"{lines:,} sampled lines" + (" (the first 8 MiB)" if truncated else "")
@@ -191,6 +194,26 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
     if gb > utf8:
         return EncodingChoice("gb18030", f"{gb:,} lines GBK/GB18030, {utf8:,} UTF-8 of {scope}")
     return EncodingChoice("utf-8-sig", f"{utf8:,} lines UTF-8, {gb:,} GBK/GB18030 of {scope}")
+
+
+# The bytes looked at for UTF-16 written without a byte-order mark (SQL Server's bcp -w, some 12345 systems).
+_UTF16_SAMPLE_BYTES = 1 << 16
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``sample`` is UTF-16 without a byte-order mark, else None. The
+    ASCII in an export (delimiters, digits, line ends) is a NUL byte and its own in UTF-16: text in an 8-bit
+    encoding holds no NUL, so NULs in a tenth of the bytes, nine in ten of them on one side, and a sample that
+    decodes, tell UTF-16 and its byte order."""
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if (even + odd) * 10 < len(sample) or max(even, odd) * 10 < (even + odd) * 9:
+        return None
+    wide = "utf-16-le" if odd > even else "utf-16-be"
+    try:
+        codecs.getincrementaldecoder(wide)().decode(sample)  # not final: the sample may end inside a character
+    except UnicodeDecodeError:
+        return None
+    return wide
 
 
 def _encoding_votes(handle: Any) -> tuple[dict[str, int], int, bool]:
