@@ -90,7 +90,7 @@ def test_any_csv_reads_as_read_rows_reads_it_whatever_the_range_size(tmp_path, p
 def test_a_glob_of_files_reads_each_in_its_own_encoding_and_in_name_order(tmp_path):
     (tmp_path / "b.csv").write_text("id,内容\n3,派出所补办身份证\n", "gb18030")
     (tmp_path / "a.csv").write_text("id,内容\n1,小区物业乱收费\n2,学校乱收费\n", "utf-8")
-    (tmp_path / "c.csv").write_text("id,内容\n4,路灯坏了\n", "utf-16")  # read whole: one range
+    (tmp_path / "c.csv").write_text("id,内容\n4,路灯坏了\n", "utf-16")
     files = [tmp_path / name for name in ("a.csv", "b.csv", "c.csv")]
     assert read(tmp_path / "*.csv") == read_locally(*files)
     assert [row[0] for row in read(tmp_path / "*.csv")] == ["1", "2", "3", "4"]
@@ -177,11 +177,12 @@ def test_an_encoding_given_is_the_one_every_range_is_read_in(tmp_path):
 
 
 def test_a_file_read_whole_does_not_end_the_glob(tmp_path):
-    """A UTF-16 file (one range, read whole) first in name order: the files after it are read too."""
-    (tmp_path / "a.csv").write_text("id,内容\n1,路灯坏了\n", "utf-16")
-    (tmp_path / "b.csv").write_text("id,内容\n2,小区物业乱收费\n3,学校乱收费\n", "utf-8")
-    assert read(tmp_path / "*.csv", blocksize="16B") == read_locally(tmp_path / "a.csv", tmp_path / "b.csv")
-    assert [row[0] for row in read(tmp_path / "*.csv")] == ["1", "2", "3"]
+    """A workbook (one range, read whole) first in name order: the files after it are read too, a UTF-16 one
+    in ranges of 16 bytes."""
+    pd.DataFrame({"id": ["1"], "内容": ["路灯坏了"]}).to_excel(tmp_path / "a.xlsx", index=False)
+    (tmp_path / "b.csv").write_text("id,内容\n2,小区物业乱收费\n3,学校乱收费\n", "utf-16")
+    assert read(tmp_path / "*", blocksize="16B") == read_locally(tmp_path / "a.xlsx", tmp_path / "b.csv")
+    assert [row[0] for row in read(tmp_path / "*")] == ["1", "2", "3"]
 
 
 @pytest.mark.parametrize("name", ["export.parquet", "export.pq", "dataset"])
