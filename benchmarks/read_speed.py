@@ -2,12 +2,13 @@
 
 Files: teddy2020c ``votes.csv`` as ``id,text`` (text = subject + body, so every cell holds a line
 break), cycled to ``--rows`` rows and written to a temporary folder (never into the checkout) with
-CRLF record ends (as csv.writer and Excel write them) and with LF ones (as the shared exports are).
+CRLF record ends (as csv.writer and Excel write them) and with LF ones (as the shared exports are),
+in each ``--encodings`` (UTF-8 with a byte-order mark by default; ``gb18030``, ``utf-16``, ...).
 Each file is read ``--rounds`` times through :func:`triage.io.read_rows`, timed in CPU time (the
 figure to trust on a shared machine; the load average is printed beside it); the minimum is printed,
 in microseconds per row.
 
-Run: ``python benchmarks/read_speed.py [--data FOLDER] [--rows 20000] [--rounds 7]``.
+Run: ``python benchmarks/read_speed.py [--data FOLDER] [--rows 20000] [--rounds 7] [--encodings utf-8-sig,utf-16]``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def write_export(path: Path, texts: list[str], rows: int, line_end: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+def write_export(path: Path, texts: list[str], rows: int, line_end: str, encoding: str) -> None:
+    with path.open("w", encoding=encoding, newline="") as handle:
         writer = csv.writer(handle, lineterminator=line_end)
         writer.writerow(["id", "text"])
         writer.writerows([i, text] for i, text in zip(range(rows), itertools.cycle(texts), strict=False))
@@ -51,19 +52,24 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=teddy2020c.default_path())
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--encodings", default="utf-8-sig", help="comma-separated encodings to write the files in")
     args = parser.parse_args()
     if args.data is None:
         raise SystemExit("teddy2020c data not found; pass --data FOLDER")
     texts = list(teddy2020c.load_votes(args.data)["text"])
     print(f"votes.csv subject + body cycled to {args.rows:,} rows; load average {load_average()}")
     with tempfile.TemporaryDirectory() as folder:
-        for name, line_end in (("CRLF", "\r\n"), ("LF", "\n")):
-            path = Path(folder) / f"votes-{name}.csv"
-            write_export(path, texts, args.rows, line_end)
-            size = path.stat().st_size / 2**20
-            for encoding in ("utf-8-sig", "auto"):
-                per_row = cpu_per_row(path, encoding, args.rounds)
-                print(f"{name} ({size:.1f} MiB), encoding {encoding}: {per_row:.2f} us/row (min of {args.rounds})")
+        for written in args.encodings.split(","):
+            for name, line_end in (("CRLF", "\r\n"), ("LF", "\n")):
+                path = Path(folder) / f"votes-{name}.csv"
+                write_export(path, texts, args.rows, line_end, written)
+                size = path.stat().st_size / 2**20
+                for encoding in (written, "auto"):
+                    per_row = cpu_per_row(path, encoding, args.rounds)
+                    print(
+                        f"{written} {name} ({size:.1f} MiB), read as {encoding}: {per_row:.2f} us/row "
+                        f"(min of {args.rounds})"
+                    )
     print(f"load average {load_average()}")
 
 
