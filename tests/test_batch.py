@@ -344,11 +344,17 @@ def test_tag_dataframe_reads_the_columns_named_or_found_with_the_model_given(sma
         tag_dataframe(frame, ["正文"], model=small_model)
 
 
-def test_tag_dataframe_keeps_input_columns_named_like_tag_columns(small_model):
-    frame = pd.DataFrame({"department": ["物业科"], "内容": [TEXTS[0]]})
+@pytest.mark.parametrize("taken", ["department", "urgency", "group_size"])
+def test_tag_dataframe_keeps_input_columns_named_like_tag_columns(small_model, tmp_path, taken):
+    """An input column named like any column triage adds (a tag, a routing or a grouping column) is kept as read,
+    and every tag is then named triage_*, as tag_file names them (tag_dataframe prefixed only the clashing one)."""
+    frame = pd.DataFrame({taken: ["物业科"], "内容": [TEXTS[0]]})
     tagged = tag_dataframe(frame, ["内容"], model=small_model)
-    assert tagged["department"].tolist() == ["物业科"] and tagged["triage_department"].tolist() != ["物业科"]
-    assert list(tagged.columns) == ["department", "内容", "triage_department", *OUTPUT_COLUMNS[1:]]
+    assert tagged[taken].tolist() == ["物业科"] and tagged["triage_department"].tolist() != ["物业科"]
+    assert list(tagged.columns) == [taken, "内容", *(f"triage_{name}" for name in OUTPUT_COLUMNS)]
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    tag_file(tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, text_columns=["内容"], progress=False)
+    assert pd.read_csv(tmp_path / "out.csv", nrows=0).columns.tolist() == list(tagged.columns)
 
 
 def test_dask_gives_the_same_tags_as_the_local_tagger(dask_client, saved_model_dir, small_model, tmp_path):

@@ -380,7 +380,7 @@ def test_tag_dataframe_routes_and_keeps_clashing_columns(small_model):
     assert list(out.columns) == [
         "urgency",
         "内容",
-        *[c if c != "urgency" else "triage_urgency" for c in output_columns(True)],
+        *[f"triage_{c}" for c in output_columns(True)],  # all prefixed, as tag_file names them
     ]
     assert out["urgency"][0] == "高" and out["triage_urgency"][0] == "emergency"
 

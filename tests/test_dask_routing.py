@@ -73,28 +73,19 @@ def test_rows_read_by_read_export_are_tagged_as_the_local_tagger_tags_them(saved
     tagged = triage.dask.tag(frame, ["内容"], model_path=saved_model_dir)
     with dask.config.set(scheduler="synchronous"):
         remote = tagged.compute()
-    # only the tag columns whose names are taken get the prefix (tag_file prefixes them all then)
-    renamed = {"department": "triage_department", "confidence": "triage_confidence"}
-    assert (
-        list(remote.columns)
-        == list(tagged.columns)
-        == [
-            "id",
-            "confidence",
-            "department",
-            "标题",
-            "内容",
-            *(renamed.get(name, name) for name in output_columns(routing=False)),
-        ]
-    )
-    columns = ["id", "confidence", "department", "标题", "内容", "triage_department", "error", "triage_confidence"]
-    local_columns = [*columns[:6], "triage_error", "triage_confidence"]
+    # named as tag_file names them: every tag column gets the prefix when one name is taken
+    assert list(remote.columns) == list(tagged.columns) == list(local[0])
+    assert list(local[0])[5:] == [f"triage_{name}" for name in output_columns(routing=False)]
+    columns = ["id", "confidence", "department", "标题", "内容", "triage_department", "triage_error"]
+    columns.append("triage_confidence")
     read = remote[columns].astype(object).fillna("").astype(str)  # a missing confidence is written blank
-    assert read.values.tolist() == [[row[name] for name in local_columns] for row in local]
-    assert str(remote["triage_confidence"].dtype) == "Float64" and str(remote["needs_review"].dtype) == "boolean"
-    unread = remote["error"] != ""
+    assert read.values.tolist() == [[row[name] for name in columns] for row in local]
+    assert str(remote["triage_confidence"].dtype) == "Float64"
+    assert str(remote["triage_needs_review"].dtype) == "boolean"
+    unread = remote["triage_error"] != ""
     assert unread.sum() == 2 and remote.loc[unread, "triage_confidence"].isna().all()
-    assert remote.loc[unread, "needs_review"].isna().all() and remote.loc[~unread, "needs_review"].notna().all()
+    assert remote.loc[unread, "triage_needs_review"].isna().all()
+    assert remote.loc[~unread, "triage_needs_review"].notna().all()
 
 
 def test_dask_without_a_model_path_tags_with_the_shipped_model():

@@ -193,11 +193,17 @@ def _reworded(text: str, rng: np.random.Generator) -> str:
     return text[:at] + text[at + 1 :] + "！"
 
 
-def test_tag_group_on_dask_writes_the_local_group_columns(dask_client, saved_model_dir, tmp_path):
+@pytest.mark.parametrize("prefix", ["", "triage_"])
+def test_tag_group_on_dask_writes_the_local_group_columns(dask_client, saved_model_dir, tmp_path, prefix):
+    """The same groups, under the same names: with an input column named group_id (an earlier run's), every
+    added column is triage_* in both (Dask prefixed only the clashing ones)."""
     import pandas as pd
 
     src = tmp_path / "in.csv"
-    pd.DataFrame({"编号": [str(i) for i in range(7)], "内容": [OTHER, *DRAIN, "", *NOISE]}).to_csv(src, index=False)
+    columns = {"编号": [str(i) for i in range(7)], "内容": [OTHER, *DRAIN, "", *NOISE]}
+    if prefix:
+        columns["group_id"] = ["旧"] * 7
+    pd.DataFrame(columns).to_csv(src, index=False)
     common = [str(src), "--text-column", "内容", "--group", "--model", str(saved_model_dir)]
     local = CliRunner().invoke(cli, ["tag", *common, "-o", str(tmp_path / "local.csv"), "--silent"])
     assert local.exit_code == 0, local.output
@@ -208,9 +214,11 @@ def test_tag_group_on_dask_writes_the_local_group_columns(dask_client, saved_mod
     assert remote.exit_code == 0, remote.output
     expected = pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)
     got = pd.read_parquet(tmp_path / "out")
-    assert got["group_id"].tolist() == [1, 2, 2, 2, 5, 6, 6] == expected["group_id"].astype(int).tolist()
-    assert got["group_size"].tolist() == expected["group_size"].astype(int).tolist()
-    assert got["department"].tolist() == expected["department"].tolist()
+    assert list(got.columns) == list(expected.columns)
+    group_id, group_size, department = (prefix + name for name in ("group_id", "group_size", "department"))
+    assert got[group_id].tolist() == [1, 2, 2, 2, 5, 6, 6] == expected[group_id].astype(int).tolist()
+    assert got[group_size].tolist() == expected[group_size].astype(int).tolist()
+    assert got[department].tolist() == expected[department].tolist()
 
 
 @pytest.mark.realdata

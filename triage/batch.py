@@ -91,6 +91,17 @@ def output_columns(routing: bool) -> tuple[str, ...]:
     return OUTPUT_COLUMNS[:-1] + (ROUTING_COLUMNS if routing else ()) + OUTPUT_COLUMNS[-1:]
 
 
+#: Every column triage can add to a row (tags, routing, grouping).
+_ADDED_COLUMNS = frozenset(OUTPUT_COLUMNS + ROUTING_COLUMNS + GROUP_COLUMNS)
+
+
+def added_column_prefix(header: Iterable[Any]) -> str:
+    """What the names of the columns triage adds start with beside the input columns ``header``: ``triage_``
+    when the input has a column named like any of them, so that they stay one set under one prefix whatever
+    engine (``tag_file``, ``tag_dataframe``, Dask) or options added them; else nothing."""
+    return "triage_" if _ADDED_COLUMNS & set(header) else ""
+
+
 @dataclass
 class Summary:
     """What a tagging run did; also written as JSON with ``summary_path``."""
@@ -534,7 +545,7 @@ class _Run:
     chunk_size: int
     config: RoutingConfig | None
     #: The tags added to each row (:func:`output_columns`, then :data:`GROUP_COLUMNS` if grouping); the
-    #: output's header calls them ``triage_NAME`` when the input has a column of the same name.
+    #: output's header calls them ``triage_NAME`` when the input has a column so named (:func:`added_column_prefix`).
     names: tuple[str, ...]
     cells: _CellRule
 
@@ -568,7 +579,8 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
     columns = list(options.text_columns) or detect_text_columns(header)
     require_columns(header, [*columns, *([options.id_column] if options.id_column else [])], source=export.path)
     names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
-    added = [f"triage_{c}" for c in names] if set(names) & set(header) else list(names)
+    prefix = added_column_prefix(header)
+    added = [prefix + name for name in names]
     at = {name: len(header) + i for i, name in enumerate(names)}
     typed = {at["confidence"]: "float64", at["needs_review"]: "bool_"}
     if options.group:
@@ -1270,8 +1282,9 @@ def tag_dataframe(
     config: RoutingConfig | None = None,
     errors: Sequence[str] | None = None,
 ) -> Any:
-    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory). A row with an
-    ``errors`` entry (why it could not be read) is not tagged: its ``error`` says why."""
+    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory), named as
+    ``tag_file`` names them (:func:`added_column_prefix`). A row with an ``errors`` entry (why it could not be
+    read) is not tagged: its ``error`` says why."""
     import triage
 
     model = model or triage.load()
@@ -1281,7 +1294,7 @@ def tag_dataframe(
     if errors is not None and len(errors) != len(texts):
         raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
     tags = _tag_chunk(model, config, texts, list(errors) if errors is not None else [""] * len(texts))
-    out = frame.copy()
+    out, prefix = frame.copy(), added_column_prefix(frame.columns)
     for name, column in zip(output_columns(config is not None), tags, strict=True):
-        out[name if name not in frame.columns else f"triage_{name}"] = column
+        out[prefix + name] = column
     return out

@@ -30,7 +30,7 @@ from typing import Any, cast
 import numpy as np
 
 from triage._optional import import_optional
-from triage.batch import GROUP_COLUMNS, output_columns, tag_dataframe
+from triage.batch import GROUP_COLUMNS, added_column_prefix, output_columns, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import (
     DataError,
@@ -64,9 +64,9 @@ def _tag_partition(frame: Any, text_columns: list[str], model_path: str | None, 
     if READ_ERRORS in frame.columns:  # read by read_export: a row that could not be read is not tagged
         errors, frame = frame[READ_ERRORS].tolist(), frame.drop(columns=READ_ERRORS)
     tagged = tag_dataframe(frame, text_columns, model=_worker_model(model_path), config=config, errors=errors)
+    prefix = added_column_prefix(frame.columns)
     for name, dtype in _DTYPES.items():  # such a row's blank tags become missing values
-        column = name if name not in frame.columns else f"triage_{name}"
-        tagged[column] = tagged[column].replace("", None).astype(dtype)
+        tagged[prefix + name] = tagged[prefix + name].replace("", None).astype(dtype)
     return tagged
 
 
@@ -88,10 +88,9 @@ def tag(
         config = load_config(config)
     read = [name for name in ddf.columns if name != READ_ERRORS]
     columns = list(text_columns) or detect_text_columns(read)
-    meta = ddf._meta[read].copy()
+    meta, prefix = ddf._meta[read].copy(), added_column_prefix(read)
     for name in output_columns(config is not None):
-        out = name if name not in read else f"triage_{name}"
-        meta[out] = pandas.Series(dtype=_DTYPES.get(name, "str"))
+        meta[prefix + name] = pandas.Series(dtype=_DTYPES.get(name, "str"))
     path = str(model_path) if model_path is not None else None
     return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
 
@@ -287,7 +286,8 @@ def with_groups(
     ids = _group_ids(source, columns, threshold, spans, lengths)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
-    names = [name if name not in source.columns else f"triage_{name}" for name in GROUP_COLUMNS]
+    prefix = added_column_prefix(name for name in source.columns if name != READ_ERRORS)
+    names = [prefix + name for name in GROUP_COLUMNS]
     meta = _attach_groups(tagged._meta, np.zeros((0, 2), dtype=np.int64), names)
     pieces = [
         delayed(_attach_groups)(part, table[end - length : end], names)
