@@ -263,14 +263,27 @@ def test_a_parquet_integer_past_2_to_the_53_beside_a_null_keeps_its_digits(tmp_p
     )
 
 
-def test_a_pandas_index_written_into_parquet_stays_a_column(tmp_path):
+@pytest.mark.parametrize("dataset", [False, True], ids=["file", "hive-partitioned-folder"])
+def test_a_pandas_index_written_into_parquet_stays_a_column_where_the_file_has_it(tmp_path, dataset):
     """pandas writes a named index as a column with metadata; dask made it the frame's index, which the cells
-    left out: the id column was lost."""
+    left out: the id column was lost; then it came first, where read_rows (and so the local tagger's output)
+    has it last, as the file's schema does. A hive partition key comes after the file's columns."""
+    from triage.dask import read_export
+
     frame = pd.DataFrame({"id": ["a1", "a2"], "内容": ["小区物业乱收费", "学校乱收费"]}).set_index("id")
-    frame.to_parquet(tmp_path / "indexed.parquet")
-    rows = read(tmp_path / "indexed.parquet")
-    assert sorted(map(sorted, rows)) == sorted(map(sorted, read_locally(tmp_path / "indexed.parquet")))
-    assert ["a1", "小区物业乱收费", ""] in rows
+    path = tmp_path / "indexed.parquet"
+    if dataset:
+        (tmp_path / "set" / "月=5").mkdir(parents=True)
+        frame.to_parquet(tmp_path / "set" / "月=5" / "part.0.parquet")
+        path = tmp_path / "set"
+    else:
+        frame.to_parquet(path)
+    rows = read(path)
+    local = read_locally(tmp_path / "set" / "月=5" / "part.0.parquet" if dataset else path)
+    assert rows == [[*row[:-1], *(["5"] if dataset else []), row[-1]] for row in local]
+    assert rows[0] == ["小区物业乱收费", "a1", *(["5"] if dataset else []), ""]
+    with synchronous():
+        assert list(read_export(str(path)).columns)[:2] == ["内容", "id"]
 
 
 def test_a_blocksize_under_one_byte_is_refused(tmp_path):

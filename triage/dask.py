@@ -110,6 +110,7 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
     if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
         # Arrow values (an int64 past 2**53 beside a null stays exact); a pandas index stays a column, as locally
         frame = dd.read_parquet(source, dtype_backend="pyarrow", index=False)
+        frame = frame[_in_file_order(source, list(frame.columns))]
         return frame.map_partitions(_cells_partition, meta=_cells_meta(list(frame.columns)))
     files = sorted(glob.glob(source))
     if not files:
@@ -123,6 +124,15 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
 
 #: The column of :func:`read_export`'s frame holding each row's reading error ("" if none).
 READ_ERRORS = "__triage_read_error__"
+
+
+def _in_file_order(source: str, columns: list[str]) -> list[str]:
+    """``columns`` of a Parquet dataset in the order of its Arrow schema, as :func:`triage.io.read_rows` reads
+    them: dask puts a pandas index written into the files first, pyarrow where the schema has it (last)."""
+    pyarrow_parquet = import_optional("pyarrow.parquet", extra="dask", purpose="--engine dask")
+    paths = source if Path(source).is_dir() else sorted(glob.glob(source))
+    order = {name: at for at, name in enumerate(pyarrow_parquet.ParquetDataset(paths).schema.names)}
+    return sorted(columns, key=lambda name: order.get(name, len(order)))
 
 
 @dataclass(frozen=True)
