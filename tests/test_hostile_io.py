@@ -7,6 +7,7 @@ read in the wrong encoding.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
@@ -462,6 +463,47 @@ def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert [row["id"] for row in rows] == ["1", "", "3"] and summary.rows_out == 3
     assert "nested too deep" in rows[1]["error"] and rows[2]["department"] == "property_management"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        '{"id": 1, "text": "派出所补办身份证"',  # cut short
+        '{"id": 1, "text": ' + "[" * 5_000 + "]" * 5_000 + "}",  # nested too deep
+        '"派出所补办身份证"',  # a string, not an object
+    ],
+    ids=["cut-short", "too-deep", "string"],
+)
+def test_a_first_jsonl_line_that_is_no_object_is_its_rows_error_not_the_files(small_model, tmp_path, first):
+    """The columns come from the objects of the first lines: one bad first line fails only its row, with
+    one process and with workers reading shares (before, the whole file was refused: every row lost)."""
+    path = tmp_path / "first.jsonl"
+    path.write_text(first + '\n{"id": 2, "text": "学校乱收费"}\n{"id": 3, "text": "小区物业乱收费"}\n', "utf-8")
+    for jobs in (1, 2):
+        summary, rows = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
+        assert [row["id"] for row in rows] == ["", "2", "3"] and summary.errors == 1
+        assert rows[0]["error"].startswith("line is") and rows[0]["department"] == ""
+        assert [row["department"] for row in rows[1:]] == ["education", "property_management"]
+
+
+def test_a_jsonl_file_without_an_object_says_what_to_do(tmp_path):
+    path = tmp_path / "array.jsonl"
+    path.write_text('[{"id": 1, "text": "派出所补办身份证"},\n{"id": 2, "text": "学校乱收费"}]\n', "utf-8")
+    with pytest.raises(DataError, match=r"array.jsonl: no JSON object in the first 2 row\(s\).*row 1: line is not"):
+        read_table(path)
+    (path := tmp_path / "numbers.jsonl").write_text("1\n2\n", "utf-8")
+    with pytest.raises(DataError, match=r"row 1: line is not a JSON object \(a number\).*jq -c"):
+        read_table(path)
+
+
+def test_a_byte_order_mark_inside_joined_jsonl_files_is_skipped(small_model, tmp_path):
+    """``cat a.jsonl b.jsonl`` of files saved with a BOM: the BOM before b's first line is no row error."""
+    path = tmp_path / "joined.jsonl"
+    lines = ['{"id": 1, "text": "派出所补办身份证"}', '\ufeff{"id": 2, "text": "学校乱收费"}']
+    path.write_bytes(codecs.BOM_UTF8 + "\n".join(lines).encode() + b"\n")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["id"] for row in rows] == ["1", "2"] and summary.errors == 0
+    assert rows[1]["department"] == "education"
 
 
 def test_an_integer_of_5000_digits_is_a_row_error(small_model, tmp_path):

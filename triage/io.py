@@ -921,23 +921,31 @@ def _unreadable_record(problem: csv.Error, lines: int, reread: bool = True) -> s
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     """``(the columns of a JSONL file, the lines read to find them)``: the keys of the objects on its first
-    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least the first object), in the order they first appear. An exporter
-    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it."""
+    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least its first line), in the order they first appear. An exporter
+    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it;
+    a first line that is not an object (cut short, nested too deep) is its row's error, not the whole file's."""
     lines, read = iter(lines), []
-    first_line = next((line for line in lines if line.strip()), None)
-    if first_line is None:
+    line = next((line for line in lines if line.strip()), None)
+    if line is None:
         raise DataError("the file is empty")
-    first, _ = _json_record(first_line)
-    if not isinstance(first, dict):
-        raise DataError("the first line is not a JSON object; cannot tell the columns")
-    keys, size = dict.fromkeys(first), len(first_line)
-    read.append(first_line)
-    while size < _JSONL_KEY_SAMPLE_CHARS and (line := next(lines, None)) is not None:
+    keys: dict[str, None] = {}
+    size, rows, first_problem = 0, 0, ""
+    while line is not None:
         read.append(line)
         size += len(line)
-        record, _ = _json_record(line)
-        if isinstance(record, dict):
-            keys.update(dict.fromkeys(record))
+        if line.strip():  # numbered as _jsonl_rows numbers its rows
+            rows += 1
+            record, reason = _json_object(line)
+            if record is not None:
+                keys.update(dict.fromkeys(record))
+            elif not first_problem:
+                first_problem = f"row {rows}: {reason}"
+        line = next(lines, None) if size < _JSONL_KEY_SAMPLE_CHARS else None
+    if not keys and first_problem:
+        raise DataError(
+            f"no JSON object in the first {rows:,} row(s), so the columns cannot be told ({first_problem}); "
+            "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
+        )
     return list(keys), read
 
 
@@ -945,9 +953,8 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
     """Columns are ``keys`` (:func:`_jsonl_keys`); a key first seen after them is not kept."""
     check_utf8 = _is_gb(encoding)
     for number, line in enumerate((line for line in lines if line.strip()), 1):
-        record, reason = _json_record(line)
-        if not isinstance(record, dict):
-            reason = reason or f"line is not a JSON object (a {type(record).__name__})"
+        record, reason = _json_object(line)
+        if record is None:
             if has_surrogate(line):
                 reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
             yield Row(number, [""] * len(header), reason)
@@ -1126,16 +1133,24 @@ def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes) -> int:
     return offset
 
 
-def _json_record(line: str) -> tuple[Any, str]:
-    """``(parsed line, "")``, or ``(None, why it cannot be parsed)``."""
+def _json_object(line: str) -> tuple[dict[str, Any] | None, str]:
+    """``(the line's JSON object, "")``, or ``(None, why it is not one)``. A byte-order mark before the line
+    (files joined with ``cat``, each saved with one) is skipped, as the decoder skips the file's first."""
     try:
-        return json.loads(line), ""
+        record = json.loads(line.removeprefix("\ufeff"))
     except json.JSONDecodeError as problem:
         return None, f"line is not JSON ({problem})"
     except RecursionError:
         return None, "line is nested too deep to read"
     except ValueError as problem:  # e.g. an integer over sys.get_int_max_str_digits()
         return None, f"line cannot be read: {str(problem)[:200]}"
+    if not isinstance(record, dict):
+        return None, f"line is not a JSON object (a {_JSON_TYPES.get(type(record), 'value')})"
+    return record, ""
+
+
+# The JSON names of what json.loads gives, for the row error of a line that is not an object.
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
 # What Arrow writes for a time it cannot place on its own calendar either (a timestamp in seconds 8 million
