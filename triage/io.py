@@ -1258,18 +1258,35 @@ def _read_parquet(
     header = unique_columns(file.schema_arrow.names)
     # Decoded on this thread: Arrow's thread pool cost the parent of a 100,000-row Parquet-to-Parquet run
     # with two workers ~0.5-3 µs a row more CPU (wakeups, page faults) for no gain; it waits on the workers.
-    batches = file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False)
+    first = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
+    batches = _readable_batches(
+        file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False), path, first
+    )
 
     def rows() -> Generator[Row]:
-        number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
-        try:
-            for batch in batches:
-                yield from batch_rows(batch, header, number)
-                number += batch.num_rows
-        except arrow_error as problem:
-            raise DataError(f"{path}: the Parquet data after row {number} cannot be read ({problem})") from None
+        number = first
+        for batch in batches:
+            yield from batch_rows(batch, header, number)
+            number += batch.num_rows
 
     return header, rows(), file.schema_arrow, batches
+
+
+def _readable_batches(batches: Iterator[Any], path: Path, before: int) -> Generator[Any]:
+    """The record batches of a Parquet file (the first after row ``before``); a damaged page raises
+    :class:`DataError` naming the file and the rows read before it. pyarrow raises ``OSError`` for some
+    (a page header it cannot read: the bare message named no file) and ``ArrowException`` for others."""
+    arrow_error = sys.modules["pyarrow"].ArrowException
+    try:
+        for batch in batches:
+            yield batch
+            before += batch.num_rows
+    except (arrow_error, OSError) as problem:
+        said = " ".join("".join(c if c.isprintable() else " " for c in str(problem)).split())
+        raise DataError(
+            f"{path}: the Parquet data after row {before:,} cannot be read ({said}): "
+            "the file is damaged; export it again"
+        ) from None
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
