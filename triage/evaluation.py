@@ -180,6 +180,8 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    if not texts:
+        raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
     step_names = ["scoring", *["scoring sub-labels"] * (sub_labels is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
@@ -220,14 +222,12 @@ def evaluate_file(
     notify: Notify | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate` ``model`` (a model, a model directory, or ``None`` for the shipped one) on the
-    labelled export at ``path``, read as ``labels`` say. With mapped labels (units, replies), the rows
-    whose label shows no department are left out."""
+    labelled export at ``path``, read as ``labels`` say. The rows without a label (a blank cell, or with
+    mapped labels a unit name or reply showing no department) are left out, as training leaves them out."""
     data = read_labelled(path, labels, notify=notify)
-    texts, true_labels, sub_labels = data.texts, data.labels, data.sub_labels
-    if labels.labels_are != "departments":
-        rows = [i for i, label in enumerate(true_labels) if label]
-        texts, true_labels = [texts[i] for i in rows], [true_labels[i] for i in rows]
-        sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
+    rows = data.labelled()
+    texts, true_labels = [data.texts[i] for i in rows], [data.labels[i] for i in rows]
+    sub_labels = [data.sub_labels[i] for i in rows] if data.sub_labels is not None else None
     if not isinstance(model, TriageModel):
         model = load(model)
     return evaluate(model, texts, true_labels, sub_labels=sub_labels, report_dir=report_dir, progress=progress)

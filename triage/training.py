@@ -547,7 +547,8 @@ def train_from_file(
 
 def _labelled_and_held_out(data: LabelledRows, held_out: str | float | None) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the rows with a label and of those held out (see :func:`train_from_file`)."""
-    keep = np.array([bool(label) for label in data.labels])
+    keep = np.zeros(len(data.labels), dtype=bool)
+    keep[data.labelled()] = True
     share = None if isinstance(held_out, str) else held_out
     try:
         test = held_out_rows(data.labels, keep, split=data.other.get("split"), test_size=share)
