@@ -416,6 +416,41 @@ def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_pat
     assert [row["内容"] for row in rows] == [row[0] for row in sheet[1:]] and summary.errors == 0
 
 
+def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_path):
+    """calamine picks its reader by the suffix: an XLSX named .xls was refused ('Cfb error: Invalid OLE')."""
+    path = workbook(tmp_path / "export.xlsx", [["内容"], ["小区物业乱收停车费"]]).rename(tmp_path / "export.xls")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert summary.errors == 0 and rows[0]["department"] == "property_management"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("编号,内容\n1,小区物业乱收停车费\n".encode(), r"it holds text.*CSV file named .xlsx.*--format csv"),
+        ("编号,内容\n1,小区物业乱收停车费\n".encode("gb18030") * 400, r"it holds text.*--format csv"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), r"a password-protected workbook.*without a password"),
+        (b"", r"the file is empty"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, r"the file is damaged or cut short.*save it again"),
+    ],
+    ids=["csv", "gbk-csv-past-the-sniffed-bytes", "ole-encrypted", "empty", "damaged-zip"],
+)
+def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_path, content, said):
+    (path := tmp_path / "export.xlsx").write_bytes(content)
+    with pytest.raises(DataError, match=r"export.xlsx: not a readable XLSX workbook \(.*\): " + said):
+        read_table(path)
+
+
+def test_an_empty_first_sheet_names_the_other_sheets(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "封面"
+    book.create_sheet("工单").append(["内容"])
+    book.save(path := tmp_path / "export.xlsx")
+    with pytest.raises(
+        DataError, match=r"sheet '封面' is empty; the workbook also has: 工单 \(pick one with --sheet\)"
+    ):
+        read_table(path)
+
+
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
     """pandas (pd.read_csv, dd.read_csv: frames given to triage.dask.tag) names blank header cells "Unnamed: 1":
     a title row read as the header is named too."""

@@ -1291,20 +1291,19 @@ def _readable_batches(batches: Iterator[Any], path: Path, before: int) -> Genera
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
-    try:
-        workbook = calamine.CalamineWorkbook.from_path(str(path))
-    except calamine.CalamineError as problem:
-        raise DataError(f"not a readable XLSX workbook ({problem})") from None
+    workbook = _open_workbook(calamine, path)
     name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
     if name not in workbook.sheet_names:
         raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
     try:
         values = workbook.get_sheet_by_name(name).iter_rows()
     except calamine.CalamineError as problem:
-        raise DataError(f"sheet {name!r} cannot be read ({problem})") from None
+        raise DataError(f"sheet {name!r} cannot be read ({problem}): save the workbook again from Excel/WPS") from None
     first, values = _past_title_rows(values, name)
     if not first:
-        raise DataError(f"sheet {name!r} is empty")
+        others = [other for other in workbook.sheet_names if other != name]
+        hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
+        raise DataError(f"sheet {name!r} is empty{hint}")
     header = unique_columns(first)
 
     def rows() -> Generator[Row]:
@@ -1315,6 +1314,44 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
             yield Row(number, cells, error)
 
     return header, rows()
+
+
+# How a workbook's bytes begin: a zip archive (XLSX), an OLE compound file (XLS, or an XLSX saved with a password).
+_ZIP_START, _OLE_START = b"PK\x03\x04", bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def _open_workbook(calamine: Any, path: Path) -> Any:
+    """The workbook at ``path``; calamine goes by the suffix, so one whose bytes say otherwise (an XLSX saved
+    as .xls) is opened again by its bytes. A file that is no readable workbook raises :class:`DataError`
+    saying what it looks like and what to do."""
+    try:
+        return calamine.CalamineWorkbook.from_path(str(path))
+    except calamine.CalamineError as problem:
+        failure = problem
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        if head.startswith((_ZIP_START, _OLE_START)):
+            handle.seek(0)
+            with contextlib.suppress(calamine.CalamineError):
+                return calamine.CalamineWorkbook.from_filelike(handle)
+    if isinstance(failure, calamine.PasswordError) or head.startswith(_OLE_START):
+        fix = "a password-protected workbook, or a damaged .xls? Save a copy without a password as .xlsx and try again"
+    elif not head:
+        fix = "the file is empty"
+    elif _looks_like_text(head):
+        fix = f"it holds text, not a workbook (a CSV file named {path.suffix}?); pass --format csv, or rename it .csv"
+    else:
+        fix = "the file is damaged or cut short, or not a workbook; save it again from Excel/WPS as .xlsx"
+    raise DataError(f"not a readable XLSX workbook ({failure}): {fix}")
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as UTF-8 or GB18030 text (its last character may be cut)."""
+    for encoding in ("utf-8", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            codecs.getincrementaldecoder(encoding)().decode(head)
+            return b"\0" not in head
+    return False
 
 
 # The most rows above a table's column names that are skipped as its title (see _title_rows).
