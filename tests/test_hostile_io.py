@@ -12,6 +12,7 @@ import csv
 import datetime
 import io
 import json
+import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -777,6 +778,34 @@ def test_typed_outputs_keep_types_and_empty_strings_round_trip(small_model, tmp_
         assert rows[0]["备注"] == "" and json.loads(rows[0]["candidates"])[0][0] == records[0]["department"]
     documented = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)  # the README's read-back
     assert documented["备注"].tolist() == ["", "有"]
+
+
+def _strict_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_jsonl_output_is_json_when_the_input_holds_infinities_and_nans(small_model, tmp_path):
+    """Python reads and wrote NaN and Infinity; JavaScript's JSON.parse (and any strict reader) refused the lines.
+    A value holding one is written as its cell's text, from JSONL and Parquet inputs, by one process or two."""
+    jsonl = tmp_path / "in.jsonl"
+    lines = [
+        '{"id": Infinity, "n": [1.0, NaN], "text": "小区物业乱收停车费"}',
+        '{"id": -Infinity, "n": [], "text": "学校"}',
+    ]
+    jsonl.write_text("\n".join(lines) + "\n", "utf-8")
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(
+        pa.table({"id": [math.inf, -math.inf], "n": [[1.0, math.nan], []], "text": ["物业费", "学校"]}), parquet
+    )
+    for path in (jsonl, parquet):
+        for jobs in (1, 2):
+            tag_file(
+                path, out := tmp_path / "out.jsonl", model=small_model, progress=False, n_jobs=jobs, overwrite=True
+            )
+            lines = out.read_text("utf-8").splitlines()
+            records = [json.loads(line, parse_constant=_strict_json) for line in lines]
+            assert [(r["id"], r["n"]) for r in records] == [("inf", "[1.0, NaN]"), ("-inf", [])]
+            assert records[0]["department"] == "property_management" and records[1]["error"] == ""
 
 
 def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):

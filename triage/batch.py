@@ -352,12 +352,7 @@ class _JsonlWriter:
 
     def columns(self, columns: Sequence[Sequence[Any]]) -> None:
         lines = (
-            json.dumps(
-                dict(zip(self._columns, self._cells.typed_row(list(row)), strict=True)),
-                ensure_ascii=False,
-                default=to_cell,
-            )
-            + "\n"
+            _json_line(dict(zip(self._columns, self._cells.typed_row(list(row)), strict=True))) + "\n"
             for row in zip(*columns, strict=True)
         )
         self._handle.write("".join(lines).encode("utf-8"))
@@ -371,6 +366,24 @@ class _JsonlWriter:
 
     def close(self) -> None:
         self._handle.flush()
+
+
+def _json_line(record: dict[str, Any]) -> str:
+    """One line of JSONL output. ±Infinity and a NaN inside a list (which JSONL and Parquet inputs can hold) are
+    no JSON (JavaScript's JSON.parse refuses the line): a value holding one is written as its cell's text."""
+    try:
+        return json.dumps(record, ensure_ascii=False, default=to_cell, allow_nan=False)
+    except ValueError:
+        return json.dumps({k: _json_value(v) for k, v in record.items()}, ensure_ascii=False, default=to_cell)
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` if it is JSON as it is (through :func:`~triage.io.to_cell` where needed), else its cell's text."""
+    try:
+        json.dumps(value, default=to_cell, allow_nan=False)
+    except ValueError:
+        return to_cell(value)
+    return value
 
 
 #: The longest text an XLSX cell holds (Excel's limit); longer cells are cut and the row's error says so.
