@@ -1055,10 +1055,18 @@ def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: 
     try:
         saved = json.loads(checkpoint.read_text(encoding="utf-8"))
         done = {key: saved[key] for key in ("rows_done", "bytes_done", "counts")}
+        if not all(type(done[key]) is int and done[key] >= 0 for key in ("rows_done", "bytes_done")):
+            raise ValueError("not counts")
     except (OSError, ValueError, KeyError, TypeError):
         raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
     if {k: saved.get(k) for k in job} != job:
         raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
+    if partial.stat().st_size < done["bytes_done"]:
+        # resuming would pad the gap with NUL bytes where rows were, and report success
+        raise DataError(
+            f"{partial} holds {partial.stat().st_size:,} bytes, fewer than the {done['bytes_done']:,} its checkpoint "
+            "recorded (cut or changed since the run stopped); use --overwrite to start over"
+        )
     return done | {"input_offset": saved.get("input_offset")}
 
 
