@@ -202,6 +202,17 @@ def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_
     assert not list(tmp_path.glob("long.xlsx*"))
 
 
+def test_an_input_wider_than_an_xlsx_sheet_is_refused_before_tagging(small_model, tmp_path, monkeypatch):
+    """openpyxl wrote columns past XFD (16,384; a JSONL export with one key per line gives that many), which
+    Excel reports as a damaged workbook: refused before any row is tagged, naming what to write instead."""
+    monkeypatch.setattr(batch, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 1)
+    src = export(tmp_path, POLICE, SCHOOL)  # 编号, 内容 and the added columns: one too many
+    with pytest.raises(DataError, match=r"the output has 10 columns, more than an XLSX sheet holds \(9\): write CSV"):
+        tag(src, tmp_path / "wide.xlsx", small_model)
+    assert not list(tmp_path.glob("wide.xlsx*"))
+    assert tag(src, tmp_path / "wide.csv", small_model).rows_out == 2
+
+
 def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     long = POLICE + "好" * 40_000

@@ -390,6 +390,8 @@ def _json_value(value: Any) -> Any:
 XLSX_CELL_CHARS = 32_767
 #: The most rows an XLSX sheet holds, its header included (the format's limit: Excel does not load rows past it).
 XLSX_MAX_ROWS = 1_048_576
+#: The most columns an XLSX sheet holds (A to XFD): Excel reports a workbook with more as damaged.
+XLSX_MAX_COLUMNS = 16_384
 
 
 class _TableWriter:
@@ -409,6 +411,11 @@ class _TableWriter:
     def header(self, columns: Sequence[str]) -> None:
         self._columns = columns
         if self._kind == "xlsx":
+            if len(columns) > XLSX_MAX_COLUMNS:  # refused before any row is tagged
+                raise DataError(
+                    f"the output has {len(columns):,} columns, more than an XLSX sheet holds ({XLSX_MAX_COLUMNS:,}): "
+                    "write CSV, JSONL or Parquet instead (e.g. -o tagged.csv)"
+                )
             openpyxl = import_optional("openpyxl", extra="io", purpose="writing XLSX files")
             self._workbook = openpyxl.Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("triage")
