@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from triage.exceptions import TriageError
+
 __all__ = [
     "STDIO",
     "check_folders",
@@ -63,7 +65,12 @@ def stdin_spooled(path: Path, file_format: str) -> Iterator[tuple[Path, str]]:
         spooled = Path(folder) / f"stdin.{kind}"
         with spooled.open("wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
-        yield spooled, kind
+        try:
+            yield spooled, kind
+        except TriageError as error:  # named the temporary file, which the user never saw
+            if str(spooled) not in str(error):
+                raise
+            raise type(error)(str(error).replace(str(spooled), "standard input")) from None
 
 
 @contextlib.contextmanager
