@@ -930,6 +930,45 @@ def test_fuzzed_files_every_row_out_once_without_a_traceback(small_model, tmp_pa
     assert [str(record["id"]) for record in out] == [str(i) for i in range(len(rows))]
 
 
+# A JSONL line as careless exporters and joined files leave them: an object (keys vary), another JSON value,
+# a line cut short, text that is no JSON, a byte-order mark before an object.
+_JSONL_LINE = st.one_of(
+    st.fixed_dictionaries({"text": st.text(max_size=8)}, optional={"id": _value, "": _value}).map(
+        lambda record: json.dumps(record, default=repr)
+    ),
+    _value.map(lambda value: json.dumps(value, default=repr)),
+    st.dictionaries(st.sampled_from(["id", "text"]), st.text(max_size=8), min_size=1).map(lambda o: json.dumps(o)[:-1]),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12).map(lambda t: " ".join(t.split())),
+    st.just('\ufeff{"text": "派出所补办身份证"}'),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_JSONL_LINE, min_size=1, max_size=10))
+def test_fuzzed_jsonl_lines_every_line_out_once_or_the_file_refused_for_want_of_an_object(small_model, tmp_path, lines):
+    """Whatever each line holds, every non-blank line is one output row (tagged or with its error), in order;
+    only a file with no object at all is refused, saying so (before, a first line that was no object was)."""
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "fuzz_out.jsonl"
+    objects = [record for record, _ in map(tio._json_object, lines) if record is not None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DuplicateColumnWarning)
+        try:
+            summary = tag_file(
+                path, out, model=small_model, text_columns=["text"], overwrite=True, chunk_size=3, progress=False
+            )
+        except DataError as refused:
+            said = str(refused)
+            if objects:
+                assert "no column 'text'" in said and not any("text" in record for record in objects)
+            else:
+                assert "no JSON object in the first" in said or "the file is empty" in said
+            return
+    records = [json.loads(line) for line in out.read_text("utf-8").split("\n") if line]
+    assert summary.rows_out == len(records) == sum(1 for line in lines if line.strip())
+
+
 # Arrow columns of the types exports hold, with values Python cannot hold among them (days and seconds past
 # year 9999, a timestamp Arrow cannot write either) and nulls anywhere.
 _ARROW_COLUMNS = st.sampled_from(

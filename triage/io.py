@@ -929,7 +929,7 @@ def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     if line is None:
         raise DataError("the file is empty")
     keys: dict[str, None] = {}
-    size, rows, first_problem = 0, 0, ""
+    size, rows, objects, first_problem = 0, 0, 0, ""
     while line is not None:
         read.append(line)
         size += len(line)
@@ -938,10 +938,11 @@ def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
             record, reason = _json_object(line)
             if record is not None:
                 keys.update(dict.fromkeys(record))
+                objects += 1
             elif not first_problem:
                 first_problem = f"row {rows}: {reason}"
         line = next(lines, None) if size < _JSONL_KEY_SAMPLE_CHARS else None
-    if not keys and first_problem:
+    if not objects:
         raise DataError(
             f"no JSON object in the first {rows:,} row(s), so the columns cannot be told ({first_problem}); "
             "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
