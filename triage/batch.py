@@ -50,8 +50,8 @@ from triage.io import (
     byte_shares,
     chunked,
     detect_text_columns,
+    frame_texts,
     join_text,
-    join_text_columns,
     joined_shares,
     read_rows,
     require_columns,
@@ -1298,17 +1298,19 @@ def tag_dataframe(
     config: RoutingConfig | None = None,
     errors: Sequence[str] | None = None,
 ) -> Any:
-    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory). A row with an
-    ``errors`` entry (why it could not be read) is not tagged: its ``error`` says why."""
+    """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory). Text cells follow
+    the readers' cell rule (:func:`~triage.io.frame_texts`). A row with an ``errors`` entry (why it could not be
+    read), or whose text cell cannot be a cell (bytes that are not UTF-8), is not tagged: its ``error`` says why."""
     import triage
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
     require_columns(frame.columns, columns, holder="the frame")
-    texts = join_text_columns(frame, columns)
+    texts, unreadable = frame_texts(frame, columns)
     if errors is not None and len(errors) != len(texts):
         raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
-    tags = _tag_chunk(model, config, texts, list(errors) if errors is not None else [""] * len(texts))
+    given = list(errors) if errors is not None else unreadable
+    tags = _tag_chunk(model, config, texts, [read or cell for read, cell in zip(given, unreadable, strict=True)])
     out = frame.copy()
     for name, column in zip(output_columns(config is not None), tags, strict=True):
         out[name if name not in frame.columns else f"triage_{name}"] = column

@@ -54,6 +54,7 @@ __all__ = [
     "detect_format",
     "detect_text_columns",
     "encoding_hint",
+    "frame_texts",
     "join_text",
     "join_text_columns",
     "joined_shares",
@@ -1554,11 +1555,23 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
     raise DataError(f"no text column recognised among: {', '.join(map(str, columns))}{hint}")
 
 
-def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
-    """Each row's text: the given columns joined by a newline (subject, then body); a missing cell
-    (None, NaN) counts as empty and any other value as its ``str``."""
+def frame_texts(frame: Any, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(each row's text, each row's error)`` of a pandas DataFrame: the given columns joined by a newline
+    (subject, then body), each value a cell by the rule every reader follows (:func:`to_cell`: a missing value
+    is ``""``, bytes are UTF-8, lists JSON), so a frame gives the texts its file would; a value that cannot be a
+    cell (bytes that are not UTF-8, text over :data:`MAX_CELL_CHARS`) is ``""`` and its row's error says why."""
     require_columns(frame.columns, columns)
-    cells = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").astype(str)
-    if len(columns) == 1:
-        return list(cells[columns[0]])
-    return [join_text(parts) for parts in zip(*(cells[c] for c in columns), strict=True)]
+    selected = frame[list(columns)]
+    header = [to_cell(column) for column in selected.columns]
+    texts: list[str] = []
+    errors: list[str] = []
+    for values in selected.itertuples(index=False, name=None):
+        cells, error = row_cells(values, header)
+        texts.append(join_text(cells))
+        errors.append(error)
+    return texts, errors
+
+
+def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
+    """Each row's text (:func:`frame_texts`); a value that cannot be a cell counts as empty."""
+    return frame_texts(frame, columns)[0]
