@@ -34,7 +34,7 @@ from triage.metrics import (
 )
 from triage.model import TriageModel
 from triage.progress import steps
-from triage.text import has_chinese, prepare
+from triage.text import has_chinese, prepare, prepared_texts
 
 __all__ = [
     "held_out_rows",
@@ -127,19 +127,27 @@ def search_params(
 def usable_rows(
     texts: Sequence[str], labels: np.ndarray, *, kind: str = "classes", stacklevel: int = 3
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Rows worth training on, and what was left out: texts with no Chinese, classes seen once.
+    """Rows worth training on, and what was left out: rows without a label (``""``, None, NaN), texts with no
+    Chinese, classes seen once. A text or a label that is neither text nor missing raises ``TypeError``.
 
     ``kind`` names the classes in the warning (e.g. "(department/sub-label) classes");
     ``stacklevel`` points it at the caller's caller by default, as ``warnings.warn`` counts.
     """
-    has_text = np.array([has_chinese(prepare(text).text) for text in texts], dtype=bool)
-    counts = Counter(labels[has_text])
-    single_labels = [label for label, n in counts.items() if n < 2]
-    single = sorted(map(str, single_labels))
-    keep = has_text & ~np.isin(labels, single_labels)
+    has_text = np.array([has_chinese(text) for text in prepared_texts(texts)], dtype=bool)
+    labelled = np.array([_has_label(label, index) for index, label in enumerate(labels)], dtype=bool)
+    counts = Counter(labels[has_text & labelled])
+    single = sorted(str(label) for label, n in counts.items() if n < 2)
+    usable = has_text & labelled
+    keep = np.array([ok and counts[label] >= 2 for label, ok in zip(labels, usable, strict=True)], dtype=bool)
     rare = {str(label): n for label, n in sorted(Counter(labels[keep]).items()) if n < RARE_CLASS_SIZE}
-    report = {"rows_without_chinese_text": int((~has_text).sum()), "classes_left_out": single, "rare_classes": rare}
+    report = {
+        "rows_without_label": int((~labelled).sum()),
+        "rows_without_chinese_text": int((labelled & ~has_text).sum()),
+        "classes_left_out": single,
+        "rare_classes": rare,
+    }
     findings = [
+        f"{report['rows_without_label']} rows without a label left out" if report["rows_without_label"] else "",
         f"{report['rows_without_chinese_text']} rows without Chinese text left out"
         if report["rows_without_chinese_text"]
         else "",
@@ -153,6 +161,18 @@ def usable_rows(
             stacklevel=stacklevel,
         )
     return keep, report
+
+
+def _has_label(label: Any, index: int) -> bool:
+    """Whether a training label is given (missing: ``""``, None, NaN, pandas' NA); one that is not text raises."""
+    if isinstance(label, str):
+        return label != ""
+    if _is_missing(label):
+        return False
+    raise TypeError(
+        f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or units): "
+        "convert them to text, missing ones to ''"
+    )
 
 
 def _is_missing(value: Any) -> bool:
