@@ -171,6 +171,19 @@ def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_
         triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)
 
 
+def test_evaluate_leaves_out_rows_without_a_label_as_training_does(small_model):
+    """evaluate() counted '' as a label the model does not know, and None ended in a TypeError from sorting."""
+    from triage.exceptions import TrainingDataWarning
+
+    for missing in ("", None, float("nan")):
+        labels = [missing if i % 7 == 0 else label for i, label in enumerate(LABELS)]
+        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
+            result = evaluate(small_model, TEXTS, labels)
+        assert result["n"] == len(TEXTS) - 5 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
+    with pytest.raises(TypeError, match=r"^label at index 0 is int, not str"):
+        evaluate(small_model, TEXTS, [1] * len(TEXTS))
+
+
 # Invented official replies: even rows name their handler (a transfer, 经…核实, a signature), odd rows
 # only speak in its idiom.
 _NAMED_REPLIES = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from triage.adaptation import department_level
-from triage.exceptions import TrainingDataError, TrainingDataOverlapError
+from triage.exceptions import TrainingDataError, TrainingDataOverlapError, TrainingDataWarning
 from triage.labelled import LabelOptions, Notify, read_labelled
 from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
 from triage.text import display_text
-from triage.training import sub_label_array
+from triage.training import given_labels, sub_label_array
 
 __all__ = ["evaluate", "evaluate_file", "precision_coverage"]
 
@@ -162,7 +163,8 @@ def evaluate(
     Returns accuracy, macro/micro/weighted F1, per-class precision/recall/F1, top-1/3/5
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
-    most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+    most-confused (true, predicted) pairs. Labels the model does not know count as errors; rows without a
+    label (``""``, None, NaN) are left out with a :class:`~triage.exceptions.TrainingDataWarning`.
     Refuses (:class:`~triage.exceptions.TrainingDataOverlapError`) to score a model on
     authored-corpus messages when it was trained on that corpus, as the shipped model was.
 
@@ -180,6 +182,13 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    given = given_labels(labels_array)
+    if not given.all():  # no label says nothing of the row's department: left out, as training leaves it
+        warnings.warn(f"{int((~given).sum())} rows without a label left out", TrainingDataWarning, stacklevel=2)
+        texts, labels_array = [text for text, kept in zip(texts, given, strict=True) if kept], labels_array[given]
+        sub_labels = (
+            [sub for sub, kept in zip(sub_labels, given, strict=True) if kept] if sub_labels is not None else None
+        )
     if not texts:
         raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)

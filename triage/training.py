@@ -134,7 +134,7 @@ def usable_rows(
     ``stacklevel`` points it at the caller's caller by default, as ``warnings.warn`` counts.
     """
     has_text = np.array([has_chinese(text) for text in prepared_texts(texts)], dtype=bool)
-    labelled = np.array([_has_label(label, index) for index, label in enumerate(labels)], dtype=bool)
+    labelled = given_labels(labels)
     counts = Counter(labels[has_text & labelled])
     single = sorted(str(label) for label, n in counts.items() if n < 2)
     usable = has_text & labelled
@@ -163,16 +163,19 @@ def usable_rows(
     return keep, report
 
 
-def _has_label(label: Any, index: int) -> bool:
-    """Whether a training label is given (missing: ``""``, None, NaN, pandas' NA); one that is not text raises."""
-    if isinstance(label, str):
-        return label != ""
-    if _is_missing(label):
-        return False
-    raise TypeError(
-        f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or units): "
-        "convert them to text, missing ones to ''"
-    )
+def given_labels(labels: Sequence[Any]) -> np.ndarray:
+    """A boolean mask of the labels given: ``""``, None, NaN and pandas' NA are missing (their rows are left
+    out of training and evaluation); a label that is neither text nor missing raises ``TypeError``."""
+    given = np.zeros(len(labels), dtype=bool)
+    for index, label in enumerate(labels):
+        if isinstance(label, str):
+            given[index] = label != ""
+        elif not _is_missing(label):
+            raise TypeError(
+                f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or "
+                "units): convert them to text, missing ones to ''"
+            )
+    return given
 
 
 def _is_missing(value: Any) -> bool:
