@@ -441,7 +441,7 @@ def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_p
         read_table(path)
 
 
-def test_an_empty_first_sheet_names_the_other_sheets(tmp_path):
+def test_a_sheet_empty_or_past_the_last_names_the_sheets_there(tmp_path):
     book = openpyxl.Workbook()
     book.active.title = "封面"
     book.create_sheet("工单").append(["内容"])
@@ -450,6 +450,8 @@ def test_an_empty_first_sheet_names_the_other_sheets(tmp_path):
         DataError, match=r"sheet '封面' is empty; the workbook also has: 工单 \(pick one with --sheet\)"
     ):
         read_table(path)
+    with pytest.raises(DataError, match=r"no sheet number 2 \(counted from 0\); the workbook has 2: 封面, 工单$"):
+        read_table(path, sheet=2)  # was an IndexError
 
 
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():

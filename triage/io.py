@@ -1294,16 +1294,19 @@ def _readable_batches(batches: Iterator[Any], path: Path, before: int) -> Genera
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
     workbook = _open_workbook(calamine, path)
-    name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
-    if name not in workbook.sheet_names:
-        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
+    names = workbook.sheet_names
+    if isinstance(sheet, int) and not -len(names) <= sheet < len(names):
+        raise DataError(f"no sheet number {sheet} (counted from 0); the workbook has {len(names)}: {', '.join(names)}")
+    name = names[sheet] if isinstance(sheet, int) else (sheet or names[0])
+    if name not in names:
+        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(names)}")
     try:
         values = workbook.get_sheet_by_name(name).iter_rows()
     except calamine.CalamineError as problem:
         raise DataError(f"sheet {name!r} cannot be read ({problem}): save the workbook again from Excel/WPS") from None
     first, values = _past_title_rows(values, name)
     if not first:
-        others = [other for other in workbook.sheet_names if other != name]
+        others = [other for other in names if other != name]
         hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
         raise DataError(f"sheet {name!r} is empty{hint}")
     header = unique_columns(first)
