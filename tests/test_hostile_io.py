@@ -625,6 +625,18 @@ def test_duplicate_column_names_are_renamed_with_a_warning(small_model, tmp_path
     assert list(out["编号"]) == ["1", "2"] and list(out["编号.1"]) == ["A", "B"]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".xlsx"])
+def test_a_jsonl_key_holding_a_lone_surrogate_escape_is_renamed_not_fatal(small_model, tmp_path, suffix):
+    """A key written "\\ud800" (valid JSON, no text UTF-8 can hold) became a column name: every writer failed with
+    UnicodeEncodeError (a traceback), and the XLSX writer saved a workbook no reader opens."""
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"\\ud800编号": 1, "text": "小区物业乱收停车费"}\n{"text": "派出所补办身份证"}\n', "utf-8")
+    with pytest.warns(DuplicateColumnWarning, match=r"lone surrogate escape.*renamed '\\ud800编号' -> '\ufffd编号'"):
+        summary, rows = tag_to_rows(small_model, path, tmp_path, suffix=suffix)
+    assert summary.rows_out == 2 and list(rows[0])[:2] == ["\ufffd编号", "text"] and rows[0]["\ufffd编号"] == "1"
+    assert [row["department"] for row in rows] == ["property_management", "public_security"]
+
+
 def test_a_long_cell_keeps_its_row(small_model, tmp_path):
     path = tmp_path / "in.csv"
     long, too_long = "长" * 200_000, "长" * (MAX_CELL_CHARS + 1)

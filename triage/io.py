@@ -407,11 +407,16 @@ def _describe(problem: BaseException) -> str:
 def unique_columns(names: Sequence[Any], where: str = "the file") -> list[str]:
     """Column names as text, repeats renamed ``NAME.1``, ``NAME.2``, ... with a
     :class:`~triage.exceptions.DuplicateColumnWarning` (a repeated name would make Parquet output
-    drop a column and JSONL output lose a value)."""
+    drop a column and JSONL output lose a value); a lone surrogate in a name (a JSON key's ``\\ud800``
+    escape), which no output can write, is replaced by U+FFFD as in a cell, with the same warning."""
     seen: set[str] = set()
     unique: list[str] = []
     renamed: list[str] = []
-    for name in (to_cell(n) for n in names):
+    unwritable: list[str] = []
+    for original in (to_cell(n) for n in names):
+        name = _SURROGATE.sub("\ufffd", original) if has_surrogate(original) else original
+        if name != original:
+            unwritable.append(f"{original!r} -> {name!r}")
         candidate, n = name, 0
         while candidate in seen:
             n += 1
@@ -420,6 +425,13 @@ def unique_columns(names: Sequence[Any], where: str = "the file") -> list[str]:
             renamed.append(f"{name!r} -> {candidate!r}")
         seen.add(candidate)
         unique.append(candidate)
+    if unwritable:
+        warnings.warn(
+            f"{where} names columns with a lone surrogate escape, which no output can write; renamed "
+            f"{', '.join(unwritable)}",
+            DuplicateColumnWarning,
+            stacklevel=3,
+        )
     if renamed:
         warnings.warn(
             f"{where} repeats column names; renamed {', '.join(renamed)}", DuplicateColumnWarning, stacklevel=3
