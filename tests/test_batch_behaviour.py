@@ -230,6 +230,16 @@ def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_
     )
 
 
+def test_xlsx_output_leaves_out_the_characters_xml_cannot_hold(small_model, tmp_path):
+    """U+FFFE and U+FFFF (valid in a CSV cell) were written into the sheet's XML: the workbook was saved and the
+    run succeeded, but no reader opened it ('not well-formed (invalid token)')."""
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_csv(tmp_path / "in.csv", [{"编号": "a\uffffb\ufffe", "内容": POLICE}, {"编号": "c", "内容": SCHOOL}])
+    tag(src, tmp_path / "out.xlsx", small_model)
+    rows = list(openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows(values_only=True))
+    assert [row[0] for row in rows] == ["编号", "ab", "c"] and rows[1][2] == "public_security"
+
+
 # ---------------------------------------------------------------- the summary
 
 

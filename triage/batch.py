@@ -26,6 +26,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 import warnings
@@ -392,6 +393,10 @@ XLSX_CELL_CHARS = 32_767
 XLSX_MAX_ROWS = 1_048_576
 #: The most columns an XLSX sheet holds (A to XFD): Excel reports a workbook with more as damaged.
 XLSX_MAX_COLUMNS = 16_384
+# What XML 1.0 cannot hold, so no XLSX cell: control characters but tab and line ends (openpyxl's
+# ILLEGAL_CHARACTERS_RE), and U+FFFE, U+FFFF and lone surrogates, which openpyxl writes into a workbook
+# that no reader opens ("not well-formed").
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class _TableWriter:
@@ -454,16 +459,15 @@ class _TableWriter:
         self._pending = [pending.slice(start)] if start < pending.num_rows else []
 
     def _xlsx_row(self, row: list[Any]) -> list[Any]:
-        """Text as string cells (never formulas), control characters XLSX cannot hold removed, cells
+        """Text as string cells (never formulas), characters XLSX cannot hold removed, cells
         over :data:`XLSX_CELL_CHARS` cut with a note in the row's error."""
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         cut = []
         out: list[Any] = []
         for index, value in enumerate(row):
             if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value = _NOT_IN_XML.sub("", value)
                 if len(value) > XLSX_CELL_CHARS:
                     cut.append(self._columns[index] if index < len(self._columns) else str(index))
                     value = value[:XLSX_CELL_CHARS]
