@@ -1131,6 +1131,8 @@ def tag_file(
     options = _with_settings(options, settings, jobs)
     src, dst = Path(src), Path(dst)
     out_kind = resolve_format(dst, options.output_format)
+    if dst.is_dir():  # --overwrite cannot replace it: the whole run would be refused at its end
+        raise IsADirectoryError(f"{dst} is a folder; name the output file (e.g. {dst / 'tagged.csv'})")
     if dst.exists() and not options.overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if options.resume and out_kind not in _RESUMABLE:
