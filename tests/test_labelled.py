@@ -152,3 +152,16 @@ def test_an_export_with_no_label_says_so_before_training_evaluating_or_auditing(
         evaluate_file(saved_model_dir, path, LabelOptions("部门"))
     with pytest.raises(TrainingDataError, match=said):
         audit_file(path, LabelOptions("部门"), min_df=1)
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_training_or_scoring(saved_model_dir, tmp_path):
+    """The report is written last: a file there failed evaluate after scoring, and train after training."""
+    path = _write_csv(
+        tmp_path / "in.csv", ["内容", "部门"], [[t, label] for t, label in zip(TEXTS, LABELS, strict=True)]
+    )
+    (report := tmp_path / "report").write_text("mine", "utf-8")
+    with pytest.raises(NotADirectoryError, match=r"report is a file; the report is a folder: name a new one"):
+        evaluate_file(saved_model_dir, path, LabelOptions("部门"), report_dir=report)
+    with pytest.raises(NotADirectoryError, match=r"report is a file"):
+        train_from_file(path, tmp_path / "model", LabelOptions("部门"), held_out=0.3, report_dir=report, min_df=1)
+    assert not (tmp_path / "model").exists() and report.read_text("utf-8") == "mine"

@@ -26,7 +26,7 @@ from triage.progress import steps
 from triage.text import display_text
 from triage.training import given_labels, sub_label_array
 
-__all__ = ["evaluate", "evaluate_file", "precision_coverage"]
+__all__ = ["check_report_dir", "evaluate", "evaluate_file", "precision_coverage"]
 
 _EXAMPLES_PER_PAIR = 5
 
@@ -148,6 +148,12 @@ def _refuse_training_texts(model: TriageModel, texts: Sequence[str]) -> None:
         )
 
 
+def check_report_dir(report_dir: str | Path | None) -> None:
+    """Refuse a report folder that is a file, before the scoring (or training) it would be written after."""
+    if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise NotADirectoryError(f"{report_dir} is a file; the report is a folder: name a new one")
+
+
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
@@ -182,6 +188,7 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    check_report_dir(report_dir)
     given = given_labels(labels_array)
     if not given.all():  # no label says nothing of the row's department: left out, as training leaves it
         warnings.warn(f"{int((~given).sum())} rows without a label left out", TrainingDataWarning, stacklevel=2)
@@ -233,6 +240,7 @@ def evaluate_file(
     """:func:`evaluate` ``model`` (a model, a model directory, or ``None`` for the shipped one) on the
     labelled export at ``path``, read as ``labels`` say. The rows without a label (a blank cell, or with
     mapped labels a unit name or reply showing no department) are left out, as training leaves them out."""
+    check_report_dir(report_dir)
     data = read_labelled(path, labels, notify=notify)
     rows = data.labelled()
     texts, true_labels = [data.texts[i] for i in rows], [data.labels[i] for i in rows]

@@ -524,6 +524,7 @@ def train_from_file(
     """
     from triage.adaptation import read_unit_csv, train_on_history
     from triage.departments import load_directory
+    from triage.evaluation import check_report_dir
     from triage.model import load
     from triage.persistence import check_model_destination
 
@@ -531,6 +532,7 @@ def train_from_file(
         raise ValueError("half_life_days and since read the messages' dates: give date_column too")
     if report_dir is not None and held_out is None:
         raise ValueError("report_dir describes held-out rows: give held_out too")
+    check_report_dir(report_dir)
     if (base is not None or unit_departments is not None) and labels.labels_are != "departments":
         raise ValueError("base and unit_departments train on the labels as they are: use labels_are='departments'")
     output, name = Path(output), name or Path(path).name
