@@ -118,7 +118,7 @@ def test_a_folder_named_as_the_output_is_refused_before_any_row_is_tagged(
     tagged = []
     real = batch._tag_chunk
     monkeypatch.setattr(batch, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
-    with pytest.raises(IsADirectoryError, match=r"out.csv is a folder; name the output file \(e.g. .*tagged.csv\)"):
+    with pytest.raises(IsADirectoryError, match=r"out.csv is a folder; name a file \(e.g. .*tagged.csv\)"):
         tag_file(source, tmp_path / "out.csv", model=small_model, text_columns=["text"], overwrite=overwrite)
     assert tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
