@@ -427,13 +427,21 @@ def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_pat
 @pytest.mark.parametrize(
     ("content", "said"),
     [
-        ("编号,内容\n1,小区物业乱收停车费\n".encode(), r"it holds text.*CSV file named .xlsx.*--format csv"),
+        ("编号,内容\n1,小区物业乱收停车费\n".encode(), r"it holds text.*CSV named .xlsx.*--format csv"),
+        (
+            "编号\t内容\n1\t小区物业乱收停车费\n".encode(),
+            r"it holds text.*TSV named .xlsx.*--format tsv, or rename it .tsv",
+        ),
+        (
+            "<html><table><tr><td>内容</td></tr></table></html>".encode(),
+            r"it is a web page .* saved as .xlsx; open it in Excel",
+        ),
         ("编号,内容\n1,小区物业乱收停车费\n".encode("gb18030") * 400, r"it holds text.*--format csv"),
         (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), r"a password-protected workbook.*without a password"),
         (b"", r"the file is empty"),
         (b"PK\x03\x04" + bytes(range(256)) * 4, r"the file is damaged or cut short.*save it again"),
     ],
-    ids=["csv", "gbk-csv-past-the-sniffed-bytes", "ole-encrypted", "empty", "damaged-zip"],
+    ids=["csv", "tsv", "html", "gbk-csv-past-the-sniffed-bytes", "ole-encrypted", "empty", "damaged-zip"],
 )
 def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_path, content, said):
     (path := tmp_path / "export.xlsx").write_bytes(content)

@@ -1356,10 +1356,20 @@ def _open_workbook(calamine: Any, path: Path) -> Any:
     elif not head:
         fix = "the file is empty"
     elif _looks_like_text(head):
-        fix = f"it holds text, not a workbook (a CSV file named {path.suffix}?); pass --format csv, or rename it .csv"
+        fix = _text_not_workbook(head, path.suffix)
     else:
         fix = "the file is damaged or cut short, or not a workbook; save it again from Excel/WPS as .xlsx"
     raise DataError(f"not a readable XLSX workbook ({failure}): {fix}")
+
+
+def _text_not_workbook(head: bytes, suffix: str) -> str:
+    """What to do with a text file named as a workbook: a web page (some systems export HTML as .xls) is saved
+    again by Excel/WPS; CSV or TSV (by its first line) is read as such."""
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return f"it is a web page (HTML or XML) saved as {suffix}; open it in Excel/WPS and save it as .xlsx"
+    line = head.split(b"\n", 1)[0]
+    kind = "tsv" if line.count(b"\t") > line.count(b",") else "csv"
+    return f"it holds text, not a workbook ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
 
 
 def _looks_like_text(head: bytes) -> bool:
