@@ -150,7 +150,7 @@ def test_training_on_a_single_label_is_a_user_error(tmp_path):
     args = ["train", str(tmp_path / "data.csv"), "-o", str(tmp_path / "m"), "--label-column", "处室"]
     result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
     assert result.exit_code == 1 and "Traceback" not in result.output and "bug" not in result.output
-    assert "need at least 2 classes to train" in result.output
+    assert "need at least 2 classes to train, got 1 ('物业科'): check the label column" in result.output
 
 
 # ---------------------------------------------------------------- names from files and models on the terminal
