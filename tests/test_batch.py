@@ -139,6 +139,22 @@ def test_tag_dataframe_leaves_rows_that_could_not_be_read_untagged_with_their_er
         tag_dataframe(frame, ["body"], model=small_model, errors=[""])
 
 
+def test_tag_dataframe_reads_cells_as_the_file_readers_do_and_a_bad_one_fails_only_its_row(small_model):
+    """A frame's values went through ``astype(str)``: one bytes cell that was not UTF-8 raised UnicodeDecodeError
+    for the whole frame, a cell over the cell limit was tagged, a list was Python's repr. They follow the
+    readers' cell rule (to_cell) now: the bad cell is its row's error, the other rows are tagged."""
+    frame = pd.DataFrame(
+        {"body": ["小区物业乱收停车费", b"\xff\xfe", "路".encode() + "灯坏了".encode(), "x" * 1_000_001]}
+    )
+    out = tag_dataframe(frame, ["body"], model=small_model)
+    assert out["department"].tolist()[0] == "property_management" and out["department"].tolist()[1] == ""
+    assert out["error"].tolist()[0] == "" and "binary value is not UTF-8 text" in out["error"].tolist()[1]
+    assert out["error"].tolist()[2] == "" and out["review_reason"].tolist()[2] != "no_chinese_text"
+    assert "over the limit of 1,000,000" in out["error"].tolist()[3]
+    read = tag_dataframe(frame, ["body"], model=small_model, errors=["", "", "a quoted cell runs on", ""])
+    assert read["error"].tolist()[1:3] == [out["error"].tolist()[1], "a quoted cell runs on"]
+
+
 def test_parallel_jobs_match_serial(saved_model_dir, tmp_path):
     write_export(tmp_path / "in.csv", n=200)
     common = {"model_path": saved_model_dir, "encoding": "auto", "chunk_size": 16, "progress": False}

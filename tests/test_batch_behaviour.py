@@ -202,6 +202,17 @@ def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_
     assert not list(tmp_path.glob("long.xlsx*"))
 
 
+def test_an_input_wider_than_an_xlsx_sheet_is_refused_before_tagging(small_model, tmp_path, monkeypatch):
+    """openpyxl wrote columns past XFD (16,384; a JSONL export with one key per line gives that many), which
+    Excel reports as a damaged workbook: refused before any row is tagged, naming what to write instead."""
+    monkeypatch.setattr(batch, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 1)
+    src = export(tmp_path, POLICE, SCHOOL)  # 编号, 内容 and the added columns: one too many
+    with pytest.raises(DataError, match=r"the output has 10 columns, more than an XLSX sheet holds \(9\): write CSV"):
+        tag(src, tmp_path / "wide.xlsx", small_model)
+    assert not list(tmp_path.glob("wide.xlsx*"))
+    assert tag(src, tmp_path / "wide.csv", small_model).rows_out == 2
+
+
 def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     long = POLICE + "好" * 40_000
@@ -217,6 +228,16 @@ def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_
         dict(zip(header, second, strict=True))["编号"] == "b"
         and dict(zip(header, second, strict=True))["error"] is None
     )
+
+
+def test_xlsx_output_leaves_out_the_characters_xml_cannot_hold(small_model, tmp_path):
+    """U+FFFE and U+FFFF (valid in a CSV cell) were written into the sheet's XML: the workbook was saved and the
+    run succeeded, but no reader opened it ('not well-formed (invalid token)')."""
+    openpyxl = pytest.importorskip("openpyxl")
+    src = write_csv(tmp_path / "in.csv", [{"编号": "a\uffffb\ufffe", "内容": POLICE}, {"编号": "c", "内容": SCHOOL}])
+    tag(src, tmp_path / "out.xlsx", small_model)
+    rows = list(openpyxl.load_workbook(tmp_path / "out.xlsx").active.iter_rows(values_only=True))
+    assert [row[0] for row in rows] == ["编号", "ab", "c"] and rows[1][2] == "public_security"
 
 
 # ---------------------------------------------------------------- the summary

@@ -229,7 +229,13 @@ def test_a_checkpoint_of_grouping_with_another_threshold_is_refused(small_model,
 
 @pytest.mark.parametrize(
     "damage",
-    [b"[]", b'{"rows_done": 2, "bytes_done": 0}', b"\xff\xfe{", b'{"rows_done": 2, "bytes_done": 0, "counts": 1}'],
+    [
+        b"[]",
+        b'{"rows_done": 2, "bytes_done": 0}',
+        b"\xff\xfe{",
+        b'{"rows_done": 2, "bytes_done": 0, "counts": 1}',
+        b'{"rows_done": 2, "bytes_done": "many", "counts": {}}',
+    ],
 )
 def test_a_damaged_checkpoint_is_refused_with_what_to_delete(small_model, tmp_path, damage):
     src = write_export(tmp_path / "in.csv")
@@ -259,6 +265,19 @@ def test_an_interrupted_run_is_named_until_resumed_or_overwritten(small_model, t
     summary = tag(src, tmp_path / "out.csv", small_model, overwrite=True)
     assert summary.resumed_after_rows == 0 and counted(summary) == counted(whole)
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_partial_output_cut_short_since_the_run_stopped_is_not_resumed(small_model, tmp_path, suffix):
+    """Resuming cut the partial file to the size its checkpoint recorded: a shorter file grew NUL bytes where
+    the lost rows were, and the run reported success."""
+    src = write_export(tmp_path / "in.csv")
+    interrupt(src, out := tmp_path / f"out{suffix}", small_model)
+    partial = tmp_path / f"out{suffix}.partial"
+    partial.write_bytes(partial.read_bytes()[:-10])
+    with pytest.raises(DataError, match=rf"{partial.name} holds .* bytes, fewer than the .* its checkpoint recorded"):
+        tag(src, out, small_model, resume=True)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("left", ["partial", "checkpoint"])

@@ -105,3 +105,30 @@ def test_an_unwritable_destination_fails_before_any_row_is_tagged(small_model, t
     with pytest.raises(OSError):
         tag_file(source, tmp_path / "no-such-folder" / "out.xlsx", model=small_model, text_columns=["text"])
     assert tagged == []
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_folder_named_as_the_output_is_refused_before_any_row_is_tagged(
+    small_model, tmp_path, monkeypatch, overwrite
+):
+    """Without --overwrite the message asked for it; with it, every row was tagged and the run then failed on
+    renaming the partial file onto the folder ('Is a directory'), leaving the partial file and its checkpoint."""
+    source = _export(tmp_path / "in.csv", 30)
+    (tmp_path / "out.csv").mkdir()
+    tagged = []
+    real = batch._tag_chunk
+    monkeypatch.setattr(batch, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
+    with pytest.raises(IsADirectoryError, match=r"out.csv is a folder; name a file \(e.g. .*tagged.csv\)"):
+        tag_file(source, tmp_path / "out.csv", model=small_model, text_columns=["text"], overwrite=overwrite)
+    assert tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+
+
+def test_a_folder_named_as_the_summary_is_refused_before_any_row_is_tagged(small_model, tmp_path):
+    """The summary is written last: a folder there failed the run (exit 1) after the output was complete."""
+    source = _export(tmp_path / "in.csv", 3)
+    (tmp_path / "summary").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"summary is a folder; name a file \(e.g. .*summary.json\)"):
+        tag_file(
+            source, tmp_path / "out.csv", model=small_model, text_columns=["text"], summary_path=tmp_path / "summary"
+        )
+    assert not (tmp_path / "out.csv").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 
@@ -148,4 +150,39 @@ def test_training_on_a_single_label_is_a_user_error(tmp_path):
     args = ["train", str(tmp_path / "data.csv"), "-o", str(tmp_path / "m"), "--label-column", "处室"]
     result = CliRunner().invoke(cli, [*args, "--jobs", "1"])
     assert result.exit_code == 1 and "Traceback" not in result.output and "bug" not in result.output
-    assert "need at least 2 classes to train" in result.output
+    assert "need at least 2 classes to train, got 1 ('物业科'): check the label column" in result.output
+
+
+# ---------------------------------------------------------------- names from files and models on the terminal
+
+# Escape sequences that retitle the terminal window and clear its screen.
+_ESCAPES = "\x1b]0;pwned\x07\x1b[2J"
+
+
+def test_names_from_an_untrusted_model_cannot_drive_the_terminal_nor_break_info(saved_model_dir, tmp_path):
+    """A manifest is untrusted input: its label names were printed raw (escape sequences reached the terminal),
+    and its free-form metrics (triage.manifest) or a label without its optional name ended info in a traceback."""
+    model = tmp_path / "model"
+    shutil.copytree(saved_model_dir, model)
+    manifest = json.loads((model / "manifest.json").read_text("utf-8"))
+    manifest["labels"][0]["name"] = "物业" + _ESCAPES
+    del manifest["labels"][1]["name"]
+    manifest["metrics"] = {"listed": [1], "worded": {"n": 3, "accuracy": "high"}, "bare": {"macro_f1": 0.5}}
+    (model / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    result = CliRunner().invoke(cli, ["info", "--model", str(model)])
+    assert result.exit_code == 0 and result.exception is None
+    assert "\x1b" not in result.output and "\x07" not in result.output and "物业\\x1b]0;pwned\\x07" in result.output
+    assert "worded (n=3): \n" in result.output and "bare (n=?): macro_f1 0.500" in result.output
+    result = CliRunner().invoke(cli, ["classify", "--model", str(model), "小区物业乱收停车费"])
+    assert result.exit_code == 0 and "\x1b" not in result.output
+
+
+def test_labels_and_column_names_from_an_export_cannot_drive_the_terminal(saved_model_dir, tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text(f"内容,部门\n小区物业乱收停车费,物业{_ESCAPES}\n派出所补办身份证,public_security\n", "utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", str(saved_model_dir), str(path), "--label-column", "部门"])
+    assert result.exit_code == 0 and "labels the model does not know" in result.output
+    assert "\x1b" not in result.output and "物业\\x1b]0;pwned\\x07\\x1b[2J" in result.output
+    path.write_text(f"内容,部门{_ESCAPES}\n小区物业乱收停车费,education\n", "utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", str(saved_model_dir), str(path), "--label-column", "部门"])
+    assert result.exit_code == 1 and "no label column '部门'" in result.output and "\x1b" not in result.output

@@ -202,6 +202,15 @@ def test_train_evaluate_audit_read_stdin(invoke, tmp_path):
     assert refused.exit_code == 2 and "'-' (stdin/stdout) cannot" in refused.output
 
 
+def test_an_unreadable_stdin_is_named_standard_input_not_the_temporary_file(invoke, saved_model_dir):
+    """Errors named the temporary file stdin was spooled to (/tmp/triage-stdin-.../stdin.csv)."""
+    empty = invoke("tag", "-", "-o", "-", "--model", saved_model_dir, "--silent", input="")
+    assert empty.exit_code == 1 and empty.output == "Error: standard input: the file is empty: no header row\n"
+    unlabelled = invoke("evaluate", saved_model_dir, "-", "--label-column", "部门", input="内容,部门\n")
+    assert unlabelled.exit_code == 1 and "no row of standard input has a label" in unlabelled.output
+    assert "triage-stdin" not in empty.output + unlabelled.output
+
+
 def test_hot_report_to_stdout(invoke, saved_model_dir):
     texts = ["小区门口的路灯坏了好几天没人修", "小区门口路灯坏了好几天都没人修", "学校补课乱收费"]
     result = invoke(

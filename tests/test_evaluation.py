@@ -154,6 +154,36 @@ def test_training_warning_names_only_what_it_found():
     assert str(caught[0].message) == "classes with fewer than 5 examples (kept, weakly learned): {'rare': 3}"
 
 
+@pytest.mark.parametrize("missing", ["", None, float("nan")], ids=["empty", "None", "NaN"])
+def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_text(missing):
+    """train() learned '' as a class, and None or NaN among the labels ended in "'<' not supported between
+    instances of 'str' and 'NoneType'"; integer labels in scikit-learn's "target types ... Got 'unknown'"."""
+    import triage
+    from triage.exceptions import TrainingDataWarning
+
+    labels = [missing if i % 7 == 0 else label for i, label in enumerate(LABELS)]
+    with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
+        model = triage.train(TEXTS, labels, min_df=1, calibration_folds=3)
+    assert sorted(model.classes_) == sorted(set(LABELS)) and model.manifest["training_data"]["rows_without_label"] == 5
+    with pytest.raises(TypeError, match=r"^label at index 1 is int, not str; labels are department codes"):
+        triage.train(TEXTS, [i % 3 if i else "" for i in range(len(TEXTS))], min_df=1)
+    with pytest.raises(TypeError, match=r"^document 3 is NoneType, not str"):
+        triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)
+
+
+def test_evaluate_leaves_out_rows_without_a_label_as_training_does(small_model):
+    """evaluate() counted '' as a label the model does not know, and None ended in a TypeError from sorting."""
+    from triage.exceptions import TrainingDataWarning
+
+    for missing in ("", None, float("nan")):
+        labels = [missing if i % 7 == 0 else label for i, label in enumerate(LABELS)]
+        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
+            result = evaluate(small_model, TEXTS, labels)
+        assert result["n"] == len(TEXTS) - 5 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
+    with pytest.raises(TypeError, match=r"^label at index 0 is int, not str"):
+        evaluate(small_model, TEXTS, [1] * len(TEXTS))
+
+
 # Invented official replies: even rows name their handler (a transfer, 经…核实, a signature), odd rows
 # only speak in its idiom.
 _NAMED_REPLIES = {

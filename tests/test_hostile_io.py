@@ -7,10 +7,12 @@ read in the wrong encoding.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
 import json
+import math
 import re
 import warnings
 from collections.abc import Iterable, Iterator
@@ -395,6 +397,51 @@ def test_a_sheet_without_a_title_is_read_from_its_first_row(small_model, tmp_pat
     assert [row["内容"] for row in rows] == [row[0] for row in sheet[1:]] and summary.errors == 0
 
 
+def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_path):
+    """calamine picks its reader by the suffix: an XLSX named .xls was refused ('Cfb error: Invalid OLE')."""
+    path = workbook(tmp_path / "export.xlsx", [["内容"], ["小区物业乱收停车费"]]).rename(tmp_path / "export.xls")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert summary.errors == 0 and rows[0]["department"] == "property_management"
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        ("编号,内容\n1,小区物业乱收停车费\n".encode(), r"it holds text.*CSV named .xlsx.*--format csv"),
+        (
+            "编号\t内容\n1\t小区物业乱收停车费\n".encode(),
+            r"it holds text.*TSV named .xlsx.*--format tsv, or rename it .tsv",
+        ),
+        (
+            "<html><table><tr><td>内容</td></tr></table></html>".encode(),
+            r"it is a web page .* saved as .xlsx; open it in Excel",
+        ),
+        ("编号,内容\n1,小区物业乱收停车费\n".encode("gb18030") * 400, r"it holds text.*--format csv"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), r"a password-protected workbook.*without a password"),
+        (b"", r"the file is empty"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, r"the file is damaged or cut short.*save it again"),
+    ],
+    ids=["csv", "tsv", "html", "gbk-csv-past-the-sniffed-bytes", "ole-encrypted", "empty", "damaged-zip"],
+)
+def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_path, content, said):
+    (path := tmp_path / "export.xlsx").write_bytes(content)
+    with pytest.raises(DataError, match=r"export.xlsx: not a readable XLSX workbook \(.*\): " + said):
+        read_table(path)
+
+
+def test_a_sheet_empty_or_past_the_last_names_the_sheets_there(tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "封面"
+    book.create_sheet("工单").append(["内容"])
+    book.save(path := tmp_path / "export.xlsx")
+    with pytest.raises(
+        DataError, match=r"sheet '封面' is empty; the workbook also has: 工单 \(pick one with --sheet\)"
+    ):
+        read_table(path)
+    with pytest.raises(DataError, match=r"no sheet number 2 \(counted from 0\); the workbook has 2: 封面, 工单$"):
+        read_table(path, sheet=2)  # was an IndexError
+
+
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
     """pandas (pd.read_csv, dd.read_csv: frames given to triage.dask.tag) names blank header cells "Unnamed: 1":
     a title row read as the header is named too."""
@@ -442,6 +489,47 @@ def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert [row["id"] for row in rows] == ["1", "", "3"] and summary.rows_out == 3
     assert "nested too deep" in rows[1]["error"] and rows[2]["department"] == "property_management"
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        '{"id": 1, "text": "派出所补办身份证"',  # cut short
+        '{"id": 1, "text": ' + "[" * 5_000 + "]" * 5_000 + "}",  # nested too deep
+        '"派出所补办身份证"',  # a string, not an object
+    ],
+    ids=["cut-short", "too-deep", "string"],
+)
+def test_a_first_jsonl_line_that_is_no_object_is_its_rows_error_not_the_files(small_model, tmp_path, first):
+    """The columns come from the objects of the first lines: one bad first line fails only its row, with
+    one process and with workers reading shares (before, the whole file was refused: every row lost)."""
+    path = tmp_path / "first.jsonl"
+    path.write_text(first + '\n{"id": 2, "text": "学校乱收费"}\n{"id": 3, "text": "小区物业乱收费"}\n', "utf-8")
+    for jobs in (1, 2):
+        summary, rows = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
+        assert [row["id"] for row in rows] == ["", "2", "3"] and summary.errors == 1
+        assert rows[0]["error"].startswith("line is") and rows[0]["department"] == ""
+        assert [row["department"] for row in rows[1:]] == ["education", "property_management"]
+
+
+def test_a_jsonl_file_without_an_object_says_what_to_do(tmp_path):
+    path = tmp_path / "array.jsonl"
+    path.write_text('[{"id": 1, "text": "派出所补办身份证"},\n{"id": 2, "text": "学校乱收费"}]\n', "utf-8")
+    with pytest.raises(DataError, match=r"array.jsonl: no JSON object in the first 2 row\(s\).*row 1: line is not"):
+        read_table(path)
+    (path := tmp_path / "numbers.jsonl").write_text("1\n2\n", "utf-8")
+    with pytest.raises(DataError, match=r"row 1: line is not a JSON object \(a number\).*jq -c"):
+        read_table(path)
+
+
+def test_a_byte_order_mark_inside_joined_jsonl_files_is_skipped(small_model, tmp_path):
+    """``cat a.jsonl b.jsonl`` of files saved with a BOM: the BOM before b's first line is no row error."""
+    path = tmp_path / "joined.jsonl"
+    lines = ['{"id": 1, "text": "派出所补办身份证"}', '\ufeff{"id": 2, "text": "学校乱收费"}']
+    path.write_bytes(codecs.BOM_UTF8 + "\n".join(lines).encode() + b"\n")
+    summary, rows = tag_to_rows(small_model, path, tmp_path)
+    assert [row["id"] for row in rows] == ["1", "2"] and summary.errors == 0
+    assert rows[1]["department"] == "education"
 
 
 def test_an_integer_of_5000_digits_is_a_row_error(small_model, tmp_path):
@@ -523,6 +611,18 @@ def test_duplicate_column_names_are_renamed_with_a_warning(small_model, tmp_path
         tag_file(path, tmp_path / "out.parquet", model=small_model, progress=False)
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out["编号"]) == ["1", "2"] and list(out["编号.1"]) == ["A", "B"]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".xlsx"])
+def test_a_jsonl_key_holding_a_lone_surrogate_escape_is_renamed_not_fatal(small_model, tmp_path, suffix):
+    """A key written "\\ud800" (valid JSON, no text UTF-8 can hold) became a column name: every writer failed with
+    UnicodeEncodeError (a traceback), and the XLSX writer saved a workbook no reader opens."""
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"\\ud800编号": 1, "text": "小区物业乱收停车费"}\n{"text": "派出所补办身份证"}\n', "utf-8")
+    with pytest.warns(DuplicateColumnWarning, match=r"lone surrogate escape.*renamed '\\ud800编号' -> '\ufffd编号'"):
+        summary, rows = tag_to_rows(small_model, path, tmp_path, suffix=suffix)
+    assert summary.rows_out == 2 and list(rows[0])[:2] == ["\ufffd编号", "text"] and rows[0]["\ufffd编号"] == "1"
+    assert [row["department"] for row in rows] == ["property_management", "public_security"]
 
 
 def test_a_long_cell_keeps_its_row(small_model, tmp_path):
@@ -682,6 +782,34 @@ def test_typed_outputs_keep_types_and_empty_strings_round_trip(small_model, tmp_
     assert documented["备注"].tolist() == ["", "有"]
 
 
+def _strict_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_jsonl_output_is_json_when_the_input_holds_infinities_and_nans(small_model, tmp_path):
+    """Python reads and wrote NaN and Infinity; JavaScript's JSON.parse (and any strict reader) refused the lines.
+    A value holding one is written as its cell's text, from JSONL and Parquet inputs, by one process or two."""
+    jsonl = tmp_path / "in.jsonl"
+    lines = [
+        '{"id": Infinity, "n": [1.0, NaN], "text": "小区物业乱收停车费"}',
+        '{"id": -Infinity, "n": [], "text": "学校"}',
+    ]
+    jsonl.write_text("\n".join(lines) + "\n", "utf-8")
+    parquet = tmp_path / "in.parquet"
+    pq.write_table(
+        pa.table({"id": [math.inf, -math.inf], "n": [[1.0, math.nan], []], "text": ["物业费", "学校"]}), parquet
+    )
+    for path in (jsonl, parquet):
+        for jobs in (1, 2):
+            tag_file(
+                path, out := tmp_path / "out.jsonl", model=small_model, progress=False, n_jobs=jobs, overwrite=True
+            )
+            lines = out.read_text("utf-8").splitlines()
+            records = [json.loads(line, parse_constant=_strict_json) for line in lines]
+            assert [(r["id"], r["n"]) for r in records] == [("inf", "[1.0, NaN]"), ("-inf", [])]
+            assert records[0]["department"] == "property_management" and records[1]["error"] == ""
+
+
 def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
     pq.write_table(
         pa.table({"id": [str(i) for i in range(10)], "text": ["物业"] * 10}), tmp_path / "in.parquet", row_group_size=4
@@ -689,6 +817,24 @@ def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
     with read_rows(tmp_path / "in.parquet", row_groups=[1, 2]) as export:
         rows = [row for chunk in export.chunks for row in chunk]
     assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
+
+
+def test_a_damaged_parquet_page_names_the_file_the_rows_read_and_what_to_do(small_model, tmp_path):
+    """A page header that cannot be read raised pyarrow's bare OSError ("Couldn't deserialize thrift"): the run
+    ended naming no file, no row and nothing to do. Now a DataError says all three, however the file is read."""
+    path = tmp_path / "damaged.parquet"
+    table = pa.table({"id": [str(i) for i in range(12)], "text": ["小区物业乱收停车费"] * 12})
+    pq.write_table(table, path, row_group_size=4, compression="none", use_dictionary=False)
+    data = bytearray(path.read_bytes())
+    page = pq.ParquetFile(path).metadata.row_group(1).column(1).data_page_offset
+    data[page : page + 16] = b"\xff" * 16  # the third row group's text page header
+    path.write_bytes(bytes(data))
+    said = r"damaged.parquet: the Parquet data after row 4 cannot be read \(.*thrift.*\): the file is damaged; export"
+    for jobs, suffix in ((1, ".csv"), (2, ".csv"), (1, ".parquet"), (2, ".parquet")):
+        with pytest.raises(DataError, match=said):
+            tag_file(
+                path, tmp_path / f"out{jobs}{suffix}", model=small_model, progress=False, n_jobs=jobs, chunk_size=4
+            )
 
 
 def test_parquet_batches_are_decoded_on_the_reading_thread(tmp_path, monkeypatch):
@@ -784,6 +930,45 @@ def test_fuzzed_files_every_row_out_once_without_a_traceback(small_model, tmp_pa
     out = [json.loads(line) for line in lines if line]
     assert summary.rows_out == len(out) == len(rows)
     assert [str(record["id"]) for record in out] == [str(i) for i in range(len(rows))]
+
+
+# A JSONL line as careless exporters and joined files leave them: an object (keys vary), another JSON value,
+# a line cut short, text that is no JSON, a byte-order mark before an object.
+_JSONL_LINE = st.one_of(
+    st.fixed_dictionaries({"text": st.text(max_size=8)}, optional={"id": _value, "": _value}).map(
+        lambda record: json.dumps(record, default=repr)
+    ),
+    _value.map(lambda value: json.dumps(value, default=repr)),
+    st.dictionaries(st.sampled_from(["id", "text"]), st.text(max_size=8), min_size=1).map(lambda o: json.dumps(o)[:-1]),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12).map(lambda t: " ".join(t.split())),
+    st.just('\ufeff{"text": "派出所补办身份证"}'),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(_JSONL_LINE, min_size=1, max_size=10))
+def test_fuzzed_jsonl_lines_every_line_out_once_or_the_file_refused_for_want_of_an_object(small_model, tmp_path, lines):
+    """Whatever each line holds, every non-blank line is one output row (tagged or with its error), in order;
+    only a file with no object at all is refused, saying so (before, a first line that was no object was)."""
+    path = tmp_path / "fuzz.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "fuzz_out.jsonl"
+    objects = [record for record, _ in map(tio._json_object, lines) if record is not None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DuplicateColumnWarning)
+        try:
+            summary = tag_file(
+                path, out, model=small_model, text_columns=["text"], overwrite=True, chunk_size=3, progress=False
+            )
+        except DataError as refused:
+            said = str(refused)
+            if objects:
+                assert "no column 'text'" in said and not any("text" in record for record in objects)
+            else:
+                assert "no JSON object in the first" in said or "the file is empty" in said
+            return
+    records = [json.loads(line) for line in out.read_text("utf-8").split("\n") if line]
+    assert summary.rows_out == len(records) == sum(1 for line in lines if line.strip())
 
 
 # Arrow columns of the types exports hold, with values Python cannot hold among them (days and seconds past

@@ -161,6 +161,15 @@ def test_no_model_file_is_read_through_a_symlink(model_copy, tmp_path, name):
         triage.load(model_copy)
 
 
+@pytest.mark.parametrize("name", [SCORER_FILE, MODEL_FILE])
+def test_a_folder_in_place_of_a_model_file_is_named(model_copy, name):
+    """os.fdopen refused the folder first: 'Error: [Errno 21] Is a directory: 3' named a descriptor, no file."""
+    (model_copy / name).unlink()
+    (model_copy / name).mkdir()
+    with pytest.raises(ModelIntegrityError, match=rf"{name} is not a regular file; a model directory must hold"):
+        triage.load(model_copy)
+
+
 def test_a_linked_model_directory_is_accepted(saved_model_dir, tmp_path):
     """The directory itself may be a link (e.g. ``current -> v3``); only its files may not."""
     (tmp_path / "current").symlink_to(saved_model_dir, target_is_directory=True)

@@ -118,3 +118,50 @@ def test_audit_file_indexes_the_rows_of_the_file(units_export):
     assert len(audit.texts) == len(TEXTS)
     assert all(suspect.index < len(TEXTS) - 1 for suspect in audit.suspects)  # the unmapped last row is not audited
     assert all(LABELS[suspect.index] == suspect.given for suspect in audit.suspects)
+
+
+@pytest.fixture
+def blank_labels_export(tmp_path) -> Path:
+    """The invented corpus with every fifth label blank and one label written with spaces around it."""
+    rows = [[text, "" if i % 5 == 0 else label] for i, (text, label) in enumerate(zip(TEXTS, LABELS, strict=True))]
+    rows[1][1] = f" {rows[1][1]}\n"
+    return _write_csv(tmp_path / "blank.csv", ["内容", "部门"], rows)
+
+
+def test_rows_without_a_label_are_left_out_of_evaluation_and_audit_as_of_training(saved_model_dir, blank_labels_export):
+    """A blank label says nothing of the row's department: evaluate counted it as a wrong prediction of a label
+    '' (accuracy 0.8 for a model right on every labelled row) and audit-labels learned '' as a class and
+    suggested it; both now leave those rows out, as training does, and say so. Labels are stripped, as
+    sub-labels are."""
+    said: list[str] = []
+    result = evaluate_file(saved_model_dir, blank_labels_export, LabelOptions("部门"), notify=said.append)
+    assert result["n"] == len(TEXTS) - 6 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
+    assert "6 rows without a label left out" in said
+    audit = audit_file(blank_labels_export, LabelOptions("部门"), min_df=1, calibration_folds=3)
+    assert all(suspect.index % 5 and suspect.suggested for suspect in audit.suspects)
+
+
+@pytest.mark.parametrize("rows", [[], [["物业费太贵", ""]]], ids=["header-only", "no-label"])
+def test_an_export_with_no_label_says_so_before_training_evaluating_or_auditing(saved_model_dir, tmp_path, rows):
+    """A header-only export ended train in a TypeError and evaluate in scikit-learn's 'Found empty input array'."""
+    path = _write_csv(tmp_path / "in.csv", ["内容", "部门"], rows)
+    said = r"no row of .*in.csv has a label in column '部门': " + ("the file has no rows" if not rows else "check")
+    with pytest.raises(TrainingDataError, match=said):
+        train_from_file(path, tmp_path / "model", LabelOptions("部门"), min_df=1)
+    with pytest.raises(TrainingDataError, match=said):
+        evaluate_file(saved_model_dir, path, LabelOptions("部门"))
+    with pytest.raises(TrainingDataError, match=said):
+        audit_file(path, LabelOptions("部门"), min_df=1)
+
+
+def test_a_report_folder_that_is_a_file_is_refused_before_training_or_scoring(saved_model_dir, tmp_path):
+    """The report is written last: a file there failed evaluate after scoring, and train after training."""
+    path = _write_csv(
+        tmp_path / "in.csv", ["内容", "部门"], [[t, label] for t, label in zip(TEXTS, LABELS, strict=True)]
+    )
+    (report := tmp_path / "report").write_text("mine", "utf-8")
+    with pytest.raises(NotADirectoryError, match=r"report is a file; the report is a folder: name a new one"):
+        evaluate_file(saved_model_dir, path, LabelOptions("部门"), report_dir=report)
+    with pytest.raises(NotADirectoryError, match=r"report is a file"):
+        train_from_file(path, tmp_path / "model", LabelOptions("部门"), held_out=0.3, report_dir=report, min_df=1)
+    assert not (tmp_path / "model").exists() and report.read_text("utf-8") == "mine"

@@ -52,6 +52,24 @@ def test_a_non_str_item_is_named_with_what_to_do(small_model):
             call([PROPERTY, POLICE, None])
 
 
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (None, "got NoneType; a missing message is ''"),
+        (float("nan"), "got float; a missing message is ''"),
+        (PROPERTY.encode(), "got bytes; decode bytes first"),  # iterated as numbers: 'text at index 0 is int'
+        ({"text": PROPERTY}, "got dict; pass the message"),  # iterated as its keys: the word 'text' classified
+        (5, "got int$"),
+    ],
+    ids=["None", "NaN", "bytes", "mapping", "int"],
+)
+def test_what_is_no_message_nor_messages_is_named_with_what_to_do(small_model, given, said):
+    """None, NaN and a number ended in Python's bare "'NoneType' object is not iterable"."""
+    for call in (small_model.classify, small_model.route, small_model.predict, small_model.predict_proba):
+        with pytest.raises(TypeError, match=rf"^expected a message \(str\) or an iterable of messages, {said}"):
+            call(given)
+
+
 def test_predict_proba_refuses_a_bare_string_and_takes_an_empty_list(small_model):
     with pytest.raises(ValueError, match=r"^predict_proba\(\) takes an iterable of texts$"):
         small_model.predict_proba(PROPERTY)

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 import os
+import re
 from collections.abc import Generator, Iterable, Iterator
 from typing import Any
 from unittest import mock
@@ -214,7 +215,7 @@ def test_rows_positions_and_counts_are_those_of_the_line_by_line_reader(
         try:
             expected = oracle_read(path, kind, encoding, start, stop)
         except tio.DataError as problem:  # no header: the block reader must say the same
-            with tiny_blocks(*blocks), pytest.raises(tio.DataError, match=str(problem)):
+            with tiny_blocks(*blocks), pytest.raises(tio.DataError, match=re.escape(str(problem))):
                 block_read(path, kind, encoding, start, stop)
             return
         with tiny_blocks(*blocks):

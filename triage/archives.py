@@ -59,17 +59,16 @@ def open_regular_file(path: str | Path, *, max_bytes: int) -> BinaryIO:
         descriptor = os.open(path, flags)
     except OSError as error:
         raise ValueError(f"{path} cannot be opened as a regular file: {error.strerror}") from None
-    handle = os.fdopen(descriptor, "rb")
-    status = os.fstat(descriptor)
+    status = os.fstat(descriptor)  # before fdopen, which refuses a folder with an IsADirectoryError naming the fd
     problem = None
     if not stat.S_ISREG(status.st_mode):
         problem = f"{path} is not a regular file"
     elif status.st_size > max_bytes:
         problem = f"{path} is {status.st_size:,} bytes, more than the {max_bytes:,} allowed"
     if problem:
-        handle.close()
+        os.close(descriptor)
         raise ValueError(problem)
-    return handle
+    return os.fdopen(descriptor, "rb")
 
 
 def read_regular_file(path: str | Path, *, max_bytes: int) -> bytes:

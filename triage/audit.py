@@ -98,9 +98,9 @@ def audit_file(
     notify: Notify | None = None,
     **params: Any,
 ) -> LabelAudit:
-    """:func:`audit_labels` of the labelled export at ``path``, read as ``labels`` say; with mapped
-    labels (units, replies), of the rows whose label shows a department. ``index`` counts the file's rows."""
+    """:func:`audit_labels` of the labelled export at ``path``, read as ``labels`` say, on the rows with a
+    label (:meth:`~triage.labelled.LabelledRows.labelled`). ``index`` counts the file's rows."""
     data = read_labelled(path, labels, notify=notify)
-    rows = [i for i, label in enumerate(data.labels) if label or labels.labels_are == "departments"]
+    rows = data.labelled()
     suspects = audit_labels([data.texts[i] for i in rows], [data.labels[i] for i in rows], progress=progress, **params)
     return LabelAudit([replace(s, index=rows[s.index]) for s in suspects], data.texts)

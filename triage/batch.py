@@ -26,6 +26,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import sys
 import time
 import warnings
@@ -50,8 +51,8 @@ from triage.io import (
     byte_shares,
     chunked,
     detect_text_columns,
+    frame_texts,
     join_text,
-    join_text_columns,
     joined_shares,
     read_rows,
     require_columns,
@@ -363,12 +364,7 @@ class _JsonlWriter:
 
     def columns(self, columns: Sequence[Sequence[Any]]) -> None:
         lines = (
-            json.dumps(
-                dict(zip(self._columns, self._cells.typed_row(list(row)), strict=True)),
-                ensure_ascii=False,
-                default=to_cell,
-            )
-            + "\n"
+            _json_line(dict(zip(self._columns, self._cells.typed_row(list(row)), strict=True))) + "\n"
             for row in zip(*columns, strict=True)
         )
         self._handle.write("".join(lines).encode("utf-8"))
@@ -384,10 +380,34 @@ class _JsonlWriter:
         self._handle.flush()
 
 
+def _json_line(record: dict[str, Any]) -> str:
+    """One line of JSONL output. ±Infinity and a NaN inside a list (which JSONL and Parquet inputs can hold) are
+    no JSON (JavaScript's JSON.parse refuses the line): a value holding one is written as its cell's text."""
+    try:
+        return json.dumps(record, ensure_ascii=False, default=to_cell, allow_nan=False)
+    except ValueError:
+        return json.dumps({k: _json_value(v) for k, v in record.items()}, ensure_ascii=False, default=to_cell)
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` if it is JSON as it is (through :func:`~triage.io.to_cell` where needed), else its cell's text."""
+    try:
+        json.dumps(value, default=to_cell, allow_nan=False)
+    except ValueError:
+        return to_cell(value)
+    return value
+
+
 #: The longest text an XLSX cell holds (Excel's limit); longer cells are cut and the row's error says so.
 XLSX_CELL_CHARS = 32_767
 #: The most rows an XLSX sheet holds, its header included (the format's limit: Excel does not load rows past it).
 XLSX_MAX_ROWS = 1_048_576
+#: The most columns an XLSX sheet holds (A to XFD): Excel reports a workbook with more as damaged.
+XLSX_MAX_COLUMNS = 16_384
+# What XML 1.0 cannot hold, so no XLSX cell: control characters but tab and line ends (openpyxl's
+# ILLEGAL_CHARACTERS_RE), and U+FFFE, U+FFFF and lone surrogates, which openpyxl writes into a workbook
+# that no reader opens ("not well-formed").
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class _TableWriter:
@@ -407,6 +427,11 @@ class _TableWriter:
     def header(self, columns: Sequence[str]) -> None:
         self._columns = columns
         if self._kind == "xlsx":
+            if len(columns) > XLSX_MAX_COLUMNS:  # refused before any row is tagged
+                raise DataError(
+                    f"the output has {len(columns):,} columns, more than an XLSX sheet holds ({XLSX_MAX_COLUMNS:,}): "
+                    "write CSV, JSONL or Parquet instead (e.g. -o tagged.csv)"
+                )
             openpyxl = import_optional("openpyxl", extra="io", purpose="writing XLSX files")
             self._workbook = openpyxl.Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("triage")
@@ -445,16 +470,15 @@ class _TableWriter:
         self._pending = [pending.slice(start)] if start < pending.num_rows else []
 
     def _xlsx_row(self, row: list[Any]) -> list[Any]:
-        """Text as string cells (never formulas), control characters XLSX cannot hold removed, cells
+        """Text as string cells (never formulas), characters XLSX cannot hold removed, cells
         over :data:`XLSX_CELL_CHARS` cut with a note in the row's error."""
         from openpyxl.cell import WriteOnlyCell
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
         cut = []
         out: list[Any] = []
         for index, value in enumerate(row):
             if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                value = _NOT_IN_XML.sub("", value)
                 if len(value) > XLSX_CELL_CHARS:
                     cut.append(self._columns[index] if index < len(self._columns) else str(index))
                     value = value[:XLSX_CELL_CHARS]
@@ -1054,10 +1078,18 @@ def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: 
     try:
         saved = json.loads(checkpoint.read_text(encoding="utf-8"))
         done = {key: saved[key] for key in ("rows_done", "bytes_done", "counts")}
+        if not all(type(done[key]) is int and done[key] >= 0 for key in ("rows_done", "bytes_done")):
+            raise ValueError("not counts")
     except (OSError, ValueError, KeyError, TypeError):
         raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
     if {k: saved.get(k) for k in job} != job:
         raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
+    if partial.stat().st_size < done["bytes_done"]:
+        # resuming would pad the gap with NUL bytes where rows were, and report success
+        raise DataError(
+            f"{partial} holds {partial.stat().st_size:,} bytes, fewer than the {done['bytes_done']:,} its checkpoint "
+            "recorded (cut or changed since the run stopped); use --overwrite to start over"
+        )
     return done | {"input_offset": saved.get("input_offset")}
 
 
@@ -1111,6 +1143,9 @@ def tag_file(
     options = _with_settings(options, settings, jobs)
     src, dst = Path(src), Path(dst)
     out_kind = resolve_format(dst, options.output_format)
+    for path, example in ((dst, "tagged.csv"), (options.summary_path, "summary.json")):
+        if path is not None and Path(path).is_dir():  # found only once every row was tagged, else
+            raise IsADirectoryError(f"{path} is a folder; name a file (e.g. {Path(path) / example})")
     if dst.exists() and not options.overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if options.resume and out_kind not in _RESUMABLE:
@@ -1283,17 +1318,19 @@ def tag_dataframe(
     errors: Sequence[str] | None = None,
 ) -> Any:
     """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory), named as
-    ``tag_file`` names them (:func:`added_column_prefix`). A row with an ``errors`` entry (why it could not be
-    read) is not tagged: its ``error`` says why."""
+    ``tag_file`` names them (:func:`added_column_prefix`). Text cells follow the readers' cell rule
+    (:func:`~triage.io.frame_texts`). A row with an ``errors`` entry (why it could not be read), or whose text
+    cell cannot be a cell (bytes that are not UTF-8), is not tagged: its ``error`` says why."""
     import triage
 
     model = model or triage.load()
     columns = list(text_columns) or detect_text_columns(frame.columns)
     require_columns(frame.columns, columns, holder="the frame")
-    texts = join_text_columns(frame, columns)
+    texts, unreadable = frame_texts(frame, columns)
     if errors is not None and len(errors) != len(texts):
         raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
-    tags = _tag_chunk(model, config, texts, list(errors) if errors is not None else [""] * len(texts))
+    given = list(errors) if errors is not None else unreadable
+    tags = _tag_chunk(model, config, texts, [read or cell for read, cell in zip(given, unreadable, strict=True)])
     out, prefix = frame.copy(), added_column_prefix(frame.columns)
     for name, column in zip(output_columns(config is not None), tags, strict=True):
         out[prefix + name] = column

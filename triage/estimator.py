@@ -326,7 +326,11 @@ class TriageClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {len(texts)} documents but y has {len(labels)} labels")
         classes, counts = np.unique(labels, return_counts=True)
         if len(classes) < 2:
-            raise TrainingDataError(f"need at least 2 classes to train, got {len(classes)}")
+            named = f" ({classes[0]!r})" if len(classes) else ""
+            raise TrainingDataError(
+                f"need at least 2 classes to train, got {len(classes)}{named}: check the label column, and the rows "
+                "left out (without a label or Chinese text, of a class seen once)"
+            )
         if self.calibration_folds < 2:
             raise ValueError(f"calibration_folds must be at least 2, got {self.calibration_folds}")
         n_folds = min(self.calibration_folds, int(counts.min()))

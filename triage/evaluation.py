@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +18,15 @@ from typing import Any
 import numpy as np
 
 from triage.adaptation import department_level
-from triage.exceptions import TrainingDataError, TrainingDataOverlapError
+from triage.exceptions import TrainingDataError, TrainingDataOverlapError, TrainingDataWarning
 from triage.labelled import LabelOptions, Notify, read_labelled
 from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
 from triage.text import display_text
-from triage.training import sub_label_array
+from triage.training import given_labels, sub_label_array
 
-__all__ = ["evaluate", "evaluate_file", "precision_coverage"]
+__all__ = ["check_report_dir", "evaluate", "evaluate_file", "precision_coverage"]
 
 _EXAMPLES_PER_PAIR = 5
 
@@ -147,6 +148,12 @@ def _refuse_training_texts(model: TriageModel, texts: Sequence[str]) -> None:
         )
 
 
+def check_report_dir(report_dir: str | Path | None) -> None:
+    """Refuse a report folder that is a file, before the scoring (or training) it would be written after."""
+    if report_dir is not None and Path(report_dir).exists() and not Path(report_dir).is_dir():
+        raise NotADirectoryError(f"{report_dir} is a file; the report is a folder: name a new one")
+
+
 def evaluate(
     model: TriageModel,
     texts: Sequence[str],
@@ -162,7 +169,8 @@ def evaluate(
     Returns accuracy, macro/micro/weighted F1, per-class precision/recall/F1, top-1/3/5
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
-    most-confused (true, predicted) pairs. Labels the model does not know count as errors.
+    most-confused (true, predicted) pairs. Labels the model does not know count as errors; rows without a
+    label (``""``, None, NaN) are left out with a :class:`~triage.exceptions.TrainingDataWarning`.
     Refuses (:class:`~triage.exceptions.TrainingDataOverlapError`) to score a model on
     authored-corpus messages when it was trained on that corpus, as the shipped model was.
 
@@ -180,6 +188,16 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    check_report_dir(report_dir)
+    given = given_labels(labels_array)
+    if not given.all():  # no label says nothing of the row's department: left out, as training leaves it
+        warnings.warn(f"{int((~given).sum())} rows without a label left out", TrainingDataWarning, stacklevel=2)
+        texts, labels_array = [text for text, kept in zip(texts, given, strict=True) if kept], labels_array[given]
+        sub_labels = (
+            [sub for sub, kept in zip(sub_labels, given, strict=True) if kept] if sub_labels is not None else None
+        )
+    if not texts:
+        raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
     step_names = ["scoring", *["scoring sub-labels"] * (sub_labels is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
@@ -220,14 +238,13 @@ def evaluate_file(
     notify: Notify | None = None,
 ) -> dict[str, Any]:
     """:func:`evaluate` ``model`` (a model, a model directory, or ``None`` for the shipped one) on the
-    labelled export at ``path``, read as ``labels`` say. With mapped labels (units, replies), the rows
-    whose label shows no department are left out."""
+    labelled export at ``path``, read as ``labels`` say. The rows without a label (a blank cell, or with
+    mapped labels a unit name or reply showing no department) are left out, as training leaves them out."""
+    check_report_dir(report_dir)
     data = read_labelled(path, labels, notify=notify)
-    texts, true_labels, sub_labels = data.texts, data.labels, data.sub_labels
-    if labels.labels_are != "departments":
-        rows = [i for i, label in enumerate(true_labels) if label]
-        texts, true_labels = [texts[i] for i in rows], [true_labels[i] for i in rows]
-        sub_labels = [sub_labels[i] for i in rows] if sub_labels is not None else None
+    rows = data.labelled()
+    texts, true_labels = [data.texts[i] for i in rows], [data.labels[i] for i in rows]
+    sub_labels = [data.sub_labels[i] for i in rows] if data.sub_labels is not None else None
     if not isinstance(model, TriageModel):
         model = load(model)
     return evaluate(model, texts, true_labels, sub_labels=sub_labels, report_dir=report_dir, progress=progress)

@@ -97,7 +97,8 @@ class TrainingDataWarning(UserWarning):
 
 class DuplicateColumnWarning(UserWarning):
     """An export repeats a column name; the later ones were renamed ``NAME.1``, ``NAME.2``, ... (as pandas does)
-    so that no output format silently drops or overwrites one of them."""
+    so that no output format silently drops or overwrites one of them. Also: a column name holding a lone
+    surrogate escape, which no output can write, was renamed with U+FFFD in its place."""
 
 
 class TitleRowsWarning(UserWarning):

@@ -56,6 +56,7 @@ __all__ = [
     "detect_format",
     "detect_text_columns",
     "encoding_hint",
+    "frame_texts",
     "join_text",
     "join_text_columns",
     "joined_shares",
@@ -433,11 +434,16 @@ def _describe(problem: BaseException) -> str:
 def unique_columns(names: Sequence[Any], where: str = "the file") -> list[str]:
     """Column names as text, repeats renamed ``NAME.1``, ``NAME.2``, ... with a
     :class:`~triage.exceptions.DuplicateColumnWarning` (a repeated name would make Parquet output
-    drop a column and JSONL output lose a value)."""
+    drop a column and JSONL output lose a value); a lone surrogate in a name (a JSON key's ``\\ud800``
+    escape), which no output can write, is replaced by U+FFFD as in a cell, with the same warning."""
     seen: set[str] = set()
     unique: list[str] = []
     renamed: list[str] = []
-    for name in (to_cell(n) for n in names):
+    unwritable: list[str] = []
+    for original in (to_cell(n) for n in names):
+        name = _SURROGATE.sub("\ufffd", original) if has_surrogate(original) else original
+        if name != original:
+            unwritable.append(f"{original!r} -> {name!r}")
         candidate, n = name, 0
         while candidate in seen:
             n += 1
@@ -446,6 +452,13 @@ def unique_columns(names: Sequence[Any], where: str = "the file") -> list[str]:
             renamed.append(f"{name!r} -> {candidate!r}")
         seen.add(candidate)
         unique.append(candidate)
+    if unwritable:
+        warnings.warn(
+            f"{where} names columns with a lone surrogate escape, which no output can write; renamed "
+            f"{', '.join(unwritable)}",
+            DuplicateColumnWarning,
+            stacklevel=3,
+        )
     if renamed:
         warnings.warn(
             f"{where} repeats column names; renamed {', '.join(renamed)}", DuplicateColumnWarning, stacklevel=3
@@ -1037,23 +1050,32 @@ def _unreadable_record(problem: csv.Error, lines: int) -> str:
 
 def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
     """``(the columns of a JSONL file, the lines read to find them)``: the keys of the objects on its first
-    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least the first object), in the order they first appear. An exporter
-    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it."""
+    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least its first line), in the order they first appear. An exporter
+    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it;
+    a first line that is not an object (cut short, nested too deep) is its row's error, not the whole file's."""
     lines, read = iter(lines), []
-    first_line = next((line for line in lines if line.strip()), None)
-    if first_line is None:
+    line = next((line for line in lines if line.strip()), None)
+    if line is None:
         raise DataError("the file is empty")
-    first, _ = _json_record(first_line)
-    if not isinstance(first, dict):
-        raise DataError("the first line is not a JSON object; cannot tell the columns")
-    keys, size = dict.fromkeys(first), len(first_line)
-    read.append(first_line)
-    while size < _JSONL_KEY_SAMPLE_CHARS and (line := next(lines, None)) is not None:
+    keys: dict[str, None] = {}
+    size, rows, objects, first_problem = 0, 0, 0, ""
+    while line is not None:
         read.append(line)
         size += len(line)
-        record, _ = _json_record(line)
-        if isinstance(record, dict):
-            keys.update(dict.fromkeys(record))
+        if line.strip():  # numbered as _jsonl_rows numbers its rows
+            rows += 1
+            record, reason = _json_object(line)
+            if record is not None:
+                keys.update(dict.fromkeys(record))
+                objects += 1
+            elif not first_problem:
+                first_problem = f"row {rows}: {reason}"
+        line = next(lines, None) if size < _JSONL_KEY_SAMPLE_CHARS else None
+    if not objects:
+        raise DataError(
+            f"no JSON object in the first {rows:,} row(s), so the columns cannot be told ({first_problem}); "
+            "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
+        )
     return list(keys), read
 
 
@@ -1061,9 +1083,8 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
     """Columns are ``keys`` (:func:`_jsonl_keys`); a key first seen after them is not kept."""
     check_utf8 = _is_gb(encoding)
     for number, line in enumerate((line for line in lines if line.strip()), 1):
-        record, reason = _json_record(line)
-        if not isinstance(record, dict):
-            reason = reason or f"line is not a JSON object (a {type(record).__name__})"
+        record, reason = _json_object(line)
+        if record is None:
             if has_surrogate(line):
                 reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
             yield Row(number, [""] * len(header), reason)
@@ -1241,16 +1262,24 @@ def _next_line_start(handle: Any, offset: int, odd: bool, quote: bytes, text: _T
     return offset
 
 
-def _json_record(line: str) -> tuple[Any, str]:
-    """``(parsed line, "")``, or ``(None, why it cannot be parsed)``."""
+def _json_object(line: str) -> tuple[dict[str, Any] | None, str]:
+    """``(the line's JSON object, "")``, or ``(None, why it is not one)``. A byte-order mark before the line
+    (files joined with ``cat``, each saved with one) is skipped, as the decoder skips the file's first."""
     try:
-        return json.loads(line), ""
+        record = json.loads(line.removeprefix("\ufeff"))
     except json.JSONDecodeError as problem:
         return None, f"line is not JSON ({problem})"
     except RecursionError:
         return None, "line is nested too deep to read"
     except ValueError as problem:  # e.g. an integer over sys.get_int_max_str_digits()
         return None, f"line cannot be read: {str(problem)[:200]}"
+    if not isinstance(record, dict):
+        return None, f"line is not a JSON object (a {_JSON_TYPES.get(type(record), 'value')})"
+    return record, ""
+
+
+# The JSON names of what json.loads gives, for the row error of a line that is not an object.
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
 # What Arrow writes for a time it cannot place on its own calendar either (a timestamp in seconds 8 million
@@ -1358,36 +1387,55 @@ def _read_parquet(
     header = unique_columns(file.schema_arrow.names)
     # Decoded on this thread: Arrow's thread pool cost the parent of a 100,000-row Parquet-to-Parquet run
     # with two workers ~0.5-3 µs a row more CPU (wakeups, page faults) for no gain; it waits on the workers.
-    batches = file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False)
+    first = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
+    batches = _readable_batches(
+        file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False), path, first
+    )
 
     def rows() -> Generator[Row]:
-        number = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
-        try:
-            for batch in batches:
-                yield from batch_rows(batch, header, number)
-                number += batch.num_rows
-        except arrow_error as problem:
-            raise DataError(f"{path}: the Parquet data after row {number} cannot be read ({problem})") from None
+        number = first
+        for batch in batches:
+            yield from batch_rows(batch, header, number)
+            number += batch.num_rows
 
     return header, rows(), file.schema_arrow, batches
 
 
+def _readable_batches(batches: Iterator[Any], path: Path, before: int) -> Generator[Any]:
+    """The record batches of a Parquet file (the first after row ``before``); a damaged page raises
+    :class:`DataError` naming the file and the rows read before it. pyarrow raises ``OSError`` for some
+    (a page header it cannot read: the bare message named no file) and ``ArrowException`` for others."""
+    arrow_error = sys.modules["pyarrow"].ArrowException
+    try:
+        for batch in batches:
+            yield batch
+            before += batch.num_rows
+    except (arrow_error, OSError) as problem:
+        said = " ".join("".join(c if c.isprintable() else " " for c in str(problem)).split())
+        raise DataError(
+            f"{path}: the Parquet data after row {before:,} cannot be read ({said}): "
+            "the file is damaged; export it again"
+        ) from None
+
+
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
-    try:
-        workbook = calamine.CalamineWorkbook.from_path(str(path))
-    except calamine.CalamineError as problem:
-        raise DataError(f"not a readable XLSX workbook ({problem})") from None
-    name = workbook.sheet_names[sheet] if isinstance(sheet, int) else (sheet or workbook.sheet_names[0])
-    if name not in workbook.sheet_names:
-        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(workbook.sheet_names)}")
+    workbook = _open_workbook(calamine, path)
+    names = workbook.sheet_names
+    if isinstance(sheet, int) and not -len(names) <= sheet < len(names):
+        raise DataError(f"no sheet number {sheet} (counted from 0); the workbook has {len(names)}: {', '.join(names)}")
+    name = names[sheet] if isinstance(sheet, int) else (sheet or names[0])
+    if name not in names:
+        raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(names)}")
     try:
         values = workbook.get_sheet_by_name(name).iter_rows()
     except calamine.CalamineError as problem:
-        raise DataError(f"sheet {name!r} cannot be read ({problem})") from None
+        raise DataError(f"sheet {name!r} cannot be read ({problem}): save the workbook again from Excel/WPS") from None
     first, values = _past_title_rows(values, name)
     if not first:
-        raise DataError(f"sheet {name!r} is empty")
+        others = [other for other in names if other != name]
+        hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
+        raise DataError(f"sheet {name!r} is empty{hint}")
     header = unique_columns(first)
 
     def rows() -> Generator[Row]:
@@ -1398,6 +1446,54 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
             yield Row(number, cells, error)
 
     return header, rows()
+
+
+# How a workbook's bytes begin: a zip archive (XLSX), an OLE compound file (XLS, or an XLSX saved with a password).
+_ZIP_START, _OLE_START = b"PK\x03\x04", bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def _open_workbook(calamine: Any, path: Path) -> Any:
+    """The workbook at ``path``; calamine goes by the suffix, so one whose bytes say otherwise (an XLSX saved
+    as .xls) is opened again by its bytes. A file that is no readable workbook raises :class:`DataError`
+    saying what it looks like and what to do."""
+    try:
+        return calamine.CalamineWorkbook.from_path(str(path))
+    except calamine.CalamineError as problem:
+        failure = problem
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+        if head.startswith((_ZIP_START, _OLE_START)):
+            handle.seek(0)
+            with contextlib.suppress(calamine.CalamineError):
+                return calamine.CalamineWorkbook.from_filelike(handle)
+    if isinstance(failure, calamine.PasswordError) or head.startswith(_OLE_START):
+        fix = "a password-protected workbook, or a damaged .xls? Save a copy without a password as .xlsx and try again"
+    elif not head:
+        fix = "the file is empty"
+    elif _looks_like_text(head):
+        fix = _text_not_workbook(head, path.suffix)
+    else:
+        fix = "the file is damaged or cut short, or not a workbook; save it again from Excel/WPS as .xlsx"
+    raise DataError(f"not a readable XLSX workbook ({failure}): {fix}")
+
+
+def _text_not_workbook(head: bytes, suffix: str) -> str:
+    """What to do with a text file named as a workbook: a web page (some systems export HTML as .xls) is saved
+    again by Excel/WPS; CSV or TSV (by its first line) is read as such."""
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return f"it is a web page (HTML or XML) saved as {suffix}; open it in Excel/WPS and save it as .xlsx"
+    line = head.split(b"\n", 1)[0]
+    kind = "tsv" if line.count(b"\t") > line.count(b",") else "csv"
+    return f"it holds text, not a workbook ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as UTF-8 or GB18030 text (its last character may be cut)."""
+    for encoding in ("utf-8", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            codecs.getincrementaldecoder(encoding)().decode(head)
+            return b"\0" not in head
+    return False
 
 
 # The most rows above a table's column names that are skipped as its title (see _title_rows).
@@ -1599,11 +1695,38 @@ def detect_text_columns(columns: Sequence[str]) -> list[str]:
     raise DataError(f"no text column recognised among: {', '.join(map(str, columns))}{hint}")
 
 
-def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
-    """Each row's text: the given columns joined by a newline (subject, then body); a missing cell
-    (None, NaN) counts as empty and any other value as its ``str``."""
+def frame_texts(frame: Any, columns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``(each row's text, each row's error)`` of a pandas DataFrame: the given columns joined by a newline
+    (subject, then body), each value a cell by the rule every reader follows (:func:`to_cell`: a missing value
+    is ``""``, bytes are UTF-8, lists JSON), so a frame gives the texts its file would; a value that cannot be a
+    cell (bytes that are not UTF-8, text over :data:`MAX_CELL_CHARS`) is ``""`` and its row's error says why."""
     require_columns(frame.columns, columns)
-    cells = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").astype(str)
-    if len(columns) == 1:
-        return list(cells[columns[0]])
-    return [join_text(parts) for parts in zip(*(cells[c] for c in columns), strict=True)]
+    selected = frame[list(columns)]
+    cells, errors = [], [""] * len(selected)
+    for index, name in enumerate(selected.columns):
+        values = selected.iloc[:, index].tolist()
+        if _plain_texts(values):  # a frame read by read_table or read_export: cells already (4 times faster)
+            cells.append(values)
+            continue
+        column: list[str] = []
+        header = [to_cell(name)]
+        for row, value in enumerate(values):
+            (cell,), error = row_cells([value], header)
+            column.append(cell)
+            if error:
+                errors[row] = f"{errors[row]}; {error}" if errors[row] else error
+        cells.append(column)
+    texts = cells[0] if len(cells) == 1 else [join_text(parts) for parts in zip(*cells, strict=True)]
+    return texts, errors
+
+
+def _plain_texts(values: list[Any]) -> bool:
+    """Whether every value is text that passes the cell rule unchanged (no surrogate, none over the limit)."""
+    if not all(type(value) is str for value in values):
+        return False
+    return max(map(len, values), default=0) <= MAX_CELL_CHARS and not has_surrogate("".join(values))
+
+
+def join_text_columns(frame: Any, columns: Sequence[str]) -> list[str]:
+    """Each row's text (:func:`frame_texts`); a value that cannot be a cell counts as empty."""
+    return frame_texts(frame, columns)[0]

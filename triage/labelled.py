@@ -60,6 +60,11 @@ class LabelledRows:
     sub_labels: list[str] | None
     other: dict[str, list[str]] = field(default_factory=dict)
 
+    def labelled(self) -> list[int]:
+        """The rows with a label, the only ones trained on, measured or audited: a blank label cell (or a unit
+        name or reply showing no department) says nothing of the row's department."""
+        return [i for i, label in enumerate(self.labels) if label]
+
 
 def read_labelled(
     path: str | Path,
@@ -91,6 +96,9 @@ def read_labelled(
         if column is not None:
             require_columns(frame.columns, [column], role=role)
     labels = _department_labels(list(frame[options.label_column]), options, say)
+    if options.labels_are == "departments" and not any(labels):
+        fix = "the file has no rows under its header" if frame.empty else "check --label-column"
+        raise TrainingDataError(f"no row of {path} has a label in column {options.label_column!r}: {fix}")
     if options.labels_are != "departments" and len({label for label in labels if label}) < min_departments:
         hint = "lower --reply-confidence, " if options.labels_are == "replies" else ""
         raise TrainingDataError(
@@ -110,6 +118,9 @@ def _department_labels(labels: list[Any], options: LabelOptions, say: Notify) ->
     from triage.departments import load_directory
 
     if options.labels_are == "departments":
+        labels = [label.strip() for label in labels]  # as sub-labels: "education " is education
+        if blank := labels.count(""):
+            say(f"{blank} rows without a label left out")
         return labels
     directory = load_directory(options.departments)
     if options.labels_are == "units":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -122,6 +122,17 @@ def _unit_areas(
 
 
 def _ensure_texts(texts: Iterable[Any]) -> list[str]:
+    # bytes iterate as numbers and a mapping as its keys: classified, either would be nonsense
+    if isinstance(texts, bytes | bytearray | memoryview):
+        hint = "; decode bytes first, e.g. data.decode('utf-8')"
+    elif isinstance(texts, Mapping):
+        hint = "; pass the message (e.g. record['text']), not the mapping"
+    elif not isinstance(texts, Iterable):
+        hint = "; a missing message is ''" if texts is None or isinstance(texts, float) else ""
+    else:
+        hint = None
+    if hint is not None:
+        raise TypeError(f"expected a message (str) or an iterable of messages, got {type(texts).__name__}{hint}")
     items = list(texts)
     for index, item in enumerate(items):
         if not isinstance(item, str):

@@ -34,7 +34,7 @@ from triage.metrics import (
 )
 from triage.model import TriageModel
 from triage.progress import steps
-from triage.text import has_chinese, prepare
+from triage.text import has_chinese, prepare, prepared_texts
 
 __all__ = [
     "held_out_rows",
@@ -127,19 +127,27 @@ def search_params(
 def usable_rows(
     texts: Sequence[str], labels: np.ndarray, *, kind: str = "classes", stacklevel: int = 3
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Rows worth training on, and what was left out: texts with no Chinese, classes seen once.
+    """Rows worth training on, and what was left out: rows without a label (``""``, None, NaN), texts with no
+    Chinese, classes seen once. A text or a label that is neither text nor missing raises ``TypeError``.
 
     ``kind`` names the classes in the warning (e.g. "(department/sub-label) classes");
     ``stacklevel`` points it at the caller's caller by default, as ``warnings.warn`` counts.
     """
-    has_text = np.array([has_chinese(prepare(text).text) for text in texts], dtype=bool)
-    counts = Counter(labels[has_text])
-    single_labels = [label for label, n in counts.items() if n < 2]
-    single = sorted(map(str, single_labels))
-    keep = has_text & ~np.isin(labels, single_labels)
+    has_text = np.array([has_chinese(text) for text in prepared_texts(texts)], dtype=bool)
+    labelled = given_labels(labels)
+    counts = Counter(labels[has_text & labelled])
+    single = sorted(str(label) for label, n in counts.items() if n < 2)
+    usable = has_text & labelled
+    keep = np.array([ok and counts[label] >= 2 for label, ok in zip(labels, usable, strict=True)], dtype=bool)
     rare = {str(label): n for label, n in sorted(Counter(labels[keep]).items()) if n < RARE_CLASS_SIZE}
-    report = {"rows_without_chinese_text": int((~has_text).sum()), "classes_left_out": single, "rare_classes": rare}
+    report = {
+        "rows_without_label": int((~labelled).sum()),
+        "rows_without_chinese_text": int((labelled & ~has_text).sum()),
+        "classes_left_out": single,
+        "rare_classes": rare,
+    }
     findings = [
+        f"{report['rows_without_label']} rows without a label left out" if report["rows_without_label"] else "",
         f"{report['rows_without_chinese_text']} rows without Chinese text left out"
         if report["rows_without_chinese_text"]
         else "",
@@ -153,6 +161,21 @@ def usable_rows(
             stacklevel=stacklevel,
         )
     return keep, report
+
+
+def given_labels(labels: Sequence[Any]) -> np.ndarray:
+    """A boolean mask of the labels given: ``""``, None, NaN and pandas' NA are missing (their rows are left
+    out of training and evaluation); a label that is neither text nor missing raises ``TypeError``."""
+    given = np.zeros(len(labels), dtype=bool)
+    for index, label in enumerate(labels):
+        if isinstance(label, str):
+            given[index] = label != ""
+        elif not _is_missing(label):
+            raise TypeError(
+                f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or "
+                "units): convert them to text, missing ones to ''"
+            )
+    return given
 
 
 def _is_missing(value: Any) -> bool:
@@ -501,6 +524,7 @@ def train_from_file(
     """
     from triage.adaptation import read_unit_csv, train_on_history
     from triage.departments import load_directory
+    from triage.evaluation import check_report_dir
     from triage.model import load
     from triage.persistence import check_model_destination
 
@@ -508,6 +532,7 @@ def train_from_file(
         raise ValueError("half_life_days and since read the messages' dates: give date_column too")
     if report_dir is not None and held_out is None:
         raise ValueError("report_dir describes held-out rows: give held_out too")
+    check_report_dir(report_dir)
     if (base is not None or unit_departments is not None) and labels.labels_are != "departments":
         raise ValueError("base and unit_departments train on the labels as they are: use labels_are='departments'")
     output, name = Path(output), name or Path(path).name
@@ -547,7 +572,8 @@ def train_from_file(
 
 def _labelled_and_held_out(data: LabelledRows, held_out: str | float | None) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the rows with a label and of those held out (see :func:`train_from_file`)."""
-    keep = np.array([bool(label) for label in data.labels])
+    keep = np.zeros(len(data.labels), dtype=bool)
+    keep[data.labelled()] = True
     share = None if isinstance(held_out, str) else held_out
     try:
         test = held_out_rows(data.labels, keep, split=data.other.get("split"), test_size=share)

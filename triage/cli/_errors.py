@@ -20,6 +20,7 @@ from typing import Any, NoReturn, cast
 
 import click
 
+from triage.cli._stdio import echo, visible
 from triage.exceptions import TriageError
 
 __all__ = ["USER_ERRORS", "disk_full", "handles_user_errors", "interrupted"]
@@ -42,7 +43,7 @@ def _user_errors() -> Iterator[None]:
         try:
             yield
         except USER_ERRORS as error:
-            raise click.ClickException(_said(error)) from None
+            raise click.ClickException(visible(_said(error))) from None
         except KeyboardInterrupt:
             interrupted("nothing was saved")
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -52,7 +53,7 @@ def _user_errors() -> Iterator[None]:
             raise
         finally:
             for warning in caught:
-                click.echo(f"Warning: {warning.message}", err=True)
+                echo(f"Warning: {warning.message}", err=True)
 
 
 def disk_full(error: BaseException) -> bool:

@@ -19,7 +19,7 @@ from triage.cli._options import (
     raw_cells_option,
     table_options,
 )
-from triage.cli._stdio import STDIO, check_folders, not_stdio, stdin_spooled, stdout_spooled
+from triage.cli._stdio import STDIO, check_folders, echo, not_stdio, stdin_spooled, stdout_spooled
 from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.io import FORMATS
 
@@ -245,23 +245,23 @@ def _tag_on_dask(
         config=config,
         overwrite=overwrite,
     )
-    click.echo(f"tagged into {output} on {address}", err=True)
+    echo(f"tagged into {output} on {address}", err=True)
 
 
 def _report_tagging(summary: Any) -> None:
-    click.echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
+    echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
     if summary.encoding:
-        click.echo(f"encoding: {summary.encoding}", err=True)
+        echo(f"encoding: {summary.encoding}", err=True)
     resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
-    click.echo(
+    echo(
         f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "
         f"errors {summary.errors}; {summary.elapsed_seconds:.1f} s, {summary.rows_per_second:.0f} rows/s",
         err=True,
     )
-    click.echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
+    echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
     if summary.suspect_rows:
         rows = ", ".join(map(str, summary.suspect_rows[:10]))
-        click.echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
+        echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
 
 
 @click.command(short_help="Hot topics: near-duplicate groups ranked. 热点问题")
@@ -388,11 +388,9 @@ def hot(
             progress=not silent,
         )
     topics = report.topics
-    click.echo(
-        f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True
-    )
+    echo(f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True)
     for topic in topics:  # on stderr when the report itself goes to standard output
-        click.echo(
+        echo(
             f"{topic.rank:>3}. {topic.size} msgs ({topic.voices} voices), hotness {topic.hotness:.2f}, "
             f"{topic.last_time or '-'}, {topic.department_name or '—'}; {topic.place or '—'}: {topic.issue}",
             err=bool(to_stdout),

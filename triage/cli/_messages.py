@@ -11,7 +11,7 @@ import click
 import triage
 from triage.cli._errors import handles_user_errors
 from triage.cli._options import config_option, model_option
-from triage.cli._stdio import read_texts, stdin_split_options
+from triage.cli._stdio import echo, read_texts, stdin_split_options
 from triage.defaults import DEFAULT_TOP_K
 from triage.text import display_text
 
@@ -71,8 +71,8 @@ def _echo_results(messages: list[str], results: list[Any], as_json: bool, format
             click.echo(json.dumps({"index": index, **result.to_dict()}, ensure_ascii=False))
             continue
         if len(results) > 1:
-            click.echo(f"[{index}] {_preview(messages[index])}")
-        click.echo(formatted(result))
+            echo(f"[{index}] {_preview(messages[index])}")
+        echo(formatted(result))
 
 
 @click.command(short_help="Which department owns each message. 判断诉求所属部门")

@@ -27,7 +27,7 @@ from triage.cli._options import (
     model_option,
     silent_option,
 )
-from triage.cli._stdio import check_folders, not_stdio, notify, stdin_spooled
+from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.labelled import LabelOptions
 from triage.text import display_text
@@ -48,16 +48,21 @@ _HEADLINE_METRICS = (
 )
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
-    """One line on the sub-label metrics of an evaluation, when it has them."""
+    """One line on the sub-label metrics of an evaluation, when it has them (a model's manifest holds its
+    metrics as free-form JSON: figures that are not numbers are not shown)."""
     sub = result.get("sub_labels")
-    if sub:
-        click.echo(
+    if isinstance(sub, dict) and all(_is_number(sub.get(key)) for key in ("n", "accuracy", "majority_baseline")):
+        echo(
             f"{name} sub-labels given the department (n={sub['n']}): accuracy {sub['accuracy']:.3f}, "
             f"majority baseline {sub['majority_baseline']:.3f}"
         )
-        if "accuracy_with_predicted_department" in sub:
-            click.echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
+        if _is_number(sub.get("accuracy_with_predicted_department")):
+            echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
 @click.command()
@@ -78,27 +83,29 @@ def info(as_json: bool, model_path: Path | None) -> None:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
         return
     versions = manifest.get("versions", {})
-    click.echo(f"model:      {path}")
-    click.echo(f"format:     {manifest['format']} v{manifest['format_version']}, saved {manifest.get('created', '?')}")
-    click.echo("versions:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
-    click.echo(f"serving:    segmenter {segmenter()}, featuriser {FEATURIZER} (this installation)")
-    click.echo(f"trained on: {manifest.get('training_data', {}).get('description', 'not described')}")
+    echo(f"model:      {path}")
+    echo(f"format:     {manifest['format']} v{manifest['format_version']}, saved {manifest.get('created', '?')}")
+    echo("versions:   " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    echo(f"serving:    segmenter {segmenter()}, featuriser {FEATURIZER} (this installation)")
+    echo(f"trained on: {manifest.get('training_data', {}).get('description', 'not described')}")
     for name, result in manifest.get("metrics", {}).items():
+        if not isinstance(result, dict):  # metrics are free-form JSON (see triage.manifest)
+            continue
         scores = ", ".join(
             f"{key} {result[key]:.3f}"
             for key in ("accuracy", "top3_accuracy", "macro_f1", "topic_accuracy")
-            if key in result
+            if _is_number(result.get(key))
         )
-        click.echo(f"{name} (n={result['n']}): {scores}")
+        echo(f"{name} (n={result.get('n', '?')}): {scores}")
         _echo_sub_labels(name, result)
-    click.echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
-    click.echo("")
+    echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
+    echo("")
     directory = default_directory()
-    click.echo(f"{'code':<34}{'名称':<10}english")
+    echo(f"{'code':<34}{'名称':<10}english")
     for label in manifest.get("labels", []):
         department = directory.get(label["code"])
         english = department.english_name if department else ""
-        click.echo(f"{label['code']:<34}{label['name']:<10}{english}")
+        echo(f"{label['code']:<34}{label.get('name', ''):<10}{english}")
 
 
 @click.command(short_help="Train a model on a labelled export. 训练模型")
@@ -239,12 +246,12 @@ def train(
             target_precision=target_precision,
         )
     for name, result in model.manifest["metrics"].items():
-        click.echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
+        echo(f"{name} (n={result['n']}): accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f}")
         _echo_sub_labels(name, result)
         if "department_level" in result:
             level = result["department_level"]
-            click.echo(f"{name} at department level (n={level['n']}): accuracy {level['accuracy']:.3f}")
-    click.echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
+            echo(f"{name} at department level (n={level['n']}): accuracy {level['accuracy']:.3f}")
+    echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 
 def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tuple[Path | None, Path]:
@@ -264,24 +271,24 @@ def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tu
 
 def _echo_evaluation(result: dict[str, Any]) -> None:
     """An evaluation's metrics for people: headline figures, per department, the most confused pairs."""
-    click.echo(f"messages: {result['n']}")
+    echo(f"messages: {result['n']}")
     for key in _HEADLINE_METRICS:
         if result.get(key) is not None:
-            click.echo(f"{key:<28}{result[key]:.3f}")
-    click.echo(f"\n{'department':<34}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}")
+            echo(f"{key:<28}{result[key]:.3f}")
+    echo(f"\n{'department':<34}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}")
     for code, row in result["per_class"].items():
-        click.echo(f"{code:<34}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}")
+        echo(f"{code:<34}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}")
     if result["most_confused"]:
-        click.echo("\nmost confused (true -> predicted):")
+        echo("\nmost confused (true -> predicted):")
         for pair in result["most_confused"]:
-            click.echo(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
+            echo(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
     if result["unknown_labels"]:
-        click.echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
+        echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
     _echo_sub_labels("evaluated", result)
     if "department_level" in result:
         level = result["department_level"]
-        click.echo(f"at department level (n={level['n']}): accuracy {level['accuracy']:.3f}, ", nl=False)
-        click.echo(f"top-3 {level['top3_accuracy']:.3f}")
+        echo(f"at department level (n={level['n']}): accuracy {level['accuracy']:.3f}, ", nl=False)
+        echo(f"top-3 {level['top3_accuracy']:.3f}")
 
 
 @click.command(short_help="Measure a model on a labelled export. 评估模型")
@@ -336,7 +343,7 @@ def evaluate(
         return
     _echo_evaluation(result)
     if report_dir:
-        click.echo(f"report written to {report_dir}")
+        echo(f"report written to {report_dir}")
 
 
 @click.command("audit-labels", short_help="List rows whose label looks wrong. 找出疑似标错的行")
@@ -360,7 +367,7 @@ def audit_labels(data: Path, labels: LabelOptions, limit: int, as_json: bool, n_
         audit = audit_file(
             source, replace(labels, format=kind), progress=False if silent else None, notify=notify, n_jobs=n_jobs
         )
-    click.echo(f"{len(audit.suspects)} of {len(audit.texts)} rows look mislabelled", err=True)
+    echo(f"{len(audit.suspects)} of {len(audit.texts)} rows look mislabelled", err=True)
     for suspect in audit.suspects[:limit]:
         row = {
             "row": suspect.index,
@@ -373,7 +380,7 @@ def audit_labels(data: Path, labels: LabelOptions, limit: int, as_json: bool, n_
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
         else:
-            click.echo(
+            echo(
                 f"row {row['row']}: {row['given']} -> {row['suggested']} "
                 f"({row['given_probability']:.2f} vs {row['suggested_probability']:.2f})  {row['text']}"
             )

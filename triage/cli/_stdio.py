@@ -14,23 +14,44 @@ from typing import Any
 
 import click
 
+from triage.exceptions import TriageError
+
 __all__ = [
     "STDIO",
     "check_folders",
+    "echo",
     "not_stdio",
     "notify",
     "read_texts",
     "stdin_split_options",
     "stdin_spooled",
     "stdout_spooled",
+    "visible",
 ]
 
 STDIO = "-"
 
 
+# Control characters (C0 but line feed and tab, DEL, C1) as the escapes Python writes them ("\x1b"): a label, a
+# column name or a department name from a file or an untrusted model must not move the cursor, retitle the
+# window or clear the screen of the terminal it is shown on.
+_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\n\t"}
+
+
+def visible(text: str) -> str:
+    """``text`` with its control characters shown as escapes, for a line on the terminal."""
+    return text.translate(_CONTROLS)
+
+
+def echo(line: str = "", *, err: bool = False, nl: bool = True) -> None:
+    """A line for people (stdout, or stderr with ``err``), its control characters shown as escapes
+    (:func:`visible`); data written to standard output (CSV, JSON) goes through ``click.echo`` as it is."""
+    click.echo(visible(line), err=err, nl=nl)
+
+
 def notify(line: str) -> None:
     """A line for the user on stderr (what was read and decided), beside the output on stdout."""
-    click.echo(line, err=True)
+    echo(line, err=True)
 
 
 @contextlib.contextmanager
@@ -44,7 +65,12 @@ def stdin_spooled(path: Path, file_format: str) -> Iterator[tuple[Path, str]]:
         spooled = Path(folder) / f"stdin.{kind}"
         with spooled.open("wb") as handle:
             shutil.copyfileobj(sys.stdin.buffer, handle)
-        yield spooled, kind
+        try:
+            yield spooled, kind
+        except TriageError as error:  # named the temporary file, which the user never saw
+            if str(spooled) not in str(error):
+                raise
+            raise type(error)(str(error).replace(str(spooled), "standard input")) from None
 
 
 @contextlib.contextmanager
