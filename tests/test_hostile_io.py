@@ -287,7 +287,10 @@ def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_mode
         summary, rows = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
         assert [row["id"] for row in rows] == ["1", "2", "3", "4"] and summary.errors == 2
         family = encoding[:6]
-        assert rows[1]["error"] == f"bytes not valid in {family}; try --encoding gb18030 (or auto)"
+        assert (
+            rows[1]["error"]
+            == f"bytes not valid in {family}: a broken character, shown as U+FFFD; correct it in the export"
+        )
         assert rows[1]["text"].endswith("小区物业") and rows[3]["error"] == rows[1]["error"]
         assert rows[2]["error"] == "" and rows[2]["department"] and rows[0]["department"]
 

@@ -270,6 +270,14 @@ def encoding_hint(encoding: str) -> str:
     return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
 
 
+def _not_valid_in(encoding: str) -> str:
+    """The error of a row holding bytes ``encoding`` cannot decode: the encoding to try instead; in UTF-16 or
+    UTF-32 (certain once the header decoded: a byte-order mark or NUL bytes told it), a broken character."""
+    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return f"bytes not valid in {encoding}: a broken character, shown as U+FFFD; correct it in the export"
+    return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
+
+
 def _is_gb(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("gb18030", "gbk", "gb2312")
 
@@ -414,7 +422,7 @@ def row_cells(values: Sequence[Any], header: Sequence[str], encoding: str | None
             cell = ""
         elif has_surrogate(cell):
             if encoding:
-                problems.append(f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)")
+                problems.append(_not_valid_in(encoding))
             else:
                 problems.append(f"column {column!r}: lone UTF-16 surrogate escape, replaced by U+FFFD")
             cell = _SURROGATE.sub("\ufffd", cell)
@@ -1086,7 +1094,7 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
         record, reason = _json_object(line)
         if record is None:
             if has_surrogate(line):
-                reason = f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
+                reason = _not_valid_in(encoding)
             yield Row(number, [""] * len(header), reason)
             continue
         values = [record.get(key) for key in keys]
