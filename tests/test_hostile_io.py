@@ -161,10 +161,10 @@ def tag_at_field_limit(model, lines: list[str], tmp_path, monkeypatch, limit: in
         return summary, list(csv.DictReader(handle))
 
 
-def read_back(path: Path) -> list[Row]:
+def read_back(path: Path, encoding: str = "auto") -> list[Row]:
     """Every row triage's reader gives for ``path`` (number, cells, error, suspect flag), up to row 20: a reader
     that goes back to a line it read before and loops fails the test instead of hanging it."""
-    with read_rows(path, stop_after=20) as export:
+    with read_rows(path, encoding=encoding, stop_after=20) as export:
         return [row for chunk in export.chunks for row in chunk]
 
 
@@ -288,6 +288,20 @@ def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_mode
         assert rows[1]["error"] == f"bytes not valid in {family}; try --encoding gb18030 (or auto)"
         assert rows[1]["text"].endswith("小区物业") and rows[3]["error"] == rows[1]["error"]
         assert rows[2]["error"] == "" and rows[2]["department"] and rows[0]["department"]
+
+
+def test_ascii_after_a_stray_gb18030_lead_byte_is_still_text(tmp_path):
+    """GB18030 fails a lead byte and up to two bytes after it as one error when fewer than four are left
+    (CE 37 0A, '7' and a line feed, ends a line): only the lead byte becomes the lone surrogate of a bad byte, as
+    ``surrogateescape`` makes it, and the ASCII after it stays text. Since f15f2d1 those were taken too: the
+    digit was lost, and a closing quote, so the cell ran on to the end of the file."""
+    (path := tmp_path / "in.csv").write_bytes(b'id,text\n1,\xc2\xb7\xce7\n2,\xd1\xa7\xd0\xa3\n3,"\xc2\xb7\xce7"')
+    bad = "bytes not valid in gb18030; try --encoding utf-8-sig (or auto)"
+    assert read_back(path, "gb18030") == [
+        Row(1, ["1", "路\ufffd7"], bad),
+        Row(2, ["2", "学校"]),
+        Row(3, ["3", "路\ufffd7"], bad),
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["hz", "iso2022_jp", "utf-7", "cp500"])

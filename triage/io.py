@@ -648,10 +648,14 @@ class _TextEncoding:
 
 def _undecodable_as_surrogates(error: UnicodeError) -> tuple[str, int]:
     """Each byte a codec cannot decode as the lone surrogate U+DC00 + byte: what ``surrogateescape`` gives
-    for a byte of 128 or more, for any byte (in UTF-16 a bad unit may hold one under 128), so that
-    :func:`has_surrogate` tells the line in every encoding."""
+    for a byte of 128 or more, for any byte of a bad UTF-16/32 code unit (which may hold one under 128), so
+    that :func:`has_surrogate` tells the line in every encoding. Other codecs get ``surrogateescape`` itself:
+    GB18030 fails a lead byte and the ASCII after it as one error (``CE 37 0A`` ending a line), and that ASCII,
+    a digit, quote or line end, is text."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
+    if error.encoding not in _UNIT_CODECS:
+        return codecs.lookup_error("surrogateescape")(error)
     return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end
 
 
