@@ -671,7 +671,7 @@ def _check_line_readable(encoding: str) -> None:
         return
     try:
         ascii_syntax = _ASCII_SYNTAX.encode(name) == _ASCII_SYNTAX.encode("ascii")
-    except UnicodeEncodeError:
+    except (UnicodeError, LookupError):  # "undefined" encodes nothing; hex, base64, rot13 are no text encodings
         ascii_syntax = False
     if not ascii_syntax or name.startswith(_STATEFUL_CODECS):
         raise DataError(
