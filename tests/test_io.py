@@ -59,6 +59,26 @@ def test_only_text_that_reads_as_utf16_is_taken_for_utf16_without_a_byte_order_m
     assert detect_encoding(path) in {"utf-8-sig", "gb18030"}
 
 
+@pytest.mark.parametrize(
+    ("text", "detected"),
+    [
+        ("路灯坏了物业乱收1\n", "utf-16-le"),  # 2 NULs in 20 bytes: a tenth
+        ("路灯坏了物业乱收费1\n", "utf-8-sig"),  # 2 in 22: under a tenth
+        ("一12345678\n", "utf-16-le"),  # 9 NULs after an ASCII byte, 1 before 4E (一): nine in ten on one side
+        ("一一一123456789012345678\n", "utf-8-sig"),  # 19 and 3: under nine in ten
+        ("", "utf-8-sig"),  # an empty file holds no NUL (it was taken for UTF-16-BE)
+    ],
+    ids=["a-tenth", "under-a-tenth", "nine-in-ten", "under-nine-in-ten", "empty"],
+)
+def test_utf16_without_a_byte_order_mark_needs_nuls_in_a_tenth_of_its_bytes_nine_in_ten_on_one_side(
+    tmp_path, text, detected
+):
+    """The thresholds of the rule, at and just past each: the ASCII of UTF-16LE text is a byte and a NUL after it,
+    路灯坏了物业乱收费 hold no NUL byte, and 一 (U+4E00) is a NUL before 4E."""
+    (path := tmp_path / "export.csv").write_bytes(text.encode("utf-16-le"))
+    assert detect_encoding(path) == detected
+
+
 def test_wrong_encoding_names_the_fix(tmp_path):
     path = tmp_path / "export.csv"
     pd.DataFrame(ROWS).to_csv(path, index=False, encoding="gb18030")

@@ -206,8 +206,8 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     encoding holds no NUL, so NULs in a tenth of the bytes, nine in ten of them on one side, and a sample that
     decodes, tell UTF-16 and its byte order."""
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if (even + odd) * 10 < len(sample) or max(even, odd) * 10 < (even + odd) * 9:
-        return None
+    if not even + odd or (even + odd) * 10 < len(sample) or max(even, odd) * 10 < (even + odd) * 9:
+        return None  # an empty file too: no NUL at all
     wide = "utf-16-le" if odd > even else "utf-16-be"
     try:
         codecs.getincrementaldecoder(wide)().decode(sample)  # not final: the sample may end inside a character
