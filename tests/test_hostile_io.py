@@ -277,7 +277,7 @@ def test_a_utf16_cell_holding_a_whole_row_marks_its_row_suspect(tmp_path):
 def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_model, tmp_path, encoding, bad):
     """A bad code unit in a UTF-16/32 export failed the whole run with the codec's message ("'utf-16-le' codec
     can't decode bytes in position 36-37") and no row written: now only its row is an error, and a file ending
-    inside a code unit keeps its last row too."""
+    inside a code unit keeps its last row too; each byte of a bad unit is a U+FFFD in the cell."""
     bom = "\ufeff".encode(encoding)
     raw = bom + "id,text\n1,派出所补办身份证\n2,".encode(encoding) + bad + "小区物业\n3,路灯坏了\n4,上".encode(encoding)
     (path := tmp_path / "bad.csv").write_bytes(raw + b"\x4e")  # the last unit cut short
@@ -286,7 +286,8 @@ def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_mode
         assert [row["id"] for row in rows] == ["1", "2", "3", "4"] and summary.errors == 2
         family = encoding[:6]
         assert rows[1]["error"] == f"bytes not valid in {family}; try --encoding gb18030 (or auto)"
-        assert rows[1]["text"].endswith("小区物业") and rows[3]["error"] == rows[1]["error"]
+        assert rows[1]["text"] == "\ufffd" * len(bad) + "小区物业" and rows[3]["error"] == rows[1]["error"]
+        assert rows[3]["text"] == "上\ufffd"
         assert rows[2]["error"] == "" and rows[2]["department"] and rows[0]["department"]
 
 
@@ -449,6 +450,20 @@ def test_a_header_repeated_inside_joined_exports_is_its_rows_error(small_model, 
     assert rows[4]["error"] == "" and rows[4]["内容"] == "内容 "
 
 
+@pytest.mark.parametrize("end", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_jsonl_lines_ending_in_crlf_or_cr_read_as_lines_ending_in_lf(tmp_path, end):
+    """JSONL line ends are read as LF, as a text stream reads them: the same rows, and the same error for a line
+    cut short (its position counts lines by LF: "line 2 column 1 (char 19)")."""
+    lines = ['{"id": 1, "text": "物业"}', '{"id": 2, "text": ', '{"id": 3, "text": "路灯"} x', '{"id": 4}']
+    (lf := tmp_path / "lf.jsonl").write_text("\n".join(lines) + "\n", "utf-8", newline="")
+    (other := tmp_path / "other.jsonl").write_text(end.join(lines) + end, "utf-8", newline="")
+    with read_rows(lf) as export:
+        expected = [row for chunk in export.chunks for row in chunk]
+    assert expected[1].error == "line is not JSON (Expecting value: line 2 column 1 (char 19))"
+    with read_rows(other) as export:
+        assert [row for chunk in export.chunks for row in chunk] == expected
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -539,6 +554,20 @@ def test_duplicate_column_names_are_renamed_with_a_warning(small_model, tmp_path
         tag_file(path, tmp_path / "out.parquet", model=small_model, progress=False)
     out = pd.read_parquet(tmp_path / "out.parquet")
     assert list(out["编号"]) == ["1", "2"] and list(out["编号.1"]) == ["A", "B"]
+
+
+def test_a_share_of_a_csv_with_repeated_column_names_does_not_warn_again(tmp_path):
+    """Workers read the header again for each share: the repeated name was named once, by the whole file's reader,
+    and each share has the renamed header."""
+    path = tmp_path / "in.csv"
+    path.write_text("编号,内容,编号\n1,派出所补办身份证,A\n2,小区物业乱收费,B\n", encoding="utf-8")
+    with pytest.warns(DuplicateColumnWarning), read_rows(path) as whole:
+        start = whole.data_start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateColumnWarning)
+        with read_rows(path, byte_range=(start, path.stat().st_size)) as share:
+            assert share.header == ["编号", "内容", "编号.1"]
+            assert [row.cells for chunk in share.chunks for row in chunk][1] == ["2", "小区物业乱收费", "B"]
 
 
 def test_a_long_cell_keeps_its_row(small_model, tmp_path):
