@@ -163,10 +163,10 @@ def tag_at_field_limit(model, lines: list[str], tmp_path, monkeypatch, limit: in
         return summary, list(csv.DictReader(handle))
 
 
-def read_back(path: Path) -> list[Row]:
+def read_back(path: Path, encoding: str = "auto") -> list[Row]:
     """Every row triage's reader gives for ``path`` (number, cells, error, suspect flag), up to row 20: a reader
     that goes back to a line it read before and loops fails the test instead of hanging it."""
-    with read_rows(path, stop_after=20) as export:
+    with read_rows(path, encoding=encoding, stop_after=20) as export:
         return [row for chunk in export.chunks for row in chunk]
 
 
@@ -279,7 +279,7 @@ def test_a_utf16_cell_holding_a_whole_row_marks_its_row_suspect(tmp_path):
 def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_model, tmp_path, encoding, bad):
     """A bad code unit in a UTF-16/32 export failed the whole run with the codec's message ("'utf-16-le' codec
     can't decode bytes in position 36-37") and no row written: now only its row is an error, and a file ending
-    inside a code unit keeps its last row too."""
+    inside a code unit keeps its last row too; each byte of a bad unit is a U+FFFD in the cell."""
     bom = "\ufeff".encode(encoding)
     raw = bom + "id,text\n1,派出所补办身份证\n2,".encode(encoding) + bad + "小区物业\n3,路灯坏了\n4,上".encode(encoding)
     (path := tmp_path / "bad.csv").write_bytes(raw + b"\x4e")  # the last unit cut short
@@ -291,14 +291,31 @@ def test_bytes_a_utf16_or_utf32_file_cannot_hold_are_their_rows_error(small_mode
             rows[1]["error"]
             == f"bytes not valid in {family}: a broken character, shown as U+FFFD; correct it in the export"
         )
-        assert rows[1]["text"].endswith("小区物业") and rows[3]["error"] == rows[1]["error"]
+        assert rows[1]["text"] == "\ufffd" * len(bad) + "小区物业" and rows[3]["error"] == rows[1]["error"]
+        assert rows[3]["text"] == "上\ufffd"
         assert rows[2]["error"] == "" and rows[2]["department"] and rows[0]["department"]
 
 
-@pytest.mark.parametrize("encoding", ["hz", "iso2022_jp", "utf-7", "cp500"])
+def test_ascii_after_a_stray_gb18030_lead_byte_is_still_text(tmp_path):
+    """GB18030 fails a lead byte and up to two bytes after it as one error when fewer than four are left
+    (CE 37 0A, '7' and a line feed, ends a line): only the lead byte becomes the lone surrogate of a bad byte, as
+    ``surrogateescape`` makes it, and the ASCII after it stays text. Since f15f2d1 those were taken too: the
+    digit was lost, and a closing quote, so the cell ran on to the end of the file."""
+    (path := tmp_path / "in.csv").write_bytes(b'id,text\n1,\xc2\xb7\xce7\n2,\xd1\xa7\xd0\xa3\n3,"\xc2\xb7\xce7"')
+    bad = "bytes not valid in gb18030; try --encoding utf-8-sig (or auto)"
+    assert read_back(path, "gb18030") == [
+        Row(1, ["1", "路\ufffd7"], bad),
+        Row(2, ["2", "学校"]),
+        Row(3, ["3", "路\ufffd7"], bad),
+    ]
+
+
+@pytest.mark.parametrize("encoding", ["hz", "iso2022_jp", "utf-7", "cp500", "hex", "rot13", "undefined"])
 def test_an_encoding_whose_lines_cannot_be_read_alone_is_refused_with_the_conversion(tmp_path, encoding):
     """Stateful encodings (escape or shift sequences) and EBCDIC write line ends, quotes or delimiters as other
-    bytes, or mean other characters after a shift: refused up front with the command that converts the file."""
+    bytes, or mean other characters after a shift: refused up front with the command that converts the file.
+    So are codecs that are no text encoding (hex, rot13) and "undefined": they ended the run with a traceback
+    (LookupError, UnicodeError) since f15f2d1 checks the ASCII syntax of the encoding given."""
     (path := tmp_path / "in.csv").write_bytes("id,text\n1,路灯坏了\n".encode())
     runner = CliRunner()
     result = runner.invoke(cli, ["tag", str(path), "-o", str(tmp_path / "out.csv"), "--encoding", encoding])
@@ -483,6 +500,20 @@ def test_a_header_repeated_inside_joined_exports_is_its_rows_error(small_model, 
     assert rows[4]["error"] == "" and rows[4]["内容"] == "内容 "
 
 
+@pytest.mark.parametrize("end", ["\r\n", "\r"], ids=["crlf", "cr"])
+def test_jsonl_lines_ending_in_crlf_or_cr_read_as_lines_ending_in_lf(tmp_path, end):
+    """JSONL line ends are read as LF, as a text stream reads them: the same rows, and the same error for a line
+    cut short (its position counts lines by LF: "line 2 column 1 (char 19)")."""
+    lines = ['{"id": 1, "text": "物业"}', '{"id": 2, "text": ', '{"id": 3, "text": "路灯"} x', '{"id": 4}']
+    (lf := tmp_path / "lf.jsonl").write_text("\n".join(lines) + "\n", "utf-8", newline="")
+    (other := tmp_path / "other.jsonl").write_text(end.join(lines) + end, "utf-8", newline="")
+    with read_rows(lf) as export:
+        expected = [row for chunk in export.chunks for row in chunk]
+    assert expected[1].error == "line is not JSON (Expecting value: line 2 column 1 (char 19))"
+    with read_rows(other) as export:
+        assert [row for chunk in export.chunks for row in chunk] == expected
+
+
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "deep.jsonl"
     deep = '{"id": 2, "text": ' + "[" * 100_000 + "]" * 100_000 + "}"
@@ -626,6 +657,20 @@ def test_a_jsonl_key_holding_a_lone_surrogate_escape_is_renamed_not_fatal(small_
         summary, rows = tag_to_rows(small_model, path, tmp_path, suffix=suffix)
     assert summary.rows_out == 2 and list(rows[0])[:2] == ["\ufffd编号", "text"] and rows[0]["\ufffd编号"] == "1"
     assert [row["department"] for row in rows] == ["property_management", "public_security"]
+
+
+def test_a_share_of_a_csv_with_repeated_column_names_does_not_warn_again(tmp_path):
+    """Workers read the header again for each share: the repeated name was named once, by the whole file's reader,
+    and each share has the renamed header."""
+    path = tmp_path / "in.csv"
+    path.write_text("编号,内容,编号\n1,派出所补办身份证,A\n2,小区物业乱收费,B\n", encoding="utf-8")
+    with pytest.warns(DuplicateColumnWarning), read_rows(path) as whole:
+        start = whole.data_start
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DuplicateColumnWarning)
+        with read_rows(path, byte_range=(start, path.stat().st_size)) as share:
+            assert share.header == ["编号", "内容", "编号.1"]
+            assert [row.cells for chunk in share.chunks for row in chunk][1] == ["2", "小区物业乱收费", "B"]
 
 
 def test_a_long_cell_keeps_its_row(small_model, tmp_path):

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 
 import pandas as pd
 import pytest
 
+import triage.io as tio
 from triage.io import (
     DataError,
+    choose_encoding,
     detect_encoding,
     detect_format,
     detect_text_columns,
     join_text_columns,
+    read_rows,
     read_table,
     require_columns,
 )
@@ -46,6 +50,55 @@ def test_detects_encodings(tmp_path, encoding, detected):
 
 
 @pytest.mark.parametrize(
+    ("raw", "requested", "said"),
+    [
+        ("id,路灯\n".encode("gb18030"), "gbk", "gbk (given)"),
+        (codecs.BOM_UTF8 + "id,路灯\n".encode(), "auto", "utf-8-sig (UTF-8 byte-order mark)"),
+        ("\ufeffid,路灯\n".encode("utf-32-be"), "auto", "utf-32 (UTF-32 byte-order mark)"),
+        ("\ufeffid,路灯\n".encode("utf-16-be"), "auto", "utf-16 (UTF-16 byte-order mark)"),
+        ("id,路灯\n".encode("utf-16-be"), "auto", "utf-16-be (no byte-order mark; NUL bytes at every other byte)"),
+        (b"id,text\n1,a\n", "auto", "utf-8-sig (ASCII)"),
+        (b"id,text\n1,\xff\n2,\xfe\n", "auto", "utf-8-sig (no line decodes as UTF-8 or GB18030 of 3 sampled lines)"),
+        (
+            "id,路灯\n1,学校\n".encode() + "2,物业\n".encode("gb18030"),
+            "auto",
+            "utf-8-sig (2 lines UTF-8, 1 GBK/GB18030 of 3 sampled lines)",
+        ),
+        (
+            "id,路灯\n".encode() + "2,物业\n".encode("gb18030"),
+            "auto",
+            "utf-8-sig (1 lines UTF-8, 1 GBK/GB18030 of 2 sampled lines)",
+        ),
+    ],
+    ids=["given", "utf8-bom", "utf32-bom", "utf16-bom", "utf16-nuls", "ascii", "neither", "utf8-majority", "tie-utf8"],
+)
+def test_the_encoding_chosen_says_why(tmp_path, raw, requested, said):
+    """What ``read_table`` and the tag command say of the encoding: what decided it. A tie of UTF-8 and GB18030
+    lines keeps UTF-8 (the default)."""
+    (path := tmp_path / "export.csv").write_bytes(raw)
+    assert str(choose_encoding(path, requested)) == said
+
+
+def test_the_encoding_votes_say_when_only_the_first_8_mib_were_read(tmp_path, monkeypatch):
+    """A file longer than the sample (patched down to 16 bytes here) is said to be judged by its start."""
+    monkeypatch.setattr(tio, "_ENCODING_SAMPLE_BYTES", 16)
+    (path := tmp_path / "export.csv").write_bytes("id,路灯\n".encode("gb18030") * 4)
+    assert str(choose_encoding(path)) == "gb18030 (2 lines GBK/GB18030, 0 UTF-8 of 2 sampled lines (the first 8 MiB))"
+
+
+def test_utf16_without_a_byte_order_mark_is_told_by_its_first_64_kib(tmp_path):
+    """A bad code unit past the sample does not keep the file from being read as UTF-16: only its row is an error."""
+    rows = "".join(f"{i},路灯坏了\n" for i in range(7000))
+    raw = f"id,内容\n{rows}".encode("utf-16-le") + b"\x00\xd8" + "物业\n".encode("utf-16-le")
+    assert len(raw) > 1 << 17
+    (path := tmp_path / "export.csv").write_bytes(raw)
+    assert detect_encoding(path) == "utf-16-le"
+    with read_rows(path) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert len(rows) == 7001 and [row.number for row in rows if row.error] == [7001]
+
+
+@pytest.mark.parametrize(
     "raw",
     [
         b"id,text\n1,\x00\x00abc\n",  # a few NUL bytes in UTF-8 text
@@ -57,6 +110,26 @@ def test_detects_encodings(tmp_path, encoding, detected):
 def test_only_text_that_reads_as_utf16_is_taken_for_utf16_without_a_byte_order_mark(tmp_path, raw):
     (path := tmp_path / "export.csv").write_bytes(raw)
     assert detect_encoding(path) in {"utf-8-sig", "gb18030"}
+
+
+@pytest.mark.parametrize(
+    ("text", "detected"),
+    [
+        ("路灯坏了物业乱收1\n", "utf-16-le"),  # 2 NULs in 20 bytes: a tenth
+        ("路灯坏了物业乱收费1\n", "utf-8-sig"),  # 2 in 22: under a tenth
+        ("一12345678\n", "utf-16-le"),  # 9 NULs after an ASCII byte, 1 before 4E (一): nine in ten on one side
+        ("一一一123456789012345678\n", "utf-8-sig"),  # 19 and 3: under nine in ten
+        ("", "utf-8-sig"),  # an empty file holds no NUL (it was taken for UTF-16-BE)
+    ],
+    ids=["a-tenth", "under-a-tenth", "nine-in-ten", "under-nine-in-ten", "empty"],
+)
+def test_utf16_without_a_byte_order_mark_needs_nuls_in_a_tenth_of_its_bytes_nine_in_ten_on_one_side(
+    tmp_path, text, detected
+):
+    """The thresholds of the rule, at and just past each: the ASCII of UTF-16LE text is a byte and a NUL after it,
+    路灯坏了物业乱收费 hold no NUL byte, and 一 (U+4E00) is a NUL before 4E."""
+    (path := tmp_path / "export.csv").write_bytes(text.encode("utf-16-le"))
+    assert detect_encoding(path) == detected
 
 
 def test_wrong_encoding_names_the_fix(tmp_path):

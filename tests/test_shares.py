@@ -186,6 +186,60 @@ def test_jsonl_shares_are_cut_by_lines_whatever_quotes_the_strings_hold(tmp_path
     assert sum(records) == 400 and 19 <= records[0] <= 21 and max(records) <= 21
 
 
+class ShortReads:
+    """``data`` handed out at most ``most`` bytes a read (as a pipe may), so that a search for a line start meets
+    the quotes and line ends of a record across many blocks, as it meets them across 64 KiB ones in a large file."""
+
+    def __init__(self, data: bytes, most: int) -> None:
+        self._data, self._at, self._most = data, 0, most
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = self._most if size is None or size < 0 else min(size, self._most)
+        block = self._data[self._at : self._at + size]
+        self._at += len(block)
+        return block
+
+
+WIDE_UNITS = {"utf-8": 1, "gb18030": 1, "utf-16-le": 2, "utf-16-be": 2, "utf-32-le": 4, "utf-32-be": 4}
+
+
+def next_line_start_by_units(raw: bytes, offset: int, odd: bool, quote: bool, encoding: str) -> int:
+    """The first line start after ``offset`` with an even number of quotes before it (counted from an ``odd``
+    count at ``offset``; none counted without ``quote``), a code unit at a time; the end if there is none."""
+    unit = WIDE_UNITS[encoding]
+    feed, mark = "\n".encode(encoding), '"'.encode(encoding)
+    for at in range(offset, len(raw) - unit + 1, unit):
+        if quote and raw[at : at + unit] == mark:
+            odd = not odd
+        elif raw[at : at + unit] == feed and not odd:
+            return at + unit
+    return len(raw)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pieces=st.lists(st.sampled_from(['"', '""', "\n", "\r\n", "a", ",", "上", "\u0a4e", "\u220a", "𠀀"]), max_size=50),
+    encoding=st.sampled_from(list(WIDE_UNITS)),
+    odd=st.booleans(),
+    quote=st.booleans(),
+    data=st.data(),
+)
+def test_the_next_line_start_of_a_share_is_the_first_after_an_even_count_of_quotes(
+    tmp_path, pieces, encoding, odd, quote, data
+):
+    """Where a share stops: the first line start past its bytes with an even number of quotes before it, counted in
+    whole code units (上 is 0A 4E in UTF-16LE, U+220A 22 0A: no line end, no quote), however the bytes after it
+    arrive, blocks of any size ending anywhere in a record (the count goes on from one block to the next)."""
+    raw = "".join(pieces).encode(encoding)
+    (path := tmp_path / "in.csv").write_bytes(raw)
+    unit = WIDE_UNITS[encoding]
+    offset = data.draw(st.integers(0, len(raw) // unit), label="offset") * unit
+    handle = ShortReads(raw[offset:], data.draw(st.integers(1, 8), label="units a read") * unit)
+    text = tio._TextEncoding.of(path, encoding)
+    found = tio._next_line_start(handle, offset, odd, b'"' if quote else b"", text)
+    assert found == next_line_start_by_units(raw, offset, odd, quote, encoding)
+
+
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
 def test_utf16_shares_may_stop_at_any_byte_even_inside_a_character(tmp_path, monkeypatch, encoding):
     """A share stops before the first record starting at or past its stop, wherever the stop falls: shares

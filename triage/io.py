@@ -207,8 +207,8 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     encoding holds no NUL, so NULs in a tenth of the bytes, nine in ten of them on one side, and a sample that
     decodes, tell UTF-16 and its byte order."""
     even, odd = sample[0::2].count(0), sample[1::2].count(0)
-    if (even + odd) * 10 < len(sample) or max(even, odd) * 10 < (even + odd) * 9:
-        return None
+    if not even + odd or (even + odd) * 10 < len(sample) or max(even, odd) * 10 < (even + odd) * 9:
+        return None  # an empty file too: no NUL at all
     wide = "utf-16-le" if odd > even else "utf-16-be"
     try:
         codecs.getincrementaldecoder(wide)().decode(sample)  # not final: the sample may end inside a character
@@ -669,10 +669,14 @@ class _TextEncoding:
 
 def _undecodable_as_surrogates(error: UnicodeError) -> tuple[str, int]:
     """Each byte a codec cannot decode as the lone surrogate U+DC00 + byte: what ``surrogateescape`` gives
-    for a byte of 128 or more, for any byte (in UTF-16 a bad unit may hold one under 128), so that
-    :func:`has_surrogate` tells the line in every encoding."""
+    for a byte of 128 or more, for any byte of a bad UTF-16/32 code unit (which may hold one under 128), so
+    that :func:`has_surrogate` tells the line in every encoding. Other codecs get ``surrogateescape`` itself:
+    GB18030 fails a lead byte and the ASCII after it as one error (``CE 37 0A`` ending a line), and that ASCII,
+    a digit, quote or line end, is text."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
+    if error.encoding not in _UNIT_CODECS:
+        return codecs.lookup_error("surrogateescape")(error)
     return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end
 
 
@@ -688,7 +692,7 @@ def _check_line_readable(encoding: str) -> None:
         return
     try:
         ascii_syntax = _ASCII_SYNTAX.encode(name) == _ASCII_SYNTAX.encode("ascii")
-    except UnicodeEncodeError:
+    except (UnicodeError, LookupError):  # "undefined" encodes nothing; hex, base64, rot13 are no text encodings
         ascii_syntax = False
     if not ascii_syntax or name.startswith(_STATEFUL_CODECS):
         raise DataError(
