@@ -636,6 +636,13 @@ class _TextEncoding:
             return cls(name, bom, np.dtype(dtype).itemsize, dtype)
         return cls("utf-8" if name == "utf-8-sig" else name, codecs.BOM_UTF8 if name.startswith("utf-8") else b"")
 
+    @property
+    def errors(self) -> str:
+        """The error handler of a line that does not decode: ``surrogateescape`` in a one-byte-unit codec
+        (GB18030 fails a lead byte and the ASCII after it as one error, ``CE 37 0A`` ending a line, and that
+        ASCII, a digit, quote or line end, stays text), whole bad units as surrogates in UTF-16/32."""
+        return _UNDECODABLE_UNITS if self.unit > 1 else "surrogateescape"
+
     def chart(self, raw: bytes) -> bytes:
         """``raw`` with one byte per code unit: line feeds, carriage returns and double quotes as themselves,
         anything else (a part unit at the end too) as ``x``. Byte offsets are its offsets times :attr:`unit`;
@@ -668,21 +675,17 @@ class _TextEncoding:
 
 
 def _undecodable_as_surrogates(error: UnicodeError) -> tuple[str, int]:
-    """Each byte a codec cannot decode as the lone surrogate U+DC00 + byte: what ``surrogateescape`` gives
-    for a byte of 128 or more, for any byte of a bad UTF-16/32 code unit (which may hold one under 128), so
-    that :func:`has_surrogate` tells the line in every encoding. Other codecs get ``surrogateescape`` itself:
-    GB18030 fails a lead byte and the ASCII after it as one error (``CE 37 0A`` ending a line), and that ASCII,
-    a digit, quote or line end, is text."""
+    """Each byte of a bad UTF-16/32 code unit as the lone surrogate U+DC00 + byte: what ``surrogateescape``
+    gives for a byte of 128 or more, for any byte (a unit may hold one under 128, which ``surrogateescape``
+    refuses), so that :func:`has_surrogate` tells the line."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
-    if error.encoding not in _UNIT_CODECS:
-        return codecs.lookup_error("surrogateescape")(error)
     return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end
 
 
-#: The decoding error handler of lines that do not decode (:func:`_undecodable_as_surrogates`).
-_UNDECODABLE = "triage.undecodable"
-codecs.register_error(_UNDECODABLE, _undecodable_as_surrogates)
+#: The decoding error handler of UTF-16/32 lines that do not decode (:func:`_undecodable_as_surrogates`).
+_UNDECODABLE_UNITS = "triage.undecodable_units"
+codecs.register_error(_UNDECODABLE_UNITS, _undecodable_as_surrogates)
 
 
 def _check_line_readable(encoding: str) -> None:
@@ -899,7 +902,7 @@ class _Lines:
             try:
                 line = piece.decode(codec)
             except UnicodeDecodeError:
-                line = piece.decode(codec, _UNDECODABLE)
+                line = piece.decode(codec, self._encoding.errors)
                 self.bad.append(number)
             if self._newline is None and "\r" in line[-2:]:
                 line = line.rstrip("\r\n") + "\n"

@@ -163,7 +163,7 @@ def usable_rows(
     return keep, report
 
 
-def given_labels(labels: Sequence[Any]) -> np.ndarray:
+def given_labels(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
     """A boolean mask of the labels given: ``""``, None, NaN and pandas' NA are missing (their rows are left
     out of training and evaluation); a label that is neither text nor missing raises ``TypeError``."""
     given = np.zeros(len(labels), dtype=bool)
