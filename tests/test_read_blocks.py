@@ -268,6 +268,7 @@ def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tm
         rows = [row for chunk in share.chunks for row in chunk]
         assert share.position() == stop and share._lines is not None
         assert share._lines.undecodable == 0 and not share._lines.bad  # the bytes past stop: never decoded
+        assert share._lines._handle.tell() == stop  # nor asked for (a file buffer's read-ahead aside)
     assert [row.cells[1] for row in rows] == [f"第{i}行\n续行" for i in range(50)]
     assert not any(row.error or row.suspect for row in rows)
 
@@ -283,6 +284,17 @@ def test_undecodable_lines_are_remembered_only_until_read_past(tmp_path):
             longest = max(longest, len(export._lines.bad))
         assert export._lines.undecodable == 20_000
     assert longest < 1_000
+
+
+def test_a_file_of_lines_ending_in_cr_alone_is_read_in_blocks_not_whole(tmp_path):
+    """Old Mac exports end lines with a CR alone: blocks are cut after one too (not the last byte of a read, which
+    may be the first half of a CRLF), so a block stays near the size read, however long the file."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(("id,内容\r" + "".join(f"{i},物业乱收费\r" for i in range(1000))).encode())
+    with tiny_blocks(64, 256), read_rows(path, chunk_size=1) as export:
+        largest = max(len(export._lines.block.raw) for chunk in export.chunks for _ in chunk)
+        assert export._lines.count == 1000
+    assert largest <= 256 + 32 < path.stat().st_size // 50  # a read and the part line read before it
 
 
 def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int, bool]:
