@@ -286,6 +286,26 @@ def test_undecodable_lines_are_remembered_only_until_read_past(tmp_path):
     assert longest < 1_000
 
 
+@pytest.mark.parametrize(
+    ("encoding", "first"), [("cp1252", "\u00ef\u00bb\u00bfid"), ("cp1252", "XXXX"), ("gb18030", "XXXX")]
+)
+def test_only_utf8s_byte_order_mark_is_skipped_in_a_one_byte_encoding(tmp_path, encoding, first):
+    """In cp1252 the bytes of UTF-8's byte-order mark are the text "ï»¿", and other one-byte encodings have no
+    mark: the first bytes of such a file are its first cell's, whatever they are."""
+    (path := tmp_path / "in.csv").write_bytes(f"{first},text\n1,a\n".encode(encoding))
+    with read_rows(path, encoding=encoding) as export:
+        assert export.header == [first, "text"]
+
+
+def test_the_progress_bar_of_a_file_read_whole_ends_at_its_size(tmp_path):
+    """Progress is shown in bytes of the file: the header's count too, so the bar ends full."""
+    path = tmp_path / "in.csv"
+    path.write_text("id,内容\n" + "".join(f"{i},物业乱收费\n" for i in range(500)), encoding="utf-8")
+    with read_rows(path, chunk_size=50, progress="reading") as export:
+        assert sum(len(chunk) for chunk in export.chunks) == 500
+        assert export._bar.n == export._bar.total == path.stat().st_size
+
+
 def test_a_file_of_lines_ending_in_cr_alone_is_read_in_blocks_not_whole(tmp_path):
     """Old Mac exports end lines with a CR alone: blocks are cut after one too (not the last byte of a read, which
     may be the first half of a CRLF), so a block stays near the size read, however long the file."""
