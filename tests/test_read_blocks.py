@@ -256,15 +256,17 @@ def test_shares_cut_at_line_starts_join_up_to_the_whole_file(tmp_path, pieces, k
         assert read_in_shares(path, kind, encoding, cuts) == expected
 
 
-def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tmp_path):
-    """The tagger's shares end after a line end: the block reader must not read or decode past it."""
+@pytest.mark.parametrize("blocks", [(1 << 16, 1 << 18), (64, 128)], ids=["one-read", "many-reads"])
+def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tmp_path, blocks):
+    """The tagger's shares end after a line end: the block reader must not read or decode past it, whether the
+    share is read at once or in many blocks."""
     path = tmp_path / "in.csv"
     body = "".join(f'{i},"第{i}行\n续行"\r\n' for i in range(50))
     path.write_bytes(("id,内容\r\n" + body).encode("utf-8") + b"\xff" * 100_000)
     with read_rows(path) as whole:
         start = whole.data_start
     stop = path.stat().st_size - 100_000
-    with read_rows(path, byte_range=(start, stop)) as share:
+    with tiny_blocks(*blocks), read_rows(path, byte_range=(start, stop)) as share:
         rows = [row for chunk in share.chunks for row in chunk]
         assert share.position() == stop and share._lines is not None
         assert share._lines.undecodable == 0 and not share._lines.bad  # the bytes past stop: never decoded
