@@ -500,18 +500,35 @@ def test_a_header_repeated_inside_joined_exports_is_its_rows_error(small_model, 
     assert rows[4]["error"] == "" and rows[4]["内容"] == "内容 "
 
 
+@pytest.mark.parametrize("bad", ["", '{"id": 9, "text": "BAD"}'], ids=["decodes", "bad-byte"])
 @pytest.mark.parametrize("end", ["\r\n", "\r"], ids=["crlf", "cr"])
-def test_jsonl_lines_ending_in_crlf_or_cr_read_as_lines_ending_in_lf(tmp_path, end):
+def test_jsonl_lines_ending_in_crlf_or_cr_read_as_lines_ending_in_lf(tmp_path, end, bad):
     """JSONL line ends are read as LF, as a text stream reads them: the same rows, and the same error for a line
-    cut short (its position counts lines by LF: "line 2 column 1 (char 19)")."""
-    lines = ['{"id": 1, "text": "物业"}', '{"id": 2, "text": ', '{"id": 3, "text": "路灯"} x', '{"id": 4}']
-    (lf := tmp_path / "lf.jsonl").write_text("\n".join(lines) + "\n", "utf-8", newline="")
-    (other := tmp_path / "other.jsonl").write_text(end.join(lines) + end, "utf-8", newline="")
+    cut short (its position counts lines by LF: "line 2 column 1 (char 19)") or ending in spaces or an X, also in
+    a block holding a byte not valid in UTF-8 (BAD: decoded a line at a time)."""
+    lines = ['{"id": 1, "text": "物业"}', bad, '{"id": 2, "text": ', '{"id": 3, "text": "路灯"} X', '{"id": 4, "a":   ']
+    (lf := tmp_path / "lf.jsonl").write_bytes(("\n".join(lines) + "\n").encode().replace(b"BAD", b"\xff"))
+    (other := tmp_path / "other.jsonl").write_bytes((end.join(lines) + end).encode().replace(b"BAD", b"\xff"))
     with read_rows(lf) as export:
         expected = [row for chunk in export.chunks for row in chunk]
-    assert expected[1].error == "line is not JSON (Expecting value: line 2 column 1 (char 19))"
+    assert [row.error for row in expected[-3:]] == [
+        "line is not JSON (Expecting value: line 2 column 1 (char 19))",
+        "line is not JSON (Extra data: line 1 column 25 (char 24))",
+        "line is not JSON (Expecting value: line 2 column 1 (char 18))",
+    ]
     with read_rows(other) as export:
         assert [row for chunk in export.chunks for row in chunk] == expected
+
+
+def test_a_line_break_in_a_quoted_cell_is_kept_as_written_in_a_block_holding_a_bad_byte(tmp_path):
+    """CSV cells keep their CRLF and CR (only JSONL line ends are read as LF), also in a block decoded a line at a
+    time because it holds a byte not valid in UTF-8."""
+    (path := tmp_path / "in.csv").write_bytes('id,text\r\n1,"物业\r\n乱收费\r路灯"\r\n2,'.encode() + b"\xff\r\n")
+    with read_rows(path, encoding="utf-8") as export:
+        assert [row.cells for chunk in export.chunks for row in chunk] == [
+            ["1", "物业\r\n乱收费\r路灯"],
+            ["2", "\ufffd"],
+        ]
 
 
 def test_jsonl_nested_100000_deep_is_a_row_error(small_model, tmp_path):

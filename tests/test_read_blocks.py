@@ -257,18 +257,21 @@ def test_shares_cut_at_line_starts_join_up_to_the_whole_file(tmp_path, pieces, k
         assert read_in_shares(path, kind, encoding, cuts) == expected
 
 
-def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tmp_path):
-    """The tagger's shares end after a line end: the block reader must not read or decode past it."""
+@pytest.mark.parametrize("blocks", [(1 << 16, 1 << 18), (64, 128)], ids=["one-read", "many-reads"])
+def test_a_share_ending_at_a_line_start_reads_no_further_than_its_last_record(tmp_path, blocks):
+    """The tagger's shares end after a line end: the block reader must not read or decode past it, whether the
+    share is read at once or in many blocks."""
     path = tmp_path / "in.csv"
     body = "".join(f'{i},"第{i}行\n续行"\r\n' for i in range(50))
     path.write_bytes(("id,内容\r\n" + body).encode("utf-8") + b"\xff" * 100_000)
     with read_rows(path) as whole:
         start = whole.data_start
     stop = path.stat().st_size - 100_000
-    with read_rows(path, byte_range=(start, stop)) as share:
+    with tiny_blocks(*blocks), read_rows(path, byte_range=(start, stop)) as share:
         rows = [row for chunk in share.chunks for row in chunk]
         assert share.position() == stop and share._lines is not None
         assert share._lines.undecodable == 0 and not share._lines.bad  # the bytes past stop: never decoded
+        assert share._lines._handle.tell() == stop  # nor asked for (a file buffer's read-ahead aside)
     assert [row.cells[1] for row in rows] == [f"第{i}行\n续行" for i in range(50)]
     assert not any(row.error or row.suspect for row in rows)
 
@@ -284,6 +287,37 @@ def test_undecodable_lines_are_remembered_only_until_read_past(tmp_path):
             longest = max(longest, len(export._lines.bad))
         assert export._lines.undecodable == 20_000
     assert longest < 1_000
+
+
+@pytest.mark.parametrize(
+    ("encoding", "first"), [("cp1252", "\u00ef\u00bb\u00bfid"), ("cp1252", "XXXX"), ("gb18030", "XXXX")]
+)
+def test_only_utf8s_byte_order_mark_is_skipped_in_a_one_byte_encoding(tmp_path, encoding, first):
+    """In cp1252 the bytes of UTF-8's byte-order mark are the text "ï»¿", and other one-byte encodings have no
+    mark: the first bytes of such a file are its first cell's, whatever they are."""
+    (path := tmp_path / "in.csv").write_bytes(f"{first},text\n1,a\n".encode(encoding))
+    with read_rows(path, encoding=encoding) as export:
+        assert export.header == [first, "text"]
+
+
+def test_the_progress_bar_of_a_file_read_whole_ends_at_its_size(tmp_path):
+    """Progress is shown in bytes of the file: the header's count too, so the bar ends full."""
+    path = tmp_path / "in.csv"
+    path.write_text("id,内容\n" + "".join(f"{i},物业乱收费\n" for i in range(500)), encoding="utf-8")
+    with read_rows(path, chunk_size=50, progress="reading") as export:
+        assert sum(len(chunk) for chunk in export.chunks) == 500
+        assert export._bar.n == export._bar.total == path.stat().st_size
+
+
+def test_a_file_of_lines_ending_in_cr_alone_is_read_in_blocks_not_whole(tmp_path):
+    """Old Mac exports end lines with a CR alone: blocks are cut after one too (not the last byte of a read, which
+    may be the first half of a CRLF), so a block stays near the size read, however long the file."""
+    path = tmp_path / "in.csv"
+    path.write_bytes(("id,内容\r" + "".join(f"{i},物业乱收费\r" for i in range(1000))).encode())
+    with tiny_blocks(64, 256), read_rows(path, chunk_size=1) as export:
+        largest = max(len(export._lines.block.raw) for chunk in export.chunks for _ in chunk)
+        assert export._lines.count == 1000
+    assert largest <= 256 + 32 < path.stat().st_size // 50  # a read and the part line read before it
 
 
 def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int, bool]:
