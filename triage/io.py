@@ -170,9 +170,11 @@ def choose_encoding(path: str | Path, requested: str = "auto") -> EncodingChoice
     """
     if requested != "auto":
         try:
-            codecs.lookup(requested)
+            codec = codecs.lookup(requested)
         except LookupError:
             raise DataError(f"unknown encoding {requested!r}; use auto, utf-8-sig, gb18030, utf-16, ...") from None
+        if not codec._is_text_encoding:  # hex, base64, rot13: codecs of bytes to bytes or str to str
+            raise DataError(f"{requested!r} is not a text encoding; use auto, utf-8-sig, gb18030, utf-16, ...")
         _check_line_readable(requested)
         return EncodingChoice(requested, "given")
     with open(path, "rb") as handle:
@@ -695,7 +697,7 @@ def _check_line_readable(encoding: str) -> None:
         return
     try:
         ascii_syntax = _ASCII_SYNTAX.encode(name) == _ASCII_SYNTAX.encode("ascii")
-    except (UnicodeError, LookupError):  # "undefined" encodes nothing; hex, base64, rot13 are no text encodings
+    except UnicodeError:  # "undefined" encodes nothing
         ascii_syntax = False
     if not ascii_syntax or name.startswith(_STATEFUL_CODECS):
         raise DataError(
