@@ -300,6 +300,15 @@ def test_only_utf8s_byte_order_mark_is_skipped_in_a_one_byte_encoding(tmp_path, 
         assert export.header == [first, "text"]
 
 
+def test_gb18030s_own_byte_order_mark_is_skipped(tmp_path):
+    """GB18030 writes U+FEFF as 84 31 95 33 (some Windows tools start a file with it): at the start of the file it
+    is skipped, as UTF-8's is in UTF-8; the first column name was "\ufeff编号" and not found by name."""
+    (path := tmp_path / "in.csv").write_bytes("\ufeff编号,内容\n1,路灯坏了\n".encode("gb18030"))
+    with read_rows(path) as export:
+        assert export.encoding.encoding == "gb18030"
+        assert export.header == ["编号", "内容"] and [row.cells for row in next(export.chunks)] == [["1", "路灯坏了"]]
+
+
 def test_the_progress_bar_of_a_file_read_whole_ends_at_its_size(tmp_path):
     """Progress is shown in bytes of the file: the header's count too, so the bar ends full."""
     path = tmp_path / "in.csv"

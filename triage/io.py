@@ -609,6 +609,10 @@ _UNIT_CODECS = {
 }
 
 
+# The byte-order marks of one-byte-unit codecs, skipped at a file's start (GB18030 has its own: U+FEFF in it).
+_BOMS = {"utf-8": codecs.BOM_UTF8, "utf-8-sig": codecs.BOM_UTF8, "gb18030": "\ufeff".encode("gb18030")}
+
+
 @dataclass(frozen=True)
 class _TextEncoding:
     """How the bytes of a CSV/TSV/JSONL file are read a line at a time: the codec that decodes a line, the
@@ -636,7 +640,7 @@ class _TextEncoding:
         if name in _UNIT_CODECS:
             dtype, bom = _UNIT_CODECS[name]
             return cls(name, bom, np.dtype(dtype).itemsize, dtype)
-        return cls("utf-8" if name == "utf-8-sig" else name, codecs.BOM_UTF8 if name.startswith("utf-8") else b"")
+        return cls("utf-8" if name == "utf-8-sig" else name, _BOMS.get(name, b""))
 
     @property
     def errors(self) -> str:
