@@ -1329,8 +1329,9 @@ def tag_dataframe(
     texts, unreadable = frame_texts(frame, columns)
     if errors is not None and len(errors) != len(texts):
         raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
-    given = list(errors) if errors is not None else unreadable
-    tags = _tag_chunk(model, config, texts, [read or cell for read, cell in zip(given, unreadable, strict=True)])
+    if errors is not None:  # why a row could not be read comes first, then a cell that cannot be one
+        unreadable = [read or cell for read, cell in zip(errors, unreadable, strict=True)]
+    tags = _tag_chunk(model, config, texts, unreadable)
     out, prefix = frame.copy(), added_column_prefix(frame.columns)
     for name, column in zip(output_columns(config is not None), tags, strict=True):
         out[prefix + name] = column

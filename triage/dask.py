@@ -296,8 +296,7 @@ def with_groups(
     ids = _group_ids(source, columns, threshold, spans, lengths)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
-    prefix = added_column_prefix(name for name in source.columns if name != READ_ERRORS)
-    names = [prefix + name for name in GROUP_COLUMNS]
+    names = [added_column_prefix(source.columns) + name for name in GROUP_COLUMNS]
     meta = _attach_groups(tagged._meta, np.zeros((0, 2), dtype=np.int64), names)
     pieces = [
         delayed(_attach_groups)(part, table[end - length : end], names)

@@ -272,10 +272,14 @@ def encoding_hint(encoding: str) -> str:
     return "gb18030" if encoding.lower().startswith("utf") else "utf-8-sig"
 
 
+# The codecs of two- and four-byte code units, by the start of their names ("utf-16", "utf-16-le", ...).
+_WIDE_CODECS = ("utf-16", "utf-32")
+
+
 def _not_valid_in(encoding: str) -> str:
     """The error of a row holding bytes ``encoding`` cannot decode: the encoding to try instead; in UTF-16 or
     UTF-32 (certain once the header decoded: a byte-order mark or NUL bytes told it), a broken character."""
-    if codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+    if codecs.lookup(encoding).name.startswith(_WIDE_CODECS):
         return f"bytes not valid in {encoding}: a broken character, shown as U+FFFD; correct it in the export"
     return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
 
@@ -632,7 +636,7 @@ class _TextEncoding:
     def of(cls, path: Path, encoding: str) -> _TextEncoding:
         """The way to read ``path`` in ``encoding`` (a name :func:`choose_encoding` accepted)."""
         name = codecs.lookup(encoding).name
-        if name in ("utf-16", "utf-32"):
+        if name in _WIDE_CODECS:
             with path.open("rb") as handle:
                 head = handle.read(4)
             big = head.startswith(codecs.BOM_UTF32_BE if name == "utf-32" else codecs.BOM_UTF16_BE)
@@ -697,7 +701,7 @@ codecs.register_error(_UNDECODABLE_UNITS, _undecodable_as_surrogates)
 def _check_line_readable(encoding: str) -> None:
     """Refuse an encoding whose lines cannot be read on their own (:data:`_STATEFUL_CODECS`, EBCDIC)."""
     name = codecs.lookup(encoding).name
-    if name.startswith(("utf-8", "utf-16", "utf-32")):  # utf-8-sig's encoder would write a byte-order mark first
+    if name.startswith(("utf-8", *_WIDE_CODECS)):  # utf-8-sig's encoder would write a byte-order mark first
         return
     try:
         ascii_syntax = _ASCII_SYNTAX.encode(name) == _ASCII_SYNTAX.encode("ascii")
