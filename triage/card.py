@@ -37,6 +37,28 @@ _SUMMARY_ROWS = (
 )
 
 
+# What a label, a name or a file name must not bring into the card: control characters and line breaks (a
+# label with a newline ended the table and could start a heading), a ``|`` (a new table cell) and HTML (a
+# viewer may render it). Each is written as text: ``\x0a``, ``\|``, ``&lt;``.
+_INLINE = {
+    **{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]},
+    ord("|"): "\\|",
+    ord("&"): "&amp;",
+    ord("<"): "&lt;",
+    ord(">"): "&gt;",
+}
+
+
+def _inline(value: Any) -> str:
+    """``value`` as text that stays on its line and in its table cell of the card (:data:`_INLINE`)."""
+    return str(value).translate(_INLINE)
+
+
+def _department_cells(code: str, label_names: dict[str, str]) -> str:
+    """The code and name cells of a department (or unit) row of a table."""
+    return f"{_inline(code)} | {_inline(label_names.get(code, code))}"
+
+
 def _percent(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, int | float) and not isinstance(value, bool) else "—"
 
@@ -67,7 +89,7 @@ def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str
     if per_class:
         lines += ["", "| department | 名称 | precision | recall | F1 | support |", "|---|---|---|---|---|---|"]
         lines += [
-            f"| {code} | {label_names.get(code, code)} | {_percent(row['precision'])} | {_percent(row['recall'])} | "
+            f"| {_department_cells(code, label_names)} | {_percent(row['precision'])} | {_percent(row['recall'])} | "
             f"{_percent(row['f1'])} | {row['support']} |"
             for code, row in per_class.items()
         ]
@@ -99,9 +121,9 @@ def _sub_label_section(manifest: dict[str, Any], label_names: dict[str, str]) ->
     for code, subs in by_department.items():
         row = per_label.get(code, {})
         counts = row.get("sub_labels", {})
-        listed = ", ".join(f"{sub} ({counts[sub]})" if sub in counts else sub for sub in subs)
+        listed = ", ".join(_inline(f"{sub} ({counts[sub]})" if sub in counts else sub) for sub in subs)
         lines.append(
-            f"| {code} | {label_names.get(code, code)} | {listed} | {_percent(row.get('accuracy'))} | "
+            f"| {_department_cells(code, label_names)} | {listed} | {_percent(row.get('accuracy'))} | "
             f"{_percent(row.get('majority_baseline'))} |"
         )
     return [*lines, ""]
@@ -119,9 +141,9 @@ def render_card(manifest: dict[str, Any]) -> str:
         for line in _evaluation_section(name, result, label_names)
     ]
     figures = [f"![{name}]({name})" for name in manifest.get("figures", [])]
-    sources = [f"- {source}" for source in data.get("sources", [])]
+    sources = [f"- {_inline(source)}" for source in data.get("sources", [])]
     lines = [
-        f"# triage model: {data.get('name', 'unnamed')}",
+        f"# triage model: {_inline(data.get('name', 'unnamed'))}",
         "",
         "## Intended use",
         "",
@@ -131,7 +153,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         "| code | 名称 |",
         "|---|---|",
-        *(f"| {label['code']} | {label['name']} |" for label in labels),
+        *(f"| {_department_cells(code, label_names)} |" for code in label_names),
         "",
         *_sub_label_section(manifest, label_names),
         "## Training data",
