@@ -19,12 +19,12 @@ import numpy as np
 
 from triage.adaptation import department_level
 from triage.exceptions import TrainingDataError, TrainingDataOverlapError, TrainingDataWarning
-from triage.labelled import LabelOptions, Notify, read_labelled
+from triage.labelled import LabelOptions, Notify, given_labels, read_labelled
 from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
 from triage.text import display_text
-from triage.training import given_labels, sub_label_array
+from triage.training import sub_label_array
 
 __all__ = ["check_report_dir", "evaluate", "evaluate_file", "precision_coverage"]
 

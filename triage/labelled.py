@@ -9,16 +9,18 @@ mapped to departments), its sub-label and any further column a caller names. ``t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from triage.defaults import DEFAULT_REPLY_CONFIDENCE
 from triage.exceptions import TrainingDataError
 from triage.io import detect_text_columns, join_text_columns, read_table, require_columns
 
-__all__ = ["LabelOptions", "LabelSource", "LabelledRows", "Notify", "read_labelled"]
+__all__ = ["LabelOptions", "LabelSource", "LabelledRows", "Notify", "given_labels", "is_missing", "read_labelled"]
 
 #: What the label column holds: department codes, handling-unit names, or each message's official reply.
 LabelSource = Literal["departments", "units", "replies"]
@@ -63,7 +65,29 @@ class LabelledRows:
     def labelled(self) -> list[int]:
         """The rows with a label, the only ones trained on, measured or audited: a blank label cell (or a unit
         name or reply showing no department) says nothing of the row's department."""
-        return [i for i, label in enumerate(self.labels) if label]
+        return np.flatnonzero(given_labels(self.labels)).tolist()
+
+
+def given_labels(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
+    """A boolean mask of the labels given: ``""``, None, NaN and pandas' NA are missing (their rows are left
+    out of training and evaluation); a label that is neither text nor missing raises ``TypeError``."""
+    given = np.zeros(len(labels), dtype=bool)
+    for index, label in enumerate(labels):
+        if isinstance(label, str):
+            given[index] = label != ""
+        elif not is_missing(label):
+            raise TypeError(
+                f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or "
+                "units): convert them to text, missing ones to ''"
+            )
+    return given
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN and pandas' NA (whose truth value raises) all mean "no sub-label"."""
+    if value is None or type(value).__name__ == "NAType":
+        return True
+    return isinstance(value, float) and value != value
 
 
 def read_labelled(

@@ -23,7 +23,7 @@ from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
 from triage.exceptions import TrainingDataError, TrainingDataWarning
-from triage.labelled import LabelledRows, LabelOptions, Notify, read_labelled
+from triage.labelled import LabelledRows, LabelOptions, Notify, given_labels, is_missing, read_labelled
 
 # the metrics moved to triage.metrics; importable from here as before
 from triage.metrics import (
@@ -163,31 +163,9 @@ def usable_rows(
     return keep, report
 
 
-def given_labels(labels: Sequence[Any] | np.ndarray) -> np.ndarray:
-    """A boolean mask of the labels given: ``""``, None, NaN and pandas' NA are missing (their rows are left
-    out of training and evaluation); a label that is neither text nor missing raises ``TypeError``."""
-    given = np.zeros(len(labels), dtype=bool)
-    for index, label in enumerate(labels):
-        if isinstance(label, str):
-            given[index] = label != ""
-        elif not _is_missing(label):
-            raise TypeError(
-                f"label at index {index} is {type(label).__name__}, not str; labels are department codes (or "
-                "units): convert them to text, missing ones to ''"
-            )
-    return given
-
-
-def _is_missing(value: Any) -> bool:
-    """None, NaN and pandas' NA (whose truth value raises) all mean "no sub-label"."""
-    if value is None or type(value).__name__ == "NAType":
-        return True
-    return isinstance(value, float) and value != value
-
-
 def sub_label_array(sub_labels: Sequence[Any], n: int) -> np.ndarray:
     """Sub-labels as stripped strings, ``""`` where unknown (None, NaN, empty)."""
-    subs = np.array(["" if _is_missing(s) else str(s).strip() for s in sub_labels], dtype=object)
+    subs = np.array(["" if is_missing(s) else str(s).strip() for s in sub_labels], dtype=object)
     if len(subs) != n:
         raise ValueError(f"{n} texts but {len(subs)} sub-labels")
     return subs
