@@ -597,28 +597,56 @@ def _joined_columns(columns: Sequence[Sequence[str]]) -> list[str]:
     return [join_text(parts) for parts in zip(*columns, strict=True)]
 
 
+def _cell_rule(
+    header: Sequence[str], names: Sequence[str], spreadsheet_safe: bool, input_types: tuple[Any, ...] | None
+) -> _CellRule:
+    """The cell rule of an output with the input columns ``header`` (of ``input_types``, kept in Parquet
+    output; None: text) and the added columns ``names`` (:func:`output_columns`, maybe grouping's)."""
+    at = {name: len(header) + i for i, name in enumerate(names)}
+    typed = {at["confidence"]: "float64", at["needs_review"]: "bool_"}
+    typed |= {at[c]: "int64" for c in GROUP_COLUMNS if c in at}
+    prefix = added_column_prefix(header)
+    return _CellRule(
+        spreadsheet_safe=spreadsheet_safe,
+        error_index=at["error"],
+        candidates_index=at["candidates"],
+        added_from=len(header),
+        columns=tuple(unique_columns([*header, *(prefix + name for name in names)], where="the output")),
+        typed=typed,
+        input_types=input_types,
+    )
+
+
+def parquet_table(
+    tagged: Any, header: Sequence[str], names: Sequence[str], input_types: tuple[Any, ...] | None = None
+) -> Any:
+    """A tagged pandas frame (input columns ``header``, then the added ``names``, as :func:`tag_dataframe`
+    gives them) as the Arrow table ``tag_file`` writes to Parquet for the same rows: the same schema, so the
+    Dask engine's output reads as the local tagger's. The input columns are cast to ``input_types`` (their
+    Arrow types in a Parquet input, kept as Parquet to Parquet keeps them; None: text). Missing tags of rows
+    not read are nulls."""
+    pyarrow = import_optional("pyarrow", extra="io", purpose="writing Parquet files")
+    rule = _cell_rule(header, names, spreadsheet_safe=False, input_types=input_types)
+    schema = rule.arrow_schema()
+    table = pyarrow.Table.from_pandas(tagged, preserve_index=False)
+    arrays = [
+        _candidates_array(pyarrow, [cell or "" for cell in column.to_pylist()], kind)
+        if index == rule.candidates_index
+        else column.cast(kind)
+        for index, (column, kind) in enumerate(zip(table.columns, schema.types, strict=True))
+    ]
+    return pyarrow.Table.from_arrays(arrays, schema=schema)
+
+
 def _plan_run(export: Export, options: TagOptions, out_kind: str, config: RoutingConfig | None) -> _Run:
     """The run's columns, cell rule and typed columns, from the input's header and the options."""
     header = export.header
     columns = list(options.text_columns) or detect_text_columns(header)
     require_columns(header, [*columns, *([options.id_column] if options.id_column else [])], source=export.path)
     names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
-    prefix = added_column_prefix(header)
-    added = [prefix + name for name in names]
-    at = {name: len(header) + i for i, name in enumerate(names)}
-    typed = {at["confidence"]: "float64", at["needs_review"]: "bool_"}
-    if options.group:
-        typed |= {at[c]: "int64" for c in GROUP_COLUMNS}
     keep_types = export.schema is not None and out_kind == "parquet"
-    cells = _CellRule(
-        spreadsheet_safe=options.spreadsheet_safe,
-        error_index=at["error"],
-        candidates_index=at["candidates"],
-        added_from=len(header),
-        columns=tuple(unique_columns([*header, *added], where="the output")),
-        typed=typed,
-        input_types=tuple(export.schema.types) if keep_types else None,
-    )
+    input_types = tuple(export.schema.types) if keep_types else None
+    cells = _cell_rule(header, names, options.spreadsheet_safe, input_types)
     return _Run(
         source=export.path,
         in_kind=export.format,

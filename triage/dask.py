@@ -12,6 +12,9 @@ The local algorithm's groups are the connected components of every verified (mem
 anchor) pair over the bands, the anchor being the bucket's lowest row position; here workers
 sketch their partitions, a shuffle by band key finds each bucket's anchor, workers verify the
 pairs, and the client joins the verified pairs (two int64 each) into components.
+
+:func:`tag_dataset`: ``triage tag --engine dask``, an export to a folder of Parquet files that read as the
+local tagger's Parquet output (the same schema: a Parquet input's own Arrow types kept).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any, cast
 import numpy as np
 
 from triage._optional import import_optional
-from triage.batch import GROUP_COLUMNS, added_column_prefix, output_columns, tag_dataframe
+from triage.batch import GROUP_COLUMNS, added_column_prefix, output_columns, parquet_table, tag_dataframe
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import (
     DataError,
@@ -107,10 +110,8 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
     a stray quote made start inside a record is moved to where that record ends, as the local tagger does."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
-    if Path(source).is_dir() or source.endswith((".parquet", ".pq")):
-        # Arrow values (an int64 past 2**53 beside a null stays exact); a pandas index stays a column, as locally
-        frame = dd.read_parquet(source, dtype_backend="pyarrow", index=False)
-        frame = frame[_in_file_order(source, list(frame.columns))]
+    if _is_parquet(source):
+        frame = _parquet_frame(source)
         return frame.map_partitions(_cells_partition, meta=_cells_meta(list(frame.columns)))
     files = sorted(glob.glob(source))
     if not files:
@@ -126,13 +127,38 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
 READ_ERRORS = "__triage_read_error__"
 
 
+def _is_parquet(source: str) -> bool:
+    """Whether :func:`read_export` reads ``source`` as a Parquet dataset (a folder, or Parquet files)."""
+    return Path(source).is_dir() or source.endswith((".parquet", ".pq"))
+
+
+def _parquet_frame(source: str) -> Any:
+    """A Parquet dataset as Dask reads it, as Arrow values (an int64 past 2**53 beside a null stays exact), in
+    the files' column order; a pandas index stays a column, as locally."""
+    dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
+    frame = dd.read_parquet(source, dtype_backend="pyarrow", index=False)
+    return frame[_in_file_order(source, list(frame.columns))]
+
+
 def _in_file_order(source: str, columns: list[str]) -> list[str]:
     """``columns`` of a Parquet dataset in the order of its Arrow schema, as :func:`triage.io.read_rows` reads
     them: dask puts a pandas index written into the files first, pyarrow where the schema has it (last)."""
-    pyarrow_parquet = import_optional("pyarrow.parquet", extra="dask", purpose="--engine dask")
-    paths = source if Path(source).is_dir() else sorted(glob.glob(source))
-    order = {name: at for at, name in enumerate(pyarrow_parquet.ParquetDataset(paths).schema.names)}
+    order = {name: at for at, name in enumerate(_file_schema(source).names)}
     return sorted(columns, key=lambda name: order.get(name, len(order)))
+
+
+def _file_schema(source: str) -> Any:
+    """The Arrow schema of the files of a Parquet dataset (hive partition keys are not in it)."""
+    pyarrow_parquet = import_optional("pyarrow.parquet", extra="dask", purpose="--engine dask")
+    return pyarrow_parquet.ParquetDataset(source if Path(source).is_dir() else sorted(glob.glob(source))).schema
+
+
+def _input_types(source: str, frame: Any) -> tuple[Any, ...]:
+    """The Arrow type of each column of ``frame`` (:func:`_parquet_frame` of ``source``) as the files have it
+    (dask reads ``string`` as ``large_string``); a hive partition key's as dask read it."""
+    pyarrow = import_optional("pyarrow", extra="dask", purpose="--engine dask")
+    files, read = _file_schema(source), pyarrow.Schema.from_pandas(frame._meta, preserve_index=False)
+    return tuple(files.field(name).type if name in files.names else read.field(name).type for name in frame.columns)
 
 
 @dataclass(frozen=True)
@@ -364,6 +390,37 @@ def _signature_meta(size: int) -> Any:
     )
 
 
+def _write_dataset(tagged: Any, output: Path, arguments: tuple[Any, ...]) -> None:
+    """Each partition of ``tagged`` as one file of the new folder ``output``, written by the workers with the
+    schema the local tagger writes (:func:`triage.batch.parquet_table`, ``arguments`` its own) and no pandas
+    metadata (pandas cannot read back the ``list<...>[pyarrow]`` dtype a list column would record). The
+    names (``part.00.parquet``, ...) sort in row order, so readers other than dask read the rows in order."""
+    dask = import_optional("dask", extra="dask", purpose="--engine dask")
+    parts = tagged.to_delayed()
+    width = len(str(len(parts) - 1))
+    output.mkdir()
+    writes = [
+        dask.delayed(_write_part)(part, str(output / f"part.{number:0{width}d}.parquet"), *arguments)
+        for number, part in enumerate(parts)
+    ]
+    dask.compute(*writes)
+
+
+def _write_part(
+    tagged: Any, path: str, header: list[str], names: tuple[str, ...], input_types: tuple[Any, ...] | None
+) -> None:
+    """One tagged partition as the Parquet file ``path``."""
+    parquet = import_optional("pyarrow.parquet", extra="dask", purpose="--engine dask")
+    parquet.write_table(parquet_table(tagged, header, names, input_types), path)
+
+
+def _replaceable(output: Path, source: str) -> None:
+    """Refuse to replace a folder that holds the input or the working directory (dask's own check)."""
+    held = [Path(path).resolve() for path in glob.glob(source)] + [Path.cwd()]
+    if any(path == output.resolve() or output.resolve() in path.parents for path in held):
+        raise ValueError(f"{output} holds the input or the working directory; write the output elsewhere")
+
+
 def tag_dataset(
     source: str | Path,
     output: str | Path,
@@ -377,9 +434,10 @@ def tag_dataset(
     config: RoutingConfig | str | Path | None = None,
     overwrite: bool = False,
 ) -> str:
-    """Tag the export ``source`` (:func:`read_export`: a Parquet dataset or a glob of text files) into the Parquet
-    dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too when ``group_threshold`` is given
-    and the routing columns when a routing ``config`` is (see :func:`tag`).
+    """Tag the export ``source`` (a Parquet dataset, read with its Arrow types, or a glob of text files read
+    by :func:`read_export`) into the Parquet dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too
+    when ``group_threshold`` is given and the routing columns when a routing ``config`` is (see :func:`tag`).
+    Its files hold what ``tag_file`` writes to one Parquet file for the same input, in the same schema."""
 
     Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
     started for the call (``None``: one per core). Returns the scheduler's address. ``output`` is
@@ -389,6 +447,7 @@ def tag_dataset(
     output = Path(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    _replaceable(output, str(source))
     model = str(Path(model_path).resolve()) if model_path is not None else None
     if config is not None and not isinstance(config, RoutingConfig):
         config = load_config(config)  # checked before a cluster starts
@@ -398,12 +457,20 @@ def tag_dataset(
             cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
-        frame = read_export(source, encoding=encoding)
+        typed = _is_parquet(str(source))  # Parquet to Parquet: the input columns keep their types, as locally
+        frame = _parquet_frame(str(source)) if typed else read_export(source, encoding=encoding)
         tagged = tag(frame, text_columns, model_path=model, config=config)
         if group_threshold is not None:
             tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
+        header = [name for name in frame.columns if name != READ_ERRORS]
+        names = output_columns(config is not None) + (GROUP_COLUMNS if group_threshold is not None else ())
+        arguments = (header, names, _input_types(str(source), frame) if typed else None)
+        if output.is_dir():
+            shutil.rmtree(output)
+        elif output.exists():
+            output.unlink()
         try:
-            tagged.to_parquet(str(output), write_index=False, overwrite=overwrite)
+            _write_dataset(tagged, output, arguments)
         except BaseException:
             # parts written before the failure would read as a whole dataset
             shutil.rmtree(output, ignore_errors=True)

@@ -1,0 +1,114 @@
+"""`triage tag --engine dask` writes the Parquet the local tagger writes for the same input: the same schema
+(the input's Arrow types kept, candidates a list of structs, typed tags) and the same rows."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+
+import pytest
+
+from tests.test_result_rows import MESSAGES, write_config
+from triage.batch import tag_file
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+pytest.importorskip("distributed")
+
+
+def _write_input(tmp_path, kind):
+    """A Parquet file with typed columns beside the text (an int64 with a null, a timestamp, a list), or a
+    CSV file with a quote left open (a row with a reading error)."""
+    ids = [int(number) for number, _ in MESSAGES]
+    texts = [text or None for _, text in MESSAGES]
+    if kind == "parquet":
+        table = pa.table(
+            {
+                "编号": pa.array([None, *ids[1:]], pa.int64()),
+                "内容": pa.array(texts, pa.string()),
+                "收到": pa.array([datetime.datetime(2024, 5, day + 1) for day in range(len(ids))], pa.timestamp("ms")),
+                "标签": pa.array([["物业"], None, *[[] for _ in ids[2:]]], pa.list_(pa.string())),
+            }
+        )
+        pq.write_table(table, tmp_path / "in.parquet")
+        return tmp_path / "in.parquet"
+    with (tmp_path / "in.csv").open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("编号", "内容"), *MESSAGES[:-1]])
+        handle.write(f'{MESSAGES[-1][0]},"{MESSAGES[-1][1]}\n')  # a quote left open: the row cannot be read
+    return tmp_path / "in.csv"
+
+
+@pytest.mark.parametrize("option", ["plain", "group", "config"])
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_the_dask_dataset_is_the_local_parquet_output(
+    dask_client, saved_model_dir, small_model, tmp_path, kind, option
+):
+    import triage.dask
+
+    source = _write_input(tmp_path, kind)
+    config = write_config(tmp_path) if option == "config" else None
+    group = option == "group"
+    tag_file(source, tmp_path / "local.parquet", model=small_model, group=group, config=config, progress=False)
+    triage.dask.tag_dataset(
+        source,
+        tmp_path / "out",
+        scheduler=dask_client.scheduler.address,
+        model_path=saved_model_dir,
+        config=config,
+        group_threshold=triage.dask.DEFAULT_THRESHOLD if group else None,
+    )
+    local = pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None)
+    remote = pq.read_table(tmp_path / "out").replace_schema_metadata(None)
+    assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
+    assert remote.equals(local)
+    assert remote.schema.field("candidates").type == pa.list_(
+        pa.struct([("department", pa.string()), ("confidence", pa.float64())])
+    )
+    if kind == "parquet":  # the input's own types, as read
+        assert remote.schema.field("编号").type == pa.int64() and remote.column("编号")[0].as_py() is None
+        assert remote.schema.field("收到").type == pa.timestamp("ms")
+        assert remote.column("标签").to_pylist()[:2] == [["物业"], None]
+    else:  # the row left unread has no tags: nulls, as locally
+        assert "quoted cell" in remote.column("error")[-1].as_py() and remote.column("confidence")[-1].as_py() is None
+
+
+def test_pandas_reads_the_dataset_back_list_columns_included(dask_client, saved_model_dir, tmp_path):
+    """Parts written with pandas metadata recorded a list column's dtype as 'list<...>[pyarrow]', which
+    pandas.read_parquet cannot parse back ("data type not understood")."""
+    import triage.dask
+
+    pd = pytest.importorskip("pandas")
+    source = _write_input(tmp_path, "parquet")
+    triage.dask.tag_dataset(
+        source, tmp_path / "out", scheduler=dask_client.scheduler.address, model_path=saved_model_dir
+    )
+    frame = pd.read_parquet(tmp_path / "out")
+    assert len(frame) == len(MESSAGES) and list(frame["标签"].iloc[0]) == ["物业"]
+    assert frame["candidates"].iloc[0][0]["department"] == frame["department"].iloc[0]
+
+
+def test_the_parts_sort_by_name_in_row_order(dask_client, saved_model_dir, small_model, tmp_path):
+    """Twelve partitions: part.10 sorted before part.2 for pyarrow, pandas and DuckDB, which read a folder's
+    files in name order (dask alone sorted them by number)."""
+    import triage.dask
+
+    (tmp_path / "set").mkdir()
+    for number, text in MESSAGES:
+        pq.write_table(pa.table({"编号": [number], "内容": [text]}), tmp_path / "set" / f"{int(number):02d}.parquet")
+    triage.dask.tag_dataset(
+        tmp_path / "set", tmp_path / "out", scheduler=dask_client.scheduler.address, model_path=saved_model_dir
+    )
+    names = sorted(path.name for path in (tmp_path / "out").iterdir())
+    assert names == [f"part.{number:02d}.parquet" for number in range(len(MESSAGES))]
+    assert pq.read_table(tmp_path / "out").column("编号").to_pylist() == [number for number, _ in MESSAGES]
+
+
+def test_a_folder_holding_the_input_is_not_replaced(dask_client, saved_model_dir, tmp_path):
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    with pytest.raises(ValueError, match="holds the input or the working directory"):
+        triage.dask.tag_dataset(
+            source, tmp_path, scheduler=dask_client.scheduler.address, model_path=saved_model_dir, overwrite=True
+        )
+    assert source.exists()
