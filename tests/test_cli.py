@@ -54,10 +54,29 @@ def test_classify_reads_stdin(run):
     assert rows[1]["reason"] == "empty_text"
 
 
-def test_stdin_that_is_not_utf8_names_the_fix(run):
-    result = run("classify", "-", input="物业费太贵".encode("gbk"))
+def test_stdin_in_gbk_throughout_is_read_as_gb18030_and_says_so(run):
+    """A Windows console pipes GBK: every message of it is read (it was refused whole)."""
+    result = run("classify", "--json", "-", input="物业费太贵\n学校补课\n".encode("gbk"))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["department"] for r in rows] == ["property_management", "education"]
+    assert "stdin is not UTF-8; read as gb18030" in result.stderr
+
+
+def test_a_stdin_line_that_is_no_text_is_its_own_error_and_the_others_are_classified(run):
+    """One bad line refused the whole input; now it is an entry of its own, in place, and the exit status
+    says that something was not read."""
+    lines = ["物业费太贵".encode(), b"\xff\xfe\x80 binary", "学校补课".encode()]
+    result = run("classify", "--json", "-", input=b"\n".join(lines) + b"\n")
     assert result.exit_code == 1
-    assert "stdin is not UTF-8 text" in result.output and "iconv -f gb18030" in result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["index"] for r in rows] == [0, 1, 2]
+    assert [r.get("department") for r in rows] == ["property_management", None, "education"]
+    assert rows[1] == {"index": 1, "error": rows[1]["error"]}
+    assert "stdin line 2 is not UTF-8 text (invalid start byte at byte 0)" in rows[1]["error"]
+    assert "1 of 3 messages could not be read" in result.stderr
+    people = run("classify", "-", input=b"\n".join(lines))
+    assert "[1] — 未读取 not read: stdin line 2 is not UTF-8" in people.stdout and "[2] 学校补课" in people.stdout
 
 
 def test_classify_without_text_is_a_usage_error(run):

@@ -15,6 +15,8 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 import triage
 from tests.conftest import LABELS, TEXTS
@@ -231,10 +233,50 @@ def test_classify_stdin_line_by_line_jsonl_and_null(invoke):
     assert len(jsonl.stdout.splitlines()) == 2
     null = invoke("classify", "-", "--null", "--json", input=f"{two_lines}\0学校补课\0")
     assert [json.loads(line)["index"] for line in null.stdout.splitlines()] == [0, 1]
-    bad = invoke("classify", "-", "--jsonl", input='"fine"\n{not json}\n')
-    assert bad.exit_code == 1 and "stdin line 2 is not JSON" in bad.output
+    bad = invoke("classify", "-", "--jsonl", "--json", input='"fine"\n{not json}\n[1]\n"学校补课"\n')
+    assert bad.exit_code == 1 and "2 of 4 messages could not be read" in bad.stderr
+    rows = [json.loads(line) for line in bad.stdout.splitlines()]
+    assert [r.get("error", "")[:30] for r in rows] == [
+        "",
+        "stdin line 2 is not JSON (Expe",
+        "stdin line 3 is neither a JSON",
+        "",
+    ]
+    assert rows[3]["department"] == "education"
     no_dash = invoke("classify", "物业", "--null")
     assert no_dash.exit_code == 2 and "add - to read it" in no_dash.output
+
+
+_LINE_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\n\r\0\ufeff"))
+
+
+@given(
+    messages=st.lists(_LINE_TEXT, min_size=1, max_size=6),
+    null=st.booleans(),
+    broken=st.sets(st.integers(0, 5), max_size=2),
+)
+def test_stdin_gives_back_each_message_and_an_error_only_for_the_broken_ones(messages, null, broken):
+    """Any messages piped in, one a line (or NUL-separated), come back in order; one whose bytes are not UTF-8
+    (a stray continuation byte put in) is its own error, in its place, and takes no neighbour with it."""
+    from triage.cli._stdio import Message, read_texts
+
+    encoded = [message.encode("utf-8") for message in messages]
+    broken = {i for i in broken if i < len(messages)}
+    for i in broken:
+        encoded[i] = b"\x80" + encoded[i]
+    data = (b"\0" if null else b"\n").join(encoded) + (b"\0" if null else b"\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        read = read_texts(("-",), null=null)
+    assert [m.text for m in read] == ["" if i in broken else message for i, message in enumerate(messages)]
+    unit = "message" if null else "line"
+    assert [m.error for m in read] == [
+        f"stdin {unit} {i + 1} is not UTF-8 text (invalid start byte at byte 0); convert it to UTF-8 and send it again"
+        if i in broken
+        else ""
+        for i in range(len(messages))
+    ]
+    assert all(isinstance(m, Message) for m in read)
 
 
 # ---------------------------------------------------------------- Ctrl-C

@@ -437,7 +437,7 @@ def tag_dataset(
     """Tag the export ``source`` (a Parquet dataset, read with its Arrow types, or a glob of text files read
     by :func:`read_export`) into the Parquet dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too
     when ``group_threshold`` is given and the routing columns when a routing ``config`` is (see :func:`tag`).
-    Its files hold what ``tag_file`` writes to one Parquet file for the same input, in the same schema."""
+    Its files hold what ``tag_file`` writes to one Parquet file for the same input, in the same schema.
 
     Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
     started for the call (``None``: one per core). Returns the scheduler's address. ``output`` is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 import triage
 from triage.cli._errors import handles_user_errors
 from triage.cli._options import config_option, model_option
-from triage.cli._stdio import echo, read_texts, stdin_split_options
+from triage.cli._stdio import Message, echo, read_texts, stdin_split_options
 from triage.defaults import DEFAULT_TOP_K
 from triage.text import display_text
 
@@ -64,15 +65,30 @@ def _format_suggestion(suggestion: Any) -> str:
     return "\n".join(lines)
 
 
-def _echo_results(messages: list[str], results: list[Any], as_json: bool, formatted: Any) -> None:
-    """One JSON line per result, or each result ``formatted`` for people (headed by its message when many)."""
-    for index, result in enumerate(results):
+def _echo_results(
+    messages: list[Message], answer: Callable[[list[str]], list[Any]], as_json: bool, formatted: Any
+) -> None:
+    """The ``answer`` for each readable message, and the error of each one that could not be read, in input
+    order: one JSON line each, or each ``formatted`` for people (headed by its message when many). Exits
+    with status 1 after them when a message could not be read."""
+    answers = iter(answer([message.text for message in messages if not message.error]))
+    for index, message in enumerate(messages):
+        if message.error:
+            if as_json:
+                click.echo(json.dumps({"index": index, "error": message.error}, ensure_ascii=False))
+            else:
+                echo(f"[{index}] — 未读取 not read: {message.error}")
+            continue
+        result = next(answers)
         if as_json:
             click.echo(json.dumps({"index": index, **result.to_dict()}, ensure_ascii=False))
             continue
-        if len(results) > 1:
-            echo(f"[{index}] {_preview(messages[index])}")
+        if len(messages) > 1:
+            echo(f"[{index}] {_preview(message.text)}")
         echo(formatted(result))
+    unread = sum(bool(message.error) for message in messages)
+    if unread:
+        raise click.ClickException(f"{unread} of {len(messages)} messages could not be read (said above, by index)")
 
 
 @click.command(short_help="Which department owns each message. 判断诉求所属部门")
@@ -96,9 +112,9 @@ def classify(
     TEXT is a message; '-' reads messages from standard input, one per line (--jsonl or --null
     for messages that span lines).
     """
+    model = triage.load(model_path)
     messages = read_texts(texts, jsonl=jsonl, null=null)
-    results = triage.load(model_path).classify(messages, top_k=top_k)
-    _echo_results(messages, results, as_json, _format_classification)
+    _echo_results(messages, lambda readable: model.classify(readable, top_k=top_k), as_json, _format_classification)
 
 
 @click.command(short_help="Suggest where to send each message. 分拨建议")
@@ -114,6 +130,6 @@ def route(texts: tuple[str, ...], config: Any, as_json: bool, jsonl: bool, null:
     TEXT is a message; '-' reads messages from standard input, one per line (--jsonl or --null
     for messages that span lines).
     """
+    model = triage.load(model_path)
     messages = read_texts(texts, jsonl=jsonl, null=null)
-    suggestions = triage.load(model_path).route(messages, config=config)
-    _echo_results(messages, suggestions, as_json, _format_suggestion)
+    _echo_results(messages, lambda readable: model.route(readable, config=config), as_json, _format_suggestion)

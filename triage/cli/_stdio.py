@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -18,6 +18,7 @@ from triage.exceptions import TriageError
 
 __all__ = [
     "STDIO",
+    "Message",
     "check_folders",
     "echo",
     "not_stdio",
@@ -106,42 +107,74 @@ def check_folders(**paths: Path | None) -> None:
             )
 
 
-def _stdin_texts(jsonl: bool, null: bool) -> list[str]:
+class Message(NamedTuple):
+    """A message of a command's TEXT arguments or standard input; ``error`` says why one on standard input
+    could not be read (its ``text`` is then empty), so that the others are still classified."""
+
+    text: str
+    error: str = ""
+
+
+def _stdin_messages(jsonl: bool, null: bool) -> list[Message]:
     """Messages on standard input: one per line, or with ``jsonl`` one JSON string (or object with a
-    ``text``) per line, or with ``null`` separated by NUL bytes (both keep line breaks inside a message)."""
-    try:
-        data = sys.stdin.buffer.read().decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise click.ClickException(
-            f"stdin is not UTF-8 text ({error.reason} at byte {error.start}); "
-            "convert it first, e.g. iconv -f gb18030 -t utf-8"
-        ) from None
+    ``text``) per line, or with ``null`` separated by NUL bytes (both keep line breaks inside a message).
+    Split as bytes (a line end and a NUL are never part of a UTF-8 or GB18030 character), then decoded
+    (:func:`_decoded`): a message that cannot be read is an error of its own, not of the whole input."""
+    data = sys.stdin.buffer.read().removeprefix(b"\xef\xbb\xbf")
     if null:
-        items = data.split("\0")
-        return items[:-1] if items[-1] in ("", "\n") else items
-    # split on newlines only: str.splitlines would also break at U+2028 and other separators
-    lines = [line.rstrip("\r") for line in data.split("\n")]
-    lines = lines[:-1] if lines[-1] == "" else lines
+        items = data.split(b"\0")
+        items = items[:-1] if items[-1] in (b"", b"\n") else items
+    else:  # newlines only: str.splitlines would also break at U+2028 and other separators
+        items = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+        items = items[:-1] if items[-1] == b"" else items
+    messages = _decoded(items, "line" if not null else "message")
     if not jsonl:
-        return lines
-    return [_json_text(line, number) for number, line in enumerate(lines, start=1) if line.strip()]
+        return messages
+    return [
+        _json_message(message.text, number) if not message.error else message
+        for number, message in enumerate(messages, start=1)
+        if message.error or message.text.strip()
+    ]
 
 
-def _json_text(line: str, number: int) -> str:
+def _decoded(items: list[bytes], unit: str) -> list[Message]:
+    """``items`` as text: UTF-8; an input that is not UTF-8 but is GB18030 throughout (a Windows console's
+    pipe) as GB18030, saying so; otherwise an item that is not UTF-8 is its own error."""
+    joined = b"\n".join(items)
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            joined.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if encoding != "utf-8":
+            notify(f"stdin is not UTF-8; read as {encoding} (GB18030 is a superset of GBK and GB2312)")
+        return [Message(item.decode(encoding)) for item in items]
+    return [_utf8_message(item, f"stdin {unit} {number}") for number, item in enumerate(items, start=1)]
+
+
+def _utf8_message(item: bytes, where: str) -> Message:
+    try:
+        return Message(item.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        return Message(
+            "",
+            f"{where} is not UTF-8 text ({error.reason} at byte {error.start}); convert it to UTF-8 and send it again",
+        )
+
+
+def _json_message(line: str, number: int) -> Message:
     """The message on line ``number`` of --jsonl input."""
     try:
         item = json.loads(line)
     except json.JSONDecodeError as error:
-        raise click.ClickException(
-            f"stdin line {number} is not JSON ({error.msg}); --jsonl reads one per line"
-        ) from None
+        return Message("", f"stdin line {number} is not JSON ({error.msg}); --jsonl reads one per line")
     text = item.get("text") if isinstance(item, dict) else item
     if not isinstance(text, str):
-        raise click.ClickException(f'stdin line {number} is neither a JSON string nor an object with a "text" string')
-    return text
+        return Message("", f'stdin line {number} is neither a JSON string nor an object with a "text" string')
+    return Message(text)
 
 
-def read_texts(texts: tuple[str, ...], *, jsonl: bool = False, null: bool = False) -> list[str]:
+def read_texts(texts: tuple[str, ...], *, jsonl: bool = False, null: bool = False) -> list[Message]:
     """The messages of a command's TEXT arguments, ``-`` read from standard input."""
     if not texts:
         raise click.UsageError("give at least one TEXT, or - to read one message per line from stdin")
@@ -149,9 +182,9 @@ def read_texts(texts: tuple[str, ...], *, jsonl: bool = False, null: bool = Fals
         raise click.UsageError("use --jsonl or --null, not both")
     if (jsonl or null) and STDIO not in texts:
         raise click.UsageError("--jsonl and --null say how standard input is split: add - to read it")
-    collected: list[str] = []
+    collected: list[Message] = []
     for text in texts:
-        collected.extend(_stdin_texts(jsonl, null) if text == STDIO else [text])
+        collected.extend(_stdin_messages(jsonl, null) if text == STDIO else [Message(text)])
     return collected
 
 
