@@ -673,6 +673,21 @@ done:
  * With scales, the weights are int8 levels, weights[column, k] = (float)level * scales[k] (numpy's
  * float32 product, so the scores are the same): a quarter of the bytes to read, in rows that mostly
  * sit in one cache line (19 classes: 19 bytes, not 76), from a table of megabytes read at random. */
+/* row += value * weight, a class at a time, in double (an int8 level's weight is level * scale, in float).
+ * restrict says that row (the caller's scores) is no alias of the weights: an int8_t, a char type, may
+ * alias anything, so each row[k] written made the compiler read the levels again, and the loop stayed
+ * scalar. Vectorised across classes, each class's sum takes the same steps in the same order: the
+ * scores are the same to the bit, and linear_scores took 26 % less time (votes, 19 classes, 651 terms
+ * a text: min of 30 interleaved rounds 11.0 -> 8.0 us a text). */
+static inline void add_levels(double *restrict row, const int8_t *restrict term, const float *restrict scales,
+                              double value, Py_ssize_t n_classes) {
+    for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * (double)((float)term[k] * scales[k]);
+}
+
+static inline void add_weights(double *restrict row, const float *restrict term, double value, Py_ssize_t n_classes) {
+    for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * (double)term[k];
+}
+
 static PyObject *linear_scores(PyObject *self, PyObject *args) {
     Py_buffer offsets_buffer = {0}, columns_buffer = {0}, values_buffer = {0}, weights_buffer = {0},
               intercept_buffer = {0}, scales_buffer = {0};
@@ -744,17 +759,10 @@ static PyObject *linear_scores(PyObject *self, PyObject *args) {
                     }
                 }
             }
-            double value = values[j];
-            if (scales) {
-                const int8_t *term = levels + column * n_classes;
-                for (Py_ssize_t k = 0; k < n_classes; k++) {
-                    float weight = (float)term[k] * scales[k];
-                    row[k] += value * weight;
-                }
-            } else {
-                const float *term = weights + column * n_classes;
-                for (Py_ssize_t k = 0; k < n_classes; k++) row[k] += value * term[k];
-            }
+            if (scales)
+                add_levels(row, levels + column * n_classes, scales, values[j], n_classes);
+            else
+                add_weights(row, weights + column * n_classes, values[j], n_classes);
         }
     }
     Py_END_ALLOW_THREADS
