@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,6 +23,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import damage_parquet
 from tests.test_batch_checkpoints import FailsAfter
+from tests.test_dask_reading import read as read_on_dask
+from tests.test_dask_reading import read_locally
 from triage.batch import tag_file
 from triage.cli import cli
 from triage.io import Row, read_rows
@@ -163,3 +166,29 @@ def test_triage_tag_writes_every_row_and_fails_only_when_most_rows_are_lost(tmp_
     assert [row[0] for row in rows] == [("" if (n - 1) // 4 in damaged else str(n)) for n in range(1, 13)]
     if exit_code:
         assert "row 1: the Parquet data of rows 1 to 4 (row group 0, counted from 0)" in result.output
+
+
+@pytest.mark.parametrize("blocksize", ["1B", "64MB"], ids=["a-piece-a-row-group", "one-piece"])
+def test_dask_reads_a_damaged_row_group_as_the_local_reader_does(tmp_path, blocksize):
+    """dask's own Parquet reader failed the whole frame (pyarrow's bare OSError): the pieces are read by
+    triage's reader, whether the damaged group is a piece of its own or one of several."""
+    from triage.dask import read_export
+
+    bad = damaged_copy(export(tmp_path / "good.parquet"), 1)
+    assert read_export(str(bad), blocksize=blocksize).npartitions == {"1B": 3, "64MB": 1}[blocksize]
+    rows = read_on_dask(bad, blocksize=blocksize)
+    assert rows == read_locally(bad) and len(rows) == 12
+    assert [row[0] for row in rows] == [str(n) if not 5 <= n <= 8 else "" for n in range(1, 13)]
+    assert all(re.fullmatch(lost(5, 8, 1), row[-1]) for row in rows[4:8])
+
+
+def test_a_dask_run_tags_a_damaged_row_group_as_the_local_tagger_does(dask_client, saved_model_dir, tmp_path):
+    from triage.dask import tag_dataset
+
+    bad = damaged_copy(export(tmp_path / "good.parquet"), 1)
+    tag_dataset(bad, tmp_path / "out", scheduler=dask_client.scheduler.address, model_path=saved_model_dir)
+    tag_file(bad, tmp_path / "local.csv", model_path=saved_model_dir, progress=False, n_jobs=1)
+    columns = ["id", "text", "department", "error"]
+    remote = pd.read_parquet(tmp_path / "out")[columns].astype(str).values.tolist()
+    assert remote == pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)[columns].values.tolist()
+    assert sum(bool(re.fullmatch(lost(5, 8, 1), row[-1])) for row in remote) == 4
