@@ -192,3 +192,11 @@ def test_a_dask_run_tags_a_damaged_row_group_as_the_local_tagger_does(dask_clien
     remote = pd.read_parquet(tmp_path / "out")[columns].astype(str).values.tolist()
     assert remote == pd.read_csv(tmp_path / "local.csv", dtype=str, keep_default_na=False)[columns].values.tolist()
     assert sum(bool(re.fullmatch(lost(5, 8, 1), row[-1])) for row in remote) == 4
+
+
+def test_a_file_whose_own_metadata_carries_the_mark_of_lost_rows_is_read_as_it_is(tmp_path):
+    """Record batches read carry the file's schema metadata: a file written with the key that marks lost rows
+    made every row an error whose text the file chose."""
+    table = pa.table({"id": ["1"], "text": [TEXTS[0]]}).replace_schema_metadata({b"triage.damaged": b"\x1b[2J"})
+    pq.write_table(table, tmp_path / "marked.parquet")
+    assert [(row.cells, row.error) for row in read(tmp_path / "marked.parquet")] == [(["1", TEXTS[0]], "")]

@@ -1433,20 +1433,16 @@ def _readable_batches(file: Any, groups: list[int], batch_size: int) -> Generato
     """The record batches of the Parquet row ``groups``, read across groups (pyarrow's batches run on from
     one group into the next). Where a damaged page stops the reading, the group it is in is read alone
     (:func:`_group_batches`): only the rows that cannot be read are lost, each as a row with its error,
-    and the groups after it are read on. pyarrow raises ``OSError`` for some damage (a page header it
-    cannot read) and ``ArrowException`` for others."""
-    damage = (sys.modules["pyarrow"].ArrowException, OSError)
+    and the groups after it are read on."""
     sizes = [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)]
     while groups:
         read = 0
         try:
-            # Decoded on this thread: Arrow's thread pool cost the parent of a 100,000-row Parquet-to-Parquet
-            # run with two workers ~0.5-3 µs a row more CPU (wakeups, page faults) for no gain.
-            for batch in file.iter_batches(batch_size=batch_size, row_groups=groups, use_threads=False):
+            for batch in _file_batches(file, groups, batch_size):
                 yield batch
                 read += batch.num_rows
             return
-        except damage:
+        except _damage_errors():
             pass
         failed = 0  # the group holding the first row not read (a batch that failed may run into the next)
         while failed < len(groups) - 1 and read >= sizes[groups[failed]]:
@@ -1462,12 +1458,12 @@ def _group_batches(file: Any, group: int, skip: int, batch_size: int, before: in
     :func:`_damaged_batches` (how many there are is in the file's footer)."""
     read = 0
     try:
-        for batch in file.iter_batches(batch_size=batch_size, row_groups=[group], use_threads=False):
+        for batch in _file_batches(file, [group], batch_size):
             if read + batch.num_rows > skip:
                 yield batch.slice(max(skip - read, 0))
             read += batch.num_rows
         return
-    except (sys.modules["pyarrow"].ArrowException, OSError) as problem:
+    except _damage_errors() as problem:
         reason = problem
     lost = range(before + max(read, skip) + 1, before + file.metadata.row_group(group).num_rows + 1)
     yield from _damaged_batches(file.schema_arrow, lost, group, reason, batch_size)
@@ -1476,6 +1472,25 @@ def _group_batches(file: Any, group: int, skip: int, batch_size: int, before: in
 # The key of the schema metadata that marks a record batch of nulls standing for Parquet rows that could not
 # be read; its value is their error.
 _DAMAGED = b"triage.damaged"
+
+
+def _file_batches(file: Any, groups: list[int], batch_size: int) -> Iterator[Any]:
+    """pyarrow's record batches of the row ``groups`` of a Parquet ``file``. Decoded on this thread: Arrow's
+    thread pool cost the parent of a 100,000-row Parquet-to-Parquet run with two workers ~0.5-3 µs a row more
+    CPU (wakeups, page faults) for no gain. A file's own schema metadata under :data:`_DAMAGED` (written so by
+    someone) is dropped: batches read carry the file's metadata, and only lost rows may have that mark."""
+    batches = file.iter_batches(batch_size=batch_size, row_groups=groups, use_threads=False)
+    metadata = file.schema_arrow.metadata or {}
+    if _DAMAGED not in metadata:
+        return cast(Iterator[Any], batches)
+    kept = {key: value for key, value in metadata.items() if key != _DAMAGED}
+    return (batch.replace_schema_metadata(kept) for batch in batches)
+
+
+def _damage_errors() -> tuple[type[Exception], ...]:
+    """What pyarrow raises for a damaged page: ``OSError`` for some (a page header it cannot read: "Couldn't
+    deserialize thrift"), ``ArrowException`` for others (a gzip check that fails)."""
+    return (sys.modules["pyarrow"].ArrowException, OSError)
 
 
 def _damaged_batches(schema: Any, lost: range, group: int, problem: Exception, batch_size: int) -> Iterator[Any]:
@@ -1493,12 +1508,12 @@ def _damaged_batches(schema: Any, lost: range, group: int, problem: Exception, b
         f"({said}): the file is damaged; export the file again; the other rows were read"
     )
     fields = [field.with_nullable(True) for field in schema]
-    nulls = pyarrow.RecordBatch.from_arrays(
-        [pyarrow.nulls(len(lost), field.type) for field in fields],
+    nulls = pyarrow.RecordBatch.from_arrays(  # one batch's worth, not the group's (a text column's offsets)
+        [pyarrow.nulls(min(batch_size, len(lost)), field.type) for field in fields],
         schema=pyarrow.schema(fields, metadata={_DAMAGED: error.encode()}),
     )
     for start in range(0, len(lost), batch_size):
-        yield nulls.slice(start, batch_size)
+        yield nulls.slice(0, min(batch_size, len(lost) - start))
 
 
 def _damage(batch: Any) -> str:
