@@ -1,13 +1,15 @@
 """Reading exports: CSV/TSV (UTF-8, GBK/GB18030, UTF-16), XLSX, JSONL, Parquet — one streaming reader.
 
 Every entry point reads through :func:`read_rows` (train and evaluate through :func:`read_table`,
-tag and hot directly, Dask through :func:`to_cell` per partition), so one file gives the same rows,
+tag and hot directly, Dask on byte ranges and row groups), so one file gives the same rows,
 the same cells and the same per-row errors everywhere. The cell rule (:func:`to_cell`): text stays
 as it is, a missing value is ``""``, whole floats lose their ``.0`` (IDs, phone numbers), nested
 values become JSON, binary values are decoded as UTF-8, a Parquet value Python cannot hold (a date
 past year 9999) is Arrow's text of it. A value that cannot become a cell, a cell
 over :data:`MAX_CELL_CHARS`, or bytes the encoding cannot decode are that row's ``error``; the row
-and its other cells are kept. The encoding is decided from a large sample (:func:`choose_encoding`).
+and its other cells are kept; so are the rows of a Parquet row group that cannot be read, each with empty
+cells and an error (:func:`_readable_batches`). The encoding is decided from a large sample
+(:func:`choose_encoding`).
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 """
@@ -542,7 +544,8 @@ class Export:
     #: can be read in shares (``byte_range``); None otherwise.
     data_start: int | None = None
     #: For Parquet: the Arrow record batches ``chunks`` is made of, for a caller that hands whole batches
-    #: to workers (:func:`batch_rows` turns one into rows). Read either these or ``chunks``, not both.
+    #: to workers (:func:`batch_rows` turns one into rows; the rows of a damaged row group come as batches of
+    #: nulls it gives their error, :func:`batch_text_columns` none). Read either these or ``chunks``, not both.
     batches: Iterator[Any] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
