@@ -107,6 +107,22 @@ def not_utf8_strings(values: list[bytes | None]) -> Any:
     return pyarrow.Array.from_buffers(pyarrow.string(), len(values), [validity, pyarrow.py_buffer(offsets), data])
 
 
+def damage_parquet(path: Path, group: int, column: int, *, last_page: bool = False) -> None:
+    """Damage one column chunk of row ``group`` of the Parquet file ``path`` so that pyarrow cannot read it:
+    its first page header (``\\xff`` bytes: "Couldn't deserialize thrift"), or with ``last_page`` the gzip
+    check of its last page (the file written with ``compression="gzip"``: the pages before it still read)."""
+    import pyarrow.parquet
+
+    chunk = pyarrow.parquet.ParquetFile(path).metadata.row_group(group).column(column)
+    data = bytearray(path.read_bytes())
+    if last_page:
+        end = chunk.data_page_offset + chunk.total_compressed_size
+        data[end - 4 : end] = bytes(4)
+    else:
+        data[chunk.data_page_offset : chunk.data_page_offset + 16] = b"\xff" * 16
+    path.write_bytes(bytes(data))
+
+
 @functools.cache
 def _trained_small_model() -> triage.TriageModel:
     return triage.train(

@@ -887,24 +887,6 @@ def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
     assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
 
 
-def test_a_damaged_parquet_page_names_the_file_the_rows_read_and_what_to_do(small_model, tmp_path):
-    """A page header that cannot be read raised pyarrow's bare OSError ("Couldn't deserialize thrift"): the run
-    ended naming no file, no row and nothing to do. Now a DataError says all three, however the file is read."""
-    path = tmp_path / "damaged.parquet"
-    table = pa.table({"id": [str(i) for i in range(12)], "text": ["小区物业乱收停车费"] * 12})
-    pq.write_table(table, path, row_group_size=4, compression="none", use_dictionary=False)
-    data = bytearray(path.read_bytes())
-    page = pq.ParquetFile(path).metadata.row_group(1).column(1).data_page_offset
-    data[page : page + 16] = b"\xff" * 16  # the third row group's text page header
-    path.write_bytes(bytes(data))
-    said = r"damaged.parquet: the Parquet data after row 4 cannot be read \(.*thrift.*\): the file is damaged; export"
-    for jobs, suffix in ((1, ".csv"), (2, ".csv"), (1, ".parquet"), (2, ".parquet")):
-        with pytest.raises(DataError, match=said):
-            tag_file(
-                path, tmp_path / f"out{jobs}{suffix}", model=small_model, progress=False, n_jobs=jobs, chunk_size=4
-            )
-
-
 def test_parquet_batches_are_decoded_on_the_reading_thread(tmp_path, monkeypatch):
     """Record batches are decoded without Arrow's thread pool: with two workers tagging, the pool only cost
     the parent CPU (wakeups, page faults; measured ~0.5-3 µs a row on 100,000 rows)."""

@@ -1,7 +1,8 @@
 """Tagging and grouping beyond one machine on Dask (the ``dask`` extra).
 
 :func:`read_export`: an export as a dask DataFrame of text cells, text files read by triage's own reader
-(:func:`triage.io.read_rows`) in byte ranges, so that every row is kept, with its reading error.
+(:func:`triage.io.read_rows`) in byte ranges, Parquet files in runs of row groups, so that every row is kept,
+with its reading error.
 
 :func:`tag`: a dask DataFrame in, the same with tags out (and routed, given a routing config).
 Each worker process loads the model once, from a path every worker can read, and tags its
@@ -44,7 +45,9 @@ from triage.io import (
     detect_text_columns,
     join_text_columns,
     joined_shares,
+    lost_rows_error,
     read_rows,
+    to_cell,
 )
 from triage.routing import RoutingConfig, load_config
 
@@ -98,7 +101,9 @@ def tag(
     return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
 
 
-def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB") -> Any:
+def read_export(
+    source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB", keep_types: bool = False
+) -> Any:
     """A dask DataFrame of text cells from a Parquet dataset (a directory or glob), or from CSV, TSV, JSONL or
     XLSX files (a glob): the cells and reading errors :func:`triage.io.read_rows` gives for the same files.
 
@@ -107,18 +112,24 @@ def read_export(source: str | Path, *, encoding: str = "auto", blocksize: str = 
     left open, bytes of another encoding, a missing field) keeps its cells and says why in the column
     :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Where the ranges
     start is settled here, before the frame is returned: the ranges are read once, in parallel, and one that
-    a stray quote made start inside a record is moved to where that record ends, as the local tagger does."""
+    a stray quote made start inside a record is moved to where that record ends, as the local tagger does.
+    Parquet files are read in runs of row groups of about ``blocksize`` of data (:func:`_parquet_pieces`),
+    so a damaged row group's rows are rows with their error there too. With ``keep_types`` their columns keep
+    their Arrow types (pandas ``ArrowDtype``; partition keys text) instead of becoming cells, as
+    :func:`tag_dataset` reads them so that its output keeps them, as the local Parquet to Parquet does."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     source = str(source)
-    if _is_parquet(source):
-        frame = _parquet_frame(source)
-        return frame.map_partitions(_cells_partition, meta=_cells_meta(list(frame.columns)))
-    files = sorted(glob.glob(source))
-    if not files:
-        raise DataError(f"no file matches {source}")
     share_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes(blocksize)
     if share_bytes < 1:
         raise ValueError(f"blocksize must be at least one byte, got {blocksize!r}")
+    if _is_parquet(source):
+        header, types, pieces = _parquet_pieces(source, share_bytes)
+        kept = types if keep_types else None
+        meta = _typed_meta(header, types) if keep_types else _cells_meta(header)
+        return dd.from_map(_piece_frame, pieces, header=header, types=kept, meta=meta)
+    files = sorted(glob.glob(source))
+    if not files:
+        raise DataError(f"no file matches {source}")
     header, ranges = _text_ranges(files, encoding, share_bytes)
     return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header))
 
@@ -132,33 +143,77 @@ def _is_parquet(source: str) -> bool:
     return Path(source).is_dir() or source.endswith((".parquet", ".pq"))
 
 
-def _parquet_frame(source: str) -> Any:
-    """A Parquet dataset as Dask reads it, as Arrow values (an int64 past 2**53 beside a null stays exact), in
-    the files' column order; a pandas index stays a column, as locally."""
-    dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
-    frame = dd.read_parquet(source, dtype_backend="pyarrow", index=False)
-    return frame[_in_file_order(source, list(frame.columns))]
+@dataclass(frozen=True)
+class _ParquetPiece:
+    """Consecutive row groups of one Parquet file, and the cells of the hive partition keys of its folders."""
+
+    path: str
+    row_groups: tuple[int, ...]
+    keys: tuple[str, ...] = ()
 
 
-def _in_file_order(source: str, columns: list[str]) -> list[str]:
-    """``columns`` of a Parquet dataset in the order of its Arrow schema, as :func:`triage.io.read_rows` reads
-    them: dask puts a pandas index written into the files first, pyarrow where the schema has it (last)."""
-    order = {name: at for at, name in enumerate(_file_schema(source).names)}
-    return sorted(columns, key=lambda name: order.get(name, len(order)))
-
-
-def _file_schema(source: str) -> Any:
-    """The Arrow schema of the files of a Parquet dataset (hive partition keys are not in it)."""
-    pyarrow_parquet = import_optional("pyarrow.parquet", extra="dask", purpose="--engine dask")
-    return pyarrow_parquet.ParquetDataset(source if Path(source).is_dir() else sorted(glob.glob(source))).schema
-
-
-def _input_types(source: str, frame: Any) -> tuple[Any, ...]:
-    """The Arrow type of each column of ``frame`` (:func:`_parquet_frame` of ``source``) as the files have it
-    (dask reads ``string`` as ``large_string``); a hive partition key's as dask read it."""
+def _parquet_pieces(source: str, share_bytes: int) -> tuple[list[str], list[Any], list[_ParquetPiece]]:
+    """The header of a Parquet dataset (a directory, hive-partitioned or not) or of the files of a glob (every
+    file must have it): each file's columns as :func:`triage.io.read_rows` names them, then the partition keys;
+    their Arrow types (the first file's; the keys' text); and the pieces to read it in, row groups of at most
+    ``share_bytes`` of data each (one at least)."""
+    datasets = import_optional("pyarrow.dataset", extra="dask", purpose="--engine dask")
+    if Path(source).is_dir():
+        dataset = datasets.dataset(source, format="parquet", partitioning="hive")
+    else:
+        files = sorted(glob.glob(source))
+        if not files:
+            raise DataError(f"no file matches {source}")
+        dataset = datasets.dataset(files, format="parquet")
+    header: list[str] | None = None
+    key_names: list[str] = []
+    pieces = []
+    for fragment in dataset.get_fragments():
+        if header is None:  # the dataset's schema: the first file's columns, then the partition keys
+            key_names = [name for name in dataset.schema.names if name not in fragment.physical_schema.names]
+        with read_rows(fragment.path, format="parquet") as export:  # a footer that cannot be read is refused
+            if header is None:
+                header, first, types = export.header, fragment.path, list(export.schema.types)
+            elif export.header != header:
+                raise DataError(f"{fragment.path} has other columns than {first}: {', '.join(export.header)}")
+        keys = datasets.get_partition_keys(fragment.partition_expression)
+        cells = tuple(to_cell(keys.get(name)) for name in key_names)
+        sizes = [group.total_byte_size for group in map(fragment.metadata.row_group, range(fragment.num_row_groups))]
+        pieces += [_ParquetPiece(fragment.path, groups, cells) for groups in _runs(sizes, share_bytes)]
+    if header is None:
+        raise DataError(f"no Parquet file in {source}")
     pyarrow = import_optional("pyarrow", extra="dask", purpose="--engine dask")
-    files, read = _file_schema(source), pyarrow.Schema.from_pandas(frame._meta, preserve_index=False)
-    return tuple(files.field(name).type if name in files.names else read.field(name).type for name in frame.columns)
+    return [*header, *key_names], [*types, *(pyarrow.string() for _ in key_names)], pieces
+
+
+def _runs(sizes: Sequence[int], limit: int) -> list[tuple[int, ...]]:
+    """The indices of ``sizes`` in runs of consecutive ones adding up to at most ``limit`` (a larger one
+    alone); one empty run for no sizes, so that a file of no rows still gives its part of the frame."""
+    runs: list[list[int]] = [[]]
+    total = 0
+    for index, size in enumerate(sizes):
+        if runs[-1] and total + size > limit:
+            runs.append([])
+            total = 0
+        runs[-1].append(index)
+        total += size
+    return [tuple(run) for run in runs]
+
+
+def _piece_frame(piece: _ParquetPiece, header: list[str], types: list[Any] | None) -> Any:
+    """The cells of one :class:`_ParquetPiece`, with each row's reading error, and its partition keys; with
+    ``types`` (:func:`read_export`'s ``keep_types``) its values as read, of those Arrow types."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    columns = header[: len(header) - len(piece.keys)]
+    as_frame = _batch_frame if types is None else _typed_batch_frame
+    with read_rows(piece.path, format="parquet", row_groups=piece.row_groups) as export:
+        frames = [as_frame(batch, columns) for batch in cast(Iterator[Any], export.batches)]
+    empty = _cells_meta(columns) if types is None else _typed_meta(columns, types[: len(columns)])
+    frame = pandas.concat(frames, ignore_index=True) if frames else empty
+    kind = "string" if types is None else pandas.ArrowDtype(types[-1])
+    for at, (name, cell) in enumerate(zip(header[len(columns) :], piece.keys, strict=True), len(columns)):
+        frame.insert(at, name, pandas.array([cell] * len(frame), dtype=kind))
+    return frame
 
 
 @dataclass(frozen=True)
@@ -231,21 +286,37 @@ def _range_frame(text_range: _TextRange, header: list[str]) -> Any:
     return _rows_frame(list(text_range.rows()), header)
 
 
-def _cells_partition(frame: Any) -> Any:
-    """One partition of a Parquet dataset as the local reader reads it (:func:`triage.io.batch_rows` on its
-    Arrow data): text cells, a value Python cannot hold (a date past 9999) as Arrow's text of it, and each
-    row's reading error."""
-    pyarrow = import_optional("pyarrow", extra="dask", purpose="triage.dask")
+def _batch_frame(batch: Any, header: list[str]) -> Any:
+    """One Arrow record batch of a Parquet file as the local reader reads it (:func:`triage.io.batch_rows`):
+    text cells, a value Python cannot hold (a date past 9999) as Arrow's text of it, and each row's reading
+    error; a batch of text columns only is made cells column by column."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    header = list(frame.columns)
-    # one record batch: the table's chunks combined (none when the partition is empty)
-    batches = pyarrow.Table.from_pandas(frame, preserve_index=False).combine_chunks().to_batches()
-    columns = batch_text_columns(batches[0]) if batches else None
+    columns = batch_text_columns(batch)
     if columns is None:  # a value may fail its row: rows, each with its error
-        return _rows_frame([row for batch in batches for row in batch_rows(batch, header)], header)
+        return _rows_frame(list(batch_rows(batch, header)), header)
     cells = pandas.DataFrame(dict(zip(header, columns, strict=True)), dtype="string")  # all text: no errors
     cells[READ_ERRORS] = pandas.array([""] * len(cells), dtype="string")
     return cells
+
+
+def _typed_batch_frame(batch: Any, header: list[str]) -> Any:
+    """One Arrow record batch of a Parquet file with its values as read (pandas ``ArrowDtype``: nothing becomes a
+    Python value, so nothing can fail its row), the rows of a damaged row group with their error."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    frame = batch.to_pandas(types_mapper=pandas.ArrowDtype, ignore_metadata=True)  # a pandas index stays a column
+    frame.columns = header
+    frame[READ_ERRORS] = pandas.array([lost_rows_error(batch)] * len(frame), dtype="string")
+    return frame
+
+
+def _typed_meta(header: list[str], types: list[Any]) -> Any:
+    """The empty frame :func:`read_export`'s partitions look like with ``keep_types``."""
+    pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
+    frame = pandas.DataFrame(
+        {name: pandas.Series(dtype=pandas.ArrowDtype(kind)) for name, kind in zip(header, types, strict=True)}
+    )
+    frame[READ_ERRORS] = pandas.Series(dtype="string")
+    return frame
 
 
 def _rows_frame(rows: list[Row], header: list[str]) -> Any:
@@ -444,6 +515,7 @@ def tag_dataset(
     replaced only with ``overwrite``.
     """
     distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
+    pyarrow = import_optional("pyarrow", extra="dask", purpose="--engine dask")
     output = Path(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
@@ -457,14 +529,14 @@ def tag_dataset(
             cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
-        typed = _is_parquet(str(source))  # Parquet to Parquet: the input columns keep their types, as locally
-        frame = _parquet_frame(str(source)) if typed else read_export(source, encoding=encoding)
+        frame = read_export(source, encoding=encoding, keep_types=True)  # Parquet input keeps its types, as locally
         tagged = tag(frame, text_columns, model_path=model, config=config)
         if group_threshold is not None:
             tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
         header = [name for name in frame.columns if name != READ_ERRORS]
         names = output_columns(config is not None) + (GROUP_COLUMNS if group_threshold is not None else ())
-        arguments = (header, names, _input_types(str(source), frame) if typed else None)
+        types = pyarrow.Schema.from_pandas(frame._meta[header], preserve_index=False).types
+        arguments = (header, names, tuple(types) if _is_parquet(str(source)) else None)
         if output.is_dir():
             shutil.rmtree(output)
         elif output.exists():

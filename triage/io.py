@@ -1,13 +1,15 @@
 """Reading exports: CSV/TSV (UTF-8, GBK/GB18030, UTF-16), XLSX, JSONL, Parquet — one streaming reader.
 
 Every entry point reads through :func:`read_rows` (train and evaluate through :func:`read_table`,
-tag and hot directly, Dask through :func:`to_cell` per partition), so one file gives the same rows,
+tag and hot directly, Dask on byte ranges and row groups), so one file gives the same rows,
 the same cells and the same per-row errors everywhere. The cell rule (:func:`to_cell`): text stays
 as it is, a missing value is ``""``, whole floats lose their ``.0`` (IDs, phone numbers), nested
 values become JSON, binary values are decoded as UTF-8, a Parquet value Python cannot hold (a date
 past year 9999) is Arrow's text of it. A value that cannot become a cell, a cell
 over :data:`MAX_CELL_CHARS`, or bytes the encoding cannot decode are that row's ``error``; the row
-and its other cells are kept. The encoding is decided from a large sample (:func:`choose_encoding`).
+and its other cells are kept; so are the rows of a Parquet row group that cannot be read, each with empty
+cells and an error (:func:`_readable_batches`). The encoding is decided from a large sample
+(:func:`choose_encoding`).
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 """
@@ -60,6 +62,7 @@ __all__ = [
     "join_text",
     "join_text_columns",
     "joined_shares",
+    "lost_rows_error",
     "read_rows",
     "read_table",
     "require_columns",
@@ -542,7 +545,8 @@ class Export:
     #: can be read in shares (``byte_range``); None otherwise.
     data_start: int | None = None
     #: For Parquet: the Arrow record batches ``chunks`` is made of, for a caller that hands whole batches
-    #: to workers (:func:`batch_rows` turns one into rows). Read either these or ``chunks``, not both.
+    #: to workers (:func:`batch_rows` turns one into rows; the rows of a damaged row group come as batches of
+    #: nulls it gives their error, :func:`batch_text_columns` none). Read either these or ``chunks``, not both.
     batches: Iterator[Any] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
@@ -1374,8 +1378,9 @@ def batch_text_columns(batch: Any) -> list[list[str]] | None:
     """The cells of an Arrow record batch column by column, for a caller that needs only the text: when
     no row can have an error (every column text that passes the cell rule unchanged); else None, and the
     rows are :func:`batch_rows`. Skips building a :class:`Row` per row (~0.7 µs a row of two columns).
-    A batch with a column of another type is not converted here, only once by :func:`batch_rows`."""
-    if not all(_is_text(column) for column in batch.columns):
+    A batch with a column of another type is not converted here, only once by :func:`batch_rows`; nor is a
+    batch of rows that could not be read (:func:`_damaged_batches`)."""
+    if lost_rows_error(batch) or not all(_is_text(column) for column in batch.columns):
         return None
     return _text_columns(batch, [_column_values(batch.column(i)) for i in range(batch.num_columns)])
 
@@ -1383,7 +1388,12 @@ def batch_text_columns(batch: Any) -> list[list[str]] | None:
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
     :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
-    text columns only is turned into cells a column at a time."""
+    text columns only is turned into cells a column at a time. Rows that could not be read (a damaged row
+    group: :func:`_damaged_batches`) come with empty cells, no values and their error."""
+    if error := lost_rows_error(batch):
+        for number in range(first_number + 1, first_number + batch.num_rows + 1):
+            yield Row(number, [""] * len(header), error, values=[None] * len(header))
+        return
     converted = [_column_values(batch.column(i)) for i in range(batch.num_columns)]
     columns = [values for values, _ in converted]
     texts = _text_columns(batch, converted)
@@ -1410,12 +1420,9 @@ def _read_parquet(
         raise DataError(f"not a readable Parquet file ({problem})") from None
     closing.callback(file.close)
     header = unique_columns(file.schema_arrow.names)
-    # Decoded on this thread: Arrow's thread pool cost the parent of a 100,000-row Parquet-to-Parquet run
-    # with two workers ~0.5-3 µs a row more CPU (wakeups, page faults) for no gain; it waits on the workers.
-    first = 0 if not row_groups else sum(file.metadata.row_group(g).num_rows for g in range(min(row_groups)))
-    batches = _readable_batches(
-        file.iter_batches(batch_size=chunk_size, row_groups=row_groups, use_threads=False), path, first
-    )
+    groups = list(range(file.num_row_groups)) if row_groups is None else list(row_groups)
+    first = sum(file.metadata.row_group(g).num_rows for g in range(min(groups, default=0)))
+    batches = _readable_batches(file, groups, chunk_size)
 
     def rows() -> Generator[Row]:
         number = first
@@ -1426,21 +1433,97 @@ def _read_parquet(
     return header, rows(), file.schema_arrow, batches
 
 
-def _readable_batches(batches: Iterator[Any], path: Path, before: int) -> Generator[Any]:
-    """The record batches of a Parquet file (the first after row ``before``); a damaged page raises
-    :class:`DataError` naming the file and the rows read before it. pyarrow raises ``OSError`` for some
-    (a page header it cannot read: the bare message named no file) and ``ArrowException`` for others."""
-    arrow_error = sys.modules["pyarrow"].ArrowException
+def _readable_batches(file: Any, groups: list[int], batch_size: int) -> Generator[Any]:
+    """The record batches of the Parquet row ``groups``, read across groups (pyarrow's batches run on from
+    one group into the next). Where a damaged page stops the reading, the group it is in is read alone
+    (:func:`_group_batches`): only the rows that cannot be read are lost, each as a row with its error,
+    and the groups after it are read on."""
+    sizes = [file.metadata.row_group(g).num_rows for g in range(file.num_row_groups)]
+    while groups:
+        read = 0
+        try:
+            for batch in _file_batches(file, groups, batch_size):
+                yield batch
+                read += batch.num_rows
+            return
+        except _damage_errors():
+            pass
+        failed = 0  # the group holding the first row not read (a batch that failed may run into the next)
+        while failed < len(groups) - 1 and read >= sizes[groups[failed]]:
+            read -= sizes[groups[failed]]
+            failed += 1
+        yield from _group_batches(file, groups[failed], read, batch_size, sum(sizes[: groups[failed]]))
+        groups = groups[failed + 1 :]
+
+
+def _group_batches(file: Any, group: int, skip: int, batch_size: int, before: int) -> Generator[Any]:
+    """Row ``group`` of a Parquet file, whose rows are numbered after row ``before``, read alone past its
+    first ``skip`` rows: its record batches up to a damaged page, then its rows not read as
+    :func:`_damaged_batches` (how many there are is in the file's footer)."""
+    read = 0
     try:
-        for batch in batches:
-            yield batch
-            before += batch.num_rows
-    except (arrow_error, OSError) as problem:
-        said = " ".join("".join(c if c.isprintable() else " " for c in str(problem)).split())
-        raise DataError(
-            f"{path}: the Parquet data after row {before:,} cannot be read ({said}): "
-            "the file is damaged; export it again"
-        ) from None
+        for batch in _file_batches(file, [group], batch_size):
+            if read + batch.num_rows > skip:
+                yield batch.slice(max(skip - read, 0))
+            read += batch.num_rows
+        return
+    except _damage_errors() as problem:
+        reason = problem
+    lost = range(before + max(read, skip) + 1, before + file.metadata.row_group(group).num_rows + 1)
+    yield from _damaged_batches(file.schema_arrow, lost, group, reason, batch_size)
+
+
+# The key of the schema metadata that marks a record batch of nulls standing for Parquet rows that could not
+# be read; its value is their error.
+_DAMAGED = b"triage.damaged"
+
+
+def _file_batches(file: Any, groups: list[int], batch_size: int) -> Iterator[Any]:
+    """pyarrow's record batches of the row ``groups`` of a Parquet ``file``. Decoded on this thread: Arrow's
+    thread pool cost the parent of a 100,000-row Parquet-to-Parquet run with two workers ~0.5-3 µs a row more
+    CPU (wakeups, page faults) for no gain. A file's own schema metadata under :data:`_DAMAGED` (written so by
+    someone) is dropped: batches read carry the file's metadata, and only lost rows may have that mark."""
+    batches = file.iter_batches(batch_size=batch_size, row_groups=groups, use_threads=False)
+    metadata = file.schema_arrow.metadata or {}
+    if _DAMAGED not in metadata:
+        return cast(Iterator[Any], batches)
+    kept = {key: value for key, value in metadata.items() if key != _DAMAGED}
+    return (batch.replace_schema_metadata(kept) for batch in batches)
+
+
+def _damage_errors() -> tuple[type[Exception], ...]:
+    """What pyarrow raises for a damaged page: ``OSError`` for some (a page header it cannot read: "Couldn't
+    deserialize thrift"), ``ArrowException`` for others (a gzip check that fails)."""
+    return (sys.modules["pyarrow"].ArrowException, OSError)
+
+
+def _damaged_batches(schema: Any, lost: range, group: int, problem: Exception, batch_size: int) -> Iterator[Any]:
+    """The rows ``lost`` (their numbers) of a damaged row ``group``, as record batches of at most
+    ``batch_size`` rows of nulls in the file's columns, marked with their error: they travel where read
+    batches go (to workers, to a resumed run's skipping, beside the tags in Parquet output), and
+    :func:`batch_rows` turns them into rows with that error. The columns are nullable here, whatever
+    the file's schema says: these rows have no values."""
+    if not lost:
+        return
+    pyarrow = sys.modules["pyarrow"]
+    said = " ".join("".join(c if c.isprintable() else " " for c in str(problem)).split())
+    error = (
+        f"the Parquet data of rows {lost[0]} to {lost[-1]} (row group {group}, counted from 0) cannot be read "
+        f"({said}): the file is damaged; export the file again; the other rows were read"
+    )
+    fields = [field.with_nullable(True) for field in schema]
+    nulls = pyarrow.RecordBatch.from_arrays(  # one batch's worth, not the group's (a text column's offsets)
+        [pyarrow.nulls(min(batch_size, len(lost)), field.type) for field in fields],
+        schema=pyarrow.schema(fields, metadata={_DAMAGED: error.encode()}),
+    )
+    for start in range(0, len(lost), batch_size):
+        yield nulls.slice(0, min(batch_size, len(lost) - start))
+
+
+def lost_rows_error(batch: Any) -> str:
+    """The error of the rows of a record batch made by :func:`_damaged_batches`; "" for a batch read."""
+    metadata = batch.schema.metadata
+    return metadata[_DAMAGED].decode() if metadata and _DAMAGED in metadata else ""
 
 
 def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
