@@ -1096,15 +1096,15 @@ class _KeysSeen:
 
 def _keys_seen(lines: Iterable[str]) -> _KeysSeen:
     """The keys of the objects on ``lines``, in the order they first appear; it stops once more than
-    :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object gives no key (it is its
-    row's error when read), whatever the cause: not JSON, not an object, bytes not valid in the encoding."""
+    :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes not valid
+    in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
     keys: dict[str, int] = {}
     rows, problem = 0, None
     for rows, line in enumerate((line for line in lines if line.strip()), 1):
         record, reason = _json_object(line)
         if record is None:
             problem = problem or (rows, reason)
-        elif not record.keys() <= keys.keys():
+        elif not record.keys() <= keys.keys() and not has_surrogate(line):  # only new keys need the check
             keys.update((key, rows) for key in record if key not in keys)
             if len(keys) > MAX_JSONL_KEYS:
                 break
@@ -1120,7 +1120,7 @@ def _share_keys(path: Path, encoding: str, start: int, stop: int | None) -> _Key
 
 def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     """The keys of a whole JSONL file from what its consecutive shares saw, in the order they first appear;
-    refused past :data:`MAX_JSONL_KEYS`, naming the row, and when no line is an object."""
+    refused past :data:`MAX_JSONL_KEYS`, naming the row, and when no object has a key."""
     keys: dict[str, None] = {}
     rows, problem = 0, None
     for share in shares:
@@ -1135,10 +1135,10 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     if not rows:
         raise DataError("the file is empty")
     if not keys:
+        first = f" (row {problem[0]}: {problem[1]})" if problem else ""
         raise DataError(
-            f"no line of its {rows:,} is a JSON object, so it has no columns (row {problem[0] if problem else 1}: "
-            f"{problem[1] if problem else 'no object'}); JSON Lines hold one object a line: convert a JSON array "
-            "with `jq -c '.[]'`"
+            f"no JSON object with a key in its {rows:,} row(s), so the columns cannot be told{first}; "
+            "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
         )
     return list(keys)
 
@@ -1146,10 +1146,10 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
 def _too_many_keys(row: int, key: str) -> str:
     """Why a JSONL file whose objects hold too many distinct keys is refused, and what to do."""
     return (
-        f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys, more columns than any output can hold "
-        f"(row {row:,} brings key number {MAX_JSONL_KEYS + 1:,}, {key[:80]!r}): an object used as a map, a new "
-        "key per row? Keep the fields to tag by first, e.g. jq -c '{id, title, content}' IN.jsonl > OUT.jsonl, "
-        "or turn the map into one field: jq -c '.extra |= tojson' IN.jsonl > OUT.jsonl"
+        f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys (row {row:,} brings key number "
+        f"{MAX_JSONL_KEYS + 1:,}, {key[:80]!r}), more columns than an XLSX sheet holds beside triage's: an object "
+        "used as a map, a new key per row? Keep the fields to tag by and put the others in one, e.g. "
+        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
     )
 
 
@@ -1169,7 +1169,8 @@ def _jsonl_keys(path: Path, encoding: str, jobs: int) -> list[str]:
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
     """Rows of JSONL ``lines``, a cell for each of ``keys`` (the file's: :func:`_jsonl_keys`). An object with a
-    key not among them (the file changed after they were found) is its row's error, not a value silently lost."""
+    key not among them is its row's error, not a value silently lost: a key holding bytes not valid in the
+    encoding (no column is made of it), or a key the file gained after its keys were found."""
     check_utf8 = _is_gb(encoding)
     known = dict.fromkeys(keys).keys()
     for number, line in enumerate((line for line in lines if line.strip()), 1):
@@ -1184,7 +1185,7 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
         if not error and not record.keys() <= known:
-            error = _keys_not_in_columns(record.keys() - known)
+            error = _not_valid_in(encoding) if has_surrogate(line) else _keys_not_in_columns(record.keys() - known)
         yield Row(number, cells, error, values=values)
 
 
