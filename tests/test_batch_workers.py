@@ -552,7 +552,8 @@ def test_workers_read_jsonl_shares_with_the_keys_the_parent_found(small_model, t
 
 @linux_only
 def test_a_parallel_jsonl_run_resumes_with_the_keys_of_the_whole_file(small_model, tmp_path, in_process_pool):
-    records = [{"id": i, "text": TEXTS[i % len(TEXTS)]} for i in range(40)]
+    """Resumed from its checkpoint's offset, a run still writes the columns of keys first seen past the first MiB."""
+    records = [{"id": i, "text": TEXTS[i % len(TEXTS)], "note": "备注" * 15_000} for i in range(40)]
     records[37]["district"] = "A3区"
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")

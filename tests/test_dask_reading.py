@@ -295,8 +295,10 @@ def test_a_blocksize_under_one_byte_is_refused(tmp_path):
         read_export(str(tmp_path / "in.csv"), blocksize="0B")
 
 
-def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_path):
-    """A key first seen past the first MiB (the objects before it hold a long note) is a column of every range."""
+def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_path, monkeypatch):
+    """A key first seen past the first MiB (the objects before it hold a long note) is a column of every range;
+    the file is scanned for its keys once, and each range read with them."""
+    from triage import io as tio
     from triage.dask import read_export
 
     note = "备注" * 15_000
@@ -310,3 +312,7 @@ def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_p
     assert list(read_export(str(path), blocksize="256KB").columns)[:-1] == header
     assert read(path, blocksize="256KB") == read(path) == read_locally(path)
     assert read(path)[-2:] == [["40", "小区物业乱收费", "", "A3区", "", ""], ["41", "", "", "", "7", ""]]
+    scans: list[Path] = []
+    scan = tio._jsonl_keys
+    monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
+    assert len(read(path, blocksize="256KB")) == 42 and scans == [path]
