@@ -525,3 +525,42 @@ def test_a_parallel_run_resumes_where_its_checkpoint_says(small_model, tmp_path,
     assert summary.resumed_after_rows == state["rows_done"] and summary.rows_out == 40
     resumed = in_process_pool[-1].tasks  # the workers still read their own shares, from the checkpoint's offset
     assert resumed["_tag_batch_in_worker" if suffix == ".parquet" else "_tag_share_in_worker"] > 0
+
+
+@linux_only
+def test_workers_read_jsonl_shares_with_the_keys_the_parent_found(small_model, tmp_path, in_process_pool, monkeypatch):
+    """The whole file is scanned for its keys once, by the parent; each worker reads its byte range with them, so a
+    key first seen in a late share is a column of every share, and no share scans the whole file again."""
+    from triage import io as tio
+
+    records = [{"id": i, "text": TEXTS[i % len(TEXTS)]} for i in range(40)]
+    records[35]["district"] = "A3区"
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    scans = Counter()
+    scan = tio._jsonl_keys
+    monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.update([args[0]]) or scan(*args))
+    tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
+    tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)
+    assert (tmp_path / "serial.csv").read_bytes() == (tmp_path / "parallel.csv").read_bytes()
+    assert in_process_pool[0].tasks["_tag_share_in_worker"] > 4 and scans == {src: 2}
+    assert in_process_pool[0].worker_setup["run"].jsonl_keys == ("id", "text", "district")
+    lines = (tmp_path / "parallel.csv").read_text("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,text,district,") and lines[36].startswith("35,")
+    assert lines[36].split(",")[2] == "A3区"
+
+
+@linux_only
+def test_a_parallel_jsonl_run_resumes_with_the_keys_of_the_whole_file(small_model, tmp_path, in_process_pool):
+    """Resumed from its checkpoint's offset, a run still writes the columns of keys first seen past the first MiB."""
+    records = [{"id": i, "text": TEXTS[i % len(TEXTS)], "note": "备注" * 15_000} for i in range(40)]
+    records[37]["district"] = "A3区"
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    tag(src, tmp_path / "whole.csv", model=small_model, chunk_size=4)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        tag(src, tmp_path / "out.csv", model=FailsAfter(small_model, chunks=3), chunk_size=4, n_jobs=2)
+    assert json.loads((tmp_path / "out.csv.partial.json").read_text("utf-8"))["input_offset"] > 0
+    tag(src, tmp_path / "out.csv", model=small_model, chunk_size=4, n_jobs=2, resume=True)
+    assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert "A3区" in (tmp_path / "out.csv").read_text("utf-8-sig").splitlines()[38]

@@ -4,6 +4,7 @@ scheduler, no cluster)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -292,3 +293,26 @@ def test_a_blocksize_under_one_byte_is_refused(tmp_path):
     (tmp_path / "in.csv").write_text("id,内容\n1,小区物业乱收费\n", "utf-8")
     with pytest.raises(ValueError, match="blocksize must be at least one byte, got '0B'"):
         read_export(str(tmp_path / "in.csv"), blocksize="0B")
+
+
+def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_path, monkeypatch):
+    """A key first seen past the first MiB (the objects before it hold a long note) is a column of every range;
+    the file is scanned for its keys once, and each range read with them."""
+    from triage import io as tio
+    from triage.dask import read_export
+
+    note = "备注" * 15_000
+    records = [{"id": i, "内容": TEXTS[i % len(TEXTS)], "note": note} for i in range(40)]
+    records += [{"id": 40, "内容": "小区物业乱收费", "区": "A3区"}, {"late": 7, "id": 41}]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    with read_rows(path) as export:
+        header = export.header
+    assert header == ["id", "内容", "note", "区", "late"]
+    assert list(read_export(str(path), blocksize="256KB").columns)[:-1] == header
+    assert read(path, blocksize="256KB") == read(path) == read_locally(path)
+    assert read(path)[-2:] == [["40", "小区物业乱收费", "", "A3区", "", ""], ["41", "", "", "", "7", ""]]
+    scans: list[Path] = []
+    scan = tio._jsonl_keys
+    monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
+    assert len(read(path, blocksize="256KB")) == 42 and scans == [path]

@@ -565,6 +565,9 @@ class _Run:
     #: The encoding CSV/TSV/JSONL input is read with (None for other formats).
     encoding: str | None
     header: tuple[str, ...]
+    #: JSONL input: the keys of all its objects (:attr:`~triage.io.Export.keys`), which workers read their
+    #: byte ranges with instead of scanning the whole file again (None for other formats).
+    jsonl_keys: tuple[str, ...] | None
     text_indices: tuple[int, ...]
     chunk_size: int
     config: RoutingConfig | None
@@ -653,6 +656,7 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
         out_kind=out_kind,
         encoding=export.encoding.encoding if export.encoding else None,
         header=tuple(header),
+        jsonl_keys=tuple(export.keys) if export.keys is not None else None,
         text_indices=tuple(header.index(c) for c in columns),
         chunk_size=options.chunk_size,
         config=config,
@@ -892,6 +896,7 @@ def _tag_share_in_worker(start: int, stop: int) -> _Part:
         encoding=run.encoding or "auto",
         chunk_size=run.chunk_size,
         byte_range=(start, stop),
+        jsonl_keys=run.jsonl_keys,
     )
     with reading as share:
         part = _tagged_part(model, run, share.chunks)
@@ -1187,6 +1192,7 @@ def tag_file(
         chunk_size=options.chunk_size,
         stop_after=options.stop_after,
         progress=src.name if options.progress else None,
+        jobs=options.workers,
     )
     with reading as export:
         model, run = _start(export, options, out_kind, model)
@@ -1325,6 +1331,7 @@ def _group_rows(
         chunk_size=DEFAULT_CHUNK_SIZE,
         stop_after=stop_after,
         progress=description,
+        jsonl_keys=export.keys,
     )
     with reading as first_pass:
         texts = (

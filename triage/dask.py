@@ -226,10 +226,12 @@ class _TextRange:
     encoding: str
     start: int | None = None
     stop: int | None = None
+    #: A JSONL file's keys (:attr:`triage.io.Export.keys`): each range is read with them, not scanned for them.
+    keys: tuple[str, ...] | None = None
 
     def _export(self) -> Any:
         span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
-        return read_rows(self.path, format=self.format, encoding=self.encoding, byte_range=span)
+        return read_rows(self.path, format=self.format, encoding=self.encoding, byte_range=span, jsonl_keys=self.keys)
 
     def rows(self) -> Iterator[Row]:
         with self._export() as export:
@@ -255,7 +257,8 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
                 header = export.header
             elif export.header != header:
                 raise DataError(f"{path} has other columns than {files[0]}: {', '.join(export.header)}")
-            whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto")
+            keys = tuple(export.keys) if export.keys is not None else None
+            whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto", keys=keys)
             start = export.data_start
         if start is None:  # a workbook: one range, read whole
             planned.append((whole, []))

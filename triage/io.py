@@ -9,7 +9,8 @@ past year 9999) is Arrow's text of it. A value that cannot become a cell, a cell
 over :data:`MAX_CELL_CHARS`, or bytes the encoding cannot decode are that row's ``error``; the row
 and its other cells are kept; so are the rows of a Parquet row group that cannot be read, each with empty
 cells and an error (:func:`_readable_batches`). The encoding is decided from a large sample
-(:func:`choose_encoding`).
+(:func:`choose_encoding`). The columns of a JSONL file are the keys of all its objects (:func:`_jsonl_keys`:
+the file is scanned once for them).
 
 Needs the ``io`` extra (pandas, pyarrow, python-calamine).
 """
@@ -25,10 +26,12 @@ import functools
 import io
 import itertools
 import json
+import multiprocessing
 import re
 import sys
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,8 +96,15 @@ MAX_ERROR_SHARE = 0.5
 MAX_CELL_CHARS = 1_000_000
 # How much of a text file the encoding is decided on (a BOM decides at once).
 _ENCODING_SAMPLE_BYTES = 8 << 20
-# JSONL columns are the keys of the objects in the first this many characters (~1,000 votes: read in 26-28 ms).
-_JSONL_KEY_SAMPLE_CHARS = 1 << 20
+#: The most distinct keys the objects of a JSONL file may hold (its columns); exports have tens (a 12345 work
+#: order: 20 to 60 fields). A file past it (an object used as a map, a new key per row) is refused: its columns,
+#: and every row's cells, would otherwise grow with its rows. Memory grows with it: a chunk of 2,000 rows of
+#: 15,986 cells held 1.5 GB (tagged at 72 rows/s, against 0.1 GB for a file of ten keys); 4,000 rows of 3,991
+#: keys, 0.43 GB peak (211 rows/s). A quarter of what an XLSX sheet could hold (16,384 columns, 13 of triage's).
+MAX_JSONL_KEYS = 4_000
+# A JSONL file smaller than this is scanned for its keys in one process even when more are asked for: scanning
+# takes ~5 ms a MiB (0.75 s of CPU for 155 MB), so processes started for less gain less than they cost.
+_PARALLEL_SCAN_BYTES = 16 << 20
 # Parquet column chunks are read through a buffer of this size, a page at a time, instead of whole: a file
 # written as one row group (pyarrow's default up to 1Mi rows) otherwise sat in memory at once (a 1M-row,
 # 640 MB file of votes: Arrow held 648 MiB while reading, 10 with the buffer, and read it in 2.2 s, not 3.9).
@@ -548,6 +558,9 @@ class Export:
     #: to workers (:func:`batch_rows` turns one into rows; the rows of a damaged row group come as batches of
     #: nulls it gives their error, :func:`batch_text_columns` none). Read either these or ``chunks``, not both.
     batches: Iterator[Any] | None = None
+    #: For JSONL: the keys of all its objects in the order they first appear, the columns ``header`` names
+    #: (:func:`unique_columns`), for readers of its byte ranges (``read_rows(jsonl_keys=...)``).
+    keys: list[str] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
 
@@ -1077,40 +1090,95 @@ def _unreadable_record(problem: csv.Error, lines: int) -> str:
     return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {_READ_AGAIN}"
 
 
-def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
-    """``(the columns of a JSONL file, the lines read to find them)``: the keys of the objects on its first
-    :data:`_JSONL_KEY_SAMPLE_CHARS` (at least its first line), in the order they first appear. An exporter
-    that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it;
-    a first line that is not an object (cut short, nested too deep) is its row's error, not the whole file's."""
-    lines, read = iter(lines), []
-    line = next((line for line in lines if line.strip()), None)
-    if line is None:
-        raise DataError("the file is empty")
+@dataclass(frozen=True)
+class _KeysSeen:
+    """What scanning lines of a JSONL file found: each key with the row it first appeared in, the rows read and the
+    first row that is no object, with why (rows numbered from 1 as :func:`_jsonl_rows` numbers them)."""
+
+    keys: dict[str, int]
+    rows: int
+    first_problem: tuple[int, str] | None
+
+
+def _keys_seen(lines: Iterable[str]) -> _KeysSeen:
+    """The keys of the objects on ``lines``, in the order they first appear; it stops once more than
+    :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes not valid
+    in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
+    keys: dict[str, int] = {}
+    rows, problem = 0, None
+    for rows, line in enumerate((line for line in lines if line.strip()), 1):
+        record, reason = _json_object(line)
+        if record is None:
+            problem = problem or (rows, reason)
+        elif not record.keys() <= keys.keys() and not has_surrogate(line):  # only new keys need the check
+            keys.update((key, rows) for key in record if key not in keys)
+            if len(keys) > MAX_JSONL_KEYS:
+                break
+    return _KeysSeen(keys, rows, problem)
+
+
+def _share_keys(path: Path, encoding: str, start: int, stop: int | None) -> _KeysSeen:
+    """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are)."""
+    lines, handle = _text_lines(path, start, encoding, True, count=False, stop=stop)
+    with handle:
+        return _keys_seen(lines)
+
+
+def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
+    """The keys of a whole JSONL file from what its consecutive shares saw, in the order they first appear;
+    refused past :data:`MAX_JSONL_KEYS`, naming the row, and when no object has a key."""
     keys: dict[str, None] = {}
-    size, rows, objects, first_problem = 0, 0, 0, ""
-    while line is not None:
-        read.append(line)
-        size += len(line)
-        if line.strip():  # numbered as _jsonl_rows numbers its rows
-            rows += 1
-            record, reason = _json_object(line)
-            if record is not None:
-                keys.update(dict.fromkeys(record))
-                objects += 1
-            elif not first_problem:
-                first_problem = f"row {rows}: {reason}"
-        line = next(lines, None) if size < _JSONL_KEY_SAMPLE_CHARS else None
-    if not objects:
+    rows, problem = 0, None
+    for share in shares:
+        for key, row in share.keys.items():
+            if key not in keys:
+                keys[key] = None
+                if len(keys) > MAX_JSONL_KEYS:
+                    raise DataError(_too_many_keys(rows + row, key))
+        if problem is None and share.first_problem is not None:
+            problem = (rows + share.first_problem[0], share.first_problem[1])
+        rows += share.rows
+    if not rows:
+        raise DataError("the file is empty")
+    if not keys:
+        first = f" (row {problem[0]}: {problem[1]})" if problem else ""
         raise DataError(
-            f"no JSON object in the first {rows:,} row(s), so the columns cannot be told ({first_problem}); "
+            f"no JSON object with a key in its {rows:,} row(s), so the columns cannot be told{first}; "
             "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
         )
-    return list(keys), read
+    return list(keys)
+
+
+def _too_many_keys(row: int, key: str) -> str:
+    """Why a JSONL file whose objects hold too many distinct keys is refused, and what to do."""
+    return (
+        f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys (row {row:,} brings key number "
+        f"{MAX_JSONL_KEYS + 1:,}, {key[:80]!r}), far more than an export's fields: an object "
+        "used as a map, a new key per row? Keep the fields to tag by and put the others in one, e.g. "
+        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+    )
+
+
+def _jsonl_keys(path: Path, encoding: str, jobs: int) -> list[str]:
+    """The columns of a JSONL file: the keys of all its objects, in the order they first appear, so that no value
+    is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row).
+    The file is scanned as its rows are read (:func:`_keys_seen`), by ``jobs`` processes in byte shares on Linux
+    (forked, as the batch tagger's workers are) when the file is large enough to gain from them."""
+    size = path.stat().st_size
+    if jobs <= 1 or size < _PARALLEL_SCAN_BYTES or sys.platform != "linux":  # forked only where batch's workers are
+        return _merged_keys([_share_keys(path, encoding, 0, None)])
+    shares = list(byte_shares(path, "jsonl", 0, 1, jobs, share_bytes=-(-size // (4 * jobs)), encoding=encoding))
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        starts, stops = zip(*shares, strict=True)
+        return _merged_keys(pool.map(_share_keys, itertools.repeat(path), itertools.repeat(encoding), starts, stops))
 
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
-    """Columns are ``keys`` (:func:`_jsonl_keys`); a key first seen after them is not kept."""
+    """Rows of JSONL ``lines``, a cell for each of ``keys`` (the file's: :func:`_jsonl_keys`). An object with a
+    key not among them is its row's error, not a value silently lost: a key holding bytes not valid in the
+    encoding (no column is made of it), or a key the file gained after its keys were found."""
     check_utf8 = _is_gb(encoding)
+    known = dict.fromkeys(keys).keys()
     for number, line in enumerate((line for line in lines if line.strip()), 1):
         record, reason = _json_object(line)
         if record is None:
@@ -1122,7 +1190,15 @@ def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encodi
         cells, error = row_cells(values, header, encoding)
         if not error and check_utf8:
             error = _utf8_read_as_gb(cells, encoding)
+        if not error and not record.keys() <= known:
+            error = _not_valid_in(encoding) if has_surrogate(line) else _keys_not_in_columns(record.keys() - known)
         yield Row(number, cells, error, values=values)
+
+
+def _keys_not_in_columns(extra: Iterable[str]) -> str:
+    """The error of a JSONL row with keys the file's columns lack."""
+    named = ", ".join(repr(key[:80]) for key in sorted(extra)[:5])
+    return f"the object has keys not among the file's columns ({named}): was the file changed while read? Tag it again"
 
 
 def _text_lines(
@@ -1140,13 +1216,16 @@ def _text_lines(
     return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, text, translate, stop), source
 
 
-def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[str], int]:
-    """``(header, JSONL keys, byte offset of the first data record)`` of a text file."""
-    lines, handle = _text_lines(path, 0, encoding, kind == "jsonl", count=False)
+def _text_header(
+    path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str] | None, jobs: int
+) -> tuple[list[str], list[str], int]:
+    """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's keys are
+    ``jsonl_keys`` when given, else found by ``jobs`` processes (:func:`_jsonl_keys`)."""
+    if kind == "jsonl":
+        keys = list(jsonl_keys) if jsonl_keys is not None else _jsonl_keys(path, encoding, jobs)
+        return unique_columns(keys), keys, 0  # the first object is also the first row
+    lines, handle = _text_lines(path, 0, encoding, False, count=False)
     with handle:
-        if kind == "jsonl":
-            keys, _ = _jsonl_keys(lines)
-            return unique_columns(keys), keys, 0  # the first object is also the first row
         first = _leading_records(lines, _DELIMITERS[kind])
         records = [record for record, _ in first]
         # a title row as a spreadsheet saves one has the table's width ("title,,,") or is blank: a one-field
@@ -1181,24 +1260,29 @@ def _leading_records(lines: _Lines, delimiter: str) -> list[tuple[list[str], int
 
 
 def _read_text(
-    path: Path, kind: str, encoding: str, byte_range: tuple[int, int] | None
-) -> tuple[list[str], Generator[Row], _CountingReader, _Lines, int]:
-    """``(header, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
+    path: Path,
+    kind: str,
+    encoding: str,
+    byte_range: tuple[int, int] | None,
+    jsonl_keys: Sequence[str] | None,
+    jobs: int,
+) -> tuple[list[str], list[str], Generator[Row], _CountingReader, _Lines, int]:
+    """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
     that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`)."""
     if byte_range is None:
-        header, keys, data_start = _text_header(path, kind, encoding)
+        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
     else:
         with warnings.catch_warnings():  # the whole file's reader has warned of these already
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             warnings.simplefilter("ignore", TitleRowsWarning)
-            header, keys, data_start = _text_header(path, kind, encoding)
+            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
     start, stop = byte_range or (data_start, None)
     lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
     if kind == "jsonl":
         rows = _jsonl_rows(lines, header, keys, encoding)
     else:
         rows = _delimited_rows(lines.csv_reader(_DELIMITERS[kind]), header, _DELIMITERS[kind], encoding, lines)
-    return header, rows, counter, lines, data_start
+    return header, keys, rows, counter, lines, data_start
 
 
 #: The smallest share near a file's end, as a fraction of a whole one (see :func:`byte_shares`).
@@ -1659,6 +1743,8 @@ def read_rows(
     progress: str | None = None,
     row_groups: Sequence[int] | None = None,
     byte_range: tuple[int, int] | None = None,
+    jsonl_keys: Sequence[str] | None = None,
+    jobs: int = 1,
 ) -> Iterator[Export]:
     """Open an export and stream it as an :class:`Export`: its header and chunks of :class:`Row`,
     up to data row ``stop_after``; the file closes on leaving the ``with`` block.
@@ -1668,6 +1754,9 @@ def read_rows(
     those Parquet row groups (row numbers stay those of the whole file); ``byte_range`` ``(start,
     stop)`` reads the CSV/TSV/JSONL records that start in that range of bytes (:func:`byte_shares`;
     rows numbered from 1 in the range; :meth:`Export.position` tells where the next range must start).
+    A JSONL file's columns are the keys of all its objects, found by scanning it whole first, in ``jobs``
+    processes (byte shares, where processes can be forked); a reader of a byte range passes the whole
+    file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
     ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX).
     Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
     problems of one row are that row's ``error``.
@@ -1679,7 +1768,7 @@ def read_rows(
     if byte_range is not None and kind not in _DELIMITERS and kind != "jsonl":
         raise DataError(f"{path}: byte ranges are for CSV, TSV and JSONL files, not {kind}")
     with ExitStack() as closing:
-        counter = choice = lines = data_start = schema = batches = None
+        counter = choice = lines = data_start = schema = batches = keys = None
         try:
             if kind == "parquet":
                 header, rows, schema, batches = _read_parquet(path, chunk_size, row_groups, closing)
@@ -1687,7 +1776,9 @@ def read_rows(
                 header, rows = _read_xlsx(path, sheet)
             else:
                 choice = choose_encoding(path, encoding)
-                header, rows, counter, lines, data_start = _read_text(path, kind, choice.encoding, byte_range)
+                header, keys, rows, counter, lines, data_start = _read_text(
+                    path, kind, choice.encoding, byte_range, jsonl_keys, jobs
+                )
                 closing.callback(counter.close)
         except DataError as problem:
             raise DataError(f"{path}: {problem}") from None
@@ -1698,7 +1789,8 @@ def read_rows(
         if progress is not None:
             bar = closing.enter_context(_progress_bar(path, counter, progress))
             chunks = _counted(chunks, bar, counter)
-        yield Export(path, kind, header, chunks, choice, sheet, schema, data_start, batches, lines, bar)
+        found = keys if kind == "jsonl" else None
+        yield Export(path, kind, header, chunks, choice, sheet, schema, data_start, batches, found, lines, bar)
 
 
 @contextmanager

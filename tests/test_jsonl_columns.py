@@ -1,0 +1,212 @@
+"""The columns of a JSONL file are the keys of all its objects, in the order they first appear: exporters that
+leave out null fields (mongoexport) write a rare field first on any row, and its values must reach the output.
+A file whose objects hold more keys than any output can hold (an object used as a map) is refused up front."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import TEXTS
+from triage import io as tio
+from triage.batch import _ADDED_COLUMNS, XLSX_MAX_COLUMNS, tag_file
+from triage.io import MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
+
+# A note long enough that the first rows hold more than 1 MiB of text (the columns were once the keys found there),
+# short enough for an XLSX cell (32,767 characters).
+NOTE = "备注" * 15_000
+
+
+def write_jsonl(path: Path, records: list[Any], encoding: str = "utf-8") -> Path:
+    """One line a record: an object or other value as JSON, a str as the line itself (not JSON, or blank)."""
+    lines = (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records)
+    path.write_bytes("".join(line + "\n" for line in lines).encode(encoding))
+    return path
+
+
+def late_keys(path: Path) -> Path:
+    """40 objects with a long note, then a rare field past the first MiB, and one more past that."""
+    records: list[Any] = [{"id": i, "text": TEXTS[i % len(TEXTS)], "note": NOTE} for i in range(40)]
+    records.append({"id": 40, "text": "小区物业乱收费", "district": "A3区"})
+    records.append({"late": 7, "id": 41, "text": "学校乱收费"})
+    records.append({"id": 42, "text": "路灯坏了"})
+    write_jsonl(path, records)
+    assert len(path.read_text("utf-8").split("\n", 40)[-1]) < path.stat().st_size - (1 << 20)  # past the old 1 MiB
+    return path
+
+
+def output_rows(path: Path) -> list[dict[str, str]]:
+    with read_rows(path) as export:
+        return [dict(zip(export.header, row.cells, strict=True)) for chunk in export.chunks for row in chunk]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl", ".parquet", ".xlsx"])
+def test_a_key_first_seen_past_the_first_mib_reaches_every_output_with_its_value(small_model, tmp_path, suffix):
+    src = late_keys(tmp_path / "in.jsonl")
+    summary = tag_file(src, tmp_path / f"out{suffix}", model=small_model, progress=False)
+    rows = output_rows(tmp_path / f"out{suffix}")
+    assert list(rows[0])[:5] == ["id", "text", "note", "district", "late"]
+    assert [(row["id"], row["district"], row["late"]) for row in rows[39:]] == [
+        ("39", "", ""),
+        ("40", "A3区", ""),
+        ("41", "", "7"),
+        ("42", "", ""),
+    ]
+    assert summary.errors == 0 and summary.rows_out == 43
+
+
+def test_a_typed_output_keeps_the_late_values_as_read(small_model, tmp_path):
+    src = late_keys(tmp_path / "in.jsonl")
+    tag_file(src, tmp_path / "out.jsonl", model=small_model, progress=False)
+    lines = (tmp_path / "out.jsonl").read_text("utf-8").splitlines()
+    assert json.loads(lines[41])["late"] == 7 and json.loads(lines[40])["district"] == "A3区"
+
+
+def test_columns_are_the_keys_in_the_order_they_first_appear(tmp_path):
+    records = [
+        {"b": 1, "a": 2},
+        "not json",
+        [1, 2],
+        "",
+        {"c": 3, "a": 4},
+        {"d": None, "b": 5},
+        {"e": {"nested": 1}},
+    ]
+    with read_rows(write_jsonl(tmp_path / "in.jsonl", records)) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert export.header == export.keys == ["b", "a", "c", "d", "e"]
+    assert [row.cells for row in rows if not row.error] == [
+        ["1", "2", "", "", ""],
+        ["", "4", "3", "", ""],
+        ["5", "", "", "", ""],
+        ["", "", "", "", '{"nested": 1}'],
+    ]
+    assert [row.number for row in rows if row.error] == [2, 3]  # the blank line is no row
+
+
+def test_keys_are_read_with_the_rows_decoding_bom_and_line_rules(tmp_path):
+    """GB18030 with its byte-order mark, CRLF line ends, a blank line, a line joined from another file with its
+    own byte-order mark, and one with bytes not valid in the encoding: the same rows as the row reader's."""
+    text = '{"编号": 1, "内容": "物业"}\r\n\r\n\ufeff{"内容": "学校", "区": "A3区"}\r\n{"晚": 1}\r\n'
+    path = tmp_path / "in.jsonl"
+    path.write_bytes("\ufeff".encode("gb18030") + text.encode("gb18030") + b'{"\xff\xfe": 2}\r\n{"x": 1}\r\n')
+    with read_rows(path, encoding="gb18030") as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert export.keys == ["编号", "内容", "区", "晚", "x"]  # no column of a key that does not decode
+    assert [row.number for row in rows] == [1, 2, 3, 4, 5]
+    assert [row.error[:28] for row in rows] == ["", "", "", "bytes not valid in gb18030; ", ""]
+    assert rows[1].cells[:3] == ["", "学校", "A3区"]
+
+
+def test_a_file_with_no_object_is_refused_naming_its_first_bad_row(tmp_path):
+    path = write_jsonl(tmp_path / "in.jsonl", ["", "[1, 2]", '"text"'])
+    with pytest.raises(DataError, match=r"no JSON object with a key in its 2 row\(s\).*\(row 1: line is not a JSON"):
+        read_rows(path).__enter__()
+    (empty := tmp_path / "empty.jsonl").write_text("\n \n", "utf-8")
+    with pytest.raises(DataError, match="the file is empty"):
+        read_rows(empty).__enter__()
+
+
+def test_a_file_whose_objects_hold_more_keys_than_outputs_can_is_refused_naming_the_row(small_model, tmp_path):
+    """An object used as a map (a new key per row): refused before any row is tagged, not cut or let grow."""
+    records = [{"text": "物业", "votes": {f"u{i}": 1}} for i in range(3)]
+    records += [{"text": "学校乱收费", f"u{i}": 1} for i in range(MAX_JSONL_KEYS + 5)]
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    with pytest.raises(DataError) as refused:
+        tag_file(src, tmp_path / "out.csv", model=small_model, progress=False)
+    message = str(refused.value)
+    assert f"more than {MAX_JSONL_KEYS:,} distinct keys" in message
+    # text and votes, then row 4 brings u0, the third key
+    assert f"row {MAX_JSONL_KEYS + 2:,} brings key number {MAX_JSONL_KEYS + 1:,}, 'u{MAX_JSONL_KEYS - 2}'" in message
+    assert "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl" in message
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "out.csv.partial").exists()
+
+
+def test_the_key_limit_leaves_room_for_the_added_columns_in_an_xlsx_sheet():
+    assert MAX_JSONL_KEYS + len(_ADDED_COLUMNS) <= XLSX_MAX_COLUMNS
+
+
+def test_shares_scanned_apart_name_the_row_the_whole_file_passes_the_limit_at(tmp_path, monkeypatch):
+    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 4)
+    records = [{"a": 1, "b": 2}, "", {"c": 1}, "oops", {"a": 1}, {"d": 1}, {"a": 2}, {"e": 1, "f": 2}]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    size = path.stat().st_size
+    for share_bytes in (1, 10, size):
+        shares = list(byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes))
+        with pytest.raises(DataError, match=r"\(row 7 brings key number 5, 'e'\)"):
+            tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares)
+
+
+def test_a_row_with_a_key_its_reader_was_not_given_is_an_error_not_a_lost_value(tmp_path):
+    """A byte range is read with the whole file's keys; a key outside them (the file changed since) fails its row."""
+    path = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "物业"}, {"id": 2, "text": "学校", "extra": 3}])
+    with read_rows(path, byte_range=(0, path.stat().st_size), jsonl_keys=["id", "text"]) as share:
+        rows = [row for chunk in share.chunks for row in chunk]
+    assert rows[0].error == ""
+    assert rows[1].error.startswith("the object has keys not among the file's columns ('extra')")
+
+
+def test_a_byte_range_read_without_the_files_keys_gets_all_of_them(tmp_path):
+    path = late_keys(tmp_path / "in.jsonl")
+    with read_rows(path) as whole:
+        start = sum(len(line) for line in path.read_bytes().splitlines(keepends=True)[:41])
+    with read_rows(path, byte_range=(start, path.stat().st_size)) as share:
+        rows = [row for chunk in share.chunks for row in chunk]
+    assert share.header == whole.header and [row.cells[4] for row in rows] == ["7", ""]
+
+
+def test_many_processes_find_the_keys_one_process_finds(tmp_path, monkeypatch):
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
+    path = late_keys(tmp_path / "in.jsonl")
+    assert (
+        tio._jsonl_keys(path, "utf-8", 3)
+        == tio._jsonl_keys(path, "utf-8", 1)
+        == [
+            "id",
+            "text",
+            "note",
+            "district",
+            "late",
+        ]
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_workers_write_the_late_keys_byte_for_byte_as_one_process(saved_model_dir, tmp_path, monkeypatch, suffix):
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # the keys found by processes too
+    src = late_keys(tmp_path / "in.jsonl")
+    common = {"model_path": saved_model_dir, "chunk_size": 7, "progress": False}
+    tag_file(src, tmp_path / f"serial{suffix}", n_jobs=1, **common)
+    tag_file(src, tmp_path / f"parallel{suffix}", n_jobs=2, **common)
+    assert (tmp_path / f"serial{suffix}").read_bytes() == (tmp_path / f"parallel{suffix}").read_bytes()
+    assert "late" in output_rows(tmp_path / f"parallel{suffix}")[0]
+
+
+KEYS = st.sampled_from(["id", "text", "区", "", "a.1", "电话", "x" * 30])
+VALUES = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=4), st.lists(st.integers()))
+LINES = st.one_of(st.dictionaries(KEYS, VALUES, max_size=4), st.sampled_from(["", "[1]", "{bad", "3"]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    before=st.lists(LINES, max_size=12),
+    one=st.dictionaries(KEYS, VALUES, min_size=1, max_size=4),
+    after=st.lists(LINES, max_size=12),
+)
+def test_any_lines_give_the_union_of_their_keys_and_keep_every_value(tmp_path, before, one, after):
+    records = [*before, one, *after]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    objects = [r for r in records if isinstance(r, dict)]
+    union = list(dict.fromkeys(key for record in objects for key in record))
+    with read_rows(path) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert export.keys == union
+    assert [row.cells for row in rows if not row.error] == [[to_cell(r.get(k)) for k in union] for r in objects]
+    for share_bytes in (1, 7, 64):
+        shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes)
+        assert tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares) == union
