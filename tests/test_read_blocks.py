@@ -135,7 +135,7 @@ def oracle_read(path, kind, encoding, start=None, stop=None):
     with path.open("rb") as handle:
         lines = OracleLines(io.BufferedReader(handle), 0, encoding, translate)
         if kind == "jsonl":
-            keys, _ = tio._jsonl_keys(lines)
+            keys = tio._jsonl_keys(lines)
             header, data_start = list(keys), 0
         else:
             header = tio._delimited_header(next(tio._csv_reader(lines, tio._DELIMITERS[kind]), None), encoding)
@@ -158,7 +158,7 @@ def block_read(path, kind, encoding, start=None, stop=None):
     lines, handle = tio._text_lines(path, 0, encoding, translate, count=False)
     with handle:
         if kind == "jsonl":
-            keys, _ = tio._jsonl_keys(lines)
+            keys = tio._jsonl_keys(lines)
             header, data_start = list(keys), 0
         else:
             header = tio._delimited_header(next(lines.csv_reader(tio._DELIMITERS[kind]), None), encoding)

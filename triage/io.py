@@ -1073,19 +1073,18 @@ def _unreadable_record(problem: csv.Error, lines: int) -> str:
     return f"unreadable CSV row: {problem}, over {lines:,} lines: an unclosed quote? {_READ_AGAIN}"
 
 
-def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
-    """``(the columns of a JSONL file, the lines read to find them)``: the keys of the objects on its first
+def _jsonl_keys(lines: Iterable[str]) -> list[str]:
+    """The columns of a JSONL file: the keys of the objects on its first
     :data:`_JSONL_KEY_SAMPLE_CHARS` (at least its first line), in the order they first appear. An exporter
     that leaves out a null field (mongoexport) would otherwise lose the column when the first object lacks it;
     a first line that is not an object (cut short, nested too deep) is its row's error, not the whole file's."""
-    lines, read = iter(lines), []
+    lines = iter(lines)
     line = next((line for line in lines if line.strip()), None)
     if line is None:
         raise DataError("the file is empty")
     keys: dict[str, None] = {}
     size, rows, objects, first_problem = 0, 0, 0, ""
     while line is not None:
-        read.append(line)
         size += len(line)
         if line.strip():  # numbered as _jsonl_rows numbers its rows
             rows += 1
@@ -1101,7 +1100,7 @@ def _jsonl_keys(lines: Iterable[str]) -> tuple[list[str], list[str]]:
             f"no JSON object in the first {rows:,} row(s), so the columns cannot be told ({first_problem}); "
             "JSON Lines hold one object a line: convert a JSON array with `jq -c '.[]'`"
         )
-    return list(keys), read
+    return list(keys)
 
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
@@ -1141,7 +1140,7 @@ def _text_header(path: Path, kind: str, encoding: str) -> tuple[list[str], list[
     lines, handle = _text_lines(path, 0, encoding, kind == "jsonl", count=False)
     with handle:
         if kind == "jsonl":
-            keys, _ = _jsonl_keys(lines)
+            keys = _jsonl_keys(lines)
             return unique_columns(keys), keys, 0  # the first object is also the first row
         first = _leading_records(lines, _DELIMITERS[kind])
         records = [record for record, _ in first]
