@@ -446,6 +446,11 @@ def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_pat
     assert summary.errors == 0 and rows[0]["department"] == "property_management"
 
 
+def _utf8_csv_of_4_kib() -> bytes:
+    text = ("内容\n" + "学校乱收费\n" * 200).encode()
+    return text + b"x" * (4096 - len(text))
+
+
 @pytest.mark.parametrize(
     ("content", "said"),
     [
@@ -460,7 +465,8 @@ def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_pat
         ),
         ("编号,内容\n1,小区物业乱收停车费\n".encode("gb18030") * 400, r"it holds text.*--format csv"),
         # only the first 4 KiB are sniffed: a byte no text holds just past them does not make the file binary
-        (b"id,text\n" + b"1,abc\n" * 681 + b"2\n" + b"\xff" * 8, r"it holds text, not a workbook \(CSV named"),
+        # (UTF-8 text GB18030 cannot read: one byte more would be no text in either)
+        (_utf8_csv_of_4_kib() + b"\xff" * 8, r"it holds text, not a workbook \(CSV named"),
         ("\ufeff\n  <html><body>内容</body></html>".encode(), r"it is a web page \(HTML or XML\) saved as .xlsx"),
         # the first line tells: tabs there, commas in the lines after it
         ("编号\t内容\n1,小区,物业\n2,学校,补课\n".encode(), r"it holds text, not a workbook \(TSV named .xlsx\?\)"),
