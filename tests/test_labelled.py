@@ -151,6 +151,14 @@ def test_audit_file_passes_its_progress_and_classifier_settings_on(capsys, blank
         audit_file(blank_labels_export, LabelOptions("部门"), min_df=1, calibration_folds=1)
 
 
+def test_a_share_held_out_is_a_share_of_the_labelled_rows(tmp_path, blank_labels_export):
+    """24 of the 30 rows have a label: a quarter of them (6) is held out, the other 18 trained on."""
+    model = train_from_file(
+        blank_labels_export, tmp_path / "model", LabelOptions("部门"), held_out=0.25, min_df=1, calibration_folds=3
+    )
+    assert model.manifest["metrics"]["held_out"]["n"] == 6 and model.manifest["training_data"]["n_documents"] == 18
+
+
 @pytest.mark.parametrize("rows", [[], [["物业费太贵", ""]]], ids=["header-only", "no-label"])
 def test_an_export_with_no_label_says_so_before_training_evaluating_or_auditing(saved_model_dir, tmp_path, rows):
     """A header-only export ended train in a TypeError and evaluate in scikit-learn's 'Found empty input array'."""
