@@ -12,7 +12,7 @@ import triage
 from tests.conftest import LABELS, TEXTS
 from triage.audit import audit_file
 from triage.evaluation import evaluate_file
-from triage.exceptions import ModelNotFoundError, TrainingDataError
+from triage.exceptions import ConfigError, ModelNotFoundError, TrainingDataError
 from triage.io import DataError
 from triage.labelled import LabelOptions, read_labelled
 from triage.training import train_from_file
@@ -149,6 +149,14 @@ def test_audit_file_passes_its_progress_and_classifier_settings_on(capsys, blank
     assert "auditing labels" in capsys.readouterr().err  # shown when asked, though stderr is no terminal
     with pytest.raises(ValueError, match="calibration_folds must be at least 2, got 1"):
         audit_file(blank_labels_export, LabelOptions("部门"), min_df=1, calibration_folds=1)
+
+
+def test_the_departments_file_given_is_the_one_units_and_replies_are_mapped_by(tmp_path):
+    path = _write_csv(tmp_path / "in.csv", ["内容", "承办单位"], [["物业费太贵", "区住建局"]])
+    for labels_are in ("units", "replies"):
+        options = LabelOptions("承办单位", labels_are=labels_are, departments=tmp_path / "mine.toml")
+        with pytest.raises(ConfigError, match=r"department file not found: .*mine.toml$"):
+            read_labelled(path, options)
 
 
 def test_a_share_held_out_is_a_share_of_the_labelled_rows(tmp_path, blank_labels_export):
