@@ -211,6 +211,8 @@ def test_an_input_wider_than_an_xlsx_sheet_is_refused_before_tagging(small_model
         tag(src, tmp_path / "wide.xlsx", small_model)
     assert not list(tmp_path.glob("wide.xlsx*"))
     assert tag(src, tmp_path / "wide.csv", small_model).rows_out == 2
+    monkeypatch.setattr(batch, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 2)  # as many as a sheet holds: written
+    assert tag(src, tmp_path / "wide.xlsx", small_model).rows_out == 2
 
 
 def test_xlsx_cells_are_text_cut_to_the_cell_limit_with_a_note(small_model, tmp_path):

@@ -167,12 +167,25 @@ def test_names_from_an_untrusted_model_cannot_drive_the_terminal_nor_break_info(
     manifest = json.loads((model / "manifest.json").read_text("utf-8"))
     manifest["labels"][0]["name"] = "物业" + _ESCAPES
     del manifest["labels"][1]["name"]
-    manifest["metrics"] = {"listed": [1], "worded": {"n": 3, "accuracy": "high"}, "bare": {"macro_f1": 0.5}}
+    sub = {"n": 4, "accuracy": 0.75, "majority_baseline": 0.5, "accuracy_with_predicted_department": 0.5}
+    manifest["metrics"] = {
+        "listed": [1],
+        "worded": {"n": 3, "accuracy": "high", "sub_labels": {**sub, "accuracy": "high"}},
+        "bare": {"macro_f1": 0.5, "sub_labels": {**sub, "accuracy_with_predicted_department": "?"}},
+        "subbed": {"n": 4, "sub_labels": sub},
+    }
     (model / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
     result = CliRunner().invoke(cli, ["info", "--model", str(model)])
     assert result.exit_code == 0 and result.exception is None
     assert "\x1b" not in result.output and "\x07" not in result.output and "物业\\x1b]0;pwned\\x07" in result.output
-    assert "worded (n=3): \n" in result.output and "bare (n=?): macro_f1 0.500" in result.output
+    assert "worded (n=3): \n" in result.stdout and "bare (n=?): macro_f1 0.500" in result.stdout  # not on stderr
+    # sub-label figures are shown when they are numbers
+    sub_lines = [line for line in result.output.splitlines() if "sub-label" in line]
+    assert sub_lines == [
+        "bare sub-labels given the department (n=4): accuracy 0.750, majority baseline 0.500",
+        "subbed sub-labels given the department (n=4): accuracy 0.750, majority baseline 0.500",
+        "subbed department and sub-label both right: 0.500",
+    ]
     result = CliRunner().invoke(cli, ["classify", "--model", str(model), "小区物业乱收停车费"])
     assert result.exit_code == 0 and "\x1b" not in result.output
 

@@ -165,7 +165,8 @@ def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_
     with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
         model = triage.train(TEXTS, labels, min_df=1, calibration_folds=3)
     assert sorted(model.classes_) == sorted(set(LABELS)) and model.manifest["training_data"]["rows_without_label"] == 5
-    with pytest.raises(TypeError, match=r"^label at index 1 is int, not str; labels are department codes"):
+    said = r"^label at index 1 is int, not str; labels are department codes \(or units\): convert them to text, "
+    with pytest.raises(TypeError, match=said + "missing ones to ''$"):
         triage.train(TEXTS, [i % 3 if i else "" for i in range(len(TEXTS))], min_df=1)
     with pytest.raises(TypeError, match=r"^document 3 is NoneType, not str"):
         triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)

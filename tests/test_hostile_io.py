@@ -14,7 +14,9 @@ import io
 import json
 import math
 import re
+import sys
 import warnings
+import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -35,7 +37,7 @@ import triage.io as tio
 from tests.conftest import not_utf8_strings
 from triage.batch import tag_file
 from triage.cli import cli
-from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning
+from triage.exceptions import DuplicateColumnWarning, MissingDependencyError, TitleRowsWarning
 from triage.hot import HotTopic, write_csv
 from triage.io import (
     MAX_CELL_CHARS,
@@ -350,6 +352,12 @@ def test_jsonl_columns_are_the_keys_of_all_objects_not_only_the_first(small_mode
     assert summary.errors == 0 and rows[1]["department"] == "education"
 
 
+def test_a_jsonl_file_of_blank_lines_is_empty(tmp_path):
+    (path := tmp_path / "blank.jsonl").write_text("\n  \n\t\n", "utf-8")
+    with pytest.raises(DataError, match=r"blank.jsonl: the file is empty$"):
+        read_table(path, format="jsonl")
+
+
 TITLED = [
     ["某市热线工单导出（5月）", None, None],
     ["工单编号", "诉求内容", "承办单位"],
@@ -398,7 +406,8 @@ def test_a_one_field_first_line_of_a_csv_is_its_header_not_a_title(small_model, 
 def test_title_rows_above_a_sheets_header_are_skipped_with_a_warning(small_model, tmp_path):
     """A sheet's title (and a blank row) above its column names: skipped, said, and the table tagged."""
     path = workbook(tmp_path / "titled.xlsx", [TITLED[0], [None, None, None], *TITLED[1:]])
-    with pytest.warns(TitleRowsWarning, match=r"2 row\(s\) above the column names skipped as its title: '某市热线"):
+    said = r"sheet 'Sheet': 2 row\(s\) above the column names skipped as its title: '某市热线"
+    with pytest.warns(TitleRowsWarning, match=said):
         summary, rows = tag_to_rows(small_model, path, tmp_path)
     assert list(rows[0])[:3] == ["工单编号", "诉求内容", "承办单位"] and rows[0]["department"] == "property_management"
     assert summary.rows_out == 1
@@ -425,6 +434,11 @@ def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_pat
     assert summary.errors == 0 and rows[0]["department"] == "property_management"
 
 
+def _utf8_csv_of_4_kib() -> bytes:
+    text = ("内容\n" + "学校乱收费\n" * 200).encode()
+    return text + b"x" * (4096 - len(text))
+
+
 @pytest.mark.parametrize(
     ("content", "said"),
     [
@@ -438,11 +452,35 @@ def test_an_xlsx_workbook_saved_as_xls_is_read_by_its_bytes(small_model, tmp_pat
             r"it is a web page .* saved as .xlsx; open it in Excel",
         ),
         ("编号,内容\n1,小区物业乱收停车费\n".encode("gb18030") * 400, r"it holds text.*--format csv"),
-        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), r"a password-protected workbook.*without a password"),
+        # only the first 4 KiB are sniffed: a byte no text holds just past them does not make the file binary
+        # (UTF-8 text GB18030 cannot read: one byte more would be no text in either)
+        (_utf8_csv_of_4_kib() + b"\xff" * 8, r"it holds text, not a workbook \(CSV named"),
+        ("\ufeff\n  <html><body>内容</body></html>".encode(), r"it is a web page \(HTML or XML\) saved as .xlsx"),
+        # the first line tells: tabs there, commas in the lines after it
+        ("编号\t内容\n1,小区,物业\n2,学校,补课\n".encode(), r"it holds text, not a workbook \(TSV named .xlsx\?\)"),
+        # one column (no tab, no comma), and more commas than tabs
+        ("内容\n小区物业乱收停车费\n".encode(), r"it holds text, not a workbook \(CSV named"),
+        ("编号,内容,备注\t说明\n".encode(), r"it holds text, not a workbook \(CSV named"),
+        (bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504), r"a password-protected workbook, or a damaged .xls\? Save a"),
         (b"", r"the file is empty"),
-        (b"PK\x03\x04" + bytes(range(256)) * 4, r"the file is damaged or cut short.*save it again"),
+        (b"PK\x03\x04" + bytes(range(256)) * 4, r"the file is damaged or cut short.*save it again from Excel/WPS"),
+        ("编号,内容\n".encode() + b"\0" * 8, r"the file is damaged or cut short"),  # NUL bytes are no text
     ],
-    ids=["csv", "tsv", "html", "gbk-csv-past-the-sniffed-bytes", "ole-encrypted", "empty", "damaged-zip"],
+    ids=[
+        "csv",
+        "tsv",
+        "html",
+        "gbk-csv-past-the-sniffed-bytes",
+        "bad-byte-past-the-sniffed-bytes",
+        "html-after-bom-and-blanks",
+        "tsv-first-line",
+        "one-column",
+        "comma-majority",
+        "ole-encrypted",
+        "empty",
+        "damaged-zip",
+        "nul-bytes",
+    ],
 )
 def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_path, content, said):
     (path := tmp_path / "export.xlsx").write_bytes(content)
@@ -450,17 +488,76 @@ def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_p
         read_table(path)
 
 
+def test_what_calamine_said_of_a_file_it_cannot_open_is_kept(tmp_path):
+    class CalamineError(Exception):
+        pass
+
+    class PasswordError(CalamineError):
+        pass
+
+    class CalamineWorkbook:
+        @staticmethod
+        def from_path(path: str) -> None:
+            raise CalamineError("Zip error: invalid Zip archive")
+
+    calamine = type("calamine", (), {"CalamineError": CalamineError, "PasswordError": PasswordError})
+    calamine.CalamineWorkbook = CalamineWorkbook
+    (path := tmp_path / "export.xlsx").write_bytes(b"\0\1 no workbook")
+    with pytest.raises(DataError, match=r"^not a readable XLSX workbook \(Zip error: invalid Zip archive\): the file"):
+        tio._open_workbook(calamine, path)
+
+
 def test_a_sheet_empty_or_past_the_last_names_the_sheets_there(tmp_path):
     book = openpyxl.Workbook()
     book.active.title = "封面"
     book.create_sheet("工单").append(["内容"])
+    book.create_sheet("说明").append(["内容"])
     book.save(path := tmp_path / "export.xlsx")
     with pytest.raises(
-        DataError, match=r"sheet '封面' is empty; the workbook also has: 工单 \(pick one with --sheet\)"
+        DataError, match=r"sheet '封面' is empty; the workbook also has: 工单, 说明 \(pick one with --sheet\)$"
     ):
         read_table(path)
-    with pytest.raises(DataError, match=r"no sheet number 2 \(counted from 0\); the workbook has 2: 封面, 工单$"):
-        read_table(path, sheet=2)  # was an IndexError
+    with pytest.raises(DataError, match=r"no sheet number 3 \(counted from 0\); the workbook has 3: 封面, 工单, 说明$"):
+        read_table(path, sheet=3)  # was an IndexError
+    with pytest.raises(DataError, match=r"no sheet '附件'; the workbook has: 封面, 工单, 说明$"):
+        read_table(path, sheet="附件")
+    book = openpyxl.Workbook()
+    book.active.title = "封面"
+    book.save(path)
+    with pytest.raises(DataError, match=r"export.xlsx: sheet '封面' is empty$"):
+        read_table(path)
+
+
+def test_a_sheet_is_picked_by_its_number_counted_from_0_or_from_the_end(tmp_path):
+    book = openpyxl.Workbook()
+    for number, sheet in enumerate([book.active, book.create_sheet("工单"), book.create_sheet("说明")]):
+        sheet.append(["内容"])
+        sheet.append([f"sheet {number}"])
+    book.save(path := tmp_path / "export.xlsx")
+    read = {sheet: read_table(path, sheet=sheet)["内容"].tolist() for sheet in (0, 1, 2, -1, -3)}
+    assert read == {0: ["sheet 0"], 1: ["sheet 1"], 2: ["sheet 2"], -1: ["sheet 2"], -3: ["sheet 0"]}
+    with pytest.raises(DataError, match=r"no sheet number -4 \(counted from 0\)"):
+        read_table(path, sheet=-4)
+
+
+def test_a_damaged_sheet_of_a_workbook_that_opens_is_named_with_what_to_do(tmp_path):
+    path = workbook(tmp_path / "export.xlsx", [["内容"], ["小区物业乱收停车费"]])
+    with zipfile.ZipFile(path) as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:120]  # cut inside its XML
+    with zipfile.ZipFile(path, "w") as damaged:
+        for name, data in parts.items():
+            damaged.writestr(name, data)
+    with pytest.raises(DataError, match=r"sheet 'Sheet' cannot be read \(.+\): save the workbook again from Excel/WPS"):
+        read_table(path)
+
+
+def test_a_sheet_cell_over_the_cell_limit_is_its_rows_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(tio, "MAX_CELL_CHARS", 5)
+    path = workbook(tmp_path / "export.xlsx", [["编号", "内容"], ["1", "小区物业乱收停车费"], ["2", "路灯"]])
+    with read_rows(path) as export:
+        rows = [(row.cells, row.error) for chunk in export.chunks for row in chunk]
+    assert rows == [(["1", ""], "column '内容': 9 characters, over the limit of 5"), (["2", "路灯"], "")]
 
 
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
@@ -570,7 +667,11 @@ def test_a_jsonl_file_without_an_object_says_what_to_do(tmp_path):
     with pytest.raises(DataError, match=r"array.jsonl: no JSON object with a key in its 2 row\(s\).*row 1: line"):
         read_table(path)
     (path := tmp_path / "numbers.jsonl").write_text("1\n2\n", "utf-8")
-    with pytest.raises(DataError, match=r"row 1: line is not a JSON object \(a number\).*jq -c"):
+    with pytest.raises(
+        DataError,
+        match=r"row 1: line is not a JSON object \(a number\)\); JSON Lines hold one object a line: convert a JSON "
+        r"array with `jq -c '\.\[\]'`$",
+    ):
         read_table(path)
 
 
@@ -588,7 +689,25 @@ def test_an_integer_of_5000_digits_is_a_row_error(small_model, tmp_path):
     path = tmp_path / "big.jsonl"
     path.write_text('{"id": 1, "text": "派出所补办身份证"}\n{"id": ' + "9" * 5000 + ', "text": "物业"}\n', "utf-8")
     summary, rows = tag_to_rows(small_model, path, tmp_path)
-    assert summary.rows_out == 2 and rows[0]["error"] == "" and "cannot be read" in rows[1]["error"]
+    assert summary.rows_out == 2 and rows[0]["error"] == ""
+    assert rows[1]["error"].startswith("line cannot be read: Exceeds the limit (4300 digits) for integer string")
+
+
+def test_jsonl_rows_are_numbered_past_blank_lines_and_bad_bytes_are_named_in_gb18030(tmp_path):
+    """Rows count from 1, blank lines not counted (the numbers errors and --resume go by); in a file read as
+    GB18030 a UTF-8 row, and a line that is no JSON for bytes GB18030 cannot decode, say what to try."""
+    path = tmp_path / "gb.jsonl"
+    path.write_bytes(
+        '{"id": 1, "text": "派出所补办身份证"}\n\n'.encode("gb18030")
+        + '{"id": 2, "text": "学校周末组织补课"}\n'.encode()  # decodes as GB18030, into mojibake
+        + b'{"id": 3, "text": "\xff\n'
+        + '{"id": 4, "text": "小区物业"}\n'.encode("gb18030")
+    )
+    with read_rows(path, encoding="gb18030") as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    utf8 = "the row's bytes are UTF-8 but the file is read as gb18030; try --encoding utf-8-sig"
+    bad = "bytes not valid in gb18030; try --encoding utf-8-sig (or auto)"
+    assert [(row.number, row.error) for row in rows] == [(1, ""), (2, utf8), (3, bad), (4, "")]
 
 
 def test_parquet_structs_and_lists_of_dates_decimals_and_bytes(small_model, tmp_path):
@@ -862,8 +981,10 @@ def test_jsonl_output_is_json_when_the_input_holds_infinities_and_nans(small_mod
     ]
     jsonl.write_text("\n".join(lines) + "\n", "utf-8")
     parquet = tmp_path / "in.parquet"
+    when = [datetime.date(2024, 5, 1), datetime.date(2024, 5, 2)]  # no JSON either: written as its cell
     pq.write_table(
-        pa.table({"id": [math.inf, -math.inf], "n": [[1.0, math.nan], []], "text": ["物业费", "学校"]}), parquet
+        pa.table({"id": [math.inf, -math.inf], "n": [[1.0, math.nan], []], "text": ["物业费", "学校"], "when": when}),
+        parquet,
     )
     for path in (jsonl, parquet):
         for jobs in (1, 2):
@@ -874,15 +995,54 @@ def test_jsonl_output_is_json_when_the_input_holds_infinities_and_nans(small_mod
             records = [json.loads(line, parse_constant=_strict_json) for line in lines]
             assert [(r["id"], r["n"]) for r in records] == [("inf", "[1.0, NaN]"), ("-inf", [])]
             assert records[0]["department"] == "property_management" and records[1]["error"] == ""
+            assert "物业" in lines[0] and "学校" in lines[1]  # UTF-8 text, as every other line, not \\u escapes
+            if path == parquet:
+                assert [r["when"] for r in records] == ["2024-05-01", "2024-05-02"]
 
 
 def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
     pq.write_table(
         pa.table({"id": [str(i) for i in range(10)], "text": ["物业"] * 10}), tmp_path / "in.parquet", row_group_size=4
     )
-    with read_rows(tmp_path / "in.parquet", row_groups=[1, 2]) as export:
-        rows = [row for chunk in export.chunks for row in chunk]
-    assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
+    for chunk_size in (1000, 3):  # one record batch of both row groups, or batches of 3 rows
+        with read_rows(tmp_path / "in.parquet", row_groups=[1, 2], chunk_size=chunk_size) as export:
+            rows = [row for chunk in export.chunks for row in chunk]
+        assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
+
+
+def test_a_file_that_is_no_parquet_says_so(tmp_path):
+    (path := tmp_path / "export.parquet").write_bytes(b"id,text\n1,abc\n")
+    with pytest.raises(DataError, match=r"export.parquet: not a readable Parquet file \(.*magic bytes.*\)$"):
+        read_table(path)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "module", "said"),
+    [
+        (".parquet", "pyarrow.parquet", "reading Parquet files needs the optional package 'pyarrow'"),
+        (".xlsx", "python_calamine", "reading XLSX files needs the optional package 'python_calamine'"),
+    ],
+)
+def test_a_reader_without_its_optional_package_names_the_install(tmp_path, monkeypatch, suffix, module, said):
+    (path := tmp_path / f"export{suffix}").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, module, None)  # imports as missing
+    with pytest.raises(MissingDependencyError, match=re.escape(said) + r"; install it with: pip install '.*\[io\]'"):
+        read_table(path)
+
+
+def test_a_parquet_read_error_is_one_line_naming_the_rows_lost():
+    """pyarrow's messages can span lines and hold control characters: each lost row's error is one line, each
+    run of blanks and control characters one space, naming the rows and the row group lost."""
+    problem = OSError("Couldn't deserialize\nthrift:\x00 TProtocolException:  Invalid data\n")
+    schema = pa.schema([pa.field("id", pa.string(), nullable=False)])
+    batches = list(tio._damaged_batches(schema, range(16, 21), 3, problem, 2))
+    assert [batch.num_rows for batch in batches] == [2, 2, 1]
+    assert {tio.lost_rows_error(batch) for batch in batches} == {
+        "the Parquet data of rows 16 to 20 (row group 3, counted from 0) cannot be read (Couldn't deserialize "
+        "thrift: TProtocolException: Invalid data): the file is damaged; export the file again; the other rows "
+        "were read"
+    }
+    assert batches[0].schema.field("id").nullable and batches[0].column(0).null_count == 2
 
 
 def test_parquet_batches_are_decoded_on_the_reading_thread(tmp_path, monkeypatch):

@@ -15,6 +15,7 @@ from triage.io import (
     detect_encoding,
     detect_format,
     detect_text_columns,
+    frame_texts,
     join_text_columns,
     read_rows,
     read_table,
@@ -171,6 +172,30 @@ def test_join_text_columns_skips_empty_parts():
     assert join_text_columns(frame, ["留言主题", "留言详情"])[2] == "孩子入学难"
     with pytest.raises(DataError, match="no column 'x'; the file has"):
         join_text_columns(frame, ["x"])
+
+
+def test_frame_texts_follow_the_cell_rule_and_name_each_cell_that_cannot_be_one():
+    """Each value is a cell as a reader makes it; a bad one is "" and its row's error names its column, every
+    bad cell of a row named once in order."""
+    not_utf8 = "binary value is not UTF-8 text (byte 0: invalid start byte)"
+    frame = pd.DataFrame({"主题": ["物业", b"\xff", None, "a\ud800"], "内容": [b"\xfe", b"\xfe", 3, "正文"]})
+    assert frame_texts(frame, ["主题", "内容"]) == (
+        ["物业", "", "3", "a\ufffd\n正文"],
+        [
+            f"column '内容': {not_utf8}",
+            f"column '主题': {not_utf8}; column '内容': {not_utf8}",
+            "",
+            "column '主题': lone UTF-16 surrogate escape, replaced by U+FFFD",
+        ],
+    )
+    # columns of text only take a faster way, which must give the same
+    texts = pd.DataFrame({"内容": pd.Series(["正文", "a\ud800"], dtype=object)})
+    assert frame_texts(texts, ["内容"]) == (
+        ["正文", "a\ufffd"],
+        ["", "column '内容': lone UTF-16 surrogate escape, replaced by U+FFFD"],
+    )
+    assert frame_texts(pd.DataFrame({"内容": [None, None]}), ["内容"]) == (["", ""], ["", ""])
+    assert frame_texts(pd.DataFrame({"内容": []}), ["内容"]) == ([], [])
 
 
 def test_require_columns_names_every_missing_column_and_lists_the_others():

@@ -12,7 +12,7 @@ import triage
 from tests.conftest import LABELS, TEXTS
 from triage.audit import audit_file
 from triage.evaluation import evaluate_file
-from triage.exceptions import TrainingDataError
+from triage.exceptions import ConfigError, ModelNotFoundError, TrainingDataError
 from triage.io import DataError
 from triage.labelled import LabelOptions, read_labelled
 from triage.training import train_from_file
@@ -137,8 +137,34 @@ def test_rows_without_a_label_are_left_out_of_evaluation_and_audit_as_of_trainin
     result = evaluate_file(saved_model_dir, blank_labels_export, LabelOptions("部门"), notify=said.append)
     assert result["n"] == len(TEXTS) - 6 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
     assert "6 rows without a label left out" in said
-    audit = audit_file(blank_labels_export, LabelOptions("部门"), min_df=1, calibration_folds=3)
-    assert all(suspect.index % 5 and suspect.suggested for suspect in audit.suspects)
+    said.clear()
+    audit = audit_file(blank_labels_export, LabelOptions("部门"), notify=said.append, min_df=1, calibration_folds=3)
+    assert audit.suspects and all(suspect.index % 5 and suspect.suggested for suspect in audit.suspects)
+    assert all(LABELS[suspect.index] == suspect.given for suspect in audit.suspects)  # indexes of the file's rows
+    assert "6 rows without a label left out" in said
+
+
+def test_audit_file_passes_its_progress_and_classifier_settings_on(capsys, blank_labels_export):
+    audit_file(blank_labels_export, LabelOptions("部门"), progress=True, min_df=1, calibration_folds=3)
+    assert "auditing labels" in capsys.readouterr().err  # shown when asked, though stderr is no terminal
+    with pytest.raises(ValueError, match="calibration_folds must be at least 2, got 1"):
+        audit_file(blank_labels_export, LabelOptions("部门"), min_df=1, calibration_folds=1)
+
+
+def test_the_departments_file_given_is_the_one_units_and_replies_are_mapped_by(tmp_path):
+    path = _write_csv(tmp_path / "in.csv", ["内容", "承办单位"], [["物业费太贵", "区住建局"]])
+    for labels_are in ("units", "replies"):
+        options = LabelOptions("承办单位", labels_are=labels_are, departments=tmp_path / "mine.toml")
+        with pytest.raises(ConfigError, match=r"department file not found: .*mine.toml$"):
+            read_labelled(path, options)
+
+
+def test_a_share_held_out_is_a_share_of_the_labelled_rows(tmp_path, blank_labels_export):
+    """24 of the 30 rows have a label: a quarter of them (6) is held out, the other 18 trained on."""
+    model = train_from_file(
+        blank_labels_export, tmp_path / "model", LabelOptions("部门"), held_out=0.25, min_df=1, calibration_folds=3
+    )
+    assert model.manifest["metrics"]["held_out"]["n"] == 6 and model.manifest["training_data"]["n_documents"] == 18
 
 
 @pytest.mark.parametrize("rows", [[], [["物业费太贵", ""]]], ids=["header-only", "no-label"])
@@ -154,6 +180,17 @@ def test_an_export_with_no_label_says_so_before_training_evaluating_or_auditing(
         audit_file(path, LabelOptions("部门"), min_df=1)
 
 
+def test_evaluate_file_loads_the_model_named_and_passes_its_report_and_progress_on(saved_model_dir, tmp_path, capsys):
+    path = _write_csv(
+        tmp_path / "in.csv", ["内容", "部门"], [[t, label] for t, label in zip(TEXTS, LABELS, strict=True)]
+    )
+    with pytest.raises(ModelNotFoundError):  # not the shipped model in its place
+        evaluate_file(tmp_path / "no-model", path, LabelOptions("部门"))
+    result = evaluate_file(saved_model_dir, path, LabelOptions("部门"), report_dir=tmp_path / "report", progress=True)
+    assert result["n"] == len(TEXTS) and (tmp_path / "report").is_dir() and any((tmp_path / "report").iterdir())
+    assert f"evaluating {len(TEXTS)} messages" in capsys.readouterr().err
+
+
 def test_a_report_folder_that_is_a_file_is_refused_before_training_or_scoring(saved_model_dir, tmp_path):
     """The report is written last: a file there failed evaluate after scoring, and train after training."""
     path = _write_csv(
@@ -162,6 +199,8 @@ def test_a_report_folder_that_is_a_file_is_refused_before_training_or_scoring(sa
     (report := tmp_path / "report").write_text("mine", "utf-8")
     with pytest.raises(NotADirectoryError, match=r"report is a file; the report is a folder: name a new one"):
         evaluate_file(saved_model_dir, path, LabelOptions("部门"), report_dir=report)
+    with pytest.raises(NotADirectoryError, match=r"report is a file"):  # before the export is read
+        evaluate_file(saved_model_dir, tmp_path / "missing.csv", LabelOptions("部门"), report_dir=report)
     with pytest.raises(NotADirectoryError, match=r"report is a file"):
         train_from_file(path, tmp_path / "model", LabelOptions("部门"), held_out=0.3, report_dir=report, min_df=1)
     assert not (tmp_path / "model").exists() and report.read_text("utf-8") == "mine"
