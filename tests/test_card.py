@@ -7,7 +7,7 @@ import re
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from triage.card import render_card
+from triage.card import _INTENDED_USE, _LIMITS, render_card
 
 _CELL_BORDER = re.compile(r"(?<!\\)\|")  # GFM splits a table row at every pipe not escaped by a backslash
 
@@ -130,12 +130,15 @@ _FULL = {
     "created": "2026-12-07T18:00:00+00:00",
     "versions": {"triage": "1.2", "python": "3.11.9"},
     "segmenter": "pkuseg",
+    "confidence_scaling": {"slope": 1.25, "intercept": -0.5},
 }
 
 
 def test_each_section_of_a_full_manifest_has_its_lines() -> None:
     card = render_card(_FULL)
-    assert card.splitlines()[0] == "# triage model: 12345 热线"
+    assert card.splitlines()[:2] == ["# triage model: 12345 热线", ""]
+    assert _section(card, "## Intended use") == ["", *_INTENDED_USE.splitlines(), ""]
+    assert _section(card, "## Limits") == ["", *_LIMITS.splitlines(), ""]
     assert _section(card, "## Departments") == [
         "",
         "| code | 名称 |",
@@ -183,7 +186,8 @@ def test_each_section_of_a_full_manifest_has_its_lines() -> None:
         "|---|---|",
         "| top-3 accuracy | 95.0% |",
     ]
-    assert _section(card, "## Sub-categories")[1:] == [
+    assert _section(card, "## Sub-categories") == [
+        "",
         "A second classifier names the sub-category within the predicted department. Accuracy is that of the "
         "sub-category given the true department, on out-of-fold predictions of the training messages "
         "(overall 80.0%; always guessing the department's most frequent sub-category: 60.0%).",
@@ -199,6 +203,10 @@ def test_each_section_of_a_full_manifest_has_its_lines() -> None:
         "",
         "Messages whose calibrated confidence is below **0.417** are flagged `needs_review`: the lowest threshold "
         "at which automatically routed messages reached a precision of 90.0%, chosen on the held-out fifth.",
+        "",
+        "Confidence is the chance that the department is right: the softmax's top probability p, then "
+        "sigmoid(1.250 · log(p / (1 − p)) -0.500), the other departments sharing the rest in their former ratios "
+        "(`triage.confidence`).",
         "",
     ]
     assert _section(card, "## Versions") == [
@@ -228,3 +236,11 @@ def test_an_empty_manifest_says_what_is_not_known() -> None:
     assert "a precision of —, chosen on out-of-fold predictions of the training messages." in card
     assert "## Sub-categories" not in card
     assert "Saved  with . Words segmented by jieba (" in card
+
+
+def test_sub_categories_without_recorded_metrics_are_listed_without_figures() -> None:
+    card = render_card(
+        {"labels": [{"code": "housing", "name": "住建"}], "sub_labels": [{"label": "housing", "sub_label": "repairs"}]}
+    )
+    assert "| housing | 住建 | repairs | — | — |" in _section(card, "## Sub-categories")
+    assert "(overall —; always guessing the department's most frequent sub-category: —)." in card
