@@ -286,6 +286,22 @@ def test_a_pandas_index_written_into_parquet_stays_a_column_where_the_file_has_i
         assert list(read_export(str(path)).columns)[:2] == ["内容", "id"]
 
 
+def test_parquet_read_with_its_types_keeps_a_pandas_index_column_and_the_dtypes_of_its_meta(tmp_path):
+    """keep_types (tag_dataset's reading): the batch's pandas metadata is not applied (it made ``id`` the index
+    and the frame one column short of its header), and the computed dtypes are the meta's."""
+    from triage.dask import READ_ERRORS, read_export
+
+    frame = pd.DataFrame({"id": ["a1", "a2"], "内容": ["小区物业乱收费", "学校乱收费"]}).set_index("id")
+    frame.to_parquet(tmp_path / "indexed.parquet")
+    with synchronous():
+        typed = read_export(str(tmp_path / "indexed.parquet"), keep_types=True)
+        computed = typed.compute()
+    assert list(computed.columns) == list(typed.columns) == ["内容", "id", READ_ERRORS]
+    assert computed.astype(object).values.tolist() == [["小区物业乱收费", "a1", ""], ["学校乱收费", "a2", ""]]
+    assert computed.dtypes.tolist() == typed.dtypes.tolist()
+    assert str(computed[READ_ERRORS].dtype) == "string"
+
+
 def test_a_blocksize_under_one_byte_is_refused(tmp_path):
     from triage.dask import read_export
 
