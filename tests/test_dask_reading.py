@@ -302,6 +302,25 @@ def test_parquet_read_with_its_types_keeps_a_pandas_index_column_and_the_dtypes_
     assert str(computed[READ_ERRORS].dtype) == "string"
 
 
+def test_parquet_files_of_a_glob_or_folder_are_read_as_parquet_and_must_share_their_columns(tmp_path):
+    """A folder's files are Parquet whatever their names (Spark writes ``part-00000`` without a suffix);
+    a glob matching nothing, or files with other columns, are refused naming them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.dask import read_export
+
+    (tmp_path / "set").mkdir()
+    pq.write_table(pa.table({"内容": ["小区物业乱收费"]}), tmp_path / "set" / "part-00000")
+    assert read(tmp_path / "set") == [["小区物业乱收费", ""]]
+    with pytest.raises(DataError, match=r"^no file matches .*nothing\*\.parquet$"):
+        read_export(str(tmp_path / "nothing*.parquet"))
+    pq.write_table(pa.table({"内容": ["a"], "编号": [1]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"标题": ["b"], "正文": ["c"]}), tmp_path / "b.parquet")
+    with pytest.raises(DataError, match=r"b\.parquet has other columns than .*a\.parquet: 标题, 正文$"):
+        read_export(str(tmp_path / "*.parquet"))
+
+
 def test_a_blocksize_under_one_byte_is_refused(tmp_path):
     from triage.dask import read_export
 
