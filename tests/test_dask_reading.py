@@ -324,7 +324,7 @@ def test_parquet_files_of_a_glob_or_folder_are_read_as_parquet_and_must_share_th
 def test_row_groups_are_read_in_runs_of_at_most_blocksize_of_data_and_an_empty_folder_is_refused(tmp_path):
     from triage.dask import _runs, read_export
 
-    assert _runs([5, 5, 5], 10) == [(0, 1), (2,)]  # a run as large as the limit is allowed
+    assert _runs([5, 5, 5, 5], 10) == [(0, 1), (2, 3)]  # a run as large as the limit is allowed
     assert _runs([4, 7, 12, 1], 10) == [(0,), (1,), (2,), (3,)]  # a group larger than the limit alone
     assert _runs([], 10) == [()]  # a file of no row groups still gives its (empty) part
     (tmp_path / "empty").mkdir()
