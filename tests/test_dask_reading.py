@@ -332,6 +332,31 @@ def test_row_groups_are_read_in_runs_of_at_most_blocksize_of_data_and_an_empty_f
         read_export(str(tmp_path / "empty"))
 
 
+def test_a_hive_folder_read_with_its_types_has_its_keys_as_text_after_the_files_columns(tmp_path):
+    """keep_types (tag_dataset's reading) of a hive-partitioned folder: a piece of two row groups is one
+    partition indexed 0..n-1, the key is a text column after the file's, and an empty file is its header."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.dask import READ_ERRORS, read_export
+
+    (tmp_path / "set" / "月=5").mkdir(parents=True)
+    (tmp_path / "set" / "月=6").mkdir()
+    table = pa.table({"内容": ["甲", "乙", "丙", "丁"], "编号": pa.array([1, 2, 3, 4], pa.int64())})
+    pq.write_table(table, tmp_path / "set" / "月=5" / "a.parquet", row_group_size=2)
+    pq.write_table(table.slice(0, 0), tmp_path / "set" / "月=6" / "b.parquet")
+    with synchronous():
+        typed = read_export(str(tmp_path / "set"), keep_types=True)
+        parts = [part.compute() for part in typed.partitions]
+    assert [part.index.tolist() for part in parts] == [[0, 1, 2, 3], []]
+    assert all(list(part.columns) == ["内容", "编号", "月", READ_ERRORS] for part in parts)
+    assert all(part.dtypes.tolist() == typed.dtypes.tolist() for part in parts)
+    assert parts[0].astype(object).values.tolist() == [
+        [t, n, "5", ""] for t, n in zip("甲乙丙丁", [1, 2, 3, 4], strict=True)
+    ]
+    assert str(typed.dtypes["编号"]) == "int64[pyarrow]"
+
+
 def test_a_blocksize_under_one_byte_is_refused(tmp_path):
     from triage.dask import read_export
 
