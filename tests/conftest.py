@@ -270,3 +270,15 @@ def dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+@pytest.fixture(scope="session")
+def dask_threads_client():
+    """A local Dask cluster of two worker threads in this process: the code the workers run is run here,
+    where coverage (and mutmut's choice of tests for a mutant) sees it."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

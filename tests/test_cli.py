@@ -28,11 +28,20 @@ def test_classify_human_output_shows_chinese_name_and_confidence(run):
     assert result.exit_code == 0, result.output
     assert "物业 (property_management)" in result.output
     assert "置信度 confidence 0." in result.output or "置信度 confidence 1." in result.output
+    assert not result.output.startswith("[0]")  # one message: no heading naming it
+
+
+def test_classify_heads_each_of_two_messages_with_its_index_and_text(run):
+    result = run("classify", "小区物业乱收停车费", "孩子入学难")
+    assert result.exit_code == 0, result.output
+    headings = [line for line in result.output.splitlines() if line.startswith("[")]
+    assert headings == ["[0] 小区物业乱收停车费", "[1] 孩子入学难"]
 
 
 def test_classify_json_lines(run):
     result = run("classify", "--json", "--top-k", "2", "派出所补办身份证", "孩子入学难")
     assert result.exit_code == 0, result.output
+    assert '"department_name": "公安"' in result.stdout  # Chinese as it is, not as \\u escapes
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["index"] for r in rows] == [0, 1]
     assert rows[0]["department"] == "public_security" and len(rows[0]["candidates"]) == 2
@@ -52,6 +61,7 @@ def test_classify_reads_stdin(run):
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["department"] for r in rows] == ["property_management", None, "education"]
     assert rows[1]["reason"] == "empty_text"
+    assert result.stderr == ""  # UTF-8 is read without a note
 
 
 def test_stdin_in_gbk_throughout_is_read_as_gb18030_and_says_so(run):
@@ -82,7 +92,12 @@ def test_a_stdin_line_that_is_no_text_is_its_own_error_and_the_others_are_classi
 def test_classify_without_text_is_a_usage_error(run):
     result = run("classify")
     assert result.exit_code != 0
-    assert "give at least one TEXT" in result.output
+    assert "Error: give at least one TEXT, or - to read one message per line from stdin" in result.output
+    both = run("classify", "-", "--jsonl", "--null")
+    assert both.exit_code == 2 and "Error: use --jsonl or --null, not both" in both.output
+    no_dash = run("classify", "物业", "--jsonl")
+    assert no_dash.exit_code == 2
+    assert "Error: --jsonl and --null say how standard input is split: add - to read it" in no_dash.output
 
 
 def test_missing_model_is_one_line_exit_1(run, tmp_path):

@@ -279,6 +279,60 @@ def test_stdin_gives_back_each_message_and_an_error_only_for_the_broken_ones(mes
     assert all(isinstance(m, Message) for m in read)
 
 
+def _read_stdin(data: bytes, **split: bool) -> list:
+    from triage.cli._stdio import read_texts
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+        return read_texts(("-",), **split)
+
+
+def test_stdin_splitting_drops_a_leading_bom_crs_of_crlf_and_only_an_empty_last_item():
+    """A BOM (Notepad, PowerShell) is not part of the first message, a Windows line end leaves no CR at the
+    end of a message (a CR inside one is kept), and only an empty item after the last separator (or the line
+    feed ``echo`` adds after NUL-separated input) is no message: a last message without a separator is one."""
+    from triage.cli._stdio import Message
+
+    lines = _read_stdin("\ufeff物业费\r\n学校\r补课\r\n\r\n".encode())
+    assert lines == [Message("物业费"), Message("学校\r补课"), Message("")]
+    assert _read_stdin("物业费\n学校".encode()) == [Message("物业费"), Message("学校")]
+    assert _read_stdin("物业费\0学校\n".encode(), null=True) == [Message("物业费"), Message("学校\n")]
+    assert _read_stdin("物业费\0学校\0\n".encode(), null=True) == [Message("物业费"), Message("学校")]
+    assert _read_stdin("\r\n学校\n".encode()) == [Message(""), Message("学校")]
+
+
+def test_a_jsonl_line_that_cannot_be_read_is_an_error_with_empty_text():
+    """An error's message has no text (Message says so): nothing of a broken line is classified."""
+    from triage.cli._stdio import Message
+
+    read = _read_stdin(b'{not json}\n[1]\n"\\u5b66\\u6821"\n', jsonl=True)
+    assert read == [
+        Message(
+            "",
+            "stdin line 1 is not JSON (Expecting property name enclosed in double quotes); --jsonl reads one per line",
+        ),
+        Message("", 'stdin line 2 is neither a JSON string nor an object with a "text" string'),
+        Message("学校"),
+    ]
+    not_utf8 = _read_stdin(b'"\xff"\n"ok"\n', jsonl=True)
+    assert [m.error[:32] for m in not_utf8] == ["stdin line 1 is not UTF-8 text (", ""]
+
+
+def test_stdin_not_utf8_is_read_as_gb18030_only_if_all_of_it_is_gb18030(capsys):
+    """A line ending in a GB18030 lead byte is no GB18030 (nor UTF-8): each line is then read as UTF-8 or is
+    its own error; nothing is said of GB18030."""
+    from triage.cli._stdio import Message
+
+    lines = [b"abc\x81", "学校".encode()]
+    assert _read_stdin(b"\n".join(lines)) == [
+        Message(
+            "", "stdin line 1 is not UTF-8 text (invalid start byte at byte 3); convert it to UTF-8 and send it again"
+        ),
+        Message("学校"),
+    ]
+    assert "gb18030" not in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- Ctrl-C
 
 

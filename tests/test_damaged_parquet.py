@@ -102,6 +102,23 @@ def test_the_pages_of_a_damaged_row_group_read_before_the_damage_are_kept(tmp_pa
     assert_lost_only(got, read(good), 7, 8, 0, reason="GZipCodec failed: [^()]*")
 
 
+def test_a_damaged_row_group_read_again_alone_keeps_the_rows_the_first_reading_could_not_reach(tmp_path):
+    """Batches of three rows run from group 0 into group 1 (rows 9-16, pages of two, the last damaged): the
+    first reading stops in the batch of rows 13-15; group 1 read alone gives rows 9-14 (9-12 already had)."""
+    good = export(tmp_path / "good.parquet", 16, 8, compression="gzip", data_page_size=1, write_batch_size=2)
+    bad = damaged_copy(good, 1, last_page=True)
+    assert_lost_only(read(bad, chunk_size=3), read(good), 15, 16, 1, reason="GZipCodec failed: [^()]*")
+
+
+def test_the_reason_of_lost_rows_is_pyarrows_on_one_line():
+    from triage.io import _damaged_batches, lost_rows_error
+
+    schema = pa.schema([pa.field("id", pa.int64(), nullable=False)])
+    (batch,) = _damaged_batches(schema, range(3, 5), 1, OSError("page header\n\tbroken\x00here"), 10)
+    assert "(page header broken here): the file is damaged" in lost_rows_error(batch)
+    assert batch.num_rows == 2 and batch.schema.field("id").nullable and batch.column(0).null_count == 2
+
+
 def output_rows(path: Path) -> list[list[str]]:
     """The cells of a tagged file, read back by the reader (any output format)."""
     return [row.cells for row in read(path)]

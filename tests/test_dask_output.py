@@ -72,6 +72,31 @@ def test_the_dask_dataset_is_the_local_parquet_output(
         assert "quoted cell" in remote.column("error")[-1].as_py() and remote.column("confidence")[-1].as_py() is None
 
 
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_workers_in_this_process_write_the_local_parquet_output(
+    dask_threads_client, saved_model_dir, small_model, tmp_path, kind
+):
+    """The test above on worker threads: the partitions are read, tagged and written (``parquet_table``) here."""
+    import triage.dask
+
+    source = _write_input(tmp_path, kind)
+    config = write_config(tmp_path)
+    tag_file(source, tmp_path / "local.parquet", model=small_model, group=True, config=config, progress=False)
+    triage.dask.tag_dataset(
+        source,
+        tmp_path / "out",
+        scheduler=dask_threads_client.scheduler.address,
+        model_path=saved_model_dir,
+        config=config,
+        group_threshold=triage.dask.DEFAULT_THRESHOLD,
+    )
+    local = pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None)
+    remote = pq.read_table(tmp_path / "out")
+    assert remote.schema.metadata is None  # no pandas metadata
+    assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
+    assert remote.equals(local)
+
+
 def test_pandas_reads_the_dataset_back_list_columns_included(dask_client, saved_model_dir, tmp_path):
     """Parts written with pandas metadata recorded a list column's dtype as 'list<...>[pyarrow]', which
     pandas.read_parquet cannot parse back ("data type not understood")."""

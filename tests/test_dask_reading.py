@@ -287,6 +287,77 @@ def test_a_pandas_index_written_into_parquet_stays_a_column_where_the_file_has_i
         assert list(read_export(str(path)).columns)[:2] == ["内容", "id"]
 
 
+def test_parquet_read_with_its_types_keeps_a_pandas_index_column_and_the_dtypes_of_its_meta(tmp_path):
+    """keep_types (tag_dataset's reading): the batch's pandas metadata is not applied (it made ``id`` the index
+    and the frame one column short of its header), and the computed dtypes are the meta's."""
+    from triage.dask import READ_ERRORS, read_export
+
+    frame = pd.DataFrame({"id": ["a1", "a2"], "内容": ["小区物业乱收费", "学校乱收费"]}).set_index("id")
+    frame.to_parquet(tmp_path / "indexed.parquet")
+    with synchronous():
+        typed = read_export(str(tmp_path / "indexed.parquet"), keep_types=True)
+        computed = typed.compute()
+    assert list(computed.columns) == list(typed.columns) == ["内容", "id", READ_ERRORS]
+    assert computed.astype(object).values.tolist() == [["小区物业乱收费", "a1", ""], ["学校乱收费", "a2", ""]]
+    assert computed.dtypes.tolist() == typed.dtypes.tolist()
+    assert str(computed[READ_ERRORS].dtype) == "string"
+
+
+def test_parquet_files_of_a_glob_or_folder_are_read_as_parquet_and_must_share_their_columns(tmp_path):
+    """A folder's files are Parquet whatever their names (Spark writes ``part-00000`` without a suffix);
+    a glob matching nothing, or files with other columns, are refused naming them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.dask import read_export
+
+    (tmp_path / "set").mkdir()
+    pq.write_table(pa.table({"内容": ["小区物业乱收费"]}), tmp_path / "set" / "part-00000")
+    assert read(tmp_path / "set") == [["小区物业乱收费", ""]]
+    with pytest.raises(DataError, match=r"^no file matches .*nothing\*\.parquet$"):
+        read_export(str(tmp_path / "nothing*.parquet"))
+    pq.write_table(pa.table({"内容": ["a"], "编号": [1]}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({"标题": ["b"], "正文": ["c"]}), tmp_path / "b.parquet")
+    with pytest.raises(DataError, match=r"b\.parquet has other columns than .*a\.parquet: 标题, 正文$"):
+        read_export(str(tmp_path / "*.parquet"))
+
+
+def test_row_groups_are_read_in_runs_of_at_most_blocksize_of_data_and_an_empty_folder_is_refused(tmp_path):
+    from triage.dask import _runs, read_export
+
+    assert _runs([5, 5, 5, 5], 10) == [(0, 1), (2, 3)]  # a run as large as the limit is allowed
+    assert _runs([4, 7, 12, 1], 10) == [(0,), (1,), (2,), (3,)]  # a group larger than the limit alone
+    assert _runs([], 10) == [()]  # a file of no row groups still gives its (empty) part
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match=r"^no Parquet file in .*empty$"):
+        read_export(str(tmp_path / "empty"))
+
+
+def test_a_hive_folder_read_with_its_types_has_its_keys_as_text_after_the_files_columns(tmp_path):
+    """keep_types (tag_dataset's reading) of a hive-partitioned folder: a piece of two row groups is one
+    partition indexed 0..n-1, the key is a text column after the file's, and an empty file is its header."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.dask import READ_ERRORS, read_export
+
+    (tmp_path / "set" / "月=5").mkdir(parents=True)
+    (tmp_path / "set" / "月=6").mkdir()
+    table = pa.table({"内容": ["甲", "乙", "丙", "丁"], "编号": pa.array([1, 2, 3, 4], pa.int64())})
+    pq.write_table(table, tmp_path / "set" / "月=5" / "a.parquet", row_group_size=2)
+    pq.write_table(table.slice(0, 0), tmp_path / "set" / "月=6" / "b.parquet")
+    with synchronous():
+        typed = read_export(str(tmp_path / "set"), keep_types=True)
+        parts = [part.compute() for part in typed.partitions]
+    assert [part.index.tolist() for part in parts] == [[0, 1, 2, 3], []]
+    assert all(list(part.columns) == ["内容", "编号", "月", READ_ERRORS] for part in parts)
+    assert all(part.dtypes.tolist() == typed.dtypes.tolist() for part in parts)
+    assert parts[0].astype(object).values.tolist() == [
+        [t, n, "5", ""] for t, n in zip("甲乙丙丁", [1, 2, 3, 4], strict=True)
+    ]
+    assert str(typed.dtypes["编号"]) == "int64[pyarrow]"
+
+
 def test_a_blocksize_under_one_byte_is_refused(tmp_path):
     from triage.dask import read_export
 

@@ -38,10 +38,12 @@ _SUMMARY_ROWS = (
 
 
 # What a label, a name or a file name must not bring into the card: control characters and line breaks (a
-# label with a newline ended the table and could start a heading), a ``|`` (a new table cell) and HTML (a
-# viewer may render it). Each is written as text: ``\x0a``, ``\|``, ``&lt;``.
+# label with a newline ended the table and could start a heading; U+2028 and U+2029 end a line for editors,
+# JavaScript and str.splitlines), a ``|`` (a new table cell) and HTML (a viewer may render it). Each is
+# written as text: ``\x0a``, ``\u2028``, ``\|``, ``&lt;``.
 _INLINE = {
     **{c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]},
+    **{c: f"\\u{c:04x}" for c in (0x2028, 0x2029)},
     ord("|"): "\\|",
     ord("&"): "&amp;",
     ord("<"): "&lt;",
