@@ -246,6 +246,18 @@ def byte_compile(package: Path) -> None:
         raise SystemExit(f"could not byte-compile {package}")
 
 
+def _baseline_env(baseline: Path) -> dict[str, str]:
+    """The environment that runs ``triage`` from the checkout ``baseline``. PYTHONSAFEPATH: ``python -m`` puts
+    the working directory first on the path, so run from a checkout it imported that checkout instead (both
+    rows then timed the same code, 25 % apart, and said so as a ratio); checked before any timing."""
+    env = {**os.environ, "PYTHONPATH": str(baseline.resolve()), "PYTHONSAFEPATH": "1"}
+    probe = [sys.executable, "-c", "import triage; print(triage.__file__)"]
+    imported = Path(subprocess.run(probe, env=env, capture_output=True, text=True, check=True).stdout.strip())
+    if baseline.resolve() not in imported.resolve().parents:
+        raise SystemExit(f"--baseline-src {baseline}: python imports triage from {imported} instead")
+    return env
+
+
 def compare(
     kind: str,
     source: Path,
@@ -266,7 +278,7 @@ def compare(
     for jobs in (1, 2):
         commands[f"triage tag --jobs {jobs}"] = (triage_command(source, workdir / f"triage{jobs}.{kind}", jobs), None)
     if baseline is not None or baseline_model is not None:
-        env = {**os.environ, "PYTHONPATH": str(baseline)} if baseline is not None else None
+        env = _baseline_env(baseline) if baseline is not None else None
         for jobs in (1, 2):
             commands[f"baseline --jobs {jobs}"] = (
                 triage_command(source, workdir / f"baseline{jobs}.{kind}", jobs, baseline_model),
