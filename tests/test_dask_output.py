@@ -38,27 +38,34 @@ def _write_input(tmp_path, kind):
     return tmp_path / "in.csv"
 
 
+def _tagged_both(client, saved_model_dir, small_model, source, config, group):
+    """``(tag_file's Parquet output, tag_dataset's dataset on client)`` of ``source``, as read back, side by side
+    in the source's folder."""
+    import triage.dask
+
+    folder = source.parent
+    tag_file(source, folder / "local.parquet", model=small_model, group=group, config=config, progress=False)
+    triage.dask.tag_dataset(
+        source,
+        folder / "out",
+        scheduler=client.scheduler.address,
+        model_path=saved_model_dir,
+        config=config,
+        group_threshold=triage.dask.DEFAULT_THRESHOLD if group else None,
+    )
+    return pq.read_table(folder / "local.parquet"), pq.read_table(folder / "out")
+
+
 @pytest.mark.parametrize("option", ["plain", "group", "config"])
 @pytest.mark.parametrize("kind", ["parquet", "csv"])
 def test_the_dask_dataset_is_the_local_parquet_output(
     dask_client, saved_model_dir, small_model, tmp_path, kind, option
 ):
-    import triage.dask
 
     source = _write_input(tmp_path, kind)
     config = write_config(tmp_path) if option == "config" else None
-    group = option == "group"
-    tag_file(source, tmp_path / "local.parquet", model=small_model, group=group, config=config, progress=False)
-    triage.dask.tag_dataset(
-        source,
-        tmp_path / "out",
-        scheduler=dask_client.scheduler.address,
-        model_path=saved_model_dir,
-        config=config,
-        group_threshold=triage.dask.DEFAULT_THRESHOLD if group else None,
-    )
-    local = pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None)
-    remote = pq.read_table(tmp_path / "out").replace_schema_metadata(None)
+    tagged = _tagged_both(dask_client, saved_model_dir, small_model, source, config, option == "group")
+    local, remote = (table.replace_schema_metadata(None) for table in tagged)
     assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
     assert remote.equals(local)
     assert remote.schema.field("candidates").type == pa.list_(
@@ -77,21 +84,12 @@ def test_workers_in_this_process_write_the_local_parquet_output(
     dask_threads_client, saved_model_dir, small_model, tmp_path, kind
 ):
     """The test above on worker threads: the partitions are read, tagged and written (``parquet_table``) here."""
-    import triage.dask
 
     source = _write_input(tmp_path, kind)
-    config = write_config(tmp_path)
-    tag_file(source, tmp_path / "local.parquet", model=small_model, group=True, config=config, progress=False)
-    triage.dask.tag_dataset(
-        source,
-        tmp_path / "out",
-        scheduler=dask_threads_client.scheduler.address,
-        model_path=saved_model_dir,
-        config=config,
-        group_threshold=triage.dask.DEFAULT_THRESHOLD,
+    local, remote = _tagged_both(
+        dask_threads_client, saved_model_dir, small_model, source, write_config(tmp_path), True
     )
-    local = pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None)
-    remote = pq.read_table(tmp_path / "out")
+    local = local.replace_schema_metadata(None)
     assert remote.schema.metadata is None  # no pandas metadata
     assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
     assert remote.equals(local)

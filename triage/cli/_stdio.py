@@ -140,15 +140,14 @@ def _stdin_messages(jsonl: bool, null: bool) -> list[Message]:
 def _decoded(items: list[bytes], unit: str) -> list[Message]:
     """``items`` as text: UTF-8; an input that is not UTF-8 but is GB18030 throughout (a Windows console's
     pipe) as GB18030, saying so; otherwise an item that is not UTF-8 is its own error."""
-    joined = b"\n".join(items)
     for encoding in ("utf-8", "gb18030"):
         try:
-            joined.decode(encoding)
+            texts = [item.decode(encoding) for item in items]
         except UnicodeDecodeError:
             continue
         if encoding != "utf-8":
             notify(f"stdin is not UTF-8; read as {encoding} (GB18030 is a superset of GBK and GB2312)")
-        return [Message(item.decode(encoding)) for item in items]
+        return [Message(text) for text in texts]
     return [_utf8_message(item, f"stdin {unit} {number}") for number, item in enumerate(items, start=1)]
 
 
