@@ -560,6 +560,16 @@ def test_a_sheet_cell_over_the_cell_limit_is_its_rows_error(tmp_path, monkeypatc
     assert rows == [(["1", ""], "column '内容': 9 characters, over the limit of 5"), (["2", "路灯"], "")]
 
 
+def test_a_sheet_row_wider_than_its_column_names_keeps_every_value(tmp_path):
+    """Cells past the last named column come under columns of their own (named like a CSV's blank header
+    cells), not dropped: the sheet's width is its widest row's."""
+    path = workbook(tmp_path / "export.xlsx", [["编号", "内容"], ["1", "路灯坏了", "补充", "再补充"], ["2", "噪音"]])
+    with pytest.warns(DuplicateColumnWarning), read_rows(path) as export:
+        rows = [(row.cells, row.error) for chunk in export.chunks for row in chunk]
+        assert export.header == ["编号", "内容", "", ".1"]
+    assert rows == [(["1", "路灯坏了", "补充", "再补充"], ""), (["2", "噪音", "", ""], "")]
+
+
 def test_a_title_row_read_as_the_header_by_dask_is_named_with_what_to_do():
     """pandas (pd.read_csv, dd.read_csv: frames given to triage.dask.tag) names blank header cells "Unnamed: 1":
     a title row read as the header is named too."""
@@ -827,6 +837,17 @@ def test_xlsx_cell_limit_is_reported_per_row(small_model, tmp_path):
     _, rows = tag_to_rows(small_model, path, tmp_path, suffix=".xlsx")
     assert len(rows[0]["附件"]) == 32_767 and "'附件' cut to 32,767 characters" in rows[0]["error"]
     assert rows[1]["error"] == "" and rows[1]["附件"] == "短"
+
+
+def test_a_column_name_over_the_xlsx_cell_limit_is_refused_before_tagging(small_model, tmp_path):
+    """A header cell has no error cell to say it was cut, so XLSX output is refused (other formats hold it)."""
+    path = tmp_path / "in.csv"
+    path.write_text(f"编号,内容,{'附' * 40_000}\n1,派出所补办身份证,x\n", "utf-8")
+    with pytest.raises(DataError, match=r"a column name of 40,000 characters \('附附.*longer than an XLSX cell holds"):
+        tag_file(path, tmp_path / "out.xlsx", model=small_model, progress=False)
+    tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)
+    with (tmp_path / "out.csv").open(encoding="utf-8-sig") as tagged:
+        assert len(next(csv.reader(tagged))[2]) == 40_000
 
 
 # ---------------------------------------------------------------- encodings

@@ -432,6 +432,11 @@ class _TableWriter:
                     f"the output has {len(columns):,} columns, more than an XLSX sheet holds ({XLSX_MAX_COLUMNS:,}): "
                     "write CSV, JSONL or Parquet instead (e.g. -o tagged.csv)"
                 )
+            if longest := max((name for name in columns if len(name) > XLSX_CELL_CHARS), key=len, default=None):
+                raise DataError(  # a header has no error cell to say it was cut
+                    f"a column name of {len(longest):,} characters ({longest[:40]!r}...) is longer than an XLSX "
+                    f"cell holds ({XLSX_CELL_CHARS:,}): write CSV, JSONL or Parquet instead (e.g. -o tagged.csv)"
+                )
             openpyxl = import_optional("openpyxl", extra="io", purpose="writing XLSX files")
             self._workbook = openpyxl.Workbook(write_only=True)
             self._sheet = self._workbook.create_sheet("triage")
@@ -480,14 +485,14 @@ class _TableWriter:
             if isinstance(value, str):
                 value = _NOT_IN_XML.sub("", value)
                 if len(value) > XLSX_CELL_CHARS:
-                    cut.append(self._columns[index] if index < len(self._columns) else str(index))
+                    cut.append(self._columns[index])
                     value = value[:XLSX_CELL_CHARS]
                 if value.startswith("="):  # openpyxl would store it as a formula
                     cell = WriteOnlyCell(self._sheet, value=value)
                     cell.data_type = "s"
                     value = cell
             out.append(value)
-        if cut and self._columns and self._cells.error_index < len(out):
+        if cut:
             note = f"{', '.join(map(repr, cut))} cut to {XLSX_CELL_CHARS:,} characters (the XLSX cell limit)"
             error = out[self._cells.error_index]
             out[self._cells.error_index] = f"{error}; {note}" if error else note

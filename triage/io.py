@@ -1628,16 +1628,8 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
         others = [other for other in names if other != name]
         hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
         raise DataError(f"sheet {name!r} is empty{hint}")
-    header = unique_columns(first)
-
-    def rows() -> Generator[Row]:
-        for number, row in enumerate(values, 1):
-            cells, error = row_cells(row, header)
-            if not error and any(to_cell(v) for v in row[len(header) :]):
-                error = f"row has cells beyond the {len(header)} header columns"
-            yield Row(number, cells, error)
-
-    return header, rows()
+    header = unique_columns(first)  # as wide as the sheet: calamine gives every row the sheet's width
+    return header, (Row(number, *row_cells(row, header)) for number, row in enumerate(values, 1))
 
 
 # How a workbook's bytes begin: a zip archive (XLSX), an OLE compound file (XLS, or an XLSX saved with a password).
