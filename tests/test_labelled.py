@@ -159,6 +159,27 @@ def test_the_departments_file_given_is_the_one_units_and_replies_are_mapped_by(t
             read_labelled(path, options)
 
 
+def test_units_and_replies_are_mapped_to_the_departments_of_the_file_given(tmp_path):
+    """A deployment's own directory names departments and units the shipped one lacks (or files elsewhere)."""
+    mine = tmp_path / "mine.toml"
+    mine.write_text(
+        "".join(
+            f'[[department]]\ncode = "{code}"\nname = "{name}"\nshort_name = "{name}"\nenglish_name = "{code}"\n'
+            f'unit_aliases = ["{unit}"]\n'
+            for code, name, unit in (("roads", "道路", "道路科"), ("water", "供水", "供水站"))
+        ),
+        encoding="utf-8",
+    )
+    rows = [
+        ["路面坑洼", "青石县道路科", "经青石县道路科核实，路面已修补。"],
+        ["自来水停了", "青石县供水站", "您反映的问题已转青石县供水站处理。"],
+    ]
+    path = _write_csv(tmp_path / "in.csv", ["内容", "承办单位", "答复"], rows)
+    units = read_labelled(path, LabelOptions("承办单位", labels_are="units", departments=mine))
+    replies = read_labelled(path, LabelOptions("答复", text_columns=("内容",), labels_are="replies", departments=mine))
+    assert units.labels == replies.labels == ["roads", "water"]
+
+
 def test_a_share_held_out_is_a_share_of_the_labelled_rows(tmp_path, blank_labels_export):
     """24 of the 30 rows have a label: a quarter of them (6) is held out, the other 18 trained on."""
     model = train_from_file(
