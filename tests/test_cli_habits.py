@@ -301,6 +301,48 @@ def test_stdin_splitting_drops_a_leading_bom_crs_of_crlf_and_only_an_empty_last_
     assert _read_stdin("\r\n学校\n".encode()) == [Message(""), Message("学校")]
 
 
+@given(
+    messages=st.lists(_LINE_TEXT, min_size=1, max_size=6),
+    codec=st.sampled_from(["utf-16-le", "utf-16-be"]),
+    null=st.booleans(),
+    crlf=st.booleans(),
+    broken=st.sets(st.integers(0, 5), max_size=2),
+)
+def test_utf16_stdin_with_its_mark_gives_back_each_message_and_an_error_only_for_the_broken_ones(
+    messages, codec, null, crlf, broken
+):
+    """UTF-16 piped in (Notepad's "Unicode" file through `type`) was split at bytes 0x0A, half of any
+    character, and every line was "not UTF-8": now it is split at whole code units, and a message holding a
+    lone surrogate is its own error, in its place."""
+    broken = {i for i in broken if i < len(messages)}
+    texts = ["\ud800" + message if i in broken else message for i, message in enumerate(messages)]
+    separator = "\0" if null else "\r\n" if crlf else "\n"
+    mark = {"utf-16-le": b"\xff\xfe", "utf-16-be": b"\xfe\xff"}[codec]
+    read = _read_stdin(mark + (separator.join(texts) + separator).encode(codec, "surrogatepass"), null=null)
+    assert [m.text for m in read] == ["" if i in broken else message for i, message in enumerate(messages)]
+    unit = "message" if null else "line"
+    assert [m.error.split(" (")[0] for m in read] == [
+        f"stdin {unit} {i + 1} is not UTF-16 text" if i in broken else "" for i in range(len(messages))
+    ]
+
+
+def test_utf16_stdin_is_split_only_at_whole_code_units(capsys):
+    """U+0A41 then 一 are the bytes 41 0A 00 4E in UTF-16-LE: a line end (0A 00) across two characters is none;
+    an odd byte at the end is the last message's error, and the mark is said on stderr."""
+    from triage.cli._stdio import Message
+
+    assert _read_stdin(b"\xff\xfe" + "\u0a41一\n学校".encode("utf-16-le")) == [Message("\u0a41一"), Message("学校")]
+    assert "stdin read as UTF-16 (its byte order mark says so)" in capsys.readouterr().err
+    cut = _read_stdin(b"\xff\xfe" + "物业\n学校".encode("utf-16-le") + b"\x00")
+    assert (
+        cut[0] == Message("物业") and cut[1].text == "" and cut[1].error.startswith("stdin line 2 is not UTF-16 text")
+    )
+    assert _read_stdin(b"\xff\xfe" + '"物业"\n{"text": "学校"}\n'.encode("utf-16-le"), jsonl=True) == [
+        Message("物业"),
+        Message("学校"),
+    ]
+
+
 def test_a_jsonl_line_that_cannot_be_read_is_an_error_with_empty_text():
     """An error's message has no text (Message says so): nothing of a broken line is classified."""
     from triage.cli._stdio import Message

@@ -115,19 +115,30 @@ class Message(NamedTuple):
     error: str = ""
 
 
+# What a byte order mark at the start of standard input says it is: UTF-16 (Notepad's "Unicode", a Windows
+# console's `type` of such a file), whose line ends are two bytes and whose bytes 0x0A may be half of any
+# character; else UTF-8 (its mark, from Notepad or PowerShell, is not part of the first message) or GB18030.
+_UTF16_MARKS = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}
+_UTF8_MARK = b"\xef\xbb\xbf"
+
+
 def _stdin_messages(jsonl: bool, null: bool) -> list[Message]:
     """Messages on standard input: one per line, or with ``jsonl`` one JSON string (or object with a
     ``text``) per line, or with ``null`` separated by NUL bytes (both keep line breaks inside a message).
-    Split as bytes (a line end and a NUL are never part of a UTF-8 or GB18030 character), then decoded
-    (:func:`_decoded`): a message that cannot be read is an error of its own, not of the whole input."""
-    data = sys.stdin.buffer.read().removeprefix(b"\xef\xbb\xbf")
+    Split as bytes (a line end and a NUL are never part of a UTF-8 or GB18030 character; UTF-16, told by its
+    byte order mark, is split at whole code units), then decoded (:func:`_decoded`): a message that cannot
+    be read is an error of its own, not of the whole input."""
+    data = sys.stdin.buffer.read()
+    utf16 = _UTF16_MARKS.get(data[:2])
+    data = data[2:] if utf16 else data.removeprefix(_UTF8_MARK)
+    line_end, nul, cr = (character.encode(utf16 or "ascii") for character in "\n\0\r")
     if null:
-        items = data.split(b"\0")
-        items = items[:-1] if items[-1] in (b"", b"\n") else items
+        items = _split(data, nul)
+        items = items[:-1] if items[-1] in (b"", line_end) else items
     else:  # newlines only: str.splitlines would also break at U+2028 and other separators
-        items = [line.removesuffix(b"\r") for line in data.split(b"\n")]
+        items = [line.removesuffix(cr) for line in _split(data, line_end)]
         items = items[:-1] if items[-1] == b"" else items
-    messages = _decoded(items, "line" if not null else "message")
+    messages = _decoded(items, "line" if not null else "message", utf16)
     if not jsonl:
         return messages
     return [
@@ -137,9 +148,30 @@ def _stdin_messages(jsonl: bool, null: bool) -> list[Message]:
     ]
 
 
-def _decoded(items: list[bytes], unit: str) -> list[Message]:
-    """``items`` as text: UTF-8; an input that is not UTF-8 but is GB18030 throughout (a Windows console's
-    pipe) as GB18030, saying so; otherwise an item that is not UTF-8 is its own error."""
+def _split(data: bytes, separator: bytes) -> list[bytes]:
+    """``data.split(separator)``, a separator counting only where it starts a whole code unit (a UTF-16 line
+    end is ``0A 00``, and ``00 0A`` across two characters is none)."""
+    unit = len(separator)
+    if unit == 1:
+        return data.split(separator)
+    items, start, at = [], 0, 0
+    while (at := data.find(separator, at)) != -1:
+        if at % unit:
+            at += 1
+            continue
+        items.append(data[start:at])
+        start = at = at + unit
+    items.append(data[start:])
+    return items
+
+
+def _decoded(items: list[bytes], unit: str, utf16: str | None = None) -> list[Message]:
+    """``items`` as text: in ``utf16`` when given (an item that is not is its own error); else UTF-8, or an
+    input that is not UTF-8 but is GB18030 throughout (a Windows console's pipe) as GB18030, saying so;
+    otherwise an item that is not UTF-8 is its own error."""
+    if utf16:
+        notify("stdin read as UTF-16 (its byte order mark says so)")
+        return [_message_in(item, utf16, f"stdin {unit} {number}") for number, item in enumerate(items, start=1)]
     for encoding in ("utf-8", "gb18030"):
         try:
             texts = [item.decode(encoding) for item in items]
@@ -148,16 +180,17 @@ def _decoded(items: list[bytes], unit: str) -> list[Message]:
         if encoding != "utf-8":
             notify(f"stdin is not UTF-8; read as {encoding} (GB18030 is a superset of GBK and GB2312)")
         return [Message(text) for text in texts]
-    return [_utf8_message(item, f"stdin {unit} {number}") for number, item in enumerate(items, start=1)]
+    return [_message_in(item, "utf-8", f"stdin {unit} {number}") for number, item in enumerate(items, start=1)]
 
 
-def _utf8_message(item: bytes, where: str) -> Message:
+def _message_in(item: bytes, encoding: str, where: str) -> Message:
     try:
-        return Message(item.decode("utf-8"))
+        return Message(item.decode(encoding))
     except UnicodeDecodeError as error:
+        name = encoding.upper().removesuffix("-LE").removesuffix("-BE")
         return Message(
             "",
-            f"{where} is not UTF-8 text ({error.reason} at byte {error.start}); convert it to UTF-8 and send it again",
+            f"{where} is not {name} text ({error.reason} at byte {error.start}); convert it to UTF-8 and send it again",
         )
 
 
