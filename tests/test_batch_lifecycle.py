@@ -123,6 +123,14 @@ def test_a_folder_named_as_the_output_is_refused_before_any_row_is_tagged(
     assert tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
 
 
+def test_a_folder_without_a_suffix_named_as_the_output_is_said_to_be_a_folder(small_model, tmp_path):
+    """`-o results/` was told its format could not be told from its suffix, and to pass --format."""
+    source = _export(tmp_path / "in.csv", 3)
+    (tmp_path / "results").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"results is a folder; name a file \(e.g. .*results/tagged.csv\)"):
+        tag_file(source, tmp_path / "results", model=small_model, text_columns=["text"])
+
+
 def test_a_folder_named_as_the_summary_is_refused_before_any_row_is_tagged(small_model, tmp_path):
     """The summary is written last: a folder there failed the run (exit 1) after the output was complete."""
     source = _export(tmp_path / "in.csv", 3)

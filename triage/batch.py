@@ -1180,10 +1180,10 @@ def tag_file(
     """
     options = _with_settings(options, settings, jobs)
     src, dst = Path(src), Path(dst)
-    out_kind = resolve_format(dst, options.output_format)
     for path, example in ((dst, "tagged.csv"), (options.summary_path, "summary.json")):
         if path is not None and Path(path).is_dir():  # found only once every row was tagged, else
             raise IsADirectoryError(f"{path} is a folder; name a file (e.g. {Path(path) / example})")
+    out_kind = resolve_format(dst, options.output_format)  # a folder has no format to tell: said above
     if dst.exists() and not options.overwrite:
         raise FileExistsError(f"{dst} already exists; pass --overwrite to replace it")
     if options.resume and out_kind not in _RESUMABLE:
