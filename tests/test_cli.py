@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 from click.testing import CliRunner
@@ -118,6 +120,18 @@ def test_info_prints_manifest_and_department_table(run):
     from triage.segmentation import segmenter
 
     assert f"segmenter {segmenter()}, featuriser {FEATURIZER}" in result.output
+
+
+def test_info_department_table_lines_up_on_a_terminal(run):
+    """A Chinese character takes two terminal columns: padding by characters put each English name at another
+    column (农业农村 two columns right of 民政)."""
+    lines = run("info", "--model", "default", model=False).output.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("code ")) :]
+    widths = {
+        sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in re.match(r"\S+\s+\S+\s+", line)[0])
+        for line in table
+    }
+    assert len(table) > 10 and len(widths) == 1 and all(line == line.rstrip() for line in table)
 
 
 def test_info_json(run):

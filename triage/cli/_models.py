@@ -8,6 +8,7 @@ Each reads a labelled export through :func:`triage.labelled.read_labelled` insid
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from triage.cli._options import (
     model_option,
     silent_option,
 )
-from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled
+from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled, visible
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.labelled import LabelOptions
 from triage.text import display_text
@@ -101,11 +102,30 @@ def info(as_json: bool, model_path: Path | None) -> None:
     echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
     echo("")
     directory = default_directory()
-    echo(f"{'code':<34}{'名称':<10}english")
+    rows = [("code", "名称", "english")]
     for label in manifest.get("labels", []):
         department = directory.get(label["code"])
-        english = department.english_name if department else ""
-        echo(f"{label['code']:<34}{label.get('name', ''):<10}{english}")
+        rows.append((label["code"], label.get("name", ""), department.english_name if department else ""))
+    for line in _aligned(rows):
+        echo(line)
+
+
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """``rows`` as lines whose columns line up on a terminal, where a Chinese character takes two columns
+    (padding by characters put 农业农村 two columns right of 民政), control characters shown as escapes."""
+    shown = [[visible(cell) for cell in row] for row in rows]
+    widths = [max(map(_terminal_width, column)) + 2 for column in zip(*shown, strict=True)]
+    return [
+        (
+            "".join(cell + " " * (width - _terminal_width(cell)) for cell, width in zip(row[:-1], widths, strict=False))
+            + row[-1]
+        ).rstrip()
+        for row in shown
+    ]
+
+
+def _terminal_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
 
 
 @click.command(short_help="Train a model on a labelled export. 训练模型")
