@@ -134,6 +134,14 @@ def test_info_department_table_lines_up_on_a_terminal(run):
     assert len(table) > 10 and len(widths) == 1 and all(line == line.rstrip() for line in table)
 
 
+def test_tables_for_people_pad_a_chinese_character_as_two_columns():
+    """The same padding lines up `info`'s departments and `evaluate`'s per-class figures (a deployment's labels
+    are often Chinese unit names)."""
+    from triage.cli._models import _aligned
+
+    assert _aligned([("code", "名称", "english"), ("教育 局", "x", "")]) == ["code     名称  english", "教育 局  x"]
+
+
 def test_info_json(run):
     manifest = json.loads(run("info", "--json").stdout)
     assert manifest["format"] == "triage-model"

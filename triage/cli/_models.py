@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,7 @@ def info(as_json: bool, model_path: Path | None) -> None:
         echo(line)
 
 
-def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+def _aligned(rows: Sequence[Sequence[str]]) -> list[str]:
     """``rows`` as lines whose columns line up on a terminal, where a Chinese character takes two columns
     (padding by characters put 农业农村 two columns right of 民政), control characters shown as escapes."""
     shown = [[visible(cell) for cell in row] for row in rows]
@@ -295,9 +296,12 @@ def _echo_evaluation(result: dict[str, Any]) -> None:
     for key in _HEADLINE_METRICS:
         if result.get(key) is not None:
             echo(f"{key:<28}{result[key]:.3f}")
-    echo(f"\n{'department':<34}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>10}")
+    echo("")
+    table = [("department", *(f"{name:>9}" for name in ("precision", "recall", "F1", "support")))]
     for code, row in result["per_class"].items():
-        echo(f"{code:<34}{row['precision']:>10.3f}{row['recall']:>10.3f}{row['f1']:>10.3f}{row['support']:>10}")
+        table.append((code, *(f"{row[key]:>9.3f}" for key in ("precision", "recall", "f1")), f"{row['support']:>9}"))
+    for line in _aligned(table):
+        echo(line)
     if result["most_confused"]:
         echo("\nmost confused (true -> predicted):")
         for pair in result["most_confused"]:
