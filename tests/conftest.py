@@ -17,6 +17,7 @@ import pytest
 
 import triage
 from triage.defaults import DEFAULT_TOP_K
+from triage.results import Classification, ReviewReason
 
 # Invented messages, written for these tests; never taken from real data.
 PROPERTY_DOCS = (
@@ -282,3 +283,19 @@ def dask_threads_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def classified(*candidates: tuple[str, float], reason: ReviewReason | None = None, sub: str | None = None):
+    """A classification written by hand (no model), for tests of the routing step: the first candidate is
+    the department, reviewed only when a ``reason`` is given."""
+    department = candidates[0][0] if candidates else None
+    return Classification(
+        department=department,
+        department_name=department,
+        confidence=candidates[0][1] if candidates else 0.0,
+        candidates=candidates,
+        needs_review=reason is not None,
+        reason=reason,
+        explanation=(("物业", 0.5),),
+        sub_category=sub,
+    )

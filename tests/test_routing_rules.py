@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import classified
 from triage import routing
 from triage.exceptions import ConfigError
 from triage.patterns import compile_user_pattern
@@ -13,20 +14,6 @@ from triage.results import Classification, Urgency
 from triage.routing import RoutingConfig, Rule, load_config, suggest
 
 GAS = "燃气泄漏了"
-
-
-def classified(*candidates: tuple[str, float], sub: str | None = None) -> Classification:
-    department = candidates[0][0] if candidates else None
-    return Classification(
-        department=department,
-        department_name=department,
-        confidence=candidates[0][1] if candidates else 0.0,
-        candidates=candidates,
-        needs_review=False,
-        reason=None,
-        explanation=(),
-        sub_category=sub,
-    )
 
 
 CLEAR = classified(("property_management", 0.80), ("public_security", 0.15), ("education", 0.05))

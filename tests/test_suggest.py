@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from tests.conftest import classified
 from triage import model as model_module
 from triage import routing
 from triage.patterns import compile_user_pattern
@@ -15,20 +16,6 @@ from triage.results import Classification, ReviewReason, Urgency
 from triage.routing import Place, RoutingConfig, Rule, suggest
 
 TEXT = "小区物业乱收停车费，垃圾也没人清理"
-
-
-def classified(*candidates: tuple[str, float], reason: ReviewReason | None = None, sub: str | None = None):
-    department = candidates[0][0] if candidates else None
-    return Classification(
-        department=department,
-        department_name=department,
-        confidence=candidates[0][1] if candidates else 0.0,
-        candidates=candidates,
-        needs_review=reason is not None,
-        reason=reason,
-        explanation=(("物业", 0.5),),
-        sub_category=sub,
-    )
 
 
 def make_rule(name: str, pattern: str, action: str, department: str | None = None, **extra) -> Rule:
