@@ -206,11 +206,8 @@ def _piece_frame(piece: _ParquetPiece, header: list[str], types: list[Any] | Non
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     columns = header[: len(header) - len(piece.keys)]
     as_frame = _batch_frame if types is None else _typed_batch_frame
-    try:
-        with read_rows(piece.path, format="parquet", row_groups=piece.row_groups) as export:
-            frames = [as_frame(batch, columns) for batch in cast(Iterator[Any], export.batches)]
-    except DataError as refused:  # one file of many: say which
-        raise DataError(f"{piece.path}: {refused}") from None
+    with read_rows(piece.path, format="parquet", row_groups=piece.row_groups) as export:
+        frames = [as_frame(batch, columns) for batch in cast(Iterator[Any], export.batches)]
     empty = _cells_meta(columns) if types is None else _typed_meta(columns, types[: len(columns)])
     frame = pandas.concat(frames, ignore_index=True) if frames else empty
     kind = "string" if types is None else pandas.ArrowDtype(types[-1])

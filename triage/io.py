@@ -1507,7 +1507,7 @@ def _read_parquet(
     header = unique_columns(file.schema_arrow.names)
     groups = list(range(file.num_row_groups)) if row_groups is None else list(row_groups)
     first = sum(file.metadata.row_group(g).num_rows for g in range(min(groups, default=0)))
-    batches = _readable_batches(file, groups, chunk_size)
+    batches = _named_refusals(path, _readable_batches(file, groups, chunk_size))
 
     def rows() -> Generator[Row]:
         number = first
@@ -1516,6 +1516,15 @@ def _read_parquet(
             number += batch.num_rows
 
     return header, rows(), file.schema_arrow, batches
+
+
+def _named_refusals(path: Path, batches: Iterator[Any]) -> Generator[Any]:
+    """``batches``, a refusal met while reading them naming the file, as one met opening it does (Dask reads
+    many)."""
+    try:
+        yield from batches
+    except DataError as refused:
+        raise DataError(f"{path}: {refused}") from None
 
 
 def _readable_batches(file: Any, groups: list[int], batch_size: int) -> Generator[Any]:
