@@ -168,17 +168,17 @@ def _parquet_pieces(source: str, share_bytes: int) -> tuple[list[str], list[Any]
     header: list[str] | None = None
     key_names: list[str] = []
     pieces = []
-    for fragment in dataset.get_fragments():
-        if header is None:  # the dataset's schema: the first file's columns, then the partition keys
-            key_names = [name for name in dataset.schema.names if name not in fragment.physical_schema.names]
+    for fragment in dataset.get_fragments():  # each footer read once, by read_rows: not by the fragment too
         with read_rows(fragment.path, format="parquet") as export:  # a footer that cannot be read is refused
-            if header is None:
+            if header is None:  # the dataset's schema: the first file's columns, then the partition keys
                 header, first, types = export.header, fragment.path, list(export.schema.types)
+                key_names = [name for name in dataset.schema.names if name not in export.schema.names]
             elif export.header != header:
                 raise DataError(f"{fragment.path} has other columns than {first}: {', '.join(export.header)}")
+            footer = export.footer
         keys = datasets.get_partition_keys(fragment.partition_expression)
         cells = tuple(to_cell(keys.get(name)) for name in key_names)
-        sizes = [group.total_byte_size for group in map(fragment.metadata.row_group, range(fragment.num_row_groups))]
+        sizes = [footer.row_group(group).total_byte_size for group in range(footer.num_row_groups)]
         pieces += [_ParquetPiece(fragment.path, groups, cells) for groups in _runs(sizes, share_bytes)]
     if header is None:
         raise DataError(f"no Parquet file in {source}")

@@ -552,6 +552,9 @@ class Export:
     sheet: str | int | None = None
     #: For Parquet: the file's Arrow schema (the types outputs keep).
     schema: Any = None
+    #: For Parquet: the file's footer (pyarrow's ``FileMetaData``: its row groups, their rows and bytes), read
+    #: once, for a caller that plans the reading in row groups (Dask).
+    footer: Any = None
     #: CSV/TSV/JSONL: the byte offset where the data rows begin (after the header), from which the file
     #: can be read in shares (``byte_range``); None otherwise.
     data_start: int | None = None
@@ -1495,8 +1498,8 @@ def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iter
 
 def _read_parquet(
     path: Path, chunk_size: int, row_groups: Sequence[int] | None, closing: ExitStack
-) -> tuple[list[str], Generator[Row], Any, Iterator[Any]]:
-    """``(header, rows, Arrow schema, the record batches the rows are made of)``."""
+) -> tuple[list[str], Generator[Row], Any, Any, Iterator[Any]]:
+    """``(header, rows, Arrow schema, footer, the record batches the rows are made of)``."""
     parquet = import_optional("pyarrow.parquet", extra="io", purpose="reading Parquet files")
     arrow_error = import_optional("pyarrow", extra="io", purpose="reading Parquet files").ArrowException
     try:
@@ -1515,7 +1518,7 @@ def _read_parquet(
             yield from batch_rows(batch, header, number)
             number += batch.num_rows
 
-    return header, rows(), file.schema_arrow, batches
+    return header, rows(), file.schema_arrow, file.metadata, batches
 
 
 def _named_refusals(path: Path, batches: Iterator[Any]) -> Generator[Any]:
@@ -1815,10 +1818,10 @@ def read_rows(
     if byte_range is not None and kind not in _DELIMITERS and kind != "jsonl":
         raise DataError(f"{path}: byte ranges are for CSV, TSV and JSONL files, not {kind}")
     with ExitStack() as closing:
-        counter = choice = lines = data_start = schema = batches = keys = None
+        counter = choice = lines = data_start = schema = footer = batches = keys = None
         try:
             if kind == "parquet":
-                header, rows, schema, batches = _read_parquet(path, chunk_size, row_groups, closing)
+                header, rows, schema, footer, batches = _read_parquet(path, chunk_size, row_groups, closing)
             elif kind == "xlsx":
                 header, rows = _read_xlsx(path, sheet)
             else:
@@ -1837,7 +1840,7 @@ def read_rows(
             bar = closing.enter_context(_progress_bar(path, counter, progress))
             chunks = _counted(chunks, bar, counter)
         found = keys if kind == "jsonl" else None
-        yield Export(path, kind, header, chunks, choice, sheet, schema, data_start, batches, found, lines, bar)
+        yield Export(path, kind, header, chunks, choice, sheet, schema, footer, data_start, batches, found, lines, bar)
 
 
 @contextmanager
