@@ -10,6 +10,7 @@ import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from tests.test_dask_reading import read as read_on_dask
 from tests.test_dask_reading import read_locally
 from triage.batch import tag_file
 from triage.cli import cli
-from triage.io import Row, read_rows
+from triage.io import DataError, Row, read_rows
 
 TEXTS = ("小区物业乱收停车费", "派出所补办身份证要排好几天队", "学校食堂饭菜太差，孩子吃不饱", "路灯坏了好几天没人修")
 
@@ -215,3 +216,100 @@ def test_a_file_whose_own_metadata_carries_the_mark_of_lost_rows_is_read_as_it_i
     table = pa.table({"id": ["1"], "text": [TEXTS[0]]}).replace_schema_metadata({b"triage.damaged": b"\x1b[2J"})
     pq.write_table(table, tmp_path / "marked.parquet")
     assert [(row.cells, row.error) for row in read(tmp_path / "marked.parquet")] == [(["1", TEXTS[0]], "")]
+
+
+def lzo_copy(good: Path, groups: range) -> Path:
+    """A copy of ``good`` (written uncompressed) whose footer says the text column of row ``groups`` is
+    compressed with LZO, as a writer that has LZO says it: codec 3 in the column's metadata, the byte after its
+    path in the footer's Thrift (codecs 0 and 3 as ``\\x00`` and ``\\x06``)."""
+    data = good.read_bytes()
+    path_then_codec = b"\x18\x04text\x15\x00"
+    chunks = [k for k in range(len(data)) if data.startswith(path_then_codec, k)]
+    assert len(chunks) == pq.ParquetFile(good).num_row_groups
+    patched = bytearray(data)
+    for group in groups:
+        patched[chunks[group] + len(path_then_codec) - 1] = 6
+    lzo = good.with_name("lzo.parquet")
+    lzo.write_bytes(bytes(patched))
+    assert pq.ParquetFile(lzo).metadata.row_group(groups[0]).column(1).compression == "LZO"
+    return lzo
+
+
+NOT_DAMAGED = "the file is not damaged: "
+
+
+def test_a_file_compressed_with_lzo_is_refused_with_what_to_do_before_any_row_is_written(tmp_path):
+    """pyarrow reads LZO in no version and says so in an OSError, as for a damaged page: every row was an
+    error saying the file is damaged and to export it again."""
+    lzo = lzo_copy(export(tmp_path / "good.parquet"), range(3))
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["tag", str(lzo), "-o", str(out), "--silent", "--jobs", "1"])
+    assert result.exit_code != 0 and not out.exists()
+    assert "row group 0 (counted from 0) of the Parquet file cannot be read (OSError: " in result.output
+    assert "compressed with LZO, which pyarrow reads in no version; " + NOT_DAMAGED in result.output
+    assert "write it again with snappy or zstd compression" in result.output
+    assert "the file is damaged" not in result.output
+
+
+def test_lzo_in_one_row_group_stops_the_reading_there(tmp_path):
+    """The rows before it are read; its own are no error rows."""
+    lzo = lzo_copy(export(tmp_path / "good.parquet"), range(1, 2))
+    rows = []
+    refused = pytest.raises(DataError, match=rf"^{re.escape(str(lzo))}: row group 1 \(counted from 0\) .*with LZO")
+    with refused, read_rows(lzo, chunk_size=4) as rows_read:
+        for chunk in rows_read.chunks:
+            rows += chunk
+    assert [(row.number, row.error) for row in rows] == [(n, "") for n in range(1, 5)]
+
+
+def fail_in_group_1(monkeypatch: pytest.MonkeyPatch, problem: Exception) -> None:
+    """pyarrow's reader patched to raise ``problem`` where it reaches row group 1."""
+    reading = pq.ParquetFile.iter_batches
+
+    def failing_in_group_1(self: Any, *, row_groups: list[int], **options: Any) -> Iterator[Any]:
+        for group in row_groups:
+            if group == 1:
+                raise problem
+            yield from reading(self, row_groups=[group], **options)
+
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", failing_in_group_1)
+
+
+@pytest.mark.parametrize(
+    ("problem", "fix"),
+    [
+        (pa.ArrowNotImplementedError("Support for codec 'brotli' not built"), "pip install -U pyarrow"),
+        (pa.ArrowTypeError("Unsupported cast"), "pip install -U pyarrow"),
+        (pa.ArrowMemoryError("malloc of size 1073741824 failed"), "pass a smaller --chunk-size"),
+        (pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes"), "pass a smaller --chunk-size"),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else "",
+)
+def test_what_pyarrow_raises_for_no_damage_ends_the_reading_with_what_to_do(tmp_path, monkeypatch, problem, fix):
+    """pyarrow's reader patched to fail in row group 1 (no file this pyarrow writes makes it raise these):
+    not an error row per row saying the file is damaged, but the file refused, naming the group and reason."""
+    fail_in_group_1(monkeypatch, problem)
+    said = f"row group 1 (counted from 0) of the Parquet file cannot be read ({type(problem).__name__}: {problem}): "
+    with pytest.raises(DataError, match=re.escape(said) + ".*" + re.escape(fix)) as refused:
+        read(export(tmp_path / "good.parquet"))
+    assert "damaged; " not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [pa.ArrowInvalid("Invalid or truncated PLAIN-encoded BYTE_ARRAY data"), pa.ArrowIndexError("index out of bounds")],
+    ids=lambda problem: type(problem).__name__,
+)
+def test_what_pyarrow_raises_for_damage_besides_oserror_loses_only_the_groups_rows(tmp_path, monkeypatch, problem):
+    """What random damage to pages raised besides OSError (triage.io._not_damage): still damage."""
+    good = export(tmp_path / "good.parquet")
+    want = read(good)
+    fail_in_group_1(monkeypatch, problem)
+    assert_lost_only(read(good), want, 5, 8, 1, reason=re.escape(str(problem)))
+
+
+def test_dask_refuses_a_file_compressed_with_lzo_as_the_local_reader_does(tmp_path):
+    lzo = lzo_copy(export(tmp_path / "good.parquet"), range(3))
+    refused = rf"^{re.escape(str(lzo))}: row group \d \(counted from 0\) .*compressed with LZO"
+    with pytest.raises(DataError, match=refused):
+        read_on_dask(lzo, blocksize="1B")

@@ -135,3 +135,33 @@ def test_a_folder_holding_the_input_is_not_replaced(dask_client, saved_model_dir
             source, tmp_path, scheduler=dask_client.scheduler.address, model_path=saved_model_dir, overwrite=True
         )
     assert source.exists()
+
+
+def test_input_types_pandas_holds_otherwise_are_written_as_read(dask_client, saved_model_dir, small_model, tmp_path):
+    """Types whose dask meta is no pandas ``ArrowDtype`` of them (a large_string column's is pandas' own string
+    dtype) or that pandas converts on the way (a timezone, a decimal, a dictionary, nested types, an extension
+    type): the Dask output has the input's Arrow types, from its footer, as the local output has."""
+    import decimal
+    import uuid
+
+    count = len(MESSAGES)
+    columns = {
+        "内容": pa.array([text for _, text in MESSAGES], pa.large_string()),
+        "收到": pa.array([datetime.datetime(2024, 5, 1)] * count, pa.timestamp("us", tz="Asia/Shanghai")),
+        "金额": pa.array([decimal.Decimal(f"{n}.25") for n in range(count)], pa.decimal128(9, 2)),
+        "类别": pa.array(["物业", "交通"] * (count // 2), pa.string()).dictionary_encode(),
+        "次数": pa.array([[n] for n in range(count)], pa.large_list(pa.int64())),
+        "来源": pa.array([{"渠道": "热线", "编号": n} for n in range(count)]),
+        "标识": pa.array([uuid.UUID(int=n).bytes for n in range(count)], pa.binary(16)).cast(pa.uuid()),
+    }
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table(columns), source)
+    local, remote = (
+        table.replace_schema_metadata(None)
+        for table in _tagged_both(dask_client, saved_model_dir, small_model, source, None, False)
+    )
+    assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
+    assert remote.equals(local)
+    assert [remote.schema.field(name).type for name in columns] == [
+        pq.read_schema(source).field(name).type for name in columns
+    ]

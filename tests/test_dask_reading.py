@@ -387,3 +387,24 @@ def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_p
     scan = tio._jsonl_keys
     monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
     assert len(read(path, blocksize="256KB")) == 42 and scans == [path]
+
+
+@pytest.mark.parametrize("keep_types", [False, True], ids=["cells", "typed"])
+def test_a_parquet_piece_of_several_record_batches_is_one_partition_indexed_0_to_n(tmp_path, keep_types):
+    """A piece is read a record batch of DEFAULT_CHUNK_SIZE rows at a time, each batch a frame indexed from 0:
+    joined as they were, rows shared index labels, and pandas, which aligns on labels, gave row 2001 the value
+    of row 1 in a column taken from a Series (a text range's partition, one frame, is indexed 0..n-1)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from triage.dask import read_export
+    from triage.defaults import DEFAULT_CHUNK_SIZE
+
+    count = 2 * DEFAULT_CHUNK_SIZE + 1
+    pq.write_table(pa.table({"内容": [TEXTS[n % len(TEXTS)] for n in range(count)]}), tmp_path / "in.parquet")
+    with synchronous():
+        (part,) = [
+            part.compute() for part in read_export(str(tmp_path / "in.parquet"), keep_types=keep_types).partitions
+        ]
+    assert part.assign(n=pd.Series(range(count)))["n"].tolist() == list(range(count))
+    assert part.index.equals(pd.RangeIndex(count))

@@ -101,8 +101,12 @@ def tag(
     return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
 
 
+#: How much data :func:`read_export` reads in one partition, unless told.
+_BLOCKSIZE = "64MB"
+
+
 def read_export(
-    source: str | Path, *, encoding: str = "auto", blocksize: str = "64MB", keep_types: bool = False
+    source: str | Path, *, encoding: str = "auto", blocksize: str = _BLOCKSIZE, keep_types: bool = False
 ) -> Any:
     """A dask DataFrame of text cells from a Parquet dataset (a directory or glob), or from CSV, TSV, JSONL or
     XLSX files (a glob): the cells and reading errors :func:`triage.io.read_rows` gives for the same files.
@@ -117,8 +121,14 @@ def read_export(
     so a damaged row group's rows are rows with their error there too. With ``keep_types`` their columns keep
     their Arrow types (pandas ``ArrowDtype``; partition keys text) instead of becoming cells, as
     :func:`tag_dataset` reads them so that its output keeps them, as the local Parquet to Parquet does."""
+    return _export_frame(str(source), encoding, blocksize, keep_types)[0]
+
+
+def _export_frame(source: str, encoding: str, blocksize: str, keep_types: bool) -> tuple[Any, list[Any] | None]:
+    """:func:`read_export`'s frame, and the Arrow types of its columns for a Parquet ``source`` (None for
+    text): as the footers give them, not as pandas dtypes map back to them (dask's meta holds a large_string
+    column as pandas' own string dtype)."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
-    source = str(source)
     share_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes(blocksize)
     if share_bytes < 1:
         raise ValueError(f"blocksize must be at least one byte, got {blocksize!r}")
@@ -126,12 +136,12 @@ def read_export(
         header, types, pieces = _parquet_pieces(source, share_bytes)
         kept = types if keep_types else None
         meta = _typed_meta(header, types) if keep_types else _cells_meta(header)
-        return dd.from_map(_piece_frame, pieces, header=header, types=kept, meta=meta)
+        return dd.from_map(_piece_frame, pieces, header=header, types=kept, meta=meta), types
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
     header, ranges = _text_ranges(files, encoding, share_bytes)
-    return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header))
+    return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header)), None
 
 
 #: The column of :func:`read_export`'s frame holding each row's reading error ("" if none).
@@ -168,17 +178,17 @@ def _parquet_pieces(source: str, share_bytes: int) -> tuple[list[str], list[Any]
     header: list[str] | None = None
     key_names: list[str] = []
     pieces = []
-    for fragment in dataset.get_fragments():
-        if header is None:  # the dataset's schema: the first file's columns, then the partition keys
-            key_names = [name for name in dataset.schema.names if name not in fragment.physical_schema.names]
+    for fragment in dataset.get_fragments():  # each footer read once, by read_rows: not by the fragment too
         with read_rows(fragment.path, format="parquet") as export:  # a footer that cannot be read is refused
-            if header is None:
+            if header is None:  # the dataset's schema: the first file's columns, then the partition keys
                 header, first, types = export.header, fragment.path, list(export.schema.types)
+                key_names = [name for name in dataset.schema.names if name not in export.schema.names]
             elif export.header != header:
                 raise DataError(f"{fragment.path} has other columns than {first}: {', '.join(export.header)}")
+            footer = export.footer
         keys = datasets.get_partition_keys(fragment.partition_expression)
         cells = tuple(to_cell(keys.get(name)) for name in key_names)
-        sizes = [group.total_byte_size for group in map(fragment.metadata.row_group, range(fragment.num_row_groups))]
+        sizes = [footer.row_group(group).total_byte_size for group in range(footer.num_row_groups)]
         pieces += [_ParquetPiece(fragment.path, groups, cells) for groups in _runs(sizes, share_bytes)]
     if header is None:
         raise DataError(f"no Parquet file in {source}")
@@ -518,7 +528,6 @@ def tag_dataset(
     replaced only with ``overwrite``.
     """
     distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
-    pyarrow = import_optional("pyarrow", extra="dask", purpose="--engine dask")
     output = Path(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
@@ -532,14 +541,14 @@ def tag_dataset(
             cluster = distributed.LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=":0")
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
-        frame = read_export(source, encoding=encoding, keep_types=True)  # Parquet input keeps its types, as locally
+        # Parquet input keeps its types, as locally
+        frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True)
         tagged = tag(frame, text_columns, model_path=model, config=config)
         if group_threshold is not None:
             tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
         header = [name for name in frame.columns if name != READ_ERRORS]
         names = output_columns(config is not None) + (GROUP_COLUMNS if group_threshold is not None else ())
-        types = pyarrow.Schema.from_pandas(frame._meta[header], preserve_index=False).types
-        arguments = (header, names, tuple(types) if _is_parquet(str(source)) else None)
+        arguments = (header, names, tuple(types) if types is not None else None)
         if output.is_dir():
             shutil.rmtree(output)
         elif output.exists():
