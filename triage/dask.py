@@ -25,6 +25,7 @@ import dataclasses
 import functools
 import glob
 import shutil
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -316,8 +317,8 @@ def _typed_batch_frame(batch: Any, header: list[str]) -> Any:
     """One Arrow record batch of a Parquet file with its values as read (pandas ``ArrowDtype``: nothing becomes a
     Python value, so nothing can fail its row), the rows of a damaged row group with their error."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    frame = batch.to_pandas(types_mapper=pandas.ArrowDtype, ignore_metadata=True)  # a pandas index stays a column
-    frame.columns = header
+    held = [column.cast(_held_type(column.type)) for column in batch.columns]  # no metadata: an index stays a column
+    frame = type(batch).from_arrays(held, names=header).to_pandas(types_mapper=pandas.ArrowDtype)
     frame[READ_ERRORS] = pandas.array([lost_rows_error(batch)] * len(frame), dtype="string")
     return frame
 
@@ -326,10 +327,22 @@ def _typed_meta(header: list[str], types: list[Any]) -> Any:
     """The empty frame :func:`read_export`'s partitions look like with ``keep_types``."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     frame = pandas.DataFrame(
-        {name: pandas.Series(dtype=pandas.ArrowDtype(kind)) for name, kind in zip(header, types, strict=True)}
+        {
+            name: pandas.Series(dtype=pandas.ArrowDtype(_held_type(kind)))
+            for name, kind in zip(header, types, strict=True)
+        }
     )
     frame[READ_ERRORS] = pandas.Series(dtype="string")
     return frame
+
+
+def _held_type(kind: Any) -> Any:
+    """The Arrow type a column of type ``kind`` is held as in a pandas frame: a view type (Polars writes text as
+    string_view) as its large type, for which pandas' kernels (take, concat) exist; the writer casts it back
+    to ``kind`` (:func:`triage.batch.parquet_table`)."""
+    pyarrow = sys.modules["pyarrow"]
+    views = {pyarrow.string_view(): pyarrow.large_string(), pyarrow.binary_view(): pyarrow.large_binary()}
+    return views.get(kind, kind)
 
 
 def _rows_frame(rows: list[Row], header: list[str]) -> Any:
