@@ -210,3 +210,45 @@ def test_any_lines_give_the_union_of_their_keys_and_keep_every_value(tmp_path, b
     for share_bytes in (1, 7, 64):
         shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes)
         assert tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares) == union
+
+
+def test_stop_after_n_makes_columns_of_the_keys_of_rows_1_to_n_only(small_model, tmp_path):
+    """Rows are counted as the reader numbers them: the blank line is no row, so row 7 is the eighth line."""
+    records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(6)]
+    records.insert(3, "")
+    records.append({"id": 6, "text": "学校乱收费", "late": 1})
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    for stop_after, columns in ((6, ["id", "text"]), (7, ["id", "text", "late"])):
+        summary = tag_file(
+            src, tmp_path / f"out{stop_after}.csv", model=small_model, stop_after=stop_after, progress=False
+        )
+        rows = output_rows(tmp_path / f"out{stop_after}.csv")
+        assert [name for name in rows[0] if name not in _ADDED_COLUMNS] == columns
+        assert summary.rows_out == stop_after and [row["id"] for row in rows] == [str(i) for i in range(stop_after)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs):
+    """Past row 3 come megabytes whose keys, read, would refuse the file: none of them is read."""
+    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 5)
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # processes would scan it, asked for
+    records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(3)]
+    records += [{"id": i, f"k{i}": NOTE} for i in range(3, 200)]
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    scans: list[Any] = []
+    lines_of = tio._text_lines
+
+    def counted(path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None) -> Any:
+        lines, source = lines_of(path, start, encoding, translate, True, stop)
+        scans.append(source)
+        return lines, source
+
+    monkeypatch.setattr(tio, "_text_lines", counted)
+    with read_rows(src, stop_after=3, jobs=jobs) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert export.header == ["id", "text"] and [row.error for row in rows] == ["", "", ""]
+    assert scans[0].count < (1 << 20) < src.stat().st_size // 8  # the scan's reads; the rows' come after
+    with read_rows(src, stop_after=6, jobs=jobs) as export:  # up to the limit
+        assert export.keys == ["id", "text", "k3", "k4", "k5"]
+    with pytest.raises(DataError, match=r"\(row 7 brings key number 6, 'k6'\)"):
+        read_rows(src, stop_after=7, jobs=jobs).__enter__()

@@ -1100,13 +1100,13 @@ class _KeysSeen:
     first_problem: tuple[int, str] | None
 
 
-def _keys_seen(lines: Iterable[str]) -> _KeysSeen:
-    """The keys of the objects on ``lines``, in the order they first appear; it stops once more than
-    :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes not valid
-    in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
+def _keys_seen(lines: Iterable[str], stop_after: int | None = None) -> _KeysSeen:
+    """The keys of the objects on ``lines``, in the order they first appear, up to row ``stop_after``; it stops
+    once more than :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes
+    not valid in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
     keys: dict[str, int] = {}
     rows, problem = 0, None
-    for rows, line in enumerate((line for line in lines if line.strip()), 1):
+    for rows, line in enumerate(itertools.islice((line for line in lines if line.strip()), stop_after), 1):
         record, reason = _json_object(line)
         if record is None:
             problem = problem or (rows, reason)
@@ -1117,11 +1117,12 @@ def _keys_seen(lines: Iterable[str]) -> _KeysSeen:
     return _KeysSeen(keys, rows, problem)
 
 
-def _share_keys(path: Path, encoding: str, start: int, stop: int | None) -> _KeysSeen:
-    """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are)."""
+def _share_keys(path: Path, encoding: str, start: int, stop: int | None, stop_after: int | None = None) -> _KeysSeen:
+    """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are), up to
+    row ``stop_after`` of them."""
     lines, handle = _text_lines(path, start, encoding, True, count=False, stop=stop)
     with handle:
-        return _keys_seen(lines)
+        return _keys_seen(lines, stop_after)
 
 
 def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
@@ -1159,14 +1160,18 @@ def _too_many_keys(row: int, key: str) -> str:
     )
 
 
-def _jsonl_keys(path: Path, encoding: str, jobs: int) -> list[str]:
+def _jsonl_keys(path: Path, encoding: str, jobs: int, stop_after: int | None = None) -> list[str]:
     """The columns of a JSONL file: the keys of all its objects, in the order they first appear, so that no value
-    is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row).
+    is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row);
+    with ``stop_after``, of its rows up to that one, the only rows read.
     The file is scanned as its rows are read (:func:`_keys_seen`), by ``jobs`` processes in byte shares on Linux
-    (forked, as the batch tagger's workers are) when the file is large enough to gain from them."""
+    (forked, as the batch tagger's workers are) when the file is large enough to gain from them. Up to a row, it
+    is scanned in one process: where a share's rows start is known only once the shares before it are scanned,
+    and the scan takes a fraction of the time the parent then spends reading those rows itself."""
     size = path.stat().st_size
-    if jobs <= 1 or size < _PARALLEL_SCAN_BYTES or sys.platform != "linux":  # forked only where batch's workers are
-        return _merged_keys([_share_keys(path, encoding, 0, None)])
+    serial = jobs <= 1 or size < _PARALLEL_SCAN_BYTES or stop_after is not None
+    if serial or sys.platform != "linux":  # forked only where batch's workers are
+        return _merged_keys([_share_keys(path, encoding, 0, None, stop_after)])
     shares = list(byte_shares(path, "jsonl", 0, 1, jobs, share_bytes=-(-size // (4 * jobs)), encoding=encoding))
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         starts, stops = zip(*shares, strict=True)
@@ -1217,12 +1222,13 @@ def _text_lines(
 
 
 def _text_header(
-    path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str] | None, jobs: int
+    path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str] | None, jobs: int, stop_after: int | None
 ) -> tuple[list[str], list[str], int]:
     """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's keys are
-    ``jsonl_keys`` when given, else found by ``jobs`` processes (:func:`_jsonl_keys`)."""
+    ``jsonl_keys`` when given, else found by ``jobs`` processes in its rows up to ``stop_after``
+    (:func:`_jsonl_keys`)."""
     if kind == "jsonl":
-        keys = list(jsonl_keys) if jsonl_keys is not None else _jsonl_keys(path, encoding, jobs)
+        keys = list(jsonl_keys) if jsonl_keys is not None else _jsonl_keys(path, encoding, jobs, stop_after)
         return unique_columns(keys), keys, 0  # the first object is also the first row
     lines, handle = _text_lines(path, 0, encoding, False, count=False)
     with handle:
@@ -1266,16 +1272,18 @@ def _read_text(
     byte_range: tuple[int, int] | None,
     jsonl_keys: Sequence[str] | None,
     jobs: int,
+    stop_after: int | None,
 ) -> tuple[list[str], list[str], Generator[Row], _CountingReader, _Lines, int]:
     """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
-    that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`)."""
+    that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`); a whole
+    JSONL file read up to row ``stop_after`` has the keys of those rows only."""
     if byte_range is None:
-        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
+        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs, stop_after)
     else:
         with warnings.catch_warnings():  # the whole file's reader has warned of these already
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             warnings.simplefilter("ignore", TitleRowsWarning)
-            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
+            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs, None)
     start, stop = byte_range or (data_start, None)
     lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
     if kind == "jsonl":
@@ -1754,9 +1762,9 @@ def read_rows(
     those Parquet row groups (row numbers stay those of the whole file); ``byte_range`` ``(start,
     stop)`` reads the CSV/TSV/JSONL records that start in that range of bytes (:func:`byte_shares`;
     rows numbered from 1 in the range; :meth:`Export.position` tells where the next range must start).
-    A JSONL file's columns are the keys of all its objects, found by scanning it whole first, in ``jobs``
-    processes (byte shares, where processes can be forked); a reader of a byte range passes the whole
-    file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
+    A JSONL file's columns are the keys of all its objects, found by scanning it whole first (up to row
+    ``stop_after``), in ``jobs`` processes (byte shares, where processes can be forked); a reader of a byte
+    range passes the whole file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
     ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX).
     Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
     problems of one row are that row's ``error``.
@@ -1777,7 +1785,7 @@ def read_rows(
             else:
                 choice = choose_encoding(path, encoding)
                 header, keys, rows, counter, lines, data_start = _read_text(
-                    path, kind, choice.encoding, byte_range, jsonl_keys, jobs
+                    path, kind, choice.encoding, byte_range, jsonl_keys, jobs, stop_after
                 )
                 closing.callback(counter.close)
         except DataError as problem:
