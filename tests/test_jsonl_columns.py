@@ -5,6 +5,7 @@ A file whose objects hold more keys than any output can hold (an object used as 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -238,8 +239,8 @@ def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs):
     scans: list[Any] = []
     lines_of = tio._text_lines
 
-    def counted(path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None) -> Any:
-        lines, source = lines_of(path, start, encoding, translate, True, stop)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        lines, source = lines_of(*args, **{**kwargs, "count": True})
         scans.append(source)
         return lines, source
 
@@ -252,3 +253,20 @@ def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs):
         assert export.keys == ["id", "text", "k3", "k4", "k5"]
     with pytest.raises(DataError, match=r"\(row 7 brings key number 6, 'k6'\)"):
         read_rows(src, stop_after=7, jobs=jobs).__enter__()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_key_scan_shows_its_progress_in_bytes_when_asked_and_only_then(
+    small_model, tmp_path, monkeypatch, capsys, jobs
+):
+    """A large file spends seconds in the scan before the first row is tagged: its bar says so, to the last byte
+    (scanned in shares by processes too); none without progress."""
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
+    src = late_keys(tmp_path / "in.jsonl")
+    tag_file(src, tmp_path / "out.csv", model=small_model, n_jobs=jobs, progress=True)
+    shown = [
+        line for line in re.split(r"[\r\n]", capsys.readouterr().err) if "in.jsonl (finding the JSONL keys)" in line
+    ]
+    assert shown and "100%" in shown[-1] and f"{src.stat().st_size / 1e6:.2f}M/" in shown[-1]
+    tag_file(src, tmp_path / "quiet.csv", model=small_model, n_jobs=jobs, progress=False)
+    assert capsys.readouterr().err == ""

@@ -580,11 +580,13 @@ class Export:
 
 
 class _CountingReader(io.RawIOBase):
-    """A binary file that counts the bytes read through it (for progress by bytes)."""
+    """A binary file that counts the bytes read through it (for progress by bytes), telling ``on_read`` the bytes
+    of each read when given (a read is of a buffer, 64 KiB or more: no cost to speak of)."""
 
-    def __init__(self, raw: Any, count: int = 0) -> None:
+    def __init__(self, raw: Any, count: int = 0, on_read: Callable[[int], object] | None = None) -> None:
         self._raw = raw
         self.count = count
+        self._on_read = on_read
 
     def readable(self) -> bool:
         return True
@@ -592,6 +594,8 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         n = self._raw.readinto(buffer)
         self.count += n or 0
+        if self._on_read is not None and n:
+            self._on_read(n)
         return n
 
     def seekable(self) -> bool:
@@ -1117,10 +1121,17 @@ def _keys_seen(lines: Iterable[str], stop_after: int | None = None) -> _KeysSeen
     return _KeysSeen(keys, rows, problem)
 
 
-def _share_keys(path: Path, encoding: str, start: int, stop: int | None, stop_after: int | None = None) -> _KeysSeen:
+def _share_keys(
+    path: Path,
+    encoding: str,
+    start: int,
+    stop: int | None,
+    stop_after: int | None = None,
+    shown: Callable[[int], object] | None = None,
+) -> _KeysSeen:
     """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are), up to
-    row ``stop_after`` of them."""
-    lines, handle = _text_lines(path, start, encoding, True, count=False, stop=stop)
+    row ``stop_after`` of them; ``shown`` is told the bytes of each read."""
+    lines, handle = _text_lines(path, start, encoding, True, count=shown is not None, stop=stop, on_read=shown)
     with handle:
         return _keys_seen(lines, stop_after)
 
@@ -1160,22 +1171,39 @@ def _too_many_keys(row: int, key: str) -> str:
     )
 
 
-def _jsonl_keys(path: Path, encoding: str, jobs: int, stop_after: int | None = None) -> list[str]:
+def _jsonl_keys(
+    path: Path,
+    encoding: str,
+    jobs: int,
+    stop_after: int | None = None,
+    shown: Callable[[int], object] | None = None,
+) -> list[str]:
     """The columns of a JSONL file: the keys of all its objects, in the order they first appear, so that no value
     is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row);
     with ``stop_after``, of its rows up to that one, the only rows read.
     The file is scanned as its rows are read (:func:`_keys_seen`), by ``jobs`` processes in byte shares on Linux
     (forked, as the batch tagger's workers are) when the file is large enough to gain from them. Up to a row, it
     is scanned in one process: where a share's rows start is known only once the shares before it are scanned,
-    and the scan takes a fraction of the time the parent then spends reading those rows itself."""
+    and the scan takes a fraction of the time the parent then spends reading those rows itself.
+    ``shown`` is told the bytes scanned: as they are read in one process, a share's as it is taken in many."""
     size = path.stat().st_size
     serial = jobs <= 1 or size < _PARALLEL_SCAN_BYTES or stop_after is not None
     if serial or sys.platform != "linux":  # forked only where batch's workers are
-        return _merged_keys([_share_keys(path, encoding, 0, None, stop_after)])
+        return _merged_keys([_share_keys(path, encoding, 0, None, stop_after, shown)])
     shares = list(byte_shares(path, "jsonl", 0, 1, jobs, share_bytes=-(-size // (4 * jobs)), encoding=encoding))
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         starts, stops = zip(*shares, strict=True)
-        return _merged_keys(pool.map(_share_keys, itertools.repeat(path), itertools.repeat(encoding), starts, stops))
+        seen = pool.map(_share_keys, itertools.repeat(path), itertools.repeat(encoding), starts, stops)
+        return _merged_keys(seen if shown is None else _told(seen, shares, shown))
+
+
+def _told(
+    seen: Iterable[_KeysSeen], shares: Sequence[tuple[int, int]], shown: Callable[[int], object]
+) -> Iterator[_KeysSeen]:
+    """What each of the byte ``shares`` saw, telling ``shown`` its bytes as it is taken."""
+    for share, (start, stop) in zip(seen, shares, strict=True):
+        shown(stop - start)
+        yield share
 
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
@@ -1207,9 +1235,16 @@ def _keys_not_in_columns(extra: Iterable[str]) -> str:
 
 
 def _text_lines(
-    path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None
+    path: Path,
+    start: int,
+    encoding: str,
+    translate: bool,
+    count: bool,
+    stop: int | None = None,
+    on_read: Callable[[int], object] | None = None,
 ) -> tuple[_Lines, Any]:
-    """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress."""
+    """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress
+    (telling ``on_read`` the bytes of each read)."""
     text = _TextEncoding.of(path, encoding)
     if start % text.unit:
         raise DataError(f"byte {start:,} is inside a {text.codec} character: a byte range starts at a line start")
@@ -1217,18 +1252,15 @@ def _text_lines(
         stop = -(-stop // text.unit) * text.unit
     raw = path.open("rb")
     raw.seek(start)
-    source = _CountingReader(raw, start) if count else raw
+    source = _CountingReader(raw, start, on_read) if count else raw
     return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, text, translate, stop), source
 
 
-def _text_header(
-    path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str] | None, jobs: int, stop_after: int | None
-) -> tuple[list[str], list[str], int]:
-    """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's keys are
-    ``jsonl_keys`` when given, else found by ``jobs`` processes in its rows up to ``stop_after``
-    (:func:`_jsonl_keys`)."""
+def _text_header(path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str]) -> tuple[list[str], list[str], int]:
+    """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's columns are
+    its ``jsonl_keys`` (:func:`_jsonl_keys`)."""
     if kind == "jsonl":
-        keys = list(jsonl_keys) if jsonl_keys is not None else _jsonl_keys(path, encoding, jobs, stop_after)
+        keys = list(jsonl_keys)
         return unique_columns(keys), keys, 0  # the first object is also the first row
     lines, handle = _text_lines(path, 0, encoding, False, count=False)
     with handle:
@@ -1270,20 +1302,18 @@ def _read_text(
     kind: str,
     encoding: str,
     byte_range: tuple[int, int] | None,
-    jsonl_keys: Sequence[str] | None,
-    jobs: int,
-    stop_after: int | None,
+    jsonl_keys: Sequence[str],
 ) -> tuple[list[str], list[str], Generator[Row], _CountingReader, _Lines, int]:
-    """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
-    that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`); a whole
-    JSONL file read up to row ``stop_after`` has the keys of those rows only."""
+    """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file (a JSONL file's
+    columns: its ``jsonl_keys``), whole or the records that start in ``byte_range`` (numbered from 1 there), read
+    line by line from bytes (:class:`_Lines`)."""
     if byte_range is None:
-        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs, stop_after)
+        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys)
     else:
         with warnings.catch_warnings():  # the whole file's reader has warned of these already
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             warnings.simplefilter("ignore", TitleRowsWarning)
-            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs, None)
+            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys)
     start, stop = byte_range or (data_start, None)
     lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
     if kind == "jsonl":
@@ -1784,8 +1814,11 @@ def read_rows(
                 header, rows = _read_xlsx(path, sheet)
             else:
                 choice = choose_encoding(path, encoding)
+                if kind == "jsonl" and jsonl_keys is None:  # a range's rows count from its start: not up to a row
+                    scanned = stop_after if byte_range is None else None
+                    jsonl_keys = _scanned_keys(path, choice.encoding, jobs, scanned, progress)
                 header, keys, rows, counter, lines, data_start = _read_text(
-                    path, kind, choice.encoding, byte_range, jsonl_keys, jobs, stop_after
+                    path, kind, choice.encoding, byte_range, jsonl_keys or ()
                 )
                 closing.callback(counter.close)
         except DataError as problem:
@@ -1795,19 +1828,28 @@ def read_rows(
         chunks = chunked(kept, chunk_size)
         bar = None
         if progress is not None:
-            bar = closing.enter_context(_progress_bar(path, counter, progress))
+            bar = closing.enter_context(_progress_bar(path, counter is not None, progress))
             chunks = _counted(chunks, bar, counter)
         found = keys if kind == "jsonl" else None
         yield Export(path, kind, header, chunks, choice, sheet, schema, data_start, batches, found, lines, bar)
 
 
+def _scanned_keys(path: Path, encoding: str, jobs: int, stop_after: int | None, progress: str | None) -> list[str]:
+    """:func:`_jsonl_keys`, with a bar of the bytes scanned named after ``progress`` (None: no bar)."""
+    if progress is None:
+        return _jsonl_keys(path, encoding, jobs, stop_after)
+    with _progress_bar(path, True, f"{progress} (finding the JSONL keys)") as bar:
+        return _jsonl_keys(path, encoding, jobs, stop_after, bar.update)
+
+
 @contextmanager
-def _progress_bar(path: Path, counter: _CountingReader | None, description: str) -> Iterator[Any]:
+def _progress_bar(path: Path, in_bytes: bool, description: str) -> Iterator[Any]:
+    """A bar on stderr of the bytes of ``path`` read (``in_bytes``), else of rows."""
     tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
     # No monitor thread: worker processes are forked while the bar runs, and forking a
     # process with other threads running can deadlock.
     bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
-    if counter is not None:
+    if in_bytes:
         shown = bar(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
     else:
         shown = bar(unit=" rows", desc=description, file=sys.stderr)
