@@ -64,6 +64,7 @@ __all__ = [
     "frame_texts",
     "join_text",
     "join_text_columns",
+    "joined_keys",
     "joined_shares",
     "lost_rows_error",
     "read_rows",
@@ -1146,7 +1147,7 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
             if key not in keys:
                 keys[key] = None
                 if len(keys) > MAX_JSONL_KEYS:
-                    raise DataError(_too_many_keys(rows + row, key))
+                    raise DataError(_too_many_keys("its objects", f"row {rows + row:,}", key))
         if problem is None and share.first_problem is not None:
             problem = (rows + share.first_problem[0], share.first_problem[1])
         rows += share.rows
@@ -1161,10 +1162,23 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     return list(keys)
 
 
-def _too_many_keys(row: int, key: str) -> str:
-    """Why a JSONL file whose objects hold too many distinct keys is refused, and what to do."""
+def joined_keys(keys_of: Iterable[tuple[str | Path, Sequence[str]]]) -> list[str]:
+    """The columns of JSONL files read as one (a glob on Dask), from each file's keys in turn: their keys in the
+    order they first appear, as their concatenation's are; refused past :data:`MAX_JSONL_KEYS`, naming the file."""
+    keys: dict[str, None] = {}
+    for path, found in keys_of:
+        keys.update(dict.fromkeys(found))
+        if len(keys) > MAX_JSONL_KEYS:
+            key = next(itertools.islice(keys, MAX_JSONL_KEYS, None))
+            raise DataError(_too_many_keys("the objects of the files", str(path), key))
+    return list(keys)
+
+
+def _too_many_keys(whose: str, where: str, key: str) -> str:
+    """Why JSONL objects (``whose``) holding too many distinct keys are refused, the first past the limit coming
+    ``where`` (a row, a file), and what to do."""
     return (
-        f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys (row {row:,} brings key number "
+        f"{whose} hold more than {MAX_JSONL_KEYS:,} distinct keys ({where} brings key number "
         f"{MAX_JSONL_KEYS + 1:,}, {key[:80]!r}), far more than an export's fields: an object "
         "used as a map, a new key per row? Keep the fields to tag by and put the others in one, e.g. "
         "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
