@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEXTS
 from triage import io as tio
-from triage.batch import _ADDED_COLUMNS, XLSX_MAX_COLUMNS, tag_file
-from triage.io import MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
+from triage.batch import _ADDED_COLUMNS, XLSX_CELL_CHARS, XLSX_MAX_COLUMNS, tag_file
+from triage.io import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
 
 # A note long enough that the first rows hold more than 1 MiB of text (the columns were once the keys found there),
 # short enough for an XLSX cell (32,767 characters).
@@ -270,3 +270,51 @@ def test_the_key_scan_shows_its_progress_in_bytes_when_asked_and_only_then(
     assert shown and "100%" in shown[-1] and f"{src.stat().st_size / 1e6:.2f}M/" in shown[-1]
     tag_file(src, tmp_path / "quiet.csv", model=small_model, n_jobs=jobs, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_a_key_of_a_megabyte_is_refused_before_any_row_is_tagged_naming_its_row_and_length(small_model, tmp_path):
+    """A key is a column name in the header of every output: one a megabyte long (a map keyed by text, a broken
+    export) is no field name."""
+    records = [{"id": 1, "text": "物业"}, "", {"id": 2, "text": "学校"}, {"id": 3, "text": "路灯", "物业" * 500_000: 1}]
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    with pytest.raises(DataError) as refused:
+        tag_file(src, tmp_path / "out.xlsx", model=small_model, progress=False)
+    message = str(refused.value)
+    assert (
+        f"row 3 holds a key of 1,000,000 characters ('{'物业' * 20}'...), over the {MAX_JSONL_KEY_CHARS:,}" in message
+    )
+    assert "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl" in message
+    assert len(message) < 1_000 and not list(tmp_path.glob("out.xlsx*"))
+
+
+def test_a_key_as_long_as_the_limit_is_a_column_of_every_output_whole(small_model, tmp_path):
+    """The longest key allowed is a header cell XLSX holds whole (up to 32,767 characters)."""
+    longest = "字" * MAX_JSONL_KEY_CHARS
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "物业", longest: 1}])
+    for suffix in (".xlsx", ".parquet", ".csv"):
+        tag_file(src, tmp_path / f"out{suffix}", model=small_model, progress=False)
+        assert list(output_rows(tmp_path / f"out{suffix}")[0])[:3] == ["id", "text", longest]
+    assert MAX_JSONL_KEY_CHARS < XLSX_CELL_CHARS
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    row=st.integers(1, 4),
+    length=st.integers(MAX_JSONL_KEY_CHARS - 2, MAX_JSONL_KEY_CHARS + 2) | st.integers(1, 3 * MAX_JSONL_KEY_CHARS),
+    char=st.sampled_from(["a", "区", "\U00020000"]),
+)
+def test_a_key_is_refused_exactly_when_longer_than_the_limit_in_one_share_or_many(tmp_path, row, length, char):
+    records: list[Any] = [*({"id": i, "text": TEXTS[i]} for i in range(4)), {"later": 1}]
+    records.insert(row - 1, {"id": 9, char * length: 1, "after": 2})
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    for share_bytes in (1, 64, None):
+        shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes) if share_bytes else [(0, None)]
+        scanned = (tio._share_keys(path, "utf-8", *share) for share in shares)
+        if length <= MAX_JSONL_KEY_CHARS:
+            keys = tio._merged_keys(scanned)
+            assert char * length in keys and keys[-1] == "later"  # the scan went on past it
+            continue
+        with pytest.raises(
+            DataError, match=rf"^row {row} holds a key of {length:,} characters \('{char * 40}'\.\.\.\)"
+        ):
+            tio._merged_keys(scanned)

@@ -46,6 +46,8 @@ from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning, TriageEr
 __all__ = [
     "MAX_CELL_CHARS",
     "MAX_ERROR_SHARE",
+    "MAX_JSONL_KEYS",
+    "MAX_JSONL_KEY_CHARS",
     "CellError",
     "DataError",
     "EncodingChoice",
@@ -103,6 +105,13 @@ _ENCODING_SAMPLE_BYTES = 8 << 20
 #: 15,986 cells held 1.5 GB (tagged at 72 rows/s, against 0.1 GB for a file of ten keys); 4,000 rows of 3,991
 #: keys, 0.43 GB peak (211 rows/s). A quarter of what an XLSX sheet could hold (16,384 columns, 13 of triage's).
 MAX_JSONL_KEYS = 4_000
+#: The longest key, in characters, of a JSONL object (a column name, the header of every output). Exports' field
+#: names are words (留言编号, create_time); a survey export keyed by its questions has names of a sentence or two, a
+#: few hundred characters at most. A key longer than this is text used as a key (an object used as a map keyed by
+#: messages) or a broken export, and is refused: it would be written in the header of every output, in every
+#: checkpoint and every message listing the columns. Far below the 32,767 characters an XLSX cell holds; and
+#: :data:`MAX_JSONL_KEYS` keys of this length are 4 million characters, a header still written at once.
+MAX_JSONL_KEY_CHARS = 1_000
 # A JSONL file smaller than this is scanned for its keys in one process even when more are asked for: scanning
 # takes ~5 ms a MiB (0.75 s of CPU for 155 MB), so processes started for less gain less than they cost.
 _PARALLEL_SCAN_BYTES = 16 << 20
@@ -1107,8 +1116,9 @@ class _KeysSeen:
 
 def _keys_seen(lines: Iterable[str], stop_after: int | None = None) -> _KeysSeen:
     """The keys of the objects on ``lines``, in the order they first appear, up to row ``stop_after``; it stops
-    once more than :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes
-    not valid in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
+    once more than :data:`MAX_JSONL_KEYS` are seen, or one over :data:`MAX_JSONL_KEY_CHARS` (the file is refused).
+    A line that is no object, or holds bytes not valid in the encoding, gives no key: it is its row's error
+    (:func:`_jsonl_rows`)."""
     keys: dict[str, int] = {}
     rows, problem = 0, None
     for rows, line in enumerate(itertools.islice((line for line in lines if line.strip()), stop_after), 1):
@@ -1117,7 +1127,7 @@ def _keys_seen(lines: Iterable[str], stop_after: int | None = None) -> _KeysSeen
             problem = problem or (rows, reason)
         elif not record.keys() <= keys.keys() and not has_surrogate(line):  # only new keys need the check
             keys.update((key, rows) for key in record if key not in keys)
-            if len(keys) > MAX_JSONL_KEYS:
+            if len(keys) > MAX_JSONL_KEYS or max(map(len, record)) > MAX_JSONL_KEY_CHARS:
                 break
     return _KeysSeen(keys, rows, problem)
 
@@ -1139,7 +1149,8 @@ def _share_keys(
 
 def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     """The keys of a whole JSONL file from what its consecutive shares saw, in the order they first appear;
-    refused past :data:`MAX_JSONL_KEYS`, naming the row, and when no object has a key."""
+    refused past :data:`MAX_JSONL_KEYS` or with a key over :data:`MAX_JSONL_KEY_CHARS`, naming the row, and when
+    no object has a key."""
     keys: dict[str, None] = {}
     rows, problem = 0, None
     for share in shares:
@@ -1148,6 +1159,8 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
                 keys[key] = None
                 if len(keys) > MAX_JSONL_KEYS:
                     raise DataError(_too_many_keys("its objects", f"row {rows + row:,}", key))
+                if len(key) > MAX_JSONL_KEY_CHARS:
+                    raise DataError(_key_too_long(rows + row, key))
         if problem is None and share.first_problem is not None:
             problem = (rows + share.first_problem[0], share.first_problem[1])
         rows += share.rows
@@ -1180,9 +1193,24 @@ def _too_many_keys(whose: str, where: str, key: str) -> str:
     return (
         f"{whose} hold more than {MAX_JSONL_KEYS:,} distinct keys ({where} brings key number "
         f"{MAX_JSONL_KEYS + 1:,}, {key[:80]!r}), far more than an export's fields: an object "
-        "used as a map, a new key per row? Keep the fields to tag by and put the others in one, e.g. "
-        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+        f"used as a map, a new key per row? {_KEEP_FIELDS}"
     )
+
+
+def _key_too_long(row: int, key: str) -> str:
+    """Why a JSONL file with a key over :data:`MAX_JSONL_KEY_CHARS` is refused, and what to do."""
+    return (
+        f"row {row:,} holds a key of {len(key):,} characters ({key[:40]!r}...), over the {MAX_JSONL_KEY_CHARS:,} "
+        "a column name may have (each key is a column, named in the header of every output): an object used as "
+        f"a map keyed by text, or a broken export? {_KEEP_FIELDS}"
+    )
+
+
+# What to do with JSONL objects whose keys cannot all be columns.
+_KEEP_FIELDS = (
+    "Keep the fields to tag by and put the others in one, e.g. "
+    "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+)
 
 
 def _jsonl_keys(
