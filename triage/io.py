@@ -568,8 +568,8 @@ class Export:
     #: to workers (:func:`batch_rows` turns one into rows; the rows of a damaged row group come as batches of
     #: nulls it gives their error, :func:`batch_text_columns` none). Read either these or ``chunks``, not both.
     batches: Iterator[Any] | None = None
-    #: For JSONL: the keys of all its objects in the order they first appear, the columns ``header`` names
-    #: (:func:`unique_columns`), for readers of its byte ranges (``read_rows(jsonl_keys=...)``).
+    #: For JSONL: the keys of all its objects (up to row ``stop_after``) in the order they first appear, the columns
+    #: ``header`` names (:func:`unique_columns`), for readers of its byte ranges (``read_rows(jsonl_keys=...)``).
     keys: list[str] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
@@ -1837,7 +1837,8 @@ def read_rows(
     A JSONL file's columns are the keys of all its objects, found by scanning it whole first (up to row
     ``stop_after``), in ``jobs`` processes (byte shares, where processes can be forked); a reader of a byte
     range passes the whole file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
-    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX).
+    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX), and one of the
+    bytes of a JSONL file scanned for its keys before it.
     Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
     problems of one row are that row's ``error``.
     """
