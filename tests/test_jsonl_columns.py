@@ -121,7 +121,7 @@ def test_a_file_whose_objects_hold_more_keys_than_outputs_can_is_refused_naming_
     with pytest.raises(DataError) as refused:
         tag_file(src, tmp_path / "out.csv", model=small_model, progress=False)
     message = str(refused.value)
-    assert f"more than {MAX_JSONL_KEYS:,} distinct keys" in message
+    assert f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys" in message
     # text and votes, then row 4 brings u0, the third key
     assert f"row {MAX_JSONL_KEYS + 2:,} brings key number {MAX_JSONL_KEYS + 1:,}, 'u{MAX_JSONL_KEYS - 2}'" in message
     assert "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl" in message
@@ -162,19 +162,12 @@ def test_a_byte_range_read_without_the_files_keys_gets_all_of_them(tmp_path):
 
 
 def test_many_processes_find_the_keys_one_process_finds(tmp_path, monkeypatch):
+    """The first row's key is in no other row: a share that started past the first byte would lose it."""
     monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
     path = late_keys(tmp_path / "in.jsonl")
-    assert (
-        tio._jsonl_keys(path, "utf-8", 3)
-        == tio._jsonl_keys(path, "utf-8", 1)
-        == [
-            "id",
-            "text",
-            "note",
-            "district",
-            "late",
-        ]
-    )
+    path.write_bytes(b'{"first": 0}\n' + path.read_bytes())
+    keys = ["first", "id", "text", "note", "district", "late"]
+    assert tio._jsonl_keys(path, "utf-8", 3) == tio._jsonl_keys(path, "utf-8", 1) == keys
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -228,9 +221,11 @@ def test_stop_after_n_makes_columns_of_the_keys_of_rows_1_to_n_only(small_model,
         assert summary.rows_out == stop_after and [row["id"] for row in rows] == [str(i) for i in range(stop_after)]
 
 
+@pytest.mark.parametrize("progress", [None, "in.jsonl"])
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs):
-    """Past row 3 come megabytes whose keys, read, would refuse the file: none of them is read."""
+def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs, progress):
+    """Past row 3 come megabytes whose keys, read, would refuse the file: none of them is read (its bar shown
+    or not)."""
     monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 5)
     monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # processes would scan it, asked for
     records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(3)]
@@ -245,14 +240,14 @@ def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs):
         return lines, source
 
     monkeypatch.setattr(tio, "_text_lines", counted)
-    with read_rows(src, stop_after=3, jobs=jobs) as export:
+    with read_rows(src, stop_after=3, jobs=jobs, progress=progress) as export:
         rows = [row for chunk in export.chunks for row in chunk]
     assert export.header == ["id", "text"] and [row.error for row in rows] == ["", "", ""]
     assert scans[0].count < (1 << 20) < src.stat().st_size // 8  # the scan's reads; the rows' come after
-    with read_rows(src, stop_after=6, jobs=jobs) as export:  # up to the limit
+    with read_rows(src, stop_after=6, jobs=jobs, progress=progress) as export:  # up to the limit
         assert export.keys == ["id", "text", "k3", "k4", "k5"]
     with pytest.raises(DataError, match=r"\(row 7 brings key number 6, 'k6'\)"):
-        read_rows(src, stop_after=7, jobs=jobs).__enter__()
+        read_rows(src, stop_after=7, jobs=jobs, progress=progress).__enter__()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -276,15 +271,19 @@ def test_a_key_of_a_megabyte_is_refused_before_any_row_is_tagged_naming_its_row_
     """A key is a column name in the header of every output: one a megabyte long (a map keyed by text, a broken
     export) is no field name."""
     records = [{"id": 1, "text": "物业"}, "", {"id": 2, "text": "学校"}, {"id": 3, "text": "路灯", "物业" * 500_000: 1}]
+    records.append({"id": 4, "text": "路灯", "note": 1})
     src = write_jsonl(tmp_path / "in.jsonl", records)
     with pytest.raises(DataError) as refused:
         tag_file(src, tmp_path / "out.xlsx", model=small_model, progress=False)
     message = str(refused.value)
-    assert (
-        f"row 3 holds a key of 1,000,000 characters ('{'物业' * 20}'...), over the {MAX_JSONL_KEY_CHARS:,}" in message
+    assert message == (
+        f"{src}: row 3 holds a key of 1,000,000 characters ('{'物业' * 20}'...), over the {MAX_JSONL_KEY_CHARS:,} "
+        "a column name may have (each key is a column, named in the header of every output): an object used as a "
+        "map keyed by text, or a broken export? Keep the fields to tag by and put the others in one, e.g. "
+        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
     )
-    assert "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl" in message
     assert len(message) < 1_000 and not list(tmp_path.glob("out.xlsx*"))
+    assert tio._share_keys(src, "utf-8", 0, None).rows == 3  # the scan stopped there
 
 
 def test_a_key_as_long_as_the_limit_is_a_column_of_every_output_whole(small_model, tmp_path):
