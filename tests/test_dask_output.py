@@ -8,6 +8,7 @@ import datetime
 
 import pytest
 
+from tests.test_dask_reading import jsonl_parts
 from tests.test_result_rows import MESSAGES, write_config
 from triage.batch import tag_file
 
@@ -93,6 +94,21 @@ def test_workers_in_this_process_write_the_local_parquet_output(
     assert remote.schema.metadata is None  # no pandas metadata
     assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
     assert remote.equals(local)
+
+
+def test_a_glob_of_jsonl_files_with_other_keys_is_tagged_as_their_concatenation_locally(
+    dask_client, saved_model_dir, small_model, tmp_path
+):
+    import triage.dask
+
+    parts = jsonl_parts(tmp_path)
+    tag_file(tmp_path / "all.jsonl", tmp_path / "local.parquet", model=small_model, progress=False)
+    triage.dask.tag_dataset(
+        parts, tmp_path / "out", scheduler=dask_client.scheduler.address, model_path=saved_model_dir
+    )
+    local, remote = pq.read_table(tmp_path / "local.parquet"), pq.read_table(tmp_path / "out")
+    assert remote.replace_schema_metadata(None).equals(local.replace_schema_metadata(None))
+    assert remote.column_names[:5] == ["id", "内容", "区", "电话", "late"] and remote.num_rows == 6
 
 
 def test_pandas_reads_the_dataset_back_list_columns_included(dask_client, saved_model_dir, tmp_path):

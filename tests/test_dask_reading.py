@@ -106,6 +106,47 @@ def test_files_with_other_columns_are_refused_naming_them(tmp_path):
         read(tmp_path / "*.tsv")
 
 
+def jsonl_parts(folder: Path) -> Path:
+    """Three JSONL files exported apart, each leaving out other empty fields (as mongoexport does), with their
+    concatenation beside them as ``all.jsonl``; returns their glob."""
+    parts = {
+        "a": [{"id": 1, "内容": "小区物业乱收费"}, {"id": 2, "内容": "学校乱收费", "区": "A3区"}],
+        "b": [{"内容": "派出所补办身份证", "id": 3, "电话": 123}, "not json", {"id": 4, "内容": "路灯坏了"}],
+        "c": [{"late": [1, 2], "id": 5}],
+    }
+    (folder / "parts").mkdir()
+    for name, records in parts.items():
+        lines = (r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records)
+        (folder / "parts" / f"{name}.jsonl").write_text("".join(line + "\n" for line in lines), "utf-8")
+    joined = b"".join(path.read_bytes() for path in sorted((folder / "parts").glob("*.jsonl")))
+    (folder / "all.jsonl").write_bytes(joined)
+    return folder / "parts" / "*.jsonl"
+
+
+def test_jsonl_files_of_a_glob_have_the_keys_of_all_of_them_as_their_concatenation_has(tmp_path):
+    """The columns are all the files' keys in the order they first appear, file by file in name order; a row
+    lacking a key has an empty cell, as within one file."""
+    from triage.dask import read_export
+
+    parts = jsonl_parts(tmp_path)
+    with read_rows(tmp_path / "all.jsonl") as joined:
+        header = joined.header
+    assert header == ["id", "内容", "区", "电话", "late"]
+    assert list(read_export(str(parts)).columns)[:-1] == header
+    assert read(parts) == read(parts, blocksize="16B") == read_locally(tmp_path / "all.jsonl")
+    assert read(parts)[2] == ["3", "派出所补办身份证", "", "123", "", ""]
+
+
+def test_jsonl_files_holding_too_many_keys_together_are_refused_naming_the_file_past_the_limit(tmp_path, monkeypatch):
+    from triage import io as tio
+
+    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 3)
+    (tmp_path / "a.jsonl").write_text('{"x": 1, "y": 2}\n', "utf-8")
+    (tmp_path / "b.jsonl").write_text('{"y": 1, "z": 2}\n{"w": 3}\n', "utf-8")
+    with pytest.raises(DataError, match=r"more than 3 distinct keys \(.*b\.jsonl brings key number 4, 'w'\)"):
+        read(tmp_path / "*.jsonl")
+
+
 def test_a_parquet_value_python_cannot_hold_is_read_as_the_local_reader_reads_it(tmp_path):
     """A date past year 9999 stopped dask's pandas conversion ("date value out of range", a traceback): it is
     Arrow's text of it, as in read_rows, and a nested value is JSON."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import warnings
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -355,3 +357,21 @@ def test_near_duplicate_ids_found_elsewhere_give_the_same_topics(small_model):
         hot_topics(texts, copies=group(texts), groups=group(texts), model=small_model)
     with pytest.raises(ValueError, match="copies has 2 values for 18 texts"):
         hot_topics(texts, copies=[0, 1], model=small_model)
+
+
+def test_pass_two_reads_a_jsonl_file_with_the_keys_of_pass_one(tmp_path, monkeypatch):
+    """Pass two stops after the last row it wants; its columns are still those of pass one (an id first given past
+    that row, as exporters leave out empty fields), and the file is not scanned for its keys again."""
+    from triage import io as tio
+    from triage.hot_reading import ReadOptions, read_back, read_signals
+
+    records = [{"内容": text, "时间": "2024-05-01 09:00"} for text in TEXTS] + [{"内容": "路灯坏了", "编号": "m9"}]
+    src = tmp_path / "export.jsonl"
+    src.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), "utf-8")
+    scans: list[Path] = []
+    scan = tio._jsonl_keys
+    monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
+    columns = {"text_columns": ["内容"], "time_column": "时间", "likes_column": None, "id_column": "编号"}
+    first = read_signals(src, **columns, options=ReadOptions(), threshold=0.5, concern_threshold=None)
+    texts, ids = read_back(src, first, ReadOptions(), {0, 1}, {1})
+    assert texts == {0: TEXTS[0], 1: TEXTS[1]} and ids == {1: ""} and scans == [src]

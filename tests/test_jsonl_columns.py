@@ -5,6 +5,7 @@ A file whose objects hold more keys than any output can hold (an object used as 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEXTS
 from triage import io as tio
-from triage.batch import _ADDED_COLUMNS, XLSX_MAX_COLUMNS, tag_file
-from triage.io import MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
+from triage.batch import _ADDED_COLUMNS, XLSX_CELL_CHARS, XLSX_MAX_COLUMNS, tag_file
+from triage.io import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
 
 # A note long enough that the first rows hold more than 1 MiB of text (the columns were once the keys found there),
 # short enough for an XLSX cell (32,767 characters).
@@ -120,7 +121,7 @@ def test_a_file_whose_objects_hold_more_keys_than_outputs_can_is_refused_naming_
     with pytest.raises(DataError) as refused:
         tag_file(src, tmp_path / "out.csv", model=small_model, progress=False)
     message = str(refused.value)
-    assert f"more than {MAX_JSONL_KEYS:,} distinct keys" in message
+    assert f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys" in message
     # text and votes, then row 4 brings u0, the third key
     assert f"row {MAX_JSONL_KEYS + 2:,} brings key number {MAX_JSONL_KEYS + 1:,}, 'u{MAX_JSONL_KEYS - 2}'" in message
     assert "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl" in message
@@ -161,19 +162,12 @@ def test_a_byte_range_read_without_the_files_keys_gets_all_of_them(tmp_path):
 
 
 def test_many_processes_find_the_keys_one_process_finds(tmp_path, monkeypatch):
+    """The first row's key is in no other row: a share that started past the first byte would lose it."""
     monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
     path = late_keys(tmp_path / "in.jsonl")
-    assert (
-        tio._jsonl_keys(path, "utf-8", 3)
-        == tio._jsonl_keys(path, "utf-8", 1)
-        == [
-            "id",
-            "text",
-            "note",
-            "district",
-            "late",
-        ]
-    )
+    path.write_bytes(b'{"first": 0}\n' + path.read_bytes())
+    keys = ["first", "id", "text", "note", "district", "late"]
+    assert tio._jsonl_keys(path, "utf-8", 3) == tio._jsonl_keys(path, "utf-8", 1) == keys
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
@@ -210,3 +204,116 @@ def test_any_lines_give_the_union_of_their_keys_and_keep_every_value(tmp_path, b
     for share_bytes in (1, 7, 64):
         shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes)
         assert tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares) == union
+
+
+def test_stop_after_n_makes_columns_of_the_keys_of_rows_1_to_n_only(small_model, tmp_path):
+    """Rows are counted as the reader numbers them: the blank line is no row, so row 7 is the eighth line."""
+    records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(6)]
+    records.insert(3, "")
+    records.append({"id": 6, "text": "学校乱收费", "late": 1})
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    for stop_after, columns in ((6, ["id", "text"]), (7, ["id", "text", "late"])):
+        summary = tag_file(
+            src, tmp_path / f"out{stop_after}.csv", model=small_model, stop_after=stop_after, progress=False
+        )
+        rows = output_rows(tmp_path / f"out{stop_after}.csv")
+        assert [name for name in rows[0] if name not in _ADDED_COLUMNS] == columns
+        assert summary.rows_out == stop_after and [row["id"] for row in rows] == [str(i) for i in range(stop_after)]
+
+
+@pytest.mark.parametrize("progress", [None, "in.jsonl"])
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs, progress):
+    """Past row 3 come megabytes whose keys, read, would refuse the file: none of them is read (its bar shown
+    or not)."""
+    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 5)
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # processes would scan it, asked for
+    records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(3)]
+    records += [{"id": i, f"k{i}": NOTE} for i in range(3, 200)]
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    scans: list[Any] = []
+    lines_of = tio._text_lines
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        lines, source = lines_of(*args, **{**kwargs, "count": True})
+        scans.append(source)
+        return lines, source
+
+    monkeypatch.setattr(tio, "_text_lines", counted)
+    with read_rows(src, stop_after=3, jobs=jobs, progress=progress) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert export.header == ["id", "text"] and [row.error for row in rows] == ["", "", ""]
+    assert scans[0].count < (1 << 20) < src.stat().st_size // 8  # the scan's reads; the rows' come after
+    with read_rows(src, stop_after=6, jobs=jobs, progress=progress) as export:  # up to the limit
+        assert export.keys == ["id", "text", "k3", "k4", "k5"]
+    with pytest.raises(DataError, match=r"\(row 7 brings key number 6, 'k6'\)"):
+        read_rows(src, stop_after=7, jobs=jobs, progress=progress).__enter__()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_key_scan_shows_its_progress_in_bytes_when_asked_and_only_then(
+    small_model, tmp_path, monkeypatch, capsys, jobs
+):
+    """A large file spends seconds in the scan before the first row is tagged: its bar says so, to the last byte
+    (scanned in shares by processes too); none without progress."""
+    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
+    src = late_keys(tmp_path / "in.jsonl")
+    tag_file(src, tmp_path / "out.csv", model=small_model, n_jobs=jobs, progress=True)
+    shown = [
+        line for line in re.split(r"[\r\n]", capsys.readouterr().err) if "in.jsonl (finding the JSONL keys)" in line
+    ]
+    assert shown and "100%" in shown[-1] and f"{src.stat().st_size / 1e6:.2f}M/" in shown[-1]
+    tag_file(src, tmp_path / "quiet.csv", model=small_model, n_jobs=jobs, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_key_of_a_megabyte_is_refused_before_any_row_is_tagged_naming_its_row_and_length(small_model, tmp_path):
+    """A key is a column name in the header of every output: one a megabyte long (a map keyed by text, a broken
+    export) is no field name."""
+    records = [{"id": 1, "text": "物业"}, "", {"id": 2, "text": "学校"}, {"id": 3, "text": "路灯", "物业" * 500_000: 1}]
+    records.append({"id": 4, "text": "路灯", "note": 1})
+    src = write_jsonl(tmp_path / "in.jsonl", records)
+    with pytest.raises(DataError) as refused:
+        tag_file(src, tmp_path / "out.xlsx", model=small_model, progress=False)
+    message = str(refused.value)
+    assert message == (
+        f"{src}: row 3 holds a key of 1,000,000 characters ('{'物业' * 20}'...), over the {MAX_JSONL_KEY_CHARS:,} "
+        "a column name may have (each key is a column, named in the header of every output): an object used as a "
+        "map keyed by text, or a broken export? Keep the fields to tag by and put the others in one, e.g. "
+        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+    )
+    assert len(message) < 1_000 and not list(tmp_path.glob("out.xlsx*"))
+    assert tio._share_keys(src, "utf-8", 0, None).rows == 3  # the scan stopped there
+
+
+def test_a_key_as_long_as_the_limit_is_a_column_of_every_output_whole(small_model, tmp_path):
+    """The longest key allowed is a header cell XLSX holds whole (up to 32,767 characters)."""
+    longest = "字" * MAX_JSONL_KEY_CHARS
+    src = write_jsonl(tmp_path / "in.jsonl", [{"id": 1, "text": "物业", longest: 1}])
+    for suffix in (".xlsx", ".parquet", ".csv"):
+        tag_file(src, tmp_path / f"out{suffix}", model=small_model, progress=False)
+        assert list(output_rows(tmp_path / f"out{suffix}")[0])[:3] == ["id", "text", longest]
+    assert MAX_JSONL_KEY_CHARS < XLSX_CELL_CHARS
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    row=st.integers(1, 4),
+    length=st.integers(MAX_JSONL_KEY_CHARS - 2, MAX_JSONL_KEY_CHARS + 2) | st.integers(1, 3 * MAX_JSONL_KEY_CHARS),
+    char=st.sampled_from(["a", "区", "\U00020000"]),
+)
+def test_a_key_is_refused_exactly_when_longer_than_the_limit_in_one_share_or_many(tmp_path, row, length, char):
+    records: list[Any] = [*({"id": i, "text": TEXTS[i]} for i in range(4)), {"later": 1}]
+    records.insert(row - 1, {"id": 9, char * length: 1, "after": 2})
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    for share_bytes in (1, 64, None):
+        shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes) if share_bytes else [(0, None)]
+        scanned = (tio._share_keys(path, "utf-8", *share) for share in shares)
+        if length <= MAX_JSONL_KEY_CHARS:
+            keys = tio._merged_keys(scanned)
+            assert char * length in keys and keys[-1] == "later"  # the scan went on past it
+            continue
+        with pytest.raises(
+            DataError, match=rf"^row {row} holds a key of {length:,} characters \('{char * 40}'\.\.\.\)"
+        ):
+            tio._merged_keys(scanned)

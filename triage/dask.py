@@ -45,10 +45,12 @@ from triage.io import (
     byte_shares,
     detect_text_columns,
     join_text_columns,
+    joined_keys,
     joined_shares,
     lost_rows_error,
     read_rows,
     to_cell,
+    unique_columns,
 )
 from triage.routing import RoutingConfig, load_config
 
@@ -258,23 +260,24 @@ class _TextRange:
 
 
 def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple[list[str], list[_TextRange]]:
-    """The header of the text ``files`` (every one must have it) and the record ranges to read them in."""
+    """The header of the text ``files`` and the record ranges to read them in (:func:`_glob_header`)."""
     dask = import_optional("dask", extra="dask", purpose="--engine dask")
-    header: list[str] | None = None
-    planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
+    opened: list[tuple[_TextRange, list[str], int | None]] = []
     for path in files:
         with read_rows(path, encoding=encoding) as export:
-            if header is None:
-                header = export.header
-            elif export.header != header:
-                raise DataError(f"{path} has other columns than {files[0]}: {', '.join(export.header)}")
             keys = tuple(export.keys) if export.keys is not None else None
             whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto", keys=keys)
-            start = export.data_start
+            opened.append((whole, export.header, export.data_start))
+    header, keys = _glob_header([(whole, names) for whole, names, _ in opened])
+    planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
+    for whole, _, start in opened:
+        whole = whole if keys is None else dataclasses.replace(whole, keys=keys)
         if start is None:  # a workbook: one range, read whole
             planned.append((whole, []))
             continue
-        shares = list(byte_shares(path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding))
+        shares = list(
+            byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
+        )
         planned.append((whole, shares))
     tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
     ends = iter(dask.compute(*tasks))
@@ -287,7 +290,21 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
         again = functools.partial(_end_from, whole)
         for first, end in joined_shares(read, shares[0][0], end_of=lambda end: end, read_again=again):
             ranges.append(dataclasses.replace(whole, start=first, stop=end))
-    return cast(list[str], header), ranges
+    return header, ranges
+
+
+def _glob_header(files: Sequence[tuple[_TextRange, list[str]]]) -> tuple[list[str], tuple[str, ...] | None]:
+    """``(header, JSONL keys to read every file with)`` of a glob's text files, each given with its header. JSONL
+    files (all of them) have the keys of all (:func:`triage.io.joined_keys`), as their concatenation has, a file's
+    rows getting empty cells for the keys it lacks; others must have the first file's header (keys: None)."""
+    if all(whole.keys is not None for whole, _ in files):
+        keys = joined_keys((whole.path, whole.keys or ()) for whole, _ in files)
+        return unique_columns(keys), tuple(keys)
+    first, header = files[0]
+    for whole, names in files[1:]:
+        if names != header:
+            raise DataError(f"{whole.path} has other columns than {first.path}: {', '.join(names)}")
+    return header, None
 
 
 def _end_from(whole: _TextRange, first: int, stop: int) -> int:

@@ -81,6 +81,9 @@ class FirstPass:
     signals: Signals
     columns: Columns
     state: tuple[int, int]  # the file's size and modification time when it was read
+    #: A JSONL file's keys (:attr:`triage.io.Export.keys`): pass two, which stops after the last row it wants,
+    #: reads with them, so its columns are these (a key may first appear past that row), and scans no more.
+    keys: list[str] | None = None
 
     @property
     def n_messages(self) -> int:
@@ -146,6 +149,7 @@ def read_signals(
         terms = stack.enter_context(ConcernTerms()) if concern_threshold is not None else None
         with read_rows(path, **vars(options), progress=progress) as export:
             columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
+            keys = export.keys
             collector = _Collector(columns, terms)
             copies = group_chunks(collector.texts_of(export.chunks), threshold=threshold)
         n = len(copies)
@@ -164,7 +168,7 @@ def read_signals(
         stamps=np.concatenate(collector.times) if collector.times else None,
         likes=np.concatenate(collector.likes) if collector.likes else None,
     )
-    return FirstPass(signals, columns, state)
+    return FirstPass(signals, columns, state, keys)
 
 
 def read_back(
@@ -183,7 +187,8 @@ def read_back(
     ids: dict[int, str] = {}
     last = max(wanted_text | wanted_id, default=-1)
     id_at = first.columns.id
-    with read_rows(path, **vars(options), stop_after=last + 1, progress=progress) as export:
+    reading = read_rows(path, **vars(options), stop_after=last + 1, progress=progress, jsonl_keys=first.keys)
+    with reading as export:
         for chunk in export.chunks:
             for row in chunk:
                 index = row.number - 1

@@ -47,6 +47,8 @@ from triage.exceptions import DuplicateColumnWarning, TitleRowsWarning, TriageEr
 __all__ = [
     "MAX_CELL_CHARS",
     "MAX_ERROR_SHARE",
+    "MAX_JSONL_KEYS",
+    "MAX_JSONL_KEY_CHARS",
     "CellError",
     "DataError",
     "EncodingChoice",
@@ -65,6 +67,7 @@ __all__ = [
     "frame_texts",
     "join_text",
     "join_text_columns",
+    "joined_keys",
     "joined_shares",
     "lost_rows_error",
     "read_rows",
@@ -103,6 +106,13 @@ _ENCODING_SAMPLE_BYTES = 8 << 20
 #: 15,986 cells held 1.5 GB (tagged at 72 rows/s, against 0.1 GB for a file of ten keys); 4,000 rows of 3,991
 #: keys, 0.43 GB peak (211 rows/s). A quarter of what an XLSX sheet could hold (16,384 columns, 13 of triage's).
 MAX_JSONL_KEYS = 4_000
+#: The longest key, in characters, of a JSONL object (a column name, the header of every output). Exports' field
+#: names are words (留言编号, create_time); a survey export keyed by its questions has names of a sentence or two, a
+#: few hundred characters at most. A key longer than this is text used as a key (an object used as a map keyed by
+#: messages) or a broken export, and is refused: it would be written in the header of every output, in every
+#: checkpoint and every message listing the columns. Far below the 32,767 characters an XLSX cell holds; and
+#: :data:`MAX_JSONL_KEYS` keys of this length are 4 million characters, a header still written at once.
+MAX_JSONL_KEY_CHARS = 1_000
 # A JSONL file smaller than this is scanned for its keys in one process even when more are asked for: scanning
 # takes ~5 ms a MiB (0.75 s of CPU for 155 MB), so processes started for less gain less than they cost.
 _PARALLEL_SCAN_BYTES = 16 << 20
@@ -562,8 +572,8 @@ class Export:
     #: to workers (:func:`batch_rows` turns one into rows; the rows of a damaged row group come as batches of
     #: nulls it gives their error, :func:`batch_text_columns` none). Read either these or ``chunks``, not both.
     batches: Iterator[Any] | None = None
-    #: For JSONL: the keys of all its objects in the order they first appear, the columns ``header`` names
-    #: (:func:`unique_columns`), for readers of its byte ranges (``read_rows(jsonl_keys=...)``).
+    #: For JSONL: the keys of all its objects (up to row ``stop_after``) in the order they first appear, the columns
+    #: ``header`` names (:func:`unique_columns`), for readers of its byte ranges (``read_rows(jsonl_keys=...)``).
     keys: list[str] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
@@ -584,11 +594,13 @@ class Export:
 
 
 class _CountingReader(io.RawIOBase):
-    """A binary file that counts the bytes read through it (for progress by bytes)."""
+    """A binary file that counts the bytes read through it (for progress by bytes), telling ``on_read`` the bytes
+    of each read when given (a read is of a buffer, 64 KiB or more: no cost to speak of)."""
 
-    def __init__(self, raw: Any, count: int = 0) -> None:
+    def __init__(self, raw: Any, count: int = 0, on_read: Callable[[int], object] | None = None) -> None:
         self._raw = raw
         self.count = count
+        self._on_read = on_read
 
     def readable(self) -> bool:
         return True
@@ -596,6 +608,8 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         n = self._raw.readinto(buffer)
         self.count += n or 0
+        if self._on_read is not None and n:
+            self._on_read(n)
         return n
 
     def seekable(self) -> bool:
@@ -1104,33 +1118,43 @@ class _KeysSeen:
     first_problem: tuple[int, str] | None
 
 
-def _keys_seen(lines: Iterable[str]) -> _KeysSeen:
-    """The keys of the objects on ``lines``, in the order they first appear; it stops once more than
-    :data:`MAX_JSONL_KEYS` are seen (the file is refused). A line that is no object, or holds bytes not valid
-    in the encoding, gives no key: it is its row's error (:func:`_jsonl_rows`)."""
+def _keys_seen(lines: Iterable[str], stop_after: int | None = None) -> _KeysSeen:
+    """The keys of the objects on ``lines``, in the order they first appear, up to row ``stop_after``; it stops
+    once more than :data:`MAX_JSONL_KEYS` are seen, or one over :data:`MAX_JSONL_KEY_CHARS` (the file is refused).
+    A line that is no object, or holds bytes not valid in the encoding, gives no key: it is its row's error
+    (:func:`_jsonl_rows`)."""
     keys: dict[str, int] = {}
     rows, problem = 0, None
-    for rows, line in enumerate((line for line in lines if line.strip()), 1):
+    for rows, line in enumerate(itertools.islice((line for line in lines if line.strip()), stop_after), 1):
         record, reason = _json_object(line)
         if record is None:
             problem = problem or (rows, reason)
         elif not record.keys() <= keys.keys() and not has_surrogate(line):  # only new keys need the check
             keys.update((key, rows) for key in record if key not in keys)
-            if len(keys) > MAX_JSONL_KEYS:
+            if len(keys) > MAX_JSONL_KEYS or max(map(len, record)) > MAX_JSONL_KEY_CHARS:
                 break
     return _KeysSeen(keys, rows, problem)
 
 
-def _share_keys(path: Path, encoding: str, start: int, stop: int | None) -> _KeysSeen:
-    """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are)."""
-    lines, handle = _text_lines(path, start, encoding, True, count=False, stop=stop)
+def _share_keys(
+    path: Path,
+    encoding: str,
+    start: int,
+    stop: int | None,
+    stop_after: int | None = None,
+    shown: Callable[[int], object] | None = None,
+) -> _KeysSeen:
+    """:func:`_keys_seen` of the lines of ``path`` that start in bytes ``[start, stop)`` (read as rows are), up to
+    row ``stop_after`` of them; ``shown`` is told the bytes of each read."""
+    lines, handle = _text_lines(path, start, encoding, True, count=shown is not None, stop=stop, on_read=shown)
     with handle:
-        return _keys_seen(lines)
+        return _keys_seen(lines, stop_after)
 
 
 def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     """The keys of a whole JSONL file from what its consecutive shares saw, in the order they first appear;
-    refused past :data:`MAX_JSONL_KEYS`, naming the row, and when no object has a key."""
+    refused past :data:`MAX_JSONL_KEYS` or with a key over :data:`MAX_JSONL_KEY_CHARS`, naming the row, and when
+    no object has a key."""
     keys: dict[str, None] = {}
     rows, problem = 0, None
     for share in shares:
@@ -1138,7 +1162,9 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
             if key not in keys:
                 keys[key] = None
                 if len(keys) > MAX_JSONL_KEYS:
-                    raise DataError(_too_many_keys(rows + row, key))
+                    raise DataError(_too_many_keys("its objects", f"row {rows + row:,}", key))
+                if len(key) > MAX_JSONL_KEY_CHARS:
+                    raise DataError(_key_too_long(rows + row, key))
         if problem is None and share.first_problem is not None:
             problem = (rows + share.first_problem[0], share.first_problem[1])
         rows += share.rows
@@ -1153,28 +1179,77 @@ def _merged_keys(shares: Iterable[_KeysSeen]) -> list[str]:
     return list(keys)
 
 
-def _too_many_keys(row: int, key: str) -> str:
-    """Why a JSONL file whose objects hold too many distinct keys is refused, and what to do."""
+def joined_keys(keys_of: Iterable[tuple[str | Path, Sequence[str]]]) -> list[str]:
+    """The columns of JSONL files read as one (a glob on Dask), from each file's keys in turn: their keys in the
+    order they first appear, as their concatenation's are; refused past :data:`MAX_JSONL_KEYS`, naming the file."""
+    keys: dict[str, None] = {}
+    for path, found in keys_of:
+        keys.update(dict.fromkeys(found))
+        if len(keys) > MAX_JSONL_KEYS:
+            key = next(itertools.islice(keys, MAX_JSONL_KEYS, None))
+            raise DataError(_too_many_keys("the objects of the files", str(path), key))
+    return list(keys)
+
+
+def _too_many_keys(whose: str, where: str, key: str) -> str:
+    """Why JSONL objects (``whose``) holding too many distinct keys are refused, the first past the limit coming
+    ``where`` (a row, a file), and what to do."""
     return (
-        f"its objects hold more than {MAX_JSONL_KEYS:,} distinct keys (row {row:,} brings key number "
+        f"{whose} hold more than {MAX_JSONL_KEYS:,} distinct keys ({where} brings key number "
         f"{MAX_JSONL_KEYS + 1:,}, {key[:80]!r}), far more than an export's fields: an object "
-        "used as a map, a new key per row? Keep the fields to tag by and put the others in one, e.g. "
-        "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+        f"used as a map, a new key per row? {_KEEP_FIELDS}"
     )
 
 
-def _jsonl_keys(path: Path, encoding: str, jobs: int) -> list[str]:
+def _key_too_long(row: int, key: str) -> str:
+    """Why a JSONL file with a key over :data:`MAX_JSONL_KEY_CHARS` is refused, and what to do."""
+    return (
+        f"row {row:,} holds a key of {len(key):,} characters ({key[:40]!r}...), over the {MAX_JSONL_KEY_CHARS:,} "
+        "a column name may have (each key is a column, named in the header of every output): an object used as "
+        f"a map keyed by text, or a broken export? {_KEEP_FIELDS}"
+    )
+
+
+# What to do with JSONL objects whose keys cannot all be columns.
+_KEEP_FIELDS = (
+    "Keep the fields to tag by and put the others in one, e.g. "
+    "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
+)
+
+
+def _jsonl_keys(
+    path: Path,
+    encoding: str,
+    jobs: int,
+    stop_after: int | None = None,
+    shown: Callable[[int], object] | None = None,
+) -> list[str]:
     """The columns of a JSONL file: the keys of all its objects, in the order they first appear, so that no value
-    is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row).
+    is lost (exporters such as mongoexport leave out null fields, so a rare field may first appear on any row);
+    with ``stop_after``, of its rows up to that one, the only rows read.
     The file is scanned as its rows are read (:func:`_keys_seen`), by ``jobs`` processes in byte shares on Linux
-    (forked, as the batch tagger's workers are) when the file is large enough to gain from them."""
+    (forked, as the batch tagger's workers are) when the file is large enough to gain from them. Up to a row, it
+    is scanned in one process: where a share's rows start is known only once the shares before it are scanned,
+    and the scan takes a fraction of the time the parent then spends reading those rows itself.
+    ``shown`` is told the bytes scanned: as they are read in one process, a share's as it is taken in many."""
     size = path.stat().st_size
-    if jobs <= 1 or size < _PARALLEL_SCAN_BYTES or sys.platform != "linux":  # forked only where batch's workers are
-        return _merged_keys([_share_keys(path, encoding, 0, None)])
+    serial = jobs <= 1 or size < _PARALLEL_SCAN_BYTES or stop_after is not None
+    if serial or sys.platform != "linux":  # forked only where batch's workers are
+        return _merged_keys([_share_keys(path, encoding, 0, None, stop_after, shown)])
     shares = list(byte_shares(path, "jsonl", 0, 1, jobs, share_bytes=-(-size // (4 * jobs)), encoding=encoding))
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
         starts, stops = zip(*shares, strict=True)
-        return _merged_keys(pool.map(_share_keys, itertools.repeat(path), itertools.repeat(encoding), starts, stops))
+        seen = pool.map(_share_keys, itertools.repeat(path), itertools.repeat(encoding), starts, stops)
+        return _merged_keys(seen if shown is None else _told(seen, shares, shown))
+
+
+def _told(
+    seen: Iterable[_KeysSeen], shares: Sequence[tuple[int, int]], shown: Callable[[int], object]
+) -> Iterator[_KeysSeen]:
+    """What each of the byte ``shares`` saw, telling ``shown`` its bytes as it is taken."""
+    for share, (start, stop) in zip(seen, shares, strict=True):
+        shown(stop - start)
+        yield share
 
 
 def _jsonl_rows(lines: Iterable[str], header: list[str], keys: list[str], encoding: str) -> Generator[Row]:
@@ -1206,9 +1281,16 @@ def _keys_not_in_columns(extra: Iterable[str]) -> str:
 
 
 def _text_lines(
-    path: Path, start: int, encoding: str, translate: bool, count: bool, stop: int | None = None
+    path: Path,
+    start: int,
+    encoding: str,
+    translate: bool,
+    count: bool,
+    stop: int | None = None,
+    on_read: Callable[[int], object] | None = None,
 ) -> tuple[_Lines, Any]:
-    """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress."""
+    """``(lines from byte start, the file to close)``; with ``count``, a :class:`_CountingReader` for progress
+    (telling ``on_read`` the bytes of each read)."""
     text = _TextEncoding.of(path, encoding)
     if start % text.unit:
         raise DataError(f"byte {start:,} is inside a {text.codec} character: a byte range starts at a line start")
@@ -1216,17 +1298,15 @@ def _text_lines(
         stop = -(-stop // text.unit) * text.unit
     raw = path.open("rb")
     raw.seek(start)
-    source = _CountingReader(raw, start) if count else raw
+    source = _CountingReader(raw, start, on_read) if count else raw
     return _Lines(io.BufferedReader(source, buffer_size=1 << 16), start, text, translate, stop), source
 
 
-def _text_header(
-    path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str] | None, jobs: int
-) -> tuple[list[str], list[str], int]:
-    """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's keys are
-    ``jsonl_keys`` when given, else found by ``jobs`` processes (:func:`_jsonl_keys`)."""
+def _text_header(path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str]) -> tuple[list[str], list[str], int]:
+    """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's columns are
+    its ``jsonl_keys`` (:func:`_jsonl_keys`)."""
     if kind == "jsonl":
-        keys = list(jsonl_keys) if jsonl_keys is not None else _jsonl_keys(path, encoding, jobs)
+        keys = list(jsonl_keys)
         return unique_columns(keys), keys, 0  # the first object is also the first row
     lines, handle = _text_lines(path, 0, encoding, False, count=False)
     with handle:
@@ -1268,18 +1348,18 @@ def _read_text(
     kind: str,
     encoding: str,
     byte_range: tuple[int, int] | None,
-    jsonl_keys: Sequence[str] | None,
-    jobs: int,
+    jsonl_keys: Sequence[str],
 ) -> tuple[list[str], list[str], Generator[Row], _CountingReader, _Lines, int]:
-    """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file, whole or the records
-    that start in ``byte_range`` (numbered from 1 there), read line by line from bytes (:class:`_Lines`)."""
+    """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file (a JSONL file's
+    columns: its ``jsonl_keys``), whole or the records that start in ``byte_range`` (numbered from 1 there), read
+    line by line from bytes (:class:`_Lines`)."""
     if byte_range is None:
-        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
+        header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys)
     else:
         with warnings.catch_warnings():  # the whole file's reader has warned of these already
             warnings.simplefilter("ignore", DuplicateColumnWarning)
             warnings.simplefilter("ignore", TitleRowsWarning)
-            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys, jobs)
+            header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys)
     start, stop = byte_range or (data_start, None)
     lines, counter = _text_lines(path, start, encoding, kind == "jsonl", count=True, stop=stop)
     if kind == "jsonl":
@@ -1796,10 +1876,11 @@ def read_rows(
     those Parquet row groups (row numbers stay those of the whole file); ``byte_range`` ``(start,
     stop)`` reads the CSV/TSV/JSONL records that start in that range of bytes (:func:`byte_shares`;
     rows numbered from 1 in the range; :meth:`Export.position` tells where the next range must start).
-    A JSONL file's columns are the keys of all its objects, found by scanning it whole first, in ``jobs``
-    processes (byte shares, where processes can be forked); a reader of a byte range passes the whole
-    file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
-    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX).
+    A JSONL file's columns are the keys of all its objects, found by scanning it whole first (up to row
+    ``stop_after``), in ``jobs`` processes (byte shares, where processes can be forked); a reader of a byte
+    range passes the whole file's (:attr:`Export.keys`) as ``jsonl_keys`` so that it is not scanned again.
+    ``progress`` names a progress bar on stderr (bytes read, or rows for Parquet and XLSX), and one of the
+    bytes of a JSONL file scanned for its keys before it.
     Whole-file problems (no such file, no header, an unknown format) raise :class:`DataError`;
     problems of one row are that row's ``error``.
     """
@@ -1818,8 +1899,11 @@ def read_rows(
                 header, rows = _read_xlsx(path, sheet)
             else:
                 choice = choose_encoding(path, encoding)
+                if kind == "jsonl" and jsonl_keys is None:  # a range's rows count from its start: not up to a row
+                    scanned = stop_after if byte_range is None else None
+                    jsonl_keys = _scanned_keys(path, choice.encoding, jobs, scanned, progress)
                 header, keys, rows, counter, lines, data_start = _read_text(
-                    path, kind, choice.encoding, byte_range, jsonl_keys, jobs
+                    path, kind, choice.encoding, byte_range, jsonl_keys or ()
                 )
                 closing.callback(counter.close)
         except DataError as problem:
@@ -1829,19 +1913,28 @@ def read_rows(
         chunks = chunked(kept, chunk_size)
         bar = None
         if progress is not None:
-            bar = closing.enter_context(_progress_bar(path, counter, progress))
+            bar = closing.enter_context(_progress_bar(path, counter is not None, progress))
             chunks = _counted(chunks, bar, counter)
         found = keys if kind == "jsonl" else None
         yield Export(path, kind, header, chunks, choice, sheet, schema, footer, data_start, batches, found, lines, bar)
 
 
+def _scanned_keys(path: Path, encoding: str, jobs: int, stop_after: int | None, progress: str | None) -> list[str]:
+    """:func:`_jsonl_keys`, with a bar of the bytes scanned named after ``progress`` (None: no bar)."""
+    if progress is None:
+        return _jsonl_keys(path, encoding, jobs, stop_after)
+    with _progress_bar(path, True, f"{progress} (finding the JSONL keys)") as bar:
+        return _jsonl_keys(path, encoding, jobs, stop_after, bar.update)
+
+
 @contextmanager
-def _progress_bar(path: Path, counter: _CountingReader | None, description: str) -> Iterator[Any]:
+def _progress_bar(path: Path, in_bytes: bool, description: str) -> Iterator[Any]:
+    """A bar on stderr of the bytes of ``path`` read (``in_bytes``), else of rows."""
     tqdm = import_optional("tqdm", extra="io", purpose="the progress bar").tqdm
     # No monitor thread: worker processes are forked while the bar runs, and forking a
     # process with other threads running can deadlock.
     bar = type("ProgressBar", (tqdm,), {"monitor_interval": 0})
-    if counter is not None:
+    if in_bytes:
         shown = bar(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
     else:
         shown = bar(unit=" rows", desc=description, file=sys.stderr)
