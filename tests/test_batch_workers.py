@@ -538,7 +538,7 @@ def test_workers_read_jsonl_shares_with_the_keys_the_parent_found(small_model, t
     src = tmp_path / "in.jsonl"
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
     scans = Counter()
-    scan = tio._jsonl_keys
+    scan = tio.jsonl._jsonl_keys  # read_rows calls it from triage.io, where it is patched
     monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.update([args[0]]) or scan(*args))
     tag(src, tmp_path / "serial.csv", model=small_model, chunk_size=4)
     tag(src, tmp_path / "parallel.csv", model=small_model, chunk_size=4, n_jobs=2)

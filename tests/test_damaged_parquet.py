@@ -112,7 +112,8 @@ def test_a_damaged_row_group_read_again_alone_keeps_the_rows_the_first_reading_c
 
 
 def test_the_reason_of_lost_rows_is_pyarrows_on_one_line():
-    from triage.io import _damaged_batches, lost_rows_error
+    from triage.io import lost_rows_error
+    from triage.io.parquet import _damaged_batches
 
     schema = pa.schema([pa.field("id", pa.int64(), nullable=False)])
     (batch,) = _damaged_batches(schema, range(3, 5), 1, OSError("page header\n\tbroken\x00here"), 10)

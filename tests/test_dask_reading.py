@@ -138,9 +138,9 @@ def test_jsonl_files_of_a_glob_have_the_keys_of_all_of_them_as_their_concatenati
 
 
 def test_jsonl_files_holding_too_many_keys_together_are_refused_naming_the_file_past_the_limit(tmp_path, monkeypatch):
-    from triage import io as tio
+    from triage.io import jsonl as io_jsonl
 
-    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 3)
+    monkeypatch.setattr(io_jsonl, "MAX_JSONL_KEYS", 3)
     (tmp_path / "a.jsonl").write_text('{"x": 1, "y": 2}\n', "utf-8")
     (tmp_path / "b.jsonl").write_text('{"y": 1, "z": 2}\n{"w": 3}\n', "utf-8")
     with pytest.raises(DataError, match=r"more than 3 distinct keys \(.*b\.jsonl brings key number 4, 'w'\)"):
@@ -425,7 +425,7 @@ def test_jsonl_columns_are_the_keys_of_all_objects_as_read_rows_finds_them(tmp_p
     assert read(path, blocksize="256KB") == read(path) == read_locally(path)
     assert read(path)[-2:] == [["40", "小区物业乱收费", "", "A3区", "", ""], ["41", "", "", "", "7", ""]]
     scans: list[Path] = []
-    scan = tio._jsonl_keys
+    scan = tio.jsonl._jsonl_keys  # read_rows calls it from triage.io, where it is patched
     monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
     assert len(read(path, blocksize="256KB")) == 42 and scans == [path]
 

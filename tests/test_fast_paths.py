@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import triage
-import triage.io
+import triage.io.cells
+import triage.io.parquet
 import triage.model
 from tests.conftest import LABELS, TEXTS, classification_rows
 from triage.batch import delimited_lines
 from triage.io import (
-    _SURROGATE,
     Row,
     batch_rows,
     batch_text_columns,
@@ -37,6 +37,7 @@ from triage.io import (
     spreadsheet_row,
     spreadsheet_text,
 )
+from triage.io.cells import _SURROGATE
 from triage.model import TriageModel
 from triage.results import RankedCandidates, candidates_cell, candidates_cells, json_string, rounded_cells
 from triage.text import MAX_TEXT_CHARS
@@ -271,7 +272,8 @@ def test_batch_rows_of_other_columns_still_go_through_row_cells():
 def test_batch_text_columns_leave_a_cell_over_the_limit_to_the_rows(monkeypatch):
     """A cell over MAX_CELL_CHARS makes its row an error: only batch_rows can say so."""
     pyarrow = pytest.importorskip("pyarrow")
-    monkeypatch.setattr(triage.io, "MAX_CELL_CHARS", 3)
+    for module in (triage.io.parquet, triage.io.cells):  # batch_text_columns, then row_cells
+        monkeypatch.setattr(module, "MAX_CELL_CHARS", 3)
     batch = pyarrow.record_batch([pyarrow.array(["物业", "物业费太高"])], names=["text"])
     assert batch_text_columns(batch) is None
     assert [row.error != "" for row in batch_rows(batch, ["text"])] == [False, True]
@@ -281,7 +283,8 @@ def test_batch_text_columns_keep_a_cell_of_exactly_the_limit(monkeypatch):
     """MAX_CELL_CHARS is the longest cell kept: a cell of exactly that many characters is no error, so the
     batch is still text column-wise."""
     pyarrow = pytest.importorskip("pyarrow")
-    monkeypatch.setattr(triage.io, "MAX_CELL_CHARS", 3)
+    for module in (triage.io.parquet, triage.io.cells):  # batch_text_columns, then row_cells
+        monkeypatch.setattr(module, "MAX_CELL_CHARS", 3)
     batch = pyarrow.record_batch([pyarrow.array(["物业费", "物业"]), pyarrow.array([None, "学校"])], names=["a", "b"])
     assert batch_text_columns(batch) == [["物业费", "物业"], ["", "学校"]]
     assert [row.error for row in batch_rows(batch, ["a", "b"])] == ["", ""]

@@ -34,6 +34,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import triage.io as tio
+import triage.io.cells as io_cells
+import triage.io.delimited as io_delimited
+import triage.io.jsonl as io_jsonl
+import triage.io.lines as io_lines
+import triage.io.parquet as io_parquet
+import triage.io.xlsx as io_xlsx
 from tests.conftest import not_utf8_strings
 from triage.batch import tag_file
 from triage.cli import cli
@@ -147,7 +153,7 @@ def tag_to_rows(model, src, tmp_path, suffix=".csv", **options):
 @contextmanager
 def field_limit(monkeypatch, limit: int) -> Iterator[None]:
     """The csv module's field limit (16M characters, which triage raises it to) at ``limit`` inside the block."""
-    monkeypatch.setattr(tio, "_CSV_FIELD_LIMIT", limit)
+    monkeypatch.setattr(io_lines, "_CSV_FIELD_LIMIT", limit)
     old = csv.field_size_limit(limit)
     try:
         yield
@@ -176,7 +182,8 @@ def test_a_csv_cell_longer_than_the_field_limit_fails_only_itself(small_model, t
     """A cell past the csv module's field limit (16M characters; 64 here) on a line without quotes: the row
     keeps its id and other cells, and its error names the column and the cell limit (csv.reader refused
     the whole record: the row came out blank)."""
-    monkeypatch.setattr(tio, "MAX_CELL_CHARS", 32)
+    for module in (io_delimited, io_cells):  # the reader checks the length, row_cells says so
+        monkeypatch.setattr(module, "MAX_CELL_CHARS", 32)
     lines = ["id,text", "1,派出所补办身份证", f"2,{'物业乱收费' * 20}", "3,小区物业乱收费"]
     summary, rows = tag_at_field_limit(small_model, lines, tmp_path, monkeypatch, 64)
     assert [row["id"] for row in rows] == ["1", "2", "3"] and summary.errors == 1
@@ -504,7 +511,7 @@ def test_what_calamine_said_of_a_file_it_cannot_open_is_kept(tmp_path):
     calamine.CalamineWorkbook = CalamineWorkbook
     (path := tmp_path / "export.xlsx").write_bytes(b"\0\1 no workbook")
     with pytest.raises(DataError, match=r"^not a readable XLSX workbook \(Zip error: invalid Zip archive\): the file"):
-        tio._open_workbook(calamine, path)
+        io_xlsx._open_workbook(calamine, path)
 
 
 def test_a_sheet_empty_or_past_the_last_names_the_sheets_there(tmp_path):
@@ -553,7 +560,7 @@ def test_a_damaged_sheet_of_a_workbook_that_opens_is_named_with_what_to_do(tmp_p
 
 
 def test_a_sheet_cell_over_the_cell_limit_is_its_rows_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(tio, "MAX_CELL_CHARS", 5)
+    monkeypatch.setattr(io_cells, "MAX_CELL_CHARS", 5)
     path = workbook(tmp_path / "export.xlsx", [["编号", "内容"], ["1", "小区物业乱收停车费"], ["2", "路灯"]])
     with read_rows(path) as export:
         rows = [(row.cells, row.error) for chunk in export.chunks for row in chunk]
@@ -1056,7 +1063,7 @@ def test_a_parquet_read_error_is_one_line_naming_the_rows_lost():
     run of blanks and control characters one space, naming the rows and the row group lost."""
     problem = OSError("Couldn't deserialize\nthrift:\x00 TProtocolException:  Invalid data\n")
     schema = pa.schema([pa.field("id", pa.string(), nullable=False)])
-    batches = list(tio._damaged_batches(schema, range(16, 21), 3, problem, 2))
+    batches = list(io_parquet._damaged_batches(schema, range(16, 21), 3, problem, 2))
     assert [batch.num_rows for batch in batches] == [2, 2, 1]
     assert {tio.lost_rows_error(batch) for batch in batches} == {
         "the Parquet data of rows 16 to 20 (row group 3, counted from 0) cannot be read (Couldn't deserialize "
@@ -1182,7 +1189,7 @@ def test_fuzzed_jsonl_lines_every_line_out_once_or_the_file_refused_for_want_of_
     path = tmp_path / "fuzz.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "fuzz_out.jsonl"
-    objects = [record for record, _ in map(tio._json_object, lines) if record is not None]
+    objects = [record for record, _ in map(io_jsonl._json_object, lines) if record is not None]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DuplicateColumnWarning)
         try:

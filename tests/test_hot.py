@@ -369,7 +369,7 @@ def test_pass_two_reads_a_jsonl_file_with_the_keys_of_pass_one(tmp_path, monkeyp
     src = tmp_path / "export.jsonl"
     src.write_text("".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records), "utf-8")
     scans: list[Path] = []
-    scan = tio._jsonl_keys
+    scan = tio.jsonl._jsonl_keys  # read_rows calls it from triage.io, where it is patched
     monkeypatch.setattr(tio, "_jsonl_keys", lambda *args: scans.append(args[0]) or scan(*args))
     columns = {"text_columns": ["内容"], "time_column": "时间", "likes_column": None, "id_column": "编号"}
     first = read_signals(src, **columns, options=ReadOptions(), threshold=0.5, concern_threshold=None)

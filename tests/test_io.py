@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-import triage.io as tio
+import triage.io.encodings as io_encodings
 from triage.io import (
     DataError,
     choose_encoding,
@@ -82,7 +82,7 @@ def test_the_encoding_chosen_says_why(tmp_path, raw, requested, said):
 
 def test_the_encoding_votes_say_when_only_the_first_8_mib_were_read(tmp_path, monkeypatch):
     """A file longer than the sample (patched down to 16 bytes here) is said to be judged by its start."""
-    monkeypatch.setattr(tio, "_ENCODING_SAMPLE_BYTES", 16)
+    monkeypatch.setattr(io_encodings, "_ENCODING_SAMPLE_BYTES", 16)
     (path := tmp_path / "export.csv").write_bytes("id,路灯\n".encode("gb18030") * 4)
     assert str(choose_encoding(path)) == "gb18030 (2 lines GBK/GB18030, 0 UTF-8 of 2 sampled lines (the first 8 MiB))"
 

@@ -13,8 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import triage.io.jsonl as io_jsonl
+import triage.io.lines as io_lines
 from tests.conftest import TEXTS
-from triage import io as tio
 from triage.batch import _ADDED_COLUMNS, XLSX_CELL_CHARS, XLSX_MAX_COLUMNS, tag_file
 from triage.io import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
 
@@ -133,14 +134,14 @@ def test_the_key_limit_leaves_room_for_the_added_columns_in_an_xlsx_sheet():
 
 
 def test_shares_scanned_apart_name_the_row_the_whole_file_passes_the_limit_at(tmp_path, monkeypatch):
-    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 4)
+    monkeypatch.setattr(io_jsonl, "MAX_JSONL_KEYS", 4)
     records = [{"a": 1, "b": 2}, "", {"c": 1}, "oops", {"a": 1}, {"d": 1}, {"a": 2}, {"e": 1, "f": 2}]
     path = write_jsonl(tmp_path / "in.jsonl", records)
     size = path.stat().st_size
     for share_bytes in (1, 10, size):
         shares = list(byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes))
         with pytest.raises(DataError, match=r"\(row 7 brings key number 5, 'e'\)"):
-            tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares)
+            io_jsonl._merged_keys(io_jsonl._share_keys(path, "utf-8", *share) for share in shares)
 
 
 def test_a_row_with_a_key_its_reader_was_not_given_is_an_error_not_a_lost_value(tmp_path):
@@ -163,16 +164,16 @@ def test_a_byte_range_read_without_the_files_keys_gets_all_of_them(tmp_path):
 
 def test_many_processes_find_the_keys_one_process_finds(tmp_path, monkeypatch):
     """The first row's key is in no other row: a share that started past the first byte would lose it."""
-    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
+    monkeypatch.setattr(io_jsonl, "_PARALLEL_SCAN_BYTES", 0)
     path = late_keys(tmp_path / "in.jsonl")
     path.write_bytes(b'{"first": 0}\n' + path.read_bytes())
     keys = ["first", "id", "text", "note", "district", "late"]
-    assert tio._jsonl_keys(path, "utf-8", 3) == tio._jsonl_keys(path, "utf-8", 1) == keys
+    assert io_jsonl._jsonl_keys(path, "utf-8", 3) == io_jsonl._jsonl_keys(path, "utf-8", 1) == keys
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
 def test_workers_write_the_late_keys_byte_for_byte_as_one_process(saved_model_dir, tmp_path, monkeypatch, suffix):
-    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # the keys found by processes too
+    monkeypatch.setattr(io_jsonl, "_PARALLEL_SCAN_BYTES", 0)  # the keys found by processes too
     src = late_keys(tmp_path / "in.jsonl")
     common = {"model_path": saved_model_dir, "chunk_size": 7, "progress": False}
     tag_file(src, tmp_path / f"serial{suffix}", n_jobs=1, **common)
@@ -203,7 +204,7 @@ def test_any_lines_give_the_union_of_their_keys_and_keep_every_value(tmp_path, b
     assert [row.cells for row in rows if not row.error] == [[to_cell(r.get(k)) for k in union] for r in objects]
     for share_bytes in (1, 7, 64):
         shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes)
-        assert tio._merged_keys(tio._share_keys(path, "utf-8", *share) for share in shares) == union
+        assert io_jsonl._merged_keys(io_jsonl._share_keys(path, "utf-8", *share) for share in shares) == union
 
 
 def test_stop_after_n_makes_columns_of_the_keys_of_rows_1_to_n_only(small_model, tmp_path):
@@ -226,20 +227,20 @@ def test_stop_after_n_makes_columns_of_the_keys_of_rows_1_to_n_only(small_model,
 def test_stop_after_n_scans_no_further_than_row_n(tmp_path, monkeypatch, jobs, progress):
     """Past row 3 come megabytes whose keys, read, would refuse the file: none of them is read (its bar shown
     or not)."""
-    monkeypatch.setattr(tio, "MAX_JSONL_KEYS", 5)
-    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)  # processes would scan it, asked for
+    monkeypatch.setattr(io_jsonl, "MAX_JSONL_KEYS", 5)
+    monkeypatch.setattr(io_jsonl, "_PARALLEL_SCAN_BYTES", 0)  # processes would scan it, asked for
     records: list[Any] = [{"id": i, "text": TEXTS[i]} for i in range(3)]
     records += [{"id": i, f"k{i}": NOTE} for i in range(3, 200)]
     src = write_jsonl(tmp_path / "in.jsonl", records)
     scans: list[Any] = []
-    lines_of = tio._text_lines
+    lines_of = io_lines._text_lines
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         lines, source = lines_of(*args, **{**kwargs, "count": True})
         scans.append(source)
         return lines, source
 
-    monkeypatch.setattr(tio, "_text_lines", counted)
+    monkeypatch.setattr(io_jsonl, "_text_lines", counted)  # the key scan's
     with read_rows(src, stop_after=3, jobs=jobs, progress=progress) as export:
         rows = [row for chunk in export.chunks for row in chunk]
     assert export.header == ["id", "text"] and [row.error for row in rows] == ["", "", ""]
@@ -256,7 +257,7 @@ def test_the_key_scan_shows_its_progress_in_bytes_when_asked_and_only_then(
 ):
     """A large file spends seconds in the scan before the first row is tagged: its bar says so, to the last byte
     (scanned in shares by processes too); none without progress."""
-    monkeypatch.setattr(tio, "_PARALLEL_SCAN_BYTES", 0)
+    monkeypatch.setattr(io_jsonl, "_PARALLEL_SCAN_BYTES", 0)
     src = late_keys(tmp_path / "in.jsonl")
     tag_file(src, tmp_path / "out.csv", model=small_model, n_jobs=jobs, progress=True)
     shown = [
@@ -283,7 +284,7 @@ def test_a_key_of_a_megabyte_is_refused_before_any_row_is_tagged_naming_its_row_
         "jq -c '{id, content, rest: (del(.id, .content) | tojson)}' IN.jsonl > OUT.jsonl"
     )
     assert len(message) < 1_000 and not list(tmp_path.glob("out.xlsx*"))
-    assert tio._share_keys(src, "utf-8", 0, None).rows == 3  # the scan stopped there
+    assert io_jsonl._share_keys(src, "utf-8", 0, None).rows == 3  # the scan stopped there
 
 
 def test_a_key_as_long_as_the_limit_is_a_column_of_every_output_whole(small_model, tmp_path):
@@ -308,12 +309,12 @@ def test_a_key_is_refused_exactly_when_longer_than_the_limit_in_one_share_or_man
     path = write_jsonl(tmp_path / "in.jsonl", records)
     for share_bytes in (1, 64, None):
         shares = byte_shares(path, "jsonl", 0, 1, share_bytes=share_bytes) if share_bytes else [(0, None)]
-        scanned = (tio._share_keys(path, "utf-8", *share) for share in shares)
+        scanned = (io_jsonl._share_keys(path, "utf-8", *share) for share in shares)
         if length <= MAX_JSONL_KEY_CHARS:
-            keys = tio._merged_keys(scanned)
+            keys = io_jsonl._merged_keys(scanned)
             assert char * length in keys and keys[-1] == "later"  # the scan went on past it
             continue
         with pytest.raises(
             DataError, match=rf"^row {row} holds a key of {length:,} characters \('{char * 40}'\.\.\.\)"
         ):
-            tio._merged_keys(scanned)
+            io_jsonl._merged_keys(scanned)

@@ -21,6 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import triage.io as tio
+import triage.io.delimited as io_delimited
+import triage.io.encodings as io_encodings
+import triage.io.jsonl as io_jsonl
+import triage.io.lines as io_lines
 from triage.io import Row, read_rows
 
 # Pieces of hostile exports: quotes, delimiters, every line end, blank lines, a BOM, line breaks that
@@ -35,7 +39,7 @@ HEADERS = {"csv": "id,标题,内容\n", "tsv": "id\t标题\t内容\r\n", "jsonl"
 
 
 class OracleLines:
-    """triage.io._Lines before it read in blocks: one decoded line at a time, counting as it goes."""
+    """triage.io.lines._Lines before it read in blocks: one decoded line at a time, counting as it goes."""
 
     def __init__(self, handle: Any, start: int, encoding: str, translate: bool = False) -> None:
         self._handle = handle
@@ -71,9 +75,9 @@ class OracleLines:
 def oracle_delimited_rows(
     reader: Any, header: list[str], delimiter: str, encoding: str, lines: OracleLines, stop: int | None
 ) -> Generator[Row]:
-    """triage.io._delimited_rows before the block reader: the line source counted per line. A record whose
+    """triage.io.delimited._delimited_rows before the block reader: the line source counted per line. A record whose
     quote runs away is read again from its second line, the first split at every delimiter."""
-    check_utf8 = tio._is_gb(encoding)
+    check_utf8 = io_encodings._is_gb(encoding)
     width = len(header)
     number = 0
     read_before = undecodable_before = 0
@@ -83,7 +87,7 @@ def oracle_delimited_rows(
         lines.back_to(start, read_before, undecodable_before)
         source = iter(lines)
         first = next(source)
-        reader = tio._csv_reader(source, delimiter)
+        reader = io_lines._csv_reader(source, delimiter)
         return tio.row_cells(first.rstrip("\r\n").split(delimiter), header)[0]
 
     while stop is None or lines.position < stop:
@@ -94,14 +98,14 @@ def oracle_delimited_rows(
             return
         except csv.Error as problem:
             number += 1
-            error = tio._unreadable_record(problem, lines.count - read_before)
+            error = io_delimited._unreadable_record(problem, lines.count - read_before)
             yield Row(number, again_after_first_line(start), error)
             continue
         if not values:
             continue
         number += 1
         if reader.ran_out_in_quotes:
-            error = tio._open_quote(lines.count - read_before)
+            error = io_delimited._open_quote(lines.count - read_before)
             yield Row(number, again_after_first_line(start), error)
             continue
         one_line, undecodable = lines.count - read_before == 1, lines.undecodable != undecodable_before
@@ -114,10 +118,12 @@ def oracle_delimited_rows(
         if not error and len(values) != width:
             error = f"row has {len(values)} fields, the header has {width} (stray quote or delimiter?)"
         if not error and check_utf8:
-            error = tio._utf8_read_as_gb(cells, encoding)
-        if not error and tio._repeats_header(cells, header):
-            error = tio._REPEATED_HEADER
-        yield Row(number, cells, error, not error and not one_line and tio._merged_rows(cells, delimiter, width))
+            error = io_encodings._utf8_read_as_gb(cells, encoding)
+        if not error and io_delimited._repeats_header(cells, header):
+            error = io_delimited._REPEATED_HEADER
+        yield Row(
+            number, cells, error, not error and not one_line and io_delimited._merged_rows(cells, delimiter, width)
+        )
 
 
 def oracle_lines_before(lines: OracleLines, stop: int | None) -> Iterator[str]:
@@ -135,42 +141,46 @@ def oracle_read(path, kind, encoding, start=None, stop=None):
     with path.open("rb") as handle:
         lines = OracleLines(io.BufferedReader(handle), 0, encoding, translate)
         if kind == "jsonl":
-            keys = tio._merged_keys([tio._keys_seen(lines)])
+            keys = io_jsonl._merged_keys([io_jsonl._keys_seen(lines)])
             header, data_start = list(keys), 0
         else:
-            header = tio._delimited_header(next(tio._csv_reader(lines, tio._DELIMITERS[kind]), None), encoding)
+            header = io_delimited._delimited_header(
+                next(io_lines._csv_reader(lines, io_delimited._DELIMITERS[kind]), None), encoding
+            )
             keys, data_start = header, lines.position
     start = data_start if start is None else start
     with path.open("rb") as handle:
         handle.seek(start)
         lines = OracleLines(io.BufferedReader(handle, buffer_size=1 << 16), start, encoding, translate)
         if kind == "jsonl":
-            rows = tio._jsonl_rows(oracle_lines_before(lines, stop), header, keys, encoding)
+            rows = io_jsonl._jsonl_rows(oracle_lines_before(lines, stop), header, keys, encoding)
         else:
-            reader = tio._csv_reader(lines, tio._DELIMITERS[kind])
-            rows = oracle_delimited_rows(reader, header, tio._DELIMITERS[kind], encoding, lines, stop)
+            reader = io_lines._csv_reader(lines, io_delimited._DELIMITERS[kind])
+            rows = oracle_delimited_rows(reader, header, io_delimited._DELIMITERS[kind], encoding, lines, stop)
         return header, data_start, stepped(rows, lines)
 
 
 def block_read(path, kind, encoding, start=None, stop=None):
     """What :func:`oracle_read` gives, from the block reader."""
     translate = kind == "jsonl"
-    lines, handle = tio._text_lines(path, 0, encoding, translate, count=False)
+    lines, handle = io_lines._text_lines(path, 0, encoding, translate, count=False)
     with handle:
         if kind == "jsonl":
-            keys = tio._jsonl_keys(path, encoding, 1)
+            keys = io_jsonl._jsonl_keys(path, encoding, 1)
             header, data_start = list(keys), 0
         else:
-            header = tio._delimited_header(next(lines.csv_reader(tio._DELIMITERS[kind]), None), encoding)
+            header = io_delimited._delimited_header(
+                next(lines.csv_reader(io_delimited._DELIMITERS[kind]), None), encoding
+            )
             keys, data_start = header, lines.position
     start = data_start if start is None else start
-    lines, handle = tio._text_lines(path, start, encoding, translate, count=True, stop=stop)
+    lines, handle = io_lines._text_lines(path, start, encoding, translate, count=True, stop=stop)
     with handle:
         if kind == "jsonl":
-            rows = tio._jsonl_rows(lines, header, keys, encoding)
+            rows = io_jsonl._jsonl_rows(lines, header, keys, encoding)
         else:
-            delimiter = tio._DELIMITERS[kind]
-            rows = tio._delimited_rows(lines.csv_reader(delimiter), header, delimiter, encoding, lines)
+            delimiter = io_delimited._DELIMITERS[kind]
+            rows = io_delimited._delimited_rows(lines.csv_reader(delimiter), header, delimiter, encoding, lines)
         return header, data_start, stepped(rows, lines)
 
 
@@ -189,7 +199,7 @@ def export_bytes(kind: str, encoding: str, pieces: list[str], bom: bool) -> byte
 
 
 def tiny_blocks(first: int, largest: int):
-    return mock.patch.multiple(tio, _FIRST_BLOCK_BYTES=first, _BLOCK_BYTES=max(first, largest))
+    return mock.patch.multiple(io_lines, _FIRST_BLOCK_BYTES=first, _BLOCK_BYTES=max(first, largest))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -330,7 +340,7 @@ def test_a_file_of_lines_ending_in_cr_alone_is_read_in_blocks_not_whole(tmp_path
 
 
 def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int, bool]:
-    """triage.io._encoding_votes before it read in blocks: a line at a time."""
+    """triage.io.encodings._encoding_votes before it read in blocks: a line at a time."""
     votes = {"utf-8": 0, "gb18030": 0, "": 0}
     lines = 0
     while budget > 0 and (line := handle.readline(budget)):
@@ -339,7 +349,7 @@ def oracle_encoding_votes(handle: Any, budget: int) -> tuple[dict[str, int], int
             break
         lines += 1
         if not line.isascii():
-            encoding = next((e for e in ("utf-8", "gb18030") if tio._decodes(line, e)), "")
+            encoding = next((e for e in ("utf-8", "gb18030") if io_encodings._decodes(line, e)), "")
             votes[encoding] += 1
     return votes, lines, budget <= 0
 
@@ -357,8 +367,8 @@ VOTE_PIECES = ["派出所".encode(), "派出所".encode("gb18030"), b"a,b", b"\n
 def test_encoding_votes_are_those_of_the_line_by_line_count(pieces, sample, block):
     raw = b"".join(pieces)
     expected = oracle_encoding_votes(io.BytesIO(raw), sample)
-    with mock.patch.multiple(tio, _ENCODING_SAMPLE_BYTES=sample, _BLOCK_BYTES=block):
-        assert tio._encoding_votes(io.BytesIO(raw)) == expected
+    with mock.patch.multiple(io_encodings, _ENCODING_SAMPLE_BYTES=sample, _BLOCK_BYTES=block):
+        assert io_encodings._encoding_votes(io.BytesIO(raw)) == expected
 
 
 def _records_and_line_numbers(reader: Any) -> list[tuple[Any, int]]:
@@ -382,7 +392,7 @@ def test_lines_without_quotes_are_split_as_the_csv_module_reads_them(pieces, tsv
     lines = list(io.StringIO("".join(pieces), newline=""))
     delimiter = "\t" if tsv else ","
     expected = _records_and_line_numbers(csv.reader(iter(lines), delimiter=delimiter))
-    assert _records_and_line_numbers(tio._csv_reader(lines, delimiter)) == expected
+    assert _records_and_line_numbers(io_lines._csv_reader(lines, delimiter)) == expected
 
 
 def test_a_line_without_quotes_over_the_field_limit_is_split_where_the_csv_module_refuses_it():
@@ -392,7 +402,7 @@ def test_a_line_without_quotes_over_the_field_limit_is_split_where_the_csv_modul
     old = csv.field_size_limit(20)
     try:
         expected = _records_and_line_numbers(csv.reader(iter(lines)))
-        got = _records_and_line_numbers(tio._SplittingReader(lines, ","))
+        got = _records_and_line_numbers(io_lines._SplittingReader(lines, ","))
     finally:
         csv.field_size_limit(old)
     assert [record for record, _ in expected][1:3] == ["csv.Error: field larger than field limit (20)"] * 2

@@ -22,6 +22,7 @@ import pytest
 import re2
 
 import triage
+import triage.io
 from triage.departments import default_directory
 from triage.exceptions import ConfigError
 from triage.pii import _Source
@@ -36,10 +37,12 @@ BREAKERS = ("!", "@", "\n")
 
 def _module_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Every module-level compiled pattern (alone or in a tuple/list) of every triage module."""
-    for info in pkgutil.iter_modules(triage.__path__):
-        if info.name.startswith("_") or info.name in {"dask", "plots"}:
+    modules = [info.name for info in pkgutil.iter_modules(triage.__path__)]
+    modules += [f"io.{info.name}" for info in pkgutil.iter_modules(triage.io.__path__)]  # the reading package's
+    for module_name in modules:
+        if module_name.startswith("_") or module_name in {"dask", "plots"}:
             continue  # private C extension, and modules needing optional extras
-        module = importlib.import_module(f"triage.{info.name}")
+        module = importlib.import_module(f"triage.{module_name}")
         for name, value in vars(module).items():
             if _compiles_patterns_on_first_use(value):
                 name, value = f"{name}()", value()
@@ -49,10 +52,10 @@ def _module_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
                     item = re.compile(item.pattern, item.flags)
                 if (
                     isinstance(item, re.Pattern | re2._Regexp)
-                    and getattr(module, "__name__", "") == f"triage.{info.name}"
+                    and getattr(module, "__name__", "") == f"triage.{module_name}"
                 ):
                     suffix = f"[{index}]" if items is value else ""
-                    yield f"triage.{info.name}.{name}{suffix}", item
+                    yield f"triage.{module_name}.{name}{suffix}", item
 
 
 def _compiles_patterns_on_first_use(value: object) -> bool:
@@ -108,7 +111,11 @@ def _seconds(call: Callable[[], object]) -> float:
 def test_the_builtin_patterns_are_found():
     names = set(PATTERNS)
     assert {"triage.pii._EMAIL", "triage.places._PLACE", "triage.replies._TRANSFER", "safety.gas-leak.pattern"} <= names
-    assert {"triage.pii._trigger_scan()[0]", "triage.io._utf8_tells()[0]", "triage.io._utf8_tells()[1]"} <= names
+    assert {
+        "triage.pii._trigger_scan()[0]",
+        "triage.io.encodings._utf8_tells()[0]",
+        "triage.io.encodings._utf8_tells()[1]",
+    } <= names
     assert sum(name.startswith("departments.") for name in names) >= 10
 
 

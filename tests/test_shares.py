@@ -20,7 +20,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import triage.io as tio
+import triage.io.encodings as io_encodings
+import triage.io.lines as io_lines
 from tests.conftest import TEXTS
 from triage.batch import TagOptions, tag_file
 from triage.io import DataError, byte_shares, read_rows
@@ -241,8 +242,8 @@ def test_the_next_line_start_of_a_share_is_the_first_after_an_even_count_of_quot
     (path := tmp_path / "in.csv").write_bytes(raw)
     unit = WIDE_UNITS[encoding]
     offset = min(offset, len(raw) // unit) * unit
-    text = tio._TextEncoding.of(path, encoding)
-    found = tio._next_line_start(ShortReads(raw[offset:], most * unit), offset, odd, b'"' if quote else b"", text)
+    text = io_encodings._TextEncoding.of(path, encoding)
+    found = io_lines._next_line_start(ShortReads(raw[offset:], most * unit), offset, odd, b'"' if quote else b"", text)
     assert found == next_line_start_by_units(raw, offset, odd, quote, encoding)
 
 
@@ -252,8 +253,8 @@ def test_utf16_shares_may_stop_at_any_byte_even_inside_a_character(tmp_path, mon
     from the data start, each stopping at any byte (here every byte of the first 120), join up to the file,
     read in blocks of 16 to 64 bytes (each read after the stop of whole code units: ਊ一, U+0A0A U+4E00, read
     from an odd byte holds a line feed, 0A 00)."""
-    monkeypatch.setattr(tio, "_FIRST_BLOCK_BYTES", 16)
-    monkeypatch.setattr(tio, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(io_lines, "_FIRST_BLOCK_BYTES", 16)
+    monkeypatch.setattr(io_lines, "_BLOCK_BYTES", 64)
     path = tmp_path / "in.csv"
     path.write_text("id,text\n" + "".join(f'{i},"上海ਊ一\n路灯"\n' for i in range(12)), encoding)
     with read_rows(path) as whole:
