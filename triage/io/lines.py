@@ -54,7 +54,8 @@ class _CountingReader(io.RawIOBase):
 
 # Bytes read and decoded at a time: the first read of a file (often just its header) and a record
 # running on past its share's stop read small; each further read doubles, up to the largest (256 KiB
-# blocks read faster than 1 MiB ones, which no longer sit in the CPU's cache, and hold less memory).
+# blocks read faster than 1 MiB ones, which no longer sit in the CPU's cache, and hold less memory): _BLOCK_BYTES,
+# which the encoding sample is read in too.
 _FIRST_BLOCK_BYTES = 1 << 16
 
 
