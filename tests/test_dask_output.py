@@ -153,16 +153,24 @@ def test_a_folder_holding_the_input_is_not_replaced(dask_client, saved_model_dir
     assert source.exists()
 
 
-def test_input_types_pandas_holds_otherwise_are_written_as_read(dask_client, saved_model_dir, small_model, tmp_path):
-    """Types whose dask meta is no pandas ``ArrowDtype`` of them (a large_string column's is pandas' own string
-    dtype) or that pandas converts on the way (a timezone, a decimal, a dictionary, nested types, an extension
-    type): the Dask output has the input's Arrow types, from its footer, as the local output has."""
+def _typed_columns(kind: str) -> dict:
+    """Columns of types the Dask frame holds otherwise than as read.
+
+    "converted": types whose dask meta is no pandas ``ArrowDtype`` of them (a large_string column's is pandas'
+    own string dtype) or that pandas converts on the way (a timezone, a decimal, a dictionary, nested types, an
+    extension type). "views": Polars writes text as string_view, for which pandas has no kernels ("array_take
+    has no kernel matching input types (string_view, int64)" ended the Dask run in a traceback)."""
     import decimal
     import uuid
 
-    count = len(MESSAGES)
-    columns = {
-        "内容": pa.array([text for _, text in MESSAGES], pa.large_string()),
+    count, texts = len(MESSAGES), [text for _, text in MESSAGES]
+    if kind == "views":
+        return {
+            "内容": pa.array(texts, pa.string_view()),
+            "附件": pa.array([text.encode() for text in texts], pa.binary_view()),
+        }
+    return {
+        "内容": pa.array(texts, pa.large_string()),
         "收到": pa.array([datetime.datetime(2024, 5, 1)] * count, pa.timestamp("us", tz="Asia/Shanghai")),
         "金额": pa.array([decimal.Decimal(f"{n}.25") for n in range(count)], pa.decimal128(9, 2)),
         "类别": pa.array(["物业", "交通"] * (count // 2), pa.string()).dictionary_encode(),
@@ -170,33 +178,20 @@ def test_input_types_pandas_holds_otherwise_are_written_as_read(dask_client, sav
         "来源": pa.array([{"渠道": "热线", "编号": n} for n in range(count)]),
         "标识": pa.array([uuid.UUID(int=n).bytes for n in range(count)], pa.binary(16)).cast(pa.uuid()),
     }
+
+
+@pytest.mark.parametrize(("kind", "group"), [("converted", False), ("views", True)])
+def test_input_types_are_written_as_read(dask_client, saved_model_dir, small_model, tmp_path, kind, group):
+    """The Dask output has the input's Arrow types, from its footer, as the local output has (_typed_columns)."""
+    columns = _typed_columns(kind)
     source = tmp_path / "in.parquet"
     pq.write_table(pa.table(columns), source)
     local, remote = (
         table.replace_schema_metadata(None)
-        for table in _tagged_both(dask_client, saved_model_dir, small_model, source, None, False)
+        for table in _tagged_both(dask_client, saved_model_dir, small_model, source, None, group)
     )
     assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
     assert remote.equals(local)
     assert [remote.schema.field(name).type for name in columns] == [
         pq.read_schema(source).field(name).type for name in columns
     ]
-
-
-def test_view_types_polars_writes_are_tagged_and_written_as_read(dask_client, saved_model_dir, small_model, tmp_path):
-    """Polars writes text as string_view: pandas' kernels have none for view types ("array_take has no kernel
-    matching input types (string_view, int64)" ended the Dask run in a traceback). Held as their large types,
-    they are written back as read, as the local tagger writes them."""
-    columns = {
-        "内容": pa.array([text for _, text in MESSAGES], pa.string_view()),
-        "附件": pa.array([text.encode() for _, text in MESSAGES], pa.binary_view()),
-    }
-    source = tmp_path / "in.parquet"
-    pq.write_table(pa.table(columns), source)
-    local, remote = (
-        table.replace_schema_metadata(None)
-        for table in _tagged_both(dask_client, saved_model_dir, small_model, source, None, True)
-    )
-    assert remote.schema.equals(local.schema), f"{remote.schema}\n---\n{local.schema}"
-    assert remote.equals(local)
-    assert remote.schema.field("内容").type == pa.string_view() and remote.schema.field("附件").type == pa.binary_view()
