@@ -318,3 +318,20 @@ def test_a_key_is_refused_exactly_when_longer_than_the_limit_in_one_share_or_man
             DataError, match=rf"^row {row} holds a key of {length:,} characters \('{char * 40}'\.\.\.\)"
         ):
             io_jsonl._merged_keys(scanned)
+
+
+@given(
+    files=st.lists(st.lists(st.sampled_from(["编号", "内容", "时间", "id", "body", "a", "b"]), max_size=5), max_size=4)
+)
+def test_the_keys_of_files_read_as_one_are_those_of_their_concatenation(files):
+    """A Dask glob's columns (joined_keys): every key of every file, in the order it first appears file by file."""
+    concatenated = [key for keys in files for key in keys]
+    expected = sorted(set(concatenated), key=concatenated.index)
+    assert io_jsonl.joined_keys((f"part{i}.jsonl", keys) for i, keys in enumerate(files)) == expected
+
+
+def test_files_read_as_one_with_too_many_keys_are_refused_naming_the_file(monkeypatch):
+    monkeypatch.setattr(io_jsonl, "MAX_JSONL_KEYS", 3)
+    assert io_jsonl.joined_keys([("a.jsonl", ["x", "y"]), ("b.jsonl", ["y", "z"])]) == ["x", "y", "z"]
+    with pytest.raises(DataError, match=r"the objects of the files hold more than 3 distinct keys \(c.jsonl brings "):
+        io_jsonl.joined_keys([("a.jsonl", ["x", "y"]), ("b.jsonl", ["y", "z"]), ("c.jsonl", ["w"])])
