@@ -144,10 +144,12 @@ def patched(replacements: list[tuple[Any, str, Any]]) -> Iterator[None]:
 
 
 def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
-    """The library functions behind each stage, wrapped in ``clock`` (where the tagger looks them up)."""
+    """The library functions behind each stage, wrapped in ``clock`` (where the tagger looks them up: each
+    module of :mod:`triage.batch` that calls one is patched)."""
     batch, io_, model, scoring = triage.batch, triage.io, triage.model, triage.scoring
+    tagging, workers, writers = triage.batch.tagging, triage.batch.workers, triage.batch.writers
     original_read_rows = batch.read_rows
-    original_values = batch._original_values
+    original_values = tagging._original_values
 
     @contextlib.contextmanager
     def read_rows(*args: Any, **kwargs: Any) -> Iterator[Any]:
@@ -172,9 +174,11 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
 
     return [
         (batch, "read_rows", read_rows),
-        (batch, "_original_values", output_values),
+        (workers, "read_rows", read_rows),
+        (tagging, "_original_values", output_values),
         call(batch, "join_text", "row conversion"),
-        call(batch, "batch_text_columns", "row conversion"),
+        call(tagging, "join_text", "row conversion"),
+        call(workers, "batch_text_columns", "row conversion"),
         call(io_, "row_cells", "row conversion"),
         call(io_, "_merged_rows", "row conversion"),
         call(model, "prepare", "prepare"),
@@ -185,14 +189,14 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         call(model.TriageModel, "_sub_categories", "scoring"),
         call(model.TriageModel, "_explain", "explanations"),
         call(model.TriageModel, "_classify_prepared", "results and candidates"),
-        call(batch, "_tag_chunk", "results and candidates"),
+        call(tagging, "_tag_chunk", "results and candidates"),
         *(
             call(writer, name, "writing")
-            for writer in (batch._DelimitedWriter, batch._JsonlWriter, batch._TableWriter)
+            for writer in (writers._DelimitedWriter, writers._JsonlWriter, writers._TableWriter)
             for name in ("header", "columns", "part", "close")
             if name in writer.__dict__
         ),
-        call(batch._DelimitedWriter, "flush", "writing"),
+        call(writers._DelimitedWriter, "flush", "writing"),
         call(batch, "_write_checkpoint", "checkpoint and fsync"),
         call(os, "fsync", "checkpoint and fsync"),
     ]
@@ -309,10 +313,10 @@ def profile(model: triage.TriageModel, source: Path, rows: int) -> None:
     )
 
     parent = StageClock()
-    batch = triage.batch
+    workers = triage.batch.workers
     transfer = Transfer()
     ipc = [
-        (triage.batch, "_worker_pool", _timed_call(parent, "starting workers (fork, warm-up)", batch._worker_pool)),
+        (workers, "_worker_pool", _timed_call(parent, "starting workers (fork, warm-up)", workers._worker_pool)),
         (
             concurrent.futures.ProcessPoolExecutor,
             "submit",

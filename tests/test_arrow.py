@@ -58,7 +58,7 @@ def test_candidates_are_the_json_cells_parsed(small_model):
     classified, unclassified ([]) and unread (null) rows alike."""
     import numpy as np
 
-    from triage.batch import _candidates_array
+    from triage.batch.writers import _candidates_array
 
     texts = ["小区物业乱收停车费", "", "学校食堂卫生差", "!!!"]
     cells = small_model._classification_columns(texts)[4]

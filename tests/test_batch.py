@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import TEXTS
 from tests.test_batch_workers import typed_parquet
-from triage.batch import OUTPUT_COLUMNS, _worker_pool, tag_dataframe, tag_file
+from triage.batch import OUTPUT_COLUMNS, tag_dataframe, tag_file
+from triage.batch.workers import _worker_pool
 from triage.cli import cli
 from triage.io import DataError
 
@@ -479,10 +480,10 @@ def test_tag_with_a_routing_config_adds_urgency_and_office(saved_model_dir, tmp_
 
 def test_resume_refuses_a_partial_written_with_other_columns(small_model, tmp_path, monkeypatch):
     """A partial output from a version that added other columns is not continued (rows would not line up)."""
-    import triage.batch as batch
+    from triage.batch import tagging
 
     write_export(tmp_path / "in.csv", n=6)
-    real_chunk, calls = batch._tag_chunk, []
+    real_chunk, calls = tagging._tag_chunk, []
 
     def crash_on_second_chunk(*args, **kwargs):
         calls.append(1)
@@ -490,12 +491,12 @@ def test_resume_refuses_a_partial_written_with_other_columns(small_model, tmp_pa
             raise KeyboardInterrupt
         return real_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(batch, "_tag_chunk", crash_on_second_chunk)
+    monkeypatch.setattr(tagging, "_tag_chunk", crash_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         tag_file(
             tmp_path / "in.csv", tmp_path / "out.csv", model=small_model, encoding="auto", chunk_size=2, progress=False
         )
-    monkeypatch.setattr(batch, "_tag_chunk", real_chunk)
+    monkeypatch.setattr(tagging, "_tag_chunk", real_chunk)
     checkpoint = tmp_path / "out.csv.partial.json"
     state = json.loads(checkpoint.read_text())
     del state["added_columns"]  # as a checkpoint written before the sub_category column existed

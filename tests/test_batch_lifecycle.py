@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEXTS
-from triage import batch
-from triage.batch import tag_file
+from triage.batch import tag_file, tagging, writers
 
 
 def _export(path: Path, rows: int) -> Path:
@@ -81,7 +80,7 @@ def test_workers_die_with_a_killed_parent(saved_model_dir, tmp_path):
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
 def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(small_model, tmp_path, monkeypatch, suffix):
     source = _export(tmp_path / "in.csv", 30)
-    real = batch._TableWriter.columns
+    real = writers._TableWriter.columns
     calls = []
 
     def fail_on_the_second_chunk(self, columns):
@@ -90,7 +89,7 @@ def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(smal
             raise OSError("no space left on device")
         real(self, columns)
 
-    monkeypatch.setattr(batch._TableWriter, "columns", fail_on_the_second_chunk)
+    monkeypatch.setattr(writers._TableWriter, "columns", fail_on_the_second_chunk)
     output = tmp_path / f"out{suffix}"
     with pytest.raises(OSError, match="no space"):
         tag_file(source, output, model=small_model, text_columns=["text"], chunk_size=10, progress=False)
@@ -100,8 +99,8 @@ def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(smal
 def test_an_unwritable_destination_fails_before_any_row_is_tagged(small_model, tmp_path, monkeypatch):
     source = _export(tmp_path / "in.csv", 30)
     tagged = []
-    real = batch._tag_chunk
-    monkeypatch.setattr(batch, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
+    real = tagging._tag_chunk
+    monkeypatch.setattr(tagging, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
     with pytest.raises(OSError):
         tag_file(source, tmp_path / "no-such-folder" / "out.xlsx", model=small_model, text_columns=["text"])
     assert tagged == []
@@ -116,8 +115,8 @@ def test_a_folder_named_as_the_output_is_refused_before_any_row_is_tagged(
     source = _export(tmp_path / "in.csv", 30)
     (tmp_path / "out.csv").mkdir()
     tagged = []
-    real = batch._tag_chunk
-    monkeypatch.setattr(batch, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
+    real = tagging._tag_chunk
+    monkeypatch.setattr(tagging, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
     with pytest.raises(IsADirectoryError, match=r"out.csv is a folder; name a file \(e.g. .*tagged.csv\)"):
         tag_file(source, tmp_path / "out.csv", model=small_model, text_columns=["text"], overwrite=overwrite)
     assert tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]

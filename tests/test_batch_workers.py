@@ -22,8 +22,7 @@ import pytest
 
 from tests.conftest import TEXTS, not_utf8_strings
 from tests.test_batch_checkpoints import FailsAfter
-from triage import batch
-from triage.batch import OUTPUT_COLUMNS, tag_file
+from triage.batch import OUTPUT_COLUMNS, tag_file, workers
 from triage.io import DataError, byte_shares
 from triage.routing import example_config_path
 
@@ -58,7 +57,7 @@ class InProcessPool:
         *arguments, self.parent = initargs
         self.initializer = initializer.__name__
         initializer(*arguments, os.getppid())
-        model, run = batch._worker()
+        model, run = workers._worker()
         self.worker_setup = {
             "death_signal": death_signal(),
             "memory_pool": pyarrow.default_memory_pool().backend_name,
@@ -94,8 +93,8 @@ class InProcessPool:
 @pytest.fixture
 def in_process_pool(monkeypatch):
     """Parallel runs of tag_file use :class:`InProcessPool`; yields the pools made, in order."""
-    monkeypatch.setattr(batch, "ProcessPoolExecutor", InProcessPool)
-    monkeypatch.setattr(batch, "_worker_state", None)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", InProcessPool)
+    monkeypatch.setattr(workers, "_worker_state", None)
     monkeypatch.setattr(InProcessPool, "created", [])
     return InProcessPool.created
 
@@ -219,7 +218,7 @@ def test_parquet_workers_get_the_columns_they_tag_with_and_send_back_what_they_a
 
     src = typed_parquet(tmp_path / "in.parquet", 12, unreadable_row=5 if unreadable else None)
     sent, returned = [], []
-    tag_columns = batch._tag_columns_in_worker
+    tag_columns = workers._tag_columns_in_worker
 
     def recording(part: Any, columns: tuple[int, ...]) -> Any:
         sent.append(part.schema.names)
@@ -227,7 +226,7 @@ def test_parquet_workers_get_the_columns_they_tag_with_and_send_back_what_they_a
         returned.append(sorted(tagged.data))
         return tagged
 
-    monkeypatch.setattr(batch, "_tag_columns_in_worker", recording)
+    monkeypatch.setattr(workers, "_tag_columns_in_worker", recording)
     tag(src, tmp_path / "parallel.parquet", model=small_model, chunk_size=4, n_jobs=2)
     tag(src, tmp_path / "serial.parquet", model=small_model, chunk_size=4)
     assert (tmp_path / "serial.parquet").read_bytes() == (tmp_path / "parallel.parquet").read_bytes()
@@ -252,14 +251,14 @@ def test_parquet_workers_build_rows_only_for_a_batch_where_a_row_may_fail(
     their errors (rows give the same tags and counts, at more cost)."""
     src = typed_parquet(tmp_path / "in.parquet", 12, unreadable_row=5 if unreadable else None)
     built = []
-    batch_rows = batch.batch_rows
+    batch_rows = workers.batch_rows
 
     def recording(part: Any, *arguments: Any) -> Any:
         rows = list(batch_rows(part, *arguments))
         built.append([row.error != "" for row in rows])
         return iter(rows)
 
-    monkeypatch.setattr(batch, "batch_rows", recording)
+    monkeypatch.setattr(workers, "batch_rows", recording)
     tag(src, tmp_path / "out.parquet", model=small_model, chunk_size=4, n_jobs=2)
     assert built == ([[False, True, False, False]] if unreadable else [])
 
@@ -272,7 +271,7 @@ def test_parquet_to_parquet_holds_only_the_record_batches_in_flight(
     held up to 57 batches: ~120 MB of text in a 100,000-row run)."""
     src = typed_parquet(tmp_path / "in.parquet", 60)
     sent, alive = [], []
-    joined_parts = batch._joined_parts
+    joined_parts = workers._joined_parts
 
     def recording(batches: Any, *arguments: Any) -> Any:
         def watched() -> Any:
@@ -284,7 +283,7 @@ def test_parquet_to_parquet_holds_only_the_record_batches_in_flight(
             alive.append(sum(held() is not None for held in sent))
             yield part
 
-    monkeypatch.setattr(batch, "_joined_parts", recording)
+    monkeypatch.setattr(workers, "_joined_parts", recording)
     tag(src, tmp_path / "out.parquet", model=small_model, chunk_size=2, n_jobs=2)
     assert len(sent) == len(alive) == 30 and max(alive) <= 2 * 2 + 1
 
@@ -313,7 +312,7 @@ def test_items_sent_to_workers_are_held_only_while_in_flight(jobs):
             yield item
 
     pool: Any = ThisProcess()
-    for item, future in batch._sent_in_order(pool, produced(), lambda item: (id, item), jobs):
+    for item, future in workers._sent_in_order(pool, produced(), lambda item: (id, item), jobs):
         assert future.result() == id(item)
         del item
         alive.append(sum(ref() is not None for ref in held))
@@ -327,13 +326,13 @@ def test_parquet_workers_are_sent_a_text_column_of_any_type(small_model, tmp_pat
 
     pyarrow.parquet.write_table(pyarrow.table({"n": [1, 2], "m": [3, 4]}), src := tmp_path / "in.parquet")
     sent = []
-    tag_columns = batch._tag_columns_in_worker
+    tag_columns = workers._tag_columns_in_worker
 
     def recording(part: Any, columns: tuple[int, ...]) -> Any:
         sent.append(columns)
         return tag_columns(part, columns)
 
-    monkeypatch.setattr(batch, "_tag_columns_in_worker", recording)
+    monkeypatch.setattr(workers, "_tag_columns_in_worker", recording)
     options = {"model": small_model, "text_columns": ["m"], "progress": False}
     tag_file(src, tmp_path / "parallel.parquet", n_jobs=2, **options)
     tag_file(src, tmp_path / "serial.parquet", **options)
@@ -482,14 +481,14 @@ def test_elsewhere_workers_load_the_saved_model(saved_model_dir, small_model, tm
 @linux_only
 def test_a_worker_asks_to_die_with_its_parent(monkeypatch):
     try:
-        batch._die_with_parent(os.getppid())
+        workers._die_with_parent(os.getppid())
         assert death_signal() == signal.SIGTERM
     finally:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
     exits = []
     monkeypatch.setattr(os, "_exit", exits.append)
     try:
-        batch._die_with_parent(os.getppid() + 1)  # the parent died before the request was in place
+        workers._die_with_parent(os.getppid() + 1)  # the parent died before the request was in place
     finally:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, 0)
     assert exits == [1]
@@ -497,9 +496,9 @@ def test_a_worker_asks_to_die_with_its_parent(monkeypatch):
 
 def test_a_worker_without_its_model_or_run_says_so(small_model, monkeypatch):
     for state in (None, (small_model, None)):
-        monkeypatch.setattr(batch, "_worker_state", state)
+        monkeypatch.setattr(workers, "_worker_state", state)
         with pytest.raises(RuntimeError, match=r"^a triage worker process started without its model$"):
-            batch._tag_in_worker(["物业"], [""])
+            workers._tag_in_worker(["物业"], [""])
 
 
 @linux_only

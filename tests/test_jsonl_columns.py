@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 import triage.io.jsonl as io_jsonl
 import triage.io.lines as io_lines
 from tests.conftest import TEXTS
-from triage.batch import _ADDED_COLUMNS, XLSX_CELL_CHARS, XLSX_MAX_COLUMNS, tag_file
+from triage.batch import XLSX_CELL_CHARS, XLSX_MAX_COLUMNS, tag_file
+from triage.batch.options import _ADDED_COLUMNS
 from triage.io import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, DataError, byte_shares, read_rows, to_cell
 
 # A note long enough that the first rows hold more than 1 MiB of text (the columns were once the keys found there),

@@ -384,13 +384,14 @@ def test_inputs_and_options_workers_cannot_share_still_match_serial(saved_model_
 def test_jobs_left_to_the_cores_start_workers_only_when_the_file_is_worth_it(
     saved_model_dir, tmp_path, monkeypatch, worth_a_pool, expected_pools
 ):
-    import triage.batch
+    from triage.batch import options as tag_options
+    from triage.batch import workers
 
     pools = []
-    real_pool = triage.batch._worker_pool
-    monkeypatch.setattr(triage.batch, "_WORTH_A_POOL_BYTES", worth_a_pool)
-    monkeypatch.setattr(triage.batch, "_cores_present", lambda: 2)
-    monkeypatch.setattr(triage.batch, "_worker_pool", lambda jobs, *a: pools.append(jobs) or real_pool(jobs, *a))
+    real_pool = workers._worker_pool
+    monkeypatch.setattr(workers, "_WORTH_A_POOL_BYTES", worth_a_pool)
+    monkeypatch.setattr(tag_options, "_cores_present", lambda: 2)
+    monkeypatch.setattr(workers, "_worker_pool", lambda jobs, *a: pools.append(jobs) or real_pool(jobs, *a))
     hostile_csv(tmp_path / "in.csv", 40)
     options = {"model_path": saved_model_dir, "n_jobs": None, "progress": False}
     summary = tag_file(tmp_path / "in.csv", tmp_path / "out.csv", **options)

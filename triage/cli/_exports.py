@@ -399,7 +399,7 @@ def hot(
 
 def _resume_advice(output: Path, output_format: str) -> str:
     """What an interrupted ``triage tag`` leaves behind, and how to continue it."""
-    from triage.batch import _RESUMABLE
+    from triage.batch.options import _RESUMABLE
     from triage.io import resolve_format
 
     if str(output) == STDIO:
