@@ -12,7 +12,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from triage import batch
 from triage.batch import (
     GROUP_COLUMNS,
     OUTPUT_COLUMNS,
@@ -22,6 +21,7 @@ from triage.batch import (
     output_columns,
     tag_dataframe,
     tag_file,
+    writers,
 )
 from triage.exceptions import DuplicateColumnWarning, MissingDependencyError
 from triage.io import DataError, join_text
@@ -192,7 +192,7 @@ def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_
     """An XLSX sheet holds 1,048,576 rows (Excel does not load rows past them): an input with more rows under
     the header fails, naming the limit and what to write instead, and leaves no file; one that fits is whole."""
     openpyxl = pytest.importorskip("openpyxl")
-    monkeypatch.setattr(batch, "XLSX_MAX_ROWS", 4)  # the header and three rows
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 4)  # the header and three rows
     summary = tag(export(tmp_path, POLICE, SCHOOL, PROPERTY), tmp_path / "fits.xlsx", small_model, chunk_size=2)
     sheet = openpyxl.load_workbook(tmp_path / "fits.xlsx").active
     assert summary.rows_out == 3 and sheet.max_row == 4
@@ -205,13 +205,13 @@ def test_an_input_longer_than_an_xlsx_sheet_is_refused_not_cut(small_model, tmp_
 def test_an_input_wider_than_an_xlsx_sheet_is_refused_before_tagging(small_model, tmp_path, monkeypatch):
     """openpyxl wrote columns past XFD (16,384; a JSONL export with one key per line gives that many), which
     Excel reports as a damaged workbook: refused before any row is tagged, naming what to write instead."""
-    monkeypatch.setattr(batch, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 1)
+    monkeypatch.setattr(writers, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 1)
     src = export(tmp_path, POLICE, SCHOOL)  # 编号, 内容 and the added columns: one too many
     with pytest.raises(DataError, match=r"the output has 10 columns, more than an XLSX sheet holds \(9\): write CSV"):
         tag(src, tmp_path / "wide.xlsx", small_model)
     assert not list(tmp_path.glob("wide.xlsx*"))
     assert tag(src, tmp_path / "wide.csv", small_model).rows_out == 2
-    monkeypatch.setattr(batch, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 2)  # as many as a sheet holds: written
+    monkeypatch.setattr(writers, "XLSX_MAX_COLUMNS", len(OUTPUT_COLUMNS) + 2)  # as many as a sheet holds: written
     assert tag(src, tmp_path / "wide.xlsx", small_model).rows_out == 2
 
 
