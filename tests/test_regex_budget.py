@@ -22,6 +22,7 @@ import pytest
 import re2
 
 import triage
+import triage.batch
 import triage.io
 from triage.departments import default_directory
 from triage.exceptions import ConfigError
@@ -38,7 +39,10 @@ BREAKERS = ("!", "@", "\n")
 def _module_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Every module-level compiled pattern (alone or in a tuple/list) of every triage module."""
     modules = [info.name for info in pkgutil.iter_modules(triage.__path__)]
-    modules += [f"io.{info.name}" for info in pkgutil.iter_modules(triage.io.__path__)]  # the reading package's
+    for package in (triage.io, triage.batch):  # the reading package's modules, the batch tagger's
+        modules += [
+            f"{package.__name__.removeprefix('triage.')}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
+        ]
     for module_name in modules:
         if module_name.startswith("_") or module_name in {"dask", "plots"}:
             continue  # private C extension, and modules needing optional extras
