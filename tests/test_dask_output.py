@@ -135,3 +135,15 @@ def test_a_folder_holding_the_input_is_not_replaced(dask_client, saved_model_dir
             source, tmp_path, scheduler=dask_client.scheduler.address, model_path=saved_model_dir, overwrite=True
         )
     assert source.exists()
+
+
+def test_a_partition_is_written_with_its_columns_only_whatever_its_index(small_model):
+    """A partition's index is no column of its part (a partition of a filtered or shuffled frame has an index
+    that is not a range, which pyarrow would otherwise keep as a column ``__index_level_0__``)."""
+    pd = pytest.importorskip("pandas")
+    from triage.batch import output_columns, parquet_table, tag_dataframe
+
+    frame = pd.DataFrame({"编号": ["7", "3"], "内容": [MESSAGES[0][1], MESSAGES[1][1]]}, index=[7, 3])
+    table = parquet_table(tag_dataframe(frame, ["内容"], model=small_model), ["编号", "内容"], output_columns(False))
+    assert table.column_names == ["编号", "内容", *output_columns(False)]
+    assert table.column("编号").to_pylist() == ["7", "3"]
