@@ -147,3 +147,66 @@ def test_a_partition_is_written_with_its_columns_only_whatever_its_index(small_m
     table = parquet_table(tag_dataframe(frame, ["内容"], model=small_model), ["编号", "内容"], output_columns(False))
     assert table.column_names == ["编号", "内容", *output_columns(False)]
     assert table.column("编号").to_pylist() == ["7", "3"]
+
+
+def test_an_existing_output_is_replaced_only_with_overwrite(dask_threads_client, saved_model_dir, tmp_path):
+    """A folder or a file at the output is refused, then replaced whole with overwrite (no part of an earlier
+    dataset is left among the new parts). The scheduler's address is returned."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    address = dask_threads_client.scheduler.address
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "part.7.parquet").write_bytes(b"an earlier run's part")
+    (tmp_path / "out.parquet").write_bytes(b"an earlier file")
+    for output in (tmp_path / "out", tmp_path / "out.parquet"):
+        with pytest.raises(FileExistsError) as refused:
+            triage.dask.tag_dataset(source, output, scheduler=address, model_path=saved_model_dir)
+        assert str(refused.value) == f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        assert triage.dask.tag_dataset(source, output, scheduler=address, model_path=saved_model_dir, overwrite=True) == (
+            address
+        )
+        assert [path.name for path in output.iterdir()] == ["part.0.parquet"]
+        assert pq.read_table(output).column("编号").to_pylist() == [number for number, _ in MESSAGES]
+
+
+def test_a_folder_holding_the_input_or_the_working_directory_is_not_replaced(tmp_path, monkeypatch):
+    """Refused before any cluster is reached (no scheduler runs at the address given)."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    (tmp_path / "work" / "here").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "here")
+    for output in (tmp_path, source, tmp_path / "work", tmp_path / "work" / "here"):
+        with pytest.raises(ValueError) as refused:
+            triage.dask.tag_dataset(source, output, scheduler="tcp://127.0.0.1:9", overwrite=True)
+        assert str(refused.value) == f"{output} holds the input or the working directory; write the output elsewhere"
+    assert source.exists()
+
+
+def test_a_run_that_fails_on_its_workers_leaves_no_output(dask_threads_client, tmp_path):
+    """The worker threads fail as they tag (no model where the path says): the output folder, where other
+    partitions may have written parts, is removed."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    with pytest.raises(FileNotFoundError, match="no model directory at"):
+        triage.dask.tag_dataset(
+            source, tmp_path / "out", scheduler=dask_threads_client.scheduler.address, model_path=tmp_path / "none"
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_given_loaded(
+    dask_threads_client, tmp_path
+):
+    """Without a model path the workers tag with the shipped model, as ``tag_file`` does without a model; a
+    routing config may be given as a loaded :class:`~triage.routing.RoutingConfig`, not only as its file."""
+    from triage.batch import ROUTING_COLUMNS
+    from triage.routing import load_config
+
+    source = _write_input(tmp_path, "csv")
+    config = load_config(write_config(tmp_path))
+    local, remote = _tagged_both(dask_threads_client, None, None, source, config, False)
+    assert remote.equals(local.replace_schema_metadata(None))
+    assert set(ROUTING_COLUMNS) <= set(remote.column_names)
