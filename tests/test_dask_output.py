@@ -163,9 +163,9 @@ def test_an_existing_output_is_replaced_only_with_overwrite(dask_threads_client,
         with pytest.raises(FileExistsError) as refused:
             triage.dask.tag_dataset(source, output, scheduler=address, model_path=saved_model_dir)
         assert str(refused.value) == f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
-        assert triage.dask.tag_dataset(source, output, scheduler=address, model_path=saved_model_dir, overwrite=True) == (
-            address
-        )
+        assert triage.dask.tag_dataset(
+            source, output, scheduler=address, model_path=saved_model_dir, overwrite=True
+        ) == (address)
         assert [path.name for path in output.iterdir()] == ["part.0.parquet"]
         assert pq.read_table(output).column("编号").to_pylist() == [number for number, _ in MESSAGES]
 
@@ -197,9 +197,7 @@ def test_a_run_that_fails_on_its_workers_leaves_no_output(dask_threads_client, t
     assert not (tmp_path / "out").exists()
 
 
-def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_given_loaded(
-    dask_threads_client, tmp_path
-):
+def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_given_loaded(dask_threads_client, tmp_path):
     """Without a model path the workers tag with the shipped model, as ``tag_file`` does without a model; a
     routing config may be given as a loaded :class:`~triage.routing.RoutingConfig`, not only as its file."""
     from triage.batch import ROUTING_COLUMNS
@@ -210,3 +208,50 @@ def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_give
     local, remote = _tagged_both(dask_threads_client, None, None, source, config, False)
     assert remote.equals(local.replace_schema_metadata(None))
     assert set(ROUTING_COLUMNS) <= set(remote.column_names)
+
+
+# Requests in traditional characters, written in Big5 below: read as GB18030 (what "auto" picks for them) they
+# are other text. The first two are near duplicates (grouped at the default threshold, not at 0.9).
+REQUESTS = (
+    "社區物業亂收停車費，垃圾也沒人清理",
+    "社區物業亂收停車費，垃圾沒人清理",
+    "派出所補辦身分證要排好幾天隊",
+    "學校食堂有很大的煤氣味",
+    "樓道燈壞了，物業說不歸他們管",
+)
+
+
+def test_workers_in_this_process_use_the_encoding_text_columns_and_threshold_given(
+    dask_threads_client, saved_model_dir, small_model, tmp_path
+):
+    """The options are the ones ``tag_file`` is given: the Big5 file read as Big5, the ``request`` column
+    tagged and grouped (not ``content``, the one found by its name, the same in every row), at 0.9."""
+    import triage.dask
+
+    with (tmp_path / "in.csv").open("w", encoding="big5", newline="") as handle:
+        csv.writer(handle).writerows([("id", "content", "request"), *((n, "同上", t) for n, t in enumerate(REQUESTS))])
+    options = {"text_columns": ["request"], "encoding": "big5"}
+    tag_file(
+        tmp_path / "in.csv",
+        tmp_path / "local.parquet",
+        model=small_model,
+        group=True,
+        group_threshold=0.9,
+        progress=False,
+        **options,
+    )
+    triage.dask.tag_dataset(
+        tmp_path / "in.csv",
+        tmp_path / "out",
+        scheduler=dask_threads_client.scheduler.address,
+        model_path=saved_model_dir,
+        group_threshold=0.9,
+        **options,
+    )
+    local, remote = (
+        pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None),
+        pq.read_table(tmp_path / "out"),
+    )
+    assert remote.equals(local)
+    assert remote.column("request").to_pylist() == list(REQUESTS)
+    assert len(set(remote.column("group_id").to_pylist())) == len(REQUESTS)
