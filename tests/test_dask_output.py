@@ -255,3 +255,17 @@ def test_workers_in_this_process_use_the_encoding_text_columns_and_threshold_giv
     assert remote.equals(local)
     assert remote.column("request").to_pylist() == list(REQUESTS)
     assert len(set(remote.column("group_id").to_pylist())) == len(REQUESTS)
+
+
+def test_without_a_scheduler_a_cluster_is_started_for_the_call_and_closed(saved_model_dir, tmp_path):
+    """``triage tag --engine dask`` without ``--scheduler``: a local cluster of ``n_jobs`` worker processes
+    tags the rows, and is gone when the call returns."""
+    import distributed
+
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    address = triage.dask.tag_dataset(source, tmp_path / "out", n_jobs=1, model_path=saved_model_dir)
+    assert pq.read_table(tmp_path / "out").column("编号").to_pylist() == [n for n, _ in MESSAGES]
+    with pytest.raises(OSError):
+        distributed.Client(address, timeout=1)
