@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import LABELS, POLICE_DOCS, TEXTS
 from triage.audit import audit_labels, suspects_from_proba
@@ -152,6 +156,39 @@ def test_training_warning_names_only_what_it_found():
     with pytest.warns(TrainingDataWarning) as caught:
         usable_rows([*TEXTS, *POLICE_DOCS[:3]], np.array([*LABELS, *["rare"] * 3], dtype=object))
     assert str(caught[0].message) == "classes with fewer than 5 examples (kept, weakly learned): {'rare': 3}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["物业费太高", "fees", ""]), st.sampled_from(["a", "b", "c", "", None]))))
+@example([])
+@example([("物业费太高", "a"), ("fees", "a")])  # a class once with Chinese text, once without
+def test_the_rows_kept_have_chinese_text_and_a_label_given_twice_so(rows):
+    """A row is kept when its text has Chinese and its label is given and held by two such rows at least; the
+    report counts the rest."""
+    from triage.exceptions import TrainingDataWarning
+    from triage.training import usable_rows
+
+    texts, labels = [text for text, _ in rows], np.array([label for _, label in rows], dtype=object)
+    usable = [text == "物业费太高" and label not in ("", None) for text, label in rows]
+    counts = Counter(label for (_, label), ok in zip(rows, usable, strict=True) if ok)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingDataWarning)
+        keep, report = usable_rows(texts, labels)
+    assert keep.dtype == bool
+    assert keep.tolist() == [ok and counts[label] >= 2 for (_, label), ok in zip(rows, usable, strict=True)]
+    assert report["classes_left_out"] == sorted(label for label, n in counts.items() if n == 1)
+    assert report["rows_without_label"] == sum(label in ("", None) for _, label in rows)
+    assert report["rows_without_chinese_text"] == sum(
+        text != "物业费太高" and label not in ("", None) for text, label in rows
+    )
+
+
+def test_what_audit_labels_leaves_out_is_a_warning_on_its_callers_line():
+    from triage.exceptions import TrainingDataWarning
+
+    with pytest.warns(TrainingDataWarning, match=r"^classes seen once left out: \['single'\]$") as caught:
+        audit_labels([*TEXTS, "派出所补办身份证"], [*LABELS, "single"], min_df=1, calibration_folds=3)
+    assert [warning.filename for warning in caught] == [__file__]
 
 
 @pytest.mark.parametrize("missing", ["", None, float("nan")], ids=["empty", "None", "NaN"])
