@@ -162,6 +162,7 @@ def test_training_warning_names_only_what_it_found():
 @given(st.lists(st.tuples(st.sampled_from(["物业费太高", "fees", ""]), st.sampled_from(["a", "b", "c", "", None]))))
 @example([])
 @example([("物业费太高", "a"), ("fees", "a")])  # a class once with Chinese text, once without
+@example([("物业费太高", "a")] * 5 + [("物业费太高", "b")] * 4)  # RARE_CLASS_SIZE (5) rows are not rare
 def test_the_rows_kept_have_chinese_text_and_a_label_given_twice_so(rows):
     """A row is kept when its text has Chinese and its label is given and held by two such rows at least; the
     report counts the rest."""
@@ -177,17 +178,21 @@ def test_the_rows_kept_have_chinese_text_and_a_label_given_twice_so(rows):
     assert keep.dtype == bool
     assert keep.tolist() == [ok and counts[label] >= 2 for (_, label), ok in zip(rows, usable, strict=True)]
     assert report["classes_left_out"] == sorted(label for label, n in counts.items() if n == 1)
+    assert report["rare_classes"] == {label: n for label, n in sorted(counts.items()) if 2 <= n < 5}
     assert report["rows_without_label"] == sum(label in ("", None) for _, label in rows)
     assert report["rows_without_chinese_text"] == sum(
         text != "物业费太高" and label not in ("", None) for text, label in rows
     )
 
 
-def test_what_audit_labels_leaves_out_is_a_warning_on_its_callers_line():
+def test_what_audit_labels_leaves_out_is_one_warning_on_its_callers_line():
     from triage.exceptions import TrainingDataWarning
 
-    with pytest.warns(TrainingDataWarning, match=r"^classes seen once left out: \['single'\]$") as caught:
-        audit_labels([*TEXTS, "派出所补办身份证"], [*LABELS, "single"], min_df=1, calibration_folds=3)
+    said = r"^1 rows without Chinese text left out; classes seen once left out: \['single'\]$"
+    with pytest.warns(TrainingDataWarning, match=said) as caught:
+        audit_labels(
+            [*TEXTS, "派出所补办身份证", "fees"], [*LABELS, "single", "education"], min_df=1, calibration_folds=3
+        )
     assert [warning.filename for warning in caught] == [__file__]
 
 
