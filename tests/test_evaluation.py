@@ -214,14 +214,31 @@ def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_
         triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)
 
 
+def test_evaluate_names_what_it_refuses_before_scoring(small_model, tmp_path):
+    with pytest.raises(ValueError, match=r"^2 texts but 1 labels$"):
+        evaluate(small_model, TEXTS[:2], LABELS[:1])
+    (tmp_path / "report").write_text("mine", encoding="utf-8")
+    with pytest.raises(NotADirectoryError, match=r"report is a file; the report is a folder: name a new one$"):
+        evaluate(small_model, TEXTS, LABELS, report_dir=tmp_path / "report")
+    assert (tmp_path / "report").read_text(encoding="utf-8") == "mine"
+
+
+def test_evaluate_lists_the_ten_most_confused_pairs_by_default(small_model):
+    labels = [f"unknown_{i}" for i in range(11)]  # labels the model does not know: 11 pairs, each once
+    result = evaluate(small_model, TEXTS[:11], labels)
+    assert len(result["unknown_labels"]) == 11 and len(result["most_confused"]) == 10
+    assert len(evaluate(small_model, TEXTS[:11], labels, most_confused=11)["most_confused"]) == 11
+
+
 def test_evaluate_leaves_out_rows_without_a_label_as_training_does(small_model):
     """evaluate() counted '' as a label the model does not know, and None ended in a TypeError from sorting."""
     from triage.exceptions import TrainingDataWarning
 
     for missing in ("", None, float("nan")):
         labels = [missing if i % 7 == 0 else label for i, label in enumerate(LABELS)]
-        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
+        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$") as caught:
             result = evaluate(small_model, TEXTS, labels)
+        assert [warning.filename for warning in caught] == [__file__]  # the caller's line
         assert result["n"] == len(TEXTS) - 5 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
     with pytest.raises(TypeError, match=r"^label at index 0 is int, not str"):
         evaluate(small_model, TEXTS, [1] * len(TEXTS))
