@@ -214,6 +214,42 @@ def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_
         triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)
 
 
+# Four messages, the first labelled with a department the model ranks below its first choice
+RANKED_LOWER = (
+    ["物业乱收停车费", "派出所补办身份证", "学校补课收费", "物业不修电梯"],
+    ["education", "public_security", "education", "property_management"],
+)
+
+
+def test_evaluate_scores_a_label_ranked_below_the_first_in_every_figure(small_model):
+    result = evaluate(small_model, *RANKED_LOWER)
+    assert set(result) == {
+        *("n", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "per_class", "expected_calibration_error"),
+        *("top1_accuracy", "top3_accuracy", "top5_accuracy", "automatic_share", "automatic_precision"),
+        *("precision_coverage", "most_confused", "unknown_labels"),
+    }
+    assert result["accuracy"] == result["micro_f1"] == result["top1_accuracy"] == 0.75  # one label of three ranks 2nd
+    assert result["top3_accuracy"] == result["top5_accuracy"] == 1.0
+    assert result["precision_coverage"][0] == {"threshold": 0.0, "coverage": 1.0, "precision": 0.75}
+
+
+def test_evaluate_shows_its_steps_when_asked(small_model, tmp_path, capsys):
+    evaluate(small_model, *RANKED_LOWER, report_dir=tmp_path / "report", progress=True)
+    shown = capsys.readouterr().err
+    assert "evaluating 4 messages: scoring (0/2 steps done" in shown
+    assert "evaluating 4 messages: writing the report (1/2 steps done" in shown
+    evaluate(small_model, *RANKED_LOWER, progress=True)
+    assert "evaluating 4 messages: scoring (0/1 steps done" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_labels_that_are_all_missing(small_model):
+    from triage.exceptions import TrainingDataError, TrainingDataWarning
+
+    with pytest.warns(TrainingDataWarning), pytest.raises(TrainingDataError) as refused:
+        evaluate(small_model, RANKED_LOWER[0], ["", None, "", float("nan")])
+    assert str(refused.value) == "no labelled texts to evaluate the model on"
+
+
 def test_evaluate_names_what_it_refuses_before_scoring(small_model, tmp_path):
     with pytest.raises(ValueError, match=r"^2 texts but 1 labels$"):
         evaluate(small_model, TEXTS[:2], LABELS[:1])
