@@ -185,7 +185,7 @@ def test_the_rows_kept_have_chinese_text_and_a_label_given_twice_so(rows):
     )
 
 
-def test_what_audit_labels_leaves_out_is_one_warning_on_its_callers_line():
+def test_what_audit_labels_leaves_out_is_one_warning_on_its_callers_line(not_under_mutmut):
     from triage.exceptions import TrainingDataWarning
 
     said = r"^1 rows without Chinese text left out; classes seen once left out: \['single'\]$"
@@ -266,15 +266,22 @@ def test_evaluate_lists_the_ten_most_confused_pairs_by_default(small_model):
     assert len(evaluate(small_model, TEXTS[:11], labels, most_confused=11)["most_confused"]) == 11
 
 
+def test_the_warning_of_rows_evaluate_leaves_out_is_on_its_callers_line(small_model, not_under_mutmut):
+    from triage.exceptions import TrainingDataWarning
+
+    with pytest.warns(TrainingDataWarning, match=r"^1 rows without a label left out$") as caught:
+        evaluate(small_model, RANKED_LOWER[0], ["", *RANKED_LOWER[1][1:]])
+    assert [warning.filename for warning in caught] == [__file__]
+
+
 def test_evaluate_leaves_out_rows_without_a_label_as_training_does(small_model):
     """evaluate() counted '' as a label the model does not know, and None ended in a TypeError from sorting."""
     from triage.exceptions import TrainingDataWarning
 
     for missing in ("", None, float("nan")):
         labels = [missing if i % 7 == 0 else label for i, label in enumerate(LABELS)]
-        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$") as caught:
+        with pytest.warns(TrainingDataWarning, match=r"^5 rows without a label left out$"):
             result = evaluate(small_model, TEXTS, labels)
-        assert [warning.filename for warning in caught] == [__file__]  # the caller's line
         assert result["n"] == len(TEXTS) - 5 and result["unknown_labels"] == [] and result["accuracy"] == 1.0
     with pytest.raises(TypeError, match=r"^label at index 0 is int, not str"):
         evaluate(small_model, TEXTS, [1] * len(TEXTS))
