@@ -195,3 +195,137 @@ def test_input_types_are_written_as_read(dask_client, saved_model_dir, small_mod
     assert [remote.schema.field(name).type for name in columns] == [
         pq.read_schema(source).field(name).type for name in columns
     ]
+
+
+def test_a_partition_is_written_with_its_columns_only_whatever_its_index(small_model):
+    """A partition's index is no column of its part (a partition of a filtered or shuffled frame has an index
+    that is not a range, which pyarrow would otherwise keep as a column ``__index_level_0__``)."""
+    pd = pytest.importorskip("pandas")
+    from triage.batch import output_columns, parquet_table, tag_dataframe
+
+    frame = pd.DataFrame({"编号": ["7", "3"], "内容": [MESSAGES[0][1], MESSAGES[1][1]]}, index=[7, 3])
+    table = parquet_table(tag_dataframe(frame, ["内容"], model=small_model), ["编号", "内容"], output_columns(False))
+    assert table.column_names == ["编号", "内容", *output_columns(False)]
+    assert table.column("编号").to_pylist() == ["7", "3"]
+
+
+def test_an_existing_output_is_replaced_only_with_overwrite(dask_threads_client, saved_model_dir, tmp_path):
+    """A folder or a file at the output is refused, then replaced whole with overwrite (no part of an earlier
+    dataset is left among the new parts). The scheduler's address is returned."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    address = dask_threads_client.scheduler.address
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "part.7.parquet").write_bytes(b"an earlier run's part")
+    (tmp_path / "out.parquet").write_bytes(b"an earlier file")
+    for output in (tmp_path / "out", tmp_path / "out.parquet"):
+        with pytest.raises(FileExistsError) as refused:
+            triage.dask.tag_dataset(source, output, scheduler=address, model_path=saved_model_dir)
+        assert str(refused.value) == f"{output} already exists; pass overwrite=True (CLI: --overwrite) to replace it"
+        assert triage.dask.tag_dataset(
+            source, output, scheduler=address, model_path=saved_model_dir, overwrite=True
+        ) == (address)
+        assert [path.name for path in output.iterdir()] == ["part.0.parquet"]
+        assert pq.read_table(output).column("编号").to_pylist() == [number for number, _ in MESSAGES]
+
+
+def test_a_folder_holding_the_input_or_the_working_directory_is_not_replaced(tmp_path, monkeypatch):
+    """Refused before any cluster is reached (no scheduler runs at the address given)."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    (tmp_path / "work" / "here").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work" / "here")
+    for output in (tmp_path, source, tmp_path / "work", tmp_path / "work" / "here"):
+        with pytest.raises(ValueError) as refused:
+            triage.dask.tag_dataset(source, output, scheduler="tcp://127.0.0.1:9", overwrite=True)
+        assert str(refused.value) == f"{output} holds the input or the working directory; write the output elsewhere"
+    assert source.exists()
+
+
+def test_a_run_that_fails_on_its_workers_leaves_no_output(dask_threads_client, tmp_path):
+    """The worker threads fail as they tag (no model where the path says): the output folder, where other
+    partitions may have written parts, is removed."""
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    with pytest.raises(FileNotFoundError, match="no model directory at"):
+        triage.dask.tag_dataset(
+            source, tmp_path / "out", scheduler=dask_threads_client.scheduler.address, model_path=tmp_path / "none"
+        )
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_given_loaded(dask_threads_client, tmp_path):
+    """Without a model path the workers tag with the shipped model, as ``tag_file`` does without a model; a
+    routing config may be given as a loaded :class:`~triage.routing.RoutingConfig`, not only as its file."""
+    from triage.batch import ROUTING_COLUMNS
+    from triage.routing import load_config
+
+    source = _write_input(tmp_path, "csv")
+    config = load_config(write_config(tmp_path))
+    local, remote = _tagged_both(dask_threads_client, None, None, source, config, False)
+    assert remote.equals(local.replace_schema_metadata(None))
+    assert set(ROUTING_COLUMNS) <= set(remote.column_names)
+
+
+# Requests in traditional characters, written in Big5 below: read as GB18030 (what "auto" picks for them) they
+# are other text. The first two are near duplicates (grouped at the default threshold, not at 0.9).
+REQUESTS = (
+    "社區物業亂收停車費，垃圾也沒人清理",
+    "社區物業亂收停車費，垃圾沒人清理",
+    "派出所補辦身分證要排好幾天隊",
+    "學校食堂有很大的煤氣味",
+    "樓道燈壞了，物業說不歸他們管",
+)
+
+
+def test_workers_in_this_process_use_the_encoding_text_columns_and_threshold_given(
+    dask_threads_client, saved_model_dir, small_model, tmp_path
+):
+    """The options are the ones ``tag_file`` is given: the Big5 file read as Big5, the ``request`` column
+    tagged and grouped (not ``content``, the one found by its name, the same in every row), at 0.9."""
+    import triage.dask
+
+    with (tmp_path / "in.csv").open("w", encoding="big5", newline="") as handle:
+        csv.writer(handle).writerows([("id", "content", "request"), *((n, "同上", t) for n, t in enumerate(REQUESTS))])
+    options = {"text_columns": ["request"], "encoding": "big5"}
+    tag_file(
+        tmp_path / "in.csv",
+        tmp_path / "local.parquet",
+        model=small_model,
+        group=True,
+        group_threshold=0.9,
+        progress=False,
+        **options,
+    )
+    triage.dask.tag_dataset(
+        tmp_path / "in.csv",
+        tmp_path / "out",
+        scheduler=dask_threads_client.scheduler.address,
+        model_path=saved_model_dir,
+        group_threshold=0.9,
+        **options,
+    )
+    local, remote = (
+        pq.read_table(tmp_path / "local.parquet").replace_schema_metadata(None),
+        pq.read_table(tmp_path / "out"),
+    )
+    assert remote.equals(local)
+    assert remote.column("request").to_pylist() == list(REQUESTS)
+    assert len(set(remote.column("group_id").to_pylist())) == len(REQUESTS)
+
+
+def test_without_a_scheduler_a_cluster_is_started_for_the_call_and_closed(saved_model_dir, tmp_path):
+    """``triage tag --engine dask`` without ``--scheduler``: a local cluster of ``n_jobs`` worker processes
+    tags the rows, and is gone when the call returns."""
+    import distributed
+
+    import triage.dask
+
+    source = _write_input(tmp_path, "csv")
+    address = triage.dask.tag_dataset(source, tmp_path / "out", n_jobs=1, model_path=saved_model_dir)
+    assert pq.read_table(tmp_path / "out").column("编号").to_pylist() == [n for n, _ in MESSAGES]
+    with pytest.raises(OSError):
+        distributed.Client(address, timeout=1)

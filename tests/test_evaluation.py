@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import LABELS, POLICE_DOCS, TEXTS
 from triage.audit import audit_labels, suspects_from_proba
@@ -154,6 +158,44 @@ def test_training_warning_names_only_what_it_found():
     assert str(caught[0].message) == "classes with fewer than 5 examples (kept, weakly learned): {'rare': 3}"
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["物业费太高", "fees", ""]), st.sampled_from(["a", "b", "c", "", None]))))
+@example([])
+@example([("物业费太高", "a"), ("fees", "a")])  # a class once with Chinese text, once without
+@example([("物业费太高", "a")] * 5 + [("物业费太高", "b")] * 4)  # RARE_CLASS_SIZE (5) rows are not rare
+def test_the_rows_kept_have_chinese_text_and_a_label_given_twice_so(rows):
+    """A row is kept when its text has Chinese and its label is given and held by two such rows at least; the
+    report counts the rest."""
+    from triage.exceptions import TrainingDataWarning
+    from triage.training import usable_rows
+
+    texts, labels = [text for text, _ in rows], np.array([label for _, label in rows], dtype=object)
+    usable = [text == "物业费太高" and label not in ("", None) for text, label in rows]
+    counts = Counter(label for (_, label), ok in zip(rows, usable, strict=True) if ok)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingDataWarning)
+        keep, report = usable_rows(texts, labels)
+    assert keep.dtype == bool
+    assert keep.tolist() == [ok and counts[label] >= 2 for (_, label), ok in zip(rows, usable, strict=True)]
+    assert report["classes_left_out"] == sorted(label for label, n in counts.items() if n == 1)
+    assert report["rare_classes"] == {label: n for label, n in sorted(counts.items()) if 2 <= n < 5}
+    assert report["rows_without_label"] == sum(label in ("", None) for _, label in rows)
+    assert report["rows_without_chinese_text"] == sum(
+        text != "物业费太高" and label not in ("", None) for text, label in rows
+    )
+
+
+def test_what_audit_labels_leaves_out_is_one_warning_on_its_callers_line(not_under_mutmut):
+    from triage.exceptions import TrainingDataWarning
+
+    said = r"^1 rows without Chinese text left out; classes seen once left out: \['single'\]$"
+    with pytest.warns(TrainingDataWarning, match=said) as caught:
+        audit_labels(
+            [*TEXTS, "派出所补办身份证", "fees"], [*LABELS, "single", "education"], min_df=1, calibration_folds=3
+        )
+    assert [warning.filename for warning in caught] == [__file__]
+
+
 @pytest.mark.parametrize("missing", ["", None, float("nan")], ids=["empty", "None", "NaN"])
 def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_text(missing):
     """train() learned '' as a class, and None or NaN among the labels ended in "'<' not supported between
@@ -170,6 +212,66 @@ def test_training_leaves_out_rows_without_a_label_and_names_a_label_that_is_not_
         triage.train(TEXTS, [i % 3 if i else "" for i in range(len(TEXTS))], min_df=1)
     with pytest.raises(TypeError, match=r"^document 3 is NoneType, not str"):
         triage.train([*TEXTS[:3], None], LABELS[:4], min_df=1)
+
+
+# Four messages, the first labelled with a department the model ranks below its first choice
+RANKED_LOWER = (
+    ["物业乱收停车费", "派出所补办身份证", "学校补课收费", "物业不修电梯"],
+    ["education", "public_security", "education", "property_management"],
+)
+
+
+def test_evaluate_scores_a_label_ranked_below_the_first_in_every_figure(small_model):
+    result = evaluate(small_model, *RANKED_LOWER)
+    assert set(result) == {
+        *("n", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "per_class", "expected_calibration_error"),
+        *("top1_accuracy", "top3_accuracy", "top5_accuracy", "automatic_share", "automatic_precision"),
+        *("precision_coverage", "most_confused", "unknown_labels"),
+    }
+    assert result["accuracy"] == result["micro_f1"] == result["top1_accuracy"] == 0.75  # one label of three ranks 2nd
+    assert result["top3_accuracy"] == result["top5_accuracy"] == 1.0
+    assert result["precision_coverage"][0] == {"threshold": 0.0, "coverage": 1.0, "precision": 0.75}
+
+
+def test_evaluate_shows_its_steps_when_asked(small_model, tmp_path, capsys):
+    evaluate(small_model, *RANKED_LOWER, report_dir=tmp_path / "report", progress=True)
+    shown = capsys.readouterr().err
+    assert "evaluating 4 messages: scoring (0/2 steps done" in shown
+    assert "evaluating 4 messages: writing the report (1/2 steps done" in shown
+    evaluate(small_model, *RANKED_LOWER, progress=True)
+    assert "evaluating 4 messages: scoring (0/1 steps done" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_labels_that_are_all_missing(small_model):
+    from triage.exceptions import TrainingDataError, TrainingDataWarning
+
+    with pytest.warns(TrainingDataWarning), pytest.raises(TrainingDataError) as refused:
+        evaluate(small_model, RANKED_LOWER[0], ["", None, "", float("nan")])
+    assert str(refused.value) == "no labelled texts to evaluate the model on"
+
+
+def test_evaluate_names_what_it_refuses_before_scoring(small_model, tmp_path):
+    with pytest.raises(ValueError, match=r"^2 texts but 1 labels$"):
+        evaluate(small_model, TEXTS[:2], LABELS[:1])
+    (tmp_path / "report").write_text("mine", encoding="utf-8")
+    with pytest.raises(NotADirectoryError, match=r"report is a file; the report is a folder: name a new one$"):
+        evaluate(small_model, TEXTS, LABELS, report_dir=tmp_path / "report")
+    assert (tmp_path / "report").read_text(encoding="utf-8") == "mine"
+
+
+def test_evaluate_lists_the_ten_most_confused_pairs_by_default(small_model):
+    labels = [f"unknown_{i}" for i in range(11)]  # labels the model does not know: 11 pairs, each once
+    result = evaluate(small_model, TEXTS[:11], labels)
+    assert len(result["unknown_labels"]) == 11 and len(result["most_confused"]) == 10
+    assert len(evaluate(small_model, TEXTS[:11], labels, most_confused=11)["most_confused"]) == 11
+
+
+def test_the_warning_of_rows_evaluate_leaves_out_is_on_its_callers_line(small_model, not_under_mutmut):
+    from triage.exceptions import TrainingDataWarning
+
+    with pytest.warns(TrainingDataWarning, match=r"^1 rows without a label left out$") as caught:
+        evaluate(small_model, RANKED_LOWER[0], ["", *RANKED_LOWER[1][1:]])
+    assert [warning.filename for warning in caught] == [__file__]
 
 
 def test_evaluate_leaves_out_rows_without_a_label_as_training_does(small_model):

@@ -59,6 +59,38 @@ def test_labels_that_map_to_too_few_departments_say_what_to_try(tmp_path):
     assert set(rows.labels) == {UNKNOWN_UNIT}
 
 
+def test_mapped_labels_say_what_to_try_when_too_few_show_a_department_and_one_is_enough(tmp_path):
+    nothing = _write_csv(tmp_path / "in.csv", ["内容", "承办单位"], [[text, UNKNOWN_UNIT] for text in TEXTS])
+    said = "too few rows of column '承办单位' show a department; check --label-column, {}or pass --departments"
+    for labels_are, hint in (("units", ""), ("replies", "lower --reply-confidence, ")):
+        with pytest.raises(TrainingDataError) as refused:
+            read_labelled(nothing, LabelOptions("承办单位", labels_are=labels_are))
+        assert str(refused.value) == said.format(hint) + " with your units' names"
+    one = _write_csv(tmp_path / "one.csv", ["内容", "承办单位"], [[text, UNITS["education"]] for text in TEXTS])
+    assert set(read_labelled(one, LabelOptions("承办单位", labels_are="units")).labels) == {"education"}
+
+
+def test_read_labelled_reads_the_file_as_its_options_say(tmp_path):
+    """The format, encoding, sheet and sub-label column given (Big5 text reads as other text under "auto")."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("openpyxl")
+    rows = [["社區物業亂收停車費", "property_management", "收費"], ["學校食堂有煤氣味", "education", ""]]
+    with (tmp_path / "in.txt").open("w", encoding="big5", newline="") as handle:
+        csv.writer(handle, delimiter="\t").writerows([["text", "department", "sub"], *rows])
+    options = LabelOptions("department", sub_label_column="sub", format="tsv", encoding="big5")
+    read = read_labelled(tmp_path / "in.txt", options)
+    assert (read.texts, read.labels, read.sub_labels) == (
+        [row[0] for row in rows],
+        [row[1] for row in rows],
+        ["收費", ""],
+    )
+    with pd.ExcelWriter(tmp_path / "in.xlsx") as workbook:
+        pd.DataFrame({"内容": ["其他"], "部门": ["transport"]}).to_excel(workbook, sheet_name="旧", index=False)
+        pd.DataFrame(rows, columns=["内容", "部门", "子类"]).to_excel(workbook, sheet_name="新", index=False)
+    read = read_labelled(tmp_path / "in.xlsx", LabelOptions("部门", sheet="新"))
+    assert read.labels == [row[1] for row in rows]
+
+
 def test_a_missing_column_is_named_by_its_role(tmp_path):
     path = _write_csv(tmp_path / "in.csv", ["内容", "部门"], [["物业费太贵", "property_management"]])
     with pytest.raises(DataError, match=r"no label column '处室'; the file has: 内容, 部门"):

@@ -283,6 +283,17 @@ def test_evaluate_scores_sub_labels_given_the_department_and_end_to_end(sub_mode
     assert set(result["per_label"]) == set(departments[known])
 
 
+def test_evaluate_leaves_a_row_without_a_label_out_of_the_sub_label_scores_too(sub_model, capsys):
+    from triage.evaluation import evaluate
+
+    departments = list(SUB_DEPARTMENTS)
+    departments[SUB_LABELS.index(next(sub for sub in SUB_LABELS if sub))] = ""  # a row with a sub-label
+    with pytest.warns(TrainingDataWarning, match=r"^1 rows without a label left out$"):
+        result = evaluate(sub_model, list(SUB_TEXTS), departments, sub_labels=list(SUB_LABELS), progress=True)
+    assert result["sub_labels"]["n"] == sum(1 for d, s in zip(departments, SUB_LABELS, strict=True) if d and s)
+    assert f"evaluating {len(SUB_TEXTS) - 1} messages: scoring sub-labels (1/2 steps done" in capsys.readouterr().err
+
+
 def test_evaluate_refuses_sub_labels_for_a_model_without_them(sub_model):
     from triage.evaluation import evaluate
 
