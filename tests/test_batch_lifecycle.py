@@ -96,30 +96,40 @@ def test_a_failed_run_leaves_no_partial_file_of_a_format_that_cannot_resume(smal
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]
 
 
-def test_an_unwritable_destination_fails_before_any_row_is_tagged(small_model, tmp_path, monkeypatch):
-    source = _export(tmp_path / "in.csv", 30)
-    tagged = []
+@pytest.fixture
+def chunks_tagged(monkeypatch) -> list[int]:
+    """A list that grows by one for each chunk tagged (the tests that find it empty also see it grow)."""
+    tagged: list[int] = []
     real = tagging._tag_chunk
-    monkeypatch.setattr(tagging, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
+    monkeypatch.setattr(tagging, "_tag_chunk", lambda *args, **kwargs: tagged.append(1) or real(*args, **kwargs))
+    return tagged
+
+
+def _tagging_is_counted(chunks_tagged, small_model, source, folder) -> bool:
+    """Whether a run that tags rows adds to ``chunks_tagged``: without it, an empty list proves nothing."""
+    tag_file(source, folder / "control.csv", model=small_model, text_columns=["text"], progress=False)
+    return bool(chunks_tagged)
+
+
+def test_an_unwritable_destination_fails_before_any_row_is_tagged(small_model, tmp_path, chunks_tagged):
+    source = _export(tmp_path / "in.csv", 30)
     with pytest.raises(OSError):
         tag_file(source, tmp_path / "no-such-folder" / "out.xlsx", model=small_model, text_columns=["text"])
-    assert tagged == []
+    assert chunks_tagged == [] and _tagging_is_counted(chunks_tagged, small_model, source, tmp_path)
 
 
 @pytest.mark.parametrize("overwrite", [False, True])
 def test_a_folder_named_as_the_output_is_refused_before_any_row_is_tagged(
-    small_model, tmp_path, monkeypatch, overwrite
+    small_model, tmp_path, chunks_tagged, overwrite
 ):
     """Without --overwrite the message asked for it; with it, every row was tagged and the run then failed on
     renaming the partial file onto the folder ('Is a directory'), leaving the partial file and its checkpoint."""
     source = _export(tmp_path / "in.csv", 30)
     (tmp_path / "out.csv").mkdir()
-    tagged = []
-    real = tagging._tag_chunk
-    monkeypatch.setattr(tagging, "_tag_chunk", lambda *args: tagged.append(1) or real(*args))
     with pytest.raises(IsADirectoryError, match=r"out.csv is a folder; name a file \(e.g. .*tagged.csv\)"):
         tag_file(source, tmp_path / "out.csv", model=small_model, text_columns=["text"], overwrite=overwrite)
-    assert tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+    assert chunks_tagged == [] and sorted(p.name for p in tmp_path.iterdir()) == ["in.csv", "out.csv"]
+    assert _tagging_is_counted(chunks_tagged, small_model, source, tmp_path)
 
 
 def test_a_folder_without_a_suffix_named_as_the_output_is_said_to_be_a_folder(small_model, tmp_path):
