@@ -187,6 +187,16 @@ def test_rare_pairs_are_reported_and_single_ones_left_out():
     assert model.classify("物业费一年涨了两次").sub_confidence == 1.0  # one sub-category: certain
 
 
+def test_evaluate_refuses_sub_labels_that_do_not_match_the_texts(sub_model):
+    """With a row without a label among them, they failed in zip() ("argument 2 is longer than argument 1");
+    without one, the extra sub-labels were never looked at."""
+    from triage.evaluation import evaluate
+
+    for departments in (list(SUB_DEPARTMENTS), ["", *SUB_DEPARTMENTS[1:]]):
+        with pytest.raises(ValueError, match=rf"^{len(SUB_TEXTS)} texts but {len(SUB_TEXTS) + 1} sub-labels$"):
+            evaluate(sub_model, list(SUB_TEXTS), departments, sub_labels=[*SUB_LABELS, "fees"])
+
+
 def test_sub_labels_must_match_texts_and_name_two_pairs():
     with pytest.raises(ValueError, match="30 texts but 2 sub-labels"):
         triage.train(TEXTS, LABELS, sub_labels=["a", "b"], min_df=1)

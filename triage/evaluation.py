@@ -188,6 +188,8 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
+    if sub_labels is not None and len(sub_labels) != len(texts):  # as training says it
+        raise ValueError(f"{len(texts)} texts but {len(sub_labels)} sub-labels")
     check_report_dir(report_dir)
     given = given_labels(labels_array)
     if not given.all():  # no label says nothing of the row's department: left out, as training leaves it
