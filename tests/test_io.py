@@ -10,6 +10,7 @@ import pytest
 
 import triage.io.encodings as io_encodings
 from triage.io import (
+    CellError,
     DataError,
     choose_encoding,
     detect_encoding,
@@ -20,6 +21,7 @@ from triage.io import (
     read_rows,
     read_table,
     require_columns,
+    to_cell,
 )
 
 ROWS = [
@@ -167,6 +169,17 @@ def test_detect_text_columns_prefers_subject_and_body():
         detect_text_columns(["id", "x"])
 
 
+def test_a_binary_value_in_gbk_is_an_error_that_says_so():
+    """GBK bytes in a binary column (a Parquet export of an old system) are not guessed per cell: the row's
+    error says what they read as and what to do."""
+    with pytest.raises(
+        CellError,
+        match=r"^binary value is not UTF-8 text \(byte 2: invalid continuation byte\), it "
+        r"reads as GB18030 \(GBK\); export the column as text decoded from GB18030$",
+    ):
+        to_cell("小区物业乱收费".encode("gbk"))
+
+
 def test_join_text_columns_skips_empty_parts():
     frame = pd.DataFrame(ROWS)
     assert join_text_columns(frame, ["留言主题", "留言详情"])[2] == "孩子入学难"
@@ -177,7 +190,7 @@ def test_join_text_columns_skips_empty_parts():
 def test_frame_texts_follow_the_cell_rule_and_name_each_cell_that_cannot_be_one():
     """Each value is a cell as a reader makes it; a bad one is "" and its row's error names its column, every
     bad cell of a row named once in order."""
-    not_utf8 = "binary value is not UTF-8 text (byte 0: invalid start byte)"
+    not_utf8 = "binary value is not UTF-8 text (byte 0: invalid start byte); export the column as text"
     frame = pd.DataFrame({"主题": ["物业", b"\xff", None, "a\ud800"], "内容": [b"\xfe", b"\xfe", 3, "正文"]})
     assert frame_texts(frame, ["主题", "内容"]) == (
         ["物业", "", "3", "a\ufffd\n正文"],

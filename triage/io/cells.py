@@ -78,10 +78,17 @@ def _is_decimal(value: Any) -> bool:
 
 
 def _decoded_bytes(value: bytes) -> str:
+    """A binary value's text, UTF-8 only: a value in another encoding (GBK bytes in a Parquet binary column,
+    say) is its row's error saying so, never text guessed per cell."""
     try:
         return value.decode("utf-8")
     except UnicodeDecodeError as problem:
-        raise CellError(f"binary value is not UTF-8 text (byte {problem.start}: {problem.reason})") from None
+        said = f"binary value is not UTF-8 text (byte {problem.start}: {problem.reason})"
+    try:
+        value.decode("gb18030")
+    except UnicodeDecodeError:
+        raise CellError(f"{said}; export the column as text") from None
+    raise CellError(f"{said}, it reads as GB18030 (GBK); export the column as text decoded from GB18030") from None
 
 
 def _json_value(value: Any) -> Any:
