@@ -105,14 +105,12 @@ def _write_report(
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _sub_label_scores(
-    model: TriageModel, texts: list[str], labels: np.ndarray, sub_labels: Sequence[str | None]
-) -> dict[str, Any]:
+def _sub_label_scores(model: TriageModel, texts: list[str], labels: np.ndarray, subs: np.ndarray) -> dict[str, Any]:
     """The sub-category model on the rows with a known sub-label: given the true department (beside
-    the majority baseline, per department too), and end to end (department and sub-category right)."""
+    the majority baseline, per department too), and end to end (department and sub-category right); ``subs``
+    as :func:`~triage.training.sub_label_array` gives them."""
     if model.sub_scorer is None:
         raise TrainingDataError("this model has no sub-category model; train it with sub-labels (--sub-label-column)")
-    subs = sub_label_array(sub_labels, len(texts))
     known = np.flatnonzero(subs != "")
     if not known.size:
         raise TrainingDataError("no row has a sub-label to evaluate")
@@ -188,20 +186,17 @@ def evaluate(
     labels_array = np.asarray(labels, dtype=object)
     if len(texts) != len(labels_array):
         raise ValueError(f"{len(texts)} texts but {len(labels_array)} labels")
-    if sub_labels is not None and len(sub_labels) != len(texts):  # as training says it
-        raise ValueError(f"{len(texts)} texts but {len(sub_labels)} sub-labels")
+    subs = sub_label_array(sub_labels, len(texts)) if sub_labels is not None else None  # checked as training does
     check_report_dir(report_dir)
     given = given_labels(labels_array)
     if not given.all():  # no label says nothing of the row's department: left out, as training leaves it
         warnings.warn(f"{int((~given).sum())} rows without a label left out", TrainingDataWarning, stacklevel=2)
         texts, labels_array = [text for text, kept in zip(texts, given, strict=True) if kept], labels_array[given]
-        sub_labels = (
-            [sub for sub, kept in zip(sub_labels, given, strict=True) if kept] if sub_labels is not None else None
-        )
+        subs = subs[given] if subs is not None else None
     if not texts:
         raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
-    step_names = ["scoring", *["scoring sub-labels"] * (sub_labels is not None)]
+    step_names = ["scoring", *["scoring sub-labels"] * (subs is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
     with steps(f"evaluating {len(texts)} messages", step_names, progress=progress) as bar:
         bar.start("scoring")
@@ -221,9 +216,9 @@ def evaluate(
         ]
         if model.units is not None:
             result["department_level"] = department_level(model, proba, labels_array)
-        if sub_labels is not None:
+        if subs is not None:
             bar.start("scoring sub-labels")
-            result["sub_labels"] = _sub_label_scores(model, texts, labels_array, sub_labels)
+            result["sub_labels"] = _sub_label_scores(model, texts, labels_array, subs)
         if report_dir is not None:
             bar.start("writing the report")
             _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
