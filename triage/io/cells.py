@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.exceptions import DuplicateColumnWarning, TriageError
-from triage.io.encodings import _not_valid_in
+from triage.io.encodings import _decodes, _not_valid_in
 
 #: The longest cell read, in characters: a longer one is an error of its row (the row is kept).
 MAX_CELL_CHARS = 1_000_000
@@ -84,11 +84,9 @@ def _decoded_bytes(value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError as problem:
         said = f"binary value is not UTF-8 text (byte {problem.start}: {problem.reason})"
-    try:
-        value.decode("gb18030")
-    except UnicodeDecodeError:
-        raise CellError(f"{said}; export the column as text") from None
-    raise CellError(f"{said}, it reads as GB18030 (GBK); export the column as text decoded from GB18030") from None
+    if _decodes(value, "gb18030"):
+        raise CellError(f"{said}, it reads as GB18030 (GBK); export the column as text decoded from GB18030")
+    raise CellError(f"{said}; export the column as text")
 
 
 def _json_value(value: Any) -> Any:
