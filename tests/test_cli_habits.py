@@ -167,6 +167,18 @@ def test_evaluate_names_the_shipped_model_three_ways(invoke, tmp_path):
     assert both.exit_code == 2 and "name the model once" in both.output
 
 
+def test_info_names_the_model_as_evaluate_does(invoke, saved_model_dir, tmp_path):
+    """`triage info DIR` said only 'Got unexpected extra argument'; MODEL is taken as evaluate takes it."""
+    as_argument, as_option = invoke("info", saved_model_dir), invoke("info", "--model", saved_model_dir)
+    assert as_argument.exit_code == 0, as_argument.output
+    assert as_argument.output == as_option.output and f"model:      {saved_model_dir}" in as_argument.output
+    assert invoke("info", "default").output == invoke("info").output
+    both = invoke("info", saved_model_dir, "--model", "default")
+    assert both.exit_code == 2 and "name the model once" in both.output
+    missing = invoke("info", tmp_path / "none")
+    assert missing.exit_code == 1 and "no model directory at" in missing.output
+
+
 # ---------------------------------------------------------------- '-' for stdin and stdout
 
 

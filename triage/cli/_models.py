@@ -67,18 +67,26 @@ def _echo_sub_labels(name: str, result: dict[str, Any]) -> None:
             echo(f"{name} department and sub-label both right: {sub['accuracy_with_predicted_department']:.3f}")
 
 
-@click.command()
+@click.command(short_help="Show a model's manifest and its department table.")
+@click.argument("model", required=False, metavar="[MODEL]")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @model_option
 @handles_user_errors
-def info(as_json: bool, model_path: Path | None) -> None:
-    """Show a model's manifest and its department table. 显示模型信息与部门表."""
+def info(model: str | None, as_json: bool, model_path: Path | None) -> None:
+    """Show a model's manifest and its department table. 显示模型信息与部门表.
+
+    MODEL is a model directory or 'default' (the shipped model, also used when MODEL is left out;
+    --model names it too).
+    """
     from triage.departments import default_directory
     from triage.model import default_model_path
     from triage.persistence import read_manifest
     from triage.scoring import FEATURIZER
     from triage.segmentation import segmenter
 
+    if model is not None:
+        _named_once()
+        model_path = model_location(model)
     path = model_path if model_path is not None else default_model_path()
     manifest = read_manifest(path)
     if as_json:
@@ -275,13 +283,18 @@ def train(
     echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 
+def _named_once() -> None:
+    """Refuse a model given both as the MODEL argument and with ``--model``."""
+    if click.get_current_context().get_parameter_source("model_path") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("name the model once: as MODEL or with --model")
+
+
 def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tuple[Path | None, Path]:
     """evaluate's ``[MODEL] DATA``: the model (``None``: the shipped one) and the checked data file."""
     if len(arguments) not in (1, 2):
         raise click.UsageError(f"give DATA, or MODEL and DATA (got {len(arguments)} arguments)")
-    named = click.get_current_context().get_parameter_source("model_path") is ParameterSource.COMMANDLINE
-    if len(arguments) == 2 and named:
-        raise click.UsageError("name the model once: as MODEL or with --model")
+    if len(arguments) == 2:
+        _named_once()
     model = model_location(arguments[0]) if len(arguments) == 2 else model_option
     try:
         return model, INPUT_FILE.convert(arguments[-1], None, None)
