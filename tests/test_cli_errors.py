@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -199,3 +200,48 @@ def test_labels_and_column_names_from_an_export_cannot_drive_the_terminal(saved_
     path.write_text(f"内容,部门{_ESCAPES}\n小区物业乱收停车费,education\n", "utf-8")
     result = CliRunner().invoke(cli, ["evaluate", str(saved_model_dir), str(path), "--label-column", "部门"])
     assert result.exit_code == 1 and "no label column '部门'" in result.output and "\x1b" not in result.output
+
+
+# ---------------------------------------------------------------- output piped to a reader that stops (| head)
+
+
+@pytest.mark.parametrize("args", [["classify", "-"], ["classify", "--json", "-"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_sigpipes_status(saved_model_dir, args):
+    """`triage classify - < file | head -1` printed 'Error: [Errno 32] Broken pipe' and exit 1; a reader
+    stopping is no error of the command's, so it stops quietly, as cat does, with status 141."""
+    from triage.cli._errors import SIGPIPE_STATUS
+
+    messages = "".join(
+        f"小区物业乱收停车费，第{number}次反映\n" for number in range(3000)
+    ).encode()  # > a pipe's 64 KiB out
+    command = [sys.executable, "-m", "triage", *args, "--model", str(saved_model_dir)]
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdin.write(messages)
+    process.stdin.close()
+    first = process.stdout.readline()
+    process.stdout.close()  # the reader goes, as head does
+    process.wait(timeout=120)
+    stderr = process.stderr.read().decode()
+    process.stderr.close()
+    assert first, stderr
+    assert process.returncode == SIGPIPE_STATUS, stderr
+    assert stderr == ""  # neither 'Error: [Errno 32] Broken pipe' nor 'Exception ignored ...' at exit
+
+
+def test_a_broken_pipe_while_standard_output_is_still_read_is_an_error_not_a_reader_gone(monkeypatch):
+    """Another pipe breaking (a worker's) must stay an error: only standard output's own reader leaving is quiet."""
+    from triage.cli._errors import _abandoned
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)  # in the test: pytest's capture sets it again between phases
+        assert not _abandoned(BrokenPipeError(32, "Broken pipe"))
+        assert not _abandoned(ConnectionResetError(104, "reset"))
+        os.close(read_end)
+        assert _abandoned(BrokenPipeError(32, "Broken pipe"))
+        assert os.path.samefile(f"/proc/self/fd/{stream.fileno()}", os.devnull)  # its last flush fails no more
+
+
+def test_a_broken_pipe_elsewhere_is_reported_as_a_user_error(classify_raising):
+    result = classify_raising(BrokenPipeError(32, "Broken pipe"))
+    assert result.exit_code == 1 and result.output == "Error: [Errno 32] Broken pipe\n"
