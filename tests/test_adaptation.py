@@ -227,6 +227,8 @@ def test_recency_weights_halve_every_half_life() -> None:
 
 def test_rows_since_keeps_the_messages_of_that_day_and_later() -> None:
     np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-1-1 8:00", "2018/03/02"], "2018-01-01"), [0, 1, 1])
+    chinese = ["2017年12月31日", "2018年1月1日8时", "2018年03月02号"]  # how most Chinese exports write dates
+    np.testing.assert_array_equal(rows_since(chinese, "2018-01-01"), [0, 1, 1])
     with pytest.raises(ValueError, match="since='last year' is not a date; write it as YYYY-MM-DD"):
         rows_since(["2018-01-01"], "last year")
     with pytest.raises(ValueError, match="since=2018 is not a date"):

@@ -274,11 +274,19 @@ def fit_with_base(
     return estimator, BaseScores(base, (base_scale * coef[:, n_terms:]).astype(np.float32)), estimator.oof_proba_
 
 
+#: The date at the start of a text: 2014-1-2, 2014/1/2, 2014.1.2 or 2014年1月2日, a time of day may follow.
+_DATE = re.compile(r"(\d{1,4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
+
+
 def _day(value: Any, row: int) -> np.datetime64:
-    """A date as a day: date objects, or text such as ``2018-09-03``, ``2014-1-2`` or ``2014/1/2 10:00``."""
+    """A date as a day: date objects, or text such as ``2018-09-03``, ``2014-1-2``, ``2014/1/2 10:00`` or
+    ``2014年1月2日``."""
     try:
         if isinstance(value, str):
-            year, month, day = re.split(r"[-/.]", value.strip().split()[0])[:3]
+            match = _DATE.match(value.strip())
+            if match is None:
+                raise ValueError(value)
+            year, month, day = match.groups()
             return np.datetime64(f"{int(year):04d}-{int(month):02d}-{int(day):02d}", "D")
         day_value = np.datetime64(value, "D")
     except (ValueError, TypeError, IndexError):

@@ -188,7 +188,10 @@ def _terminal_width(text: str) -> int:
     "names, else from the base model); makes a unit-level model also with --base none.",
 )
 @click.option(
-    "--date-column", default=None, help="Column with each message's date (YYYY-MM-DD), for --half-life and --since."
+    "--date-column",
+    default=None,
+    help="Column with each message's date (2018-09-03, 2018/9/3 or 2018年9月3日; a time may follow), for "
+    "--half-life and --since.",
 )
 @click.option(
     "--half-life",
