@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import json
 import warnings
+from datetime import datetime
 from pathlib import Path
 
+import pandas
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -15,6 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import SHARED_DATA
 from tests.test_concerns import OTHERS, campaign
 from triage.cli import cli
+from triage.exceptions import UnusedValueWarning
 from triage.hot import (
     CSV_COLUMNS,
     extract_places,
@@ -24,7 +27,9 @@ from triage.hot import (
     write_csv,
     write_html,
 )
+from triage.hotness import read_likes
 from triage.io import DataError
+from triage.times import parse_times
 
 # Invented messages, written for these tests.
 PARKING = (
@@ -162,13 +167,82 @@ def test_streamed_times_are_read_with_one_format_and_absurd_likes_are_kept(small
         writer = csv.writer(handle)
         writer.writerow(["内容", "时间", "点赞"])
         writer.writerows(zip(texts, times, likes, strict=True))
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no pandas format warning per chunk
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # and no pandas format warning per chunk
         streamed = hot_topics_from_file(
             src, text_columns=["内容"], time_column="时间", likes_column="点赞", model=small_model, chunk_size=2
         )
-    assert streamed.topics == hot_topics(texts, times=times, likes=likes, model=small_model)
+    assert [str(warning.message) for warning in caught] == [
+        "1 of 6 values of the time column '时间' are not times (the first, row 6: 'not a time'); "
+        "those messages count as the oldest",
+        "2 of 6 values of the likes column '点赞' are not like counts (the first, row 3: '-2'); they count 0",
+    ]
+    with pytest.warns(UnusedValueWarning) as in_memory:
+        assert streamed.topics == hot_topics(texts, times=times, likes=likes, model=small_model)
+    assert "(the first, index 5: 'not a time')" in str(in_memory[0].message)
+    assert "2 of 6 values given as likes are not like counts (the first, index 2: '-2')" in str(in_memory[1].message)
     assert streamed.topics[0].likes >= 10**20  # kept (as a float sum), not an overflow
+
+
+def test_a_column_of_no_times_or_likes_is_told_not_silently_ignored(small_model, tmp_path):
+    """A wrong --time-column turned recency off, and a likes column of text counted 0, without a word."""
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    with pytest.warns(UnusedValueWarning) as caught:
+        report = hot_topics_from_file(src, time_column="内容", likes_column="内容", model=small_model, chunk_size=4)
+    assert [str(warning.message)[:56] for warning in caught] == [
+        "6 of 6 values of the time column '内容' are not times (the",
+        "6 of 6 values of the likes column '内容' are not like coun",
+    ]
+    assert f"(the first, row 1: {PARKING[0]!r})" in str(caught[0].message)
+    assert report.topics == hot_topics(TEXTS, model=small_model)
+
+
+def test_the_hot_command_says_which_values_it_could_not_use(saved_model_dir, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text(
+        "内容,时间\n" + "".join(f"{text},2024-05-0{i + 1}\n" for i, text in enumerate(TEXTS[:-1])) + "物业,昨天\n",
+        "utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["hot", str(src), "-o", str(tmp_path / "r.csv"), "--time-column", "时间", "--model", str(saved_model_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: 1 of 6 values of the time column '时间' are not times (the first, row 6: '昨天'); "
+        "those messages count as the oldest" in result.output
+    )
+
+
+def test_a_time_after_tomorrow_is_a_typo_counted_as_no_time(small_model):
+    """One 2099 for 2019 made every other message look decades old (ages count back from the latest) and ran
+    a topic's monthly timeline to 2099."""
+    times = ["2024-01-01"] * 3 + ["2024-06-01", "2024-06-30", "2099-06-30"]
+    with pytest.warns(UnusedValueWarning, match=r"^1 of 6 values given as times are later than tomorrow, a typo"):
+        topics = hot_topics(TEXTS, times=times, model=small_model)
+    assert topics == hot_topics(TEXTS, times=[*times[:5], ""], model=small_model)
+    assert all(not topic.last_time.startswith("2099") for topic in topics)
+
+
+def test_missing_values_are_no_unused_values(small_model):
+    missing = ["", "  ", None, float("nan"), "NaN", "null", "-", "无"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hot_topics(TEXTS + ["x"] * 2, times=missing, likes=missing, model=small_model)
+
+
+def test_like_counts_read_as_boards_show_them():
+    counts, unusable = read_likes(
+        ["1,234", "1.2万", "10万+", "3w", "2亿", " 7 ", "0", "abc", "-1", "inf", "", None, "nan"]
+    )
+    assert counts.tolist() == [1234, 12000, 100000, 30000, 200000000, 7, 0, 0, 0, 0, 0, 0, 0]
+    assert unusable.tolist() == [False] * 7 + [True] * 3 + [False] * 3
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_a_like_count_reads_with_or_without_thousands_separators(number):
+    counts, unusable = read_likes([number, str(number), f"{number:,}", f"{number}+"])
+    assert counts.tolist() == [number] * 4 and not unusable.any()
 
 
 def test_a_file_changed_between_the_passes_is_refused(small_model, tmp_path, monkeypatch):
@@ -203,7 +277,9 @@ _PHRASES = [*PARKING, *LAMP, SINGLE, "", "!!!", "物业"]
 )
 def test_any_batch_gives_well_formed_topics(small_model, rows, top):
     texts, times, likes = (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
-    topics = hot_topics(texts, times=times, likes=likes, top=top, model=small_model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnusedValueWarning)  # "nope", "-1", "x": told, not raised
+        topics = hot_topics(texts, times=times, likes=likes, top=top, model=small_model)
     assert len(topics) <= top and [t.rank for t in topics] == list(range(1, len(topics) + 1))
     seen = [i for t in topics for i in t.members]
     assert len(seen) == len(set(seen)) and all(0 <= i < len(texts) for i in seen)
@@ -244,7 +320,8 @@ def test_hot_topics_on_real_messages(small_model):
 def test_times_with_and_without_offsets_mix(small_model):
     texts = ["小区物业乱收停车费垃圾没人清理"] * 2 + ["派出所补办身份证要排队好几天"] * 2
     times = ["2020-01-02 10:00", "2020-01-03 00:00:00+08:00", "2019-12-01", "not a time"]
-    topics = hot_topics(texts, times=times, model=small_model, min_size=2)
+    with pytest.warns(UnusedValueWarning, match="index 3: 'not a time'"):
+        topics = hot_topics(texts, times=times, model=small_model, min_size=2)
     assert len(topics) == 2
     assert topics[0].members == (0, 1)  # the recent pair first; the unreadable time counts as oldest
 
@@ -375,3 +452,19 @@ def test_pass_two_reads_a_jsonl_file_with_the_keys_of_pass_one(tmp_path, monkeyp
     first = read_signals(src, **columns, options=ReadOptions(), threshold=0.5, concern_threshold=None)
     texts, ids = read_back(src, first, ReadOptions(), {0, 1}, {1})
     assert texts == {0: TEXTS[0], 1: TEXTS[1]} and ids == {1: ""} and scans == [src]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 12, 31)), st.sampled_from(["日", "号"]))
+def test_a_time_written_the_chinese_way_reads_as_the_same_time(moment, day):
+    """`2019年1月7日` is how most Chinese exports write a date; pandas read none of them, so each was a time of
+    no use."""
+    written = [
+        f"{moment.year}年{moment.month}月{moment.day}{day}",
+        f"{moment.year}年{moment.month:02d}月{moment.day:02d}{day} {moment.hour}时{moment.minute}分{moment.second}秒",
+        f"{moment.year} 年 {moment.month} 月 {moment.day} {day}{moment.hour}点{moment.minute:02d}分",
+        f"{moment.year}年{moment.month}月{moment.day}{day} {moment.hour:02d}:{moment.minute:02d}",
+    ]
+    whole = moment.replace(microsecond=0)
+    expected = [whole.replace(hour=0, minute=0, second=0), whole, whole.replace(second=0), whole.replace(second=0)]
+    assert parse_times(written).tolist() == [int(pandas.Timestamp(e).value) for e in expected]

@@ -23,6 +23,7 @@ __all__ = [
     "TriageError",
     "UnservableEstimatorError",
     "UntrustedModelError",
+    "UnusedValueWarning",
 ]
 
 
@@ -104,3 +105,8 @@ class DuplicateColumnWarning(UserWarning):
 class TitleRowsWarning(UserWarning):
     """A sheet carried rows above its column names (a title merged across the table, a blank row); they were
     skipped, and the header read is the first row with two or more names."""
+
+
+class UnusedValueWarning(UserWarning):
+    """Values of a time or likes column that are not a time or a count, or times after tomorrow (a typo such as
+    2099 for 2019), were counted as missing: the first one is named, to check the column or fix the export."""

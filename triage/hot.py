@@ -27,7 +27,8 @@ from triage.defaults import DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAUL
 from triage.grouping import DEFAULT_THRESHOLD, group
 from triage.hot_reading import ReadOptions, read_back, read_signals
 from triage.hot_report import CSV_COLUMNS, DEFAULT_TITLE, write_csv, write_html
-from triage.hotness import Signals, check_sizes, like_counts, rank_groups
+from triage.hot_values import TimesAndLikes
+from triage.hotness import Signals, check_sizes, rank_groups
 from triage.io import DataError
 from triage.places import extract_places
 from triage.times import parse_times
@@ -81,9 +82,10 @@ def hot_topics(
     near-duplicate groups alone. ``copies`` gives the near-duplicate ids instead (found on a
     cluster with :func:`triage.dask.group`: the same ids, so the same topics); ``groups`` gives
     topic ids instead (each then one voice per message). Topics smaller than ``min_size`` are
-    dropped. ``times`` are parsed with pandas
-    (anything it reads; unreadable ones count as oldest). ``model`` classifies members (default:
-    the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
+    dropped. ``times`` are parsed with pandas (anything it reads); unreadable ones and those after
+    tomorrow (typos) count as the oldest, and ``likes`` that are no count as 0, each kind with an
+    :class:`~triage.exceptions.UnusedValueWarning` naming the first. ``model`` classifies members
+    (default: the shipped model). For a file too large for memory use :func:`hot_topics_from_file`.
     """
     import triage
 
@@ -109,12 +111,11 @@ def hot_topics(
                 ids, weights = terms.arrays()
                 copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
                 groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
-    signals = Signals(
-        groups=np.asarray(groups, dtype=np.int64),
-        copies=copies,
-        stamps=parse_times(times) if times is not None else None,
-        likes=like_counts(likes) if likes is not None else None,
-    )
+    given = TimesAndLikes("values given as times", "values given as likes", place="index")
+    given.add(times, likes, range(n))
+    given.warn(n, stacklevel=2)
+    stamps, counts = given.arrays()
+    signals = Signals(groups=np.asarray(groups, dtype=np.int64), copies=copies, stamps=stamps, likes=counts)
     ranking = rank_groups(signals, top, min_size, half_life_days)
     return describe(ranking, signals, texts, model or triage.load()) if ranking.order else []
 

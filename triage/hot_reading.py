@@ -13,16 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from triage.concerns import ConcernTerms, concern_groups, copies_by_place
 from triage.grouping import group_chunks
-from triage.hotness import Signals, like_counts
+from triage.hot_values import TimesAndLikes
+from triage.hotness import Signals
 from triage.io import MAX_ERROR_SHARE, DataError, Row, detect_text_columns, join_text, read_rows, require_columns
-from triage.times import parse_times, time_format
 
 __all__ = ["Columns", "FirstPass", "ReadOptions", "file_state", "read_back", "read_signals"]
 
@@ -96,14 +94,13 @@ class _Collector:
 
     columns: Columns
     terms: ConcernTerms | None
-    times: list[np.ndarray] = field(default_factory=list)
-    likes: list[np.ndarray] = field(default_factory=list)
-    times_format: str | None = None
+    values: TimesAndLikes
     unreadable: int = 0
     first_error: str = ""
 
     def texts_of(self, chunks: Iterator[list[Row]]) -> Iterator[list[str]]:
         """The texts of each chunk, its times, likes, key words and unreadable rows taken on the way."""
+        time, likes = self.columns.time, self.columns.likes
         for chunk in chunks:
             errors = [row for row in chunk if row.error]
             self.unreadable += len(errors)
@@ -112,13 +109,11 @@ class _Collector:
             texts = [self.columns.text_of(row) for row in chunk]
             if self.terms is not None:
                 self.terms.add(texts)
-            if self.columns.time is not None:
-                values = [row.cells[self.columns.time] for row in chunk]
-                if self.times_format is None and any(v.strip() for v in values):
-                    self.times_format = time_format(values)
-                self.times.append(parse_times(values, self.times_format or "mixed"))
-            if self.columns.likes is not None:
-                self.likes.append(like_counts([row.cells[self.columns.likes] for row in chunk]))
+            self.values.add(
+                [row.cells[time] for row in chunk] if time is not None else None,
+                [row.cells[likes] for row in chunk] if likes is not None else None,
+                [row.number for row in chunk],
+            )
             yield texts
 
 
@@ -150,7 +145,10 @@ def read_signals(
         with read_rows(path, **vars(options), progress=progress) as export:
             columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
             keys = export.keys
-            collector = _Collector(columns, terms)
+            values = TimesAndLikes(
+                f"values of the time column {time_column!r}", f"values of the likes column {likes_column!r}"
+            )
+            collector = _Collector(columns, terms, values)
             copies = group_chunks(collector.texts_of(export.chunks), threshold=threshold)
         n = len(copies)
         if n and collector.unreadable > MAX_ERROR_SHARE * n:
@@ -162,12 +160,9 @@ def read_signals(
             ids, weights = terms.arrays()
             copies = copies_by_place(ids, weights, copies)  # one letter about two estates: two voices
             groups = concern_groups(ids, weights, copies, threshold=concern_threshold)
-    signals = Signals(
-        groups=groups,
-        copies=copies,
-        stamps=np.concatenate(collector.times) if collector.times else None,
-        likes=np.concatenate(collector.likes) if collector.likes else None,
-    )
+    values.warn(n, stacklevel=3)  # from hot_topics_from_file's caller
+    stamps, likes = values.arrays()
+    signals = Signals(groups=groups, copies=copies, stamps=stamps, likes=likes)
     return FirstPass(signals, columns, state, keys)
 
 

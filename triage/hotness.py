@@ -32,7 +32,7 @@ import numpy as np
 
 from triage.times import NOT_A_TIME
 
-__all__ = ["CORPUS_SAMPLE", "Ranking", "Signals", "check_sizes", "like_counts", "rank_groups", "recency"]
+__all__ = ["CORPUS_SAMPLE", "Ranking", "Signals", "check_sizes", "has_value", "rank_groups", "read_likes", "recency"]
 
 #: Messages of the batch, drawn at random, whose texts give term rarity to the topics' key terms.
 CORPUS_SAMPLE = 5000
@@ -68,18 +68,43 @@ def check_sizes(top: int, min_size: int) -> None:
         raise ValueError(f"top and min_size must be at least 1, got top={top}, min_size={min_size}")
 
 
-def like_counts(values: Sequence[Any]) -> np.ndarray:
-    """Like counts as float64 (an absurd count such as ``"1e20"`` is kept, not an overflow that
-    stops the report); anything that is not a positive finite number counts 0."""
-    return np.array([_count(value) for value in values], dtype=np.float64)
+def read_likes(values: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``(counts, unusable)``: like counts as float64 (an absurd count such as ``"1e20"`` is kept, not an
+    overflow that stops the report; ``1,234``, ``1.2万`` and ``10万+`` read as boards show them), and where a
+    value is given but is no count (text, a negative or infinite number): those count 0."""
+    counts = [_count(value) for value in values]
+    unusable = np.array([count is None and has_value(value) for count, value in zip(counts, values, strict=True)])
+    return np.array([count or 0 for count in counts], dtype=np.float64), unusable.astype(bool)
 
 
-def _count(value: Any) -> int:
+_SCALES = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}
+
+
+def _count(value: Any) -> int | None:
+    text = str(value).strip().replace(",", "").removesuffix("+")
+    scale = _SCALES.get(text[-1:], 1)
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return 0
-    return int(number) if math.isfinite(number) and number > 0 else 0
+        number = float(text[:-1] if scale > 1 else text) * scale
+    except ValueError:
+        return None
+    return int(number) if math.isfinite(number) and number >= 0 else None
+
+
+#: What exports write in a cell with no value (compared in lower case).
+_MISSING = frozenset({"nan", "none", "null", "nat", "<na>", "-", "—", "无"})
+
+
+def has_value(value: Any) -> bool:
+    """Whether a cell holds a value: not None, NaN, pandas' NaT or NA, blank, nor a marker of no value."""
+    if value is None:
+        return False
+    try:
+        if value != value:  # NaN, NaT
+            return False
+    except TypeError:  # pandas.NA: its truth is undefined
+        return False
+    text = str(value).strip()
+    return bool(text) and text.lower() not in _MISSING
 
 
 def recency(n: int, stamps: np.ndarray | None, half_life_days: float) -> np.ndarray:
