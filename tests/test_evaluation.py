@@ -221,12 +221,31 @@ RANKED_LOWER = (
 )
 
 
+def test_a_label_naming_a_department_is_read_as_its_code(small_model):
+    """An export labelled 公安 / 物业管理 scored every row as an error: the model says public_security."""
+    texts = ["物业乱收停车费", "派出所补办身份证", "学校补课收费", "物业不修电梯", "公交车改线", "派出所不给办户口"]
+    labels = ["物业", "公安", "教育", "ＰＲＯＰＥＲＴＹ management ", "交通", "公安局"]
+    result = evaluate(small_model, texts, labels)
+    assert result["labels_by_name"] == {
+        "ＰＲＯＰＥＲＴＹ management ": "property_management",
+        "公安": "public_security",
+        "教育": "education",
+        "物业": "property_management",
+    }
+    assert result["unknown_labels"] == ["交通", "公安局"]  # transport is no class of this model; 公安局 is a unit
+    codes = ["property_management", "public_security", "education", "property_management", "交通", "公安局"]
+    by_codes = evaluate(small_model, texts, codes)
+    assert by_codes["labels_by_name"] == {}
+    same = json.dumps({**result, "labels_by_name": {}}, sort_keys=True)  # NaN precisions compare as text
+    assert same == json.dumps(by_codes, sort_keys=True)
+
+
 def test_evaluate_scores_a_label_ranked_below_the_first_in_every_figure(small_model):
     result = evaluate(small_model, *RANKED_LOWER)
     assert set(result) == {
         *("n", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "per_class", "expected_calibration_error"),
         *("top1_accuracy", "top3_accuracy", "top5_accuracy", "automatic_share", "automatic_precision"),
-        *("precision_coverage", "most_confused", "unknown_labels"),
+        *("precision_coverage", "most_confused", "unknown_labels", "labels_by_name"),
     }
     assert result["accuracy"] == result["micro_f1"] == result["top1_accuracy"] == 0.75  # one label of three ranks 2nd
     assert result["top3_accuracy"] == result["top5_accuracy"] == 1.0
@@ -377,3 +396,14 @@ def test_label_column_that_shows_no_department_is_a_clear_error(small_model, tmp
         assert result.exit_code == 1, result.output
         assert "handlers read from replies: 0 of 30 rows; 30 rows" in result.output
         assert "too few rows of column '答复意见' show a department" in result.output
+
+
+def test_the_evaluate_command_says_which_labels_it_read_as_names_and_which_name_units(saved_model_dir, tmp_path):
+    data = tmp_path / "labelled.csv"
+    rows = [("小区物业乱收停车费", "物业"), ("派出所补办身份证要排队", "公安局"), ("学校乱收补课费", "教育")]
+    data.write_text("内容,部门\n" + "".join(f"{text},{label}\n" for text, label in rows), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", str(saved_model_dir), str(data), "--label-column", "部门"])
+    assert result.exit_code == 0, result.output
+    assert "labels read as the departments they name: 教育 -> education, 物业 -> property_management\n" in result.output
+    assert "labels the model does not know (counted as errors): 公安局\n" in result.output
+    assert "  公安局 name units: with --labels-are-units they count as their departments\n" in result.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import unicodedata
 import warnings
 from collections import Counter
 from collections.abc import Sequence
@@ -167,8 +168,10 @@ def evaluate(
     Returns accuracy, macro/micro/weighted F1, per-class precision/recall/F1, top-1/3/5
     accuracy, expected calibration error, the share routed automatically at the model's
     review threshold and its precision, precision against coverage over thresholds, and the
-    most-confused (true, predicted) pairs. Labels the model does not know count as errors; rows without a
-    label (``""``, None, NaN) are left out with a :class:`~triage.exceptions.TrainingDataWarning`.
+    most-confused (true, predicted) pairs. A label that names one of the model's departments instead of
+    giving its code (公安, 物业管理, ``Public security``) is read as that code (``result["labels_by_name"]``
+    lists them); other labels the model does not know count as errors (``result["unknown_labels"]``); rows
+    without a label (``""``, None, NaN) are left out with a :class:`~triage.exceptions.TrainingDataWarning`.
     Refuses (:class:`~triage.exceptions.TrainingDataOverlapError`) to score a model on
     authored-corpus messages when it was trained on that corpus, as the shipped model was.
 
@@ -196,6 +199,8 @@ def evaluate(
     if not texts:
         raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
+    by_name = _codes_named(model, labels_array)
+    labels_array = np.array([by_name.get(label, label) for label in labels_array], dtype=object)
     step_names = ["scoring", *["scoring sub-labels"] * (subs is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
     with steps(f"evaluating {len(texts)} messages", step_names, progress=progress) as bar:
@@ -209,6 +214,7 @@ def evaluate(
         for k in (1, 3, 5):
             result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
         result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
+        result["labels_by_name"] = by_name
         result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
         pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
         result["most_confused"] = [
@@ -223,6 +229,33 @@ def evaluate(
             bar.start("writing the report")
             _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
     return result
+
+
+def _codes_named(model: TriageModel, labels: np.ndarray) -> dict[str, str]:
+    """Labels that are no class of ``model`` but name exactly one of its departments, with that department's
+    code: an analyst's export says 公安 or 物业管理 where the model says public_security (names as the model
+    records them, and the directory's full, short and English names; case and width do not matter)."""
+    from triage.departments import default_directory
+
+    directory = default_directory()
+    codes_of: dict[str, set[str]] = {}
+    for code in map(str, model.classes_):
+        department = directory.get(code)
+        names = [model.department_name(code)]
+        names += [department.name, department.short_name, department.english_name] if department else []
+        for name in names:
+            codes_of.setdefault(_name_key(name), set()).add(code)
+    classes = set(map(str, model.classes_))
+    found = {}
+    for label in set(map(str, labels)) - classes:
+        codes = codes_of.get(_name_key(label), set())
+        if len(codes) == 1:
+            found[label] = codes.pop()
+    return dict(sorted(found.items()))
+
+
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip().casefold()
 
 
 def evaluate_file(

@@ -322,8 +322,15 @@ def _echo_evaluation(result: dict[str, Any]) -> None:
         echo("\nmost confused (true -> predicted):")
         for pair in result["most_confused"]:
             echo(f"  {pair['true']} -> {pair['predicted']}: {pair['count']}")
+    if result["labels_by_name"]:
+        named = ", ".join(f"{label} -> {code}" for label, code in result["labels_by_name"].items())
+        echo(f"labels read as the departments they name: {named}")
     if result["unknown_labels"]:
         echo(f"labels the model does not know (counted as errors): {', '.join(result['unknown_labels'])}")
+        from triage.departments import match_unit
+
+        if units := [label for label in result["unknown_labels"] if match_unit(label) is not None]:
+            echo(f"  {', '.join(units)} name units: with --labels-are-units they count as their departments")
     _echo_sub_labels("evaluated", result)
     if "department_level" in result:
         level = result["department_level"]
