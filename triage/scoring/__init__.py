@@ -25,16 +25,21 @@ quantised to int8 with one scale per class, features whose quantised weights are
 out, features numbered in the order of their hash-table slots (so the file holds each table as a
 bitmap of filled slots and the keys in slot order, not as two arrays with a free half), all of it
 deflated. A key's top bits name its home slot, so for each key the file keeps only its distance
-from home and its other bits, byte by byte (:func:`_table_parts`). Scorers written before
-(layout 1: float32 weights and both tables, uncompressed) still load as they were.
+from home and its other bits, byte by byte (:func:`~triage.scoring.layout._table_parts`). Scorers
+written before (layout 1: float32 weights and both tables, uncompressed) still load as they were.
 
 The per-text work (keys, lookups, counting, weighting) runs in the compiled extension
-``triage._featurize`` when it was built at install, else in the numpy functions below; both give
-the same features (``tests/test_featurize.py``). :data:`FEATURIZER` says which one runs. Where
-:func:`~triage.segmentation.segment` runs on the compiled segmenter too, the featuriser cuts the
-texts itself and reads each token as offsets into its text: no list of str per text, a fifth of
-the two steps' time on teddy2020c votes (``tests/test_featurize_fused.py`` checks the features are
-the same).
+``triage._featurize`` when it was built at install, else in numpy (the modules ``keys`` and
+``tables``, and the scorer's methods); both give the same features (``tests/test_featurize.py``).
+:data:`FEATURIZER` says which one runs. Where :func:`~triage.segmentation.segment` runs on the
+compiled segmenter too, the featuriser cuts the texts itself and reads each token as offsets into
+its text: no list of str per text, a fifth of the two steps' time on teddy2020c votes
+(``tests/test_featurize_fused.py`` checks the features are the same).
+
+This package re-exports the scorer's public names; the work is done in its modules: ``keys`` (n-gram
+and term keys), ``tables`` (the open-addressing table), ``levels`` (int8 quantisation), ``layout``
+(the file layouts), ``terms`` (:class:`TermStrings`), ``compiled`` (what the compiled featuriser
+reads) and ``scorer`` (:class:`LinearScorer`, :class:`FeatureRows`, :func:`softmax`).
 """
 
 from __future__ import annotations

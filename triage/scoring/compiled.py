@@ -23,8 +23,9 @@ _DIRECT_CHARACTERS = 1 << 16
 
 def _compiled_columns(table: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """What the compiled featuriser reads a table's columns from: the columns themselves, or, when they
-    run in slot order (every loaded table: :func:`_table_from_parts`), a directory of every 64 slots (a
-    bitmap of the filled ones, then the column of the first), 128 kB for 512k slots instead of 2 MB."""
+    run in slot order (every loaded table: :func:`~triage.scoring.layout._table_from_parts`), a directory
+    of every 64 slots (a bitmap of the filled ones, then the column of the first), 128 kB for 512k slots
+    instead of 2 MB."""
     keys, columns = table
     filled = keys != _EMPTY
     in_order = columns[filled]
