@@ -182,7 +182,7 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         *(call(reader, "row_cells", "row conversion") for reader in (io_.delimited, io_.jsonl, io_.parquet, io_.xlsx)),
         call(io_.delimited, "_merged_rows", "row conversion"),
         call(model, "prepare", "prepare"),
-        call(scoring, "segment", "segmentation"),
+        call(scoring.scorer, "segment", "segmentation"),
         call(scoring.LinearScorer, "transform_prepared", "featurising"),
         (model.TriageModel, "_score_chunks", _timed_generator(clock, "scoring", model.TriageModel._score_chunks)),
         call(scoring.LinearScorer, "proba", "scoring"),
@@ -372,7 +372,7 @@ def main() -> None:
         model.classify("预热", explain=0)  # segmentation dictionary and lazy state: once per process, not per row
         warm = time.perf_counter() - start
         print(f"once per process: model load {loaded:.2f} s, first classification (warm-up) {warm:.2f} s")
-        compiled = "compiled" if triage.scoring._featurize is not None else "numpy"
+        compiled = triage.scoring.FEATURIZER
         fused = compiled == "compiled" and triage.segmentation.compiled_segmenter() is not None
         print(
             f"segmenter {triage.segmentation.segmenter()}, featuriser {compiled}"

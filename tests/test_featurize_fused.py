@@ -90,7 +90,7 @@ def test_a_model_with_sub_labels_segments_each_text_once(sub_model):
     texts = ["小区物业乱收停车费", "学校食堂饭菜太贵", "派出所办户口排队太久"]
     expected = sub_model.classify(texts)
     fused = patch.object(_featurize, "tfidf_rows_segmented", side_effect=AssertionError("the tokens were not kept"))
-    with fused, patch("triage.scoring.segment", side_effect=segment) as counted:
+    with fused, patch("triage.scoring.scorer.segment", side_effect=segment) as counted:
         assert sub_model.classify(texts) == expected
     assert counted.call_count == len(texts)
 

@@ -102,7 +102,7 @@ def test_wheel_ships_the_default_model(tmp_path):
         assert f"triage/_models/default/{file}" in names
     assert "triage/data/userdict.txt" in names and "triage/py.typed" in names
     assert "triage/cli/__init__.py" in names and "triage/cli.py" not in names  # the `triage` command
-    for package in ("io", "batch"):  # the readers and the batch tagger, every module
+    for package in ("io", "batch", "scoring"):  # the readers, the batch tagger and the scorer, every module
         modules = sorted(f"triage/{package}/{module.name}" for module in (REPO / "triage" / package).glob("*.py"))
         assert len(modules) > 1 and set(modules) <= names and f"triage/{package}.py" not in names
     assert "triage/datasets/data/petitions/other.jsonl" in names
@@ -118,7 +118,7 @@ def test_every_package_is_in_the_setuptools_packages_list():
     that pip wheel --quiet hides (setuptools: "Package would be ignored"): list every one."""
     listed = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]["packages"]
     found = {".".join(init.parent.relative_to(REPO).parts) for init in (REPO / "triage").rglob("__init__.py")}
-    assert found >= {"triage", "triage.io", "triage.batch"} and found <= set(listed)
+    assert found >= {"triage", "triage.io", "triage.batch", "triage.scoring"} and found <= set(listed)
 
 
 def test_code_type_checks():

@@ -24,6 +24,7 @@ import re2
 import triage
 import triage.batch
 import triage.io
+import triage.scoring
 from triage.departments import default_directory
 from triage.exceptions import ConfigError
 from triage.pii import _Source
@@ -39,7 +40,7 @@ BREAKERS = ("!", "@", "\n")
 def _module_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
     """Every module-level compiled pattern (alone or in a tuple/list) of every triage module."""
     modules = [info.name for info in pkgutil.iter_modules(triage.__path__)]
-    for package in (triage.io, triage.batch):  # the reading package's modules, the batch tagger's
+    for package in (triage.io, triage.batch, triage.scoring):  # the readers', the batch tagger's, the scorer's modules
         modules += [
             f"{package.__name__.removeprefix('triage.')}.{info.name}" for info in pkgutil.iter_modules(package.__path__)
         ]
@@ -119,6 +120,7 @@ def test_the_builtin_patterns_are_found():
         "triage.pii._trigger_scan()[0]",
         "triage.io.encodings._utf8_tells()[0]",
         "triage.io.encodings._utf8_tells()[1]",
+        "triage.scoring.scorer._WHITE_SPACES",
     } <= names
     assert sum(name.startswith("departments.") for name in names) >= 10
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import LABELS, TEXTS
 from triage import TriageClassifier
-from triage.scoring import LinearScorer, _build_table, _look_up
+from triage.scoring import LinearScorer
+from triage.scoring.tables import _build_table, _look_up
 from triage.text import prepare
 
 # Characters of the invented corpus plus digits, Latin, punctuation, placeholders' brackets

@@ -223,7 +223,7 @@ def test_one_message_visits_each_module_once(small_model, tmp_path):
     revisits = [stack for stack in stacks if len(set(stack)) < len(stack)]
     assert revisits == []
     reached = {module for stack in stacks for module in stack}
-    assert {"triage.model", "triage.text", "triage.scoring", "triage.routing"} <= reached
+    assert {"triage.model", "triage.text", "triage.scoring.scorer", "triage.routing"} <= reached
 
 
 # ---------------------------------------------------------------- every review reason, as an enum member

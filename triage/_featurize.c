@@ -1,7 +1,7 @@
 /*
- * triage._featurize: the compiled form of LinearScorer's per-text loop (triage/scoring.py).
+ * triage._featurize: the compiled form of LinearScorer's per-text loop (triage/scoring/).
  *
- * The numpy path in scoring.py builds every n-gram key, looks it up and counts it with whole-batch
+ * The numpy path in triage/scoring/ builds every n-gram key, looks it up and counts it with whole-batch
  * array passes: about 1,700 n-grams per message cost ~150 us in temporaries and probing loops.
  * Here one pass per document does the same work in a few microseconds, with the GIL released for
  * everything after the code points have been read. The two paths give the same features
@@ -11,12 +11,12 @@
  * with the compiled segmenter (triage/_segment_api.h) and reads the tokens as offsets into the
  * text's code points: segment() and this in one call, with no str per token (~154 per message).
  *
- * Keys, tables and weighting must match scoring.py exactly:
+ * Keys, tables and weighting must match triage/scoring/ exactly (keys, tables, compiled, scorer):
  *   token key     = mix64(fold(TOKEN_SEED, code points of the token))
  *   n-gram key    = mix64(fold(n, n units)), units = token keys (words) or code points (chars)
  *   fold(seed, u) = seed * M + u[0], then * M + u[1], ... (mod 2^64)
  *   home slot     = (key * M) >> (64 - log2(table size)), linear probing, key 0 marks a free slot
- *   key filter    = bit (key & (8 * filter bytes - 1)) set for every key of the table (scoring._key_filter)
+ *   key filter    = bit (key & (8 * filter bytes - 1)) set for every key of the table (scoring.compiled._key_filter)
  *   value         = (1 + ln count if sublinear else count) * idf, L2-normalised per block
  *                   (word columns < n_word_features <= char columns), columns ascending.
  */
@@ -58,7 +58,7 @@ typedef struct {
     uint64_t filter_mask;
 } Table;
 
-/* A key filter: one bit per hash of the low bits of a key, set for every key of the table (scoring.py's
+/* A key filter: one bit per hash of the low bits of a key, set for every key of the table (scoring/compiled.py's
  * _key_filter, 2 bits per slot: 128 kB for 512k slots, in cache). An n-gram whose bit is clear is in no
  * table, so it is never probed: a third of a vote's ~1,060 probes are misses, and each reads a line at
  * random in megabytes of keys; its key is dropped without a branch. Featurising votes took 5-6 % less
@@ -200,7 +200,7 @@ static int check_str(PyObject *item, const char *what, Py_ssize_t index) {
 }
 
 /* The code points of a text (kind and data as in PyUnicode_READ) into units, every run of two or more
- * whitespace characters read as one space: what TfidfVectorizer's char analyzer does, and scoring.py's
+ * whitespace characters read as one space: what TfidfVectorizer's char analyzer does, and scoring/scorer.py's
  * _WHITE_SPACES.sub(" ", text) (\s of a str pattern is Py_UNICODE_ISSPACE); their number. A prepared
  * text holds no such run; one more pass over it in Python cost ~2.5 us per message. No GIL needed. */
 static Py_ssize_t read_characters(int kind, const void *data, Py_ssize_t length, uint64_t *units) {

@@ -4,7 +4,7 @@ from typing import Any, TypeAlias
 # C-contiguous numpy arrays or bytes: anything exposing the buffer protocol (numpy's stubs do not say so)
 Buffer: TypeAlias = Any
 # A table's *_columns: int32 per slot, or, when they run in slot order, a uint64 (filled bits, first
-# column) pair per 64 slots (scoring._compiled_columns).
+# column) pair per 64 slots (scoring.compiled._compiled_columns).
 
 def tfidf_rows(
     texts: list[str],
