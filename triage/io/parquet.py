@@ -71,7 +71,7 @@ def batch_text_columns(batch: Any) -> list[list[str]] | None:
 
 def batch_rows(batch: Any, header: Sequence[str], first_number: int = 0) -> Iterator[Row]:
     """The rows of one Arrow record batch of a Parquet export, numbered from ``first_number + 1``, as
-    :func:`read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
+    :func:`~triage.io.read_rows` gives them (workers handed whole batches turn them into rows here). A batch of
     text columns only is turned into cells a column at a time. Rows that could not be read (a damaged row
     group: :func:`_damaged_batches`) come with empty cells, no values and their error."""
     if error := lost_rows_error(batch):
