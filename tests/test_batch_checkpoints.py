@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import triage
 from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, Summary, output_columns, tag_file
-from triage.batch.checkpoints import _header_record
+from triage.batch.checkpoints import _JOB_PARTS, _header_record
 from triage.io import DataError
 from triage.routing import example_config_path
 
@@ -175,6 +175,7 @@ def test_the_checkpoint_records_the_rows_written_their_counts_and_the_job(small_
         "group": None,
         "added_columns": list(OUTPUT_COLUMNS),
     }
+    assert set(_JOB_PARTS) == {*job, "input"}  # a refusal to resume has words for each part that changed
 
 
 def test_the_checkpoint_names_a_model_saved_without_its_estimator_by_its_scorer(small_model, tmp_path):
@@ -201,20 +202,22 @@ def test_the_checkpoint_names_the_model_routing_and_grouping(saved_model_dir, tm
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "changed"),
     [
-        {"text_columns": ["内容"]},
-        {"spreadsheet_safe": False},
-        {"config": example_config_path()},
-        {"group": True},
-        {"encoding": "utf-8-sig"},
-        {"output_format": "tsv"},
-        {"model": "saved"},
-        {"input": "one more row"},
+        ({"text_columns": ["内容"]}, "the text columns"),
+        ({"spreadsheet_safe": False}, "spreadsheet-safe cells (--raw-cells)"),
+        ({"config": example_config_path()}, "the routing config, the columns added"),
+        ({"group": True}, "grouping or its threshold, the columns added"),
+        ({"encoding": "utf-8-sig"}, "the encoding"),
+        ({"output_format": "tsv"}, "the output format"),
+        ({"model": "saved"}, "the model"),
+        ({"input": "one more row"}, "the input file"),
     ],
-    ids=lambda change: next(iter(change)),
+    ids=["text_columns", "spreadsheet_safe", "config", "group", "encoding", "output_format", "model", "input"],
 )
-def test_a_checkpoint_of_another_job_is_refused(small_model, saved_model_dir, tmp_path, change):
+def test_a_checkpoint_of_another_job_is_refused_saying_what_changed(
+    small_model, saved_model_dir, tmp_path, change, changed
+):
     src = write_export(tmp_path / "in.csv")
     interrupt(src, tmp_path / "out.csv", small_model, encoding="utf-8")
     options: dict[str, Any] = {"encoding": "utf-8", **change}
@@ -222,8 +225,12 @@ def test_a_checkpoint_of_another_job_is_refused(small_model, saved_model_dir, tm
     if options.pop("input", None):
         with src.open("a", encoding="utf-8") as handle:
             handle.write(f"9,学校,{SCHOOL}\n")
-    with pytest.raises(DataError, match=r"out\.csv\.partial\.json belongs to another input, model or options; use "):
+    with pytest.raises(DataError) as refused:
         tag(src, tmp_path / "out.csv", model, resume=True, **options)
+    checkpoint = tmp_path / "out.csv.partial.json"
+    assert str(refused.value) == (
+        f"{checkpoint} belongs to another input, model or options (changed: {changed}); use --overwrite to start over"
+    )
 
 
 def test_a_checkpoint_of_grouping_with_another_threshold_is_refused(small_model, tmp_path):
@@ -326,7 +333,9 @@ def test_a_checkpoint_of_another_header_is_refused(small_model, tmp_path):
     checkpoint = tmp_path / "out.csv.partial.json"
     state = json.loads(checkpoint.read_text(encoding="utf-8"))
     checkpoint.write_text(json.dumps(state | {"columns": header_record(["id", "标题", "正文"])}), encoding="utf-8")
-    with pytest.raises(DataError, match=r"out\.csv\.partial\.json belongs to another input, model or options; use "):
+    with pytest.raises(
+        DataError, match=r"out\.csv\.partial\.json belongs to .* \(changed: the input's columns\); use "
+    ):
         tag(src, tmp_path / "out.csv", small_model, resume=True)
 
 
@@ -347,7 +356,7 @@ def test_a_checkpoint_listing_the_column_names_is_read_as_before(small_model, tm
     state = json.loads(checkpoint.read_text(encoding="utf-8"))
     checkpoint.write_text(json.dumps(state | {"columns": names}, ensure_ascii=False), encoding="utf-8")
     if names[-1] != "内容":
-        with pytest.raises(DataError, match="belongs to another input, model or options; use --overwrite"):
+        with pytest.raises(DataError, match=r"\(changed: the input's columns\); use --overwrite"):
             tag(src, tmp_path / "out.csv", small_model, resume=True)
         return
     summary = tag(src, tmp_path / "out.csv", small_model, resume=True)

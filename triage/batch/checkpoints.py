@@ -51,8 +51,11 @@ def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: 
         raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
     if isinstance(saved.get("columns"), list):
         saved["columns"] = _header_record(saved["columns"])  # written before the digest: it lists the names
-    if {k: saved.get(k) for k in job} != job:
-        raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
+    if changed := [_JOB_PARTS[key] for key, value in job.items() if saved.get(key) != value]:
+        raise DataError(
+            f"{checkpoint} belongs to another input, model or options (changed: {', '.join(changed)}); use "
+            "--overwrite to start over"
+        )
     if partial.stat().st_size < done["bytes_done"]:
         # resuming would pad the gap with NUL bytes where rows were, and report success
         raise DataError(
@@ -79,6 +82,21 @@ def _open_writer(run: _Run, partial: Path, done_bytes: int, resumed: bool) -> tu
     handle.seek(done_bytes)
     delimiter = _DELIMITERS.get(run.out_kind)
     return handle, _DelimitedWriter(handle, delimiter, run.cells) if delimiter else _JsonlWriter(handle, run.cells)
+
+
+# What each part of a checkpoint's job is, as a refusal to resume names the parts that changed.
+_JOB_PARTS = {
+    "input": "the input file",
+    "encoding": "the encoding",
+    "model": "the model",
+    "columns": "the input's columns",
+    "text_columns": "the text columns",
+    "output_format": "the output format",
+    "spreadsheet_safe": "spreadsheet-safe cells (--raw-cells)",
+    "routing": "the routing config",
+    "group": "grouping or its threshold",
+    "added_columns": "the columns added",
+}
 
 
 def _job(export: Export, run: _Run, model: TriageModel, options: TagOptions) -> dict[str, Any]:
