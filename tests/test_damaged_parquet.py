@@ -263,26 +263,27 @@ def test_lzo_in_one_row_group_stops_the_reading_there(tmp_path):
     assert [(row.number, row.error) for row in rows] == [(n, "") for n in range(1, 5)]
 
 
-def newer_encoding_copy(good: Path, groups: range, footer: bool = True) -> Path:
-    """A copy of ``good`` (written uncompressed and plain, 4 rows a group) whose text column of row ``groups``
-    is in encoding 10, which no Parquet format names yet, as a newer writer would write it: in its data page's
-    header (the byte after its 4 values, ``\x08``, in the Thrift; PLAIN is ``\x00``) and, with ``footer``, in
-    the column's encodings in the footer (RLE and PLAIN, ``\x06\x00``, before its path); without, only the
-    page says so, as damage to that byte would."""
+def newer_encoding_copy(good: Path, groups: range, footer: bool = True, columns: tuple[str, ...] = ("text",)) -> Path:
+    """A copy of ``good`` (written uncompressed and plain, 4 rows a group) whose ``columns`` of row ``groups``
+    are in encoding 10, which no Parquet format names yet, as a newer writer would write them: in their data
+    page's header (the byte after its 4 values, ``\x08``, in the Thrift; PLAIN is ``\x00``) and, with
+    ``footer``, in the column's encodings in the footer (RLE and PLAIN, ``\x06\x00``, before its path);
+    without, only the page says so, as damage to that byte would."""
     data, file = good.read_bytes(), pq.ParquetFile(good)
     patched = bytearray(data)
-    for group in groups:
-        page = file.metadata.row_group(group).column(1).data_page_offset
-        patched[data.index(b"\x2c\x15\x08\x15\x00", page, page + 16) + 4] = 2 * 10
-    if footer:
-        encodings_then_path = b"\x19\x25\x06\x00\x19\x18\x04text"
+    for name in columns:
+        column = file.schema_arrow.names.index(name)
+        for group in groups:
+            page = file.metadata.row_group(group).column(column).data_page_offset
+            patched[data.index(b"\x2c\x15\x08\x15\x00", page, page + 16) + 4] = 2 * 10
+        encodings_then_path = b"\x19\x25\x06\x00\x19\x18" + bytes([len(name)]) + name.encode()
         chunks = [k for k in range(len(data)) if data.startswith(encodings_then_path, k)]
         assert len(chunks) == file.num_row_groups
-        for group in groups:
+        for group in groups if footer else ():
             patched[chunks[group] + 3] = 2 * 10
     newer = good.with_name("newer.parquet")
     newer.write_bytes(bytes(patched))
-    assert pq.ParquetFile(newer).metadata.row_group(groups[0]).column(1).encodings == (
+    assert pq.ParquetFile(newer).metadata.row_group(groups[0]).column(column).encodings == (
         ("RLE", "UNKNOWN") if footer else ("RLE", "PLAIN")
     )
     return newer
@@ -298,7 +299,7 @@ def test_a_file_in_an_encoding_pyarrow_does_not_know_is_refused_with_what_to_do_
     assert "row group 0 (counted from 0) of the Parquet file cannot be read (OSError: Unknown encoding type.)" in (
         result.output
     )
-    assert f"its column 'text' in an encoding pyarrow {pa.__version__} does not know (a newer " in result.output
+    assert f"its column 'text' is in an encoding pyarrow {pa.__version__} does not know (a newer " in result.output
     assert "writer's); " + NOT_DAMAGED in result.output
     assert "install a newer pyarrow (pip install -U pyarrow)" in result.output
     assert "the file is damaged" not in result.output
@@ -308,11 +309,17 @@ def test_an_encoding_pyarrow_does_not_know_in_one_row_group_stops_the_reading_th
     """The rows before it are read; its own are no error rows."""
     newer = newer_encoding_copy(export(tmp_path / "good.parquet"), range(1, 2))
     rows = []
-    refused = rf"^{re.escape(str(newer))}: row group 1 \(counted from 0\) .*its column 'text' in an encoding"
+    refused = rf"^{re.escape(str(newer))}: row group 1 \(counted from 0\) .*its column 'text' is in an encoding"
     with pytest.raises(DataError, match=refused), read_rows(newer, chunk_size=4) as rows_read:
         for chunk in rows_read.chunks:
             rows += chunk
     assert [(row.number, row.error) for row in rows] == [(n, "") for n in range(1, 5)]
+
+
+def test_every_column_in_an_encoding_pyarrow_does_not_know_is_named(tmp_path):
+    newer = newer_encoding_copy(export(tmp_path / "good.parquet"), range(3), columns=("id", "text"))
+    with pytest.raises(DataError, match=r"row group 0 .*: its columns 'id', 'text' are in an encoding pyarrow "):
+        read(newer)
 
 
 def test_an_encoding_pyarrow_does_not_know_said_by_a_page_only_is_damage(tmp_path):

@@ -220,7 +220,7 @@ def _not_damage(problem: Exception, group: int, footer: Any) -> DataError | None
             "damaged: write it again with snappy or zstd compression"
         )
     if isinstance(problem, OSError) and _UNKNOWN_ENCODING.match(str(problem)) and (names := _unknown_encodings(footer)):
-        columns = f"column{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))}"
+        columns = f"columns {', '.join(map(repr, names))} are" if len(names) > 1 else f"column {names[0]!r} is"
         return DataError(
             f"{where}: its {columns} in an encoding pyarrow {pyarrow.__version__} does not know (a newer Parquet "
             "writer's); the file is not damaged: install a newer pyarrow (pip install -U pyarrow), or write the "
