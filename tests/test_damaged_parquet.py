@@ -263,6 +263,79 @@ def test_lzo_in_one_row_group_stops_the_reading_there(tmp_path):
     assert [(row.number, row.error) for row in rows] == [(n, "") for n in range(1, 5)]
 
 
+def newer_encoding_copy(good: Path, groups: range, footer: bool = True, columns: tuple[str, ...] = ("text",)) -> Path:
+    """A copy of ``good`` (written uncompressed and plain, 4 rows a group) whose ``columns`` of row ``groups``
+    are in encoding 10, which no Parquet format names yet, as a newer writer would write them: in their data
+    page's header (the byte after its 4 values, ``\x08``, in the Thrift; PLAIN is ``\x00``) and, with
+    ``footer``, in the column's encodings in the footer (RLE and PLAIN, ``\x06\x00``, before its path);
+    without, only the page says so, as damage to that byte would."""
+    data, file = good.read_bytes(), pq.ParquetFile(good)
+    patched = bytearray(data)
+    for name in columns:
+        column = file.schema_arrow.names.index(name)
+        for group in groups:
+            page = file.metadata.row_group(group).column(column).data_page_offset
+            patched[data.index(b"\x2c\x15\x08\x15\x00", page, page + 16) + 4] = 2 * 10
+        encodings_then_path = b"\x19\x25\x06\x00\x19\x18" + bytes([len(name)]) + name.encode()
+        chunks = [k for k in range(len(data)) if data.startswith(encodings_then_path, k)]
+        assert len(chunks) == file.num_row_groups
+        for group in groups if footer else ():
+            patched[chunks[group] + 3] = 2 * 10
+    newer = good.with_name("newer.parquet")
+    newer.write_bytes(bytes(patched))
+    assert pq.ParquetFile(newer).metadata.row_group(groups[0]).column(column).encodings == (
+        ("RLE", "UNKNOWN") if footer else ("RLE", "PLAIN")
+    )
+    return newer
+
+
+def test_a_file_in_an_encoding_pyarrow_does_not_know_is_refused_with_what_to_do_before_any_row_is_written(tmp_path):
+    """pyarrow says "Unknown encoding type." in an OSError, as for a damaged page: every row was an error saying
+    the file is damaged and to export it again."""
+    newer = newer_encoding_copy(export(tmp_path / "good.parquet"), range(3))
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["tag", str(newer), "-o", str(out), "--silent", "--jobs", "1"])
+    assert result.exit_code != 0 and not out.exists()
+    assert "row group 0 (counted from 0) of the Parquet file cannot be read (OSError: Unknown encoding type.)" in (
+        result.output
+    )
+    assert f"its column 'text' is in an encoding pyarrow {pa.__version__} does not know (a newer " in result.output
+    assert "writer's); " + NOT_DAMAGED in result.output
+    assert "install a newer pyarrow (pip install -U pyarrow)" in result.output
+    assert "the file is damaged" not in result.output
+
+
+def test_an_encoding_pyarrow_does_not_know_in_one_row_group_stops_the_reading_there(tmp_path):
+    """The rows before it are read; its own are no error rows."""
+    newer = newer_encoding_copy(export(tmp_path / "good.parquet"), range(1, 2))
+    rows = []
+    refused = rf"^{re.escape(str(newer))}: row group 1 \(counted from 0\) .*its column 'text' is in an encoding"
+    with pytest.raises(DataError, match=refused), read_rows(newer, chunk_size=4) as rows_read:
+        for chunk in rows_read.chunks:
+            rows += chunk
+    assert [(row.number, row.error) for row in rows] == [(n, "") for n in range(1, 5)]
+
+
+def test_every_column_in_an_encoding_pyarrow_does_not_know_is_named(tmp_path):
+    newer = newer_encoding_copy(export(tmp_path / "good.parquet"), range(3), columns=("id", "text"))
+    with pytest.raises(DataError, match=r"row group 0 .*: its columns 'id', 'text' are in an encoding pyarrow "):
+        read(newer)
+
+
+def test_an_encoding_pyarrow_does_not_know_said_by_a_page_only_is_damage(tmp_path):
+    """A page whose header names an encoding its column's footer does not (one byte changed) is damaged: only
+    that row group's rows are lost."""
+    good = export(tmp_path / "good.parquet")
+    assert_lost_only(
+        read(newer_encoding_copy(good, range(1, 2), footer=False)),
+        read(good),
+        5,
+        8,
+        1,
+        reason=re.escape("Unknown encoding type."),
+    )
+
+
 def fail_in_group_1(monkeypatch: pytest.MonkeyPatch, problem: Exception) -> None:
     """pyarrow's reader patched to raise ``problem`` where it reaches row group 1."""
     reading = pq.ParquetFile.iter_batches
@@ -309,8 +382,11 @@ def test_what_pyarrow_raises_for_damage_besides_oserror_loses_only_the_groups_ro
     assert_lost_only(read(good), want, 5, 8, 1, reason=re.escape(str(problem)))
 
 
-def test_dask_refuses_a_file_compressed_with_lzo_as_the_local_reader_does(tmp_path):
-    lzo = lzo_copy(export(tmp_path / "good.parquet"), range(3))
-    refused = rf"^{re.escape(str(lzo))}: row group \d \(counted from 0\) .*compressed with LZO"
+@pytest.mark.parametrize(
+    ("copy", "said"), [(lzo_copy, "compressed with LZO"), (newer_encoding_copy, "in an encoding pyarrow")]
+)
+def test_dask_refuses_a_file_pyarrow_cannot_read_as_the_local_reader_does(tmp_path, copy, said):
+    unreadable = copy(export(tmp_path / "good.parquet"), range(3))
+    refused = rf"^{re.escape(str(unreadable))}: row group \d \(counted from 0\) .*{said}"
     with pytest.raises(DataError, match=refused):
-        read_on_dask(lzo, blocksize="1B")
+        read_on_dask(unreadable, blocksize="1B")

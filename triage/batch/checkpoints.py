@@ -26,6 +26,13 @@ def _fingerprint(path: Path) -> dict[str, Any]:
     return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "head_sha256": head}
 
 
+def _header_record(names: list[str]) -> dict[str, Any]:
+    """What a checkpoint keeps of the input's header: the count and the SHA-256 of the names as a JSON list. The
+    names themselves were written with every part: 4,000 JSONL keys of 1,000 characters, 11 MB a part."""
+    digest = hashlib.sha256(json.dumps(names, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return {"count": len(names), "sha256": digest}
+
+
 def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: bool, overwrite: bool) -> dict:
     """What an interrupted run of the same job safely wrote (rows, bytes, counts, and where in the input
     it stopped when workers read their own shares); empty to start afresh."""
@@ -42,8 +49,13 @@ def _resume_point(job: dict[str, Any], checkpoint: Path, partial: Path, resume: 
             raise ValueError("not counts")
     except (OSError, ValueError, KeyError, TypeError):
         raise DataError(f"{checkpoint} is damaged; delete it and {partial} to start over") from None
-    if {k: saved.get(k) for k in job} != job:
-        raise DataError(f"{checkpoint} belongs to another input, model or options; use --overwrite to start over")
+    if isinstance(saved.get("columns"), list):
+        saved["columns"] = _header_record(saved["columns"])  # written before the digest: it lists the names
+    if changed := [_JOB_PARTS[key] for key, value in job.items() if saved.get(key) != value]:
+        raise DataError(
+            f"{checkpoint} belongs to another input, model or options (changed: {', '.join(changed)}); use "
+            "--overwrite to start over"
+        )
     if partial.stat().st_size < done["bytes_done"]:
         # resuming would pad the gap with NUL bytes where rows were, and report success
         raise DataError(
@@ -72,6 +84,21 @@ def _open_writer(run: _Run, partial: Path, done_bytes: int, resumed: bool) -> tu
     return handle, _DelimitedWriter(handle, delimiter, run.cells) if delimiter else _JsonlWriter(handle, run.cells)
 
 
+# What each part of a checkpoint's job is, as a refusal to resume names the parts that changed.
+_JOB_PARTS = {
+    "input": "the input file",
+    "encoding": "the encoding",
+    "model": "the model",
+    "columns": "the input's columns",
+    "text_columns": "the text columns",
+    "output_format": "the output format",
+    "spreadsheet_safe": "spreadsheet-safe cells (--raw-cells)",
+    "routing": "the routing config",
+    "group": "grouping or its threshold",
+    "added_columns": "the columns added",
+}
+
+
 def _job(export: Export, run: _Run, model: TriageModel, options: TagOptions) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the same input, model and options."""
     return {
@@ -79,7 +106,7 @@ def _job(export: Export, run: _Run, model: TriageModel, options: TagOptions) -> 
         "encoding": run.encoding,
         # format 1 models are known by their estimator's hash; later ones may have only a scorer
         "model": next(filter(None, map(model.manifest.get("files", {}).get, ("model.skops", "scorer.npz"))), "unsaved"),
-        "columns": list(run.header),
+        "columns": _header_record(list(run.header)),
         "text_columns": [run.header[i] for i in run.text_indices],
         "output_format": run.out_kind,
         "spreadsheet_safe": options.spreadsheet_safe,

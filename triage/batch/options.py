@@ -91,11 +91,11 @@ def _cores_present() -> int:
 
 @dataclass(frozen=True)
 class TagOptions:
-    """How :func:`tag_file` tags a file: one frozen value instead of a long list of parameters.
+    """How :func:`~triage.batch.tag_file` tags a file: one frozen value instead of a long list of parameters.
 
     ``n_jobs`` worker processes tag the rows (``None`` or -1: one per core present; default 1); ``config`` is a
     :class:`~triage.routing.RoutingConfig` or the path of its TOML file; ``group_threshold`` ``None``
-    means :data:`~triage.defaults.DEFAULT_GROUP_THRESHOLD`. See :func:`tag_file` for the others.
+    means :data:`~triage.defaults.DEFAULT_GROUP_THRESHOLD`. See :func:`~triage.batch.tag_file` for the others.
     """
 
     model_path: str | Path | None = None

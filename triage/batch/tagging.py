@@ -135,7 +135,7 @@ def _cell_rule(
 def parquet_table(
     tagged: Any, header: Sequence[str], names: Sequence[str], input_types: tuple[Any, ...] | None = None
 ) -> Any:
-    """A tagged pandas frame (input columns ``header``, then the added ``names``, as :func:`tag_dataframe`
+    """A tagged pandas frame (input columns ``header``, then the added ``names``, as :func:`~triage.batch.tag_dataframe`
     gives them) as the Arrow table ``tag_file`` writes to Parquet for the same rows: the same schema, so the
     Dask engine's output reads as the local tagger's. The input columns are cast to ``input_types`` (their
     Arrow types in a Parquet input, kept as Parquet to Parquet keeps them; None: text). Missing tags of rows

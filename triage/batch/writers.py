@@ -162,7 +162,7 @@ class _DelimitedWriter:
         self._text.write(delimited_lines(self._cells.text_columns(columns), self._delimiter))
 
     def part(self, data: bytes) -> None:
-        """Write rows a worker encoded with a writer like this one (:class:`_PartEncoder`)."""
+        """Write rows a worker encoded with a writer like this one (:class:`~triage.batch.tagging._PartEncoder`)."""
         self._text.flush()
         self._text.buffer.write(data)
 
@@ -191,7 +191,7 @@ class _JsonlWriter:
         self._handle.write("".join(lines).encode("utf-8"))
 
     def part(self, data: bytes) -> None:
-        """Write rows a worker encoded with a writer like this one (:class:`_PartEncoder`)."""
+        """Write rows a worker encoded with a writer like this one (:class:`~triage.batch.tagging._PartEncoder`)."""
         self._handle.write(data)
 
     def flush(self) -> None:

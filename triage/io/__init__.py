@@ -276,7 +276,7 @@ def read_rows(
 
 
 def _scanned_keys(path: Path, encoding: str, jobs: int, stop_after: int | None, progress: str | None) -> list[str]:
-    """:func:`_jsonl_keys`, with a bar of the bytes scanned named after ``progress`` (None: no bar)."""
+    """:func:`~triage.io.jsonl._jsonl_keys`, with a bar of the bytes scanned named after ``progress`` (None: no bar)."""
     if progress is None:
         return _jsonl_keys(path, encoding, jobs, stop_after)
     with _progress_bar(path, True, f"{progress} (finding the JSONL keys)") as bar:

@@ -118,8 +118,9 @@ _DELIMITERS = {"csv": ",", "tsv": "\t"}
 
 def _leading_records(lines: _Lines, delimiter: str) -> list[tuple[list[str], int]]:
     """The first records of a CSV/TSV, each with the byte offset after it: up to the first with a value past
-    its first cell (the header, unless title rows come first: :func:`_title_rows`), at most
-    :data:`_MAX_TITLE_ROWS` + 1. A record after the first that cannot be read ends them (it is a data row)."""
+    its first cell (the header, unless title rows come first: :func:`~triage.io.titles._title_rows`), at most
+    :data:`~triage.io.titles._MAX_TITLE_ROWS` + 1. A record after the first that cannot be read ends them (it is
+    a data row)."""
     reader = lines.csv_reader(delimiter)
     first: list[tuple[list[str], int]] = []
     try:

@@ -286,7 +286,7 @@ class _TextEncoding:
 def _undecodable_as_surrogates(error: UnicodeError) -> tuple[str, int]:
     """Each byte of a bad UTF-16/32 code unit as the lone surrogate U+DC00 + byte: what ``surrogateescape``
     gives for a byte of 128 or more, for any byte (a unit may hold one under 128, which ``surrogateescape``
-    refuses), so that :func:`has_surrogate` tells the line."""
+    refuses), so that :func:`~triage.io.cells.has_surrogate` tells the line."""
     if not isinstance(error, UnicodeDecodeError):
         raise error
     return "".join(chr(0xDC00 + byte) for byte in error.object[error.start : error.end]), error.end

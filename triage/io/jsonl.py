@@ -29,9 +29,9 @@ MAX_JSONL_KEYS = 4_000
 #: The longest key, in characters, of a JSONL object (a column name, the header of every output). Exports' field
 #: names are words (留言编号, create_time); a survey export keyed by its questions has names of a sentence or two, a
 #: few hundred characters at most. A key longer than this is text used as a key (an object used as a map keyed by
-#: messages) or a broken export, and is refused: it would be written in the header of every output, in every
-#: checkpoint and every message listing the columns. Far below the 32,767 characters an XLSX cell holds; and
-#: :data:`MAX_JSONL_KEYS` keys of this length are 4 million characters, a header still written at once.
+#: messages) or a broken export, and is refused: it would be written in the header of every output and every
+#: message listing the columns (a checkpoint keeps only their digest). Far below the 32,767 characters an XLSX
+#: cell holds; and :data:`MAX_JSONL_KEYS` keys of this length are 4 million characters, a header still written at once.
 MAX_JSONL_KEY_CHARS = 1_000
 
 

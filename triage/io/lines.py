@@ -82,8 +82,8 @@ class _Lines:
     """The decoded lines of a text file from byte ``start``, split where a universal-newline reader
     splits (after ``\\n``, ``\\r\\n`` or a lone ``\\r``), counting bytes: :attr:`position` is the
     offset of the first line not yet handed out. A line decoded on its own reads as it does inside the
-    whole file (line ends are found in whole code units: :class:`_TextEncoding`); the one line source of
-    every CSV, TSV and JSONL read, whole or in shares, so both give the same rows.
+    whole file (line ends are found in whole code units: :class:`~triage.io.encodings._TextEncoding`); the one
+    line source of every CSV, TSV and JSONL read, whole or in shares, so both give the same rows.
     ``translate`` turns line ends into ``\\n`` (as :class:`io.TextIOWrapper` does for JSONL).
     :attr:`count` and :attr:`undecodable` count the lines handed out and those holding bytes not valid in
     the encoding (kept as lone surrogates), so a reader can tell whether a record ran over several
@@ -358,7 +358,7 @@ def byte_shares(
 
     Ranges are cut at line starts; in CSV/TSV only where an even number of quotes has gone by since
     ``start``, so not inside a quoted cell that holds line breaks. A stray quote can still mislead the
-    count: then the range before reads on past its stop (:meth:`Export.position` says how far), and
+    count: then the range before reads on past its stop (:meth:`triage.io.Export.position` says how far), and
     the caller re-reads the next range from there. The file is read once, at the speed of counting bytes.
     """
     path = Path(path)

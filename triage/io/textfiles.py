@@ -16,7 +16,7 @@ from triage.io.titles import _title_rows, _warn_title_rows
 
 def _text_header(path: Path, kind: str, encoding: str, jsonl_keys: Sequence[str]) -> tuple[list[str], list[str], int]:
     """``(header, JSONL keys, byte offset of the first data record)`` of a text file; a JSONL file's columns are
-    its ``jsonl_keys`` (:func:`_jsonl_keys`)."""
+    its ``jsonl_keys`` (:func:`~triage.io.jsonl._jsonl_keys`)."""
     if kind == "jsonl":
         keys = list(jsonl_keys)
         return unique_columns(keys), keys, 0  # the first object is also the first row
@@ -44,7 +44,7 @@ def _read_text(
 ) -> tuple[list[str], list[str], Generator[Row], _CountingReader, _Lines, int]:
     """``(header, JSONL keys, rows, byte counter, lines, data start)`` of a CSV/TSV/JSONL file (a JSONL file's
     columns: its ``jsonl_keys``), whole or the records that start in ``byte_range`` (numbered from 1 there), read
-    line by line from bytes (:class:`_Lines`)."""
+    line by line from bytes (:class:`~triage.io.lines._Lines`)."""
     if byte_range is None:
         header, keys, data_start = _text_header(path, kind, encoding, jsonl_keys)
     else:

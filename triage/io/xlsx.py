@@ -87,8 +87,8 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[list[Any], Iterator[list[Any]]]:
-    """``(the header row, the rows after it)`` of a sheet, past its title rows (:func:`_title_rows`), which a
-    :class:`~triage.exceptions.TitleRowsWarning` names."""
+    """``(the header row, the rows after it)`` of a sheet, past its title rows
+    (:func:`~triage.io.titles._title_rows`), which a :class:`~triage.exceptions.TitleRowsWarning` names."""
     first = list(itertools.islice(rows, _MAX_TITLE_ROWS + 1))
     if not first:
         return [], rows
