@@ -260,7 +260,7 @@ class TriageModel:
         units: dict[str, tuple[str | None, str]] | None = None,
     ) -> TriageModel:
         """Wrap freshly fitted estimators (what :func:`triage.train` returns). The scorers are the
-        compact ones saving writes (:meth:`LinearScorer.compacted`), so the model answers the same
+        compact ones saving writes (:meth:`~triage.scoring.LinearScorer.compacted`), so the model answers the same
         before and after it is saved."""
         from triage.scoring import LinearScorer
 
@@ -397,7 +397,7 @@ class TriageModel:
 
     def _score_chunks(self, texts: Sequence[str]) -> Iterator[tuple[int, FeatureRows, np.ndarray]]:
         """The scorer's chunks of features and probabilities of prepared texts, the base model's
-        scores added (:meth:`LinearScorer.score_prepared_chunks` for a model without a base), then
+        scores added (:meth:`~triage.scoring.LinearScorer.score_prepared_chunks` for a model without a base), then
         the manifest's confidence scaling applied (:attr:`confidence_scaling`)."""
         scaling = self.confidence_scaling
         for start, rows, proba in self._unscaled_chunks(texts):
