@@ -96,6 +96,6 @@ class TimesAndLikes:
 
     def warn(self, total: int, stacklevel: int = 1) -> None:
         """One :class:`~triage.exceptions.UnusedValueWarning` per kind of unused value, if any."""
-        for unused, name in ((self._not_times, self.times_name), (self._late, self.times_name)):
+        named = ((self._not_times, self.times_name), (self._late, self.times_name), (self._not_counts, self.likes_name))
+        for unused, name in named:
             unused.warn(name, total, stacklevel + 1)
-        self._not_counts.warn(self.likes_name, total, stacklevel + 1)
