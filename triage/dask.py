@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import functools
 import glob
+import operator
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -117,9 +118,10 @@ def read_export(
     Text files are read in byte ranges of about ``blocksize`` (:func:`triage.io.byte_shares`), each file with
     its own encoding (``"auto"``: :func:`~triage.io.choose_encoding`), so a row that cannot be read (a quote
     left open, bytes of another encoding, a missing field) keeps its cells and says why in the column
-    :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Where the ranges
-    start is settled here, before the frame is returned: the ranges are read once, in parallel, and one that
-    a stray quote made start inside a record is moved to where that record ends, as the local tagger does.
+    :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Each range is
+    read once, when its partition is computed, all in parallel; one that a stray quote made start inside a
+    record is read again from where that record ends, as the local tagger does (its partition has no rows
+    when that record runs past it).
     Parquet files are read in runs of row groups of about ``blocksize`` of data (:func:`_parquet_pieces`),
     so a damaged row group's rows are rows with their error there too. With ``keep_types`` their columns keep
     their Arrow types (pandas ``ArrowDtype``; partition keys text) instead of becoming cells, as
@@ -143,8 +145,7 @@ def _export_frame(source: str, encoding: str, blocksize: str, keep_types: bool) 
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
-    header, ranges = _text_ranges(files, encoding, share_bytes)
-    return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header)), None
+    return _text_frame(files, encoding, share_bytes), None
 
 
 #: The column of :func:`read_export`'s frame holding each row's reading error ("" if none).
@@ -242,26 +243,29 @@ class _TextRange:
     #: A JSONL file's keys (:attr:`triage.io.Export.keys`): each range is read with them, not scanned for them.
     keys: tuple[str, ...] | None = None
 
-    def _export(self) -> Any:
-        span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
-        return read_rows(self.path, format=self.format, encoding=self.encoding, byte_range=span, jsonl_keys=self.keys)
 
-    def rows(self) -> Iterator[Row]:
-        with self._export() as export:
-            for chunk in export.chunks:
-                yield from chunk
+def _text_frame(files: Sequence[str], encoding: str, share_bytes: int) -> Any:
+    """:func:`read_export`'s frame of the text ``files``: a partition per byte share of each (:func:`_share_parts`),
+    a workbook's read whole."""
+    dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
+    delayed = import_optional("dask", extra="dask", purpose="--engine dask").delayed
+    header, planned = _text_shares(files, encoding, share_bytes)
+    parts = []
+    for whole, shares in planned:
+        if shares:
+            parts += _share_parts(whole, header, shares)
+        else:  # a workbook: one range, read whole
+            parts.append(delayed(_read_range, nout=2)(whole, header)[0])
+    return dd.from_delayed(parts, meta=_cells_meta(header), verify_meta=False)
 
-    def end(self) -> int:
-        """Where the next range must start: past ``stop`` when the last record runs on."""
-        with self._export() as export:
-            for _ in export.chunks:
-                pass
-            return cast(int, export.position())
 
-
-def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple[list[str], list[_TextRange]]:
-    """The header of the text ``files`` and the record ranges to read them in (:func:`_glob_header`)."""
-    dask = import_optional("dask", extra="dask", purpose="--engine dask")
+def _text_shares(
+    files: Sequence[str], encoding: str, share_bytes: int
+) -> tuple[list[str], list[tuple[_TextRange, list[tuple[int, int]]]]]:
+    """The header of the text ``files`` (:func:`_glob_header`), and each file with the byte shares to read it in
+    (none for a workbook). Only what the frame's columns and the cuts need is read here: each file's header and
+    encoding (a JSONL file's keys, of all its objects: a scan of the whole file), and the bytes
+    :func:`triage.io.byte_shares` counts line ends and quotes in; no row is parsed."""
     opened: list[tuple[_TextRange, list[str], int | None]] = []
     for path in files:
         with read_rows(path, encoding=encoding) as export:
@@ -269,28 +273,16 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
             whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto", keys=keys)
             opened.append((whole, export.header, export.data_start))
     header, keys = _glob_header([(whole, names) for whole, names, _ in opened])
-    planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
+    planned = []
     for whole, _, start in opened:
         whole = whole if keys is None else dataclasses.replace(whole, keys=keys)
-        if start is None:  # a workbook: one range, read whole
-            planned.append((whole, []))
-            continue
-        shares = list(
-            byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
-        )
+        shares = []
+        if start is not None:
+            shares = list(
+                byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
+            )
         planned.append((whole, shares))
-    tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
-    ends = iter(dask.compute(*tasks))
-    ranges: list[_TextRange] = []
-    for whole, shares in planned:
-        if not shares:
-            ranges.append(whole)
-            continue
-        read = [(share, next(ends)) for share in shares]
-        again = functools.partial(_end_from, whole)
-        for first, end in joined_shares(read, shares[0][0], end_of=lambda end: end, read_again=again):
-            ranges.append(dataclasses.replace(whole, start=first, stop=end))
-    return header, ranges
+    return header, planned
 
 
 def _glob_header(files: Sequence[tuple[_TextRange, list[str]]]) -> tuple[list[str], tuple[str, ...] | None]:
@@ -307,14 +299,50 @@ def _glob_header(files: Sequence[tuple[_TextRange, list[str]]]) -> tuple[list[st
     return header, None
 
 
-def _end_from(whole: _TextRange, first: int, stop: int) -> int:
-    """Where the records of ``whole``'s file that start in ``[first, stop)`` end."""
-    return dataclasses.replace(whole, start=first, stop=stop).end()
+def _share_parts(whole: _TextRange, header: list[str], shares: Sequence[tuple[int, int]]) -> list[Any]:
+    """The partitions (dask delayed) of the byte ``shares`` of ``whole``'s file: each share is read once, all in
+    parallel; a partition then waits only for where the share before ended (:func:`_joined_range`)."""
+    delayed = import_optional("dask", extra="dask", purpose="--engine dask").delayed
+    parts, start = [], shares[0][0]
+    for share in shares:
+        read = delayed(_read_share)(whole, header, *share)
+        part, start = delayed(_joined_range, nout=2)(whole, header, share, read, start)
+        parts.append(part)
+    return parts
 
 
-def _range_frame(text_range: _TextRange, header: list[str]) -> Any:
-    """The cells of one record range, with each row's reading error."""
-    return _rows_frame(list(text_range.rows()), header)
+def _joined_range(
+    whole: _TextRange, header: list[str], share: tuple[int, int], read: tuple[Any, int], start: int
+) -> tuple[Any, int]:
+    """The partition of the byte ``share`` of ``whole``'s file, given what reading it gave (``read``) and where
+    the share before ended (``start``), and where the next share must start (:func:`triage.io.joined_shares`): the
+    share read again from ``start`` when a stray quote fooled the cut and the record before ran on into it,
+    no rows when that record ran past its stop."""
+    again = functools.partial(_read_share, whole, header)
+    for _, joined in joined_shares([(share, read)], start, end_of=operator.itemgetter(1), read_again=again):
+        return joined
+    return _rows_frame([], header), start
+
+
+def _read_share(whole: _TextRange, header: list[str], first: int, stop: int) -> tuple[Any, int]:
+    """:func:`_read_range` of the records of ``whole``'s file that start in ``[first, stop)``."""
+    return cast(tuple[Any, int], _read_range(dataclasses.replace(whole, start=first, stop=stop), header))
+
+
+def _read_range(text_range: _TextRange, header: list[str]) -> tuple[Any, int | None]:
+    """The cells of one record range, with each row's reading error, and where the next range must start: past
+    its stop when its last record runs on (None for a workbook)."""
+    start, stop = text_range.start, text_range.stop
+    span = (start, stop) if start is not None and stop is not None else None
+    with read_rows(
+        text_range.path,
+        format=text_range.format,
+        encoding=text_range.encoding,
+        byte_range=span,
+        jsonl_keys=text_range.keys,
+    ) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+        return _rows_frame(rows, header), export.position()
 
 
 def _batch_frame(batch: Any, header: list[str]) -> Any:
@@ -378,24 +406,42 @@ def _cells_meta(header: list[str]) -> Any:
 
 
 def _sketch_partition(
-    frame: Any, text_columns: list[str], offset: int, spans: list[tuple[int, int]]
-) -> tuple[Any, Any]:
-    """Of each row of one partition that has Chinese text: its signature, and one bucket key per band.
-    Missing cells count as empty, as in :func:`tag`."""
+    frame: Any, text_columns: list[str], part: int, spans: list[tuple[int, int]]
+) -> tuple[Any, Any, Any]:
+    """Of each row of the ``part``-th partition that has Chinese text: its signature, and one bucket key per
+    band, by its :func:`_row_keys`; and the partition's row count (a series of one). Missing cells count as
+    empty, as in :func:`tag`."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns), offset=offset)
+    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns))
     members = np.flatnonzero(usable)
-    positions = offset + members
+    rows = _row_keys(part, members)
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
     buckets = pandas.DataFrame(
         {
-            "position": np.tile(positions, len(spans)),
+            "row": np.tile(rows, len(spans)),
             "band": np.repeat(np.arange(len(spans)), len(members)),
             "key": np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64),
         }
     )
-    index = pandas.Index(positions, name="position")
-    return buckets, pandas.DataFrame(signatures[members], columns=_signature_columns(signatures.shape[1]), index=index)
+    index = pandas.Index(rows, name="row")
+    sketched = pandas.DataFrame(signatures[members], columns=_signature_columns(signatures.shape[1]), index=index)
+    return buckets, sketched, pandas.Series([len(frame)], dtype="int64", name="rows")
+
+
+#: Bits of a row's key (:func:`_row_keys`) that hold its number in its partition.
+_ROW_BITS = 32
+
+
+def _row_keys(part: int, members: np.ndarray) -> np.ndarray:
+    """Keys of the rows ``members`` of the ``part``-th partition, in the order of their positions in the frame,
+    for before the partitions' lengths are known (:func:`_positions`)."""
+    return (np.int64(part) << _ROW_BITS) + members.astype(np.int64)
+
+
+def _positions(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions in the frame of the rows of those :func:`_row_keys`, the partitions holding ``lengths`` rows."""
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+    return offsets[keys >> _ROW_BITS] + (keys & ((1 << _ROW_BITS) - 1))
 
 
 def _signature_columns(size: int, prefix: str = "s") -> list[str]:
@@ -404,10 +450,10 @@ def _signature_columns(size: int, prefix: str = "s") -> list[str]:
 
 
 def _verified(pairs: Any, size: int, threshold: float) -> Any:
-    """The (position, anchor) pairs whose signatures agree in at least ``threshold`` of their bins."""
+    """The (row, anchor) pairs whose signatures agree in at least ``threshold`` of their bins."""
     values = pairs.to_numpy()
     agree = (values[:, 2 : 2 + size] == values[:, 2 + size :]).mean(axis=1)
-    return pairs.loc[agree >= threshold, ["position", "anchor"]]
+    return pairs.loc[agree >= threshold, ["row", "anchor"]]
 
 
 def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
@@ -419,7 +465,7 @@ def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFA
     """
     spans = _checked_spans(ddf, threshold)
     columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    return _group_ids(ddf, columns, threshold, spans, _partition_lengths(ddf))
+    return _group_ids(ddf, columns, threshold, spans)[0]
 
 
 def with_groups(
@@ -432,8 +478,9 @@ def with_groups(
     delayed = import_optional("dask", extra="dask", purpose="triage.dask.with_groups").delayed
     spans = _checked_spans(source, threshold)
     columns = list(text_columns) or detect_text_columns(list(source.columns))
-    lengths = _partition_lengths(source)
-    ids = _group_ids(source, columns, threshold, spans, lengths)
+    # The sketches are read here, the tags when the result is: holding the source in the cluster's memory between
+    # the two would save a read of the export at the cost of room for all of it.
+    ids, lengths = _group_ids(source, columns, threshold, spans)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
     names = [added_column_prefix(source.columns) + name for name in GROUP_COLUMNS]
@@ -462,37 +509,35 @@ def _checked_spans(ddf: Any, threshold: float) -> list[tuple[int, int]]:
     return band_spans(threshold, Sketcher().signature_size)
 
 
-def _partition_lengths(ddf: Any) -> np.ndarray:
-    """Rows per partition (one pass over the data)."""
-    return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
-
-
 def _group_ids(
-    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]], lengths: np.ndarray
-) -> np.ndarray:
-    """:func:`group` for partitions of known ``lengths``."""
+    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group`'s ids, and the rows of each partition, in one pass over the data."""
+    dask = import_optional("dask", extra="dask", purpose="triage.dask.group")
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
-    delayed = import_optional("dask", extra="dask", purpose="triage.dask.group").delayed
-    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
     size = Sketcher().signature_size
     sketched = [
-        delayed(_sketch_partition, nout=2)(part, columns, int(offset), spans)
-        for part, offset in zip(ddf.to_delayed(), offsets, strict=True)
+        dask.delayed(_sketch_partition, nout=3)(part, columns, number, spans)
+        for number, part in enumerate(ddf.to_delayed())
     ]
-    bucket_meta = {"position": "int64", "band": "int64", "key": "uint64"}
-    buckets = dd.from_delayed([b for b, _ in sketched], meta=bucket_meta)
-    signatures = dd.from_delayed([sig for _, sig in sketched], meta=_signature_meta(size))
+    bucket_meta = {"row": "int64", "band": "int64", "key": "uint64"}
+    buckets = dd.from_delayed([b for b, _, _ in sketched], meta=bucket_meta)
+    signatures = dd.from_delayed([sig for _, sig, _ in sketched], meta=_signature_meta(size))
+    rows = dd.from_delayed([count for _, _, count in sketched], meta=("rows", "int64"))
     # as many anchor partitions as bucket partitions: by default dask would pile them into a tenth
-    anchors = buckets.groupby(["band", "key"])["position"].min(split_out=buckets.npartitions)
+    anchors = buckets.groupby(["band", "key"])["row"].min(split_out=buckets.npartitions)
     anchors = anchors.rename("anchor").reset_index()
     pairs = buckets.merge(anchors, on=["band", "key"])
-    pairs = pairs[pairs["position"] != pairs["anchor"]][["position", "anchor"]].drop_duplicates()
-    pairs = pairs.merge(signatures, left_on="position", right_index=True)
+    pairs = pairs[pairs["row"] != pairs["anchor"]][["row", "anchor"]].drop_duplicates()
+    pairs = pairs.merge(signatures, left_on="row", right_index=True)
     renamed = dict(zip(_signature_columns(size), _signature_columns(size, "a"), strict=True))
     pairs = pairs.merge(signatures.rename(columns=renamed), left_on="anchor", right_index=True)
-    verified = pairs.map_partitions(_verified, size, threshold, meta={"position": "int64", "anchor": "int64"})
-    edges = verified.compute()
-    return connected_groups(int(lengths.sum()), edges["position"].to_numpy(), edges["anchor"].to_numpy())
+    verified = pairs.map_partitions(_verified, size, threshold, meta={"row": "int64", "anchor": "int64"})
+    # the pairs and the lengths in one compute, from the same sketches: each partition is read once
+    edges, counted = dask.compute(verified, rows)
+    lengths = counted.to_numpy(dtype=np.int64)
+    left, right = (_positions(edges[name].to_numpy(), lengths) for name in ("row", "anchor"))
+    return connected_groups(int(lengths.sum()), left, right), lengths
 
 
 def _signature_meta(size: int) -> Any:
@@ -500,7 +545,7 @@ def _signature_meta(size: int) -> Any:
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     return pandas.DataFrame(
         {column: pandas.Series(dtype="uint32") for column in _signature_columns(size)},
-        index=pandas.Index([], dtype="int64", name="position"),
+        index=pandas.Index([], dtype="int64", name="row"),
     )
 
 
