@@ -246,7 +246,7 @@ class _TextRange:
 
 def _text_frame(files: Sequence[str], encoding: str, share_bytes: int) -> Any:
     """:func:`read_export`'s frame of the text ``files``: a partition per byte share of each (:func:`_share_parts`),
-    a workbook's read whole."""
+    one per workbook, read whole."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     delayed = import_optional("dask", extra="dask", purpose="--engine dask").delayed
     header, planned = _text_shares(files, encoding, share_bytes)
@@ -273,7 +273,7 @@ def _text_shares(
             whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto", keys=keys)
             opened.append((whole, export.header, export.data_start))
     header, keys = _glob_header([(whole, names) for whole, names, _ in opened])
-    planned = []
+    planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
     for whole, _, start in opened:
         whole = whole if keys is None else dataclasses.replace(whole, keys=keys)
         shares = []
