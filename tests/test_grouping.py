@@ -188,13 +188,12 @@ def test_dask_groups_equal_the_local_groups(dask_client):
 
 
 @pytest.mark.parametrize("name", ["in.csv", "in.parquet"])
-def test_dask_grouping_reads_each_piece_of_an_export_once(tmp_path, monkeypatch, name):
+def test_dask_grouping_reads_each_piece_of_an_export_once(dask_threads_client, tmp_path, monkeypatch, name):
     """The partitions' lengths, which turn row numbers in a partition into positions, come with their sketches:
     no pass of their own over the export."""
     import contextlib
     from collections import Counter
 
-    import dask
     import pandas as pd
 
     import triage.dask
@@ -214,11 +213,10 @@ def test_dask_grouping_reads_each_piece_of_an_export_once(tmp_path, monkeypatch,
         with real(path, **options) as export:
             yield export
 
-    monkeypatch.setattr(triage.dask, "read_rows", counting)
-    with dask.config.set(scheduler="synchronous"):
-        ddf = triage.dask.read_export(tmp_path / name, blocksize="512B")
-        reads.clear()  # the header
-        ids = triage.dask.group(ddf, ["内容"])
+    monkeypatch.setattr(triage.dask, "read_rows", counting)  # seen by the worker threads of this process
+    ddf = triage.dask.read_export(tmp_path / name, blocksize="512B")
+    reads.clear()  # the header, and where the text ranges end
+    ids = triage.dask.group(ddf, ["内容"])
     assert ddf.npartitions > 2 and sorted(reads.values()) == [1] * ddf.npartitions
     np.testing.assert_array_equal(ids, group(texts))
 

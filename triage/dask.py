@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import functools
 import glob
-import operator
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
@@ -118,10 +117,9 @@ def read_export(
     Text files are read in byte ranges of about ``blocksize`` (:func:`triage.io.byte_shares`), each file with
     its own encoding (``"auto"``: :func:`~triage.io.choose_encoding`), so a row that cannot be read (a quote
     left open, bytes of another encoding, a missing field) keeps its cells and says why in the column
-    :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Each range is
-    read once, when its partition is computed, all in parallel; one that a stray quote made start inside a
-    record is read again from where that record ends, as the local tagger does (its partition has no rows
-    when that record runs past it).
+    :data:`READ_ERRORS`, which :func:`tag` turns into the row's ``error``; nothing is dropped. Where the ranges
+    start is settled here, before the frame is returned: the ranges are read once, in parallel, and one that
+    a stray quote made start inside a record is moved to where that record ends, as the local tagger does.
     Parquet files are read in runs of row groups of about ``blocksize`` of data (:func:`_parquet_pieces`),
     so a damaged row group's rows are rows with their error there too. With ``keep_types`` their columns keep
     their Arrow types (pandas ``ArrowDtype``; partition keys text) instead of becoming cells, as
@@ -145,7 +143,8 @@ def _export_frame(source: str, encoding: str, blocksize: str, keep_types: bool) 
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
-    return _text_frame(files, encoding, share_bytes), None
+    header, ranges = _text_ranges(files, encoding, share_bytes)
+    return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header)), None
 
 
 #: The column of :func:`read_export`'s frame holding each row's reading error ("" if none).
@@ -243,29 +242,26 @@ class _TextRange:
     #: A JSONL file's keys (:attr:`triage.io.Export.keys`): each range is read with them, not scanned for them.
     keys: tuple[str, ...] | None = None
 
+    def _export(self) -> Any:
+        span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
+        return read_rows(self.path, format=self.format, encoding=self.encoding, byte_range=span, jsonl_keys=self.keys)
 
-def _text_frame(files: Sequence[str], encoding: str, share_bytes: int) -> Any:
-    """:func:`read_export`'s frame of the text ``files``: a partition per byte share of each (:func:`_share_parts`),
-    one per workbook, read whole."""
-    dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
-    delayed = import_optional("dask", extra="dask", purpose="--engine dask").delayed
-    header, planned = _text_shares(files, encoding, share_bytes)
-    parts = []
-    for whole, shares in planned:
-        if shares:
-            parts += _share_parts(whole, header, shares)
-        else:  # a workbook: one range, read whole
-            parts.append(delayed(_read_range, nout=2)(whole, header)[0])
-    return dd.from_delayed(parts, meta=_cells_meta(header), verify_meta=False)
+    def rows(self) -> Iterator[Row]:
+        with self._export() as export:
+            for chunk in export.chunks:
+                yield from chunk
+
+    def end(self) -> int:
+        """Where the next range must start: past ``stop`` when the last record runs on."""
+        with self._export() as export:
+            for _ in export.chunks:
+                pass
+            return cast(int, export.position())
 
 
-def _text_shares(
-    files: Sequence[str], encoding: str, share_bytes: int
-) -> tuple[list[str], list[tuple[_TextRange, list[tuple[int, int]]]]]:
-    """The header of the text ``files`` (:func:`_glob_header`), and each file with the byte shares to read it in
-    (none for a workbook). Only what the frame's columns and the cuts need is read here: each file's header and
-    encoding (a JSONL file's keys, of all its objects: a scan of the whole file), and the bytes
-    :func:`triage.io.byte_shares` counts line ends and quotes in; no row is parsed."""
+def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple[list[str], list[_TextRange]]:
+    """The header of the text ``files`` and the record ranges to read them in (:func:`_glob_header`)."""
+    dask = import_optional("dask", extra="dask", purpose="--engine dask")
     opened: list[tuple[_TextRange, list[str], int | None]] = []
     for path in files:
         with read_rows(path, encoding=encoding) as export:
@@ -276,13 +272,29 @@ def _text_shares(
     planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
     for whole, _, start in opened:
         whole = whole if keys is None else dataclasses.replace(whole, keys=keys)
-        shares = []
-        if start is not None:
-            shares = list(
-                byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
-            )
+        if start is None:  # a workbook: one range, read whole
+            planned.append((whole, []))
+            continue
+        shares = list(
+            byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
+        )
         planned.append((whole, shares))
-    return header, planned
+    # Each range is parsed here, only for where it ends, and again by its partition: a range starts where the one
+    # before ends, known only once that is parsed (a stray quote can fool byte_shares' cut). Partitions that each
+    # waited for the end of the one before instead read the whole export ahead of tagging it: Dask ran every read
+    # first, holding all the cells, and moved them between workers (benchmarks/dask_reads.py, 200k rows).
+    tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
+    ends = iter(dask.compute(*tasks))
+    ranges: list[_TextRange] = []
+    for whole, shares in planned:
+        if not shares:
+            ranges.append(whole)
+            continue
+        read = [(share, next(ends)) for share in shares]
+        again = functools.partial(_end_from, whole)
+        for first, end in joined_shares(read, shares[0][0], end_of=lambda end: end, read_again=again):
+            ranges.append(dataclasses.replace(whole, start=first, stop=end))
+    return header, ranges
 
 
 def _glob_header(files: Sequence[tuple[_TextRange, list[str]]]) -> tuple[list[str], tuple[str, ...] | None]:
@@ -299,50 +311,14 @@ def _glob_header(files: Sequence[tuple[_TextRange, list[str]]]) -> tuple[list[st
     return header, None
 
 
-def _share_parts(whole: _TextRange, header: list[str], shares: Sequence[tuple[int, int]]) -> list[Any]:
-    """The partitions (dask delayed) of the byte ``shares`` of ``whole``'s file: each share is read once, all in
-    parallel; a partition then waits only for where the share before ended (:func:`_joined_range`)."""
-    delayed = import_optional("dask", extra="dask", purpose="--engine dask").delayed
-    parts, start = [], shares[0][0]
-    for share in shares:
-        read = delayed(_read_share)(whole, header, *share)
-        part, start = delayed(_joined_range, nout=2)(whole, header, share, read, start)
-        parts.append(part)
-    return parts
+def _end_from(whole: _TextRange, first: int, stop: int) -> int:
+    """Where the records of ``whole``'s file that start in ``[first, stop)`` end."""
+    return dataclasses.replace(whole, start=first, stop=stop).end()
 
 
-def _joined_range(
-    whole: _TextRange, header: list[str], share: tuple[int, int], read: tuple[Any, int], start: int
-) -> tuple[Any, int]:
-    """The partition of the byte ``share`` of ``whole``'s file, given what reading it gave (``read``) and where
-    the share before ended (``start``), and where the next share must start (:func:`triage.io.joined_shares`): the
-    share read again from ``start`` when a stray quote fooled the cut and the record before ran on into it,
-    no rows when that record ran past its stop."""
-    again = functools.partial(_read_share, whole, header)
-    for _, joined in joined_shares([(share, read)], start, end_of=operator.itemgetter(1), read_again=again):
-        return joined
-    return _rows_frame([], header), start
-
-
-def _read_share(whole: _TextRange, header: list[str], first: int, stop: int) -> tuple[Any, int]:
-    """:func:`_read_range` of the records of ``whole``'s file that start in ``[first, stop)``."""
-    return cast(tuple[Any, int], _read_range(dataclasses.replace(whole, start=first, stop=stop), header))
-
-
-def _read_range(text_range: _TextRange, header: list[str]) -> tuple[Any, int | None]:
-    """The cells of one record range, with each row's reading error, and where the next range must start: past
-    its stop when its last record runs on (None for a workbook)."""
-    start, stop = text_range.start, text_range.stop
-    span = (start, stop) if start is not None and stop is not None else None
-    with read_rows(
-        text_range.path,
-        format=text_range.format,
-        encoding=text_range.encoding,
-        byte_range=span,
-        jsonl_keys=text_range.keys,
-    ) as export:
-        rows = [row for chunk in export.chunks for row in chunk]
-        return _rows_frame(rows, header), export.position()
+def _range_frame(text_range: _TextRange, header: list[str]) -> Any:
+    """The cells of one record range, with each row's reading error."""
+    return _rows_frame(list(text_range.rows()), header)
 
 
 def _batch_frame(batch: Any, header: list[str]) -> Any:
