@@ -221,6 +221,18 @@ def test_dask_grouping_reads_each_piece_of_an_export_once(dask_threads_client, t
     np.testing.assert_array_equal(ids, group(texts))
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=12))
+def test_row_keys_order_rows_as_the_frame_does_and_map_back_to_positions(lengths):
+    """Dask's grouping keys rows by partition and row until the partitions' lengths are known (empty partitions
+    too): the keys sort as the rows stand in the frame, and become their positions once the lengths are."""
+    from triage.dask import _positions, _row_keys
+
+    keys = np.concatenate([_row_keys(part, np.arange(n)) for part, n in enumerate(lengths)])
+    assert (np.diff(keys) > 0).all()
+    np.testing.assert_array_equal(_positions(keys, np.array(lengths)), np.arange(sum(lengths)))
+
+
 def _reworded(text: str, rng: np.random.Generator) -> str:
     """The text with one character dropped and one punctuation mark added (a near-copy)."""
     at = int(rng.integers(1, len(text) - 1))
