@@ -38,15 +38,12 @@ _STEPS = (
     "_export_frame",
     "_group_ids",
     "_write_dataset",
-    # pieces of those
+    # pieces of those: planning a text file's ranges (it parses each for its end: _end_from), reading a range or
+    # a run of Parquet row groups, tagging, sketching, writing a partition
     "_text_ranges",
-    "_text_shares",
     "_parquet_pieces",
     "_end_from",
     "_range_frame",
-    "_read_range",
-    "_read_share",
-    "_joined_range",
     "_piece_frame",
     "_tag_partition",
     "_sketch_partition",
