@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import datetime
+from collections import Counter
+from contextlib import contextmanager
 
 import pytest
 
+from tests.conftest import TEXTS
 from tests.test_dask_reading import jsonl_parts
 from tests.test_result_rows import MESSAGES, write_config
 from triage.batch import tag_file
@@ -78,6 +81,52 @@ def test_the_dask_dataset_is_the_local_parquet_output(
         assert remote.column("标签").to_pylist()[:2] == [["物业"], None]
     else:  # the row left unread has no tags: nulls, as locally
         assert "quoted cell" in remote.column("error")[-1].as_py() and remote.column("confidence")[-1].as_py() is None
+
+
+def counted_reads(monkeypatch) -> Counter:
+    """How many times triage.dask reads each piece of an export (a byte range, or a run of Parquet row groups),
+    on the client or on worker threads of this process; a read of a whole file counts under ``None``."""
+    import triage.dask
+
+    reads: Counter = Counter()
+    real = triage.dask.read_rows
+
+    @contextmanager
+    def counting(path, **options):
+        groups = options.get("row_groups")
+        reads[options.get("byte_range") or (tuple(groups) if groups is not None else None)] += 1
+        with real(path, **options) as export:
+            yield export
+
+    monkeypatch.setattr(triage.dask, "read_rows", counting)
+    return reads
+
+
+@pytest.mark.parametrize("group", [False, True])
+@pytest.mark.parametrize("kind", ["parquet", "csv"])
+def test_tagging_reads_each_piece_once_and_grouping_once_more_and_planning_text_once_more(
+    dask_threads_client, saved_model_dir, small_model, tmp_path, monkeypatch, kind, group
+):
+    """Each piece of the export is read once by the tagging pass, once more by the grouping pass, which learns the
+    partitions' lengths as it sketches them, and a text file's once more on the client, for where its ranges
+    end; the client reads the header (or footer) once."""
+    import triage.dask
+
+    texts = [TEXTS[i % len(TEXTS)] for i in range(24)]
+    if kind == "csv":
+        source = tmp_path / "in.csv"
+        with source.open("w", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerows([("编号", "内容"), *enumerate(texts)])
+    else:
+        source = tmp_path / "in.parquet"
+        pq.write_table(pa.table({"编号": range(len(texts)), "内容": texts}), source, row_group_size=4)
+    monkeypatch.setattr(triage.dask, "_BLOCKSIZE", "256B")
+    reads = counted_reads(monkeypatch)
+    local, remote = _tagged_both(dask_threads_client, saved_model_dir, small_model, source, None, group)
+    assert remote.equals(local.replace_schema_metadata(None))
+    pieces = Counter({piece: times for piece, times in reads.items() if piece is not None})
+    assert len(pieces) > 2 and reads[None] == 1
+    assert set(pieces.values()) == {1 + (kind == "csv") + group}
 
 
 @pytest.mark.parametrize("kind", ["parquet", "csv"])

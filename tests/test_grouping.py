@@ -187,6 +187,52 @@ def test_dask_groups_equal_the_local_groups(dask_client):
         triage.dask.group(dd.from_pandas(frame, npartitions=2), ["内容"], threshold=0)
 
 
+@pytest.mark.parametrize("name", ["in.csv", "in.parquet"])
+def test_dask_grouping_reads_each_piece_of_an_export_once(dask_threads_client, tmp_path, monkeypatch, name):
+    """The partitions' lengths, which turn row numbers in a partition into positions, come with their sketches:
+    no pass of their own over the export."""
+    import contextlib
+    from collections import Counter
+
+    import pandas as pd
+
+    import triage.dask
+
+    texts = [*DRAIN, *NOISE, OTHER] * 4
+    frame = pd.DataFrame({"编号": [str(i) for i in range(len(texts))], "内容": texts})
+    if name.endswith(".csv"):
+        frame.to_csv(tmp_path / name, index=False)
+    else:
+        frame.to_parquet(tmp_path / name, row_group_size=5)
+    reads: Counter = Counter()
+    real = triage.dask.read_rows
+
+    @contextlib.contextmanager
+    def counting(path, **options):
+        reads[str(options.get("byte_range") or options.get("row_groups"))] += 1
+        with real(path, **options) as export:
+            yield export
+
+    monkeypatch.setattr(triage.dask, "read_rows", counting)  # seen by the worker threads of this process
+    ddf = triage.dask.read_export(tmp_path / name, blocksize="512B")
+    reads.clear()  # the header, and where the text ranges end
+    ids = triage.dask.group(ddf, ["内容"])
+    assert ddf.npartitions > 2 and sorted(reads.values()) == [1] * ddf.npartitions
+    np.testing.assert_array_equal(ids, group(texts))
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=12))
+def test_row_keys_order_rows_as_the_frame_does_and_map_back_to_positions(lengths):
+    """Dask's grouping keys rows by partition and row until the partitions' lengths are known (empty partitions
+    too): the keys sort as the rows stand in the frame, and become their positions once the lengths are."""
+    from triage.dask import _positions, _row_keys
+
+    keys = np.concatenate([_row_keys(part, np.arange(n)) for part, n in enumerate(lengths)])
+    assert (np.diff(keys) > 0).all()
+    np.testing.assert_array_equal(_positions(keys, np.array(lengths)), np.arange(sum(lengths)))
+
+
 def _reworded(text: str, rng: np.random.Generator) -> str:
     """The text with one character dropped and one punctuation mark added (a near-copy)."""
     at = int(rng.integers(1, len(text) - 1))

@@ -279,6 +279,10 @@ def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple
             byte_shares(whole.path, whole.format, start, rows=1, share_bytes=share_bytes, encoding=whole.encoding)
         )
         planned.append((whole, shares))
+    # Each range is parsed here, only for where it ends, and again by its partition: a range starts where the one
+    # before ends, known only once that is parsed (a stray quote can fool byte_shares' cut). Partitions that each
+    # waited for the end of the one before instead read the whole export ahead of tagging it: Dask ran every read
+    # first, holding all the cells, and moved them between workers (benchmarks/dask_reads.py, 200k rows).
     tasks = [dask.delayed(_end_from)(whole, first, stop) for whole, shares in planned for first, stop in shares]
     ends = iter(dask.compute(*tasks))
     ranges: list[_TextRange] = []
@@ -378,24 +382,42 @@ def _cells_meta(header: list[str]) -> Any:
 
 
 def _sketch_partition(
-    frame: Any, text_columns: list[str], offset: int, spans: list[tuple[int, int]]
-) -> tuple[Any, Any]:
-    """Of each row of one partition that has Chinese text: its signature, and one bucket key per band.
-    Missing cells count as empty, as in :func:`tag`."""
+    frame: Any, text_columns: list[str], part: int, spans: list[tuple[int, int]]
+) -> tuple[Any, Any, Any]:
+    """Of each row of the ``part``-th partition that has Chinese text: its signature, and one bucket key per
+    band, by its :func:`_row_keys`; and the partition's row count (a series of one). Missing cells count as
+    empty, as in :func:`tag`."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns), offset=offset)
+    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns))
     members = np.flatnonzero(usable)
-    positions = offset + members
+    rows = _row_keys(part, members)
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
     buckets = pandas.DataFrame(
         {
-            "position": np.tile(positions, len(spans)),
+            "row": np.tile(rows, len(spans)),
             "band": np.repeat(np.arange(len(spans)), len(members)),
             "key": np.concatenate(keys) if keys else np.zeros(0, dtype=np.uint64),
         }
     )
-    index = pandas.Index(positions, name="position")
-    return buckets, pandas.DataFrame(signatures[members], columns=_signature_columns(signatures.shape[1]), index=index)
+    index = pandas.Index(rows, name="row")
+    sketched = pandas.DataFrame(signatures[members], columns=_signature_columns(signatures.shape[1]), index=index)
+    return buckets, sketched, pandas.Series([len(frame)], dtype="int64", name="rows")
+
+
+#: Bits of a row's key (:func:`_row_keys`) that hold its number in its partition.
+_ROW_BITS = 32
+
+
+def _row_keys(part: int, members: np.ndarray) -> np.ndarray:
+    """Keys of the rows ``members`` of the ``part``-th partition, in the order of their positions in the frame,
+    for before the partitions' lengths are known (:func:`_positions`)."""
+    return (np.int64(part) << _ROW_BITS) + members.astype(np.int64)
+
+
+def _positions(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions in the frame of the rows of those :func:`_row_keys`, the partitions holding ``lengths`` rows."""
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64)
+    return offsets[keys >> _ROW_BITS] + (keys & ((1 << _ROW_BITS) - 1))
 
 
 def _signature_columns(size: int, prefix: str = "s") -> list[str]:
@@ -404,10 +426,10 @@ def _signature_columns(size: int, prefix: str = "s") -> list[str]:
 
 
 def _verified(pairs: Any, size: int, threshold: float) -> Any:
-    """The (position, anchor) pairs whose signatures agree in at least ``threshold`` of their bins."""
+    """The (row, anchor) pairs whose signatures agree in at least ``threshold`` of their bins."""
     values = pairs.to_numpy()
     agree = (values[:, 2 : 2 + size] == values[:, 2 + size :]).mean(axis=1)
-    return pairs.loc[agree >= threshold, ["position", "anchor"]]
+    return pairs.loc[agree >= threshold, ["row", "anchor"]]
 
 
 def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
@@ -419,7 +441,7 @@ def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFA
     """
     spans = _checked_spans(ddf, threshold)
     columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    return _group_ids(ddf, columns, threshold, spans, _partition_lengths(ddf))
+    return _group_ids(ddf, columns, threshold, spans)[0]
 
 
 def with_groups(
@@ -432,8 +454,9 @@ def with_groups(
     delayed = import_optional("dask", extra="dask", purpose="triage.dask.with_groups").delayed
     spans = _checked_spans(source, threshold)
     columns = list(text_columns) or detect_text_columns(list(source.columns))
-    lengths = _partition_lengths(source)
-    ids = _group_ids(source, columns, threshold, spans, lengths)
+    # The sketches are read here, the tags when the result is: holding the source in the cluster's memory between
+    # the two would save a read of the export at the cost of room for all of it.
+    ids, lengths = _group_ids(source, columns, threshold, spans)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
     names = [added_column_prefix(source.columns) + name for name in GROUP_COLUMNS]
@@ -462,37 +485,35 @@ def _checked_spans(ddf: Any, threshold: float) -> list[tuple[int, int]]:
     return band_spans(threshold, Sketcher().signature_size)
 
 
-def _partition_lengths(ddf: Any) -> np.ndarray:
-    """Rows per partition (one pass over the data)."""
-    return np.asarray(ddf.map_partitions(len).compute(), dtype=np.int64)
-
-
 def _group_ids(
-    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]], lengths: np.ndarray
-) -> np.ndarray:
-    """:func:`group` for partitions of known ``lengths``."""
+    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`group`'s ids, and the rows of each partition, in one pass over the data."""
+    dask = import_optional("dask", extra="dask", purpose="triage.dask.group")
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
-    delayed = import_optional("dask", extra="dask", purpose="triage.dask.group").delayed
-    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
     size = Sketcher().signature_size
     sketched = [
-        delayed(_sketch_partition, nout=2)(part, columns, int(offset), spans)
-        for part, offset in zip(ddf.to_delayed(), offsets, strict=True)
+        dask.delayed(_sketch_partition, nout=3)(part, columns, number, spans)
+        for number, part in enumerate(ddf.to_delayed())
     ]
-    bucket_meta = {"position": "int64", "band": "int64", "key": "uint64"}
-    buckets = dd.from_delayed([b for b, _ in sketched], meta=bucket_meta)
-    signatures = dd.from_delayed([sig for _, sig in sketched], meta=_signature_meta(size))
+    bucket_meta = {"row": "int64", "band": "int64", "key": "uint64"}
+    buckets = dd.from_delayed([b for b, _, _ in sketched], meta=bucket_meta)
+    signatures = dd.from_delayed([sig for _, sig, _ in sketched], meta=_signature_meta(size))
+    rows = dd.from_delayed([count for _, _, count in sketched], meta=("rows", "int64"))
     # as many anchor partitions as bucket partitions: by default dask would pile them into a tenth
-    anchors = buckets.groupby(["band", "key"])["position"].min(split_out=buckets.npartitions)
+    anchors = buckets.groupby(["band", "key"])["row"].min(split_out=buckets.npartitions)
     anchors = anchors.rename("anchor").reset_index()
     pairs = buckets.merge(anchors, on=["band", "key"])
-    pairs = pairs[pairs["position"] != pairs["anchor"]][["position", "anchor"]].drop_duplicates()
-    pairs = pairs.merge(signatures, left_on="position", right_index=True)
+    pairs = pairs[pairs["row"] != pairs["anchor"]][["row", "anchor"]].drop_duplicates()
+    pairs = pairs.merge(signatures, left_on="row", right_index=True)
     renamed = dict(zip(_signature_columns(size), _signature_columns(size, "a"), strict=True))
     pairs = pairs.merge(signatures.rename(columns=renamed), left_on="anchor", right_index=True)
-    verified = pairs.map_partitions(_verified, size, threshold, meta={"position": "int64", "anchor": "int64"})
-    edges = verified.compute()
-    return connected_groups(int(lengths.sum()), edges["position"].to_numpy(), edges["anchor"].to_numpy())
+    verified = pairs.map_partitions(_verified, size, threshold, meta={"row": "int64", "anchor": "int64"})
+    # the pairs and the lengths in one compute, from the same sketches: each partition is read once
+    edges, counted = dask.compute(verified, rows)
+    lengths = counted.to_numpy(dtype=np.int64)
+    left, right = (_positions(edges[name].to_numpy(), lengths) for name in ("row", "anchor"))
+    return connected_groups(int(lengths.sum()), left, right), lengths
 
 
 def _signature_meta(size: int) -> Any:
@@ -500,7 +521,7 @@ def _signature_meta(size: int) -> Any:
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     return pandas.DataFrame(
         {column: pandas.Series(dtype="uint32") for column in _signature_columns(size)},
-        index=pandas.Index([], dtype="int64", name="position"),
+        index=pandas.Index([], dtype="int64", name="row"),
     )
 
 
