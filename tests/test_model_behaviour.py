@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import triage
@@ -57,11 +58,12 @@ def test_a_non_str_item_is_named_with_what_to_do(small_model):
     [
         (None, "got NoneType; a missing message is ''"),
         (float("nan"), "got float; a missing message is ''"),
+        (pd.NA, "got NAType; a missing message is ''"),  # a missing cell of a pandas string column
         (PROPERTY.encode(), "got bytes; decode bytes first"),  # iterated as numbers: 'text at index 0 is int'
         ({"text": PROPERTY}, "got dict; pass the message"),  # iterated as its keys: the word 'text' classified
         (5, "got int$"),
     ],
-    ids=["None", "NaN", "bytes", "mapping", "int"],
+    ids=["None", "NaN", "NA", "bytes", "mapping", "int"],
 )
 def test_what_is_no_message_nor_messages_is_named_with_what_to_do(small_model, given, said):
     """None, NaN and a number ended in Python's bare "'NoneType' object is not iterable"."""

@@ -128,7 +128,8 @@ def _ensure_texts(texts: Iterable[Any]) -> list[str]:
     elif isinstance(texts, Mapping):
         hint = "; pass the message (e.g. record['text']), not the mapping"
     elif not isinstance(texts, Iterable):
-        hint = "; a missing message is ''" if texts is None or isinstance(texts, float) else ""
+        missing = texts is None or isinstance(texts, float) or type(texts).__name__ == "NAType"  # pandas' NA
+        hint = "; a missing message is ''" if missing else ""
     else:
         hint = None
     if hint is not None:
