@@ -468,3 +468,22 @@ def test_a_time_written_the_chinese_way_reads_as_the_same_time(moment, day):
     whole = moment.replace(microsecond=0)
     expected = [whole.replace(hour=0, minute=0, second=0), whole, whole.replace(second=0), whole.replace(second=0)]
     assert parse_times(written).tolist() == [int(pandas.Timestamp(e).value) for e in expected]
+
+
+def test_where_likes_are_unusable_is_a_mask_that_picks_them():
+    counts, unusable = read_likes(["x", "3", "1万", "-"])
+    assert unusable.dtype == bool and counts[~unusable].tolist() == [3, 10000, 0]
+    assert read_likes([])[1].dtype == bool
+
+
+def test_pandas_missing_values_are_no_values():
+    """A nullable column (Int64, string, datetime) gives pandas.NA or NaT where a cell is empty, not NaN."""
+    missing = [pandas.NA, pandas.NaT, float("nan"), None]
+    counts, unusable = read_likes([*missing, "3"])
+    assert counts.tolist() == [0, 0, 0, 0, 3] and not unusable.any()
+
+
+@given(st.integers(0, 23), st.sampled_from(["时", "点", "点整", " 时 ", "时整"]))
+def test_a_chinese_time_of_the_hour_alone_is_that_hour(hour, written):
+    """`2019年1月7日 10时` and `10点整` give no minutes: they are on the hour, not unreadable."""
+    assert parse_times([f"2019年1月7日 {hour}{written}"]).tolist() == [pandas.Timestamp(2019, 1, 7, hour).value]
