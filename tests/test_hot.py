@@ -514,3 +514,13 @@ def test_times_added_chunk_by_chunk_are_read_in_the_format_of_the_first_value():
         values.add(times, None, places)
     june = [pandas.Timestamp(2024, 6, day).value for day in (13, 5)]
     assert values.arrays()[0].tolist() == [NOT_A_TIME, NOT_A_TIME, *june]
+
+
+def test_unused_values_are_told_on_the_callers_line(small_model, tmp_path, not_under_mutmut):
+    with pytest.warns(UnusedValueWarning) as given:
+        hot_topics(TEXTS, times=["x"] * 6, likes=["y"] * 6, model=small_model)
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    with pytest.warns(UnusedValueWarning) as streamed:
+        hot_topics_from_file(src, time_column="内容", likes_column="内容", model=small_model, chunk_size=4)
+    assert [Path(warning.filename).name for warning in [*given, *streamed]] == ["test_hot.py"] * 4
