@@ -252,6 +252,8 @@ def test_a_checkpoint_of_grouping_with_another_threshold_is_refused(small_model,
         b"\xff\xfe{",
         b'{"rows_done": 2, "bytes_done": 0, "counts": 1}',
         b'{"rows_done": 2, "bytes_done": "many", "counts": {}}',
+        b'{"rows_done": -1, "bytes_done": 0, "counts": {}}',
+        b'{"rows_done": 2, "bytes_done": 1.5, "counts": {}}',
     ],
 )
 def test_a_damaged_checkpoint_is_refused_with_what_to_delete(small_model, tmp_path, damage):
