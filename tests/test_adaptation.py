@@ -561,3 +561,24 @@ def test_units_without_any_department_answer_no_department(adapted: triage.Triag
 def test_a_model_without_base_scores_has_no_areas(adapted: triage.TriageModel) -> None:
     """Areas belong to an adapted model's base: without one the manifest's boost is not used."""
     assert TriageModel(adapted.scorer, adapted.manifest, units=adapted.units).unit_areas is None
+
+
+def test_a_date_with_a_time_of_day_counts_as_its_day_and_a_missing_date_is_named() -> None:
+    """``since`` given as a datetime (a pandas Timestamp is one) is its day: messages of that day are kept."""
+    since = datetime.datetime(2018, 1, 1, 12, 30)
+    np.testing.assert_array_equal(rows_since(["2017-12-31", "2018-01-01", "2018-01-02"], since), [0, 1, 1])
+    with pytest.raises(ValueError, match=r"^row 1 has no date; fill it or drop the row$"):
+        recency_weights(["2018-01-01", None], 10)
+
+
+@given(st.dates(min_value=datetime.date(1000, 1, 1), max_value=datetime.date(9998, 12, 30)), st.integers(0, 3))
+def test_a_date_written_in_any_of_the_usual_ways_is_that_day(day: datetime.date, form: int) -> None:
+    written = [
+        f"{day.year}-{day.month}-{day.day}",
+        f"{day.year}/{day.month:02d}/{day.day:02d} 10:00",
+        f"{day.year}年{day.month}月{day.day}日",
+        f" {day.year} 年 {day.month:02d} 月 {day.day} 号8时",
+    ][form]
+    next_day = day + datetime.timedelta(days=1)
+    np.testing.assert_array_equal(rows_since([written], day), [True])
+    np.testing.assert_array_equal(rows_since([written], next_day), [False])

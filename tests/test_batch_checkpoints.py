@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import triage
 from triage.batch import GROUP_COLUMNS, OUTPUT_COLUMNS, Summary, output_columns, tag_file
-from triage.batch.checkpoints import _JOB_PARTS, _header_record
+from triage.batch.checkpoints import _JOB_PARTS, _fingerprint, _header_record
 from triage.io import DataError
 from triage.routing import example_config_path
 
@@ -252,6 +252,8 @@ def test_a_checkpoint_of_grouping_with_another_threshold_is_refused(small_model,
         b"\xff\xfe{",
         b'{"rows_done": 2, "bytes_done": 0, "counts": 1}',
         b'{"rows_done": 2, "bytes_done": "many", "counts": {}}',
+        b'{"rows_done": -1, "bytes_done": 0, "counts": {}}',
+        b'{"rows_done": 2, "bytes_done": 1.5, "counts": {}}',
     ],
 )
 def test_a_damaged_checkpoint_is_refused_with_what_to_delete(small_model, tmp_path, damage):
@@ -362,3 +364,12 @@ def test_a_checkpoint_listing_the_column_names_is_read_as_before(small_model, tm
     summary = tag(src, tmp_path / "out.csv", small_model, resume=True)
     assert summary.resumed_after_rows == 4 and counted(summary) == counted(whole)
     assert (tmp_path / "out.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+
+
+def test_an_input_is_known_by_its_first_mebibyte_only(tmp_path):
+    """A checkpoint is written after every part: hashing a multi-gigabyte input whole each time would cost
+    more than the part. Size and modification time tell the rest apart."""
+    head = bytes(range(256)) * 4096  # 1 MiB
+    path = tmp_path / "in.csv"
+    path.write_bytes(head + b"and the rest")
+    assert _fingerprint(path)["head_sha256"] == hashlib.sha256(head).hexdigest()

@@ -245,3 +245,52 @@ def test_a_broken_pipe_while_standard_output_is_still_read_is_an_error_not_a_rea
 def test_a_broken_pipe_elsewhere_is_reported_as_a_user_error(classify_raising):
     result = classify_raising(BrokenPipeError(32, "Broken pipe"))
     assert result.exit_code == 1 and result.output == "Error: [Errno 32] Broken pipe\n"
+
+
+def test_another_error_while_standard_outputs_reader_is_gone_is_still_reported(monkeypatch):
+    """Only a broken pipe is the reader gone: a full disk or a reset connection met once ``| head`` has stopped
+    reading is still the command's error, not a quiet 141."""
+    from triage.cli._errors import _abandoned
+
+    read_end, write_end = os.pipe()
+    with os.fdopen(write_end, "w") as stream:
+        monkeypatch.setattr(sys, "stdout", stream)
+        os.close(read_end)
+        assert not _abandoned(ConnectionResetError(104, "Connection reset by peer"))
+        assert not _abandoned(OSError(28, "No space left on device"))
+        assert not os.path.samefile(f"/proc/self/fd/{stream.fileno()}", os.devnull)
+
+
+class _FlushBreaks:
+    """Standard output whose flush meets a broken pipe, on descriptor ``fd``."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_before_click_reports_an_error_output_is_flushed_and_only_a_reader_gone_is_quiet(monkeypatch):
+    """A command ending in a click error (a usage error, an exit status) flushes its output first: a broken
+    pipe there is quiet if standard output's reader is gone, and raised if another pipe broke."""
+    from triage.cli._errors import _flush_unless_abandoned
+
+    read_end, write_end = os.pipe()
+    try:
+        monkeypatch.setattr(sys, "stdout", _FlushBreaks(write_end))
+        with pytest.raises(BrokenPipeError):
+            _flush_unless_abandoned()  # standard output is still read
+        os.close(read_end)
+        _flush_unless_abandoned()
+        assert os.path.samefile(f"/proc/self/fd/{write_end}", os.devnull)
+    finally:
+        os.close(write_end)
+
+
+def test_ctrl_c_in_a_command_says_nothing_was_saved_and_exits_130(classify_raising):
+    result = classify_raising(KeyboardInterrupt())
+    assert result.exit_code == 130 and result.output == "Interrupted: nothing was saved.\n"

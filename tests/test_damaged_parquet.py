@@ -390,3 +390,25 @@ def test_dask_refuses_a_file_pyarrow_cannot_read_as_the_local_reader_does(tmp_pa
     refused = rf"^{re.escape(str(unreadable))}: row group \d \(counted from 0\) .*{said}"
     with pytest.raises(DataError, match=refused):
         read_on_dask(unreadable, blocksize="1B")
+
+
+def test_a_refusal_of_what_this_pyarrow_cannot_read_ends_with_both_ways_out(tmp_path, monkeypatch):
+    """The what-to-do of the unknown-encoding and the other refusals, word for word: what to install, and how to
+    write the file so that any pyarrow reads it."""
+    good = export(tmp_path / "good.parquet")
+    with pytest.raises(DataError) as newer:
+        read(newer_encoding_copy(good, range(3)))
+    assert str(newer.value).endswith(
+        f"(OSError: Unknown encoding type.): its column 'text' is in an encoding pyarrow {pa.__version__} does not "
+        "know (a newer Parquet writer's); the file is not damaged: install a newer pyarrow (pip install -U pyarrow), "
+        "or write the file again with plain or dictionary encoding"
+    )
+    fail_in_group_1(monkeypatch, pa.ArrowNotImplementedError("Support for codec 'brotli' not built"))
+    with pytest.raises(DataError) as other:
+        read(good)
+    assert str(other.value).endswith(
+        f"(ArrowNotImplementedError: Support for codec 'brotli' not built): it uses something pyarrow "
+        f"{pa.__version__} cannot read (a compression codec, an encoding or a type); the file is not damaged: "
+        "install a newer pyarrow (pip install -U pyarrow), or write the file again with snappy or zstd compression "
+        "and common column types"
+    )

@@ -407,3 +407,25 @@ def test_the_evaluate_command_says_which_labels_it_read_as_names_and_which_name_
     assert "labels read as the departments they name: 教育 -> education, 物业 -> property_management\n" in result.output
     assert "labels the model does not know (counted as errors): 公安局\n" in result.output
     assert "  公安局 name units: with --labels-are-units they count as their departments\n" in result.output
+
+
+def test_a_label_naming_a_department_by_the_models_own_name_is_read_as_its_code(small_model, monkeypatch):
+    """A model records its own names for its codes (a deployment's taxonomy), and may have codes the shipped
+    directory does not list: both are names a label can give."""
+    from triage import departments
+
+    shipped = departments.default_directory()
+    without_education = departments.DepartmentDirectory(
+        [department for code, department in shipped.items() if code != "education"], source="a test's directory"
+    )
+    monkeypatch.setattr(departments, "default_directory", lambda: without_education)
+    monkeypatch.setitem(small_model._names, "education", "教育科")
+    monkeypatch.setitem(small_model._names, "property_management", "小区物业办")
+    texts = ["学校补课收费", "物业不修电梯", "学校乱收费", "物业乱收停车费"]
+    result = evaluate(small_model, texts, ["教育科", "小区物业办", "教育", "物业管理"])
+    assert result["labels_by_name"] == {
+        "小区物业办": "property_management",
+        "教育科": "education",
+        "物业管理": "property_management",
+    }
+    assert result["unknown_labels"] == ["教育"]  # the directory's name of a code it no longer lists

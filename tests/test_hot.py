@@ -8,6 +8,7 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas
 import pytest
 from click.testing import CliRunner
@@ -27,9 +28,10 @@ from triage.hot import (
     write_csv,
     write_html,
 )
+from triage.hot_values import TimesAndLikes
 from triage.hotness import read_likes
 from triage.io import DataError
-from triage.times import parse_times
+from triage.times import NOT_A_TIME, parse_times
 
 # Invented messages, written for these tests.
 PARKING = (
@@ -468,3 +470,57 @@ def test_a_time_written_the_chinese_way_reads_as_the_same_time(moment, day):
     whole = moment.replace(microsecond=0)
     expected = [whole.replace(hour=0, minute=0, second=0), whole, whole.replace(second=0), whole.replace(second=0)]
     assert parse_times(written).tolist() == [int(pandas.Timestamp(e).value) for e in expected]
+
+
+def test_where_likes_are_unusable_is_a_mask_that_picks_them():
+    counts, unusable = read_likes(["x", "3", "1万", "-"])
+    assert unusable.dtype == bool and counts[~unusable].tolist() == [3, 10000, 0]
+    assert read_likes([])[1].dtype == bool
+
+
+def test_pandas_missing_values_are_no_values():
+    """A nullable column (Int64, string, datetime) gives pandas.NA or NaT where a cell is empty, not NaN."""
+    missing = [pandas.NA, pandas.NaT, float("nan"), None]
+    counts, unusable = read_likes([*missing, "3"])
+    assert counts.tolist() == [0, 0, 0, 0, 3] and not unusable.any()
+
+
+@given(st.integers(0, 23), st.sampled_from(["时", "点", "点整", " 时 ", "时整"]))
+def test_a_chinese_time_of_the_hour_alone_is_that_hour(hour, written):
+    """`2019年1月7日 10时` and `10点整` give no minutes: they are on the hour, not unreadable."""
+    assert parse_times([f"2019年1月7日 {hour}{written}"]).tolist() == [pandas.Timestamp(2019, 1, 7, hour).value]
+
+
+def test_a_time_is_a_typo_only_if_more_than_a_day_after_now():
+    """A day of slack: naive local times are read as UTC, so today's messages may look hours ahead."""
+    now = np.datetime64("2024-03-01T12:00", "ns")
+    values = TimesAndLikes("values given as times", "values given as likes", place="index", now=now)
+    times = ["2024-03-01 11:00", "2024-03-02 00:00", "2024-03-02 12:00"]
+    late = ["2024-03-02 12:00:01", "2024-03-02 18:00", "2024-03-05"]
+    values.add(times + late, None, range(6))
+    with pytest.warns(UnusedValueWarning) as caught:
+        values.warn(6)
+    assert [str(warning.message) for warning in caught] == [
+        "3 of 6 values given as times are later than tomorrow, a typo for an earlier year? (the first, index 3: "
+        "'2024-03-02 12:00:01'); those messages count as without a time (the oldest)"
+    ]
+    assert values.arrays()[0].tolist() == [pandas.Timestamp(time).value for time in times] + [NOT_A_TIME] * 3
+
+
+def test_times_added_chunk_by_chunk_are_read_in_the_format_of_the_first_value():
+    """05/06/2024 after 13/06/2024 is the 5th of June, in whichever chunk it comes (alone it reads as May 6th)."""
+    values = TimesAndLikes("values given as times", "values given as likes")
+    for places, times in (([0, 1], ["", None]), ([2], ["13/06/2024"]), ([3], ["05/06/2024"])):
+        values.add(times, None, places)
+    june = [pandas.Timestamp(2024, 6, day).value for day in (13, 5)]
+    assert values.arrays()[0].tolist() == [NOT_A_TIME, NOT_A_TIME, *june]
+
+
+def test_unused_values_are_told_on_the_callers_line(small_model, tmp_path, not_under_mutmut):
+    with pytest.warns(UnusedValueWarning) as given:
+        hot_topics(TEXTS, times=["x"] * 6, likes=["y"] * 6, model=small_model)
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    with pytest.warns(UnusedValueWarning) as streamed:
+        hot_topics_from_file(src, time_column="内容", likes_column="内容", model=small_model, chunk_size=4)
+    assert [Path(warning.filename).name for warning in [*given, *streamed]] == ["test_hot.py"] * 4
