@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import warnings
@@ -17,6 +18,7 @@ from tests.test_concerns import OTHERS, campaign
 from triage.cli import cli
 from triage.hot import (
     CSV_COLUMNS,
+    HotReport,
     extract_places,
     hot_file,
     hot_topics,
@@ -324,6 +326,147 @@ def test_hot_file_writes_what_the_command_writes(small_model, tmp_path):
     assert page.count('class="topic"') == 2 and "<title>热点问题 Hot topics: export.csv</title>" in page
     hot_file(src, tmp_path / "only.htm", model=small_model, progress=False, source_name="stdin", **columns)
     assert "Hot topics: stdin</title>" in (tmp_path / "only.htm").read_text(encoding="utf-8")  # HTML by suffix
+
+
+def test_hot_file_reads_and_ranks_as_its_options_say(small_model, saved_model_dir, tmp_path, monkeypatch):
+    import triage
+
+    given: dict = {}
+
+    def read(src, **options):
+        given.update(options, src=src)
+        return HotReport(topics=[], texts={}, ids={}, n_messages=0)
+
+    monkeypatch.setattr("triage.hot.hot_topics_from_file", read)
+    options = {
+        "text_columns": ["主题"],
+        "time_column": "时间",
+        "likes_column": "点赞",
+        "id_column": "编号",
+        "input_format": "xlsx",
+        "encoding": "gb18030",
+        "sheet": "投诉",
+        "threshold": 0.9,
+        "concern_threshold": 0.3,
+        "top": 3,
+        "min_size": 4,
+        "half_life_days": 7.0,
+    }
+    hot_file(tmp_path / "in.xlsx", tmp_path / "r.csv", model=small_model, progress=False, **options)
+    assert given == {**options, "src": tmp_path / "in.xlsx", "model": small_model, "progress": False}
+    given.clear()
+    hot_file(tmp_path / "in.csv", tmp_path / "r.html", model_path=saved_model_dir)
+    assert given["progress"] is True  # a bar for each pass by default
+    assert given["model"].classes_ == triage.load(saved_model_dir).classes_  # not the shipped model
+
+
+def test_hot_file_defuses_formulas_unless_told_and_shows_members_by_id(small_model, tmp_path):
+    src = _export(tmp_path / "export.csv", [f"={text}" for text in PARKING])
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞", "id_column": "编号"}
+    for name, safe in (("safe.csv", True), ("raw.csv", False)):
+        hot_file(src, tmp_path / name, model=small_model, progress=False, spreadsheet_safe=safe, **columns)
+    hot_file(src, tmp_path / "default.csv", model=small_model, progress=False, **columns)
+    representatives = {}
+    for name in ("safe.csv", "raw.csv", "default.csv"):
+        written = (tmp_path / name).read_bytes()
+        assert written.startswith(codecs.BOM_UTF8)  # Excel opens it as UTF-8
+        rows = list(csv.reader(written.decode("utf-8-sig").splitlines()))
+        representatives[name] = rows[1][CSV_COLUMNS.index("representative")]
+    assert representatives["raw.csv"].startswith("=")
+    assert representatives["safe.csv"] == representatives["default.csv"] == "'" + representatives["raw.csv"]
+    hot_file(src, tmp_path / "r.html", model=small_model, progress=False, **columns)  # HTML by its suffix
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count('class="topic"') == 1 and all(f"<li><b>m{i}</b>" in page for i in range(3))
+    assert page.endswith("</ol></details></div>\n</body></html>")
+    assert "likes · 2024-05-01 09:00:00 – 2024-05-03 09:00:00</p>" in page
+
+
+def test_a_page_shows_twenty_members_of_a_topic_and_may_have_no_topic(small_model, tmp_path):
+    texts = list(PARKING) * 8
+    topics = hot_topics(texts, model=small_model)
+    write_html(topics, tmp_path / "r.html", texts)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("<li><b>") == 20 and "<li>… 4 more</li>" in page
+    assert "likes · no times</p>" in page  # none were given
+    write_html([], tmp_path / "none.html", [])
+    assert '<p class="meta">0 topics.' in (tmp_path / "none.html").read_text(encoding="utf-8")
+
+
+def test_a_card_shows_every_figure_of_its_topic_and_a_dash_for_what_it_lacks(tmp_path):
+    from triage.topics import HotTopic
+
+    parking = HotTopic(
+        rank=1,
+        group_id=0,
+        size=4,
+        hotness=3.25,
+        voices=2,
+        place="柳湾小区",
+        issue="停车费 收费",
+        first_time="2024-05-01 09:00:00",
+        last_time="2024-06-02 10:00:00",
+        likes=7,
+        places=("柳湾小区", "青石区"),
+        department="property",
+        department_name="物业 & 住建",
+        department_share=0.75,
+        key_terms=("停车费", "收费"),
+        representative="停车费<乱收>",
+        members=(0, 1, 2, 3),
+        timeline=(("2024-05", 3), ("2024-06", 1)),
+    )
+    bare = HotTopic(
+        rank=2,
+        group_id=4,
+        size=2,
+        hotness=1.0,
+        voices=1,
+        place=None,
+        issue="",
+        first_time=None,
+        last_time=None,
+        likes=0,
+        places=(),
+        department=None,
+        department_name=None,
+        department_share=0.0,
+        key_terms=(),
+        representative="路灯",
+        members=(4, 5),
+    )
+    write_html([parking, bare], tmp_path / "r.html", ["楼道灯坏了"] * 6)
+    cards = (tmp_path / "r.html").read_text(encoding="utf-8").split("Personal data is masked.</p>\n", 1)[1]
+    assert cards == (
+        '<div class="topic"><div class="head">\n'
+        '<span class="rank">1</span><span class="what"><b>柳湾小区</b>: 停车费 收费</span></div>\n'
+        '<p><span class="size" style="width:12.0em"></span> <b>4</b> messages from <b>2</b> voices · '
+        "hotness 3.25 · 7 likes · 2024-05-01 09:00:00 – 2024-06-02 10:00:00</p>\n"
+        '<div class="timeline" title="messages per month"><span style="height:100%" title="2024-05: 3"></span>'
+        '<span style="height:33%" title="2024-06: 1"></span></div>\n'
+        '<p class="meta">部门 department: 物业 &amp; 住建 (property, 75% of members)</p>\n'
+        '<p><span class="tag place">柳湾小区</span><span class="tag place">青石区</span> '
+        '<span class="tag">停车费</span><span class="tag">收费</span></p>\n'
+        '<div class="rep">停车费&lt;乱收&gt;</div>\n'
+        "<details><summary>members (4)</summary><ol>\n"
+        "<li><b>0</b> 楼道灯坏了</li>\n"
+        "<li><b>1</b> 楼道灯坏了</li>\n"
+        "<li><b>2</b> 楼道灯坏了</li>\n"
+        "<li><b>3</b> 楼道灯坏了</li>\n"
+        "</ol></details></div>\n"
+        '<div class="topic"><div class="head">\n'
+        '<span class="rank">2</span><span class="what"><b>—</b>: —</span></div>\n'
+        '<p><span class="size" style="width:6.0em"></span> <b>2</b> messages from <b>1</b> voices · '
+        "hotness 1.00 · 0 likes · no times</p>\n"
+        "\n"  # no timeline without times
+        '<p class="meta">部门 department: —</p>\n'
+        "<p> </p>\n"
+        '<div class="rep">路灯</div>\n'
+        "<details><summary>members (2)</summary><ol>\n"
+        "<li><b>4</b> 楼道灯坏了</li>\n"
+        "<li><b>5</b> 楼道灯坏了</li>\n"
+        "</ol></details></div>\n"
+        "</body></html>"
+    )
 
 
 def test_hot_file_checks_its_outputs_before_reading(small_model, tmp_path, monkeypatch):
