@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -388,6 +389,9 @@ def test_a_page_shows_twenty_members_of_a_topic_and_may_have_no_topic(small_mode
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert page.count("<li><b>") == 20 and "<li>… 4 more</li>" in page
     assert "likes · no times</p>" in page  # none were given
+    write_html(topics, tmp_path / "all.html", texts, members_shown=24)
+    every = (tmp_path / "all.html").read_text(encoding="utf-8")
+    assert every.count("<li><b>") == 24 and "more</li>" not in every
     write_html([], tmp_path / "none.html", [])
     assert '<p class="meta">0 topics.' in (tmp_path / "none.html").read_text(encoding="utf-8")
 
@@ -434,7 +438,9 @@ def test_a_card_shows_every_figure_of_its_topic_and_a_dash_for_what_it_lacks(tmp
         representative="路灯",
         members=(4, 5),
     )
-    write_html([parking, bare], tmp_path / "r.html", ["楼道灯坏了"] * 6)
+    texts = ["楼道灯坏了"] * 6
+    texts[3] = "路灯不亮" * 80  # 320 characters: 300 are shown
+    write_html([parking, bare], tmp_path / "r.html", texts)
     cards = (tmp_path / "r.html").read_text(encoding="utf-8").split("Personal data is masked.</p>\n", 1)[1]
     assert cards == (
         '<div class="topic"><div class="head">\n'
@@ -451,7 +457,7 @@ def test_a_card_shows_every_figure_of_its_topic_and_a_dash_for_what_it_lacks(tmp
         "<li><b>0</b> 楼道灯坏了</li>\n"
         "<li><b>1</b> 楼道灯坏了</li>\n"
         "<li><b>2</b> 楼道灯坏了</li>\n"
-        "<li><b>3</b> 楼道灯坏了</li>\n"
+        f"<li><b>3</b> {'路灯不亮' * 75}</li>\n"
         "</ol></details></div>\n"
         '<div class="topic"><div class="head">\n'
         '<span class="rank">2</span><span class="what"><b>—</b>: —</span></div>\n'
@@ -518,3 +524,75 @@ def test_pass_two_reads_a_jsonl_file_with_the_keys_of_pass_one(tmp_path, monkeyp
     first = read_signals(src, **columns, options=ReadOptions(), threshold=0.5, concern_threshold=None)
     texts, ids = read_back(src, first, ReadOptions(), {0, 1}, {1})
     assert texts == {0: TEXTS[0], 1: TEXTS[1]} and ids == {1: ""} and scans == [src]
+
+
+def _documented_hotness(groups, copies, stamps, likes, half_life_days):
+    """The module docstring's formula of triage.hotness, message by message."""
+    from triage.times import NOT_A_TIME
+
+    known = [s for s in stamps if s != NOT_A_TIME] if stamps is not None else []
+    weight = [1.0] * len(groups)
+    if known and half_life_days > 0:
+        ages = [
+            (max(known) - s) / 86_400e9 if s != NOT_A_TIME else (max(known) - min(known)) / 86_400e9 for s in stamps
+        ]
+        weight = [(1 + 0.5 ** (age / half_life_days)) / 2 for age in ages]
+    hotness: dict[int, float] = {}
+    for voice in set(copies):
+        members = [m for m, c in enumerate(copies) if c == voice]
+        value = (1 + math.log(len(members))) * max(weight[m] for m in members)
+        hotness[groups[members[0]]] = hotness.get(groups[members[0]], 0.0) + value
+    for group in hotness:
+        if likes is not None:
+            hotness[group] += math.log1p(sum(likes[m] for m, g in enumerate(groups) if g == group))
+    return hotness
+
+
+DAY = 86_400 * 10**9
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_groups_are_ranked_by_the_documented_hotness(data):
+    """Hotness, voices, sizes, the order (hottest, then larger, more recent, earlier), ``top`` and
+    ``min_size`` of any small batch, against the module docstring of triage.hotness."""
+    import numpy as np
+
+    from triage.hotness import Signals, rank_groups
+    from triage.times import NOT_A_TIME
+
+    n = data.draw(st.integers(1, 12))
+    groups = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    copies = [10 * g + data.draw(st.integers(0, 2)) for g in groups]  # a voice lies within its group
+    stamps = data.draw(
+        st.none() | st.lists(st.sampled_from([NOT_A_TIME, 0, 3 * DAY, 40 * DAY]), min_size=n, max_size=n)
+    )
+    likes = data.draw(st.none() | st.lists(st.sampled_from([0.0, 1.0, 4.0]), min_size=n, max_size=n))
+    half_life = data.draw(st.sampled_from([0.0, 2.0, 30.0]))
+    top, min_size = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
+    signals = Signals(
+        groups=np.array(groups, dtype=np.int64),
+        copies=np.array(copies, dtype=np.int64),
+        stamps=None if stamps is None else np.array(stamps, dtype=np.int64),
+        likes=None if likes is None else np.array(likes),
+    )
+    ranking = rank_groups(signals, top, min_size, half_life)
+    expected = _documented_hotness(groups, copies, stamps, likes, half_life)
+    ids = sorted(set(groups))
+    assert ranking.ids.tolist() == ids
+    np.testing.assert_allclose(ranking.hotness, [expected[g] for g in ids], rtol=1e-12)
+    assert ranking.sizes.tolist() == [groups.count(g) for g in ids]
+    assert ranking.voices.tolist() == [len({c for c, g2 in zip(copies, groups, strict=True) if g2 == g}) for g in ids]
+
+    def latest(g):
+        if stamps is None:
+            return 0
+        return max((s for s, g2 in zip(stamps, groups, strict=True) if g2 == g and s != NOT_A_TIME), default=-math.inf)
+
+    eligible = [i for i, g in enumerate(ids) if groups.count(g) >= min_size]
+    order = sorted(eligible, key=lambda i: (-ranking.hotness[i], -ranking.sizes[i], -latest(ids[i]), ids[i]))
+    assert ranking.order == order[:top]
+    assert {g: m.tolist() for g, m in ranking.members_of.items()} == {
+        i: [m for m, g in enumerate(groups) if g == ids[i]] for i in ranking.order
+    }
+    assert sorted(ranking.sample.tolist()) == list(range(n))  # fewer messages than the sample: all
