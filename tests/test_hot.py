@@ -329,6 +329,56 @@ def test_hot_file_writes_what_the_command_writes(small_model, tmp_path):
     assert "Hot topics: stdin</title>" in (tmp_path / "only.htm").read_text(encoding="utf-8")  # HTML by suffix
 
 
+def test_hot_topics_from_file_reads_as_its_options_say(tmp_path, monkeypatch):
+    import numpy as np
+
+    from triage.concerns import DEFAULT_CONCERN_THRESHOLD
+    from triage.hot_reading import Columns, FirstPass, ReadOptions
+    from triage.hotness import Signals
+
+    given: dict = {}
+
+    def read(path, **options):
+        given.update(options, path=path)
+        none = np.zeros(0, dtype=np.int64)
+        return FirstPass(Signals(groups=none, copies=none, stamps=None, likes=None), Columns([0]), (0, 0))
+
+    monkeypatch.setattr("triage.hot.read_signals", read)
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞", "id_column": "编号"}
+    report = hot_topics_from_file(
+        tmp_path / "in.xlsx",
+        **columns,
+        input_format="xlsx",
+        encoding="gb18030",
+        sheet="投诉",
+        threshold=0.9,
+        concern_threshold=None,
+        chunk_size=7,
+        progress=True,
+    )
+    assert report == HotReport(topics=[], texts={}, ids={}, n_messages=0)
+    options = ReadOptions(format="xlsx", encoding="gb18030", sheet="投诉", chunk_size=7)
+    assert given == {
+        "path": tmp_path / "in.xlsx",
+        **columns,
+        "options": options,
+        "threshold": 0.9,
+        "concern_threshold": None,
+        "progress": "in.xlsx pass 1/2",
+    }
+    given.clear()
+    hot_topics_from_file(tmp_path / "in.csv")
+    assert given["options"] == ReadOptions(chunk_size=5_000) and given["progress"] is None
+    assert given["concern_threshold"] == DEFAULT_CONCERN_THRESHOLD
+
+
+def test_hot_topics_from_file_keeps_the_top_topics(small_model, tmp_path):
+    src = _export(tmp_path / "export.csv", TEXTS)
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞"}
+    report = hot_topics_from_file(src, **columns, top=1, model=small_model)
+    assert len(report.topics) == 1 and set(report.ids) == set(report.topics[0].members)
+
+
 def test_hot_file_reads_and_ranks_as_its_options_say(small_model, saved_model_dir, tmp_path, monkeypatch):
     import triage
 
