@@ -69,9 +69,22 @@ def test_likes_add_to_hotness_and_bad_values_count_as_none(small_model):
     assert topics[0].size == 2 and topics[0].likes == 1000
 
 
-def test_mismatched_lengths_are_refused(small_model):
-    with pytest.raises(ValueError, match="times has 1 values for 6 texts"):
-        hot_topics(TEXTS, times=["2024-01-01"], model=small_model)
+@pytest.mark.parametrize("name", ["times", "likes", "groups", "copies"])
+def test_mismatched_lengths_are_refused(small_model, name):
+    with pytest.raises(ValueError, match=f"^{name} has 1 values for 6 texts$"):
+        hot_topics(TEXTS, **{name: [0]}, model=small_model)
+
+
+def test_given_groups_are_the_topics_and_each_message_a_voice(small_model):
+    topics = hot_topics(TEXTS, groups=[5, 5, 7, 7, 7, 5], model=small_model)
+    assert [(t.members, t.voices) for t in topics] == [((0, 1, 5), 3), ((2, 3, 4), 3)]  # a tie: group 5 first
+
+
+def test_given_copies_or_the_threshold_make_the_near_duplicates(small_model):
+    alone = list(range(len(TEXTS)))
+    assert hot_topics(TEXTS, copies=alone, concern_threshold=None, model=small_model) == []
+    assert hot_topics(TEXTS, threshold=0.95, concern_threshold=None, model=small_model) == []  # no copies
+    assert len(hot_topics(TEXTS, concern_threshold=None, model=small_model)) == 2
 
 
 def test_no_topics_when_nothing_repeats(small_model):
@@ -183,9 +196,20 @@ def test_a_file_changed_between_the_passes_is_refused(small_model, tmp_path, mon
         hot_topics_from_file(src, model=small_model)
 
 
-@pytest.mark.parametrize("arguments", [{"texts": "物业费太贵物业费太贵"}, {"top": 0}, {"min_size": 0}])
-def test_bad_arguments_are_refused(small_model, arguments):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"texts": "物业费太贵物业费太贵"}, r"^hot_topics\(\) takes an iterable of texts, not one str$"),
+        ({"top": 0}, "^top and min_size must be at least 1, got top=0, min_size=2$"),
+        ({"min_size": 0}, "^top and min_size must be at least 1, got top=20, min_size=0$"),
+        (
+            {"groups": [0] * 6, "copies": [0] * 6},
+            r"^give groups \(topic ids\) or copies \(near-duplicate ids\), not both$",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused(small_model, arguments, message):
+    with pytest.raises(ValueError, match=message):
         hot_topics(**{"texts": TEXTS, **arguments}, model=small_model)
 
 
