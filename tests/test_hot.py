@@ -325,6 +325,8 @@ def test_copies_only_keeps_the_near_duplicate_groups(small_model):
     concerns = hot_topics(texts, model=small_model, min_size=1, top=50)
     copies = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=None)
     assert len(concerns) == 1 and len(copies) >= len(concerns)
+    strict = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=1.0)
+    assert len(strict) > 1  # the campaign's rewordings are not that alike
 
 
 def _export(path, texts):
