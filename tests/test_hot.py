@@ -69,6 +69,13 @@ def test_likes_add_to_hotness_and_bad_values_count_as_none(small_model):
     assert topics[0].size == 2 and topics[0].likes == 1000
 
 
+def test_like_counts_are_positive_finite_numbers_cut_to_whole_ones():
+    from triage.hotness import like_counts
+
+    values = ["3", "1", "", None, "x", "-2", "0.5", "nan", "inf", "1e20", 2.7]
+    assert like_counts(values).tolist() == [3, 1, 0, 0, 0, 0, 0, 0, 0, 1e20, 2]
+
+
 @pytest.mark.parametrize("name", ["times", "likes", "groups", "copies"])
 def test_mismatched_lengths_are_refused(small_model, name):
     with pytest.raises(ValueError, match=f"^{name} has 1 values for 6 texts$"):
@@ -78,6 +85,7 @@ def test_mismatched_lengths_are_refused(small_model, name):
 def test_given_groups_are_the_topics_and_each_message_a_voice(small_model):
     topics = hot_topics(TEXTS, groups=[5, 5, 7, 7, 7, 5], model=small_model)
     assert [(t.members, t.voices) for t in topics] == [((0, 1, 5), 3), ((2, 3, 4), 3)]  # a tie: group 5 first
+    assert hot_topics(TEXTS, groups=[5, 5, 7, 7, 7, 5], top=1, model=small_model) == topics[:1]
 
 
 def test_given_copies_or_the_threshold_make_the_near_duplicates(small_model):
@@ -644,7 +652,7 @@ def test_groups_are_ranked_by_the_documented_hotness(data):
         st.none() | st.lists(st.sampled_from([NOT_A_TIME, 0, 3 * DAY, 40 * DAY]), min_size=n, max_size=n)
     )
     likes = data.draw(st.none() | st.lists(st.sampled_from([0.0, 1.0, 4.0]), min_size=n, max_size=n))
-    half_life = data.draw(st.sampled_from([0.0, 2.0, 30.0]))
+    half_life = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 30.0]))
     top, min_size = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
     signals = Signals(
         groups=np.array(groups, dtype=np.int64),
