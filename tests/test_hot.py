@@ -680,3 +680,15 @@ def test_groups_are_ranked_by_the_documented_hotness(data):
         i: [m for m, g in enumerate(groups) if g == ids[i]] for i in ranking.order
     }
     assert sorted(ranking.sample.tolist()) == list(range(n))  # fewer messages than the sample: all
+
+
+def test_the_rarity_sample_is_the_same_distinct_messages_every_run():
+    import numpy as np
+
+    from triage.hotness import CORPUS_SAMPLE, Signals, rank_groups
+
+    n = CORPUS_SAMPLE + 1000
+    signals = Signals(groups=np.arange(n) // 2, copies=np.arange(n), stamps=None, likes=None)
+    samples = [rank_groups(signals, 3, 2, 30.0).sample for _ in range(2)]
+    assert len(set(samples[0].tolist())) == CORPUS_SAMPLE and set(samples[0].tolist()) <= set(range(n))
+    np.testing.assert_array_equal(samples[0], samples[1])
