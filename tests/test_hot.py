@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,9 @@ def test_reports_escape_text_and_mask_personal_data(small_model, tmp_path):
     write_csv(topics, tmp_path / "r.csv", ids=["a", "b", "c"])
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
+    formula = [replace(topics[0], representative="=1+1")]
+    write_csv(formula, tmp_path / "f.csv")  # defused by default
+    assert "'=1+1" in (tmp_path / "f.csv").read_text(encoding="utf-8-sig")
     assert tuple(rows[0]) == CSV_COLUMNS and rows[1][CSV_COLUMNS.index("members")] == "a;b;c"
     assert rows[1][CSV_COLUMNS.index("group_id")] == "a"
     assert "13988999988" not in rows[1][CSV_COLUMNS.index("representative")]
@@ -692,3 +696,15 @@ def test_the_rarity_sample_is_the_same_distinct_messages_every_run():
     samples = [rank_groups(signals, 3, 2, 30.0).sample for _ in range(2)]
     assert len(set(samples[0].tolist())) == CORPUS_SAMPLE and set(samples[0].tolist()) <= set(range(n))
     np.testing.assert_array_equal(samples[0], samples[1])
+
+
+def test_ties_go_to_the_larger_then_the_more_recent_topic():
+    import numpy as np
+
+    from triage.hotness import Signals, rank_groups
+    from triage.times import NOT_A_TIME
+
+    stamps = np.array([3 * DAY, 40 * DAY, NOT_A_TIME, DAY, 3 * DAY, 3 * DAY], dtype=np.int64)
+    groups = np.array([0, 1, 2, 3, 4, 4])  # without recency all five weigh one voice
+    signals = Signals(groups=groups, copies=groups, stamps=stamps, likes=None)
+    assert rank_groups(signals, 5, 1, 0.0).order == [4, 1, 0, 3, 2]  # a time unread is the oldest
