@@ -704,7 +704,7 @@ def test_ties_go_to_the_larger_then_the_more_recent_topic():
     from triage.hotness import Signals, rank_groups
     from triage.times import NOT_A_TIME
 
-    stamps = np.array([3 * DAY, 40 * DAY, NOT_A_TIME, DAY, 3 * DAY, 3 * DAY], dtype=np.int64)
+    stamps = np.array([3 * DAY, 40 * DAY, NOT_A_TIME, -DAY, 3 * DAY, 3 * DAY], dtype=np.int64)  # -DAY: in 1969
     groups = np.array([0, 1, 2, 3, 4, 4])  # without recency all five weigh one voice
     signals = Signals(groups=groups, copies=groups, stamps=stamps, likes=None)
     assert rank_groups(signals, 5, 1, 0.0).order == [4, 1, 0, 3, 2]  # a time unread is the oldest
