@@ -708,3 +708,57 @@ def test_ties_go_to_the_larger_then_the_more_recent_topic():
     groups = np.array([0, 1, 2, 3, 4, 4])  # without recency all five weigh one voice
     signals = Signals(groups=groups, copies=groups, stamps=stamps, likes=None)
     assert rank_groups(signals, 5, 1, 0.0).order == [4, 1, 0, 3, 2]  # a time unread is the oldest
+
+
+def _read_first(src, **options):
+    from triage.hot_reading import ReadOptions, read_signals
+
+    columns = {"text_columns": ["内容"], "time_column": None, "likes_column": None, "id_column": None}
+    return read_signals(src, **columns, options=ReadOptions(**options), threshold=0.5, concern_threshold=None)
+
+
+def test_pass_two_reads_up_to_the_last_row_it_wants_as_pass_one_read(tmp_path, monkeypatch):
+    from triage import hot_reading
+    from triage.hot_reading import ReadOptions, read_back
+
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    options = {"format": "csv", "encoding": "utf-8", "chunk_size": 2}
+    first = _read_first(src, **options)
+    given: list[dict] = []
+    read = hot_reading.read_rows
+    monkeypatch.setattr(hot_reading, "read_rows", lambda path, **kwargs: given.append(kwargs) or read(path, **kwargs))
+    assert read_back(src, first, ReadOptions(**options), {1}, {3}) == ({1: TEXTS[1]}, {3: "4"})  # a row number
+    assert read_back(src, first, ReadOptions(**options), set(), set()) == ({}, {})
+    assert [{k: v for k, v in kwargs.items() if k in {*options, "stop_after"}} for kwargs in given] == [
+        {**options, "stop_after": 4},
+        {**options, "stop_after": 0},
+    ]
+
+
+def test_a_streamed_file_mostly_unreadable_is_refused_naming_the_first_bad_row(tmp_path):
+    from triage.hot_reading import ReadOptions, read_back
+
+    src = tmp_path / "export.csv"
+    bad = b"\xff\xfe" + b"x" * 10
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), bad, bad, LAMP[1].encode()]) + b"\n")
+    with pytest.raises(DataError, match=r"^3 of 5 rows of .*export\.csv cannot be read; the first: row 1: "):
+        _read_first(src, encoding="utf-8", chunk_size=2)
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), LAMP[1].encode()]) + b"\n")
+    first = _read_first(src, encoding="utf-8", chunk_size=2)
+    assert read_back(src, first, ReadOptions(encoding="utf-8"), {0, 1}, set())[0] == {0: "", 1: LAMP[0]}
+
+
+def test_a_streamed_campaign_is_one_concern_as_in_memory(small_model, tmp_path):
+    texts = campaign(12)
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(texts) + "\n", encoding="utf-8")
+    streamed = hot_topics_from_file(src, model=small_model, min_size=1, top=50)
+    assert streamed.topics == hot_topics(texts, model=small_model, min_size=1, top=50) and len(streamed.topics) == 1
+
+
+def test_a_missing_column_is_named_with_its_file(small_model, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n物业费太贵\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column '时间' in .*export\.csv"):
+        hot_topics_from_file(src, time_column="时间", model=small_model)
