@@ -744,17 +744,24 @@ def test_a_streamed_file_mostly_unreadable_is_refused_naming_the_first_bad_row(t
     src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), bad, bad, LAMP[1].encode()]) + b"\n")
     with pytest.raises(DataError, match=r"^3 of 5 rows of .*export\.csv cannot be read; the first: row 1: "):
         _read_first(src, encoding="utf-8", chunk_size=2)
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), bad, LAMP[1].encode()]) + b"\n")
+    assert _read_first(src, encoding="utf-8", chunk_size=2).n_messages == 4  # half is not refused
     src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), LAMP[1].encode()]) + b"\n")
     first = _read_first(src, encoding="utf-8", chunk_size=2)
     assert read_back(src, first, ReadOptions(encoding="utf-8"), {0, 1}, set())[0] == {0: "", 1: LAMP[0]}
 
 
-def test_a_streamed_campaign_is_one_concern_as_in_memory(small_model, tmp_path):
+@pytest.mark.parametrize(
+    ("thresholds", "n_topics"),
+    [({}, 1), ({"concern_threshold": 1.0}, 4), ({"threshold": 0.95, "concern_threshold": None}, 12)],
+)
+def test_a_streamed_campaign_has_the_concerns_it_has_in_memory(small_model, tmp_path, thresholds, n_topics):
     texts = campaign(12)
     src = tmp_path / "export.csv"
     src.write_text("内容\n" + "\n".join(texts) + "\n", encoding="utf-8")
-    streamed = hot_topics_from_file(src, model=small_model, min_size=1, top=50)
-    assert streamed.topics == hot_topics(texts, model=small_model, min_size=1, top=50) and len(streamed.topics) == 1
+    streamed = hot_topics_from_file(src, model=small_model, min_size=1, top=50, **thresholds)
+    assert streamed.topics == hot_topics(texts, model=small_model, min_size=1, top=50, **thresholds)
+    assert len(streamed.topics) == n_topics
 
 
 def test_a_missing_column_is_named_with_its_file(small_model, tmp_path):
