@@ -769,3 +769,20 @@ def test_a_missing_column_is_named_with_its_file(small_model, tmp_path):
     src.write_text("内容\n物业费太贵\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"no column '时间' in .*export\.csv"):
         hot_topics_from_file(src, time_column="时间", model=small_model)
+
+
+def test_pass_one_reads_with_its_options_and_one_time_format_for_every_chunk(tmp_path):
+    import numpy as np
+
+    from triage.hot_reading import ReadOptions, read_signals
+
+    src = tmp_path / "export.csv"  # tab-separated, whatever its name says
+    rows = [
+        f"m{i}\t{text}\t{when}" for i, (text, when) in enumerate(zip(LAMP, ["13/06/2024", "05/06/2024"], strict=True))
+    ]
+    src.write_text("编号\t内容\t时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    columns = {"text_columns": ["内容"], "time_column": "时间", "likes_column": None, "id_column": "编号"}
+    options = ReadOptions(format="tsv", chunk_size=1)
+    first = read_signals(src, **columns, options=options, threshold=0.5, concern_threshold=None)
+    days = first.signals.stamps.astype("datetime64[ns]").astype("datetime64[D]")
+    assert days.tolist() == [np.datetime64("2024-06-13").item(), np.datetime64("2024-06-05").item()]  # day first
