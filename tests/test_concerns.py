@@ -95,9 +95,25 @@ def test_chunks_give_the_terms_of_one_batch(chunk, idf_sample):
     assert ids.shape == (len(texts), 16) and not weights[-2:].any()  # no words in empty or punctuation
 
 
-def test_a_bad_threshold_is_refused():
-    with pytest.raises(ValueError, match="concern threshold must be in"):
-        concern_groups(*_terms(list(OTHERS)), np.arange(len(OTHERS)), threshold=0)
+def test_a_sample_completed_inside_a_chunk_takes_only_the_texts_it_lacks():
+    texts = [*campaign(12, seed=1), *OTHERS]
+    assert all(
+        np.array_equal(whole, chunked)
+        for whole, chunked in zip(_terms(texts, idf_sample=5), _terms(texts, chunks=4, idf_sample=5), strict=True)
+    )
+
+
+@pytest.mark.parametrize("threshold", [0, 1.5])
+def test_a_bad_threshold_is_refused(threshold):
+    with pytest.raises(ValueError, match=f"^concern threshold must be in \\(0, 1\\], got {threshold}$"):
+        concern_groups(*_terms(list(OTHERS)), np.arange(len(OTHERS)), threshold=threshold)
+
+
+def test_concerns_of_texts_are_found_at_the_threshold_given():
+    texts = campaign(12)
+    copies = np.arange(len(texts))
+    assert len(set(concern_groups_of(texts, copies).tolist())) == 1
+    assert len(set(concern_groups_of(texts, copies, threshold=1.0).tolist())) > 1
 
 
 def test_a_chain_too_large_for_average_linkage_is_cut_at_stronger_pairs_first(monkeypatch):
@@ -127,6 +143,14 @@ def test_one_letter_about_two_estates_is_two_voices_and_two_concerns():
     assert voices.tolist() == [0, 0, 2, 0, 2]  # the copy naming no place joins the first estate's
     concerns = concern_groups_of(texts, copies)
     assert concerns[0] == concerns[1] == concerns[3] != concerns[2] == concerns[4]
+
+
+def test_a_first_copy_naming_no_place_joins_the_first_estate_named():
+    texts = [LETTER.format(place) for place in ("", "柳湾小区", "翠竹苑", "柳湾小区", "翠竹苑")]
+    terms = ConcernTerms()
+    terms.add(texts)
+    ids, weights = terms.arrays()
+    assert copies_by_place(ids, weights, np.zeros(5, dtype=np.int64)).tolist() == [0, 0, 2, 0, 2]
 
 
 def test_copies_naming_one_place_or_none_stay_one_voice():

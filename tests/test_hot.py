@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
+import math
 import warnings
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,6 +24,7 @@ from triage.cli import cli
 from triage.exceptions import UnusedValueWarning
 from triage.hot import (
     CSV_COLUMNS,
+    HotReport,
     extract_places,
     hot_file,
     hot_topics,
@@ -73,9 +77,30 @@ def test_likes_add_to_hotness_and_bad_values_count_as_none(small_model):
     assert topics[0].size == 2 and topics[0].likes == 1000
 
 
-def test_mismatched_lengths_are_refused(small_model):
-    with pytest.raises(ValueError, match="times has 1 values for 6 texts"):
-        hot_topics(TEXTS, times=["2024-01-01"], model=small_model)
+def test_like_counts_are_positive_finite_numbers_cut_to_whole_ones():
+    values = ["3", "1", "", None, "x", "-2", "0.5", "nan", "inf", "1e20", 2.7]
+    counts, unusable = read_likes(values)
+    assert counts.tolist() == [3, 1, 0, 0, 0, 0, 0, 0, 0, 1e20, 2]
+    assert unusable.tolist() == [False] * 4 + [True, True, False, False, True, False, False]  # "nan": no value
+
+
+@pytest.mark.parametrize("name", ["times", "likes", "groups", "copies"])
+def test_mismatched_lengths_are_refused(small_model, name):
+    with pytest.raises(ValueError, match=f"^{name} has 1 values for 6 texts$"):
+        hot_topics(TEXTS, **{name: [0]}, model=small_model)
+
+
+def test_given_groups_are_the_topics_and_each_message_a_voice(small_model):
+    topics = hot_topics(TEXTS, groups=[5, 5, 7, 7, 7, 5], model=small_model)
+    assert [(t.members, t.voices) for t in topics] == [((0, 1, 5), 3), ((2, 3, 4), 3)]  # a tie: group 5 first
+    assert hot_topics(TEXTS, groups=[5, 5, 7, 7, 7, 5], top=1, model=small_model) == topics[:1]
+
+
+def test_given_copies_or_the_threshold_make_the_near_duplicates(small_model):
+    alone = list(range(len(TEXTS)))
+    assert hot_topics(TEXTS, copies=alone, concern_threshold=None, model=small_model) == []
+    assert hot_topics(TEXTS, threshold=0.95, concern_threshold=None, model=small_model) == []  # no copies
+    assert len(hot_topics(TEXTS, concern_threshold=None, model=small_model)) == 2
 
 
 def test_no_topics_when_nothing_repeats(small_model):
@@ -106,6 +131,9 @@ def test_reports_escape_text_and_mask_personal_data(small_model, tmp_path):
     write_csv(topics, tmp_path / "r.csv", ids=["a", "b", "c"])
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
+    formula = [replace(topics[0], representative="=1+1")]
+    write_csv(formula, tmp_path / "f.csv")  # defused by default
+    assert "'=1+1" in (tmp_path / "f.csv").read_text(encoding="utf-8-sig")
     assert tuple(rows[0]) == CSV_COLUMNS and rows[1][CSV_COLUMNS.index("members")] == "a;b;c"
     assert rows[1][CSV_COLUMNS.index("group_id")] == "a"
     assert "13988999988" not in rows[1][CSV_COLUMNS.index("representative")]
@@ -256,9 +284,20 @@ def test_a_file_changed_between_the_passes_is_refused(small_model, tmp_path, mon
         hot_topics_from_file(src, model=small_model)
 
 
-@pytest.mark.parametrize("arguments", [{"texts": "物业费太贵物业费太贵"}, {"top": 0}, {"min_size": 0}])
-def test_bad_arguments_are_refused(small_model, arguments):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"texts": "物业费太贵物业费太贵"}, r"^hot_topics\(\) takes an iterable of texts, not one str$"),
+        ({"top": 0}, "^top and min_size must be at least 1, got top=0, min_size=2$"),
+        ({"min_size": 0}, "^top and min_size must be at least 1, got top=20, min_size=0$"),
+        (
+            {"groups": [0] * 6, "copies": [0] * 6},
+            r"^give groups \(topic ids\) or copies \(near-duplicate ids\), not both$",
+        ),
+    ],
+)
+def test_bad_arguments_are_refused(small_model, arguments, message):
+    with pytest.raises(ValueError, match=message):
         hot_topics(**{"texts": TEXTS, **arguments}, model=small_model)
 
 
@@ -377,6 +416,8 @@ def test_copies_only_keeps_the_near_duplicate_groups(small_model):
     concerns = hot_topics(texts, model=small_model, min_size=1, top=50)
     copies = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=None)
     assert len(concerns) == 1 and len(copies) >= len(concerns)
+    strict = hot_topics(texts, model=small_model, min_size=1, top=50, concern_threshold=1.0)
+    assert len(strict) > 1  # the campaign's rewordings are not that alike
 
 
 def _export(path, texts):
@@ -403,6 +444,202 @@ def test_hot_file_writes_what_the_command_writes(small_model, tmp_path):
     assert page.count('class="topic"') == 2 and "<title>热点问题 Hot topics: export.csv</title>" in page
     hot_file(src, tmp_path / "only.htm", model=small_model, progress=False, source_name="stdin", **columns)
     assert "Hot topics: stdin</title>" in (tmp_path / "only.htm").read_text(encoding="utf-8")  # HTML by suffix
+
+
+def test_hot_topics_from_file_reads_as_its_options_say(tmp_path, monkeypatch):
+    import numpy as np
+
+    from triage.concerns import DEFAULT_CONCERN_THRESHOLD
+    from triage.hot_reading import Columns, FirstPass, ReadOptions
+    from triage.hotness import Signals
+
+    given: dict = {}
+
+    def read(path, **options):
+        given.update(options, path=path)
+        none = np.zeros(0, dtype=np.int64)
+        return FirstPass(Signals(groups=none, copies=none, stamps=None, likes=None), Columns([0]), (0, 0))
+
+    monkeypatch.setattr("triage.hot.read_signals", read)
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞", "id_column": "编号"}
+    report = hot_topics_from_file(
+        tmp_path / "in.xlsx",
+        **columns,
+        input_format="xlsx",
+        encoding="gb18030",
+        sheet="投诉",
+        threshold=0.9,
+        concern_threshold=None,
+        chunk_size=7,
+        progress=True,
+    )
+    assert report == HotReport(topics=[], texts={}, ids={}, n_messages=0)
+    options = ReadOptions(format="xlsx", encoding="gb18030", sheet="投诉", chunk_size=7)
+    assert given == {
+        "path": tmp_path / "in.xlsx",
+        **columns,
+        "options": options,
+        "threshold": 0.9,
+        "concern_threshold": None,
+        "progress": "in.xlsx pass 1/2",
+    }
+    given.clear()
+    hot_topics_from_file(tmp_path / "in.csv")
+    assert given["options"] == ReadOptions(chunk_size=5_000) and given["progress"] is None
+    assert given["concern_threshold"] == DEFAULT_CONCERN_THRESHOLD
+
+
+def test_hot_topics_from_file_keeps_the_top_topics(small_model, tmp_path):
+    src = _export(tmp_path / "export.csv", TEXTS)
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞"}
+    report = hot_topics_from_file(src, **columns, top=1, model=small_model)
+    assert len(report.topics) == 1 and set(report.ids) == set(report.topics[0].members)
+
+
+def test_hot_file_reads_and_ranks_as_its_options_say(small_model, saved_model_dir, tmp_path, monkeypatch):
+    import triage
+
+    given: dict = {}
+
+    def read(src, **options):
+        given.update(options, src=src)
+        return HotReport(topics=[], texts={}, ids={}, n_messages=0)
+
+    monkeypatch.setattr("triage.hot.hot_topics_from_file", read)
+    options = {
+        "text_columns": ["主题"],
+        "time_column": "时间",
+        "likes_column": "点赞",
+        "id_column": "编号",
+        "input_format": "xlsx",
+        "encoding": "gb18030",
+        "sheet": "投诉",
+        "threshold": 0.9,
+        "concern_threshold": 0.3,
+        "top": 3,
+        "min_size": 4,
+        "half_life_days": 7.0,
+    }
+    hot_file(tmp_path / "in.xlsx", tmp_path / "r.csv", model=small_model, progress=False, **options)
+    assert given == {**options, "src": tmp_path / "in.xlsx", "model": small_model, "progress": False}
+    given.clear()
+    hot_file(tmp_path / "in.csv", tmp_path / "r.html", model_path=saved_model_dir)
+    assert given["progress"] is True  # a bar for each pass by default
+    assert given["model"].classes_ == triage.load(saved_model_dir).classes_  # not the shipped model
+
+
+def test_hot_file_defuses_formulas_unless_told_and_shows_members_by_id(small_model, tmp_path):
+    src = _export(tmp_path / "export.csv", [f"={text}" for text in PARKING])
+    columns = {"text_columns": ["主题"], "time_column": "时间", "likes_column": "点赞", "id_column": "编号"}
+    for name, safe in (("safe.csv", True), ("raw.csv", False)):
+        hot_file(src, tmp_path / name, model=small_model, progress=False, spreadsheet_safe=safe, **columns)
+    hot_file(src, tmp_path / "default.csv", model=small_model, progress=False, **columns)
+    representatives = {}
+    for name in ("safe.csv", "raw.csv", "default.csv"):
+        written = (tmp_path / name).read_bytes()
+        assert written.startswith(codecs.BOM_UTF8)  # Excel opens it as UTF-8
+        rows = list(csv.reader(written.decode("utf-8-sig").splitlines()))
+        representatives[name] = rows[1][CSV_COLUMNS.index("representative")]
+    assert representatives["raw.csv"].startswith("=")
+    assert representatives["safe.csv"] == representatives["default.csv"] == "'" + representatives["raw.csv"]
+    hot_file(src, tmp_path / "r.html", model=small_model, progress=False, **columns)  # HTML by its suffix
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count('class="topic"') == 1 and all(f"<li><b>m{i}</b>" in page for i in range(3))
+    assert page.endswith("</ol></details></div>\n</body></html>")
+    assert "likes · 2024-05-01 09:00:00 – 2024-05-03 09:00:00</p>" in page
+
+
+def test_a_page_shows_twenty_members_of_a_topic_and_may_have_no_topic(small_model, tmp_path):
+    texts = list(PARKING) * 8
+    topics = hot_topics(texts, model=small_model)
+    write_html(topics, tmp_path / "r.html", texts)
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert page.count("<li><b>") == 20 and "<li>… 4 more</li>" in page
+    assert "likes · no times</p>" in page  # none were given
+    write_html(topics, tmp_path / "all.html", texts, members_shown=24)
+    every = (tmp_path / "all.html").read_text(encoding="utf-8")
+    assert every.count("<li><b>") == 24 and "more</li>" not in every
+    write_html([], tmp_path / "none.html", [])
+    assert '<p class="meta">0 topics.' in (tmp_path / "none.html").read_text(encoding="utf-8")
+
+
+def test_a_card_shows_every_figure_of_its_topic_and_a_dash_for_what_it_lacks(tmp_path):
+    from triage.topics import HotTopic
+
+    parking = HotTopic(
+        rank=1,
+        group_id=0,
+        size=4,
+        hotness=3.25,
+        voices=2,
+        place="柳湾小区",
+        issue="停车费 收费",
+        first_time="2024-05-01 09:00:00",
+        last_time="2024-06-02 10:00:00",
+        likes=7,
+        places=("柳湾小区", "青石区"),
+        department="property",
+        department_name="物业 & 住建",
+        department_share=0.75,
+        key_terms=("停车费", "收费"),
+        representative="停车费<乱收>",
+        members=(0, 1, 2, 3),
+        timeline=(("2024-05", 3), ("2024-06", 1)),
+    )
+    bare = HotTopic(
+        rank=2,
+        group_id=4,
+        size=2,
+        hotness=1.0,
+        voices=1,
+        place=None,
+        issue="",
+        first_time=None,
+        last_time=None,
+        likes=0,
+        places=(),
+        department=None,
+        department_name=None,
+        department_share=0.0,
+        key_terms=(),
+        representative="路灯",
+        members=(4, 5),
+    )
+    texts = ["楼道灯坏了"] * 6
+    texts[3] = "路灯不亮" * 80  # 320 characters: 300 are shown
+    write_html([parking, bare], tmp_path / "r.html", texts)
+    cards = (tmp_path / "r.html").read_text(encoding="utf-8").split("Personal data is masked.</p>\n", 1)[1]
+    assert cards == (
+        '<div class="topic"><div class="head">\n'
+        '<span class="rank">1</span><span class="what"><b>柳湾小区</b>: 停车费 收费</span></div>\n'
+        '<p><span class="size" style="width:12.0em"></span> <b>4</b> messages from <b>2</b> voices · '
+        "hotness 3.25 · 7 likes · 2024-05-01 09:00:00 – 2024-06-02 10:00:00</p>\n"
+        '<div class="timeline" title="messages per month"><span style="height:100%" title="2024-05: 3"></span>'
+        '<span style="height:33%" title="2024-06: 1"></span></div>\n'
+        '<p class="meta">部门 department: 物业 &amp; 住建 (property, 75% of members)</p>\n'
+        '<p><span class="tag place">柳湾小区</span><span class="tag place">青石区</span> '
+        '<span class="tag">停车费</span><span class="tag">收费</span></p>\n'
+        '<div class="rep">停车费&lt;乱收&gt;</div>\n'
+        "<details><summary>members (4)</summary><ol>\n"
+        "<li><b>0</b> 楼道灯坏了</li>\n"
+        "<li><b>1</b> 楼道灯坏了</li>\n"
+        "<li><b>2</b> 楼道灯坏了</li>\n"
+        f"<li><b>3</b> {'路灯不亮' * 75}</li>\n"
+        "</ol></details></div>\n"
+        '<div class="topic"><div class="head">\n'
+        '<span class="rank">2</span><span class="what"><b>—</b>: —</span></div>\n'
+        '<p><span class="size" style="width:6.0em"></span> <b>2</b> messages from <b>1</b> voices · '
+        "hotness 1.00 · 0 likes · no times</p>\n"
+        "\n"  # no timeline without times
+        '<p class="meta">部门 department: —</p>\n'
+        "<p> </p>\n"
+        '<div class="rep">路灯</div>\n'
+        "<details><summary>members (2)</summary><ol>\n"
+        "<li><b>4</b> 楼道灯坏了</li>\n"
+        "<li><b>5</b> 楼道灯坏了</li>\n"
+        "</ol></details></div>\n"
+        "</body></html>"
+    )
 
 
 def test_hot_file_checks_its_outputs_before_reading(small_model, tmp_path, monkeypatch):
@@ -524,3 +761,177 @@ def test_unused_values_are_told_on_the_callers_line(small_model, tmp_path, not_u
     with pytest.warns(UnusedValueWarning) as streamed:
         hot_topics_from_file(src, time_column="内容", likes_column="内容", model=small_model, chunk_size=4)
     assert [Path(warning.filename).name for warning in [*given, *streamed]] == ["test_hot.py"] * 4
+
+
+def _documented_hotness(groups, copies, stamps, likes, half_life_days):
+    """The module docstring's formula of triage.hotness, message by message."""
+    from triage.times import NOT_A_TIME
+
+    known = [s for s in stamps if s != NOT_A_TIME] if stamps is not None else []
+    weight = [1.0] * len(groups)
+    if known and half_life_days > 0:
+        ages = [
+            (max(known) - s) / 86_400e9 if s != NOT_A_TIME else (max(known) - min(known)) / 86_400e9 for s in stamps
+        ]
+        weight = [(1 + 0.5 ** (age / half_life_days)) / 2 for age in ages]
+    hotness: dict[int, float] = {}
+    for voice in set(copies):
+        members = [m for m, c in enumerate(copies) if c == voice]
+        value = (1 + math.log(len(members))) * max(weight[m] for m in members)
+        hotness[groups[members[0]]] = hotness.get(groups[members[0]], 0.0) + value
+    for group in hotness:
+        if likes is not None:
+            hotness[group] += math.log1p(sum(likes[m] for m, g in enumerate(groups) if g == group))
+    return hotness
+
+
+DAY = 86_400 * 10**9
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_groups_are_ranked_by_the_documented_hotness(data):
+    """Hotness, voices, sizes, the order (hottest, then larger, more recent, earlier), ``top`` and
+    ``min_size`` of any small batch, against the module docstring of triage.hotness."""
+    import numpy as np
+
+    from triage.hotness import Signals, rank_groups
+    from triage.times import NOT_A_TIME
+
+    n = data.draw(st.integers(1, 12))
+    groups = data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    copies = [10 * g + data.draw(st.integers(0, 2)) for g in groups]  # a voice lies within its group
+    stamps = data.draw(
+        st.none() | st.lists(st.sampled_from([NOT_A_TIME, 0, 3 * DAY, 40 * DAY]), min_size=n, max_size=n)
+    )
+    likes = data.draw(st.none() | st.lists(st.sampled_from([0.0, 1.0, 4.0]), min_size=n, max_size=n))
+    half_life = data.draw(st.sampled_from([0.0, 0.5, 1.0, 2.0, 30.0]))
+    top, min_size = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 3))
+    signals = Signals(
+        groups=np.array(groups, dtype=np.int64),
+        copies=np.array(copies, dtype=np.int64),
+        stamps=None if stamps is None else np.array(stamps, dtype=np.int64),
+        likes=None if likes is None else np.array(likes),
+    )
+    ranking = rank_groups(signals, top, min_size, half_life)
+    expected = _documented_hotness(groups, copies, stamps, likes, half_life)
+    ids = sorted(set(groups))
+    assert ranking.ids.tolist() == ids
+    np.testing.assert_allclose(ranking.hotness, [expected[g] for g in ids], rtol=1e-12)
+    assert ranking.sizes.tolist() == [groups.count(g) for g in ids]
+    assert ranking.voices.tolist() == [len({c for c, g2 in zip(copies, groups, strict=True) if g2 == g}) for g in ids]
+
+    def latest(g):
+        if stamps is None:
+            return 0
+        return max((s for s, g2 in zip(stamps, groups, strict=True) if g2 == g and s != NOT_A_TIME), default=-math.inf)
+
+    eligible = [i for i, g in enumerate(ids) if groups.count(g) >= min_size]
+    order = sorted(eligible, key=lambda i: (-ranking.hotness[i], -ranking.sizes[i], -latest(ids[i]), ids[i]))
+    assert ranking.order == order[:top]
+    assert {g: m.tolist() for g, m in ranking.members_of.items()} == {
+        i: [m for m, g in enumerate(groups) if g == ids[i]] for i in ranking.order
+    }
+    assert sorted(ranking.sample.tolist()) == list(range(n))  # fewer messages than the sample: all
+
+
+def test_the_rarity_sample_is_the_same_distinct_messages_every_run():
+    import numpy as np
+
+    from triage.hotness import CORPUS_SAMPLE, Signals, rank_groups
+
+    n = CORPUS_SAMPLE + 1000
+    signals = Signals(groups=np.arange(n) // 2, copies=np.arange(n), stamps=None, likes=None)
+    samples = [rank_groups(signals, 3, 2, 30.0).sample for _ in range(2)]
+    assert len(set(samples[0].tolist())) == CORPUS_SAMPLE and set(samples[0].tolist()) <= set(range(n))
+    np.testing.assert_array_equal(samples[0], samples[1])
+
+
+def test_ties_go_to_the_larger_then_the_more_recent_topic():
+    import numpy as np
+
+    from triage.hotness import Signals, rank_groups
+    from triage.times import NOT_A_TIME
+
+    stamps = np.array([3 * DAY, 40 * DAY, NOT_A_TIME, -DAY, 3 * DAY, 3 * DAY], dtype=np.int64)  # -DAY: in 1969
+    groups = np.array([0, 1, 2, 3, 4, 4])  # without recency all five weigh one voice
+    signals = Signals(groups=groups, copies=groups, stamps=stamps, likes=None)
+    assert rank_groups(signals, 5, 1, 0.0).order == [4, 1, 0, 3, 2]  # a time unread is the oldest
+
+
+def _read_first(src, **options):
+    from triage.hot_reading import ReadOptions, read_signals
+
+    columns = {"text_columns": ["内容"], "time_column": None, "likes_column": None, "id_column": None}
+    return read_signals(src, **columns, options=ReadOptions(**options), threshold=0.5, concern_threshold=None)
+
+
+def test_pass_two_reads_up_to_the_last_row_it_wants_as_pass_one_read(tmp_path, monkeypatch):
+    from triage import hot_reading
+    from triage.hot_reading import ReadOptions, read_back
+
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(TEXTS) + "\n", encoding="utf-8")
+    options = {"format": "csv", "encoding": "utf-8", "chunk_size": 2}
+    first = _read_first(src, **options)
+    given: list[dict] = []
+    read = hot_reading.read_rows
+    monkeypatch.setattr(hot_reading, "read_rows", lambda path, **kwargs: given.append(kwargs) or read(path, **kwargs))
+    assert read_back(src, first, ReadOptions(**options), {1}, {3}) == ({1: TEXTS[1]}, {3: "4"})  # a row number
+    assert read_back(src, first, ReadOptions(**options), set(), set()) == ({}, {})
+    assert [{k: v for k, v in kwargs.items() if k in {*options, "stop_after"}} for kwargs in given] == [
+        {**options, "stop_after": 4},
+        {**options, "stop_after": 0},
+    ]
+
+
+def test_a_streamed_file_mostly_unreadable_is_refused_naming_the_first_bad_row(tmp_path):
+    from triage.hot_reading import ReadOptions, read_back
+
+    src = tmp_path / "export.csv"
+    bad = b"\xff\xfe" + b"x" * 10
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), bad, bad, LAMP[1].encode()]) + b"\n")
+    with pytest.raises(DataError, match=r"^3 of 5 rows of .*export\.csv cannot be read; the first: row 1: "):
+        _read_first(src, encoding="utf-8", chunk_size=2)
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), bad, LAMP[1].encode()]) + b"\n")
+    assert _read_first(src, encoding="utf-8", chunk_size=2).n_messages == 4  # half is not refused
+    src.write_bytes("内容\n".encode() + b"\n".join([bad, LAMP[0].encode(), LAMP[1].encode()]) + b"\n")
+    first = _read_first(src, encoding="utf-8", chunk_size=2)
+    assert read_back(src, first, ReadOptions(encoding="utf-8"), {0, 1}, set())[0] == {0: "", 1: LAMP[0]}
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "n_topics"),
+    [({}, 1), ({"concern_threshold": 1.0}, 4), ({"threshold": 0.95, "concern_threshold": None}, 12)],
+)
+def test_a_streamed_campaign_has_the_concerns_it_has_in_memory(small_model, tmp_path, thresholds, n_topics):
+    texts = campaign(12)
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n" + "\n".join(texts) + "\n", encoding="utf-8")
+    streamed = hot_topics_from_file(src, model=small_model, min_size=1, top=50, **thresholds)
+    assert streamed.topics == hot_topics(texts, model=small_model, min_size=1, top=50, **thresholds)
+    assert len(streamed.topics) == n_topics
+
+
+def test_a_missing_column_is_named_with_its_file(small_model, tmp_path):
+    src = tmp_path / "export.csv"
+    src.write_text("内容\n物业费太贵\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"no column '时间' in .*export\.csv"):
+        hot_topics_from_file(src, time_column="时间", model=small_model)
+
+
+def test_pass_one_reads_with_its_options_and_one_time_format_for_every_chunk(tmp_path):
+    import numpy as np
+
+    from triage.hot_reading import ReadOptions, read_signals
+
+    src = tmp_path / "export.csv"  # tab-separated, whatever its name says
+    rows = [
+        f"m{i}\t{text}\t{when}" for i, (text, when) in enumerate(zip(LAMP, ["13/06/2024", "05/06/2024"], strict=True))
+    ]
+    src.write_text("编号\t内容\t时间\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    columns = {"text_columns": ["内容"], "time_column": "时间", "likes_column": None, "id_column": "编号"}
+    options = ReadOptions(format="tsv", chunk_size=1)
+    first = read_signals(src, **columns, options=options, threshold=0.5, concern_threshold=None)
+    days = first.signals.stamps.astype("datetime64[ns]").astype("datetime64[D]")
+    assert days.tolist() == [np.datetime64("2024-06-13").item(), np.datetime64("2024-06-05").item()]  # day first

@@ -4,6 +4,7 @@ at conversion, a scorer that answers otherwise is refused at save, and it takes 
 from __future__ import annotations
 
 import copy
+import re
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ from triage.scorer_contract import (
     check_servable,
     probe_texts,
 )
-from triage.scoring import LinearScorer
+from triage.scoring import MAX_NGRAM, LinearScorer
 from triage.text import prepare
 
 # Invented messages holding phone numbers, so the masked form ("[PHONE]") is part of the vocabulary.
@@ -74,6 +75,10 @@ def test_a_vectorizer_setting_the_scorer_does_not_implement_is_refused(fitted, n
         LinearScorer.from_estimator(changed)
 
 
+def _bare_vectorizer(estimator: TriageClassifier) -> None:
+    estimator.vectorizer_ = _vectorizer(estimator, "words")
+
+
 def _weighted(estimator: TriageClassifier) -> None:
     estimator.vectorizer_.transformer_weights = {"words": 2.0, "chars": 1.0}
 
@@ -84,6 +89,11 @@ def _chars_first(estimator: TriageClassifier) -> None:
 
 def _counts(estimator: TriageClassifier) -> None:
     estimator.vectorizer_.transformer_list[0] = ("words", CountVectorizer())
+
+
+def _idf_for_other_terms(estimator: TriageClassifier) -> None:
+    vocabulary = _vectorizer(estimator, "words").vocabulary_
+    del vocabulary[next(iter(vocabulary))]
 
 
 def _logistic(estimator: TriageClassifier) -> None:
@@ -97,11 +107,20 @@ def _fewer_weights(estimator: TriageClassifier) -> None:
 @pytest.mark.parametrize(
     "change, message",
     [
-        (_weighted, "FeatureUnion has transformer_weights=.*transformer_weights=None"),
-        (_chars_first, "transformer names=\\['chars', 'words'\\].*\\['words', 'chars'\\]"),
+        (_bare_vectorizer, "the estimator has vectorizer_=TfidfVectorizer, but .* only vectorizer_=FeatureUnion;"),
+        (
+            _weighted,
+            "the FeatureUnion has transformer_weights=\\{'words': 2.0, 'chars': 1.0\\}, but .*transformer_weights=None",
+        ),
+        (_chars_first, "the FeatureUnion has transformer names=\\['chars', 'words'\\], but .*\\['words', 'chars'\\]"),
         (_counts, "'words' has type=CountVectorizer.*type=TfidfVectorizer"),
-        (_logistic, "svm_=LogisticRegression.*svm_=LinearSVC"),
-        (_fewer_weights, "SVM's weights have shape"),
+        (_idf_for_other_terms, "^vectorizer 'words' has (\\d+) IDF weights for (?!\\1 )\\d+ terms$"),
+        (_logistic, "the estimator has svm_=LogisticRegression, but .* only svm_=LinearSVC;"),
+        (
+            _fewer_weights,
+            r"the SVM's weights have shape \(3, \d+\) and intercept \(3,\), "
+            r"expected \(3, \d+\) and \(3,\) for 3 classes",
+        ),
     ],
 )
 def test_a_union_or_svm_the_scorer_does_not_implement_is_refused(fitted, change, message):
@@ -114,7 +133,9 @@ def test_a_union_or_svm_the_scorer_does_not_implement_is_refused(fitted, change,
 def test_only_fitted_triage_classifiers_convert():
     with pytest.raises(UnservableEstimatorError, match="converts a TriageClassifier, not LinearSVC"):
         LinearScorer.from_estimator(LinearSVC())
-    with pytest.raises(UnservableEstimatorError, match=r"not fitted.*call fit first"):
+    with pytest.raises(
+        UnservableEstimatorError, match=r"not fitted \(no vectorizer_, svm_, classes_, temperature_\); call fit first"
+    ):
         LinearScorer.from_estimator(TriageClassifier())
 
 
@@ -166,6 +187,23 @@ def test_probes_hold_the_invented_texts_and_each_class_strongest_term(fitted):
     assert len(probes) > len(PROBE_TEXTS) + 100  # and a spread of the vocabulary
 
 
+def test_a_vocabulary_of_at_most_the_spread_is_probed_whole_in_column_order():
+    """Up to 128 features, the evenly spaced columns are every column, first and last included."""
+    small = TriageClassifier(min_df=1, calibration_folds=3, max_features=30).fit(CORPUS, CORPUS_LABELS)
+    terms = [name.split("__", 1)[1] for name in small.feature_names()]
+    assert len(terms) == 60
+    assert probe_texts(small) == [*PROBE_TEXTS, *terms]
+
+
+def test_scikit_learns_float64_svm_weights_are_served_as_float32(fitted):
+    """An SVM whose weights were not narrowed after fitting (scikit-learn leaves them float64)."""
+    wide = copy.deepcopy(fitted)
+    wide.svm_.coef_ = wide.svm_.coef_.astype(np.float64)
+    scorer = LinearScorer.from_estimator(wide)
+    assert scorer.weights.dtype == np.float32
+    check_agreement(scorer, wide)
+
+
 def test_an_untouched_compact_scorer_is_saved(fitted, tmp_path):
     LinearScorer.from_estimator(fitted).save(tmp_path / "scorer.npz", estimator=fitted)
     assert LinearScorer.load(tmp_path / "scorer.npz").classes.tolist() == fitted.classes_.tolist()
@@ -177,6 +215,7 @@ def test_an_untouched_compact_scorer_is_saved(fitted, tmp_path):
         {"word_ngram_range": (1, 3), "char_ngram_range": (2, 4)},
         {"sublinear_tf": False, "max_features": 40},
         {"nb_scaling": False},
+        {"word_ngram_range": (2, 2), "char_ngram_range": (1, MAX_NGRAM)},
     ],
 )
 @pytest.mark.parametrize("n_classes", [2, 3])
@@ -233,6 +272,20 @@ def test_a_scorer_changed_after_conversion_is_refused_at_save(fitted, tamper, tm
     assert not (tmp_path / "scorer.npz").exists()
 
 
+def test_the_refusal_counts_the_probes_apart_and_names_the_worst(fitted):
+    """One weight of one term changed: only the probes holding the term disagree, the term itself most."""
+    scorer = LinearScorer.from_estimator(fitted).compacted()
+    _negate_the_strongest_term(scorer, fitted)
+    term = fitted.feature_names()[fitted.svm_.coef_[0].argmax()].split("__", 1)[1]
+    n_probes = len(probe_texts(fitted))
+    with pytest.raises(ScorerMismatchError) as refused:
+        check_agreement(scorer, fitted)
+    apart, of = re.search(r"disagrees with its estimator on (\d+) of (\d+) probe texts", str(refused.value)).groups()
+    assert int(of) == n_probes and 0 < int(apart) < n_probes
+    assert f"most on {term!r}: the estimator gives {fitted.classes_[0]} " in str(refused.value)
+    assert str(refused.value).endswith("convert it again with LinearScorer.from_estimator")
+
+
 def test_a_model_whose_scorer_changed_is_not_saved(small_model, tmp_path):
     model = TriageModel.from_estimator(small_model.estimator, small_model.manifest)
     model.scorer.weights[[0, 1]] = model.scorer.weights[[1, 0]]
@@ -253,7 +306,8 @@ def test_a_model_whose_sub_scorer_changed_is_not_saved(sub_model, tmp_path):
 def test_a_scorer_with_other_classes_is_refused_at_save(fitted, tmp_path):
     other = copy.deepcopy(fitted)
     other.classes_ = np.array(["a", "b", "c"], dtype=object)
-    with pytest.raises(ScorerMismatchError, match=r"scorer's classes .* are not the estimator's"):
+    expected = re.escape(f"the scorer's classes {fitted.classes_.tolist()} are not the estimator's ['a', 'b', 'c']")
+    with pytest.raises(ScorerMismatchError, match=expected):
         LinearScorer.from_estimator(fitted).save(tmp_path / "scorer.npz", estimator=other)
 
 

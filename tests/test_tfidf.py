@@ -3,6 +3,8 @@ scores every row out of fold as cross_val_predict does."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -30,6 +32,8 @@ SETTINGS = st.fixed_dictionaries(
         "max_features": st.sampled_from([None, 1, 5, 20]),
         "sublinear_tf": st.booleans(),
         "binary": st.booleans(),
+        "norm": st.sampled_from(["l2", "l1", None]),
+        "smooth_idf": st.booleans(),
     }
 )
 
@@ -74,6 +78,28 @@ def test_the_estimators_vectorizers_fit_as_scikit_learn_fits_them():
         assert_same_fit(vectorizer, texts)
 
 
+def test_fractional_document_frequencies_are_shares_of_the_documents():
+    documents = ["物业费", "物价", "派出所", "物业"]
+    vectorizer = TfidfVectorizer(analyzer="char", min_df=0.5, max_df=0.9)
+    fit_tfidf(vectorizer, documents)
+    assert vectorizer.vocabulary_ == {"业": 0, "物": 1}  # in 2 and 3 of the 4 documents
+    assert_same_fit(vectorizer, documents)
+
+
+def _fitting_process(document: str) -> list[str]:
+    """A tokenizer whose one term is the process that analysed the document."""
+    return [str(os.getpid())]
+
+
+@pytest.mark.parametrize("n_jobs", [None, 2])
+def test_fit_union_fits_on_n_jobs_processes(n_jobs):
+    make = TfidfVectorizer(tokenizer=_fitting_process, token_pattern=None)
+    union = FeatureUnion([("one", clone(make)), ("two", clone(make))])
+    fit_union(union, ["物业费涨了", "派出所"], n_jobs=n_jobs)
+    processes = {term for _, vectorizer in union.transformer_list for term in vectorizer.vocabulary_}
+    assert (processes == {str(os.getpid())}) == (n_jobs is None)
+
+
 @pytest.mark.parametrize("n_jobs", [None, 2])
 def test_fit_union_gives_feature_unions_matrix_and_leaves_it_serial(n_jobs):
     texts = prepared_texts(TEXTS)
@@ -87,11 +113,20 @@ def test_fit_union_gives_feature_unions_matrix_and_leaves_it_serial(n_jobs):
 @pytest.mark.parametrize(
     ("vectorizer", "message"),
     [
-        (TfidfVectorizer(vocabulary=["物业"]), "fixed vocabulary"),
-        (TfidfVectorizer(use_idf=False), "use_idf=False"),
+        (
+            TfidfVectorizer(vocabulary=["物业"]),
+            r"^fit_tfidf learns the vocabulary; a vectorizer with a fixed vocabulary needs no fitting$",
+        ),
+        (
+            TfidfVectorizer(use_idf=False),
+            r"^fit_tfidf fits IDF weights; use the vectorizer's own fit_transform with use_idf=False$",
+        ),
         (TfidfVectorizer(analyzer="char", ngram_range=(2, 1)), r"ngram_range=\(2, 1\) lower boundary larger"),
-        (TfidfVectorizer(analyzer="char", min_df=2), "no terms remain"),
-        (TfidfVectorizer(analyzer="char", min_df=3, max_df=2), "max_df corresponds to < documents than min_df"),
+        (
+            TfidfVectorizer(analyzer="char", min_df=2),
+            r"^After pruning, no terms remain\. Try a lower min_df or a higher max_df\.$",
+        ),
+        (TfidfVectorizer(analyzer="char", min_df=3, max_df=2), r"^max_df corresponds to < documents than min_df$"),
     ],
 )
 def test_settings_it_cannot_fit_are_refused(vectorizer, message):
@@ -106,7 +141,7 @@ def test_it_warns_of_unused_parameters_as_scikit_learn_does():
 
 
 def test_documents_without_terms_are_an_empty_vocabulary():
-    with pytest.raises(ValueError, match="empty vocabulary"):
+    with pytest.raises(ValueError, match=r"^empty vocabulary; perhaps the documents only contain stop words$"):
         fit_tfidf(TfidfVectorizer(analyzer="char"), ["", ""])
 
 

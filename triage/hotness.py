@@ -140,7 +140,7 @@ def rank_groups(signals: Signals, top: int, min_size: int, half_life_days: float
     """The ``top`` hottest groups of at least ``min_size`` messages."""
     ids, inverse, sizes = np.unique(signals.groups, return_inverse=True, return_counts=True)
     hotness, voices = _hotness(signals, inverse, len(ids), half_life_days)
-    latest = np.zeros(len(ids))
+    latest = np.full(len(ids), -np.inf)  # a group without a readable time is the oldest
     if signals.stamps is not None:
         seconds = np.where(signals.stamps == NOT_A_TIME, -np.inf, signals.stamps // 10**9).astype(float)
         np.maximum.at(latest, inverse, seconds)
