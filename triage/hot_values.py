@@ -73,12 +73,13 @@ class TimesAndLikes:
     def add(self, times: Sequence[Any] | None, likes: Sequence[Any] | None, places: Sequence[int]) -> None:
         """The times and likes (``None``: no such column) of messages numbered ``places``."""
         if times is not None:
-            if self._format is None and any(has_value(value) for value in times):
+            given = np.array([has_value(value) for value in times], dtype=bool)
+            if self._format is None and given.any():
                 self._format = time_format(times)
             stamps = parse_times(times, self._format or "mixed")
             late = stamps > (self.now + np.timedelta64(1, "D")).astype("datetime64[ns]").astype(np.int64)
             stamps[late] = NOT_A_TIME
-            unread = (stamps == NOT_A_TIME) & ~late & np.array([has_value(value) for value in times], dtype=bool)
+            unread = (stamps == NOT_A_TIME) & ~late & given
             self._not_times.add(times, unread, places, self.place)
             self._late.add(times, late, places, self.place)
             self.stamps.append(stamps)
