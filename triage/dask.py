@@ -36,6 +36,7 @@ import numpy as np
 
 from triage._optional import import_optional
 from triage.batch import GROUP_COLUMNS, added_column_prefix, output_columns, parquet_table, tag_dataframe
+from triage.boilerplate import SAMPLE_SIZE
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import (
     DataError,
@@ -382,13 +383,13 @@ def _cells_meta(header: list[str]) -> Any:
 
 
 def _sketch_partition(
-    frame: Any, text_columns: list[str], part: int, spans: list[tuple[int, int]]
+    frame: Any, text_columns: list[str], part: int, spans: list[tuple[int, int]], sketcher: Sketcher
 ) -> tuple[Any, Any, Any]:
     """Of each row of the ``part``-th partition that has Chinese text: its signature, and one bucket key per
     band, by its :func:`_row_keys`; and the partition's row count (a series of one). Missing cells count as
     empty, as in :func:`tag`."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    signatures, usable = Sketcher().sketch(join_text_columns(frame, text_columns))
+    signatures, usable = sketcher.sketch(join_text_columns(frame, text_columns))
     members = np.flatnonzero(usable)
     rows = _row_keys(part, members)
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
@@ -432,20 +433,32 @@ def _verified(pairs: Any, size: int, threshold: float) -> Any:
     return pairs.loc[agree >= threshold, ["row", "anchor"]]
 
 
-def group(ddf: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> np.ndarray:
+def group(
+    ddf: Any,
+    text_columns: Sequence[str] = (),
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    strip_boilerplate: bool = True,
+) -> np.ndarray:
     """Group ids of the rows of the dask DataFrame ``ddf``, in partition order: the same ids as
     :func:`triage.grouping.group` on the same texts (the position of the group's first row).
 
     One shuffle finds every bucket's anchor (its lowest position) in all bands at once; the ids
-    come back to the client as one int64 array (8 bytes per row).
+    come back to the client as one int64 array (8 bytes per row). The boilerplate is learned on the
+    client from the first rows, as locally (:func:`_learned_sketcher`).
     """
     spans = _checked_spans(ddf, threshold)
     columns = list(text_columns) or detect_text_columns(list(ddf.columns))
-    return _group_ids(ddf, columns, threshold, spans)[0]
+    return _group_ids(ddf, columns, threshold, spans, strip_boilerplate)[0]
 
 
 def with_groups(
-    tagged: Any, source: Any, text_columns: Sequence[str] = (), *, threshold: float = DEFAULT_THRESHOLD
+    tagged: Any,
+    source: Any,
+    text_columns: Sequence[str] = (),
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    strip_boilerplate: bool = True,
 ) -> Any:
     """``tagged`` (:func:`tag` of ``source``) with the :data:`~triage.batch.GROUP_COLUMNS` that
     ``triage tag --group`` writes: ``group_id``, the 1-based row number of the group's first row,
@@ -456,7 +469,7 @@ def with_groups(
     columns = list(text_columns) or detect_text_columns(list(source.columns))
     # The sketches are read here, the tags when the result is: holding the source in the cluster's memory between
     # the two would save a read of the export at the cost of room for all of it.
-    ids, lengths = _group_ids(source, columns, threshold, spans)
+    ids, lengths = _group_ids(source, columns, threshold, spans, strip_boilerplate)
     table = np.column_stack([ids + 1, np.bincount(ids, minlength=len(ids))[ids]]).astype(np.int64)
     ends = np.cumsum(lengths)
     names = [added_column_prefix(source.columns) + name for name in GROUP_COLUMNS]
@@ -486,14 +499,16 @@ def _checked_spans(ddf: Any, threshold: float) -> list[tuple[int, int]]:
 
 
 def _group_ids(
-    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]]
+    ddf: Any, columns: list[str], threshold: float, spans: list[tuple[int, int]], strip_boilerplate: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`group`'s ids, and the rows of each partition, in one pass over the data."""
+    """:func:`group`'s ids, and the rows of each partition, in one pass over the data (after the first
+    partitions' texts for the boilerplate)."""
     dask = import_optional("dask", extra="dask", purpose="triage.dask.group")
     dd = import_optional("dask.dataframe", extra="dask", purpose="triage.dask.group")
-    size = Sketcher().signature_size
+    sketcher = _learned_sketcher(ddf, columns) if strip_boilerplate else Sketcher()
+    size = sketcher.signature_size
     sketched = [
-        dask.delayed(_sketch_partition, nout=3)(part, columns, number, spans)
+        dask.delayed(_sketch_partition, nout=3)(part, columns, number, spans, sketcher)
         for number, part in enumerate(ddf.to_delayed())
     ]
     bucket_meta = {"row": "int64", "band": "int64", "key": "uint64"}
@@ -514,6 +529,19 @@ def _group_ids(
     lengths = counted.to_numpy(dtype=np.int64)
     left, right = (_positions(edges[name].to_numpy(), lengths) for name in ("row", "anchor"))
     return connected_groups(int(lengths.sum()), left, right), lengths
+
+
+def _learned_sketcher(ddf: Any, columns: list[str]) -> Sketcher:
+    """A sketcher with the boilerplate of the first :data:`~triage.boilerplate.SAMPLE_SIZE` rows, the
+    texts :func:`triage.grouping.group_chunks` learns it from: partitions are read in order until
+    they hold that many (usually the first alone)."""
+    sketcher = Sketcher()
+    sample: list[str] = []
+    for number in range(ddf.npartitions):
+        if len(sample) >= SAMPLE_SIZE:
+            break
+        sample += sketcher.clean(join_text_columns(ddf.get_partition(number).compute(), columns))
+    return sketcher.learned(sample)
 
 
 def _signature_meta(size: int) -> Any:

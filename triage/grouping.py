@@ -39,19 +39,21 @@ naming its index, as :meth:`triage.TriageModel.classify` does.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 import os
 import re
 import tempfile
 import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import numpy as np
 
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate
 from triage.defaults import DEFAULT_GROUP_THRESHOLD as DEFAULT_THRESHOLD
 from triage.hashing import code_points, mix64
 from triage.text import has_chinese, prepare
@@ -98,11 +100,13 @@ def lsh_bands(threshold: float, signature_size: int) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Sketcher:
-    """Turns texts into MinHash signatures, chunk by chunk (the same ones in every process)."""
+    """Turns texts into MinHash signatures, chunk by chunk (the same ones in every process), with
+    ``boilerplate`` (:meth:`learned` from the batch) cut off first."""
 
     shingle_size: int = 3
     signature_size: int = 64
     seed: int = 0
+    boilerplate: Boilerplate = field(default_factory=Boilerplate)
 
     def __post_init__(self) -> None:
         if self.shingle_size < 1:
@@ -113,15 +117,31 @@ class Sketcher:
     def sketch(self, texts: Sequence[str], offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """``(signatures, usable)`` for ``texts``: ``len(texts) x signature_size`` uint32, and a bool
         per text (False: no Chinese characters, never grouped). ``offset`` only numbers errors."""
+        return self.sign(self.clean(texts, offset))
+
+    def clean(self, texts: Sequence[str], offset: int = 0) -> list[str]:
+        """``texts`` as they are compared: prepared, cut to letters, digits and CJK characters, and
+        ``""`` for one without Chinese characters. ``offset`` only numbers errors."""
         cleaned = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {offset + index} is {type(text).__name__}, not str")
             prepared = prepare(text).text
             cleaned.append(_NOT_TEXT.sub("", prepared) if has_chinese(prepared) else "")
+        return cleaned
+
+    def sign(self, cleaned: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`sketch` of texts already :meth:`clean`."""
         usable = np.array([bool(text) for text in cleaned], dtype=bool)
+        if self.boilerplate:
+            cleaned = [self.boilerplate.strip(text, keep=self.shingle_size) for text in cleaned]
         spans = chunk_spans([len(text) for text in cleaned], _SKETCH_CHARACTERS)
-        return np.concatenate([self._signatures(cleaned[start:stop]) for start, stop in spans]), usable
+        return np.concatenate([self._signatures(list(cleaned[start:stop])) for start, stop in spans]), usable
+
+    def learned(self, cleaned: Iterable[str]) -> Sketcher:
+        """This sketcher with the boilerplate of a batch whose first texts, :meth:`clean`, are ``cleaned``
+        (:meth:`triage.boilerplate.Boilerplate.learn`)."""
+        return replace(self, boilerplate=Boilerplate.learn(cleaned))
 
     def _signatures(self, cleaned: list[str]) -> np.ndarray:
         k, size = self.shingle_size, self.signature_size
@@ -411,13 +431,16 @@ def group(
     shingle_size: int = 3,
     signature_size: int = 64,
     chunk_size: int = 5_000,
+    strip_boilerplate: bool = True,
 ) -> np.ndarray:
     """A group id for every text: texts raising the same concern in mostly the same words share one.
 
     The id is the index of the group's first member, so ids are deterministic and a text whose id
     equals its own index starts a group (or stands alone). ``threshold`` is the estimated Jaccard
     similarity of the texts' character ``shingle_size``-gram sets above which two texts are joined;
-    groups are its transitive closure. Texts without Chinese characters each stand alone.
+    groups are its transitive closure. Texts without Chinese characters each stand alone. The
+    boilerplate of the batch (:mod:`triage.boilerplate`: the template its first texts were typed
+    into) is cut off before texts are compared, unless ``strip_boilerplate`` is False.
 
     >>> group(["小区下水道堵了一个月没人管", "小区下水道堵了一个多月没人管！", "学校食堂饭菜太差", ""]).tolist()
     [0, 0, 2, 3]
@@ -425,21 +448,53 @@ def group(
     if isinstance(texts, str):
         raise ValueError("group() takes an iterable of texts, not one str")
     sketcher = Sketcher(shingle_size=shingle_size, signature_size=signature_size)
-    return group_chunks(_batches(texts, chunk_size), threshold=threshold, sketcher=sketcher)
+    return group_chunks(
+        _batches(texts, chunk_size), threshold=threshold, sketcher=sketcher, strip_boilerplate=strip_boilerplate
+    )
 
 
 def group_chunks(
-    chunks: Iterable[Sequence[str]], *, threshold: float = DEFAULT_THRESHOLD, sketcher: Sketcher | None = None
+    chunks: Iterable[Sequence[str]],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    sketcher: Sketcher | None = None,
+    strip_boilerplate: bool = True,
 ) -> np.ndarray:
     """:func:`group` of texts arriving in chunks (a file read in a pass): each chunk is sketched as it
-    comes and its signatures go to a :class:`SignatureSpill`."""
+    comes and its signatures go to a :class:`SignatureSpill`. The chunks holding the first
+    :data:`~triage.boilerplate.SAMPLE_SIZE` texts are held (cleaned) until their boilerplate is
+    learned, unless ``sketcher`` knows it already or ``strip_boilerplate`` is False."""
     sketcher = sketcher or Sketcher()
+    cleaned = _cleaned(chunks, sketcher)
+    if strip_boilerplate and not sketcher.boilerplate:
+        sample = _first_chunks(cleaned, SAMPLE_SIZE)
+        sketcher = sketcher.learned(itertools.chain.from_iterable(sample))
+        cleaned = itertools.chain(sample, cleaned)
     with SignatureSpill(sketcher.signature_size) as spill:
-        done = 0
-        for chunk in chunks:
-            spill.append(*sketcher.sketch(chunk, offset=done))
-            done += len(chunk)
+        for chunk in cleaned:
+            spill.append(*sketcher.sign(chunk))
         return group_signatures(*spill.arrays(), threshold=threshold)
+
+
+def _cleaned(chunks: Iterable[Sequence[str]], sketcher: Sketcher) -> Iterator[list[str]]:
+    """Each chunk :meth:`Sketcher.clean`, errors numbered across chunks."""
+    done = 0
+    for chunk in chunks:
+        yield sketcher.clean(chunk, offset=done)
+        done += len(chunk)
+
+
+def _first_chunks(chunks: Iterator[list[str]], texts: int) -> list[list[str]]:
+    """The chunks taken from ``chunks`` until they hold ``texts`` texts (or ``chunks`` ends)."""
+    taken: list[list[str]] = []
+    held = 0
+    while held < texts:
+        chunk = next(chunks, None)
+        if chunk is None:
+            break
+        taken.append(chunk)
+        held += len(chunk)
+    return taken
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:

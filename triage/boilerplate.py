@@ -1,0 +1,112 @@
+"""The form a batch's messages were typed into: phrases that open or close a large share of them.
+
+A 12345 centre's operators write every work order into one template ("市民来电反映：" ... "请相关
+部门尽快核实处理并回复市民。"), and a board's staff open every reply the same way. On short
+messages the template is most of the text: two orders about a school and a street lamp share
+25 characters and about half their character trigrams, so near-duplicate grouping
+(:mod:`triage.grouping`) took them for copies and chained a whole export into one group. Grouping
+compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.strip`).
+
+The boilerplate is learned from the batch itself, since every centre has its own template:
+
+* An opening is a phrase of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters (of the cleaned
+  text grouping sketches) that begins at least :data:`MIN_SHARE` of the sample's texts, and at
+  least :data:`MIN_COUNT` of them, and is followed by at least :data:`MIN_BRANCHES` different
+  characters, none of them after half of those texts: a template is followed by many different
+  concerns, while the shared start of one concern's copies is mostly followed by the same words.
+  Endings likewise, read backwards.
+* The sample is the batch's first :data:`SAMPLE_SIZE` texts, so a batch read in chunks and a Dask
+  DataFrame read by partitions learn the same boilerplate and give the same group ids.
+
+What it does not do: fields in the middle of a message ("诉求内容：") stay; a template that
+begins fewer than a tenth of the texts (a batch mixing many channels) is not learned; a text is
+never cut to fewer than ``keep`` characters, so an order that is all template stays whole.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+__all__ = ["MAX_LENGTH", "MIN_BRANCHES", "MIN_COUNT", "MIN_LENGTH", "MIN_SHARE", "SAMPLE_SIZE", "Boilerplate"]
+
+#: Shortest phrase taken for boilerplate: shorter ones are words (您好, 我是) that weigh a shingle or two.
+MIN_LENGTH = 4
+#: Longest: a template is a phrase, while a letter copied by many residents shares far more.
+MAX_LENGTH = 32
+#: Fewest texts a phrase must begin (or end), however small the batch.
+MIN_COUNT = 10
+#: Smallest share of the sample's texts a phrase must begin (or end): a template is on a large
+#: part of an export, one concern's copies rarely are.
+MIN_SHARE = 0.1
+#: Fewest different characters that must follow a phrase.
+MIN_BRANCHES = 3
+#: Texts the boilerplate is learned from: the batch's first ones.
+SAMPLE_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class Boilerplate:
+    """Openings and endings to cut from a batch's cleaned texts before they are compared."""
+
+    openings: frozenset[str] = frozenset()
+    endings: frozenset[str] = frozenset()
+    _opening_lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _ending_lengths: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_opening_lengths", _longest_first(self.openings))
+        object.__setattr__(self, "_ending_lengths", _longest_first(self.endings))
+
+    @classmethod
+    def learn(cls, texts: Iterable[str]) -> Boilerplate:
+        """The boilerplate of a batch whose texts, cleaned as :meth:`triage.grouping.Sketcher.clean` does,
+        are ``texts`` (the first :data:`SAMPLE_SIZE` are read; empty ones are not counted): see the
+        module's docstring for the rule."""
+        heads, tails = [], []
+        for text in itertools.islice(texts, SAMPLE_SIZE):
+            if text:
+                heads.append(text[: MAX_LENGTH + 1])
+                tails.append(text[: -MAX_LENGTH - 2 : -1])
+        least = max(MIN_COUNT, math.ceil(MIN_SHARE * len(heads)))
+        return cls(_shared_openings(heads, least), frozenset(ending[::-1] for ending in _shared_openings(tails, least)))
+
+    def __bool__(self) -> bool:
+        return bool(self.openings or self.endings)
+
+    def strip(self, text: str, keep: int = 3) -> str:
+        """``text`` without the longest known opening, then the longest known ending, that leave it at
+        least ``keep`` characters."""
+        start = next((n for n in self._opening_lengths if n <= len(text) - keep and text[:n] in self.openings), 0)
+        room = len(text) - start - keep
+        cut = next((n for n in self._ending_lengths if n <= room and text[len(text) - n :] in self.endings), 0)
+        return text[start : len(text) - cut]
+
+
+def _longest_first(phrases: frozenset[str]) -> tuple[int, ...]:
+    return tuple(sorted({len(phrase) for phrase in phrases}, reverse=True))
+
+
+def _shared_openings(heads: list[str], least: int) -> frozenset[str]:
+    """The phrases that begin at least ``least`` of ``heads`` and branch (see the module's docstring).
+    Lengths are walked upwards and only heads whose shorter phrase was frequent are counted on, so
+    the work shrinks with every step."""
+    found: set[str] = set()
+    alive = heads
+    for length in range(MIN_LENGTH, MAX_LENGTH + 1):
+        following: defaultdict[str, list[int]] = defaultdict(list)
+        for longer, count in Counter(head[: length + 1] for head in alive if len(head) > length).items():
+            following[longer[:length]].append(count)
+        frequent = {phrase for phrase, counts in following.items() if sum(counts) >= least}
+        found.update(
+            phrase
+            for phrase in frequent
+            if len(following[phrase]) >= MIN_BRANCHES and 2 * max(following[phrase]) <= sum(following[phrase])
+        )
+        alive = [head for head in alive if head[:length] in frequent]
+        if not alive:
+            break
+    return frozenset(found)
