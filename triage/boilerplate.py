@@ -9,17 +9,22 @@ compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.str
 
 The boilerplate is learned from the batch itself, since every centre has its own template:
 
-* An opening is a phrase of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters (of the cleaned
-  text grouping sketches) that begins at least :data:`MIN_SHARE` of the sample's texts, and at
-  least :data:`MIN_COUNT` of them, and is followed by at least :data:`MIN_BRANCHES` different
-  characters, none of them after half of those texts: a template is followed by many different
-  concerns, while the shared start of one concern's copies is mostly followed by the same words.
+* An opening is a phrase of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters (of the text as
+  grouping compares it, :func:`triage.grouping.compared_text`) that begins at least
+  :data:`MIN_SHARE` of the sample's texts, and is followed
+  by at least :data:`MIN_BRANCHES` different characters, none of them after half of those texts:
+  a template is followed by many different concerns, while the shared start of one concern's
+  copies is mostly followed by the same words.
   Endings likewise, read backwards.
 * The sample is the batch's first :data:`SAMPLE_SIZE` texts, so a batch read in chunks and a Dask
   DataFrame read by partitions learn the same boilerplate and give the same group ids.
+* Hot topics' concerns (:mod:`triage.concerns`) learn it from the same first texts and leave the
+  words of its phrases out of messages' key words: on short templated orders the template's ten
+  words outweighed the concern's few, and unrelated orders became one concern.
 
 What it does not do: fields in the middle of a message ("诉求内容：") stay; a template that
-begins fewer than a tenth of the texts (a batch mixing many channels) is not learned; a text is
+begins fewer than a tenth of the texts (a batch mixing many channels) is not learned, nor the
+boilerplate of a batch of fewer than :data:`MIN_TEXTS` texts; a text is
 never cut to fewer than ``keep`` characters, so an order that is all template stays whole.
 """
 
@@ -31,26 +36,29 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_LENGTH", "MIN_BRANCHES", "MIN_COUNT", "MIN_LENGTH", "MIN_SHARE", "SAMPLE_SIZE", "Boilerplate"]
+__all__ = ["MAX_LENGTH", "MIN_BRANCHES", "MIN_LENGTH", "MIN_SHARE", "MIN_TEXTS", "SAMPLE_SIZE", "Boilerplate"]
 
 #: Shortest phrase taken for boilerplate: shorter ones are words (您好, 我是) that weigh a shingle or two.
 MIN_LENGTH = 4
 #: Longest: a template is a phrase, while a letter copied by many residents shares far more.
 MAX_LENGTH = 32
-#: Fewest texts a phrase must begin (or end), however small the batch.
-MIN_COUNT = 10
+#: Fewest texts a batch needs for its boilerplate to be learned: in a smaller one, the copies of one
+#: campaign, alike up to their closing words, can be a tenth of it and would pass for a template.
+MIN_TEXTS = 100
 #: Smallest share of the sample's texts a phrase must begin (or end): a template is on a large
 #: part of an export, one concern's copies rarely are.
 MIN_SHARE = 0.1
-#: Fewest different characters that must follow a phrase.
-MIN_BRANCHES = 3
-#: Texts the boilerplate is learned from: the batch's first ones.
-SAMPLE_SIZE = 20_000
+#: Fewest different characters that must follow a phrase: a template is followed by the starts of
+#: many concerns, the shared start of one concern (an estate's name) by its few wordings.
+MIN_BRANCHES = 10
+#: Texts the boilerplate is learned from: the batch's first ones (as many as concerns take their
+#: word frequencies from, :data:`triage.concerns.IDF_SAMPLE`, so both learn the same boilerplate).
+SAMPLE_SIZE = 5_000
 
 
 @dataclass(frozen=True)
 class Boilerplate:
-    """Openings and endings to cut from a batch's cleaned texts before they are compared."""
+    """Openings and endings to cut from a batch's texts (as grouping compares them) before they are compared."""
 
     openings: frozenset[str] = frozenset()
     endings: frozenset[str] = frozenset()
@@ -63,15 +71,17 @@ class Boilerplate:
 
     @classmethod
     def learn(cls, texts: Iterable[str]) -> Boilerplate:
-        """The boilerplate of a batch whose texts, cleaned as :meth:`triage.grouping.Sketcher.clean` does,
-        are ``texts`` (the first :data:`SAMPLE_SIZE` are read; empty ones are not counted): see the
-        module's docstring for the rule."""
+        """The boilerplate of a batch whose texts, as grouping compares them
+        (:func:`triage.grouping.compared_text`), are ``texts``: the first :data:`SAMPLE_SIZE` are
+        read, empty ones not counted (the rule is in the module's docstring)."""
         heads, tails = [], []
         for text in itertools.islice(texts, SAMPLE_SIZE):
             if text:
                 heads.append(text[: MAX_LENGTH + 1])
                 tails.append(text[: -MAX_LENGTH - 2 : -1])
-        least = max(MIN_COUNT, math.ceil(MIN_SHARE * len(heads)))
+        if len(heads) < MIN_TEXTS:
+            return cls()
+        least = math.ceil(MIN_SHARE * len(heads))
         return cls(_shared_openings(heads, least), frozenset(ending[::-1] for ending in _shared_openings(tails, least)))
 
     def __bool__(self) -> bool:
@@ -91,9 +101,11 @@ def _longest_first(phrases: frozenset[str]) -> tuple[int, ...]:
 
 
 def _shared_openings(heads: list[str], least: int) -> frozenset[str]:
-    """The phrases that begin at least ``least`` of ``heads`` and branch (see the module's docstring).
-    Lengths are walked upwards and only heads whose shorter phrase was frequent are counted on, so
-    the work shrinks with every step."""
+    """The shortest phrases that begin at least ``least`` of ``heads`` and branch (see the module's
+    docstring). Lengths are walked upwards, and only heads whose shorter phrase was frequent but
+    branched too little are counted on: where a template ends, its texts' own words begin (a
+    longer phrase the copies of one frequent concern share is no template), and the work shrinks
+    with every step."""
     found: set[str] = set()
     alive = heads
     for length in range(MIN_LENGTH, MAX_LENGTH + 1):
@@ -101,12 +113,13 @@ def _shared_openings(heads: list[str], least: int) -> frozenset[str]:
         for longer, count in Counter(head[: length + 1] for head in alive if len(head) > length).items():
             following[longer[:length]].append(count)
         frequent = {phrase for phrase, counts in following.items() if sum(counts) >= least}
-        found.update(
+        branching = {
             phrase
             for phrase in frequent
             if len(following[phrase]) >= MIN_BRANCHES and 2 * max(following[phrase]) <= sum(following[phrase])
-        )
-        alive = [head for head in alive if head[:length] in frequent]
+        }
+        found |= branching
+        alive = [head for head in alive if head[:length] in frequent - branching]
         if not alive:
             break
     return frozenset(found)

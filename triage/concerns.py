@@ -37,7 +37,8 @@ as the whole batch in memory; each message keeps 16 word hashes and weights (128
 temporary file past 100,000 messages, read a block at a time). Voice vectors are summed a block
 of voices at a time, and pairs are found by sparse products a block of rows at a time; a word in
 more than 1,000 messages only weighs in the norms (it would make every block dense). Copies are
-compared once, as one voice.
+compared once, as one voice. The words of the batch's boilerplate (:mod:`triage.boilerplate`,
+learned from the same sample) are no key words.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.grouping import RowSpill, chunk_spans, connected_groups, release_pages
+from triage.boilerplate import Boilerplate
+from triage.grouping import RowSpill, chunk_spans, compared_text, connected_groups, release_pages
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 
@@ -143,6 +145,12 @@ def _drop_place_fragments(words: Counter) -> None:
 _PLACE_BIT = 0x80000000  # set in the hash of a place name, clear in that of any other word
 
 
+def _template_words(boilerplate: Boilerplate) -> frozenset[str]:
+    """The words (places included) of the phrases of a batch's ``boilerplate``: the form messages were
+    typed into, which says nothing about their concern."""
+    return frozenset(word for phrase in boilerplate.openings | boilerplate.endings for word in _words(phrase)[1])
+
+
 def _hash(word: str) -> int:
     code = zlib.crc32(word.encode("utf-8"))
     return code | _PLACE_BIT if word.startswith(_PLACE_PREFIX) else code & ~_PLACE_BIT
@@ -164,6 +172,7 @@ class ConcernTerms:
         self._names: frozenset[str] = frozenset()  # place stems named twice or more in the sample
         self._sampled = 0
         self._fixed = False
+        self._template: frozenset[str] = frozenset()  # words of the batch's boilerplate (triage.boilerplate)
         # word hashes, then weights' bits: a temporary file past 100,000 messages
         self._rows = RowSpill(2 * terms, what="concerns' key words")
 
@@ -213,6 +222,7 @@ class ConcernTerms:
             bare: Counter = Counter()
             _bare_places(prepared, bare, self._known)
             self._df.update(bare.keys() - places)
+        self._template = _template_words(Boilerplate.learn(compared_text(prepared) for prepared, _ in self._sample))
         self._sampled, self._fixed = len(self._sample), True
         sample, self._sample, self._places = self._sample, [], Counter()
         self._score([prepared for prepared, _ in sample])  # prepare() leaves prepared text as it is
@@ -230,7 +240,7 @@ class ConcernTerms:
             scored = {}
             for word, count in words.items():
                 seen = df.get(word, 0)
-                if seen >= 2 or (rare and seen == 0):
+                if (seen >= 2 or (rare and seen == 0)) and word not in self._template:
                     boost = _PLACE_WEIGHT if word.startswith(_PLACE_PREFIX) else 1.0
                     scored[word] = boost * (1 + math.log(count)) * (math.log((1 + n) / (1 + seen)) + _IDF_SHIFT)
             top = sorted(scored, key=lambda word: (-scored[word], word))[: self.terms]

@@ -66,6 +66,7 @@ __all__ = [
     "band_keys",
     "band_spans",
     "chunk_spans",
+    "compared_text",
     "connected_groups",
     "estimated_jaccard",
     "group",
@@ -122,13 +123,10 @@ class Sketcher:
     def clean(self, texts: Sequence[str], offset: int = 0) -> list[str]:
         """``texts`` as they are compared: prepared, cut to letters, digits and CJK characters, and
         ``""`` for one without Chinese characters. ``offset`` only numbers errors."""
-        cleaned = []
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {offset + index} is {type(text).__name__}, not str")
-            prepared = prepare(text).text
-            cleaned.append(_NOT_TEXT.sub("", prepared) if has_chinese(prepared) else "")
-        return cleaned
+        return [compared_text(prepare(text).text) for text in texts]
 
     def sign(self, cleaned: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`sketch` of texts already :meth:`clean`."""
@@ -170,6 +168,12 @@ class Sketcher:
         flat = signatures.reshape(-1)
         np.minimum.at(flat, owner * size + bins, values)
         return _densify(signatures)
+
+
+def compared_text(prepared: str) -> str:
+    """A :func:`~triage.text.prepare` text as grouping compares it: letters, digits and CJK characters
+    only (punctuation and spacing do not make two messages different); ``""`` without Chinese."""
+    return _NOT_TEXT.sub("", prepared) if has_chinese(prepared) else ""
 
 
 #: Characters sketched at once: the shingles' temporaries take about 60 bytes a character (a

@@ -1,0 +1,220 @@
+"""A batch's boilerplate (triage.boilerplate): what is learned, what is cut, and that grouping, Dask
+grouping and hot topics' concerns compare templated messages by what they say."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import triage.boilerplate
+from tests.conftest import SHARED_DATA
+from triage.boilerplate import MIN_TEXTS, Boilerplate
+from triage.grouping import compared_text, group, group_chunks
+
+# Invented work orders typed into one template, written for these tests: four concerns, each in six
+# wordings sent four times (twice with a note that it was raised before), among ten single orders.
+OPENING, ENDING = "市民来电反映：", "请相关部门尽快核实处理并回复市民。"
+CONCERNS = {
+    "parking": ("阳光小区物业乱收停车费", "阳光小区停车费收得太高", "阳光小区物业停车费乱涨价",
+                "阳光小区地下车库收费太贵", "阳光小区物业多收停车管理费", "阳光小区停车位月租乱收费"),
+    "tutoring": ("实验二小老师有偿补课", "实验二小老师课后收费补课", "实验二小班主任办补习班收钱",
+                 "实验二小老师私下有偿家教", "实验二小数学老师周末有偿补课", "实验二小老师暗示学生去补课"),
+    "lamps": ("建设路路灯坏了很久", "建设路晚上路灯不亮", "建设路一段路灯全黑",
+              "建设路路灯损坏没人修", "建设路夜间路灯不亮很危险", "建设路多盏路灯坏了"),
+    "noise": ("东风工地夜间施工噪音扰民", "东风工地半夜施工太吵", "东风工地晚上打桩噪音大",
+              "东风工地深夜施工影响休息", "东风工地凌晨还在施工", "东风工地夜里机器轰鸣"),
+}  # fmt: skip
+PLACES = ("幸福家园", "和平路菜市场", "第三中学", "人民公园", "滨江花园", "火车站广场", "新华书店门口",
+          "城东派出所", "春风里小区", "市第一医院")  # fmt: skip
+PROBLEMS = ("垃圾堆放好几天没人清运", "下水道堵塞污水横流", "有人占道经营", "自来水经常停水", "电梯经常故障",
+            "有流浪狗咬人", "公交站牌被撞坏了", "健身器材损坏", "井盖丢失很危险", "广场舞音响太吵")  # fmt: skip
+
+
+def _orders() -> tuple[list[str], list[str], list[str]]:
+    """``(orders, their concerns, their cores)``, interleaved as a day's orders come in."""
+    rows = [
+        (concern, core + note)
+        for note in ("。", "，已反映多次。") * 2
+        for wording in range(6)
+        for concern, cores in CONCERNS.items()
+        for core in cores[wording : wording + 1]
+    ]
+    singles = [(problem, place + problem + "。") for place, problem in zip(PLACES, PROBLEMS, strict=True)]
+    rows = [row for pair in itertools.zip_longest(rows, singles) for row in pair if row]
+    return [OPENING + core + ENDING for _, core in rows], [c for c, _ in rows], [core for _, core in rows]
+
+
+def _mixed_groups(ids: np.ndarray, concerns: list[str]) -> int:
+    """Groups holding orders of more than one concern."""
+    members: dict[int, set[str]] = {}
+    for group_id, concern in zip(ids.tolist(), concerns, strict=True):
+        members.setdefault(group_id, set()).add(concern)
+    return sum(len(found) > 1 for found in members.values())
+
+
+def test_the_template_is_learned_and_cut_off():
+    orders, _, cores = _orders()
+    boilerplate = Boilerplate.learn(compared_text(order) for order in orders)
+    assert boilerplate.openings == {compared_text(OPENING)}
+    assert boilerplate.endings == {compared_text(ENDING)}
+    assert [boilerplate.strip(compared_text(order)) for order in orders] == [compared_text(c) for c in cores]
+
+
+def test_the_shared_start_of_one_frequent_concern_is_no_template():
+    """The template's extension into a concern's place (阳光小区, a fifth of the orders, each wording
+    different after it) is not learned: the place is what the concern's orders have in common."""
+    orders, _, cores = _orders()
+    openings = Boilerplate.learn(compared_text(order) for order in orders).openings
+    assert not any(opening.startswith(compared_text(OPENING + "阳光")) for opening in openings)
+    # nor without the template: a fifth of the batch, but followed by its six wordings only
+    assert not Boilerplate.learn(compared_text(core) for core in cores).openings
+
+
+def test_copies_of_one_letter_share_no_boilerplate():
+    """A campaign's copies begin alike and go on alike: mostly the same character follows every phrase,
+    also where a few copies were edited."""
+    letter = "我们是阳光小区的业主，小区旁边的搅拌站每天夜里施工，粉尘和噪音严重影响生活"
+    edited = [letter.replace("业主", "住户"), letter.replace("业主", "居民")]
+    copies = [letter + ending for ending in ("", "！", "，请尽快处理")] * 30 + edited * 10 + ["学校门口交通拥堵"] * 5
+    assert not Boilerplate.learn(compared_text(text) for text in copies)
+    # a dozen residents changed who they are, most did not: the phrase before is still no template
+    residents = ("住户", "居民", "租户", "老人", "家长", "店主", "群众", "村民", "职工", "学生", "司机", "病人")
+    edited = [letter.replace("业主", resident) for resident in residents]
+    assert not Boilerplate.learn(compared_text(text) for text in [letter] * 60 + edited + ["学校门口交通拥堵"] * 30)
+
+
+def test_a_small_batch_teaches_nothing():
+    """In fewer than MIN_TEXTS texts one campaign's copies, alike up to their closing words, could pass for
+    a template."""
+    letter = "翠湖小区旁边的搅拌站噪音扰民"
+    closings = ("希望尽快搬走", "请依法查处", "请政府管一管", "恳请领导重视", "还我们安静", "晚上睡不着",
+                "孩子没法学习", "老人睡不好", "已经很多天了", "谁来管一管", "太过分了", "求求你们")  # fmt: skip
+    assert not Boilerplate.learn([compared_text(letter + closing) for closing in closings] * 2)
+    orders, _, _ = _orders()
+    assert not Boilerplate.learn(compared_text(order) for order in orders[: MIN_TEXTS - 1])
+    assert Boilerplate.learn(compared_text(order) for order in orders[:MIN_TEXTS])
+
+
+def test_only_the_first_texts_are_learned_from(monkeypatch):
+    orders, _, _ = _orders()
+    monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 100)
+    others = ["学校门口每天早上交通拥堵没人管"] * 100
+    learned = Boilerplate.learn(compared_text(text) for text in [*orders[:100], *others])
+    assert learned == Boilerplate.learn(compared_text(order) for order in orders[:100])
+    assert learned.openings == {compared_text(OPENING)}
+
+
+phrase = st.text(alphabet="市民来电反映请处理谢谢", min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.frozensets(phrase, max_size=4),
+    st.frozensets(phrase, max_size=4),
+    st.text("市民来电反映请处理谢谢路灯", max_size=30),
+)
+def test_strip_cuts_one_known_opening_and_one_known_ending_and_keeps_enough(openings, endings, text):
+    keep = 3
+    stripped = Boilerplate(openings, endings).strip(text, keep=keep)
+    start = text.find(stripped) if stripped else 0
+    assert text[start : start + len(stripped)] == stripped
+    cut_opening, cut_ending = text[:start], text[start + len(stripped) :]
+    assert cut_opening in openings | {""} and cut_ending in endings | {""}
+    assert len(stripped) >= min(len(text), keep)
+    if len(text) >= keep and any(text.startswith(o) and len(text) - len(o) >= keep for o in openings):
+        assert cut_opening  # a known opening that leaves enough is cut
+
+
+def test_templated_orders_are_grouped_by_concern_not_by_template():
+    orders, concerns, _ = _orders()
+    assert _mixed_groups(group(orders, strip_boilerplate=False), concerns) == 1  # one group of everything
+    ids = group(orders)
+    assert _mixed_groups(ids, concerns) == 0
+    assert len(set(ids.tolist())) < len(orders)  # the orders sent twice are still copies
+
+
+def test_chunks_learn_from_the_same_first_texts_whatever_their_size(monkeypatch):
+    orders, _, _ = _orders()
+    others = [f"{place}的垃圾站很久没人清运，臭味很大" for place in ("东湖路", "西山村", "南门桥", "北岭镇")] * 5
+    texts = [*orders, *others]
+    monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 104)
+    expected = group(texts)
+    for size in (1, 7, 103, 104, 105, 200):
+        chunks = [texts[at : at + size] for at in range(0, len(texts), size)]
+        np.testing.assert_array_equal(group_chunks(chunks), expected)
+
+
+def test_dask_groups_templated_orders_as_locally(dask_client, monkeypatch):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import triage.dask
+
+    orders, concerns, _ = _orders()
+    frame = pd.DataFrame({"内容": orders})
+    expected = group(orders)
+    assert _mixed_groups(expected, concerns) == 0
+    for partitions in (1, 5):
+        np.testing.assert_array_equal(triage.dask.group(dd.from_pandas(frame, npartitions=partitions)), expected)
+    np.testing.assert_array_equal(
+        triage.dask.group(dd.from_pandas(frame, npartitions=3), strip_boilerplate=False),
+        group(orders, strip_boilerplate=False),
+    )
+    # the sample ends inside a later partition, and the first holds too few rows to learn the template from:
+    # both sides learn from the same 110 rows
+    monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 110)
+    monkeypatch.setattr(triage.dask, "SAMPLE_SIZE", 110)
+    late = [f"{place}的垃圾站很久没人清运" for place in ("东湖路", "西山村", "南门桥", "北岭镇")] * 3 + orders
+    expected = group(late)
+    assert _mixed_groups(expected[12:], concerns) == 0
+    frame = pd.DataFrame({"内容": late})
+    np.testing.assert_array_equal(triage.dask.group(dd.from_pandas(frame, npartitions=4)), expected)
+
+
+def test_template_words_are_no_key_words_of_concerns():
+    from triage.concerns import ConcernTerms, _hash
+
+    orders, _, _ = _orders()
+    with ConcernTerms() as terms:
+        terms.add(orders)
+        ids, _ = terms.arrays()
+    used = set(ids.ravel().tolist())
+    assert not {_hash(word) for word in ("市民", "来电", "核实", "回复")} & used
+    assert {_hash(word) for word in ("停车费", "路灯", "补课")} <= used
+
+
+def test_hot_topics_of_templated_orders_keep_concerns_apart(small_model):
+    from triage.hot import hot_topics
+
+    orders, concerns, _ = _orders()
+    topics = hot_topics(orders, model=small_model, top=len(orders), min_size=1)
+    assert sum(topic.size for topic in topics) == len(orders)
+    for topic in topics:  # a single order may join a topic by a rare word they share, as without the template
+        assert len({concerns[i] for i in topic.members} & CONCERNS.keys()) <= 1, topic
+
+
+@pytest.mark.skipif(not (SHARED_DATA.parent / "dalian" / "messages.csv").exists(), reason="shared data not found")
+def test_real_replies_opened_by_one_greeting_no_longer_chain_into_one_group():
+    """A real board's replies, most opened by one greeting: the largest group shrinks by more than a third;
+    its messages, which share no template, keep their groups."""
+    with (SHARED_DATA.parent / "dalian" / "messages.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    replies = [row["reply"] for row in rows]
+    largest = {
+        strip: Counter(group(replies, strip_boilerplate=strip).tolist()).most_common(1)[0][1] for strip in (False, True)
+    }
+    assert largest[True] < 2 / 3 * largest[False]
+    bodies = [row["body"] for row in rows]
+    np.testing.assert_array_equal(group(bodies), group(bodies, strip_boilerplate=False))
+
+
+def test_stripping_is_the_identity_without_boilerplate():
+    texts = ["".join(letters) for letters in itertools.permutations("物业费停车", 5)]
+    empty = Boilerplate()
+    assert not empty and [empty.strip(text) for text in texts] == texts
