@@ -10,11 +10,11 @@ compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.str
 The boilerplate is learned from the batch itself, since every centre has its own template:
 
 * An opening is a phrase of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters (of the text as
-  grouping compares it, :func:`triage.grouping.compared_text`) that begins at least
-  :data:`MIN_SHARE` of the sample's texts, and is followed
-  by at least :data:`MIN_BRANCHES` different characters, none of them after half of those texts:
-  a template is followed by many different concerns, while the shared start of one concern's
-  copies is mostly followed by the same words.
+  grouping compares it, :func:`triage.grouping.compared_text`) that is followed by at least
+  :data:`MIN_BRANCHES` different characters, where the texts that do not go on the commonest way
+  are alone at least :data:`MIN_SHARE` of the sample: a template is followed by the starts of many
+  concerns (a city's name may start most of them, the rest are still many), while the shared start
+  of one concern's copies is followed by a few wordings, or by the same words in all but a few.
   Endings likewise, read backwards.
 * The sample is the batch's first :data:`SAMPLE_SIZE` texts, so a batch read in chunks and a Dask
   DataFrame read by partitions learn the same boilerplate and give the same group ids.
@@ -45,8 +45,8 @@ MAX_LENGTH = 32
 #: Fewest texts a batch needs for its boilerplate to be learned: in a smaller one, the copies of one
 #: campaign, alike up to their closing words, can be a tenth of it and would pass for a template.
 MIN_TEXTS = 100
-#: Smallest share of the sample's texts a phrase must begin (or end): a template is on a large
-#: part of an export, one concern's copies rarely are.
+#: Smallest share of the sample's texts a phrase must begin (or end) beyond its commonest continuation:
+#: a template is on a large part of an export, one concern's copies rarely are.
 MIN_SHARE = 0.1
 #: Fewest different characters that must follow a phrase: a template is followed by the starts of
 #: many concerns, the shared start of one concern (an estate's name) by its few wordings.
@@ -116,7 +116,7 @@ def _shared_openings(heads: list[str], least: int) -> frozenset[str]:
         branching = {
             phrase
             for phrase in frequent
-            if len(following[phrase]) >= MIN_BRANCHES and 2 * max(following[phrase]) <= sum(following[phrase])
+            if len(following[phrase]) >= MIN_BRANCHES and sum(following[phrase]) - max(following[phrase]) >= least
         }
         found |= branching
         alive = [head for head in alive if head[:length] in frequent - branching]
