@@ -24,8 +24,8 @@ The boilerplate is learned from the batch itself, since every centre has its own
 
 What it does not do: fields in the middle of a message ("诉求内容：") stay; a template that
 begins fewer than a tenth of the texts (a batch mixing many channels) is not learned, nor the
-boilerplate of a batch of fewer than :data:`MIN_TEXTS` texts; a text is
-never cut to fewer than ``keep`` characters, so an order that is all template stays whole.
+boilerplate of a batch of fewer than :data:`MIN_TEXTS` texts; a text is never cut to fewer than
+``keep`` characters, so an order that is all template stays whole.
 """
 
 from __future__ import annotations

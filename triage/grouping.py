@@ -8,6 +8,8 @@ How, and why this way:
 * Each text is prepared like everywhere else (:func:`triage.text.prepare`: normalised, personal
   data masked), stripped to letters, digits and CJK characters (punctuation and spacing do not
   make two messages different), and cut into overlapping character n-grams ("shingles").
+* The batch's boilerplate (:mod:`triage.boilerplate`: the template its first texts were typed
+  into, learned from them) is cut off first, so templated messages are compared by what they say.
 * Sketch: one-permutation MinHash with rotation densification (Shrivastava & Li, 2014). Every
   shingle is hashed once with a fixed 64-bit mixer; its top bits pick one of ``signature_size``
   bins and each bin keeps its smallest value. That costs one hash per shingle instead of one
