@@ -536,6 +536,20 @@ def _signature_meta(size: int) -> Any:
     )
 
 
+def _readable(frame: Any) -> Any:
+    """A partition as the grouping pass reads it: every cell of a row that could not be read (its
+    :data:`READ_ERRORS`) missing, so that the row is in a group of its own and takes no part in grouping the
+    others, as in the local pass, which reads its text as empty."""
+    if READ_ERRORS not in frame.columns:
+        return frame
+    unreadable = frame[READ_ERRORS].fillna("").ne("").to_numpy(dtype=bool)
+    if not unreadable.any():
+        return frame
+    frame = frame.copy()
+    frame.loc[unreadable, [name for name in frame.columns if name != READ_ERRORS]] = None
+    return frame
+
+
 def _write_dataset(tagged: Any, output: Path, arguments: tuple[Any, ...]) -> None:
     """Each partition of ``tagged`` as one file of the new folder ``output``, written by the workers with the
     schema the local tagger writes (:func:`triage.batch.parquet_table`, ``arguments`` its own) and no pandas
@@ -607,7 +621,8 @@ def tag_dataset(
         frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True)
         tagged = tag(frame, text_columns, model_path=model, config=config)
         if group_threshold is not None:
-            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
+            readable = frame.map_partitions(_readable, meta=frame._meta)
+            tagged = with_groups(tagged, readable, text_columns, threshold=group_threshold)
         header = [name for name in frame.columns if name != READ_ERRORS]
         names = output_columns(config is not None) + (GROUP_COLUMNS if group_threshold is not None else ())
         arguments = (header, names, tuple(types) if types is not None else None)
