@@ -325,6 +325,45 @@ def test_workers_in_this_process_use_the_shipped_model_and_a_routing_config_give
     assert set(ROUTING_COLUMNS) <= set(remote.column_names)
 
 
+def test_a_row_that_cannot_be_read_is_grouped_with_none_as_locally(
+    dask_threads_client, saved_model_dir, small_model, tmp_path
+):
+    """A row that cannot be read (a field too many) is in a group of its own, as in the local grouping pass, which
+    reads its text as empty, however like the others its cells are: it was grouped with the row it repeats."""
+    texts = ["小区物业乱收停车费，垃圾也没人清理", "派出所补办身份证要排好几天队", "学校食堂有很大的煤气味"]
+    lines = ["编号,内容", *(f"{n},{text}" for n, text in enumerate(texts)), f"3,{texts[0]},多余"]
+    (source := tmp_path / "in.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    local, remote = _tagged_both(dask_threads_client, saved_model_dir, small_model, source, None, True)
+    assert remote.equals(local.replace_schema_metadata(None))
+    assert "3 fields" in remote.column("error")[-1].as_py()
+    assert remote.column("group_id").to_pylist() == [1, 2, 3, 4] and set(remote.column("group_size").to_pylist()) == {1}
+
+
+def test_a_row_that_cannot_be_read_has_every_cell_missing_for_grouping_whatever_the_types():
+    """A Parquet input is grouped from its values of their Arrow types (an int64, a list, text): the cells of a
+    row that could not be read are missing, of the column's type, the others as read."""
+    import pandas as pd
+
+    from triage.dask import READ_ERRORS, _readable
+
+    def typed(values, kind):
+        return pd.array(values, dtype=pd.ArrowDtype(kind))
+
+    frame = pd.DataFrame(
+        {
+            "编号": typed([1, 2], pa.int64()),
+            "标签": typed([["物业"], ["学校"]], pa.list_(pa.string())),
+            "内容": typed(["小区物业乱收停车费", "学校食堂有很大的煤气味"], pa.large_string()),
+            READ_ERRORS: pd.array(["", "the Parquet data of rows 2 to 2 cannot be read"], dtype="string"),
+        }
+    )
+    readable = _readable(frame)
+    assert (readable.dtypes == frame.dtypes).all()
+    assert readable.iloc[0].tolist() == frame.iloc[0].tolist()
+    assert readable.iloc[1, :3].isna().all() and readable.iloc[1, 3] == frame.iloc[1, 3]
+    assert frame.iloc[1, :3].notna().all()  # the partition given is left as it is
+
+
 # Requests in traditional characters, written in Big5 below: read as GB18030 (what "auto" picks for them) they
 # are other text. The first two are near duplicates (grouped at the default threshold, not at 0.9).
 REQUESTS = (

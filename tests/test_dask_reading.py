@@ -88,6 +88,37 @@ def test_any_csv_reads_as_read_rows_reads_it_whatever_the_range_size(tmp_path, p
     assert read(path, blocksize=f"{blocksize}B") == read_locally(path)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["物业", "a", '"', "\\", "\n", "\r\n", "\ufeff", "学校乱收费"]), max_size=6),
+            st.sampled_from(["\n", "\r\n", "\n\n", "\n  \n", "\n\ufeff", '\n{"没写完\n']),
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    last_end=st.booleans(),
+    blocksize=st.integers(1, 300),
+)
+def test_any_jsonl_reads_as_read_rows_reads_it_whatever_the_range_size_each_range_read_once(
+    tmp_path, monkeypatch, records, last_end, blocksize
+):
+    """Strings holding quotes, backslashes and line breaks (escaped), CRLF, blank lines, a BOM after a line end,
+    lines that are no JSON, a last line without its line end: the same rows, errors included; and each range is
+    read only by its partition, never first for where it ends (a JSONL range ends at its stop)."""
+    import triage.dask
+
+    lines = [
+        json.dumps({"id": i, "内容": "".join(value)}, ensure_ascii=False) + end
+        for i, (value, end) in enumerate(records)
+    ]
+    body = "".join(lines)
+    (path := tmp_path / "in.jsonl").write_text(body if last_end else body.rstrip("\r\n "), "utf-8")
+    monkeypatch.setattr(triage.dask, "_end_from", None)  # a call would fail
+    assert read(path, blocksize=f"{blocksize}B") == read_locally(path)
+
+
 def test_a_glob_of_files_reads_each_in_its_own_encoding_and_in_name_order(tmp_path):
     (tmp_path / "b.csv").write_text("id,内容\n3,派出所补办身份证\n", "gb18030")
     (tmp_path / "a.csv").write_text("id,内容\n1,小区物业乱收费\n2,学校乱收费\n", "utf-8")

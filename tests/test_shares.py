@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -185,6 +186,84 @@ def test_jsonl_shares_are_cut_by_lines_whatever_quotes_the_strings_hold(tmp_path
             records.append(sum(len(chunk) for chunk in share.chunks))
             assert share.position() == last
     assert sum(records) == 400 and 19 <= records[0] <= 21 and max(records) <= 21
+
+
+# Pieces of JSON strings that could fool a cut: quotes and backslashes (escaped), line ends (escaped as
+# \n and \r), a BOM, CJK of two to four bytes in UTF-8 and GB18030 (𠀀: a surrogate pair in UTF-16), and
+# characters that hold a line feed's byte in UTF-16 (上 is 0A 4E in UTF-16LE, U+220A 22 0A; ਊ一, 0A 0A 00 4E,
+# holds a line feed from its second byte).
+JSON_PIECES = st.sampled_from(
+    ['"', "\\", "\n", "\r", "\t", "\ufeff", "/", " ", "a", "上", "物业", "𠀀", "é", "\u2028", "\u220a", "ਊ一"]
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    records=st.lists(
+        st.tuples(
+            st.lists(JSON_PIECES, max_size=8).map("".join),
+            st.sampled_from(["\n", "\r\n", "\r", "\n\n", "\r\n  \r\n", "\n\ufeff"]),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    last_end=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16-le"]),
+    share_bytes=st.integers(1, 800),
+    workers=st.integers(1, 3),
+)
+@example(records=[("ਊ一", "\n")], last_end=True, encoding="utf-16-le", share_bytes=1, workers=1)
+def test_jsonl_shares_of_any_size_hold_the_records_of_the_whole_file(
+    tmp_path, records, last_end, encoding, share_bytes, workers
+):
+    """JSONL shares of any number of bytes, cut without reading the bytes before each cut, hold between them the
+    records reading the whole file gives, each share ending at its stop: the cuts fall only at line starts (in
+    whole code units), whatever the strings hold and however lines end (CRLF, a lone CR, blank lines, a BOM
+    after a line end as ``cat`` leaves it, a last line without one). The example: a share of one byte would
+    end inside a UTF-16 code unit, and ਊ一 read from its second byte holds a line feed."""
+    lines = [
+        json.dumps({"id": str(i), "内容": value}, ensure_ascii=False) + end for i, (value, end) in enumerate(records)
+    ]
+    body = "".join(lines) if last_end else "".join(lines[:-1]) + lines[-1].rstrip("\r\n\ufeff ")
+    raw = ("\ufeff" if encoding == "utf-8-sig" else "").encode() + body.encode(encoding.removesuffix("-sig"))
+    (path := tmp_path / "in.jsonl").write_bytes(raw)
+    with read_rows(path, format="jsonl", encoding=encoding) as whole:
+        expected, start, keys = rows_of(whole), whole.data_start, whole.keys
+    shares = list(byte_shares(path, "jsonl", start, 1, workers, share_bytes=share_bytes, encoding=encoding))
+    assert shares[0][0] == start and shares[-1][1] == len(raw)
+    assert all(stop == first for (_, stop), (first, _) in itertools.pairwise(shares))
+    assert all(stop in line_starts(raw, encoding) for _, stop in shares[:-1])
+    found = []
+    for first, stop in shares:
+        with read_rows(path, format="jsonl", encoding=encoding, byte_range=(first, stop), jsonl_keys=keys) as share:
+            found += rows_of(share)
+            assert share.position() == stop
+    assert found == expected
+
+
+class CountedFile(io.FileIO):
+    """A file that adds the bytes read through it to ``read``, a list of one count."""
+
+    def __init__(self, path: Path, read: list[int]) -> None:
+        super().__init__(path, "rb")
+        self._read = read
+
+    def readinto(self, buffer) -> int | None:
+        n = super().readinto(buffer)
+        self._read[0] += n or 0
+        return n
+
+
+def test_jsonl_shares_are_cut_by_reading_only_near_each_cut(tmp_path, monkeypatch):
+    """The client reads a line or so at each cut, not the bytes between them (CSV shares count the quotes
+    before each cut; JSONL has nothing to count): 4.3 MB in 43 shares read less than a block of 64 KiB a cut."""
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(f'{{"id": {i}, "内容": "{"路灯坏了" * 20}"}}\n' for i in range(16_000)), encoding="utf-8")
+    read = [0]
+    monkeypatch.setattr(Path, "open", lambda self, mode: io.BufferedReader(CountedFile(self, read)))
+    shares = list(byte_shares(path, "jsonl", 0, 1, share_bytes=path.stat().st_size // 40))
+    assert 40 <= len(shares) < 50  # the last few smaller (byte_shares tapers them)
+    assert 0 < read[0] <= len(shares) * (1 << 16) < path.stat().st_size / 1.2
 
 
 class ShortReads:

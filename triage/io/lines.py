@@ -359,28 +359,43 @@ def byte_shares(
     Ranges are cut at line starts; in CSV/TSV only where an even number of quotes has gone by since
     ``start``, so not inside a quoted cell that holds line breaks. A stray quote can still mislead the
     count: then the range before reads on past its stop (:meth:`triage.io.Export.position` says how far), and
-    the caller re-reads the next range from there. The file is read once, at the speed of counting bytes.
+    the caller re-reads the next range from there. A CSV/TSV file is read once, at the speed of counting bytes.
+    A JSONL record ends at every line end (a JSON string holds no raw line break), so a JSONL range is cut
+    with a seek and a read up to the next line end: a 409 MB file in 64 MB shares: 0.6 MB read instead of 410.
     """
     path = Path(path)
     end = path.stat().st_size
     text = _TextEncoding.of(path, encoding)
     unit = text.unit
     with path.open("rb") as handle:
-        handle.seek(start)
-        sample = handle.read(1 << 20)
-        size = share_bytes or max(1, rows * len(sample) // max(text.chart(sample).count(b"\n"), 1))
+        size = share_bytes or _bytes_of_rows(handle, start, rows, text)
         smallest = max(1, size // _SMALLEST_TAIL_SHARE)
         quote = b"" if format == "jsonl" else b'"'
         while end - start > (share := max(smallest, min(size, (end - start) // (2 * workers)))):
-            handle.seek(start)
-            block = handle.read(-(-share // unit) * unit)  # whole code units
-            odd = bool(quote) and text.chart(block).count(quote) % 2 == 1
-            stop = _next_line_start(handle, start + len(block), odd, quote, text)
+            cut = start + -(-share // unit) * unit  # whole code units
+            stop = _next_line_start(handle, cut, _odd_quotes(handle, start, cut, quote, text), quote, text)
             if stop >= end:
                 break
             yield start, stop
             start = stop
     yield start, end
+
+
+def _bytes_of_rows(handle: Any, start: int, rows: int, text: _TextEncoding) -> int:
+    """About how many bytes ``rows`` lines from byte ``start`` take, from the first MiB there."""
+    handle.seek(start)
+    sample = handle.read(1 << 20)
+    return max(1, rows * len(sample) // max(text.chart(sample).count(b"\n"), 1))
+
+
+def _odd_quotes(handle: Any, start: int, stop: int, quote: bytes, text: _TextEncoding) -> bool:
+    """Whether bytes ``[start, stop)`` hold an odd number of ``quote`` characters, leaving ``handle`` at ``stop``
+    (no ``quote``: none are counted, and nothing is read)."""
+    if not quote:
+        handle.seek(stop)
+        return False
+    handle.seek(start)
+    return text.chart(handle.read(stop - start)).count(quote) % 2 == 1
 
 
 def joined_shares(
