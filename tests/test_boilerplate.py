@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import triage.boilerplate
 from tests.conftest import SHARED_DATA
-from triage.boilerplate import MIN_TEXTS, Boilerplate
+from triage.boilerplate import MAX_LENGTH, MIN_BRANCHES, MIN_TEXTS, Boilerplate
 from triage.grouping import compared_text, group, group_chunks
 
 # Invented work orders typed into one template, written for these tests: four concerns, each in six
@@ -73,7 +73,7 @@ def test_the_template_is_learned_and_cut_off():
     boilerplate = Boilerplate.learn(compared_text(order) for order in orders)
     assert boilerplate.openings == {compared_text(OPENING)}
     assert boilerplate.endings == {compared_text(ENDING)}
-    assert [boilerplate.strip(compared_text(order)) for order in orders] == [compared_text(c) for c in cores]
+    assert [boilerplate.strip(compared_text(order), keep=3) for order in orders] == [compared_text(c) for c in cores]
 
 
 def test_the_shared_start_of_one_frequent_concern_is_no_template():
@@ -115,7 +115,7 @@ def test_a_small_batch_teaches_nothing():
 def test_only_the_first_texts_are_learned_from(monkeypatch):
     orders, _, _ = _orders()
     monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 100)
-    others = ["学校门口每天早上交通拥堵没人管"] * 100
+    others = [f"来电人称：{place}{problem}。" for place, problem in itertools.product(PLACES, PROBLEMS)] * 3
     learned = Boilerplate.learn(compared_text(text) for text in [*orders[:100], *others])
     assert learned == Boilerplate.learn(compared_text(order) for order in orders[:100])
     assert learned.openings == {compared_text(OPENING)}
@@ -228,4 +228,60 @@ def test_real_replies_opened_by_one_greeting_no_longer_chain_into_one_group():
 def test_stripping_is_the_identity_without_boilerplate():
     texts = ["".join(letters) for letters in itertools.permutations("物业费停车", 5)]
     empty = Boilerplate()
-    assert not empty and [empty.strip(text) for text in texts] == texts
+    assert not empty and [empty.strip(text, keep=3) for text in texts] == texts
+    assert Boilerplate(openings=frozenset({"物业费停"})) and Boilerplate(endings=frozenset({"物业费停"}))
+
+
+def _combinations(opening: str, places: tuple[str, ...] = PLACES) -> list[str]:
+    """An order for every place and problem, typed after ``opening``."""
+    return [opening + place + problem + "。" for place, problem in itertools.product(places, PROBLEMS)]
+
+
+def test_a_phrase_needs_min_branches_continuations():
+    """Ten places after the template: a template; nine: not yet (the ten other texts have none)."""
+    assert Boilerplate.learn(compared_text(text) for text in _combinations(OPENING)).openings == {
+        compared_text(OPENING)
+    }
+    nine = _combinations(OPENING, PLACES[: MIN_BRANCHES - 1]) + [f"{problem}已经很久了" for problem in PROBLEMS]
+    assert not Boilerplate.learn(compared_text(text) for text in nine).openings
+
+
+def test_the_texts_beyond_the_commonest_continuation_must_be_a_tenth():
+    phrase = "市民来电反映"
+    places = (
+        "东湖路",
+        "西山村",
+        "南门桥",
+        "北岭镇",
+        "中心街",
+        "学府路",
+        "江边村",
+        "新华街",
+        "工业园",
+        "高铁站",
+        "老城区",
+    )
+    common = [phrase + "阳光小区停车费太贵"] * 50
+    others = [f"{place}垃圾没人清运" for place in places] * 4
+    assert Boilerplate.learn([*common, *(phrase + place for place in places[:10]), *others[:40]])
+    assert not Boilerplate.learn([*common, *(phrase + place for place in places[:9]), *others[:41]])
+
+
+def test_texts_that_stop_at_a_phrase_are_no_continuation_of_it():
+    phrase = "市民来电反映"
+    texts = [phrase] * 60 + [phrase + place for place in PLACES[: MIN_BRANCHES - 1]] * 4 + ["学校门口交通拥堵"] * 4
+    assert not Boilerplate.learn(texts)
+
+
+def test_templates_of_different_lengths_are_all_learned():
+    texts = [compared_text(text) for text in _combinations(OPENING) + _combinations("来电人称：")]
+    assert Boilerplate.learn(texts).openings == {compared_text(OPENING), "来电人称"}
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_phrases_up_to_max_length_are_learned(extra):
+    """A template of MAX_LENGTH characters is an opening (or an ending); a longer one is not."""
+    template = ("市民来电反映请相关部门尽快核实处理并回复" * 2)[: MAX_LENGTH + extra]
+    openings = Boilerplate.learn(template + place + problem for place, problem in itertools.product(PLACES, PROBLEMS))
+    endings = Boilerplate.learn(place + problem + template for place, problem in itertools.product(PLACES, PROBLEMS))
+    assert (openings.openings, endings.endings) == ((frozenset({template}),) * 2 if not extra else (frozenset(),) * 2)

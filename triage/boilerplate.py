@@ -87,7 +87,7 @@ class Boilerplate:
     def __bool__(self) -> bool:
         return bool(self.openings or self.endings)
 
-    def strip(self, text: str, keep: int = 3) -> str:
+    def strip(self, text: str, keep: int) -> str:
         """``text`` without the longest known opening, then the longest known ending, that leave it at
         least ``keep`` characters."""
         start = next((n for n in self._opening_lengths if n <= len(text) - keep and text[:n] in self.openings), 0)
