@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import triage
 import triage.boilerplate
 from tests.conftest import SHARED_DATA
-from triage.boilerplate import MAX_LENGTH, MIN_BRANCHES, MIN_TEXTS, Boilerplate
-from triage.grouping import compared_text, group, group_chunks
+from triage.boilerplate import KEEP, MAX_LENGTH, MIN_BRANCHES, MIN_TEXTS, Boilerplate, compared_text
+from triage.grouping import group, group_chunks
 
 # Invented work orders typed into one template, written for these tests: four concerns, each in six
 # wordings sent four times (twice with a note that it was raised before), among ten single orders.
@@ -74,6 +75,10 @@ def test_the_template_is_learned_and_cut_off():
     assert boilerplate.openings == {compared_text(OPENING)}
     assert boilerplate.endings == {compared_text(ENDING)}
     assert [boilerplate.strip(compared_text(order), keep=3) for order in orders] == [compared_text(c) for c in cores]
+    # classified without it, and without the punctuation and spaces that joined it to the order
+    assert boilerplate.cut("市民来电反映： 路灯 坏了。 请相关部门尽快核实处理并回复市民。") == "路灯 坏了"
+    assert boilerplate.cut("市民来电反映路灯坏了请相关部门尽快核实处理并回复市民") == "路灯坏了"
+    assert boilerplate.cut("来电反映路灯坏了。") == "来电反映路灯坏了。"
 
 
 def test_the_shared_start_of_one_frequent_concern_is_no_template():
@@ -285,3 +290,97 @@ def test_phrases_up_to_max_length_are_learned(extra):
     openings = Boilerplate.learn(template + place + problem for place, problem in itertools.product(PLACES, PROBLEMS))
     endings = Boilerplate.learn(place + problem + template for place, problem in itertools.product(PLACES, PROBLEMS))
     assert (openings.openings, endings.endings) == ((frozenset({template}),) * 2 if not extra else (frozenset(),) * 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["市民来电反映", "：", " ", "路灯", "坏了", "。", "请处理", "谢谢", "！"]), max_size=12)
+)
+def test_cut_takes_from_the_prepared_text_what_strip_takes_from_the_compared_one(parts):
+    boilerplate = Boilerplate(frozenset({"市民来电反映"}), frozenset({"请处理谢谢"}))
+    prepared = "".join(parts)
+    cut = boilerplate.cut(prepared)
+    assert cut in prepared
+    if compared_text(prepared):
+        assert compared_text(cut) == boilerplate.strip(compared_text(prepared), keep=KEEP)
+
+
+@pytest.fixture(scope="module")
+def default_model():
+    return triage.load()
+
+
+def _orders_file(tmp_path, name="orders.csv"):
+    orders, _, _ = _orders()
+    path = tmp_path / name
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("编号", "内容"), *enumerate(orders)])
+    return path, orders
+
+
+def _departments(path) -> list[str]:
+    with path.open(encoding="utf-8-sig") as handle:
+        return [row["department"] for row in csv.DictReader(handle)]
+
+
+def test_tag_classifies_orders_without_their_template(tmp_path, default_model):
+    from triage.batch import tag_file
+    from triage.text import prepare
+
+    source, orders = _orders_file(tmp_path)
+    template = Boilerplate.from_texts(orders)
+    as_cut = [result.department for result in default_model.classify([template.cut(prepare(o).text) for o in orders])]
+    as_written = [result.department for result in default_model.classify(orders)]
+    assert as_cut != as_written  # the template moves some orders to another department
+    for jobs in (1, 2):
+        tag_file(source, tmp_path / f"cut{jobs}.csv", model=default_model, n_jobs=jobs, progress=False)
+        assert _departments(tmp_path / f"cut{jobs}.csv") == as_cut
+    tag_file(source, tmp_path / "kept.csv", model=default_model, cut_template=False, progress=False)
+    assert _departments(tmp_path / "kept.csv") == as_written
+
+
+def test_tag_dataframe_learns_the_template_from_its_frame(default_model):
+    import pandas as pd
+
+    from triage.batch import tag_dataframe
+    from triage.text import prepare
+
+    orders, _, _ = _orders()
+    frame = pd.DataFrame({"内容": orders})
+    template = Boilerplate.from_texts(orders)
+    as_cut = [result.department for result in default_model.classify([template.cut(prepare(o).text) for o in orders])]
+    assert tag_dataframe(frame, model=default_model)["department"].tolist() == as_cut
+    kept = tag_dataframe(frame, model=default_model, template=Boilerplate())["department"].tolist()
+    assert kept == [result.department for result in default_model.classify(orders)]
+
+
+def test_a_run_resumed_with_the_template_kept_is_refused_and_resumed_as_it_was_run(tmp_path, small_model):
+    from tests.test_batch_checkpoints import interrupt
+    from triage.batch import tag_file
+    from triage.io import DataError
+
+    source, _ = _orders_file(tmp_path)
+    whole, output = tmp_path / "whole.csv", tmp_path / "tagged.csv"
+    tag_file(source, whole, model=small_model, chunk_size=2, progress=False)
+    state = interrupt(source, output, small_model, chunks=3)
+    assert state["template"] == [[compared_text(OPENING)], [compared_text(ENDING)]]
+    with pytest.raises(DataError, match="the template cut before classifying"):
+        tag_file(source, output, model=small_model, chunk_size=2, progress=False, resume=True, cut_template=False)
+    tag_file(source, output, model=small_model, chunk_size=2, progress=False, resume=True)
+    assert output.read_bytes() == whole.read_bytes()
+
+
+def test_dask_tags_templated_orders_as_the_local_tagger(dask_client, saved_model_dir, small_model, tmp_path):
+    import pyarrow.parquet as pq
+
+    import triage.dask
+    from triage.batch import tag_file
+
+    source, orders = _orders_file(tmp_path)
+    written = [result.department for result in small_model.classify(orders)]
+    tag_file(source, tmp_path / "local.parquet", model=small_model, progress=False)
+    local = pq.read_table(tmp_path / "local.parquet")
+    assert local.column("department").to_pylist() != written  # the template was cut
+    address = dask_client.scheduler.address
+    triage.dask.tag_dataset(source, tmp_path / "out", scheduler=address, model_path=saved_model_dir)
+    assert pq.read_table(tmp_path / "out").equals(local.replace_schema_metadata(None))

@@ -10,7 +10,7 @@ compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.str
 The boilerplate is learned from the batch itself, since every centre has its own template:
 
 * An opening is a phrase of :data:`MIN_LENGTH` to :data:`MAX_LENGTH` characters (of the text as
-  grouping compares it, :func:`triage.grouping.compared_text`) that is followed by at least
+  grouping compares it, :func:`compared_text`) that is followed by at least
   :data:`MIN_BRANCHES` different characters, where the texts that do not go on the commonest way
   are alone at least :data:`MIN_SHARE` of the sample: a template is followed by the starts of many
   concerns (a city's name may start most of them, the rest are still many), while the shared start
@@ -32,11 +32,24 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_LENGTH", "MIN_BRANCHES", "MIN_LENGTH", "MIN_SHARE", "MIN_TEXTS", "SAMPLE_SIZE", "Boilerplate"]
+from triage.text import has_chinese, prepare
+
+__all__ = [
+    "KEEP",
+    "MAX_LENGTH",
+    "MIN_BRANCHES",
+    "MIN_LENGTH",
+    "MIN_SHARE",
+    "MIN_TEXTS",
+    "SAMPLE_SIZE",
+    "Boilerplate",
+    "compared_text",
+]
 
 #: Shortest phrase taken for boilerplate: shorter ones are words (您好, 我是) that weigh a shingle or two.
 MIN_LENGTH = 4
@@ -51,6 +64,8 @@ MIN_SHARE = 0.1
 #: Fewest different characters that must follow a phrase: a template is followed by the starts of
 #: many concerns, the shared start of one concern (an estate's name) by its few wordings.
 MIN_BRANCHES = 10
+#: Fewest characters (as compared) a cut leaves of a message for classifying it (:meth:`Boilerplate.cut`).
+KEEP = 3
 #: Texts the boilerplate is learned from: the batch's first ones (as many as concerns take their
 #: word frequencies from, :data:`triage.concerns.IDF_SAMPLE`, so both learn the same boilerplate).
 SAMPLE_SIZE = 5_000
@@ -72,7 +87,7 @@ class Boilerplate:
     @classmethod
     def learn(cls, texts: Iterable[str]) -> Boilerplate:
         """The boilerplate of a batch whose texts, as grouping compares them
-        (:func:`triage.grouping.compared_text`), are ``texts``: the first :data:`SAMPLE_SIZE` are
+        (:func:`compared_text`), are ``texts``: the first :data:`SAMPLE_SIZE` are
         read, empty ones not counted (the rule is in the module's docstring)."""
         heads, tails = [], []
         for text in itertools.islice(texts, SAMPLE_SIZE):
@@ -84,16 +99,74 @@ class Boilerplate:
         least = math.ceil(MIN_SHARE * len(heads))
         return cls(_shared_openings(heads, least), frozenset(ending[::-1] for ending in _shared_openings(tails, least)))
 
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Boilerplate:
+        """:meth:`learn` from a batch's texts as they were written (prepared and compared here)."""
+        return cls.learn(compared_text(prepare(text).text) for text in itertools.islice(texts, SAMPLE_SIZE))
+
     def __bool__(self) -> bool:
         return bool(self.openings or self.endings)
 
     def strip(self, text: str, keep: int) -> str:
         """``text`` without the longest known opening, then the longest known ending, that leave it at
         least ``keep`` characters."""
+        start, cut = self._bounds(text, keep)
+        return text[start : len(text) - cut]
+
+    def cut(self, prepared: str, keep: int = KEEP) -> str:
+        """A :func:`~triage.text.prepare` text without what :meth:`strip` cuts from it as compared
+        (:func:`compared_text`), and the punctuation and spaces around that: the message classified
+        without the template its batch was typed into."""
+        runs = [match.span() for match in _WORD_RUNS.finditer(prepared)]
+        start, cut = self._bounds("".join(prepared[a:b] for a, b in runs), keep)
+        if not start and not cut:
+            return prepared
+        return prepared[_after(runs, start) if start else 0 : _before(runs, cut)]
+
+    def _bounds(self, text: str, keep: int) -> tuple[int, int]:
+        """How many characters :meth:`strip` cuts from the start and from the end of ``text``."""
         start = next((n for n in self._opening_lengths if n <= len(text) - keep and text[:n] in self.openings), 0)
         room = len(text) - start - keep
         cut = next((n for n in self._ending_lengths if n <= room and text[len(text) - n :] in self.endings), 0)
-        return text[start : len(text) - cut]
+        return start, cut
+
+
+_NOT_TEXT = re.compile(r"[\W_]+")
+_WORD_RUNS = re.compile(r"[^\W_]+")
+
+
+def compared_text(prepared: str) -> str:
+    """A :func:`~triage.text.prepare` text as grouping compares it and the boilerplate is learned:
+    letters, digits and CJK characters only (punctuation and spacing do not make two messages
+    different); ``""`` without Chinese."""
+    return _NOT_TEXT.sub("", prepared) if has_chinese(prepared) else ""
+
+
+def _after(runs: list[tuple[int, int]], characters: int) -> int:
+    """Where, in the text of the word ``runs``, what follows their first ``characters`` letters (and the
+    punctuation after them) begins."""
+    for number, (start, stop) in enumerate(runs):
+        if characters < stop - start:
+            return start + characters
+        characters -= stop - start
+        if not characters:
+            return runs[number + 1][0] if number + 1 < len(runs) else stop
+    return runs[-1][1] if runs else 0
+
+
+def _before(runs: list[tuple[int, int]], characters: int) -> int | None:
+    """Where, in the text of the word ``runs``, what precedes their last ``characters`` letters (and the
+    punctuation before them) ends; None (the end) for none."""
+    if not characters:
+        return None
+    for number in range(len(runs) - 1, -1, -1):
+        start, stop = runs[number]
+        if characters < stop - start:
+            return stop - characters
+        characters -= stop - start
+        if not characters:
+            return runs[number - 1][1] if number else start
+    return 0
 
 
 def _longest_first(phrases: frozenset[str]) -> tuple[int, ...]:

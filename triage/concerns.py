@@ -52,8 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from triage.boilerplate import Boilerplate
-from triage.grouping import RowSpill, chunk_spans, compared_text, connected_groups, release_pages
+from triage.boilerplate import Boilerplate, compared_text
+from triage.grouping import RowSpill, chunk_spans, connected_groups, release_pages
 from triage.places import extract_places, is_coded
 from triage.text import prepare
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from triage._optional import import_optional
 from triage.batch import GROUP_COLUMNS, added_column_prefix, output_columns, parquet_table, tag_dataframe
-from triage.boilerplate import SAMPLE_SIZE
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import (
     DataError,
@@ -69,11 +69,14 @@ def _worker_model(model_path: str | None) -> Any:
     return triage.load(model_path)
 
 
-def _tag_partition(frame: Any, text_columns: list[str], model_path: str | None, config: RoutingConfig | None) -> Any:
+def _tag_partition(
+    frame: Any, text_columns: list[str], model_path: str | None, config: RoutingConfig | None, template: Boilerplate
+) -> Any:
     errors = None
     if READ_ERRORS in frame.columns:  # read by read_export: a row that could not be read is not tagged
         errors, frame = frame[READ_ERRORS].tolist(), frame.drop(columns=READ_ERRORS)
-    tagged = tag_dataframe(frame, text_columns, model=_worker_model(model_path), config=config, errors=errors)
+    model = _worker_model(model_path)
+    tagged = tag_dataframe(frame, text_columns, model=model, config=config, errors=errors, template=template)
     prefix = added_column_prefix(frame.columns)
     for name, dtype in _DTYPES.items():  # such a row's blank tags become missing values
         tagged[prefix + name] = tagged[prefix + name].replace("", None).astype(dtype)
@@ -86,12 +89,15 @@ def tag(
     *,
     model_path: str | Path | None = None,
     config: RoutingConfig | str | Path | None = None,
+    cut_template: bool = True,
 ) -> Any:
     """Add the :func:`~triage.batch.output_columns` to every partition of the dask DataFrame ``ddf``.
 
     ``model_path`` must be readable by every worker (default: the model shipped with triage). With
     a routing ``config`` (a :class:`~triage.routing.RoutingConfig` or its TOML path, read and
-    checked here, before any partition) rows are routed and also get the routing columns.
+    checked here, before any partition) rows are routed and also get the routing columns. Messages are
+    classified without the template the first rows were typed into (learned here, as ``tag_file`` learns
+    it), unless ``cut_template`` is False.
     """
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     if config is not None and not isinstance(config, RoutingConfig):
@@ -102,7 +108,8 @@ def tag(
     for name in output_columns(config is not None):
         meta[prefix + name] = pandas.Series(dtype=_DTYPES.get(name, "str"))
     path = str(model_path) if model_path is not None else None
-    return ddf.map_partitions(_tag_partition, columns, path, config, meta=meta)
+    template = Boilerplate.from_texts(_first_texts(ddf, columns)) if cut_template else Boilerplate()
+    return ddf.map_partitions(_tag_partition, columns, path, config, template, meta=meta)
 
 
 #: How much data :func:`read_export` reads in one partition, unless told.
@@ -543,16 +550,22 @@ def _group_ids(
 
 
 def _learned_sketcher(ddf: Any, columns: list[str]) -> Sketcher:
-    """A sketcher with the boilerplate of the first :data:`~triage.boilerplate.SAMPLE_SIZE` rows, the
-    texts :func:`triage.grouping.group_chunks` learns it from: partitions are read in order until
-    they hold that many (usually the first alone)."""
+    """A sketcher with the boilerplate of the first rows, the texts :func:`triage.grouping.group_chunks`
+    learns it from."""
     sketcher = Sketcher()
-    sample: list[str] = []
+    return sketcher.learned(sketcher.clean(_first_texts(ddf, columns)))
+
+
+def _first_texts(ddf: Any, columns: list[str]) -> list[str]:
+    """The texts of the first :data:`~triage.boilerplate.SAMPLE_SIZE` rows, a row that could not be read
+    empty, as the local tagger reads them: partitions are read in order until they hold that many (usually
+    the first alone)."""
+    texts: list[str] = []
     for number in range(ddf.npartitions):
-        if len(sample) >= SAMPLE_SIZE:
+        if len(texts) >= SAMPLE_SIZE:
             break
-        sample += sketcher.clean(join_text_columns(ddf.get_partition(number).compute(), columns))
-    return sketcher.learned(sample)
+        texts += join_text_columns(_readable(ddf.get_partition(number).compute()), columns)
+    return texts[:SAMPLE_SIZE]
 
 
 def _signature_meta(size: int) -> Any:
@@ -621,6 +634,7 @@ def tag_dataset(
     group_threshold: float | None = None,
     config: RoutingConfig | str | Path | None = None,
     overwrite: bool = False,
+    cut_template: bool = True,
 ) -> str:
     """Tag the export ``source`` (a Parquet dataset, read with its Arrow types, or a glob of text files read
     by :func:`read_export`) into the Parquet dataset ``output``, with :data:`~triage.batch.GROUP_COLUMNS` too
@@ -629,7 +643,7 @@ def tag_dataset(
 
     Runs on the Dask ``scheduler`` at that address, or on a local cluster of ``n_jobs`` worker processes
     started for the call (``None``: one per core). Returns the scheduler's address. ``output`` is
-    replaced only with ``overwrite``.
+    replaced only with ``overwrite``. ``cut_template`` as for :func:`tag`.
     """
     distributed = import_optional("distributed", extra="dask", purpose="--engine dask")
     output = Path(output)
@@ -647,7 +661,7 @@ def tag_dataset(
         client = stack.enter_context(distributed.Client(scheduler))
         # Parquet input keeps its types, as locally
         frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True)
-        tagged = tag(frame, text_columns, model_path=model, config=config)
+        tagged = tag(frame, text_columns, model_path=model, config=config, cut_template=cut_template)
         if group_threshold is not None:
             readable = frame.map_partitions(_readable, meta=frame._meta)
             tagged = with_groups(tagged, readable, text_columns, threshold=group_threshold)

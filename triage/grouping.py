@@ -44,7 +44,6 @@ from __future__ import annotations
 import itertools
 import mmap
 import os
-import re
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -55,10 +54,10 @@ from typing import Any, Self
 
 import numpy as np
 
-from triage.boilerplate import SAMPLE_SIZE, Boilerplate
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate, compared_text
 from triage.defaults import DEFAULT_GROUP_THRESHOLD as DEFAULT_THRESHOLD
 from triage.hashing import code_points, mix64
-from triage.text import has_chinese, prepare
+from triage.text import prepare
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -68,7 +67,6 @@ __all__ = [
     "band_keys",
     "band_spans",
     "chunk_spans",
-    "compared_text",
     "connected_groups",
     "estimated_jaccard",
     "group",
@@ -80,7 +78,6 @@ __all__ = [
 
 
 _EMPTY = np.uint32(0xFFFFFFFF)  # a bin no shingle fell into; real values are < 2**31
-_NOT_TEXT = re.compile(r"[\W_]+")
 _MASK64 = 0xFFFFFFFFFFFFFFFF
 
 
@@ -170,12 +167,6 @@ class Sketcher:
         flat = signatures.reshape(-1)
         np.minimum.at(flat, owner * size + bins, values)
         return _densify(signatures)
-
-
-def compared_text(prepared: str) -> str:
-    """A :func:`~triage.text.prepare` text as grouping compares it: letters, digits and CJK characters
-    only (punctuation and spacing do not make two messages different); ``""`` without Chinese."""
-    return _NOT_TEXT.sub("", prepared) if has_chinese(prepared) else ""
 
 
 #: Characters sketched at once: the shingles' temporaries take about 60 bytes a character (a

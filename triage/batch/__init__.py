@@ -49,6 +49,7 @@ from triage.batch.writers import XLSX_MAX_COLUMNS as XLSX_MAX_COLUMNS
 from triage.batch.writers import XLSX_MAX_ROWS as XLSX_MAX_ROWS
 from triage.batch.writers import _JsonlWriter
 from triage.batch.writers import delimited_lines as delimited_lines
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate
 from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.io import (
     DataError,
@@ -126,6 +127,8 @@ def tag_file(
     )
     with reading as export:
         model, run = _start(export, options, out_kind, model)
+        if options.cut_template:
+            run = replace(run, template=_learned_template(export, run.text_indices, options.stop_after))
         text_columns = [run.header[i] for i in run.text_indices]
         summary = Summary(str(src), str(dst), text_columns=text_columns, encoding=str(export.encoding or ""))
         groups = None
@@ -210,6 +213,26 @@ def _tag_stream(
     summary.suspect_rows, summary.first_error = counts.suspect_rows, counts.describe_first_error()
 
 
+def _learned_template(export: Export, text_indices: Sequence[int], stop_after: int | None) -> Boilerplate:
+    """The template the export's first :data:`~triage.boilerplate.SAMPLE_SIZE` rows were typed into, read
+    in a short pass of their own (rows that cannot be read count as empty, as when grouping)."""
+    reading = read_rows(
+        export.path,
+        format=export.format,
+        encoding=export.encoding.encoding if export.encoding else "auto",
+        sheet=export.sheet,
+        chunk_size=DEFAULT_CHUNK_SIZE,
+        stop_after=min(SAMPLE_SIZE, stop_after or SAMPLE_SIZE),
+        jsonl_keys=export.keys,
+    )
+    with reading as sample:
+        return Boilerplate.from_texts(
+            "" if row.error else join_text(row.cells[i] for i in text_indices)
+            for chunk in sample.chunks
+            for row in chunk
+        )
+
+
 def _group_rows(
     export: Export, text_indices: Sequence[int], stop_after: int | None, threshold: float, progress: bool
 ) -> tuple[Any, Any]:
@@ -247,11 +270,14 @@ def tag_dataframe(
     model: TriageModel | None = None,
     config: RoutingConfig | None = None,
     errors: Sequence[str] | None = None,
+    template: Boilerplate | None = None,
 ) -> Any:
     """Return a copy of a pandas DataFrame with the :func:`output_columns` added (in memory), named as
     ``tag_file`` names them (:func:`added_column_prefix`). Text cells follow the readers' cell rule
     (:func:`~triage.io.frame_texts`). A row with an ``errors`` entry (why it could not be read), or whose text
-    cell cannot be a cell (bytes that are not UTF-8), is not tagged: its ``error`` says why."""
+    cell cannot be a cell (bytes that are not UTF-8), is not tagged: its ``error`` says why. Texts are
+    classified without the ``template`` (a :class:`~triage.boilerplate.Boilerplate`) they were typed into:
+    ``None`` learns it from the frame's first texts, as ``tag_file`` does; ``Boilerplate()`` cuts nothing."""
     import triage
 
     model = model or triage.load()
@@ -262,7 +288,9 @@ def tag_dataframe(
         raise ValueError(f"errors has {len(errors)} entries for a frame of {len(texts)} rows")
     if errors is not None:  # why a row could not be read comes first, then a cell that cannot be one
         unreadable = [read or cell for read, cell in zip(errors, unreadable, strict=True)]
-    tags = _tag_chunk(model, config, texts, unreadable)
+    if template is None:
+        template = Boilerplate.from_texts("" if bad else text for text, bad in zip(texts, unreadable, strict=True))
+    tags = _tag_chunk(model, config, texts, unreadable, template=template)
     out, prefix = frame.copy(), added_column_prefix(frame.columns)
     for name, column in zip(output_columns(config is not None), tags, strict=True):
         out[prefix + name] = column

@@ -96,6 +96,7 @@ _JOB_PARTS = {
     "routing": "the routing config",
     "group": "grouping or its threshold",
     "added_columns": "the columns added",
+    "template": "the template cut before classifying (--keep-template, or the first rows)",
 }
 
 
@@ -114,4 +115,6 @@ def _job(export: Export, run: _Run, model: TriageModel, options: TagOptions) -> 
         "group": options.threshold if options.group else None,
         # a partial output written by a version adding other columns must not be continued
         "added_columns": list(run.names),
+        # None when none was cut, as a checkpoint written before templates were cut reads
+        "template": [sorted(run.template.openings), sorted(run.template.endings)] if run.template else None,
     }

@@ -116,6 +116,7 @@ class TagOptions:
     group: bool = False
     group_threshold: float | None = None
     spreadsheet_safe: bool = True
+    cut_template: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.text_columns, str):

@@ -13,6 +13,7 @@ from typing import Any
 from triage._optional import import_optional
 from triage.batch.options import GROUP_COLUMNS, TagOptions, added_column_prefix, output_columns
 from triage.batch.writers import _candidates_array, _CellRule, _DelimitedWriter, _JsonlWriter
+from triage.boilerplate import Boilerplate
 from triage.io import (
     Export,
     Row,
@@ -25,6 +26,7 @@ from triage.io import (
 from triage.model import TriageModel
 from triage.results import RankedCandidates
 from triage.routing import RoutingConfig
+from triage.text import prepare
 
 
 def _tag_chunk(
@@ -33,13 +35,17 @@ def _tag_chunk(
     texts: list[str],
     errors: list[str],
     ranked_candidates: bool = False,
+    template: Boilerplate | None = None,
 ) -> list[Any]:
     """The added columns (:func:`output_columns`) of one chunk, a list of values each: each result's
     ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error.
     With ``ranked_candidates`` (outputs that store the candidates as lists) and no routing, ``candidates`` is
-    a :class:`~triage.results.RankedCandidates` instead of JSON text."""
+    a :class:`~triage.results.RankedCandidates` instead of JSON text. Texts are classified with the batch's
+    ``template`` (:meth:`~triage.boilerplate.Boilerplate.cut`) cut off."""
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable] if len(usable) < len(texts) else texts
+    if template:
+        batch = [template.cut(prepare(text).text) for text in batch]
     tags = len(output_columns(config is not None)) - 1
     # the columns hold no explanation: computing one costs ~20 % of a routed row
     if config is None:  # the cells of classify(batch, explain=0), without building the results first
@@ -87,6 +93,8 @@ class _Run:
     #: output's header calls them ``triage_NAME`` when the input has a column so named (:func:`added_column_prefix`).
     names: tuple[str, ...]
     cells: _CellRule
+    #: The template the input's first rows were typed into, cut before classifying (:mod:`triage.boilerplate`).
+    template: Boilerplate = field(default_factory=Boilerplate)
 
     @property
     def review_index(self) -> int:
@@ -97,7 +105,9 @@ class _Run:
 
     def tags(self, model: TriageModel, texts: list[str], errors: list[str]) -> list[Any]:
         """:func:`_tag_chunk` for this run's output (Parquet takes the candidates as arrays)."""
-        return _tag_chunk(model, self.config, texts, errors, ranked_candidates=self.out_kind == "parquet")
+        return _tag_chunk(
+            model, self.config, texts, errors, ranked_candidates=self.out_kind == "parquet", template=self.template
+        )
 
 
 def _joined_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:

@@ -100,6 +100,12 @@ _NOT_WITH_DASK = {
     "reads the texts in a first pass. 相似诉求归并",
 )
 @group_threshold_options
+@click.option(
+    "--keep-template",
+    is_flag=True,
+    help="Classify messages as written: by default the phrases that open or close a tenth of the first "
+    "5,000 rows (a hotline's 市民来电反映：… template) are cut first. 保留模板",
+)
 @raw_cells_option
 @model_option
 @handles_user_errors
@@ -125,6 +131,7 @@ def tag(
     group: bool,
     group_threshold: float,
     old_threshold: float | None,
+    keep_template: bool,
     raw_cells: bool,
     model_path: Path | None,
 ) -> None:
@@ -147,6 +154,7 @@ def tag(
             model_path,
             group_threshold if group else None,
             config,
+            not keep_template,
         )
         return
     if str(input_path) != STDIO and input_path.is_dir():
@@ -180,6 +188,7 @@ def tag(
         group=group,
         group_threshold=group_threshold,
         spreadsheet_safe=not raw_cells,
+        cut_template=not keep_template,
     )
     if not silent:
         _report_tagging(summary)
@@ -219,6 +228,7 @@ def _tag_on_dask(
     model_path: Path | None,
     group_threshold: float | None,
     config: Any,
+    cut_template: bool,
 ) -> None:
     """``triage tag --engine dask``: refuse the options Dask cannot honour, then tag into a Parquet dataset."""
     not_stdio(**{"INPUT (with --engine dask)": source, "-o (with --engine dask)": output})
@@ -244,6 +254,7 @@ def _tag_on_dask(
         group_threshold=group_threshold,
         config=config,
         overwrite=overwrite,
+        cut_template=cut_template,
     )
     echo(f"tagged into {output} on {address}", err=True)
 
