@@ -20,6 +20,7 @@ from triage.io import (
     detect_text_columns,
     join_text,
     require_columns,
+    require_saved_values,
     unique_columns,
 )
 from triage.model import TriageModel
@@ -158,6 +159,7 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
     header = export.header
     columns = list(options.text_columns) or detect_text_columns(header)
     require_columns(header, [*columns, *([options.id_column] if options.id_column else [])], source=export.path)
+    require_saved_values(export.unsaved_formulas(), columns, export.path)  # else tagged as empty messages
     names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
     keep_types = export.schema is not None and out_kind == "parquet"
     input_types = tuple(export.schema.types) if keep_types else None

@@ -1,14 +1,22 @@
 """The rows of a sheet of an XLSX (or XLS) workbook, past its title rows; a file that is no workbook is told
-apart (a web page, CSV named .xls) and refused saying what to do."""
+apart (a web page, CSV named .xls) and refused saying what to do. Formulas whose values were never saved, which
+calamine reads as empty cells, are found in the sheet's XML (:class:`FormulaScan`) for the columns a caller reads
+to be refused (:func:`require_saved_values`)."""
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import html
 import itertools
-from collections.abc import Generator, Iterator
+import posixpath
+import re
+import zipfile
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from triage._optional import import_optional
 from triage.io.cells import Row, row_cells, unique_columns
@@ -16,7 +24,7 @@ from triage.io.errors import DataError
 from triage.io.titles import _MAX_TITLE_ROWS, _title_rows, _warn_title_rows
 
 
-def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row]]:
+def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generator[Row], FormulaScan]:
     calamine = import_optional("python_calamine", extra="io", purpose="reading XLSX files")
     workbook = _open_workbook(calamine, path)
     names = workbook.sheet_names
@@ -26,16 +34,19 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
     if name not in names:
         raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(names)}")
     try:
-        values = workbook.get_sheet_by_name(name).iter_rows()
+        found = workbook.get_sheet_by_name(name)
+        values = found.iter_rows()
     except calamine.CalamineError as problem:
         raise DataError(f"sheet {name!r} cannot be read ({problem}): save the workbook again from Excel/WPS") from None
-    first, values = _past_title_rows(values, name)
+    titles, first, values = _past_title_rows(values, name)
     if not first:
         others = [other for other in names if other != name]
         hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
         raise DataError(f"sheet {name!r} is empty{hint}")
     header = unique_columns(first)  # as wide as the sheet: calamine gives every row the sheet's width
-    return header, (Row(number, *row_cells(row, header)) for number, row in enumerate(values, 1))
+    # calamine's rows start at the sheet's first row, its columns at the first one holding a value
+    scan = FormulaScan(path, name, header, header_row=titles + 1, first_column=found.start[1])
+    return header, (Row(number, *row_cells(row, header)) for number, row in enumerate(values, 1)), scan
 
 
 # How a workbook's bytes begin: a zip archive (XLSX), an OLE compound file (XLS, or an XLSX saved with a password).
@@ -86,12 +97,184 @@ def _looks_like_text(head: bytes) -> bool:
     return False
 
 
-def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[list[Any], Iterator[list[Any]]]:
-    """``(the header row, the rows after it)`` of a sheet, past its title rows
+def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[int, list[Any], Iterator[list[Any]]]:
+    """``(how many title rows, the header row, the rows after it)`` of a sheet, past its title rows
     (:func:`~triage.io.titles._title_rows`), which a :class:`~triage.exceptions.TitleRowsWarning` names."""
     first = list(itertools.islice(rows, _MAX_TITLE_ROWS + 1))
     if not first:
-        return [], rows
+        return 0, [], rows
     if titles := _title_rows(first):
         _warn_title_rows(f"sheet {sheet!r}", first[:titles])
-    return first[titles], itertools.chain(first[titles + 1 :], rows)
+    return titles, first[titles], itertools.chain(first[titles + 1 :], rows)
+
+
+# ---------------------------------------------------------------- formulas whose values were never saved
+
+
+@dataclass(frozen=True)
+class UnsavedFormulas:
+    """The cells of one column of a sheet holding a formula whose value was never calculated and saved: a
+    workbook written by a program that does not calculate (openpyxl writes no value, xlsxwriter a placeholder 0
+    and asks Excel to calculate on opening), which calamine reads as empty cells (or 0)."""
+
+    sheet: str
+    column: str
+    count: int
+    #: The first such cell: its data row (the header is row 0), its reference (``E2``) and its formula.
+    first_row: int
+    first_cell: str
+    first_formula: str
+
+    def __str__(self) -> str:
+        formula = self.first_formula if len(self.first_formula) <= 60 else self.first_formula[:60] + "..."
+        shown = f", ={formula}" if formula else ""
+        cells = "cell holds" if self.count == 1 else "cells hold"
+        return (
+            f"sheet {self.sheet!r}, column {self.column!r}: {self.count:,} {cells} a formula whose value was never "
+            f"calculated and saved (first: row {self.first_row}, cell {self.first_cell}{shown}), which reads as an "
+            "empty cell (or a placeholder 0); open the workbook in Excel or WPS and save it, so that the values are "
+            "computed, or export the sheet as CSV"
+        )
+
+
+def require_saved_values(found: Mapping[str, UnsavedFormulas], columns: Iterable[str], source: Any) -> None:
+    """Refuse the ``columns`` a caller reads (text, label, time) when ``found`` (:meth:`FormulaScan.found`) names
+    one, in a :class:`DataError` naming the file ``source``: their messages or values would be read as empty,
+    silently. Other columns may hold such formulas: they are copied as read."""
+    for column in columns:
+        if column in found:
+            raise DataError(f"{source}: {found[column]}")
+
+
+# How much of a sheet's XML is decompressed at a time: the scan holds this and one cell more.
+_SCAN_CHUNK = 1 << 20
+_CELL_REFERENCE = re.compile(rb'\sr="([A-Z]{1,3})([0-9]+)"')
+_CELL_TYPE = re.compile(rb'\st="([A-Za-z]*)"')
+_NAMESPACE_PREFIX = re.compile(rb"<([\w.-]+:)?sheetData[\s>/]")
+
+
+def _formula_cell(prefix: bytes) -> re.Pattern[bytes]:
+    """A formula cell (namespace ``prefix``, ``b"x:"`` or none) with no value, an empty one or a 0: its
+    attributes, its formula's text (none for a shared formula's copies) and its value element."""
+    c, f, v = (re.escape(b"<" + prefix + name) for name in (b"c", b"f", b"v"))
+    return re.compile(
+        c + rb"(\s[^>]*)?>\s*" + f + rb"\b[^>]*?(?:/>|>([^<]*)</" + re.escape(prefix) + rb"f>)\s*"
+        rb"(" + v + rb"\s*/>|" + v + rb">0?</" + re.escape(prefix) + rb"v>)?\s*</" + re.escape(prefix) + rb"c>"
+    )
+
+
+def _column_index(letters: bytes) -> int:
+    """The column of a cell reference's letters, from 0 (``A`` 0, ``AA`` 26)."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + letter - 64
+    return index - 1
+
+
+@dataclass
+class FormulaScan:
+    """Where the formulas of the sheet a reader reads are (its column names, the sheet row they are in, from 1,
+    and the sheet column of the first, from 0), and those whose values were never saved, scanned for once,
+    when first asked (:meth:`found`)."""
+
+    path: Path
+    sheet: str
+    header: list[str]
+    header_row: int
+    first_column: int
+    _found: dict[str, UnsavedFormulas] | None = field(default=None, repr=False)
+
+    def found(self) -> dict[str, UnsavedFormulas]:
+        """The columns holding formulas whose values were never saved, by name: none for a workbook that is no
+        zip (XLS). The sheet's XML is decompressed once more for this, 1 MiB at a time."""
+        if self._found is None:
+            self._found = {}
+            with contextlib.suppress(OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+                self._found = self._scanned()
+        return self._found
+
+    def _scanned(self) -> dict[str, UnsavedFormulas]:
+        counts: dict[str, int] = {}
+        firsts: dict[str, tuple[int, str, str]] = {}
+        with zipfile.ZipFile(self.path) as archive:
+            part, recalculated = _sheet_part(archive, self.sheet)
+            with archive.open(part) as xml:
+                for cell, formula, value in _formula_cells(xml):
+                    reference = _CELL_REFERENCE.search(cell)
+                    if reference is None or not _unsaved(cell, value, recalculated):
+                        continue
+                    row = int(reference[2]) - self.header_row
+                    at = _column_index(reference[1]) - self.first_column
+                    if row < 1 or not 0 <= at < len(self.header):
+                        continue
+                    column = self.header[at]
+                    counts[column] = counts.get(column, 0) + 1
+                    if column not in firsts:
+                        text = html.unescape(formula.decode("utf-8", "replace"))
+                        firsts[column] = (row, (reference[1] + reference[2]).decode(), text)
+        return {column: UnsavedFormulas(self.sheet, column, count, *firsts[column]) for column, count in counts.items()}
+
+
+def _unsaved(cell: bytes, value: bytes | None, recalculated: bool) -> bool:
+    """Whether a formula cell with these attributes and ``value`` element (none, empty or 0: what
+    :func:`_formula_cell` matches) has no value saved: none; an empty one that is no empty text; or a 0, the
+    placeholder of a workbook that asks to be calculated when opened (xlsxwriter)."""
+    if value is None:
+        return True
+    kind = _CELL_TYPE.search(cell)
+    numeric = kind is None or kind[1] == b"n"
+    if value.endswith(b"0</v>"):
+        return recalculated and numeric
+    return kind is None or kind[1] != b"str"
+
+
+def _formula_cells(xml: Any) -> Iterator[tuple[bytes, bytes, bytes | None]]:
+    """``(attributes, formula, value element)`` of each formula cell of a sheet's XML with no value, an empty
+    one or a 0 (:func:`_formula_cell`), read from the stream ``xml`` a chunk at a time; a chunk is searched
+    only up to its last complete cell, and only when it holds a formula at all."""
+    pattern = opening = None
+    rest = b""
+    while chunk := xml.read(_SCAN_CHUNK):
+        text = rest + chunk
+        if pattern is None:
+            prefix = _NAMESPACE_PREFIX.search(text)
+            if prefix is None:  # sheetData is not reached yet
+                rest = text
+                continue
+            name = prefix[1] or b""
+            pattern, opening, closing = _formula_cell(name), b"<" + name + b"f", b"</" + name + b"c>"
+        end = text.rfind(closing) + len(closing)
+        if end < len(closing):
+            rest = text
+            continue
+        if opening in text[:end]:
+            for match in pattern.finditer(text, 0, end):
+                yield match[1] or b"", match[2] or b"", match[3]
+        rest = text[end:]
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> tuple[str, bool]:
+    """``(the zip member holding the sheet's XML, whether the workbook asks to be calculated when opened)``,
+    from the workbook's XML and its relationships (``KeyError`` where they do not name it)."""
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    relationships = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {item.get("Id"): item.get("Target", "") for item in relationships}
+    elements = [(_local(element.tag), element) for element in book.iter()]
+    ids = [
+        _local_attributes(element).get("id")
+        for tag, element in elements
+        if tag == "sheet" and element.get("name") == sheet
+    ]
+    target = targets[ids[0] if ids else None]
+    part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    recalculated = any(tag == "calcPr" and element.get("fullCalcOnLoad") in ("1", "true") for tag, element in elements)
+    return part, recalculated
+
+
+def _local(name: str) -> str:
+    """An XML name without its namespace (``{...}sheet``: ``sheet``): strict OOXML has namespaces of its own."""
+    return name.rpartition("}")[2]
+
+
+def _local_attributes(element: ElementTree.Element) -> dict[str, str]:
+    return {_local(name): value for name, value in element.items()}
