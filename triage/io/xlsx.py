@@ -153,14 +153,15 @@ _CELL_TYPE = re.compile(rb'\st="([A-Za-z]*)"')
 _NAMESPACE_PREFIX = re.compile(rb"<([\w.-]+:)?sheetData[\s>/]")
 
 
-def _formula_cell(prefix: bytes) -> re.Pattern[bytes]:
-    """A formula cell (namespace ``prefix``, ``b"x:"`` or none) with no value, an empty one or a 0: its
-    attributes, its formula's text (none for a shared formula's copies) and its value element."""
-    c, f, v = (re.escape(b"<" + prefix + name) for name in (b"c", b"f", b"v"))
-    return re.compile(
-        c + rb"(\s[^>]*)?>\s*" + f + rb"\b[^>]*?(?:/>|>([^<]*)</" + re.escape(prefix) + rb"f>)\s*"
-        rb"(" + v + rb"\s*/>|" + v + rb">0?</" + re.escape(prefix) + rb"v>)?\s*</" + re.escape(prefix) + rb"c>"
-    )
+def _formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """For a sheet's namespace ``prefix`` (``b"x:"`` or none): a formula followed by no value, an empty one or
+    a 0 up to the end of its cell (its text, none for a shared formula's copies, and its value element); and
+    the start tag of the cell it is in (its attributes). Searching for formulas first passes the other cells at
+    the speed of a text search."""
+    tag = re.escape(prefix)
+    value = b"(<" + tag + rb"v\s*/>|<" + tag + rb"v>0?</" + tag + rb"v>)?"
+    formula = b"<" + tag + rb"f\b[^>]*?(?:/>|>([^<]*)</" + tag + rb"f>)\s*" + value + rb"\s*</" + tag + b"c>"
+    return re.compile(formula), re.compile(b"<" + tag + rb"c(\s[^>]*)?>\s*")
 
 
 def _column_index(letters: bytes) -> int:
@@ -217,7 +218,7 @@ class FormulaScan:
 
 def _unsaved(cell: bytes, value: bytes | None, recalculated: bool) -> bool:
     """Whether a formula cell with these attributes and ``value`` element (none, empty or 0: what
-    :func:`_formula_cell` matches) has no value saved: none; an empty one that is no empty text; or a 0, the
+    :func:`_formula_patterns` matches) has no value saved: none; an empty one that is no empty text; or a 0, the
     placeholder of a workbook that asks to be calculated when opened (xlsxwriter)."""
     if value is None:
         return True
@@ -229,27 +230,28 @@ def _unsaved(cell: bytes, value: bytes | None, recalculated: bool) -> bool:
 
 
 def _formula_cells(xml: Any) -> Iterator[tuple[bytes, bytes, bytes | None]]:
-    """``(attributes, formula, value element)`` of each formula cell of a sheet's XML with no value, an empty
-    one or a 0 (:func:`_formula_cell`), read from the stream ``xml`` a chunk at a time; a chunk is searched
-    only up to its last complete cell, and only when it holds a formula at all."""
-    pattern = opening = None
+    """``(cell attributes, formula, value element)`` of each formula cell with no value, an empty one or a 0
+    (:func:`_formula_patterns`) in a sheet's XML, read from the stream ``xml`` a chunk at a time, each searched
+    up to its last complete cell."""
+    formula = cell = None
     rest = b""
     while chunk := xml.read(_SCAN_CHUNK):
         text = rest + chunk
-        if pattern is None:
+        if formula is None or cell is None:
             prefix = _NAMESPACE_PREFIX.search(text)
             if prefix is None:  # sheetData is not reached yet
                 rest = text
                 continue
-            name = prefix[1] or b""
-            pattern, opening, closing = _formula_cell(name), b"<" + name + b"f", b"</" + name + b"c>"
+            formula, cell = _formula_patterns(prefix[1] or b"")
+            closing = b"</" + (prefix[1] or b"") + b"c>"
         end = text.rfind(closing) + len(closing)
         if end < len(closing):
             rest = text
             continue
-        if opening in text[:end]:
-            for match in pattern.finditer(text, 0, end):
-                yield match[1] or b"", match[2] or b"", match[3]
+        for found in formula.finditer(text, 0, end):
+            tag = cell.fullmatch(text, text.rfind(b"<", 0, found.start()), found.start())
+            if tag is not None:  # else a formula outside the cells (a data validation's xm:f)
+                yield tag[1] or b"", found[1] or b"", found[2]
         rest = text[end:]
 
 
