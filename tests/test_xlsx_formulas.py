@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,7 @@ _CELLS = st.sampled_from(["路灯", "=A1", None])
     grid=st.integers(2, 4).flatmap(
         lambda width: st.lists(st.lists(_CELLS, min_size=width, max_size=width), max_size=6)
     ),
-    chunk=st.sampled_from([16, 100, 1 << 20]),
+    chunk=st.integers(1, 200) | st.just(1 << 20),
 )
 def test_unsaved_formulas_are_found_in_the_columns_and_rows_the_reader_gives(
     tmp_path_factory, blank_rows, blank_columns, grid, chunk
@@ -189,3 +190,23 @@ def test_cells_named_with_a_namespace_prefix_are_scanned_too():
         b"</x:row></x:sheetData></x:worksheet>"
     )
     assert list(io_xlsx._formula_cells(io.BytesIO(xml))) == [(b' r="A2"', b"B2&amp;C2", None)]
+
+
+def test_a_prefixed_placeholder_zero_is_unsaved_where_the_workbook_asks_to_be_calculated():
+    assert io_xlsx._unsaved(b' r="A2"', b"<x:v>0</x:v>", recalculated=True)
+    assert not io_xlsx._unsaved(b' r="A2"', b"<x:v>0</x:v>", recalculated=False)
+
+
+def test_the_scan_holds_a_chunk_and_a_cell_however_long_a_run_without_a_value_is(monkeypatch):
+    """A sheet styled far past its table (empty cells, ``<c r="A9" s="1"/>``) closes no cell for megabytes:
+    the scan keeps only what may start one."""
+    empty = b"".join(b'<row r="%d"><c r="A%d" s="1"/><c r="B%d" s="1"/></row>' % (n, n, n) for n in range(3, 60_000))
+    xml = b'<worksheet><sheetData><row r="2"><c r="A2"><f>1</f></c></row>' + empty + b"</sheetData></worksheet>"
+    monkeypatch.setattr(io_xlsx, "_SCAN_CHUNK", 1 << 16)
+    tracemalloc.start()
+    try:
+        assert len(list(io_xlsx._formula_cells(io.BytesIO(xml)))) == 1
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(xml) > 2_500_000 and peak < 1_000_000

@@ -11,7 +11,9 @@ and its other cells are kept; so are the rows of a damaged Parquet row group, ea
 error (:func:`~triage.io.parquet._readable_batches`; a group pyarrow cannot read for another reason, LZO say,
 refuses the file: :func:`~triage.io.parquet._not_damage`). The encoding is decided from a large sample
 (:func:`choose_encoding`). The columns of a JSONL file are the keys of all its objects
-(:func:`~triage.io.jsonl._jsonl_keys`: the file is scanned once for them).
+(:func:`~triage.io.jsonl._jsonl_keys`: the file is scanned once for them). An XLSX cell holding a formula whose
+value was never saved reads as empty: :meth:`Export.unsaved_formulas` finds such columns, for callers to refuse
+those they read (:func:`require_saved_values`).
 
 This package holds the reading API; the work is done in its modules: ``encodings``, ``cells``, ``titles``,
 ``lines`` (and byte shares), one per format (``delimited``, ``jsonl``, ``parquet``, ``xlsx``) and ``textfiles``.

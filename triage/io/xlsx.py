@@ -34,8 +34,8 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
     if name not in names:
         raise DataError(f"no sheet {name!r}; the workbook has: {', '.join(names)}")
     try:
-        found = workbook.get_sheet_by_name(name)
-        values = found.iter_rows()
+        worksheet = workbook.get_sheet_by_name(name)
+        values = worksheet.iter_rows()
     except calamine.CalamineError as problem:
         raise DataError(f"sheet {name!r} cannot be read ({problem}): save the workbook again from Excel/WPS") from None
     titles, first, values = _past_title_rows(values, name)
@@ -44,8 +44,9 @@ def _read_xlsx(path: Path, sheet: str | int | None) -> tuple[list[str], Generato
         hint = f"; the workbook also has: {', '.join(others)} (pick one with --sheet)" if others else ""
         raise DataError(f"sheet {name!r} is empty{hint}")
     header = unique_columns(first)  # as wide as the sheet: calamine gives every row the sheet's width
-    # calamine's rows start at the sheet's first row, its columns at the first one holding a value
-    scan = FormulaScan(path, name, header, header_row=titles + 1, first_column=found.start[1])
+    # calamine's rows start at the sheet's first row, its columns at the first one holding a value (python-calamine
+    # issue 177; the property test in tests/test_xlsx_formulas.py fails should that change)
+    scan = FormulaScan(path, name, header, header_row=titles + 1, first_column=worksheet.start[1])
     return header, (Row(number, *row_cells(row, header)) for number, row in enumerate(values, 1)), scan
 
 
@@ -151,6 +152,8 @@ _SCAN_CHUNK = 1 << 20
 _CELL_REFERENCE = re.compile(rb'\sr="([A-Z]{1,3})([0-9]+)"')
 _CELL_TYPE = re.compile(rb'\st="([A-Za-z]*)"')
 _NAMESPACE_PREFIX = re.compile(rb"<([\w.-]+:)?sheetData[\s>/]")
+# Longer than the sheetData tag with any namespace prefix a writer uses: what is kept of a chunk before it.
+_LONGEST_TAG = 256
 
 
 def _formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
@@ -224,7 +227,7 @@ def _unsaved(cell: bytes, value: bytes | None, recalculated: bool) -> bool:
         return True
     kind = _CELL_TYPE.search(cell)
     numeric = kind is None or kind[1] == b"n"
-    if value.endswith(b"0</v>"):
+    if b">0<" in value:
         return recalculated and numeric
     return kind is None or kind[1] != b"str"
 
@@ -232,21 +235,22 @@ def _unsaved(cell: bytes, value: bytes | None, recalculated: bool) -> bool:
 def _formula_cells(xml: Any) -> Iterator[tuple[bytes, bytes, bytes | None]]:
     """``(cell attributes, formula, value element)`` of each formula cell with no value, an empty one or a 0
     (:func:`_formula_patterns`) in a sheet's XML, read from the stream ``xml`` a chunk at a time, each searched
-    up to its last complete cell."""
+    up to its last complete cell; what is kept for the next is the cell begun after it, if any."""
     formula = cell = None
     rest = b""
     while chunk := xml.read(_SCAN_CHUNK):
         text = rest + chunk
         if formula is None or cell is None:
             prefix = _NAMESPACE_PREFIX.search(text)
-            if prefix is None:  # sheetData is not reached yet
-                rest = text
+            if prefix is None:  # sheetData is not reached yet: keep what may be the start of its tag
+                rest = text[-_LONGEST_TAG:]
                 continue
             formula, cell = _formula_patterns(prefix[1] or b"")
-            closing = b"</" + (prefix[1] or b"") + b"c>"
+            opening, closing = b"<" + (prefix[1] or b"") + b"c", b"</" + (prefix[1] or b"") + b"c>"
         end = text.rfind(closing) + len(closing)
-        if end < len(closing):
-            rest = text
+        if end < len(closing):  # no cell ends here: keep from the last one begun, else from a tag the chunk cut
+            begun = text.rfind(opening)
+            rest = text[begun if begun >= 0 else text.rfind(b"<") :] if b"<" in text else b""
             continue
         for found in formula.finditer(text, 0, end):
             tag = cell.fullmatch(text, text.rfind(b"<", 0, found.start()), found.start())
