@@ -118,12 +118,17 @@ def test_a_saved_zero_is_a_placeholder_only_where_the_workbook_asks_to_be_calcul
 
 
 def test_formulas_in_columns_not_read_make_no_noise(small_model, tmp_path):
-    """An unsaved formula in the id column is copied as read (empty): it changes no tag."""
+    """An unsaved formula in a column of numbers is copied as read (empty): it changes no tag. Named as the
+    column identifying the rows (--id-column), it is refused: the tags could not be joined back."""
     path = workbook(tmp_path / "工单.xlsx", [["编号", "内容"], ["=ROW()-1", "路灯坏了晚上很黑"], ["=ROW()-1", "噪音"]])
     summary = tag_file(path, tmp_path / "out.csv", model=small_model, progress=False)  # warnings are errors
     assert summary.rows_out == 2 and summary.errors == 0
     with read_rows(path) as export:
         assert list(export.unsaved_formulas()) == ["编号"]
+    with pytest.raises(
+        DataError, match=r"column '编号': 2 cells hold a formula .*\(first: row 1, cell A2, =ROW\(\)-1\)"
+    ):
+        tag_file(path, tmp_path / "ids.csv", model=small_model, progress=False, id_column="编号")
 
 
 def test_hot_topics_refuse_a_time_column_of_unsaved_formulas(small_model, tmp_path):
