@@ -64,12 +64,12 @@ def rewritten(path: Path, cells: dict[str, str], *, recalculate: bool = True) ->
     return path
 
 
-def saved(path: Path, values: dict[str, str], kind: str = "str") -> Path:
+def saved(path: Path, values: dict[str, str]) -> Path:
     """``path`` with the formulas of the cells ``values`` names holding those saved values, as Excel saves them."""
     with zipfile.ZipFile(path) as whole:
         sheet = whole.read("xl/worksheets/sheet1.xml").decode()
     formulas = {ref: re.search(f'<c r="{ref}"[^>]*><f>(.*?)</f>', sheet)[1] for ref in values}  # type: ignore[index]
-    cells = {ref: f'<c r="{ref}" t="{kind}"><f>{formulas[ref]}</f><v>{value}</v></c>' for ref, value in values.items()}
+    cells = {ref: f'<c r="{ref}" t="str"><f>{formulas[ref]}</f><v>{value}</v></c>' for ref, value in values.items()}
     return rewritten(path, cells, recalculate=False)
 
 
