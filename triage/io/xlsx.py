@@ -162,9 +162,10 @@ def _formula_patterns(prefix: bytes) -> tuple[re.Pattern[bytes], re.Pattern[byte
     the start tag of the cell it is in (its attributes). Searching for formulas first passes the other cells at
     the speed of a text search."""
     tag = re.escape(prefix)
-    value = b"(<" + tag + rb"v\s*/>|<" + tag + rb"v>0?</" + tag + rb"v>)?"
-    formula = b"<" + tag + rb"f\b[^>]*?(?:/>|>([^<]*)</" + tag + rb"f>)\s*" + value + rb"\s*</" + tag + b"c>"
-    return re.compile(formula), re.compile(b"<" + tag + rb"c(\s[^>]*)?>\s*")
+    value = b"(<" + tag + rb"v\s*/>|<" + tag + rb"v>0?</" + tag + rb"v>)"
+    # no two runs of white space can share one out (each try stays linear): the value takes the space after it
+    formula = b"<" + tag + rb"f\b[^<>]*(?:/>|>([^<]*)</" + tag + rb"f>)\s*(?:" + value + rb"\s*)?</" + tag + b"c>"
+    return re.compile(formula), re.compile(b"<" + tag + rb"c(\s[^<>]*)?>\s*")
 
 
 def _column_index(letters: bytes) -> int:
