@@ -24,6 +24,7 @@ import re2
 import triage
 from triage.departments import default_directory
 from triage.exceptions import ConfigError
+from triage.io.xlsx import _formula_patterns
 from triage.pii import _Source
 from triage.routing import RoutingConfig, builtin_rules, load_config
 
@@ -79,7 +80,15 @@ def _shipped_data_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
         yield f"departments.unassigned_unit[{index}]", unit.pattern
 
 
-PATTERNS = dict([*_module_patterns(), *_shipped_data_patterns()])
+def _built_patterns() -> Iterator[tuple[str, re.Pattern[bytes]]]:
+    """Patterns built for what a file holds: an XLSX sheet's formula cells, with and without a namespace prefix."""
+    for prefix in (b"", b"x:"):
+        formula, cell = _formula_patterns(prefix)
+        yield f"triage.io.xlsx._formula_patterns({prefix!r})[0]", formula
+        yield f"triage.io.xlsx._formula_patterns({prefix!r})[1]", cell
+
+
+PATTERNS = dict([*_module_patterns(), *_shipped_data_patterns(), *_built_patterns()])
 
 
 def adversarial(pattern: str, size: int = SIZE) -> list[str]:
@@ -128,12 +137,19 @@ def _scan(pattern: re.Pattern[str], text: str) -> float:
     return time.thread_time() - start
 
 
+def _adversarial_for(pattern: re.Pattern, size: int = SIZE) -> list:
+    """:func:`adversarial` strings for ``pattern``, as UTF-8 bytes for a bytes pattern (one searching XML)."""
+    if isinstance(pattern.pattern, bytes):
+        return [text.encode("utf-8", "surrogatepass") for text in adversarial(pattern.pattern.decode(), size)]
+    return adversarial(pattern.pattern, size)
+
+
 @pytest.mark.parametrize("name", list(PATTERNS))
 def test_builtin_pattern_is_linear_on_adversarial_text(name):
     pattern = PATTERNS[name]
-    probes = adversarial(pattern.pattern, PROBE_SIZE)
+    probes = _adversarial_for(pattern, PROBE_SIZE)
     worst = sorted(range(len(probes)), key=lambda i: -_scan(pattern, probes[i]))[:3]
-    full = adversarial(pattern.pattern)
+    full = _adversarial_for(pattern)
     slow = {}
     for index in worst:
         seconds = _seconds(lambda text=full[index]: _scan(pattern, text))
@@ -147,8 +163,18 @@ def _grows_linearly(pattern: re.Pattern[str], text: str, seconds: float) -> bool
     """Whether a scan over the budget is only a slow linear one (a busy machine made a 40 ms scan take 55): a
     tenth of the text takes at least a twentieth of the time (quadratic: a hundredth), and the whole is under ten
     budgets."""
-    tenth = text[: len(text) // 10] + text[-1]  # the same run, cut, with the same breaker
+    tenth = text[: len(text) // 10] + text[-1:]  # the same run, cut, with the same breaker
     return seconds < 10 * BUDGET_SECONDS and seconds < 20 * _seconds(lambda: _scan(pattern, tenth))
+
+
+@pytest.mark.parametrize("prefix", [b"", b"x:"])
+def test_the_xlsx_formula_pattern_is_linear_on_white_space_after_a_formula(prefix):
+    """XML may put any white space between a cell's elements: after a formula, two runs of it that could share
+    it (``\\s*(value)?\\s*``) took quadratic time."""
+    formula = _formula_patterns(prefix)[0]
+    text = b"<" + prefix + b"f/>" + b" " * SIZE + b"!"
+    seconds = _seconds(lambda: _scan(formula, text))
+    assert seconds < BUDGET_SECONDS or _grows_linearly(formula, text, seconds), seconds
 
 
 def test_safety_rules_with_their_sentence_checks_are_linear():

@@ -20,7 +20,16 @@ from triage.concerns import ConcernTerms, concern_groups, copies_by_place
 from triage.grouping import group_chunks
 from triage.hot_values import TimesAndLikes
 from triage.hotness import Signals
-from triage.io import MAX_ERROR_SHARE, DataError, Row, detect_text_columns, join_text, read_rows, require_columns
+from triage.io import (
+    MAX_ERROR_SHARE,
+    DataError,
+    Row,
+    detect_text_columns,
+    join_text,
+    read_rows,
+    require_columns,
+    require_saved_values,
+)
 
 __all__ = ["Columns", "FirstPass", "ReadOptions", "file_state", "read_back", "read_signals"]
 
@@ -144,6 +153,8 @@ def read_signals(
         terms = stack.enter_context(ConcernTerms()) if concern_threshold is not None else None
         with read_rows(path, **vars(options), progress=progress) as export:
             columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
+            read = (*columns.text, columns.time, columns.likes, columns.id)
+            require_saved_values(export.unsaved_formulas(), [export.header[i] for i in read if i is not None], path)
             keys = export.keys
             values = TimesAndLikes(
                 f"values of the time column {time_column!r}", f"values of the likes column {likes_column!r}"

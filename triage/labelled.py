@@ -18,7 +18,7 @@ import numpy as np
 
 from triage.defaults import DEFAULT_REPLY_CONFIDENCE
 from triage.exceptions import TrainingDataError
-from triage.io import detect_text_columns, join_text_columns, read_table, require_columns
+from triage.io import detect_text_columns, join_text_columns, read_table, require_columns, require_saved_values
 
 __all__ = ["LabelOptions", "LabelSource", "LabelledRows", "Notify", "given_labels", "is_missing", "read_labelled"]
 
@@ -119,6 +119,8 @@ def read_labelled(
     for role, column in wanted.items():
         if column is not None:
             require_columns(frame.columns, [column], role=role)
+    read = [*columns, options.label_column, *(column for column in wanted.values() if column is not None)]
+    require_saved_values(frame.attrs.get("unsaved_formulas", {}), read, path)
     labels = _department_labels(list(frame[options.label_column]), options, say)
     if options.labels_are == "departments" and not any(labels):
         fix = "the file has no rows under its header" if frame.empty else "check --label-column"

@@ -21,6 +21,7 @@ from triage.io import (
     detect_text_columns,
     join_text,
     require_columns,
+    require_saved_values,
     unique_columns,
 )
 from triage.model import TriageModel
@@ -167,7 +168,9 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
     """The run's columns, cell rule and typed columns, from the input's header and the options."""
     header = export.header
     columns = list(options.text_columns) or detect_text_columns(header)
-    require_columns(header, [*columns, *([options.id_column] if options.id_column else [])], source=export.path)
+    read = [*columns, *([options.id_column] if options.id_column else [])]
+    require_columns(header, read, source=export.path)
+    require_saved_values(export.unsaved_formulas(), read, export.path)  # else empty messages tagged, or empty ids
     names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
     keep_types = export.schema is not None and out_kind == "parquet"
     input_types = tuple(export.schema.types) if keep_types else None

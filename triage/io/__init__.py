@@ -11,7 +11,9 @@ and its other cells are kept; so are the rows of a damaged Parquet row group, ea
 error (:func:`~triage.io.parquet._readable_batches`; a group pyarrow cannot read for another reason, LZO say,
 refuses the file: :func:`~triage.io.parquet._not_damage`). The encoding is decided from a large sample
 (:func:`choose_encoding`). The columns of a JSONL file are the keys of all its objects
-(:func:`~triage.io.jsonl._jsonl_keys`: the file is scanned once for them).
+(:func:`~triage.io.jsonl._jsonl_keys`: the file is scanned once for them). An XLSX cell holding a formula whose
+value was never saved reads as empty: :meth:`Export.unsaved_formulas` finds such columns, for callers to refuse
+those they read (:func:`require_saved_values`).
 
 This package holds the reading API; the work is done in its modules: ``encodings``, ``cells``, ``titles``,
 ``lines`` (and byte shares), one per format (``delimited``, ``jsonl``, ``parquet``, ``xlsx``) and ``textfiles``.
@@ -52,7 +54,7 @@ from triage.io.jsonl import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, _jsonl_keys, jo
 from triage.io.lines import _CountingReader, _Lines, byte_shares, joined_shares
 from triage.io.parquet import _read_parquet, batch_rows, batch_text_columns, lost_rows_error
 from triage.io.textfiles import _read_text
-from triage.io.xlsx import _read_xlsx
+from triage.io.xlsx import FormulaScan, UnsavedFormulas, _read_xlsx, require_saved_values
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -65,6 +67,7 @@ __all__ = [
     "Export",
     "Row",
     "Unreadable",
+    "UnsavedFormulas",
     "batch_rows",
     "batch_text_columns",
     "byte_shares",
@@ -83,6 +86,7 @@ __all__ = [
     "read_rows",
     "read_table",
     "require_columns",
+    "require_saved_values",
     "resolve_format",
     "spreadsheet_row",
     "spreadsheet_text",
@@ -186,6 +190,14 @@ class Export:
     keys: list[str] | None = None
     _lines: _Lines | None = field(default=None, repr=False)
     _bar: Any = field(default=None, repr=False)
+    _formulas: FormulaScan | None = field(default=None, repr=False)
+
+    def unsaved_formulas(self) -> dict[str, UnsavedFormulas]:
+        """For XLSX: the columns whose cells hold formulas with no saved value, which read as empty cells
+        (:class:`~triage.io.xlsx.FormulaScan`: the sheet's XML is decompressed again the first time, a quarter
+        of the time reading its rows takes); for a caller to refuse those it reads (:func:`require_saved_values`).
+        Empty for other formats."""
+        return self._formulas.found() if self._formulas is not None else {}
 
     def position(self) -> int | None:
         """Byte offset of the first record not yet read (CSV/TSV/JSONL; else None).
@@ -247,12 +259,12 @@ def read_rows(
     if byte_range is not None and kind not in _DELIMITERS and kind != "jsonl":
         raise DataError(f"{path}: byte ranges are for CSV, TSV and JSONL files, not {kind}")
     with ExitStack() as closing:
-        counter = choice = lines = data_start = schema = footer = batches = keys = None
+        counter = choice = lines = data_start = schema = footer = batches = keys = formulas = None
         try:
             if kind == "parquet":
                 header, rows, schema, footer, batches = _read_parquet(path, chunk_size, row_groups, closing)
             elif kind == "xlsx":
-                header, rows = _read_xlsx(path, sheet)
+                header, rows, formulas = _read_xlsx(path, sheet)
             else:
                 choice = choose_encoding(path, encoding)
                 if kind == "jsonl" and jsonl_keys is None:  # a range's rows count from its start: not up to a row
@@ -272,7 +284,9 @@ def read_rows(
             bar = closing.enter_context(_progress_bar(path, counter is not None, progress))
             chunks = _counted(chunks, bar, counter)
         found = keys if kind == "jsonl" else None
-        yield Export(path, kind, header, chunks, choice, sheet, schema, footer, data_start, batches, found, lines, bar)
+        yield Export(
+            path, kind, header, chunks, choice, sheet, schema, footer, data_start, batches, found, lines, bar, formulas
+        )
 
 
 def _scanned_keys(path: Path, encoding: str, jobs: int, stop_after: int | None, progress: str | None) -> list[str]:
@@ -311,7 +325,9 @@ def read_table(
 
     Raises :class:`DataError` naming the first unreadable row (and how many there are): a model
     should not be trained or measured on rows silently left out. For CSV/TSV/JSONL,
-    ``frame.attrs["encoding"]`` says which encoding was used and why.
+    ``frame.attrs["encoding"]`` says which encoding was used and why; for an XLSX sheet with formulas whose
+    values were never saved (read as empty cells), ``frame.attrs["unsaved_formulas"]`` names their columns
+    (:meth:`Export.unsaved_formulas`), for :func:`require_saved_values` on the columns the caller reads.
     """
     pandas = import_optional("pandas", extra="io", purpose="reading data files")
     records: list[list[str]] = []
@@ -328,6 +344,8 @@ def read_table(
     frame = pandas.DataFrame(records, columns=export.header, dtype=object)
     if export.encoding is not None:
         frame.attrs["encoding"] = str(export.encoding)  # what was chosen and why, for the user
+    if unsaved := export.unsaved_formulas():  # for the caller to refuse the columns it reads
+        frame.attrs["unsaved_formulas"] = unsaved
     return frame
 
 
