@@ -384,3 +384,24 @@ def test_dask_tags_templated_orders_as_the_local_tagger(dask_client, saved_model
     address = dask_client.scheduler.address
     triage.dask.tag_dataset(source, tmp_path / "out", scheduler=address, model_path=saved_model_dir)
     assert pq.read_table(tmp_path / "out").equals(local.replace_schema_metadata(None))
+
+
+def test_a_templated_workbook_is_read_once_and_tagged_as_its_csv(tmp_path, small_model, monkeypatch):
+    """calamine parses a sheet whole: the template is learned from the rows the tagging reads."""
+    import pandas as pd
+
+    import triage.io
+    from triage.batch import tag_file
+
+    source, orders = _orders_file(tmp_path)
+    workbook = tmp_path / "orders.xlsx"
+    pd.DataFrame({"编号": range(len(orders)), "内容": orders}).to_excel(workbook, index=False)
+    tag_file(source, tmp_path / "from_csv.csv", model=small_model, progress=False)
+    opened = []
+    real = triage.io._read_xlsx
+    monkeypatch.setattr(triage.io, "_read_xlsx", lambda *args: opened.append(args) or real(*args))
+    for chunk_size in (7, 5_000):
+        output = tmp_path / f"from_xlsx{chunk_size}.csv"
+        tag_file(workbook, output, model=small_model, chunk_size=chunk_size, progress=False)
+        assert _departments(output) == _departments(tmp_path / "from_csv.csv")
+    assert len(opened) == 2

@@ -21,6 +21,7 @@ Needs the ``io`` extra (pandas, pyarrow, python-calamine, openpyxl, tqdm).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -54,6 +55,7 @@ from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.io import (
     DataError,
     Export,
+    Row,
     detect_text_columns,
     frame_texts,
     join_text,
@@ -214,8 +216,17 @@ def _tag_stream(
 
 
 def _learned_template(export: Export, text_indices: Sequence[int], stop_after: int | None) -> Boilerplate:
-    """The template the export's first :data:`~triage.boilerplate.SAMPLE_SIZE` rows were typed into, read
-    in a short pass of their own (rows that cannot be read count as empty, as when grouping)."""
+    """The template the export's first :data:`~triage.boilerplate.SAMPLE_SIZE` rows were typed into: read in a
+    short pass of their own, but for a workbook, whose sheet calamine parses whole, taken from the first
+    chunks the tagging reads, which are put back."""
+    if export.format == "xlsx":
+        first: list[list[Row]] = []
+        for chunk in export.chunks:
+            first.append(chunk)
+            if sum(map(len, first)) >= SAMPLE_SIZE:
+                break
+        export.chunks = itertools.chain(first, export.chunks)
+        return Boilerplate.from_texts(text for chunk in first for text in _chunk_texts(chunk, text_indices))
     reading = read_rows(
         export.path,
         format=export.format,
@@ -226,11 +237,12 @@ def _learned_template(export: Export, text_indices: Sequence[int], stop_after: i
         jsonl_keys=export.keys,
     )
     with reading as sample:
-        return Boilerplate.from_texts(
-            "" if row.error else join_text(row.cells[i] for i in text_indices)
-            for chunk in sample.chunks
-            for row in chunk
-        )
+        return Boilerplate.from_texts(text for chunk in sample.chunks for text in _chunk_texts(chunk, text_indices))
+
+
+def _chunk_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
+    """Each row's text as grouping and the template see it: a row that could not be read is empty."""
+    return ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
 
 
 def _group_rows(
@@ -253,10 +265,7 @@ def _group_rows(
         jsonl_keys=export.keys,
     )
     with reading as first_pass:
-        texts = (
-            ["" if row.error else join_text(row.cells[i] for i in text_indices) for row in chunk]
-            for chunk in first_pass.chunks
-        )
+        texts = (_chunk_texts(chunk, text_indices) for chunk in first_pass.chunks)
         labels = group_chunks(texts, threshold=threshold)
     if not len(labels):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
