@@ -333,10 +333,25 @@ def test_tag_classifies_orders_without_their_template(tmp_path, default_model):
     as_written = [result.department for result in default_model.classify(orders)]
     assert as_cut != as_written  # the template moves some orders to another department
     for jobs in (1, 2):
-        tag_file(source, tmp_path / f"cut{jobs}.csv", model=default_model, n_jobs=jobs, progress=False)
+        summary = tag_file(source, tmp_path / f"cut{jobs}.csv", model=default_model, n_jobs=jobs, progress=False)
         assert _departments(tmp_path / f"cut{jobs}.csv") == as_cut
-    tag_file(source, tmp_path / "kept.csv", model=default_model, cut_template=False, progress=False)
-    assert _departments(tmp_path / "kept.csv") == as_written
+        assert summary.template == {"openings": [compared_text(OPENING)], "endings": [compared_text(ENDING)]}
+    summary = tag_file(source, tmp_path / "kept.csv", model=default_model, cut_template=False, progress=False)
+    assert _departments(tmp_path / "kept.csv") == as_written and summary.template == {}
+
+
+def test_the_cli_says_which_template_it_cut_and_keeps_it_when_asked(tmp_path):
+    from click.testing import CliRunner
+
+    from triage.cli import cli
+
+    source, _ = _orders_file(tmp_path)
+    cut = CliRunner().invoke(cli, ["tag", str(source), "-o", str(tmp_path / "cut.csv"), "--jobs", "1"])
+    assert cut.exit_code == 0, cut.output
+    assert f"模板: 「{compared_text(OPENING)}」… …「{compared_text(ENDING)}」" in cut.output
+    kept = CliRunner().invoke(cli, ["tag", str(source), "-o", str(tmp_path / "kept.csv"), "--keep-template"])
+    assert kept.exit_code == 0 and "模板" not in kept.output
+    assert _departments(tmp_path / "cut.csv") != _departments(tmp_path / "kept.csv")
 
 
 def test_tag_dataframe_learns_the_template_from_its_frame(default_model):

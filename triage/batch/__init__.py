@@ -133,6 +133,8 @@ def tag_file(
             run = replace(run, template=_learned_template(export, run.text_indices, options.stop_after))
         text_columns = [run.header[i] for i in run.text_indices]
         summary = Summary(str(src), str(dst), text_columns=text_columns, encoding=str(export.encoding or ""))
+        if run.template:
+            summary.template = {"openings": sorted(run.template.openings), "endings": sorted(run.template.endings)}
         groups = None
         if options.group:
             groups = _group_rows(export, run.text_indices, options.stop_after, options.threshold, options.progress)

@@ -63,6 +63,9 @@ class Summary:
     encoding: str = ""
     #: The first unreadable or failed row and why ("" when none).
     first_error: str = ""
+    #: The template cut from the messages before classifying (:mod:`triage.boilerplate`): its openings and
+    #: endings, as compared (letters, digits and CJK only); empty when none was learned or it was kept.
+    template: dict[str, list[str]] = field(default_factory=dict)
 
     def failure(self, max_error_share: float = MAX_ERROR_SHARE) -> str:
         """Why the run counts as failed (more than ``max_error_share`` of its rows are errors), or ""."""

@@ -263,6 +263,11 @@ def _report_tagging(summary: Any) -> None:
     echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
     if summary.encoding:
         echo(f"encoding: {summary.encoding}", err=True)
+    if summary.template:
+        phrases = [f"「{p}」…" for p in summary.template["openings"]] + [
+            f"…「{p}」" for p in summary.template["endings"]
+        ]
+        echo(f"template cut before classifying (--keep-template keeps it) 模板: {' '.join(phrases)}", err=True)
     resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
     echo(
         f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "
