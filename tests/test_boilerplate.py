@@ -420,3 +420,23 @@ def test_a_templated_workbook_is_read_once_and_tagged_as_its_csv(tmp_path, small
         tag_file(workbook, output, model=small_model, chunk_size=chunk_size, progress=False)
         assert _departments(output) == _departments(tmp_path / "from_csv.csv")
     assert len(opened) == 2
+
+
+TEMPLATE_WORDS = {"市民", "来电", "相关", "部门", "尽快", "核实", "处理", "回复"}  # 反映 is also in the notes
+
+
+@pytest.mark.parametrize("source", ["memory", "file"])
+def test_hot_topics_are_described_without_the_template(tmp_path, default_model, source):
+    """Key terms without the template's words, and members classified without it: the tutoring orders'
+    topic goes to education (with the template, most of them read as urban management)."""
+    from triage.hot import hot_topics, hot_topics_from_file
+
+    orders, concerns, _ = _orders()
+    if source == "memory":
+        topics = hot_topics(orders, model=default_model, top=len(orders), min_size=1)
+    else:
+        path, _ = _orders_file(tmp_path)
+        topics = hot_topics_from_file(path, model=default_model, top=len(orders), min_size=1, progress=False).topics
+    assert not any(TEMPLATE_WORDS & set(topic.key_terms) for topic in topics)
+    tutoring = [topic for topic in topics if {concerns[i] for i in topic.members} == {"tutoring"}]
+    assert tutoring and all(topic.department == "education" for topic in tutoring)

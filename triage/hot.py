@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triage.boilerplate import Boilerplate
 from triage.concerns import DEFAULT_CONCERN_THRESHOLD, ConcernTerms, concern_groups, copies_by_place
 from triage.defaults import DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.grouping import DEFAULT_THRESHOLD, group
@@ -117,7 +118,9 @@ def hot_topics(
     stamps, counts = given.arrays()
     signals = Signals(groups=np.asarray(groups, dtype=np.int64), copies=copies, stamps=stamps, likes=counts)
     ranking = rank_groups(signals, top, min_size, half_life_days)
-    return describe(ranking, signals, texts, model or triage.load()) if ranking.order else []
+    if not ranking.order:
+        return []
+    return describe(ranking, signals, texts, model or triage.load(), Boilerplate.from_texts(texts))
 
 
 def _pass(path: Path, number: int, progress: bool) -> str | None:
@@ -179,7 +182,7 @@ def hot_topics_from_file(
     wanted_text = set(ranking.sample.tolist()).union(*(m[:MEMBERS_READ].tolist() for m in members_of))
     wanted_id = set().union(*(m.tolist() for m in members_of))
     texts, ids = read_back(path, first, options, wanted_text, wanted_id, _pass(path, 2, progress))
-    topics = describe(ranking, first.signals, texts, model or triage.load())
+    topics = describe(ranking, first.signals, texts, model or triage.load(), first.template)
     return HotReport(topics=topics, texts=texts, ids=ids, n_messages=first.n_messages)
 
 

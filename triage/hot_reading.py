@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate
 from triage.concerns import ConcernTerms, concern_groups, copies_by_place
 from triage.grouping import group_chunks
 from triage.hot_values import TimesAndLikes
@@ -88,6 +89,8 @@ class FirstPass:
     signals: Signals
     columns: Columns
     state: tuple[int, int]  # the file's size and modification time when it was read
+    #: The template the first rows were typed into (:mod:`triage.boilerplate`), cut where topics are described.
+    template: Boilerplate = field(default_factory=Boilerplate)
     #: A JSONL file's keys (:attr:`triage.io.Export.keys`): pass two, which stops after the last row it wants,
     #: reads with them, so its columns are these (a key may first appear past that row), and scans no more.
     keys: list[str] | None = None
@@ -106,9 +109,12 @@ class _Collector:
     values: TimesAndLikes
     unreadable: int = 0
     first_error: str = ""
+    #: The first texts, which the template is learned from (:data:`triage.boilerplate.SAMPLE_SIZE`).
+    sample: list[str] = field(default_factory=list)
 
     def texts_of(self, chunks: Iterator[list[Row]]) -> Iterator[list[str]]:
-        """The texts of each chunk, its times, likes, key words and unreadable rows taken on the way."""
+        """The texts of each chunk, its times, likes, key words, first texts and unreadable rows taken on the
+        way."""
         time, likes = self.columns.time, self.columns.likes
         for chunk in chunks:
             errors = [row for row in chunk if row.error]
@@ -116,6 +122,7 @@ class _Collector:
             if errors and not self.first_error:
                 self.first_error = f"row {errors[0].number}: {errors[0].error}"
             texts = [self.columns.text_of(row) for row in chunk]
+            self.sample += texts[: SAMPLE_SIZE - len(self.sample)]
             if self.terms is not None:
                 self.terms.add(texts)
             self.values.add(
@@ -174,7 +181,7 @@ def read_signals(
     values.warn(n, stacklevel=3)  # from hot_topics_from_file's caller
     stamps, likes = values.arrays()
     signals = Signals(groups=groups, copies=copies, stamps=stamps, likes=likes)
-    return FirstPass(signals, columns, state, keys)
+    return FirstPass(signals, columns, state, Boilerplate.from_texts(collector.sample), keys)
 
 
 def read_back(

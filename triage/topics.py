@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from triage.boilerplate import Boilerplate
 from triage.grouping import Sketcher
 from triage.hotness import Ranking, Signals
 from triage.pii import mask_pii
@@ -106,17 +107,28 @@ class HotTopic:
 
 
 def describe(
-    ranking: Ranking, signals: Signals, texts: Mapping[int, str] | Sequence[str], model: TriageModel
+    ranking: Ranking,
+    signals: Signals,
+    texts: Mapping[int, str] | Sequence[str],
+    model: TriageModel,
+    template: Boilerplate | None = None,
 ) -> list[HotTopic]:
     """A :class:`HotTopic` for each ranked group, from the texts of its first :data:`MEMBERS_READ`
-    members and of the ranking's sample (no other text is read)."""
+    members and of the ranking's sample (no other text is read), with the batch's ``template``
+    (:mod:`triage.boilerplate`) cut: its words are no key terms, and members are classified without it."""
     from triage.segmentation import segment
+
+    def prepared(i: int) -> str:
+        text = prepare(texts[i]).text
+        return template.cut(text) if template else text
 
     document_frequency: Counter = Counter()
     for i in ranking.sample:
-        document_frequency.update(set(segment(prepare(texts[i]).text)))
+        document_frequency.update(set(segment(prepared(i))))
     rarity = (document_frequency, len(ranking.sample))
-    return [_topic(rank, g, ranking, signals, texts, model, rarity) for rank, g in enumerate(ranking.order, 1)]
+    return [
+        _topic(rank, g, ranking, signals, texts, model, rarity, prepared) for rank, g in enumerate(ranking.order, 1)
+    ]
 
 
 def _topic(
@@ -127,10 +139,11 @@ def _topic(
     texts: Mapping[int, str] | Sequence[str],
     model: TriageModel,
     rarity: tuple[Counter, int],
+    prepared: Callable[[int], str],
 ) -> HotTopic:
-    """The topic of ranked group ``g``."""
+    """The topic of ranked group ``g``; ``prepared`` gives a message's text as read for it."""
     members = ranking.members_of[g]
-    read = [prepare(texts[i]).text for i in members[:MEMBERS_READ]]
+    read = [prepared(i) for i in members[:MEMBERS_READ]]
     votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
     department, share = votes.most_common(1)[0] if votes else (None, 0)
     places = Counter(place for text in read for place in extract_places(text))
