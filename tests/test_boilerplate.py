@@ -440,3 +440,26 @@ def test_hot_topics_are_described_without_the_template(tmp_path, default_model, 
     assert not any(TEMPLATE_WORDS & set(topic.key_terms) for topic in topics)
     tutoring = [topic for topic in topics if {concerns[i] for i in topic.members} == {"tutoring"}]
     assert tutoring and all(topic.department == "education" for topic in tutoring)
+
+
+def test_learning_from_the_ends_of_long_texts_learns_what_whole_texts_teach():
+    from triage.text import prepare
+
+    orders, _, cores = _orders()
+    # long messages, the template still at their ends
+    long = [order.replace("。请", "，" + core * 100 + "请") for order, core in zip(orders, cores, strict=True)]
+    assert all(len(text) > 1_000 for text in long)
+    for texts in (orders, long):
+        assert Boilerplate.from_texts(texts) == Boilerplate.learn(compared_text(prepare(t).text) for t in texts)
+    assert Boilerplate.from_texts(long).endings == {compared_text(ENDING)}
+
+
+@pytest.mark.skipif(not (SHARED_DATA.parent / "dalian" / "messages.csv").exists(), reason="shared data not found")
+def test_learning_from_the_ends_of_real_replies_learns_what_whole_replies_teach():
+    from triage.text import prepare
+
+    for city in ("dalian", "jiamusi"):
+        with (SHARED_DATA.parent / city / "messages.csv").open(encoding="utf-8") as handle:
+            replies = [row["reply"] for row in csv.DictReader(handle)]
+        whole = Boilerplate.learn(compared_text(prepare(text).text) for text in replies)
+        assert Boilerplate.from_texts(replies) == whole
