@@ -229,17 +229,22 @@ def _learned_template(export: Export, text_indices: Sequence[int], stop_after: i
                 break
         export.chunks = itertools.chain(first, export.chunks)
         return Boilerplate.from_texts(text for chunk in first for text in _chunk_texts(chunk, text_indices))
-    reading = read_rows(
+    with _read_again(export, min(SAMPLE_SIZE, stop_after or SAMPLE_SIZE)) as sample:
+        return Boilerplate.from_texts(text for chunk in sample.chunks for text in _chunk_texts(chunk, text_indices))
+
+
+def _read_again(export: Export, stop_after: int | None, progress: str | None = None) -> Any:
+    """Another pass over the export, read as the tagging pass reads it (``read_rows``' context manager)."""
+    return read_rows(
         export.path,
         format=export.format,
         encoding=export.encoding.encoding if export.encoding else "auto",
         sheet=export.sheet,
         chunk_size=DEFAULT_CHUNK_SIZE,
-        stop_after=min(SAMPLE_SIZE, stop_after or SAMPLE_SIZE),
+        stop_after=stop_after,
+        progress=progress,
         jsonl_keys=export.keys,
     )
-    with reading as sample:
-        return Boilerplate.from_texts(text for chunk in sample.chunks for text in _chunk_texts(chunk, text_indices))
 
 
 def _chunk_texts(chunk: list[Row], text_indices: Sequence[int]) -> list[str]:
@@ -256,17 +261,7 @@ def _group_rows(
     from triage.grouping import group_chunks
 
     description = f"{export.path.name} (grouping pass)" if progress else None
-    reading = read_rows(
-        export.path,
-        format=export.format,
-        encoding=export.encoding.encoding if export.encoding else "auto",
-        sheet=export.sheet,
-        chunk_size=DEFAULT_CHUNK_SIZE,
-        stop_after=stop_after,
-        progress=description,
-        jsonl_keys=export.keys,
-    )
-    with reading as first_pass:
+    with _read_again(export, stop_after, description) as first_pass:
         texts = (_chunk_texts(chunk, text_indices) for chunk in first_pass.chunks)
         labels = group_chunks(texts, threshold=threshold)
     if not len(labels):
