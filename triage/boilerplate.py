@@ -5,7 +5,8 @@ A 12345 centre's operators write every work order into one template ("市民来�
 messages the template is most of the text: two orders about a school and a street lamp share
 25 characters and about half their character trigrams, so near-duplicate grouping
 (:mod:`triage.grouping`) took them for copies and chained a whole export into one group. Grouping
-compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.strip`).
+compares messages with their batch's boilerplate cut off (:meth:`Boilerplate.strip`), and the
+batch tagger classifies them so.
 
 The boilerplate is learned from the batch itself, since every centre has its own template:
 
@@ -21,6 +22,9 @@ The boilerplate is learned from the batch itself, since every centre has its own
 * Hot topics' concerns (:mod:`triage.concerns`) learn it from the same first texts and leave the
   words of its phrases out of messages' key words: on short templated orders the template's ten
   words outweighed the concern's few, and unrelated orders became one concern.
+* ``triage tag`` and hot topics' descriptions classify messages with it cut (:meth:`Boilerplate.cut`):
+  its words pulled short orders towards the departments they suggest (teddy2020c messages cut to
+  40 characters and templated: topic accuracy 0.739, and 0.786 with it cut, as without it).
 
 What it does not do: fields in the middle of a message ("诉求内容：") stay; a template that
 begins fewer than a tenth of the texts (a batch mixing many channels) is not learned, nor the
@@ -73,7 +77,8 @@ SAMPLE_SIZE = 5_000
 
 @dataclass(frozen=True)
 class Boilerplate:
-    """Openings and endings to cut from a batch's texts (as grouping compares them) before they are compared."""
+    """Openings and endings to cut from a batch's texts before they are compared (:meth:`strip`) or
+    classified (:meth:`cut`)."""
 
     openings: frozenset[str] = frozenset()
     endings: frozenset[str] = frozenset()
@@ -86,9 +91,9 @@ class Boilerplate:
 
     @classmethod
     def learn(cls, texts: Iterable[str]) -> Boilerplate:
-        """The boilerplate of a batch whose texts, as grouping compares them
-        (:func:`compared_text`), are ``texts``: the first :data:`SAMPLE_SIZE` are
-        read, empty ones not counted (the rule is in the module's docstring)."""
+        """The boilerplate of a batch whose texts, as grouping compares them (:func:`compared_text`), are
+        ``texts``: the first :data:`SAMPLE_SIZE` are read, empty ones not counted (the rule is in the
+        module's docstring)."""
         heads, tails = [], []
         for text in itertools.islice(texts, SAMPLE_SIZE):
             if text:
