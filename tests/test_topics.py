@@ -22,22 +22,20 @@ from triage.topics import CSV_COLUMNS, HotTopic, _key_terms, _representative, _t
 # Invented words: 12 that can be key terms, and a character alone, a code and a number that cannot.
 TERMS = ("停车费", "物业", "收费", "路灯", "噪音", "施工", "小区", "业主", "垃圾", "污水", "学校", "停车2")
 NOT_TERMS = ("路", "A栋", "3号")
+DEPARTMENTS = {"路灯": "roads", "停车": "property"}  # a word of the text -> the stand-in model's department
+DEPARTMENT_NAMES = {"roads": "路政", "property": "物业"}
 
 
 class _StandIn:
     """A model whose department is the first of ``DEPARTMENTS`` whose word the text holds, if any."""
 
-    DEPARTMENTS = {"路灯": "roads", "停车": "property"}
-    NAMES = {"roads": "路政", "property": "物业"}
-
     def classify(self, texts, *, explain):
         return [
-            SimpleNamespace(department=next((d for w, d in self.DEPARTMENTS.items() if w in text), None))
-            for text in texts
+            SimpleNamespace(department=next((d for w, d in DEPARTMENTS.items() if w in text), None)) for text in texts
         ]
 
     def department_name(self, code):
-        return self.NAMES[code]
+        return DEPARTMENT_NAMES[code]
 
 
 @pytest.fixture
