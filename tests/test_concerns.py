@@ -233,3 +233,117 @@ def test_concerns_of_one_place_compared_a_few_pairs_at_a_time_are_the_same(monke
     whole = concern_groups_of(texts, np.arange(len(texts)))
     monkeypatch.setattr("triage.concerns._PAIR_BLOCK", 2)
     assert concern_groups_of(texts, np.arange(len(texts))).tolist() == whole.tolist()
+
+
+def _rows(*rows, columns):
+    """A sparse matrix of ``rows`` given as ``{column: value}``."""
+    import scipy.sparse as sparse
+
+    matrix = sparse.lil_matrix((len(rows), columns))
+    for i, row in enumerate(rows):
+        for column, value in row.items():
+            matrix[i, column] = value
+    return matrix.tocsr()
+
+
+# Columns 0-3 and 10 are places, the others words; five pairs of unit rows, each pair alone in its columns, their
+# cosines exact: neither names a place (0.5), one does (0.6), both the same one (0.35), both another (0.64), one does
+# (0.9, the first naming none)
+PAIRS_BY_PLACE = _rows(
+    {4: 1.0},
+    {4: 0.5, 5: 0.75**0.5},
+    {0: 0.6, 6: 0.8},
+    {6: 0.75, 7: (1 - 0.75**2) ** 0.5},
+    {1: 1.0},
+    {1: 0.35, 8: (1 - 0.35**2) ** 0.5},
+    {2: 0.6, 9: 0.8},
+    {3: 0.6, 9: 0.8},
+    {11: 1.0},
+    {10: (1 - 0.9**2) ** 0.5, 11: 0.9},
+    columns=12,
+)
+PLACE_COLUMNS = np.isin(np.arange(12), [0, 1, 2, 3, 10])
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 256])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_pairs_threshold_depends_on_the_places_it_names_and_is_reached_block_by_block(block, reverse, monkeypatch):
+    from triage.concerns import _similar_pairs
+
+    monkeypatch.setattr("triage.concerns._MAX_POSTINGS", 2)  # every word here is in two messages
+    rows = PAIRS_BY_PLACE[::-1] if reverse else PAIRS_BY_PLACE
+    left, right, similarity = _similar_pairs(rows, PLACE_COLUMNS, 0.5, block)
+    # at 0.5: neither 0.5 (reached), one 0.8 (0.9 reached), the same place 0.35 (reached), other places 1.5
+    kept = {(0, 1): 0.5, (4, 5): 0.35, (8, 9): 0.9}
+    if reverse:
+        kept = {(9 - j, 9 - i): value for (i, j), value in kept.items()}
+    found = {(i, j): value for i, j, value in zip(left.tolist(), right.tolist(), similarity.tolist(), strict=True)}
+    assert found == pytest.approx(kept) and left.dtype == right.dtype == np.int64
+
+
+def test_a_word_in_more_messages_than_compared_only_weighs_in_the_norms(monkeypatch):
+    from triage.concerns import _similar_pairs
+
+    monkeypatch.setattr("triage.concerns._MAX_POSTINGS", 2)
+    three = _rows({4: 1.0}, {4: 1.0}, {4: 1.0}, columns=12)
+    assert all(len(part) == 0 for part in _similar_pairs(three, PLACE_COLUMNS, 0.5, 256))
+
+
+def test_a_chain_too_large_is_cut_at_its_weaker_pairs_until_each_piece_is_small_enough(monkeypatch):
+    from triage.concerns import _split_chains
+
+    monkeypatch.setattr("triage.concerns._LINKAGE_LIMIT", 3)
+    alike = _rows(*[{0: 1.0}] * 8, columns=1)  # one issue: average linkage cuts nothing
+    nowhere = _rows(*[{}] * 8, columns=1)
+    # chains 0-1-2-3-4-5 of 6 > 3 rows, and a weak pair 6-7 in no chain too large (never cut)
+    weak_link = np.array([0.9, 0.9, 0.5, 0.9, 0.9, 0.3])  # cut once: 0-1-2 and 3-4-5, three rows each
+    weak_links = np.array([0.9, 0.7, 0.9, 0.5, 0.9, 0.3])  # cut at 0.6, 0-1-2-3 is cut again at 0.72
+
+    def cut(similarity, first_cut):
+        pairs = (np.array([0, 1, 2, 3, 4, 6]), np.array([1, 2, 3, 4, 5, 7]), similarity)
+        return _split_chains(alike, nowhere, pairs, average=0.1, first_cut=first_cut).tolist()
+
+    assert cut(weak_link, 0.6) == [0, 0, 0, 3, 3, 3, 6, 6]
+    assert cut(weak_links, 0.6) == [0, 0, 2, 2, 4, 4, 6, 6]
+    assert cut(weak_links, 0.9) == [0, 0, 2, 2, 4, 4, 6, 6]  # a pair at the cut stays
+    assert cut(weak_links, 0.95) == [0, 1, 2, 3, 4, 5, 6, 6]
+
+
+def test_three_messages_alike_in_a_chain_but_not_on_average_are_parted():
+    from triage.concerns import _split_chains
+
+    rows = _rows({0: 1.0}, {0: 0.8, 1: 0.6}, {1: 1.0}, columns=2)  # 0 and 1 alike (0.8), 1 and 2 (0.6), 0 and 2 not
+    pairs = (np.array([0, 1]), np.array([1, 2]), np.array([0.8, 0.6]))
+    assert _split_chains(rows, _rows({}, {}, {}, columns=1), pairs, average=0.5, first_cut=0.3).tolist() == [0, 0, 2]
+
+
+def test_messages_naming_no_common_place_count_as_unlike_no_more():
+    from triage.concerns import _split_chains
+
+    alike = _rows({0: 1.0}, {0: 1.0}, {0: 1.0}, columns=1)  # the same words; 0 and 2 name two places, 1 none
+    named = _rows({0: 1.0}, {}, {1: 1.0}, columns=2)
+    pairs = (np.array([0, 1]), np.array([1, 2]), np.array([1.0, 1.0]))
+    assert _split_chains(alike, named, pairs, average=0.5, first_cut=0.3).tolist() == [0, 0, 0]  # (1 + 0) / 2 apart
+    assert _split_chains(alike, named, pairs, average=0.6, first_cut=0.3).tolist() in ([0, 0, 2], [0, 1, 1])
+
+
+def test_rows_past_the_number_of_words_are_compared_too():
+    from triage.concerns import _similar_pairs
+
+    left, right, _ = _similar_pairs(_rows({0: 1.0}, {0: 1.0}, {0: 1.0}, columns=1), np.array([False]), 0.5, 1)
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1), (0, 2), (1, 2)]
+
+
+def test_concerns_are_joined_at_the_place_more_than_half_their_voices_name(monkeypatch):
+    from triage.concerns import _join_at_places
+
+    monkeypatch.setattr("triage.concerns._MAX_POSTINGS", 2)  # the place of two concerns is not yet crowded
+    # concerns 0 (voices 0-2, two name the place), 3 (voices 3-4, one does) and 5 (voice 5, names it); one issue;
+    # the second place column is nobody's
+    places = _rows({0: 1.0}, {0: 1.0}, {}, {0: 1.0}, {}, {0: 1.0}, columns=2)
+    words = _rows(*[{0: 1.0}] * 6, columns=1)
+    labels = np.array([0, 0, 0, 3, 3, 5])
+    assert _join_at_places(places, words, labels, 0.1).tolist() == [0, 0, 0, 3, 3, 0]
+    assert _join_at_places(places, words, labels, 1.0).tolist() == [0, 0, 0, 3, 3, 0]  # one issue: a cosine of 1
+    monkeypatch.setattr("triage.concerns._MAX_POSTINGS", 1)  # a place of more concerns joins none
+    assert _join_at_places(places, words, labels, 0.1).tolist() == labels.tolist()
