@@ -347,3 +347,84 @@ def test_concerns_are_joined_at_the_place_more_than_half_their_voices_name(monke
     assert _join_at_places(places, words, labels, 1.0).tolist() == [0, 0, 0, 3, 3, 0]  # one issue: a cosine of 1
     monkeypatch.setattr("triage.concerns._MAX_POSTINGS", 1)  # a place of more concerns joins none
     assert _join_at_places(places, words, labels, 0.1).tolist() == labels.tolist()
+
+
+@pytest.mark.parametrize("voice_block", [1, 2, 3])
+def test_messages_read_a_block_at_a_time_give_what_all_at_once_give(monkeypatch, voice_block):
+    from triage.concerns import _first_places, _named, _vocabulary
+
+    texts = [*(LETTER.format(place) for place in ("柳湾小区", "翠竹苑", "", "翠竹苑")), *OTHERS, *campaign(6)]
+    ids, weights = _terms(texts)
+    copies = np.array([0, 0, 0, 0, *range(4, 16)])
+    voices = copies_by_place(ids, weights, copies)
+    concerns = concern_groups(ids, weights, voices)
+    named = _named(ids, weights)
+    monkeypatch.setattr("triage.concerns._VOICE_BLOCK", voice_block)
+    assert _vocabulary(ids, weights).tolist() == np.unique(ids[weights > 0]).tolist()
+    has_place, first_place = _first_places(ids, weights)
+    assert has_place.tolist() == named.any(axis=1).tolist() and has_place[:4].tolist() == [True, True, False, True]
+    assert first_place.tolist() == np.where(named, ids, 0xFFFFFFFF).min(axis=1).tolist()
+    assert copies_by_place(ids, weights, copies).tolist() == voices.tolist()
+    assert concern_groups(ids, weights, voices).tolist() == concerns.tolist()
+
+
+def test_no_messages_have_no_concerns():
+    empty = concern_groups(np.zeros((0, 16), np.uint32), np.zeros((0, 16), np.float32), np.zeros(0, np.int64))
+    assert empty.tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("place", "key"),
+    [("魅力之城小区", "@魅力之城"), ("柳湾小区", "@柳湾"), ("东苑", "@东苑"), ("新城", "@新城"), ("建设路", "@建设路")],
+)
+def test_a_place_is_keyed_by_its_stem_of_two_characters_or_more(place, key):
+    from triage.concerns import _place_key
+
+    assert _place_key(place) == key
+
+
+def test_the_pieces_of_a_name_are_its_runs_of_two_characters_or_more():
+    from triage.concerns import _pieces
+
+    assert _pieces(["魅力之城", "东苑"]) == {"魅力", "魅力之", "魅力之城", "力之", "力之城", "之城", "东苑"}
+
+
+def test_a_known_stem_mentioned_bare_is_a_place_word_once():
+    from collections import Counter
+
+    from triage.concerns import _bare_places
+
+    words = Counter({"@翠湖湾": 3, "噪音": 1})
+    _bare_places("靠近翠湖湾噪音大，我住金桂园", words, {"金桂": frozenset({"金桂园"}), "翠湖": frozenset({"翠湖湾"})})
+    assert words == {"@翠湖湾": 3, "噪音": 1, "@金桂园": 1}
+
+
+@pytest.mark.parametrize("stem", ["新滨河", "伊景园滨河"])
+def test_a_place_ending_in_a_known_name_is_that_place_too(stem):
+    from collections import Counter
+
+    from triage.concerns import _place_tails
+
+    words = Counter({f"@{stem}": 2, "噪音": 1})
+    _place_tails(words, frozenset({"滨河", "翠湖"}))
+    assert words == {f"@{stem}": 2, "噪音": 1, "@滨河": 1}
+
+
+def test_places_named_twice_in_the_sample_are_found_bare_and_at_the_end_of_longer_names():
+    from triage.concerns import _hash
+
+    texts = [
+        "翠竹湾小区的路灯坏了",
+        "翠竹湾小区停车难",
+        "我家在翠竹湾，晚上太吵",
+        "青石湾小区停车难",
+        "住在青石湾，晚上太吵",
+    ]
+    texts += ["滨河苑的路灯坏了", "滨河苑停车难", "新滨河苑噪音扰民"]
+    ids, weights = _terms(texts, idf_sample=len(texts))
+
+    def names(row, place):
+        return _hash(place) in ids[row][weights[row] > 0]
+
+    assert names(2, "@翠竹湾") and names(7, "@滨河")  # named twice: a stem looked for, a name looked for at the end
+    assert not names(4, "@青石湾")  # named once: not looked for
