@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -428,3 +429,23 @@ def test_places_named_twice_in_the_sample_are_found_bare_and_at_the_end_of_longe
 
     assert names(2, "@翠竹湾") and names(7, "@滨河")  # named twice: a stem looked for, a name looked for at the end
     assert not names(4, "@青石湾")  # named once: not looked for
+    # in 3 of the 8 sampled messages (2 with a place word, 1 bare), a place word weighs twice
+    assert weights[2][ids[2] == _hash("@翠竹湾")] == pytest.approx(2 * (math.log(9 / 4) + 1))
+
+
+def test_a_words_weight_is_its_smoothed_tf_idf_and_a_word_seen_once_in_the_sample_is_noise(monkeypatch):
+    from triage.concerns import _hash
+
+    monkeypatch.setattr("triage.segmentation.segment", str.split)  # the words are the text's, split at spaces
+    terms = ConcernTerms(idf_sample=4)
+    terms.add(["噪音 扰民", "噪音 施工", "停车 收费", "噪音 噪音 垃圾", "噪音 噪音 夜间 停车"])
+    ids, weights = terms.arrays()
+    noise = (1 + math.log(2)) * (math.log(5 / 4) + 1)  # twice in the message, in 3 of the sample's 4
+    # 夜间 is missing from the full sample: rare; 停车, 扰民, 垃圾 are in one message of it: noise
+    assert ids[4][:3].tolist() == [_hash("夜间"), _hash("噪音"), 0]
+    assert weights[4][:2].tolist() == pytest.approx([math.log(5) + 1, noise])
+    assert ids[0][:2].tolist() == [_hash("噪音"), 0] and weights[0][0] == pytest.approx(math.log(5 / 4) + 1)
+    assert ids[3][:2].tolist() == [_hash("噪音"), 0] and weights[3][0] == pytest.approx(noise)
+    unsampled = ConcernTerms(idf_sample=0)
+    unsampled.add(["噪音 扰民"])
+    assert unsampled.arrays()[1][0][:2].tolist() == pytest.approx([math.log(2) + 1] * 2)  # as if of one message
