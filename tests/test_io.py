@@ -247,3 +247,21 @@ def test_bad_paths(tmp_path, name, message):
 
 def test_detect_format():
     assert detect_format("a.XLSX") == "xlsx" and detect_format("a.ndjson") == "jsonl"
+
+
+def test_a_parquet_pass_gives_the_pools_freed_pages_back_when_it_ends(tmp_path, monkeypatch):
+    """Worker processes forked after a short pass (the rows a template is learned from) would keep them."""
+    import pyarrow
+    import pyarrow.parquet as pq
+
+    released: list[bool] = []
+
+    class Pool:
+        def release_unused(self) -> None:
+            released.append(True)
+
+    pq.write_table(pyarrow.table({"内容": ["小区物业乱收停车费"] * 10}), tmp_path / "in.parquet")
+    monkeypatch.setattr(pyarrow, "default_memory_pool", Pool)
+    with read_rows(tmp_path / "in.parquet") as export:
+        assert len(next(export.chunks)) == 10 and not released
+    assert released == [True]
