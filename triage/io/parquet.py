@@ -102,8 +102,9 @@ def _read_parquet(
         file = parquet.ParquetFile(path, buffer_size=_PARQUET_READ_BUFFER, pre_buffer=False)
     except pyarrow.ArrowException as problem:
         raise DataError(f"not a readable Parquet file ({problem})") from None
-    # Once the pass is over, the pool gives back the pages it freed: worker processes forked after a short pass
-    # (the 5,000 rows a template is learned from, out of one 100k-row group) kept 50 MB of them each.
+    # Once the pass is over, the pool gives back the pages it freed: after a short pass (the 5,000 rows a template
+    # is learned from, out of one 100k-row group) the parent held 50 MB more, which --jobs workers forked then
+    # counted in their resident memory too.
     closing.callback(pyarrow.default_memory_pool().release_unused)
     closing.callback(file.close)
     header = unique_columns(file.schema_arrow.names)
