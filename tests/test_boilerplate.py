@@ -463,3 +463,29 @@ def test_learning_from_the_ends_of_real_replies_learns_what_whole_replies_teach(
             replies = [row["reply"] for row in csv.DictReader(handle)]
         whole = Boilerplate.learn(compared_text(prepare(text).text) for text in replies)
         assert Boilerplate.from_texts(replies) == whole
+
+
+def test_evaluate_scores_templated_orders_as_tag_classifies_them(tmp_path, default_model):
+    from click.testing import CliRunner
+
+    from triage.cli import cli
+    from triage.evaluation import evaluate
+
+    orders, concerns, _ = _orders()
+    department = {"parking": "property_management", "tutoring": "education", "noise": "ecology_environment"}
+    texts = orders * 2  # 212 orders: the template is learned
+    labels = [department.get(concern, "urban_management") for concern in concerns] * 2
+    cut = evaluate(default_model, texts, labels)
+    kept = evaluate(default_model, texts, labels, cut_template=False)
+    assert cut["template"] == {"openings": [compared_text(OPENING)], "endings": [compared_text(ENDING)]}
+    assert kept["template"] == {"openings": [], "endings": []}
+    assert cut["accuracy"] > kept["accuracy"]  # the template pulled tutoring orders to urban management
+    path = tmp_path / "labelled.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([("内容", "部门"), *zip(texts, labels, strict=True)])
+    shown = CliRunner().invoke(cli, ["evaluate", str(path), "--label-column", "部门"])
+    assert shown.exit_code == 0, shown.output
+    assert f"模板: 「{compared_text(OPENING)}」… …「{compared_text(ENDING)}」" in shown.output
+    assert f"accuracy                    {cut['accuracy']:.3f}" in shown.output
+    kept_shown = CliRunner().invoke(cli, ["evaluate", str(path), "--label-column", "部门", "--keep-template"])
+    assert "模板" not in kept_shown.output and f"{kept['accuracy']:.3f}" in kept_shown.output

@@ -245,7 +245,7 @@ def test_evaluate_scores_a_label_ranked_below_the_first_in_every_figure(small_mo
     assert set(result) == {
         *("n", "accuracy", "macro_f1", "micro_f1", "weighted_f1", "per_class", "expected_calibration_error"),
         *("top1_accuracy", "top3_accuracy", "top5_accuracy", "automatic_share", "automatic_precision"),
-        *("precision_coverage", "most_confused", "unknown_labels", "labels_by_name"),
+        *("precision_coverage", "most_confused", "unknown_labels", "labels_by_name", "template"),
     }
     assert result["accuracy"] == result["micro_f1"] == result["top1_accuracy"] == 0.75  # one label of three ranks 2nd
     assert result["top3_accuracy"] == result["top5_accuracy"] == 1.0

@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from triage.adaptation import department_level
+from triage.boilerplate import Boilerplate
 from triage.exceptions import TrainingDataError, TrainingDataOverlapError, TrainingDataWarning
 from triage.labelled import LabelOptions, Notify, given_labels, read_labelled
 from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
-from triage.text import display_text
+from triage.text import display_text, prepare
 from triage.training import sub_label_array
 
 __all__ = ["check_report_dir", "evaluate", "evaluate_file", "precision_coverage"]
@@ -162,6 +163,7 @@ def evaluate(
     report_dir: str | Path | None = None,
     most_confused: int = 10,
     progress: bool | None = None,
+    cut_template: bool = True,
 ) -> dict[str, Any]:
     """Score ``model`` on labelled ``texts``; with ``report_dir``, also write figures and tables there.
 
@@ -182,6 +184,8 @@ def evaluate(
     A unit-level model (trained on a deployment's units) is scored on units, and
     ``result["department_level"]`` on the units' departments.
     ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
+    Messages are scored without the template their first ones were typed into, as ``triage tag`` classifies
+    them (:mod:`triage.boilerplate`; ``result["template"]`` names it), unless ``cut_template`` is False.
     """
     from sklearn.metrics import f1_score
 
@@ -199,13 +203,15 @@ def evaluate(
     if not texts:
         raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
+    template = Boilerplate.from_texts(texts) if cut_template else Boilerplate()
+    read = [template.cut(prepare(text).text) for text in texts] if template else texts
     by_name = _codes_named(model, labels_array)
     labels_array = np.array([by_name.get(label, label) for label in labels_array], dtype=object)
     step_names = ["scoring", *["scoring sub-labels"] * (subs is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
     with steps(f"evaluating {len(texts)} messages", step_names, progress=progress) as bar:
         bar.start("scoring")
-        proba = model.predict_proba(texts)
+        proba = model.predict_proba(read)
         classes = np.asarray(model.classes_)
         predicted = classes[proba.argmax(axis=1)]
         confidence = proba.max(axis=1)
@@ -215,6 +221,7 @@ def evaluate(
             result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
         result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
         result["labels_by_name"] = by_name
+        result["template"] = {"openings": sorted(template.openings), "endings": sorted(template.endings)}
         result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
         pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
         result["most_confused"] = [
@@ -224,7 +231,7 @@ def evaluate(
             result["department_level"] = department_level(model, proba, labels_array)
         if subs is not None:
             bar.start("scoring sub-labels")
-            result["sub_labels"] = _sub_label_scores(model, texts, labels_array, subs)
+            result["sub_labels"] = _sub_label_scores(model, read, labels_array, subs)
         if report_dir is not None:
             bar.start("writing the report")
             _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)
@@ -266,6 +273,7 @@ def evaluate_file(
     report_dir: str | Path | None = None,
     progress: bool | None = None,
     notify: Notify | None = None,
+    cut_template: bool = True,
 ) -> dict[str, Any]:
     """:func:`evaluate` ``model`` (a model, a model directory, or ``None`` for the shipped one) on the
     labelled export at ``path``, read as ``labels`` say. The rows without a label (a blank cell, or with
@@ -277,4 +285,12 @@ def evaluate_file(
     sub_labels = [data.sub_labels[i] for i in rows] if data.sub_labels is not None else None
     if not isinstance(model, TriageModel):
         model = load(model)
-    return evaluate(model, texts, true_labels, sub_labels=sub_labels, report_dir=report_dir, progress=progress)
+    return evaluate(
+        model,
+        texts,
+        true_labels,
+        sub_labels=sub_labels,
+        report_dir=report_dir,
+        progress=progress,
+        cut_template=cut_template,
+    )

@@ -19,7 +19,7 @@ from triage.cli._options import (
     raw_cells_option,
     table_options,
 )
-from triage.cli._stdio import STDIO, check_folders, echo, not_stdio, stdin_spooled, stdout_spooled
+from triage.cli._stdio import STDIO, check_folders, echo, not_stdio, stdin_spooled, stdout_spooled, template_line
 from triage.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_HALF_LIFE_DAYS, DEFAULT_HOT_MIN_SIZE, DEFAULT_HOT_TOP
 from triage.io import FORMATS
 
@@ -263,11 +263,8 @@ def _report_tagging(summary: Any) -> None:
     echo(f"text columns: {' + '.join(summary.text_columns)}", err=True)
     if summary.encoding:
         echo(f"encoding: {summary.encoding}", err=True)
-    if summary.template:
-        phrases = [f"「{p}」…" for p in summary.template["openings"]] + [
-            f"…「{p}」" for p in summary.template["endings"]
-        ]
-        echo(f"template cut before classifying (--keep-template keeps it) 模板: {' '.join(phrases)}", err=True)
+    if line := template_line(summary.template, "classifying"):
+        echo(line, err=True)
     resumed = f" (resumed after row {summary.resumed_after_rows})" if summary.resumed_after_rows else ""
     echo(
         f"rows in {summary.rows_in}, rows out {summary.rows_out}{resumed}; needs review {summary.needs_review}; "

@@ -29,7 +29,7 @@ from triage.cli._options import (
     model_option,
     silent_option,
 )
-from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled, visible
+from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled, template_line, visible
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.labelled import LabelOptions
 from triage.text import display_text
@@ -309,6 +309,8 @@ def _model_and_data(arguments: tuple[str, ...], model_option: Path | None) -> tu
 def _echo_evaluation(result: dict[str, Any]) -> None:
     """An evaluation's metrics for people: headline figures, per department, the most confused pairs."""
     echo(f"messages: {result['n']}")
+    if line := template_line(result.get("template", {}), "scoring"):
+        echo(line)
     for key in _HEADLINE_METRICS:
         if result.get(key) is not None:
             echo(f"{key:<28}{result[key]:.3f}")
@@ -354,6 +356,12 @@ def _echo_evaluation(result: dict[str, Any]) -> None:
     default=None,
     help="Write figures (confusion matrix, reliability, precision-coverage) and tables here.",
 )
+@click.option(
+    "--keep-template",
+    is_flag=True,
+    help="Score messages as written: by default the template the first 5,000 were typed into is cut first, "
+    "as triage tag cuts it. 保留模板",
+)
 @model_option
 @silent_option
 @handles_user_errors
@@ -362,6 +370,7 @@ def evaluate(
     labels: LabelOptions,
     as_json: bool,
     report_dir: Path | None,
+    keep_template: bool,
     model_path: Path | None,
     silent: bool,
 ) -> None:
@@ -384,6 +393,7 @@ def evaluate(
             report_dir=report_dir,
             progress=False if silent else None,
             notify=notify,
+            cut_template=not keep_template,
         )
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))

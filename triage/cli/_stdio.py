@@ -27,6 +27,7 @@ __all__ = [
     "stdin_split_options",
     "stdin_spooled",
     "stdout_spooled",
+    "template_line",
     "visible",
 ]
 
@@ -48,6 +49,12 @@ def echo(line: str = "", *, err: bool = False, nl: bool = True) -> None:
     """A line for people (stdout, or stderr with ``err``), its control characters shown as escapes
     (:func:`visible`); data written to standard output (CSV, JSON) goes through ``click.echo`` as it is."""
     click.echo(visible(line), err=err, nl=nl)
+
+
+def template_line(template: dict[str, list[str]], before: str) -> str | None:
+    """The line telling which template (:mod:`triage.boilerplate`) was cut ``before`` what; None for none."""
+    phrases = [f"「{p}」…" for p in template.get("openings", [])] + [f"…「{p}」" for p in template.get("endings", [])]
+    return f"template cut before {before} (--keep-template keeps it) 模板: {' '.join(phrases)}" if phrases else None
 
 
 def notify(line: str) -> None:
