@@ -489,3 +489,20 @@ def test_evaluate_scores_templated_orders_as_tag_classifies_them(tmp_path, defau
     assert f"accuracy                    {cut['accuracy']:.3f}" in shown.output
     kept_shown = CliRunner().invoke(cli, ["evaluate", str(path), "--label-column", "部门", "--keep-template"])
     assert "模板" not in kept_shown.output and f"{kept['accuracy']:.3f}" in kept_shown.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_trial_run_tags_its_rows_as_the_whole_run_does(tmp_path, default_model, suffix):
+    """--stop-after 20: the template is still learned from the export's first 5,000 rows."""
+    import pandas as pd
+
+    from triage.batch import tag_file
+
+    source, orders = _orders_file(tmp_path)
+    if suffix == ".xlsx":
+        source = tmp_path / "orders.xlsx"
+        pd.DataFrame({"编号": range(len(orders)), "内容": orders}).to_excel(source, index=False)
+    whole = tag_file(source, tmp_path / "whole.csv", model=default_model, progress=False)
+    trial = tag_file(source, tmp_path / "trial.csv", model=default_model, stop_after=20, progress=False)
+    assert trial.template == whole.template != {}
+    assert _departments(tmp_path / "trial.csv") == _departments(tmp_path / "whole.csv")[:20]

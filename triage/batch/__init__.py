@@ -218,10 +218,11 @@ def _tag_stream(
 
 
 def _learned_template(export: Export, text_indices: Sequence[int], stop_after: int | None) -> Boilerplate:
-    """The template the export's first :data:`~triage.boilerplate.SAMPLE_SIZE` rows were typed into: read in a
-    short pass of their own, but for a workbook, whose sheet calamine parses whole, taken from the first
-    chunks the tagging reads, which are put back."""
-    if export.format == "xlsx":
+    """The template the export's first :data:`~triage.boilerplate.SAMPLE_SIZE` rows were typed into, whatever
+    ``stop_after`` is (a trial run tags its rows as the whole run does): read in a short pass of their own, but
+    for a workbook, whose sheet calamine parses whole, taken from the first chunks the tagging reads, which
+    are put back."""
+    if export.format == "xlsx" and (stop_after is None or stop_after >= SAMPLE_SIZE):
         first: list[list[Row]] = []
         for chunk in export.chunks:
             first.append(chunk)
@@ -229,7 +230,7 @@ def _learned_template(export: Export, text_indices: Sequence[int], stop_after: i
                 break
         export.chunks = itertools.chain(first, export.chunks)
         return Boilerplate.from_texts(text for chunk in first for text in _chunk_texts(chunk, text_indices))
-    with _read_again(export, min(SAMPLE_SIZE, stop_after or SAMPLE_SIZE)) as sample:
+    with _read_again(export, SAMPLE_SIZE) as sample:
         return Boilerplate.from_texts(text for chunk in sample.chunks for text in _chunk_texts(chunk, text_indices))
 
 
