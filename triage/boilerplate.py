@@ -38,8 +38,9 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from triage.text import has_chinese, prepare
 
@@ -138,6 +139,7 @@ class Boilerplate:
         return start, cut
 
 
+T = TypeVar("T")
 _NOT_TEXT = re.compile(r"[\W_]+")
 _WORD_RUNS = re.compile(r"[^\W_]+")
 
@@ -150,6 +152,17 @@ _END = 4 * (MAX_LENGTH + 1)
 def _ends(text: str) -> str:
     """``text``, or, if longer than two :data:`_END`, its first and last :data:`_END` characters on two lines."""
     return text if len(text) <= 2 * _END else f"{text[:_END]}\n{text[-_END:]}"
+
+
+def sample_chunks(chunks: Iterator[list[T]]) -> list[list[T]]:
+    """The chunks taken from ``chunks`` until they hold the :data:`SAMPLE_SIZE` items the boilerplate is learned
+    from (or ``chunks`` ends), for a caller that learns it before going on with the same stream."""
+    taken: list[list[T]] = []
+    held = 0
+    while held < SAMPLE_SIZE and (chunk := next(chunks, None)) is not None:
+        taken.append(chunk)
+        held += len(chunk)
+    return taken
 
 
 def compared_text(prepared: str) -> str:

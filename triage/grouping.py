@@ -54,7 +54,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from triage.boilerplate import SAMPLE_SIZE, Boilerplate, compared_text
+from triage.boilerplate import Boilerplate, compared_text, sample_chunks
 from triage.defaults import DEFAULT_GROUP_THRESHOLD as DEFAULT_THRESHOLD
 from triage.hashing import code_points, mix64
 from triage.text import prepare
@@ -464,7 +464,7 @@ def group_chunks(
     sketcher = sketcher or Sketcher()
     cleaned = _cleaned(chunks, sketcher)
     if strip_boilerplate and not sketcher.boilerplate:
-        sample = _first_chunks(cleaned, SAMPLE_SIZE)
+        sample = sample_chunks(cleaned)
         sketcher = sketcher.learned(itertools.chain.from_iterable(sample))
         cleaned = itertools.chain(sample, cleaned)
     with SignatureSpill(sketcher.signature_size) as spill:
@@ -479,19 +479,6 @@ def _cleaned(chunks: Iterable[Sequence[str]], sketcher: Sketcher) -> Iterator[li
     for chunk in chunks:
         yield sketcher.clean(chunk, offset=done)
         done += len(chunk)
-
-
-def _first_chunks(chunks: Iterator[list[str]], texts: int) -> list[list[str]]:
-    """The chunks taken from ``chunks`` until they hold ``texts`` texts (or ``chunks`` ends)."""
-    taken: list[list[str]] = []
-    held = 0
-    while held < texts:
-        chunk = next(chunks, None)
-        if chunk is None:
-            break
-        taken.append(chunk)
-        held += len(chunk)
-    return taken
 
 
 def _batches(texts: Iterable[str], size: int) -> Iterable[list[str]]:

@@ -50,7 +50,7 @@ from triage.batch.writers import XLSX_MAX_COLUMNS as XLSX_MAX_COLUMNS
 from triage.batch.writers import XLSX_MAX_ROWS as XLSX_MAX_ROWS
 from triage.batch.writers import _JsonlWriter
 from triage.batch.writers import delimited_lines as delimited_lines
-from triage.boilerplate import SAMPLE_SIZE, Boilerplate
+from triage.boilerplate import SAMPLE_SIZE, Boilerplate, sample_chunks
 from triage.defaults import DEFAULT_CHUNK_SIZE
 from triage.io import (
     DataError,
@@ -223,11 +223,7 @@ def _learned_template(export: Export, text_indices: Sequence[int], stop_after: i
     for a workbook, whose sheet calamine parses whole, taken from the first chunks the tagging reads, which
     are put back."""
     if export.format == "xlsx" and (stop_after is None or stop_after >= SAMPLE_SIZE):
-        first: list[list[Row]] = []
-        for chunk in export.chunks:
-            first.append(chunk)
-            if sum(map(len, first)) >= SAMPLE_SIZE:
-                break
+        first = sample_chunks(export.chunks)
         export.chunks = itertools.chain(first, export.chunks)
         return Boilerplate.from_texts(text for chunk in first for text in _chunk_texts(chunk, text_indices))
     with _read_again(export, SAMPLE_SIZE) as sample:
