@@ -350,3 +350,18 @@ def test_signature_spill_warns_when_the_temporary_directory_is_in_memory(monkeyp
     with SignatureSpill(in_memory_rows=2) as spill, warnings.catch_warnings():
         warnings.simplefilter("error")
         spill.append(signatures, usable)  # on disk: no warning
+
+
+def test_dask_grouping_of_an_export_puts_a_row_that_cannot_be_read_in_a_group_of_its_own(dask_threads_client, tmp_path):
+    """``triage.dask.group`` of :func:`triage.dask.read_export`'s frame groups as ``tag --group`` does: a row that
+    could not be read (a field too many) reads as empty however like another row its cells are, so it is grouped
+    with none (it was grouped with the row it repeats)."""
+    import triage.dask
+
+    texts = ["小区物业乱收停车费，垃圾也没人清理", "派出所补办身份证要排好几天队", "学校食堂有很大的煤气味"]
+    lines = ["编号,内容", *(f"{n},{text}" for n, text in enumerate(texts)), f"3,{texts[0]},多余"]
+    (source := tmp_path / "in.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    frame = triage.dask.read_export(str(source))
+    assert frame.compute()["内容"].iloc[-1] == texts[0]  # the cells as read, the error beside them
+    for grouped in (triage.dask.group(frame, ["内容"]), triage.dask.group(frame)):
+        assert grouped.tolist() == [0, 1, 2, 3]

@@ -405,9 +405,9 @@ def _sketch_partition(
 ) -> tuple[Any, Any, Any]:
     """Of each row of the ``part``-th partition that has Chinese text: its signature, and one bucket key per
     band, by its :func:`_row_keys`; and the partition's row count (a series of one). Missing cells count as
-    empty, as in :func:`tag`."""
+    empty, as in :func:`tag`, and so do those of a row that could not be read (:func:`_readable`)."""
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
-    signatures, usable = sketcher.sketch(join_text_columns(frame, text_columns))
+    signatures, usable = sketcher.sketch(join_text_columns(_readable(frame), text_columns))
     members = np.flatnonzero(usable)
     rows = _row_keys(part, members)
     keys = [band_keys(signatures, members, start, stop) for start, stop in spans]
@@ -663,8 +663,7 @@ def tag_dataset(
         frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True)
         tagged = tag(frame, text_columns, model_path=model, config=config, cut_template=cut_template)
         if group_threshold is not None:
-            readable = frame.map_partitions(_readable, meta=frame._meta)
-            tagged = with_groups(tagged, readable, text_columns, threshold=group_threshold)
+            tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
         header = [name for name in frame.columns if name != READ_ERRORS]
         names = output_columns(config is not None) + (GROUP_COLUMNS if group_threshold is not None else ())
         arguments = (header, names, tuple(types) if types is not None else None)
