@@ -7,11 +7,15 @@ read in the wrong encoding.
 
 from __future__ import annotations
 
+import bz2
 import codecs
+import contextlib
 import csv
 import datetime
+import gzip
 import io
 import json
+import lzma
 import math
 import re
 import sys
@@ -493,6 +497,148 @@ def test_a_file_that_is_no_workbook_says_what_it_looks_like_and_what_to_do(tmp_p
     (path := tmp_path / "export.xlsx").write_bytes(content)
     with pytest.raises(DataError, match=r"export.xlsx: not a readable XLSX workbook \(.*\): " + said):
         read_table(path)
+
+
+def _workbook_bytes() -> bytes:
+    book = openpyxl.Workbook()
+    book.active.append(["内容"])
+    book.active.append(["小区物业乱收停车费"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _parquet_bytes() -> bytes:
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"内容": ["小区物业乱收停车费"]}), buffer)
+    return buffer.getvalue()
+
+
+def _zip_bytes(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _sqlite_bytes(folder: Path) -> bytes:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(folder / "board.db")) as database:
+        database.execute("create table messages (content text)")
+        database.execute("insert into messages values ('小区物业乱收停车费')")
+        database.commit()
+    return (folder / "board.db").read_bytes()
+
+
+_EXPORT_CSV = "编号,内容\n1,小区物业乱收停车费\n".encode()
+
+#: What is sent instead of a text export (content, or a function of a scratch folder giving it), and what it is.
+IMPOSTORS = {
+    "xlsx": (_workbook_bytes, r"an XLSX workbook, not {named}: pass --format xlsx, or rename it \.xlsx$"),
+    "parquet": (_parquet_bytes, r"a Parquet file, not {named}: pass --format parquet, or rename it \.parquet$"),
+    "xls": (
+        bytes.fromhex("d0cf11e0a1b11ae1") + bytes(504),
+        r"an Excel 97-2003 workbook \(\.xls\) or a workbook saved with a password, not {named}: pass --format xlsx",
+    ),
+    "zip": (lambda: _zip_bytes("export.csv", _EXPORT_CSV), r"a zip archive, not {named}: extract the export from it"),
+    "gzip": (lambda: gzip.compress(_EXPORT_CSV), r"gzip-compressed data, not {named}: decompress it first \(gzip -d"),
+    "bzip2": (lambda: bz2.compress(_EXPORT_CSV), r"bzip2-compressed data, not {named}: decompress it first \(bzip2"),
+    "xz": (lambda: lzma.compress(_EXPORT_CSV), r"xz-compressed data, not {named}: decompress it first \(xz -d"),
+    "7z": (b"7z\xbc\xaf\x27\x1c\x00\x04" + bytes(24), r"a 7z archive, not {named}: extract the export"),
+    "rar": (b"Rar!\x1a\x07\x01\x00" + bytes(24), r"a RAR archive, not {named}: extract the export"),
+    "pdf": (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n", r"a PDF document, not {named}: export the table itself"),
+    "png": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"a PNG image, not {named}: export the table itself"),
+    "jpeg": (b"\xff\xd8\xff\xe0\x00\x10JFIF", r"a JPEG image, not {named}: export the table itself"),
+    "gif": (b"GIF89a\x01\x00\x01\x00", r"a GIF image, not {named}: export the table itself"),
+    "sqlite": (_sqlite_bytes, r"an SQLite database, not {named}: export the table as CSV \(sqlite3 -header -csv"),
+    "random-bytes": (
+        lambda: np.random.default_rng(0).bytes(3000),
+        r"binary data, not {named}: is it the export\? Give its format with --format",
+    ),
+}
+
+
+def _impostor(name: str, folder: Path) -> bytes:
+    made = IMPOSTORS[name][0]
+    if isinstance(made, bytes):
+        return made
+    return made(folder) if made is _sqlite_bytes else made()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".jsonl"])
+@pytest.mark.parametrize("name", list(IMPOSTORS))
+def test_what_is_sent_instead_of_a_text_export_is_named_with_what_to_do_and_nothing_is_written(tmp_path, name, suffix):
+    """A workbook or Parquet file named .csv, an archive of the export, a PDF or a screenshot: refused saying what
+    it is and what to do, before any output is written. Read as text they gave an encoding error, or a header of
+    mojibake ("no text column recognised among: 塒NG")."""
+    (path := tmp_path / f"export{suffix}").write_bytes(_impostor(name, tmp_path))
+    named = f"{suffix[1:].upper()} text"
+    said = IMPOSTORS[name][1].format(named=named)
+    with pytest.raises(DataError, match=rf"export{re.escape(suffix)}: it is " + said):
+        read_table(path)
+    result = CliRunner().invoke(cli, ["tag", str(path), "-o", str(tmp_path / "out.csv"), "--silent"])
+    assert result.exit_code != 0 and re.search("it is " + said, result.stderr.strip()), result.stderr
+    assert not (tmp_path / "out.csv").exists()
+    with pytest.raises(DataError, match=said):  # whatever encoding is given
+        read_table(path, encoding="gb18030")
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "said"),
+    [
+        (_workbook_bytes, ".parquet", r"it is an XLSX workbook, not a Parquet file: pass --format xlsx"),
+        (_parquet_bytes, ".xlsx", r"it is a Parquet file, not a workbook: pass --format parquet, or rename it"),
+        (lambda: gzip.compress(_EXPORT_CSV), ".xlsx", r"it is gzip-compressed data, not a workbook: decompress"),
+        (lambda: gzip.compress(_EXPORT_CSV), ".parquet", r"it is gzip-compressed data, not a Parquet file"),
+        (lambda: _zip_bytes("export.csv", _EXPORT_CSV), ".xlsx", r"it is a zip archive, not a workbook: extract"),
+        (lambda: _EXPORT_CSV, ".parquet", r"it holds text, not a Parquet file \(CSV named \.parquet\?\)"),
+        # begins as what it is named but cannot be read: damaged, not something else
+        (lambda: b"PAR1" + bytes(100) + b"PAR1", ".parquet", r"the file is damaged or cut short; write it again$"),
+        (lambda: np.random.default_rng(0).bytes(3000), ".parquet", r"the file is damaged or cut short"),
+    ],
+    ids=["xlsx-as-parquet", "parquet-as-xlsx", "gzip-as-xlsx", "gzip-as-parquet", "zip-as-xlsx", "csv-as-parquet",
+         "damaged-parquet", "random-bytes-as-parquet"],
+)  # fmt: skip
+def test_a_binary_export_named_as_another_binary_format_says_what_it_is(tmp_path, content, suffix, said):
+    (path := tmp_path / f"export{suffix}").write_bytes(content())
+    with pytest.raises(DataError, match=rf"export{re.escape(suffix)}: not a readable .*\(.*\): " + said):
+        read_table(path)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(
+        st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=60),
+        min_size=1,
+        max_size=40,
+    ),
+    encoding=st.sampled_from(["utf-8-sig", "utf-8", "gb18030", "utf-16", "utf-16-le"]),
+)
+def test_text_is_never_taken_for_binary_whatever_characters_its_cells_hold(tmp_path, cells, encoding):
+    """Any text an export holds (controls included, a few in a cell, as a database lets through; NUL aside, which
+    csv cannot write), in any encoding it comes in, reads as its rows: no file of them is refused as binary."""
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding=encoding, newline="", errors="replace") as handle:
+        csv.writer(handle).writerows([["内容"], *([cell] for cell in cells)])
+    assert len(read_table(path)) == len(cells)
+
+
+def test_a_header_that_begins_as_a_signature_is_text(tmp_path):
+    """A Parquet file begins and ends with PAR1: a CSV whose first column is named so is a CSV."""
+    (path := tmp_path / "export.csv").write_text("PAR1,内容\n1,小区物业乱收停车费\n", encoding="utf-8")
+    assert read_table(path).columns.tolist() == ["PAR1", "内容"]
+
+
+def test_a_few_nul_bytes_in_a_cell_keep_the_file_and_its_rows(tmp_path):
+    """A database export with NULs in a cell is text with a few odd bytes: read, every row kept."""
+    (path := tmp_path / "export.csv").write_bytes("内容\n小区物业乱收停车费\n".encode() + b"a\x00\x00\x00b\n" * 3)
+    assert read_table(path)["内容"].tolist() == [
+        "小区物业乱收停车费",
+        "a\x00\x00\x00b",
+        "a\x00\x00\x00b",
+        "a\x00\x00\x00b",
+    ]
 
 
 def test_what_calamine_said_of_a_file_it_cannot_open_is_kept(tmp_path):
@@ -1038,9 +1184,16 @@ def test_parquet_row_groups_can_be_read_on_their_own(tmp_path):
         assert [row.number for row in rows] == list(range(5, 11)) and rows[0].cells == ["4", "物业"]
 
 
-def test_a_file_that_is_no_parquet_says_so(tmp_path):
+def test_a_file_that_is_no_parquet_says_so_and_what_it_is(tmp_path):
     (path := tmp_path / "export.parquet").write_bytes(b"id,text\n1,abc\n")
-    with pytest.raises(DataError, match=r"export.parquet: not a readable Parquet file \(.*magic bytes.*\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"export.parquet: not a readable Parquet file \(.*magic bytes.*\): it holds text, not a Parquet file "
+        r"\(CSV named \.parquet\?\); pass --format csv, or rename it \.csv$",
+    ):
+        read_table(path)
+    path.write_bytes(b"PAR1" + bytes(range(256)))  # begins as one, but cut short: no footer
+    with pytest.raises(DataError, match=r"\(.*\): the file is damaged or cut short; write it again$"):
         read_table(path)
 
 

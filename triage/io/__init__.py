@@ -48,11 +48,12 @@ from triage.io.cells import (
     unique_columns,
 )
 from triage.io.delimited import _DELIMITERS
-from triage.io.encodings import EncodingChoice, choose_encoding, detect_encoding, encoding_hint
+from triage.io.encodings import EncodingChoice, choose_encoding, detect_encoding, encoding_hint, is_wide
 from triage.io.errors import DataError
 from triage.io.jsonl import MAX_JSONL_KEY_CHARS, MAX_JSONL_KEYS, _jsonl_keys, joined_keys
 from triage.io.lines import _CountingReader, _Lines, byte_shares, joined_shares
 from triage.io.parquet import _read_parquet, batch_rows, batch_text_columns, lost_rows_error
+from triage.io.sniff import what_it_is
 from triage.io.textfiles import _read_text
 from triage.io.xlsx import FormulaScan, UnsavedFormulas, _read_xlsx, require_saved_values
 
@@ -267,6 +268,8 @@ def read_rows(
                 header, rows, formulas = _read_xlsx(path, sheet)
             else:
                 choice = choose_encoding(path, encoding)
+                if byte_range is None and (other := what_it_is(path, wide=is_wide(choice.encoding))):
+                    raise DataError(other.refusal(f"{kind.upper()} text"))
                 if kind == "jsonl" and jsonl_keys is None:  # a range's rows count from its start: not up to a row
                     scanned = stop_after if byte_range is None else None
                     jsonl_keys = _scanned_keys(path, choice.encoding, jobs, scanned, progress)

@@ -149,9 +149,14 @@ _WIDE_CODECS = ("utf-16", "utf-32")
 def _not_valid_in(encoding: str) -> str:
     """The error of a row holding bytes ``encoding`` cannot decode: the encoding to try instead; in UTF-16 or
     UTF-32 (certain once the header decoded: a byte-order mark or NUL bytes told it), a broken character."""
-    if codecs.lookup(encoding).name.startswith(_WIDE_CODECS):
+    if is_wide(encoding):
         return f"bytes not valid in {encoding}: a broken character, shown as U+FFFD; correct it in the export"
     return f"bytes not valid in {encoding}; try --encoding {encoding_hint(encoding)} (or auto)"
+
+
+def is_wide(encoding: str) -> bool:
+    """Whether ``encoding`` is UTF-16 or UTF-32, in which every ASCII character holds NUL bytes."""
+    return codecs.lookup(encoding).name.startswith(_WIDE_CODECS)
 
 
 def _is_gb(encoding: str) -> bool:

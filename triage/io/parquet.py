@@ -13,6 +13,7 @@ from typing import Any, cast
 from triage._optional import import_optional
 from triage.io.cells import MAX_CELL_CHARS, Row, Unreadable, row_cells, unique_columns
 from triage.io.errors import DataError
+from triage.io.sniff import misnamed
 
 # Parquet column chunks are read through a buffer of this size, a page at a time, instead of whole: a file
 # written as one row group (pyarrow's default up to 1Mi rows) otherwise sat in memory at once (a 1M-row,
@@ -100,8 +101,11 @@ def _read_parquet(
     pyarrow = import_optional("pyarrow", extra="io", purpose="reading Parquet files")
     try:
         file = parquet.ParquetFile(path, buffer_size=_PARQUET_READ_BUFFER, pre_buffer=False)
-    except pyarrow.ArrowException as problem:
-        raise DataError(f"not a readable Parquet file ({problem})") from None
+    except (pyarrow.ArrowException, OSError) as problem:  # a footer that cannot be parsed is an OSError (thrift)
+        if isinstance(problem, PermissionError):
+            raise
+        fix = misnamed(path, "parquet") or "the file is damaged or cut short; write it again"
+        raise DataError(f"not a readable Parquet file ({str(problem).strip()}): {fix}") from None
     # Once the pass is over, the pool gives back the pages it freed: after a short pass (the 5,000 rows a template
     # is learned from, out of one 100k-row group) the parent held 50 MB more, which --jobs workers forked then
     # counted in their resident memory too.

@@ -5,7 +5,6 @@ to be refused (:func:`require_saved_values`)."""
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import html
 import itertools
@@ -21,6 +20,7 @@ from xml.etree import ElementTree
 from triage._optional import import_optional
 from triage.io.cells import Row, row_cells, unique_columns
 from triage.io.errors import DataError
+from triage.io.sniff import misnamed
 from triage.io.titles import _MAX_TITLE_ROWS, _title_rows, _warn_title_rows
 
 
@@ -72,30 +72,11 @@ def _open_workbook(calamine: Any, path: Path) -> Any:
         fix = "a password-protected workbook, or a damaged .xls? Save a copy without a password as .xlsx and try again"
     elif not head:
         fix = "the file is empty"
-    elif _looks_like_text(head):
-        fix = _text_not_workbook(head, path.suffix)
+    elif other := misnamed(path, "xlsx"):
+        fix = other
     else:
         fix = "the file is damaged or cut short, or not a workbook; save it again from Excel/WPS as .xlsx"
     raise DataError(f"not a readable XLSX workbook ({failure}): {fix}")
-
-
-def _text_not_workbook(head: bytes, suffix: str) -> str:
-    """What to do with a text file named as a workbook: a web page (some systems export HTML as .xls) is saved
-    again by Excel/WPS; CSV or TSV (by its first line) is read as such."""
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return f"it is a web page (HTML or XML) saved as {suffix}; open it in Excel/WPS and save it as .xlsx"
-    line = head.split(b"\n", 1)[0]
-    kind = "tsv" if line.count(b"\t") > line.count(b",") else "csv"
-    return f"it holds text, not a workbook ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
-
-
-def _looks_like_text(head: bytes) -> bool:
-    """Whether the first bytes of a file read as UTF-8 or GB18030 text (its last character may be cut)."""
-    for encoding in ("utf-8", "gb18030"):
-        with contextlib.suppress(UnicodeDecodeError):
-            codecs.getincrementaldecoder(encoding)().decode(head)
-            return b"\0" not in head
-    return False
 
 
 def _past_title_rows(rows: Iterator[list[Any]], sheet: str) -> tuple[int, list[Any], Iterator[list[Any]]]:

@@ -1,0 +1,159 @@
+"""What a file really holds, told by its first bytes, for an export named as another format.
+
+Exports get renamed and mislabelled: a workbook saved as ``.csv`` by a web system, a Parquet file named
+``.xlsx``, a gzip or zip archive of the export, a PDF or a screenshot sent instead of the table. Read as
+the suffix says, they gave errors about encodings or magic bytes, or a header of mojibake ("no text column
+recognised among: 塒NG"). :func:`what_it_is` names the format from the file's signature (or says that the
+bytes are binary, not text) so that the reader can refuse it saying what to do.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["Found", "misnamed", "what_it_is"]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a file holds (``"an XLSX workbook"``), the format triage reads it as (None: no table triage
+    reads), and what to do."""
+
+    what: str
+    format: str | None
+    fix: str
+
+    def refusal(self, named: str) -> str:
+        """Why a file named as the format ``named`` is refused."""
+        return f"it is {self.what}, not {named}: {self.fix}"
+
+
+def _as(format: str, suffix: str) -> str:
+    return f"pass --format {format}, or rename it {suffix}"
+
+
+_EXPORT_AGAIN = "export the table itself from the system that made it, as CSV or XLSX"
+_EXTRACT = "extract the export from it and give that file"
+
+
+def _decompress(tool: str) -> str:
+    return f"decompress it first ({tool} -d, or 7-Zip) and give the file inside"
+
+
+#: Signatures of what is sent instead of an export, by the bytes the file begins with. A text export
+#: never begins with them: each holds a control character or a byte no UTF-8 or GB18030 text begins with,
+#: or is no header a table has (a PDF's, bzip2's with its block's magic number).
+_SIGNATURES: tuple[tuple[bytes, Found], ...] = (
+    (rb"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", Found("an Excel 97-2003 workbook (.xls) or a workbook saved with a password",
+                                              "xlsx", _as("xlsx", ".xls") + "; one with a password: save a copy "
+                                              "without it as .xlsx")),
+    (rb"\x1f\x8b", Found("gzip-compressed data", None, _decompress("gzip"))),
+    (rb"7z\xbc\xaf\x27\x1c", Found("a 7z archive", None, _EXTRACT)),
+    (rb"Rar!\x1a\x07", Found("a RAR archive", None, _EXTRACT)),
+    (rb"BZh[1-9]1AY&SY", Found("bzip2-compressed data", None, _decompress("bzip2"))),
+    (rb"\xfd7zXZ\x00", Found("xz-compressed data", None, _decompress("xz"))),
+    (rb"%PDF-", Found("a PDF document", None, _EXPORT_AGAIN)),
+    (rb"\x89PNG\r\n\x1a\n", Found("a PNG image", None, _EXPORT_AGAIN)),
+    (rb"\xff\xd8\xff", Found("a JPEG image", None, _EXPORT_AGAIN)),
+    (rb"GIF8[79]a", Found("a GIF image", None, _EXPORT_AGAIN)),
+    (rb"SQLite format 3\x00", Found("an SQLite database", None,
+                                   "export the table as CSV (sqlite3 -header -csv FILE 'select * from TABLE')")),
+)  # fmt: skip
+
+_PARQUET = Found("a Parquet file", "parquet", _as("parquet", ".parquet"))
+_XLSX = Found("an XLSX workbook", "xlsx", _as("xlsx", ".xlsx"))
+_ZIP = Found("a zip archive", None, _EXTRACT)
+_BINARY = Found(
+    "binary data", None, "is it the export? Give its format with --format, or export it again as CSV or XLSX"
+)
+
+#: How much of a file's start is looked at.
+_HEAD_BYTES = 4096
+#: The share of a file's first bytes that, as control characters, make it binary (random bytes: 8 %), when there
+#: are at least :data:`_FEWEST_CONTROLS` of them. A text export holds none, or a few in a cell that a database let
+#: through. Python's whitespace (tab to carriage return, the separators 0x1C-0x1F), DOS's end of file (0x1A) and
+#: escape (0x1B, in coloured logs) are text.
+_BINARY_SHARE = 0.05
+_FEWEST_CONTROLS = 16
+_CONTROLS = re.compile(rb"[\x00-\x08\x0e-\x19]")
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with UTF-16's
+
+
+def what_it_is(path: Path, *, wide: bool = False) -> Found | None:
+    """What ``path`` holds when its first bytes say it is no text a CSV, TSV or JSONL reader reads, else None:
+    a format by its signature (:func:`_signed`), or else binary data when 5 % or more of its first 4 KiB are
+    control characters, unless it is UTF-16 or UTF-32 (a byte-order mark, or ``wide``: the encoding read with is
+    one), whose ASCII characters each hold a NUL byte."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+        found = _signed(head, handle)
+    if found is not None or wide or head.startswith(_WIDE_BOMS):
+        return found
+    controls = len(_CONTROLS.findall(head))
+    return _BINARY if controls >= max(_FEWEST_CONTROLS, _BINARY_SHARE * len(head)) else None
+
+
+def _signed(head: bytes, handle: BinaryIO) -> Found | None:
+    """The format of the file open as ``handle`` that begins with ``head``, by its signature. A Parquet file
+    must also end as one (``PAR1``); a zip archive that opens is a workbook only if it holds ``xl/workbook.xml``
+    (one that does not open is taken for a damaged workbook)."""
+    if head.startswith(b"PAR1") and _ends_with(handle, b"PAR1"):
+        return _PARQUET
+    if head.startswith(b"PK\x03\x04"):
+        return _ZIP if _a_zip_without_a_workbook(handle) else _XLSX
+    return next((found for signature, found in _SIGNATURES if re.match(signature, head)), None)
+
+
+def misnamed(path: Path, format: str) -> str | None:
+    """Why ``path``, which could not be read as the binary ``format`` (``"xlsx"`` or ``"parquet"``) it is
+    named as, is something else, and what to do; None when it may be a damaged file of that format."""
+    named = _NAMED[format]
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+        found = _signed(head, handle)
+    if found is not None:
+        return None if found.format == format else found.refusal(named)
+    return _text_named_as(head, path.suffix, named) if _looks_like_text(head) else None
+
+
+_NAMED = {"xlsx": "a workbook", "parquet": "a Parquet file"}
+
+
+def _looks_like_text(head: bytes) -> bool:
+    """Whether the first bytes of a file read as UTF-8 or GB18030 text (its last character may be cut)."""
+    for encoding in ("utf-8", "gb18030"):
+        with contextlib.suppress(UnicodeDecodeError):
+            codecs.getincrementaldecoder(encoding)().decode(head)
+            return b"\0" not in head
+    return False
+
+
+def _text_named_as(head: bytes, suffix: str, named: str) -> str:
+    """What to do with a text file named as ``named``: a web page (some systems export HTML as .xls) is saved
+    again by Excel/WPS; CSV or TSV (by its first line) is read as such."""
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return f"it is a web page (HTML or XML) saved as {suffix}; open it in Excel/WPS and save it as .xlsx"
+    line = head.split(b"\n", 1)[0]
+    kind = "tsv" if line.count(b"\t") > line.count(b",") else "csv"
+    return f"it holds text, not {named} ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
+
+
+def _ends_with(handle: BinaryIO, tail: bytes) -> bool:
+    size = handle.seek(0, 2)
+    if size < 2 * len(tail):
+        return False
+    handle.seek(size - len(tail))
+    return handle.read(len(tail)) == tail
+
+
+def _a_zip_without_a_workbook(handle: BinaryIO) -> bool:
+    handle.seek(0)
+    with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(handle) as archive:
+        return "xl/workbook.xml" not in archive.namelist()
+    return False
