@@ -7,6 +7,7 @@ import csv
 import errno
 import io
 import json
+import re
 import subprocess
 import sys
 import time
@@ -233,7 +234,8 @@ def test_hot_report_to_stdout(invoke, saved_model_dir):
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff"))))
     assert len(rows) == 2  # a header and the one topic; the listing went to stderr
-    assert "1 topics from 3 messages" in result.stderr
+    assert "1 topic from 3 messages" in result.stderr
+    assert re.search(r"1\. 2 msgs \(1 voice\), hotness", result.stderr)  # said of one, not "1 voices"
 
 
 def test_classify_stdin_line_by_line_jsonl_and_null(invoke):

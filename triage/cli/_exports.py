@@ -401,13 +401,22 @@ def hot(
             progress=not silent,
         )
     topics = report.topics
-    echo(f"{len(topics)} topics from {report.n_messages} messages; written to {', '.join(map(str, outputs))}", err=True)
+    echo(
+        f"{_counted(len(topics), 'topic')} from {_counted(report.n_messages, 'message')}; "
+        f"written to {', '.join(map(str, outputs))}",
+        err=True,
+    )
     for topic in topics:  # on stderr when the report itself goes to standard output
         echo(
-            f"{topic.rank:>3}. {topic.size} msgs ({topic.voices} voices), hotness {topic.hotness:.2f}, "
+            f"{topic.rank:>3}. {_counted(topic.size, 'msg')} ({_counted(topic.voices, 'voice')}), "
+            f"hotness {topic.hotness:.2f}, "
             f"{topic.last_time or '-'}, {topic.department_name or '—'}; {topic.place or '—'}: {topic.issue}",
             err=bool(to_stdout),
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _resume_advice(output: Path, output_format: str) -> str:
