@@ -75,10 +75,9 @@ _BINARY = Found(
 
 #: How much of a file's start is looked at.
 _HEAD_BYTES = 4096
-#: The share of a file's first bytes that, as control characters, make it binary (random bytes: 8 %), when there
-#: are at least :data:`_FEWEST_CONTROLS` of them. A text export holds none, or a few in a cell that a database let
-#: through. Python's whitespace (tab to carriage return, the separators 0x1C-0x1F), DOS's end of file (0x1A) and
-#: escape (0x1B, in coloured logs) are text.
+#: The share of a file's first bytes that, as control characters, make it binary (random bytes: 8 %) if they do not
+#: decode, when there are at least :data:`_FEWEST_CONTROLS` of them. Python's whitespace (tab to carriage return,
+#: the separators 0x1C-0x1F), DOS's end of file (0x1A) and escape (0x1B, in coloured logs) are text.
 _BINARY_SHARE = 0.05
 _FEWEST_CONTROLS = 16
 _CONTROLS = re.compile(rb"[\x00-\x08\x0e-\x19]")
@@ -87,16 +86,18 @@ _WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with U
 
 def what_it_is(path: Path, *, wide: bool = False) -> Found | None:
     """What ``path`` holds when its first bytes say it is no text a CSV, TSV or JSONL reader reads, else None:
-    a format by its signature (:func:`_signed`), or else binary data when 5 % or more of its first 4 KiB are
-    control characters, unless it is UTF-16 or UTF-32 (a byte-order mark, or ``wide``: the encoding read with is
-    one), whose ASCII characters each hold a NUL byte."""
+    a format by its signature (:func:`_signed`), or else binary data when its first 4 KiB decode neither as UTF-8
+    nor as GB18030 and 5 % or more of them are control characters, unless it is UTF-16 or UTF-32 (a byte-order
+    mark, or ``wide``: the encoding read with is one), whose ASCII characters each hold a NUL byte. Text full of
+    control characters (a database's bytes in its cells) is text: its rows are read."""
     with path.open("rb") as handle:
         head = handle.read(_HEAD_BYTES)
         found = _signed(head, handle)
     if found is not None or wide or head.startswith(_WIDE_BOMS):
         return found
     controls = len(_CONTROLS.findall(head))
-    return _BINARY if controls >= max(_FEWEST_CONTROLS, _BINARY_SHARE * len(head)) else None
+    binary = controls >= max(_FEWEST_CONTROLS, _BINARY_SHARE * len(head)) and not _decodes(head)
+    return _BINARY if binary else None
 
 
 def _signed(head: bytes, handle: BinaryIO) -> Found | None:
@@ -126,11 +127,16 @@ _NAMED = {"xlsx": "a workbook", "parquet": "a Parquet file"}
 
 
 def _looks_like_text(head: bytes) -> bool:
-    """Whether the first bytes of a file read as UTF-8 or GB18030 text (its last character may be cut)."""
+    """Whether the first bytes of a file read as UTF-8 or GB18030 text, with no NUL."""
+    return b"\0" not in head and _decodes(head)
+
+
+def _decodes(head: bytes) -> bool:
+    """Whether the first bytes of a file decode as UTF-8 or GB18030 (the last character may be cut)."""
     for encoding in ("utf-8", "gb18030"):
         with contextlib.suppress(UnicodeDecodeError):
             codecs.getincrementaldecoder(encoding)().decode(head)
-            return b"\0" not in head
+            return True
     return False
 
 
