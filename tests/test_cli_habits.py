@@ -191,6 +191,14 @@ def test_tag_reads_stdin_and_writes_stdout(invoke, saved_model_dir):
     assert sum(row["department"] == row["部门"] for row in rows) >= 0.9 * len(rows)
 
 
+def test_tag_of_a_header_alone_writes_the_header_and_says_there_were_no_rows(invoke, saved_model_dir, tmp_path):
+    (source := tmp_path / "in.csv").write_text("编号,内容\n", encoding="utf-8")
+    result = invoke("tag", source, "-o", tmp_path / "out.csv", "--model", saved_model_dir)
+    assert result.exit_code == 0, result.output
+    assert "rows in 0, rows out 0" in result.stderr and "departments: (no rows)" in result.stderr
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()[0].startswith("编号,内容,department,")
+
+
 def test_tag_writes_jsonl_to_stdout_when_asked(invoke, saved_model_dir, tmp_path):
     source = tmp_path / "in.csv"
     source.write_text(LABELLED_CSV, encoding="utf-8")

@@ -271,7 +271,8 @@ def _report_tagging(summary: Any) -> None:
         f"errors {summary.errors}; {summary.elapsed_seconds:.1f} s, {summary.rows_per_second:.0f} rows/s",
         err=True,
     )
-    echo("departments: " + ", ".join(f"{code} {n}" for code, n in summary.departments.items()), err=True)
+    counts = ", ".join(f"{code} {n}" for code, n in summary.departments.items())
+    echo(f"departments: {counts or '(no rows)'}", err=True)
     if summary.suspect_rows:
         rows = ", ".join(map(str, summary.suspect_rows[:10]))
         echo(f"check rows {rows}: a cell holds what look like further rows (a stray quote?)", err=True)
