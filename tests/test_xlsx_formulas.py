@@ -326,6 +326,17 @@ def test_rows_get_an_error_where_a_column_tagging_reads_holds_an_error_value(
     assert all(row[name] in ("", "路灯") for row in rows for name in header)
 
 
+def test_hot_topics_count_a_row_whose_time_is_an_error_value_as_unreadable(small_model, tmp_path):
+    """A time #VALUE! is no missing time: its row is one that cannot be read, and most such fail the report."""
+    rows = [["内容", "时间"], ["路灯坏了晚上很黑", "#VALUE!"], ["噪音扰民", "#VALUE!"], ["垃圾没人清", "2024-05-01"]]
+    path = workbook(tmp_path / "工单.xlsx", rows)
+    with pytest.raises(
+        DataError, match=r"2 of 3 rows .* the first: row 1: column '时间': cell B2 of sheet '工单' holds"
+    ):
+        hot_topics_from_file(path, time_column="时间", model=small_model)
+    assert hot_topics_from_file(path, model=small_model) is not None  # no time column read: nothing said
+
+
 def test_training_data_with_an_error_value_in_its_label_column_is_refused_naming_the_row(tmp_path):
     """A label #N/A (a lookup that found nothing) read as a blank label would leave the row out of training
     silently, as one never labelled."""

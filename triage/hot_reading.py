@@ -163,7 +163,7 @@ def read_signals(
             read = (*columns.text, columns.time, columns.likes, columns.id)
             names = [export.header[i] for i in read if i is not None]
             require_saved_values(export.unsaved_formulas(), names, path)
-            export.mark_error_values(names)  # rows not read, as in tag: a #VALUE! time is no missing time
+            export.mark_error_values(names)  # a time #VALUE! is its row's error, as in tag, not a missing time
             keys = export.keys
             values = TimesAndLikes(
                 f"values of the time column {time_column!r}", f"values of the likes column {likes_column!r}"
