@@ -337,6 +337,20 @@ def test_hot_topics_count_a_row_whose_time_is_an_error_value_as_unreadable(small
     assert hot_topics_from_file(path, model=small_model) is not None  # no time column read: nothing said
 
 
+def test_error_cells_are_told_from_empty_ones_and_from_text_that_reads_alike():
+    """An empty cell typed as an error (``<c t="e"/>``) takes no value from the next cell; text holding
+    ``t="e"`` is no cell; a namespace prefix is followed."""
+    xml = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="2">'
+        b'<x:c r="A2" t="e"/><x:c r="B2"><x:v>5</x:v></x:c><x:c r="C2" t="inlineStr"><x:is><x:t>a t="e" b</x:t>'
+        b"</x:is></x:c>"
+        b'<x:c r="D2" s="1" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c><x:c r="E2" t="e"><x:v>#N/A</x:v></x:c>'
+        b"</x:row></x:sheetData></x:worksheet>"
+    )
+    cells = [cell for chunk in io_xlsx._sheet_chunks(io.BytesIO(xml)) for cell in io_xlsx._error_cells(*chunk)]
+    assert cells == [(b' r="D2" s="1" t="e"', b"#DIV/0!"), (b' r="E2" t="e"', b"#N/A")]
+
+
 def test_training_data_with_an_error_value_in_its_label_column_is_refused_naming_the_row(tmp_path):
     """A label #N/A (a lookup that found nothing) read as a blank label would leave the row out of training
     silently, as one never labelled."""
