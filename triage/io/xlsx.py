@@ -437,7 +437,7 @@ def _error_cells(text: bytes, end: int, patterns: _CellPatterns) -> Iterator[tup
     while at >= 0:
         tag = patterns.cell.match(text, text.rfind(b"<", 0, at))
         # the type is a cell's attribute (not text of another element), and the cell is not empty (<c .../>)
-        if tag is not None and not tag[1].endswith(b"/"):
+        if tag is not None and tag.end(1) > at and not tag[1].endswith(b"/"):
             close = text.find(patterns.closing, tag.end(), end)
             value = patterns.value.search(text, tag.end(), close)
             if value is not None:
