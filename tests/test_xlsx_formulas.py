@@ -351,6 +351,28 @@ def test_error_cells_are_told_from_empty_ones_and_from_text_that_reads_alike():
     assert cells == [(b' r="D2" s="1" t="e"', b"#DIV/0!"), (b' r="E2" t="e"', b"#N/A")]
 
 
+def test_error_values_of_rows_written_out_of_order_mark_their_own_rows(tmp_path):
+    """The XML may list a sheet's rows in any order (calamine places them by reference): each error is its own
+    row's, whatever chunk the row falls in."""
+    path = workbook(tmp_path / "工单.xlsx", [["编号", "内容"], [1, "#N/A"], [2, "路灯坏了"], [3, "#REF!"]])
+    with zipfile.ZipFile(path) as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    rows = re.findall(r'<row r="\d+".*?</row>', sheet)  # rows 2 and 4 swapped, each keeping its references
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("".join(rows), rows[0] + rows[3] + rows[2] + rows[1]).encode()
+    with zipfile.ZipFile(path, "w") as swapped:
+        for name, data in parts.items():
+            swapped.writestr(name, data)
+    with read_rows(path, chunk_size=2) as export:
+        export.mark_error_values(["内容"])
+        errors = [row.error for chunk in export.chunks for row in chunk]
+    assert [error.partition(" holds")[0] for error in errors] == [
+        "column '内容': cell B2 of sheet '工单'",
+        "",
+        "column '内容': cell B4 of sheet '工单'",
+    ]
+
+
 def test_training_data_with_an_error_value_in_its_label_column_is_refused_naming_the_row(tmp_path):
     """A label #N/A (a lookup that found nothing) read as a blank label would leave the row out of training
     silently, as one never labelled."""
