@@ -24,7 +24,7 @@ import re2
 import triage
 from triage.departments import default_directory
 from triage.exceptions import ConfigError
-from triage.io.xlsx import _formula_patterns
+from triage.io.xlsx import _CellPatterns
 from triage.pii import _Source
 from triage.routing import RoutingConfig, builtin_rules, load_config
 
@@ -81,11 +81,11 @@ def _shipped_data_patterns() -> Iterator[tuple[str, re.Pattern[str]]]:
 
 
 def _built_patterns() -> Iterator[tuple[str, re.Pattern[bytes]]]:
-    """Patterns built for what a file holds: an XLSX sheet's formula cells, with and without a namespace prefix."""
+    """Patterns built for what a file holds: an XLSX sheet's cells, with and without a namespace prefix."""
     for prefix in (b"", b"x:"):
-        formula, cell = _formula_patterns(prefix)
-        yield f"triage.io.xlsx._formula_patterns({prefix!r})[0]", formula
-        yield f"triage.io.xlsx._formula_patterns({prefix!r})[1]", cell
+        patterns = _CellPatterns.of(prefix)
+        for name in ("formula", "cell", "value"):
+            yield f"triage.io.xlsx._CellPatterns.of({prefix!r}).{name}", getattr(patterns, name)
 
 
 PATTERNS = dict([*_module_patterns(), *_shipped_data_patterns(), *_built_patterns()])
@@ -171,7 +171,7 @@ def _grows_linearly(pattern: re.Pattern[str], text: str, seconds: float) -> bool
 def test_the_xlsx_formula_pattern_is_linear_on_white_space_after_a_formula(prefix):
     """XML may put any white space between a cell's elements: after a formula, two runs of it that could share
     it (``\\s*(value)?\\s*``) took quadratic time."""
-    formula = _formula_patterns(prefix)[0]
+    formula = _CellPatterns.of(prefix).formula
     text = b"<" + prefix + b"f/>" + b" " * SIZE + b"!"
     seconds = _seconds(lambda: _scan(formula, text))
     assert seconds < BUDGET_SECONDS or _grows_linearly(formula, text, seconds), seconds

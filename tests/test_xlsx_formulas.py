@@ -5,7 +5,9 @@ sheet, the column, the first row and cell and how many, with what to do; saved v
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
+import json
 import re
 import tracemalloc
 import zipfile
@@ -158,12 +160,14 @@ _CELLS = st.sampled_from(["路灯", "=A1", None])
         lambda width: st.lists(st.lists(_CELLS, min_size=width, max_size=width), max_size=6)
     ),
     chunk=st.integers(1, 200) | st.just(1 << 20),
+    stop_after=st.none() | st.integers(0, 6),
 )
 def test_unsaved_formulas_are_found_in_the_columns_and_rows_the_reader_gives(
-    tmp_path_factory, blank_rows, blank_columns, grid, chunk
+    tmp_path_factory, blank_rows, blank_columns, grid, chunk, stop_after
 ):
     """Wherever the table starts on the sheet (blank rows above it are title rows), however the XML falls into
-    the chunks it is scanned in, each column's count, first data row and first cell are the sheet's."""
+    the chunks it is scanned in, each column's count, first data row and first cell are the sheet's, in the rows
+    read (up to ``stop_after``)."""
     width = len(grid[0]) if grid else 2
     header = [f"列{i}" for i in range(width)]
     book = openpyxl.Workbook()
@@ -173,7 +177,7 @@ def test_unsaved_formulas_are_found_in_the_columns_and_rows_the_reader_gives(
             book.active.cell(row, column, value)
     book.save(path := tmp_path_factory.mktemp("grid") / "grid.xlsx")
     expected: dict[str, tuple[int, int, str]] = {}
-    for number, values in enumerate(grid, 1):
+    for number, values in enumerate(grid[:stop_after], 1):
         for column, value in enumerate(values):
             if value == "=A1":
                 count, first, cell = expected.get(header[column], (0, number, ""))
@@ -181,7 +185,10 @@ def test_unsaved_formulas_are_found_in_the_columns_and_rows_the_reader_gives(
                 expected[header[column]] = (count + 1, first, cell or f"{letter}{number + blank_rows + 1}")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(io_xlsx, "_SCAN_CHUNK", chunk)
-        with pytest.warns(TitleRowsWarning) if blank_rows else contextlib.nullcontext(), read_rows(path) as export:
+        with (
+            pytest.warns(TitleRowsWarning) if blank_rows else contextlib.nullcontext(),
+            read_rows(path, stop_after=stop_after) as export,
+        ):
             found = export.unsaved_formulas()
             assert export.header == header
     assert {name: (f.count, f.first_row, f.first_cell) for name, f in found.items()} == expected
@@ -194,7 +201,8 @@ def test_cells_named_with_a_namespace_prefix_are_scanned_too():
         b'<x:row r="2"><x:c r="A2"><x:f>B2&amp;C2</x:f></x:c><x:c r="B2" t="str"><x:f>1</x:f><x:v>1</x:v></x:c>'
         b"</x:row></x:sheetData></x:worksheet>"
     )
-    assert list(io_xlsx._formula_cells(io.BytesIO(xml))) == [(b' r="A2"', b"B2&amp;C2", None)]
+    cells = [cell for chunk in io_xlsx._sheet_chunks(io.BytesIO(xml)) for cell in io_xlsx._formula_cells(*chunk)]
+    assert cells == [(b' r="A2"', b"B2&amp;C2", None)]
 
 
 def test_a_prefixed_placeholder_zero_is_unsaved_where_the_workbook_asks_to_be_calculated():
@@ -210,8 +218,225 @@ def test_the_scan_holds_a_chunk_and_a_cell_however_long_a_run_without_a_value_is
     monkeypatch.setattr(io_xlsx, "_SCAN_CHUNK", 1 << 16)
     tracemalloc.start()
     try:
-        assert len(list(io_xlsx._formula_cells(io.BytesIO(xml)))) == 1
+        chunks = io_xlsx._sheet_chunks(io.BytesIO(xml))
+        assert sum(len(list(io_xlsx._formula_cells(*chunk))) for chunk in chunks) == 1
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert len(xml) > 2_500_000 and peak < 1_000_000
+
+
+# ---------------------------------------------------------------- Excel error values (#REF!, #N/A, ...)
+
+# The error values calamine reads (as empty cells); openpyxl writes these strings as error cells (t="e").
+ERROR_VALUES = ("#REF!", "#N/A", "#DIV/0!", "#VALUE!", "#NAME?", "#NULL!", "#NUM!")
+
+
+def tagged(path: Path, small_model: Any, out: Path, **options: Any) -> list[dict[str, str]]:
+    tag_file(path, out, model=small_model, progress=False, **options)
+    with out.open(encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_a_message_whose_formula_failed_is_kept_with_an_error_naming_the_cell(small_model, tmp_path):
+    """Excel saves a failed formula's error value beside it; calamine reads it as an empty cell, and the row
+    was tagged as an empty message. The row is kept, untagged, its error saying where, what and what to do."""
+    path = saved(workbook(tmp_path / "工单.xlsx", [HEADER, *ROWS]), {"D2": SAVED["D2"]})
+    rewritten(path, {"D3": '<c r="D3" t="e"><f>B3&amp;C3</f><v>#REF!</v></c>'}, recalculate=False)
+    assert [row[3] for row in rows_of(path)] == ["路灯坏了晚上很黑", ""]
+    first, second = tagged(path, small_model, tmp_path / "out.csv")
+    assert first["error"] == "" and first["department"]
+    assert second["编号"] == "2" and second["department"] == ""
+    assert second["error"] == (
+        "column '内容': cell D3 of sheet '工单' holds the Excel error value #REF! (a formula that failed), read as "
+        "an empty cell; fix the formula (or replace the value) in Excel or WPS and save"
+    )
+
+
+def test_the_command_line_counts_the_row_as_failed_and_names_it(tmp_path):
+    path = workbook(tmp_path / "工单.xlsx", [["编号", "内容"], [1, "路灯坏了晚上很黑"], [2, "#N/A"], [3, "噪音"]])
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(cli, ["tag", str(path), "-o", str(out), "--summary", str(tmp_path / "s.json")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "s.json").read_text("utf-8"))
+    assert summary["errors"] == 1 and summary["rows_out"] == 3
+    assert summary["first_error"].startswith(
+        "row 2: column '内容': cell B3 of sheet '工单' holds the Excel error value #N/A"
+    )
+
+
+# One cell of a generated sheet: text, an error value (a typed or pasted one, or a failed formula's), or nothing.
+_ERROR_CELLS = st.sampled_from(["路灯", None, *ERROR_VALUES]) | st.sampled_from(ERROR_VALUES).map(lambda v: ("=1/0", v))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    blank_rows=st.integers(0, 2),
+    blank_columns=st.integers(0, 2),
+    grid=st.integers(2, 3).flatmap(
+        lambda width: st.lists(st.lists(_ERROR_CELLS, min_size=width, max_size=width), min_size=1, max_size=6)
+    ),
+    text_column=st.integers(0, 2),
+    chunk=st.integers(1, 200) | st.just(1 << 20),
+    chunk_size=st.integers(1, 4),
+)
+def test_rows_get_an_error_where_a_column_tagging_reads_holds_an_error_value(
+    small_model, tmp_path_factory, blank_rows, blank_columns, grid, text_column, chunk, chunk_size
+):
+    """Wherever the table is on the sheet, however the XML falls into the chunks it is scanned in and the rows
+    into the chunks they are tagged in: a row whose text cell holds an error value has an error naming that
+    cell and value; the other rows have none, whatever the columns not read hold (copied as read: empty)."""
+    width = len(grid[0])
+    text_column = min(text_column, width - 1)
+    header = [f"列{i}" for i in range(width)]
+    folder = tmp_path_factory.mktemp("grid")
+    book = openpyxl.Workbook()
+    book.active.title = "工单"
+    failed: dict[str, str] = {}  # the formulas' cells, with their saved error value
+    for row, values in enumerate([header, *grid], blank_rows + 1):
+        for column, value in enumerate(values, blank_columns + 1):
+            book.active.cell(row, column, value[0] if isinstance(value, tuple) else value)
+            if isinstance(value, tuple):
+                reference = f"{openpyxl.utils.get_column_letter(column)}{row}"
+                failed[reference] = f'<c r="{reference}" t="e"><f>1/0</f><v>{value[1]}</v></c>'
+    book.save(path := folder / "grid.xlsx")
+    rewritten(path, failed, recalculate=False)
+    letter = openpyxl.utils.get_column_letter(text_column + blank_columns + 1)
+    while grid and all(value is None for value in grid[-1]):  # blank rows below the table: no rows
+        grid = grid[:-1]
+    expected = []
+    for number, values in enumerate(grid, 1):
+        value = values[text_column]
+        value = value[1] if isinstance(value, tuple) else value
+        if value in ERROR_VALUES:
+            expected.append(
+                f"cell {letter}{number + blank_rows + 1} of sheet '工单' holds the Excel error value {value} "
+            )
+        else:
+            expected.append("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(io_xlsx, "_SCAN_CHUNK", chunk)
+        with pytest.warns(TitleRowsWarning) if blank_rows else contextlib.nullcontext():
+            rows = tagged(
+                path, small_model, folder / "out.csv", text_columns=(header[text_column],), chunk_size=chunk_size
+            )
+    assert [bool(row["error"]) for row in rows] == [bool(e) for e in expected]
+    for row, cell in zip(rows, expected, strict=True):
+        assert cell in row["error"]
+    assert all(row[name] in ("", "路灯") for row in rows for name in header)
+
+
+def test_hot_topics_count_a_row_whose_time_is_an_error_value_as_unreadable(small_model, tmp_path):
+    """A time #VALUE! is no missing time: its row is one that cannot be read, and most such fail the report."""
+    rows = [["内容", "时间"], ["路灯坏了晚上很黑", "#VALUE!"], ["噪音扰民", "#VALUE!"], ["垃圾没人清", "2024-05-01"]]
+    path = workbook(tmp_path / "工单.xlsx", rows)
+    with pytest.raises(
+        DataError, match=r"2 of 3 rows .* the first: row 1: column '时间': cell B2 of sheet '工单' holds"
+    ):
+        hot_topics_from_file(path, time_column="时间", model=small_model)
+    assert hot_topics_from_file(path, model=small_model) is not None  # no time column read: nothing said
+
+
+def test_error_cells_are_told_from_empty_ones_and_from_text_that_reads_alike():
+    """An empty cell typed as an error (``<c t="e"/>``) takes no value from the next cell; text holding
+    ``t="e"`` is no cell; a namespace prefix is followed."""
+    xml = (
+        b'<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData><x:row r="2">'
+        b'<x:c r="A2" t="e"/><x:c r="B2"><x:v>5</x:v></x:c><x:c r="C2" t="inlineStr"><x:is><x:t>a t="e" b</x:t>'
+        b"</x:is></x:c>"
+        b'<x:c r="D2" s="1" t="e"><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c><x:c r="E2" t="e"><x:v>#N/A</x:v></x:c>'
+        b"</x:row></x:sheetData></x:worksheet>"
+    )
+    cells = [cell for chunk in io_xlsx._sheet_chunks(io.BytesIO(xml)) for cell in io_xlsx._error_cells(*chunk)]
+    assert cells == [(b' r="D2" s="1" t="e"', b"#DIV/0!"), (b' r="E2" t="e"', b"#N/A")]
+
+
+def test_error_values_of_rows_written_out_of_order_mark_their_own_rows(tmp_path):
+    """The XML may list a sheet's rows in any order (calamine places them by reference): each error is its own
+    row's, whatever chunk the row falls in."""
+    path = workbook(tmp_path / "工单.xlsx", [["编号", "内容"], [1, "#N/A"], [2, "路灯坏了"], [3, "#REF!"]])
+    with zipfile.ZipFile(path) as whole:
+        parts = {name: whole.read(name) for name in whole.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    rows = re.findall(r'<row r="\d+".*?</row>', sheet)  # rows 2 and 4 swapped, each keeping its references
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace("".join(rows), rows[0] + rows[3] + rows[2] + rows[1]).encode()
+    with zipfile.ZipFile(path, "w") as swapped:
+        for name, data in parts.items():
+            swapped.writestr(name, data)
+    with read_rows(path, chunk_size=2) as export:
+        export.mark_error_values(["内容"])
+        errors = [row.error for chunk in export.chunks for row in chunk]
+    assert [error.partition(" holds")[0] for error in errors] == [
+        "column '内容': cell B2 of sheet '工单'",
+        "",
+        "column '内容': cell B4 of sheet '工单'",
+    ]
+
+
+def test_training_data_with_an_error_value_in_its_label_column_is_refused_naming_the_row(tmp_path):
+    """A label #N/A (a lookup that found nothing) read as a blank label would leave the row out of training
+    silently, as one never labelled."""
+    rows = [["内容", "部门"], ["路灯坏了晚上很黑", "城管"], ["噪音扰民", "#N/A"], ["垃圾没人清", "#N/A"]]
+    path = workbook(tmp_path / "工单.xlsx", rows)
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            f"{path}: sheet '工单', column '部门': 2 cells hold an Excel error value (first: row 2, cell B3, #N/A)"
+        )
+        + r", which reads as an empty cell; fix the formulas \(or replace the values\) in Excel or WPS and save$",
+    ):
+        read_labelled(path, LabelOptions("部门"))
+    other = workbook(tmp_path / "其他.xlsx", [["内容", "部门", "备注"], ["路灯坏了晚上很黑", "城管", "#REF!"]])
+    assert read_labelled(other, LabelOptions("部门")).labels == ["城管"]  # a column not read: as read
+
+
+def test_a_trial_run_finds_formulas_and_error_values_in_the_rows_it_reads_only(small_model, tmp_path, monkeypatch):
+    """--stop-after N reads N rows: a formula never calculated further down refuses nothing, and the scan stops
+    reading the sheet's XML soon after row N."""
+    rows = [
+        HEADER,
+        *([n, "路灯坏了", "晚上很黑", f"路灯{n}"] for n in range(1, 3001)),
+        [3001, "噪音", "扰民", "=B2&C2"],
+    ]
+    path = workbook(tmp_path / "工单.xlsx", rows)
+    with pytest.raises(DataError, match="cell D3002"):
+        tag_file(path, tmp_path / "all.csv", model=small_model, progress=False)
+    read = 0
+    opened = zipfile.ZipFile.open
+
+    def counted(archive: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        handle = opened(archive, name, *args, **kwargs)
+        if str(name).startswith("xl/worksheets/"):
+            reading = handle.read
+
+            def read_counted(size: int = -1) -> bytes:
+                nonlocal read
+                data = reading(size)
+                read += len(data)
+                return data
+
+            handle.read = read_counted
+        return handle
+
+    monkeypatch.setattr(io_xlsx, "_SCAN_CHUNK", 1 << 12)
+    monkeypatch.setattr(zipfile.ZipFile, "open", counted)
+    with read_rows(path, stop_after=20) as export:
+        assert export.unsaved_formulas() == {}
+    whole = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    assert 0 < read < whole / 10
+    assert len(tagged(path, small_model, tmp_path / "trial.csv", stop_after=20)) == 20
+
+
+@pytest.mark.parametrize("value", ["#SPILL!", "#CALC!", "#GETTING_DATA"])
+def test_an_error_value_calamine_cannot_read_is_named_with_its_cell(tmp_path, value):
+    """Newer error values (a dynamic array that cannot spill) make calamine refuse the whole sheet: saving it
+    again changes nothing, so the message names the cell and what fixes it."""
+    path = workbook(tmp_path / "工单.xlsx", [["编号", "内容"], [1, "路灯坏了晚上很黑"], [2, "噪音"]])
+    rewritten(path, {"B3": f'<c r="B3" t="e"><f>SORT(A1:A9)</f><v>{value}</v></c>'}, recalculate=False)
+    with pytest.raises(DataError) as refused:
+        rows_of(path)
+    assert str(refused.value) == (
+        f"{path}: sheet '工单', cell B3 holds the Excel error value {value}, which this reader cannot read (nor "
+        "any cell of the sheet); fix the formula in Excel or WPS (or replace the cell's value) and save, or "
+        "export the sheet as CSV"
+    )

@@ -161,7 +161,9 @@ def read_signals(
         with read_rows(path, **vars(options), progress=progress) as export:
             columns = Columns.of(export.header, text_columns, time_column, likes_column, id_column, path)
             read = (*columns.text, columns.time, columns.likes, columns.id)
-            require_saved_values(export.unsaved_formulas(), [export.header[i] for i in read if i is not None], path)
+            names = [export.header[i] for i in read if i is not None]
+            require_saved_values(export.unsaved_formulas(), names, path)
+            export.mark_error_values(names)  # a time #VALUE! is its row's error, as in tag, not a missing time
             keys = export.keys
             values = TimesAndLikes(
                 f"values of the time column {time_column!r}", f"values of the likes column {likes_column!r}"

@@ -120,7 +120,8 @@ def read_labelled(
         if column is not None:
             require_columns(frame.columns, [column], role=role)
     read = [*columns, options.label_column, *(column for column in wanted.values() if column is not None)]
-    require_saved_values(frame.attrs.get("unsaved_formulas", {}), read, path)
+    # error values (#N/A) too: a label read as blank would leave its row out as one never labelled
+    require_saved_values({**frame.attrs.get("error_values", {}), **frame.attrs.get("unsaved_formulas", {})}, read, path)
     labels = _department_labels(list(frame[options.label_column]), options, say)
     if options.labels_are == "departments" and not any(labels):
         fix = "the file has no rows under its header" if frame.empty else "check --label-column"

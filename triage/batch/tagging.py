@@ -171,6 +171,7 @@ def _plan_run(export: Export, options: TagOptions, out_kind: str, config: Routin
     read = [*columns, *([options.id_column] if options.id_column else [])]
     require_columns(header, read, source=export.path)
     require_saved_values(export.unsaved_formulas(), read, export.path)  # else empty messages tagged, or empty ids
+    export.mark_error_values(read)  # a message #REF! is its row's error, not an empty message tagged
     names = output_columns(config is not None) + (GROUP_COLUMNS if options.group else ())
     keep_types = export.schema is not None and out_kind == "parquet"
     input_types = tuple(export.schema.types) if keep_types else None

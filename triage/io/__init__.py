@@ -13,7 +13,8 @@ refuses the file: :func:`~triage.io.parquet._not_damage`). The encoding is decid
 (:func:`choose_encoding`). The columns of a JSONL file are the keys of all its objects
 (:func:`~triage.io.jsonl._jsonl_keys`: the file is scanned once for them). An XLSX cell holding a formula whose
 value was never saved reads as empty: :meth:`Export.unsaved_formulas` finds such columns, for callers to refuse
-those they read (:func:`require_saved_values`).
+those they read (:func:`require_saved_values`); so does one holding an Excel error value (``#REF!``, ``#N/A``), which
+:meth:`Export.mark_error_values` makes its row's error where the caller reads its column.
 
 This package holds the reading API; the work is done in its modules: ``encodings``, ``cells``, ``titles``,
 ``lines`` (and byte shares), one per format (``delimited``, ``jsonl``, ``parquet``, ``xlsx``) and ``textfiles``.
@@ -55,7 +56,14 @@ from triage.io.lines import _CountingReader, _Lines, byte_shares, joined_shares
 from triage.io.parquet import _read_parquet, batch_rows, batch_text_columns, lost_rows_error
 from triage.io.sniff import what_it_is
 from triage.io.textfiles import _read_text
-from triage.io.xlsx import FormulaScan, UnsavedFormulas, _read_xlsx, require_saved_values
+from triage.io.xlsx import (
+    ErrorValues,
+    FormulaScan,
+    UnsavedFormulas,
+    _read_xlsx,
+    marked_error_values,
+    require_saved_values,
+)
 
 __all__ = [
     "MAX_CELL_CHARS",
@@ -65,6 +73,7 @@ __all__ = [
     "CellError",
     "DataError",
     "EncodingChoice",
+    "ErrorValues",
     "Export",
     "Row",
     "Unreadable",
@@ -200,6 +209,18 @@ class Export:
         Empty for other formats."""
         return self._formulas.found() if self._formulas is not None else {}
 
+    def error_values(self) -> dict[str, ErrorValues]:
+        """For XLSX: the columns whose cells hold Excel error values (``#REF!``, ``#N/A``...), which read as empty
+        cells, found with :meth:`unsaved_formulas`, up to row ``stop_after``. Empty for other formats."""
+        return self._formulas.error_values() if self._formulas is not None else {}
+
+    def mark_error_values(self, columns: Iterable[str]) -> None:
+        """For a caller that reads ``columns``: each row of ``chunks`` whose cell in one holds an Excel error
+        value gets an error naming the cell and the value (:func:`~triage.io.xlsx.marked_error_values`), so that
+        it is not taken for a row with an empty cell; its other cells are kept. Nothing for other formats."""
+        if self._formulas is not None:
+            self.chunks = marked_error_values(self.chunks, self._formulas.error_values(), columns)
+
     def position(self) -> int | None:
         """Byte offset of the first record not yet read (CSV/TSV/JSONL; else None).
 
@@ -265,7 +286,7 @@ def read_rows(
             if kind == "parquet":
                 header, rows, schema, footer, batches = _read_parquet(path, chunk_size, row_groups, closing)
             elif kind == "xlsx":
-                header, rows, formulas = _read_xlsx(path, sheet)
+                header, rows, formulas = _read_xlsx(path, sheet, stop_after)
             else:
                 choice = choose_encoding(path, encoding)
                 if byte_range is None and (other := what_it_is(path, wide=is_wide(choice.encoding))):
@@ -330,7 +351,8 @@ def read_table(
     should not be trained or measured on rows silently left out. For CSV/TSV/JSONL,
     ``frame.attrs["encoding"]`` says which encoding was used and why; for an XLSX sheet with formulas whose
     values were never saved (read as empty cells), ``frame.attrs["unsaved_formulas"]`` names their columns
-    (:meth:`Export.unsaved_formulas`), for :func:`require_saved_values` on the columns the caller reads.
+    (:meth:`Export.unsaved_formulas`), and for one with Excel error values, ``frame.attrs["error_values"]``
+    (:meth:`Export.error_values`), for :func:`require_saved_values` on the columns the caller reads.
     """
     pandas = import_optional("pandas", extra="io", purpose="reading data files")
     records: list[list[str]] = []
@@ -349,6 +371,8 @@ def read_table(
         frame.attrs["encoding"] = str(export.encoding)  # what was chosen and why, for the user
     if unsaved := export.unsaved_formulas():  # for the caller to refuse the columns it reads
         frame.attrs["unsaved_formulas"] = unsaved
+    if errors := export.error_values():
+        frame.attrs["error_values"] = errors
     return frame
 
 
