@@ -38,11 +38,11 @@ import itertools
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from triage.text import has_chinese, prepare
+from triage.text import PreparedText, has_chinese, prepare
 
 __all__ = [
     "KEEP",
@@ -112,6 +112,17 @@ class Boilerplate:
         preparing whole messages took most of the time a ``triage tag`` run spent learning."""
         return cls.learn(compared_text(prepare(_ends(text)).text) for text in itertools.islice(texts, SAMPLE_SIZE))
 
+    @classmethod
+    def from_record(cls, record: Mapping[str, Iterable[str]] | None) -> Boilerplate:
+        """The boilerplate :meth:`record` wrote (``None``: none, as a model saved before templates were kept)."""
+        record = record or {}
+        return cls(frozenset(record.get("openings", ())), frozenset(record.get("endings", ())))
+
+    def record(self) -> dict[str, list[str]]:
+        """Its openings and endings as sorted lists: what a run's summary, an evaluation and a model's manifest
+        say was cut."""
+        return {"openings": sorted(self.openings), "endings": sorted(self.endings)}
+
     def __bool__(self) -> bool:
         return bool(self.openings or self.endings)
 
@@ -130,6 +141,14 @@ class Boilerplate:
         if not start and not cut:
             return prepared
         return prepared[_after(runs, start) if start else 0 : _before(runs, cut)]
+
+    def prepared(self, texts: Iterable[str]) -> list[PreparedText]:
+        """Raw ``texts`` through :func:`~triage.text.prepare`, then :meth:`cut`: how a model trained without
+        this template reads them, in training, answering, tagging and evaluation alike."""
+        prepared = [prepare(text) for text in texts]
+        if not self:
+            return prepared
+        return [PreparedText(self.cut(item.text), item.truncated) for item in prepared]
 
     def _bounds(self, text: str, keep: int) -> tuple[int, int]:
         """How many characters :meth:`strip` cuts from the start and from the end of ``text``."""
