@@ -67,7 +67,8 @@ def test_a_model_classifies_and_routes_a_templated_order_as_the_order_without_it
         for core in cores[:2]:
             assert templated.classify(OPENING + core + ENDING) == templated.classify(core)
             assert templated.route(OPENING + core + ENDING) == templated.route(core)
-    orders, _, _ = _orders()
+    orders, _, cores = _orders()
+    assert (templated.predict_proba(orders) == templated.predict_proba(cores)).all()  # their notes end in 。
     assert templated.predict(orders).tolist() == [result.department for result in templated.classify(orders)]
     explained = templated.classify(OPENING + "实验二小老师有偿补课" + ENDING).explanation
     assert explained and not any("核实" in term or "市民" in term for term, _ in explained)
@@ -126,8 +127,10 @@ def test_a_batch_that_teaches_its_own_template_has_it_cut_instead(templated, tmp
     frames = {"big": others, "small": [OPENING + core + ENDING for core in cores[:30]]}
     expected = {"big": own, "small": templated.template}
     for name, texts in frames.items():
-        tagged = tag_dataframe(pd.DataFrame({"内容": texts}), model=templated)["department"].tolist()
-        assert tagged == [r.department for r in templated._classify_many(texts, 3, 0, expected[name])], name
+        frame = pd.DataFrame({"内容": texts})
+        tagged = tag_dataframe(frame, model=templated)
+        assert tagged.equals(tag_dataframe(frame, model=templated, template=expected[name])), name
+        assert not tagged.equals(tag_dataframe(frame, model=templated, template=Boilerplate())), name
 
 
 def test_the_checkpoint_records_the_model_template_a_small_batch_was_cut_with(templated, tmp_path):
@@ -149,7 +152,10 @@ def test_evaluate_scores_a_small_set_without_the_model_template(templated):
     orders, labels = _labelled()
     cut = evaluate(templated, orders[:40], labels[:40])
     assert cut["template"] == TEMPLATE
-    assert evaluate(templated, orders[:40], labels[:40], cut_template=False)["template"] == {"openings": [], "endings": []}
+    assert evaluate(templated, orders[:40], labels[:40], cut_template=False)["template"] == {
+        "openings": [],
+        "endings": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -190,3 +196,27 @@ def test_the_cli_trains_with_the_template_cut_or_kept_and_info_names_it(tmp_path
     assert kept.exit_code == 0, kept.output
     assert "模板" not in kept.output and "template" not in triage.load(tmp_path / "kept").manifest
     assert "template:" not in runner.invoke(cli, ["info", str(tmp_path / "kept")]).output
+
+
+def test_hot_topics_of_a_small_batch_are_described_without_the_model_template(templated):
+    from tests.test_boilerplate import TEMPLATE_WORDS
+    from triage.hot import hot_topics
+
+    orders, _, _ = _orders()
+    topics = hot_topics(orders[:40], model=templated, top=40, min_size=1)
+    assert topics and not any(TEMPLATE_WORDS & set(topic.key_terms) for topic in topics)
+
+
+def test_dask_cuts_the_model_template_from_a_small_batch(dask_client, templated, templated_dir):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    import triage.dask
+    from triage.batch import tag_dataframe
+
+    _, _, cores = _orders()
+    frame = pd.DataFrame({"内容": [OPENING + core + ENDING for core in cores[:30]]})
+    tagged = triage.dask.tag(dd.from_pandas(frame, npartitions=2), model_path=templated_dir).compute()
+    expected = tag_dataframe(frame, model=templated)
+    for column in ("department", "candidates", "reason"):  # confidences round to 1.0 either way
+        assert tagged[column].tolist() == expected[column].tolist(), column
