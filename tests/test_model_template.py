@@ -218,5 +218,5 @@ def test_dask_cuts_the_model_template_from_a_small_batch(dask_client, templated,
     frame = pd.DataFrame({"内容": [OPENING + core + ENDING for core in cores[:30]]})
     tagged = triage.dask.tag(dd.from_pandas(frame, npartitions=2), model_path=templated_dir).compute()
     expected = tag_dataframe(frame, model=templated)
-    for column in ("department", "candidates", "reason"):  # confidences round to 1.0 either way
+    for column in ("department", "candidates", "review_reason"):  # confidences round to 1.0 either way
         assert tagged[column].tolist() == expected[column].tolist(), column
