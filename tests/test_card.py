@@ -157,9 +157,9 @@ def test_each_section_of_a_full_manifest_has_its_lines() -> None:
         "",
         "Documents: 4.",
         "",
-        "Template: 「市民来电反映」… …「感谢您的反映」 …「请尽快处理」 (letters and digits only). The training messages were "
-        "typed into it; it was cut from them before training, and the model cuts it from every message it "
-        "classifies (`triage.boilerplate`).",
+        "Template: 「市民来电反映」… …「感谢您的反映」 …「请尽快处理」 (letters and digits only). "
+        "The training messages were typed into it; it was cut from them before training, and the model cuts it "
+        "from every message it classifies (`triage.boilerplate`).",
         "",
     ]
     assert _section(card, "### held_out") == [

@@ -122,7 +122,7 @@ def describe(
     template = template or model.template
 
     def prepared(i: int) -> str:
-        return model._prepared([texts[i]], template)[0].text
+        return template.prepared([texts[i]])[0].text
 
     document_frequency: Counter = Counter()
     for i in ranking.sample:
