@@ -103,8 +103,8 @@ def _confidence_scaling(value: Any) -> str | None:
 
 
 def _template(value: Any) -> str | None:
-    """A training export's template (:mod:`triage.boilerplate`), as :meth:`Boilerplate.record` writes it:
-    phrases of letters, digits and CJK characters only, as the boilerplate is learned, of its lengths."""
+    """A training export's template, as :meth:`~triage.boilerplate.Boilerplate.record` writes it: phrases of
+    letters, digits and CJK characters only, as the boilerplate is learned, of its lengths."""
     expected = (
         f"an object with the lists openings and endings of phrases of {MIN_LENGTH} to {MAX_LENGTH} letters "
         "(no punctuation or spaces)"

@@ -252,9 +252,7 @@ class TriageModel:
         )
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
-        #: The template its training export was typed into (the manifest's ``template``), cut from every
-        #: message it scores; empty for a model trained on messages as written (or before templates were kept).
-        self.template = Boilerplate.from_record(manifest.get("template"))
+        self._template = Boilerplate.from_record(manifest.get("template"))
 
     @classmethod
     def from_estimator(
@@ -313,6 +311,13 @@ class TriageModel:
     def sub_categories(self, department: str) -> tuple[str, ...]:
         """The sub-categories the model can name under ``department`` (empty without any)."""
         return self._sub_columns.get(department, ((), ()))[1]
+
+    @property
+    def template(self) -> Boilerplate:
+        """The template its training export was typed into (the manifest's ``template``,
+        :mod:`triage.boilerplate`), cut from every message it scores; empty for a model trained on messages as
+        written (or before templates were kept)."""
+        return self._template
 
     @property
     def classes_(self) -> list[str]:
