@@ -220,3 +220,17 @@ def test_dask_cuts_the_model_template_from_a_small_batch(dask_client, templated,
     expected = tag_dataframe(frame, model=templated)
     for column in ("department", "candidates", "review_reason"):  # confidences round to 1.0 either way
         assert tagged[column].tolist() == expected[column].tolist(), column
+
+
+@pytest.mark.parametrize("cut", [True, False])
+def test_held_out_rows_are_scored_as_the_model_was_trained(tmp_path, cut):
+    """128 held-out rows teach their template: scored without it only when training cut it too."""
+    from triage.labelled import LabelOptions
+    from triage.training import train_from_file
+
+    orders, labels = _labelled()
+    data = _write(tmp_path / "labelled.csv", orders * 3, labels * 3)
+    options = {"held_out": 0.4, "min_df": 1, "calibration_folds": 3, "progress": False, "cut_template": cut}
+    model = train_from_file(data, tmp_path / "model", LabelOptions("部门"), **options)
+    assert model.manifest["metrics"]["held_out"]["n"] == 128
+    assert model.manifest["metrics"]["held_out"]["template"] == (TEMPLATE if cut else {"openings": [], "endings": []})
