@@ -97,6 +97,7 @@ _FULL = {
         "n_documents": 4,
     },
     "labels": [{"code": "education", "name": "教育"}, {"code": "housing", "name": "住建"}],
+    "template": {"openings": ["市民来电反映"], "endings": ["感谢您的反映", "请尽快处理"]},
     "sub_labels": [
         {"label": "education", "sub_label": "fees"},
         {"label": "education", "sub_label": "enrolment"},
@@ -155,6 +156,10 @@ def test_each_section_of_a_full_manifest_has_its_lines() -> None:
         "- b.xlsx: 1 row",
         "",
         "Documents: 4.",
+        "",
+        "Template: 「市民来电反映」… …「感谢您的反映」 …「请尽快处理」 (letters and digits only). "
+        "The training messages were typed into it; it was cut from them before training, and the model cuts it "
+        "from every message it classifies (`triage.boilerplate`).",
         "",
     ]
     assert _section(card, "### held_out") == [
@@ -230,7 +235,16 @@ def test_each_section_of_a_full_manifest_has_its_lines() -> None:
 def test_an_empty_manifest_says_what_is_not_known() -> None:
     card = render_card({})
     assert card.splitlines()[0] == "# triage model: unnamed"
-    assert _section(card, "## Training data") == ["", "Not described.", "", "", "Documents: unknown.", ""]
+    assert _section(card, "## Training data") == [
+        "",
+        "Not described.",
+        "",
+        "",
+        "Documents: unknown.",
+        "",
+        "No template was cut: the model reads messages as they were written.",
+        "",
+    ]
     assert _section(card, "## Evaluation") == ["", "No evaluation was recorded.", "", ""]
     assert "Messages whose calibrated confidence is below **0.000** are flagged `needs_review`: the lowest " in card
     assert "a precision of —, chosen on out-of-fold predictions of the training messages." in card

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import triage
+import triage.boilerplate
 import triage.io.cells
 import triage.io.parquet
-import triage.model
 from tests.conftest import LABELS, TEXTS, classification_rows
 from triage.batch import delimited_lines
 from triage.io import (
@@ -232,8 +232,8 @@ def test_spreadsheet_row_is_spreadsheet_text_cell_by_cell(values):
 
 def test_rows_prepare_each_distinct_text_once(small_model, monkeypatch):
     prepared = []
-    real = triage.model.prepare
-    monkeypatch.setattr(triage.model, "prepare", lambda text: prepared.append(text) or real(text))
+    real = triage.boilerplate.prepare  # where a model prepares the texts it scores (Boilerplate.prepared)
+    monkeypatch.setattr(triage.boilerplate, "prepare", lambda text: prepared.append(text) or real(text))
     rows = classification_rows(small_model, MESSAGES * 3)
     assert sorted(prepared) == sorted(set(MESSAGES))
     assert rows == classification_rows(small_model, MESSAGES) * 3

@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import classified
-from triage import model as model_module
-from triage import routing
+from triage import boilerplate, routing
 from triage.patterns import compile_user_pattern
 from triage.results import Classification, ReviewReason, Urgency
 from triage.routing import Place, RoutingConfig, Rule, suggest
@@ -178,13 +177,13 @@ def test_department_names_and_sub_categories():
 
 def test_route_prepares_each_text_once(small_model, monkeypatch):
     calls = []
-    original = model_module.prepare
+    original = boilerplate.prepare  # where a model prepares the texts it scores (Boilerplate.prepared)
 
     def counting(text):
         calls.append(text)
         return original(text)
 
-    monkeypatch.setattr(model_module, "prepare", counting)
+    monkeypatch.setattr(boilerplate, "prepare", counting)
     small_model.route(["物业乱收停车费", "派出所补办身份证"])
     assert calls == ["物业乱收停车费", "派出所补办身份证"]
     assert not hasattr(routing, "prepare")  # routing takes prepared text; it never prepares

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from triage.boilerplate import Boilerplate
 from triage.hotness import Ranking, Signals
 from triage.topics import CSV_COLUMNS, HotTopic, _key_terms, _representative, _topic_place, describe
 
@@ -27,11 +28,15 @@ DEPARTMENT_NAMES = {"roads": "路政", "property": "物业"}
 
 
 class _StandIn:
-    """A model whose department is the first of ``DEPARTMENTS`` whose word the text holds, if any."""
+    """A model whose department is the first of ``DEPARTMENTS`` whose word the text holds, if any (asked as
+    topics ask a model: of texts it reads as they are, having no template of its own)."""
 
-    def classify(self, texts, *, explain):
+    template = Boilerplate()
+
+    def _classify_prepared(self, prepared, top_k, explain):
         return [
-            SimpleNamespace(department=next((d for w, d in DEPARTMENTS.items() if w in text), None)) for text in texts
+            SimpleNamespace(department=next((d for w, d in DEPARTMENTS.items() if w in item.text), None))
+            for item in prepared
         ]
 
     def department_name(self, code):

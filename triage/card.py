@@ -77,6 +77,20 @@ def _scaling_lines(record: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _template_lines(record: dict[str, list[str]] | None) -> list[str]:
+    """Which template the training export was typed into, which the model cuts from every message."""
+    phrases = [f"「{_inline(p)}」…" for p in (record or {}).get("openings", [])]
+    phrases += [f"…「{_inline(p)}」" for p in (record or {}).get("endings", [])]
+    if not phrases:
+        return ["No template was cut: the model reads messages as they were written.", ""]
+    return [
+        f"Template: {' '.join(phrases)} (letters and digits only). The training messages were typed into it; "
+        "it was cut from them before training, and the model cuts it from every message it classifies "
+        "(`triage.boilerplate`).",
+        "",
+    ]
+
+
 def _evaluation_section(name: str, result: dict[str, Any], label_names: dict[str, str]) -> list[str]:
     lines = [f"### {name}", "", result.get("description", ""), "", f"Messages: {result.get('n', '?')}.", ""]
     lines += ["| metric | value |", "|---|---|"]
@@ -166,6 +180,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         f"Documents: {data.get('n_documents', 'unknown')}.",
         "",
+        *_template_lines(manifest.get("template")),
         "## Evaluation",
         "",
         *(evaluations or ["No evaluation was recorded.", ""]),

@@ -69,6 +69,14 @@ def _worker_model(model_path: str | None) -> Any:
     return triage.load(model_path)
 
 
+def _model_template(model_path: str | None) -> Boilerplate:
+    """The template the model at ``model_path`` (None: the shipped one) cuts from every message."""
+    from triage.model import default_model_path
+    from triage.persistence import read_manifest
+
+    return Boilerplate.from_record(read_manifest(model_path or default_model_path()).get("template"))
+
+
 def _tag_partition(
     frame: Any, text_columns: list[str], model_path: str | None, config: RoutingConfig | None, template: Boilerplate
 ) -> Any:
@@ -97,7 +105,8 @@ def tag(
     a routing ``config`` (a :class:`~triage.routing.RoutingConfig` or its TOML path, read and
     checked here, before any partition) rows are routed and also get the routing columns. Messages are
     classified without the template the first rows were typed into (learned here, as ``tag_file`` learns
-    it), unless ``cut_template`` is False.
+    it; when they teach none, the model's own, :attr:`~triage.model.TriageModel.template`), unless
+    ``cut_template`` is False.
     """
     pandas = import_optional("pandas", extra="dask", purpose="triage.dask")
     if config is not None and not isinstance(config, RoutingConfig):
@@ -108,7 +117,9 @@ def tag(
     for name in output_columns(config is not None):
         meta[prefix + name] = pandas.Series(dtype=_DTYPES.get(name, "str"))
     path = str(model_path) if model_path is not None else None
-    template = Boilerplate.from_texts(_first_texts(ddf, columns)) if cut_template else Boilerplate()
+    template = Boilerplate()
+    if cut_template:  # the batch's own template, else the model's (read from its manifest: no model loaded here)
+        template = Boilerplate.from_texts(_first_texts(ddf, columns)) or _model_template(path)
     return ddf.map_partitions(_tag_partition, columns, path, config, template, meta=meta)
 
 

@@ -25,7 +25,7 @@ from triage.labelled import LabelOptions, Notify, given_labels, read_labelled
 from triage.metrics import evaluate_predictions, evaluate_sub_labels
 from triage.model import TriageModel, load
 from triage.progress import steps
-from triage.text import display_text, prepare
+from triage.text import PreparedText, display_text
 from triage.training import sub_label_array
 
 __all__ = ["check_report_dir", "evaluate", "evaluate_file", "precision_coverage"]
@@ -107,17 +107,20 @@ def _write_report(
     (directory / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _sub_label_scores(model: TriageModel, texts: list[str], labels: np.ndarray, subs: np.ndarray) -> dict[str, Any]:
+def _sub_label_scores(
+    model: TriageModel, prepared: list[PreparedText], labels: np.ndarray, subs: np.ndarray
+) -> dict[str, Any]:
     """The sub-category model on the rows with a known sub-label: given the true department (beside
-    the majority baseline, per department too), and end to end (department and sub-category right); ``subs``
-    as :func:`~triage.training.sub_label_array` gives them."""
+    the majority baseline, per department too), and end to end (department and sub-category right); ``prepared``
+    the texts as the model scores them (:meth:`~triage.model.TriageModel._prepared`), ``subs`` as
+    :func:`~triage.training.sub_label_array` gives them."""
     if model.sub_scorer is None:
         raise TrainingDataError("this model has no sub-category model; train it with sub-labels (--sub-label-column)")
     known = np.flatnonzero(subs != "")
     if not known.size:
         raise TrainingDataError("no row has a sub-label to evaluate")
-    known_texts = [texts[i] for i in known]
-    proba = model.sub_scorer.predict_proba(known_texts)
+    known_texts = [prepared[i] for i in known]
+    proba = model.sub_scorer.predict_proba([item.text for item in known_texts])
     result = evaluate_sub_labels(
         labels[known],
         subs[known],
@@ -125,7 +128,7 @@ def _sub_label_scores(model: TriageModel, texts: list[str], labels: np.ndarray, 
         model.sub_label_pairs,
         description="Sub-label given the true label, on these messages.",
     )
-    found = model.classify(known_texts, top_k=1, explain=0)
+    found = model._classify_prepared(known_texts, top_k=1, explain=0)
     result["accuracy_with_predicted_department"] = float(
         np.mean([c.department == labels[i] and c.sub_category == subs[i] for c, i in zip(found, known, strict=True)])
     )
@@ -185,7 +188,8 @@ def evaluate(
     ``result["department_level"]`` on the units' departments.
     ``progress`` shows the step under way on stderr (``None``: when stderr is a terminal).
     Messages are scored without the template their first ones were typed into, as ``triage tag`` classifies
-    them (:mod:`triage.boilerplate`; ``result["template"]`` names it), unless ``cut_template`` is False.
+    them (:mod:`triage.boilerplate`; ``result["template"]`` names it): when they teach none, without the
+    model's own (:attr:`~triage.model.TriageModel.template`); ``cut_template=False`` scores them as written.
     """
     from sklearn.metrics import f1_score
 
@@ -203,15 +207,17 @@ def evaluate(
     if not texts:
         raise TrainingDataError("no labelled texts to evaluate the model on")
     _refuse_training_texts(model, texts)
-    template = Boilerplate.from_texts(texts) if cut_template else Boilerplate()
-    read = [template.cut(prepare(text).text) for text in texts] if template else texts
+    # the batch's own template, else the one the model was trained without (triage.boilerplate)
+    template = (Boilerplate.from_texts(texts) or model.template) if cut_template else Boilerplate()
+    prepared = model._prepared(texts, template)
+    read = [item.text for item in prepared]
     by_name = _codes_named(model, labels_array)
     labels_array = np.array([by_name.get(label, label) for label in labels_array], dtype=object)
     step_names = ["scoring", *["scoring sub-labels"] * (subs is not None)]
     step_names += ["writing the report"] * (report_dir is not None)
     with steps(f"evaluating {len(texts)} messages", step_names, progress=progress) as bar:
         bar.start("scoring")
-        proba = model.predict_proba(read)
+        proba = model._proba(read)
         classes = np.asarray(model.classes_)
         predicted = classes[proba.argmax(axis=1)]
         confidence = proba.max(axis=1)
@@ -221,7 +227,7 @@ def evaluate(
             result[f"top{k}_accuracy"] = _top_k_accuracy(proba, classes, labels_array, k)
         result["unknown_labels"] = sorted(set(map(str, labels_array)) - set(map(str, classes)))
         result["labels_by_name"] = by_name
-        result["template"] = {"openings": sorted(template.openings), "endings": sorted(template.endings)}
+        result["template"] = template.record()
         result["precision_coverage"] = precision_coverage(confidence, predicted == labels_array)
         pairs = Counter((str(t), str(p)) for t, p in zip(labels_array, predicted, strict=True) if t != p)
         result["most_confused"] = [
@@ -231,7 +237,7 @@ def evaluate(
             result["department_level"] = department_level(model, proba, labels_array)
         if subs is not None:
             bar.start("scoring sub-labels")
-            result["sub_labels"] = _sub_label_scores(model, read, labels_array, subs)
+            result["sub_labels"] = _sub_label_scores(model, prepared, labels_array, subs)
         if report_dir is not None:
             bar.start("writing the report")
             _write_report(Path(report_dir), result, texts, labels_array, predicted, confidence, classes)

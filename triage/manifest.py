@@ -7,7 +7,8 @@ values may be any JSON: ``training_data`` (what the model was trained on: counts
 descriptions), ``metrics`` (one object of figures per evaluation) and ``params`` (the estimator's
 parameters). Everything else has a fixed type; the review threshold and target precision are
 finite numbers in (0, 1]; ``confidence_scaling`` is :class:`triage.confidence.ConfidenceScaling`'s
-record (plain numbers).
+record (plain numbers); ``template`` is the training export's template (:mod:`triage.boilerplate`), which
+the model cuts from every message (absent: none, as in models trained before it was kept).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from pathlib import PurePath
 from typing import Any
 
+from triage.boilerplate import MAX_LENGTH, MIN_LENGTH
 from triage.confidence import ConfidenceScaling
 from triage.exceptions import ModelIntegrityError
 
@@ -28,6 +30,7 @@ __all__ = ["MAX_MANIFEST_BYTES", "parse_manifest", "validate_manifest"]
 MAX_MANIFEST_BYTES = 8 << 20
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PHRASE = re.compile(r"[^\W_]+")
 
 # A check returns what the value should have been, or None when it is fine.
 _Check = Callable[[Any], str | None]
@@ -99,6 +102,24 @@ def _confidence_scaling(value: Any) -> str | None:
     return None
 
 
+def _template(value: Any) -> str | None:
+    """A training export's template, as :meth:`~triage.boilerplate.Boilerplate.record` writes it: phrases of
+    letters, digits and CJK characters only, as the boilerplate is learned, of its lengths."""
+    expected = (
+        f"an object with the lists openings and endings of phrases of {MIN_LENGTH} to {MAX_LENGTH} letters "
+        "(no punctuation or spaces)"
+    )
+    if not isinstance(value, dict) or set(value) != {"openings", "endings"}:
+        return expected
+    for phrases in value.values():
+        if not isinstance(phrases, list):
+            return expected
+        for phrase in phrases:
+            if not (isinstance(phrase, str) and MIN_LENGTH <= len(phrase) <= MAX_LENGTH and _PHRASE.fullmatch(phrase)):
+                return f"{expected}; {_shown(phrase)} is not one"
+    return None
+
+
 def _records(*required: str, optional: tuple[str, ...] = ()) -> _Check:
     """A non-empty list of objects with exactly the string fields ``required`` (plus any of ``optional``)."""
 
@@ -135,6 +156,7 @@ _SCHEMA: dict[str, tuple[_Check, bool]] = {
     "params": (_object, False),
     "sub_labels": (_records("class", "label", "sub_label"), False),
     "figures": (_figures, False),
+    "template": (_template, False),
     "files": (_files, True),
 }
 #: Keys whose values are free-form JSON (the manifest's extension points).

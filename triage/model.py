@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
+from triage.boilerplate import Boilerplate
 from triage.confidence import ConfidenceScaling
 from triage.defaults import DEFAULT_TOP_K
 from triage.exceptions import ModelIntegrityError, ModelNotFoundError
@@ -24,7 +25,7 @@ from triage.results import (
     json_string,
     rounded_cells,
 )
-from triage.text import PreparedText, has_chinese, prepare, prepared_texts
+from triage.text import PreparedText, has_chinese
 
 if TYPE_CHECKING:
     from triage.adaptation import BaseScores, UnitAreas
@@ -193,7 +194,9 @@ class TriageModel:
     classes, which names the sub-category within the department predicted. A model adapted from
     a base model (``triage.train(..., base=...)``) adds the base model's weighted scores
     (``base_scores``) to its own. A unit-level model (``units``: each class's department and where
-    that came from) answers with the unit and its department. Instances are read-only after
+    that came from) answers with the unit and its department. A model trained on a templated export
+    (:mod:`triage.boilerplate`) cuts that export's template (:attr:`template`) from every message
+    before scoring it, as it was cut from the messages it learned from. Instances are read-only after
     loading, so one instance can serve many threads.
     """
 
@@ -249,6 +252,7 @@ class TriageModel:
         )
         #: PNG figures (file name → bytes) saved with the model and shown in its card.
         self.figures: dict[str, bytes] = {}
+        self._template = Boilerplate.from_record(manifest.get("template"))
 
     @classmethod
     def from_estimator(
@@ -307,6 +311,13 @@ class TriageModel:
     def sub_categories(self, department: str) -> tuple[str, ...]:
         """The sub-categories the model can name under ``department`` (empty without any)."""
         return self._sub_columns.get(department, ((), ()))[1]
+
+    @property
+    def template(self) -> Boilerplate:
+        """The template its training export was typed into (the manifest's ``template``,
+        :mod:`triage.boilerplate`), cut from every message it scores; empty for a model trained on messages as
+        written (or before templates were kept)."""
+        return self._template
 
     @property
     def classes_(self) -> list[str]:
@@ -566,15 +577,21 @@ class TriageModel:
         return columns
 
     def _classification_columns(
-        self, texts: Iterable[str], top_k: int = DEFAULT_TOP_K, *, ranked_candidates: bool = False
+        self,
+        texts: Iterable[str],
+        top_k: int = DEFAULT_TOP_K,
+        *,
+        ranked_candidates: bool = False,
+        template: Boilerplate | None = None,
     ) -> list[Any]:
         """The batch tagger's cells of ``classify(texts, top_k=top_k, explain=0)``, column by column
         (:attr:`Classification.ROW_COLUMNS`, lists), computed from each chunk's arrays without building
         results; with ``ranked_candidates`` the candidates are :class:`~triage.results.RankedCandidates`
-        instead of JSON text (for outputs that store lists)."""
+        instead of JSON text (for outputs that store lists). ``template`` is cut as :meth:`_prepared` cuts it."""
         items = _ensure_texts(texts)
         # exports repeat blank forms and template messages: each distinct raw text is prepared once
-        prepared_of = {text: prepare(text) for text in dict.fromkeys(items)}
+        distinct_items = list(dict.fromkeys(items))
+        prepared_of = dict(zip(distinct_items, self._prepared(distinct_items, template), strict=True))
         distinct = list(dict.fromkeys(p.text for p in prepared_of.values() if has_chinese(p.text)))
         scored = self._distinct_columns(distinct, top_k, ranked_candidates)
         at = {text: index for index, text in enumerate(distinct)}
@@ -601,8 +618,17 @@ class TriageModel:
         ranked = np.argsort(-summed, axis=1, kind="stable")[:, :top_k]
         return [tuple((codes[k], float(summed[row, k])) for k in ranked[row]) for row in range(len(proba))]
 
-    def _classify_many(self, texts: list[str], top_k: int, explain: int) -> list[Classification]:
-        return self._classify_prepared([prepare(text) for text in texts], top_k, explain)
+    def _prepared(self, texts: Iterable[str], template: Boilerplate | None = None) -> list[PreparedText]:
+        """Raw ``texts`` as the model scores them: through :func:`~triage.text.prepare`, then without ``template``
+        (:meth:`~triage.boilerplate.Boilerplate.prepared`; ``None``: the model's own, :attr:`template`), for
+        answers one at a time and for the batch tagger and evaluation alike."""
+        return (self.template if template is None else template).prepared(texts)
+
+    def _classify_many(
+        self, texts: list[str], top_k: int, explain: int, template: Boilerplate | None = None
+    ) -> list[Classification]:
+        """Results of raw ``texts``, ``template`` cut (see :meth:`_prepared`)."""
+        return self._classify_prepared(self._prepared(texts, template), top_k, explain)
 
     def _classify_prepared(
         self, prepared: list[PreparedText], top_k: int, explain: int = DEFAULT_EXPLAIN_TERMS
@@ -624,7 +650,11 @@ class TriageModel:
         """Calibrated probabilities of raw messages, columns in the order of :attr:`classes_`."""
         if isinstance(texts, str):
             raise ValueError("predict_proba() takes an iterable of texts")
-        parts = [proba for _, _, proba in self._score_chunks(prepared_texts(_ensure_texts(texts)))]
+        return self._proba([item.text for item in self._prepared(_ensure_texts(texts))])
+
+    def _proba(self, prepared: Sequence[str]) -> np.ndarray:
+        """:meth:`predict_proba` of texts already as the model scores them (:meth:`_prepared`)."""
+        parts = [proba for _, _, proba in self._score_chunks(prepared)]
         return np.concatenate(parts) if parts else np.zeros((0, len(self.classes_)))
 
     @overload  # a str is also an Iterable[str]; this first overload wins for it, as intended
@@ -638,7 +668,9 @@ class TriageModel:
         """Classify one message (returns a :class:`Classification`) or many (returns a list).
 
         A list is vectorised in one pass. Empty, punctuation-only or non-Chinese texts get
-        ``department=None`` and ``needs_review=True`` without affecting the other items.
+        ``department=None`` and ``needs_review=True`` without affecting the other items. A model trained
+        on a templated export reads each message without that template (:attr:`template`), so its
+        explanation names terms of what the message says.
 
         Parameters
         ----------
@@ -683,24 +715,36 @@ class TriageModel:
         (default: the built-in safety rules only). ``metadata`` is a mapping for one text (a list of them
         for many), e.g. ``{"place": "金桂小区"}`` when the location is known from elsewhere.
         ``explain`` is how many model terms each suggestion's explanation gets (0: none, and faster).
-        A list of texts is routed in one vectorised pass: each text is prepared once, classified
+        A list of texts is routed in one vectorised pass: each text is prepared once (without the model's
+        :attr:`template`, so the rules read what the message says, as ``triage tag`` routes it), classified
         with every candidate, then :func:`triage.routing.suggest` makes its suggestion.
         """
-        from triage.routing import RoutingConfig, load_config, suggest
-
         if isinstance(texts, str):
             return self.route([texts], config=config, metadata=[metadata], explain=explain)[0]
+        items = _ensure_texts(texts)
+        return self._route(items, config, list(metadata) if metadata is not None else [None] * len(items), explain)
+
+    def _route(
+        self,
+        items: list[str],
+        config: Any,
+        metas: list[Any],
+        explain: int,
+        template: Boilerplate | None = None,
+    ) -> list[RoutingSuggestion]:
+        """:meth:`route` of raw ``items`` (one metadata mapping or None each), ``template`` cut as
+        :meth:`_prepared` cuts it."""
+        from triage.routing import RoutingConfig, load_config, suggest
+
         if config is None:
             config = RoutingConfig()
         elif not isinstance(config, RoutingConfig):
             config = load_config(config)
-        items = _ensure_texts(texts)
-        metas = list(metadata) if metadata is not None else [None] * len(items)
-        prepared = [prepare(text) for text in items]
+        prepared = self._prepared(items, template)
         results = self._classify_prepared(prepared, top_k=len(self.classes_), explain=explain)
         threshold = config.review_threshold if config.review_threshold is not None else self.review_threshold
         names = self._department_names(config)
-        suggestions = [
+        return [
             suggest(
                 result,
                 item.text,
@@ -711,7 +755,6 @@ class TriageModel:
             )
             for item, meta, result in zip(prepared, metas, results, strict=True)
         ]
-        return suggestions
 
     def predict(self, texts: Iterable[str]) -> np.ndarray:
         """The class of each message, one of :attr:`classes_` (department codes; a unit-level model's

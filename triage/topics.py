@@ -24,7 +24,7 @@ from triage.grouping import Sketcher
 from triage.hotness import Ranking, Signals
 from triage.pii import mask_pii
 from triage.places import extract_places, is_coded
-from triage.text import prepare
+from triage.text import PreparedText
 from triage.times import NOT_A_TIME, monthly_counts, timestamp_text
 
 if TYPE_CHECKING:
@@ -115,12 +115,14 @@ def describe(
 ) -> list[HotTopic]:
     """A :class:`HotTopic` for each ranked group, from the texts of its first :data:`MEMBERS_READ`
     members and of the ranking's sample (no other text is read), with the batch's ``template``
-    (:mod:`triage.boilerplate`) cut: its words are no key terms, and members are classified without it."""
+    (:mod:`triage.boilerplate`; when it has none, the model's own) cut: its words are no key terms, and
+    members are classified without it."""
     from triage.segmentation import segment
 
+    template = template or model.template
+
     def prepared(i: int) -> str:
-        text = prepare(texts[i]).text
-        return template.cut(text) if template else text
+        return template.prepared([texts[i]])[0].text
 
     document_frequency: Counter = Counter()
     for i in ranking.sample:
@@ -144,7 +146,8 @@ def _topic(
     """The topic of ranked group ``g``; ``prepared`` gives a message's text as read for it."""
     members = ranking.members_of[g]
     read = [prepared(i) for i in members[:MEMBERS_READ]]
-    votes = Counter(r.department for r in model.classify(read[:_MEMBERS_CLASSIFIED], explain=0) if r.department)
+    classified = model._classify_prepared([PreparedText(text, False) for text in read[:_MEMBERS_CLASSIFIED]], 1, 0)
+    votes = Counter(r.department for r in classified if r.department)
     department, share = votes.most_common(1)[0] if votes else (None, 0)
     places = Counter(place for text in read for place in extract_places(text))
     ordered = tuple(sorted(places, key=lambda p: (is_coded(p), -places[p], p))[:5])

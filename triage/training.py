@@ -19,6 +19,7 @@ from triage.adaptation import (
     fit_with_base,
     infer_unit_departments,
 )
+from triage.boilerplate import Boilerplate
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.departments import default_directory
 from triage.estimator import TriageClassifier
@@ -396,6 +397,7 @@ def train(
     area_boost: float = AREA_BOOST,
     unit_departments: Mapping[str, str | None] | Literal["auto"] | None = None,
     sample_weight: Sequence[float] | np.ndarray | None = None,
+    cut_template: bool = True,
     progress: bool | None = None,
     **params: Any,
 ) -> TriageModel:
@@ -433,6 +435,13 @@ def train(
     :func:`triage.adaptation.recency_weights` of the messages' dates. ``progress`` shows the step
     under way on stderr (``None``: when stderr is a terminal).
 
+    Messages typed into one template (a 12345 centre's ``市民来电反映：…请相关部门尽快核实处理并回复市民。``)
+    are learned from without it: the template is learned from the first training messages
+    (:mod:`triage.boilerplate`; at least 100 are needed), cut from every one, and kept in the manifest's
+    ``template``, so the model cuts it from every message it classifies, routes or tags
+    (:attr:`TriageModel.template`). Its words are in every class and teach nothing.
+    ``cut_template=False`` learns from the messages as written and keeps no template.
+
     Rows whose text holds no Chinese and classes seen only once are left out, and classes with fewer
     than :data:`RARE_CLASS_SIZE` examples are kept; all three are reported in the manifest and by a
     :class:`~triage.exceptions.TrainingDataWarning`.
@@ -445,6 +454,9 @@ def train(
     >>> model.save("my-model")  # doctest: +SKIP
     """
     rows = _training_rows(texts, labels, sub_labels, sample_weight, base)
+    template = Boilerplate.from_texts(rows.texts) if cut_template else Boilerplate()
+    if template:
+        rows = rows._replace(texts=[item.text for item in template.prepared(rows.texts)])
     with steps("training", _step_names(rows, search, base, unit_departments), progress=progress) as bar:
         if search:
             bar.start(_SEARCH_STEP)
@@ -455,6 +467,8 @@ def train(
         bar.start(_fitting_step(base))
         estimator, base_scores = _fit_labels(rows, units, base, base_scale, area_boost, params)
         manifest = _manifest(estimator, rows, target_precision, label_names, training_data)
+        if template:
+            manifest["template"] = template.record()
         if base is not None:
             manifest["params"]["base"] = _base_record(base, base_scale, area_boost)
         sub_estimator = None
@@ -480,6 +494,7 @@ def train_from_file(
     description: str | None = None,
     overwrite: bool = False,
     include_estimator: bool = False,
+    cut_template: bool = True,
     progress: bool | None = None,
     notify: Notify | None = None,
     **train_params: Any,
@@ -497,7 +512,8 @@ def train_from_file(
     ``unit,department`` CSV; see :func:`train`, which receives ``train_params`` (``search``,
     ``target_precision``, ``n_jobs``, ...). Rows without a label are left out. ``name`` is how the
     card names the export (default: its file name), ``description`` the card's training data
-    description. ``output`` is checked before any data is read: it must not exist unless
+    description. ``cut_template`` as for :func:`train`, and for the held-out rows as for
+    :func:`triage.evaluation.evaluate`. ``output`` is checked before any data is read: it must not exist unless
     ``overwrite`` (and then be a model directory).
     """
     from triage.adaptation import read_unit_csv, train_on_history
@@ -529,6 +545,7 @@ def train_from_file(
         "base": base,
         "unit_departments": unit_departments,
         "progress": progress,
+        "cut_template": cut_template,
         "label_names": {code: directory.display_name(code) for code in set(data.labels)},
         "training_data": {
             "name": output.name,
@@ -543,7 +560,8 @@ def train_from_file(
     else:
         dates = [data.other["date"][i] for i in rows]
         model = train_on_history(texts, targets, dates, since=since, half_life_days=half_life_days, **fit)
-    _record_held_out(model, data, np.flatnonzero(keep & test), f"Held-out rows of {name}.", report_dir, progress)
+    held = np.flatnonzero(keep & test)
+    _record_held_out(model, data, held, f"Held-out rows of {name}.", report_dir, progress, cut_template)
     model.save(output, overwrite=overwrite, include_estimator=include_estimator)
     return model
 
@@ -567,6 +585,7 @@ def _record_held_out(
     description: str,
     report_dir: str | Path | None,
     progress: bool | None,
+    cut_template: bool,
 ) -> None:
     """Measure ``model`` on the held-out ``rows`` (if any) and record the result in its manifest."""
     from triage.evaluation import evaluate
@@ -580,6 +599,7 @@ def _record_held_out(
         sub_labels=[data.sub_labels[i] for i in rows] if data.sub_labels is not None else None,
         report_dir=report_dir,
         progress=progress,
+        cut_template=cut_template,
     )
     result["description"] = description
     model.manifest["metrics"]["held_out"] = {k: v for k, v in result.items() if k != "precision_coverage"}

@@ -129,12 +129,14 @@ def tag_file(
     )
     with reading as export:
         model, run = _start(export, options, out_kind, model)
-        if options.cut_template:
-            run = replace(run, template=_learned_template(export, run.text_indices, options.stop_after))
+        if options.cut_template:  # the export's own template, else the one the model was trained without
+            run = replace(
+                run, template=_learned_template(export, run.text_indices, options.stop_after) or model.template
+            )
         text_columns = [run.header[i] for i in run.text_indices]
         summary = Summary(str(src), str(dst), text_columns=text_columns, encoding=str(export.encoding or ""))
         if run.template:
-            summary.template = {"openings": sorted(run.template.openings), "endings": sorted(run.template.endings)}
+            summary.template = run.template.record()
         groups = None
         if options.group:
             groups = _group_rows(export, run.text_indices, options.stop_after, options.threshold, options.progress)
@@ -280,7 +282,8 @@ def tag_dataframe(
     (:func:`~triage.io.frame_texts`). A row with an ``errors`` entry (why it could not be read), or whose text
     cell cannot be a cell (bytes that are not UTF-8), is not tagged: its ``error`` says why. Texts are
     classified without the ``template`` (a :class:`~triage.boilerplate.Boilerplate`) they were typed into:
-    ``None`` learns it from the frame's first texts, as ``tag_file`` does; ``Boilerplate()`` cuts nothing."""
+    ``None`` learns it from the frame's first texts, as ``tag_file`` does (the model's own,
+    :attr:`~triage.model.TriageModel.template`, when they teach none); ``Boilerplate()`` cuts nothing."""
     import triage
 
     model = model or triage.load()
@@ -292,7 +295,8 @@ def tag_dataframe(
     if errors is not None:  # why a row could not be read comes first, then a cell that cannot be one
         unreadable = [read or cell for read, cell in zip(errors, unreadable, strict=True)]
     if template is None:
-        template = Boilerplate.from_texts("" if bad else text for text, bad in zip(texts, unreadable, strict=True))
+        learned = Boilerplate.from_texts("" if bad else text for text, bad in zip(texts, unreadable, strict=True))
+        template = learned or model.template
     tags = _tag_chunk(model, config, texts, unreadable, template=template)
     out, prefix = frame.copy(), added_column_prefix(frame.columns)
     for name, column in zip(output_columns(config is not None), tags, strict=True):

@@ -96,7 +96,7 @@ _JOB_PARTS = {
     "routing": "the routing config",
     "group": "grouping or its threshold",
     "added_columns": "the columns added",
-    "template": "the template cut before classifying (--keep-template, or the first rows)",
+    "template": "the template cut before classifying (--keep-template, the first rows, or the model's)",
 }
 
 

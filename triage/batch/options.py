@@ -64,7 +64,8 @@ class Summary:
     #: The first unreadable or failed row and why ("" when none).
     first_error: str = ""
     #: The template cut from the messages before classifying (:mod:`triage.boilerplate`): its openings and
-    #: endings, as compared (letters, digits and CJK only); empty when none was learned or it was kept.
+    #: endings, as compared (letters, digits and CJK only). Learned from the input's first rows, else the
+    #: model's own (:attr:`~triage.model.TriageModel.template`); empty when neither has one or it was kept.
     template: dict[str, list[str]] = field(default_factory=dict)
 
     def failure(self, max_error_share: float = MAX_ERROR_SHARE) -> str:

@@ -27,7 +27,6 @@ from triage.io import (
 from triage.model import TriageModel
 from triage.results import RankedCandidates
 from triage.routing import RoutingConfig
-from triage.text import prepare
 
 
 def _tag_chunk(
@@ -41,18 +40,17 @@ def _tag_chunk(
     """The added columns (:func:`output_columns`) of one chunk, a list of values each: each result's
     ``to_row()`` and an empty ``error``; rows with a reading error are not classified and get only their error.
     With ``ranked_candidates`` (outputs that store the candidates as lists) and no routing, ``candidates`` is
-    a :class:`~triage.results.RankedCandidates` instead of JSON text. Texts are classified with the batch's
-    ``template`` (:meth:`~triage.boilerplate.Boilerplate.cut`) cut off."""
+    a :class:`~triage.results.RankedCandidates` instead of JSON text. Texts are classified with ``template``
+    (:meth:`~triage.boilerplate.Boilerplate.cut`) cut off: the batch's, else the model's (``None``: the
+    model's own, :attr:`~triage.model.TriageModel.template`; ``Boilerplate()``: none)."""
     usable = [i for i, error in enumerate(errors) if not error]
     batch = [texts[i] for i in usable] if len(usable) < len(texts) else texts
-    if template:
-        batch = [template.cut(prepare(text).text) for text in batch]
     tags = len(output_columns(config is not None)) - 1
     # the columns hold no explanation: computing one costs ~20 % of a routed row
     if config is None:  # the cells of classify(batch, explain=0), without building the results first
-        found = model._classification_columns(batch, ranked_candidates=ranked_candidates)
+        found = model._classification_columns(batch, ranked_candidates=ranked_candidates, template=template)
     else:
-        rows = [result.to_row() for result in model.route(batch, config=config, explain=0)]
+        rows = [result.to_row() for result in model._route(batch, config, [None] * len(batch), 0, template)]
         found = [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(tags)]
     if len(usable) < len(errors):  # rows with a reading error get blank tags
         found = [_spread(values, usable, len(errors)) for values in found]

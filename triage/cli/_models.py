@@ -29,7 +29,16 @@ from triage.cli._options import (
     model_option,
     silent_option,
 )
-from triage.cli._stdio import check_folders, echo, not_stdio, notify, stdin_spooled, template_line, visible
+from triage.cli._stdio import (
+    check_folders,
+    echo,
+    not_stdio,
+    notify,
+    stdin_spooled,
+    template_line,
+    template_phrases,
+    visible,
+)
 from triage.defaults import DEFAULT_TARGET_PRECISION
 from triage.labelled import LabelOptions
 from triage.text import display_text
@@ -109,6 +118,8 @@ def info(model: str | None, as_json: bool, model_path: Path | None) -> None:
         echo(f"{name} (n={result.get('n', '?')}): {scores}")
         _echo_sub_labels(name, result)
     echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
+    if phrases := template_phrases(manifest.get("template", {})):
+        echo(f"template:   {phrases} (cut from every message: its training export was typed into it) 模板")
     echo("")
     directory = default_directory()
     rows = [("code", "名称", "english")]
@@ -215,6 +226,12 @@ def _terminal_width(text: str) -> int:
     help="Also save the scikit-learn estimator (model.skops), for analysis with scikit-learn; "
     "classifying and routing do not need it, and it is most of a model's size.",
 )
+@click.option(
+    "--keep-template",
+    is_flag=True,
+    help="Train on messages as written: by default the template the first 5,000 were typed into (a hotline's "
+    "市民来电反映：… template) is cut first and kept in the model, which then cuts it from every message. 保留模板",
+)
 @handles_user_errors
 def train(
     data: Path,
@@ -234,6 +251,7 @@ def train(
     overwrite: bool,
     silent: bool,
     with_estimator: bool,
+    keep_template: bool,
 ) -> None:
     """Train a model on a labelled export and save it with its card. 用标注数据训练模型.
 
@@ -271,6 +289,7 @@ def train(
             description=f"Trained with `triage train` on {data.name}.",
             overwrite=overwrite,
             include_estimator=with_estimator,
+            cut_template=not keep_template,
             progress=False if silent else None,
             notify=notify,
             search=search,
@@ -283,6 +302,8 @@ def train(
         if "department_level" in result:
             level = result["department_level"]
             echo(f"{name} at department level (n={level['n']}): accuracy {level['accuracy']:.3f}")
+    if line := template_line(model.template.record(), "training"):
+        echo(line)
     echo(f"review threshold {model.review_threshold:.3f}; saved {output}")
 
 

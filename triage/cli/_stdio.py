@@ -28,6 +28,7 @@ __all__ = [
     "stdin_spooled",
     "stdout_spooled",
     "template_line",
+    "template_phrases",
     "visible",
 ]
 
@@ -51,10 +52,17 @@ def echo(line: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(visible(line), err=err, nl=nl)
 
 
+def template_phrases(template: dict[str, list[str]]) -> str:
+    """A template's openings and endings (:meth:`~triage.boilerplate.Boilerplate.record`) as shown:
+    ``「opening」… …「ending」``; "" for none."""
+    phrases = [f"「{p}」…" for p in template.get("openings", [])] + [f"…「{p}」" for p in template.get("endings", [])]
+    return " ".join(phrases)
+
+
 def template_line(template: dict[str, list[str]], before: str) -> str | None:
     """The line telling which template (:mod:`triage.boilerplate`) was cut ``before`` what; None for none."""
-    phrases = [f"「{p}」…" for p in template.get("openings", [])] + [f"…「{p}」" for p in template.get("endings", [])]
-    return f"template cut before {before} (--keep-template keeps it) 模板: {' '.join(phrases)}" if phrases else None
+    phrases = template_phrases(template)
+    return f"template cut before {before} (--keep-template keeps it) 模板: {phrases}" if phrases else None
 
 
 def notify(line: str) -> None:
