@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import triage
 import triage.boilerplate
 from tests.conftest import SHARED_DATA
-from triage.boilerplate import KEEP, MAX_LENGTH, MIN_BRANCHES, MIN_TEXTS, Boilerplate, compared_text
+from triage.boilerplate import KEEP, MAX_LENGTH, MIN_BRANCHES, MIN_TEXTS, Boilerplate, compared_text, sample_chunks
 from triage.grouping import group, group_chunks
 
 # Invented work orders typed into one template, written for these tests: four concerns, each in six
@@ -272,10 +272,12 @@ def test_the_texts_beyond_the_commonest_continuation_must_be_a_tenth():
     assert not Boilerplate.learn([*common, *(phrase + place for place in places[:9]), *others[:41]])
 
 
-def test_texts_that_stop_at_a_phrase_are_no_continuation_of_it():
+@pytest.mark.parametrize("learn", [Boilerplate.learn, Boilerplate.from_texts])
+def test_texts_that_stop_at_a_phrase_are_no_continuation_of_it(learn):
+    """Nor, for :meth:`Boilerplate.from_texts`, is a short text read as its two ends (the phrase again after it)."""
     phrase = "市民来电反映"
     texts = [phrase] * 60 + [phrase + place for place in PLACES[: MIN_BRANCHES - 1]] * 4 + ["学校门口交通拥堵"] * 4
-    assert not Boilerplate.learn(texts)
+    assert not learn(texts)
 
 
 def test_templates_of_different_lengths_are_all_learned():
@@ -303,6 +305,36 @@ def test_cut_takes_from_the_prepared_text_what_strip_takes_from_the_compared_one
     assert cut in prepared
     if compared_text(prepared):
         assert compared_text(cut) == boilerplate.strip(compared_text(prepared), keep=KEEP)
+
+
+@pytest.mark.parametrize(
+    ("prepared", "keep", "expected"),
+    [
+        ("您好，市民来电反映：路灯坏了，请处理！谢谢。", KEEP, "路灯坏了"),  # both cut across punctuation
+        ("您好，市民来电反映：路灯坏了", KEEP, "路灯坏了"),  # the opening ends at the last run but one
+        ("市民来电反映路灯坏了", KEEP, "路灯坏了"),  # the opening ends inside a run
+        ("“路灯坏了”请处理，谢谢。", KEEP, "“路灯坏了"),  # only an ending: the start stays as written
+        ("您好，市民来电反映：路灯", KEEP, "您好，市民来电反映：路灯"),  # cutting would leave too little
+        ("您好，市民来电反映：", 0, "："),  # all template, keep=0: no letter left
+        ("“请处理，谢谢", 0, "“"),
+    ],
+)
+def test_cut_takes_the_template_and_the_punctuation_between_it_and_the_message(prepared, keep, expected):
+    boilerplate = Boilerplate(frozenset({"您好市民来电反映", "市民来电反映"}), frozenset({"请处理谢谢"}))
+    assert boilerplate.cut(prepared, keep=keep) == expected
+
+
+def test_compared_text_is_letters_digits_and_cjk_only_and_nothing_without_chinese():
+    assert compared_text("路灯 坏了，No.3 楼_门口！") == "路灯坏了No3楼门口"
+    assert compared_text("Street lamp No.3 is broken!") == ""
+
+
+def test_the_sample_chunks_are_those_up_to_the_sample_size_and_the_stream_goes_on_after_them(monkeypatch):
+    monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 10)
+    chunks = iter([["a"] * 4, ["b"] * 5, ["c"], ["d"] * 3, ["e"]])
+    assert [chunk[0] for chunk in sample_chunks(chunks)] == ["a", "b", "c"]
+    assert [chunk[0] for chunk in chunks] == ["d", "e"]
+    assert [chunk[0] for chunk in sample_chunks(iter([["a"] * 4, ["b"] * 5]))] == ["a", "b"]  # a short stream, whole
 
 
 @pytest.fixture(scope="module")
@@ -452,6 +484,25 @@ def test_learning_from_the_ends_of_long_texts_learns_what_whole_texts_teach():
     for texts in (orders, long):
         assert Boilerplate.from_texts(texts) == Boilerplate.learn(compared_text(prepare(t).text) for t in texts)
     assert Boilerplate.from_texts(long).endings == {compared_text(ENDING)}
+
+
+def test_a_text_longer_than_two_ends_is_prepared_as_its_two_ends_only_and_none_after_the_sample(monkeypatch):
+    """The point of reading ends: a long message is not prepared whole (what they teach is tested above); nor is
+    a text after the sample."""
+    from triage.text import prepare
+
+    prepared: list[str] = []
+
+    def recorded(text):
+        prepared.append(text)
+        return prepare(text)
+
+    monkeypatch.setattr(triage.boilerplate, "prepare", recorded)
+    end = triage.boilerplate._END
+    whole, longer = (OPENING + ("路灯坏了" * end)[: length - len(OPENING)] for length in (2 * end, 2 * end + 1))
+    monkeypatch.setattr(triage.boilerplate, "SAMPLE_SIZE", 2)
+    Boilerplate.from_texts([whole, longer, "第三条不在样本里"])
+    assert prepared == [whole, f"{longer[:end]}\n{longer[-end:]}"]
 
 
 @pytest.mark.skipif(not (SHARED_DATA.parent / "dalian" / "messages.csv").exists(), reason="shared data not found")

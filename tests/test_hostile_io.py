@@ -43,6 +43,7 @@ import triage.io.delimited as io_delimited
 import triage.io.jsonl as io_jsonl
 import triage.io.lines as io_lines
 import triage.io.parquet as io_parquet
+import triage.io.titles as io_titles
 import triage.io.xlsx as io_xlsx
 from tests.conftest import not_utf8_strings
 from triage.batch import tag_file
@@ -383,11 +384,32 @@ def test_title_rows_above_a_csv_header_are_skipped_with_a_warning(small_model, t
     path = tmp_path / "titled.csv"
     rows = [TITLED[0], [], *TITLED[1:], ["2", "派出所补办身份证", None]]
     path.write_text("".join(",".join(c or "" for c in row) + "\n" for row in rows), encoding)
+    said = r"^file 'titled.csv': 2 row\(s\) above the column names skipped as its title: '某市热线工单导出（5月）', ''$"
     for jobs in (1, 2):
-        with pytest.warns(TitleRowsWarning, match=r"file 'titled.csv': 2 row\(s\) above the column names skipped"):
+        with pytest.warns(TitleRowsWarning, match=said):
             summary, out = tag_to_rows(small_model, path, tmp_path, n_jobs=jobs, chunk_size=1)
         assert list(out[0])[:3] == ["工单编号", "诉求内容", "承办单位"] and summary.rows_out == 2
         assert [row["department"] for row in out] == ["property_management", "public_security"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "titles"),
+    [
+        ([["标题", None]] * 10 + [["编号", "内容"]], 10),  # the most rows taken for a title
+        ([["标题", None]] * 11 + [["编号", "内容"]], 0),  # more: a table of one-value rows, not a title
+        ([["标题"], [None, "内容"], ["路灯坏了", "1"]], 0),  # one name under the first row: no header of two names
+        ([["标题", " "], ["编号", "内容"]], 1),  # a cell of spaces is blank
+    ],
+)
+def test_title_rows_are_up_to_ten_one_value_rows_above_a_row_of_two_names(rows, titles):
+    assert io_titles._title_rows(rows) == titles
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv"])
+def test_an_empty_text_table_says_it_has_no_header_row(tmp_path, suffix):
+    (path := tmp_path / f"empty{suffix}").write_bytes(b"")
+    with pytest.raises(DataError, match=rf"empty{suffix}: the file is empty: no header row$"):
+        read_table(path)
 
 
 def test_a_share_of_a_titled_csv_starts_past_its_title_and_does_not_warn_again(tmp_path):

@@ -113,8 +113,9 @@ class Boilerplate:
     def from_texts(cls, texts: Iterable[str]) -> Boilerplate:
         """:meth:`learn` from a batch's texts as they were written (prepared and compared here). Only a
         long text's ends are prepared: the phrases are at most :data:`MAX_LENGTH` characters long, and
-        preparing whole messages took most of the time a ``triage tag`` run spent learning."""
-        return cls.learn(compared_text(prepare(_ends(text)).text) for text in itertools.islice(texts, SAMPLE_SIZE))
+        preparing whole messages took most of the time a ``triage tag`` run spent learning. The texts are
+        prepared as :meth:`learn` reads them: none after its first :data:`SAMPLE_SIZE`."""
+        return cls.learn(compared_text(prepare(_ends(text)).text) for text in texts)
 
     @classmethod
     def from_record(cls, record: Mapping[str, Iterable[str]] | None) -> Boilerplate:

@@ -38,7 +38,7 @@ def choose_review_threshold(confidence: np.ndarray, correct: np.ndarray, target_
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
     """Mean gap between confidence and accuracy over equal-width confidence bins, weighted by bin size."""
     edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    which = np.digitize(confidence, edges[1:-1])  # 0 to bins - 1: 1.0 falls in the last bin, as 0.0 in the first
     gaps = [
         abs(confidence[which == b].mean() - correct[which == b].mean()) * np.mean(which == b)
         for b in range(bins)
