@@ -15,6 +15,7 @@ from tests.test_boilerplate import CONCERNS, ENDING, OPENING, _departments, _ord
 from triage.boilerplate import Boilerplate, compared_text
 from triage.cli import cli
 from triage.exceptions import ModelIntegrityError
+from triage.labelled import LabelOptions
 
 # The invented orders' concerns as departments; the single orders are all urban management's.
 DEPARTMENTS = {"parking": "property_management", "tutoring": "education", "noise": "ecology_environment"}
@@ -234,3 +235,31 @@ def test_held_out_rows_are_scored_as_the_model_was_trained(tmp_path, cut):
     model = train_from_file(data, tmp_path / "model", LabelOptions("部门"), **options)
     assert model.manifest["metrics"]["held_out"]["n"] == 128
     assert model.manifest["metrics"]["held_out"]["template"] == (TEMPLATE if cut else {"openings": [], "endings": []})
+
+
+def test_labels_are_audited_on_the_messages_without_their_template_as_train_learns(tmp_path, monkeypatch):
+    """audit-labels cross-validates a classifier as ``train`` fits one: on the orders with the template cut (and
+    says so), or as written with ``--keep-template``."""
+    import triage.audit
+
+    fitted: list[list[str]] = []
+
+    class Recording(triage.audit.TriageClassifier):
+        def fit(self, X, y, **options):
+            fitted.append(list(X))
+            return super().fit(X, y, **options)
+
+    monkeypatch.setattr(triage.audit, "TriageClassifier", Recording)
+    orders, labels = _labelled()
+    path = _write(tmp_path / "labelled.csv", orders, labels)
+    arguments = ["audit-labels", str(path), "--label-column", "部门", "--silent", "--jobs", "1"]
+    cut = CliRunner().invoke(cli, arguments)
+    assert cut.exit_code == 0, cut.output
+    assert f"template cut before auditing (--keep-template keeps it) 模板: 「{TEMPLATE['openings'][0]}」" in cut.stderr
+    assert not any("市民来电" in text or "核实处理" in text for text in fitted[-1])
+    kept = CliRunner().invoke(cli, [*arguments, "--keep-template"])
+    assert kept.exit_code == 0 and "template cut" not in kept.stderr
+    assert all(text.startswith("市民来电反映") for text in fitted[-1])
+    options = LabelOptions(label_column="部门")
+    assert triage.audit.audit_file(path, options, progress=False).template == Boilerplate.from_record(TEMPLATE)
+    assert not triage.audit.audit_file(path, options, progress=False, cut_template=False).template

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from triage.boilerplate import Boilerplate
 from triage.estimator import TriageClassifier
 from triage.labelled import LabelOptions, Notify, read_labelled
 from triage.progress import steps
@@ -64,20 +65,32 @@ def suspects_from_proba(
 
 
 def audit_labels(
-    texts: Sequence[str], labels: Sequence[str], *, progress: bool | None = None, **params: Any
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    progress: bool | None = None,
+    template: Boilerplate | None = None,
+    **params: Any,
 ) -> list[SuspectLabel]:
     """Fit a :class:`TriageClassifier` (``params``) and return the rows whose labels look wrong.
 
     Rows that cannot be cross-validated (no Chinese text, a class seen once) are not audited;
-    ``index`` always counts rows of the input. ``progress`` shows the step under way on stderr
-    (``None``: when stderr is a terminal).
+    ``index`` always counts rows of the input. The messages are read as :func:`~triage.training.train`
+    learns from them: without the ``template`` they were typed into (:mod:`triage.boilerplate`; ``None``:
+    learned from the first of them; ``Boilerplate()``: as written). ``progress`` shows the step under way
+    on stderr (``None``: when stderr is a terminal).
     """
     labels_array = np.asarray(labels, dtype=object)
     keep, _ = usable_rows(texts, labels_array)
     rows = np.flatnonzero(keep)
+    audited = [texts[i] for i in rows.tolist()]
+    if template is None:
+        template = Boilerplate.from_texts(audited)
     with steps("auditing labels", ["fitting cross-validated predictions"], progress=progress) as bar:
         bar.start("fitting cross-validated predictions")
-        estimator = TriageClassifier(**params).fit([texts[i] for i in rows.tolist()], labels_array[rows])
+        estimator = TriageClassifier(**params).fit(
+            [item.text for item in template.prepared(audited)], labels_array[rows]
+        )
     suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
     return [replace(s, index=int(rows[s.index])) for s in suspects]
 
@@ -88,6 +101,8 @@ class LabelAudit:
 
     suspects: list[SuspectLabel]
     texts: list[str]
+    #: The template cut from the messages before auditing them (empty: none was).
+    template: Boilerplate
 
 
 def audit_file(
@@ -96,11 +111,15 @@ def audit_file(
     *,
     progress: bool | None = None,
     notify: Notify | None = None,
+    cut_template: bool = True,
     **params: Any,
 ) -> LabelAudit:
     """:func:`audit_labels` of the labelled export at ``path``, read as ``labels`` say, on the rows with a
-    label (:meth:`~triage.labelled.LabelledRows.labelled`). ``index`` counts the file's rows."""
+    label (:meth:`~triage.labelled.LabelledRows.labelled`). ``index`` counts the file's rows. ``cut_template``
+    as for :func:`~triage.training.train_from_file`."""
     data = read_labelled(path, labels, notify=notify)
     rows = data.labelled()
-    suspects = audit_labels([data.texts[i] for i in rows], [data.labels[i] for i in rows], progress=progress, **params)
-    return LabelAudit([replace(s, index=rows[s.index]) for s in suspects], data.texts)
+    texts, given = [data.texts[i] for i in rows], [data.labels[i] for i in rows]
+    template = Boilerplate.from_texts(texts) if cut_template else Boilerplate()
+    suspects = audit_labels(texts, given, progress=progress, template=template, **params)
+    return LabelAudit([replace(s, index=rows[s.index]) for s in suspects], data.texts, template)

@@ -431,10 +431,18 @@ def evaluate(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most this many suspect rows."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per suspect row (JSON lines).")
+@click.option(
+    "--keep-template",
+    is_flag=True,
+    help="Audit messages as written: by default the template the first 5,000 were typed into is cut first, as "
+    "triage train cuts it. 保留模板",
+)
 @fitting_jobs_option
 @silent_option
 @handles_user_errors
-def audit_labels(data: Path, labels: LabelOptions, limit: int, as_json: bool, n_jobs: int, silent: bool) -> None:
+def audit_labels(
+    data: Path, labels: LabelOptions, limit: int, as_json: bool, keep_template: bool, n_jobs: int, silent: bool
+) -> None:
     """List rows whose label looks wrong, from cross-validated predictions. 找出疑似标错的行.
 
     DATA is a labelled export; '-' reads it from standard input (CSV unless --format says otherwise).
@@ -443,8 +451,15 @@ def audit_labels(data: Path, labels: LabelOptions, limit: int, as_json: bool, n_
 
     with stdin_spooled(data, labels.format) as (source, kind):
         audit = audit_file(
-            source, replace(labels, format=kind), progress=False if silent else None, notify=notify, n_jobs=n_jobs
+            source,
+            replace(labels, format=kind),
+            progress=False if silent else None,
+            notify=notify,
+            cut_template=not keep_template,
+            n_jobs=n_jobs,
         )
+    if line := template_line(audit.template.record(), "auditing"):
+        echo(line, err=True)
     echo(f"{len(audit.suspects)} of {len(audit.texts)} rows look mislabelled", err=True)
     for suspect in audit.suspects[:limit]:
         row = {
