@@ -248,8 +248,8 @@ def test_a_message_whose_formula_failed_is_kept_with_an_error_naming_the_cell(sm
     assert first["error"] == "" and first["department"]
     assert second["编号"] == "2" and second["department"] == ""
     assert second["error"] == (
-        "column '内容': cell D3 of sheet '工单' holds the Excel error value #REF! (a formula that failed), read as "
-        "an empty cell; fix the formula (or replace the value) in Excel or WPS and save"
+        "column '内容': cell D3 of sheet '工单' holds the Excel error value #REF! (what a failed formula leaves, or "
+        "such a value typed in), read as an empty cell; fix the formula or replace the value in Excel or WPS and save"
     )
 
 

@@ -104,7 +104,8 @@ _NOT_WITH_DASK = {
     "--keep-template",
     is_flag=True,
     help="Classify messages as written: by default the phrases that open or close a tenth of the first "
-    "5,000 rows (a hotline's 市民来电反映：… template) are cut first. 保留模板",
+    "5,000 rows (a hotline's 市民来电反映：… template) are cut first, or, where they teach none, the template the "
+    "model was trained without. 保留模板",
 )
 @raw_cells_option
 @model_option

@@ -380,8 +380,8 @@ def _echo_evaluation(result: dict[str, Any]) -> None:
 @click.option(
     "--keep-template",
     is_flag=True,
-    help="Score messages as written: by default the template the first 5,000 were typed into is cut first, "
-    "as triage tag cuts it. 保留模板",
+    help="Score messages as written: by default the template the first 5,000 were typed into (else the model's "
+    "own) is cut first, as triage tag cuts it. 保留模板",
 )
 @model_option
 @silent_option

@@ -154,8 +154,8 @@ class ErrorValues:
         """The error of the row of the ``index``-th cell."""
         return (
             f"column {self.column!r}: cell {self.cell(index)} of sheet {self.sheet!r} holds the Excel error value "
-            f"{self.values[index]} (a formula that failed), read as an empty cell; fix the formula (or replace the "
-            "value) in Excel or WPS and save"
+            f"{self.values[index]} (what a failed formula leaves, or such a value typed in), read as an empty cell; "
+            "fix the formula or replace the value in Excel or WPS and save"
         )
 
     def __str__(self) -> str:
@@ -377,7 +377,8 @@ def _sheet_chunks(xml: Any, last_row: int | None = None) -> Iterator[tuple[bytes
     """``(text, end, patterns)``: a sheet's XML read from the stream ``xml`` a chunk at a time, each to be searched
     up to ``end``, its last complete cell, with the patterns of its namespace prefix; what is kept for the next is
     the cell begun after it, if any. Past sheet row ``last_row`` (None: the last) no more is read: a sheet's rows
-    are written in order."""
+    are written in order by every writer known (a row listed after rows below it would be missed; the whole scan
+    does not rely on the order, which only a trial's rows are read by, and only their first chunks)."""
     patterns = None
     rest = b""
     while chunk := xml.read(_SCAN_CHUNK):
