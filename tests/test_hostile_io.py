@@ -564,6 +564,14 @@ IMPOSTORS = {
         r"an Excel 97-2003 workbook \(\.xls\) or a workbook saved with a password, not {named}: pass --format xlsx",
     ),
     "zip": (lambda: _zip_bytes("export.csv", _EXPORT_CSV), r"a zip archive, not {named}: extract the export from it"),
+    "ods": (
+        lambda: _zip_bytes("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+        r"an OpenDocument spreadsheet \(\.ods\), not {named}: save it as \.xlsx",
+    ),
+    "docx": (
+        lambda: _zip_bytes("[Content_Types].xml", b"<Types/>"),
+        r"a document \(Word, PowerPoint or OpenDocument\), not a table, not {named}: export the table itself",
+    ),
     "gzip": (lambda: gzip.compress(_EXPORT_CSV), r"gzip-compressed data, not {named}: decompress it first \(gzip -d"),
     "bzip2": (lambda: bz2.compress(_EXPORT_CSV), r"bzip2-compressed data, not {named}: decompress it first \(bzip2"),
     "xz": (lambda: lzma.compress(_EXPORT_CSV), r"xz-compressed data, not {named}: decompress it first \(xz -d"),
@@ -576,7 +584,7 @@ IMPOSTORS = {
     "sqlite": (_sqlite_bytes, r"an SQLite database, not {named}: export the table as CSV \(sqlite3 -header -csv"),
     "random-bytes": (
         lambda: np.random.default_rng(0).bytes(3000),
-        r"binary data, not {named}: is it the export\? Give its format with --format",
+        r"binary data, not {named}: is it the export\? Export it again as CSV or XLSX$",
     ),
 }
 
@@ -615,12 +623,22 @@ def test_what_is_sent_instead_of_a_text_export_is_named_with_what_to_do_and_noth
         (lambda: gzip.compress(_EXPORT_CSV), ".parquet", r"it is gzip-compressed data, not a Parquet file"),
         (lambda: _zip_bytes("export.csv", _EXPORT_CSV), ".xlsx", r"it is a zip archive, not a workbook: extract"),
         (lambda: _EXPORT_CSV, ".parquet", r"it holds text, not a Parquet file \(CSV named \.parquet\?\)"),
+        (
+            lambda: '{"内容": "小区物业乱收停车费"}\n'.encode(),
+            ".xlsx",
+            r"it holds text, not a workbook \(JSONL named \.xlsx\?\); pass --format jsonl, or rename it \.jsonl$",
+        ),
+        (
+            lambda: _zip_bytes("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
+            ".xlsx",
+            r"it is an OpenDocument spreadsheet \(\.ods\), not a workbook: save it as \.xlsx",
+        ),
         # begins as what it is named but cannot be read: damaged, not something else
         (lambda: b"PAR1" + bytes(100) + b"PAR1", ".parquet", r"the file is damaged or cut short; write it again$"),
         (lambda: np.random.default_rng(0).bytes(3000), ".parquet", r"the file is damaged or cut short"),
     ],
     ids=["xlsx-as-parquet", "parquet-as-xlsx", "gzip-as-xlsx", "gzip-as-parquet", "zip-as-xlsx", "csv-as-parquet",
-         "damaged-parquet", "random-bytes-as-parquet"],
+         "jsonl-as-xlsx", "ods-as-xlsx", "damaged-parquet", "random-bytes-as-parquet"],
 )  # fmt: skip
 def test_a_binary_export_named_as_another_binary_format_says_what_it_is(tmp_path, content, suffix, said):
     (path := tmp_path / f"export{suffix}").write_bytes(content())

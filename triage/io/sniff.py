@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["Found", "misnamed", "what_it_is"]
+__all__ = ["OLE_START", "ZIP_START", "Found", "misnamed", "what_it_is"]
 
 
 @dataclass(frozen=True)
@@ -46,11 +46,15 @@ def _decompress(tool: str) -> str:
     return f"decompress it first ({tool} -d, or 7-Zip) and give the file inside"
 
 
-#: Signatures of what is sent instead of an export, by the bytes the file begins with. A text export
-#: never begins with them: each holds a control character or a byte no UTF-8 or GB18030 text begins with,
-#: or is no header a table has (a PDF's, bzip2's with its block's magic number).
+#: How a zip archive (an XLSX workbook) and an OLE compound file (an XLS workbook, or one saved with a password)
+#: begin.
+ZIP_START, OLE_START = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+#: Signatures of what is sent instead of an export, by the bytes the file begins with. A text export never
+#: begins with them: they hold a control character or a byte no UTF-8 or GB18030 text begins with, or are no
+#: header a table has (a PDF's, a GIF's, bzip2's with its block's magic number, SQLite's).
 _SIGNATURES: tuple[tuple[bytes, Found], ...] = (
-    (rb"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", Found("an Excel 97-2003 workbook (.xls) or a workbook saved with a password",
+    (re.escape(OLE_START), Found("an Excel 97-2003 workbook (.xls) or a workbook saved with a password",
                                               "xlsx", _as("xlsx", ".xls") + "; one with a password: save a copy "
                                               "without it as .xlsx")),
     (rb"\x1f\x8b", Found("gzip-compressed data", None, _decompress("gzip"))),
@@ -69,9 +73,13 @@ _SIGNATURES: tuple[tuple[bytes, Found], ...] = (
 _PARQUET = Found("a Parquet file", "parquet", _as("parquet", ".parquet"))
 _XLSX = Found("an XLSX workbook", "xlsx", _as("xlsx", ".xlsx"))
 _ZIP = Found("a zip archive", None, _EXTRACT)
-_BINARY = Found(
-    "binary data", None, "is it the export? Give its format with --format, or export it again as CSV or XLSX"
+_ODS = Found(
+    "an OpenDocument spreadsheet (.ods)",
+    None,
+    "save it as .xlsx (in WPS, LibreOffice or Excel: Save As, Excel workbook)",
 )
+_DOCUMENT = Found("a document (Word, PowerPoint or OpenDocument), not a table", None, _EXPORT_AGAIN)
+_BINARY = Found("binary data", None, "is it the export? Export it again as CSV or XLSX")
 
 #: How much of a file's start is looked at.
 _HEAD_BYTES = 4096
@@ -102,12 +110,11 @@ def what_it_is(path: Path, *, wide: bool = False) -> Found | None:
 
 def _signed(head: bytes, handle: BinaryIO) -> Found | None:
     """The format of the file open as ``handle`` that begins with ``head``, by its signature. A Parquet file
-    must also end as one (``PAR1``); a zip archive that opens is a workbook only if it holds ``xl/workbook.xml``
-    (one that does not open is taken for a damaged workbook)."""
+    must also end as one (``PAR1``); a zip archive is told by what it holds (:func:`_zipped`)."""
     if head.startswith(b"PAR1") and _ends_with(handle, b"PAR1"):
         return _PARQUET
-    if head.startswith(b"PK\x03\x04"):
-        return _ZIP if _a_zip_without_a_workbook(handle) else _XLSX
+    if head.startswith(ZIP_START):
+        return _zipped(handle)
     return next((found for signature, found in _SIGNATURES if re.match(signature, head)), None)
 
 
@@ -142,11 +149,12 @@ def _decodes(head: bytes) -> bool:
 
 def _text_named_as(head: bytes, suffix: str, named: str) -> str:
     """What to do with a text file named as ``named``: a web page (some systems export HTML as .xls) is saved
-    again by Excel/WPS; CSV or TSV (by its first line) is read as such."""
-    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+    again by Excel/WPS; JSON Lines (a first line that is an object), CSV or TSV (by its first line) is read as such."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if start.startswith(b"<"):
         return f"it is a web page (HTML or XML) saved as {suffix}; open it in Excel/WPS and save it as .xlsx"
     line = head.split(b"\n", 1)[0]
-    kind = "tsv" if line.count(b"\t") > line.count(b",") else "csv"
+    kind = "jsonl" if start.startswith(b"{") else "tsv" if line.count(b"\t") > line.count(b",") else "csv"
     return f"it holds text, not {named} ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
 
 
@@ -158,8 +166,21 @@ def _ends_with(handle: BinaryIO, tail: bytes) -> bool:
     return handle.read(len(tail)) == tail
 
 
-def _a_zip_without_a_workbook(handle: BinaryIO) -> bool:
+def _zipped(handle: BinaryIO) -> Found:
+    """What the zip archive open as ``handle`` is: an XLSX workbook (``xl/workbook.xml``; also one that does not
+    open, taken for a damaged workbook), an OpenDocument spreadsheet (its ``mimetype``, as WPS and LibreOffice save
+    one), another office document (a Word or PowerPoint file), or an archive of files."""
     handle.seek(0)
-    with contextlib.suppress(zipfile.BadZipFile, OSError), zipfile.ZipFile(handle) as archive:
-        return "xl/workbook.xml" not in archive.namelist()
-    return False
+    try:
+        with zipfile.ZipFile(handle) as archive:
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, OSError):
+        return _XLSX
+    if "xl/workbook.xml" in names:
+        return _XLSX
+    if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
+        return _ODS
+    if "[Content_Types].xml" in names or mimetype.startswith(b"application/vnd.oasis.opendocument"):
+        return _DOCUMENT
+    return _ZIP

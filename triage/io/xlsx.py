@@ -23,7 +23,7 @@ from xml.etree import ElementTree
 from triage._optional import import_optional
 from triage.io.cells import Row, row_cells, unique_columns
 from triage.io.errors import DataError
-from triage.io.sniff import misnamed
+from triage.io.sniff import OLE_START, ZIP_START, misnamed
 from triage.io.titles import _MAX_TITLE_ROWS, _title_rows, _warn_title_rows
 
 
@@ -61,10 +61,6 @@ def _read_xlsx(
     return header, (Row(number, *row_cells(row, header)) for number, row in enumerate(values, 1)), scan
 
 
-# How a workbook's bytes begin: a zip archive (XLSX), an OLE compound file (XLS, or an XLSX saved with a password).
-_ZIP_START, _OLE_START = b"PK\x03\x04", bytes.fromhex("d0cf11e0a1b11ae1")
-
-
 def _open_workbook(calamine: Any, path: Path) -> Any:
     """The workbook at ``path``; calamine goes by the suffix, so one whose bytes say otherwise (an XLSX saved
     as .xls) is opened again by its bytes. A file that is no readable workbook raises :class:`DataError`
@@ -75,11 +71,11 @@ def _open_workbook(calamine: Any, path: Path) -> Any:
         failure = problem
     with path.open("rb") as handle:
         head = handle.read(4096)
-        if head.startswith((_ZIP_START, _OLE_START)):
+        if head.startswith((ZIP_START, OLE_START)):
             handle.seek(0)
             with contextlib.suppress(calamine.CalamineError):
                 return calamine.CalamineWorkbook.from_filelike(handle)
-    if isinstance(failure, calamine.PasswordError) or head.startswith(_OLE_START):
+    if isinstance(failure, calamine.PasswordError) or head.startswith(OLE_START):
         fix = "a password-protected workbook, or a damaged .xls? Save a copy without a password as .xlsx and try again"
     elif not head:
         fix = "the file is empty"
