@@ -128,6 +128,10 @@ class Boilerplate:
         say was cut."""
         return {"openings": sorted(self.openings), "endings": sorted(self.endings)}
 
+    def shown(self) -> str:
+        """Its openings and endings as reports show them: ``「opening」… …「ending」`` ("" for none)."""
+        return " ".join([*(f"「{p}」…" for p in sorted(self.openings)), *(f"…「{p}」" for p in sorted(self.endings))])
+
     def __bool__(self) -> bool:
         return bool(self.openings or self.endings)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from triage.boilerplate import Boilerplate
+
 __all__ = ["render_card"]
 
 _INTENDED_USE = """\
@@ -79,12 +81,11 @@ def _scaling_lines(record: dict[str, Any] | None) -> list[str]:
 
 def _template_lines(record: dict[str, list[str]] | None) -> list[str]:
     """Which template the training export was typed into, which the model cuts from every message."""
-    phrases = [f"「{_inline(p)}」…" for p in (record or {}).get("openings", [])]
-    phrases += [f"…「{_inline(p)}」" for p in (record or {}).get("endings", [])]
+    phrases = Boilerplate.from_record(record).shown()
     if not phrases:
         return ["No template was cut: the model reads messages as they were written.", ""]
     return [
-        f"Template: {' '.join(phrases)} (letters and digits only). The training messages were typed into it; "
+        f"Template: {_inline(phrases)} (letters and digits only). The training messages were typed into it; "
         "it was cut from them before training, and the model cuts it from every message it classifies "
         "(`triage.boilerplate`).",
         "",

@@ -17,6 +17,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from triage.boilerplate import Boilerplate
 from triage.cli._errors import handles_user_errors
 from triage.cli._options import (
     DEFAULT_MODEL,
@@ -36,7 +37,6 @@ from triage.cli._stdio import (
     notify,
     stdin_spooled,
     template_line,
-    template_phrases,
     visible,
 )
 from triage.defaults import DEFAULT_TARGET_PRECISION
@@ -118,7 +118,7 @@ def info(model: str | None, as_json: bool, model_path: Path | None) -> None:
         echo(f"{name} (n={result.get('n', '?')}): {scores}")
         _echo_sub_labels(name, result)
     echo(f"review threshold: {manifest.get('review_threshold', 0):.3f}")
-    if phrases := template_phrases(manifest.get("template", {})):
+    if phrases := Boilerplate.from_record(manifest.get("template")).shown():
         echo(f"template:   {phrases} (cut from every message: its training export was typed into it) 模板")
     echo("")
     directory = default_directory()

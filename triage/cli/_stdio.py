@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 import click
 
+from triage.boilerplate import Boilerplate
 from triage.exceptions import TriageError
 
 __all__ = [
@@ -28,7 +29,6 @@ __all__ = [
     "stdin_spooled",
     "stdout_spooled",
     "template_line",
-    "template_phrases",
     "visible",
 ]
 
@@ -52,16 +52,9 @@ def echo(line: str = "", *, err: bool = False, nl: bool = True) -> None:
     click.echo(visible(line), err=err, nl=nl)
 
 
-def template_phrases(template: dict[str, list[str]]) -> str:
-    """A template's openings and endings (:meth:`~triage.boilerplate.Boilerplate.record`) as shown:
-    ``「opening」… …「ending」``; "" for none."""
-    phrases = [f"「{p}」…" for p in template.get("openings", [])] + [f"…「{p}」" for p in template.get("endings", [])]
-    return " ".join(phrases)
-
-
 def template_line(template: dict[str, list[str]], before: str) -> str | None:
     """The line telling which template (:mod:`triage.boilerplate`) was cut ``before`` what; None for none."""
-    phrases = template_phrases(template)
+    phrases = Boilerplate.from_record(template).shown()
     return f"template cut before {before} (--keep-template keeps it) 模板: {phrases}" if phrases else None
 
 
