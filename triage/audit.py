@@ -80,6 +80,18 @@ def audit_labels(
     learned from the first of them; ``Boilerplate()``: as written). ``progress`` shows the step under way
     on stderr (``None``: when stderr is a terminal).
     """
+    return _audit(texts, labels, progress, template, params)[0]
+
+
+def _audit(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    progress: bool | None,
+    template: Boilerplate | None,
+    params: dict[str, Any],
+) -> tuple[list[SuspectLabel], Boilerplate]:
+    """:func:`audit_labels`' suspects, and the template it cut: learned, when ``template`` is None, from the
+    rows audited, as :func:`~triage.training.train` learns it from the rows it trains on."""
     labels_array = np.asarray(labels, dtype=object)
     keep, _ = usable_rows(texts, labels_array)
     rows = np.flatnonzero(keep)
@@ -92,7 +104,7 @@ def audit_labels(
             [item.text for item in template.prepared(audited)], labels_array[rows]
         )
     suspects = suspects_from_proba(estimator.oof_proba_, labels_array[rows], estimator.classes_)
-    return [replace(s, index=int(rows[s.index])) for s in suspects]
+    return [replace(s, index=int(rows[s.index])) for s in suspects], template
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,5 @@ def audit_file(
     data = read_labelled(path, labels, notify=notify)
     rows = data.labelled()
     texts, given = [data.texts[i] for i in rows], [data.labels[i] for i in rows]
-    template = Boilerplate.from_texts(texts) if cut_template else Boilerplate()
-    suspects = audit_labels(texts, given, progress=progress, template=template, **params)
+    suspects, template = _audit(texts, given, progress, None if cut_template else Boilerplate(), params)
     return LabelAudit([replace(s, index=rows[s.index]) for s in suspects], data.texts, template)
