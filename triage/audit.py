@@ -93,7 +93,7 @@ def _audit(
     """:func:`audit_labels`' suspects, and the template it cut: learned, when ``template`` is None, from the
     rows audited, as :func:`~triage.training.train` learns it from the rows it trains on."""
     labels_array = np.asarray(labels, dtype=object)
-    keep, _ = usable_rows(texts, labels_array)
+    keep, _ = usable_rows(texts, labels_array, stacklevel=4)  # on the line that called audit_labels or audit_file
     rows = np.flatnonzero(keep)
     audited = [texts[i] for i in rows.tolist()]
     if template is None:
