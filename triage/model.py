@@ -299,7 +299,9 @@ class TriageModel:
     @property
     def estimator(self) -> TriageClassifier:
         """The scikit-learn estimator, loaded from ``model.skops`` on first use (for analysis;
-        answering needs only :attr:`scorer`). ``ModelNotFoundError`` for a model saved without it."""
+        answering needs only :attr:`scorer`). ``ModelNotFoundError`` for a model saved without it. It reads
+        messages as given: cut a model's :attr:`template` first (``model.template.prepared(texts)``), as the
+        model does before scoring."""
         return self._lazy_estimator("_estimator", sub=False)
 
     @property
