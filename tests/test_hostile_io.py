@@ -568,6 +568,10 @@ IMPOSTORS = {
         lambda: _zip_bytes("mimetype", b"application/vnd.oasis.opendocument.spreadsheet"),
         r"an OpenDocument spreadsheet \(\.ods\), not {named}: save it as \.xlsx",
     ),
+    "odt": (
+        lambda: _zip_bytes("mimetype", b"application/vnd.oasis.opendocument.text"),
+        r"a document \(Word, PowerPoint or OpenDocument\), not a table, not {named}: export the table itself",
+    ),
     "docx": (
         lambda: _zip_bytes("[Content_Types].xml", b"<Types/>"),
         r"a document \(Word, PowerPoint or OpenDocument\), not a table, not {named}: export the table itself",
@@ -665,10 +669,34 @@ def test_text_is_never_taken_for_binary_whatever_characters_its_cells_hold(tmp_p
     assert len(read_table(path, encoding="utf-16-le" if encoding == "utf-16-le" else "auto")) == len(cells)
 
 
-def test_a_header_that_begins_as_a_signature_is_text(tmp_path):
-    """A Parquet file begins and ends with PAR1: a CSV whose first column is named so is a CSV."""
-    (path := tmp_path / "export.csv").write_text("PAR1,内容\n1,小区物业乱收停车费\n", encoding="utf-8")
-    assert read_table(path).columns.tolist() == ["PAR1", "内容"]
+@pytest.mark.parametrize("header", ["PAR1,内容\n", "PAR1", "PAR1,内容,表PAR1", "PAR1,内容,备注,列PAR1"])
+def test_a_header_that_begins_as_a_signature_is_text(tmp_path, header):
+    """A Parquet file begins and ends with PAR1, its footer's length before the last: a CSV whose first (and last)
+    column is named so is a CSV."""
+    (path := tmp_path / "export.csv").write_text(header, encoding="utf-8")
+    assert read_table(path).columns.tolist() == header.strip().split(",")
+
+
+@pytest.mark.parametrize(("controls", "refused"), [(15, False), (16, True)])
+def test_binary_data_is_at_least_sixteen_control_characters_that_do_not_decode(tmp_path, controls, refused):
+    """The fewest control characters that make a short file's start binary (with 5 % of 320 bytes, the same)."""
+    content = ("内容\n".encode() + b"\x01" * controls + b"\xff" * 8).ljust(320, b"a")
+    (path := tmp_path / "export.csv").write_bytes(content)
+    if refused:
+        with pytest.raises(DataError, match="it is binary data"):
+            read_table(path)
+    else:
+        with tio.read_rows(path) as export:  # text: the bytes that do not decode are their row's error
+            assert [bool(row.error) for chunk in export.chunks for row in chunk] == [True]
+
+
+def test_only_the_first_4_kib_say_whether_a_file_is_binary(tmp_path):
+    """Bytes past them, however many controls they hold, are rows of the file, each kept with its error."""
+    text = ("内容\n" + "小区物业乱收停车费\n" * 400).encode()[:4096]
+    (path := tmp_path / "export.csv").write_bytes(text[: text.rfind(b"\n") + 1] + np.random.default_rng(0).bytes(4096))
+    with tio.read_rows(path) as export:
+        rows = [row for chunk in export.chunks for row in chunk]
+    assert rows[0].cells == ["小区物业乱收停车费"] and any(row.error for row in rows)
 
 
 def test_text_full_of_control_characters_is_text(tmp_path):

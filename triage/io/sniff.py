@@ -92,7 +92,7 @@ _CONTROLS = re.compile(rb"[\x00-\x08\x0e-\x19]")
 _WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # UTF-32's begin with UTF-16's
 
 
-def what_it_is(path: Path, *, wide: bool = False) -> Found | None:
+def what_it_is(path: Path, *, wide: bool) -> Found | None:
     """What ``path`` holds when its first bytes say it is no text a CSV, TSV or JSONL reader reads, else None:
     a format by its signature (:func:`_signed`), or else binary data when its first 4 KiB decode neither as UTF-8
     nor as GB18030 and 5 % or more of them are control characters, unless it is UTF-16 or UTF-32 (a byte-order
@@ -110,8 +110,8 @@ def what_it_is(path: Path, *, wide: bool = False) -> Found | None:
 
 def _signed(head: bytes, handle: BinaryIO) -> Found | None:
     """The format of the file open as ``handle`` that begins with ``head``, by its signature. A Parquet file
-    must also end as one (``PAR1``); a zip archive is told by what it holds (:func:`_zipped`)."""
-    if head.startswith(b"PAR1") and _ends_with(handle, b"PAR1"):
+    must also end as one (:func:`_ends_as_parquet`); a zip archive is told by what it holds (:func:`_zipped`)."""
+    if head.startswith(b"PAR1") and _ends_as_parquet(handle):
         return _PARQUET
     if head.startswith(ZIP_START):
         return _zipped(handle)
@@ -158,23 +158,29 @@ def _text_named_as(head: bytes, suffix: str, named: str) -> str:
     return f"it holds text, not {named} ({kind.upper()} named {suffix}?); pass --format {kind}, or rename it .{kind}"
 
 
-def _ends_with(handle: BinaryIO, tail: bytes) -> bool:
+def _ends_as_parquet(handle: BinaryIO) -> bool:
+    """Whether the file open as ``handle`` ends as a Parquet file: its footer's length (4 bytes, little-endian),
+    which fits in the file, then ``PAR1``; text that begins with ``PAR1`` (a column so named) does not."""
     size = handle.seek(0, 2)
-    if size < 2 * len(tail):
+    if size < 12:  # PAR1, the footer's length, PAR1
         return False
-    handle.seek(size - len(tail))
-    return handle.read(len(tail)) == tail
+    handle.seek(size - 8)
+    end = handle.read(8)
+    return end[4:] == b"PAR1" and int.from_bytes(end[:4], "little") <= size - 12
 
 
 def _zipped(handle: BinaryIO) -> Found:
     """What the zip archive open as ``handle`` is: an XLSX workbook (``xl/workbook.xml``; also one that does not
     open, taken for a damaged workbook), an OpenDocument spreadsheet (its ``mimetype``, as WPS and LibreOffice save
     one), another office document (a Word or PowerPoint file), or an archive of files."""
-    handle.seek(0)
     try:
         with zipfile.ZipFile(handle) as archive:
             names = set(archive.namelist())
-            mimetype = archive.read("mimetype")[:100] if "mimetype" in names else b""
+            if "mimetype" in names:
+                with archive.open("mimetype") as member:
+                    mimetype = member.read(100)
+            else:
+                mimetype = b""
     except (zipfile.BadZipFile, OSError):
         return _XLSX
     if "xl/workbook.xml" in names:
