@@ -423,3 +423,38 @@ def test_without_a_scheduler_a_cluster_is_started_for_the_call_and_closed(saved_
     assert pq.read_table(tmp_path / "out").column("编号").to_pylist() == [n for n, _ in MESSAGES]
     with pytest.raises(OSError):
         distributed.Client(address, timeout=1)
+
+
+def test_a_workbook_is_read_as_locally_its_error_values_rows_errors_and_formulas_never_calculated_refused(
+    dask_threads_client, saved_model_dir, small_model, tmp_path
+):
+    """On Dask as in ``tag_file``: a message cell holding an Excel error value (read as an empty cell) makes its
+    row's error, not an empty message tagged; one in a column not read is copied as read; a text column of
+    formulas never calculated refuses the workbook, naming the cell, before anything is written."""
+    import openpyxl
+
+    import triage.dask
+    from triage.io import DataError
+
+    book = openpyxl.Workbook()
+    book.active.title = "工单"
+    for row in [
+        ["编号", "内容", "备注"],
+        [1, "小区物业乱收停车费", "#N/A"],
+        [2, "#REF!", ""],
+        [3, "学校食堂卫生差", ""],
+    ]:
+        book.active.append(row)
+    book.save(source := tmp_path / "in.xlsx")
+    local, remote = _tagged_both(dask_threads_client, saved_model_dir, small_model, source, None, False)
+    assert remote.equals(local.replace_schema_metadata(None))
+    errors = remote.column("error").to_pylist()
+    assert not errors[0] and "cell B3 of sheet '工单' holds the Excel error value #REF!" in errors[1] and not errors[2]
+    assert not remote.column("department").to_pylist()[1]  # not tagged as an empty message
+    book.active["B4"] = "=B2&C2"  # openpyxl saves no value for a formula
+    book.save(source)
+    with pytest.raises(DataError, match=r"column '内容'.*cell B4.*=B2&C2"):
+        triage.dask.tag_dataset(
+            source, tmp_path / "refused", scheduler=dask_threads_client.scheduler.address, model_path=saved_model_dir
+        )
+    assert not (tmp_path / "refused").exists()

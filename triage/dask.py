@@ -50,6 +50,7 @@ from triage.io import (
     joined_shares,
     lost_rows_error,
     read_rows,
+    require_saved_values,
     to_cell,
     unique_columns,
 )
@@ -147,10 +148,13 @@ def read_export(
     return _export_frame(str(source), encoding, blocksize, keep_types)[0]
 
 
-def _export_frame(source: str, encoding: str, blocksize: str, keep_types: bool) -> tuple[Any, list[Any] | None]:
+def _export_frame(
+    source: str, encoding: str, blocksize: str, keep_types: bool, read_columns: Sequence[str] | None = None
+) -> tuple[Any, list[Any] | None]:
     """:func:`read_export`'s frame, and the Arrow types of its columns for a Parquet ``source`` (None for
     text): as the footers give them, not as pandas dtypes map back to them (dask's meta holds a large_string
-    column as pandas' own string dtype)."""
+    column as pandas' own string dtype). With ``read_columns``, the text columns a caller reads (empty: found by
+    their names), a workbook is read as ``tag_file`` reads it (:func:`_text_ranges`)."""
     dd = import_optional("dask.dataframe", extra="dask", purpose="--engine dask")
     share_bytes = import_optional("dask.utils", extra="dask", purpose="--engine dask").parse_bytes(blocksize)
     if share_bytes < 1:
@@ -163,7 +167,7 @@ def _export_frame(source: str, encoding: str, blocksize: str, keep_types: bool) 
     files = sorted(glob.glob(source))
     if not files:
         raise DataError(f"no file matches {source}")
-    header, ranges = _text_ranges(files, encoding, share_bytes)
+    header, ranges = _text_ranges(files, encoding, share_bytes, read_columns)
     return dd.from_map(_range_frame, ranges, header=header, meta=_cells_meta(header)), None
 
 
@@ -261,6 +265,8 @@ class _TextRange:
     stop: int | None = None
     #: A JSONL file's keys (:attr:`triage.io.Export.keys`): each range is read with them, not scanned for them.
     keys: tuple[str, ...] | None = None
+    #: A workbook's columns whose Excel error values make their rows' errors (``Export.mark_error_values``).
+    marked: tuple[str, ...] = ()
 
     def _export(self) -> Any:
         span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
@@ -268,6 +274,7 @@ class _TextRange:
 
     def rows(self) -> Iterator[Row]:
         with self._export() as export:
+            export.mark_error_values(self.marked)
             for chunk in export.chunks:
                 yield from chunk
 
@@ -279,14 +286,23 @@ class _TextRange:
             return cast(int, export.position())
 
 
-def _text_ranges(files: Sequence[str], encoding: str, share_bytes: int) -> tuple[list[str], list[_TextRange]]:
-    """The header of the text ``files`` and the record ranges to read them in (:func:`_glob_header`)."""
+def _text_ranges(
+    files: Sequence[str], encoding: str, share_bytes: int, read_columns: Sequence[str] | None = None
+) -> tuple[list[str], list[_TextRange]]:
+    """The header of the text ``files`` and the record ranges to read them in (:func:`_glob_header`). With
+    ``read_columns`` (the text columns a caller reads; empty: found by their names), a workbook whose columns read hold
+    formulas never calculated is refused (:func:`~triage.io.require_saved_values`), and a row whose cell there
+    holds an Excel error value is its error, as ``tag_file`` reads a workbook."""
     dask = import_optional("dask", extra="dask", purpose="--engine dask")
     opened: list[tuple[_TextRange, list[str], int | None]] = []
     for path in files:
         with read_rows(path, encoding=encoding) as export:
             keys = tuple(export.keys) if export.keys is not None else None
             whole = _TextRange(path, export.format, export.encoding.encoding if export.encoding else "auto", keys=keys)
+            if read_columns is not None and export.format == "xlsx":
+                columns = list(read_columns) or detect_text_columns(export.header)
+                require_saved_values(export.unsaved_formulas(), columns, path)
+                whole = dataclasses.replace(whole, marked=tuple(columns))
             opened.append((whole, export.header, export.data_start))
     header, keys = _glob_header([(whole, names) for whole, names, _ in opened])
     planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
@@ -671,7 +687,7 @@ def tag_dataset(
             scheduler = stack.enter_context(cluster)
         client = stack.enter_context(distributed.Client(scheduler))
         # Parquet input keeps its types, as locally
-        frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True)
+        frame, types = _export_frame(str(source), encoding, _BLOCKSIZE, keep_types=True, read_columns=text_columns)
         tagged = tag(frame, text_columns, model_path=model, config=config, cut_template=cut_template)
         if group_threshold is not None:
             tagged = with_groups(tagged, frame, text_columns, threshold=group_threshold)
