@@ -39,6 +39,7 @@ from typing import Any
 
 import triage
 import triage.batch
+import triage.boilerplate
 import triage.io
 import triage.model
 import triage.scoring
@@ -181,7 +182,7 @@ def stage_timers(clock: StageClock) -> list[tuple[Any, str, Any]]:
         call(workers, "batch_text_columns", "row conversion"),
         *(call(reader, "row_cells", "row conversion") for reader in (io_.delimited, io_.jsonl, io_.parquet, io_.xlsx)),
         call(io_.delimited, "_merged_rows", "row conversion"),
-        call(model, "prepare", "prepare"),
+        call(triage.boilerplate, "prepare", "prepare"),  # the model prepares (and cuts) through Boilerplate.prepared
         call(scoring.scorer, "segment", "segmentation"),
         call(scoring.LinearScorer, "transform_prepared", "featurising"),
         (model.TriageModel, "_score_chunks", _timed_generator(clock, "scoring", model.TriageModel._score_chunks)),
