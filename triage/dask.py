@@ -40,6 +40,7 @@ from triage.boilerplate import SAMPLE_SIZE, Boilerplate
 from triage.grouping import DEFAULT_THRESHOLD, Sketcher, band_keys, band_spans, connected_groups
 from triage.io import (
     DataError,
+    ErrorValues,
     Row,
     batch_rows,
     batch_text_columns,
@@ -54,6 +55,7 @@ from triage.io import (
     to_cell,
     unique_columns,
 )
+from triage.io.xlsx import marked_error_values
 from triage.routing import RoutingConfig, load_config
 
 __all__ = ["READ_ERRORS", "group", "read_export", "tag", "tag_dataset", "with_groups"]
@@ -265,8 +267,9 @@ class _TextRange:
     stop: int | None = None
     #: A JSONL file's keys (:attr:`triage.io.Export.keys`): each range is read with them, not scanned for them.
     keys: tuple[str, ...] | None = None
-    #: A workbook's columns whose Excel error values make their rows' errors (``Export.mark_error_values``).
-    marked: tuple[str, ...] = ()
+    #: The Excel error values of a workbook's columns read (found when it was planned, so that the worker reading
+    #: it does not scan its sheet again), each its row's error (:func:`~triage.io.xlsx.marked_error_values`).
+    error_values: tuple[ErrorValues, ...] = ()
 
     def _export(self) -> Any:
         span = (self.start, self.stop) if self.start is not None and self.stop is not None else None
@@ -274,7 +277,8 @@ class _TextRange:
 
     def rows(self) -> Iterator[Row]:
         with self._export() as export:
-            export.mark_error_values(self.marked)
+            found = {errors.column: errors for errors in self.error_values}
+            export.chunks = marked_error_values(export.chunks, found, found)
             for chunk in export.chunks:
                 yield from chunk
 
@@ -302,7 +306,8 @@ def _text_ranges(
             if read_columns is not None and export.format == "xlsx":
                 columns = list(read_columns) or detect_text_columns(export.header)
                 require_saved_values(export.unsaved_formulas(), columns, path)
-                whole = dataclasses.replace(whole, marked=tuple(columns))
+                found = export.error_values()
+                whole = dataclasses.replace(whole, error_values=tuple(found[c] for c in columns if c in found))
             opened.append((whole, export.header, export.data_start))
     header, keys = _glob_header([(whole, names) for whole, names, _ in opened])
     planned: list[tuple[_TextRange, list[tuple[int, int]]]] = []
