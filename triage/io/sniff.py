@@ -98,14 +98,19 @@ def what_it_is(path: Path, *, wide: bool) -> Found | None:
     nor as GB18030 and 5 % or more of them are control characters, unless it is UTF-16 or UTF-32 (a byte-order
     mark, or ``wide``: the encoding read with is one), whose ASCII characters each hold a NUL byte. Text full of
     control characters (a database's bytes in its cells) is text: its rows are read."""
-    with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
-        found = _signed(head, handle)
+    head, found = _signed_head(path)
     if found is not None or wide or head.startswith(_WIDE_BOMS):
         return found
     controls = len(_CONTROLS.findall(head))
     binary = controls >= max(_FEWEST_CONTROLS, _BINARY_SHARE * len(head)) and not _decodes(head)
     return _BINARY if binary else None
+
+
+def _signed_head(path: Path) -> tuple[bytes, Found | None]:
+    """The first bytes of ``path``, and its format by its signature (:func:`_signed`)."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+        return head, _signed(head, handle)
 
 
 def _signed(head: bytes, handle: BinaryIO) -> Found | None:
@@ -122,9 +127,7 @@ def misnamed(path: Path, format: str) -> str | None:
     """Why ``path``, which could not be read as the binary ``format`` (``"xlsx"`` or ``"parquet"``) it is
     named as, is something else, and what to do; None when it may be a damaged file of that format."""
     named = _NAMED[format]
-    with path.open("rb") as handle:
-        head = handle.read(_HEAD_BYTES)
-        found = _signed(head, handle)
+    head, found = _signed_head(path)
     if found is not None:
         return None if found.format == format else found.refusal(named)
     return _text_named_as(head, path.suffix, named) if _looks_like_text(head) else None
